@@ -1,0 +1,44 @@
+"""Small text helpers shared by models and services."""
+
+from __future__ import annotations
+
+import re
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+MSISDN_RE = re.compile(r"^1[3-9]\d{9}$")
+
+
+def normalize_msisdn(value: str) -> str:
+    """Strip spaces, dashes and a +86/0086 prefix; full-width digits become ASCII."""
+    value = (value or "").strip().translate(str.maketrans("０１２３４５６７８９", "0123456789"))
+    value = re.sub(r"[\s\-()]", "", value)
+    if value.startswith("+86"):
+        value = value[3:]
+    elif value.startswith("0086"):
+        value = value[4:]
+    return value
+
+
+def validate_msisdn(value: str) -> None:
+    if not MSISDN_RE.match(value or ""):
+        raise ValidationError(
+            _("Enter a valid mobile number: 11 digits starting with 13 to 19."), code="invalid_msisdn"
+        )
+
+
+def mask_msisdn(value: str) -> str:
+    """138****5678: the form every role without the reveal permission sees."""
+    if len(value) >= 11:
+        return value[:3] + "****" + value[-4:]
+    if len(value) > 4:
+        return value[:2] + "*" * (len(value) - 4) + value[-2:]
+    return "*" * len(value)
+
+
+def mask_name(value: str) -> str:
+    """张** / Z***: keep the first character only."""
+    if not value:
+        return value
+    return value[0] + "*" * max(1, len(value) - 1)

@@ -1,0 +1,76 @@
+"""The organisation: a tree of units (HQ → province → city → centre/branch → room) and the staff in it."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from loopdesk.core.tree import TreeNode
+from loopdesk.org.choices import FRONT_LINE_ROLES, Role, UnitFunction, UnitLevel
+
+
+class OrgUnit(TreeNode):
+    """A unit of the operator: company, branch, centre, department or room.
+
+    `path` is a materialised path ("/1/4/17/") so a subtree is one indexed prefix query; it is kept
+    up to date on save, for the unit and every descendant when the unit moves.
+    """
+
+    code = models.CharField(_("code"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    name_en = models.CharField(_("English name"), max_length=100, blank=True)
+    parent = models.ForeignKey(
+        "self", verbose_name=_("parent unit"), null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    level = models.CharField(_("level"), max_length=16, choices=UnitLevel.choices)
+    function = models.CharField(_("function"), max_length=16, choices=UnitFunction.choices)
+    province = models.CharField(_("province code"), max_length=8)
+    region = models.CharField(_("region code"), max_length=8, help_text=_("City code, e.g. JM for Jiangmen."))
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("organisation unit")
+        verbose_name_plural = _("organisation units")
+        ordering = ["path"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def display_name(self, language: str | None = None) -> str:
+        if language and language.startswith("en") and self.name_en:
+            return self.name_en
+        return self.name
+
+
+class User(AbstractUser):
+    """A member of staff. Belongs to one unit and holds one or more roles (Django groups named by role)."""
+
+    unit = models.ForeignKey(
+        OrgUnit, verbose_name=_("unit"), null=True, blank=True, on_delete=models.PROTECT, related_name="staff"
+    )
+    employee_no = models.CharField(_("employee number"), max_length=32, blank=True)
+    display_name = models.CharField(_("display name"), max_length=64, blank=True)
+    language = models.CharField(_("language"), max_length=10, blank=True, help_text=_("Empty follows the browser."))
+
+    class Meta:
+        verbose_name = _("staff member")
+        verbose_name_plural = _("staff")
+
+    def __str__(self) -> str:
+        return self.display_name or self.get_full_name() or self.username
+
+    @cached_property
+    def role_codes(self) -> frozenset[str]:
+        return frozenset(self.groups.values_list("name", flat=True))
+
+    def has_role(self, *roles: str) -> bool:
+        if self.is_superuser and Role.ADMINISTRATOR in roles:
+            return True
+        return bool(self.role_codes.intersection(roles))
+
+    @property
+    def is_front_line(self) -> bool:
+        return bool(self.role_codes & FRONT_LINE_ROLES)

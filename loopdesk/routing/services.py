@@ -1,0 +1,82 @@
+"""Where would this ticket go? The routing rules, tried in order, with the second-line room as fallback."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.utils.translation import gettext_lazy as _
+
+from loopdesk.org.choices import UnitFunction
+from loopdesk.org.models import OrgUnit
+from loopdesk.routing.models import RoutingRule
+from loopdesk.tickets.models import Category
+
+
+@dataclass(frozen=True)
+class RouteDecision:
+    unit: OrgUnit | None
+    rule: RoutingRule | None
+    reason: str
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "unit_id": self.unit.pk if self.unit else None,
+            "unit": self.unit.name if self.unit else None,
+            "rule_id": self.rule.pk if self.rule else None,
+            "rule": self.rule.name if self.rule else None,
+            "reason": str(self.reason),
+        }
+
+
+def _matches(
+    rule: RoutingRule,
+    *,
+    region: str,
+    category: Category,
+    contact_type: str,
+    tier: str,
+    branch_id: int | None,
+    channel: str,
+) -> bool:
+    if rule.region and rule.region != region:
+        return False
+    if rule.contact_type and rule.contact_type != contact_type:
+        return False
+    if rule.tier and rule.tier != tier:
+        return False
+    if rule.channel and rule.channel != channel:
+        return False
+    if rule.branch_id and rule.branch_id != branch_id:
+        return False
+    if rule.category_id and rule.category_id not in category.ancestor_ids():
+        return False
+    return True
+
+
+def second_line_unit(region: str) -> OrgUnit | None:
+    """The region's second-line support room (综援室): where unrouted tickets go."""
+    return (
+        OrgUnit.objects.filter(function=UnitFunction.SECOND_LINE, region=region, is_active=True)
+        .order_by("depth", "id")
+        .first()
+    )
+
+
+def route_ticket(
+    *, region: str, category: Category, contact_type: str, tier: str, channel: str, branch_id: int | None = None
+) -> RouteDecision:
+    """The target unit for a ticket with these attributes, and why."""
+    rules = RoutingRule.objects.filter(is_active=True, target_unit__is_active=True).select_related("target_unit")
+    for rule in rules.order_by("position", "id"):
+        if _matches(
+            rule,
+            region=region,
+            category=category,
+            contact_type=contact_type,
+            tier=tier,
+            branch_id=branch_id,
+            channel=channel,
+        ):
+            return RouteDecision(rule.target_unit, rule, _("Matched routing rule “%(rule)s”.") % {"rule": rule.name})
+    fallback = second_line_unit(region)
+    return RouteDecision(fallback, None, _("No rule matched: second-line support takes it."))

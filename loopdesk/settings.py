@@ -1,0 +1,160 @@
+"""Deployment settings, read from environment variables (see `.env.example`).
+
+Business policy (SLA targets, routing, categories, calendars) lives in the database, not here.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.utils.translation import gettext_lazy as _
+from dotenv import load_dotenv
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+load_dotenv(BASE_DIR / ".env")
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+DEBUG = env_bool("LOOPDESK_DEBUG", False)
+SECRET_KEY = os.environ.get("LOOPDESK_SECRET_KEY", "")
+if not SECRET_KEY:
+    if DEBUG or env_bool("LOOPDESK_INSECURE_DEV_KEY", True):
+        # A fixed development key keeps sessions valid across restarts of the embedded default.
+        SECRET_KEY = "loopdesk-insecure-development-key-change-me-in-production"  # noqa: S105
+    else:  # pragma: no cover - deployment misconfiguration
+        raise RuntimeError("LOOPDESK_SECRET_KEY must be set in production")
+
+ALLOWED_HOSTS = env_list("LOOPDESK_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
+CSRF_TRUSTED_ORIGINS = env_list("LOOPDESK_CSRF_TRUSTED_ORIGINS")
+
+# Province and region of this deployment: every row carries them so data can be sharded later.
+LOOPDESK_PROVINCE = os.environ.get("LOOPDESK_PROVINCE", "GD")
+LOOPDESK_DEFAULT_REGION = os.environ.get("LOOPDESK_DEFAULT_REGION", "JM")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "django_htmx",
+    "loopdesk.core",
+    "loopdesk.org",
+    "loopdesk.customers",
+    "loopdesk.sla",
+    "loopdesk.routing",
+    "loopdesk.tickets",
+    "loopdesk.audit",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "loopdesk.urls"
+WSGI_APPLICATION = "loopdesk.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "loopdesk" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+            ],
+        },
+    },
+]
+
+# SQLite file under var/ by default; PostgreSQL (or anything dj-database-url knows) by DATABASE_URL.
+VAR_DIR = Path(os.environ.get("LOOPDESK_VAR_DIR", BASE_DIR / "var"))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+DATABASE_URL = os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'loopdesk.sqlite3'}")
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")))}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"] = {
+        # Writers take the lock when the transaction starts, so read-check-write is serialised.
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_USER_MODEL = "org.User"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "/accounts/login/"
+
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "loopdesk" / "locale"]
+TIME_ZONE = "Asia/Shanghai"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = Path(os.environ.get("LOOPDESK_STATIC_ROOT", VAR_DIR / "static"))
+MEDIA_URL = "media/"
+MEDIA_ROOT = Path(os.environ.get("LOOPDESK_MEDIA_ROOT", VAR_DIR / "media"))
+
+# Attachment limits (deployment facts: they protect the disk, not business policy).
+LOOPDESK_ATTACHMENT_MAX_BYTES = int(os.environ.get("LOOPDESK_ATTACHMENT_MAX_BYTES", str(10 * 1024 * 1024)))
+LOOPDESK_ATTACHMENT_TYPES = env_list(
+    "LOOPDESK_ATTACHMENT_TYPES",
+    "image/jpeg,image/png,image/gif,application/pdf,text/plain,audio/mpeg,audio/wav,"
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet,"
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+)
+DATA_UPLOAD_MAX_MEMORY_SIZE = LOOPDESK_ATTACHMENT_MAX_BYTES + 1024 * 1024
+
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "EXCEPTION_HANDLER": "loopdesk.core.api.exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "LoopDesk API",
+    "DESCRIPTION": "Work orders (工单) of the closed-loop complaint platform.",
+    "VERSION": "1.0.0",
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOOPDESK_LOG_LEVEL", "WARNING")},
+}

@@ -1,0 +1,147 @@
+"""Working time: which minutes an SLA clock counts.
+
+Working days come from `chinesecalendar` (the State Council's holidays *and* make-up workdays, 调休);
+for years it does not cover yet, from the `holidays` package's Chinese calendar (public holidays);
+a calendar's own `CalendarDay` rows override both.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Iterator
+from zoneinfo import ZoneInfo
+
+import chinese_calendar
+import holidays
+
+from loopdesk.sla.models import BusinessCalendar, CalendarKind
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+FAR_FUTURE_DAYS = 3 * 366  # no clock looks further ahead than this
+
+
+@functools.lru_cache(maxsize=8192)
+def national_workday(day: dt.date) -> bool:
+    """Whether `day` is a working day in mainland China, make-up workdays included."""
+    try:
+        return bool(chinese_calendar.is_workday(day))
+    except NotImplementedError:
+        # Year not (yet) covered by chinesecalendar: public holidays from `holidays`; weekends off.
+        if day in _holidays_for(day.year):
+            return False
+        return day.weekday() < 5
+
+
+@functools.lru_cache(maxsize=64)
+def _holidays_for(year: int) -> holidays.HolidayBase:
+    return holidays.China(years=[year])
+
+
+class WorkingTime:
+    """The counting rules of one calendar, with its overrides loaded once."""
+
+    def __init__(self, kind: str, work_start: dt.time, work_end: dt.time | None, overrides: dict[dt.date, bool]):
+        self.kind = kind
+        self.work_start = work_start
+        self.work_end = work_end
+        self.overrides = overrides
+
+    @classmethod
+    def always(cls) -> WorkingTime:
+        return cls(CalendarKind.ALWAYS, dt.time(0), None, {})
+
+    def is_workday(self, day: dt.date) -> bool:
+        if day in self.overrides:
+            return self.overrides[day]
+        return national_workday(day)
+
+    def segments(self, start: dt.datetime) -> Iterator[tuple[dt.datetime, dt.datetime]]:
+        """Working intervals from `start` on, in order, as aware datetimes."""
+        if self.kind == CalendarKind.ALWAYS:
+            yield start, start + dt.timedelta(days=FAR_FUTURE_DAYS)
+            return
+        local = start.astimezone(SHANGHAI)
+        day = local.date()
+        for _ in range(FAR_FUTURE_DAYS):
+            if self.is_workday(day):
+                seg_start = dt.datetime.combine(day, self.work_start, SHANGHAI)
+                if self.work_end is None:
+                    seg_end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), SHANGHAI)
+                else:
+                    seg_end = dt.datetime.combine(day, self.work_end, SHANGHAI)
+                seg_start = max(seg_start, start)
+                if seg_end > seg_start:
+                    yield seg_start, seg_end
+            day += dt.timedelta(days=1)
+
+    def running(
+        self, start: dt.datetime, pauses: list[tuple[dt.datetime, dt.datetime | None]]
+    ) -> Iterator[tuple[dt.datetime, dt.datetime]]:
+        """Working intervals from `start` on with the paused intervals cut out. An open pause ends them."""
+        pending = sorted(p for p in pauses if p[1] is None or p[1] > start)
+        for seg_start, seg_end in self.segments(start):
+            cursor = seg_start
+            while pending and cursor < seg_end:
+                p_start, p_end = pending[0]
+                if p_end is not None and p_end <= cursor:
+                    pending.pop(0)
+                    continue
+                if p_start >= seg_end:
+                    break
+                if p_start > cursor:
+                    yield cursor, p_start
+                if p_end is None:
+                    return
+                cursor = max(cursor, p_end)
+                if p_end <= seg_end:
+                    pending.pop(0)
+            if cursor < seg_end:
+                yield cursor, seg_end
+
+    def add(
+        self,
+        start: dt.datetime,
+        minutes: float,
+        pauses: list[tuple[dt.datetime, dt.datetime | None]] = (),  # type: ignore[assignment]
+    ) -> dt.datetime | None:
+        """The moment `minutes` of counted time after `start`; None while an open pause stops the clock."""
+        remaining = dt.timedelta(minutes=minutes)
+        for seg_start, seg_end in self.running(start, list(pauses)):
+            length = seg_end - seg_start
+            if remaining <= length:
+                return seg_start + remaining
+            remaining -= length
+        return None
+
+    def elapsed(
+        self,
+        start: dt.datetime,
+        end: dt.datetime,
+        pauses: list[tuple[dt.datetime, dt.datetime | None]] = (),  # type: ignore[assignment]
+    ) -> float:
+        """Counted minutes between `start` and `end`."""
+        total = dt.timedelta()
+        if end <= start:
+            return 0.0
+        for seg_start, seg_end in self.running(start, list(pauses)):
+            if seg_start >= end:
+                break
+            total += min(seg_end, end) - seg_start
+        return total.total_seconds() / 60
+
+
+_cache: dict[tuple[int, int], WorkingTime] = {}
+
+
+def working_time_for(calendar: BusinessCalendar | None) -> WorkingTime:
+    """The WorkingTime of a calendar, cached by (id, version): editing a calendar bumps its version."""
+    if calendar is None:
+        return WorkingTime.always()
+    key = (calendar.pk, calendar.version)
+    wt = _cache.get(key)
+    if wt is None:
+        overrides = dict(calendar.days.values_list("date", "is_workday"))
+        wt = WorkingTime(calendar.kind, calendar.work_start, calendar.work_end, overrides)
+        _cache[key] = wt
+    return wt

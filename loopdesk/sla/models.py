@@ -1,0 +1,89 @@
+"""SLA policies and the calendars their clocks run on. Business policy: edited by supervisors."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from loopdesk.customers.choices import Tier
+from loopdesk.tickets.choices import Channel, ContactType, Priority
+
+
+class CalendarKind(models.TextChoices):
+    ALWAYS = "24x7", _("24×7 (every minute counts)")
+    WORKDAYS = "workdays", _("Working days (Chinese public holidays and make-up workdays honoured)")
+
+
+class BusinessCalendar(models.Model):
+    """The time an SLA clock counts. Working days come from a maintained holiday library; the
+    `days` table overrides single dates where the library is wrong or a local arrangement applies."""
+
+    code = models.CharField(_("code"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    kind = models.CharField(_("kind"), max_length=16, choices=CalendarKind.choices, default=CalendarKind.ALWAYS)
+    work_start = models.TimeField(_("working day starts"), default=dt.time(0, 0))
+    work_end = models.TimeField(
+        _("working day ends"), null=True, blank=True, help_text=_("Empty: the whole working day counts.")
+    )
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
+
+    class Meta:
+        verbose_name = _("business calendar")
+        verbose_name_plural = _("business calendars")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CalendarDay(models.Model):
+    """An override of one date in one calendar: a local holiday, or a make-up working day."""
+
+    calendar = models.ForeignKey(BusinessCalendar, on_delete=models.CASCADE, related_name="days")
+    date = models.DateField(_("date"))
+    is_workday = models.BooleanField(_("working day"))
+    note = models.CharField(_("note"), max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("calendar override")
+        verbose_name_plural = _("calendar overrides")
+        constraints = [models.UniqueConstraint(fields=["calendar", "date"], name="sla_calendar_day_unique")]
+
+
+class SlaPolicy(models.Model):
+    """Time limits for the tickets it matches. The first active policy (by position) whose every
+    non-empty condition matches applies; a policy with no conditions is the default."""
+
+    name = models.CharField(_("name"), max_length=100)
+    position = models.PositiveIntegerField(_("position"), default=100, help_text=_("Lower is tried first."))
+    is_active = models.BooleanField(_("active"), default=True)
+    contact_type = models.CharField(_("contact type"), max_length=16, choices=ContactType.choices, blank=True)
+    category = models.ForeignKey(
+        "tickets.Category",
+        verbose_name=_("category (with its subtree)"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    tier = models.CharField(_("customer tier"), max_length=8, choices=Tier.choices, blank=True)
+    priority = models.CharField(_("priority"), max_length=8, choices=Priority.choices, blank=True)
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices, blank=True)
+    calendar = models.ForeignKey(BusinessCalendar, verbose_name=_("calendar"), on_delete=models.PROTECT)
+
+    first_response_minutes = models.PositiveIntegerField(_("first response (minutes)"), default=120)
+    hop_reply_minutes = models.PositiveIntegerField(_("dispatch to reply, per hop (minutes)"), default=48 * 60)
+    resolution_minutes = models.PositiveIntegerField(_("resolution (minutes)"), default=72 * 60)
+    overtime_minutes = models.PositiveIntegerField(_("overtime after (minutes)"), default=48 * 60)
+    problem_minutes = models.PositiveIntegerField(_("problem ticket after (minutes)"), default=72 * 60)
+    warn_before_minutes = models.PositiveIntegerField(_("warn before due (minutes)"), default=4 * 60)
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
+
+    class Meta:
+        verbose_name = _("SLA policy")
+        verbose_name_plural = _("SLA policies")
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,0 +1,170 @@
+"""The one place that decides what a user may see and do with work orders.
+
+- `visible_tickets(user)`: the tickets a user may see (every list, export, API and search uses it).
+- `allowed_actions(user, ticket)`: the actions this user may take on this ticket now.
+- `check_action(user, action, ticket)`: raise a clear error if the action is not allowed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from loopdesk.core.errors import InvalidTransition, PermissionDeniedError
+from loopdesk.org.choices import FRONT_LINE_ROLES, Role, UnitLevel
+from loopdesk.tickets.choices import Action, Status
+from loopdesk.tickets.models import Ticket, TicketUnitAccess
+from loopdesk.tickets.workflow import TRANSITIONS, actions_from
+
+HANDLER_ROLES = frozenset({Role.SPECIALIST, Role.DEPARTMENT_HEAD, Role.DISPATCHER})
+REVEAL_ROLES = frozenset(
+    {Role.HOTLINE_AGENT, Role.HALL_CLERK, Role.ACCOUNT_MANAGER, Role.DISPATCHER, Role.SUPERVISOR, Role.ADMINISTRATOR}
+)
+CREATE_ROLES = FRONT_LINE_ROLES | {Role.DISPATCHER, Role.SUPERVISOR, Role.ADMINISTRATOR}
+
+
+def is_admin(user: Any) -> bool:
+    return bool(user.is_superuser or user.has_role(Role.ADMINISTRATOR))
+
+
+def _scope_q_for_wide_role(user: Any) -> Q:
+    """Supervisors, auditors and dispatchers see every ticket of the company their unit belongs to."""
+    unit = user.unit
+    if unit is None:
+        return Q(pk__in=[])
+    if unit.level == UnitLevel.HQ:
+        return Q()
+    if unit.level == UnitLevel.PROVINCE:
+        return Q(province=unit.province)
+    return Q(region=unit.region)
+
+
+def visible_tickets(user: Any, queryset: QuerySet[Ticket] | None = None) -> QuerySet[Ticket]:
+    """The tickets `user` may see."""
+    qs = queryset if queryset is not None else Ticket.objects.all()
+    if not user.is_authenticated or not user.is_active:
+        return qs.none()
+    if is_admin(user):
+        return qs
+    roles = user.role_codes
+    if roles & {Role.SUPERVISOR, Role.AUDITOR, Role.DISPATCHER}:
+        return qs.filter(_scope_q_for_wide_role(user))
+    q = Q(first_responder=user) | Q(handler_user=user)
+    if user.unit_id is not None:
+        if roles & FRONT_LINE_ROLES:
+            q |= Q(first_responder_unit_id=user.unit_id)
+        if roles & {Role.SPECIALIST, Role.DEPARTMENT_HEAD}:
+            access = TicketUnitAccess.objects.filter(ticket=OuterRef("pk"), unit__path__startswith=user.unit.path)
+            q |= Q(Exists(access))
+    if Role.ACCOUNT_MANAGER in roles:
+        q |= Q(customer__account_manager=user)
+    return qs.filter(q)
+
+
+def can_see(user: Any, ticket: Ticket) -> bool:
+    return visible_tickets(user, Ticket.objects.filter(pk=ticket.pk)).exists()
+
+
+# --- relations between a user and a ticket -------------------------------------------------------
+
+
+def _in_region(user: Any, ticket: Ticket) -> bool:
+    unit = user.unit
+    if unit is None:
+        return False
+    if unit.level == UnitLevel.HQ:
+        return True
+    if unit.level == UnitLevel.PROVINCE:
+        return unit.province == ticket.province
+    return unit.region == ticket.region
+
+
+def is_first_responder_side(user: Any, ticket: Ticket) -> bool:
+    """The first responder, or a front-line colleague of the same unit (the next shift)."""
+    if user.pk == ticket.first_responder_id:
+        return True
+    return bool(user.unit_id == ticket.first_responder_unit_id and user.role_codes & FRONT_LINE_ROLES)
+
+
+def is_handler_side(user: Any, ticket: Ticket) -> bool:
+    """A member of the handling unit (or a room below it) who handles tickets."""
+    unit = user.unit
+    if unit is None or not user.role_codes & HANDLER_ROLES:
+        return False
+    handler_path = ticket.handler_unit.path
+    return bool(unit.path.startswith(handler_path))
+
+
+def is_head_over_handler(user: Any, ticket: Ticket) -> bool:
+    unit = user.unit
+    if unit is None or not user.has_role(Role.DEPARTMENT_HEAD):
+        return False
+    return bool(ticket.handler_unit.path.startswith(unit.path))
+
+
+def is_region_dispatcher(user: Any, ticket: Ticket) -> bool:
+    return bool(user.has_role(Role.DISPATCHER) and _in_region(user, ticket))
+
+
+def is_region_supervisor(user: Any, ticket: Ticket) -> bool:
+    return bool(user.has_role(Role.SUPERVISOR) and _in_region(user, ticket))
+
+
+def _may(user: Any, action: str, ticket: Ticket) -> bool:
+    """Who may take `action` on `ticket`, regardless of its state."""
+    if is_admin(user):
+        return True
+    if user.role_codes == {Role.AUDITOR}:
+        return False
+    supervisor = is_region_supervisor(user, ticket)
+    first = is_first_responder_side(user, ticket)
+    handler = is_handler_side(user, ticket)
+    dispatcher = is_region_dispatcher(user, ticket)
+    if action in (Action.DISPATCH, Action.REJECT, Action.WITHDRAW):
+        return first or dispatcher or supervisor
+    if action in (Action.ACCEPT, Action.RETURN, Action.REQUEST_INFO, Action.REQUEST_HOLD, Action.REPLY):
+        return handler
+    if action == Action.TRANSFER:
+        return handler or dispatcher or supervisor
+    if action == Action.PROVIDE_INFO:
+        return first or handler or dispatcher
+    if action in (Action.APPROVE_HOLD, Action.DENY_HOLD):
+        return is_head_over_handler(user, ticket) or supervisor
+    if action == Action.RESUME:
+        return handler or is_head_over_handler(user, ticket) or supervisor
+    if action in (Action.ANSWER, Action.CALLBACK, Action.CLOSE, Action.REOPEN):
+        return first or supervisor
+    return False
+
+
+def allowed_actions(user: Any, ticket: Ticket) -> list[str]:
+    """The actions `user` may take on `ticket` in its current state (what the UI offers)."""
+    return [action for action in actions_from(ticket.status) if _may(user, action, ticket)]
+
+
+def check_action(user: Any, action: str, ticket: Ticket) -> None:
+    """Raise InvalidTransition (naming the state and what is allowed) or PermissionDeniedError."""
+    allowed_from = TRANSITIONS[action].sources
+    if ticket.status not in allowed_from:
+        status_label = Status(ticket.status).label
+        now_allowed = ", ".join(str(Action(a).label) for a in actions_from(ticket.status)) or str(_("none"))
+        raise InvalidTransition(
+            _("“%(action)s” is not possible while the work order is “%(status)s”. Possible now: %(allowed)s.")
+            % {"action": Action(action).label, "status": status_label, "allowed": now_allowed},
+            params={"status": ticket.status, "allowed_actions": actions_from(ticket.status)},
+        )
+    if not _may(user, action, ticket):
+        raise PermissionDeniedError(
+            _("You may not “%(action)s” this work order.") % {"action": Action(action).label},
+            params={"status": ticket.status},
+        )
+
+
+def can_create(user: Any) -> bool:
+    return bool(is_admin(user) or user.role_codes & CREATE_ROLES)
+
+
+def can_reveal(user: Any) -> bool:
+    return bool(is_admin(user) or user.role_codes & REVEAL_ROLES)
