@@ -1,0 +1,817 @@
+"""Every change of state of a work order. Views, API, admin actions, tasks and commands call these.
+
+Each `do_*` function: checks permission and the current state (`loopdesk.tickets.policy`), makes the
+change, appends a timeline event and an audit record, all in one transaction. The ticket row is
+locked and its `version` compared with the one the caller saw, so of two agents acting at once one
+wins and the other gets a ConflictError; nothing is half applied.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from types import SimpleNamespace
+from typing import Any
+
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from loopdesk.audit.services import record_audit
+from loopdesk.core.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationFailed
+from loopdesk.customers.models import Customer
+from loopdesk.org.choices import Role
+from loopdesk.org.models import OrgUnit
+from loopdesk.routing.services import route_ticket
+from loopdesk.sla.calendars import SHANGHAI, working_time_for
+from loopdesk.sla.clock import compute_sla
+from loopdesk.sla.services import committed_time, select_policy
+from loopdesk.tickets import policy
+from loopdesk.tickets.choices import (
+    TERMINAL_STATUSES,
+    Action,
+    CallbackVerdict,
+    Channel,
+    ContactType,
+    EventKind,
+    LinkKind,
+    Priority,
+    RejectReason,
+    Status,
+    Visibility,
+)
+from loopdesk.tickets.models import (
+    Attachment,
+    Category,
+    ExternalRef,
+    Ticket,
+    TicketEvent,
+    TicketLink,
+    TicketUnitAccess,
+)
+from loopdesk.tickets.numbers import next_ticket_number
+from loopdesk.tickets.workflow import TRANSITIONS
+
+MAX_DESCRIPTION = 4000
+MAX_TITLE = 200
+MAX_NOTE = 2000
+REPEAT_WINDOW = dt.timedelta(days=30)
+# Columns a service may change; `number`, `created_at` and the first responder never change.
+_IMMUTABLE = {"id", "number", "created_at", "first_responder_id", "first_responder_unit_id", "province", "region"}
+
+
+# --- helpers ---------------------------------------------------------------------------------------
+
+
+def _now(now: dt.datetime | None) -> dt.datetime:
+    return now or timezone.now()
+
+
+def _clean_text(errors: dict[str, list[str]], field: str, value: str | None, *, required: bool, limit: int) -> str:
+    text = (value or "").strip()
+    if required and not text:
+        errors.setdefault(field, []).append(str(_("This field is required.")))
+    elif len(text) > limit:
+        errors.setdefault(field, []).append(
+            str(_("At most %(limit)d characters (you entered %(count)d).") % {"limit": limit, "count": len(text)})
+        )
+    return text
+
+
+def _required_text(field: str, value: str | None, limit: int = MAX_NOTE) -> str:
+    errors: dict[str, list[str]] = {}
+    text = _clean_text(errors, field, value, required=True, limit=limit)
+    if errors:
+        raise ValidationFailed(errors)
+    return text
+
+
+def _optional_text(field: str, value: str | None, limit: int = MAX_NOTE) -> str:
+    errors: dict[str, list[str]] = {}
+    text = _clean_text(errors, field, value, required=False, limit=limit)
+    if errors:
+        raise ValidationFailed(errors)
+    return text
+
+
+def _lock_ticket(ticket: Ticket | int, expected_version: int | None) -> Ticket:
+    """Lock the ticket row and check that nobody changed it since the caller read it."""
+    pk = ticket.pk if isinstance(ticket, Ticket) else ticket
+    if expected_version is None and isinstance(ticket, Ticket):
+        expected_version = ticket.version
+    try:
+        locked = (
+            Ticket.objects.select_for_update(of=("self",))
+            .select_related("handler_unit", "first_responder_unit", "sla_policy__calendar", "customer")
+            .get(pk=pk)
+        )
+    except Ticket.DoesNotExist:
+        raise NotFoundError(_("Work order not found.")) from None
+    if expected_version is not None and locked.version != expected_version:
+        raise ConflictError(
+            _(
+                "Work order %(number)s was changed by someone else meanwhile (version %(theirs)d, you saw "
+                "%(yours)d). Reload it and try again."
+            )
+            % {"number": locked.number, "theirs": locked.version, "yours": expected_version},
+            params={"current_version": locked.version, "status": locked.status},
+        )
+    return locked
+
+
+def _append_event(
+    ticket: Ticket,
+    kind: str,
+    actor: Any,
+    at: dt.datetime,
+    *,
+    from_status: str = "",
+    to_status: str = "",
+    from_unit: OrgUnit | None = None,
+    to_unit: OrgUnit | None = None,
+    to_user: Any = None,
+    note: str = "",
+    visibility: str = Visibility.INTERNAL,
+    data: dict[str, Any] | None = None,
+) -> TicketEvent:
+    ticket.last_event_seq += 1
+    return TicketEvent.objects.create(
+        ticket=ticket,
+        seq=ticket.last_event_seq,
+        kind=kind,
+        actor=actor if getattr(actor, "pk", None) else None,
+        actor_unit_id=getattr(actor, "unit_id", None),
+        from_status=from_status,
+        to_status=to_status,
+        from_unit=from_unit,
+        to_unit=to_unit,
+        to_user=to_user,
+        note=note,
+        visibility=visibility,
+        data=data or {},
+        created_at=at,
+    )
+
+
+def _refresh_sla(ticket: Ticket, at: dt.datetime, events: Iterable[Any] | None = None) -> None:
+    """Derive every SLA column from the timeline; write an event when a ticket first crosses 48 h / 72 h."""
+    if ticket.sla_policy is None:
+        return
+    if events is None:
+        events = ticket.events.order_by("seq").only("kind", "created_at", "to_status")
+    was_overtime, was_problem = ticket.is_overtime, ticket.is_problem
+    state = compute_sla(events, ticket.sla_policy, working_time_for(ticket.sla_policy.calendar), at)
+    for name, value in state.as_fields().items():
+        setattr(ticket, name, value)
+    ticket.replied_at = state.replied_at
+    ticket.answered_at = state.answered_at
+    if ticket.pk and ticket.is_overtime and not was_overtime:
+        _append_event(ticket, EventKind.OVERTIME, None, at, data={"overtime_at": str(ticket.overtime_at)})
+    if ticket.pk and ticket.is_problem and not was_problem:
+        _append_event(ticket, EventKind.PROBLEM, None, at, data={"problem_at": str(ticket.problem_at)})
+
+
+def _save(ticket: Ticket, at: dt.datetime, *, bump: bool = True) -> None:
+    """Write the ticket back, only if its version is still the one we locked."""
+    old_version = ticket.version
+    if bump:
+        ticket.version = old_version + 1
+    ticket.updated_at = at
+    values = {
+        f.attname: getattr(ticket, f.attname)
+        for f in Ticket._meta.concrete_fields
+        if f.attname not in _IMMUTABLE
+    }
+    if Ticket.objects.filter(pk=ticket.pk, version=old_version).update(**values) != 1:
+        raise ConflictError(_("Work order %(number)s was changed by someone else meanwhile.") % {
+            "number": ticket.number})
+
+
+def _grant_unit_access(ticket: Ticket, unit: OrgUnit) -> None:
+    TicketUnitAccess.objects.get_or_create(ticket=ticket, unit=unit)
+
+
+def _check_target_unit(unit: OrgUnit | None, field: str = "to_unit") -> OrgUnit:
+    if unit is None:
+        raise ValidationFailed(field=field, message=_("Choose the unit to send the work order to."))
+    if not unit.is_active:
+        raise ValidationFailed(field=field, message=_("Unit “%(unit)s” is no longer active.") % {"unit": unit.name})
+    return unit
+
+
+def _check_target_user(user: Any, unit: OrgUnit, field: str = "to_user") -> Any:
+    if user is None:
+        return None
+    if user.unit is None or not user.unit.is_within(unit) or not user.is_active:
+        raise ValidationFailed(
+            field=field, message=_("%(user)s does not work in %(unit)s.") % {"user": user, "unit": unit.name}
+        )
+    return user
+
+
+def _transition(
+    acting_user: Any,
+    ticket: Ticket | int,
+    action: str,
+    *,
+    expected_version: int | None,
+    now: dt.datetime | None,
+    note: str = "",
+    visibility: str = Visibility.INTERNAL,
+    handler: tuple[OrgUnit, Any] | None = None,
+    change: Callable[[Ticket], None] | None = None,
+    data: dict[str, Any] | None = None,
+) -> Ticket:
+    """The common shape of every action: lock, check, change, timeline, SLA, save, audit."""
+    with transaction.atomic():
+        t = _lock_ticket(ticket, expected_version)
+        policy.check_action(acting_user, action, t)
+        at = _now(now)
+        from_status, from_unit = t.status, t.handler_unit
+        target = TRANSITIONS[action].target
+        if change is not None:
+            change(t)
+        t.status = target
+        t.is_open = target not in TERMINAL_STATUSES
+        if target in TERMINAL_STATUSES:
+            t.closed_at = at
+        to_unit = to_user = None
+        if handler is not None:
+            to_unit, to_user = handler
+            t.handler_unit, t.handler_user = to_unit, to_user
+        _append_event(
+            t, action, acting_user, at, from_status=from_status, to_status=target,
+            from_unit=from_unit if handler is not None else None, to_unit=to_unit, to_user=to_user,
+            note=note, visibility=visibility, data=data,
+        )
+        _refresh_sla(t, at)
+        _save(t, at)
+        record_audit(acting_user, f"ticket.{action}", t, data={"from": from_status, "to": target, **(data or {})},
+                     at=at)
+    return t
+
+
+# --- creation --------------------------------------------------------------------------------------
+
+
+def do_create_ticket(
+    *,
+    acting_user: Any,
+    customer: Customer,
+    contact_type: str,
+    category: Category | None,
+    channel: str,
+    description: str,
+    priority: str = Priority.NORMAL,
+    title: str = "",
+    committed_at: dt.datetime | None = None,
+    requested_resolution_at: dt.datetime | None = None,
+    external_refs: dict[str, str] | None = None,
+    parent: Ticket | None = None,
+    dispatch: bool = False,
+    dispatch_to: OrgUnit | None = None,
+    now: dt.datetime | None = None,
+) -> Ticket:
+    """Register (受理) a contact as a work order. The acting user becomes its first responder.
+
+    With `dispatch=True` the ticket is dispatched in the same transaction, to `dispatch_to` or, when
+    that is empty, where the routing rules send it ("create and dispatch" in one step).
+    """
+    if not policy.can_create(acting_user):
+        raise PermissionDeniedError(_("You may not register work orders."))
+    if acting_user.unit is None:
+        raise PermissionDeniedError(_("Your account belongs to no unit; ask an administrator."))
+    at = _now(now)
+    errors: dict[str, list[str]] = {}
+    if contact_type not in ContactType.values:
+        errors["contact_type"] = [str(_("Choose a valid contact type."))]
+    if channel not in Channel.values:
+        errors["channel"] = [str(_("Choose a valid channel."))]
+    if priority not in Priority.values:
+        errors["priority"] = [str(_("Choose a valid priority."))]
+    if category is None or not category.is_active:
+        errors["category"] = [str(_("Choose an active category."))]
+    description = _clean_text(errors, "description", description, required=True, limit=MAX_DESCRIPTION)
+    title = _clean_text(errors, "title", title, required=False, limit=MAX_TITLE)
+    if committed_at is not None and committed_at <= at:
+        errors["committed_at"] = [str(_("The committed resolution time must be in the future."))]
+    if customer is None or customer.pk is None:
+        errors["customer"] = [str(_("Choose the customer."))]
+    for system, external_id in (external_refs or {}).items():
+        if not system or not external_id or len(system) > 32 or len(external_id) > 64:
+            errors["external_refs"] = [str(_("External ids need a system (≤ 32) and an id (≤ 64)."))]
+        elif ExternalRef.objects.filter(system=system, external_id=external_id).exists():
+            errors["external_refs"] = [
+                str(_("%(system)s id %(id)s is already on another work order.") % {"system": system,
+                                                                                    "id": external_id})
+            ]
+    if errors:
+        raise ValidationFailed(errors)
+    assert category is not None
+
+    root = Category.objects.get(pk=category.root_id) if category.parent_id else category
+    sla_policy = select_policy(
+        contact_type=contact_type, category=category, tier=customer.tier, priority=priority, channel=channel
+    )
+    region = customer.region or acting_user.unit.region
+    province = customer.province or acting_user.unit.province or settings.LOOPDESK_PROVINCE
+    created_event = SimpleNamespace(kind=EventKind.CREATE, created_at=at, to_status=Status.NEW)
+    state = compute_sla([created_event], sla_policy, working_time_for(sla_policy.calendar), at)
+
+    with transaction.atomic():
+        number = next_ticket_number(region, at.astimezone(SHANGHAI).date())
+        ticket = Ticket.objects.create(
+            number=number,
+            province=province,
+            region=region,
+            contact_type=contact_type,
+            category=category,
+            category_root=root,
+            channel=channel,
+            priority=priority,
+            customer=customer,
+            tier=customer.tier,
+            branch_id=customer.home_branch_id,
+            title=title,
+            description=description,
+            first_responder=acting_user,
+            first_responder_unit=acting_user.unit,
+            handler_unit=acting_user.unit,
+            handler_user=acting_user,
+            status=Status.NEW,
+            is_open=True,
+            sla_policy=sla_policy,
+            committed_at=committed_at or committed_time(sla_policy, at),
+            requested_resolution_at=requested_resolution_at,
+            parent=parent,
+            created_at=at,
+            updated_at=at,
+            **state.as_fields(),
+        )
+        _append_event(
+            ticket, EventKind.CREATE, acting_user, at, to_status=Status.NEW, to_unit=acting_user.unit,
+            to_user=acting_user, note=description, data={"channel": channel, "contact_type": contact_type},
+        )
+        for system, external_id in (external_refs or {}).items():
+            ExternalRef.objects.create(ticket=ticket, system=system, external_id=external_id)
+        if parent is not None:
+            TicketLink.objects.create(from_ticket=parent, to_ticket=ticket, kind=LinkKind.PARENT, created_at=at,
+                                      created_by=acting_user)
+        if contact_type in (ContactType.COMPLAINT, ContactType.APPEAL):
+            _flag_repeat(ticket, acting_user, at)
+        Ticket.objects.filter(pk=ticket.pk).update(last_event_seq=ticket.last_event_seq, is_repeat=ticket.is_repeat)
+        record_audit(acting_user, "ticket.create", ticket, data={"number": number}, at=at)
+        if dispatch:
+            ticket = do_dispatch_ticket(
+                acting_user=acting_user, ticket=ticket, to_unit=dispatch_to, expected_version=ticket.version, now=at
+            )
+    return ticket
+
+
+def _flag_repeat(ticket: Ticket, actor: Any, at: dt.datetime) -> None:
+    """Same customer, same top category, within 30 days: a repeat complaint, linked to the earlier one."""
+    earlier = (
+        Ticket.objects.filter(
+            customer_id=ticket.customer_id,
+            category_root_id=ticket.category_root_id,
+            created_at__gte=at - REPEAT_WINDOW,
+            contact_type__in=(ContactType.COMPLAINT, ContactType.APPEAL),
+        )
+        .exclude(pk=ticket.pk)
+        .exclude(status=Status.REJECTED)
+        .order_by("-created_at", "-id")
+        .only("id", "number")
+        .first()
+    )
+    if earlier is None:
+        return
+    ticket.is_repeat = True
+    TicketLink.objects.create(from_ticket=ticket, to_ticket=earlier, kind=LinkKind.REPEAT, created_at=at,
+                              created_by=actor)
+    _append_event(ticket, EventKind.REPEAT, None, at, data={"repeat_of": earlier.number})
+
+
+# --- the loop --------------------------------------------------------------------------------------
+
+
+def do_dispatch_ticket(
+    *,
+    acting_user: Any,
+    ticket: Ticket | int,
+    to_unit: OrgUnit | None = None,
+    to_user: Any = None,
+    note: str = "",
+    expected_version: int | None = None,
+    now: dt.datetime | None = None,
+) -> Ticket:
+    """Dispatch (派单) to a department; with no unit given, where the routing rules send it."""
+    note = _optional_text("note", note)
+    routed: dict[str, Any] = {}
+    if to_unit is None:
+        t = ticket if isinstance(ticket, Ticket) else Ticket.objects.select_related("category").get(pk=ticket)
+        decision = route_ticket(
+            region=t.region, category=t.category, contact_type=t.contact_type, tier=t.tier, channel=t.channel,
+            branch_id=t.branch_id,
+        )
+        to_unit = decision.unit
+        routed = {"routed_by_rule": decision.rule.pk if decision.rule else None}
+    unit = _check_target_unit(to_unit)
+    user = _check_target_user(to_user, unit)
+
+    def change(t: Ticket) -> None:
+        t.dispatcher_unit_id = acting_user.unit_id
+        t.dispatch_count += 1
+        _grant_unit_access(t, unit)
+
+    return _transition(acting_user, ticket, Action.DISPATCH, expected_version=expected_version, now=now, note=note,
+                       handler=(unit, user), change=change, data={"to_unit": unit.code, **routed})
+
+
+def do_accept_ticket(
+    *, acting_user: Any, ticket: Ticket | int, expected_version: int | None = None, now: dt.datetime | None = None
+) -> Ticket:
+    """Accept (接单): the department takes the ticket; the acting specialist becomes its handler."""
+    with transaction.atomic():
+        t = _lock_ticket(ticket, expected_version)
+        return _transition(acting_user, t, Action.ACCEPT, expected_version=t.version, now=now,
+                           handler=(t.handler_unit, acting_user))
+
+
+def do_transfer_ticket(
+    *,
+    acting_user: Any,
+    ticket: Ticket | int,
+    to_unit: OrgUnit,
+    to_user: Any = None,
+    note: str,
+    expected_version: int | None = None,
+    now: dt.datetime | None = None,
+) -> Ticket:
+    """Transfer (转派) to another department, with the reason."""
+    note = _required_text("note", note)
+    unit = _check_target_unit(to_unit)
+    user = _check_target_user(to_user, unit)
+
+    def change(t: Ticket) -> None:
+        if t.handler_unit_id == unit.pk:
+            raise ValidationFailed(field="to_unit", message=_("The work order is already with this unit."))
+        t.dispatch_count += 1
+        _grant_unit_access(t, unit)
+
+    return _transition(acting_user, ticket, Action.TRANSFER, expected_version=expected_version, now=now, note=note,
+                       handler=(unit, user), change=change, data={"to_unit": unit.code})
+
+
+def do_return_ticket(
+    *, acting_user: Any, ticket: Ticket | int, reason: str, expected_version: int | None = None,
+    now: dt.datetime | None = None,
+) -> Ticket:
+    """Return as misrouted (退单), with the reason: back to the unit that dispatched it."""
+    reason = _required_text("reason", reason)
+    with transaction.atomic():
+        t = _lock_ticket(ticket, expected_version)
+        back_to = OrgUnit.objects.get(pk=t.dispatcher_unit_id or t.first_responder_unit_id)
+
+        def change(t: Ticket) -> None:
+            t.return_count += 1
+
+        return _transition(acting_user, t, Action.RETURN, expected_version=t.version, now=now, note=reason,
+                           handler=(back_to, None), change=change)
+
+
+def do_request_info(
+    *, acting_user: Any, ticket: Ticket | int, question: str, expected_version: int | None = None,
+    now: dt.datetime | None = None,
+) -> Ticket:
+    """Ask for more information (补充信息). The SLA clocks stop until it is supplied."""
+    question = _required_text("question", question)
+    return _transition(acting_user, ticket, Action.REQUEST_INFO, expected_version=expected_version, now=now,
+                       note=question)
+
+
+def do_provide_info(
+    *, acting_user: Any, ticket: Ticket | int, info: str, expected_version: int | None = None,
+    now: dt.datetime | None = None,
+) -> Ticket:
+    """The information asked for: the clocks run again."""
+    info = _required_text("info", info, MAX_DESCRIPTION)
+    return _transition(acting_user, ticket, Action.PROVIDE_INFO, expected_version=expected_version, now=now, note=info)
+
+
+def do_request_hold(
+    *, acting_user: Any, ticket: Ticket | int, reason: str, expected_version: int | None = None,
+    now: dt.datetime | None = None,
+) -> Ticket:
+    """Ask to suspend (挂起), e.g. waiting for a base station to be built. A department head approves."""
+    reason = _required_text("reason", reason)
+    return _transition(acting_user, ticket, Action.REQUEST_HOLD, expected_version=expected_version, now=now,
+                       note=reason)
+
+
+def do_approve_hold(
+    *, acting_user: Any, ticket: Ticket | int, note: str = "", expected_version: int | None = None,
+    now: dt.datetime | None = None,
+) -> Ticket:
+    """The department head approves the suspension: the clocks stop."""
+    return _transition(acting_user, ticket, Action.APPROVE_HOLD, expected_version=expected_version, now=now,
+                       note=_optional_text("note", note))
+
+
+def do_deny_hold(
+    *, acting_user: Any, ticket: Ticket | int, reason: str, expected_version: int | None = None,
+    now: dt.datetime | None = None,
+) -> Ticket:
+    reason = _required_text("reason", reason)
+    return _transition(acting_user, ticket, Action.DENY_HOLD, expected_version=expected_version, now=now, note=reason)
+
+
+def do_resume_ticket(
+    *, acting_user: Any, ticket: Ticket | int, note: str = "", expected_version: int | None = None,
+    now: dt.datetime | None = None,
+) -> Ticket:
+    return _transition(acting_user, ticket, Action.RESUME, expected_version=expected_version, now=now,
+                       note=_optional_text("note", note))
+
+
+def do_reply_ticket(
+    *, acting_user: Any, ticket: Ticket | int, resolution: str, expected_version: int | None = None,
+    now: dt.datetime | None = None,
+) -> Ticket:
+    """Reply with the resolution (回单): the ticket goes back to its first responder."""
+    resolution = _required_text("resolution", resolution, MAX_DESCRIPTION)
+    with transaction.atomic():
+        t = _lock_ticket(ticket, expected_version)
+
+        def change(t: Ticket) -> None:
+            t.resolution = resolution
+
+        return _transition(acting_user, t, Action.REPLY, expected_version=t.version, now=now, note=resolution,
+                           handler=(t.first_responder_unit, t.first_responder), change=change)
+
+
+def do_answer_customer(
+    *, acting_user: Any, ticket: Ticket | int, answer: str, resolution: str = "",
+    expected_version: int | None = None, now: dt.datetime | None = None,
+) -> Ticket:
+    """Answer the customer (答复客户). From a new ticket this is first-contact resolution and needs the resolution."""
+    answer = _required_text("answer", answer, MAX_DESCRIPTION)
+    resolution = _optional_text("resolution", resolution, MAX_DESCRIPTION)
+
+    def change(t: Ticket) -> None:
+        if resolution:
+            t.resolution = resolution
+        if not t.resolution:
+            raise ValidationFailed(field="resolution", message=_("Record how the problem was solved."))
+        t.answer = answer
+
+    return _transition(acting_user, ticket, Action.ANSWER, expected_version=expected_version, now=now, note=answer,
+                       visibility=Visibility.CUSTOMER, change=change)
+
+
+def do_callback(
+    *, acting_user: Any, ticket: Ticket | int, verdict: str, note: str = "", expected_version: int | None = None,
+    now: dt.datetime | None = None,
+) -> Ticket:
+    """Call back (回访) and record the customer's verdict."""
+    if verdict not in CallbackVerdict.values:
+        raise ValidationFailed(field="verdict", message=_("Choose the customer's verdict."))
+    note = _optional_text("note", note)
+
+    def change(t: Ticket) -> None:
+        t.callback_verdict = verdict
+
+    return _transition(acting_user, ticket, Action.CALLBACK, expected_version=expected_version, now=now, note=note,
+                       change=change, data={"verdict": verdict})
+
+
+def do_close_ticket(
+    *, acting_user: Any, ticket: Ticket | int, note: str = "", expected_version: int | None = None,
+    now: dt.datetime | None = None,
+) -> Ticket:
+    """Close (归档). Refused when the callback found the customer dissatisfied: reopen instead."""
+
+    def change(t: Ticket) -> None:
+        if t.callback_verdict == CallbackVerdict.DISSATISFIED:
+            raise ValidationFailed(
+                field="callback_verdict",
+                message=_("The customer was not satisfied at the callback: reopen the work order instead."),
+            )
+
+    return _transition(acting_user, ticket, Action.CLOSE, expected_version=expected_version, now=now,
+                       note=_optional_text("note", note), change=change)
+
+
+def do_reopen_ticket(
+    *, acting_user: Any, ticket: Ticket | int, reason: str, expected_version: int | None = None,
+    now: dt.datetime | None = None,
+) -> Ticket:
+    """Reopen (重开): back to the first responder; a new handling cycle starts."""
+    reason = _required_text("reason", reason)
+    with transaction.atomic():
+        t = _lock_ticket(ticket, expected_version)
+
+        def change(t: Ticket) -> None:
+            t.reopen_count += 1
+            t.resolution = ""
+            t.answer = ""
+            t.callback_verdict = ""
+            t.closed_at = None
+
+        return _transition(acting_user, t, Action.REOPEN, expected_version=t.version, now=now, note=reason,
+                           handler=(t.first_responder_unit, t.first_responder), change=change)
+
+
+def do_withdraw_ticket(
+    *, acting_user: Any, ticket: Ticket | int, reason: str, expected_version: int | None = None,
+    now: dt.datetime | None = None,
+) -> Ticket:
+    """Withdraw (撤销): the customer no longer needs it."""
+    reason = _required_text("reason", reason)
+    return _transition(acting_user, ticket, Action.WITHDRAW, expected_version=expected_version, now=now, note=reason)
+
+
+def do_reject_ticket(
+    *,
+    acting_user: Any,
+    ticket: Ticket | int,
+    reason: str,
+    note: str = "",
+    duplicate_of: Ticket | None = None,
+    expected_version: int | None = None,
+    now: dt.datetime | None = None,
+) -> Ticket:
+    """Reject (驳回) as invalid, or as a duplicate of another work order."""
+    if reason not in RejectReason.values:
+        raise ValidationFailed(field="reason", message=_("Choose why the work order is rejected."))
+    if reason == RejectReason.DUPLICATE and duplicate_of is None:
+        raise ValidationFailed(field="duplicate_of", message=_("Name the work order this one duplicates."))
+    note = _optional_text("note", note)
+
+    def change(t: Ticket) -> None:
+        t.reject_reason = reason
+        if duplicate_of is not None:
+            if duplicate_of.pk == t.pk:
+                raise ValidationFailed(field="duplicate_of", message=_("A work order cannot duplicate itself."))
+            t.duplicate_of = duplicate_of
+            TicketLink.objects.get_or_create(
+                from_ticket=t, to_ticket=duplicate_of, kind=LinkKind.DUPLICATE,
+                defaults={"created_at": _now(now), "created_by": acting_user},
+            )
+
+    data = {"reason": reason, "duplicate_of": duplicate_of.number if duplicate_of else None}
+    return _transition(acting_user, ticket, Action.REJECT, expected_version=expected_version, now=now, note=note,
+                       change=change, data=data)
+
+
+# --- things that do not move the ticket ------------------------------------------------------------
+
+
+def _check_can_write(acting_user: Any, t: Ticket) -> None:
+    if not policy.can_see(acting_user, t) or acting_user.role_codes == {Role.AUDITOR}:
+        raise PermissionDeniedError(_("You may not change this work order."))
+
+
+def do_add_note(
+    *, acting_user: Any, ticket: Ticket | int, text: str, visibility: str = Visibility.INTERNAL,
+    now: dt.datetime | None = None,
+) -> TicketEvent:
+    """A note on the timeline: internal, or one the customer may see. Does not change the version."""
+    text = _required_text("text", text, MAX_DESCRIPTION)
+    if visibility not in Visibility.values:
+        raise ValidationFailed(field="visibility", message=_("Choose who may see the note."))
+    at = _now(now)
+    with transaction.atomic():
+        t = _lock_ticket(ticket, None)
+        _check_can_write(acting_user, t)
+        event = _append_event(t, EventKind.NOTE, acting_user, at, note=text, visibility=visibility)
+        Ticket.objects.filter(pk=t.pk).update(last_event_seq=t.last_event_seq)
+        record_audit(acting_user, "ticket.note", t, data={"visibility": visibility}, at=at)
+    return event
+
+
+def do_set_committed_time(
+    *, acting_user: Any, ticket: Ticket | int, committed_at: dt.datetime, reason: str,
+    expected_version: int | None = None, now: dt.datetime | None = None,
+) -> Ticket:
+    """Change the resolution time promised to the customer (the customer is told: a visible event)."""
+    reason = _required_text("reason", reason)
+    at = _now(now)
+    if committed_at <= at:
+        raise ValidationFailed(field="committed_at", message=_("The committed resolution time must be in the future."))
+    with transaction.atomic():
+        t = _lock_ticket(ticket, expected_version)
+        if not (policy.is_first_responder_side(acting_user, t) or policy.is_region_supervisor(acting_user, t)
+                or policy.is_admin(acting_user)):
+            raise PermissionDeniedError(_("Only the first responder or a supervisor may change the committed time."))
+        if not t.is_open:
+            raise ValidationFailed(field="committed_at", message=_("The work order is no longer open."))
+        previous = t.committed_at
+        t.committed_at = committed_at
+        _append_event(t, EventKind.COMMIT_TIME, acting_user, at, note=reason, visibility=Visibility.CUSTOMER,
+                      data={"from": previous.isoformat(), "to": committed_at.isoformat()})
+        _save(t, at)
+        record_audit(acting_user, "ticket.commit_time", t, data={"to": committed_at.isoformat()}, at=at)
+    return t
+
+
+def do_link_tickets(
+    *, acting_user: Any, ticket: Ticket, other: Ticket, kind: str, now: dt.datetime | None = None
+) -> TicketLink:
+    """Link two work orders: `ticket` is parent of / duplicate of / related to `other`."""
+    if kind not in (LinkKind.PARENT, LinkKind.DUPLICATE, LinkKind.RELATED):
+        raise ValidationFailed(field="kind", message=_("Choose a valid kind of link."))
+    if ticket.pk == other.pk:
+        raise ValidationFailed(field="other", message=_("A work order cannot be linked to itself."))
+    at = _now(now)
+    with transaction.atomic():
+        t = _lock_ticket(ticket, None)
+        _check_can_write(acting_user, t)
+        if not policy.can_see(acting_user, other):
+            raise NotFoundError(_("Work order not found."))
+        link, created = TicketLink.objects.get_or_create(
+            from_ticket=t, to_ticket=other, kind=kind, defaults={"created_at": at, "created_by": acting_user}
+        )
+        if created:
+            if kind == LinkKind.PARENT:
+                Ticket.objects.filter(pk=other.pk).update(parent=t)
+            _append_event(t, EventKind.LINK, acting_user, at, data={"kind": kind, "other": other.number})
+            Ticket.objects.filter(pk=t.pk).update(last_event_seq=t.last_event_seq)
+            record_audit(acting_user, "ticket.link", t, data={"kind": kind, "other": other.number}, at=at)
+    return link
+
+
+def validate_upload(upload: UploadedFile) -> None:
+    max_bytes = settings.LOOPDESK_ATTACHMENT_MAX_BYTES
+    if upload.size is None or upload.size > max_bytes:
+        raise ValidationFailed(
+            field="file",
+            message=_("The file is larger than %(limit)d MB.") % {"limit": max_bytes // (1024 * 1024)},
+        )
+    if upload.size == 0:
+        raise ValidationFailed(field="file", message=_("The file is empty."))
+    if (upload.content_type or "") not in settings.LOOPDESK_ATTACHMENT_TYPES:
+        raise ValidationFailed(
+            field="file", message=_("Files of type %(type)s are not allowed.") % {"type": upload.content_type or "?"}
+        )
+
+
+def do_add_attachment(
+    *, acting_user: Any, ticket: Ticket | int, upload: UploadedFile, visibility: str = Visibility.INTERNAL,
+    now: dt.datetime | None = None,
+) -> Attachment:
+    """Attach a file (size and type limited by settings)."""
+    validate_upload(upload)
+    if visibility not in Visibility.values:
+        raise ValidationFailed(field="visibility", message=_("Choose who may see the file."))
+    at = _now(now)
+    with transaction.atomic():
+        t = _lock_ticket(ticket, None)
+        _check_can_write(acting_user, t)
+        name = (upload.name or "file")[-200:]
+        attachment = Attachment.objects.create(
+            ticket=t, file=upload, filename=name, size=upload.size or 0, content_type=upload.content_type or "",
+            visibility=visibility, uploaded_by=acting_user, created_at=at,
+        )
+        _append_event(t, EventKind.ATTACHMENT, acting_user, at, visibility=visibility,
+                      data={"attachment": attachment.pk, "filename": name, "size": attachment.size})
+        Ticket.objects.filter(pk=t.pk).update(last_event_seq=t.last_event_seq)
+        record_audit(acting_user, "ticket.attachment", t, data={"filename": name}, at=at)
+    return attachment
+
+
+def do_recompute_sla(*, ticket: Ticket | int, acting_user: Any = None, now: dt.datetime | None = None) -> Ticket:
+    """Recompute the SLA columns from the timeline (after a calendar or policy edit)."""
+    at = _now(now)
+    with transaction.atomic():
+        t = _lock_ticket(ticket, None)
+        before = {k: getattr(t, k) for k in ("due_at", "hop_due_at", "overtime_at", "problem_at", "resolution_due_at")}
+        _refresh_sla(t, at)
+        after = {k: getattr(t, k) for k in before}
+        if before != after:
+            _append_event(t, EventKind.SLA_RECOMPUTED, acting_user, at,
+                          data={k: v.isoformat() if v else None for k, v in after.items()})
+            _save(t, at, bump=False)
+    return t
+
+
+ACTION_SERVICES: dict[str, Callable[..., Ticket]] = {
+    Action.DISPATCH: do_dispatch_ticket,
+    Action.ACCEPT: do_accept_ticket,
+    Action.TRANSFER: do_transfer_ticket,
+    Action.RETURN: do_return_ticket,
+    Action.REQUEST_INFO: do_request_info,
+    Action.PROVIDE_INFO: do_provide_info,
+    Action.REQUEST_HOLD: do_request_hold,
+    Action.APPROVE_HOLD: do_approve_hold,
+    Action.DENY_HOLD: do_deny_hold,
+    Action.RESUME: do_resume_ticket,
+    Action.REPLY: do_reply_ticket,
+    Action.ANSWER: do_answer_customer,
+    Action.CALLBACK: do_callback,
+    Action.CLOSE: do_close_ticket,
+    Action.REOPEN: do_reopen_ticket,
+    Action.WITHDRAW: do_withdraw_ticket,
+    Action.REJECT: do_reject_ticket,
+}
