@@ -6,6 +6,7 @@ Business policy (SLA targets, routing, categories, calendars) lives in the datab
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import dj_database_url
@@ -65,6 +66,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Serves collected static files from the gunicorn process itself: no web server to install.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -125,6 +128,23 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(os.environ.get("LOOPDESK_STATIC_ROOT", VAR_DIR / "static"))
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+# Served by WhiteNoise: `collectstatic` writes hashed, compressed copies that browsers may cache for ever.
+# That manifest exists only after `collectstatic`, so DEBUG and the test suite (which never collect) use
+# the plain storage and let WhiteNoise find files in the apps directly.
+RUNNING_TESTS = "pytest" in sys.modules or sys.argv[1:2] == ["test"]
+STATIC_MANIFEST = not DEBUG and not RUNNING_TESTS
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if STATIC_MANIFEST
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        )
+    },
+}
+WHITENOISE_USE_FINDERS = not STATIC_MANIFEST
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(os.environ.get("LOOPDESK_MEDIA_ROOT", VAR_DIR / "media"))
 
