@@ -1,0 +1,68 @@
+"""Admin of the organisation: the unit tree and the staff with their roles."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db import models
+from django.http import HttpRequest
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext_lazy as _
+
+from loopdesk.audit.admin import AuditedAdminMixin, indented_name
+from loopdesk.org.choices import Role
+from loopdesk.org.models import OrgUnit, User
+
+admin.site.site_header = _("LoopDesk administration")
+admin.site.site_title = _("LoopDesk administration")
+admin.site.index_title = _("Reference data and staff")
+
+
+@admin.register(OrgUnit)
+class OrgUnitAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    list_display = ("tree_name", "code", "name_en", "level", "function", "region", "is_active")
+    list_filter = ("level", "function", "region", "is_active")
+    search_fields = ("code", "name", "name_en")
+    autocomplete_fields = ("parent",)
+    ordering = ("path",)
+    list_per_page = 200
+    fields = ("code", "name", "name_en", "parent", "level", "function", "province", "region", "is_active", "path")
+    readonly_fields = ("path",)
+
+    @admin.display(description=_("name"), ordering="path")
+    def tree_name(self, obj: OrgUnit) -> SafeString:
+        return indented_name(obj, obj.name)
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    list_display = ("username", "display_name", "employee_no", "unit", "roles", "is_staff", "is_active")
+    list_filter = ("is_staff", "is_superuser", "is_active", "groups", "unit__region")
+    search_fields = ("username", "display_name", "employee_no", "first_name", "last_name", "email")
+    list_select_related = ("unit",)
+    autocomplete_fields = ("unit",)
+    fieldsets = (
+        *(DjangoUserAdmin.fieldsets or ()),
+        (_("LoopDesk"), {"fields": ("unit", "employee_no", "display_name", "language")}),
+    )
+    add_fieldsets = (
+        *DjangoUserAdmin.add_fieldsets,
+        (_("LoopDesk"), {"fields": ("unit", "employee_no", "display_name", "language", "groups")}),
+    )
+
+    def get_queryset(self, request: HttpRequest) -> models.QuerySet[User]:
+        return super().get_queryset(request).prefetch_related("groups")
+
+    def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        field = super().formfield_for_manytomany(db_field, request, **kwargs)
+        if db_field.name == "groups" and field is not None:
+            field.label = _("roles")
+            field.help_text = _("Each group is a role; the role decides what the staff member may do.")
+        return field
+
+    @admin.display(description=_("roles"))
+    def roles(self, obj: User) -> str:
+        labels = {role.value: str(role.label) for role in Role}
+        return ", ".join(labels.get(group.name, group.name) for group in obj.groups.all())

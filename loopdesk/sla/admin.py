@@ -1,0 +1,137 @@
+"""Admin of SLA policies and business calendars: business policy that supervisors edit.
+
+The SLA engine caches a calendar's working time by (id, version), so every save of a calendar or of one
+of its overrides bumps `BusinessCalendar.version` (with an F expression: two supervisors saving at once
+still give two bumps). Saving a policy bumps `SlaPolicy.version` the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.contrib import admin
+from django.db import models
+from django.db.models import F
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from loopdesk.audit.admin import AuditedAdminMixin
+from loopdesk.sla.models import BusinessCalendar, CalendarDay, SlaPolicy
+
+
+def bump_calendar_versions(calendar_ids: Iterable[int]) -> None:
+    """Invalidate the cached working time of these calendars."""
+    ids = sorted(set(calendar_ids))
+    if ids:
+        BusinessCalendar.objects.filter(pk__in=ids).update(version=F("version") + 1)
+
+
+class CalendarDayInline(admin.TabularInline):
+    model = CalendarDay
+    fields = ("date", "is_workday", "note")
+    ordering = ("-date",)
+    extra = 1
+
+
+@admin.register(BusinessCalendar)
+class BusinessCalendarAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    list_display = ("code", "name", "kind", "work_start", "work_end", "override_count", "version")
+    list_filter = ("kind",)
+    search_fields = ("code", "name")
+    readonly_fields = ("version",)
+    inlines = (CalendarDayInline,)
+
+    def get_queryset(self, request: HttpRequest) -> models.QuerySet[BusinessCalendar]:
+        return super().get_queryset(request).annotate(_override_count=models.Count("days"))
+
+    @admin.display(description=_("overrides"), ordering="_override_count")
+    def override_count(self, obj: BusinessCalendar) -> int:
+        return getattr(obj, "_override_count", 0)
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        # Runs after save_model and after the inline overrides are saved or deleted: one bump per save.
+        super().save_related(request, form, formsets, change)
+        if change:
+            bump_calendar_versions([form.instance.pk])
+            form.instance.refresh_from_db(fields=["version"])
+
+
+@admin.register(CalendarDay)
+class CalendarDayAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    list_display = ("date", "calendar", "is_workday", "note")
+    list_filter = ("calendar", "is_workday")
+    search_fields = ("note",)
+    date_hierarchy = "date"
+    list_select_related = ("calendar",)
+    ordering = ("-date",)
+
+    def save_model(self, request: HttpRequest, obj: CalendarDay, form: Any, change: bool) -> None:
+        previous_calendar_id = CalendarDay.objects.filter(pk=obj.pk).values_list("calendar_id", flat=True).first()
+        super().save_model(request, obj, form, change)
+        bump_calendar_versions([obj.calendar_id, *([previous_calendar_id] if previous_calendar_id else [])])
+
+    def delete_model(self, request: HttpRequest, obj: CalendarDay) -> None:
+        calendar_id = obj.calendar_id
+        super().delete_model(request, obj)
+        bump_calendar_versions([calendar_id])
+
+    def delete_queryset(self, request: HttpRequest, queryset: models.QuerySet[CalendarDay]) -> None:
+        calendar_ids = list(queryset.values_list("calendar_id", flat=True))
+        super().delete_queryset(request, queryset)
+        bump_calendar_versions(calendar_ids)
+
+
+@admin.register(SlaPolicy)
+class SlaPolicyAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    list_display = (
+        "position",
+        "name",
+        "is_active",
+        "contact_type",
+        "category",
+        "tier",
+        "priority",
+        "channel",
+        "calendar",
+        "first_response_minutes",
+        "hop_reply_minutes",
+        "resolution_minutes",
+        "overtime_minutes",
+        "problem_minutes",
+        "version",
+    )
+    list_display_links = ("name",)
+    list_filter = ("is_active", "contact_type", "tier", "calendar")
+    search_fields = ("name",)
+    list_select_related = ("category", "calendar")
+    autocomplete_fields = ("category",)
+    ordering = ("position", "id")
+    readonly_fields = ("version",)
+    fieldsets = (
+        (None, {"fields": ("name", "position", "is_active", "version")}),
+        (
+            _("Applies to (empty conditions match everything)"),
+            {"fields": ("contact_type", "category", "tier", "priority", "channel")},
+        ),
+        (
+            _("Time limits (minutes on the calendar)"),
+            {
+                "fields": (
+                    "calendar",
+                    "first_response_minutes",
+                    "hop_reply_minutes",
+                    "resolution_minutes",
+                    "overtime_minutes",
+                    "problem_minutes",
+                    "warn_before_minutes",
+                )
+            },
+        ),
+    )
+
+    def save_model(self, request: HttpRequest, obj: SlaPolicy, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if change:
+            SlaPolicy.objects.filter(pk=obj.pk).update(version=F("version") + 1)
+            obj.refresh_from_db(fields=["version"])

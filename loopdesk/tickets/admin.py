@@ -1,0 +1,176 @@
+"""Admin of the category tree (editable by supervisors) and of work orders (read-only: every change of a
+ticket goes through `loopdesk.tickets.services`, which writes the timeline and the audit log)."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.db import models
+from django.http import HttpRequest
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext_lazy as _
+
+from loopdesk.audit.admin import (
+    AuditedAdminMixin,
+    CappedCountPaginator,
+    ReadOnlyAdminMixin,
+    RegionListFilter,
+    indented_name,
+)
+from loopdesk.tickets.models import (
+    Attachment,
+    Category,
+    ExternalRef,
+    Ticket,
+    TicketEvent,
+    TicketLink,
+    TicketSequence,
+    TicketUnitAccess,
+)
+
+TICKET_FKS = (
+    "category",
+    "customer",
+    "branch",
+    "first_responder",
+    "first_responder_unit",
+    "handler_unit",
+    "handler_user",
+    "dispatcher_unit",
+    "sla_policy",
+    "parent",
+    "duplicate_of",
+)
+
+
+@admin.register(Category)
+class CategoryAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    list_display = ("tree_name", "code", "name_en", "position", "keywords", "is_active")
+    list_filter = ("is_active", "depth")
+    search_fields = ("code", "name", "name_en", "keywords")
+    autocomplete_fields = ("parent",)
+    ordering = ("path",)
+    list_per_page = 200
+    fields = ("code", "name", "name_en", "parent", "position", "keywords", "is_active", "path")
+    readonly_fields = ("path",)
+
+    @admin.display(description=_("name"), ordering="path")
+    def tree_name(self, obj: Category) -> SafeString:
+        return indented_name(obj, obj.name)
+
+
+class TicketEventInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = TicketEvent
+    fields = ("seq", "kind", "created_at", "actor", "actor_unit", "from_status", "to_status", "to_unit", "note")
+    readonly_fields = fields
+    ordering = ("seq",)
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def get_queryset(self, request: HttpRequest) -> models.QuerySet[TicketEvent]:
+        return super().get_queryset(request).select_related("actor", "actor_unit", "to_unit")
+
+
+@admin.register(Ticket)
+class TicketAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = (
+        "number",
+        "status",
+        "contact_type",
+        "category",
+        "tier",
+        "handler_unit",
+        "region",
+        "due_at",
+        "is_overtime",
+        "is_problem",
+        "created_at",
+    )
+    # Choice and boolean filters need no query; the region filter reads the unit table.
+    list_filter = (
+        "status",
+        "contact_type",
+        "channel",
+        "tier",
+        "is_open",
+        "is_overtime",
+        "is_problem",
+        RegionListFilter,
+    )
+    search_fields = ("=number",)
+    list_select_related = ("category", "handler_unit")
+    raw_id_fields = TICKET_FKS
+    show_full_result_count = False
+    paginator = CappedCountPaginator
+    ordering = ("-id",)
+    list_per_page = 50
+    inlines = (TicketEventInline,)
+
+    def get_queryset(self, request: HttpRequest) -> models.QuerySet[Ticket]:
+        return super().get_queryset(request).select_related("category", "handler_unit")
+
+
+@admin.register(TicketEvent)
+class TicketEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("ticket", "seq", "kind", "actor", "from_status", "to_status", "to_unit", "created_at")
+    list_filter = ("kind",)
+    search_fields = ("=ticket__number",)
+    list_select_related = ("ticket", "actor", "to_unit")
+    raw_id_fields = ("ticket", "actor", "actor_unit", "from_unit", "to_unit", "to_user")
+    show_full_result_count = False
+    paginator = CappedCountPaginator
+    ordering = ("-id",)
+    list_per_page = 50
+
+
+@admin.register(TicketUnitAccess)
+class TicketUnitAccessAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("ticket", "unit")
+    search_fields = ("=ticket__number",)
+    list_select_related = ("ticket", "unit")
+    raw_id_fields = ("ticket", "unit")
+    show_full_result_count = False
+    paginator = CappedCountPaginator
+    ordering = ("-id",)
+
+
+@admin.register(TicketLink)
+class TicketLinkAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("from_ticket", "kind", "to_ticket", "created_by", "created_at")
+    list_filter = ("kind",)
+    search_fields = ("=from_ticket__number", "=to_ticket__number")
+    list_select_related = ("from_ticket", "to_ticket", "created_by")
+    raw_id_fields = ("from_ticket", "to_ticket", "created_by")
+    show_full_result_count = False
+    paginator = CappedCountPaginator
+    ordering = ("-id",)
+
+
+@admin.register(ExternalRef)
+class ExternalRefAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("ticket", "system", "external_id")
+    search_fields = ("=external_id", "=ticket__number")
+    list_select_related = ("ticket",)
+    raw_id_fields = ("ticket",)
+    show_full_result_count = False
+    paginator = CappedCountPaginator
+    ordering = ("-id",)
+
+
+@admin.register(Attachment)
+class AttachmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("ticket", "filename", "content_type", "size", "visibility", "uploaded_by", "created_at")
+    list_filter = ("visibility",)
+    search_fields = ("=ticket__number",)
+    list_select_related = ("ticket", "uploaded_by")
+    raw_id_fields = ("ticket", "uploaded_by")
+    show_full_result_count = False
+    paginator = CappedCountPaginator
+    ordering = ("-id",)
+
+
+@admin.register(TicketSequence)
+class TicketSequenceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("region", "day", "last_value")
+    list_filter = (RegionListFilter,)
+    ordering = ("-day", "region")
