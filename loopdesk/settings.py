@@ -19,17 +19,22 @@ load_dotenv(BASE_DIR / ".env")
 
 def env_bool(name: str, default: bool = False) -> bool:
     value = os.environ.get(name)
-    if value is None:
+    if not value:
         return default
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def env_str(name: str, default: str = "") -> str:
+    """The variable's value; an empty value (as in a copied .env.example) counts as unset."""
+    return os.environ.get(name) or default
+
+
 def env_list(name: str, default: str = "") -> list[str]:
-    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+    return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
 
 
 DEBUG = env_bool("LOOPDESK_DEBUG", False)
-SECRET_KEY = os.environ.get("LOOPDESK_SECRET_KEY", "")
+SECRET_KEY = env_str("LOOPDESK_SECRET_KEY")
 if not SECRET_KEY:
     if DEBUG or env_bool("LOOPDESK_INSECURE_DEV_KEY", True):
         # A fixed development key keeps sessions valid across restarts of the embedded default.
@@ -41,8 +46,8 @@ ALLOWED_HOSTS = env_list("LOOPDESK_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],te
 CSRF_TRUSTED_ORIGINS = env_list("LOOPDESK_CSRF_TRUSTED_ORIGINS")
 
 # Province and region of this deployment: every row carries them so data can be sharded later.
-LOOPDESK_PROVINCE = os.environ.get("LOOPDESK_PROVINCE", "GD")
-LOOPDESK_DEFAULT_REGION = os.environ.get("LOOPDESK_DEFAULT_REGION", "JM")
+LOOPDESK_PROVINCE = env_str("LOOPDESK_PROVINCE", "GD")
+LOOPDESK_DEFAULT_REGION = env_str("LOOPDESK_DEFAULT_REGION", "JM")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -98,10 +103,10 @@ TEMPLATES = [
 ]
 
 # SQLite file under var/ by default; PostgreSQL (or anything dj-database-url knows) by DATABASE_URL.
-VAR_DIR = Path(os.environ.get("LOOPDESK_VAR_DIR", BASE_DIR / "var"))
+VAR_DIR = Path(env_str("LOOPDESK_VAR_DIR") or BASE_DIR / "var")
 VAR_DIR.mkdir(parents=True, exist_ok=True)
-DATABASE_URL = os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'loopdesk.sqlite3'}")
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")))}
+DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'loopdesk.sqlite3'}")
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=int(env_str("DB_CONN_MAX_AGE", "60")))}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = {
@@ -127,7 +132,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = Path(os.environ.get("LOOPDESK_STATIC_ROOT", VAR_DIR / "static"))
+STATIC_ROOT = Path(env_str("LOOPDESK_STATIC_ROOT") or VAR_DIR / "static")
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 # Served by WhiteNoise: `collectstatic` writes hashed, compressed copies that browsers may cache for ever.
 # That manifest exists only after `collectstatic`, so DEBUG and the test suite (which never collect) use
@@ -146,10 +151,10 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = not STATIC_MANIFEST
 MEDIA_URL = "media/"
-MEDIA_ROOT = Path(os.environ.get("LOOPDESK_MEDIA_ROOT", VAR_DIR / "media"))
+MEDIA_ROOT = Path(env_str("LOOPDESK_MEDIA_ROOT") or VAR_DIR / "media")
 
 # Attachment limits (deployment facts: they protect the disk, not business policy).
-LOOPDESK_ATTACHMENT_MAX_BYTES = int(os.environ.get("LOOPDESK_ATTACHMENT_MAX_BYTES", str(10 * 1024 * 1024)))
+LOOPDESK_ATTACHMENT_MAX_BYTES = int(env_str("LOOPDESK_ATTACHMENT_MAX_BYTES", str(10 * 1024 * 1024)))
 LOOPDESK_ATTACHMENT_TYPES = env_list(
     "LOOPDESK_ATTACHMENT_TYPES",
     "image/jpeg,image/png,image/gif,application/pdf,text/plain,audio/mpeg,audio/wav,"
@@ -176,5 +181,5 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOOPDESK_LOG_LEVEL", "WARNING")},
+    "root": {"handlers": ["console"], "level": env_str("LOOPDESK_LOG_LEVEL", "WARNING")},
 }
