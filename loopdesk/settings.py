@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "loopdesk.routing",
     "loopdesk.tickets",
     "loopdesk.audit",
+    "loopdesk.outbox",
 ]
 
 MIDDLEWARE = [

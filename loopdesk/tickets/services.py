@@ -28,6 +28,7 @@ from loopdesk.routing.services import route_ticket
 from loopdesk.sla.calendars import SHANGHAI, working_time_for
 from loopdesk.sla.clock import compute_sla
 from loopdesk.sla.services import committed_time, select_policy
+from loopdesk.tickets import events as ticket_events
 from loopdesk.tickets import policy
 from loopdesk.tickets.choices import (
     TERMINAL_STATUSES,
@@ -137,7 +138,7 @@ def _append_event(
     data: dict[str, Any] | None = None,
 ) -> TicketEvent:
     ticket.last_event_seq += 1
-    return TicketEvent.objects.create(
+    event = TicketEvent.objects.create(
         ticket=ticket,
         seq=ticket.last_event_seq,
         kind=kind,
@@ -153,6 +154,15 @@ def _append_event(
         data=data or {},
         created_at=at,
     )
+    pending = ticket.__dict__.setdefault("_unpublished_events", [])
+    pending.append(event)
+    return event
+
+
+def _publish(ticket: Ticket) -> None:
+    """Hand the events this service appended to the listeners (outbox, rollups), in the same transaction."""
+    for event in ticket.__dict__.pop("_unpublished_events", []):
+        ticket_events.notify(ticket, event)
 
 
 def _refresh_sla(ticket: Ticket, at: dt.datetime, events: Iterable[Any] | None = None) -> None:
@@ -248,6 +258,7 @@ def _transition(
         )
         _refresh_sla(t, at)
         _save(t, at)
+        _publish(t)
         record_audit(acting_user, f"ticket.{action}", t, data={"from": from_status, "to": target, **(data or {})},
                      at=at)
     return t
@@ -362,6 +373,7 @@ def do_create_ticket(
         if contact_type in (ContactType.COMPLAINT, ContactType.APPEAL):
             _flag_repeat(ticket, acting_user, at)
         Ticket.objects.filter(pk=ticket.pk).update(last_event_seq=ticket.last_event_seq, is_repeat=ticket.is_repeat)
+        _publish(ticket)
         record_audit(acting_user, "ticket.create", ticket, data={"number": number}, at=at)
         if dispatch:
             ticket = do_dispatch_ticket(
@@ -687,6 +699,7 @@ def do_add_note(
         _check_can_write(acting_user, t)
         event = _append_event(t, EventKind.NOTE, acting_user, at, note=text, visibility=visibility)
         Ticket.objects.filter(pk=t.pk).update(last_event_seq=t.last_event_seq)
+        _publish(t)
         record_audit(acting_user, "ticket.note", t, data={"visibility": visibility}, at=at)
     return event
 
@@ -712,6 +725,7 @@ def do_set_committed_time(
         _append_event(t, EventKind.COMMIT_TIME, acting_user, at, note=reason, visibility=Visibility.CUSTOMER,
                       data={"from": previous.isoformat(), "to": committed_at.isoformat()})
         _save(t, at)
+        _publish(t)
         record_audit(acting_user, "ticket.commit_time", t, data={"to": committed_at.isoformat()}, at=at)
     return t
 
@@ -738,6 +752,7 @@ def do_link_tickets(
                 Ticket.objects.filter(pk=other.pk).update(parent=t)
             _append_event(t, EventKind.LINK, acting_user, at, data={"kind": kind, "other": other.number})
             Ticket.objects.filter(pk=t.pk).update(last_event_seq=t.last_event_seq)
+            _publish(t)
             record_audit(acting_user, "ticket.link", t, data={"kind": kind, "other": other.number}, at=at)
     return link
 
@@ -777,6 +792,7 @@ def do_add_attachment(
         _append_event(t, EventKind.ATTACHMENT, acting_user, at, visibility=visibility,
                       data={"attachment": attachment.pk, "filename": name, "size": attachment.size})
         Ticket.objects.filter(pk=t.pk).update(last_event_seq=t.last_event_seq)
+        _publish(t)
         record_audit(acting_user, "ticket.attachment", t, data={"filename": name}, at=at)
     return attachment
 
@@ -793,6 +809,7 @@ def do_recompute_sla(*, ticket: Ticket | int, acting_user: Any = None, now: dt.d
             _append_event(t, EventKind.SLA_RECOMPUTED, acting_user, at,
                           data={k: v.isoformat() if v else None for k, v in after.items()})
             _save(t, at, bump=False)
+            _publish(t)
     return t
 
 

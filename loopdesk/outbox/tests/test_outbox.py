@@ -1,0 +1,46 @@
+"""The outbox is written in the ticket's transaction: a rolled-back change leaves nothing to send."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import transaction
+
+from loopdesk.conftest import T0, World
+from loopdesk.outbox.models import OutboxMessage
+from loopdesk.outbox.services import enqueue
+from loopdesk.tickets import events
+from loopdesk.tickets import services as s
+
+
+@pytest.fixture
+def outbox_listener():
+    def listener(ticket, event):
+        enqueue(channel="test", topic=event.kind, dedupe_key=f"{ticket.pk}:{event.seq}",
+                payload={"number": ticket.number, "status": ticket.status, "version": ticket.version},
+                ticket_id=ticket.pk)
+
+    events.register_listener("test-outbox", listener)
+    yield
+    events.unregister_listener("test-outbox")
+
+
+def test_each_timeline_event_reaches_listeners_with_the_saved_state(world: World, outbox_listener) -> None:
+    t = s.do_create_ticket(acting_user=world.user("agent"), now=T0, dispatch=True, **world.ticket_kwargs())
+    rows = list(OutboxMessage.objects.filter(ticket_id=t.pk).order_by("id"))
+    assert [r.topic for r in rows] == ["create", "dispatch"]
+    assert rows[-1].payload["status"] == "dispatched" and rows[-1].payload["version"] == t.version
+
+
+def test_rolled_back_change_leaves_no_message(world: World, outbox_listener) -> None:
+    t = s.do_create_ticket(acting_user=world.user("agent"), now=T0, **world.ticket_kwargs())
+    with pytest.raises(RuntimeError), transaction.atomic():
+        s.do_dispatch_ticket(acting_user=world.user("agent"), ticket=t, to_unit=world.units["it"], now=T0)
+        raise RuntimeError("the caller's transaction fails after the service")
+    assert list(OutboxMessage.objects.filter(ticket_id=t.pk).values_list("topic", flat=True)) == ["create"]
+
+
+def test_same_dedupe_key_is_stored_once(db) -> None:
+    first = enqueue(channel="sms", topic="ack", dedupe_key="k1", payload={}, target="13800000000")
+    again = enqueue(channel="sms", topic="ack", dedupe_key="k1", payload={}, target="13800000000")
+    assert first is not None and again is None
+    assert OutboxMessage.objects.filter(dedupe_key="k1").count() == 1

@@ -1,0 +1,33 @@
+"""Listeners to ticket timeline events, called by the services inside their transaction.
+
+This is how other apps react to what happens to a ticket (write outbox rows for SMS, webhooks and
+hub events; maintain KPI rollups) without the services knowing them, and without Django signals
+(which `bulk_create` and queryset updates silently skip). A listener runs in the same transaction
+as the change: it must only write to the database (e.g. `loopdesk.outbox.services.enqueue`),
+never call out over the network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+Listener = Callable[[Any, Any], None]  # (ticket, event) -> None
+_listeners: list[tuple[str, Listener]] = []
+
+
+def register_listener(name: str, listener: Listener) -> None:
+    """Register `listener(ticket, event)` once under `name` (re-registering replaces it)."""
+    global _listeners
+    _listeners = [(n, fn) for n, fn in _listeners if n != name]
+    _listeners.append((name, listener))
+
+
+def unregister_listener(name: str) -> None:
+    global _listeners
+    _listeners = [(n, fn) for n, fn in _listeners if n != name]
+
+
+def notify(ticket: Any, event: Any) -> None:
+    for _name, listener in list(_listeners):
+        listener(ticket, event)
