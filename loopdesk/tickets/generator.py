@@ -1,0 +1,1723 @@
+"""A deterministic generator of a Jiangmen-like dataset: staff, customers and work orders with full timelines.
+
+For demos, load tests and benchmarks only. It bypasses the services on purpose (they write one ticket per
+transaction; this writes tens of thousands per second): rows are built as plain strings and bulk-inserted,
+with PostgreSQL `COPY` or SQLite `executemany`, in batches, so memory stays bounded whatever the size.
+What the services would have stored is reproduced exactly:
+
+- every ticket's timeline replays to its status and handler (events that move the ticket carry `to_unit`
+  and `to_user`, like the services' create / dispatch / accept / transfer / return / reply / reopen);
+- the SLA columns are those `loopdesk.sla.clock.compute_sla` derives from the timeline, computed here with
+  an integer port of the same algorithm (`FastClock`) that the tests check against `compute_sla` itself;
+  `due_at`, when no clock runs (a paused ticket), keeps the deadline before the pause, as the services do;
+- numbers are `JM-YYYYMMDD-NNNNNN`, continuing `TicketSequence`, which is brought up to date afterwards.
+
+The same seed (and the same `end`) gives the same numbers, descriptions and timelines. Ids are taken from
+max(id) + 1 at the start: do not run it while users create tickets.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import math
+import random
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.models import Group
+from django.db import connection, transaction
+from django.utils import timezone
+
+from loopdesk.customers.choices import Brand, Tier, VipLevel
+from loopdesk.customers.models import Customer
+from loopdesk.org.choices import Role, UnitFunction
+from loopdesk.org.models import OrgUnit, User
+from loopdesk.routing.models import RoutingRule
+from loopdesk.sla.calendars import SHANGHAI, WorkingTime, working_time_for
+from loopdesk.sla.clock import (
+    FIRST_RESPONSE_EVENTS,
+    HOP_END_EVENTS,
+    HOP_START_EVENTS,
+    PAUSE_END_EVENTS,
+    PAUSE_START_EVENTS,
+)
+from loopdesk.sla.models import CalendarKind, SlaPolicy
+from loopdesk.tickets.choices import (
+    TERMINAL_STATUSES,
+    WITH_DEPARTMENT_STATUSES,
+    CallbackVerdict,
+    Channel,
+    ContactType,
+    EventKind,
+    Priority,
+    RejectReason,
+    Status,
+    Visibility,
+)
+from loopdesk.tickets.models import Category, Ticket, TicketEvent, TicketSequence, TicketUnitAccess
+
+DEMO_PASSWORD = "loopdesk-demo"  # noqa: S105 - the documented demo password
+PROVINCE = "GD"
+REGION = "JM"
+MONTHLY_VOLUME = 5000  # Jiangmen, first half of 2010: ~5,000 complaints a month (domain.md §5)
+LOCAL_OFFSET = 8 * 3600  # Asia/Shanghai has had no daylight saving time since 1991
+DAY = 86400
+HOUR = 3600
+MINUTE = 60
+
+E, S = EventKind, Status
+
+# --------------------------------------------------------------------------------------------------
+# Staff plan: (username prefix, how many, role, unit name, display-name hint). Numbered when count > 0.
+# --------------------------------------------------------------------------------------------------
+
+BRANCH_PLACES = [("城区", "cq"), ("新会", "xh"), ("鹤山", "hs"), ("台山", "ts"), ("开平", "kp"), ("恩平", "ep")]
+
+# fmt: off
+STAFF_PLAN: list[tuple[str, int, str, str]] = [
+    ("agent", 10, Role.HOTLINE_AGENT, "话务室"), ("dispatcher", 4, Role.DISPATCHER, "综援室"),
+    *[(f"clerk_{abbr}", 1, Role.HALL_CLERK, f"{place}渠道室") for place, abbr in BRANCH_PLACES],
+    *[(f"am_{abbr}", 1, Role.ACCOUNT_MANAGER, f"{place}客服室") for place, abbr in BRANCH_PLACES],
+    ("specialist_net", 3, Role.SPECIALIST, "网络维护中心"), ("specialist_opt", 2, Role.SPECIALIST, "网络优化中心"),
+    ("specialist_eng", 1, Role.SPECIALIST, "工程管理中心"), ("specialist_it", 3, Role.SPECIALIST, "信息技术中心"),
+    ("specialist_data", 2, Role.SPECIALIST, "数据业务中心"), ("specialist_group", 1, Role.SPECIALIST, "集团客户室"),
+    ("specialist_mkt", 2, Role.SPECIALIST, "支撑室"), ("specialist_chn", 1, Role.SPECIALIST, "渠道管理室"),
+    ("supervisor", 3, Role.SUPERVISOR, "服务管理室"), ("head_net", 0, Role.DEPARTMENT_HEAD, "网络部"),
+    ("head_mkt", 0, Role.DEPARTMENT_HEAD, "市场经营部"), ("head_cs", 0, Role.DEPARTMENT_HEAD, "客户服务中心"),
+    ("head_hr", 0, Role.DEPARTMENT_HEAD, "人力资源部"), ("admin", 0, Role.ADMINISTRATOR, "江门分公司"),
+    ("auditor1", 0, Role.AUDITOR, "江门分公司"),
+]
+
+SURNAMES = "陈李黄梁张吴林刘何余关甄伍谭邝周冯郑罗杨赵许朱胡郭叶钟谢区麦司徒欧阳马温雷苏卢蔡曾彭邓汤莫容赖方袁潘廖严黎"
+GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华志红玲建国文辉锦荣嘉欣浩然俊杰颖婷晓君子健永权少芬丽珍家豪"
+
+# --------------------------------------------------------------------------------------------------
+# Text: places in Jiangmen, and per top category the fragments a description is composed of.
+# --------------------------------------------------------------------------------------------------
+
+PLACES = [
+    "蓬江区白沙街道", "蓬江区环市街道", "蓬江区杜阮镇", "蓬江区棠下镇", "江海区外海街道", "江海区礼乐街道",
+    "新会区会城街道", "新会区司前镇", "新会区崖门镇", "新会区大泽镇", "鹤山市沙坪街道", "鹤山市共和镇", "鹤山市址山镇",
+    "台山市台城街道", "台山市广海镇", "台山市川岛镇", "台山市都斛镇", "开平市长沙街道", "开平市赤坎镇", "开平市月山镇",
+    "恩平市恩城街道", "恩平市圣堂镇", "恩平市大田镇", "五邑大学附近", "江门站附近", "万达广场附近", "东湖公园附近",
+    "北街码头附近", "开平碉楼景区", "江门汽车总站附近",
+]
+WHEN = ["前天", "昨天晚上", "本周一", "上周末", "近一周", "近三天", "本月初", "上个月中旬", "今天上午", "近半个月"]
+SPS = ["某音乐俱乐部", "手机报", "某游戏点播", "动漫基地", "手机阅读", "某彩铃包月", "某视频会员", "某资讯订阅"]
+PACKAGES = ["全球通畅享套餐", "动感地带校园套餐", "神州行畅听卡", "流量加油包", "家庭融合套餐", "4G飞享套餐"]
+GIFTS = ["话费返还", "流量赠送", "积分奖励", "充值卡", "手机礼品", "宽带优惠"]
+COMPANIES = ["江门某五金厂", "新会某陈皮公司", "鹤山某建材公司", "台山某中学", "开平某物流公司", "恩平某医院"]
+
+TEXT: dict[str, dict[str, list[str]]] = {
+    "基础通信": {
+        "open": [
+            "客户反映{when}起在{place}", "客户来电称其在{place}家中", "客户投诉近{days}天在{place}",
+            "客户称{place}一带{when}开始", "客户反映在{place}上班期间",
+        ],
+        "detail": [
+            "手机信号时有时无，室内基本无信号", "通话经常断线，对方听不清", "上网速度很慢，网页要等很久才打开",
+            "发送短信经常失败", "信号格数很少，经常显示无服务", "拨打电话提示网络忙，无法接通", "通话有杂音和回声",
+            "短信发送失败，对方收不到", "短信延迟很久才收到", "上网慢，看视频一直卡顿", "无法上网，提示连不上网络",
+            "出国漫游时无服务，不能打电话", "打电话时对方听不到我的声音", "收到大量垃圾短信",
+            "晚上{hour}点前后基本无法上网",
+        ],
+        "extra": [
+            "，已重启手机并更换卡槽测试，问题依旧", "，周边邻居也有同样情况", "，更换新手机后仍然如此", "",
+            "，客户已在该处居住{days}年，以前信号正常",
+        ],
+        "demand": [
+            "，要求尽快处理。", "，希望尽快改善信号覆盖。", "，请相关部门核查处理。",
+            "，客户情绪较激动，要求{days}天内给予答复。", "，要求上门测试。",
+        ],
+        "resolution": [
+            "经网络维护中心核查，{place}基站传输故障已于{when}修复，现场测试信号恢复正常。",
+            "经现场测试，该处为覆盖弱区，已调整天线方向角并优化参数，信号明显改善。",
+            "已纳入新建站点规划，临时为客户安装室内信号放大器。",
+            "核查为客户终端设置问题，已指导客户重置网络设置，测试正常。",
+        ],
+    },
+    "梦网业务": {
+        "open": ["客户反映{when}", "客户查询话费详单发现", "客户投诉本月", "客户来电称{when}"],
+        "detail": [
+            "被扣取{sp}信息费{amount}元", "手机被莫名订购了{sp}包月业务", "收到{sp}推广短信后被扣费{amount}元",
+            "从未订购{sp}业务却每月被扣费", "发送0000退订{sp}后仍在扣费",
+        ],
+        "extra": ["，本人从未回复过任何确认短信", "，已发送0000查询并退订", "", "，家中老人的手机也有同样情况"],
+        "demand": [
+            "，要求退订并退还费用。", "，要求查明订购来源并双倍返还。", "，要求对该SP进行处理。",
+            "，要求关闭所有增值业务。",
+        ],
+        "resolution": [
+            "经数据业务中心核查，{sp}无有效二次确认记录，已为客户退订并退还信息费{amount}元。",
+            "已为客户取消全部梦网包月业务并开通增值业务屏蔽，对该SP按违规处理。",
+            "核查客户于{when}通过WAP点击订购，已解释订购流程并协助退订。",
+        ],
+    },
+    "通信费用": {
+        "open": ["客户对{month}月账单有异议，", "客户反映{when}", "客户投诉本月话费", "客户来电称"],
+        "detail": [
+            "话费比平时多出{amount}元", "被收取流量超额费用{amount}元", "套餐月租被重复扣取",
+            "出境{days}天被扣国际漫游费{amount}元", "充值{amount}元后余额未增加", "有余额却被停机",
+        ],
+        "extra": ["，详单上有多条不认识的通话记录", "，本人当月基本未使用", "", "，此前已多次反映未解决"],
+        "demand": ["，要求核查并退还多扣费用。", "，要求提供详单并解释。", "，要求尽快开机并补偿。", "，请尽快核实。"],
+        "resolution": [
+            "经信息技术中心核查，计费系统套餐生效时间有误，已退还多扣费用{amount}元。",
+            "核查扣费正确，已向客户详细解释计费规则并寄送详单。", "充值记录已补录，余额已到账，并为客户恢复通信。",
+        ],
+    },
+    "市场营销": {
+        "open": ["客户于{when}在{place}营业厅", "客户反映{when}参加", "客户投诉{when}办理的"],
+        "detail": [
+            "办理{pkg}活动，承诺的{gift}至今未到账", "参加预存话费送手机活动，赠送话费未按月返还",
+            "办理{pkg}时营业员未说明合约期限", "积分兑换{gift}失败，积分已被扣除", "频繁接到营销推销电话",
+        ],
+        "extra": ["", "，营业员当时口头承诺可以随时取消", "，已多次到营业厅询问无果"],
+        "demand": ["，要求兑现承诺。", "，要求取消活动并退费。", "，要求补发赠品。", "，要求停止推销。"],
+        "resolution": [
+            "经支撑室核查，活动赠送{gift}因系统配置延迟未到账，已于{when}补发。",
+            "已向客户解释活动规则，客户同意继续保留活动。", "已将客户号码加入营销免打扰名单。",
+        ],
+    },
+    "业务支撑": {
+        "open": ["客户在{place}营业厅", "客户通过网上营业厅", "客户反映{when}", "客户投诉{when}"],
+        "detail": [
+            "办理{pkg}后至今未生效", "补办SIM卡后仍无法使用", "申请取消{pkg}未成功", "被开通了未申请的{pkg}",
+            "实名登记信息有误无法办理过户", "短信营业厅指令回复无效",
+        ],
+        "extra": ["", "，已等待{days}天", "，营业员称系统故障"],
+        "demand": ["，要求尽快处理。", "，要求恢复原套餐。", "，请核查系统记录。"],
+        "resolution": [
+            "经信息技术中心核查，开通工单在接口处积压，已手工处理完成。", "已为客户重新写卡并激活，测试正常。",
+            "已取消错误开通的业务并退还相关费用{amount}元。",
+        ],
+    },
+    "服务质量": {
+        "open": ["客户投诉{when}在{place}营业厅", "客户反映{when}拨打10086时", "客户投诉其客户经理"],
+        "detail": [
+            "工作人员态度冷淡，不耐烦", "排队等候超过{minutes}分钟无人处理", "话务员解释前后不一致", "办错了业务",
+            "多次联系不上", "答应的事情没有落实",
+        ],
+        "extra": ["", "，客户非常不满", "，要求工作人员道歉"],
+        "demand": ["，要求处理相关人员。", "，要求给予解释。", "，希望改进服务。"],
+        "resolution": [
+            "经渠道管理室核实，已对当班营业员进行批评教育并纳入考核，已向客户致歉。",
+            "已调整营业厅排班，高峰期增开窗口。", "已安排客户经理上门致歉并落实承诺事项。",
+        ],
+    },
+    "集团业务": {
+        "open": ["{company}反映", "集团客户{company}投诉", "{company}联系人来电称"],
+        "detail": [
+            "集团V网成员之间短号无法拨打", "企业专线{when}起中断", "集团短信平台发送失败", "校讯通短信家长收不到",
+        ],
+        "extra": ["", "，影响单位正常办公", "，涉及成员{days}0余人"],
+        "demand": ["，要求尽快恢复。", "，要求说明原因并赔偿。", "，请客户经理跟进。"],
+        "resolution": [
+            "经集团客户室协调网络部排查，专线光缆已于{when}抢修恢复。", "V网成员数据已重新同步，短号恢复正常。",
+            "集团短信平台端口已扩容，发送恢复正常。",
+        ],
+    },
+    "其它": {
+        "open": ["客户反映{when}", "客户来电", "客户建议"],
+        "detail": [
+            "收到大量骚扰诈骗短信", "怀疑个人信息被泄露", "希望在{place}增设自助缴费机", "希望延长营业厅营业时间",
+            "咨询事项无法归类",
+        ],
+        "extra": ["", "，已转发至10086999"],
+        "demand": ["，请核查处理。", "，希望采纳。", "，请给予答复。"],
+        "resolution": [
+            "已将相关号码提交垃圾短信治理平台处理。", "已将客户建议转相关部门研究，感谢客户支持。",
+            "已向客户说明相关规定。",
+        ],
+    },
+}
+GENERIC_TEXT = TEXT["其它"]
+
+ANSWERS = [
+    "已电话告知客户处理结果，客户表示接受。", "已向客户解释处理结果并致歉，客户表示理解。", "已短信告知客户处理结果。",
+    "已答复客户，客户表示满意。", "已告知客户处理进展及后续安排。",
+]
+NOTES: dict[str, list[str]] = {
+    E.DISPATCH: ["请尽快处理。", "客户情绪激动，请优先处理。", "请核查后回复。", ""],
+    E.ACCEPT: [""],
+    E.TRANSFER: ["非本部门处理范围，转派相关部门。", "需网络优化中心现场测试。", "需工程建设配合。"],
+    E.RETURN: ["派单部门错误，退回重新派单。", "工单信息不全，退回。"],
+    E.REQUEST_INFO: ["请补充客户具体地址及故障时间。", "请提供客户详单截图。", "请补充客户联系方式。"],
+    E.PROVIDE_INFO: ["已补充客户地址及故障时间。", "已补充详单截图。", "已联系客户补充信息。"],
+    E.REQUEST_HOLD: ["需新建基站解决，申请挂起。", "等待设备到货，申请挂起。"],
+    E.APPROVE_HOLD: ["同意挂起。"],
+    E.RESUME: ["条件已具备，恢复处理。"],
+    E.CALLBACK: ["已回访客户。", "回访完成。"],
+    E.CLOSE: ["归档。", ""],
+    E.REOPEN: ["客户对处理结果不满意，重开工单。"],
+    E.WITHDRAW: ["客户来电表示问题已自行解决，撤销工单。", "客户要求撤销。"],
+    E.REJECT: ["重复受理，驳回。", "非有效投诉，驳回。"],
+}
+
+# Mixes (weights). Top categories by name: the five big ones above 80 % (domain.md §5).
+ROOT_WEIGHTS = {
+    "基础通信": 30, "梦网业务": 18, "通信费用": 17, "市场营销": 10, "业务支撑": 9, "服务质量": 7, "集团业务": 4,
+    "其它": 5,
+}
+CONTACT_WEIGHTS = [
+    (ContactType.COMPLAINT, 62), (ContactType.CONSULTATION, 20), (ContactType.FAULT, 10), (ContactType.SUGGESTION, 6),
+    (ContactType.APPEAL, 2),
+]
+CHANNEL_WEIGHTS = [
+    (Channel.HOTLINE, 58), (Channel.HALL, 20), (Channel.ACCOUNT_MANAGER, 5), (Channel.WEB, 7), (Channel.SMS, 5),
+    (Channel.EMAIL, 2), (Channel.API, 3),
+]
+BRAND_WEIGHTS = [(Brand.GOTONE, 20), (Brand.MZONE, 25), (Brand.SHENZHOUXING, 55)]
+VIP_SHARE = {Brand.GOTONE: 0.80, Brand.MZONE: 0.08, Brand.SHENZHOUXING: 0.036}  # ≈ 20 % overall
+HOUR_WEIGHTS = [1, 0.5, 0.3, 0.2, 0.2, 0.4, 1, 3, 7, 10, 11, 10, 8, 8, 10, 10, 10, 9, 8, 8, 8, 7, 5, 2]
+
+MSISDN_PREFIXES = [
+    "134", "135", "136", "137", "138", "139", "147", "150", "151", "152", "157", "158", "159", "172", "178", "182",
+    "183", "184", "187", "188", "195", "197", "198",
+]
+_MSISDN_SPACE = len(MSISDN_PREFIXES) * 10**8
+_MSISDN_MULT = 1_000_003  # prime, coprime with the space: id → number is a bijection
+# fmt: on
+
+
+def msisdn_for(index: int, salt: int = 0) -> str:
+    """A unique-looking China Mobile number for customer `index` (a bijection on the number space)."""
+    x = (index * _MSISDN_MULT + 48_271 + salt * 7_777_777) % _MSISDN_SPACE
+    return MSISDN_PREFIXES[x // 10**8] + f"{x % 10**8:08d}"
+
+
+def _cumulative(weights: list[float]) -> list[float]:
+    total = float(sum(weights))
+    acc, out = 0.0, []
+    for w in weights:
+        acc += w
+        out.append(acc / total)
+    out[-1] = 1.0
+    return out
+
+
+def _check_copy_safe(text: str) -> str:
+    if any(ch in text for ch in "\t\n\r\\"):
+        raise ValueError(f"generator text must not contain tabs, newlines or backslashes: {text!r}")
+    return text
+
+
+for _fragments in TEXT.values():
+    for _parts in _fragments.values():
+        for _text in _parts:
+            _check_copy_safe(_text)
+
+
+# --------------------------------------------------------------------------------------------------
+# SLA clocks on integer seconds: the algorithm of loopdesk.sla.clock / calendars, ported for speed.
+# --------------------------------------------------------------------------------------------------
+
+Pauses = list[tuple[int, int | None]]
+
+
+class FastClock:
+    """`WorkingTime.add` / `elapsed` on epoch seconds. Working days are looked up once into merged segments."""
+
+    def __init__(self, working_time: WorkingTime, first_day: int, last_day: int):
+        self.always = working_time.kind == CalendarKind.ALWAYS
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+        if self.always:
+            return
+        wt = working_time
+        start_s = wt.work_start.hour * HOUR + wt.work_start.minute * MINUTE + wt.work_start.second
+        end_s = DAY if wt.work_end is None else wt.work_end.hour * HOUR + wt.work_end.minute * MINUTE
+        for day in range(first_day, last_day + 1):
+            if not wt.is_workday(dt.date(1970, 1, 1) + dt.timedelta(days=day)):
+                continue
+            base = day * DAY - LOCAL_OFFSET
+            s, e = base + start_s, base + end_s
+            if e <= s:
+                continue
+            if self.ends and self.ends[-1] == s:
+                self.ends[-1] = e  # adjacent whole working days form one segment
+            else:
+                self.starts.append(s)
+                self.ends.append(e)
+
+    def _segments(self, start: int) -> Iterator[tuple[int, int]]:
+        if self.always:
+            yield start, start + 3 * 366 * DAY
+            return
+        i = bisect.bisect_right(self.ends, start)
+        starts, ends = self.starts, self.ends
+        for j in range(i, len(starts)):
+            yield max(starts[j], start), ends[j]
+
+    def running(self, start: int, pauses: Pauses) -> Iterator[tuple[int, int]]:
+        pending = sorted(p for p in pauses if p[1] is None or p[1] > start)  # type: ignore[operator]
+        for seg_start, seg_end in self._segments(start):
+            cursor = seg_start
+            while pending and cursor < seg_end:
+                p_start, p_end = pending[0]
+                if p_end is not None and p_end <= cursor:
+                    pending.pop(0)
+                    continue
+                if p_start >= seg_end:
+                    break
+                if p_start > cursor:
+                    yield cursor, p_start
+                if p_end is None:
+                    return
+                cursor = max(cursor, p_end)
+                if p_end <= seg_end:
+                    pending.pop(0)
+            if cursor < seg_end:
+                yield cursor, seg_end
+
+    def add(self, start: int, minutes: int, pauses: Pauses) -> int | None:
+        remaining = minutes * MINUTE
+        if self.always and not pauses:
+            return start + remaining
+        for seg_start, seg_end in self.running(start, pauses):
+            if remaining <= seg_end - seg_start:
+                return seg_start + remaining
+            remaining -= seg_end - seg_start
+        return None
+
+    def elapsed(self, start: int, end: int, pauses: Pauses) -> int:
+        """Counted seconds between `start` and `end`."""
+        if end <= start:
+            return 0
+        if self.always and not pauses:
+            return end - start
+        total = 0
+        for seg_start, seg_end in self.running(start, pauses):
+            if seg_start >= end:
+                break
+            total += min(seg_end, end) - seg_start
+        return total
+
+
+@dataclass
+class FastSla:
+    first_response_due_at: int | None
+    first_responded_at: int | None
+    cycle_started_at: int | None
+    hop_started_at: int | None
+    hop_due_at: int | None
+    overtime_at: int | None
+    problem_at: int | None
+    resolution_due_at: int | None
+    replied_at: int | None
+    answered_at: int | None
+    paused: bool
+    is_overtime: bool
+    is_problem: bool
+    due_at: int | None  # None: no clock runs (keep the previous deadline)
+    due_before_pause: int | None
+
+
+def fast_sla(events: list[tuple[str, int, str]], policy: SlaPolicy, clock: FastClock, now: int) -> FastSla:
+    """`compute_sla` on (kind, epoch seconds, to_status) triples."""
+    created = first_resp = cycle = hop_start = replied = answered = pause_open = None
+    pauses: Pauses = []
+    cycles: list[list[int | None]] = []
+    status = S.NEW
+    for kind, at, to_status in events:
+        if to_status:
+            status = to_status
+        if kind == E.CREATE:
+            created = at
+            continue
+        if first_resp is None and kind in FIRST_RESPONSE_EVENTS:
+            first_resp = at
+        if kind in PAUSE_START_EVENTS and pause_open is None:
+            pause_open = at
+        elif kind in PAUSE_END_EVENTS and pause_open is not None:
+            pauses.append((pause_open, at))
+            pause_open = None
+        if kind in HOP_START_EVENTS:
+            hop_start = at
+            if cycle is None:
+                cycle = at
+                cycles.append([at, None])
+        elif kind in HOP_END_EVENTS:
+            hop_start = None
+            if kind == E.REPLY and cycles and cycles[-1][1] is None:
+                cycles[-1][1] = at
+                replied = at
+        elif kind == E.ANSWER:
+            answered = at
+        elif kind == E.REOPEN:
+            cycle = hop_start = replied = answered = None
+    closed_pauses = list(pauses)
+    paused = pause_open is not None
+    if paused:
+        pauses.append((pause_open, None))  # type: ignore[arg-type]
+    add = clock.add
+    fr_due = res_due = hop_due = ot_at = pb_at = None
+    if created is not None:
+        fr_due = add(created, policy.first_response_minutes, pauses)
+        res_due = add(created, policy.resolution_minutes, pauses)
+    if hop_start is not None:
+        hop_due = add(hop_start, policy.hop_reply_minutes, pauses)
+    if cycle is not None:
+        ot_at = add(cycle, policy.overtime_minutes, pauses)
+        pb_at = add(cycle, policy.problem_minutes, pauses)
+    is_ot = is_pb = False
+    ot_s, pb_s = policy.overtime_minutes * MINUTE, policy.problem_minutes * MINUTE
+    for start, end in cycles:
+        used = clock.elapsed(start, end if end is not None else now, pauses)  # type: ignore[arg-type]
+        is_ot = is_ot or used >= ot_s
+        is_pb = is_pb or used >= pb_s
+    if paused:
+        due = None
+    elif status in WITH_DEPARTMENT_STATUSES:
+        due = hop_due
+    elif first_resp is None:
+        due = fr_due
+    else:
+        due = res_due
+    before = None
+    if paused and hop_start is not None:
+        before = add(hop_start, policy.hop_reply_minutes, closed_pauses)
+    return FastSla(
+        fr_due,
+        first_resp,
+        cycle,
+        hop_start,
+        hop_due,
+        ot_at,
+        pb_at,
+        res_due,
+        replied,
+        answered,
+        paused,
+        is_ot,
+        is_pb,
+        due,
+        before,
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# The reference data the generator draws on (org units, staff, categories, routing, SLA policies).
+# --------------------------------------------------------------------------------------------------
+
+
+class MissingReference(RuntimeError):
+    """The organisation / categories / SLA policies are not there: run seed_reference() first."""
+
+
+@dataclass
+class Reference:
+    units: dict[str, OrgUnit]  # by name
+    unit_by_id: dict[int, OrgUnit]
+    call_room: OrgUnit
+    second_line: OrgUnit
+    branches: list[OrgUnit]
+    halls: list[OrgUnit | None]  # per branch: 渠道室
+    customer_rooms: list[OrgUnit | None]  # per branch: 客服室
+    leaves: list[Category]
+    root_of: dict[int, int]
+    root_name: dict[int, str]
+    policies: list[SlaPolicy]
+    rules: list[RoutingRule]
+    staff_by_unit: dict[int, list[int]] = field(default_factory=dict)
+    head_by_unit: dict[int, int] = field(default_factory=dict)
+    users: dict[str, User] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls) -> Reference:
+        units = list(OrgUnit.objects.filter(region=REGION, is_active=True).order_by("path", "id"))
+        by_name = {}
+        for unit in units:
+            by_name.setdefault(unit.name, unit)
+        call_room = by_name.get("话务室") or next((u for u in units if u.function == UnitFunction.FRONT_LINE), None)
+        second_line = next((u for u in units if u.function == UnitFunction.SECOND_LINE), None)
+        if call_room is None or second_line is None:
+            raise MissingReference("No call room / second-line room in region JM: run seed_reference() first.")
+        branches = [u for u in units if u.name.endswith("分公司") and u.level == "centre"]
+        halls, rooms = [], []
+        for branch in branches:
+            children = [u for u in units if u.parent_id == branch.pk]
+            halls.append(next((u for u in children if u.name.endswith("渠道室")), None))
+            rooms.append(next((u for u in children if u.name.endswith("客服室")), None))
+        categories = list(Category.objects.filter(is_active=True).order_by("path", "id"))
+        if not categories:
+            raise MissingReference("No complaint categories: run seed_reference() first.")
+        parents = {c.parent_id for c in categories if c.parent_id}
+        by_id = {c.pk: c for c in categories}
+        leaves = [c for c in categories if c.pk not in parents]
+        root_of = {c.pk: c.ancestor_ids()[0] for c in categories}
+        root_name = {c.pk: by_id[root_of[c.pk]].name if root_of[c.pk] in by_id else c.name for c in categories}
+        policies = list(SlaPolicy.objects.filter(is_active=True).select_related("calendar").order_by("position", "id"))
+        if not policies:
+            raise MissingReference("No SLA policy: run seed_reference() first.")
+        rules = list(
+            RoutingRule.objects.filter(is_active=True).select_related("target_unit").order_by("position", "id")
+        )
+        return cls(
+            units=by_name,
+            unit_by_id={u.pk: u for u in units},
+            call_room=call_room,
+            second_line=second_line,
+            branches=branches,
+            halls=halls,
+            customer_rooms=rooms,
+            leaves=leaves,
+            root_of=root_of,
+            root_name=root_name,
+            policies=policies,
+            rules=rules,
+        )
+
+
+def _display_name(rnd: random.Random) -> str:
+    return rnd.choice(SURNAMES) + "".join(rnd.choice(GIVEN) for _ in range(rnd.choice((1, 2, 2))))
+
+
+def ensure_staff(ref: Reference, seed: int = 1) -> dict[str, User]:
+    """Create the demo staff that is missing (idempotent); return every demo user by username."""
+    rnd = random.Random(f"staff-{seed}")
+    groups = {role.value: Group.objects.get_or_create(name=role.value)[0] for role in Role}
+    wanted: list[tuple[str, str, OrgUnit]] = []
+    for prefix, count, role, unit_name in STAFF_PLAN:
+        unit = ref.units.get(unit_name)
+        if unit is None:
+            continue
+        names = [prefix] if count == 0 else [f"{prefix}{i}" for i in range(1, count + 1)]
+        wanted += [(name, role, unit) for name in names]
+    # Every unit tickets are routed to needs somebody to accept them.
+    staffed = {unit.pk for _, role, unit in wanted if role in (Role.SPECIALIST, Role.DISPATCHER)}
+    for rule in ref.rules:
+        unit = rule.target_unit
+        if unit.region == REGION and unit.pk not in staffed:
+            wanted.append((f"specialist_{unit.code.lower().replace('-', '_')}", Role.SPECIALIST, unit))
+            staffed.add(unit.pk)
+    existing = {u.username: u for u in User.objects.filter(username__in=[w[0] for w in wanted])}
+    password = make_password(DEMO_PASSWORD)  # hashed once: the hasher is deliberately slow
+    new_users, memberships = [], []
+    for username, role, unit in wanted:
+        name = _display_name(rnd)
+        if username in existing:
+            continue
+        user = User(
+            username=username,
+            password=password,
+            unit=unit,
+            display_name=name,
+            first_name=name[1:],
+            last_name=name[:1],
+            employee_no=f"JM{len(new_users) + 1:05d}",
+            is_active=True,
+            is_staff=role in (Role.ADMINISTRATOR, Role.SUPERVISOR),
+            is_superuser=role == Role.ADMINISTRATOR,
+        )
+        new_users.append((user, role))
+    User.objects.bulk_create([u for u, _ in new_users])
+    created = {u.username: u for u in User.objects.filter(username__in=[u.username for u, _ in new_users])}
+    memberships = [
+        User.groups.through(user_id=created[u.username].pk, group_id=groups[role].pk) for u, role in new_users
+    ]
+    User.groups.through.objects.bulk_create(memberships, ignore_conflicts=True)
+    users = {**existing, **created}
+    role_of = {username: role for username, role, _ in wanted}
+    ref.users = users
+    ref.staff_by_unit = {}
+    for username, user in sorted(users.items()):
+        role = role_of[username]
+        if role in (Role.SPECIALIST, Role.DISPATCHER, Role.HOTLINE_AGENT, Role.HALL_CLERK, Role.ACCOUNT_MANAGER):
+            ref.staff_by_unit.setdefault(user.unit_id, []).append(user.pk)
+        if role == Role.DEPARTMENT_HEAD:
+            ref.head_by_unit[user.unit_id] = user.pk
+    return users
+
+
+# --------------------------------------------------------------------------------------------------
+# Writing rows: PostgreSQL COPY or SQLite executemany, with rows as strings (one builder for both).
+# --------------------------------------------------------------------------------------------------
+
+TICKET_FIELDS = [
+    "id",
+    "number",
+    "province",
+    "region",
+    "contact_type",
+    "category",
+    "category_root",
+    "channel",
+    "priority",
+    "customer",
+    "tier",
+    "branch",
+    "title",
+    "description",
+    "first_responder",
+    "first_responder_unit",
+    "handler_unit",
+    "handler_user",
+    "dispatcher_unit",
+    "status",
+    "is_open",
+    "sla_policy",
+    "committed_at",
+    "requested_resolution_at",
+    "first_response_due_at",
+    "first_responded_at",
+    "cycle_started_at",
+    "hop_started_at",
+    "hop_due_at",
+    "overtime_at",
+    "problem_at",
+    "resolution_due_at",
+    "due_at",
+    "sla_paused",
+    "is_overtime",
+    "is_problem",
+    "is_repeat",
+    "replied_at",
+    "answered_at",
+    "closed_at",
+    "resolution",
+    "answer",
+    "callback_verdict",
+    "reject_reason",
+    "reopen_count",
+    "dispatch_count",
+    "return_count",
+    "parent",
+    "duplicate_of",
+    "version",
+    "last_event_seq",
+    "created_at",
+    "updated_at",
+]
+EVENT_FIELDS = [
+    "id",
+    "ticket",
+    "seq",
+    "kind",
+    "actor",
+    "actor_unit",
+    "from_status",
+    "to_status",
+    "from_unit",
+    "to_unit",
+    "to_user",
+    "note",
+    "visibility",
+    "data",
+    "created_at",
+]
+ACCESS_FIELDS = ["id", "ticket", "unit"]
+CUSTOMER_FIELDS = [
+    "id",
+    "msisdn",
+    "name",
+    "brand",
+    "vip_level",
+    "arpu",
+    "points",
+    "province",
+    "region",
+    "home_branch",
+    "area",
+    "account_manager",
+    "created_at",
+]
+
+
+def _columns(model: Any, fields: list[str]) -> list[str]:
+    concrete = {f.name for f in model._meta.concrete_fields}
+    missing = concrete - set(fields)
+    if missing:
+        raise RuntimeError(f"{model.__name__} has columns the generator does not fill: {sorted(missing)}")
+    return [model._meta.get_field(name).column for name in fields]
+
+
+class RowWriter:
+    """Inserts batches of string rows. NULL, TRUE and FALSE are spelt the way the database's bulk path wants."""
+
+    def __init__(self) -> None:
+        self.vendor = connection.vendor
+        if self.vendor not in ("postgresql", "sqlite"):
+            raise RuntimeError(f"the generator supports PostgreSQL and SQLite, not {self.vendor}")
+        self.pg = self.vendor == "postgresql"
+        self.null: str | None = "\\N" if self.pg else None
+        self.true, self.false = ("t", "f") if self.pg else ("1", "0")
+        self.tz_suffix = "+00" if self.pg else ""
+        self.tables = {
+            "ticket": (Ticket._meta.db_table, _columns(Ticket, TICKET_FIELDS)),
+            "event": (TicketEvent._meta.db_table, _columns(TicketEvent, EVENT_FIELDS)),
+            "access": (TicketUnitAccess._meta.db_table, _columns(TicketUnitAccess, ACCESS_FIELDS)),
+            "customer": (Customer._meta.db_table, _columns(Customer, CUSTOMER_FIELDS)),
+        }
+
+    def next_id(self, key: str) -> int:
+        table = self.tables[key][0]
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT COALESCE(MAX(id), 0) + 1 FROM {table}")  # noqa: S608 - our own table name
+            return int(cursor.fetchone()[0])
+
+    def write(self, key: str, rows: list[list[Any]]) -> None:
+        if not rows:
+            return
+        table, columns = self.tables[key]
+        connection.ensure_connection()
+        raw = connection.connection
+        if self.pg:
+            sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+            with raw.cursor() as cursor, cursor.copy(sql) as copy:
+                copy.write("\n".join(["\t".join(row) for row in rows]) + "\n")
+        else:
+            marks = ", ".join("?" * len(columns))
+            raw.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)  # noqa: S608
+
+    def bulk_mode(self, on: bool) -> None:
+        """SQLite: no fsync per batch and a bigger page cache while loading (a crash only loses generated rows)."""
+        if self.pg or connection.in_atomic_block:
+            return  # inside a caller's transaction (e.g. a test) the safety level cannot change
+        with connection.cursor() as cursor:
+            if on:
+                cursor.execute("PRAGMA synchronous=OFF")
+                cursor.execute("PRAGMA cache_size=-65536")
+                cursor.execute("PRAGMA temp_store=MEMORY")
+            else:
+                cursor.execute("PRAGMA synchronous=NORMAL")
+                cursor.execute("PRAGMA cache_size=-2000")
+
+    def reset_sequences(self) -> None:
+        if not self.pg:
+            return
+        with connection.cursor() as cursor:
+            for table, _ in self.tables.values():
+                cursor.execute(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608
+                    f"(SELECT COALESCE(MAX(id), 1) FROM {table}))"
+                )
+
+
+class TimeText:
+    """Epoch seconds → the timestamp text the database takes (UTC; PostgreSQL gets the offset)."""
+
+    def __init__(self, suffix: str):
+        self.suffix = suffix
+        self.days: dict[int, str] = {}
+        self.tod = [f" {h:02d}:{m:02d}:{s:02d}{suffix}" for h in range(24) for m in range(60) for s in range(60)]
+
+    def __call__(self, epoch: int) -> str:
+        day, sec = divmod(epoch, DAY)
+        prefix = self.days.get(day)
+        if prefix is None:
+            prefix = self.days[day] = (dt.date(1970, 1, 1) + dt.timedelta(days=day)).isoformat()
+            if len(self.days) > 200_000:
+                self.days.clear()
+        return prefix + self.tod[sec]
+
+
+# --------------------------------------------------------------------------------------------------
+# The generator.
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Options:
+    tickets: int
+    seed: int = 1
+    customers: int | None = None  # default: a third of the tickets, at least 1,000
+    months: int | None = None  # default: ~5,000 tickets a month, at most 36 months
+    end: dt.datetime | None = None  # "now" for the data: open tickets are open as of this moment
+    batch_size: int = 2000
+    open_share: float = 0.0  # extra share of tickets left unfinished (stuck open), for queue benchmarks
+    progress: Callable[[int, int], None] | None = None
+
+
+@dataclass
+class Result:
+    tickets: int = 0
+    events: int = 0
+    customers: int = 0
+    users: int = 0
+    seconds: float = 0.0
+    first_ticket_id: int = 0
+    statuses: dict[str, int] = field(default_factory=dict)
+
+
+class _Cut(Exception):
+    """The next event of the timeline would be after `end`: the ticket stays where it is."""
+
+
+class Generator:
+    def __init__(self, options: Options):
+        self.o = options
+        if options.tickets < 0:
+            raise ValueError("tickets must be >= 0")
+        self.rnd = random.Random(options.seed)
+        end = options.end or timezone.now()
+        self.end = int(end.timestamp())
+        months = options.months or max(1, min(36, math.ceil(options.tickets / MONTHLY_VOLUME)))
+        self.days = max(1, round(months * 30.44))
+        end_local_day = (self.end + LOCAL_OFFSET) // DAY
+        self.first_day = end_local_day - self.days + 1
+        self.n_customers = options.customers if options.customers is not None else max(1000, options.tickets // 3)
+        if self.n_customers < 1:
+            raise ValueError("at least one customer is needed")
+        self.w = RowWriter()
+        self.ts = TimeText(self.w.tz_suffix)
+
+    # -- public -------------------------------------------------------------------------------------
+
+    def run(self) -> Result:
+        started = time.perf_counter()
+        result = Result()
+        ref = Reference.load()
+        self.ref = ref
+        with transaction.atomic():
+            users = ensure_staff(ref, self.o.seed)
+        result.users = len(users)
+        self._prepare(ref)
+        result.customers = self._write_customers()
+        result.first_ticket_id = self.ticket_id
+        self.w.bulk_mode(True)
+        try:
+            self._write_tickets(result)
+        finally:
+            self.w.bulk_mode(False)
+        self.w.reset_sequences()
+        result.seconds = time.perf_counter() - started
+        return result
+
+    # -- preparation --------------------------------------------------------------------------------
+
+    def _prepare(self, ref: Reference) -> None:
+        r = self.rnd
+        self.N, self.T, self.F = self.w.null, self.w.true, self.w.false
+        users = ref.users
+        by_prefix: dict[str, list[User]] = {}
+        for name, user in sorted(users.items()):
+            by_prefix.setdefault(name.rstrip("0123456789"), []).append(user)
+        self.agents = [(u.pk, u.unit_id) for u in by_prefix.get("agent", [])] or [self._any_user(ref.call_room)]
+        self.dispatchers = [(u.pk, u.unit_id) for u in by_prefix.get("dispatcher", [])] or [
+            self._any_user(ref.second_line)
+        ]
+        self.branch_ids = [b.pk for b in ref.branches] or [ref.call_room.pk]
+        self.hall_staff: list[tuple[int, int] | None] = []
+        self.am_staff: list[tuple[int, int] | None] = []
+        for hall, room in zip(ref.halls, ref.customer_rooms, strict=True):
+            self.hall_staff.append(self._any_user(hall) if hall else None)
+            self.am_staff.append(self._any_user(room) if room else None)
+        if not self.hall_staff:
+            self.hall_staff, self.am_staff = [None], [None]
+        # Categories: a leaf within a top category, the top categories by the Jiangmen mix.
+        roots: dict[int, list[Category]] = {}
+        for leaf in ref.leaves:
+            roots.setdefault(ref.root_of[leaf.pk], []).append(leaf)
+        self.root_ids = sorted(roots)
+        self.root_cum = _cumulative([ROOT_WEIGHTS.get(ref.root_name[rid], 2) for rid in self.root_ids])
+        self.root_leaves = [roots[rid] for rid in self.root_ids]
+        self.leaf_cum = [_cumulative([1.0 / (i + 1) ** 0.5 for i in range(len(ls))]) for ls in self.root_leaves]
+        self.contact_values = [c for c, _ in CONTACT_WEIGHTS]
+        self.contact_cum = _cumulative([w for _, w in CONTACT_WEIGHTS])
+        self.channel_values = [c for c, _ in CHANNEL_WEIGHTS]
+        self.channel_cum = _cumulative([w for _, w in CHANNEL_WEIGHTS])
+        self.hour_cum = _cumulative(HOUR_WEIGHTS)
+        self.specialist_units = [
+            uid
+            for uid in ref.staff_by_unit
+            if ref.unit_by_id[uid].function in (UnitFunction.SPECIALIST, UnitFunction.MANAGEMENT)
+        ] or [ref.second_line.pk]
+        self.route_cache: dict[tuple[Any, ...], int] = {}
+        self.detail_cache: dict[int, list[str]] = {}
+        self.policy_cache: dict[tuple[Any, ...], SlaPolicy] = {}
+        self.clocks: dict[int, FastClock] = {}
+        first = self.first_day - 400
+        last = (self.end + LOCAL_OFFSET) // DAY + 3 * 366
+        for policy in ref.policies:
+            key = policy.calendar_id
+            if key not in self.clocks:
+                self.clocks[key] = FastClock(working_time_for(policy.calendar), first, last)
+        self.committed_cache: dict[tuple[int, int], int] = {}
+        # Day weights: weekdays busier, a little noise and growth; tickets are spread by them.
+        weights = []
+        for i in range(self.days):
+            weekday = (self.first_day + i + 3) % 7  # 1970-01-01 was a Thursday
+            w = (0.85 if weekday >= 5 else 1.0) * (0.9 + 0.2 * i / self.days) * r.uniform(0.85, 1.15)
+            weights.append(w)
+        self.day_cum = _cumulative(weights)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT day, last_value FROM {TicketSequence._meta.db_table} WHERE region = %s",  # noqa: S608
+                [REGION],
+            )
+            self.sequences = {self._day_number(day): value for day, value in cursor.fetchall()}
+        self.touched_days: set[int] = set()
+        self.ticket_id = self.w.next_id("ticket")
+        self.event_id = self.w.next_id("event")
+        self.access_id = self.w.next_id("access")
+        self.customer_id0 = self.w.next_id("customer")
+        self.cust_tier = bytearray(self.n_customers)
+        self.cust_branch = bytearray(self.n_customers)
+        self.cust_am = bytearray(self.n_customers)
+
+    @staticmethod
+    def _day_number(day: Any) -> int:
+        if isinstance(day, str):
+            day = dt.date.fromisoformat(day)
+        return (day - dt.date(1970, 1, 1)).days
+
+    def _any_user(self, unit: OrgUnit) -> tuple[int, int]:
+        staff = self.ref.staff_by_unit.get(unit.pk)
+        if staff:
+            return staff[0], unit.pk
+        user = User.objects.filter(unit=unit, is_active=True).order_by("id").first()
+        if user is None:
+            user = self.ref.users[sorted(self.ref.users)[0]]
+        return user.pk, unit.pk
+
+    # -- customers ----------------------------------------------------------------------------------
+
+    def _write_customers(self) -> int:
+        r = random.Random(f"customers-{self.o.seed}")
+        rnd, N = r.random, self.N
+        brand_values = [b for b, _ in BRAND_WEIGHTS]
+        brand_cum = _cumulative([w for _, w in BRAND_WEIGHTS])
+        am_ids = [s[0] if s else None for s in self.am_staff]
+        ts = self.ts
+        created_hi = self.first_day * DAY - LOCAL_OFFSET
+        batch: list[list[Any]] = []
+        base = self.customer_id0
+        n_branches = len(self.branch_ids)
+        for i in range(self.n_customers):
+            cid = base + i
+            brand = brand_values[bisect.bisect_left(brand_cum, rnd())]
+            vip = VipLevel.NONE
+            if rnd() < VIP_SHARE[brand]:
+                x = rnd()
+                vip = VipLevel.DIAMOND if x < 0.1 else VipLevel.GOLD if x < 0.4 else VipLevel.SILVER
+            if brand == Brand.GOTONE:
+                arpu = r.uniform(100, 320) * (1.6 if vip == VipLevel.DIAMOND else 1.0)
+            elif brand == Brand.MZONE:
+                arpu = r.uniform(25, 90)
+            else:
+                arpu = r.uniform(8, 70)
+            b = int(rnd() * n_branches)
+            am = am_ids[b] if vip != VipLevel.NONE and rnd() < 0.9 else None
+            self.cust_tier[i] = vip != VipLevel.NONE
+            self.cust_branch[i] = b
+            self.cust_am[i] = am is not None
+            batch.append(
+                [
+                    str(cid),
+                    msisdn_for(cid),
+                    _display_name(r),
+                    brand,
+                    vip,
+                    f"{arpu:.2f}",
+                    str(int(arpu * r.uniform(6, 60))),
+                    PROVINCE,
+                    REGION,
+                    str(self.branch_ids[b]),
+                    N,
+                    str(am) if am else N,
+                    ts(created_hi - int(rnd() * 3 * 365 * DAY)),
+                ]
+            )
+            if len(batch) >= 10_000:
+                self._flush_customers(batch)
+                batch = []
+        self._flush_customers(batch)
+        return self.n_customers
+
+    def _flush_customers(self, batch: list[list[Any]]) -> None:
+        if not batch:
+            return
+        # Numbers are a bijection of the id, but rows written by hand may already hold one: move those aside.
+        taken = set(Customer.objects.filter(msisdn__in=[row[1] for row in batch]).values_list("msisdn", flat=True))
+        for row in batch:
+            salt = 0
+            while row[1] in taken:
+                salt += 1
+                row[1] = msisdn_for(int(row[0]), salt)
+        with transaction.atomic():
+            self.w.write("customer", batch)
+
+    # -- tickets ------------------------------------------------------------------------------------
+
+    def _write_tickets(self, result: Result) -> None:
+        total = self.o.tickets
+        batch_size = max(1, self.o.batch_size)
+        statuses: dict[str, int] = {}
+        tickets: list[list[Any]] = []
+        events: list[list[Any]] = []
+        access: list[list[Any]] = []
+        for created, day in self._creation_times(total):
+            status = self._ticket(created, day, tickets, events, access)
+            statuses[status] = statuses.get(status, 0) + 1
+            if len(tickets) >= batch_size:
+                result.events += self._flush(tickets, events, access)
+                result.tickets += len(tickets)
+                tickets, events, access = [], [], []
+                if self.o.progress:
+                    self.o.progress(result.tickets, total)
+        result.events += self._flush(tickets, events, access)
+        result.tickets += len(tickets)
+        self._save_sequences()
+        result.statuses = statuses
+        if self.o.progress:
+            self.o.progress(result.tickets, total)
+
+    def _flush(self, tickets: list[list[Any]], events: list[list[Any]], access: list[list[Any]]) -> int:
+        with transaction.atomic():
+            if self.w.pg:
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL synchronous_commit TO OFF")
+            self.w.write("ticket", tickets)
+            self.w.write("event", events)
+            self.w.write("access", access)
+        return len(events)
+
+    def _save_sequences(self) -> None:
+        if not self.touched_days:
+            return
+        epoch = dt.date(1970, 1, 1)
+        existing = {(s.day - epoch).days: s for s in TicketSequence.objects.filter(region=REGION)}
+        new, changed = [], []
+        for day in sorted(self.touched_days):
+            value = self.sequences[day]
+            row = existing.get(day)
+            if row is None:
+                new.append(TicketSequence(region=REGION, day=epoch + dt.timedelta(days=day), last_value=value))
+            elif row.last_value != value:
+                row.last_value = value
+                changed.append(row)
+        with transaction.atomic():
+            TicketSequence.objects.bulk_create(new, batch_size=1000)
+            TicketSequence.objects.bulk_update(changed, ["last_value"], batch_size=1000)
+
+    def _creation_times(self, total: int) -> Iterator[tuple[int, int]]:
+        """`total` creation times in order, spread over the days by weight and over the day by the hour curve."""
+        r = random.Random(f"times-{self.o.seed}")
+        done = 0
+        hour_cum = self.hour_cum
+        for i, cum in enumerate(self.day_cum):
+            upto = round(total * cum)
+            n, done = upto - done, upto
+            if n <= 0:
+                continue
+            day = self.first_day + i
+            base = day * DAY - LOCAL_OFFSET
+            secs = sorted(bisect.bisect_left(hour_cum, r.random()) * HOUR + int(r.random() * HOUR) for _ in range(n))
+            for sec in secs:
+                at = base + sec
+                if at > self.end:
+                    at = self.end - int(r.random() * HOUR)
+                yield at, day
+
+    def _route(self, leaf: Category, contact_type: str, tier: str, branch_id: int, channel: str) -> int:
+        key = (leaf.pk, contact_type, tier, branch_id, channel)
+        unit = self.route_cache.get(key)
+        if unit is None:
+            unit = self.ref.second_line.pk
+            ancestors = leaf.ancestor_ids()
+            for rule in self.ref.rules:
+                if (
+                    (not rule.region or rule.region == REGION)
+                    and (not rule.contact_type or rule.contact_type == contact_type)
+                    and (not rule.tier or rule.tier == tier)
+                    and (not rule.channel or rule.channel == channel)
+                    and (not rule.branch_id or rule.branch_id == branch_id)
+                    and (not rule.category_id or rule.category_id in ancestors)
+                ):
+                    unit = rule.target_unit_id
+                    break
+            if unit not in self.ref.staff_by_unit:
+                unit = self.ref.second_line.pk
+            self.route_cache[key] = unit
+        return unit
+
+    def _policy(self, leaf: Category, contact_type: str, tier: str, priority: str, channel: str) -> SlaPolicy:
+        key = (leaf.pk, contact_type, tier, priority, channel)
+        policy = self.policy_cache.get(key)
+        if policy is None:
+            ancestors = leaf.ancestor_ids()
+            for p in self.ref.policies:
+                if (
+                    (not p.contact_type or p.contact_type == contact_type)
+                    and (not p.tier or p.tier == tier)
+                    and (not p.priority or p.priority == priority)
+                    and (not p.channel or p.channel == channel)
+                    and (not p.category_id or p.category_id in ancestors)
+                ):
+                    policy = p
+                    break
+            else:
+                raise MissingReference("No SLA policy matches; add a default policy (seed_reference() does).")
+            self.policy_cache[key] = policy
+        return policy
+
+    def _details(self, leaf: Category, root: str) -> list[str]:
+        """The detail fragments of the top category that fit the leaf (by its search keywords), else all."""
+        found = self.detail_cache.get(leaf.pk)
+        if found is None:
+            details = TEXT.get(root, GENERIC_TEXT)["detail"]
+            words = [w for w in (leaf.keywords or "").split() if len(w) >= 2]
+            found = [d for d in details if any(w in d for w in words)] or details
+            self.detail_cache[leaf.pk] = found
+        return found
+
+    def _text(self, root: str, leaf: Category, contact_type: str) -> tuple[str, str, str]:
+        r = self.rnd
+        parts = TEXT.get(root, GENERIC_TEXT)
+        values = {
+            "place": r.choice(PLACES),
+            "when": r.choice(WHEN),
+            "days": r.randint(2, 9),
+            "hour": r.randint(7, 11),
+            "amount": r.choice((5, 8, 10, 15, 20, 30, 50, 68, 88, 120, 200, 350)),
+            "sp": r.choice(SPS),
+            "pkg": r.choice(PACKAGES),
+            "gift": r.choice(GIFTS),
+            "company": r.choice(COMPANIES),
+            "month": r.randint(1, 12),
+            "minutes": r.choice((30, 40, 60, 90)),
+        }
+        opening = r.choice(parts["open"])
+        if contact_type == ContactType.CONSULTATION:
+            opening = "客户来电咨询：" + opening
+        elif contact_type == ContactType.APPEAL:
+            opening = "工信部申诉转办：" + opening
+        elif contact_type == ContactType.SUGGESTION:
+            opening = "客户提出建议：" + opening
+        text = opening + r.choice(self._details(leaf, root)) + r.choice(parts["extra"]) + r.choice(parts["demand"])
+        description = text.format(**values)
+        title = f"{leaf.name}（{values['place']}）"
+        resolution = r.choice(parts["resolution"]).format(**values)
+        return title, description, resolution
+
+    def _staff_of(self, unit_id: int) -> int:
+        staff = self.ref.staff_by_unit[unit_id]
+        return staff[int(self.rnd.random() * len(staff))]
+
+    def _handling_seconds(self, vip: bool) -> int:
+        """Dispatch → reply: most within a day, some past 48 h (overtime), a few past 72 h (problem)."""
+        x = self.rnd.random()
+        if x < 0.70:
+            secs = self.rnd.uniform(0.5, 24) * HOUR
+        elif x < 0.87:
+            secs = self.rnd.uniform(24, 47) * HOUR
+        elif x < 0.94:
+            secs = self.rnd.uniform(48, 71) * HOUR
+        else:
+            secs = self.rnd.uniform(72, 240) * HOUR
+        return int(secs * (0.6 if vip else 1.0))
+
+    def _ticket(self, created: int, day: int, tickets: list, events: list, access: list) -> str:
+        r = self.rnd
+        rnd = r.random
+        ref = self.ref
+        N, T, F = self.N, self.T, self.F
+        ts = self.ts
+        end = self.end
+        tid = self.ticket_id
+        self.ticket_id += 1
+
+        # Who, what, how.
+        ci = int(rnd() * self.n_customers)
+        if self.cust_tier[ci] and rnd() < 0.5:  # VIPs complain rarely
+            ci = int(rnd() * self.n_customers)
+        vip = bool(self.cust_tier[ci])
+        tier = Tier.VIP if vip else Tier.REGULAR
+        b = self.cust_branch[ci]
+        branch_id = self.branch_ids[b]
+        contact_type = self.contact_values[bisect.bisect_left(self.contact_cum, rnd())]
+        ri = bisect.bisect_left(self.root_cum, rnd())
+        leaves = self.root_leaves[ri]
+        leaf = leaves[bisect.bisect_left(self.leaf_cum[ri], rnd())]
+        root_name = ref.root_name[leaf.pk]
+        if contact_type == ContactType.APPEAL:
+            channel = Channel.REGULATOR
+        else:
+            channel = self.channel_values[bisect.bisect_left(self.channel_cum, rnd())]
+            if channel == Channel.ACCOUNT_MANAGER and not (self.cust_am[ci] and self.am_staff[b]):
+                channel = Channel.HOTLINE
+            if channel == Channel.HALL and not self.hall_staff[b]:
+                channel = Channel.HOTLINE
+        if contact_type == ContactType.APPEAL:
+            priority = Priority.URGENT
+        elif vip:
+            priority = Priority.HIGH
+        elif contact_type == ContactType.SUGGESTION:
+            priority = Priority.LOW
+        else:
+            priority = Priority.HIGH if rnd() < 0.03 else Priority.NORMAL
+        if channel == Channel.HOTLINE:
+            fr_user, fr_unit = self.agents[int(rnd() * len(self.agents))]
+        elif channel == Channel.HALL:
+            fr_user, fr_unit = self.hall_staff[b]  # type: ignore[misc]
+        elif channel == Channel.ACCOUNT_MANAGER:
+            fr_user, fr_unit = self.am_staff[b]  # type: ignore[misc]
+        else:
+            fr_user, fr_unit = self.dispatchers[int(rnd() * len(self.dispatchers))]
+        target = self._route(leaf, contact_type, tier, branch_id, channel)
+        policy = self._policy(leaf, contact_type, tier, priority, channel)
+        clock = self.clocks[policy.calendar_id]
+        title, description, resolution_text = self._text(root_name, leaf, contact_type)
+
+        # The timeline. Each event: [kind, at, actor, actor_unit, from_status, to_status, from_unit, to_unit,
+        # to_user, note, visibility, data]; `_Cut` stops it at `end`.
+        evs: list[list[Any]] = []
+        state = {"status": "", "unit": fr_unit, "user": fr_user, "t": created}
+        stuck_at = -1
+        if self.o.open_share and rnd() < self.o.open_share:
+            stuck_at = 2 + int(rnd() * 5)
+        units_seen: list[int] = []
+        counters = {"dispatch": 0, "return": 0, "reopen": 0}
+        extra: dict[str, Any] = {"resolution": "", "answer": "", "verdict": "", "reject": "", "dispatcher": N}
+
+        def ev(
+            kind: str,
+            delay: float,
+            actor: int | None,
+            actor_unit: int | None,
+            to_status: str = "",
+            handler: tuple[int, int | None] | None = None,
+            note: str = "",
+            visibility: str = Visibility.INTERNAL,
+            data: str = "{}",
+        ) -> None:
+            at = state["t"] + int(delay)
+            if at > end or len(evs) == stuck_at:
+                raise _Cut
+            state["t"] = at
+            from_status = state["status"]
+            from_unit = to_unit = to_user = None
+            if handler is not None:
+                from_unit = state["unit"] if evs else None
+                to_unit, to_user = handler
+                state["unit"], state["user"] = handler
+            if to_status:
+                state["status"] = to_status
+            evs.append(
+                [
+                    kind,
+                    at,
+                    actor,
+                    actor_unit,
+                    from_status if to_status else "",
+                    to_status,
+                    from_unit,
+                    to_unit,
+                    to_user,
+                    note,
+                    visibility,
+                    data,
+                ]
+            )
+
+        def note(kind: str) -> str:
+            options = NOTES[kind]
+            return options[int(rnd() * len(options))]
+
+        def handle_department(first_unit: int, dispatcher: tuple[int, int]) -> None:
+            """dispatch → accept → (info / hold / transfer) → reply, possibly with a misrouting first."""
+            d_user, d_unit = dispatcher
+            unit = first_unit
+            if rnd() < 0.04 and len(self.specialist_units) > 1:
+                wrong = self.specialist_units[int(rnd() * len(self.specialist_units))]
+                if wrong != unit:
+                    dispatch(d_user, d_unit, wrong, r.uniform(60, 3600), note(E.DISPATCH))
+                    spec = self._staff_of(wrong)
+                    ev(E.RETURN, r.uniform(0.5, 10) * HOUR, spec, wrong, S.RETURNED, (d_unit, None), note(E.RETURN))
+                    counters["return"] += 1
+            budget = self._handling_seconds(vip)
+            start = state["t"]
+            dispatch(d_user, d_unit, unit, r.uniform(60, 3 * HOUR), note(E.DISPATCH))
+            spec = self._staff_of(unit)
+            ev(E.ACCEPT, min(budget * 0.2, r.uniform(300, 4 * HOUR)), spec, unit, S.IN_PROGRESS, (unit, spec))
+            if rnd() < 0.05:
+                others = [u for u in self.specialist_units if u != unit]
+                if others:
+                    new_unit = others[int(rnd() * len(others))]
+                    ev(
+                        E.TRANSFER,
+                        budget * 0.2,
+                        spec,
+                        unit,
+                        S.DISPATCHED,
+                        (new_unit, None),
+                        note(E.TRANSFER),
+                        data=f'{{"to_unit": "{new_unit}"}}',
+                    )
+                    unit = new_unit
+                    counters["dispatch"] += 1
+                    units_seen.append(unit)
+                    spec = self._staff_of(unit)
+                    ev(E.ACCEPT, r.uniform(300, 2 * HOUR), spec, unit, S.IN_PROGRESS, (unit, spec))
+            work(spec, unit, budget, allow_hold=root_name == "基础通信")
+            spent = state["t"] - start
+            reply(spec, unit, max(600, budget - spent))
+
+        def dispatch(d_user: int, d_unit: int, unit: int, delay: float, text: str) -> None:
+            ev(E.DISPATCH, delay, d_user, d_unit, S.DISPATCHED, (unit, None), text, data=f'{{"to_unit": "{unit}"}}')
+            extra["dispatcher"] = str(d_unit)
+            counters["dispatch"] += 1
+            units_seen.append(unit)
+
+        def work(spec: int, unit: int, budget: int, allow_hold: bool) -> None:
+            """Sometimes the department needs more information, or a suspension (e.g. a base station to build)."""
+            x = rnd()
+            if x < 0.06:
+                ev(E.REQUEST_INFO, budget * 0.1, spec, unit, S.PENDING_INFO, note=note(E.REQUEST_INFO))
+                ev(E.PROVIDE_INFO, r.uniform(1, 48) * HOUR, fr_user, fr_unit, S.IN_PROGRESS, note=note(E.PROVIDE_INFO))
+            elif x < 0.075 and allow_hold:
+                ev(E.REQUEST_HOLD, budget * 0.1, spec, unit, S.HOLD_REQUESTED, note=note(E.REQUEST_HOLD))
+                parent = ref.unit_by_id[unit].parent_id
+                head = ref.head_by_unit.get(parent or 0)
+                if head is None:
+                    head, parent = spec, unit
+                ev(E.APPROVE_HOLD, r.uniform(1, 8) * HOUR, head, parent, S.ON_HOLD, note=note(E.APPROVE_HOLD))
+                ev(E.RESUME, r.uniform(5, 40) * DAY, spec, unit, S.IN_PROGRESS, note=note(E.RESUME))
+
+        def reply(spec: int, unit: int, delay: float) -> None:
+            ev(E.REPLY, delay, spec, unit, S.REPLIED, (fr_unit, fr_user), resolution_text)
+            extra["resolution"] = resolution_text
+
+        def close_loop(first_contact: bool) -> None:
+            answer = ANSWERS[int(rnd() * len(ANSWERS))]
+            ev(
+                E.ANSWER,
+                r.uniform(120, 1200) if first_contact else r.uniform(600, 6 * HOUR),
+                fr_user,
+                fr_unit,
+                S.ANSWERED,
+                note=answer,
+                visibility=Visibility.CUSTOMER,
+            )
+            extra["answer"] = answer
+            if first_contact:
+                extra["resolution"] = resolution_text if contact_type != ContactType.CONSULTATION else answer
+            if rnd() < (0.35 if first_contact else 0.85):
+                y = rnd()
+                verdict = (
+                    CallbackVerdict.SATISFIED
+                    if y < 0.85
+                    else CallbackVerdict.UNREACHABLE
+                    if y < 0.92
+                    else CallbackVerdict.DISSATISFIED
+                )
+                ev(
+                    E.CALLBACK,
+                    r.uniform(2, 48) * HOUR,
+                    fr_user,
+                    fr_unit,
+                    S.CALLED_BACK,
+                    note=note(E.CALLBACK),
+                    data=f'{{"verdict": "{verdict}"}}',
+                )
+                extra["verdict"] = verdict
+                if verdict == CallbackVerdict.DISSATISFIED:
+                    if counters["reopen"]:
+                        extra["verdict"] = CallbackVerdict.UNREACHABLE
+                        evs[-1][11] = '{"verdict": "unreachable"}'
+                    else:
+                        ev(
+                            E.REOPEN,
+                            r.uniform(300, 3 * HOUR),
+                            fr_user,
+                            fr_unit,
+                            S.NEW,
+                            (fr_unit, fr_user),
+                            note(E.REOPEN),
+                        )
+                        counters["reopen"] += 1
+                        extra["resolution"] = extra["answer"] = extra["verdict"] = ""
+                        again = target if target != fr_unit else self.specialist_units[0]
+                        handle_department(again, (fr_user, fr_unit))
+                        close_loop(False)
+                        return
+            ev(E.CLOSE, r.uniform(300, 2 * HOUR), fr_user, fr_unit, S.CLOSED, note=note(E.CLOSE))
+
+        def route_by() -> tuple[int, int]:
+            # Hotline tickets are dispatched by the second line; the others by whoever registered them.
+            if channel == Channel.HOTLINE:
+                return self.dispatchers[int(rnd() * len(self.dispatchers))]
+            return fr_user, fr_unit
+
+        try:
+            ev(
+                E.CREATE,
+                0,
+                fr_user,
+                fr_unit,
+                S.NEW,
+                (fr_unit, fr_user),
+                description,
+                data=f'{{"channel": "{channel}", "contact_type": "{contact_type}"}}',
+            )
+            x = rnd()
+            direct = (
+                (contact_type == ContactType.CONSULTATION and x < 0.8)
+                or (contact_type == ContactType.SUGGESTION and x < 0.5)
+                or x < 0.03
+                or target == fr_unit
+            )
+            if x > 0.985 and not direct:
+                ev(
+                    E.REJECT,
+                    r.uniform(300, 4 * HOUR),
+                    fr_user,
+                    fr_unit,
+                    S.REJECTED,
+                    note=note(E.REJECT),
+                    data='{"reason": "invalid", "duplicate_of": null}',
+                )
+                extra["reject"] = RejectReason.INVALID
+            elif direct:
+                close_loop(True)
+            else:
+                by = route_by()
+                if by[1] != fr_unit:
+                    # The agent passes the ticket to the second line, which takes it and sends it on.
+                    dispatch(fr_user, fr_unit, by[1], r.uniform(60, 900), "")
+                    budget = self._handling_seconds(vip)
+                    start = state["t"]
+                    ev(E.ACCEPT, r.uniform(60, 1800), by[0], by[1], S.IN_PROGRESS, (by[1], by[0]))
+                    unit, spec = by[1], by[0]
+                    if target != by[1]:
+                        ev(
+                            E.TRANSFER,
+                            r.uniform(300, 3 * HOUR),
+                            by[0],
+                            by[1],
+                            S.DISPATCHED,
+                            (target, None),
+                            note(E.DISPATCH),
+                            data=f'{{"to_unit": "{target}"}}',
+                        )
+                        counters["dispatch"] += 1
+                        units_seen.append(target)
+                        unit, spec = target, self._staff_of(target)
+                        ev(E.ACCEPT, r.uniform(300, 4 * HOUR), spec, unit, S.IN_PROGRESS, (unit, spec))
+                    if rnd() < 0.015:
+                        ev(E.WITHDRAW, r.uniform(1, 20) * HOUR, fr_user, fr_unit, S.WITHDRAWN, note=note(E.WITHDRAW))
+                        raise _Cut
+                    work(spec, unit, budget, allow_hold=root_name == "基础通信")
+                    reply(spec, unit, max(600, budget - (state["t"] - start)))
+                else:
+                    if rnd() < 0.015:
+                        ev(E.WITHDRAW, r.uniform(1, 20) * HOUR, fr_user, fr_unit, S.WITHDRAWN, note=note(E.WITHDRAW))
+                        raise _Cut
+                    handle_department(target, by)
+                close_loop(False)
+        except _Cut:
+            pass
+
+        # SLA columns, exactly as compute_sla derives them from this timeline.
+        sla = fast_sla([(e[0], e[1], e[5]) for e in evs], policy, clock, end)
+        ckey = (policy.pk, created)
+        committed = self.committed_cache.get(ckey)
+        if committed is None:
+            committed = clock.add(created, policy.resolution_minutes, [])
+            if len(self.committed_cache) > 10_000:
+                self.committed_cache.clear()
+            self.committed_cache[ckey] = committed  # type: ignore[assignment]
+        due = sla.due_at if sla.due_at is not None else (sla.due_before_pause or committed)
+
+        # Became overtime / problem: written when the reply revealed it, or by the periodic sweep at the time.
+        if sla.is_overtime or sla.is_problem:
+            marks = []
+            for kind, flag, at in (
+                (E.OVERTIME, sla.is_overtime, sla.overtime_at),
+                (E.PROBLEM, sla.is_problem, sla.problem_at),
+            ):
+                if flag:
+                    when = at if at is not None and at <= end else (sla.replied_at or end)
+                    if sla.replied_at is not None and (at is None or at > sla.replied_at):
+                        when = sla.replied_at
+                    marks.append(
+                        [
+                            kind,
+                            min(when, end),
+                            None,
+                            None,
+                            "",
+                            "",
+                            None,
+                            None,
+                            None,
+                            "",
+                            Visibility.INTERNAL,
+                            f'{{"{kind}_at": "{self._iso(at)}"}}',
+                        ]
+                    )
+            for mark in marks:
+                pos = len(evs)
+                while pos > 1 and evs[pos - 1][1] > mark[1]:
+                    pos -= 1
+                evs.insert(pos, mark)
+
+        status = state["status"]
+        is_open = status not in TERMINAL_STATUSES
+        eid = self.event_id
+        ticket_s = str(tid)
+        for seq, e in enumerate(evs, start=1):
+            events.append(
+                [
+                    str(eid),
+                    ticket_s,
+                    str(seq),
+                    e[0],
+                    N if e[2] is None else str(e[2]),
+                    N if e[3] is None else str(e[3]),
+                    e[4],
+                    e[5],
+                    N if e[6] is None else str(e[6]),
+                    N if e[7] is None else str(e[7]),
+                    N if e[8] is None else str(e[8]),
+                    e[9],
+                    e[10],
+                    e[11],
+                    ts(e[1]),
+                ]
+            )
+            eid += 1
+        self.event_id = eid
+        for unit_id in dict.fromkeys(units_seen):
+            access.append([str(self.access_id), ticket_s, str(unit_id)])
+            self.access_id += 1
+
+        seqno = self.sequences.get(day, 0) + 1
+        self.sequences[day] = seqno
+        self.touched_days.add(day)
+        local = dt.date(1970, 1, 1) + dt.timedelta(days=day)
+        number = f"{REGION}-{local:%Y%m%d}-{seqno:06d}"
+        last = evs[-1][1]
+        n = len(evs)
+
+        def t(v: int | None) -> str | None:
+            return N if v is None else ts(v)
+
+        tickets.append(
+            [
+                ticket_s,
+                number,
+                PROVINCE,
+                REGION,
+                contact_type,
+                str(leaf.pk),
+                str(ref.root_of[leaf.pk]),
+                channel,
+                priority,
+                str(self.customer_id0 + ci),
+                tier,
+                str(branch_id),
+                title,
+                description,
+                str(fr_user),
+                str(fr_unit),
+                str(state["unit"]),
+                N if state["user"] is None else str(state["user"]),
+                extra["dispatcher"],
+                status,
+                T if is_open else F,
+                str(policy.pk),
+                ts(committed),
+                N,
+                t(sla.first_response_due_at),
+                t(sla.first_responded_at),
+                t(sla.cycle_started_at),
+                t(sla.hop_started_at),
+                t(sla.hop_due_at),
+                t(sla.overtime_at),
+                t(sla.problem_at),
+                t(sla.resolution_due_at),
+                ts(due),
+                T if sla.paused else F,
+                T if sla.is_overtime else F,
+                T if sla.is_problem else F,
+                F,
+                t(sla.replied_at),
+                t(sla.answered_at),
+                N if is_open else ts(last),
+                extra["resolution"],
+                extra["answer"],
+                extra["verdict"],
+                extra["reject"],
+                str(counters["reopen"]),
+                str(counters["dispatch"]),
+                str(counters["return"]),
+                N,
+                N,
+                str(1 + n),
+                str(n),
+                ts(created),
+                ts(last),
+            ]
+        )
+        return status
+
+    def _iso(self, epoch: int | None) -> str:
+        if epoch is None:
+            return ""
+        return dt.datetime.fromtimestamp(epoch, SHANGHAI).isoformat()
+
+
+def generate(options: Options) -> Result:
+    """Generate staff (if missing), customers and tickets as described by `options`."""
+    return Generator(options).run()
+
+
+def ensure_reference() -> bool:
+    """Seed the reference data when no organisation exists yet. True if it was seeded now."""
+    if OrgUnit.objects.filter(region=REGION).exists():
+        return False
+    try:
+        from loopdesk.core.reference import seed_reference
+    except ImportError as exc:  # pragma: no cover - depends on the installation
+        raise MissingReference(
+            "No organisation in the database and loopdesk.core.reference.seed_reference is not available."
+        ) from exc
+    seed_reference()
+    return True
+
+
+def planned_usernames() -> set[str]:
+    names = set()
+    for prefix, count, _role, _unit in STAFF_PLAN:
+        names.update([prefix] if count == 0 else [f"{prefix}{i}" for i in range(1, count + 1)])
+    return names
+
+
+def demo_logins() -> list[tuple[str, str, str]]:
+    """(username, roles, unit) of the demo staff, for the README and `load_demo`, ordered by role."""
+    planned = planned_usernames()
+    rows = []
+    for user in User.objects.select_related("unit").prefetch_related("groups").order_by("id"):
+        if user.username in planned or user.username.startswith("specialist_"):
+            groups = sorted(g.name for g in user.groups.all())
+            rows.append((user.username, ", ".join(groups), user.unit.name if user.unit else ""))
+    order = [r.value for r in Role]
+
+    def key(row: tuple[str, str, str]) -> tuple[int, str, int]:
+        role = row[1].split(", ")[0]
+        digits = row[0][len(row[0].rstrip("0123456789")) :]
+        return (order.index(role) if role in order else len(order), row[0].rstrip("0123456789"), int(digits or 0))
+
+    return sorted(rows, key=key)
+
+
+__all__ = [
+    "DEMO_PASSWORD",
+    "FastClock",
+    "MissingReference",
+    "Options",
+    "Reference",
+    "Result",
+    "demo_logins",
+    "ensure_reference",
+    "ensure_staff",
+    "fast_sla",
+    "generate",
+    "msisdn_for",
+]

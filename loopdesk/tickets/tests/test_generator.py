@@ -1,0 +1,167 @@
+"""The demo / benchmark data generator: deterministic, realistic mixes, timelines that replay to the ticket."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+
+import pytest
+from django.core.management import call_command
+from django.db import transaction
+
+from loopdesk.core.text import MSISDN_RE
+from loopdesk.customers.choices import Brand, VipLevel
+from loopdesk.customers.models import Customer
+from loopdesk.org.choices import Role
+from loopdesk.org.models import User
+from loopdesk.sla.calendars import SHANGHAI, working_time_for
+from loopdesk.sla.clock import compute_sla
+from loopdesk.tickets.choices import TERMINAL_STATUSES, Status
+from loopdesk.tickets.generator import DEMO_PASSWORD, Options, generate
+from loopdesk.tickets.models import Ticket, TicketEvent, TicketSequence, TicketUnitAccess
+
+END = dt.datetime(2026, 11, 20, 18, 0, tzinfo=SHANGHAI)
+BIG_FIVE = {"基础通信", "梦网业务", "通信费用", "市场营销", "业务支撑"}
+
+
+@pytest.fixture
+def reference(db: None) -> None:
+    from loopdesk.core.reference import seed_reference
+
+    seed_reference()
+
+
+@pytest.fixture
+def demo(reference: None) -> list[Ticket]:
+    generate(Options(tickets=2000, seed=7, customers=800, months=2, end=END))
+    return list(Ticket.objects.select_related("sla_policy__calendar", "category_root").order_by("id"))
+
+
+def _snapshot(tickets: int, seed: int) -> list[tuple[str, str, str]]:
+    """Generate inside a savepoint that is rolled back, and return what came out."""
+    with transaction.atomic():
+        generate(Options(tickets=tickets, seed=seed, customers=200, end=END))
+        rows = list(Ticket.objects.order_by("id").values_list("number", "description", "status"))
+        transaction.set_rollback(True)
+    return rows
+
+
+@pytest.mark.django_db
+def test_same_seed_gives_the_same_numbers_and_descriptions(reference: None) -> None:
+    first = _snapshot(300, seed=3)
+    again = _snapshot(300, seed=3)
+    other = _snapshot(300, seed=4)
+    assert len(first) == 300
+    assert first == again
+    assert first != other
+
+
+@pytest.mark.django_db
+def test_customer_brand_and_vip_mix_are_realistic(reference: None) -> None:
+    generate(Options(tickets=0, seed=1, customers=4000, end=END))
+    customers = list(Customer.objects.values("msisdn", "brand", "vip_level", "home_branch_id", "account_manager_id"))
+    assert len(customers) == 4000
+    brands = Counter(c["brand"] for c in customers)
+    assert brands[Brand.GOTONE] / 4000 == pytest.approx(0.20, abs=0.03)
+    assert brands[Brand.MZONE] / 4000 == pytest.approx(0.25, abs=0.03)
+    assert brands[Brand.SHENZHOUXING] / 4000 == pytest.approx(0.55, abs=0.03)
+    vips = [c for c in customers if c["vip_level"] != VipLevel.NONE]
+    assert len(vips) / 4000 == pytest.approx(0.20, abs=0.03)
+    assert Counter(c["brand"] for c in vips).most_common(1)[0][0] == Brand.GOTONE
+    assert all(MSISDN_RE.match(c["msisdn"]) for c in customers)
+    assert len({c["msisdn"] for c in customers}) == 4000
+    assert len({c["home_branch_id"] for c in customers}) == 6
+    assert sum(1 for c in vips if c["account_manager_id"]) > len(vips) * 0.8
+
+
+@pytest.mark.django_db
+def test_staff_in_every_role_with_the_demo_password(reference: None) -> None:
+    generate(Options(tickets=0, seed=1, customers=10, end=END))
+    users = list(User.objects.prefetch_related("groups"))
+    assert len(users) >= 50
+    roles = Counter(g.name for u in users for g in u.groups.all())
+    assert set(roles) == {r.value for r in Role}
+    agent = User.objects.get(username="agent1")
+    assert agent.unit.name == "话务室"
+    assert agent.check_password(DEMO_PASSWORD)
+    assert User.objects.get(username="dispatcher1").unit.name == "综援室"
+
+
+@pytest.mark.django_db
+def test_five_big_categories_are_over_80_percent(demo: list[Ticket]) -> None:
+    roots = Counter(t.category_root.name for t in demo)
+    assert sum(roots[name] for name in BIG_FIVE) / len(demo) > 0.80
+    assert all(t.category.path.startswith(t.category_root.path) for t in demo)
+    contact = Counter(t.contact_type for t in demo)
+    assert contact.most_common(1)[0][0] == "complaint"
+    assert len({t.description for t in demo}) > 0.9 * len(demo)
+
+
+@pytest.mark.django_db
+def test_every_timeline_replays_to_status_handler_and_sla_columns(demo: list[Ticket]) -> None:
+    events: dict[int, list[TicketEvent]] = {}
+    for event in TicketEvent.objects.order_by("ticket_id", "seq"):
+        events.setdefault(event.ticket_id, []).append(event)
+    access: dict[int, set[int]] = {}
+    for ticket_id, unit_id in TicketUnitAccess.objects.values_list("ticket_id", "unit_id"):
+        access.setdefault(ticket_id, set()).add(unit_id)
+    for t in demo:
+        timeline = events[t.pk]
+        assert [e.seq for e in timeline] == list(range(1, len(timeline) + 1))
+        assert t.last_event_seq == len(timeline) and t.version == 1 + len(timeline)
+        status = unit = user = None
+        dispatched_to = set()
+        for e in timeline:
+            assert e.created_at >= timeline[0].created_at
+            if e.to_status:
+                assert not status or e.from_status == status, (t.number, e.seq)
+                status = e.to_status
+            if e.to_unit_id:
+                unit, user = e.to_unit_id, e.to_user_id
+            if e.kind in ("dispatch", "transfer"):
+                dispatched_to.add(e.to_unit_id)
+        assert (status, unit, user) == (t.status, t.handler_unit_id, t.handler_user_id), t.number
+        assert t.is_open == (t.status not in TERMINAL_STATUSES)
+        assert access.get(t.pk, set()) == dispatched_to
+        state = compute_sla(timeline, t.sla_policy, working_time_for(t.sla_policy.calendar), END)
+        for name, value in state.as_fields().items():
+            assert getattr(t, name) == value, (t.number, name)
+        assert (t.replied_at, t.answered_at) == (state.replied_at, state.answered_at)
+
+
+@pytest.mark.django_db
+def test_closed_tickets_have_resolution_and_answer(demo: list[Ticket]) -> None:
+    closed = [t for t in demo if t.status == Status.CLOSED]
+    assert len(closed) > 0.8 * len(demo)
+    assert all(t.resolution and t.answer and t.closed_at for t in closed)
+    assert {t.status for t in demo} >= {Status.CLOSED, Status.WITHDRAWN, Status.REJECTED, Status.IN_PROGRESS}
+
+
+@pytest.mark.django_db
+def test_numbers_are_unique_and_continue_the_daily_sequence(demo: list[Ticket]) -> None:
+    numbers = [t.number for t in demo]
+    assert len(set(numbers)) == len(numbers)
+    assert all(n.startswith("JM-") and len(n) == len("JM-20261120-000001") for n in numbers)
+    last = max(demo, key=lambda t: t.number)
+    day = dt.date(int(last.number[3:7]), int(last.number[7:9]), int(last.number[9:11]))
+    assert TicketSequence.objects.get(region="JM", day=day).last_value == int(last.number[-6:])
+    assert demo[0].created_at.astimezone(SHANGHAI).strftime("%Y%m%d") == demo[0].number[3:11]
+
+
+@pytest.mark.django_db
+def test_some_tickets_are_overtime_and_some_are_problem_tickets(demo: list[Ticket]) -> None:
+    overtime = [t for t in demo if t.is_overtime]
+    problem = [t for t in demo if t.is_problem]
+    assert 0.03 * len(demo) < len(overtime) < 0.3 * len(demo)
+    assert 0 < len(problem) < len(overtime)
+    assert any(t.is_open for t in demo)
+
+
+@pytest.mark.django_db
+def test_load_demo_generates_once_and_prints_the_logins(reference: None, capsys: pytest.CaptureFixture) -> None:
+    call_command("load_demo", tickets=200)
+    out = capsys.readouterr().out
+    assert Ticket.objects.count() == 200
+    assert "agent1" in out and "supervisor1" in out and DEMO_PASSWORD in out
+    call_command("load_demo", tickets=200)
+    assert Ticket.objects.count() == 200
