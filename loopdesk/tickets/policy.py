@@ -89,12 +89,12 @@ def is_first_responder_side(user: Any, ticket: Ticket) -> bool:
 
 
 def is_handler_side(user: Any, ticket: Ticket) -> bool:
-    """A member of the handling unit (or a room below it) who handles tickets."""
+    """A member of the handling unit (or a room below it) who handles tickets, or a department head above it."""
     unit = user.unit
     if unit is None or not user.role_codes & HANDLER_ROLES:
         return False
     handler_path = ticket.handler_unit.path
-    return bool(unit.path.startswith(handler_path))
+    return bool(unit.path.startswith(handler_path)) or is_head_over_handler(user, ticket)
 
 
 def is_head_over_handler(user: Any, ticket: Ticket) -> bool:
