@@ -102,14 +102,14 @@ def _lock_ticket(ticket: Ticket | int, expected_version: int | None) -> Ticket:
     pk = ticket.pk if isinstance(ticket, Ticket) else ticket
     if expected_version is None and isinstance(ticket, Ticket):
         expected_version = ticket.version
-    try:
-        locked = (
-            Ticket.objects.select_for_update(of=("self",))
-            .select_related("handler_unit", "first_responder_unit", "sla_policy__calendar", "customer")
-            .get(pk=pk)
-        )
-    except Ticket.DoesNotExist:
-        raise NotFoundError(_("Work order not found.")) from None
+    # Lock the bare row first: on PostgreSQL a locking query with joins re-checks the join against the
+    # old joined rows after waiting for a concurrent update, and would lose a ticket whose handler moved.
+    if not list(Ticket.objects.select_for_update().filter(pk=pk).values_list("pk", flat=True)):
+        raise NotFoundError(_("Work order not found."))
+    locked = (
+        Ticket.objects.select_related("handler_unit", "first_responder_unit", "sla_policy__calendar", "customer")
+        .get(pk=pk)
+    )
     if expected_version is not None and locked.version != expected_version:
         raise ConflictError(
             _(
