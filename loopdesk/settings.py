@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "loopdesk.tickets",
     "loopdesk.audit",
     "loopdesk.outbox",
+    "loopdesk.reports",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,33 @@
+"""`manage.py check_rollups`: recompute the KPI facts and rollups from the tickets and report any difference."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from loopdesk.reports import rollups
+
+
+class Command(BaseCommand):
+    help = "Recompute the KPI facts and rollups from the tickets and report every difference (exit 1 if any)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--limit", type=int, default=100, help="Report at most this many differences of each kind.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        report = rollups.check(limit=options["limit"])
+        for pk, name, stored, expected in report.fact_differences:
+            self.stdout.write(f"fact of ticket {pk}: {name} is {stored!r}, expected {expected!r}")
+        for pk in report.missing_facts:
+            self.stdout.write(f"fact of ticket {pk} is missing")
+        if report.extra_facts:
+            self.stdout.write(f"{report.extra_facts} facts have no ticket")
+        for key, name, stored, expected in report.rollup_differences:
+            self.stdout.write(f"rollup {key}: {name} is {stored}, expected {expected}")
+        if report.ok:
+            self.stdout.write(f"Rollups consistent with {report.tickets:,} tickets.")
+            return
+        self.stderr.write("Rollups differ from the tickets: run `manage.py rebuild_rollups`.")
+        sys.exit(1)

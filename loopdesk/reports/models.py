@@ -1,0 +1,211 @@
+"""KPI data: one fact row per work order, daily rollups of those facts, assessment schemes, stored reports.
+
+`ReportFact` is the ticket reduced to what the KPIs need (its dimensions and the days on which it
+counts as created / dispatched / replied / answered / closed). `DailyRollup` holds the sums of the
+facts per day and dimension; dashboards read only rollups. Both are kept in step by the ticket-event
+listener in `loopdesk.reports.rollups` and can be rebuilt from the tickets (`manage.py rebuild_rollups`).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+# Handling-time histogram: bucket i holds durations in [EDGES[i-1], EDGES[i]) hours; the last is open-ended.
+BUCKET_EDGES_HOURS = (2, 4, 8, 12, 24, 36, 48, 72, 96, 168, 336)
+BUCKETS = len(BUCKET_EDGES_HOURS) + 1
+
+# The dimensions of a rollup row (all NOT NULL: 0 / "" stand for "none", so the unique key works on
+# every database, where NULLs would be distinct).
+DIMENSIONS = (
+    "province", "region", "branch_id", "department_id", "category_id", "contact_type", "channel", "tier", "brand",
+)
+
+
+class ReportFact(models.Model):
+    """A work order as the KPIs see it: its dimensions and the days on which it counts for each measure.
+
+    `department_id` is the department the ticket was last dispatched or transferred to (the handler unit
+    at reply); 0 when it was never dispatched. Days are local (Asia/Shanghai) dates.
+    """
+
+    ticket = models.OneToOneField(
+        "tickets.Ticket", primary_key=True, on_delete=models.CASCADE, related_name="report_fact",
+        verbose_name=_("work order"),
+    )
+    province = models.CharField(_("province code"), max_length=8)
+    region = models.CharField(_("region code"), max_length=8)
+    branch_id = models.IntegerField(_("branch"), default=0)
+    department_id = models.IntegerField(_("department"), default=0)
+    category_id = models.IntegerField(_("category"))
+    contact_type = models.CharField(_("contact type"), max_length=16)
+    channel = models.CharField(_("channel"), max_length=16)
+    tier = models.CharField(_("customer tier"), max_length=8)
+    brand = models.CharField(_("brand"), max_length=16, blank=True)
+
+    created_day = models.DateField(_("created on"))
+    dispatched_day = models.DateField(_("first dispatched on"), null=True)
+    replied_day = models.DateField(_("replied on"), null=True)
+    answered_day = models.DateField(_("answered on"), null=True)
+    closed_day = models.DateField(_("closed on"), null=True)
+
+    repeat = models.BooleanField(_("repeat complaint"), default=False)
+    returns = models.PositiveIntegerField(_("returns"), default=0)
+    reopened = models.BooleanField(_("reopened"), default=False)
+    overtime = models.BooleanField(_("overtime (48–72 h)"), default=False)
+    problem = models.BooleanField(_("problem (over 72 h)"), default=False)
+    reply_minutes = models.IntegerField(_("dispatch to reply (minutes)"), null=True)
+    reply_bucket = models.SmallIntegerField(_("dispatch to reply bucket"), null=True)
+    e2e_minutes = models.IntegerField(_("registration to answer (minutes)"), null=True)
+    e2e_bucket = models.SmallIntegerField(_("registration to answer bucket"), null=True)
+    verdict = models.CharField(_("callback verdict"), max_length=16, blank=True)
+    fcr = models.BooleanField(_("first-contact resolution"), default=False)
+
+    class Meta:
+        verbose_name = _("KPI fact")
+        verbose_name_plural = _("KPI facts")
+        indexes = [
+            models.Index(fields=["region", "created_day"], name="rpt_fact_created"),
+            models.Index(fields=["region", "dispatched_day"], name="rpt_fact_dispatched"),
+            models.Index(fields=["region", "replied_day"], name="rpt_fact_replied"),
+            models.Index(fields=["region", "answered_day"], name="rpt_fact_answered"),
+            models.Index(fields=["region", "closed_day"], name="rpt_fact_closed"),
+        ]
+
+
+def _counter(label: str) -> models.IntegerField:
+    return models.IntegerField(label, default=0)
+
+
+class DailyRollup(models.Model):
+    """The sums of the KPI facts for one day and one combination of dimensions.
+
+    Each counter belongs to a family counted on its own day (see `loopdesk.reports.rollups.COUNTERS`):
+    created, repeat, returns, reopened on the creation day; dispatched, overtime, problem on the first
+    dispatch day; replied and the dispatch→reply histogram on the reply day; answered, callbacks and the
+    registration→answer histogram on the answer day; closed and first-contact resolution on the close day.
+    """
+
+    day = models.DateField(_("day"))
+    province = models.CharField(_("province code"), max_length=8)
+    region = models.CharField(_("region code"), max_length=8)
+    branch_id = models.IntegerField(_("branch"), default=0)
+    department_id = models.IntegerField(_("department"), default=0)
+    category_id = models.IntegerField(_("category"))
+    contact_type = models.CharField(_("contact type"), max_length=16)
+    channel = models.CharField(_("channel"), max_length=16)
+    tier = models.CharField(_("customer tier"), max_length=8)
+    brand = models.CharField(_("brand"), max_length=16, blank=True)
+
+    created = _counter(_("created"))
+    repeat = _counter(_("repeat complaints"))
+    returns = _counter(_("returns"))
+    reopened = _counter(_("reopened"))
+    dispatched = _counter(_("dispatched"))
+    overtime = _counter(_("overtime"))
+    problem = _counter(_("problem"))
+    replied = _counter(_("replied"))
+    reply_minutes = models.BigIntegerField(_("dispatch to reply, minutes"), default=0)
+    rh0 = _counter("rh0")
+    rh1 = _counter("rh1")
+    rh2 = _counter("rh2")
+    rh3 = _counter("rh3")
+    rh4 = _counter("rh4")
+    rh5 = _counter("rh5")
+    rh6 = _counter("rh6")
+    rh7 = _counter("rh7")
+    rh8 = _counter("rh8")
+    rh9 = _counter("rh9")
+    rh10 = _counter("rh10")
+    rh11 = _counter("rh11")
+    answered = _counter(_("answered"))
+    e2e_minutes = models.BigIntegerField(_("registration to answer, minutes"), default=0)
+    eh0 = _counter("eh0")
+    eh1 = _counter("eh1")
+    eh2 = _counter("eh2")
+    eh3 = _counter("eh3")
+    eh4 = _counter("eh4")
+    eh5 = _counter("eh5")
+    eh6 = _counter("eh6")
+    eh7 = _counter("eh7")
+    eh8 = _counter("eh8")
+    eh9 = _counter("eh9")
+    eh10 = _counter("eh10")
+    eh11 = _counter("eh11")
+    cb_satisfied = _counter(_("callbacks: satisfied"))
+    cb_dissatisfied = _counter(_("callbacks: not satisfied"))
+    cb_unreachable = _counter(_("callbacks: unreachable"))
+    closed = _counter(_("closed"))
+    fcr = _counter(_("first-contact resolutions"))
+
+    class Meta:
+        verbose_name = _("daily rollup")
+        verbose_name_plural = _("daily rollups")
+        constraints = [models.UniqueConstraint(fields=["day", *DIMENSIONS], name="rpt_rollup_key")]
+        indexes = [models.Index(fields=["region", "day"], name="rpt_rollup_region_day")]
+
+
+class AssessmentScheme(models.Model):
+    """An assessment scheme (考核办法): items with weights that score every branch and department for a period."""
+
+    name = models.CharField(_("name"), max_length=100)
+    description = models.TextField(_("description"), blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("assessment scheme")
+        verbose_name_plural = _("assessment schemes")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ScoreMethod(models.TextChoices):
+    ATTAINMENT = "attainment", _("Attainment of the target (达标)")
+    IMPROVEMENT = "improvement", _("Improvement on last period (改善)")
+    SHORT_BOARD = "short_board", _("Improvement of the weakest category (短板改善)")
+
+
+class AssessmentItem(models.Model):
+    """One item of a scheme: a measure, how it is scored, its target and its weight in points."""
+
+    scheme = models.ForeignKey(AssessmentScheme, on_delete=models.CASCADE, related_name="items",
+                               verbose_name=_("scheme"))
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    name = models.CharField(_("name"), max_length=100)
+    measure = models.CharField(_("measure"), max_length=32)
+    method = models.CharField(_("method"), max_length=16, choices=ScoreMethod.choices)
+    target = models.FloatField(
+        _("target"), help_text=_("Attainment: the rate to reach (0.9 = 90 %). Improvement: the points to gain (0.02)."))
+    weight = models.FloatField(_("weight (points)"))
+    channels = models.CharField(_("only channels"), max_length=100, blank=True,
+                                help_text=_("Comma-separated channel codes, e.g. hall,hotline; empty = all."))
+
+    class Meta:
+        verbose_name = _("assessment item")
+        verbose_name_plural = _("assessment items")
+        ordering = ["scheme", "position", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class StoredReport(models.Model):
+    """A report workbook produced on schedule (the monthly report), kept for download."""
+
+    kind = models.CharField(_("kind"), max_length=16, default="monthly")
+    period = models.DateField(_("period start"))
+    scope = models.CharField(_("scope"), max_length=16, help_text=_("Region code, province code or “all”."))
+    file = models.FileField(_("file"), upload_to="reports/", max_length=255)
+    size = models.PositiveIntegerField(_("size (bytes)"), default=0)
+    created_at = models.DateTimeField(_("created at"))
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+", verbose_name=_("created by"))
+
+    class Meta:
+        verbose_name = _("stored report")
+        verbose_name_plural = _("stored reports")
+        constraints = [models.UniqueConstraint(fields=["kind", "period", "scope"], name="rpt_stored_unique")]
+        ordering = ["-period", "scope"]

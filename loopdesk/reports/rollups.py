@@ -1,0 +1,484 @@
+"""KPI rollups: the fact of each work order and the daily sums of those facts, kept in step with the tickets.
+
+One table, `COUNTERS`, says what every rollup column counts: on which day of the fact it is counted, the
+condition (as a Python predicate for the incremental path and as a `Q` on `ReportFact` for SQL), and the
+value summed (1 for a count). Everything else derives from it:
+
+- the ticket-event listener (`on_ticket_event`) recomputes the ticket's fact, and adds the difference of
+  the old and new contributions to the rollup rows with `INSERT ... ON CONFLICT DO UPDATE SET n = n + d`
+  (one statement per changed row, keys in sorted order: safe under concurrency on SQLite and PostgreSQL);
+- `rebuild()` recomputes every fact from the tickets and their timelines, then every rollup row from the
+  facts with one `INSERT ... SELECT ... GROUP BY` per day family (for bulk-loaded data);
+- `check()` recomputes both and reports every difference;
+- drill-down (`loopdesk.reports.measures.drilldown`) filters tickets by the same `Q`, so a list's count
+  equals the number it came from.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import Count, F, IntegerField, Q, Sum, Value
+from django.db.models.functions import Coalesce
+
+from loopdesk.reports.models import BUCKET_EDGES_HOURS, BUCKETS, DIMENSIONS, DailyRollup, ReportFact
+from loopdesk.sla.calendars import SHANGHAI
+from loopdesk.tickets.choices import CallbackVerdict, EventKind, Status
+from loopdesk.tickets.models import Ticket, TicketEvent
+
+Fact = dict[str, Any]
+Key = tuple[Any, ...]  # (day, *DIMENSIONS)
+DAY_FIELDS = ("created_day", "dispatched_day", "replied_day", "answered_day", "closed_day")
+FACT_FIELDS = (
+    *DIMENSIONS, *DAY_FIELDS, "repeat", "returns", "reopened", "overtime", "problem", "reply_minutes", "reply_bucket",
+    "e2e_minutes", "e2e_bucket", "verdict", "fcr",
+)
+DEPARTMENT_EVENTS = (EventKind.DISPATCH, EventKind.TRANSFER)
+
+
+@dataclass(frozen=True)
+class Counter:
+    """A rollup column: counted on the fact's `day`, when `when(fact)` (SQL: `q`), adding `value` (or 1)."""
+
+    name: str
+    day: str
+    when: Callable[[Fact], bool]
+    q: Q = field(default_factory=Q)
+    value: str | None = None
+
+
+def _bucket_counters(prefix: str, day: str, bucket_field: str) -> list[Counter]:
+    return [
+        Counter(f"{prefix}{i}", day, lambda f, i=i: f[bucket_field] == i, Q(**{bucket_field: i}))  # type: ignore[misc]
+        for i in range(BUCKETS)
+    ]
+
+
+def _always(fact: Fact) -> bool:
+    return True
+
+
+COUNTERS: tuple[Counter, ...] = (
+    Counter("created", "created_day", _always),
+    Counter("repeat", "created_day", lambda f: f["repeat"], Q(repeat=True)),
+    Counter("returns", "created_day", lambda f: f["returns"] > 0, Q(returns__gt=0), value="returns"),
+    Counter("reopened", "created_day", lambda f: f["reopened"], Q(reopened=True)),
+    Counter("dispatched", "dispatched_day", _always),
+    Counter("overtime", "dispatched_day", lambda f: f["overtime"], Q(overtime=True)),
+    Counter("problem", "dispatched_day", lambda f: f["problem"], Q(problem=True)),
+    Counter("replied", "replied_day", _always),
+    Counter("reply_minutes", "replied_day", lambda f: f["reply_minutes"] is not None,
+            Q(reply_minutes__isnull=False), value="reply_minutes"),
+    *_bucket_counters("rh", "replied_day", "reply_bucket"),
+    Counter("answered", "answered_day", _always),
+    Counter("e2e_minutes", "answered_day", lambda f: f["e2e_minutes"] is not None,
+            Q(e2e_minutes__isnull=False), value="e2e_minutes"),
+    *_bucket_counters("eh", "answered_day", "e2e_bucket"),
+    Counter("cb_satisfied", "answered_day", lambda f: f["verdict"] == CallbackVerdict.SATISFIED,
+            Q(verdict=CallbackVerdict.SATISFIED)),
+    Counter("cb_dissatisfied", "answered_day", lambda f: f["verdict"] == CallbackVerdict.DISSATISFIED,
+            Q(verdict=CallbackVerdict.DISSATISFIED)),
+    Counter("cb_unreachable", "answered_day", lambda f: f["verdict"] == CallbackVerdict.UNREACHABLE,
+            Q(verdict=CallbackVerdict.UNREACHABLE)),
+    Counter("closed", "closed_day", _always),
+    Counter("fcr", "closed_day", lambda f: f["fcr"], Q(fcr=True)),
+)
+COUNTER_BY_NAME = {c.name: c for c in COUNTERS}
+COUNTER_NAMES = tuple(c.name for c in COUNTERS)
+
+
+# --- the fact of a ticket ---------------------------------------------------------------------------
+
+
+def local_day(value: dt.datetime | None) -> dt.date | None:
+    return value.astimezone(SHANGHAI).date() if value is not None else None
+
+
+def bucket_of(minutes: int | None) -> int | None:
+    if minutes is None:
+        return None
+    hours = minutes / 60
+    for i, edge in enumerate(BUCKET_EDGES_HOURS):
+        if hours < edge:
+            return i
+    return BUCKETS - 1
+
+
+def _minutes(start: dt.datetime | None, end: dt.datetime | None) -> int | None:
+    if start is None or end is None:
+        return None
+    return max(0, int((end - start).total_seconds() // 60))
+
+
+def fact_from_values(
+    *, province: str, region: str, branch_id: int | None, department_id: int | None, category_id: int,
+    contact_type: str, channel: str, tier: str, brand: str | None, status: str, created_at: dt.datetime,
+    cycle_started_at: dt.datetime | None, replied_at: dt.datetime | None, answered_at: dt.datetime | None,
+    closed_at: dt.datetime | None, is_repeat: bool, return_count: int, reopen_count: int, is_overtime: bool,
+    is_problem: bool, callback_verdict: str, dispatch_count: int,
+) -> Fact:
+    """The KPI fact of a ticket, from its columns (and the department it was last sent to, and the brand)."""
+    closed = status == Status.CLOSED
+    reply_minutes = _minutes(cycle_started_at, replied_at)
+    e2e_minutes = _minutes(created_at, answered_at)
+    return {
+        "province": province,
+        "region": region,
+        "branch_id": branch_id or 0,
+        "department_id": department_id or 0,
+        "category_id": category_id,
+        "contact_type": contact_type,
+        "channel": channel,
+        "tier": tier,
+        "brand": brand or "",
+        "created_day": local_day(created_at),
+        "dispatched_day": local_day(cycle_started_at),
+        "replied_day": local_day(replied_at) if cycle_started_at is not None else None,
+        "answered_day": local_day(answered_at),
+        "closed_day": local_day(closed_at) if closed else None,
+        "repeat": bool(is_repeat),
+        "returns": return_count or 0,
+        "reopened": bool(reopen_count),
+        "overtime": bool(is_overtime and not is_problem),
+        "problem": bool(is_problem),
+        "reply_minutes": reply_minutes if cycle_started_at is not None else None,
+        "reply_bucket": bucket_of(reply_minutes) if cycle_started_at is not None else None,
+        "e2e_minutes": e2e_minutes,
+        "e2e_bucket": bucket_of(e2e_minutes),
+        "verdict": callback_verdict or "",
+        "fcr": bool(closed and not dispatch_count),
+    }
+
+
+def fact_from_ticket(ticket: Ticket, department_id: int | None, brand: str | None) -> Fact:
+    return fact_from_values(
+        province=ticket.province, region=ticket.region, branch_id=ticket.branch_id, department_id=department_id,
+        category_id=ticket.category_id, contact_type=ticket.contact_type, channel=ticket.channel, tier=ticket.tier,
+        brand=brand, status=ticket.status, created_at=ticket.created_at, cycle_started_at=ticket.cycle_started_at,
+        replied_at=ticket.replied_at, answered_at=ticket.answered_at, closed_at=ticket.closed_at,
+        is_repeat=ticket.is_repeat, return_count=ticket.return_count, reopen_count=ticket.reopen_count,
+        is_overtime=ticket.is_overtime, is_problem=ticket.is_problem, callback_verdict=ticket.callback_verdict,
+        dispatch_count=ticket.dispatch_count,
+    )
+
+
+def contributions(fact: Fact | None) -> dict[Key, dict[str, int]]:
+    """What one fact adds to the rollup rows: {(day, *dimensions): {counter: amount}}."""
+    out: dict[Key, dict[str, int]] = {}
+    if fact is None:
+        return out
+    dims = tuple(fact[d] for d in DIMENSIONS)
+    for counter in COUNTERS:
+        day = fact[counter.day]
+        if day is None or not counter.when(fact):
+            continue
+        amount = fact[counter.value] if counter.value else 1
+        if amount:
+            row = out.setdefault((day, *dims), {})
+            row[counter.name] = row.get(counter.name, 0) + amount
+    return out
+
+
+def difference(old: dict[Key, dict[str, int]], new: dict[Key, dict[str, int]]) -> dict[Key, dict[str, int]]:
+    delta: dict[Key, dict[str, int]] = {}
+    for key in old.keys() | new.keys():
+        before, after = old.get(key, {}), new.get(key, {})
+        row = {name: after.get(name, 0) - before.get(name, 0) for name in before.keys() | after.keys()}
+        row = {name: amount for name, amount in row.items() if amount}
+        if row:
+            delta[key] = row
+    return delta
+
+
+# --- writing rollup rows ----------------------------------------------------------------------------
+
+_KEY_COLUMNS = ("day", *DIMENSIONS)
+
+
+def _upsert_sql(update_columns: Iterable[str]) -> str:
+    table = connection.ops.quote_name(DailyRollup._meta.db_table)
+    columns = [*_KEY_COLUMNS, *COUNTER_NAMES]
+    quoted = ", ".join(connection.ops.quote_name(c) for c in columns)
+    marks = ", ".join(["%s"] * len(columns))
+    conflict = ", ".join(connection.ops.quote_name(c) for c in _KEY_COLUMNS)
+    q = connection.ops.quote_name
+    sets = ", ".join(f"{q(c)} = {table}.{q(c)} + excluded.{q(c)}" for c in update_columns)
+    return f"INSERT INTO {table} ({quoted}) VALUES ({marks}) ON CONFLICT ({conflict}) DO UPDATE SET {sets}"  # noqa: S608
+
+
+_SQL_CACHE: dict[tuple[str, tuple[str, ...]], str] = {}
+
+
+def _sql_for(columns: tuple[str, ...]) -> str:
+    cache_key = (connection.vendor, columns)
+    sql = _SQL_CACHE.get(cache_key)
+    if sql is None:
+        sql = _SQL_CACHE[cache_key] = _upsert_sql(columns)
+    return sql
+
+
+def _row_params(key: Key, amounts: dict[str, int]) -> list[Any]:
+    day = key[0]
+    return [day.isoformat(), *key[1:], *(amounts.get(name, 0) for name in COUNTER_NAMES)]
+
+
+def apply_delta(delta: dict[Key, dict[str, int]]) -> None:
+    """Add `delta` to the rollup rows, creating missing rows. Rows are touched in key order (no deadlocks)."""
+    if not delta:
+        return
+    with connection.cursor() as cursor:
+        for key in sorted(delta, key=_sort_key):
+            amounts = delta[key]
+            columns = tuple(name for name in COUNTER_NAMES if amounts.get(name))
+            cursor.execute(_sql_for(columns), _row_params(key, amounts))
+
+
+def _sort_key(key: Key) -> tuple[str, ...]:
+    return tuple(str(part) for part in key)
+
+
+# --- the listener -----------------------------------------------------------------------------------
+
+
+def _stored_fact(ticket_id: int) -> Fact | None:
+    return ReportFact.objects.filter(pk=ticket_id).values(*FACT_FIELDS).first()
+
+
+def _department_from_timeline(ticket_id: int) -> int:
+    last = (
+        TicketEvent.objects.filter(ticket_id=ticket_id, kind__in=DEPARTMENT_EVENTS)
+        .order_by("-seq").values_list("to_unit_id", flat=True).first()
+    )
+    return last or 0
+
+
+def on_ticket_event(ticket: Ticket, event: TicketEvent) -> None:
+    """Keep the ticket's fact and the rollups in step with this timeline event (inside its transaction)."""
+    old = None if event.kind == EventKind.CREATE else _stored_fact(ticket.pk)
+    if event.kind in DEPARTMENT_EVENTS:
+        department = event.to_unit_id or 0
+    elif old is not None:
+        department = old["department_id"]
+    elif event.kind == EventKind.CREATE:
+        department = 0
+    else:  # a ticket loaded in bulk before its fact was built
+        department = _department_from_timeline(ticket.pk)
+    new = fact_from_ticket(ticket, department, ticket.customer.brand)
+    if old == new:
+        return
+    apply_delta(difference(contributions(old), contributions(new)))
+    if old is None:
+        ReportFact.objects.update_or_create(ticket_id=ticket.pk, defaults=new)
+    else:
+        changed = {name: value for name, value in new.items() if old[name] != value}
+        ReportFact.objects.filter(pk=ticket.pk).update(**changed)
+
+
+# --- rebuild and check ------------------------------------------------------------------------------
+
+_TICKET_COLUMNS = (
+    "pk", "province", "region", "branch_id", "category_id", "contact_type", "channel", "tier", "customer__brand",
+    "status", "created_at", "cycle_started_at", "replied_at", "answered_at", "closed_at", "is_repeat",
+    "return_count", "reopen_count", "is_overtime", "is_problem", "callback_verdict", "dispatch_count",
+)
+
+
+def facts_from_tickets(tickets: Any = None, batch_size: int = 5000) -> Iterator[list[tuple[int, Fact]]]:
+    """Every ticket's fact recomputed from its columns and timeline, in batches of (ticket id, fact), by id."""
+    qs = tickets if tickets is not None else Ticket.objects.all()
+    last_pk = 0
+    while True:
+        rows = list(qs.filter(pk__gt=last_pk).order_by("pk").values_list(*_TICKET_COLUMNS)[:batch_size])
+        if not rows:
+            return
+        last_pk = rows[-1][0]
+        dispatched = [r[0] for r in rows if r[21]]
+        departments: dict[int, int] = {}
+        if dispatched:
+            events = (
+                TicketEvent.objects.filter(ticket_id__in=dispatched, kind__in=DEPARTMENT_EVENTS)
+                .order_by("ticket_id", "seq").values_list("ticket_id", "to_unit_id")
+            )
+            for ticket_id, unit_id in events:
+                departments[ticket_id] = unit_id or 0
+        batch = []
+        for r in rows:
+            batch.append((r[0], fact_from_values(
+                province=r[1], region=r[2], branch_id=r[3], department_id=departments.get(r[0], 0), category_id=r[4],
+                contact_type=r[5], channel=r[6], tier=r[7], brand=r[8], status=r[9], created_at=r[10],
+                cycle_started_at=r[11], replied_at=r[12], answered_at=r[13], closed_at=r[14], is_repeat=r[15],
+                return_count=r[16], reopen_count=r[17], is_overtime=r[18], is_problem=r[19], callback_verdict=r[20],
+                dispatch_count=r[21],
+            )))
+        yield batch
+
+
+def _insert_facts(batch: list[tuple[int, Fact]]) -> None:
+    table = connection.ops.quote_name(ReportFact._meta.db_table)
+    columns = ["ticket_id", *FACT_FIELDS]
+    sql = (
+        f"INSERT INTO {table} ({', '.join(connection.ops.quote_name(c) for c in columns)}) "  # noqa: S608
+        f"VALUES ({', '.join(['%s'] * len(columns))})"
+    )
+    params = []
+    for pk, fact in batch:
+        values = [fact[name] for name in FACT_FIELDS]
+        params.append([pk, *(v.isoformat() if isinstance(v, dt.date) else v for v in values)])
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
+
+
+def _family_queryset(day_field: str, facts: Any = None) -> Any:
+    """The rollup rows of one day family, aggregated from the facts: columns in `_KEY_COLUMNS + COUNTER_NAMES`."""
+    qs = facts if facts is not None else ReportFact.objects.all()
+    annotations: dict[str, Any] = {}
+    for counter in COUNTERS:
+        if counter.day != day_field:
+            annotations[counter.name] = Value(0, output_field=IntegerField())
+        elif counter.value:
+            annotations[counter.name] = Coalesce(Sum(counter.value, filter=counter.q), 0)
+        else:
+            annotations[counter.name] = Count("pk", filter=counter.q) if counter.q else Count("pk")
+    return (
+        qs.filter(**{f"{day_field}__isnull": False})
+        .values(*DIMENSIONS, day=F(day_field))
+        .annotate(**annotations)
+        .order_by()
+    )
+
+
+def rebuild(*, batch_size: int = 5000, progress: Callable[[int], None] | None = None) -> int:
+    """Recompute every fact from the tickets and every rollup row from the facts. Returns the tickets seen."""
+    with transaction.atomic():
+        ReportFact.objects.all().delete()
+        DailyRollup.objects.all().delete()
+        seen = 0
+        for batch in facts_from_tickets(batch_size=batch_size):
+            _insert_facts(batch)
+            seen += len(batch)
+            if progress:
+                progress(seen)
+        table = connection.ops.quote_name(DailyRollup._meta.db_table)
+        columns = ", ".join(connection.ops.quote_name(c) for c in (*DIMENSIONS, "day", *COUNTER_NAMES))
+        conflict = ", ".join(connection.ops.quote_name(c) for c in _KEY_COLUMNS)
+        sets = ", ".join(
+            f"{connection.ops.quote_name(c)} = {table}.{connection.ops.quote_name(c)} + "
+            f"excluded.{connection.ops.quote_name(c)}" for c in COUNTER_NAMES
+        )
+        with connection.cursor() as cursor:
+            for day_field in DAY_FIELDS:
+                select_sql, params = _family_queryset(day_field).query.sql_with_params()
+                cursor.execute(
+                    f"INSERT INTO {table} ({columns}) {select_sql} ON CONFLICT ({conflict}) DO UPDATE SET {sets}",
+                    params,
+                )
+    return seen
+
+
+@dataclass
+class CheckReport:
+    tickets: int = 0
+    fact_differences: list[tuple[int, str, Any, Any]] = field(default_factory=list)  # (ticket, field, stored, expected)
+    missing_facts: list[int] = field(default_factory=list)
+    extra_facts: int = 0
+    rollup_differences: list[tuple[Key, str, int, int]] = field(default_factory=list)  # (key, counter, stored, exp.)
+
+    @property
+    def ok(self) -> bool:
+        return not (self.fact_differences or self.missing_facts or self.extra_facts or self.rollup_differences)
+
+
+def _normalise(value: Any) -> Any:
+    if isinstance(value, str) and len(value) == 10 and value[4] == "-":
+        return dt.date.fromisoformat(value)
+    return value
+
+
+def recount_from_tickets() -> dict[Key, dict[str, int]]:
+    """The rollups counted directly from the tickets (in memory: for tests and small data sets)."""
+    totals: dict[Key, dict[str, int]] = defaultdict(dict)
+    for batch in facts_from_tickets():
+        for _pk, fact in batch:
+            for key, amounts in contributions(fact).items():
+                row = totals[key]
+                for name, amount in amounts.items():
+                    row[name] = row.get(name, 0) + amount
+    return dict(totals)
+
+
+def stored_rollups(days: tuple[dt.date, dt.date] | None = None) -> dict[Key, dict[str, int]]:
+    qs = DailyRollup.objects.all()
+    if days is not None:
+        qs = qs.filter(day__range=days)
+    out: dict[Key, dict[str, int]] = {}
+    for row in qs.values(*_KEY_COLUMNS, *COUNTER_NAMES).iterator(chunk_size=5000):
+        amounts = {name: row[name] for name in COUNTER_NAMES if row[name]}
+        if amounts:
+            out[tuple(_normalise(row[c]) for c in _KEY_COLUMNS)] = amounts
+    return out
+
+
+def _expected_rollups(days: tuple[dt.date, dt.date]) -> dict[Key, dict[str, int]]:
+    out: dict[Key, dict[str, int]] = defaultdict(dict)
+    for day_field in DAY_FIELDS:
+        facts = ReportFact.objects.filter(**{f"{day_field}__range": days})
+        for row in _family_queryset(day_field, facts).iterator(chunk_size=5000):
+            key = tuple(_normalise(row[c]) for c in _KEY_COLUMNS)
+            for name in COUNTER_NAMES:
+                if row[name]:
+                    out[key][name] = out[key].get(name, 0) + row[name]
+    return dict(out)
+
+
+def compare(stored: dict[Key, dict[str, int]], expected: dict[Key, dict[str, int]]) -> list[tuple[Key, str, int, int]]:
+    diffs = []
+    for key in sorted(stored.keys() | expected.keys(), key=_sort_key):
+        a, b = stored.get(key, {}), expected.get(key, {})
+        for name in COUNTER_NAMES:
+            if a.get(name, 0) != b.get(name, 0):
+                diffs.append((key, name, a.get(name, 0), b.get(name, 0)))
+    return diffs
+
+
+def check(*, limit: int = 100, chunk_days: int = 7) -> CheckReport:
+    """Recompute the facts from the tickets and the rollups from the facts; report every difference."""
+    report = CheckReport()
+    for batch in facts_from_tickets():
+        report.tickets += len(batch)
+        ids = [pk for pk, _ in batch]
+        stored = {row["ticket_id"]: row for row in ReportFact.objects.filter(pk__in=ids).values("ticket_id",
+                                                                                                 *FACT_FIELDS)}
+        for pk, fact in batch:
+            have = stored.get(pk)
+            if have is None:
+                if len(report.missing_facts) < limit:
+                    report.missing_facts.append(pk)
+                continue
+            for name in FACT_FIELDS:
+                if _normalise(have[name]) != fact[name] and len(report.fact_differences) < limit:
+                    report.fact_differences.append((pk, name, have[name], fact[name]))
+    report.extra_facts = ReportFact.objects.count() - (report.tickets - len(report.missing_facts))
+    bounds = DailyRollup.objects.order_by("day").values_list("day", flat=True)
+    first, last = bounds.first(), DailyRollup.objects.order_by("-day").values_list("day", flat=True).first()
+    for day_field in DAY_FIELDS:
+        for edge in (ReportFact.objects.exclude(**{f"{day_field}__isnull": True}).order_by(day_field)
+                     .values_list(day_field, flat=True).first(),
+                     ReportFact.objects.exclude(**{f"{day_field}__isnull": True}).order_by(f"-{day_field}")
+                     .values_list(day_field, flat=True).first()):
+            if edge is not None:
+                first = min(first, edge) if first else edge
+                last = max(last, edge) if last else edge
+    if first is not None and last is not None:
+        start = _normalise(first)
+        end = _normalise(last)
+        while start <= end and len(report.rollup_differences) < limit:
+            stop = min(end, start + dt.timedelta(days=chunk_days - 1))
+            report.rollup_differences += compare(stored_rollups((start, stop)), _expected_rollups((start, stop)))
+            start = stop + dt.timedelta(days=1)
+        report.rollup_differences = report.rollup_differences[:limit]
+    return report

@@ -1,0 +1,184 @@
+"""Rollups follow every ticket change, equal a direct recount, and can be rebuilt and checked."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+
+import pytest
+from django.core.management import call_command
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from loopdesk.conftest import T0, World, build_world
+from loopdesk.core.errors import DomainError
+from loopdesk.customers.choices import Brand, VipLevel
+from loopdesk.reports import rollups
+from loopdesk.reports.models import DailyRollup, ReportFact
+from loopdesk.tickets import services as s
+from loopdesk.tickets.choices import Action, CallbackVerdict, Channel, ContactType, RejectReason
+from loopdesk.tickets.models import Ticket
+from loopdesk.tickets.policy import allowed_actions
+
+ACTORS = ["agent", "dispatcher", "specialist", "optimiser", "it_specialist", "head", "supervisor"]
+UNITS = ["netmaint", "netopt", "it"]
+
+
+def _act(world: World, action: str, actor: str, ticket: Ticket, unit: str, verdict: str, at: dt.datetime) -> Ticket:
+    text = "说明"
+    extra: dict = {
+        Action.DISPATCH: {"to_unit": world.units[unit]},
+        Action.TRANSFER: {"to_unit": world.units[unit], "note": text},
+        Action.RETURN: {"reason": text},
+        Action.REQUEST_INFO: {"question": text},
+        Action.PROVIDE_INFO: {"info": text},
+        Action.REQUEST_HOLD: {"reason": text},
+        Action.DENY_HOLD: {"reason": text},
+        Action.REPLY: {"resolution": text},
+        Action.ANSWER: {"answer": text, "resolution": text},
+        Action.CALLBACK: {"verdict": verdict},
+        Action.REOPEN: {"reason": text},
+        Action.WITHDRAW: {"reason": text},
+        Action.REJECT: {"reason": RejectReason.INVALID},
+    }.get(action, {})
+    return s.ACTION_SERVICES[action](acting_user=world.user(actor), ticket=ticket, now=at, **extra)
+
+
+def _sum(counter: str, **filters: object) -> int:
+    return sum(DailyRollup.objects.filter(**filters).values_list(counter, flat=True))
+
+
+def test_a_full_loop_is_counted_on_the_day_of_each_step(world: World) -> None:
+    agent, spec = world.user("agent"), world.user("specialist")
+    t = s.do_create_ticket(acting_user=agent, now=T0, **world.ticket_kwargs())
+    assert _sum("created", day=T0.date()) == 1
+    assert _sum("dispatched") == 0
+    t = s.do_dispatch_ticket(acting_user=agent, ticket=t, to_unit=world.units["netmaint"], now=T0)
+    # The created row moved to the department it was dispatched to.
+    assert _sum("created", department_id=world.units["netmaint"].pk) == 1
+    assert _sum("created", department_id=0) == 0
+    t = s.do_accept_ticket(acting_user=spec, ticket=t, now=T0 + dt.timedelta(hours=1))
+    reply_at = T0 + dt.timedelta(days=1, hours=3)
+    t = s.do_reply_ticket(acting_user=spec, ticket=t, resolution="已优化", now=reply_at)
+    assert _sum("replied", day=reply_at.date()) == 1
+    assert _sum("reply_minutes") == 27 * 60
+    assert _sum("rh5") == 1  # 27 h falls in [24 h, 36 h)
+    t = s.do_answer_customer(acting_user=agent, ticket=t, answer="已处理", now=reply_at + dt.timedelta(hours=1))
+    t = s.do_callback(acting_user=agent, ticket=t, verdict=CallbackVerdict.SATISFIED,
+                      now=reply_at + dt.timedelta(days=1))
+    close_at = reply_at + dt.timedelta(days=2)
+    s.do_close_ticket(acting_user=agent, ticket=t, now=close_at)
+    assert _sum("cb_satisfied") == 1
+    assert _sum("closed", day=close_at.date()) == 1
+    assert _sum("fcr") == 0
+    assert rollups.stored_rollups() == rollups.recount_from_tickets()
+
+
+def test_first_contact_resolution_and_overtime(world: World) -> None:
+    agent, spec = world.user("agent"), world.user("specialist")
+    t = s.do_create_ticket(acting_user=agent, now=T0, **world.ticket_kwargs())
+    t = s.do_answer_customer(acting_user=agent, ticket=t, answer="已解答", resolution="当场解决", now=T0)
+    s.do_close_ticket(acting_user=agent, ticket=t, now=T0 + dt.timedelta(minutes=5))
+    assert _sum("fcr") == 1
+    late = s.do_create_ticket(acting_user=agent, now=T0, **world.ticket_kwargs())
+    late = s.do_dispatch_ticket(acting_user=agent, ticket=late, to_unit=world.units["netmaint"], now=T0)
+    late = s.do_accept_ticket(acting_user=spec, ticket=late, now=T0)
+    s.do_reply_ticket(acting_user=spec, ticket=late, resolution="处理", now=T0 + dt.timedelta(hours=60))
+    assert (_sum("dispatched"), _sum("overtime"), _sum("problem")) == (1, 1, 0)
+    assert rollups.stored_rollups() == rollups.recount_from_tickets()
+
+
+def test_rebuild_and_check_find_and_repair_a_tampered_rollup(world: World) -> None:
+    agent = world.user("agent")
+    for minutes in range(3):
+        t = s.do_create_ticket(acting_user=agent, now=T0 + dt.timedelta(minutes=minutes), **world.ticket_kwargs())
+        s.do_dispatch_ticket(acting_user=agent, ticket=t, to_unit=world.units["netmaint"], now=T0)
+    assert rollups.check().ok
+    DailyRollup.objects.update(created=99)
+    ReportFact.objects.filter(pk=t.pk).update(channel="sms")
+    report = rollups.check()
+    assert not report.ok
+    assert [(d[0], d[1]) for d in report.fact_differences] == [(t.pk, "channel")]
+    assert any(name == "created" and stored == 99 for _key, name, stored, _exp in report.rollup_differences)
+    call_command("rebuild_rollups", verbosity=0)
+    assert rollups.check().ok
+    assert rollups.stored_rollups() == rollups.recount_from_tickets()
+
+
+def test_check_command_exits_non_zero_on_a_difference(world: World) -> None:
+    s.do_create_ticket(acting_user=world.user("agent"), now=T0, **world.ticket_kwargs())
+    call_command("check_rollups", verbosity=0)
+    DailyRollup.objects.update(created=5)
+    with pytest.raises(SystemExit):
+        call_command("check_rollups", verbosity=0)
+
+
+def test_bulk_loaded_tickets_join_the_rollups_on_their_next_event(world: World) -> None:
+    agent = world.user("agent")
+    t = s.do_create_ticket(acting_user=agent, now=T0, **world.ticket_kwargs())
+    t = s.do_dispatch_ticket(acting_user=agent, ticket=t, to_unit=world.units["netmaint"], now=T0)
+    ReportFact.objects.all().delete()
+    DailyRollup.objects.all().delete()  # as if written by the bulk generator
+    s.do_accept_ticket(acting_user=world.user("specialist"), ticket=t, now=T0)
+    assert ReportFact.objects.get(pk=t.pk).department_id == world.units["netmaint"].pk
+    assert rollups.stored_rollups() == rollups.recount_from_tickets()
+
+
+steps = st.lists(
+    st.tuples(
+        st.integers(min_value=0, max_value=3),  # which ticket (a new one when it does not exist yet)
+        st.integers(min_value=0, max_value=60),  # which allowed action
+        st.sampled_from(UNITS),
+        st.sampled_from(list(CallbackVerdict.values)),
+        st.integers(min_value=1, max_value=30 * 60),  # minutes until the next step
+        st.sampled_from([Brand.GOTONE, Brand.MZONE, Brand.SHENZHOUXING]),
+        st.sampled_from([ContactType.COMPLAINT, ContactType.FAULT, ContactType.APPEAL]),
+        st.sampled_from(["indoor", "calls", "dispute", "other"]),
+    ),
+    min_size=2,
+    max_size=25,
+)
+
+
+@pytest.mark.django_db
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(steps=steps)
+def test_rollups_equal_a_direct_recount_after_random_changes(steps: list) -> None:
+    world = _world()
+    tickets: list[Ticket] = []
+    at = T0
+    actors = [world.user(a) for a in ACTORS]
+    for which, pick, unit, verdict, minutes, brand, contact_type, category in steps:
+        at += dt.timedelta(minutes=minutes)
+        if which >= len(tickets):
+            customer = world.customer(brand=brand, vip_level=VipLevel.GOLD if pick % 3 == 0 else VipLevel.NONE)
+            tickets.append(s.do_create_ticket(
+                acting_user=actors[0], now=at,
+                **world.ticket_kwargs(customer=customer, contact_type=contact_type,
+                                      channel=Channel.HALL if pick % 2 else Channel.HOTLINE,
+                                      category=world.categories[category])))
+            continue
+        ticket = Ticket.objects.select_related("handler_unit").get(pk=tickets[which].pk)
+        options = [(a, u) for u in actors for a in allowed_actions(u, ticket)]
+        if not options:
+            continue
+        action, actor = options[pick % len(options)]
+        with contextlib.suppress(DomainError):  # a refused action changes nothing
+            tickets[which] = _act(world, action, actor.username, ticket, unit, verdict, at)
+    incremental = rollups.stored_rollups()
+    assert incremental == rollups.recount_from_tickets()
+    rollups.rebuild()
+    assert rollups.stored_rollups() == incremental
+
+
+_cached: dict[str, World] = {}
+
+
+def _world() -> World:
+    from loopdesk.org.models import OrgUnit
+
+    world = _cached.get("w")
+    if world is None or not OrgUnit.objects.filter(pk=world.units["hq"].pk).exists():
+        world = build_world()
+        _cached["w"] = world
+    return world
