@@ -20,6 +20,9 @@ say "Database: ${DATABASE_URL:-SQLite (default)}"
 say "ruff check"
 "${VENV}/bin/ruff" check .
 
+say "mypy (the service layer; files listed in pyproject.toml)"
+"${VENV}/bin/mypy"
+
 say "Checking that migrations match the models"
 "${PY}" manage.py makemigrations --check --dry-run
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from loopdesk.org.choices import UnitFunction
@@ -11,12 +12,14 @@ from loopdesk.org.models import OrgUnit
 from loopdesk.routing.models import RoutingRule
 from loopdesk.tickets.models import Category
 
+StrOrPromise = str | Promise
+
 
 @dataclass(frozen=True)
 class RouteDecision:
     unit: OrgUnit | None
     rule: RoutingRule | None
-    reason: str
+    reason: StrOrPromise
 
     def as_dict(self) -> dict[str, object]:
         return {
