@@ -333,7 +333,7 @@ def _insert_facts(batch: list[tuple[int, Fact]]) -> None:
         cursor.executemany(sql, params)
 
 
-def _family_queryset(day_field: str, facts: Any = None) -> Any:
+def family_queryset(day_field: str, facts: Any = None) -> Any:
     """The rollup rows of one day family, aggregated from the facts: columns in `_KEY_COLUMNS + COUNTER_NAMES`."""
     qs = facts if facts is not None else ReportFact.objects.all()
     annotations: dict[str, Any] = {}
@@ -372,7 +372,7 @@ def rebuild(*, batch_size: int = 5000, progress: Callable[[int], None] | None = 
         )
         with connection.cursor() as cursor:
             for day_field in DAY_FIELDS:
-                select_sql, params = _family_queryset(day_field).query.sql_with_params()
+                select_sql, params = family_queryset(day_field).query.sql_with_params()
                 cursor.execute(
                     f"INSERT INTO {table} ({columns}) {select_sql} ON CONFLICT ({conflict}) DO UPDATE SET {sets}",
                     params,
@@ -427,7 +427,7 @@ def _expected_rollups(days: tuple[dt.date, dt.date]) -> dict[Key, dict[str, int]
     out: dict[Key, dict[str, int]] = defaultdict(dict)
     for day_field in DAY_FIELDS:
         facts = ReportFact.objects.filter(**{f"{day_field}__range": days})
-        for row in _family_queryset(day_field, facts).iterator(chunk_size=5000):
+        for row in family_queryset(day_field, facts).iterator(chunk_size=5000):
             key = tuple(_normalise(row[c]) for c in _KEY_COLUMNS)
             for name in COUNTER_NAMES:
                 if row[name]:

@@ -1,0 +1,477 @@
+"""KPI measures read from the rollups, scoped to what the user may see, and the tickets behind every number.
+
+- `totals(user, period, filters, group_by)` sums the rollup counters per group;
+- `derive(totals)` turns counters into the measures (domain.md §4, §7): timeliness = timely / dispatched
+  where timely = dispatched − overtime − problem, handling-time mean / median / p90, first-contact
+  resolution, repeat, return and callback rates, satisfaction;
+- `report(...)` adds month-on-month and year-on-year change;
+- `drilldown(user, counter, period, filters, group)` is the ticket queryset behind a counter: its count
+  equals the number shown (the same conditions, on the same facts).
+
+Region-wide roles (supervisor, auditor, dispatcher, administrator) read the rollups filtered by their
+region / province. Everyone else sees figures of exactly the tickets `visible_tickets` gives them,
+aggregated from the facts of those tickets (a small set by construction).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.cache import cache
+from django.db.models import Q, QuerySet, Sum
+from django.utils.translation import gettext_lazy as _
+
+from loopdesk.customers.choices import Brand, Tier
+from loopdesk.customers.models import Customer
+from loopdesk.org.choices import Role, UnitLevel
+from loopdesk.org.models import OrgUnit
+from loopdesk.reports.models import BUCKET_EDGES_HOURS, BUCKETS, DailyRollup, ReportFact
+from loopdesk.reports.rollups import COUNTER_BY_NAME, COUNTER_NAMES, DAY_FIELDS, family_queryset
+from loopdesk.tickets.choices import Channel, ContactType
+from loopdesk.tickets.models import Category, Ticket
+from loopdesk.tickets.policy import is_admin, visible_tickets
+
+Totals = dict[str, int]
+
+# Dimensions a table can be grouped by: name -> rollup / fact column.
+GROUPS = {
+    "day": "day", "week": "day", "month": "day", "region": "region", "branch": "branch_id",
+    "department": "department_id", "category": "category_id", "category_root": "category_id",
+    "contact_type": "contact_type", "channel": "channel", "tier": "tier", "brand": "brand",
+}
+GROUP_LABELS = {
+    "day": _("Day"), "week": _("Week"), "month": _("Month"), "region": _("Region"), "branch": _("Branch"),
+    "department": _("Department"), "category": _("Category"), "category_root": _("Top category"),
+    "contact_type": _("Contact type"), "channel": _("Channel"), "tier": _("Customer tier"), "brand": _("Brand"),
+}
+# Filters: name -> (rollup / fact column, how the value is read from a query string).
+FILTERS = {
+    "region": "region", "branch": "branch_id", "department": "department_id", "category": "category_id",
+    "contact_type": "contact_type", "channel": "channel", "tier": "tier", "brand": "brand",
+}
+EXTRA_SUMS = {
+    "appeals": ("created", Q(contact_type=ContactType.APPEAL)),
+    "complaints": ("created", Q(contact_type=ContactType.COMPLAINT)),
+}
+
+# The measures, their labels and what drills down from them.
+MEASURES: dict[str, tuple[Any, str]] = {  # name -> (label, unit: count | rate | hours | per10k)
+    "volume": (_("Work orders"), "count"),
+    "per_10k": (_("Complaints per 10,000 customers"), "per10k"),
+    "complaints": (_("Complaints"), "count"),
+    "appeals": (_("Regulator appeals"), "count"),
+    "dispatched": (_("Dispatched"), "count"),
+    "timely": (_("Timely"), "count"),
+    "timeliness": (_("Timeliness rate"), "rate"),
+    "overtime": (_("Overtime (48–72 h)"), "count"),
+    "overtime_rate": (_("Overtime rate"), "rate"),
+    "problem": (_("Problem (over 72 h)"), "count"),
+    "problem_rate": (_("Problem rate"), "rate"),
+    "replied": (_("Replied"), "count"),
+    "reply_mean": (_("Dispatch to reply, mean (h)"), "hours"),
+    "reply_median": (_("Dispatch to reply, median (h)"), "hours"),
+    "reply_p90": (_("Dispatch to reply, p90 (h)"), "hours"),
+    "answered": (_("Answered"), "count"),
+    "e2e_mean": (_("Registration to answer, mean (h)"), "hours"),
+    "e2e_median": (_("Registration to answer, median (h)"), "hours"),
+    "e2e_p90": (_("Registration to answer, p90 (h)"), "hours"),
+    "closed": (_("Closed"), "count"),
+    "fcr": (_("First-contact resolutions"), "count"),
+    "fcr_rate": (_("First-contact resolution rate"), "rate"),
+    "repeat": (_("Repeat complaints"), "count"),
+    "repeat_rate": (_("Repeat complaint rate"), "rate"),
+    "returned": (_("Returned work orders"), "count"),
+    "return_rate": (_("Return rate"), "rate"),
+    "callbacks": (_("Callbacks completed"), "count"),
+    "callback_rate": (_("Callback completion"), "rate"),
+    "satisfied": (_("Satisfied at callback"), "count"),
+    "satisfaction": (_("Satisfaction (% satisfied)"), "rate"),
+}
+# Counts a user can click: measure -> (counter, extra condition on the fact).
+DRILLABLE: dict[str, tuple[str, Q]] = {
+    "volume": ("created", Q()),
+    "complaints": ("created", Q(contact_type=ContactType.COMPLAINT)),
+    "appeals": ("created", Q(contact_type=ContactType.APPEAL)),
+    "dispatched": ("dispatched", Q()),
+    "timely": ("dispatched", Q(overtime=False, problem=False)),
+    "overtime": ("overtime", Q()),
+    "problem": ("problem", Q()),
+    "replied": ("replied", Q()),
+    "answered": ("answered", Q()),
+    "closed": ("closed", Q()),
+    "fcr": ("fcr", Q()),
+    "repeat": ("repeat", Q()),
+    "returned": ("returns", Q()),
+    "satisfied": ("cb_satisfied", Q()),
+    "dissatisfied": ("cb_dissatisfied", Q()),
+    "unreachable": ("cb_unreachable", Q()),
+}
+
+
+@dataclass(frozen=True)
+class Period:
+    start: dt.date
+    end: dt.date  # inclusive
+
+    @classmethod
+    def month(cls, year: int, month: int) -> Period:
+        start = dt.date(year, month, 1)
+        nxt = dt.date(year + (month == 12), month % 12 + 1, 1)
+        return cls(start, nxt - dt.timedelta(days=1))
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def is_month(self) -> bool:
+        return self.start.day == 1 and self.end == Period.month(self.start.year, self.start.month).end
+
+    def previous(self) -> Period:
+        """The period before (the previous calendar month for a month): month-on-month."""
+        if self.is_month():
+            prev = self.start - dt.timedelta(days=1)
+            return Period.month(prev.year, prev.month)
+        return Period(self.start - dt.timedelta(days=self.days), self.start - dt.timedelta(days=1))
+
+    def year_before(self) -> Period:
+        def back(d: dt.date) -> dt.date:
+            try:
+                return d.replace(year=d.year - 1)
+            except ValueError:  # 29 February
+                return d.replace(year=d.year - 1, day=28)
+
+        if self.is_month():
+            return Period.month(self.start.year - 1, self.start.month)
+        return Period(back(self.start), back(self.end))
+
+
+# --- scope --------------------------------------------------------------------------------------------
+
+
+def rollup_scope(user: Any) -> Q | None:
+    """The rollup rows a region-wide user may read, or None when the user's scope is narrower than a region."""
+    if not user.is_authenticated or not user.is_active:
+        return Q(pk__in=[])
+    if is_admin(user):
+        return Q()
+    if user.role_codes & {Role.SUPERVISOR, Role.AUDITOR, Role.DISPATCHER}:
+        unit = user.unit
+        if unit is None:
+            return Q(pk__in=[])
+        if unit.level == UnitLevel.HQ:
+            return Q()
+        if unit.level == UnitLevel.PROVINCE:
+            return Q(province=unit.province)
+        return Q(region=unit.region)
+    return None
+
+
+def _category_ids(category_id: int) -> list[int]:
+    category = Category.objects.filter(pk=category_id).only("path").first()
+    if category is None:
+        return []
+    return list(Category.objects.filter(path__startswith=category.path).values_list("pk", flat=True))
+
+
+def filter_q(filters: dict[str, Any] | None, prefix: str = "") -> Q:
+    """A Q on rollup rows or facts (or tickets, with prefix "report_fact__") for the chosen filters."""
+    q = Q()
+    for name, value in (filters or {}).items():
+        if value in (None, ""):
+            continue
+        column = FILTERS[name]
+        if name == "category":
+            q &= Q(**{f"{prefix}category_id__in": _category_ids(int(value))})
+        else:
+            q &= Q(**{f"{prefix}{column}": value})
+    return q
+
+
+# --- totals -------------------------------------------------------------------------------------------
+
+
+def _empty() -> Totals:
+    totals = dict.fromkeys(COUNTER_NAMES, 0)
+    totals.update(dict.fromkeys(EXTRA_SUMS, 0))
+    return totals
+
+
+def _add(into: Totals, row: dict[str, Any]) -> None:
+    for name in into:
+        into[name] += row.get(name) or 0
+
+
+def _group_value(group_by: str | None, raw: Any, categories: dict[int, Category] | None) -> Any:
+    if group_by in ("day", "week", "month"):
+        day = raw if isinstance(raw, dt.date) else dt.date.fromisoformat(str(raw))
+        if group_by == "week":
+            return day - dt.timedelta(days=day.weekday())
+        if group_by == "month":
+            return day.replace(day=1)
+        return day
+    if group_by == "category_root" and categories is not None:
+        category = categories.get(raw)
+        return category.root_id if category else raw
+    return raw
+
+
+def totals(
+    user: Any, period: Period, filters: dict[str, Any] | None = None, group_by: str | None = None
+) -> dict[Any, Totals]:
+    """Summed counters per group value (one entry under None without grouping), within the user's scope."""
+    scope = rollup_scope(user)
+    column = GROUPS[group_by] if group_by else None
+    categories = dict(Category.objects.in_bulk()) if group_by == "category_root" else None
+    out: dict[Any, Totals] = {}
+    # Aliased ("s_created") so an aggregate never shadows the column another one sums.
+    sums = {f"s_{name}": Sum(name) for name in COUNTER_NAMES}
+    sums.update({f"s_{name}": Sum(counter, filter=q) for name, (counter, q) in EXTRA_SUMS.items()})
+    rows: Iterable[dict[str, Any]]
+    if scope is None:
+        rows = _narrow_rows(user, period, filters, column)
+    else:
+        qs = DailyRollup.objects.filter(scope, filter_q(filters), day__range=(period.start, period.end))
+        raw = qs.values(column).annotate(**sums).order_by() if column else [qs.aggregate(**sums)]
+        rows = ({k[2:] if k.startswith("s_") else k: v for k, v in row.items()} for row in raw)
+    for row in rows:
+        key = _group_value(group_by, row.get(column), categories) if column else None
+        _add(out.setdefault(key, _empty()), row)
+    if not out and not group_by:
+        out[None] = _empty()
+    return out
+
+
+def _narrow_rows(user: Any, period: Period, filters: dict[str, Any] | None, column: str | None) -> list[dict]:
+    """Rollup-like rows computed from the facts of the tickets the user may see."""
+    facts = ReportFact.objects.filter(ticket__in=visible_tickets(user).values("pk")).filter(filter_q(filters))
+    rows: list[dict[str, Any]] = []
+    for day_field in DAY_FIELDS:
+        family = facts.filter(**{f"{day_field}__range": (period.start, period.end)})
+        for row in family_queryset(day_field, family):
+            for name, (counter, q) in EXTRA_SUMS.items():
+                row[name] = row[counter] if _matches(row, q) else 0
+            rows.append(row)
+    return rows
+
+
+def _matches(row: dict[str, Any], q: Q) -> bool:
+    return all(row.get(k) == v for k, v in q.children)  # type: ignore[misc]
+
+
+# --- measures ------------------------------------------------------------------------------------------
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+def percentile_hours(buckets: list[int], fraction: float) -> float | None:
+    """The `fraction` quantile of a handling-time histogram, interpolated within its bucket (hours)."""
+    total = sum(buckets)
+    if not total:
+        return None
+    target = fraction * total
+    seen = 0
+    edges = (0, *BUCKET_EDGES_HOURS)
+    for i, count in enumerate(buckets):
+        if count and seen + count >= target:
+            low = edges[i]
+            if i >= len(BUCKET_EDGES_HOURS):
+                return float(low)  # the open-ended last bucket: "at least"
+            high = BUCKET_EDGES_HOURS[i]
+            return low + (high - low) * (target - seen) / count
+        seen += count
+    return float(edges[-1])
+
+
+def customers_in_scope(user: Any, filters: dict[str, Any] | None) -> int:
+    """How many customers the user's scope (and the region / brand filters) covers, cached for an hour."""
+    unit = user.unit
+    conditions: dict[str, str] = {}
+    if not is_admin(user) and unit is not None and unit.level != UnitLevel.HQ:
+        conditions = {"province": unit.province} if unit.level == UnitLevel.PROVINCE else {"region": unit.region}
+    for name in ("region", "brand"):
+        if filters and filters.get(name):
+            conditions[name] = filters[name]
+    key = "reports:customers:" + ",".join(f"{k}={v}" for k, v in sorted(conditions.items()))
+    count = cache.get(key)
+    if count is None:
+        count = Customer.objects.filter(**conditions).count()
+        cache.set(key, count, 3600)
+    return int(count)
+
+
+def derive(t: Totals, customers: int | None = None) -> dict[str, float | int | None]:
+    """The measures from summed counters."""
+    reply = [t[f"rh{i}"] for i in range(BUCKETS)]
+    e2e = [t[f"eh{i}"] for i in range(BUCKETS)]
+    timely = t["dispatched"] - t["overtime"] - t["problem"]
+    callbacks = t["cb_satisfied"] + t["cb_dissatisfied"]
+    values: dict[str, float | int | None] = {
+        "volume": t["created"],
+        "per_10k": t["complaints"] * 10000 / customers if customers else None,
+        "complaints": t["complaints"],
+        "appeals": t["appeals"],
+        "dispatched": t["dispatched"],
+        "timely": timely,
+        "timeliness": _rate(timely, t["dispatched"]),
+        "overtime": t["overtime"],
+        "overtime_rate": _rate(t["overtime"], t["dispatched"]),
+        "problem": t["problem"],
+        "problem_rate": _rate(t["problem"], t["dispatched"]),
+        "replied": t["replied"],
+        "reply_mean": t["reply_minutes"] / 60 / t["replied"] if t["replied"] else None,
+        "reply_median": percentile_hours(reply, 0.5),
+        "reply_p90": percentile_hours(reply, 0.9),
+        "answered": t["answered"],
+        "e2e_mean": t["e2e_minutes"] / 60 / t["answered"] if t["answered"] else None,
+        "e2e_median": percentile_hours(e2e, 0.5),
+        "e2e_p90": percentile_hours(e2e, 0.9),
+        "closed": t["closed"],
+        "fcr": t["fcr"],
+        "fcr_rate": _rate(t["fcr"], t["closed"]),
+        "repeat": t["repeat"],
+        "repeat_rate": _rate(t["repeat"], t["complaints"] + t["appeals"]),
+        "returned": t["returns"],
+        "return_rate": _rate(t["returns"], t["dispatched"]),
+        "callbacks": callbacks,
+        "callback_rate": _rate(callbacks, t["answered"]),
+        "satisfied": t["cb_satisfied"],
+        "satisfaction": _rate(t["cb_satisfied"], callbacks),
+    }
+    return values
+
+
+def change(now: float | int | None, before: float | int | None, unit: str) -> float | None:
+    """Change against an earlier period: points for rates, relative change for counts and hours."""
+    if now is None or before is None:
+        return None
+    if unit == "rate":
+        return float(now) - float(before)
+    return (float(now) - float(before)) / float(before) if before else None
+
+
+@dataclass
+class Report:
+    period: Period
+    values: dict[str, float | int | None]
+    mom: dict[str, float | None] = field(default_factory=dict)
+    yoy: dict[str, float | None] = field(default_factory=dict)
+    totals: Totals = field(default_factory=dict)
+
+
+def report(user: Any, period: Period, filters: dict[str, Any] | None = None) -> Report:
+    """The headline measures of a period with month-on-month and year-on-year change."""
+    customers = customers_in_scope(user, filters)
+    now = totals(user, period, filters)[None]
+    before = totals(user, period.previous(), filters)[None]
+    year = totals(user, period.year_before(), filters)[None]
+    values = derive(now, customers)
+    prev_values, year_values = derive(before, customers), derive(year, customers)
+    units = {name: unit for name, (_label, unit) in MEASURES.items()}
+    return Report(
+        period=period, values=values, totals=now,
+        mom={k: change(values[k], prev_values[k], units[k]) for k in values},
+        yoy={k: change(values[k], year_values[k], units[k]) for k in values},
+    )
+
+
+@dataclass
+class TableRow:
+    key: Any
+    label: str
+    values: dict[str, float | int | None]
+    previous: dict[str, float | int | None]
+
+
+def table(user: Any, period: Period, group_by: str, filters: dict[str, Any] | None = None,
+          with_previous: bool = False) -> list[TableRow]:
+    """One row per group value with every measure (and the previous period's, for short boards)."""
+    current = totals(user, period, filters, group_by)
+    previous = totals(user, period.previous(), filters, group_by) if with_previous else {}
+    labels = group_labels(group_by, set(current) | set(previous))
+    rows = [
+        TableRow(key, labels.get(key, str(key)), derive(values), derive(previous.get(key) or _empty()))
+        for key, values in current.items()
+    ]
+    rows.sort(key=lambda r: (str(r.key) if group_by in ("day", "week", "month") else r.label))
+    return rows
+
+
+def group_labels(group_by: str, keys: Iterable[Any], language: str | None = None) -> dict[Any, str]:
+    keys = [k for k in keys if k is not None]
+    if group_by in ("branch", "department"):
+        units = OrgUnit.objects.in_bulk([k for k in keys if k])
+        labels = {k: units[k].display_name(language) for k in keys if k in units}
+        labels[0] = str(_("(none)") if group_by == "branch" else _("(front line)"))
+        return labels
+    if group_by in ("category", "category_root"):
+        categories = Category.objects.in_bulk(keys)
+        return {k: categories[k].display_name(language) for k in keys if k in categories}
+    choices = {"contact_type": ContactType, "channel": Channel, "tier": Tier, "brand": Brand}.get(group_by)
+    if choices is not None:
+        return {k: str(choices(k).label) if k in choices.values else str(k) for k in keys}
+    if group_by == "month":
+        return {k: k.strftime("%Y-%m") for k in keys}
+    if group_by in ("day", "week"):
+        return {k: k.isoformat() for k in keys}
+    return {k: str(k) for k in keys}
+
+
+# --- drill-down ----------------------------------------------------------------------------------------
+
+
+def drilldown(
+    user: Any, measure: str, period: Period, filters: dict[str, Any] | None = None,
+    group_by: str | None = None, group: Any = None,
+) -> QuerySet[Ticket]:
+    """The tickets behind a number: `measure` (a key of DRILLABLE) in `period`, filters, and one group value."""
+    if measure not in DRILLABLE:
+        raise KeyError(measure)
+    counter_name, extra = DRILLABLE[measure]
+    counter = COUNTER_BY_NAME[counter_name]
+    if group_by in ("day", "week", "month"):
+        period = _sub_period(period, group_by, group)
+    elif group_by:
+        extra = extra & _group_q(group_by, group)
+    day = f"report_fact__{counter.day}"
+    q = Q(**{f"{day}__range": (period.start, period.end)})
+    q &= _prefixed(counter.q) & _prefixed(extra) & filter_q(filters, "report_fact__")
+    # visible_tickets scopes region-wide roles by the ticket's region, as rollup_scope does the rollups.
+    return visible_tickets(user).filter(q)
+
+
+def _sub_period(period: Period, group_by: str, group: Any) -> Period:
+    start = group if isinstance(group, dt.date) else dt.date.fromisoformat(str(group))
+    if group_by == "day":
+        end = start
+    elif group_by == "week":
+        end = start + dt.timedelta(days=6)
+    else:
+        end = Period.month(start.year, start.month).end
+    return Period(max(start, period.start), min(end, period.end))
+
+
+def _prefixed(q: Q) -> Q:
+    out = Q()
+    out.connector, out.negated = q.connector, q.negated
+    for child in q.children:
+        if isinstance(child, Q):
+            out.children.append(_prefixed(child))
+        else:
+            name, value = child
+            out.children.append((f"report_fact__{name}", value))
+    return out
+
+
+def _group_q(group_by: str, group: Any) -> Q:
+    column = GROUPS[group_by]
+    if group_by == "category_root":
+        return Q(category_id__in=_category_ids(int(group)))
+    if column.endswith("_id"):
+        group = int(group)
+    return Q(**{column: group})
+

@@ -1,0 +1,58 @@
+"""A small history of work orders, made through the services, shared by the reports tests."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+
+from loopdesk.conftest import T0, World
+from loopdesk.customers.choices import Brand
+from loopdesk.tickets import services as s
+from loopdesk.tickets.choices import CallbackVerdict, Channel, ContactType
+from loopdesk.tickets.models import Ticket
+
+
+def make_history(world: World, start: dt.datetime = T0) -> list[Ticket]:
+    """Nine tickets: timely, overtime and problem replies, a first-contact resolution, a return, callbacks."""
+    agent, spec, it = world.user("agent"), world.user("specialist"), world.user("it_specialist")
+    made = []
+
+    def new(days: float, **kwargs: Any) -> Ticket:
+        at = start + dt.timedelta(days=days)
+        return s.do_create_ticket(acting_user=agent, now=at, **world.ticket_kwargs(**kwargs))
+
+    def loop(t: Ticket, at: dt.datetime, hours: float, unit: str = "netmaint", verdict: str = "") -> Ticket:
+        who = it if unit == "it" else spec
+        t = s.do_dispatch_ticket(acting_user=agent, ticket=t, to_unit=world.units[unit], now=at)
+        t = s.do_accept_ticket(acting_user=who, ticket=t, now=at)
+        t = s.do_reply_ticket(acting_user=who, ticket=t, resolution="已处理", now=at + dt.timedelta(hours=hours))
+        t = s.do_answer_customer(acting_user=agent, ticket=t, answer="答复", now=at + dt.timedelta(hours=hours + 1))
+        if verdict:
+            t = s.do_callback(acting_user=agent, ticket=t, verdict=verdict, now=at + dt.timedelta(hours=hours + 2))
+            if verdict != CallbackVerdict.DISSATISFIED:
+                t = s.do_close_ticket(acting_user=agent, ticket=t, now=at + dt.timedelta(hours=hours + 3))
+        return t
+
+    for i, (hours, verdict) in enumerate([(5, CallbackVerdict.SATISFIED), (30, CallbackVerdict.SATISFIED),
+                                          (50, CallbackVerdict.DISSATISFIED), (80, CallbackVerdict.UNREACHABLE),
+                                          (10, "")]):
+        t = new(i * 0.5, channel=Channel.HALL if i % 2 else Channel.HOTLINE)
+        made.append(loop(t, t.created_at, hours, verdict=verdict))
+    bill = new(1, category=world.categories["dispute"], customer=world.customer(brand=Brand.GOTONE))
+    made.append(loop(bill, bill.created_at, 3, unit="it", verdict=CallbackVerdict.SATISFIED))
+    fcr = new(2, contact_type=ContactType.CONSULTATION)
+    fcr = s.do_answer_customer(acting_user=agent, ticket=fcr, answer="解答", resolution="当场解答", now=fcr.created_at)
+    made.append(s.do_close_ticket(acting_user=agent, ticket=fcr, now=fcr.created_at + dt.timedelta(minutes=3)))
+    returned = new(2.5, contact_type=ContactType.APPEAL)
+    returned = s.do_dispatch_ticket(acting_user=agent, ticket=returned, to_unit=world.units["it"],
+                                    now=returned.created_at)
+    made.append(s.do_return_ticket(acting_user=it, ticket=returned, reason="非本部门", now=returned.created_at))
+    made.append(new(3))  # still new
+    return made
+
+
+@pytest.fixture
+def history(world: World) -> list[Ticket]:
+    return make_history(world)

@@ -1,0 +1,87 @@
+"""Measures from the rollups: the formulas of domain.md §4/§7, scope, comparisons, and drill-down counts."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from loopdesk.conftest import T0, World
+from loopdesk.reports import measures as m
+from loopdesk.reports.tests.conftest import make_history
+from loopdesk.tickets.models import Ticket
+
+NOV = m.Period.month(2026, 11)
+
+
+def test_headline_measures_follow_the_definitions(world: World, history: list[Ticket]) -> None:
+    r = m.report(world.user("supervisor"), NOV)
+    v = r.values
+    assert v["volume"] == 9
+    assert (v["dispatched"], v["overtime"], v["problem"], v["timely"]) == (7, 1, 1, 5)
+    assert v["timeliness"] == pytest.approx(5 / 7)  # timely / all, timely = all − overtime − problem
+    assert v["replied"] == 6
+    assert v["fcr"] == 1 and v["closed"] == 5 and v["fcr_rate"] == pytest.approx(1 / 5)
+    assert (v["satisfied"], v["callbacks"]) == (3, 4)
+    assert v["satisfaction"] == pytest.approx(3 / 4)
+    assert v["appeals"] == 1 and v["returned"] == 1
+    assert v["reply_mean"] == pytest.approx((5 + 30 + 50 + 80 + 10 + 3) / 6)
+    assert 8 <= v["reply_median"] <= 36
+    assert v["per_10k"] == pytest.approx(v["complaints"] * 10000 / 9)  # 9 customers in the region, one a ticket
+
+
+def test_month_on_month_and_year_on_year(world: World) -> None:
+    make_history(world, T0 - dt.timedelta(days=31))  # October
+    make_history(world)
+    r = m.report(world.user("supervisor"), NOV)
+    assert r.values["volume"] == 9
+    assert r.mom["volume"] == 0.0
+    assert r.mom["timeliness"] == pytest.approx(0.0)
+    assert r.yoy["volume"] is None  # nothing a year before
+
+
+def test_supervisor_sees_their_region_and_agents_their_own_tickets(world: World, history: list[Ticket]) -> None:
+    from loopdesk.tickets import services as s
+
+    zh = world.user("zh_agent")
+    s.do_create_ticket(acting_user=zh, now=T0, **world.ticket_kwargs(customer=world.customer(region="ZH")))
+    assert m.report(world.user("supervisor"), NOV).values["volume"] == 9
+    assert m.report(world.user("admin"), NOV).values["volume"] == 10
+    assert m.report(zh, NOV).values["volume"] == 1
+    assert m.report(world.user("specialist"), NOV).values["dispatched"] == 5  # the tickets sent to netmaint
+    assert m.report(world.user("clerk"), NOV).values["volume"] == 0
+
+
+def test_every_number_drills_down_to_as_many_tickets(world: World, history: list[Ticket]) -> None:
+    for who in ("supervisor", "agent", "it_specialist"):
+        user = world.user(who)
+        for group_by in (None, "department", "category_root", "category", "channel", "day", "week", "month", "brand",
+                         "contact_type", "tier", "branch"):
+            rows = m.table(user, NOV, group_by) if group_by else [m.TableRow(None, "", m.report(user, NOV).values, {})]
+            checked = 0
+            for row in rows:
+                for measure in m.DRILLABLE:
+                    if measure in ("dissatisfied", "unreachable"):
+                        continue
+                    tickets = m.drilldown(user, measure, NOV, group_by=group_by, group=row.key)
+                    assert tickets.count() == row.values[measure], (who, group_by, measure, row.key)
+                    checked += row.values[measure] or 0
+            assert checked > 0, (who, group_by)
+
+
+def test_filters_narrow_figures_and_drilldown_alike(world: World, history: list[Ticket]) -> None:
+    user = world.user("supervisor")
+    filters = {"category": world.categories["billing"].pk}
+    r = m.report(user, NOV, filters)
+    assert r.values["volume"] == 1
+    assert m.drilldown(user, "volume", NOV, filters).get().category == world.categories["dispute"]
+    filters = {"department": world.units["it"].pk}
+    assert m.report(user, NOV, filters).values["returned"] == 1
+    assert m.drilldown(user, "returned", NOV, filters).count() == 1
+
+
+def test_percentile_interpolates_within_the_bucket() -> None:
+    buckets = [0] * 12
+    buckets[4] = 10  # 10 tickets between 12 h and 24 h
+    assert m.percentile_hours(buckets, 0.5) == pytest.approx(18)
+    assert m.percentile_hours([0] * 12, 0.5) is None
