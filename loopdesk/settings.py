@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "loopdesk.tickets",
     "loopdesk.audit",
     "loopdesk.outbox",
+    "loopdesk.workbench",
     "loopdesk.reports",
 ]
 
@@ -80,6 +81,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After authentication: a signed-in user's chosen language wins over the browser's.
+    "loopdesk.workbench.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -99,6 +102,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "loopdesk.workbench.context.workbench",
             ],
         },
     },
@@ -125,6 +129,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/accounts/login/"
+# A shift plus some: an expired session sends the user to sign-in and back to the page afterwards.
+SESSION_COOKIE_AGE = int(env_str("LOOPDESK_SESSION_SECONDS", str(12 * 3600)))
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
@@ -152,6 +160,8 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = not STATIC_MANIFEST
+# The workbench's own CSS/JS.
+STATICFILES_DIRS = [BASE_DIR / "loopdesk" / "static"]
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env_str("LOOPDESK_MEDIA_ROOT") or VAR_DIR / "media")
 

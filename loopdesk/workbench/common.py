@@ -1,0 +1,70 @@
+"""Helpers shared by the workbench views: sign-in for htmx requests, domain errors, role flags."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.http import url_has_allowed_host_and_scheme
+
+from loopdesk.core.errors import DomainError, NotFoundError, PermissionDeniedError
+from loopdesk.org.choices import FRONT_LINE_ROLES, Role
+from loopdesk.tickets import policy
+
+View = Callable[..., HttpResponse]
+
+
+def staff_required(view: View) -> View:
+    """Like login_required, but an htmx request whose session expired sends the whole page to sign-in
+    (HX-Redirect), and sign-in returns to the page the user was on, not to the fragment URL."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.user.is_authenticated and request.user.is_active:
+            return view(request, *args, **kwargs)
+        htmx = getattr(request, "htmx", None)
+        if htmx:
+            back = htmx.current_url_abs_path or "/"
+            response = redirect_to_login(back)
+            return HttpResponse(status=200, headers={"HX-Redirect": response["Location"]})
+        return redirect_to_login(request.get_full_path())
+
+    return wrapper
+
+
+def raise_for_domain_error(exc: DomainError) -> None:
+    """Turn a 403/404 domain error into Django's, so the friendly error pages are shown."""
+    if isinstance(exc, PermissionDeniedError):
+        raise PermissionDenied(str(exc.message)) from exc
+    if isinstance(exc, NotFoundError):
+        raise Http404(str(exc.message)) from exc
+
+
+class RoleFlags:
+    """What the navigation and home page offer this user (computed once per request from its roles)."""
+
+    def __init__(self, user: Any):
+        roles = user.role_codes if user.is_authenticated else frozenset()
+        admin = bool(user.is_authenticated and policy.is_admin(user))
+        self.front_line = bool(roles & FRONT_LINE_ROLES)
+        self.handler = bool(roles & {Role.SPECIALIST, Role.DEPARTMENT_HEAD})
+        self.head = Role.DEPARTMENT_HEAD in roles
+        self.dispatcher = Role.DISPATCHER in roles
+        self.supervisor = admin or Role.SUPERVISOR in roles
+        self.auditor = Role.AUDITOR in roles
+        self.admin = admin
+        self.can_create = bool(user.is_authenticated and policy.can_create(user))
+        self.can_reveal = bool(user.is_authenticated and policy.can_reveal(user))
+        self.role_labels = [str(Role(code).label) for code in sorted(roles) if code in Role.values]
+
+
+def safe_next(request: HttpRequest, fallback: str = "/") -> str:
+    """The `next` parameter when it points into this site, else `fallback`."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return target
+    return fallback

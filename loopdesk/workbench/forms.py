@@ -1,0 +1,125 @@
+"""Forms of the workbench: queue filters, the desk's create-and-dispatch form, the ticket actions."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from loopdesk.customers.choices import Tier
+from loopdesk.org.choices import UnitFunction, UnitLevel
+from loopdesk.org.models import OrgUnit
+from loopdesk.sla.calendars import SHANGHAI
+from loopdesk.tickets.choices import Channel, ContactType, Status
+from loopdesk.tickets.models import Category
+
+BLANK = [("", _("Any"))]
+
+
+def category_options(active_only: bool = True) -> list[tuple[int, str, str]]:
+    """(id, "基础通信 › 信号覆盖 › 室内无信号", search text) for every category, from one query."""
+    qs = Category.objects.only("id", "name", "name_en", "path", "keywords", "is_active", "parent_id").order_by("path")
+    nodes = list(qs)
+    language = get_language()
+    names = {c.pk: c.display_name(language) for c in nodes}
+    result = []
+    for c in nodes:
+        if active_only and not c.is_active:
+            continue
+        path = " › ".join(names.get(i, "") for i in c.ancestor_ids())
+        search = " ".join([path, c.name, c.name_en, c.keywords or "", c.code]).lower()
+        result.append((c.pk, path, search))
+    return result
+
+
+class CategorySelect(forms.Select):
+    """A <select> whose options carry the full path and search text for the type-ahead (app.js)."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.paths: dict[str, tuple[str, str]] = {}
+
+    def create_option(self, name: str, value: Any, label: Any, selected: Any, index: int, subindex: Any = None,
+                      attrs: Any = None) -> dict[str, Any]:
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        extra = self.paths.get(str(value))
+        if extra:
+            option["attrs"]["data-path"], option["attrs"]["data-search"] = extra
+        return option
+
+
+def category_field(required: bool, label: Any) -> forms.TypedChoiceField:
+    field = forms.TypedChoiceField(label=label, required=required, coerce=int, empty_value=None,
+                                   widget=CategorySelect(attrs={"data-combobox": "1"}))
+    return field
+
+
+def fill_categories(field: forms.Field, blank_label: Any) -> None:
+    options = category_options()
+    field.choices = [("", blank_label)] + [(pk, path) for pk, path, _search in options]
+    field.widget.paths = {str(pk): (path, search) for pk, path, search in options}
+    field.widget.choices = field.choices
+
+
+class QueueFilterForm(forms.Form):
+    status = forms.ChoiceField(label=_("Status"), required=False, choices=BLANK + list(Status.choices))
+    contact_type = forms.ChoiceField(label=_("Contact type"), required=False, choices=BLANK + list(ContactType.choices))
+    category = category_field(False, _("Category (with subcategories)"))
+    channel = forms.ChoiceField(label=_("Channel"), required=False, choices=BLANK + list(Channel.choices))
+    branch = forms.TypedChoiceField(label=_("Branch"), required=False, coerce=int, empty_value=None)
+    tier = forms.ChoiceField(label=_("Customer tier"), required=False, choices=BLANK + list(Tier.choices))
+    flag = forms.ChoiceField(label=_("SLA"), required=False,
+                             choices=[*BLANK, ("overtime", _("Overtime")), ("problem", _("Problem ticket"))])
+    created_from = forms.DateField(label=_("Registered from"), required=False,
+                                   widget=forms.DateInput(attrs={"type": "date"}))
+    created_to = forms.DateField(label=_("Registered until"), required=False,
+                                 widget=forms.DateInput(attrs={"type": "date"}))
+    sort = forms.ChoiceField(label=_("Sort"), required=False, choices=[
+        ("due", _("Due soonest first")), ("-due", _("Due latest first")), ("-created", _("Newest first"))])
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        fill_categories(self.fields["category"], _("Any"))
+        language = get_language()
+        branches = OrgUnit.objects.filter(level=UnitLevel.CENTRE, function=UnitFunction.FRONT_LINE, is_active=True)
+        self.fields["branch"].choices = BLANK + [(u.pk, u.display_name(language)) for u in branches.order_by("path")]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        start, end = data.get("created_from"), data.get("created_to")
+        if start and end and end < start:
+            self.add_error("created_to", _("The end date is before the start date."))
+        return data
+
+    def apply(self, qs: Any) -> Any:
+        """Narrow a ticket queryset by the valid filters (call after is_valid())."""
+        data = self.cleaned_data
+        for name in ("status", "contact_type", "channel", "tier"):
+            if data.get(name):
+                qs = qs.filter(**{name: data[name]})
+        if data.get("category"):
+            path = Category.objects.filter(pk=data["category"]).values_list("path", flat=True).first() or "/-/"
+            qs = qs.filter(category__path__startswith=path)
+        if data.get("branch"):
+            qs = qs.filter(branch_id=data["branch"])
+        if data.get("flag") == "problem":
+            qs = qs.filter(is_problem=True)
+        elif data.get("flag") == "overtime":
+            qs = qs.filter(is_overtime=True)
+        if data.get("created_from"):
+            qs = qs.filter(created_at__gte=_day_start(data["created_from"]))
+        if data.get("created_to"):
+            qs = qs.filter(created_at__lt=_day_start(data["created_to"] + dt.timedelta(days=1)))
+        return qs
+
+
+def _day_start(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(0, 0), tzinfo=SHANGHAI)
+
+
+def now_local() -> dt.datetime:
+    return timezone.localtime()

@@ -1,0 +1,120 @@
+"""The workbench's queues: which tickets each one holds, filters, and keyset pagination by due time.
+
+Every queue starts from `policy.visible_tickets`, so nobody sees a ticket the policy hides.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Max, Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from loopdesk.org.choices import UnitFunction
+from loopdesk.org.models import OrgUnit
+from loopdesk.sla.models import SlaPolicy
+from loopdesk.tickets.choices import Status
+from loopdesk.tickets.models import Ticket
+from loopdesk.tickets.policy import visible_tickets
+from loopdesk.workbench.sla import DEFAULT_WARN_MINUTES
+
+PAGE_SIZE = 50
+LIST_RELATED = (
+    "category",
+    "category_root",
+    "customer",
+    "handler_unit",
+    "handler_user",
+    "first_responder",
+    "sla_policy",
+)
+TO_DISPATCH_STATUSES = (Status.NEW, Status.DISPATCHED, Status.RETURNED)
+
+
+@dataclass(frozen=True)
+class Queue:
+    key: str
+    label: Any
+    help: Any
+
+
+QUEUES = {
+    q.key: q
+    for q in (
+        Queue("mine", _("My work orders"), _("Open work orders you handle or first responded to.")),
+        Queue("unit", _("My unit's queue"), _("Open work orders with your unit and the rooms below it.")),
+        Queue("dispatch", _("To be dispatched"), _("Open work orders waiting with second-line support.")),
+        Queue("risk", _("At risk and overdue"), _("Running clocks that fall due soon or are past due.")),
+    )
+}
+
+SORTS = {
+    # key: (order_by fields, keyset field, descending)
+    "due": (("due_at", "id"), "due_at", False),
+    "-due": (("-due_at", "-id"), "due_at", True),
+    "-created": (("-created_at", "-id"), "created_at", True),
+}
+
+
+def warn_window_minutes() -> int:
+    """The widest "warn before due" of the active SLA policies: one small query."""
+    widest = SlaPolicy.objects.filter(is_active=True).aggregate(m=Max("warn_before_minutes"))["m"]
+    return int(widest or DEFAULT_WARN_MINUTES)
+
+
+def unit_subtree_ids(unit: OrgUnit | None) -> list[int]:
+    if unit is None:
+        return []
+    return list(OrgUnit.objects.filter(path__startswith=unit.path).values_list("id", flat=True))
+
+
+def queue_queryset(user: Any, key: str, *, now: dt.datetime | None = None) -> QuerySet[Ticket]:
+    """The open tickets of one queue, unsorted and unfiltered."""
+    now = now or timezone.now()
+    qs = visible_tickets(user).filter(is_open=True)
+    if key == "mine":
+        return qs.filter(Q(handler_user=user) | Q(first_responder=user))
+    if key == "unit":
+        return qs.filter(handler_unit_id__in=unit_subtree_ids(user.unit))
+    if key == "dispatch":
+        second_line = OrgUnit.objects.filter(function=UnitFunction.SECOND_LINE).values("id")
+        return qs.filter(status__in=TO_DISPATCH_STATUSES, handler_unit_id__in=second_line)
+    if key == "risk":
+        return qs.filter(sla_paused=False, due_at__lt=now + dt.timedelta(minutes=warn_window_minutes()))
+    raise KeyError(key)
+
+
+def encode_cursor(ticket: Ticket, sort: str) -> str:
+    field = SORTS[sort][1]
+    return f"{getattr(ticket, field).isoformat()}~{ticket.pk}"
+
+
+def decode_cursor(value: str) -> tuple[dt.datetime, int] | None:
+    """A cursor from the query string; anything malformed means "first page"."""
+    try:
+        stamp, pk = value.rsplit("~", 1)
+        moment = dt.datetime.fromisoformat(stamp.replace(" ", "+"))
+        if timezone.is_naive(moment):
+            return None
+        return moment, int(pk)
+    except (ValueError, TypeError):
+        return None
+
+
+def page(qs: QuerySet[Ticket], sort: str, cursor: str = "", size: int = PAGE_SIZE) -> tuple[list[Ticket], str]:
+    """One page in `sort` order after `cursor`, and the cursor of the next page ("" on the last page)."""
+    order, field, descending = SORTS.get(sort, SORTS["due"])
+    after = decode_cursor(cursor) if cursor else None
+    if after is not None:
+        value, pk = after
+        if descending:
+            qs = qs.filter(Q(**{f"{field}__lt": value}) | Q(**{field: value, "id__lt": pk}))
+        else:
+            qs = qs.filter(Q(**{f"{field}__gt": value}) | Q(**{field: value, "id__gt": pk}))
+    rows = list(qs.select_related(*LIST_RELATED).order_by(*order)[: size + 1])
+    more = len(rows) > size
+    rows = rows[:size]
+    return rows, (encode_cursor(rows[-1], sort if sort in SORTS else "due") if more and rows else "")

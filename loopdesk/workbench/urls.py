@@ -1,0 +1,22 @@
+"""URLs of the workbench (the staff web UI)."""
+
+from django.urls import path
+
+from loopdesk.workbench.views import home, queues, tickets
+
+app_name = "workbench"
+
+urlpatterns = [
+    path("", home.home, name="home"),
+    path("me/language/", home.set_language, name="set_language"),
+    path("find/", home.find_ticket, name="find"),
+    path("tickets/<int:pk>/", tickets.ticket_detail, name="ticket"),
+    path("tickets/<int:pk>/act/<slug:action>/", tickets.ticket_action, name="ticket_action"),
+    path("tickets/<int:pk>/note/", tickets.add_note, name="ticket_note"),
+    path("tickets/<int:pk>/attach/", tickets.add_attachment, name="ticket_attach"),
+    path("tickets/<int:pk>/files/<int:attachment_id>/", tickets.download_attachment, name="ticket_file"),
+    path("tickets/<int:pk>/link/", tickets.add_link, name="ticket_link"),
+    path("tickets/<int:pk>/reveal/", tickets.reveal_customer, name="ticket_reveal"),
+    path("queues/bulk-dispatch/", queues.bulk_dispatch, name="bulk_dispatch"),
+    path("queues/<slug:key>/", queues.queue, name="queue"),
+]

@@ -1,0 +1,115 @@
+"""Home page per role ("what needs me now"), the language switch, and the ticket-number jump."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.http import urlencode
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
+
+from loopdesk.tickets.choices import Status
+from loopdesk.tickets.models import Ticket
+from loopdesk.tickets.policy import visible_tickets
+from loopdesk.workbench.common import RoleFlags, safe_next, staff_required
+from loopdesk.workbench.queues import LIST_RELATED, queue_queryset
+
+SECTION_ROWS = 8
+
+
+@dataclass
+class Section:
+    title: Any
+    rows: list[Ticket]
+    count: int
+    link: str
+
+
+def _section(title: Any, qs: QuerySet[Ticket], queue: str, **params: str) -> Section:
+    rows = list(qs.select_related(*LIST_RELATED).order_by("due_at", "id")[:SECTION_ROWS])
+    count = len(rows) if len(rows) < SECTION_ROWS else qs.count()
+    link = reverse("workbench:queue", args=[queue])
+    if params:
+        link += "?" + urlencode(params)
+    return Section(title, rows, count, link)
+
+
+def home_sections(user: Any, flags: RoleFlags) -> list[Section]:
+    """What needs this user now, by role. Two queries per section at most (rows, count)."""
+    now = timezone.now()
+    sections: list[Section] = []
+    if flags.front_line or flags.admin:
+        mine = queue_queryset(user, "mine", now=now)
+        sections.append(_section(_("Replies to answer to the customer"), mine.filter(status=Status.REPLIED),
+                                 "mine", status=Status.REPLIED))
+        sections.append(_section(_("Registered or returned, not yet dispatched"),
+                                 mine.filter(status__in=[Status.NEW, Status.RETURNED]), "mine", status=Status.NEW))
+        sections.append(_section(_("Answered: call back and close"),
+                                 mine.filter(status__in=[Status.ANSWERED, Status.CALLED_BACK]), "mine",
+                                 status=Status.ANSWERED))
+    if flags.handler:
+        unit = queue_queryset(user, "unit", now=now)
+        sections.append(_section(_("Waiting for your unit to accept"), unit.filter(status=Status.DISPATCHED), "unit",
+                                 status=Status.DISPATCHED))
+        in_hand = visible_tickets(user).filter(
+            is_open=True, handler_user=user,
+            status__in=[Status.IN_PROGRESS, Status.PENDING_INFO, Status.HOLD_REQUESTED, Status.ON_HOLD],
+        )
+        sections.append(_section(_("In your hands"), in_hand, "mine", status=Status.IN_PROGRESS))
+    if flags.head:
+        sections.append(_section(_("Suspension requests to decide"),
+                                 queue_queryset(user, "unit", now=now).filter(status=Status.HOLD_REQUESTED), "unit",
+                                 status=Status.HOLD_REQUESTED))
+    if flags.dispatcher or flags.supervisor:
+        sections.append(_section(_("To be dispatched"), queue_queryset(user, "dispatch", now=now), "dispatch"))
+    if flags.supervisor:
+        open_qs = visible_tickets(user).filter(is_open=True)
+        sections.append(_section(_("Problem tickets (over 72 h)"), open_qs.filter(is_problem=True), "risk",
+                                 flag="problem"))
+        sections.append(_section(_("Overtime tickets (over 48 h)"), open_qs.filter(is_overtime=True, is_problem=False),
+                                 "risk", flag="overtime"))
+    if not flags.supervisor:
+        sections.append(_section(_("At risk and overdue"), queue_queryset(user, "risk", now=now), "risk"))
+    return sections
+
+
+@staff_required
+def home(request: HttpRequest) -> HttpResponse:
+    flags = RoleFlags(request.user)
+    return render(request, "workbench/home.html", {"sections": home_sections(request.user, flags)})
+
+
+@require_POST
+def set_language(request: HttpRequest) -> HttpResponse:
+    """Switch the language: remembered on the user (every device) and in a cookie (the sign-in page)."""
+    language = request.POST.get("language", "")
+    response: HttpResponseRedirect = redirect(safe_next(request))
+    if language not in {code for code, _name in settings.LANGUAGES}:
+        return response
+    user = request.user
+    if user.is_authenticated and user.language != language:
+        user.language = language
+        user.save(update_fields=["language"])
+    translation.activate(language)
+    response.set_cookie(settings.LANGUAGE_COOKIE_NAME, language, max_age=365 * 24 * 3600, samesite="Lax")
+    return response
+
+
+@staff_required
+def find_ticket(request: HttpRequest) -> HttpResponse:
+    """The header's search box: a work-order number (or its tail) opens the ticket, a phone number the desk."""
+    text = (request.GET.get("q") or "").strip().upper()
+    if text.isdigit() and len(text) == 11:
+        return redirect(reverse("workbench:desk") + "?" + urlencode({"caller": text}))
+    if text:
+        ticket = visible_tickets(request.user).filter(number=text).only("id").first()
+        if ticket is not None:
+            return redirect("workbench:ticket", pk=ticket.pk)
+    return render(request, "workbench/not_found_number.html", {"q": text}, status=404)

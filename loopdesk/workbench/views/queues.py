@@ -1,0 +1,111 @@
+"""Queues: my tickets, my unit's, to be dispatched, at risk and overdue. Filters, keyset pages, bulk dispatch."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
+
+from loopdesk.core.errors import DomainError
+from loopdesk.org.models import OrgUnit
+from loopdesk.tickets import services
+from loopdesk.tickets.choices import Action, Status
+from loopdesk.tickets.policy import allowed_actions, visible_tickets
+from loopdesk.workbench.common import RoleFlags, safe_next, staff_required
+from loopdesk.workbench.forms import QueueFilterForm
+from loopdesk.workbench.queues import QUEUES, page, queue_queryset
+from loopdesk.workbench.units import target_unit_choices
+
+BULK_LIMIT = 100
+
+
+@staff_required
+def queue(request: HttpRequest, key: str) -> HttpResponse:
+    if key not in QUEUES:
+        raise Http404(_("No such queue."))
+    now = timezone.now()
+    form = QueueFilterForm(request.GET or None)
+    qs = queue_queryset(request.user, key, now=now)
+    if form.is_bound and form.is_valid():
+        qs = form.apply(qs)
+        sort = form.cleaned_data.get("sort") or "due"
+    else:
+        sort = "due"
+    rows, next_cursor = page(qs, sort, request.GET.get("after", ""))
+    counts = {k: queue_queryset(request.user, k, now=now).count() for k in QUEUES}
+    flags = RoleFlags(request.user)
+    bulk = flags.dispatcher or flags.supervisor or flags.front_line or flags.admin
+    context: dict[str, Any] = {
+        "nav": "queues",
+        "queue": QUEUES[key],
+        "queues": [(q, counts[q.key]) for q in QUEUES.values()],
+        "form": form,
+        "rows": rows,
+        "total": qs.count(),
+        "next_cursor": next_cursor,
+        "first_page": bool(request.GET.get("after")),
+        "bulk": bulk,
+        "bulk_units": target_unit_choices(
+            getattr(request.user.unit, "region", None), _("Where the routing rules send each")
+        ) if bulk else [],
+    }
+    template = "workbench/partials/queue_results.html" if request.htmx and request.htmx.target == "queue-results" \
+        else "workbench/queue.html"
+    return render(request, template, context)
+
+
+@staff_required
+@require_POST
+def bulk_dispatch(request: HttpRequest) -> HttpResponse:
+    """Send the selected tickets to a unit: dispatch the registered/returned ones, transfer the others.
+
+    Each ticket goes through its own service call: one that may not be moved is reported, the rest move.
+    """
+    back = safe_next(request, "/queues/dispatch/")
+    try:
+        ids = sorted({int(x) for x in request.POST.getlist("ids")})[:BULK_LIMIT]
+    except ValueError:
+        ids = []
+    if not ids:
+        messages.error(request, _("Select at least one work order."))
+        return redirect(back)
+    unit = None
+    if request.POST.get("to_unit"):
+        unit = OrgUnit.objects.filter(pk=request.POST["to_unit"], is_active=True).first()
+        if unit is None:
+            messages.error(request, _("Choose a valid unit."))
+            return redirect(back)
+    note = (request.POST.get("note") or "").strip()
+    selected = visible_tickets(request.user).filter(pk__in=ids)
+    tickets = list(selected.select_related("handler_unit", "first_responder_unit", "category"))
+    moved, failed = [], []
+    for ticket in tickets:
+        actions = allowed_actions(request.user, ticket)
+        try:
+            if Action.DISPATCH in actions:
+                services.do_dispatch_ticket(acting_user=request.user, ticket=ticket, to_unit=unit, note=note,
+                                            expected_version=ticket.version)
+            elif Action.TRANSFER in actions and ticket.status in (Status.DISPATCHED, Status.IN_PROGRESS):
+                if unit is None:
+                    raise DomainError(_("Choose the unit to transfer it to."))
+                services.do_transfer_ticket(acting_user=request.user, ticket=ticket, to_unit=unit,
+                                            note=note or str(_("Bulk dispatch")), expected_version=ticket.version)
+            else:
+                raise DomainError(_("You may not dispatch it in its current state."))
+            moved.append(ticket.number)
+        except DomainError as exc:
+            failed.append(f"{ticket.number}: {exc.message}")
+    missing = len(ids) - len(tickets)
+    if moved:
+        messages.success(request, _("%(count)d work orders sent on: %(numbers)s") % {
+            "count": len(moved), "numbers": ", ".join(moved)})
+    for line in failed:
+        messages.error(request, line)
+    if missing:
+        messages.error(request, _("%(count)d selected work orders were not found.") % {"count": missing})
+    return redirect(back)

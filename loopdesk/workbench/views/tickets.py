@@ -1,0 +1,197 @@
+"""The ticket page: status, SLA clocks, customer (masked unless revealed), timeline, and the actions
+this user may take now, as dialogs that call the services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
+
+from loopdesk.core.errors import DomainError, ValidationFailed
+from loopdesk.customers.services import do_reveal_customer
+from loopdesk.tickets import policy, services
+from loopdesk.tickets.choices import Action, LinkKind, Visibility
+from loopdesk.tickets.models import Attachment, Ticket, TicketLink
+from loopdesk.workbench.actions import DANGEROUS, PRIMARY, ActionForm
+from loopdesk.workbench.common import raise_for_domain_error, staff_required
+from loopdesk.workbench.sla import badge
+
+DETAIL_RELATED = ("category", "category_root", "customer", "customer__account_manager", "handler_unit",
+                  "handler_user", "first_responder", "first_responder_unit", "sla_policy", "branch")
+
+
+def get_ticket(user: Any, pk: int) -> Ticket:
+    """The ticket if this user may see it; 404 otherwise (no hint that it exists)."""
+    ticket = policy.visible_tickets(user).select_related(*DETAIL_RELATED).filter(pk=pk).first()
+    if ticket is None:
+        raise Http404(_("Work order not found."))
+    return ticket
+
+
+def may_write(user: Any, ticket: Ticket) -> bool:
+    """Notes, attachments and links: anyone who sees the ticket, except a read-only auditor."""
+    return bool(user.role_codes - {"auditor"}) or policy.is_admin(user)
+
+
+def ticket_context(request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
+    user = request.user
+    events = list(ticket.events.select_related("actor", "actor_unit", "from_unit", "to_unit", "to_user")
+                  .order_by("seq"))
+    links = list(TicketLink.objects.filter(from_ticket=ticket).select_related("to_ticket"))
+    links_in = list(TicketLink.objects.filter(to_ticket=ticket).select_related("from_ticket"))
+    actions = policy.allowed_actions(user, ticket)
+    now = timezone.now()
+    return {
+        "ticket": ticket,
+        "badge": badge(ticket, now),
+        "now": now,
+        "path": ticket.category.ancestors(),
+        "events": events,
+        "attachments": list(ticket.attachments.select_related("uploaded_by").order_by("created_at")),
+        "links_out": links,
+        "links_in": links_in,
+        "actions": [(a, Action(a).label, "danger" if a in DANGEROUS else "primary" if a in PRIMARY else "")
+                    for a in actions],
+        "can_reveal": policy.can_reveal(user),
+        "can_write": may_write(user, ticket),
+        "visibility_choices": Visibility.choices,
+        "link_kinds": [(LinkKind.RELATED, LinkKind.RELATED.label), (LinkKind.PARENT, LinkKind.PARENT.label),
+                       (LinkKind.DUPLICATE, LinkKind.DUPLICATE.label)],
+    }
+
+
+@staff_required
+def ticket_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    ticket = get_ticket(request.user, pk)
+    return render(request, "workbench/ticket.html", ticket_context(request, ticket))
+
+
+def _apply_errors(form: Any, exc: ValidationFailed) -> None:
+    for field, errors in exc.errors.items():
+        for message in errors:
+            form.add_error(field if field in form.fields else None, message)
+
+
+@staff_required
+def ticket_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    """GET: the action's form (a dialog for htmx, a page otherwise). POST: run it through the service."""
+    ticket = get_ticket(request.user, pk)
+    if action not in Action.values or action == Action.CREATE:
+        raise Http404(_("No such action."))
+    if action not in policy.allowed_actions(request.user, ticket):
+        raise PermissionDenied(_("You may not “%(action)s” this work order now.") % {"action": Action(action).label})
+    status = 200
+    if request.method == "POST":
+        form = ActionForm(request.POST, action=action, ticket=ticket, user=request.user)
+        if form.is_valid():
+            try:
+                form.run()
+            except ValidationFailed as exc:
+                _apply_errors(form, exc)
+            except DomainError as exc:
+                raise_for_domain_error(exc)
+                form.add_error(None, str(exc.message))  # conflict or invalid transition: reload and retry
+            else:
+                messages.success(request, _("%(action)s: done.") % {"action": Action(action).label})
+                url = reverse("workbench:ticket", args=[ticket.pk])
+                if request.htmx:
+                    return HttpResponse(status=204, headers={"HX-Redirect": url})
+                return redirect(url)
+        status = 422
+    else:
+        form = ActionForm(action=action, ticket=ticket, user=request.user)
+    context = {"ticket": ticket, "form": form, "action": action, "action_label": Action(action).label,
+               "dangerous": action in DANGEROUS}
+    template = "workbench/partials/action_form.html" if request.htmx else "workbench/action_page.html"
+    return render(request, template, context, status=status)
+
+
+@staff_required
+@require_POST
+def add_note(request: HttpRequest, pk: int) -> HttpResponse:
+    ticket = get_ticket(request.user, pk)
+    try:
+        services.do_add_note(acting_user=request.user, ticket=ticket, text=request.POST.get("text", ""),
+                             visibility=request.POST.get("visibility", Visibility.INTERNAL))
+    except ValidationFailed as exc:
+        context = ticket_context(request, ticket)
+        context.update(note_errors=exc.errors, note_text=request.POST.get("text", ""))
+        return render(request, "workbench/ticket.html", context, status=422)
+    except DomainError as exc:
+        raise_for_domain_error(exc)
+        raise
+    messages.success(request, _("Note added."))
+    return redirect("workbench:ticket", pk=ticket.pk)
+
+
+@staff_required
+@require_POST
+def add_attachment(request: HttpRequest, pk: int) -> HttpResponse:
+    ticket = get_ticket(request.user, pk)
+    upload = request.FILES.get("file")
+    try:
+        if upload is None:
+            raise ValidationFailed(field="file", message=_("Choose a file."))
+        services.do_add_attachment(acting_user=request.user, ticket=ticket, upload=upload,
+                                   visibility=request.POST.get("visibility", Visibility.INTERNAL))
+    except ValidationFailed as exc:
+        context = ticket_context(request, ticket)
+        context.update(file_errors=exc.errors)
+        return render(request, "workbench/ticket.html", context, status=422)
+    except DomainError as exc:
+        raise_for_domain_error(exc)
+        raise
+    messages.success(request, _("File attached."))
+    return redirect("workbench:ticket", pk=ticket.pk)
+
+
+@staff_required
+def download_attachment(request: HttpRequest, pk: int, attachment_id: int) -> FileResponse:
+    ticket = get_ticket(request.user, pk)
+    attachment = Attachment.objects.filter(pk=attachment_id, ticket=ticket).first()
+    if attachment is None:
+        raise Http404(_("File not found."))
+    return FileResponse(attachment.file.open("rb"), as_attachment=True, filename=attachment.filename)
+
+
+@staff_required
+@require_POST
+def add_link(request: HttpRequest, pk: int) -> HttpResponse:
+    ticket = get_ticket(request.user, pk)
+    number = (request.POST.get("other") or "").strip().upper()
+    other = policy.visible_tickets(request.user).filter(number=number).first() if number else None
+    try:
+        if other is None:
+            raise ValidationFailed(field="other", message=_("No work order you may see has this number."))
+        services.do_link_tickets(acting_user=request.user, ticket=ticket, other=other,
+                                 kind=request.POST.get("kind", ""))
+    except ValidationFailed as exc:
+        context = ticket_context(request, ticket)
+        context.update(link_errors=exc.errors, link_other=number)
+        return render(request, "workbench/ticket.html", context, status=422)
+    except DomainError as exc:
+        raise_for_domain_error(exc)
+        raise
+    messages.success(request, _("Linked."))
+    return redirect("workbench:ticket", pk=ticket.pk)
+
+
+@staff_required
+@require_POST
+def reveal_customer(request: HttpRequest, pk: int) -> HttpResponse:
+    """Show the full number and name (audited). htmx swaps the masked text for the revealed one."""
+    ticket = get_ticket(request.user, pk)
+    try:
+        revealed = do_reveal_customer(acting_user=request.user, customer=ticket.customer,
+                                      reason=str(_("Work order %(number)s") % {"number": ticket.number}))
+    except DomainError as exc:
+        raise_for_domain_error(exc)
+        raise
+    return render(request, "workbench/partials/revealed.html", {"revealed": revealed})
