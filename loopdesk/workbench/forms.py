@@ -14,7 +14,7 @@ from loopdesk.customers.choices import Tier
 from loopdesk.org.choices import UnitFunction, UnitLevel
 from loopdesk.org.models import OrgUnit
 from loopdesk.sla.calendars import SHANGHAI
-from loopdesk.tickets.choices import Channel, ContactType, Status
+from loopdesk.tickets.choices import Channel, ContactType, Priority, Status
 from loopdesk.tickets.models import Category
 
 BLANK = [("", _("Any"))]
@@ -123,3 +123,55 @@ def _day_start(day: dt.date) -> dt.datetime:
 
 def now_local() -> dt.datetime:
     return timezone.localtime()
+
+
+class DeskForm(forms.Form):
+    """One form for a new contact: register it, and by default dispatch it in the same step."""
+
+    contact_type = forms.ChoiceField(label=_("Contact type"), choices=ContactType.choices,
+                                     initial=ContactType.COMPLAINT, widget=forms.RadioSelect)
+    category = category_field(True, _("Category"))
+    channel = forms.ChoiceField(label=_("Channel"), choices=Channel.choices)
+    priority = forms.ChoiceField(label=_("Priority"), choices=Priority.choices, initial=Priority.NORMAL)
+    title = forms.CharField(label=_("Summary"), required=False, max_length=200)
+    description = forms.CharField(label=_("What the customer says"), max_length=4000,
+                                  widget=forms.Textarea(attrs={"rows": 5}))
+
+    def __init__(self, *args: Any, channel: str = Channel.HOTLINE, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        fill_categories(self.fields["category"], _("Type to search, e.g. 信号"))
+        self.fields["category"].widget.attrs["data-placeholder"] = str(_("Type to search, e.g. 信号 or 话费"))
+        self.fields["channel"].initial = channel
+
+    def clean_category(self) -> Category | None:
+        pk = self.cleaned_data.get("category")
+        category = Category.objects.filter(pk=pk, is_active=True).first() if pk else None
+        if category is None:
+            raise forms.ValidationError(_("Choose an active category."))
+        return category
+
+
+class PolicyPreviewForm(forms.Form):
+    """What would happen to a ticket with these attributes: routing target, SLA policy, committed time."""
+
+    category = category_field(True, _("Category"))
+    contact_type = forms.ChoiceField(label=_("Contact type"), choices=ContactType.choices,
+                                     initial=ContactType.COMPLAINT)
+    tier = forms.ChoiceField(label=_("Customer tier"), choices=Tier.choices, initial=Tier.REGULAR)
+    channel = forms.ChoiceField(label=_("Channel"), choices=Channel.choices, initial=Channel.HOTLINE)
+    priority = forms.ChoiceField(label=_("Priority"), choices=Priority.choices, initial=Priority.NORMAL)
+    branch = forms.TypedChoiceField(label=_("Customer's branch"), required=False, coerce=int, empty_value=None)
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        fill_categories(self.fields["category"], _("Type to search, e.g. 信号"))
+        language = get_language()
+        branches = OrgUnit.objects.filter(level=UnitLevel.CENTRE, function=UnitFunction.FRONT_LINE, is_active=True)
+        self.fields["branch"].choices = BLANK + [(u.pk, u.display_name(language)) for u in branches.order_by("path")]
+
+    def clean_category(self) -> Category | None:
+        pk = self.cleaned_data.get("category")
+        category = Category.objects.filter(pk=pk).first() if pk else None
+        if category is None:
+            raise forms.ValidationError(_("Choose a category."))
+        return category

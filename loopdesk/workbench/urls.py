@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from loopdesk.workbench.views import home, queues, tickets
+from loopdesk.workbench.views import board, desk, home, policies, queues, tickets
 
 app_name = "workbench"
 
@@ -10,6 +10,9 @@ urlpatterns = [
     path("", home.home, name="home"),
     path("me/language/", home.set_language, name="set_language"),
     path("find/", home.find_ticket, name="find"),
+    path("desk/", desk.desk, name="desk"),
+    path("desk/preview/", desk.desk_preview, name="desk_preview"),
+    path("desk/reveal/", desk.desk_reveal, name="desk_reveal"),
     path("tickets/<int:pk>/", tickets.ticket_detail, name="ticket"),
     path("tickets/<int:pk>/act/<slug:action>/", tickets.ticket_action, name="ticket_action"),
     path("tickets/<int:pk>/note/", tickets.add_note, name="ticket_note"),
@@ -17,6 +20,9 @@ urlpatterns = [
     path("tickets/<int:pk>/files/<int:attachment_id>/", tickets.download_attachment, name="ticket_file"),
     path("tickets/<int:pk>/link/", tickets.add_link, name="ticket_link"),
     path("tickets/<int:pk>/reveal/", tickets.reveal_customer, name="ticket_reveal"),
+    path("board/", board.board, name="board"),
+    path("policies/", policies.policies, name="policies"),
+    path("policies/preview/", policies.policy_preview, name="policy_preview"),
     path("queues/bulk-dispatch/", queues.bulk_dispatch, name="bulk_dispatch"),
     path("queues/<slug:key>/", queues.queue, name="queue"),
 ]

@@ -49,3 +49,10 @@ def query_with(context: Any, **changes: Any) -> str:
             params[key] = value
     encoded = params.urlencode()
     return f"?{encoded}" if encoded else "?"
+
+
+@register.filter
+def hours(minutes: int) -> str:
+    """Minutes as hours, e.g. 2880 → "48 h"; keeps a decimal when needed."""
+    value = (minutes or 0) / 60
+    return f"{value:g} h"

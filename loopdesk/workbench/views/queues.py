@@ -18,7 +18,7 @@ from loopdesk.tickets.choices import Action, Status
 from loopdesk.tickets.policy import allowed_actions, visible_tickets
 from loopdesk.workbench.common import RoleFlags, safe_next, staff_required
 from loopdesk.workbench.forms import QueueFilterForm
-from loopdesk.workbench.queues import QUEUES, page, queue_queryset
+from loopdesk.workbench.queues import PAGE_SIZE, QUEUES, page, queue_queryset
 from loopdesk.workbench.units import target_unit_choices
 
 BULK_LIMIT = 100
@@ -36,7 +36,7 @@ def queue(request: HttpRequest, key: str) -> HttpResponse:
         sort = form.cleaned_data.get("sort") or "due"
     else:
         sort = "due"
-    rows, next_cursor = page(qs, sort, request.GET.get("after", ""))
+    rows, next_cursor = page(qs, sort, request.GET.get("after", ""), size=PAGE_SIZE)
     counts = {k: queue_queryset(request.user, k, now=now).count() for k in QUEUES}
     flags = RoleFlags(request.user)
     bulk = flags.dispatcher or flags.supervisor or flags.front_line or flags.admin

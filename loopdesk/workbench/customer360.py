@@ -1,0 +1,58 @@
+"""The customer 360 of the screen-pop: profile, every contact, open tickets, last satisfaction, repeats."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.utils import timezone
+
+from loopdesk.customers.models import Customer
+from loopdesk.tickets.choices import ContactType
+from loopdesk.tickets.models import Ticket
+from loopdesk.tickets.policy import visible_tickets
+from loopdesk.tickets.services import REPEAT_WINDOW
+
+HISTORY_LIMIT = 200
+
+
+@dataclass
+class Customer360:
+    customer: Customer | None
+    history: list[Ticket] = field(default_factory=list)
+    open_tickets: list[Ticket] = field(default_factory=list)
+    last_verdict: Ticket | None = None
+    repeats: list[tuple[Any, int]] = field(default_factory=list)  # (top category, complaints in 30 days)
+    more: bool = False
+
+
+def customer_360(user: Any, msisdn: str, *, now: dt.datetime | None = None) -> Customer360:
+    """Three queries whatever the history's length: customer, its tickets (capped), nothing per row."""
+    now = now or timezone.now()
+    customer = Customer.objects.select_related("account_manager", "home_branch").filter(msisdn=msisdn).first()
+    if customer is None:
+        return Customer360(None)
+    rows = list(
+        visible_tickets(user)
+        .filter(customer=customer)
+        .select_related("category", "category_root", "handler_unit", "sla_policy")
+        .order_by("-created_at", "-id")[: HISTORY_LIMIT + 1]
+    )
+    more = len(rows) > HISTORY_LIMIT
+    history = rows[:HISTORY_LIMIT]
+    since = now - REPEAT_WINDOW
+    recent = Counter(
+        t.category_root_id for t in history
+        if t.created_at >= since and t.contact_type in (ContactType.COMPLAINT, ContactType.APPEAL)
+    )
+    roots = {t.category_root_id: t.category_root for t in history}
+    return Customer360(
+        customer=customer,
+        history=history,
+        open_tickets=[t for t in history if t.is_open],
+        last_verdict=next((t for t in history if t.callback_verdict), None),
+        repeats=[(roots[root_id], n) for root_id, n in recent.most_common()],
+        more=more,
+    )

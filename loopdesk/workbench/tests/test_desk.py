@@ -1,0 +1,133 @@
+"""Screen-pop and customer 360, create-and-dispatch in one form, routing/SLA preview, board and policy pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from loopdesk.audit.models import AuditLog
+from loopdesk.customers.models import Customer
+from loopdesk.tickets.choices import Status
+from loopdesk.tickets.models import Ticket
+from loopdesk.tickets.services import do_create_ticket
+
+
+def _form(world: Any, **kwargs: Any) -> dict[str, Any]:
+    values = {"contact_type": "complaint", "category": world.categories["indoor"].pk, "channel": "hotline",
+              "priority": "normal", "title": "", "description": "家里室内没有信号", "go": "dispatch"}
+    values.update(kwargs)
+    return values
+
+
+def test_screen_pop_shows_the_customer_360_masked(world: Any, client_for: Any) -> None:
+    customer = world.customer(vip_level="gold", brand="gotone", account_manager=world.users["manager"])
+    do_create_ticket(acting_user=world.user("agent"), **world.ticket_kwargs(customer=customer), dispatch=True)
+    response = client_for("agent").get(f"/desk/?caller={customer.msisdn}")
+    page = response.content.decode()
+    assert response.status_code == 200
+    # The number travels in the URL and a hidden field (the CTI put it there), but is never shown.
+    shown = page.replace(f"caller={customer.msisdn}", "").replace(f'name="caller" value="{customer.msisdn}"', "")
+    assert customer.masked_msisdn in page and customer.msisdn not in shown
+    assert "Gold VIP" in page and "manager" in page
+    assert len(response.context["view"].open_tickets) == 1
+    assert "a new one is a repeat complaint" in page
+
+
+def test_unknown_caller_gets_an_empty_360_and_a_bad_number_a_field_error(world: Any, client_for: Any) -> None:
+    client = client_for("agent")
+    response = client.get("/desk/?caller=13912345678")
+    assert response.status_code == 200 and response.context["view"].customer is None
+    response = client.get("/desk/?caller=12345")
+    assert "Enter a valid mobile number" in response.content.decode()
+
+
+def test_create_and_dispatch_in_one_step(world: Any, client_for: Any) -> None:
+    client = client_for("agent")
+    response = client.post("/desk/?caller=13912345678", _form(world))
+    ticket = Ticket.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/tickets/{ticket.pk}/"
+    assert ticket.status == Status.DISPATCHED
+    assert ticket.handler_unit_id == world.units["netmaint"].pk
+    assert ticket.first_responder_id == world.users["agent"].pk
+    assert Customer.objects.filter(msisdn="13912345678").exists()
+
+
+def test_register_only_keeps_it_with_the_first_responder(world: Any, client_for: Any) -> None:
+    client_for("agent").post("/desk/?caller=13912345678", _form(world, go="register"))
+    assert Ticket.objects.get().status == Status.NEW
+
+
+def test_bad_input_shows_field_errors_keeps_the_text_and_stores_nothing(world: Any, client_for: Any) -> None:
+    client = client_for("agent")
+    response = client.post("/desk/?caller=13912345678", _form(world, category="", description="客户很生气"))
+    assert response.status_code == 422
+    assert response.context["form"].errors["category"]
+    assert "客户很生气" in response.content.decode()
+    response = client.post("/desk/?caller=13912345678", _form(world, description=" "))
+    assert response.status_code == 422 and response.context["form"].errors["description"]
+    response = client.post("/desk/", _form(world))
+    assert response.status_code == 422 and response.context["caller_error"]
+    assert not Ticket.objects.exists() and not Customer.objects.exists()
+
+
+def test_desk_is_refused_to_roles_that_may_not_register(world: Any, client_for: Any) -> None:
+    assert client_for("specialist").get("/desk/?caller=13912345678").status_code == 403
+    assert client_for("specialist").post("/desk/?caller=13912345678", _form(world)).status_code == 403
+    assert not Ticket.objects.exists()
+
+
+def test_preview_names_the_unit_and_the_committed_time(world: Any, client_for: Any) -> None:
+    response = client_for("agent").get("/desk/preview/", {
+        "caller": "13912345678", "contact_type": "complaint", "category": world.categories["indoor"].pk,
+        "channel": "hotline", "priority": "normal"}, headers={"HX-Request": "true"})
+    page = response.content.decode()
+    assert "net › netmaint" in page  # English unit names for an English-speaking user
+    assert 'id="preview-committed"' in page
+
+
+def test_reveal_at_the_desk_is_audited(world: Any, client_for: Any) -> None:
+    customer = world.customer()
+    response = client_for("agent").post(f"/desk/reveal/?caller={customer.msisdn}")
+    assert customer.msisdn in response.content.decode()
+    assert AuditLog.objects.filter(action="customer.reveal").count() == 1
+
+
+def test_customer_360_queries_do_not_grow_with_history(world: Any, client_for: Any) -> None:
+    customer = world.customer()
+    agent = world.user("agent")
+    client = client_for("agent")
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(f"/desk/?caller={customer.msisdn}").status_code == 200
+        return len(ctx.captured_queries)
+
+    do_create_ticket(acting_user=agent, **world.ticket_kwargs(customer=customer))
+    few = queries()
+    for _ in range(5):
+        kwargs = world.ticket_kwargs(customer=customer, category=world.categories["dispute"])
+        do_create_ticket(acting_user=agent, **kwargs)
+    assert queries() == few
+
+
+def test_board_for_supervisors_only(world: Any, client_for: Any) -> None:
+    do_create_ticket(acting_user=world.user("agent"), **world.ticket_kwargs(), dispatch=True)
+    response = client_for("supervisor").get("/board/")
+    assert response.status_code == 200 and response.context["totals"]["open"] == 1
+    assert client_for("supervisor").get("/board/", headers={"HX-Request": "true"}).status_code == 200
+    assert client_for("agent").get("/board/").status_code == 403
+
+
+def test_policy_page_and_live_preview(world: Any, client_for: Any) -> None:
+    client = client_for("supervisor")
+    page = client.get("/policies/").content.decode()
+    assert "覆盖→网优" in page
+    response = client.get("/policies/preview/", {
+        "category": world.categories["indoor"].pk, "contact_type": "fault", "tier": "vip", "channel": "hotline",
+        "priority": "normal", "branch": world.units["branch_xh"].pk})
+    text = response.content.decode()
+    assert response.status_code == 200 and "netopt" in text and "VIP" in text
+    assert client.get("/policies/preview/", {"category": ""}).status_code == 422
+    assert client_for("agent").get("/policies/").status_code == 403

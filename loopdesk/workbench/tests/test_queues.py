@@ -1,0 +1,101 @@
+"""Queues: who sees what, filters with field errors, keyset pages by due time, bulk dispatch, bounded queries."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from loopdesk.tickets.choices import Status
+from loopdesk.tickets.models import Ticket
+from loopdesk.tickets.services import do_create_ticket
+
+
+def _create(world: Any, n: int, **kwargs: Any) -> list[Ticket]:
+    agent = world.user("agent")
+    return [do_create_ticket(acting_user=agent, **world.ticket_kwargs(**kwargs), dispatch=True) for _ in range(n)]
+
+
+def test_unit_queue_holds_the_units_tickets_only(world: Any, client_for: Any) -> None:
+    mine = _create(world, 2)
+    billing = _create(world, 1, category=world.categories["dispute"])
+    page = client_for("specialist").get("/queues/unit/").content.decode()
+    assert all(t.number in page for t in mine)
+    assert billing[0].number not in page
+
+
+def test_keyset_pages_walk_every_ticket_once_in_due_order(world: Any, client_for: Any, monkeypatch: Any) -> None:
+    monkeypatch.setattr("loopdesk.workbench.views.queues.PAGE_SIZE", 2)
+    tickets = _create(world, 5)
+    client = client_for("specialist")
+    seen: list[str] = []
+    url = "/queues/unit/?sort=due"
+    for _ in range(5):
+        response = client.get(url)
+        seen += [t.number for t in response.context["rows"]]
+        cursor = response.context["next_cursor"]
+        if not cursor:
+            break
+        url = f"/queues/unit/?sort=due&after={cursor}"
+    expected = [t.number for t in sorted(tickets, key=lambda t: (t.due_at, t.pk))]
+    assert seen == expected
+
+
+def test_filters_narrow_the_queue_and_bad_dates_show_a_field_error(world: Any, client_for: Any) -> None:
+    _create(world, 2)
+    calls = _create(world, 1, category=world.categories["calls"])
+    client = client_for("specialist")
+    response = client.get(f"/queues/unit/?category={world.categories['calls'].pk}")
+    assert [t.number for t in response.context["rows"]] == [calls[0].number]
+    response = client.get(f"/queues/unit/?category={world.categories['basic'].pk}")
+    assert len(response.context["rows"]) == 3
+    response = client.get("/queues/unit/?created_from=2026-11-10&created_to=2026-11-01")
+    assert response.status_code == 200
+    assert response.context["form"].errors["created_to"]
+    response = client.get("/queues/unit/?created_from=not-a-date")
+    assert response.status_code == 200 and response.context["form"].errors["created_from"]
+    assert client.get("/queues/unit/?after=garbage").status_code == 200
+
+
+def test_bulk_dispatch_moves_what_it_may_and_reports_the_rest(world: Any, client_for: Any) -> None:
+    # "Other" has no routing rule: these wait with second-line support (综援室).
+    waiting = _create(world, 2, category=world.categories["other"])
+    assert {t.handler_unit_id for t in waiting} == {world.units["l2"].pk}
+    client = client_for("dispatcher")
+    page = client.get("/queues/dispatch/").content.decode()
+    assert all(t.number in page for t in waiting)
+    response = client.post("/queues/bulk-dispatch/", {
+        "ids": [t.pk for t in waiting], "to_unit": world.units["netmaint"].pk, "note": "网络问题",
+        "next": "/queues/dispatch/",
+    })
+    assert response.status_code == 302 and response["Location"] == "/queues/dispatch/"
+    assert set(Ticket.objects.filter(pk__in=[t.pk for t in waiting]).values_list("handler_unit", "status")) == {
+        (world.units["netmaint"].pk, Status.DISPATCHED)}
+
+
+def test_bulk_dispatch_without_selection_changes_nothing(world: Any, client_for: Any) -> None:
+    response = client_for("dispatcher").post("/queues/bulk-dispatch/", {"to_unit": world.units["netmaint"].pk},
+                                             follow=True)
+    assert "Select at least one work order." in response.content.decode()
+
+
+def test_unknown_queue_is_a_404(world: Any, client_for: Any) -> None:
+    assert client_for("agent").get("/queues/everything/").status_code == 404
+
+
+def test_queue_queries_do_not_grow_with_rows(world: Any, client_for: Any) -> None:
+    client = client_for("dispatcher")
+    rows: list[int] = []
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            response = client.get("/queues/dispatch/")
+        rows.append(len(response.context["rows"]))
+        return len(ctx.captured_queries)
+
+    _create(world, 1, category=world.categories["other"])
+    few = queries()
+    _create(world, 6, category=world.categories["other"])
+    assert queries() == few
+    assert rows == [1, 7]

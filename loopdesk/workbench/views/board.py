@@ -1,0 +1,85 @@
+"""Supervisor board: overtime and problem tickets by department and branch, ageing, one-click reassign.
+
+Aggregates are grouped queries over open tickets only (a few per page, whatever the table size)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from loopdesk.org.models import OrgUnit
+from loopdesk.tickets.policy import visible_tickets
+from loopdesk.workbench.common import RoleFlags, staff_required
+from loopdesk.workbench.queues import LIST_RELATED
+
+BOARD_ROWS = 50
+AGE_BUCKETS = [
+    ("lt1", _("Under 24 h"), 0, 24),
+    ("d1", _("24–48 h"), 24, 48),
+    ("d2", _("48–72 h"), 48, 72),
+    ("d3", _("3–7 days"), 72, 168),
+    ("old", _("Over 7 days"), 168, None),
+]
+
+
+def _grouped(qs: Any, field: str) -> list[dict[str, Any]]:
+    rows = list(
+        qs.filter(Q(is_overtime=True) | Q(is_problem=True))
+        .values(field)
+        .annotate(overtime=Count("id", filter=Q(is_overtime=True, is_problem=False)),
+                  problem=Count("id", filter=Q(is_problem=True)))
+        .order_by("-problem", "-overtime")
+    )
+    units = OrgUnit.objects.in_bulk([r[field] for r in rows if r[field]])
+    language = get_language()
+    top = max((r["overtime"] + r["problem"] for r in rows), default=0) or 1
+    for r in rows:
+        unit = units.get(r[field])
+        r["name"] = unit.display_name(language) if unit else _("(none)")
+        r["overtime_pct"] = round(100 * r["overtime"] / top)
+        r["problem_pct"] = round(100 * r["problem"] / top)
+    return rows
+
+
+def board_context(user: Any, now: dt.datetime) -> dict[str, Any]:
+    open_qs = visible_tickets(user).filter(is_open=True)
+    ageing_counts = {
+        key: Count("id", filter=Q(created_at__lte=now - dt.timedelta(hours=low),
+                                  **({"created_at__gt": now - dt.timedelta(hours=high)} if high else {})))
+        for key, _label, low, high in AGE_BUCKETS
+    }
+    totals = open_qs.aggregate(
+        open=Count("id"), overtime=Count("id", filter=Q(is_overtime=True, is_problem=False)),
+        problem=Count("id", filter=Q(is_problem=True)),
+        overdue=Count("id", filter=Q(sla_paused=False, due_at__lt=now)), **ageing_counts,
+    )
+    biggest = max((totals[key] for key, *_rest in AGE_BUCKETS), default=0) or 1
+    ageing = [(label, totals[key], round(100 * totals[key] / biggest)) for key, label, *_rest in AGE_BUCKETS]
+    late = list(open_qs.filter(Q(is_overtime=True) | Q(is_problem=True)).select_related(*LIST_RELATED)
+                .order_by("-is_problem", "overtime_at", "id")[:BOARD_ROWS])
+    return {
+        "totals": totals,
+        "ageing": ageing,
+        "by_department": _grouped(open_qs, "handler_unit"),
+        "by_branch": _grouped(open_qs, "branch"),
+        "late": late,
+        "now": now,
+    }
+
+
+@staff_required
+def board(request: HttpRequest) -> HttpResponse:
+    if not RoleFlags(request.user).supervisor:
+        raise PermissionDenied(_("The board is for service supervisors."))
+    context = board_context(request.user, timezone.now())
+    context["nav"] = "board"
+    template = "workbench/partials/board_body.html" if request.htmx else "workbench/board.html"
+    return render(request, template, context)
