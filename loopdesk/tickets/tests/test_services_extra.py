@@ -1,0 +1,95 @@
+"""Notes, attachments, links, external ids and customers: the parts of a ticket that are not its state."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from loopdesk.conftest import T0, World
+from loopdesk.core.errors import NotFoundError, PermissionDeniedError, ValidationFailed
+from loopdesk.customers.models import Customer
+from loopdesk.customers.services import clean_msisdn, get_or_create_customer
+from loopdesk.tickets import services as s
+from loopdesk.tickets.choices import EventKind, LinkKind
+from loopdesk.tickets.models import Attachment, ExternalRef, Ticket, TicketEvent, TicketLink
+
+
+@pytest.fixture
+def media(tmp_path, settings):
+    settings.MEDIA_ROOT = tmp_path
+    return tmp_path
+
+
+def test_notes_are_internal_or_customer_visible_and_do_not_change_the_version(world: World) -> None:
+    t = s.do_create_ticket(acting_user=world.user("agent"), now=T0, **world.ticket_kwargs())
+    s.do_add_note(acting_user=world.user("agent"), ticket=t, text="客户情绪激动", now=T0)
+    s.do_add_note(acting_user=world.user("agent"), ticket=t, text="已联系网络部", visibility="customer", now=T0)
+    notes = list(TicketEvent.objects.filter(ticket=t, kind=EventKind.NOTE).values_list("visibility", flat=True))
+    assert notes == ["internal", "customer"]
+    assert Ticket.objects.get(pk=t.pk).version == t.version
+    with pytest.raises(PermissionDeniedError):
+        s.do_add_note(acting_user=world.user("auditor"), ticket=t, text="x")
+    with pytest.raises(PermissionDeniedError):
+        s.do_add_note(acting_user=world.user("it_specialist"), ticket=t, text="x")  # cannot see it
+
+
+def test_attachment_limits(world: World, media, settings) -> None:
+    settings.LOOPDESK_ATTACHMENT_MAX_BYTES = 1024
+    t = s.do_create_ticket(acting_user=world.user("agent"), now=T0, **world.ticket_kwargs())
+    shot = SimpleUploadedFile("信号截图.png", b"\x89PNG" + b"0" * 100, content_type="image/png")
+    attachment = s.do_add_attachment(acting_user=world.user("agent"), ticket=t, upload=shot, now=T0)
+    assert attachment.size == 104 and attachment.filename == "信号截图.png"
+    assert (media / attachment.file.name).exists()
+    too_big = SimpleUploadedFile("big.png", b"0" * 2048, content_type="image/png")
+    with pytest.raises(ValidationFailed) as err:
+        s.do_add_attachment(acting_user=world.user("agent"), ticket=t, upload=too_big)
+    assert err.value.field == "file"
+    script = SimpleUploadedFile("x.exe", b"MZ", content_type="application/x-msdownload")
+    with pytest.raises(ValidationFailed):
+        s.do_add_attachment(acting_user=world.user("agent"), ticket=t, upload=script)
+    assert Attachment.objects.filter(ticket=t).count() == 1
+    assert TicketEvent.objects.filter(ticket=t, kind=EventKind.ATTACHMENT).count() == 1
+
+
+def test_links_parent_and_related(world: World) -> None:
+    parent = s.do_create_ticket(acting_user=world.user("agent"), now=T0, **world.ticket_kwargs())
+    child = s.do_create_ticket(acting_user=world.user("agent"), now=T0, **world.ticket_kwargs())
+    s.do_link_tickets(acting_user=world.user("agent"), ticket=parent, other=child, kind=LinkKind.PARENT, now=T0)
+    assert Ticket.objects.get(pk=child.pk).parent_id == parent.pk
+    with pytest.raises(ValidationFailed):
+        s.do_link_tickets(acting_user=world.user("agent"), ticket=parent, other=parent, kind=LinkKind.RELATED)
+    hidden = s.do_create_ticket(acting_user=world.user("zh_agent"), now=T0,
+                                **world.ticket_kwargs(customer=world.customer(region="ZH")))
+    with pytest.raises(NotFoundError):
+        s.do_link_tickets(acting_user=world.user("agent"), ticket=parent, other=hidden, kind=LinkKind.RELATED)
+    assert TicketLink.objects.filter(from_ticket=parent).count() == 1
+
+
+def test_external_ids_are_unique_per_system(world: World) -> None:
+    t = s.do_create_ticket(acting_user=world.user("agent"), now=T0, external_refs={"EOMS": "E-1"},
+                           **world.ticket_kwargs())
+    assert ExternalRef.objects.get(system="EOMS", external_id="E-1").ticket_id == t.pk
+    with pytest.raises(ValidationFailed) as err:
+        s.do_create_ticket(acting_user=world.user("agent"), now=T0, external_refs={"EOMS": "E-1"},
+                           **world.ticket_kwargs())
+    assert "external_refs" in err.value.errors
+
+
+@pytest.mark.parametrize("raw,expected", [("+86 138-0013-8000", "13800138000"), ("１３９１２３４５６７８", "13912345678"),
+                                          ("008613800138000", "13800138000")])
+def test_msisdn_is_normalised(raw: str, expected: str) -> None:
+    assert clean_msisdn(raw) == expected
+
+
+@pytest.mark.parametrize("raw", ["12800138000", "1380013800", "138001380001", "abc", ""])
+def test_invalid_msisdn_is_a_field_error(raw: str) -> None:
+    with pytest.raises(ValidationFailed) as err:
+        clean_msisdn(raw)
+    assert err.value.field == "msisdn"
+
+
+def test_unknown_caller_gets_a_customer_record_in_the_agents_region(world: World) -> None:
+    customer = get_or_create_customer(msisdn="13700001111", acting_user=world.user("agent"))
+    assert customer.region == "JM" and customer.tier == "regular"
+    assert get_or_create_customer(msisdn="137 0000 1111", acting_user=world.user("agent")).pk == customer.pk
+    assert Customer.objects.filter(msisdn="13700001111").count() == 1
