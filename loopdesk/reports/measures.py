@@ -88,7 +88,7 @@ MEASURES: dict[str, tuple[Any, str]] = {  # name -> (label, unit: count | rate |
     "callbacks": (_("Callbacks completed"), "count"),
     "callback_rate": (_("Callback completion"), "rate"),
     "satisfied": (_("Satisfied at callback"), "count"),
-    "satisfaction": (_("Satisfaction (% satisfied)"), "rate"),
+    "satisfaction": (_("Satisfaction rate"), "rate"),
 }
 # Counts a user can click: measure -> (counter, extra condition on the fact).
 DRILLABLE: dict[str, tuple[str, Q]] = {
@@ -185,6 +185,8 @@ def filter_q(filters: dict[str, Any] | None, prefix: str = "") -> Q:
         column = FILTERS[name]
         if name == "category":
             q &= Q(**{f"{prefix}category_id__in": _category_ids(int(value))})
+        elif isinstance(value, list | tuple | set | frozenset):
+            q &= Q(**{f"{prefix}{column}__in": list(value)})
         else:
             q &= Q(**{f"{prefix}{column}": value})
     return q
@@ -219,32 +221,34 @@ def _group_value(group_by: str | None, raw: Any, categories: dict[int, Category]
 
 
 def totals(
-    user: Any, period: Period, filters: dict[str, Any] | None = None, group_by: str | None = None
+    user: Any, period: Period, filters: dict[str, Any] | None = None, group_by: str | tuple[str, ...] | None = None
 ) -> dict[Any, Totals]:
-    """Summed counters per group value (one entry under None without grouping), within the user's scope."""
+    """Summed counters per group value (a tuple for several groupings; None without grouping), in the user's scope."""
     scope = rollup_scope(user)
-    column = GROUPS[group_by] if group_by else None
-    categories = dict(Category.objects.in_bulk()) if group_by == "category_root" else None
+    names = (group_by,) if isinstance(group_by, str) else tuple(group_by or ())
+    columns = list(dict.fromkeys(GROUPS[name] for name in names))
+    categories = dict(Category.objects.in_bulk()) if "category_root" in names else None
     out: dict[Any, Totals] = {}
     # Aliased ("s_created") so an aggregate never shadows the column another one sums.
     sums = {f"s_{name}": Sum(name) for name in COUNTER_NAMES}
     sums.update({f"s_{name}": Sum(counter, filter=q) for name, (counter, q) in EXTRA_SUMS.items()})
     rows: Iterable[dict[str, Any]]
     if scope is None:
-        rows = _narrow_rows(user, period, filters, column)
+        rows = _narrow_rows(user, period, filters)
     else:
         qs = DailyRollup.objects.filter(scope, filter_q(filters), day__range=(period.start, period.end))
-        raw = qs.values(column).annotate(**sums).order_by() if column else [qs.aggregate(**sums)]
+        raw = qs.values(*columns).annotate(**sums).order_by() if columns else [qs.aggregate(**sums)]
         rows = ({k[2:] if k.startswith("s_") else k: v for k, v in row.items()} for row in raw)
     for row in rows:
-        key = _group_value(group_by, row.get(column), categories) if column else None
+        parts = tuple(_group_value(name, row.get(GROUPS[name]), categories) for name in names)
+        key = None if not names else parts[0] if isinstance(group_by, str) else parts
         _add(out.setdefault(key, _empty()), row)
-    if not out and not group_by:
+    if not out and not names:
         out[None] = _empty()
     return out
 
 
-def _narrow_rows(user: Any, period: Period, filters: dict[str, Any] | None, column: str | None) -> list[dict]:
+def _narrow_rows(user: Any, period: Period, filters: dict[str, Any] | None) -> list[dict]:
     """Rollup-like rows computed from the facts of the tickets the user may see."""
     facts = ReportFact.objects.filter(ticket__in=visible_tickets(user).values("pk")).filter(filter_q(filters))
     rows: list[dict[str, Any]] = []

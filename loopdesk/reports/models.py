@@ -209,3 +209,22 @@ class StoredReport(models.Model):
         verbose_name_plural = _("stored reports")
         constraints = [models.UniqueConstraint(fields=["kind", "period", "scope"], name="rpt_stored_unique")]
         ordering = ["-period", "scope"]
+
+
+class ImportRun(models.Model):
+    """A completed import of legacy work orders or customers (what was imported, by whom, how many)."""
+
+    kind = models.CharField(_("kind"), max_length=16)
+    filename = models.CharField(_("file name"), max_length=200)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+", verbose_name=_("imported by"))
+    created_at = models.DateTimeField(_("imported at"))
+    rows = models.PositiveIntegerField(_("rows"), default=0)
+    created = models.PositiveIntegerField(_("created"), default=0)
+    skipped = models.PositiveIntegerField(_("already imported"), default=0)
+    errors = models.PositiveIntegerField(_("rows with errors"), default=0)
+
+    class Meta:
+        verbose_name = _("import")
+        verbose_name_plural = _("imports")
+        ordering = ["-created_at"]

@@ -141,7 +141,7 @@ steps = st.lists(
 
 
 @pytest.mark.django_db
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(steps=steps)
 def test_rollups_equal_a_direct_recount_after_random_changes(steps: list) -> None:
     world = _world()

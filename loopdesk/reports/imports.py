@@ -1,0 +1,546 @@
+"""Import work orders and customers exported from the legacy tools (CSV or XLSX).
+
+- Formats: XLSX (read-only openpyxl, row by row) or CSV in UTF-8 (with or without BOM) or GBK / GB18030
+  (what Chinese Excel writes); the encoding is detected from the bytes.
+- Columns are matched by the usual legacy headers (工单编号, 受理时间, 手机号码 ...) or an explicit mapping.
+- Two passes over the file, row by row (memory is bounded by the set of external ids seen): the first
+  validates every row and reports every problem per row, in the user's language; the second writes.
+  A dry run stops after the first. All-or-nothing by default: one bad row and nothing is imported.
+- Idempotent: a row whose external id (tickets.ExternalRef, per source system) is already imported is
+  skipped, so a file can be imported again after a fix.
+- Tickets are created by `loopdesk.tickets.services.do_create_ticket` (timeline, SLA, repeat detection,
+  audit and the KPI rollups exactly as for a ticket registered by hand), at the legacy registration time.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import IO, Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
+from openpyxl import load_workbook
+
+from loopdesk.audit.services import record_audit
+from loopdesk.core.errors import DomainError, PermissionDeniedError, ValidationFailed
+from loopdesk.core.text import normalize_msisdn, validate_msisdn
+from loopdesk.customers.choices import Brand, VipLevel
+from loopdesk.customers.models import Customer
+from loopdesk.customers.services import get_or_create_customer
+from loopdesk.org.models import OrgUnit
+from loopdesk.reports.models import ImportRun
+from loopdesk.sla.calendars import SHANGHAI
+from loopdesk.tickets import policy
+from loopdesk.tickets.choices import Channel, ContactType, Priority
+from loopdesk.tickets.models import Category, ExternalRef
+from loopdesk.tickets.services import MAX_DESCRIPTION, MAX_TITLE, do_create_ticket
+
+CHUNK = 1000
+MAX_REPORTED_ERRORS = 1000
+SAMPLE_BYTES = 1 << 20
+
+# field -> (label, required, header synonyms as the legacy tools write them)
+TICKET_FIELDS: dict[str, tuple[Any, bool, tuple[str, ...]]] = {
+    "external_id": (_("external id"), True, ("工单编号", "原工单号", "工单号", "外部编号", "流水号", "external_id")),
+    "created_at": (_("created at"), True, ("受理时间", "创建时间", "建单时间", "created_at")),
+    "msisdn": (_("mobile number"), True, ("手机号码", "用户号码", "客户号码", "受理号码", "msisdn")),
+    "contact_type": (_("contact type"), True, ("服务类型", "工单类型", "联系类型", "contact_type")),
+    "category": (_("category"), True, ("投诉类目", "投诉分类", "类目", "业务分类", "category")),
+    "channel": (_("channel"), True, ("受理渠道", "渠道", "来源", "channel")),
+    "description": (_("description"), True, ("投诉内容", "问题描述", "工单内容", "内容", "description")),
+    "title": (_("summary"), False, ("标题", "摘要", "title")),
+    "priority": (_("priority"), False, ("优先级", "紧急程度", "priority")),
+    "customer_name": (_("customer name"), False, ("客户姓名", "用户姓名", "姓名", "customer_name")),
+}
+CUSTOMER_FIELDS: dict[str, tuple[Any, bool, tuple[str, ...]]] = {
+    "msisdn": (_("mobile number"), True, ("手机号码", "用户号码", "号码", "msisdn")),
+    "name": (_("name"), False, ("客户姓名", "姓名", "name")),
+    "brand": (_("brand"), False, ("品牌", "brand")),
+    "vip_level": (_("VIP level"), False, ("VIP等级", "客户等级", "vip_level")),
+    "region": (_("home region"), False, ("归属地市", "地市", "region")),
+    "home_branch": (_("home branch"), False, ("归属分公司", "分公司", "home_branch")),
+    "arpu": (_("monthly ARPU (CNY)"), False, ("ARPU", "月均消费", "arpu")),
+}
+SYNONYMS = {
+    "contact_type": {"投诉": "complaint", "咨询": "consultation", "建议": "suggestion", "意见": "suggestion",
+                     "建议/意见": "suggestion", "故障": "fault", "故障申告": "fault", "申诉": "appeal",
+                     "申诉工单": "appeal"},
+    "channel": {"10086": "hotline", "热线": "hotline", "10086热线": "hotline", "营业厅": "hall", "服务厅": "hall",
+                "沟通100": "hall", "客户经理": "account_manager", "网站": "web", "网上营业厅": "web", "短信": "sms",
+                "邮件": "email", "OA邮件": "email", "12300": "regulator", "工信部": "regulator", "管局": "regulator"},
+    "priority": {"低": "low", "一般": "normal", "普通": "normal", "高": "high", "紧急": "urgent", "特急": "urgent"},
+    "brand": {"全球通": "gotone", "动感地带": "mzone", "神州行": "szx"},
+    "vip_level": {"普通": "none", "无": "none", "银卡": "silver", "金卡": "gold", "钻石卡": "diamond",
+                  "银卡VIP": "silver", "金卡VIP": "gold", "钻石卡VIP": "diamond"},
+}
+DATE_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y-%m-%d",
+                "%Y/%m/%d", "%Y年%m月%d日 %H:%M", "%Y年%m月%d日", "%Y%m%d%H%M%S")
+
+
+@dataclass
+class RowError:
+    row: int  # the line of the file (the header is line 1)
+    column: str
+    message: str
+
+
+@dataclass
+class ImportResult:
+    rows: int = 0
+    valid: int = 0
+    created: int = 0
+    updated: int = 0
+    skipped: int = 0  # already imported (same external id)
+    errors: list[RowError] = field(default_factory=list)
+    error_count: int = 0
+    dry_run: bool = False
+    applied: bool = False
+    encoding: str = ""
+
+    def add_error(self, row: int, column: str, message: Any) -> None:
+        self.error_count += 1
+        if len(self.errors) < MAX_REPORTED_ERRORS:
+            self.errors.append(RowError(row, column, str(message)))
+
+
+# --- reading -------------------------------------------------------------------------------------------
+
+
+def detect_encoding(sample: bytes) -> str:
+    """utf-8-sig for a BOM, utf-8 when the sample decodes as UTF-8, else GB18030 (a superset of GBK)."""
+    if sample.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    try:
+        sample.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError as exc:
+        if len(sample) >= SAMPLE_BYTES and exc.reason == "unexpected end of data":
+            return "utf-8"  # a character cut by the end of the sample
+    return "gb18030"
+
+
+def _is_xlsx(head: bytes, name: str) -> bool:
+    return head.startswith(b"PK\x03\x04") or name.lower().endswith((".xlsx", ".xlsm"))
+
+
+def read_table(handle: IO[bytes], name: str = "") -> tuple[list[str], Iterator[tuple[int, list[Any]]], str]:
+    """(header, rows as (line number, cells), encoding or "xlsx") of a CSV or XLSX file, read lazily."""
+    head = handle.read(SAMPLE_BYTES)
+    handle.seek(0)
+    if _is_xlsx(head, name):
+        workbook = load_workbook(handle, read_only=True, data_only=True)
+        rows = workbook.worksheets[0].iter_rows(values_only=True)
+        header = [str(c).strip() if c is not None else "" for c in next(rows, ())]
+
+        def xlsx_rows() -> Iterator[tuple[int, list[Any]]]:
+            for number, row in enumerate(rows, start=2):
+                if any(c not in (None, "") for c in row):
+                    yield number, list(row)
+            workbook.close()
+
+        return header, xlsx_rows(), "xlsx"
+    encoding = detect_encoding(head)
+    # Lines are split on b"\n" before decoding: safe for UTF-8 and GBK, whose multi-byte characters never
+    # contain that byte. (A TextIOWrapper would close the caller's file when it is collected.)
+    reader = csv.reader(codecs.iterdecode(handle, encoding))
+    header = [c.strip().lstrip("\ufeff") for c in next(reader, [])]
+
+    def csv_rows() -> Iterator[tuple[int, list[Any]]]:
+        for row in reader:
+            if any(c.strip() for c in row):
+                yield reader.line_num, row
+
+    return header, csv_rows(), encoding
+
+
+def resolve_columns(header: list[str], fields: dict[str, tuple[Any, bool, tuple[str, ...]]],
+                    mapping: dict[str, str] | None, result: ImportResult) -> dict[str, int]:
+    """Field -> column index, from the explicit mapping or the usual headers; missing required columns are errors."""
+    positions = {name.strip().lower(): i for i, name in enumerate(header)}
+    columns: dict[str, int] = {}
+    for name, (label, required, synonyms) in fields.items():
+        wanted = [mapping[name]] if mapping and mapping.get(name) else list(synonyms)
+        for candidate in wanted:
+            if candidate.strip().lower() in positions:
+                columns[name] = positions[candidate.strip().lower()]
+                break
+        else:
+            if required or (mapping and mapping.get(name)):
+                result.add_error(1, str(label), _("Column “%(column)s” is missing (expected one of: %(names)s).")
+                                 % {"column": label, "names": ", ".join(wanted)})
+    return columns
+
+
+# --- values --------------------------------------------------------------------------------------------
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def parse_datetime(value: Any) -> dt.datetime | None:
+    if isinstance(value, dt.datetime):
+        return value.replace(tzinfo=SHANGHAI) if value.tzinfo is None else value
+    if isinstance(value, dt.date):
+        return dt.datetime(value.year, value.month, value.day, tzinfo=SHANGHAI)
+    text = _text(value)
+    for fmt in DATE_FORMATS:
+        try:
+            return dt.datetime.strptime(text, fmt).replace(tzinfo=SHANGHAI)
+        except ValueError:
+            continue
+    return None
+
+
+def _choice_lookup(name: str, choices: Any) -> dict[str, str]:
+    lookup: dict[str, str] = {}
+    for language in ("zh-hans", "en"):
+        with translation.override(language):
+            for value, label in choices.choices:
+                lookup[str(label).lower()] = value
+                lookup[value.lower()] = value
+    lookup.update({k.lower(): v for k, v in SYNONYMS.get(name, {}).items()})
+    return lookup
+
+
+class _Categories:
+    """Category by code, by its path of names (基础通信>信号覆盖>室内无信号 or with / or -), or by a unique name."""
+
+    def __init__(self) -> None:
+        cats = list(Category.objects.filter(is_active=True))
+        by_id = {c.pk: c for c in cats}
+        self.lookup: dict[str, Category | None] = {}
+        for c in cats:
+            names = [by_id[i].name for i in c.ancestor_ids() if i in by_id]
+            self.lookup[c.code.lower()] = c
+            for sep in (">", "/", "-", "›"):
+                self.lookup[sep.join(names).lower()] = c
+            key = c.name.lower()
+            self.lookup[key] = None if key in self.lookup and self.lookup[key] != c else c
+
+    def get(self, text: str) -> Category | None:
+        return self.lookup.get(text.strip().lower().replace(" ", ""))
+
+
+# --- tickets -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _TicketRow:
+    line: int
+    external_id: str
+    created_at: dt.datetime
+    msisdn: str
+    contact_type: str
+    category: Category
+    channel: str
+    description: str
+    title: str
+    priority: str
+    customer_name: str
+
+
+class _TicketValidator:
+    def __init__(self, columns: dict[str, int], result: ImportResult, now: dt.datetime) -> None:
+        self.columns, self.result, self.now = columns, result, now
+        self.categories = _Categories()
+        self.contact_types = _choice_lookup("contact_type", ContactType)
+        self.channels = _choice_lookup("channel", Channel)
+        self.priorities = _choice_lookup("priority", Priority)
+        self.seen: dict[str, int] = {}  # external id -> first line
+
+    def cell(self, row: list[Any], name: str) -> Any:
+        index = self.columns.get(name)
+        return row[index] if index is not None and index < len(row) else None
+
+    def validate(self, line: int, row: list[Any]) -> _TicketRow | None:
+        errors_before = self.result.error_count
+
+        def error(name: str, message: Any) -> None:
+            self.result.add_error(line, str(TICKET_FIELDS[name][0]), message)
+
+        values = {name: _text(self.cell(row, name)) for name in TICKET_FIELDS}
+        for name, (_label, required, _syn) in TICKET_FIELDS.items():
+            if required and not values[name]:
+                error(name, _("This field is required."))
+        external_id = values["external_id"]
+        if len(external_id) > 64:
+            error("external_id", _("At most %(limit)d characters.") % {"limit": 64})
+        elif external_id in self.seen:
+            error("external_id", _("External id %(id)s is also in line %(line)d.")
+                  % {"id": external_id, "line": self.seen[external_id]})
+        elif external_id:
+            self.seen[external_id] = line
+        created_at = parse_datetime(self.cell(row, "created_at")) if values["created_at"] else None
+        if values["created_at"] and created_at is None:
+            error("created_at", _("“%(value)s” is not a date and time (e.g. 2026-11-02 09:30).")
+                  % {"value": values["created_at"]})
+        elif created_at is not None and created_at > self.now:
+            error("created_at", _("The time is in the future."))
+        msisdn = normalize_msisdn(values["msisdn"])
+        if values["msisdn"]:
+            try:
+                validate_msisdn(msisdn)
+            except ValidationError as exc:
+                error("msisdn", exc.messages[0])
+        contact_type = self.contact_types.get(values["contact_type"].lower())
+        if values["contact_type"] and contact_type is None:
+            error("contact_type", _("Unknown contact type “%(value)s”.") % {"value": values["contact_type"]})
+        category = self.categories.get(values["category"]) if values["category"] else None
+        if values["category"] and category is None:
+            error("category", _("Unknown category “%(value)s”.") % {"value": values["category"]})
+        channel = self.channels.get(values["channel"].lower())
+        if values["channel"] and channel is None:
+            error("channel", _("Unknown channel “%(value)s”.") % {"value": values["channel"]})
+        priority = self.priorities.get(values["priority"].lower(), None) if values["priority"] else Priority.NORMAL
+        if priority is None:
+            error("priority", _("Unknown priority “%(value)s”.") % {"value": values["priority"]})
+        if len(values["description"]) > MAX_DESCRIPTION:
+            error("description", _("At most %(limit)d characters.") % {"limit": MAX_DESCRIPTION})
+        if len(values["title"]) > MAX_TITLE:
+            error("title", _("At most %(limit)d characters.") % {"limit": MAX_TITLE})
+        if self.result.error_count != errors_before:
+            return None
+        assert created_at is not None and category is not None and contact_type and channel and priority
+        return _TicketRow(line, external_id, created_at, msisdn, contact_type, category, channel,
+                          values["description"], values["title"], priority, values["customer_name"][:64])
+
+
+def _chunks(rows: Iterator[tuple[int, list[Any]]], size: int = CHUNK) -> Iterator[list[tuple[int, list[Any]]]]:
+    chunk: list[tuple[int, list[Any]]] = []
+    for item in rows:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _open(source: str | Path | IO[bytes]) -> IO[bytes]:
+    if isinstance(source, str | Path):
+        return open(source, "rb")  # closed by the caller
+    source.seek(0)
+    return source
+
+
+def import_tickets(
+    *, acting_user: Any, source: str | Path | IO[bytes], name: str = "", mapping: dict[str, str] | None = None,
+    system: str = "legacy", dry_run: bool = False, all_or_nothing: bool = True, now: dt.datetime | None = None,
+) -> ImportResult:
+    """Import legacy work orders from a CSV / XLSX file (see the module docstring)."""
+    if not policy.can_create(acting_user):
+        raise PermissionDeniedError(_("You may not register work orders."))
+    system = (system or "legacy").strip()[:32]
+    result = ImportResult(dry_run=dry_run)
+    now = now or timezone.now()
+    name = name or str(getattr(source, "name", source))
+
+    def valid_rows(handle: IO[bytes]) -> Iterator[_TicketRow]:
+        """Pass over the file: every row validated, errors recorded; yields rows still to import."""
+        header, rows, result.encoding = read_table(handle, name)
+        columns = resolve_columns(header, TICKET_FIELDS, mapping, result)
+        if result.error_count:
+            return
+        validator = _TicketValidator(columns, result, now)
+        for chunk in _chunks(rows):
+            checked = []
+            for line, row in chunk:
+                result.rows += 1
+                item = validator.validate(line, row)
+                if item is not None:
+                    checked.append(item)
+            done = set(ExternalRef.objects.filter(system=system, external_id__in=[i.external_id for i in checked])
+                       .values_list("external_id", flat=True))
+            for item in checked:
+                if item.external_id in done:
+                    result.skipped += 1
+                else:
+                    result.valid += 1
+                    yield item
+
+    handle = _open(source)
+    try:
+        for _item in valid_rows(handle):
+            pass
+        if dry_run or (all_or_nothing and result.error_count) or not result.valid:
+            return result
+        handle.seek(0)
+        first_pass = result
+        result = ImportResult(encoding=first_pass.encoding)  # the second pass finds the same row errors again
+        try:
+            with transaction.atomic():
+                for item in valid_rows(handle):
+                    try:
+                        with transaction.atomic():
+                            _create_ticket(acting_user, item, system)
+                        result.created += 1
+                    except DomainError as exc:
+                        for column, messages in getattr(exc, "errors", {"": [str(exc.message)]}).items():
+                            for message in messages:
+                                result.add_error(item.line, column, message)
+                        if all_or_nothing:
+                            raise _Abort from None
+                run = ImportRun.objects.create(kind="tickets", filename=name[-200:], created_by_id=acting_user.pk,
+                                               created_at=timezone.now(), rows=result.rows, created=result.created,
+                                               skipped=result.skipped, errors=result.error_count)
+                record_audit(acting_user, "reports.import_tickets", run,
+                             data={"file": name[-200:], "created": result.created, "system": system})
+                result.applied = True
+        except _Abort:
+            result.created = 0
+        return result
+    finally:
+        if isinstance(source, str | Path):
+            handle.close()
+
+
+class _Abort(Exception):
+    """A row failed while writing in all-or-nothing mode: roll everything back."""
+
+
+def _create_ticket(acting_user: Any, item: _TicketRow, system: str) -> None:
+    customer = get_or_create_customer(msisdn=item.msisdn, acting_user=acting_user,
+                                      defaults={"name": item.customer_name} if item.customer_name else None)
+    do_create_ticket(
+        acting_user=acting_user, customer=customer, contact_type=item.contact_type, category=item.category,
+        channel=item.channel, description=item.description, title=item.title, priority=item.priority,
+        external_refs={system: item.external_id}, now=item.created_at,
+    )
+
+
+# --- customers -----------------------------------------------------------------------------------------
+
+
+def import_customers(
+    *, acting_user: Any, source: str | Path | IO[bytes], name: str = "", mapping: dict[str, str] | None = None,
+    dry_run: bool = False, all_or_nothing: bool = True,
+) -> ImportResult:
+    """Import or update customers by mobile number (idempotent: the same file again changes nothing)."""
+    if not policy.is_admin(acting_user) and not acting_user.has_role("supervisor"):
+        raise PermissionDeniedError(_("Only supervisors and administrators may import customers."))
+    result = ImportResult(dry_run=dry_run)
+    name = name or str(getattr(source, "name", source))
+    unit = acting_user.unit
+    branches: dict[str, OrgUnit] = {}
+    for branch in OrgUnit.objects.all():
+        branches[branch.name.lower()] = branch
+        branches[branch.code.lower()] = branch
+    brands, vips = _choice_lookup("brand", Brand), _choice_lookup("vip_level", VipLevel)
+
+    def parse(handle: IO[bytes]) -> Iterator[list[tuple[int, dict[str, Any]]]]:
+        header, rows, result.encoding = read_table(handle, name)
+        columns = resolve_columns(header, CUSTOMER_FIELDS, mapping, result)
+        if result.error_count:
+            return
+        seen: dict[str, int] = {}
+        for chunk in _chunks(rows):
+            good = []
+            for line, row in chunk:
+                result.rows += 1
+                before = result.error_count
+
+                def error(field_name: str, message: Any, line: int = line) -> None:
+                    result.add_error(line, str(CUSTOMER_FIELDS[field_name][0]), message)
+
+                cell = {f: _text(row[i]) if i < len(row) else "" for f, i in columns.items()}
+                msisdn = normalize_msisdn(cell.get("msisdn", ""))
+                try:
+                    validate_msisdn(msisdn)
+                except ValidationError as exc:
+                    error("msisdn", exc.messages[0])
+                if msisdn in seen:
+                    error("msisdn", _("The number is also in line %(line)d.") % {"line": seen[msisdn]})
+                values: dict[str, Any] = {}
+                if cell.get("name"):
+                    values["name"] = cell["name"][:64]
+                if cell.get("brand"):
+                    values["brand"] = brands.get(cell["brand"].lower())
+                    if values["brand"] is None:
+                        error("brand", _("Unknown brand “%(value)s”.") % {"value": cell["brand"]})
+                if cell.get("vip_level"):
+                    values["vip_level"] = vips.get(cell["vip_level"].lower())
+                    if values["vip_level"] is None:
+                        error("vip_level", _("Unknown VIP level “%(value)s”.") % {"value": cell["vip_level"]})
+                if cell.get("home_branch"):
+                    branch = branches.get(cell["home_branch"].lower())
+                    if branch is None:
+                        error("home_branch", _("Unknown unit “%(value)s”.") % {"value": cell["home_branch"]})
+                    else:
+                        values["home_branch_id"] = branch.pk
+                if cell.get("arpu"):
+                    try:
+                        values["arpu"] = Decimal(cell["arpu"]).quantize(Decimal("0.01"))
+                        if values["arpu"] < 0 or values["arpu"] >= Decimal("10000000"):
+                            raise InvalidOperation
+                    except InvalidOperation:
+                        error("arpu", _("“%(value)s” is not an amount.") % {"value": cell["arpu"]})
+                values["region"] = cell.get("region") or getattr(unit, "region", "")
+                if len(values["region"]) > 8:
+                    error("region", _("At most %(limit)d characters.") % {"limit": 8})
+                if result.error_count == before:
+                    seen[msisdn] = line
+                    good.append((line, {"msisdn": msisdn, **values}))
+            result.valid += len(good)
+            yield good
+
+    handle = _open(source)
+    try:
+        for _chunk in parse(handle):
+            pass
+        if dry_run or (all_or_nothing and result.error_count) or not result.valid:
+            return result
+        handle.seek(0)
+        first = result
+        result = ImportResult(encoding=first.encoding)  # the second pass finds the same row errors again
+        province = getattr(unit, "province", "")
+        with transaction.atomic():
+            for chunk in parse(handle):
+                existing = Customer.objects.in_bulk([v["msisdn"] for _l, v in chunk], field_name="msisdn")
+                new, changed = [], []
+                for _line, values in chunk:
+                    customer = existing.get(values["msisdn"])
+                    if customer is None:
+                        new.append(Customer(province=province, **values))
+                        continue
+                    if any(getattr(customer, k) != v for k, v in values.items()):
+                        for k, v in values.items():
+                            setattr(customer, k, v)
+                        changed.append(customer)
+                Customer.objects.bulk_create(new, batch_size=CHUNK)
+                if changed:
+                    Customer.objects.bulk_update(changed, ["name", "brand", "vip_level", "region", "home_branch_id",
+                                                           "arpu"], batch_size=CHUNK)
+                result.created += len(new)
+                result.updated += len(changed)
+                result.skipped += len(chunk) - len(new) - len(changed)
+            run = ImportRun.objects.create(kind="customers", filename=name[-200:], created_by_id=acting_user.pk,
+                                           created_at=timezone.now(), rows=result.rows, created=result.created,
+                                           skipped=result.skipped, errors=result.error_count)
+            record_audit(acting_user, "reports.import_customers", run,
+                         data={"file": name[-200:], "created": result.created, "updated": result.updated})
+            result.applied = True
+        return result
+    finally:
+        if isinstance(source, str | Path):
+            handle.close()
+
+
+def error_report_rows(result: ImportResult) -> tuple[list[str], list[list[Any]]]:
+    header = [str(_("Line")), str(_("Column")), str(_("Problem"))]
+    return header, [[e.row, e.column, e.message] for e in result.errors]
+
+
+__all__ = ["ImportResult", "ValidationFailed", "import_customers", "import_tickets", "read_table"]

@@ -1,0 +1,114 @@
+"""The monthly report workbook: produced on schedule (Celery beat or `manage.py monthly_report`), kept for download."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
+from django.core.files import File
+from django.db import transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
+
+from loopdesk.reports import exports
+from loopdesk.reports import measures as m
+from loopdesk.reports.models import DailyRollup, StoredReport
+
+SHEETS = (
+    ("department", _("By department")),
+    ("branch", _("By branch")),
+    ("category_root", _("By top category")),
+    ("category", _("By category")),
+    ("channel", _("By channel")),
+    ("contact_type", _("By contact type")),
+    ("tier", _("By customer tier")),
+    ("brand", _("By brand")),
+    ("day", _("Daily trend")),
+)
+
+
+class Everyone:
+    """The viewer of a scheduled job: every ticket (a region is chosen with the filters)."""
+
+    is_authenticated = True
+    is_active = True
+    is_superuser = True
+    unit = None
+    pk = None
+    role_codes: frozenset[str] = frozenset()
+
+    def has_role(self, *roles: str) -> bool:
+        return True
+
+
+def _overview(report: m.Report) -> Iterator[list[Any]]:
+    for name, (label, unit) in m.MEASURES.items():
+        yield [str(label), exports._cell(report.values[name], unit), _change(report.mom[name], unit),
+               _change(report.yoy[name], unit)]
+
+
+def _change(value: float | None, unit: str) -> Any:
+    if value is None:
+        return ""
+    return round(value * 100, 2)
+
+
+def workbook_sheets(viewer: Any, period: m.Period, filters: dict[str, Any] | None) -> list[tuple[str, list, Any]]:
+    report = m.report(viewer, period, filters)
+    header = [str(_("Measure")), str(_("Value")), str(_("Change on last month (% / points)")),
+              str(_("Change on a year before (% / points)"))]
+    sheets: list[tuple[str, list, Any]] = [(str(_("Overview")), header, _overview(report))]
+    for group_by, title in SHEETS:
+        rows = m.table(viewer, period, group_by, filters)
+        sheets.append((str(title), exports.measure_header(group_by), exports.measure_rows(rows)))
+    try:
+        from loopdesk.reports import scorecards
+
+        scheme = scorecards.active_scheme()
+        if scheme is not None:
+            for unit_kind, title in (("branch", _("Scorecard: branches")), ("department", _("Scorecard: departments"))):
+                card = scorecards.score(viewer, scheme, period, unit_kind, filters)
+                sheets.append((str(title), scorecards.header(card), scorecards.rows(card)))
+    except ImportError:  # pragma: no cover - scorecards not installed
+        pass
+    return sheets
+
+
+def produce_monthly_report(year: int, month: int, scope: str = "all", language: str = "zh-hans") -> StoredReport:
+    """Write the month's workbook for a region (or "all") and keep it; producing it again replaces it."""
+    period = m.Period.month(year, month)
+    filters = None if scope == "all" else {"region": scope}
+    with translation.override(language):
+        handle = exports.xlsx_file(workbook_sheets(Everyone(), period, filters))
+    name = f"monthly-{scope}-{year:04d}-{month:02d}.xlsx"
+    with transaction.atomic():
+        stored, _created = StoredReport.objects.select_for_update().get_or_create(
+            kind="monthly", period=period.start, scope=scope,
+            defaults={"created_at": timezone.now(), "file": ""},
+        )
+        old_name = stored.file.name if stored.file else ""
+        stored.file.save(name, File(handle, name=name), save=False)
+        stored.size = stored.file.size
+        stored.created_at = timezone.now()
+        stored.save()
+    handle.close()
+    if old_name and old_name != stored.file.name:
+        stored.file.storage.delete(old_name)
+    return stored
+
+
+def previous_month(today: dt.date | None = None) -> tuple[int, int]:
+    today = today or timezone.localdate()
+    last = today.replace(day=1) - dt.timedelta(days=1)
+    return last.year, last.month
+
+
+def produce_all(year: int | None = None, month: int | None = None) -> list[StoredReport]:
+    """The month's workbook for the whole company and for every region with data (default: last month)."""
+    if year is None or month is None:
+        year, month = previous_month()
+    period = m.Period.month(year, month)
+    regions = sorted(set(DailyRollup.objects.filter(day__range=(period.start, period.end))
+                         .values_list("region", flat=True).distinct()))
+    return [produce_monthly_report(year, month, scope) for scope in ["all", *regions]]

@@ -1,0 +1,199 @@
+"""Scorecards: an assessment scheme (editable items and weights) scores every branch or department for a period.
+
+Methods (seed 000's KPI scheme: satisfaction attainment and improvement, short-board improvement,
+window-service satisfaction, plus the work-order KPIs):
+- attainment: weight × min(1, value / target) (for "lower is better" measures: min(1, target / value));
+- improvement: weight × clamp(gain / target, 0, 1), gain = value − last period's (reversed when lower is better);
+- short board (短板改善): the same improvement, on the unit's weakest top category of last period.
+An item without data for a unit (no callbacks, say) is left out and the unit's total is scaled to the
+weights it was scored on, so a unit is not punished for a measure that does not apply to it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+from django.utils.translation import gettext_lazy as _
+
+from loopdesk.reports import measures as m
+from loopdesk.reports.models import AssessmentItem, AssessmentScheme, ScoreMethod
+
+RATE_MEASURES = ("satisfaction", "timeliness", "fcr_rate", "repeat_rate", "return_rate", "callback_rate",
+                 "overtime_rate", "problem_rate")
+LOWER_IS_BETTER = frozenset({"repeat_rate", "return_rate", "overtime_rate", "problem_rate"})
+UNIT_KINDS = {"branch": _("Branches"), "department": _("Departments")}
+
+# Seed 000: the group's 2007 customer-service KPIs (satisfaction attainment/improvement, short boards,
+# window-service satisfaction) and the work-order KPIs of domain.md §7; 100 points. "Lead over competitors"
+# needs survey data on competitors that the platform does not hold, so it is not an item.
+DEFAULT_SCHEME = (
+    ("综合满意度达标", "satisfaction", ScoreMethod.ATTAINMENT, 0.90, 20, ""),
+    ("综合满意度改善", "satisfaction", ScoreMethod.IMPROVEMENT, 0.02, 10, ""),
+    ("短板改善", "satisfaction", ScoreMethod.SHORT_BOARD, 0.05, 15, ""),
+    ("窗口服务满意度", "satisfaction", ScoreMethod.ATTAINMENT, 0.90, 15, "hall,hotline"),
+    ("工单处理及时率", "timeliness", ScoreMethod.ATTAINMENT, 0.95, 20, ""),
+    ("回访完成率", "callback_rate", ScoreMethod.ATTAINMENT, 0.90, 10, ""),
+    ("重复投诉率", "repeat_rate", ScoreMethod.ATTAINMENT, 0.05, 10, ""),
+)
+
+
+def create_default_scheme() -> AssessmentScheme:
+    with transaction.atomic():
+        scheme = AssessmentScheme.objects.create(
+            name="客户服务考核（种子000）", description="满意度达标/改善、短板改善、窗口服务满意度、工单及时率等。")
+        for position, (name, measure, method, target, weight, channels) in enumerate(DEFAULT_SCHEME):
+            AssessmentItem.objects.create(scheme=scheme, position=position, name=name, measure=measure, method=method,
+                                          target=target, weight=weight, channels=channels)
+    return scheme
+
+
+def active_scheme() -> AssessmentScheme | None:
+    return AssessmentScheme.objects.filter(is_active=True).order_by("-updated_at", "-id").first()
+
+
+@dataclass
+class ItemScore:
+    value: float | None
+    previous: float | None
+    points: float | None
+    category: Any = None  # short board: the category it was measured on
+
+
+@dataclass
+class UnitScore:
+    unit_id: int
+    label: str
+    items: list[ItemScore]
+    total: float = 0.0
+    rank: int = 0
+
+
+@dataclass
+class Scorecard:
+    scheme: AssessmentScheme
+    items: list[AssessmentItem]
+    period: m.Period
+    unit_kind: str
+    units: list[UnitScore] = field(default_factory=list)
+
+
+def _clamp(x: float) -> float:
+    return max(0.0, min(1.0, x))
+
+
+def attainment(value: float | None, target: float, lower_better: bool) -> float | None:
+    if value is None:
+        return None
+    if lower_better:
+        return 1.0 if value <= 0 else _clamp(target / value)
+    return _clamp(value / target) if target > 0 else 1.0
+
+
+def improvement(value: float | None, previous: float | None, target: float, lower_better: bool) -> float | None:
+    if value is None or previous is None:
+        return None
+    gain = (previous - value) if lower_better else (value - previous)
+    return _clamp(gain / target) if target > 0 else float(gain >= 0)
+
+
+def _channels(item: AssessmentItem) -> list[str]:
+    return [c.strip() for c in item.channels.split(",") if c.strip()]
+
+
+def score(viewer: Any, scheme: AssessmentScheme, period: m.Period, unit_kind: str,
+          filters: dict[str, Any] | None = None) -> Scorecard:
+    """Score every unit of `unit_kind` ("branch" or "department") for `period` on the scheme's items."""
+    items = list(scheme.items.all())
+    previous = period.previous()
+    cache: dict[tuple, dict[Any, m.Totals]] = {}
+
+    def values(p: m.Period, channels: tuple[str, ...], by_category: bool) -> dict[Any, m.Totals]:
+        key = (p, channels, by_category)
+        if key not in cache:
+            f = dict(filters or {})
+            if channels:
+                f["channel"] = list(channels)
+            group: Any = (unit_kind, "category_root") if by_category else unit_kind
+            cache[key] = m.totals(viewer, p, f, group)
+        return cache[key]
+
+    units: set[int] = set()
+    for item in items:
+        units |= set(values(period, tuple(_channels(item)), False))
+    units.discard(0)
+    labels = m.group_labels(unit_kind, units)
+    card = Scorecard(scheme=scheme, items=items, period=period, unit_kind=unit_kind)
+    for unit in units:
+        scored: list[ItemScore] = []
+        for item in items:
+            lower = item.measure in LOWER_IS_BETTER
+            channels = tuple(_channels(item))
+            now_t = values(period, channels, False).get(unit)
+            before_t = values(previous, channels, False).get(unit)
+            value = m.derive(now_t)[item.measure] if now_t else None
+            before = m.derive(before_t)[item.measure] if before_t else None
+            category = None
+            if item.method == ScoreMethod.ATTAINMENT:
+                fraction = attainment(value, item.target, lower)
+            elif item.method == ScoreMethod.IMPROVEMENT:
+                fraction = improvement(value, before, item.target, lower)
+            else:
+                category, value, before = _short_board(values(previous, channels, True), values(period, channels, True),
+                                                       unit, item.measure, lower)
+                fraction = improvement(value, before, item.target, lower)
+            points = None if fraction is None else round(fraction * item.weight, 2)
+            scored.append(ItemScore(value, before, points, category))
+        weights = sum(item.weight for item, s in zip(items, scored, strict=True) if s.points is not None)
+        got = sum(s.points for s in scored if s.points is not None)
+        full = sum(item.weight for item in items)
+        total = round(got * full / weights, 2) if weights else 0.0
+        card.units.append(UnitScore(unit, labels.get(unit, str(unit)), scored, total))
+    card.units.sort(key=lambda u: (-u.total, u.label))
+    for rank, unit_score in enumerate(card.units, start=1):
+        unit_score.rank = rank
+    return card
+
+
+def _short_board(before: dict[Any, m.Totals], now: dict[Any, m.Totals], unit: int, measure: str,
+                 lower: bool) -> tuple[Any, float | None, float | None]:
+    """The unit's weakest top category last period, with its value then and now."""
+    worst: tuple[float, Any] | None = None
+    for (unit_id, category), totals in before.items():
+        if unit_id != unit:
+            continue
+        value = m.derive(totals)[measure]
+        if value is None:
+            continue
+        badness = value if lower else -value
+        if worst is None or badness > worst[0]:
+            worst = (badness, category)
+    if worst is None:
+        return None, None, None
+    category = worst[1]
+    now_t = now.get((unit, category))
+    return category, (m.derive(now_t)[measure] if now_t else None), m.derive(before[(unit, category)])[measure]
+
+
+def header(card: Scorecard) -> list[str]:
+    cols = [str(_("Rank")), str(UNIT_KINDS[card.unit_kind])]
+    for item in card.items:
+        cols += [f"{item.name} ({_value_label(item)})", f"{item.name} ({_('points')}/{item.weight:g})"]
+    cols.append(str(_("Total")))
+    return cols
+
+
+def _value_label(item: AssessmentItem) -> str:
+    return str(m.MEASURES[item.measure][0]) if item.measure in m.MEASURES else item.measure
+
+
+def rows(card: Scorecard) -> list[list[Any]]:
+    out = []
+    for unit in card.units:
+        row: list[Any] = [unit.rank, unit.label]
+        for s in unit.items:
+            row += ["" if s.value is None else round(s.value * 100, 2), "" if s.points is None else s.points]
+        row.append(unit.total)
+        out.append(row)
+    return out

@@ -1,0 +1,90 @@
+"""Exports (CSV with BOM and XLSX, Chinese headers, scoped, masked), the monthly workbook, and scorecards."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from django.core.management import call_command
+from django.utils import translation
+from openpyxl import load_workbook
+
+from loopdesk.conftest import World
+from loopdesk.reports import exports, scorecards
+from loopdesk.reports import measures as m
+from loopdesk.reports.models import AssessmentItem, ScoreMethod, StoredReport
+from loopdesk.reports.monthly import Everyone, produce_monthly_report
+from loopdesk.tickets.models import Ticket
+from loopdesk.tickets.policy import visible_tickets
+
+NOV = m.Period.month(2026, 11)
+
+
+def test_ticket_csv_has_a_bom_chinese_headers_masked_numbers_and_only_visible_tickets(
+    world: World, history: list[Ticket]
+) -> None:
+    user = world.user("it_specialist")
+    with translation.override("zh-hans"):
+        data = b"".join(exports.csv_stream(exports.ticket_header(), exports.ticket_rows(visible_tickets(user),
+                                                                                         page=1)))
+    assert data.startswith("\ufeff".encode())
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    assert rows[0][0] == "编号"
+    assert len(rows) - 1 == visible_tickets(user).count() == 2
+    msisdns = {r[8] for r in rows[1:]}
+    assert all("****" in n for n in msisdns)
+    assert {r[0] for r in rows[1:]} == set(visible_tickets(user).values_list("number", flat=True))
+
+
+def test_xlsx_export_of_a_kpi_table(world: World, history: list[Ticket], tmp_path) -> None:
+    table = m.table(world.user("supervisor"), NOV, "department")
+    path = tmp_path / "t.xlsx"
+    with translation.override("zh-hans"):
+        exports.write_xlsx(str(path), [("部门", exports.measure_header("department"), exports.measure_rows(table))])
+    sheet = load_workbook(path, read_only=True).worksheets[0]
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][0] == "部门"
+    volume = {r[0]: r[1] for r in rows[1:]}
+    assert volume["网络维护中心"] == 5 and volume["信息技术中心"] == 2
+
+
+def test_monthly_report_is_kept_and_replaced_when_produced_again(world: World, history: list[Ticket],
+                                                                settings, tmp_path) -> None:
+    settings.MEDIA_ROOT = tmp_path
+    first = produce_monthly_report(2026, 11, "JM")
+    again = produce_monthly_report(2026, 11, "JM")
+    assert StoredReport.objects.count() == 1 and first.pk == again.pk
+    workbook = load_workbook(again.file.path, read_only=True)
+    assert "总览" in workbook.sheetnames and "计分卡-分公司" in workbook.sheetnames
+    overview = {r[0]: r[1] for r in workbook["总览"].iter_rows(values_only=True)}
+    assert overview["工单数"] == 9
+    call_command("monthly_report", month="2026-11", verbosity=0)
+    assert set(StoredReport.objects.values_list("scope", flat=True)) == {"all", "JM"}
+
+
+def test_scorecard_scores_every_department_with_the_seed_scheme(world: World, history: list[Ticket]) -> None:
+    scheme = scorecards.active_scheme()
+    assert scheme is not None and sum(i.weight for i in scheme.items.all()) == 100
+    card = scorecards.score(Everyone(), scheme, NOV, "department")
+    by_unit = {u.label: u for u in card.units}
+    assert set(by_unit) == {"网络维护中心", "信息技术中心"}
+    netmaint = by_unit["网络维护中心"]
+    timeliness = netmaint.items[4]
+    assert timeliness.value == 3 / 5  # two of the five replies were late
+    assert timeliness.points == round(20 * (3 / 5) / 0.95, 2)
+    assert [u.rank for u in card.units] == [1, 2]
+
+
+def test_editing_a_weight_changes_the_score(world: World, history: list[Ticket]) -> None:
+    scheme = scorecards.active_scheme()
+    before = {u.label: u.total for u in scorecards.score(Everyone(), scheme, NOV, "department").units}
+    AssessmentItem.objects.filter(scheme=scheme).exclude(method=ScoreMethod.ATTAINMENT, measure="timeliness").delete()
+    after = {u.label: u.total for u in scorecards.score(Everyone(), scheme, NOV, "department").units}
+    # One item left (20 points): the total is on that item's scale.
+    assert after["网络维护中心"] == round(20 * (3 / 5) / 0.95, 2) != before["网络维护中心"]
+
+
+def test_short_board_is_the_weakest_category_of_last_period() -> None:
+    assert scorecards.improvement(0.8, 0.7, 0.05, False) == 1.0
+    assert scorecards.improvement(0.7, 0.8, 0.05, False) == 0.0
+    assert scorecards.attainment(0.1, 0.05, True) == 0.5

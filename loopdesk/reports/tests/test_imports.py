@@ -1,0 +1,131 @@
+"""Importing legacy work orders and customers: encodings, mapping, dry run, row errors, all-or-nothing, idempotence."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import pytest
+from django.utils import translation
+from openpyxl import Workbook
+
+from loopdesk.conftest import T0, World
+from loopdesk.core.errors import PermissionDeniedError
+from loopdesk.customers.models import Customer
+from loopdesk.reports.imports import TICKET_FIELDS, detect_encoding, import_customers, import_tickets
+from loopdesk.reports.models import ReportFact
+from loopdesk.sla.calendars import SHANGHAI
+from loopdesk.tickets.models import ExternalRef, Ticket, TicketEvent
+
+HEADER = "工单编号,受理时间,手机号码,服务类型,投诉类目,受理渠道,投诉内容\n"
+GOOD = [
+    "EOMS-1,2026-10-05 09:30,13900000001,投诉,基础通信>信号覆盖>室内无信号,10086热线,家里没信号\n",
+    "EOMS-2,2026/10/06 10:00,139 0000 0002,咨询,话费争议,营业厅,询问套餐\n",
+]
+
+
+def _csv(lines: list[str], encoding: str = "utf-8") -> io.BytesIO:
+    return io.BytesIO((HEADER + "".join(lines)).encode(encoding))
+
+
+def test_gbk_file_imports_through_the_services(world: World) -> None:
+    agent = world.user("agent")
+    result = import_tickets(acting_user=agent, source=_csv(GOOD, "gbk"), name="legacy.csv", system="eoms", now=T0)
+    assert result.encoding == "gb18030" and result.error_count == 0
+    assert (result.created, result.applied) == (2, True)
+    ticket = ExternalRef.objects.get(system="eoms", external_id="EOMS-1").ticket
+    assert ticket.category == world.categories["indoor"] and ticket.channel == "hotline"
+    assert ticket.created_at == dt.datetime(2026, 10, 5, 9, 30, tzinfo=SHANGHAI)
+    assert TicketEvent.objects.filter(ticket=ticket, kind="create").exists()
+    assert ReportFact.objects.filter(pk=ticket.pk).exists()  # counted in the KPIs like any new ticket
+    assert Customer.objects.filter(msisdn="13900000002").exists()
+
+
+def test_importing_the_same_file_again_creates_nothing(world: World) -> None:
+    agent = world.user("agent")
+    import_tickets(acting_user=agent, source=_csv(GOOD), system="eoms", now=T0)
+    again = import_tickets(acting_user=agent, source=_csv(GOOD), system="eoms", now=T0)
+    assert (again.created, again.skipped) == (0, 2)
+    assert Ticket.objects.count() == 2
+
+
+def test_dry_run_reports_and_writes_nothing(world: World) -> None:
+    result = import_tickets(acting_user=world.user("agent"), source=_csv(GOOD), dry_run=True, now=T0)
+    assert (result.valid, result.created, result.applied) == (2, 0, False)
+    assert Ticket.objects.count() == 0
+
+
+def test_one_bad_row_and_nothing_is_imported_with_errors_per_row_in_chinese(world: World) -> None:
+    bad = [
+        "EOMS-3,昨天,13900000003,投诉,不存在的类目,10086热线,内容\n",
+        "EOMS-1,2026-10-07 08:00,12345,表扬,其它,飞鸽传书,\n",
+    ]
+    with translation.override("zh-hans"):
+        result = import_tickets(acting_user=world.user("agent"), source=_csv(GOOD + bad), now=T0)
+    assert Ticket.objects.count() == 0 and not result.applied
+    by_line = {}
+    for e in result.errors:
+        by_line.setdefault(e.row, []).append(e.column)
+    assert sorted(by_line) == [4, 5]
+    with translation.override("zh-hans"):
+        label = {name: str(TICKET_FIELDS[name][0]) for name in TICKET_FIELDS}
+    assert set(by_line[4]) == {label["created_at"], label["category"]}
+    assert set(by_line[5]) == {label[n] for n in ("external_id", "msisdn", "contact_type", "channel", "description")}
+    assert label["category"] == "类目"
+    duplicate = next(e.message for e in result.errors if e.row == 5 and e.column == label["external_id"])
+    assert "EOMS-1" in duplicate and "2" in duplicate and "行" in duplicate  # "also in line 2", in Chinese
+
+
+def test_partial_import_keeps_the_good_rows_when_asked(world: World) -> None:
+    bad = ["EOMS-9,2026-10-07 08:00,13900000009,投诉,不存在的类目,10086热线,内容\n"]
+    result = import_tickets(acting_user=world.user("agent"), source=_csv(GOOD + bad), all_or_nothing=False, now=T0)
+    assert (result.created, result.error_count) == (2, 1)
+
+
+def test_missing_columns_and_column_mapping(world: World) -> None:
+    data = io.BytesIO("编号,时间,号码,类型,分类,来源渠道,说明\nX1,2026-10-05 09:30,13900000001,投诉,其它,短信,内容\n"
+                      .encode())
+    result = import_tickets(acting_user=world.user("agent"), source=data, dry_run=True, now=T0)
+    assert result.error_count >= 5 and all(e.row == 1 for e in result.errors)
+    mapping = {"external_id": "编号", "created_at": "时间", "msisdn": "号码", "contact_type": "类型",
+               "category": "分类", "channel": "来源渠道", "description": "说明"}
+    result = import_tickets(acting_user=world.user("agent"), source=data, mapping=mapping, now=T0)
+    assert result.created == 1
+
+
+def test_xlsx_with_real_dates(world: World) -> None:
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(HEADER.strip().split(","))
+    sheet.append(["X-7", dt.datetime(2026, 10, 5, 9, 30), 13900000007, "故障申告", "OTHER", "短信", "断网"])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    result = import_tickets(acting_user=world.user("agent"), source=buffer, name="legacy.xlsx", now=T0)
+    assert result.created == 1 and result.encoding == "xlsx"
+    assert Ticket.objects.get().contact_type == "fault"
+
+
+def test_only_staff_who_register_tickets_may_import(world: World) -> None:
+    with pytest.raises(PermissionDeniedError):
+        import_tickets(acting_user=world.user("specialist"), source=_csv(GOOD), now=T0)
+
+
+def test_encoding_detection() -> None:
+    assert detect_encoding("投诉".encode("gbk")) == "gb18030"
+    assert detect_encoding("\ufeff投诉".encode()) == "utf-8-sig"
+    assert detect_encoding("投诉".encode()) == "utf-8"
+
+
+def test_customers_import_upserts_by_number(world: World) -> None:
+    data = "手机号码,客户姓名,品牌,VIP等级,归属分公司,ARPU\n13900000001,李四,全球通,金卡,新会分公司,188.5\n"
+    supervisor = world.user("supervisor")
+    result = import_customers(acting_user=supervisor, source=io.BytesIO(data.encode("gbk")))
+    assert result.created == 1
+    customer = Customer.objects.get(msisdn="13900000001")
+    assert (customer.brand, customer.vip_level, customer.home_branch) == ("gotone", "gold", world.units["branch_xh"])
+    again = import_customers(acting_user=supervisor, source=io.BytesIO(data.encode("gbk")))
+    assert (again.created, again.updated, again.skipped) == (0, 0, 1)
+    bad = "手机号码,品牌\n1390000000x,小灵通\n"
+    result = import_customers(acting_user=supervisor, source=io.BytesIO(bad.encode()))
+    assert {e.column for e in result.errors} == {"mobile number", "brand"} or len(result.errors) == 2
+    assert Customer.objects.count() == 1
