@@ -195,3 +195,8 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOOPDESK_LOG_LEVEL", "WARNING")},
 }
+
+# --- Reports (issue 6): ECharts comes from npm (package.json) and is served as static/vendor/echarts/ ---------
+_ECHARTS_DIST = BASE_DIR / "node_modules" / "echarts" / "dist"
+if _ECHARTS_DIST.is_dir():
+    STATICFILES_DIRS = [*STATICFILES_DIRS, ("vendor/echarts", _ECHARTS_DIST)]

@@ -1,0 +1,94 @@
+"""Report pages: dashboard, tables, drill-down lists, scorecards, files and imports, with exports."""
+
+from __future__ import annotations
+
+import io
+import re
+
+from django.test import Client
+from openpyxl import load_workbook
+
+from loopdesk.conftest import World
+from loopdesk.reports import measures as m
+from loopdesk.reports.monthly import produce_monthly_report
+from loopdesk.tickets.models import Ticket
+
+NOV = "month=2026-11"
+
+
+def _client(world: World, who: str) -> Client:
+    client = Client()
+    client.force_login(world.users[who])
+    return client
+
+
+def test_dashboard_shows_scoped_figures_with_drilldown_links(world: World, history: list[Ticket]) -> None:
+    response = _client(world, "supervisor").get("/reports/?" + NOV)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'id="report-charts"' in html and "vendor/echarts/echarts.min.js" in html
+    link = re.search(r'data-measure="volume">.*?<a href="([^"]+)">9</a>', html, re.S)
+    assert link is not None
+    drill = _client(world, "supervisor").get(link.group(1).replace("&amp;", "&"))
+    assert drill.status_code == 200
+    assert '<span id="drill-total">9</span>' in drill.content.decode()
+
+
+def test_drilldown_list_count_and_export_agree_with_the_table(world: World, history: list[Ticket]) -> None:
+    client = _client(world, "supervisor")
+    rows = m.table(world.user("supervisor"), m.Period.month(2026, 11), "department")
+    netmaint = next(r for r in rows if r.key == world.units["netmaint"].pk)
+    url = f"/reports/tickets/?{NOV}&measure=overtime&group_by=department&group={netmaint.key}"
+    page = client.get(url).content.decode()
+    assert f'<span id="drill-total">{netmaint.values["overtime"]}</span>' in page
+    csv_body = b"".join(client.get(url + "&format=csv").streaming_content)
+    assert csv_body.startswith("\ufeff".encode())
+    assert len(csv_body.decode("utf-8-sig").strip().splitlines()) - 1 == netmaint.values["overtime"]
+
+
+def test_table_exports_as_xlsx_with_chinese_headers(world: World, history: list[Ticket]) -> None:
+    response = _client(world, "supervisor").get(f"/reports/table/?{NOV}&group_by=channel&format=xlsx")
+    assert response.status_code == 200
+    workbook = load_workbook(io.BytesIO(b"".join(response.streaming_content)), read_only=True)
+    rows = list(workbook.worksheets[0].iter_rows(values_only=True))
+    assert rows[0][:2] == ("渠道", "工单数")
+    assert sum(r[1] for r in rows[1:]) == 9
+
+
+def test_scorecard_page_and_export(world: World, history: list[Ticket]) -> None:
+    client = _client(world, "supervisor")
+    page = client.get(f"/reports/scorecard/?{NOV}&unit_kind=department").content.decode()
+    assert "网络维护中心" in page and "工单处理及时率" in page
+    body = b"".join(client.get(f"/reports/scorecard/?{NOV}&unit_kind=department&format=csv").streaming_content)
+    assert "网络维护中心" in body.decode("utf-8-sig")
+
+
+def test_stored_reports_are_listed_and_downloaded_within_scope(world: World, history: list[Ticket], settings,
+                                                                tmp_path) -> None:
+    settings.MEDIA_ROOT = tmp_path
+    jm = produce_monthly_report(2026, 11, "JM")
+    zh = produce_monthly_report(2026, 11, "ZH")
+    client = _client(world, "supervisor")
+    assert client.get(f"/reports/files/{jm.pk}/").status_code == 200
+    assert client.get(f"/reports/files/{zh.pk}/").status_code == 404
+    assert client.get("/reports/files/").status_code == 200
+
+
+def test_import_page_reports_row_errors_and_imports_nothing(world: World) -> None:
+    data = "工单编号,受理时间,手机号码,服务类型,投诉类目,受理渠道,投诉内容\nA1,明天,139,投诉,其它,热线,内容\n"
+    upload = io.BytesIO(data.encode("gbk"))
+    upload.name = "legacy.csv"
+    response = _client(world, "agent").post("/reports/import/", {"kind": "tickets", "file": upload})
+    assert response.status_code == 422
+    html = response.content.decode()
+    assert "不是有效的日期时间" in html and Ticket.objects.count() == 0
+
+
+def test_import_page_refuses_staff_who_may_not_import_and_asks_for_a_file(world: World) -> None:
+    assert _client(world, "specialist").get("/reports/import/").status_code == 403
+    response = _client(world, "agent").post("/reports/import/", {"kind": "tickets"})
+    assert response.status_code == 422 and "选择" in response.content.decode()
+
+
+def test_pages_need_sign_in() -> None:
+    assert Client().get("/reports/").status_code == 302

@@ -1,0 +1,396 @@
+"""Report pages: dashboard (ECharts), KPI tables, drill-down lists, scorecards, stored reports, imports; exports.
+
+Every figure is scoped by `measures.rollup_scope` / `visible_tickets`; every count links to the list of
+tickets behind it (`drilldown`), and every table and list can be taken away as CSV or XLSX.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from urllib.parse import urlencode
+
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
+
+from loopdesk.core.errors import DomainError
+from loopdesk.customers.choices import Brand, Tier
+from loopdesk.org.choices import UnitFunction
+from loopdesk.org.models import OrgUnit
+from loopdesk.reports import exports, imports, scorecards
+from loopdesk.reports import measures as m
+from loopdesk.reports.models import ImportRun, StoredReport
+from loopdesk.tickets import policy
+from loopdesk.tickets.choices import Channel, ContactType
+from loopdesk.tickets.models import Category
+from loopdesk.workbench.common import staff_required
+
+PAGE = 50
+KPI_CARDS = ("volume", "timeliness", "overtime", "problem", "reply_median", "e2e_p90", "fcr_rate", "repeat_rate",
+             "return_rate", "callback_rate", "satisfaction", "appeals", "per_10k")
+MAX_UPLOAD = 200 * 1024 * 1024
+
+
+# --- request parameters ---------------------------------------------------------------------------------
+
+
+def _period(request: HttpRequest) -> m.Period:
+    """?month=2026-11 (default: this month), or ?start=2026-11-01&end=2026-11-15."""
+    try:
+        if request.GET.get("start") and request.GET.get("end"):
+            start = dt.date.fromisoformat(request.GET["start"])
+            end = dt.date.fromisoformat(request.GET["end"])
+            if start <= end and (end - start).days <= 3660:
+                return m.Period(start, end)
+        if request.GET.get("month"):
+            year, month = (int(p) for p in request.GET["month"].split("-"))
+            return m.Period.month(year, month)
+    except ValueError:
+        pass
+    today = timezone.localdate()
+    return m.Period.month(today.year, today.month)
+
+
+def _filters(request: HttpRequest) -> dict[str, Any]:
+    filters: dict[str, Any] = {}
+    for name in m.FILTERS:
+        value = request.GET.get(name, "").strip()
+        if not value:
+            continue
+        if name in ("branch", "department", "category"):
+            if not value.isdigit():
+                continue
+            filters[name] = int(value)
+        else:
+            filters[name] = value[:16]
+    return filters
+
+
+def _query(period: m.Period, filters: dict[str, Any], **extra: Any) -> str:
+    params: dict[str, Any] = {}
+    if period.is_month():
+        params["month"] = period.start.strftime("%Y-%m")
+    else:
+        params.update(start=period.start.isoformat(), end=period.end.isoformat())
+    params.update(filters)
+    params.update({k: v for k, v in extra.items() if v not in (None, "")})
+    return urlencode(params)
+
+
+def _drill_url(period: m.Period, filters: dict[str, Any], measure: str, group_by: str | None = None,
+               group: Any = None) -> str:
+    if isinstance(group, dt.date):
+        group = group.isoformat()
+    return reverse("reports:tickets") + "?" + _query(period, filters, measure=measure, group_by=group_by, group=group)
+
+
+def _filter_options(language: str) -> dict[str, Any]:
+    units = OrgUnit.objects.filter(is_active=True).only("pk", "name", "name_en", "function", "level")
+    return {
+        "branches": [(u.pk, u.display_name(language)) for u in units if u.function == UnitFunction.FRONT_LINE
+                     and u.level == "centre"],
+        "departments": [(u.pk, u.display_name(language)) for u in units if u.function == UnitFunction.SPECIALIST],
+        "categories": [(c.pk, ("· " * c.depth) + c.display_name(language))
+                       for c in Category.objects.filter(is_active=True, depth__lte=1)],
+        "contact_types": ContactType.choices, "channels": Channel.choices, "tiers": Tier.choices,
+        "brands": Brand.choices,
+    }
+
+
+def _context(request: HttpRequest, period: m.Period, filters: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    language = translation.get_language() or "zh-hans"
+    return {
+        "nav": "reports", "period": period, "filters": filters, "options": _filter_options(language),
+        "month_value": period.start.strftime("%Y-%m"), "query": _query(period, filters),
+        "previous_query": _query(period.previous(), filters), **extra,
+    }
+
+
+def _fmt(value: float | int | None, unit: str) -> str:
+    if value is None:
+        return "—"
+    if unit == "rate":
+        return f"{value * 100:.1f}%"
+    if unit in ("hours", "per10k"):
+        return f"{value:.1f}"
+    return f"{value:,}"
+
+
+def _change(value: float | None, unit: str) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    text = f"{value * 100:+.1f}" + (str(_("pt")) if unit == "rate" else "%")
+    return {"text": text, "up": value > 0, "down": value < 0}
+
+
+# --- dashboard ------------------------------------------------------------------------------------------
+
+
+@staff_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    period, filters = _period(request), _filters(request)
+    user = request.user
+    report = m.report(user, period, filters)
+    cards = []
+    for name in KPI_CARDS:
+        label, unit = m.MEASURES[name]
+        cards.append({
+            "name": name, "label": label, "value": _fmt(report.values[name], unit),
+            "mom": _change(report.mom[name], unit), "yoy": _change(report.yoy[name], unit),
+            "url": _drill_url(period, filters, name) if name in m.DRILLABLE else None,
+        })
+    trend = m.table(user, period, "day", filters)
+    categories = m.table(user, period, "category_root", filters, with_previous=True)
+    departments = m.table(user, period, "department", filters, with_previous=True)
+    branches = m.table(user, period, "branch", filters)
+    charts = {
+        "trend": {
+            "days": [r.label for r in trend], "volume": [r.values["volume"] for r in trend],
+            "timeliness": [_pct(r.values["timeliness"]) for r in trend],
+            "urls": [_drill_url(period, filters, "volume", "day", r.key) for r in trend],
+            "labels": {"volume": str(_("Work orders")), "timeliness": str(_("Timeliness rate"))},
+        },
+        "categories": [{"name": r.label, "value": r.values["volume"],
+                        "url": _drill_url(period, filters, "volume", "category_root", r.key)}
+                       for r in categories if r.values["volume"]],
+        "departments": {
+            "names": [r.label for r in departments if r.key],
+            "timeliness": [_pct(r.values["timeliness"]) for r in departments if r.key],
+            "satisfaction": [_pct(r.values["satisfaction"]) for r in departments if r.key],
+            "urls": [_drill_url(period, filters, "overtime", "department", r.key) for r in departments if r.key],
+            "labels": {"timeliness": str(_("Timeliness rate")), "satisfaction": str(_("Satisfaction rate"))},
+        },
+        "branches": _ranking(branches, period, filters),
+    }
+    short_boards = {
+        "categories": _short_board(categories, "satisfaction", period, filters, "category_root"),
+        "departments": _short_board([r for r in departments if r.key], "timeliness", period, filters, "department"),
+    }
+    return render(request, "reports/dashboard.html", _context(
+        request, period, filters, cards=cards, charts=charts, short_boards=short_boards, report=report,
+    ))
+
+
+def _pct(value: float | None) -> float | None:
+    return None if value is None else round(value * 100, 1)
+
+
+def _ranking(rows: list[m.TableRow], period: m.Period, filters: dict[str, Any]) -> dict[str, Any]:
+    ranked = sorted((r for r in rows if r.key and r.values["dispatched"]),
+                    key=lambda r: (r.values["timeliness"] or 0, r.values["volume"]))
+    return {
+        "names": [r.label for r in ranked], "timeliness": [_pct(r.values["timeliness"]) for r in ranked],
+        "volume": [r.values["volume"] for r in ranked],
+        "urls": [_drill_url(period, filters, "volume", "branch", r.key) for r in ranked],
+        "labels": {"timeliness": str(_("Timeliness rate")), "volume": str(_("Work orders"))},
+    }
+
+
+def _short_board(rows: list[m.TableRow], measure: str, period: m.Period, filters: dict[str, Any],
+                 group_by: str, limit: int = 5) -> dict[str, Any]:
+    """The weakest rows on `measure`, with the change since the last period (短板)."""
+    label, unit = m.MEASURES[measure]
+    scored = [r for r in rows if r.values[measure] is not None]
+    scored.sort(key=lambda r: r.values[measure])
+    items = []
+    for r in scored[:limit]:
+        before = r.previous.get(measure)
+        items.append({
+            "label": r.label, "value": _fmt(r.values[measure], unit), "previous": _fmt(before, unit),
+            "change": _change(m.change(r.values[measure], before, unit), unit),
+            "url": _drill_url(period, filters, "dissatisfied" if measure == "satisfaction" else "overtime",
+                              group_by, r.key),
+        })
+    return {"measure": label, "items": items}
+
+
+# --- tables ---------------------------------------------------------------------------------------------
+
+TABLE_COUNTS = ("volume", "dispatched", "overtime", "problem", "replied", "closed", "fcr", "repeat", "returned",
+                "satisfied")
+
+
+@staff_required
+def table_view(request: HttpRequest) -> HttpResponse:
+    period, filters = _period(request), _filters(request)
+    group_by = request.GET.get("group_by", "department")
+    if group_by not in m.GROUPS:
+        group_by = "department"
+    rows = m.table(request.user, period, group_by, filters)
+    fmt = request.GET.get("format")
+    if fmt in ("csv", "xlsx"):
+        header = exports.measure_header(group_by)
+        data = exports.measure_rows(rows)
+        return _download(fmt, f"kpi-{group_by}-{period.start:%Y%m%d}-{period.end:%Y%m%d}", header, data,
+                         str(m.GROUP_LABELS[group_by]))
+    columns = [(name, m.MEASURES[name][0]) for name in exports.TABLE_MEASURES]
+    body = []
+    for r in rows:
+        cells = []
+        for name in exports.TABLE_MEASURES:
+            unit = m.MEASURES[name][1]
+            url = None
+            if name in m.DRILLABLE and r.values[name]:
+                url = _drill_url(period, filters, name, group_by, r.key)
+            cells.append({"text": _fmt(r.values[name], unit), "url": url})
+        body.append({"label": r.label, "cells": cells})
+    return render(request, "reports/table.html", _context(
+        request, period, filters, group_by=group_by, groups=m.GROUP_LABELS.items(), columns=columns, rows=body,
+    ))
+
+
+# --- drill-down -----------------------------------------------------------------------------------------
+
+
+@staff_required
+def tickets_view(request: HttpRequest) -> HttpResponse:
+    period, filters = _period(request), _filters(request)
+    measure = request.GET.get("measure", "volume")
+    group_by = request.GET.get("group_by") or None
+    group = request.GET.get("group") or None
+    if measure not in m.DRILLABLE or (group_by is not None and group_by not in m.GROUPS):
+        raise Http404(_("Unknown measure."))
+    try:
+        qs = m.drilldown(request.user, measure, period, filters, group_by, group)
+    except (TypeError, ValueError):
+        raise Http404(_("Unknown group.")) from None
+    fmt = request.GET.get("format")
+    if fmt in ("csv", "xlsx"):
+        language = translation.get_language()
+        return _download(fmt, f"tickets-{measure}-{period.start:%Y%m%d}", exports.ticket_header(),
+                         exports.ticket_rows(qs, language), str(_("Work orders")))
+    after = request.GET.get("after", "")
+    page_qs = qs.select_related("category", "handler_unit", "customer").order_by("-id")
+    if after.isdigit():
+        page_qs = page_qs.filter(id__lt=int(after))
+    page = list(page_qs[: PAGE + 1])
+    more = len(page) > PAGE
+    page = page[:PAGE]
+    next_query = request.GET.copy()
+    if more:
+        next_query["after"] = str(page[-1].pk)
+    label = m.MEASURES.get(measure, (measure, ""))[0] if measure in m.MEASURES else measure
+    group_label = ""
+    if group_by and group:
+        try:
+            key = dt.date.fromisoformat(group) if group_by in ("day", "week", "month") else (
+                int(group) if m.GROUPS[group_by].endswith("_id") else group)
+        except ValueError:
+            key = group
+        group_label = m.group_labels(group_by, [key], translation.get_language()).get(key, group)
+    return render(request, "reports/tickets.html", _context(
+        request, period, filters, tickets=page, total=qs.count(), measure=measure, measure_label=label,
+        group_by_label=m.GROUP_LABELS.get(group_by or "", ""), group_label=group_label,
+        next_url=("?" + next_query.urlencode()) if more else None, export_query=request.GET.urlencode(),
+    ))
+
+
+# --- scorecards -----------------------------------------------------------------------------------------
+
+
+@staff_required
+def scorecard_view(request: HttpRequest) -> HttpResponse:
+    period, filters = _period(request), _filters(request)
+    unit_kind = request.GET.get("unit_kind", "branch")
+    if unit_kind not in scorecards.UNIT_KINDS:
+        unit_kind = "branch"
+    scheme = scorecards.active_scheme()
+    card = scorecards.score(request.user, scheme, period, unit_kind, filters) if scheme else None
+    fmt = request.GET.get("format")
+    if card is not None and fmt in ("csv", "xlsx"):
+        return _download(fmt, f"scorecard-{unit_kind}-{period.start:%Y%m}", scorecards.header(card),
+                         scorecards.rows(card), str(scorecards.UNIT_KINDS[unit_kind]))
+    return render(request, "reports/scorecard.html", _context(
+        request, period, filters, card=card, scheme=scheme, unit_kind=unit_kind,
+        unit_kinds=scorecards.UNIT_KINDS.items(),
+    ))
+
+
+# --- stored reports -------------------------------------------------------------------------------------
+
+
+def _report_scopes(user: Any) -> set[str] | None:
+    """The scopes of stored reports the user may download (None: all)."""
+    scope = m.rollup_scope(user)
+    if scope is None:
+        return set()
+    if not scope.children:
+        return None
+    return {value for _name, value in scope.children}  # type: ignore[misc]
+
+
+@staff_required
+def files_view(request: HttpRequest) -> HttpResponse:
+    scopes = _report_scopes(request.user)
+    reports = StoredReport.objects.all()
+    if scopes is not None:
+        reports = reports.filter(scope__in=scopes)
+    return render(request, "reports/files.html", {"nav": "reports", "reports": reports[:120]})
+
+
+@staff_required
+def file_download(request: HttpRequest, pk: int) -> FileResponse:
+    stored = get_object_or_404(StoredReport, pk=pk)
+    scopes = _report_scopes(request.user)
+    if scopes is not None and stored.scope not in scopes:
+        raise Http404
+    return FileResponse(stored.file.open("rb"), as_attachment=True, filename=stored.file.name.rsplit("/", 1)[-1])
+
+
+# --- imports --------------------------------------------------------------------------------------------
+
+
+@staff_required
+def import_view(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    may_tickets = policy.can_create(user)
+    may_customers = policy.is_admin(user) or user.has_role("supervisor")
+    if not (may_tickets or may_customers):
+        raise PermissionDenied(_("You may not import data."))
+    context: dict[str, Any] = {"nav": "reports", "may_tickets": may_tickets, "may_customers": may_customers,
+                               "fields": imports.TICKET_FIELDS, "customer_fields": imports.CUSTOMER_FIELDS,
+                               "runs": ImportRun.objects.filter(created_by=user)[:20], "form": request.POST}
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        kind = request.POST.get("kind", "tickets")
+        errors: dict[str, str] = {}
+        if upload is None:
+            errors["file"] = str(_("Choose a CSV or XLSX file."))
+        elif upload.size and upload.size > MAX_UPLOAD:
+            errors["file"] = str(_("The file is larger than %(limit)d MB.") % {"limit": MAX_UPLOAD // 1024 // 1024})
+        if kind not in ("tickets", "customers"):
+            errors["kind"] = str(_("Choose what to import."))
+        if errors:
+            context["errors"] = errors
+            return render(request, "reports/import.html", context, status=422)
+        assert upload is not None
+        options = {"acting_user": user, "source": upload.file, "name": upload.name or "",
+                   "dry_run": bool(request.POST.get("dry_run")),
+                   "all_or_nothing": not request.POST.get("partial")}
+        try:
+            if kind == "tickets":
+                result = imports.import_tickets(system=request.POST.get("system", "legacy") or "legacy", **options)
+            else:
+                result = imports.import_customers(**options)
+        except DomainError as exc:
+            raise PermissionDenied(str(exc.message)) from exc
+        context.update(result=result, kind=kind)
+        return render(request, "reports/import.html", context, status=200 if not result.error_count else 422)
+    return render(request, "reports/import.html", context)
+
+
+# --- downloads ------------------------------------------------------------------------------------------
+
+
+def _download(fmt: str, stem: str, header: list[str], rows: Any, sheet: str) -> HttpResponse:
+    if fmt == "csv":
+        response = StreamingHttpResponse(exports.csv_stream(header, rows), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{stem}.csv"'
+        return response
+    handle = exports.xlsx_file([(sheet, header, rows)])
+    return FileResponse(handle, as_attachment=True, filename=f"{stem}.xlsx",
+                        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
