@@ -25,6 +25,8 @@ import queue
 import random
 import threading
 import time
+from array import array
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -60,7 +62,7 @@ from loopdesk.tickets.choices import (
     Status,
     Visibility,
 )
-from loopdesk.tickets.models import Category, Ticket, TicketEvent, TicketSequence, TicketUnitAccess
+from loopdesk.tickets.models import Category, Ticket, TicketEvent, TicketLink, TicketSequence, TicketUnitAccess
 
 DEMO_PASSWORD = "loopdesk-demo"  # noqa: S105 - the documented demo password
 PROVINCE = "GD"
@@ -70,6 +72,7 @@ LOCAL_OFFSET = 8 * 3600  # Asia/Shanghai has had no daylight saving time since 1
 DAY = 86400
 HOUR = 3600
 MINUTE = 60
+REPEAT_WINDOW = 30 * DAY
 
 E, S = EventKind, Status
 
@@ -713,6 +716,7 @@ EVENT_FIELDS = [
     "created_at",
 ]
 ACCESS_FIELDS = ["id", "ticket", "unit"]
+LINK_FIELDS = ["id", "from_ticket", "to_ticket", "kind", "created_by", "created_at"]
 CUSTOMER_FIELDS = [
     "id",
     "msisdn",
@@ -753,6 +757,7 @@ class RowWriter:
             "ticket": (Ticket._meta.db_table, _columns(Ticket, TICKET_FIELDS)),
             "event": (TicketEvent._meta.db_table, _columns(TicketEvent, EVENT_FIELDS)),
             "access": (TicketUnitAccess._meta.db_table, _columns(TicketUnitAccess, ACCESS_FIELDS)),
+            "link": (TicketLink._meta.db_table, _columns(TicketLink, LINK_FIELDS)),
             "customer": (Customer._meta.db_table, _columns(Customer, CUSTOMER_FIELDS)),
         }
 
@@ -1009,10 +1014,18 @@ class Generator:
         self.ticket_id = self.w.next_id("ticket")
         self.event_id = self.w.next_id("event")
         self.access_id = self.w.next_id("access")
+        self.link_id = self.w.next_id("link")
+        self.links: list[list[Any]] = []  # repeat-complaint links of the batch being built
         self.customer_id0 = self.w.next_id("customer")
         self.cust_tier = bytearray(self.n_customers)
         self.cust_branch = bytearray(self.n_customers)
         self.cust_am = bytearray(self.n_customers)
+        # Repeat complaints (same customer, same top category, within 30 days): each customer's latest complaint.
+        self.last_root = array("q", bytes(8 * self.n_customers))
+        self.last_time = array("q", bytes(8 * self.n_customers))
+        self.last_ticket = array("q", bytes(8 * self.n_customers))
+        self.recent_numbers: dict[int, str] = {}  # ticket id → number, for the last 30 days
+        self.recent_order: deque[tuple[int, int]] = deque()  # (created, ticket id), oldest first
 
     @staticmethod
     def _day_number(day: Any) -> int:
@@ -1116,13 +1129,14 @@ class Generator:
 
         def flush() -> None:
             if writer is None:
-                self._flush(tickets, events, access)
+                self._flush(tickets, events, access, self.links)
             else:
                 if errors:
                     raise errors[0]
-                pending.put((tickets, events, access))
+                pending.put((tickets, events, access, self.links))
             result.events += len(events)
             result.tickets += len(tickets)
+            self.links = []
 
         try:
             for created, day in self._creation_times(total):
@@ -1159,7 +1173,13 @@ class Generator:
         finally:
             connection.close()
 
-    def _flush(self, tickets: list[list[Any]], events: list[list[Any]], access: list[list[Any]]) -> int:
+    def _flush(
+        self,
+        tickets: list[list[Any]],
+        events: list[list[Any]],
+        access: list[list[Any]],
+        links: list[list[Any]] | tuple[()] = (),
+    ) -> int:
         with transaction.atomic():
             if self.w.pg:
                 with connection.cursor() as cursor:
@@ -1167,6 +1187,7 @@ class Generator:
             self.w.write("ticket", tickets)
             self.w.write("event", events)
             self.w.write("access", access)
+            self.w.write("link", list(links))
         return len(events)
 
     def _save_sequences(self) -> None:
@@ -1332,6 +1353,13 @@ class Generator:
         leaves = self.root_leaves[ri]
         leaf = leaves[bisect.bisect_left(self.leaf_cum[ri], rnd())]
         root_name = ref.root_name[leaf.id]
+        root_id = ref.root_of[leaf.id]
+        repeat_of = None
+        if contact_type in (ContactType.COMPLAINT, ContactType.APPEAL):
+            if self.last_root[ci] == root_id and created - self.last_time[ci] <= REPEAT_WINDOW:
+                repeat_of = self.last_ticket[ci]
+            previous = (self.last_root[ci], self.last_time[ci], self.last_ticket[ci])
+            self.last_root[ci], self.last_time[ci], self.last_ticket[ci] = root_id, created, tid
         if contact_type == ContactType.APPEAL:
             channel = Channel.REGULATOR
         else:
@@ -1552,6 +1580,26 @@ class Generator:
                 description,
                 data=f'{{"channel": "{channel}", "contact_type": "{contact_type}"}}',
             )
+            if repeat_of is not None:
+                number_of = self.recent_numbers.get(repeat_of, "")
+                evs.append(
+                    [
+                        E.REPEAT,
+                        created,
+                        None,
+                        None,
+                        "",
+                        "",
+                        None,
+                        None,
+                        None,
+                        "",
+                        Visibility.INTERNAL,
+                        f'{{"repeat_of": "{number_of}"}}',
+                    ]
+                )
+                self.links.append([str(self.link_id), str(tid), str(repeat_of), "repeat", str(fr_user), ts(created)])
+                self.link_id += 1
             x = rnd()
             direct = (
                 (contact_type == ContactType.CONSULTATION and x < 0.8)
@@ -1689,6 +1737,14 @@ class Generator:
         self.touched_days.add(day)
         local = dt.date(1970, 1, 1) + dt.timedelta(days=day)
         number = f"{REGION}-{local:%Y%m%d}-{seqno:06d}"
+        if status == S.REJECTED and contact_type in (ContactType.COMPLAINT, ContactType.APPEAL):
+            # A rejected complaint does not count as the earlier one of a repeat.
+            self.last_root[ci], self.last_time[ci], self.last_ticket[ci] = previous
+        elif contact_type in (ContactType.COMPLAINT, ContactType.APPEAL):
+            self.recent_numbers[tid] = number
+            self.recent_order.append((created, tid))
+            while self.recent_order and self.recent_order[0][0] < created - REPEAT_WINDOW - DAY:
+                del self.recent_numbers[self.recent_order.popleft()[1]]
         last = evs[-1][1]
         n = len(evs)
 
@@ -1733,10 +1789,10 @@ class Generator:
                 T if sla.paused else F,
                 T if sla.is_overtime else F,
                 T if sla.is_problem else F,
-                F,
+                F if repeat_of is None else T,
                 t(sla.replied_at),
                 t(sla.answered_at),
-                N if is_open else ts(last),
+                N if is_open else ts(state["t"]),
                 extra["resolution"],
                 extra["answer"],
                 extra["verdict"],

@@ -18,7 +18,7 @@ from loopdesk.sla.calendars import SHANGHAI, working_time_for
 from loopdesk.sla.clock import compute_sla
 from loopdesk.tickets.choices import TERMINAL_STATUSES, Status
 from loopdesk.tickets.generator import DEMO_PASSWORD, Options, generate
-from loopdesk.tickets.models import Ticket, TicketEvent, TicketSequence, TicketUnitAccess
+from loopdesk.tickets.models import Ticket, TicketEvent, TicketLink, TicketSequence, TicketUnitAccess
 
 END = dt.datetime(2026, 11, 20, 18, 0, tzinfo=SHANGHAI)
 BIG_FIVE = {"基础通信", "梦网业务", "通信费用", "市场营销", "业务支撑"}
@@ -33,7 +33,7 @@ def reference(db: None) -> None:
 
 @pytest.fixture
 def demo(reference: None) -> list[Ticket]:
-    generate(Options(tickets=2000, seed=7, customers=800, months=2, end=END))
+    generate(Options(tickets=2000, seed=7, customers=500, months=2, end=END))
     return list(Ticket.objects.select_related("sla_policy__calendar", "category_root").order_by("id"))
 
 
@@ -155,6 +155,22 @@ def test_some_tickets_are_overtime_and_some_are_problem_tickets(demo: list[Ticke
     assert 0.03 * len(demo) < len(overtime) < 0.3 * len(demo)
     assert 0 < len(problem) < len(overtime)
     assert any(t.is_open for t in demo)
+
+
+@pytest.mark.django_db
+def test_repeat_complaints_are_flagged_and_linked_to_the_earlier_one(demo: list[Ticket]) -> None:
+    by_id = {t.pk: t for t in demo}
+    repeats = [t for t in demo if t.is_repeat]
+    assert repeats
+    links = {link.from_ticket_id: link for link in TicketLink.objects.filter(kind="repeat")}
+    assert set(links) == {t.pk for t in repeats}
+    for t in repeats:
+        earlier = by_id[links[t.pk].to_ticket_id]
+        assert (earlier.customer_id, earlier.category_root_id) == (t.customer_id, t.category_root_id)
+        assert dt.timedelta(0) <= t.created_at - earlier.created_at <= dt.timedelta(days=30)
+        assert earlier.status != Status.REJECTED
+        second = TicketEvent.objects.get(ticket=t, seq=2)
+        assert second.kind == "repeat" and second.data == {"repeat_of": earlier.number}
 
 
 @pytest.mark.django_db
