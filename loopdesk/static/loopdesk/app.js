@@ -59,6 +59,7 @@
       return { value: o.value, label: o.dataset.path || o.textContent.trim(), search: (o.dataset.search || o.textContent).toLowerCase() };
     });
     var active = -1, shown = [];
+    if (select.hasAttribute("data-autofocus")) setTimeout(function () { input.focus(); }, 0);
     if (select.value) {
       var cur = options.find(function (o) { return o.value === select.value; });
       if (cur) input.value = cur.label;

@@ -58,6 +58,8 @@ def desk(request: HttpRequest) -> HttpResponse:
     msisdn, caller_error = _caller(request)
     view = customer_360(request.user, msisdn) if msisdn else None
     form = DeskForm(request.POST or None, channel=default_channel(request.user))
+    if msisdn:
+        form.fields["category"].widget.attrs["data-autofocus"] = "1"  # the caller is known: start typing
     status = 200
     if request.method == "POST":
         if not msisdn:
