@@ -1,0 +1,84 @@
+"""Customers in our REST API: masked for everyone; the full number and name only by an audited reveal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Exists, OuterRef, QuerySet
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from loopdesk.core.errors import ValidationFailed
+from loopdesk.customers.models import Customer
+from loopdesk.customers.services import clean_msisdn, do_reveal_customer
+from loopdesk.tickets.api.base import ApiViewMixin, IdKeysetPagination
+from loopdesk.tickets.api.serializers import MaskedCustomerSerializer, StrictInputSerializer, TicketListSerializer
+from loopdesk.tickets.models import Ticket
+from loopdesk.tickets.policy import can_create
+from loopdesk.tickets.selectors import LIST_RELATED
+from loopdesk.tmf.auth import scoped_tickets
+
+
+class RevealSerializer(StrictInputSerializer):
+    reason = serializers.CharField(max_length=200, help_text="Why you need the full number (kept in the audit log).")
+
+
+class CustomerViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
+    """Customers the caller has a ticket of in scope. `?msisdn=` looks one caller up by number (front-line roles
+    may look up any number: they take calls from anyone)."""
+
+    serializer_class = MaskedCustomerSerializer
+    pagination_class = IdKeysetPagination
+    queryset = Customer.objects.none()
+
+    def _by_number(self) -> str | None:
+        raw = self.request.query_params.get("msisdn")
+        return clean_msisdn(raw) if raw else None
+
+    def get_queryset(self) -> QuerySet[Customer]:
+        number = self._by_number() if self.action == "list" else None
+        qs = Customer.objects.all()
+        if number is not None:
+            qs = qs.filter(msisdn=number)
+            if can_create(self.request.user):
+                return qs
+        in_scope = scoped_tickets(self.request, Ticket.objects.filter(customer=OuterRef("pk")))
+        return qs.filter(Exists(in_scope))
+
+    def get_object(self) -> Customer:
+        pk = str(self.kwargs["pk"])
+        qs = Customer.objects.all() if can_create(self.request.user) else self.get_queryset()
+        customer = qs.filter(pk=pk).first() if pk.isdigit() and len(pk) < 19 else None
+        if customer is None:
+            raise NotFound(_("Customer not found."))
+        return customer
+
+    @extend_schema(parameters=[OpenApiParameter("msisdn", str, description="Exact mobile number")])
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(request=RevealSerializer, responses={200: inline_serializer(
+        "RevealedCustomer", {"msisdn": serializers.CharField(), "name": serializers.CharField()})})
+    @action(detail=True, methods=["post"])
+    def reveal(self, request: Request, pk: str) -> Response:
+        """The full number and name, for roles allowed to see them; every reveal is written to the audit log."""
+        customer = self.get_object()
+        if not isinstance(request.data, dict):
+            raise ValidationFailed(field="body", message=_("Send a JSON object."))
+        serializer = RevealSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return Response(do_reveal_customer(acting_user=request.user, customer=customer,
+                                           reason=serializer.validated_data["reason"]))
+
+    @extend_schema(responses={200: TicketListSerializer(many=True)})
+    @action(detail=True, methods=["get"])
+    def tickets(self, request: Request, pk: str) -> Response:
+        """The customer's work orders the caller may see, newest first (at most 200)."""
+        customer = self.get_object()
+        qs = scoped_tickets(request).filter(customer=customer).select_related(*LIST_RELATED)
+        return Response(TicketListSerializer(qs.order_by("-created_at", "-id")[:200], many=True).data)

@@ -1,0 +1,67 @@
+"""What every viewset of our own REST API shares: error shape, pagination."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+from rest_framework import exceptions
+from rest_framework.pagination import CursorPagination, LimitOffsetPagination
+from rest_framework.response import Response
+
+from loopdesk.core.api import exception_handler as core_exception_handler
+from loopdesk.tmf.errors import flatten_errors
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """Bad input as {"code", "message", "errors": {field: [...]}}, the same shape services' ValidationFailed has."""
+    if isinstance(exc, exceptions.ValidationError):
+        errors = flatten_errors(exc.detail)
+        field, messages = next(iter(errors.items()), ("body", [str(_("The request is not valid."))]))
+        return Response({"code": "validation_error", "message": messages[0], "field": field, "errors": errors},
+                        status=400)
+    return core_exception_handler(exc, context)
+
+
+class ApiViewMixin:
+    def get_exception_handler(self) -> Any:
+        return api_exception_handler
+
+
+class KeysetOrOffsetPagination(CursorPagination):
+    """Keyset (cursor) pages by default: stable and index-friendly at any depth. With `?offset=`, plain
+    limit/offset pages with a total `count` (for UIs that jump to page N)."""
+
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 500
+    ordering = ("-created_at", "-id")
+
+    def __init__(self) -> None:
+        self.offset_pager: LimitOffsetPagination | None = None
+
+    def paginate_queryset(self, queryset: Any, request: Any, view: Any = None) -> Any:
+        if "offset" in request.query_params:
+            self.offset_pager = LimitOffsetPagination()
+            self.offset_pager.default_limit = self.page_size
+            self.offset_pager.max_limit = self.max_page_size
+            return self.offset_pager.paginate_queryset(queryset.order_by(*self.ordering), request, view)
+        return super().paginate_queryset(queryset, request, view)
+
+    def get_paginated_response(self, data: Any) -> Response:
+        if self.offset_pager is not None:
+            return self.offset_pager.get_paginated_response(data)
+        return super().get_paginated_response(data)
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        described = super().get_paginated_response_schema(schema)
+        described["properties"]["count"] = {"type": "integer", "description": "Only with ?offset="}
+        return described
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        return [*super().get_schema_operation_parameters(view),
+                *LimitOffsetPagination().get_schema_operation_parameters(view)]
+
+
+class IdKeysetPagination(KeysetOrOffsetPagination):
+    ordering = ("id",)

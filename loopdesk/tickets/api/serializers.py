@@ -1,0 +1,187 @@
+"""Serializers of our own work-order API. Reading only: every write goes through a service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from loopdesk.customers.models import Customer
+from loopdesk.org.models import OrgUnit, User
+from loopdesk.tickets.choices import CallbackVerdict, Channel, ContactType, Priority, Status
+from loopdesk.tickets.models import Category, Ticket, TicketEvent
+from loopdesk.tickets.policy import allowed_actions
+from loopdesk.tickets.services import MAX_DESCRIPTION, MAX_NOTE, MAX_TITLE
+
+
+class StrictInputSerializer(serializers.Serializer):
+    """Input: an attribute the endpoint does not know is a 400 naming it, not silently dropped."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            unknown = [key for key in data if key not in self.fields]
+            if unknown:
+                raise serializers.ValidationError({key: [_("Unknown field.")] for key in unknown})
+        return super().to_internal_value(data)
+
+
+class UnitRefSerializer(serializers.ModelSerializer):
+    name = serializers.SerializerMethodField()
+
+    class Meta:
+        model = OrgUnit
+        fields = ("id", "code", "name")
+
+    def get_name(self, unit: OrgUnit) -> str:
+        return unit.display_name(get_language())
+
+
+class UnitSerializer(UnitRefSerializer):
+    class Meta:
+        model = OrgUnit
+        fields = ("id", "code", "name", "parent", "level", "function", "province", "region", "depth", "is_active")
+
+
+class CategoryRefSerializer(serializers.ModelSerializer):
+    name = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Category
+        fields = ("id", "code", "name")
+
+    def get_name(self, category: Category) -> str:
+        return category.display_name(get_language())
+
+
+class CategorySerializer(CategoryRefSerializer):
+    class Meta:
+        model = Category
+        fields = ("id", "code", "name", "name_en", "parent", "depth", "position", "is_active")
+
+
+class UserRefSerializer(serializers.ModelSerializer):
+    name = serializers.CharField(source="__str__", read_only=True)
+
+    class Meta:
+        model = User
+        fields = ("id", "username", "name")
+
+
+class MaskedCustomerSerializer(serializers.ModelSerializer):
+    """The customer as every role sees it: number and name masked (the full ones only by audited reveal)."""
+
+    msisdn = serializers.CharField(source="masked_msisdn", read_only=True)
+    name = serializers.CharField(source="masked_name", read_only=True)
+    tier = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = Customer
+        fields = ("id", "msisdn", "name", "brand", "vip_level", "tier", "province", "region", "home_branch")
+
+
+class TicketListSerializer(serializers.ModelSerializer):
+    category = CategoryRefSerializer(read_only=True)
+    customer = MaskedCustomerSerializer(read_only=True)
+    handler_unit = UnitRefSerializer(read_only=True)
+    handler_user = UserRefSerializer(read_only=True)
+    status_label = serializers.CharField(source="get_status_display", read_only=True)
+
+    class Meta:
+        model = Ticket
+        fields = ("id", "number", "status", "status_label", "contact_type", "channel", "priority", "title",
+                  "category", "customer", "tier", "region", "handler_unit", "handler_user", "due_at", "committed_at",
+                  "is_open", "is_overtime", "is_problem", "is_repeat", "created_at", "updated_at", "version")
+
+
+class TimelineEventSerializer(serializers.ModelSerializer):
+    actor = UserRefSerializer(read_only=True)
+    to_unit = UnitRefSerializer(read_only=True)
+    kind_label = serializers.CharField(source="get_kind_display", read_only=True)
+
+    class Meta:
+        model = TicketEvent
+        fields = ("seq", "kind", "kind_label", "actor", "from_status", "to_status", "to_unit", "note", "visibility",
+                  "created_at")
+
+
+class TicketDetailSerializer(TicketListSerializer):
+    first_responder = UserRefSerializer(read_only=True)
+    first_responder_unit = UnitRefSerializer(read_only=True)
+    allowed_actions = serializers.SerializerMethodField()
+    timeline = serializers.SerializerMethodField()
+    external_ids = serializers.SerializerMethodField()
+
+    class Meta(TicketListSerializer.Meta):
+        fields = (*TicketListSerializer.Meta.fields, "description", "resolution", "answer", "callback_verdict",
+                  "first_responder", "first_responder_unit", "requested_resolution_at", "first_response_due_at",
+                  "hop_due_at", "resolution_due_at", "sla_paused", "replied_at", "answered_at", "closed_at",
+                  "reopen_count", "dispatch_count", "return_count", "parent", "duplicate_of", "external_ids",
+                  "allowed_actions", "timeline")
+
+    def get_allowed_actions(self, ticket: Ticket) -> list[str]:
+        return allowed_actions(self.context["request"].user, ticket)
+
+    def get_timeline(self, ticket: Ticket) -> list[dict[str, Any]]:
+        events = ticket.events.select_related("actor", "to_unit").order_by("seq")
+        return TimelineEventSerializer(events, many=True).data
+
+    def get_external_ids(self, ticket: Ticket) -> dict[str, str]:
+        return {ref.system: ref.external_id for ref in ticket.external_refs.all()}
+
+
+class TicketCreateSerializer(StrictInputSerializer):
+    """Register (受理) a contact. The customer is named by MSISDN; an unknown caller gets a minimal record."""
+
+    msisdn = serializers.CharField(max_length=32)
+    contact_type = serializers.ChoiceField(choices=ContactType.choices)
+    category = serializers.PrimaryKeyRelatedField(queryset=Category.objects.filter(is_active=True))
+    channel = serializers.ChoiceField(choices=Channel.choices)
+    description = serializers.CharField(max_length=MAX_DESCRIPTION)
+    priority = serializers.ChoiceField(choices=Priority.choices, default=Priority.NORMAL)
+    title = serializers.CharField(max_length=MAX_TITLE, required=False, allow_blank=True, default="")
+    committed_at = serializers.DateTimeField(required=False, allow_null=True)
+    requested_resolution_at = serializers.DateTimeField(required=False, allow_null=True)
+    external_refs = serializers.DictField(child=serializers.CharField(max_length=64), required=False)
+    dispatch = serializers.BooleanField(default=False)
+    dispatch_to = serializers.PrimaryKeyRelatedField(queryset=OrgUnit.objects.filter(is_active=True), required=False,
+                                                     allow_null=True)
+
+
+class ActionSerializer(StrictInputSerializer):
+    """One action of the closed loop. `version` is the one you read: 409 if someone changed the ticket since.
+    Which other fields an action uses: see docs/api.md (e.g. transfer: to_unit and note; reply: resolution)."""
+
+    version = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
+    note = serializers.CharField(max_length=MAX_NOTE, required=False, allow_blank=True)
+    reason = serializers.CharField(max_length=MAX_NOTE, required=False, allow_blank=True)
+    question = serializers.CharField(max_length=MAX_NOTE, required=False, allow_blank=True)
+    info = serializers.CharField(max_length=MAX_DESCRIPTION, required=False, allow_blank=True)
+    resolution = serializers.CharField(max_length=MAX_DESCRIPTION, required=False, allow_blank=True)
+    answer = serializers.CharField(max_length=MAX_DESCRIPTION, required=False, allow_blank=True)
+    verdict = serializers.ChoiceField(choices=CallbackVerdict.choices, required=False)
+    to_unit = serializers.PrimaryKeyRelatedField(queryset=OrgUnit.objects.all(), required=False, allow_null=True)
+    to_user = serializers.PrimaryKeyRelatedField(queryset=User.objects.filter(is_active=True), required=False,
+                                                 allow_null=True)
+    duplicate_of = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+
+
+class RoutePreviewQuerySerializer(StrictInputSerializer):
+    category = serializers.PrimaryKeyRelatedField(queryset=Category.objects.filter(is_active=True))
+    contact_type = serializers.ChoiceField(choices=ContactType.choices)
+    channel = serializers.ChoiceField(choices=Channel.choices)
+    tier = serializers.ChoiceField(choices=[("regular", "regular"), ("vip", "vip")], default="regular")
+    region = serializers.CharField(max_length=8, required=False)
+    branch = serializers.PrimaryKeyRelatedField(queryset=OrgUnit.objects.all(), required=False, allow_null=True)
+
+
+class RouteDecisionSerializer(serializers.Serializer):
+    unit_id = serializers.IntegerField(allow_null=True)
+    unit = serializers.CharField(allow_null=True)
+    rule_id = serializers.IntegerField(allow_null=True)
+    rule = serializers.CharField(allow_null=True)
+    reason = serializers.CharField()
+
+
+STATUS_CHOICES = Status.choices

@@ -1,0 +1,200 @@
+"""Our own REST API: scoped lists and filters, keyset and offset pages, create and act through services with
+optimistic locking, masked customers and the audited reveal, categories, units, routing preview, errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.core.cache import caches
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
+from rest_framework.test import APIClient
+
+from loopdesk.audit.models import AuditLog
+from loopdesk.conftest import World
+from loopdesk.customers.models import Customer
+from loopdesk.tickets import services as s
+from loopdesk.tickets.choices import Status
+from loopdesk.tickets.models import Ticket
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_counters() -> None:
+    caches["default"].clear()
+
+
+def as_user(world: World, key: str) -> APIClient:
+    client = APIClient()
+    client.force_login(world.users[key])
+    return client
+
+
+def make(world: World, n: int = 1, **kwargs: Any) -> list[Ticket]:
+    agent = world.user("agent")
+    return [s.do_create_ticket(acting_user=agent, **world.ticket_kwargs(**kwargs)) for _ in range(n)]
+
+
+def test_anonymous_is_refused(world: World) -> None:
+    assert APIClient().get("/api/tickets/").status_code == 401
+
+
+def test_list_is_scoped_by_policy(world: World) -> None:
+    mine = make(world, 2)
+    zh = s.do_create_ticket(acting_user=world.user("zh_agent"), **world.ticket_kwargs(customer=world.customer(
+        region="ZH")))
+    ids = {t["id"] for t in as_user(world, "agent").get("/api/tickets/").json()["results"]}
+    assert ids == {t.pk for t in mine}
+    assert {t["id"] for t in as_user(world, "zh_agent").get("/api/tickets/").json()["results"]} == {zh.pk}
+    assert as_user(world, "specialist").get("/api/tickets/").json()["results"] == []
+    assert as_user(world, "agent").get(f"/api/tickets/{zh.pk}/").status_code == 404
+
+
+def test_keyset_pages_walk_everything_once_and_offset_pages_count(world: World) -> None:
+    tickets = make(world, 5)
+    client = as_user(world, "agent")
+    seen: list[int] = []
+    url = "/api/tickets/?page_size=2"
+    while url:
+        page = client.get(url).json()
+        seen += [t["id"] for t in page["results"]]
+        url = page["next"]
+    assert seen == sorted((t.pk for t in tickets), reverse=True)
+    page = client.get("/api/tickets/", {"offset": 2, "limit": 2}).json()
+    assert page["count"] == 5 and [t["id"] for t in page["results"]] == seen[2:4]
+
+
+def test_filters(world: World) -> None:
+    fault = make(world, contact_type="fault")[0]
+    billing = make(world, category=world.categories["dispute"])[0]
+    client = as_user(world, "agent")
+    ids = lambda params: [t["id"] for t in client.get("/api/tickets/", params).json()["results"]]  # noqa: E731
+    assert ids({"contact_type": "fault"}) == [fault.pk]
+    assert ids({"category": world.categories["billing"].pk}) == [billing.pk]
+    assert ids({"category": world.categories["basic"].pk}) == [fault.pk]
+    assert client.get("/api/tickets/", {"status": "sleeping"}).status_code == 400
+
+
+def test_detail_masks_the_customer_and_lists_allowed_actions(world: World) -> None:
+    t = make(world)[0]
+    body = as_user(world, "agent").get(f"/api/tickets/{t.pk}/").json()
+    assert body["customer"]["msisdn"] == t.customer.masked_msisdn != t.customer.msisdn
+    assert t.customer.msisdn not in str(body)
+    assert "dispatch" in body["allowed_actions"] and body["timeline"][0]["kind"] == "create"
+
+
+def test_create_through_the_service(world: World) -> None:
+    client = as_user(world, "agent")
+    response = client.post("/api/tickets/", {
+        "msisdn": "139 1234 5678", "contact_type": "complaint", "category": world.categories["indoor"].pk,
+        "channel": "hotline", "description": "室内无信号", "dispatch": True}, format="json")
+    assert response.status_code == 201, response.content
+    t = Ticket.objects.get(pk=response.json()["id"])
+    assert t.status == Status.DISPATCHED and t.customer.msisdn == "13912345678"
+    assert t.first_responder == world.users["agent"]
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"msisdn": "12345"}, "msisdn"),
+    ({"category": 999999}, "category"),
+    ({"channel": "pigeon"}, "channel"),
+    ({"description": ""}, "description"),
+    ({"colour": "red"}, "colour"),
+])
+def test_bad_create_is_400_naming_the_field_and_stores_nothing(world: World, body, field) -> None:
+    payload = {"msisdn": "13912345678", "contact_type": "complaint", "category": world.categories["indoor"].pk,
+               "channel": "hotline", "description": "室内无信号", **body}
+    response = as_user(world, "agent").post("/api/tickets/", payload, format="json", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 400, response.content
+    assert field in response.json()["errors"]
+    assert not Ticket.objects.exists() and not Customer.objects.filter(msisdn="13912345678").exists()
+
+
+def test_field_errors_come_in_the_requests_language(world: World) -> None:
+    client = as_user(world, "agent")
+    en = client.post("/api/tickets/", {}, format="json", HTTP_ACCEPT_LANGUAGE="en").json()
+    zh = client.post("/api/tickets/", {}, format="json", HTTP_ACCEPT_LANGUAGE="zh-hans").json()
+    with translation.override("zh-hans"):
+        required_zh = str(_("This field is required."))
+    assert en["errors"]["description"] == ["This field is required."] != [required_zh]
+    assert zh["errors"]["description"] == [required_zh]
+
+
+def test_action_with_version_and_409_on_a_stale_version(world: World) -> None:
+    t = make(world)[0]
+    client = as_user(world, "agent")
+    url = f"/api/tickets/{t.pk}/actions/dispatch/"
+    ok = client.post(url, {"version": t.version, "to_unit": world.units["netmaint"].pk}, format="json")
+    assert ok.status_code == 200, ok.content
+    assert ok.json()["status"] == "dispatched" and ok.json()["version"] == t.version + 1
+    stale = client.post(f"/api/tickets/{t.pk}/actions/withdraw/", {"version": t.version, "reason": "撤销"},
+                        format="json")
+    assert stale.status_code == 409 and stale.json()["code"] == "conflict"
+    assert Ticket.objects.get(pk=t.pk).status == Status.DISPATCHED
+
+
+def test_action_errors(world: World) -> None:
+    t = make(world)[0]
+    client = as_user(world, "agent")
+    assert client.post(f"/api/tickets/{t.pk}/actions/explode/", {"version": 1}, format="json").status_code == 404
+    assert "version" in client.post(f"/api/tickets/{t.pk}/actions/accept/", {}, format="json").json()["errors"]
+    wrong_state = client.post(f"/api/tickets/{t.pk}/actions/close/", {"version": 1}, format="json")
+    assert wrong_state.status_code == 409 and wrong_state.json()["code"] == "invalid_transition"
+    missing = client.post(f"/api/tickets/{t.pk}/actions/withdraw/", {"version": 1}, format="json")
+    assert missing.status_code == 400 and "reason" in missing.json()["errors"]
+    unused = client.post(f"/api/tickets/{t.pk}/actions/accept/", {"version": 1, "verdict": "satisfied"},
+                         format="json")
+    assert unused.status_code == 400 and "verdict" in unused.json()["errors"]
+    denied = as_user(world, "auditor").post(f"/api/tickets/{t.pk}/actions/withdraw/", {"version": 1,
+                                                                                      "reason": "x"}, format="json")
+    assert denied.status_code == 403
+    assert Ticket.objects.get(pk=t.pk).status == Status.NEW
+
+
+def test_customers_masked_and_reveal_is_audited(world: World) -> None:
+    t = make(world)[0]
+    client = as_user(world, "agent")
+    listed = client.get("/api/customers/").json()["results"]
+    assert [c["msisdn"] for c in listed] == [t.customer.masked_msisdn]
+    looked_up = client.get("/api/customers/", {"msisdn": t.customer.msisdn}).json()["results"]
+    assert [c["id"] for c in looked_up] == [t.customer.pk]
+    revealed = client.post(f"/api/customers/{t.customer.pk}/reveal/", {"reason": "回访客户"}, format="json")
+    assert revealed.json()["msisdn"] == t.customer.msisdn
+    assert AuditLog.objects.filter(action="customer.reveal", object_id=str(t.customer.pk)).count() == 1
+    assert client.post(f"/api/customers/{t.customer.pk}/reveal/", {}, format="json").status_code == 400
+    assert [x["id"] for x in client.get(f"/api/customers/{t.customer.pk}/tickets/").json()] == [t.pk]
+
+
+def test_reveal_refused_to_a_role_without_the_permission(world: World) -> None:
+    t = make(world)[0]
+    s.do_dispatch_ticket(acting_user=world.user("agent"), ticket=t, to_unit=world.units["netmaint"])
+    response = as_user(world, "specialist").post(f"/api/customers/{t.customer.pk}/reveal/", {"reason": "x"},
+                                                 format="json")
+    assert response.status_code == 403
+    assert not AuditLog.objects.filter(action="customer.reveal").exists()
+
+
+def test_categories_units_and_routing_preview(world: World) -> None:
+    client = as_user(world, "agent")
+    codes = [c["code"] for c in client.get("/api/categories/").json()]
+    assert codes[:3] == ["BASIC", "COVERAGE", "INDOOR"]
+    names = client.get("/api/categories/", HTTP_ACCEPT_LANGUAGE="en").json()
+    assert names[0]["name"] == "basic"
+    assert "CALL" in [u["code"] for u in client.get("/api/units/", {"page_size": 100}).json()["results"]]
+    route = client.get("/api/routing/preview/", {"category": world.categories["indoor"].pk,
+                                                  "contact_type": "fault", "channel": "hotline"}).json()
+    assert route["unit_id"] == world.units["netopt"].pk
+    assert client.get("/api/routing/preview/", {"category": 0}).status_code == 400
+
+
+def test_schema_and_docs_are_served(world: World) -> None:
+    client = as_user(world, "agent")
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert schema.status_code == 200
+    paths = schema.json()["paths"]
+    assert "/api/tickets/{id}/actions/{action_name}/" in paths
+    assert "/tmf-api/troubleTicket/v4/troubleTicket/{id}" in paths
+    docs = client.get("/api/docs/")
+    assert docs.status_code == 200 and b"cdn" not in docs.content.lower()

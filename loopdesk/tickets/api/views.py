@@ -1,0 +1,183 @@
+"""Our own REST API for work orders: list/detail scoped by policy, create and act through the services."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import django_filters
+from django.conf import settings
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from loopdesk.core.errors import ValidationFailed
+from loopdesk.customers.services import get_or_create_customer
+from loopdesk.org.models import OrgUnit
+from loopdesk.routing.services import route_ticket
+from loopdesk.tickets import services
+from loopdesk.tickets.api import serializers as ser
+from loopdesk.tickets.api.base import ApiViewMixin, IdKeysetPagination, KeysetOrOffsetPagination
+from loopdesk.tickets.choices import Action, Channel, ContactType, Priority, Status
+from loopdesk.tickets.models import Category, Ticket
+from loopdesk.tickets.selectors import LIST_RELATED
+from loopdesk.tmf.auth import scoped_tickets
+
+ERRORS = {400: OpenApiResponse(description="Bad input: {code, message, errors: {field: [...]}}"),
+          403: OpenApiResponse(description="Not allowed"), 404: OpenApiResponse(description="Not found")}
+
+
+class TicketFilter(django_filters.FilterSet):
+    status = django_filters.MultipleChoiceFilter(choices=Status.choices)
+    priority = django_filters.MultipleChoiceFilter(choices=Priority.choices)
+    channel = django_filters.MultipleChoiceFilter(choices=Channel.choices)
+    contact_type = django_filters.MultipleChoiceFilter(choices=ContactType.choices)
+    category = django_filters.ModelChoiceFilter(queryset=Category.objects.all(), method="filter_category",
+                                                label=_("category (with its subcategories)"))
+    handler_unit = django_filters.ModelChoiceFilter(queryset=OrgUnit.objects.all())
+    is_open = django_filters.BooleanFilter()
+    is_overtime = django_filters.BooleanFilter()
+    is_problem = django_filters.BooleanFilter()
+    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    number = django_filters.CharFilter(max_length=32)
+
+    class Meta:
+        model = Ticket
+        fields: list[str] = []
+
+    def filter_category(self, queryset: QuerySet[Ticket], name: str, value: Category) -> QuerySet[Ticket]:
+        return queryset.filter(category__path__startswith=value.path)
+
+
+class TicketViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Work orders the caller may see (`visible_tickets`, narrowed to an API token's units)."""
+
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = TicketFilter
+    pagination_class = KeysetOrOffsetPagination
+    queryset = Ticket.objects.none()  # the real one is per request; this one names the model for the schema
+
+    def get_queryset(self) -> QuerySet[Ticket]:
+        return scoped_tickets(self.request).select_related(*LIST_RELATED)
+
+    def get_serializer_class(self) -> type:
+        return ser.TicketDetailSerializer if self.action in ("retrieve", "create", "act") else ser.TicketListSerializer
+
+    def get_object(self) -> Ticket:
+        pk = str(self.kwargs["pk"])
+        ticket = self.get_queryset().filter(pk=pk).first() if pk.isdigit() and len(pk) < 19 else None
+        if ticket is None:
+            raise NotFound(_("Work order not found."))
+        return ticket
+
+    def _detail(self, ticket: Ticket, code: int = 200) -> Response:
+        ticket = self.get_queryset().get(pk=ticket.pk)
+        return Response(ser.TicketDetailSerializer(ticket, context={"request": self.request}).data, status=code)
+
+    @extend_schema(request=ser.TicketCreateSerializer, responses={201: ser.TicketDetailSerializer, **ERRORS})
+    def create(self, request: Request) -> Response:
+        data = _validated(ser.TicketCreateSerializer, request.data)
+        with transaction.atomic():  # an unknown caller's new record goes too if the ticket is refused
+            customer = get_or_create_customer(msisdn=data["msisdn"], acting_user=request.user)
+            ticket = services.do_create_ticket(
+                acting_user=request.user, customer=customer, contact_type=data["contact_type"],
+                category=data["category"], channel=data["channel"], description=data["description"],
+                priority=data["priority"], title=data["title"], committed_at=data.get("committed_at"),
+                requested_resolution_at=data.get("requested_resolution_at"),
+                external_refs=data.get("external_refs"), dispatch=data["dispatch"],
+                dispatch_to=data.get("dispatch_to"),
+            )
+        return self._detail(ticket, status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=ser.ActionSerializer,
+        parameters=[OpenApiParameter("action_name", str, OpenApiParameter.PATH,
+                                     enum=[a for a in Action.values if a != Action.CREATE])],
+        responses={200: ser.TicketDetailSerializer, 409: OpenApiResponse(description="Changed meanwhile (version) "
+                                                                         "or not possible in this state"), **ERRORS},
+    )
+    @action(detail=True, methods=["post"], url_path=r"actions/(?P<action_name>[a-z_]+)")
+    def act(self, request: Request, pk: str, action_name: str) -> Response:
+        """Take one action of the closed loop (dispatch, accept, transfer, …) with optimistic locking."""
+        service = services.ACTION_SERVICES.get(action_name)
+        if service is None:
+            raise NotFound(_("Unknown action “%(action)s”.") % {"action": action_name})
+        ticket = self.get_object()
+        data = _validated(ser.ActionSerializer, request.data)
+        kwargs = _service_kwargs(service, data, request)
+        ticket = service(acting_user=request.user, ticket=ticket, expected_version=data["version"], **kwargs)
+        return self._detail(ticket)
+
+
+def _validated(serializer_class: type, data: Any) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise ValidationFailed(field="body", message=_("Send a JSON object."))
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def _service_kwargs(service: Any, data: dict[str, Any], request: Request) -> dict[str, Any]:
+    """The fields this action's service takes; a field it does not take is an error, a missing required one is
+    passed empty so the service names it."""
+    params = inspect.signature(service).parameters
+    names = {n for n in params if n not in ("acting_user", "ticket", "expected_version", "now")}
+    unused = [k for k in data if k != "version" and k not in names]
+    if unused:
+        raise ValidationFailed({k: [str(_("This action does not use this field."))] for k in unused})
+    kwargs: dict[str, Any] = {}
+    for name in names:
+        if name in data:
+            kwargs[name] = data[name]
+        elif params[name].default is inspect.Parameter.empty:
+            kwargs[name] = None if name == "to_unit" else ""
+    if kwargs.get("duplicate_of"):
+        other = scoped_tickets(request).filter(pk=kwargs["duplicate_of"]).first()
+        if other is None:
+            raise ValidationFailed(field="duplicate_of", message=_("Work order not found."))
+        kwargs["duplicate_of"] = other
+    return kwargs
+
+
+class CategoryViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
+    """The category tree (active and retired nodes), in tree order."""
+
+    serializer_class = ser.CategorySerializer
+    queryset = Category.objects.order_by("path")
+    pagination_class = None
+    filter_backends = [DjangoFilterBackend]
+    filterset_fields = ["is_active", "parent"]
+
+
+class UnitViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
+    """The organisation units, in tree order."""
+
+    serializer_class = ser.UnitSerializer
+    queryset = OrgUnit.objects.order_by("path")
+    pagination_class = IdKeysetPagination
+    filter_backends = [DjangoFilterBackend]
+    filterset_fields = ["is_active", "parent", "region", "function"]
+
+
+class RoutePreviewView(ApiViewMixin, APIView):
+    """Where would a ticket with these attributes go, and why (the routing rules, tried in order)."""
+
+    @extend_schema(parameters=[ser.RoutePreviewQuerySerializer], responses={200: ser.RouteDecisionSerializer,
+                                                                             **ERRORS})
+    def get(self, request: Request) -> Response:
+        data = _validated(ser.RoutePreviewQuerySerializer, request.query_params.dict())
+        unit = getattr(request.user, "unit", None)
+        region = data.get("region") or getattr(unit, "region", "") or settings.LOOPDESK_DEFAULT_REGION
+        branch = data.get("branch")
+        decision = route_ticket(region=region, category=data["category"], contact_type=data["contact_type"],
+                                tier=data["tier"], channel=data["channel"], branch_id=branch.pk if branch else None)
+        return Response(decision.as_dict())

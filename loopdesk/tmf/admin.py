@@ -1,0 +1,76 @@
+"""Admin for integrations: API tokens (the raw token is shown once), event subscriptions, delivery log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+
+from loopdesk.tmf import mapping
+from loopdesk.tmf.models import ApiToken, DeliveryLog, EventSubscription
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = ("name", "system", "user", "prefix", "can_write", "rate_per_minute", "is_active", "last_used_at")
+    list_filter = ("is_active", "can_write", "system")
+    search_fields = ("name", "system", "prefix", "user__username")
+    autocomplete_fields = ("user",)
+    filter_horizontal = ("units",)
+    readonly_fields = ("prefix", "created_at", "last_used_at")
+    actions = ["regenerate"]
+
+    def save_model(self, request: Any, obj: ApiToken, form: Any, change: bool) -> None:
+        raw = obj.set_new_key() if not change else None
+        super().save_model(request, obj, form, change)
+        if raw:
+            messages.warning(request, _("The new API token, shown only this once: %(token)s") % {"token": raw})
+
+    @admin.action(description=_("Issue a new token (the old one stops working)"))
+    def regenerate(self, request: Any, queryset: Any) -> None:
+        for token in queryset:
+            raw = token.set_new_key()
+            token.save(update_fields=["prefix", "key_hash"])
+            messages.warning(request, _("New token for %(name)s, shown only this once: %(token)s")
+                             % {"name": token.name, "token": raw})
+
+
+class SubscriptionForm(forms.ModelForm):
+    callback = forms.URLField(label=_("callback URL"), max_length=500, assume_scheme="https")
+    event_types = forms.MultipleChoiceField(
+        label=_("event types"), required=False, widget=forms.CheckboxSelectMultiple,
+        choices=[(t, t) for t in mapping.EVENT_TYPES], help_text=_("None ticked: every event."),
+    )
+
+    class Meta:
+        model = EventSubscription
+        fields = ("kind", "name", "callback", "event_types", "owner", "secret", "is_active")
+
+
+@admin.register(EventSubscription)
+class EventSubscriptionAdmin(admin.ModelAdmin):
+    form = SubscriptionForm
+    list_display = ("__str__", "kind", "callback", "owner", "is_active", "created_at")
+    list_filter = ("kind", "is_active")
+    search_fields = ("name", "callback")
+    autocomplete_fields = ("owner",)
+    readonly_fields = ("query", "filters", "token", "created_at")
+
+
+@admin.register(DeliveryLog)
+class DeliveryLogAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "event_type", "event_id", "url", "status_code", "ok", "duration_ms")
+    list_filter = ("ok", "event_type")
+    search_fields = ("event_id", "url")
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
+        return False

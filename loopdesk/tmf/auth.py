@@ -1,0 +1,129 @@
+"""API tokens: authentication, read/write scope, unit scope and rate limiting (shared by /api/ and /tmf-api/)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import caches
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from rest_framework import exceptions, permissions
+from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework.throttling import SimpleRateThrottle
+
+from loopdesk.tickets.models import Ticket
+from loopdesk.tickets.policy import visible_tickets
+from loopdesk.tmf.models import TOKEN_PREFIX, ApiToken
+
+LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
+
+
+class ApiTokenAuthentication(BaseAuthentication):
+    """`Authorization: Bearer ld_<prefix>_<secret>`. The request acts as the token's service user."""
+
+    keyword = b"bearer"
+
+    def authenticate(self, request: Any) -> tuple[Any, ApiToken] | None:
+        auth = get_authorization_header(request).split()
+        if not auth or auth[0].lower() != self.keyword:
+            return None
+        if len(auth) != 2:
+            raise exceptions.AuthenticationFailed(_("Invalid Authorization header: expected “Bearer <token>”."))
+        try:
+            raw = auth[1].decode()
+        except UnicodeError:
+            raise exceptions.AuthenticationFailed(_("Invalid API token.")) from None
+        return self.authenticate_token(raw)
+
+    def authenticate_token(self, raw: str) -> tuple[Any, ApiToken]:
+        invalid = exceptions.AuthenticationFailed(_("Invalid API token."))
+        if not raw.startswith(TOKEN_PREFIX) or raw.count("_") < 2:
+            raise invalid
+        prefix = raw[len(TOKEN_PREFIX):].split("_", 1)[0]
+        token = (
+            ApiToken.objects.select_related("user__unit").filter(prefix=prefix).first()
+        )
+        if token is None or not token.matches(raw):
+            raise invalid
+        now = timezone.now()
+        if not token.is_active or (token.expires_at and token.expires_at <= now):
+            raise exceptions.AuthenticationFailed(_("This API token is no longer valid."))
+        if not token.user.is_active:
+            raise exceptions.AuthenticationFailed(_("The service user of this API token is disabled."))
+        if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
+            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        return token.user, token
+
+    def authenticate_header(self, request: Any) -> str:
+        return 'Bearer realm="loopdesk"'
+
+
+def request_token(request: Any) -> ApiToken | None:
+    auth = getattr(request, "auth", None)
+    return auth if isinstance(auth, ApiToken) else None
+
+
+class TokenScopePermission(permissions.BasePermission):
+    """A read-only token may only read."""
+
+    message = _("This API token may only read.")
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        token = request_token(request)
+        if token is None or request.method in permissions.SAFE_METHODS:
+            return True
+        return token.can_write
+
+
+def scoped_tickets(request: Any, queryset: QuerySet[Ticket] | None = None) -> QuerySet[Ticket]:
+    """The tickets this request may see: the policy's scope for the user, narrowed to the token's units."""
+    return tickets_for(request.user, request_token(request), queryset)
+
+
+def tickets_for(user: Any, token: ApiToken | None, queryset: QuerySet[Ticket] | None = None) -> QuerySet[Ticket]:
+    qs = visible_tickets(user, queryset)
+    if token is not None:
+        paths = list(token.units.values_list("path", flat=True))
+        if paths:
+            q = Q()
+            for path in paths:
+                q |= Q(first_responder_unit__path__startswith=path) | Q(handler_unit__path__startswith=path)
+            qs = qs.filter(q)
+    return qs
+
+
+class ApiRateThrottle(SimpleRateThrottle):
+    """Per token (its own rate, or the default), per user, or per address; counted in the throttle cache.
+
+    The default is the `LOOPDESK_API_RATE` setting. The cache is `LOOPDESK_THROTTLE_CACHE` (a local-memory
+    cache by default: the limit then holds per gunicorn worker; point it at a database or Redis cache to
+    share it across workers and machines).
+    """
+
+    scope = "api"
+
+    def __init__(self) -> None:
+        self.cache = caches[getattr(settings, "LOOPDESK_THROTTLE_CACHE", "default")]
+
+    def get_rate(self) -> str:
+        return settings.LOOPDESK_API_RATE
+
+    def allow_request(self, request: Any, view: Any) -> bool:
+        token = request_token(request)
+        rate = f"{token.rate_per_minute}/min" if token is not None and token.rate_per_minute else self.get_rate()
+        self.rate = rate
+        self.num_requests, self.duration = self.parse_rate(rate)
+        return super().allow_request(request, view)
+
+    def get_cache_key(self, request: Any, view: Any) -> str:
+        token = request_token(request)
+        if token is not None:
+            ident = f"t:{token.prefix}"
+        elif request.user and request.user.is_authenticated:
+            ident = f"u:{request.user.pk}"
+        else:
+            ident = f"a:{self.get_ident(request)}"
+        return f"throttle:{self.scope}:{ident}"

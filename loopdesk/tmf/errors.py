@@ -1,0 +1,75 @@
+"""Every error of the TMF API in the spec's shape: code, reason, message, status (+ `errors` per attribute)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from django.http import Http404
+from django.utils.translation import gettext_lazy as _
+from rest_framework import exceptions
+from rest_framework.response import Response
+
+from loopdesk.core.errors import DomainError, ValidationFailed
+
+
+def flatten_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:
+    """DRF's nested error detail as {"relatedParty[0].id": ["..."]}."""
+    out: dict[str, list[str]] = {}
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            name = prefix if key == "non_field_errors" and prefix else (f"{prefix}.{key}" if prefix else str(key))
+            for k, v in flatten_errors(value, name).items():
+                out.setdefault(k, []).extend(v)
+    elif isinstance(detail, list):
+        if all(not isinstance(item, (dict, list)) for item in detail):
+            out[prefix or "body"] = [str(item) for item in detail]
+        else:
+            for index, item in enumerate(detail):
+                for k, v in flatten_errors(item, f"{prefix}[{index}]").items():
+                    out.setdefault(k, []).extend(v)
+    else:
+        out[prefix or "body"] = [str(detail)]
+    return out
+
+
+def error_body(code: str, reason: Any, http_status: int, errors: dict[str, list[str]] | None = None,
+               message: Any = None, **extra: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {"code": code, "reason": str(reason), "status": str(http_status), "@type": "Error"}
+    if errors:
+        body["errors"] = errors
+        body["message"] = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in errors.items())
+    elif message is not None:
+        body["message"] = str(message)
+    body.update(extra)
+    return body
+
+
+def tmf_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    headers: dict[str, str] = {}
+    if isinstance(exc, ValidationFailed):
+        body = error_body(exc.code, exc.message, exc.status, exc.errors)
+        return Response(body, status=exc.status)
+    if isinstance(exc, DomainError):
+        extra = {k: v for k, v in exc.params.items() if k not in ("code", "reason", "status", "message")}
+        return Response(error_body(exc.code, exc.message, exc.status, message=exc.message, **extra), status=exc.status)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    if isinstance(exc, exceptions.ValidationError):
+        errors = flatten_errors(exc.detail)
+        field, messages = next(iter(errors.items()))
+        reason = _("%(field)s: %(message)s") % {"field": field, "message": messages[0]}
+        return Response(error_body("validation_error", reason, 400, errors), status=400)
+    if isinstance(exc, exceptions.APIException):
+        if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
+            headers["Retry-After"] = str(max(1, math.ceil(exc.wait)))
+        if getattr(exc, "auth_header", None):
+            headers["WWW-Authenticate"] = exc.auth_header
+        detail = exc.detail if isinstance(exc.detail, str) else flatten_errors(exc.detail)
+        if isinstance(detail, dict):
+            return Response(error_body(exc.default_code, exc.default_detail, exc.status_code, detail),
+                            status=exc.status_code, headers=headers)
+        return Response(error_body(exc.get_codes() if isinstance(exc.get_codes(), str) else exc.default_code,
+                                   detail, exc.status_code, message=detail),
+                        status=exc.status_code, headers=headers)
+    return None

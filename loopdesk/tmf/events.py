@@ -1,0 +1,87 @@
+"""Ticket timeline → TMF621 events, written to the outbox in the ticket's own transaction.
+
+One outbox row per (event, subscriber): a subscriber that is down delays only its own rows, never the
+ticket work or other subscribers. The event id is the same for every subscriber (ticket, timeline
+sequence, event type), so a receiver can de-duplicate redeliveries on it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils import timezone
+
+from loopdesk.outbox.services import enqueue
+from loopdesk.tickets.models import Ticket
+from loopdesk.tmf import mapping
+from loopdesk.tmf.auth import tickets_for
+from loopdesk.tmf.delivery import CHANNEL
+from loopdesk.tmf.models import EventSubscription
+from loopdesk.tmf.v4.representation import to_tmf, with_related
+
+FILTER_VALUES = {
+    "ticketType": lambda t: {mapping.ticket_type_for(t.contact_type)},
+    "severity": lambda t: {mapping.PRIORITY_TO_SEVERITY[t.priority]},
+    "status": lambda t: {mapping.tmf_status(t.status)},
+    "channel.id": lambda t: {t.channel},
+}
+
+
+def _matches(sub: EventSubscription, event_type: str, ticket: Ticket) -> bool:
+    if sub.event_types and event_type not in sub.event_types:
+        return False
+    for name, wanted in (sub.filters or {}).items():
+        getter = FILTER_VALUES.get(name)
+        if getter is None or not getter(ticket) & set(wanted):
+            return False
+    return True
+
+
+def _in_scope(sub: EventSubscription, ticket: Ticket) -> bool:
+    if sub.owner_id is None:
+        return True
+    return tickets_for(sub.owner, sub.token, Ticket.objects.filter(pk=ticket.pk)).exists()
+
+
+def envelope(event_id: str, event_type: str, ticket_body: dict[str, Any], at: Any, field_path: str = "") -> dict:
+    """The v4 notification structure (e.g. TroubleTicketStatusChangeEvent)."""
+    body: dict[str, Any] = {
+        "eventId": event_id,
+        "eventTime": timezone.localtime(timezone.now()).isoformat(),
+        "eventType": event_type,
+        "timeOcurred": timezone.localtime(at).isoformat(),
+        "domain": "troubleTicket",
+        "title": event_type,
+        "event": {"troubleTicket": ticket_body},
+    }
+    if field_path:
+        body["fieldPath"] = field_path
+    return body
+
+
+def on_ticket_event(ticket: Ticket, event: Any) -> None:
+    """Listener registered with `loopdesk.tickets.events` (runs inside the service's transaction)."""
+    tmf_events = mapping.events_for(event.kind, event.from_status, event.to_status)
+    if not tmf_events:
+        return
+    subs = list(EventSubscription.objects.filter(is_active=True).select_related("owner__unit", "token"))
+    if not subs:
+        return
+    scope_cache: dict[int, bool] = {}
+    body: dict[str, Any] | None = None
+    for tmf_event in tmf_events:
+        event_id = f"{ticket.pk}-{event.seq}-{tmf_event.event_type}"
+        for sub in subs:
+            if not _matches(sub, tmf_event.event_type, ticket):
+                continue
+            if sub.pk not in scope_cache:
+                scope_cache[sub.pk] = _in_scope(sub, ticket)
+            if not scope_cache[sub.pk]:
+                continue
+            if body is None:
+                body = to_tmf(with_related(Ticket.objects.filter(pk=ticket.pk)).get())
+            enqueue(
+                channel=CHANNEL, topic=tmf_event.event_type, dedupe_key=f"tmf:{sub.pk}:{event_id}",
+                payload=envelope(event_id, tmf_event.event_type, body, event.created_at, tmf_event.field_path),
+                target=str(sub.pk), ticket_id=ticket.pk, region=ticket.region,
+            )

@@ -1,0 +1,61 @@
+"""Fixtures for the integration API: tokens for staff of the shared `world`, clients that use them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.core.cache import caches
+from rest_framework.test import APIClient
+
+from loopdesk.conftest import World
+from loopdesk.tmf.models import ApiToken
+
+BASE = "/tmf-api/troubleTicket/v4"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_counters() -> None:
+    caches["default"].clear()
+
+
+def issue_token(user: Any, *, write: bool = True, system: str = "CRM", units: list[Any] | None = None,
+                rate: int | None = None) -> str:
+    token = ApiToken(name=f"{system} integration", system=system, user=user, can_write=write, rate_per_minute=rate)
+    raw = token.set_new_key()
+    token.save()
+    if units:
+        token.units.set(units)
+    return raw
+
+
+def client_for(raw: str) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    return client
+
+
+@pytest.fixture
+def crm(world: World) -> APIClient:
+    """A front-line integration (CRM) acting as the hotline agent."""
+    return client_for(issue_token(world.users["agent"]))
+
+
+@pytest.fixture
+def oss(world: World) -> APIClient:
+    """The network management system acting as a network-maintenance specialist."""
+    return client_for(issue_token(world.users["specialist"], system="OSS"))
+
+
+def ticket_body(world: World, **overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "description": "客户反映家中室内无信号，已持续三天。",
+        "severity": "Major",
+        "ticketType": "complaint",
+        "name": "室内无信号",
+        "channel": {"id": "hotline"},
+        "relatedParty": [{"id": "13912345678", "role": "customer", "@referredType": "Customer"}],
+        "relatedEntity": [{"id": world.categories["indoor"].code, "role": "category", "@referredType": "Category"}],
+    }
+    body.update(overrides)
+    return body

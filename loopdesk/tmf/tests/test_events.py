@@ -1,0 +1,203 @@
+"""The TMF hub and webhooks: events written to the outbox in the ticket's transaction, delivered signed to a
+real HTTP listener on loopback, every attempt in the delivery log."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from django.db import transaction
+
+from loopdesk.conftest import World
+from loopdesk.outbox.models import OutboxMessage
+from loopdesk.outbox.services import deliverer_for
+from loopdesk.tickets import services as s
+from loopdesk.tmf import mapping
+from loopdesk.tmf.delivery import CHANNEL, DeliveryError, deliver, verify
+from loopdesk.tmf.models import DeliveryLog, EventSubscription, SubscriptionKind
+from loopdesk.tmf.tests.conftest import BASE, client_for, issue_token, ticket_body
+
+pytestmark = pytest.mark.django_db
+
+
+@dataclass
+class Receiver:
+    url: str
+    received: list[dict[str, Any]] = field(default_factory=list)
+    answer: int = 200
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A real HTTP server on 127.0.0.1 recording every POST (headers and raw body)."""
+    state = Receiver(url="")
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            state.received.append({"headers": self.headers, "body": body})  # case-insensitive
+            self.send_response(state.answer)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    state.url = f"http://127.0.0.1:{server.server_port}/listener"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield state
+    server.shutdown()
+    server.server_close()
+
+
+def deliver_all() -> list[OutboxMessage]:
+    """What the outbox worker does for our channel: every pending row, oldest first, through the deliverer."""
+    rows = list(OutboxMessage.objects.filter(channel=CHANNEL, status="pending").order_by("id"))
+    for row in rows:
+        deliverer_for(CHANNEL)(row)
+        OutboxMessage.objects.filter(pk=row.pk).update(status="delivered")
+    return rows
+
+
+def register(client, callback: str, query: str = "") -> dict[str, Any]:
+    response = client.post(f"{BASE}/hub", {"callback": callback, "query": query}, format="json")
+    assert response.status_code == 201, response.content
+    return response.json()
+
+
+def test_a_tickets_whole_life_reaches_the_listener_signed_and_in_order(world: World, crm, oss, receiver) -> None:
+    hub = register(crm, receiver.url)
+    pk = crm.post(f"{BASE}/troubleTicket", ticket_body(world), format="json").json()["id"]
+    crm.patch(f"{BASE}/troubleTicket/{pk}", {"status": "inProgress", "statusChangeReason": "派网维"}, format="json")
+    s.do_accept_ticket(acting_user=world.user("specialist"), ticket=int(pk))
+    oss.patch(f"{BASE}/troubleTicket/{pk}", {"status": "pending", "statusChangeReason": "地址？"}, format="json")
+    crm.patch(f"{BASE}/troubleTicket/{pk}", {"status": "inProgress", "statusChangeReason": "某小区"}, format="json")
+    oss.patch(f"{BASE}/troubleTicket/{pk}", {"status": "resolved", "statusChangeReason": "已调整天线"}, format="json")
+    ticket = s.do_answer_customer(acting_user=world.user("agent"), ticket=int(pk), answer="已答复")
+    ticket = s.do_callback(acting_user=world.user("agent"), ticket=ticket, verdict="satisfied")
+    crm.patch(f"{BASE}/troubleTicket/{pk}", {"status": "closed"}, format="json")
+
+    rows = deliver_all()
+    assert len(receiver.received) == len(rows) > 0
+    types = [json.loads(r["body"])["eventType"] for r in receiver.received]
+    assert types[0] == mapping.CREATE_EVENT
+    assert mapping.INFORMATION_REQUIRED_EVENT in types and types.count(mapping.RESOLVED_EVENT) == 1
+    statuses = [json.loads(r["body"])["event"]["troubleTicket"]["status"] for r in receiver.received
+                if json.loads(r["body"])["eventType"] == mapping.STATUS_CHANGE_EVENT]
+    assert statuses == ["inProgress", "pending", "inProgress", "resolved", "closed"]
+    event_ids = [r["headers"]["X-LoopDesk-Event-Id"] for r in receiver.received]
+    assert len(set(event_ids)) == len(event_ids)
+    for request in receiver.received:
+        headers = request["headers"]
+        assert verify(hub["secret"], headers["X-LoopDesk-Timestamp"], request["body"],
+                      headers["X-LoopDesk-Signature-256"])
+        body = json.loads(request["body"])
+        assert body["eventId"] == headers["X-LoopDesk-Event-Id"]
+        assert "13912345678" not in request["body"].decode()  # personal data stays masked
+    assert DeliveryLog.objects.filter(ok=True).count() == len(rows)
+
+
+def test_a_tampered_body_fails_verification(world: World, crm, receiver) -> None:
+    hub = register(crm, receiver.url)
+    crm.post(f"{BASE}/troubleTicket", ticket_body(world), format="json")
+    deliver_all()
+    request = receiver.received[0]
+    headers = request["headers"]
+    tampered = request["body"].replace(b"acknowledged", b"closed")
+    assert not verify(hub["secret"], headers["X-LoopDesk-Timestamp"], tampered, headers["X-LoopDesk-Signature-256"])
+
+
+def test_query_selects_event_types_and_attributes(world: World, crm, receiver) -> None:
+    register(crm, receiver.url, query=f"eventType={mapping.STATUS_CHANGE_EVENT}&ticketType=complaint")
+    crm.post(f"{BASE}/troubleTicket", ticket_body(world, status="inProgress"), format="json")
+    crm.post(f"{BASE}/troubleTicket", ticket_body(world, ticketType="fault", status="inProgress"), format="json")
+    topics = list(OutboxMessage.objects.filter(channel=CHANNEL).values_list("topic", flat=True))
+    assert topics == [mapping.STATUS_CHANGE_EVENT]
+
+
+def test_listener_only_hears_about_tickets_in_its_tokens_scope(world: World, crm, receiver) -> None:
+    zhuhai = client_for(issue_token(world.users["zh_agent"]))
+    register(zhuhai, receiver.url)
+    crm.post(f"{BASE}/troubleTicket", ticket_body(world), format="json")
+    assert not OutboxMessage.objects.filter(channel=CHANNEL).exists()
+
+
+def test_events_are_written_in_the_tickets_transaction(world: World, crm, receiver) -> None:
+    register(crm, receiver.url)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        s.do_create_ticket(acting_user=world.user("agent"), **world.ticket_kwargs())
+        assert OutboxMessage.objects.filter(channel=CHANNEL).count() == 1
+        raise RuntimeError("rolled back")
+    assert not OutboxMessage.objects.filter(channel=CHANNEL).exists()
+
+
+def test_unregister_stops_events_and_only_the_owner_may_unregister(world: World, crm, receiver) -> None:
+    hub = register(crm, receiver.url)
+    other = client_for(issue_token(world.users["agent2"]))
+    assert other.delete(f"{BASE}/hub/{hub['id']}").status_code == 403
+    assert crm.delete(f"{BASE}/hub/{hub['id']}").status_code == 204
+    assert crm.delete(f"{BASE}/hub/{hub['id']}").status_code == 404
+    assert crm.delete(f"{BASE}/hub/99999").json()["code"] == "not_found"
+    crm.post(f"{BASE}/troubleTicket", ticket_body(world), format="json")
+    assert not OutboxMessage.objects.filter(channel=CHANNEL).exists()
+
+
+@pytest.mark.parametrize("body", [{}, {"callback": "not a url"}, {"callback": "ftp://127.0.0.1/x"},
+                                  {"callback": "http://127.0.0.1/x", "query": "eventType=Nonsense"},
+                                  {"callback": "http://127.0.0.1/x", "query": "colour=red"},
+                                  {"callback": "http://127.0.0.1/x", "extra": 1}])
+def test_bad_hub_registrations_are_400(world: World, crm, body) -> None:
+    response = crm.post(f"{BASE}/hub", body, format="json")
+    assert response.status_code == 400 and {"code", "reason", "status"} <= set(response.json())
+    assert not EventSubscription.objects.exists()
+
+
+def test_failed_delivery_raises_and_is_logged_without_blocking_ticket_work(world: World, crm, receiver) -> None:
+    register(crm, receiver.url)
+    receiver.answer = 500
+    response = crm.post(f"{BASE}/troubleTicket", ticket_body(world), format="json")
+    assert response.status_code == 201
+    row = OutboxMessage.objects.get(channel=CHANNEL)
+    with pytest.raises(DeliveryError):
+        deliver(row)
+    log = DeliveryLog.objects.get()
+    assert (log.ok, log.status_code, log.event_id) == (False, 500, row.payload["eventId"])
+    receiver.answer = 204
+    deliver(row)  # the retry carries the same event id
+    assert [r["headers"]["X-LoopDesk-Event-Id"] for r in receiver.received] == [row.payload["eventId"]] * 2
+
+
+def test_a_dead_subscriber_is_a_logged_failure(world: World, crm) -> None:
+    register(crm, "http://127.0.0.1:9/nobody-listens")
+    crm.post(f"{BASE}/troubleTicket", ticket_body(world), format="json")
+    with pytest.raises(DeliveryError):
+        deliver(OutboxMessage.objects.get(channel=CHANNEL))
+    assert DeliveryLog.objects.get().error
+
+
+def test_admin_webhook_gets_every_event_and_the_log_is_visible_to_admins(world: World, receiver, client) -> None:
+    EventSubscription.objects.create(kind=SubscriptionKind.WEBHOOK, name="HQ", callback=receiver.url)
+    t = s.do_create_ticket(acting_user=world.user("agent"), dispatch=True, **world.ticket_kwargs())
+    deliver_all()
+    types = [json.loads(r["body"])["eventType"] for r in receiver.received]
+    assert types == [mapping.CREATE_EVENT, mapping.STATUS_CHANGE_EVENT]
+    admin = world.user("admin")
+    admin.is_staff = admin.is_superuser = True
+    admin.save()
+    client.force_login(admin)
+    page = client.get("/admin/tmf/deliverylog/")
+    assert page.status_code == 200 and f"{t.pk}-1-{mapping.CREATE_EVENT}" in page.content.decode()
+
+
+def test_withdrawal_sends_status_change_and_delete_events(world: World, crm, receiver) -> None:
+    register(crm, receiver.url)
+    pk = crm.post(f"{BASE}/troubleTicket", ticket_body(world), format="json").json()["id"]
+    crm.delete(f"{BASE}/troubleTicket/{pk}")
+    topics = list(OutboxMessage.objects.filter(channel=CHANNEL).order_by("id").values_list("topic", flat=True))
+    assert topics == [mapping.CREATE_EVENT, mapping.STATUS_CHANGE_EVENT, mapping.DELETE_EVENT]

@@ -1,0 +1,325 @@
+"""TMF621 v4 operations translated into LoopDesk service calls (the same services the UI uses).
+
+Nothing here saves a ticket: every change is a `loopdesk.tickets.services.do_*` call, so permissions,
+timeline, audit, SLA and outbox events are exactly those of the UI.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+from typing import Any
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
+from django.utils.translation import gettext_lazy as _
+
+from loopdesk.core.errors import InvalidTransition, NotFoundError, ValidationFailed
+from loopdesk.customers.services import get_or_create_customer
+from loopdesk.tickets import services
+from loopdesk.tickets.choices import Action, Channel, LinkKind, RejectReason, Status, Visibility
+from loopdesk.tickets.models import Category, Ticket
+from loopdesk.tickets.policy import visible_tickets
+from loopdesk.tmf import mapping
+from loopdesk.tmf.models import ApiToken
+
+DEFAULT_SYSTEM = "TMF"
+# Fields the services name, and the TMF attribute that carried them.
+SERVICE_FIELD_TO_TMF = {
+    "info": "statusChangeReason", "question": "statusChangeReason", "reason": "statusChangeReason",
+    "resolution": "statusChangeReason", "answer": "statusChangeReason", "note": "statusChangeReason",
+    "description": "description", "title": "name", "contact_type": "ticketType", "priority": "priority",
+    "channel": "channel.id", "category": "relatedEntity", "customer": "relatedParty", "msisdn": "relatedParty",
+    "committed_at": "expectedResolutionDate", "external_refs": "externalId", "file": "attachment",
+    "to_unit": "status", "duplicate_of": "troubleTicketRelationship",
+}
+
+
+def _tmf_errors(exc: ValidationFailed) -> ValidationFailed:
+    return ValidationFailed({SERVICE_FIELD_TO_TMF.get(k, k): v for k, v in exc.errors.items()})
+
+
+def system_of(token: ApiToken | None) -> str:
+    return token.system if token is not None else DEFAULT_SYSTEM
+
+
+def _role(item: dict[str, Any]) -> str:
+    return (item.get("role") or "").strip().lower()
+
+
+def _customer_msisdn(parties: list[dict[str, Any]]) -> str:
+    customers = [p for p in parties if _role(p) == mapping.CUSTOMER_ROLE.lower()]
+    if len(customers) != 1:
+        raise ValidationFailed(field="relatedParty", message=_(
+            "Name exactly one related party with role “customer” whose id is the customer's mobile number."))
+    return customers[0]["id"]
+
+
+def _category(entities: list[dict[str, Any]]) -> Category:
+    cats = [e for e in entities if _role(e) == mapping.CATEGORY_ROLE]
+    if len(cats) != 1:
+        raise ValidationFailed(field="relatedEntity", message=_(
+            "Name exactly one related entity with role “category” whose id is a category code."))
+    category = Category.objects.filter(code=cats[0]["id"], is_active=True).first()
+    if category is None:
+        raise ValidationFailed(field="relatedEntity", message=_("Unknown or inactive category “%(code)s”.")
+                               % {"code": cats[0]["id"]})
+    others = [e for e in entities if _role(e) != mapping.CATEGORY_ROLE]
+    if others:
+        raise ValidationFailed(field="relatedEntity", message=_(
+            "Only a related entity with role “category” is supported; put other references in a note."))
+    return category
+
+
+def _upload(item: dict[str, Any]) -> SimpleUploadedFile:
+    if not item.get("content"):
+        raise ValidationFailed(field="attachment", message=_(
+            "Attachments are accepted by value only: send the file in “content” (base64) with “mimeType”."))
+    try:
+        data = base64.b64decode(item["content"], validate=True)
+    except (binascii.Error, ValueError):
+        raise ValidationFailed(field="attachment", message=_("The attachment content is not valid base64.")) from None
+    return SimpleUploadedFile(item.get("name") or "attachment", data, content_type=item.get("mimeType") or "")
+
+
+def _related_ticket(user: Any, item: dict[str, Any]) -> Ticket:
+    ticket = visible_tickets(user).filter(pk=item["id"]).first() if str(item["id"]).isdigit() else None
+    if ticket is None:
+        raise ValidationFailed(field="troubleTicketRelationship", message=_("Related trouble ticket %(id)s not found.")
+                               % {"id": item["id"]})
+    return ticket
+
+
+def _link_kind(relationship_type: str) -> str:
+    kinds = {"isparent": LinkKind.PARENT, "isduplicateof": LinkKind.DUPLICATE, "relatedto": LinkKind.RELATED}
+    kind = kinds.get(relationship_type.strip().lower())
+    if kind is None:
+        raise ValidationFailed(field="troubleTicketRelationship", message=_(
+            "Unsupported relationshipType “%(type)s”: use isChild, isParent, isDuplicateOf or relatedTo.")
+            % {"type": relationship_type})
+    return kind
+
+
+def _add_relationships(user: Any, ticket: Ticket, items: list[dict[str, Any]], *, skip_child: bool) -> None:
+    for item in items:
+        rel = item["relationshipType"].strip().lower()
+        other = _related_ticket(user, item)
+        if rel == "ischild":
+            if not skip_child:
+                services.do_link_tickets(acting_user=user, ticket=other, other=ticket, kind=LinkKind.PARENT)
+            continue
+        kind = _link_kind(item["relationshipType"])
+        services.do_link_tickets(acting_user=user, ticket=ticket, other=other, kind=kind)
+
+
+def create_ticket(user: Any, token: ApiToken | None, data: dict[str, Any]) -> Ticket:
+    """POST /troubleTicket: register (and with status inProgress, dispatch) a work order."""
+    errors: dict[str, list[str]] = {}
+    contact_type = mapping.contact_type_for(data["ticketType"])
+    if contact_type is None:
+        errors["ticketType"] = [str(_("Unknown ticketType; use complaint, consultation, suggestion, fault or "
+                                      "appeal."))]
+    priority = mapping.priority_for(data.get("severity"), None)
+    if priority is None:
+        errors["severity"] = [str(_("Unknown severity; use Critical, Major or Minor."))]
+    if data.get("priority"):
+        priority = mapping.priority_for(None, data["priority"]) or priority
+        if mapping.priority_for(None, data["priority"]) is None:
+            errors["priority"] = [str(_("Unknown priority; use Critical, High, Medium or Low."))]
+    channel = (data.get("channel") or {}).get("id", Channel.API)
+    if channel not in Channel.values:
+        errors["channel.id"] = [str(_("Unknown channel “%(id)s”.") % {"id": channel})]
+    status = data.get("status")
+    if status not in (None, mapping.ACKNOWLEDGED, mapping.IN_PROGRESS):
+        errors["status"] = [str(_("A new trouble ticket is acknowledged, or inProgress to dispatch it at once."))]
+    relationships = data.get("troubleTicketRelationship") or []
+    parents = [r for r in relationships if r["relationshipType"].strip().lower() == "ischild"]
+    if len(parents) > 1:
+        errors["troubleTicketRelationship"] = [str(_("A trouble ticket has at most one parent."))]
+    try:
+        category = _category(data["relatedEntity"])
+    except ValidationFailed as exc:
+        errors.update(exc.errors)
+        category = None
+    try:
+        msisdn = _customer_msisdn(data["relatedParty"])
+    except ValidationFailed as exc:
+        errors.update(exc.errors)
+        msisdn = ""
+    if errors:
+        raise ValidationFailed(errors)
+    uploads = [_upload(item) for item in data.get("attachment") or []]
+    for upload in uploads:
+        try:
+            services.validate_upload(upload)
+        except ValidationFailed as exc:
+            raise _tmf_errors(exc) from None
+    parent = _related_ticket(user, parents[0]) if parents else None
+    external = {system_of(token): data["externalId"]} if data.get("externalId") else None
+    try:
+        with transaction.atomic():
+            try:
+                customer = get_or_create_customer(msisdn=msisdn, acting_user=user)
+            except ValidationFailed as exc:
+                raise ValidationFailed(field="relatedParty", message=exc.message) from None
+            ticket = services.do_create_ticket(
+                acting_user=user, customer=customer, contact_type=contact_type or "", category=category,
+                channel=channel, description=data["description"], priority=priority or "", title=data.get("name", ""),
+                committed_at=data.get("expectedResolutionDate"),
+                requested_resolution_at=data.get("requestedResolutionDate"), external_refs=external, parent=parent,
+                dispatch=status == mapping.IN_PROGRESS,
+            )
+            _add_notes(user, ticket, data.get("note") or [])
+            for upload in uploads:
+                services.do_add_attachment(acting_user=user, ticket=ticket, upload=upload)
+            _add_relationships(user, ticket, relationships, skip_child=True)
+    except ValidationFailed as exc:
+        raise _tmf_errors(exc) from None
+    return ticket
+
+
+def _add_notes(user: Any, ticket: Ticket, notes: list[dict[str, Any]]) -> None:
+    for note in notes:
+        if note.get("id"):
+            continue  # already on the ticket (merge patch sends the whole array back)
+        visibility = Visibility.CUSTOMER if note.get("@type") == "CustomerNote" else Visibility.INTERNAL
+        services.do_add_note(acting_user=user, ticket=ticket, text=note["text"], visibility=visibility)
+
+
+def _status_kwargs(action: str, ticket: Ticket, reason: str, relationships: list[dict[str, Any]],
+                   user: Any) -> dict[str, Any]:
+    if action in (Action.ACCEPT,):
+        return {}
+    if action in (Action.DISPATCH, Action.RESUME, Action.APPROVE_HOLD, Action.CLOSE):
+        return {"note": reason}
+    if action == Action.PROVIDE_INFO:
+        return {"info": reason}
+    if action == Action.REQUEST_INFO:
+        return {"question": reason}
+    if action == Action.REPLY:
+        return {"resolution": reason}
+    if action == Action.ANSWER:
+        return {"answer": reason, "resolution": "" if ticket.resolution else reason}
+    if action == Action.REJECT:
+        dup = [r for r in relationships if r["relationshipType"].strip().lower() == "isduplicateof"]
+        if dup:
+            return {"reason": RejectReason.DUPLICATE, "note": reason, "duplicate_of": _related_ticket(user, dup[0])}
+        return {"reason": RejectReason.INVALID, "note": reason}
+    return {"reason": reason}  # deny_hold, request_hold, reopen, withdraw
+
+
+def _refuse_status(ticket: Ticket, requested: str) -> InvalidTransition:
+    possible = ", ".join(mapping.reachable_statuses(ticket.status)) or str(_("none"))
+    return InvalidTransition(
+        _("The trouble ticket cannot go from “%(current)s” to “%(requested)s” (work order status “%(ours)s”). "
+          "Possible now: %(possible)s.")
+        % {"current": mapping.tmf_status(ticket.status), "requested": requested,
+           "ours": Status(ticket.status).label, "possible": possible},
+        params={"status": mapping.tmf_status(ticket.status), "possibleStatus": mapping.reachable_statuses(
+            ticket.status)},
+    )
+
+
+def _check_unchanged(ticket: Ticket, data: dict[str, Any]) -> None:
+    """Attributes fixed at registration may be sent back unchanged (merge patch), never changed."""
+    current = {
+        "description": ticket.description, "name": ticket.title or ticket.number,
+        "severity": mapping.PRIORITY_TO_SEVERITY[ticket.priority].lower(),
+        "priority": mapping.PRIORITY_TO_TMF_PRIORITY[ticket.priority].lower(),
+        "ticketType": mapping.ticket_type_for(ticket.contact_type), "requestedResolutionDate":
+            ticket.requested_resolution_at,
+    }
+    errors: dict[str, list[str]] = {}
+    for key, value in current.items():
+        if key not in data:
+            continue
+        sent = data[key]
+        if key in ("severity", "priority"):
+            sent = (sent or "").lower()
+        if key == "ticketType":
+            sent = mapping.contact_type_for(sent) or sent
+        if sent != value:
+            errors[key] = [str(_("This attribute is fixed when the trouble ticket is registered."))]
+    if "channel" in data and data["channel"].get("id") != ticket.channel:
+        errors["channel"] = [str(_("This attribute is fixed when the trouble ticket is registered."))]
+    if errors:
+        raise ValidationFailed(errors)
+
+
+def patch_ticket(user: Any, token: ApiToken | None, ticket: Ticket, data: dict[str, Any],
+                 expected_version: int | None) -> Ticket:
+    """PATCH /troubleTicket/{id}: a status change is the matching workflow action; notes, attachments,
+    relationships, the expected resolution date and an external id go through their services; all or nothing."""
+    _check_unchanged(ticket, data)
+    reason = (data.get("statusChangeReason") or "").strip()
+    relationships = data.get("troubleTicketRelationship") or []
+    uploads = [_upload(item) for item in data.get("attachment") or [] if not item.get("id")]
+    try:
+        with transaction.atomic():
+            version = expected_version if expected_version is not None else ticket.version
+            requested = data.get("status")
+            if requested and requested != mapping.tmf_status(ticket.status):
+                action = mapping.action_for_status_request(ticket.status, requested)
+                if action is None:
+                    raise _refuse_status(ticket, requested)
+                kwargs = _status_kwargs(action, ticket, reason, relationships, user)
+                ticket = services.ACTION_SERVICES[action](acting_user=user, ticket=ticket, expected_version=version,
+                                                          **kwargs)
+                version = ticket.version
+                if action == Action.REJECT:
+                    relationships = [r for r in relationships
+                                     if r["relationshipType"].strip().lower() != "isduplicateof"]
+            if data.get("expectedResolutionDate") is not None:
+                committed: dt.datetime = data["expectedResolutionDate"]
+                if committed != ticket.committed_at:
+                    ticket = services.do_set_committed_time(
+                        acting_user=user, ticket=ticket, committed_at=committed, expected_version=version,
+                        reason=reason or str(_("Changed through the TMF621 API.")),
+                    )
+            _add_notes(user, ticket, data.get("note") or [])
+            for upload in uploads:
+                services.do_add_attachment(acting_user=user, ticket=ticket, upload=upload)
+            existing = {(str(link.to_ticket_id)) for link in ticket.links_out.all()} | {
+                str(link.from_ticket_id) for link in ticket.links_in.all()}
+            _add_relationships(user, ticket, [r for r in relationships if str(r["id"]) not in existing],
+                               skip_child=False)
+            if data.get("externalId"):
+                _add_external_id(user, token, ticket, data["externalId"])
+    except ValidationFailed as exc:
+        raise _tmf_errors(exc) from None
+    return ticket
+
+
+def _add_external_id(user: Any, token: ApiToken | None, ticket: Ticket, value: str) -> None:
+    from loopdesk.tickets.models import ExternalRef
+
+    system = system_of(token)
+    ref = ExternalRef.objects.filter(system=system, external_id=value).first()
+    if ref is not None and ref.ticket_id != ticket.pk:
+        raise ValidationFailed(field="externalId", message=_("%(system)s id %(id)s is already on another work order.")
+                               % {"system": system, "id": value})
+    if ref is None:
+        if ExternalRef.objects.filter(ticket=ticket, system=system).exists():
+            raise ValidationFailed(field="externalId", message=_(
+                "This trouble ticket already has an id in %(system)s.") % {"system": system})
+        raise ValidationFailed(field="externalId", message=_(
+            "An external id can only be given when the trouble ticket is registered."))
+
+
+def delete_ticket(user: Any, token: ApiToken | None, ticket: Ticket) -> Ticket:
+    """DELETE /troubleTicket/{id}: a complaint is never destroyed. An open ticket is withdrawn (cancelled)
+    through the same service as the UI; deleting a cancelled ticket again changes nothing."""
+    if ticket.status == Status.WITHDRAWN:
+        return ticket
+    if mapping.action_for_status_request(ticket.status, mapping.CANCELLED) is None:
+        raise _refuse_status(ticket, mapping.CANCELLED)
+    reason = str(_("Withdrawn through the TMF621 API by %(system)s.") % {"system": system_of(token)})
+    return services.do_withdraw_ticket(acting_user=user, ticket=ticket, reason=reason)
+
+
+def get_scoped(qs: Any, pk: str) -> Ticket:
+    ticket = qs.filter(pk=pk).first() if str(pk).isdigit() and len(str(pk)) < 19 else None
+    if ticket is None:
+        raise NotFoundError(_("Trouble ticket %(id)s not found.") % {"id": pk})
+    return ticket

@@ -1,0 +1,175 @@
+"""A work order rendered as a TMF621 v4 TroubleTicket (personal data masked)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from loopdesk.tickets.choices import Channel, EventKind, Visibility
+from loopdesk.tickets.models import Ticket, TicketEvent, TicketLink
+from loopdesk.tmf import mapping
+
+BASE_PATH = "/tmf-api/troubleTicket/v4"
+TICKET_TYPE = "TroubleTicket"
+ALWAYS = ("id", "href")
+
+
+def ticket_href(pk: int | str) -> str:
+    return f"{BASE_PATH}/troubleTicket/{pk}"
+
+
+def iso(value: dt.datetime | None) -> str | None:
+    return timezone.localtime(value).isoformat() if value else None
+
+
+def with_related(qs: QuerySet[Ticket]) -> QuerySet[Ticket]:
+    """Everything the full representation reads, in a fixed number of queries per page."""
+    timeline = TicketEvent.objects.filter(Q(kind=EventKind.NOTE) | ~Q(to_status="")).select_related("actor")
+    return qs.select_related(
+        "category", "customer", "first_responder", "handler_unit", "handler_user"
+    ).prefetch_related(
+        Prefetch("events", queryset=timeline.order_by("seq"), to_attr="tmf_events"),
+        "attachments",
+        "external_refs",
+        Prefetch("links_out", queryset=TicketLink.objects.select_related("to_ticket")),
+        Prefetch("links_in", queryset=TicketLink.objects.select_related("from_ticket")),
+    )
+
+
+def _events(ticket: Ticket) -> list[TicketEvent]:
+    events = getattr(ticket, "tmf_events", None)
+    if events is None:
+        events = list(ticket.events.filter(Q(kind=EventKind.NOTE) | ~Q(to_status="")).select_related("actor")
+                      .order_by("seq"))
+        ticket.tmf_events = events  # type: ignore[attr-defined]
+    return events
+
+
+def _status_changes(ticket: Ticket) -> list[dict[str, Any]]:
+    return [
+        {"status": mapping.tmf_status(e.to_status), "changeDate": iso(e.created_at), "changeReason": e.note[:500],
+         "@type": "StatusChange"}
+        for e in _events(ticket) if e.to_status
+    ]
+
+
+def _notes(ticket: Ticket) -> list[dict[str, Any]]:
+    return [
+        {"id": str(e.seq), "author": str(e.actor) if e.actor else "", "date": iso(e.created_at), "text": e.note,
+         "@type": "CustomerNote" if e.visibility == Visibility.CUSTOMER else "InternalNote"}
+        for e in _events(ticket) if e.kind == EventKind.NOTE
+    ]
+
+
+def _parties(ticket: Ticket) -> list[dict[str, Any]]:
+    customer = ticket.customer
+    parties = [
+        {"id": str(customer.pk), "href": f"/api/customers/{customer.pk}/", "name": customer.masked_msisdn,
+         "role": mapping.CUSTOMER_ROLE, "@referredType": "Customer"},
+        {"id": str(ticket.first_responder_id), "name": str(ticket.first_responder),
+         "role": mapping.FIRST_RESPONDER_ROLE, "@referredType": "Individual"},
+        {"id": str(ticket.handler_unit_id), "href": f"/api/units/{ticket.handler_unit_id}/",
+         "name": ticket.handler_unit.name, "role": mapping.HANDLER_ROLE, "@referredType": "Organization"},
+    ]
+    if ticket.handler_user_id:
+        parties.append({"id": str(ticket.handler_user_id), "name": str(ticket.handler_user),
+                        "role": mapping.HANDLER_ROLE, "@referredType": "Individual"})
+    return parties
+
+
+def _relationships(ticket: Ticket) -> list[dict[str, Any]]:
+    out = [
+        {"id": str(link.to_ticket_id), "href": ticket_href(link.to_ticket_id), "name": link.to_ticket.number,
+         "relationshipType": mapping.RELATIONSHIP_OUT[link.kind]}
+        for link in ticket.links_out.all()
+    ]
+    out += [
+        {"id": str(link.from_ticket_id), "href": ticket_href(link.from_ticket_id), "name": link.from_ticket.number,
+         "relationshipType": mapping.RELATIONSHIP_IN[link.kind]}
+        for link in ticket.links_in.all()
+    ]
+    return out
+
+
+def _attachments(ticket: Ticket) -> list[dict[str, Any]]:
+    return [
+        {"id": str(a.pk), "name": a.filename, "mimeType": a.content_type, "size": {"amount": a.size, "units": "bytes"},
+         "description": "customer" if a.visibility == Visibility.CUSTOMER else "internal",
+         "@type": "AttachmentRef"}
+        for a in ticket.attachments.all()
+    ]
+
+
+def external_id(ticket: Ticket, system: str | None = None) -> str | None:
+    refs = list(ticket.external_refs.all())
+    for ref in refs:
+        if system and ref.system == system:
+            return ref.external_id
+    return refs[0].external_id if refs else None
+
+
+def _characteristics(ticket: Ticket) -> list[dict[str, Any]]:
+    values: list[tuple[str, Any]] = [
+        ("number", ticket.number),
+        ("province", ticket.province),
+        ("region", ticket.region),
+        ("workflowStatus", ticket.status),
+        ("categoryCode", ticket.category.code),
+        ("customerTier", ticket.tier),
+        ("dueDate", iso(ticket.due_at)),
+        ("slaPaused", ticket.sla_paused),
+        ("isOvertime", ticket.is_overtime),
+        ("isProblem", ticket.is_problem),
+        ("isRepeat", ticket.is_repeat),
+        ("version", ticket.version),
+        ("externalIds", [f"{r.system}:{r.external_id}" for r in ticket.external_refs.all()]),
+    ]
+    kinds = {bool: "boolean", int: "integer", list: "array"}
+    return [{"name": n, "valueType": kinds.get(type(v), "string"), "value": v} for n, v in values]
+
+
+def _last_status_change(ticket: Ticket) -> TicketEvent | None:
+    changes = [e for e in _events(ticket) if e.to_status]
+    return changes[-1] if changes else None
+
+
+FIELDS: dict[str, Callable[[Ticket, str | None], Any]] = {
+    "id": lambda t, s: str(t.pk),
+    "href": lambda t, s: ticket_href(t.pk),
+    "name": lambda t, s: t.title or t.number,
+    "description": lambda t, s: t.description,
+    "creationDate": lambda t, s: iso(t.created_at),
+    "lastUpdate": lambda t, s: iso(t.updated_at),
+    "expectedResolutionDate": lambda t, s: iso(t.committed_at),
+    "requestedResolutionDate": lambda t, s: iso(t.requested_resolution_at),
+    "resolutionDate": lambda t, s: iso(min((d for d in (t.replied_at, t.answered_at) if d), default=None)),
+    "severity": lambda t, s: mapping.PRIORITY_TO_SEVERITY[t.priority],
+    "priority": lambda t, s: mapping.PRIORITY_TO_TMF_PRIORITY[t.priority],
+    "ticketType": lambda t, s: mapping.ticket_type_for(t.contact_type),
+    "status": lambda t, s: mapping.tmf_status(t.status),
+    "statusChangeDate": lambda t, s: iso(getattr(_last_status_change(t), "created_at", None) or t.created_at),
+    "statusChangeReason": lambda t, s: getattr(_last_status_change(t), "note", "")[:500],
+    "statusChange": lambda t, s: _status_changes(t),
+    "externalId": lambda t, s: external_id(t, s),
+    "channel": lambda t, s: {"id": t.channel, "name": str(Channel(t.channel).label), "@referredType": "Channel"},
+    "relatedParty": lambda t, s: _parties(t),
+    "relatedEntity": lambda t, s: [
+        {"id": t.category.code, "href": f"/api/categories/{t.category_id}/", "name": t.category.name,
+         "role": mapping.CATEGORY_ROLE, "@referredType": "Category"}
+    ],
+    "note": lambda t, s: _notes(t),
+    "attachment": lambda t, s: _attachments(t),
+    "troubleTicketRelationship": lambda t, s: _relationships(t),
+    "characteristic": lambda t, s: _characteristics(t),
+    "@type": lambda t, s: TICKET_TYPE,
+}
+
+
+def to_tmf(ticket: Ticket, *, fields: Iterable[str] | None = None, system: str | None = None) -> dict[str, Any]:
+    """The TroubleTicket for `ticket`; with `fields`, only those attributes (plus id and href)."""
+    names = list(FIELDS) if fields is None else [*ALWAYS, *(f for f in FIELDS if f in set(fields) - set(ALWAYS))]
+    return {name: FIELDS[name](ticket, system) for name in names}

@@ -1,0 +1,341 @@
+"""TMF621 Trouble Ticket Management API v4: /tmf-api/troubleTicket/v4/."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.db.models import QuerySet
+from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.timezone import is_naive, make_aware
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.parsers import JSONParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from loopdesk.core.errors import NotFoundError, PermissionDeniedError, ValidationFailed
+from loopdesk.customers.services import clean_msisdn
+from loopdesk.tickets.models import Ticket
+from loopdesk.tmf import mapping
+from loopdesk.tmf.auth import TokenScopePermission, request_token, scoped_tickets
+from loopdesk.tmf.errors import tmf_exception_handler
+from loopdesk.tmf.models import EventSubscription, SubscriptionKind
+from loopdesk.tmf.v4 import operations, serializers
+from loopdesk.tmf.v4.representation import FIELDS, to_tmf, with_related
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 1000
+DATE_ATTRIBUTES = {
+    "creationDate": "created_at",
+    "lastUpdate": "updated_at",
+    "expectedResolutionDate": "committed_at",
+    "requestedResolutionDate": "requested_resolution_at",
+}
+DATE_OPERATORS = {"gt": "gt", "gte": "gte", "lt": "lt", "lte": "lte"}
+PAGING = {"fields", "offset", "limit", "sort"}
+SORTS = {"creationDate": "created_at", "lastUpdate": "updated_at", "id": "id"}
+
+
+class TmfJSONParser(JSONParser):
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RequestDataTooBig:
+            raise ValidationFailed(field="body", message=_("The request body is too large.")) from None
+
+
+class MergePatchJSONParser(TmfJSONParser):
+    media_type = "application/merge-patch+json"
+
+
+def _errors() -> dict[int | str, OpenApiResponse]:
+    err = OpenApiResponse(serializers.ErrorSerializer)
+    return {400: err, 401: err, 403: err, 404: err, 405: err, 409: err, 429: err}
+
+
+FIELDS_PARAM = OpenApiParameter("fields", str, description="Comma-separated attributes to return (id and href "
+                                "always come back).")
+
+
+class TmfView(APIView):
+    permission_classes = [*APIView.permission_classes, TokenScopePermission]
+    parser_classes = [TmfJSONParser, MergePatchJSONParser]
+
+    def get_exception_handler(self) -> Any:
+        return tmf_exception_handler
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        length = request.META.get("CONTENT_LENGTH") or "0"
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        if limit is not None and length.isdigit() and int(length) > limit:
+            raise ValidationFailed(field="body", message=_("The request body is larger than %(limit)d bytes.")
+                                   % {"limit": limit})
+
+    def system(self) -> str:
+        return operations.system_of(request_token(self.request))
+
+
+def parse_fields(request: Request) -> list[str] | None:
+    raw = request.query_params.get("fields")
+    if raw is None or not raw.strip():
+        return None
+    names = [name.strip() for name in raw.split(",") if name.strip()]
+    unknown = [name for name in names if name not in FIELDS]
+    if unknown:
+        raise ValidationFailed(field="fields", message=_("Unknown attribute(s) in fields: %(names)s.")
+                               % {"names": ", ".join(unknown)})
+    return names
+
+
+def _int_param(request: Request, name: str, default: int, maximum: int | None = None) -> int:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.isdigit() or len(raw) > 9:
+        raise ValidationFailed(field=name, message=_("Enter a whole number of at least 0."))
+    value = int(raw)
+    if maximum is not None and value > maximum:
+        raise ValidationFailed(field=name, message=_("At most %(max)d.") % {"max": maximum})
+    return value
+
+
+def _date(name: str, raw: str) -> dt.datetime:
+    value = parse_datetime(raw) if "T" in raw or " " in raw else None
+    if value is None:
+        day = parse_date(raw) if len(raw) == 10 else None
+        if day is None:
+            raise ValidationFailed(field=name, message=_("Enter a date-time such as 2026-11-02T09:00:00+08:00."))
+        value = dt.datetime.combine(day, dt.time())
+    return make_aware(value) if is_naive(value) else value
+
+
+def filter_tickets(qs: QuerySet[Ticket], params: Any) -> QuerySet[Ticket]:
+    """TMF REST guidelines filtering: attribute=value[,value...] (OR), dates with .gt/.gte/.lt/.lte."""
+    for key in params:
+        values = [v.strip() for raw in params.getlist(key) for v in raw.split(",") if v.strip()]
+        if key in PAGING:
+            continue
+        name, _dot, op = key.partition(".")
+        if name in DATE_ATTRIBUTES and op in DATE_OPERATORS:
+            for raw in values:
+                qs = qs.filter(**{f"{DATE_ATTRIBUTES[name]}__{DATE_OPERATORS[op]}": _date(key, raw)})
+            continue
+        if not values:
+            raise ValidationFailed(field=key, message=_("Give a value to filter on."))
+        if key == "status":
+            bad = [v for v in values if v not in mapping.TMF_STATUSES]
+            if bad:
+                raise ValidationFailed(field=key, message=_("Unknown status: %(values)s.") % {"values": ", ".join(bad)})
+            qs = qs.filter(status__in=[s for v in values for s in mapping.statuses_for(v)])
+        elif key == "severity":
+            qs = qs.filter(priority__in=[p for v in values for p in mapping.severities_for(v)])
+        elif key == "priority":
+            qs = qs.filter(priority__in=[mapping.TMF_PRIORITY_TO_PRIORITY.get(v.lower(), "?") for v in values])
+        elif key == "ticketType":
+            qs = qs.filter(contact_type__in=[mapping.contact_type_for(v) or "?" for v in values])
+        elif key == "channel.id":
+            qs = qs.filter(channel__in=values)
+        elif key == "externalId":
+            qs = qs.filter(external_refs__external_id__in=values).distinct()
+        elif key == "id":
+            qs = qs.filter(pk__in=[int(v) for v in values if v.isdigit() and len(v) < 19])
+        elif key == "relatedParty.id":
+            qs = qs.filter(customer__msisdn__in=[clean_msisdn(v, field=key) for v in values])
+        elif key == "relatedEntity.id":
+            qs = qs.filter(category__code__in=values)
+        else:
+            raise ValidationFailed(field=key, message=_("Unknown filter attribute “%(name)s”.") % {"name": key})
+    return qs
+
+
+LIST_PARAMETERS = [
+    FIELDS_PARAM,
+    OpenApiParameter("offset", int, description="Index of the first ticket returned (default 0)."),
+    OpenApiParameter("limit", int, description=f"Number of tickets returned (default {DEFAULT_LIMIT}, at most "
+                                               f"{MAX_LIMIT})."),
+    OpenApiParameter("sort", str, description="creationDate, lastUpdate or id; prefix - for descending "
+                                              "(default -creationDate)."),
+    OpenApiParameter("status", str, description="TMF status(es), comma-separated."),
+    OpenApiParameter("severity", str), OpenApiParameter("priority", str), OpenApiParameter("ticketType", str),
+    OpenApiParameter("channel.id", str), OpenApiParameter("externalId", str),
+    OpenApiParameter("relatedParty.id", str, description="The customer's MSISDN."),
+    OpenApiParameter("relatedEntity.id", str, description="A category code."),
+    *[OpenApiParameter(f"{name}.{op}", OpenApiTypes.DATETIME) for name in DATE_ATTRIBUTES for op in DATE_OPERATORS],
+]
+COUNT_HEADERS = [
+    OpenApiParameter("X-Total-Count", int, OpenApiParameter.HEADER, response=True,
+                     description="Total number of tickets matching the filters"),
+    OpenApiParameter("X-Result-Count", int, OpenApiParameter.HEADER, response=True,
+                     description="Number of tickets in this response"),
+]
+
+
+class TroubleTicketListView(TmfView):
+    @extend_schema(operation_id="listTroubleTicket", tags=["troubleTicket"], parameters=LIST_PARAMETERS + COUNT_HEADERS,
+                   responses={200: serializers.TroubleTicketSerializer(many=True), **_errors()})
+    def get(self, request: Request) -> Response:
+        fields = parse_fields(request)
+        offset = _int_param(request, "offset", 0)
+        limit = _int_param(request, "limit", DEFAULT_LIMIT, MAX_LIMIT)
+        sort = request.query_params.get("sort", "-creationDate")
+        if sort.lstrip("-") not in SORTS:
+            raise ValidationFailed(field="sort", message=_("Sort by creationDate, lastUpdate or id."))
+        order = ("-" if sort.startswith("-") else "") + SORTS[sort.lstrip("-")]
+        qs = filter_tickets(scoped_tickets(request), request.query_params)
+        total = qs.count()
+        page = list(with_related(qs.order_by(order, "-id" if order.startswith("-") else "id"))[offset:offset + limit])
+        body = [to_tmf(t, fields=fields, system=self.system()) for t in page]
+        return Response(body, headers={"X-Total-Count": str(total), "X-Result-Count": str(len(body))})
+
+    @extend_schema(operation_id="createTroubleTicket", tags=["troubleTicket"],
+                   request=serializers.TroubleTicketCreateSerializer,
+                   responses={201: serializers.TroubleTicketSerializer, **_errors()})
+    def post(self, request: Request) -> Response:
+        data = _validated(serializers.TroubleTicketCreateSerializer, request)
+        ticket = operations.create_ticket(request.user, request_token(request), data)
+        ticket = with_related(Ticket.objects.filter(pk=ticket.pk)).get()
+        body = to_tmf(ticket, system=self.system())
+        return Response(body, status=status.HTTP_201_CREATED,
+                        headers={"Location": body["href"], "ETag": _etag(ticket)})
+
+
+def _validated(serializer_class: type, request: Request) -> dict[str, Any]:
+    if not isinstance(request.data, dict):
+        raise ValidationFailed(field="body", message=_("Send a JSON object."))
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def _etag(ticket: Ticket) -> str:
+    return f'"{ticket.version}"'
+
+
+def _if_match(request: Request) -> int | None:
+    raw = request.headers.get("If-Match")
+    if not raw or raw.strip() == "*":
+        return None
+    value = raw.strip().removeprefix("W/").strip('"')
+    if not value.isdigit() or len(value) > 9:
+        raise ValidationFailed(field="If-Match", message=_("If-Match must be the ETag (version) you received."))
+    return int(value)
+
+
+ID_PARAM = OpenApiParameter("id", str, OpenApiParameter.PATH, description="Identifier of the trouble ticket")
+
+
+class TroubleTicketDetailView(TmfView):
+    def ticket(self, request: Request, id: str) -> Ticket:
+        return operations.get_scoped(with_related(scoped_tickets(request)), id)
+
+    @extend_schema(operation_id="retrieveTroubleTicket", tags=["troubleTicket"], parameters=[ID_PARAM, FIELDS_PARAM],
+                   responses={200: serializers.TroubleTicketSerializer, **_errors()})
+    def get(self, request: Request, id: str) -> Response:
+        fields = parse_fields(request)
+        ticket = self.ticket(request, id)
+        return Response(to_tmf(ticket, fields=fields, system=self.system()), headers={"ETag": _etag(ticket)})
+
+    @extend_schema(operation_id="patchTroubleTicket", tags=["troubleTicket"], parameters=[
+        ID_PARAM, OpenApiParameter("If-Match", str, OpenApiParameter.HEADER,
+                                   description="The ETag of the version you changed; 409 if changed since.")],
+        request=serializers.TroubleTicketUpdateSerializer,
+        responses={200: serializers.TroubleTicketSerializer, **_errors()})
+    def patch(self, request: Request, id: str) -> Response:
+        data = _validated(serializers.TroubleTicketUpdateSerializer, request)
+        expected = _if_match(request)
+        ticket = self.ticket(request, id)
+        operations.patch_ticket(request.user, request_token(request), ticket, data, expected)
+        ticket = self.ticket(request, id)
+        return Response(to_tmf(ticket, system=self.system()), headers={"ETag": _etag(ticket)})
+
+    @extend_schema(operation_id="deleteTroubleTicket", tags=["troubleTicket"], parameters=[ID_PARAM],
+                   description="A customer's complaint is never destroyed: DELETE withdraws the ticket (status "
+                               "cancelled, kept with its whole history and still readable). See docs/tmf621.md.",
+                   responses={204: None, **_errors()})
+    def delete(self, request: Request, id: str) -> Response:
+        ticket = self.ticket(request, id)
+        operations.delete_ticket(request.user, request_token(request), ticket)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def parse_query(query: str) -> tuple[list[str], dict[str, list[str]]]:
+    """`eventType=A,B&ticketType=complaint`: the event types and attribute filters of a subscription."""
+    event_types: list[str] = []
+    filters: dict[str, list[str]] = {}
+    allowed = {"ticketType", "severity", "status", "channel.id"}
+    for part in (query or "").split("&"):
+        if not part.strip():
+            continue
+        key, eq, value = part.partition("=")
+        key = key.strip()
+        values = [v.strip() for v in value.split(",") if v.strip()]
+        if not eq or not values:
+            raise ValidationFailed(field="query", message=_("Write the query as name=value[,value]&…"))
+        if key in ("eventType", "event.eventType"):
+            unknown = [v for v in values if v not in mapping.EVENT_TYPES]
+            if unknown:
+                raise ValidationFailed(field="query", message=_("Unknown event type(s): %(names)s.")
+                                       % {"names": ", ".join(unknown)})
+            event_types += values
+        elif key.removeprefix("event.troubleTicket.") in allowed:
+            filters[key.removeprefix("event.troubleTicket.")] = values
+        else:
+            raise ValidationFailed(field="query", message=_(
+                "Unsupported query attribute “%(name)s”: use eventType, ticketType, severity, status or channel.id.")
+                % {"name": key})
+    return event_types, filters
+
+
+def subscription_body(sub: EventSubscription, *, with_secret: bool = False) -> dict[str, Any]:
+    body = {"id": str(sub.pk), "callback": sub.callback, "query": sub.query}
+    if with_secret:
+        body["secret"] = sub.secret
+    return body
+
+
+class HubView(TmfView):
+    @extend_schema(operation_id="registerListener", tags=["events subscription"],
+                   request=serializers.EventSubscriptionInputSerializer,
+                   responses={201: serializers.EventSubscriptionSerializer, **_errors()})
+    def post(self, request: Request) -> Response:
+        data = _validated(serializers.EventSubscriptionInputSerializer, request)
+        event_types, filters = parse_query(data.get("query", ""))
+        token = request_token(request)
+        sub = EventSubscription.objects.create(
+            kind=SubscriptionKind.HUB, name=token.name if token else str(request.user), callback=data["callback"],
+            query=data.get("query", ""), event_types=event_types, filters=filters, owner=request.user, token=token,
+        )
+        return Response(subscription_body(sub, with_secret=True), status=status.HTTP_201_CREATED,
+                        headers={"Location": f"{request.path.rstrip('/')}/{sub.pk}"})
+
+
+class HubDetailView(TmfView):
+    @extend_schema(operation_id="unregisterListener", tags=["events subscription"], parameters=[ID_PARAM],
+                   responses={204: None, **_errors()})
+    def delete(self, request: Request, id: str) -> Response:
+        sub = EventSubscription.objects.filter(pk=id, kind=SubscriptionKind.HUB, is_active=True).first() \
+            if id.isdigit() and len(id) < 19 else None
+        if sub is None:
+            raise NotFoundError(_("Listener %(id)s not found.") % {"id": id})
+        if sub.owner_id != request.user.pk:
+            raise PermissionDeniedError(_("This listener was registered by another integration."))
+        sub.is_active = False
+        sub.save(update_fields=["is_active"])
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class NotFoundView(TmfView):
+    """Any other path under the TMF base: the spec's error shape, not an HTML page."""
+
+    @extend_schema(exclude=True)
+    def get(self, request: Request, rest: str = "") -> Response:
+        raise NotFoundError(_("No such resource in the TMF621 API."))
+
+    post = patch = delete = put = get
