@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI served from our own static files (closed networks: no CDN)
     "django_htmx",
     "loopdesk.core",
     "loopdesk.org",
@@ -68,6 +69,7 @@ INSTALLED_APPS = [
     "loopdesk.tickets",
     "loopdesk.audit",
     "loopdesk.outbox",
+    "loopdesk.tmf",
     "loopdesk.workbench",
     "loopdesk.reports",
 ]
@@ -178,15 +180,36 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = LOOPDESK_ATTACHMENT_MAX_BYTES + 1024 * 1024
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # First, so an unauthenticated request gets 401 with `WWW-Authenticate: Bearer`.
+        "loopdesk.tmf.auth.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "loopdesk.tmf.auth.TokenScopePermission",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": ["loopdesk.tmf.auth.ApiRateThrottle"],
     "EXCEPTION_HANDLER": "loopdesk.core.api.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "LoopDesk API",
     "DESCRIPTION": "Work orders (工单) of the closed-loop complaint platform.",
     "VERSION": "1.0.0",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+# --- API tokens and rate limiting (loopdesk.tmf, docs/api.md) ---------------------------------------------
+# Default rate per token / user / address; a token may carry its own. Counted in the cache named by
+# LOOPDESK_THROTTLE_CACHE: "default" is a local-memory cache (the limit holds per gunicorn worker, nothing to
+# set up on SQLite or PostgreSQL); "db" counts in the database table `loopdesk_cache`, shared by every worker
+# (create it once with `manage.py createcachetable`).
+LOOPDESK_API_RATE = env_str("LOOPDESK_API_RATE", "600/min")
+LOOPDESK_THROTTLE_CACHE = env_str("LOOPDESK_THROTTLE_CACHE", "default")
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "loopdesk"},
+    "db": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "loopdesk_cache"},
 }
 
 LOGGING = {

@@ -11,6 +11,7 @@ urlpatterns = [
     path("api/", include("loopdesk.tickets.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("tmf-api/", include("loopdesk.tmf.urls")),
     path("reports/", include("loopdesk.reports.urls")),
     path("", include("loopdesk.workbench.urls")),
 ]
