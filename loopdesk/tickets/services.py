@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
@@ -107,7 +107,9 @@ def _lock_ticket(ticket: Ticket | int, expected_version: int | None) -> Ticket:
     if not list(Ticket.objects.select_for_update().filter(pk=pk).values_list("pk", flat=True)):
         raise NotFoundError(_("Work order not found."))
     locked = (
-        Ticket.objects.select_related("handler_unit", "first_responder_unit", "sla_policy__calendar", "customer")
+        Ticket.objects.select_related(
+            "handler_unit", "first_responder_unit", "first_responder", "sla_policy__calendar", "customer"
+        )
         .get(pk=pk)
     )
     if expected_version is not None and locked.version != expected_version:
@@ -165,12 +167,25 @@ def _publish(ticket: Ticket) -> None:
         ticket_events.notify(ticket, event)
 
 
+class _EventRow(NamedTuple):
+    """What the SLA clock needs of an event, read without building model instances."""
+
+    kind: str
+    created_at: dt.datetime
+    to_status: str
+
+
 def _refresh_sla(ticket: Ticket, at: dt.datetime, events: Iterable[Any] | None = None) -> None:
     """Derive every SLA column from the timeline; write an event when a ticket first crosses 48 h / 72 h."""
     if ticket.sla_policy is None:
         return
     if events is None:
-        events = ticket.events.order_by("seq").only("kind", "created_at", "to_status")
+        events = [
+            _EventRow(kind, created_at, to_status)
+            for kind, created_at, to_status in TicketEvent.objects.filter(ticket_id=ticket.pk)
+            .order_by("seq")
+            .values_list("kind", "created_at", "to_status")
+        ]
     was_overtime, was_problem = ticket.is_overtime, ticket.is_problem
     state = compute_sla(events, ticket.sla_policy, working_time_for(ticket.sla_policy.calendar), at)
     for name, value in state.as_fields().items():
@@ -200,7 +215,7 @@ def _save(ticket: Ticket, at: dt.datetime, *, bump: bool = True) -> None:
 
 
 def _grant_unit_access(ticket: Ticket, unit: OrgUnit) -> None:
-    TicketUnitAccess.objects.get_or_create(ticket=ticket, unit=unit)
+    TicketUnitAccess.objects.bulk_create([TicketUnitAccess(ticket=ticket, unit=unit)], ignore_conflicts=True)
 
 
 def _check_target_unit(unit: OrgUnit | None, field: str = "to_unit") -> OrgUnit:
@@ -230,11 +245,14 @@ def _transition(
     now: dt.datetime | None,
     note: str = "",
     visibility: str = Visibility.INTERNAL,
-    handler: tuple[OrgUnit, Any] | None = None,
+    handler: tuple[OrgUnit, Any] | Callable[[Ticket], tuple[OrgUnit, Any]] | None = None,
     change: Callable[[Ticket], None] | None = None,
     data: dict[str, Any] | None = None,
 ) -> Ticket:
-    """The common shape of every action: lock, check, change, timeline, SLA, save, audit."""
+    """The common shape of every action: lock, check, change, timeline, SLA, save, audit.
+
+    `handler` is the new (unit, user), or a function of the locked ticket that returns it.
+    """
     with transaction.atomic():
         t = _lock_ticket(ticket, expected_version)
         policy.check_action(acting_user, action, t)
@@ -249,7 +267,7 @@ def _transition(
             t.closed_at = at
         to_unit = to_user = None
         if handler is not None:
-            to_unit, to_user = handler
+            to_unit, to_user = handler(t) if callable(handler) else handler
             t.handler_unit, t.handler_user = to_unit, to_user
         _append_event(
             t, action, acting_user, at, from_status=from_status, to_status=target,
@@ -441,14 +459,16 @@ def do_dispatch_ticket(
                        handler=(unit, user), change=change, data={"to_unit": unit.code, **routed})
 
 
+def _back_to_first_responder(t: Ticket) -> tuple[OrgUnit, Any]:
+    return t.first_responder_unit, t.first_responder
+
+
 def do_accept_ticket(
     *, acting_user: Any, ticket: Ticket | int, expected_version: int | None = None, now: dt.datetime | None = None
 ) -> Ticket:
     """Accept (接单): the department takes the ticket; the acting specialist becomes its handler."""
-    with transaction.atomic():
-        t = _lock_ticket(ticket, expected_version)
-        return _transition(acting_user, t, Action.ACCEPT, expected_version=t.version, now=now,
-                           handler=(t.handler_unit, acting_user))
+    return _transition(acting_user, ticket, Action.ACCEPT, expected_version=expected_version, now=now,
+                       handler=lambda t: (t.handler_unit, acting_user))
 
 
 def do_transfer_ticket(
@@ -482,15 +502,15 @@ def do_return_ticket(
 ) -> Ticket:
     """Return as misrouted (退单), with the reason: back to the unit that dispatched it."""
     reason = _required_text("reason", reason)
-    with transaction.atomic():
-        t = _lock_ticket(ticket, expected_version)
-        back_to = OrgUnit.objects.get(pk=t.dispatcher_unit_id or t.first_responder_unit_id)
 
-        def change(t: Ticket) -> None:
-            t.return_count += 1
+    def back_to(t: Ticket) -> tuple[OrgUnit, Any]:
+        return OrgUnit.objects.get(pk=t.dispatcher_unit_id or t.first_responder_unit_id), None
 
-        return _transition(acting_user, t, Action.RETURN, expected_version=t.version, now=now, note=reason,
-                           handler=(back_to, None), change=change)
+    def change(t: Ticket) -> None:
+        t.return_count += 1
+
+    return _transition(acting_user, ticket, Action.RETURN, expected_version=expected_version, now=now, note=reason,
+                       handler=back_to, change=change)
 
 
 def do_request_info(
@@ -553,14 +573,12 @@ def do_reply_ticket(
 ) -> Ticket:
     """Reply with the resolution (回单): the ticket goes back to its first responder."""
     resolution = _required_text("resolution", resolution, MAX_DESCRIPTION)
-    with transaction.atomic():
-        t = _lock_ticket(ticket, expected_version)
 
-        def change(t: Ticket) -> None:
-            t.resolution = resolution
+    def change(t: Ticket) -> None:
+        t.resolution = resolution
 
-        return _transition(acting_user, t, Action.REPLY, expected_version=t.version, now=now, note=resolution,
-                           handler=(t.first_responder_unit, t.first_responder), change=change)
+    return _transition(acting_user, ticket, Action.REPLY, expected_version=expected_version, now=now,
+                       note=resolution, handler=_back_to_first_responder, change=change)
 
 
 def do_answer_customer(
@@ -621,18 +639,16 @@ def do_reopen_ticket(
 ) -> Ticket:
     """Reopen (重开): back to the first responder; a new handling cycle starts."""
     reason = _required_text("reason", reason)
-    with transaction.atomic():
-        t = _lock_ticket(ticket, expected_version)
 
-        def change(t: Ticket) -> None:
-            t.reopen_count += 1
-            t.resolution = ""
-            t.answer = ""
-            t.callback_verdict = ""
-            t.closed_at = None
+    def change(t: Ticket) -> None:
+        t.reopen_count += 1
+        t.resolution = ""
+        t.answer = ""
+        t.callback_verdict = ""
+        t.closed_at = None
 
-        return _transition(acting_user, t, Action.REOPEN, expected_version=t.version, now=now, note=reason,
-                           handler=(t.first_responder_unit, t.first_responder), change=change)
+    return _transition(acting_user, ticket, Action.REOPEN, expected_version=expected_version, now=now, note=reason,
+                       handler=_back_to_first_responder, change=change)
 
 
 def do_withdraw_ticket(

@@ -75,8 +75,14 @@ def test_external_ids_are_unique_per_system(world: World) -> None:
     assert "external_refs" in err.value.errors
 
 
-@pytest.mark.parametrize("raw,expected", [("+86 138-0013-8000", "13800138000"), ("１３９１２３４５６７８", "13912345678"),
-                                          ("008613800138000", "13800138000")])
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("+86 138-0013-8000", "13800138000"),
+        ("１３９１２３４５６７８", "13912345678"),
+        ("008613800138000", "13800138000"),
+    ],
+)
 def test_msisdn_is_normalised(raw: str, expected: str) -> None:
     assert clean_msisdn(raw) == expected
 
