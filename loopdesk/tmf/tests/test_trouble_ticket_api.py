@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import re
 
 import pytest
 from django.utils import timezone, translation
@@ -398,3 +399,10 @@ def test_rate_limit_answers_429_with_retry_after(world: World) -> None:
     response = client.get(f"{BASE}/troubleTicket")
     assert_error(response, 429)
     assert 0 < int(response["Retry-After"]) <= 60
+
+
+def test_our_own_messages_are_translated_too(world: World, crm) -> None:
+    zh = crm.get(f"{BASE}/troubleTicket", {"colour": "red"}, HTTP_ACCEPT_LANGUAGE="zh-hans").json()
+    en = crm.get(f"{BASE}/troubleTicket", {"colour": "red"}, HTTP_ACCEPT_LANGUAGE="en").json()
+    assert en["errors"]["colour"] == ["Unknown filter attribute “colour”."]
+    assert "colour" in zh["errors"]["colour"][0] and re.search(r"[\u4e00-\u9fff]", zh["errors"]["colour"][0])

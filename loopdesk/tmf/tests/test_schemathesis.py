@@ -1,0 +1,43 @@
+"""schemathesis against our own OpenAPI schema (/api/ and /tmf-api/): generated valid and invalid requests to
+every operation, through the real WSGI application and database; no request may cause a server error.
+
+Bounded (a few examples per operation, derandomised) so it stays a fast, repeatable part of the suite.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import schemathesis
+from django.core.cache import caches
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
+
+from loopdesk.conftest import World
+from loopdesk.tickets import services as s
+from loopdesk.tmf.tests.conftest import issue_token
+from loopdesk.wsgi import application
+
+EXAMPLES_PER_OPERATION = 10
+
+
+# Served by the application itself (no database needed to describe the API). The schema endpoint is left out:
+# it only describes the others, and generating it per example would dominate the run time.
+schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", application).exclude(path="/api/schema/")
+
+
+@pytest.fixture
+def admin_token(world: World) -> str:
+    agent = world.user("agent")
+    for _ in range(2):  # something to find, act on and filter
+        s.do_create_ticket(acting_user=agent, dispatch=True, **world.ticket_kwargs())
+    caches["default"].clear()
+    return issue_token(world.users["admin"], rate=10**8)
+
+
+@schema.parametrize()
+@settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, derandomize=True, database=None,
+          suppress_health_check=list(HealthCheck))
+def test_no_operation_answers_with_a_server_error(case: Any, admin_token: str) -> None:
+    case.call_and_validate(headers={"Authorization": f"Bearer {admin_token}"}, checks=[not_a_server_error])
