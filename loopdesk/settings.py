@@ -72,6 +72,9 @@ INSTALLED_APPS = [
     "loopdesk.tmf",
     "loopdesk.workbench",
     "loopdesk.reports",
+    "loopdesk.followup",
+    "loopdesk.notify",
+    "loopdesk.surveys",
 ]
 
 MIDDLEWARE = [
@@ -218,6 +221,49 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOOPDESK_LOG_LEVEL", "WARNING")},
 }
+
+# --- Background work (Celery) and customer SMS: see docs/operations.md and docs/messages.md ----------
+# Redis in production (CELERY_BROKER_URL=redis://127.0.0.1:6379/0). Unset: kombu's filesystem transport in
+# var/celery/, so the embedded default runs the same tasks with no Redis (scripts/demo.sh starts the worker).
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    _celery_queue = VAR_DIR / "celery" / "queue"
+    _celery_queue.mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_celery_queue), "data_folder_out": str(_celery_queue), "store_processed": False,
+    }
+# Tests run every task synchronously in the calling process (the real-worker tests start their own worker).
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", RUNNING_TESTS)
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celery" / "beat-schedule")
+# Outbox delivery: how often the worker looks for due messages, how many it claims at once, how long a claim
+# holds before another worker may retry it (a killed worker's messages come back after this), attempts before
+# a message is given up ("dead").
+LOOPDESK_OUTBOX_POLL_SECONDS = float(env_str("LOOPDESK_OUTBOX_POLL_SECONDS", "2"))
+LOOPDESK_OUTBOX_BATCH = int(env_str("LOOPDESK_OUTBOX_BATCH", "500"))
+LOOPDESK_OUTBOX_LEASE_SECONDS = int(env_str("LOOPDESK_OUTBOX_LEASE_SECONDS", "120"))
+LOOPDESK_OUTBOX_MAX_ATTEMPTS = int(env_str("LOOPDESK_OUTBOX_MAX_ATTEMPTS", "8"))
+# SMS gateway: "file" (JSON lines under var/sms/, default), "console" (log), or "http" (generic JSON gateway).
+LOOPDESK_SMS_GATEWAY = env_str("LOOPDESK_SMS_GATEWAY", "file")
+LOOPDESK_SMS_FILE = Path(env_str("LOOPDESK_SMS_FILE") or VAR_DIR / "sms" / "sent.jsonl")
+LOOPDESK_SMS_HTTP_URL = env_str("LOOPDESK_SMS_HTTP_URL")
+LOOPDESK_SMS_HTTP_USER = env_str("LOOPDESK_SMS_HTTP_USER")
+LOOPDESK_SMS_HTTP_PASSWORD = env_str("LOOPDESK_SMS_HTTP_PASSWORD")
+LOOPDESK_SMS_HTTP_SECRET = env_str("LOOPDESK_SMS_HTTP_SECRET")
+LOOPDESK_SMS_HTTP_TIMEOUT = float(env_str("LOOPDESK_SMS_HTTP_TIMEOUT", "10"))
+# Inbound SMS webhook: the gateway signs each request with this secret (HMAC-SHA256); empty refuses every call.
+LOOPDESK_SMS_INBOUND_SECRET = env_str("LOOPDESK_SMS_INBOUND_SECRET")
+# Sender numbers: the service number, the window-service survey port (seed 002) and the spam-report port.
+LOOPDESK_SMS_SENDER = env_str("LOOPDESK_SMS_SENDER", "10086")
+LOOPDESK_SMS_SURVEY_PORT = env_str("LOOPDESK_SMS_SURVEY_PORT", "10086700")
+LOOPDESK_SMS_SPAM_PORT = env_str("LOOPDESK_SMS_SPAM_PORT", "10086999")
+# Public address of this site, for the one-time survey links sent by SMS.
+LOOPDESK_PUBLIC_URL = env_str("LOOPDESK_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 
 # --- Reports (issue 6): ECharts comes from npm (package.json) and is served as static/vendor/echarts/ ---------
 _ECHARTS_DIST = BASE_DIR / "node_modules" / "echarts" / "dist"

@@ -12,6 +12,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("tmf-api/", include("loopdesk.tmf.urls")),
+    path("", include("loopdesk.surveys.urls")),  # inbound SMS webhook (sms/inbound/), one-time survey links (s/…/)
     path("reports/", include("loopdesk.reports.urls")),
     path("", include("loopdesk.workbench.urls")),
 ]

@@ -42,8 +42,16 @@ cat <<MSG
 
 ==> LoopDesk is starting at http://127.0.0.1:${PORT}/
     Demo logins: see above; password for all demo users: ${DEMO_PASSWORD}
+    Customer SMS are written to var/sms/sent.jsonl (the file gateway); worker log: var/celery/worker.log
     Stop with Ctrl-C.
 
 MSG
-exec "${VENV}/bin/gunicorn" loopdesk.wsgi -w "${WORKERS}" -b "127.0.0.1:${PORT}" \
+# Background work (SMS, webhooks, SLA sweeps): one Celery worker with embedded beat. Without CELERY_BROKER_URL
+# its broker is a folder under var/celery/ (no Redis); it stops with this script. See docs/operations.md.
+mkdir -p "${LOOPDESK_VAR_DIR:-${REPO_ROOT}/var}/celery"
+"${VENV}/bin/celery" -A loopdesk worker -B --pool=solo --loglevel=WARNING \
+    >>"${LOOPDESK_VAR_DIR:-${REPO_ROOT}/var}/celery/worker.log" 2>&1 &
+celery_pid=$!
+trap 'kill "${celery_pid}" 2>/dev/null || true; wait "${celery_pid}" 2>/dev/null || true' EXIT
+"${VENV}/bin/gunicorn" loopdesk.wsgi -w "${WORKERS}" -b "127.0.0.1:${PORT}" \
     --access-logfile - --no-control-socket

@@ -1,0 +1,45 @@
+"""The Celery application: background work of LoopDesk.
+
+Brokers (see docs/operations.md):
+- production: Redis (`CELERY_BROKER_URL=redis://...`), with web, worker(s) and one beat run separately;
+- embedded default: kombu's `filesystem://` transport, a folder under `var/celery/`, so the same tasks
+  run without Redis; `scripts/demo.sh` starts one worker with embedded beat (`-B`) in the background.
+
+Periodic jobs are declared here with their interval. Each is idempotent and does work proportional to
+what is due (indexed "due" tables), so running one twice or on two workers at once is harmless.
+"""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "loopdesk.settings")
+
+app = Celery("loopdesk")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+
+def _every(seconds: float) -> dict[str, object]:
+    # A run missed while the broker was down is not worth replaying: the next run finds the same due work.
+    return {"schedule": seconds, "options": {"expires": max(seconds, 1.0)}}
+
+
+def periodic_jobs() -> dict[str, dict[str, object]]:
+    """Every periodic job with its interval (seconds); the interval of the outbox poll is a deployment fact."""
+    from django.conf import settings
+
+    return {
+        "outbox-deliver": {"task": "loopdesk.outbox.deliver_due", **_every(settings.LOOPDESK_OUTBOX_POLL_SECONDS)},
+        "sla-sweep": {"task": "loopdesk.followup.sweep_sla", **_every(60)},
+        "callback-sweep": {"task": "loopdesk.followup.sweep_callbacks", **_every(300)},
+        "progress-updates": {"task": "loopdesk.notify.sweep_progress", **_every(300)},
+        "survey-expiry": {"task": "loopdesk.surveys.expire_surveys", **_every(3600)},
+    }
+
+
+@app.on_after_configure.connect
+def _declare_periodic_jobs(sender: Celery, **kwargs: object) -> None:
+    sender.conf.beat_schedule = periodic_jobs()

@@ -1,0 +1,158 @@
+"""SMS gateways. `get_gateway()` returns the one configured by LOOPDESK_SMS_GATEWAY.
+
+- file (default): appends one JSON line per SMS to LOOPDESK_SMS_FILE; de-duplicates on the message id, so a
+  message redelivered after a crash is written once (what a real gateway does with its message id).
+- console: logs each SMS (development).
+- http: POSTs JSON {id, to, from, text} to LOOPDESK_SMS_HTTP_URL with basic credentials and an HMAC-SHA256
+  signature of "<timestamp>.<body>" in `X-LoopDesk-Signature` (timestamp in `X-LoopDesk-Timestamp`); any
+  answer but 2xx is a failure the outbox worker retries. `id` is the de-duplication key.
+"""
+
+from __future__ import annotations
+
+import base64
+import fcntl
+import hashlib
+import hmac
+import json
+import logging
+import os
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from django.conf import settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Sms:
+    id: str
+    to: str
+    sender: str
+    text: str
+
+
+class SmsGateway(Protocol):
+    def send(self, sms: Sms) -> None:
+        """Send one SMS; raise on failure."""
+
+
+class GatewayError(Exception):
+    pass
+
+
+class ConsoleGateway:
+    def send(self, sms: Sms) -> None:
+        log.warning("SMS %s -> %s: %s", sms.sender, sms.to, sms.text)
+
+
+class FileGateway:
+    """JSON lines, one per SMS, safe with several worker processes (an exclusive lock around each append)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._seen: set[str] = set()
+        self._offset = 0
+        self._inode: int | None = None
+
+    def _catch_up(self, f: object) -> None:
+        # Read what other processes appended since our last look, so the duplicate check sees every id.
+        fd = f.fileno()  # type: ignore[attr-defined]
+        st = os.fstat(fd)
+        if st.st_ino != self._inode or st.st_size < self._offset:
+            self._seen.clear()
+            self._offset = 0
+            self._inode = st.st_ino
+        if st.st_size == self._offset:
+            return
+        f.seek(self._offset)  # type: ignore[attr-defined]
+        data = f.read(st.st_size - self._offset)  # type: ignore[attr-defined]
+        end = data.rfind(b"\n") + 1
+        for line in data[:end].splitlines():
+            try:
+                self._seen.add(json.loads(line)["id"])
+            except (ValueError, KeyError, TypeError):
+                continue
+        self._offset += end
+
+    def send(self, sms: Sms) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path, "a+b") as f:
+            fcntl.flock(f, fcntl.LOCK_EX)
+            try:
+                self._catch_up(f)
+                if sms.id in self._seen:
+                    return
+                line = json.dumps({"id": sms.id, "to": sms.to, "from": sms.sender, "text": sms.text,
+                                   "at": time.time()}, ensure_ascii=False).encode() + b"\n"
+                f.seek(0, os.SEEK_END)
+                f.write(line)
+                f.flush()
+                self._offset += len(line)
+                self._seen.add(sms.id)
+            finally:
+                fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def read_file_gateway(path: Path) -> list[dict[str, object]]:
+    """Every SMS the file gateway wrote, in order (tests and the demo read it)."""
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_bytes().splitlines() if line.strip()]
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+
+
+class HttpJsonGateway:
+    def __init__(self, url: str, user: str, password: str, secret: str, timeout: float) -> None:
+        if not url:
+            raise GatewayError("LOOPDESK_SMS_HTTP_URL is not set")
+        self.url, self.user, self.password, self.secret, self.timeout = url, user, password, secret, timeout
+
+    def send(self, sms: Sms) -> None:
+        body = json.dumps({"id": sms.id, "to": sms.to, "from": sms.sender, "text": sms.text},
+                          ensure_ascii=False).encode()
+        timestamp = str(int(time.time()))
+        headers = {"Content-Type": "application/json; charset=utf-8", "X-LoopDesk-Timestamp": timestamp,
+                   "Idempotency-Key": sms.id}
+        if self.secret:
+            headers["X-LoopDesk-Signature"] = sign(self.secret, timestamp, body)
+        if self.user:
+            token = base64.b64encode(f"{self.user}:{self.password}".encode()).decode()
+            headers["Authorization"] = f"Basic {token}"
+        request = urllib.request.Request(self.url, data=body, headers=headers, method="POST")  # noqa: S310
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
+                status = response.status
+        except urllib.error.HTTPError as exc:
+            raise GatewayError(f"gateway answered {exc.code}") from exc
+        except (urllib.error.URLError, TimeoutError, OSError) as exc:
+            raise GatewayError(f"gateway unreachable: {exc}") from exc
+        if not 200 <= status < 300:
+            raise GatewayError(f"gateway answered {status}")
+
+
+_file_gateways: dict[Path, FileGateway] = {}
+
+
+def get_gateway() -> SmsGateway:
+    kind = settings.LOOPDESK_SMS_GATEWAY
+    if kind == "console":
+        return ConsoleGateway()
+    if kind == "http":
+        return HttpJsonGateway(settings.LOOPDESK_SMS_HTTP_URL, settings.LOOPDESK_SMS_HTTP_USER,
+                               settings.LOOPDESK_SMS_HTTP_PASSWORD, settings.LOOPDESK_SMS_HTTP_SECRET,
+                               settings.LOOPDESK_SMS_HTTP_TIMEOUT)
+    if kind == "file":
+        path = Path(settings.LOOPDESK_SMS_FILE)
+        if path not in _file_gateways:
+            _file_gateways[path] = FileGateway(path)
+        return _file_gateways[path]
+    raise GatewayError(f"unknown LOOPDESK_SMS_GATEWAY {kind!r}: use file, console or http")

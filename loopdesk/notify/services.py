@@ -1,0 +1,191 @@
+"""Customer SMS: render a template, apply quiet hours, opt-out and the daily cap, queue it in the outbox.
+
+Every message is written to the outbox in the transaction of the change that causes it, under a
+de-duplication key derived from that change (e.g. `sms:ack:<ticket>`), so a customer never gets the same
+SMS twice however often the change is replayed or the worker retries.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import string
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from loopdesk.followup.models import FollowupPolicy
+from loopdesk.notify.defaults import DEFAULT_TEXTS, SURVEY_INSTRUCTIONS
+from loopdesk.notify.gateways import Sms, get_gateway
+from loopdesk.notify.models import CustomerMessage, MessageKind, MessageTemplate, ProgressSchedule, SmsOptOut
+from loopdesk.outbox.models import OutboxMessage
+from loopdesk.outbox.services import enqueue
+from loopdesk.sla.calendars import SHANGHAI
+from loopdesk.tickets.choices import EventKind
+from loopdesk.tickets.models import Ticket, TicketEvent
+
+SMS_CHANNEL = "sms"
+# Answers to a message the customer sent: they go out even to an opted-out number and in quiet hours.
+RESPONSE_KINDS = frozenset({MessageKind.SURVEY_THANKS, MessageKind.HELP, MessageKind.SPAM_ACK,
+                            MessageKind.OPTOUT_ACK})
+# Skipped (not postponed) when the daily cap is reached: the next one comes anyway.
+SKIPPABLE_KINDS = frozenset({MessageKind.PROGRESS})
+
+
+def render(kind: str, context: dict[str, Any]) -> str | None:
+    """The text of `kind` with its variables filled in, or None when the supervisors switched it off."""
+    template = MessageTemplate.objects.filter(kind=kind).first()
+    if template is not None and not template.is_active:
+        return None
+    text = template.text if template is not None else DEFAULT_TEXTS[kind]
+    out = []
+    # Only plain names are substituted (no attribute access or format specs): templates are user input.
+    for literal, name, _spec, _conv in string.Formatter().parse(text):
+        out.append(literal)
+        if name is not None:
+            out.append(str(context.get(name, "")))
+    return "".join(out)
+
+
+def local_date_text(value: dt.datetime | None) -> str:
+    if value is None:
+        return ""
+    local = value.astimezone(SHANGHAI)
+    return f"{local.month}月{local.day}日{local:%H:%M}"
+
+
+def release_time(at: dt.datetime, policy: FollowupPolicy) -> dt.datetime:
+    """`at`, or the end of the quiet hours when `at` falls inside them (Asia/Shanghai)."""
+    local = at.astimezone(SHANGHAI)
+    start, end, t = policy.quiet_start, policy.quiet_end, local.timetz().replace(tzinfo=None)
+    wraps = start > end  # e.g. 21:00–08:00
+    quiet = (t >= start or t < end) if wraps else (start <= t < end)
+    if not quiet:
+        return at
+    day = local.date() if t < end else local.date() + dt.timedelta(days=1)
+    return dt.datetime.combine(day, end, tzinfo=SHANGHAI)
+
+
+def _morning_after(at: dt.datetime, policy: FollowupPolicy) -> dt.datetime:
+    local = at.astimezone(SHANGHAI)
+    return dt.datetime.combine(local.date() + dt.timedelta(days=1), policy.quiet_end, tzinfo=SHANGHAI)
+
+
+def queue_sms(
+    *,
+    msisdn: str,
+    kind: str,
+    dedupe_key: str,
+    context: dict[str, Any],
+    ticket_id: int | None = None,
+    region: str = "",
+    sender: str | None = None,
+    now: dt.datetime | None = None,
+) -> CustomerMessage | None:
+    """Queue one customer SMS in the outbox (in the caller's transaction). None when not sent, with the reason
+    being: already queued under this key, switched-off template, opted-out number, or daily cap."""
+    if CustomerMessage.objects.filter(dedupe_key=dedupe_key).exists():
+        return None
+    policy = FollowupPolicy.current()
+    is_response = kind in RESPONSE_KINDS
+    if not is_response and SmsOptOut.objects.filter(msisdn=msisdn).exists():
+        return None
+    context = {"hotline": settings.LOOPDESK_SMS_SENDER, "survey_instructions": SURVEY_INSTRUCTIONS, **context}
+    text = render(kind, context)
+    if text is None:
+        return None
+    now = now or timezone.now()
+    send_at = now if is_response else release_time(now, policy)
+    for _attempt in range(7):
+        day = send_at.astimezone(SHANGHAI).date()
+        if CustomerMessage.objects.filter(msisdn=msisdn, day=day).count() < policy.daily_cap:
+            break
+        if is_response or kind in SKIPPABLE_KINDS:
+            return None
+        send_at = _morning_after(send_at, policy)
+    else:
+        return None
+    sender = sender or settings.LOOPDESK_SMS_SENDER
+    with transaction.atomic():
+        # The work order is recorded on CustomerMessage; the outbox row stays generic to the channel.
+        row = enqueue(channel=SMS_CHANNEL, topic=kind, dedupe_key=dedupe_key, target=msisdn,
+                      region=region, not_before=send_at,
+                      payload={"to": msisdn, "text": text, "sender": sender, "kind": kind})
+        if row is None:
+            return None
+        return CustomerMessage.objects.create(
+            msisdn=msisdn, kind=kind, ticket_id=ticket_id, dedupe_key=dedupe_key[:200], text=text, sender=sender,
+            scheduled_for=send_at, day=send_at.astimezone(SHANGHAI).date(), outbox_id=row.pk, created_at=now,
+        )
+
+
+def ticket_context(ticket: Ticket) -> dict[str, Any]:
+    return {"number": ticket.number, "committed_date": local_date_text(ticket.committed_at),
+            "handler_unit": ticket.handler_unit.name}
+
+
+def _queue_for_ticket(ticket: Ticket, kind: str, key: str, at: dt.datetime, **extra: Any) -> CustomerMessage | None:
+    return queue_sms(msisdn=ticket.customer.msisdn, kind=kind, dedupe_key=f"sms:{kind}:{ticket.pk}:{key}",
+                     context={**ticket_context(ticket), **extra}, ticket_id=ticket.pk, region=ticket.region, now=at)
+
+
+def _schedule_progress(ticket: Ticket, start: dt.datetime) -> None:
+    policy = FollowupPolicy.current()
+    if ticket.contact_type not in policy.progress_types():
+        return
+    ProgressSchedule.objects.update_or_create(
+        ticket=ticket, defaults={"next_at": start + dt.timedelta(hours=policy.progress_every_hours)})
+
+
+def on_ticket_event(ticket: Ticket, event: TicketEvent) -> None:
+    """Ticket-event listener: the customer messages of the loop."""
+    kind, at = event.kind, event.created_at
+    if kind == EventKind.CREATE:
+        _queue_for_ticket(ticket, MessageKind.ACK, "0", at)
+        _schedule_progress(ticket, at)
+    elif kind == EventKind.REQUEST_INFO:
+        _queue_for_ticket(ticket, MessageKind.INFO_REQUEST, str(event.seq), at)
+    elif kind == EventKind.COMMIT_TIME:
+        _queue_for_ticket(ticket, MessageKind.COMMIT_CHANGED, str(event.seq), at)
+    elif kind == EventKind.ANSWER:
+        _queue_for_ticket(ticket, MessageKind.RESOLUTION, str(event.seq), at)
+        ProgressSchedule.objects.filter(ticket=ticket).delete()
+    elif kind == EventKind.REOPEN:
+        _schedule_progress(ticket, at)
+    elif kind in (EventKind.CLOSE, EventKind.WITHDRAW, EventKind.REJECT):
+        ProgressSchedule.objects.filter(ticket=ticket).delete()
+
+
+def sweep_progress(*, now: dt.datetime | None = None, batch: int = 500) -> int:
+    """Queue the progress updates that have come due (one per ticket and day at most). Idempotent."""
+    now = now or timezone.now()
+    policy = FollowupPolicy.current()
+    every = dt.timedelta(hours=policy.progress_every_hours)
+    due = list(ProgressSchedule.objects.filter(next_at__lte=now).order_by("next_at")[:batch])
+    tickets = Ticket.objects.select_related("customer", "handler_unit").in_bulk([d.ticket_id for d in due])
+    queued = 0
+    for item in due:
+        ticket = tickets.get(item.ticket_id)
+        with transaction.atomic():
+            if ticket is None or not ticket.is_open or ticket.answered_at is not None:
+                ProgressSchedule.objects.filter(pk=item.pk).delete()
+                continue
+            day = now.astimezone(SHANGHAI).date().isoformat()
+            queued += _queue_for_ticket(ticket, MessageKind.PROGRESS, day, now) is not None
+            ProgressSchedule.objects.filter(pk=item.pk).update(next_at=max(item.next_at + every, now + every / 2))
+    return queued
+
+
+def do_opt_out(*, msisdn: str, source: str, now: dt.datetime | None = None) -> bool:
+    """Stop service notices to a number. Returns False when it had opted out already."""
+    _obj, created = SmsOptOut.objects.get_or_create(msisdn=msisdn, defaults={
+        "source": source[:32], "created_at": now or timezone.now()})
+    return created
+
+
+def deliver_sms(message: OutboxMessage) -> None:
+    """Outbox deliverer of the `sms` channel: hand the message to the configured gateway."""
+    payload = message.payload
+    get_gateway().send(Sms(id=message.dedupe_key, to=payload["to"], sender=payload.get("sender", ""),
+                           text=payload["text"]))

@@ -1,0 +1,180 @@
+"""Customer SMS: what the customer is told, when (quiet hours, daily cap), never twice, and through which gateway."""
+
+from __future__ import annotations
+
+import datetime as dt
+import http.server
+import json
+import threading
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from loopdesk.conftest import T0, World
+from loopdesk.followup.life import whole_life
+from loopdesk.followup.models import FollowupPolicy
+from loopdesk.notify import services as notify
+from loopdesk.notify.gateways import FileGateway, GatewayError, HttpJsonGateway, Sms, read_file_gateway, sign
+from loopdesk.notify.models import CustomerMessage, MessageTemplate, ProgressSchedule, SmsOptOut
+from loopdesk.outbox import worker
+from loopdesk.outbox.models import OutboxMessage
+from loopdesk.sla.calendars import SHANGHAI
+from loopdesk.tickets import services as s
+
+
+def _kinds(ticket_id: int) -> list[str]:
+    return list(CustomerMessage.objects.filter(ticket_id=ticket_id).order_by("id").values_list("kind", flat=True))
+
+
+@pytest.fixture
+def sms_file(tmp_path, settings):
+    settings.LOOPDESK_SMS_GATEWAY = "file"
+    settings.LOOPDESK_SMS_FILE = tmp_path / "sms.jsonl"
+    return settings.LOOPDESK_SMS_FILE
+
+
+def test_acknowledgement_names_the_number_and_committed_date(world: World) -> None:
+    t = s.do_create_ticket(acting_user=world.user("agent"), now=T0, **world.ticket_kwargs())
+    message = CustomerMessage.objects.get(ticket_id=t.pk, kind="ack")
+    local = t.committed_at.astimezone(SHANGHAI)
+    assert t.number in message.text and f"{local.month}月{local.day}日{local:%H:%M}" in message.text
+    row = OutboxMessage.objects.get(pk=message.outbox_id)
+    assert row.channel == "sms" and row.target == t.customer.msisdn and row.not_before == T0
+
+
+def test_whole_life_tells_the_customer_each_step_once(world: World) -> None:
+    t = whole_life(agent=world.user("agent"), specialist=world.user("specialist"), customer=world.customer(),
+                   category=world.categories["indoor"], start=T0, unit=world.units["netmaint"])
+    assert _kinds(t.pk) == ["ack", "info_request", "resolution", "survey"]
+    # Replaying the listener for every event (a retried transaction, a rebuilt timeline) adds nothing.
+    for event in t.events.order_by("seq"):
+        notify.on_ticket_event(t, event)
+    assert len(_kinds(t.pk)) == 4
+
+
+def test_quiet_hours_hold_messages_until_eight(world: World) -> None:
+    late = dt.datetime(2026, 11, 2, 22, 30, tzinfo=SHANGHAI)
+    t = s.do_create_ticket(acting_user=world.user("agent"), now=late, **world.ticket_kwargs())
+    row = OutboxMessage.objects.get(pk=CustomerMessage.objects.get(ticket_id=t.pk).outbox_id)
+    assert row.not_before == dt.datetime(2026, 11, 3, 8, 0, tzinfo=SHANGHAI)
+    early = dt.datetime(2026, 11, 3, 6, 0, tzinfo=SHANGHAI)
+    assert notify.release_time(early, FollowupPolicy()) == dt.datetime(2026, 11, 3, 8, 0, tzinfo=SHANGHAI)
+    noon = dt.datetime(2026, 11, 3, 12, 0, tzinfo=SHANGHAI)
+    assert notify.release_time(noon, FollowupPolicy()) == noon
+
+
+def test_opted_out_customer_gets_no_notices(world: World) -> None:
+    customer = world.customer()
+    SmsOptOut.objects.create(msisdn=customer.msisdn, created_at=T0)
+    t = s.do_create_ticket(acting_user=world.user("agent"), now=T0, **world.ticket_kwargs(customer=customer))
+    assert _kinds(t.pk) == []
+
+
+def test_daily_cap_postpones_notices_and_skips_progress(world: World) -> None:
+    FollowupPolicy.objects.create(daily_cap=2)
+    customer = world.customer()
+    for i in range(3):
+        s.do_create_ticket(acting_user=world.user("agent"), now=T0 + dt.timedelta(minutes=i),
+                           **world.ticket_kwargs(customer=customer, description=f"第{i}次投诉"))
+    days = list(CustomerMessage.objects.filter(msisdn=customer.msisdn).order_by("id").values_list("day", flat=True))
+    assert days == [T0.date(), T0.date(), T0.date() + dt.timedelta(days=1)]
+    assert notify.queue_sms(msisdn=customer.msisdn, kind="progress", dedupe_key="p-x", context={}, now=T0) is None
+
+
+def test_progress_update_every_day_while_open(world: World) -> None:
+    t = s.do_create_ticket(acting_user=world.user("agent"), now=T0, dispatch=True, **world.ticket_kwargs())
+    assert notify.sweep_progress(now=T0 + dt.timedelta(hours=23)) == 0
+    assert notify.sweep_progress(now=T0 + dt.timedelta(hours=24)) == 1
+    assert notify.sweep_progress(now=T0 + dt.timedelta(hours=25)) == 0  # not twice the same day
+    assert notify.sweep_progress(now=T0 + dt.timedelta(hours=48)) == 1
+    assert _kinds(t.pk) == ["ack", "progress", "progress"]
+    s.do_withdraw_ticket(acting_user=world.user("agent"), ticket=t, reason="客户撤诉", now=T0 + dt.timedelta(hours=50))
+    assert not ProgressSchedule.objects.filter(ticket=t).exists()
+
+
+def test_consultation_gets_no_progress_updates(world: World) -> None:
+    t = s.do_create_ticket(acting_user=world.user("agent"), now=T0, **world.ticket_kwargs(contact_type="consultation"))
+    assert notify.sweep_progress(now=T0 + dt.timedelta(days=2)) == 0 and _kinds(t.pk) == ["ack"]
+
+
+def test_template_with_unknown_variable_is_refused(db) -> None:
+    template = MessageTemplate.objects.get(kind="ack")
+    template.text = "工单{number}，处理人{handler_phone}"
+    with pytest.raises(ValidationError) as err:
+        template.save()
+    assert "{handler_phone}" in str(err.value.message_dict["text"])
+    template.text = "工单{number.__class__}"
+    with pytest.raises(ValidationError):
+        template.save()
+    template.text = "工单{number}"
+    with pytest.raises(ValidationError):
+        MessageTemplate(kind="ack", text="坏的{").clean()
+    template.save()
+    assert notify.render("ack", {"number": "JM-1"}) == "工单JM-1"
+
+
+def test_switched_off_template_sends_nothing(world: World) -> None:
+    MessageTemplate.objects.filter(kind="ack").update(is_active=False)
+    t = s.do_create_ticket(acting_user=world.user("agent"), now=T0, **world.ticket_kwargs())
+    assert _kinds(t.pk) == []
+
+
+def test_file_gateway_writes_each_message_once(world: World, sms_file) -> None:
+    t = s.do_create_ticket(acting_user=world.user("agent"), now=T0, **world.ticket_kwargs())
+    worker.deliver_due()
+    lines = read_file_gateway(sms_file)
+    assert [line["to"] for line in lines] == [t.customer.msisdn] and t.number in lines[0]["text"]
+    # Redelivery after a crash (the row was sent but not marked): the gateway keeps one copy.
+    OutboxMessage.objects.update(status="pending")
+    worker.deliver_due()
+    other_process = FileGateway(sms_file)
+    other_process.send(Sms(id=lines[0]["id"], to="13800000000", sender="10086", text="again"))
+    assert len(read_file_gateway(sms_file)) == 1
+
+
+class _Receiver(http.server.BaseHTTPRequestHandler):
+    received: list = []
+    status = 200
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        type(self).received.append((self.headers, body))
+        self.send_response(type(self).status)
+        self.end_headers()
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def http_gateway():
+    _Receiver.received = []
+    _Receiver.status = 200
+    server = http.server.HTTPServer(("127.0.0.1", 0), _Receiver)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/sms", _Receiver
+    server.shutdown()
+    server.server_close()
+
+
+def test_http_gateway_posts_signed_json(http_gateway) -> None:
+    url, receiver = http_gateway
+    gateway = HttpJsonGateway(url, "loopdesk", "pw", "s3cret", 5)
+    gateway.send(Sms(id="k1", to="13800000001", sender="10086", text="你好"))
+    headers, body = receiver.received[0]
+    assert json.loads(body) == {"id": "k1", "to": "13800000001", "from": "10086", "text": "你好"}
+    assert headers["X-LoopDesk-Signature"] == sign("s3cret", headers["X-LoopDesk-Timestamp"], body)
+    assert headers["Authorization"].startswith("Basic ")
+
+
+def test_http_gateway_error_is_a_failure_the_worker_retries(http_gateway, world: World, settings) -> None:
+    url, receiver = http_gateway
+    receiver.status = 503
+    settings.LOOPDESK_SMS_GATEWAY, settings.LOOPDESK_SMS_HTTP_URL = "http", url
+    with pytest.raises(GatewayError):
+        HttpJsonGateway(url, "", "", "", 5).send(Sms(id="k", to="1", sender="1", text="x"))
+    s.do_create_ticket(acting_user=world.user("agent"), now=T0, **world.ticket_kwargs())
+    OutboxMessage.objects.update(not_before=T0)
+    report = worker.deliver_due()
+    assert report.failed == 1 and "503" in OutboxMessage.objects.get(channel="sms").last_error

@@ -1,0 +1,42 @@
+"""Surveys, inbound SMS and the spam platform's worklist in the admin (read-only records)."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from loopdesk.surveys.models import InboundSms, SpamNumber, SpamReport, Survey
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(Survey)
+class SurveyAdmin(ReadOnlyAdmin):
+    list_display = ("kind", "ticket", "unit", "status", "score", "sent_at", "answered_via")
+    list_filter = ("kind", "status", "score")
+    exclude = ("token_hash",)
+
+
+@admin.register(InboundSms)
+class InboundSmsAdmin(ReadOnlyAdmin):
+    list_display = ("gateway_id", "recipient", "outcome", "received_at")
+    list_filter = ("outcome",)
+
+
+@admin.register(SpamNumber)
+class SpamNumberAdmin(ReadOnlyAdmin):
+    list_display = ("number", "report_count", "reporter_count", "first_reported_at", "last_reported_at")
+    search_fields = ("number",)
+    ordering = ("-report_count",)
+
+
+@admin.register(SpamReport)
+class SpamReportAdmin(ReadOnlyAdmin):
+    list_display = ("spam_number", "created_at")
+    raw_id_fields = ("spam_number", "inbound")
