@@ -28,7 +28,7 @@ from loopdesk.customers.choices import Brand, Tier
 from loopdesk.customers.models import Customer
 from loopdesk.org.choices import Role, UnitLevel
 from loopdesk.org.models import OrgUnit
-from loopdesk.reports.models import BUCKET_EDGES_HOURS, BUCKETS, DailyRollup, ReportFact
+from loopdesk.reports.models import BUCKET_EDGES_HOURS, BUCKETS, DailyRollup, DailyTotal, MonthlyRollup, ReportFact
 from loopdesk.reports.rollups import COUNTER_BY_NAME, COUNTER_NAMES, DAY_FIELDS, family_queryset
 from loopdesk.tickets.choices import Channel, ContactType
 from loopdesk.tickets.models import Category, Ticket
@@ -51,10 +51,6 @@ GROUP_LABELS = {
 FILTERS = {
     "region": "region", "branch": "branch_id", "department": "department_id", "category": "category_id",
     "contact_type": "contact_type", "channel": "channel", "tier": "tier", "brand": "brand",
-}
-EXTRA_SUMS = {
-    "appeals": ("created", Q(contact_type=ContactType.APPEAL)),
-    "complaints": ("created", Q(contact_type=ContactType.COMPLAINT)),
 }
 
 # The measures, their labels and what drills down from them.
@@ -93,8 +89,8 @@ MEASURES: dict[str, tuple[Any, str]] = {  # name -> (label, unit: count | rate |
 # Counts a user can click: measure -> (counter, extra condition on the fact).
 DRILLABLE: dict[str, tuple[str, Q]] = {
     "volume": ("created", Q()),
-    "complaints": ("created", Q(contact_type=ContactType.COMPLAINT)),
-    "appeals": ("created", Q(contact_type=ContactType.APPEAL)),
+    "complaints": ("complaints", Q()),
+    "appeals": ("appeals", Q()),
     "dispatched": ("dispatched", Q()),
     "timely": ("dispatched", Q(overtime=False, problem=False)),
     "overtime": ("overtime", Q()),
@@ -125,6 +121,9 @@ class Period:
     @property
     def days(self) -> int:
         return (self.end - self.start).days + 1
+
+    def is_whole_months(self) -> bool:
+        return self.start.day == 1 and (self.end + dt.timedelta(days=1)).day == 1
 
     def is_month(self) -> bool:
         return self.start.day == 1 and self.end == Period.month(self.start.year, self.start.month).end
@@ -196,9 +195,7 @@ def filter_q(filters: dict[str, Any] | None, prefix: str = "") -> Q:
 
 
 def _empty() -> Totals:
-    totals = dict.fromkeys(COUNTER_NAMES, 0)
-    totals.update(dict.fromkeys(EXTRA_SUMS, 0))
-    return totals
+    return dict.fromkeys(COUNTER_NAMES, 0)
 
 
 def _add(into: Totals, row: dict[str, Any]) -> None:
@@ -220,27 +217,56 @@ def _group_value(group_by: str | None, raw: Any, categories: dict[int, Category]
     return raw
 
 
+def _source(period: Period, names: tuple[str, ...], filters: dict[str, Any] | None) -> str:
+    """The smallest rollup table that answers: daily totals, the monthly cube, or the full daily cube."""
+    active = {k for k, v in (filters or {}).items() if v not in (None, "")}
+    if active <= {"region"} and set(names) <= {"day", "week", "month", "region"}:
+        return "totals"
+    root_filter = "category" not in active or Category.objects.filter(
+        pk=int(filters["category"]), depth=0).exists()  # type: ignore[index]
+    if period.is_whole_months() and not set(names) & {"day", "week", "category"} and root_filter:
+        return "monthly"
+    return "daily"
+
+
+def _rollup_rows(scope: Q, period: Period, names: tuple[str, ...], filters: dict[str, Any] | None,
+                 sums: dict[str, Any]) -> tuple[Iterable[dict[str, Any]], dict[str, str]]:
+    """Aggregated rollup rows and the column each grouping is read from."""
+    source = _source(period, names, filters)
+    columns = {name: GROUPS[name] for name in names}
+    if source == "totals":
+        qs = DailyTotal.objects.filter(scope, filter_q(filters), day__range=(period.start, period.end))
+    elif source == "monthly":
+        rest = {k: v for k, v in (filters or {}).items() if k != "category"}
+        qs = MonthlyRollup.objects.filter(scope, filter_q(rest), month__range=(period.start, period.end))
+        if filters and filters.get("category"):
+            qs = qs.filter(category_root_id=int(filters["category"]))
+        columns = {name: {"month": "month", "category_root": "category_root_id"}.get(name, GROUPS[name])
+                   for name in names}
+    else:
+        qs = DailyRollup.objects.filter(scope, filter_q(filters), day__range=(period.start, period.end))
+    selected = list(dict.fromkeys(columns.values()))
+    raw = qs.values(*selected).annotate(**sums).order_by() if selected else [qs.aggregate(**sums)]
+    return ({k[2:] if k.startswith("s_") else k: v for k, v in row.items()} for row in raw), columns
+
+
 def totals(
     user: Any, period: Period, filters: dict[str, Any] | None = None, group_by: str | tuple[str, ...] | None = None
 ) -> dict[Any, Totals]:
     """Summed counters per group value (a tuple for several groupings; None without grouping), in the user's scope."""
     scope = rollup_scope(user)
     names = (group_by,) if isinstance(group_by, str) else tuple(group_by or ())
-    columns = list(dict.fromkeys(GROUPS[name] for name in names))
     categories = dict(Category.objects.in_bulk()) if "category_root" in names else None
     out: dict[Any, Totals] = {}
     # Aliased ("s_created") so an aggregate never shadows the column another one sums.
     sums = {f"s_{name}": Sum(name) for name in COUNTER_NAMES}
-    sums.update({f"s_{name}": Sum(counter, filter=q) for name, (counter, q) in EXTRA_SUMS.items()})
     rows: Iterable[dict[str, Any]]
     if scope is None:
-        rows = _narrow_rows(user, period, filters)
+        rows, columns = _narrow_rows(user, period, filters), {name: GROUPS[name] for name in names}
     else:
-        qs = DailyRollup.objects.filter(scope, filter_q(filters), day__range=(period.start, period.end))
-        raw = qs.values(*columns).annotate(**sums).order_by() if columns else [qs.aggregate(**sums)]
-        rows = ({k[2:] if k.startswith("s_") else k: v for k, v in row.items()} for row in raw)
+        rows, columns = _rollup_rows(scope, period, names, filters, sums)
     for row in rows:
-        parts = tuple(_group_value(name, row.get(GROUPS[name]), categories) for name in names)
+        parts = tuple(_group_value(name, row.get(columns[name]), categories) for name in names)
         key = None if not names else parts[0] if isinstance(group_by, str) else parts
         _add(out.setdefault(key, _empty()), row)
     if not out and not names:
@@ -254,15 +280,8 @@ def _narrow_rows(user: Any, period: Period, filters: dict[str, Any] | None) -> l
     rows: list[dict[str, Any]] = []
     for day_field in DAY_FIELDS:
         family = facts.filter(**{f"{day_field}__range": (period.start, period.end)})
-        for row in family_queryset(day_field, family):
-            for name, (counter, q) in EXTRA_SUMS.items():
-                row[name] = row[counter] if _matches(row, q) else 0
-            rows.append(row)
+        rows.extend(family_queryset(day_field, family))
     return rows
-
-
-def _matches(row: dict[str, Any], q: Q) -> bool:
-    return all(row.get(k) == v for k, v in q.children)  # type: ignore[misc]
 
 
 # --- measures ------------------------------------------------------------------------------------------

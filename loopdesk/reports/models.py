@@ -39,6 +39,7 @@ class ReportFact(models.Model):
     branch_id = models.IntegerField(_("branch"), default=0)
     department_id = models.IntegerField(_("department"), default=0)
     category_id = models.IntegerField(_("category"))
+    category_root_id = models.IntegerField(_("top category"), default=0)
     contact_type = models.CharField(_("contact type"), max_length=16)
     channel = models.CharField(_("channel"), max_length=16)
     tier = models.CharField(_("customer tier"), max_length=8)
@@ -78,27 +79,16 @@ def _counter(label: str) -> models.IntegerField:
     return models.IntegerField(label, default=0)
 
 
-class DailyRollup(models.Model):
-    """The sums of the KPI facts for one day and one combination of dimensions.
-
-    Each counter belongs to a family counted on its own day (see `loopdesk.reports.rollups.COUNTERS`):
-    created, repeat, returns, reopened on the creation day; dispatched, overtime, problem on the first
-    dispatch day; replied and the dispatch→reply histogram on the reply day; answered, callbacks and the
-    registration→answer histogram on the answer day; closed and first-contact resolution on the close day.
-    """
-
-    day = models.DateField(_("day"))
-    province = models.CharField(_("province code"), max_length=8)
-    region = models.CharField(_("region code"), max_length=8)
-    branch_id = models.IntegerField(_("branch"), default=0)
-    department_id = models.IntegerField(_("department"), default=0)
-    category_id = models.IntegerField(_("category"))
-    contact_type = models.CharField(_("contact type"), max_length=16)
-    channel = models.CharField(_("channel"), max_length=16)
-    tier = models.CharField(_("customer tier"), max_length=8)
-    brand = models.CharField(_("brand"), max_length=16, blank=True)
+class RollupCounters(models.Model):
+    """The counters every rollup table holds. Each belongs to a family counted on its own day (see
+    `loopdesk.reports.rollups.COUNTERS`): created, repeat, returns, reopened on the creation day; dispatched,
+    overtime, problem on the first dispatch day; replied and the dispatch→reply histogram on the reply day;
+    answered, callbacks and the registration→answer histogram on the answer day; closed and first-contact
+    resolution on the close day."""
 
     created = _counter(_("created"))
+    complaints = _counter(_("complaints"))
+    appeals = _counter(_("regulator appeals"))
     repeat = _counter(_("repeat complaints"))
     returns = _counter(_("returns"))
     reopened = _counter(_("reopened"))
@@ -140,10 +130,66 @@ class DailyRollup(models.Model):
     fcr = _counter(_("first-contact resolutions"))
 
     class Meta:
+        abstract = True
+
+
+class DailyRollup(RollupCounters):
+    """The sums of the KPI facts for one day and every dimension (the leaf category): any filter, any grouping."""
+
+    day = models.DateField(_("day"))
+    province = models.CharField(_("province code"), max_length=8)
+    region = models.CharField(_("region code"), max_length=8)
+    branch_id = models.IntegerField(_("branch"), default=0)
+    department_id = models.IntegerField(_("department"), default=0)
+    category_id = models.IntegerField(_("category"))
+    contact_type = models.CharField(_("contact type"), max_length=16)
+    channel = models.CharField(_("channel"), max_length=16)
+    tier = models.CharField(_("customer tier"), max_length=8)
+    brand = models.CharField(_("brand"), max_length=16, blank=True)
+
+    class Meta:
         verbose_name = _("daily rollup")
         verbose_name_plural = _("daily rollups")
         constraints = [models.UniqueConstraint(fields=["day", *DIMENSIONS], name="rpt_rollup_key")]
         indexes = [models.Index(fields=["region", "day"], name="rpt_rollup_region_day")]
+
+
+
+
+class MonthlyRollup(RollupCounters):
+    """The same sums per month and top category: what month reports, dashboards and scorecards read (small)."""
+
+    month = models.DateField(_("month"))
+    province = models.CharField(_("province code"), max_length=8)
+    region = models.CharField(_("region code"), max_length=8)
+    branch_id = models.IntegerField(_("branch"), default=0)
+    department_id = models.IntegerField(_("department"), default=0)
+    category_root_id = models.IntegerField(_("top category"))
+    contact_type = models.CharField(_("contact type"), max_length=16)
+    channel = models.CharField(_("channel"), max_length=16)
+    tier = models.CharField(_("customer tier"), max_length=8)
+    brand = models.CharField(_("brand"), max_length=16, blank=True)
+
+    class Meta:
+        verbose_name = _("monthly rollup")
+        verbose_name_plural = _("monthly rollups")
+        constraints = [models.UniqueConstraint(
+            fields=["month", "province", "region", "branch_id", "department_id", "category_root_id", "contact_type",
+                    "channel", "tier", "brand"], name="rpt_monthly_key")]
+        indexes = [models.Index(fields=["region", "month"], name="rpt_monthly_region")]
+
+
+class DailyTotal(RollupCounters):
+    """The same sums per day and region only: daily trends without filters."""
+
+    day = models.DateField(_("day"))
+    province = models.CharField(_("province code"), max_length=8)
+    region = models.CharField(_("region code"), max_length=8)
+
+    class Meta:
+        verbose_name = _("daily total")
+        verbose_name_plural = _("daily totals")
+        constraints = [models.UniqueConstraint(fields=["day", "province", "region"], name="rpt_daily_total_key")]
 
 
 class AssessmentScheme(models.Model):

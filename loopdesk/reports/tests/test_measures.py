@@ -85,3 +85,22 @@ def test_percentile_interpolates_within_the_bucket() -> None:
     buckets[4] = 10  # 10 tickets between 12 h and 24 h
     assert m.percentile_hours(buckets, 0.5) == pytest.approx(18)
     assert m.percentile_hours([0] * 12, 0.5) is None
+
+
+def test_every_rollup_table_gives_the_same_totals(world: World, history: list[Ticket]) -> None:
+    user = world.user("supervisor")
+    assert m._source(NOV, (), None) == "totals"
+    assert m._source(NOV, ("department",), None) == "monthly"
+    assert m._source(NOV, ("category",), None) == "daily"
+    assert m._source(m.Period(NOV.start, NOV.start), ("department",), None) == "daily"
+    whole = m.totals(user, NOV)[None]
+    for group_by in ("department", "category", "channel"):
+        summed = dict.fromkeys(whole, 0)
+        for values in m.totals(user, NOV, group_by=group_by).values():
+            for name, amount in values.items():
+                summed[name] += amount
+        assert summed == whole, group_by
+    root = world.categories["billing"].pk
+    assert m.totals(user, NOV, {"category": root}, "department") == m.totals(
+        user, m.Period(NOV.start, NOV.end - dt.timedelta(days=0)), {"category": world.categories["dispute"].pk},
+        "department")

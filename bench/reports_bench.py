@@ -1,0 +1,311 @@
+"""Benchmarks of the reports (issue 6): rollup rebuild and upkeep, dashboard, scorecard, CSV export, import.
+
+Run by hand, not a test. Each figure comes with a baseline measured in the same run on the same data:
+
+    export DATABASE_URL=postgres://loopdesk@127.0.0.1:54341/loopdesk      # a private PostgreSQL (scripts/pg.sh)
+    python bench/reports_bench.py setup --tickets 2000000                  # migrate, generate, rebuild_rollups
+    python bench/reports_bench.py measure [--runs 20] [--export-rows 1000000] [--import-rows 5000]
+
+`setup`    generates the tickets with `loopdesk.tickets.generator` (bulk, bypassing the services) and times
+           `rebuild_rollups` (facts + rollups recomputed from tickets and timelines).
+`measure`  prints one JSON line per figure:
+  dashboard  server time of the dashboard view (a month, a region's supervisor) — baseline: one direct
+             aggregate over the ticket table for the same month (what the rollups avoid);
+  scorecard  every branch and every department scored for a month — baseline: the same direct aggregate;
+  upkeep     time inside the rollup listener per ticket event, over full loops run through the services —
+             baseline: the services' own time per event (listener excluded);
+  export     CSV of N tickets (streamed, formatted, BOM) in a child process, rows/s and peak RSS —
+             baseline: reading the same rows and columns without formatting;
+  import     legacy CSV of N rows through `import_tickets` (validation + `do_create_ticket` per row) —
+             baseline: calling `do_create_ticket` directly for N rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "loopdesk.settings")
+
+
+def _django() -> None:
+    import django
+
+    django.setup()
+
+
+def _emit(name: str, **values: object) -> None:
+    print(json.dumps({"figure": name, **values}, ensure_ascii=False, default=str), flush=True)
+
+
+def _timed(fn, runs: int) -> list[float]:  # type: ignore[no-untyped-def]
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1000)
+    return times
+
+
+def _stats(times: list[float]) -> dict[str, float]:
+    ordered = sorted(times)
+    return {"median_ms": round(statistics.median(ordered), 1),
+            "p95_ms": round(ordered[max(0, int(len(ordered) * 0.95) - 1)], 1), "runs": len(ordered)}
+
+
+def setup(args: argparse.Namespace) -> None:
+    _django()
+    from django.core.management import call_command
+
+    from loopdesk.tickets.models import Ticket
+
+    call_command("migrate", verbosity=0)
+    existing = Ticket.objects.count()
+    if existing < args.tickets:
+        start = time.perf_counter()
+        call_command("generate_data", tickets=args.tickets - existing, seed=args.seed, months=args.months,
+                     batch_size=5000)
+        _emit("generate", tickets=args.tickets - existing, seconds=round(time.perf_counter() - start, 1))
+    start = time.perf_counter()
+    call_command("rebuild_rollups")
+    seconds = time.perf_counter() - start
+    total = Ticket.objects.count()
+    _emit("rebuild_rollups", tickets=total, seconds=round(seconds, 1), tickets_per_s=round(total / seconds))
+
+
+def _supervisor():  # type: ignore[no-untyped-def]
+    from loopdesk.org.models import User
+
+    return User.objects.select_related("unit").filter(groups__name="supervisor").order_by("pk").first()
+
+
+def _latest_full_month():  # type: ignore[no-untyped-def]
+    from loopdesk.reports import measures as m
+    from loopdesk.reports.models import DailyRollup
+
+    last = DailyRollup.objects.order_by("-day").values_list("day", flat=True).first()
+    first_of = last.replace(day=1)
+    previous = first_of - __import__("datetime").timedelta(days=1)
+    return m.Period.month(previous.year, previous.month)
+
+
+def _direct_month_aggregate(period, region: str) -> None:  # type: ignore[no-untyped-def]
+    import datetime as dt
+
+    from django.db.models import Count, Q
+
+    from loopdesk.sla.calendars import SHANGHAI
+    from loopdesk.tickets.models import Ticket
+
+    start = dt.datetime.combine(period.start, dt.time(), tzinfo=SHANGHAI)
+    end = dt.datetime.combine(period.end + dt.timedelta(days=1), dt.time(), tzinfo=SHANGHAI)
+    Ticket.objects.filter(region=region, created_at__gte=start, created_at__lt=end).aggregate(
+        n=Count("pk"), dispatched=Count("pk", filter=Q(cycle_started_at__isnull=False)),
+        overtime=Count("pk", filter=Q(is_overtime=True)), problem=Count("pk", filter=Q(is_problem=True)),
+    )
+
+
+def measure(args: argparse.Namespace) -> None:
+    _django()
+    from django.db import connection
+    from django.test import RequestFactory
+
+    from loopdesk.reports import scorecards, views
+    from loopdesk.reports.models import DailyRollup, ReportFact
+    from loopdesk.tickets.models import Ticket
+
+    _emit("machine", cpu=os.cpu_count(), python=platform.python_version(), db=connection.vendor,
+          server=connection.cursor().connection.info.server_version if connection.vendor == "postgresql" else "",
+          tickets=Ticket.objects.count(), facts=ReportFact.objects.count(), rollup_rows=DailyRollup.objects.count(),
+          load_average=os.getloadavg())
+    user = _supervisor()
+    period = _latest_full_month()
+    factory = RequestFactory()
+
+    def dashboard() -> None:
+        request = factory.get("/reports/", {"month": period.start.strftime("%Y-%m")})
+        request.user = user
+        response = views.dashboard(request)
+        assert response.status_code == 200
+
+    dashboard()  # warm: the customer count is cached for an hour, reference tables loaded
+    times = _timed(dashboard, args.runs)
+    base = _timed(lambda: _direct_month_aggregate(period, user.unit.region), max(3, args.runs // 4))
+    _emit("dashboard", month=period.start, region=user.unit.region, **_stats(times),
+          baseline_direct_scan=_stats(base), ratio=round(statistics.median(times) / statistics.median(base), 3))
+
+    scheme = scorecards.active_scheme()
+
+    def scorecard() -> None:
+        for kind in ("branch", "department"):
+            card = scorecards.score(user, scheme, period, kind)
+            assert card.units
+
+    times = _timed(scorecard, args.runs)
+    _emit("scorecard_all_units", month=period.start, **_stats(times),
+          ratio=round(statistics.median(times) / statistics.median(base), 3))
+
+    upkeep(args)
+    export(args)
+    import_figure(args)
+
+
+def upkeep(args: argparse.Namespace) -> None:
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from loopdesk.customers.models import Customer
+    from loopdesk.org.models import User
+    from loopdesk.reports import rollups
+    from loopdesk.tickets import events as ticket_events
+    from loopdesk.tickets import services as s
+    from loopdesk.tickets.models import Category
+
+    spent = [0.0, 0]
+
+    def timed_listener(ticket, event):  # type: ignore[no-untyped-def]
+        start = time.perf_counter()
+        rollups.on_ticket_event(ticket, event)
+        spent[0] += time.perf_counter() - start
+        spent[1] += 1
+
+    ticket_events.register_listener("reports.rollups", timed_listener)
+    agent = User.objects.select_related("unit").filter(groups__name="hotline_agent").order_by("pk").first()
+    category = Category.objects.filter(code__isnull=False, parent__isnull=False, children__isnull=True).first()
+    customers = list(Customer.objects.order_by("pk")[: args.loops])
+    now = timezone.now() - dt.timedelta(days=3)
+    start = time.perf_counter()
+    for i, customer in enumerate(customers):
+        at = now + dt.timedelta(seconds=i)
+        t = s.do_create_ticket(acting_user=agent, customer=customer, contact_type="complaint", category=category,
+                               channel="hotline", description="基准测试", now=at, dispatch=True)
+        unit_user = User.objects.select_related("unit").filter(unit=t.handler_unit).first() or agent
+        try:
+            t = s.do_accept_ticket(acting_user=unit_user, ticket=t, now=at)
+            t = s.do_reply_ticket(acting_user=unit_user, ticket=t, resolution="已处理", now=at)
+            t = s.do_answer_customer(acting_user=agent, ticket=t, answer="答复", now=at)
+            t = s.do_callback(acting_user=agent, ticket=t, verdict="satisfied", now=at)
+            s.do_close_ticket(acting_user=agent, ticket=t, now=at)
+        except Exception as exc:  # a unit without handlers: the loop stops there
+            print("loop stopped:", type(exc).__name__, exc, file=sys.stderr)
+    total = time.perf_counter() - start
+    ticket_events.register_listener("reports.rollups", rollups.on_ticket_event)
+    per_event = spent[0] / spent[1] * 1000
+    services = (total - spent[0]) / spent[1] * 1000
+    _emit("rollup_upkeep", events=spent[1], listener_ms_per_event=round(per_event, 3),
+          baseline_service_ms_per_event=round(services, 3), ratio=round(per_event / services, 3))
+
+
+def export(args: argparse.Namespace) -> None:
+    for mode in ("baseline", "csv"):
+        out = subprocess.run([sys.executable, __file__, "export-child", mode, str(args.export_rows)],
+                             capture_output=True, text=True, check=True, env=os.environ)
+        print(out.stdout.strip(), flush=True)
+
+
+def export_child(mode: str, rows: int) -> None:
+    _django()
+    from loopdesk.reports import exports
+    from loopdesk.tickets.models import Ticket
+
+    last = Ticket.objects.order_by("pk").values_list("pk", flat=True)[rows - 1: rows].first()
+    qs = Ticket.objects.filter(pk__lte=last) if last else Ticket.objects.all()
+    start = time.perf_counter()
+    count = size = 0
+    if mode == "baseline":
+        columns = ["pk", *(c for _l, c in exports.TICKET_COLUMNS)]
+        cursor = 0
+        while True:
+            batch = list(qs.filter(pk__gt=cursor).order_by("pk").values_list(*columns)[: exports.PAGE])
+            if not batch:
+                break
+            cursor = batch[-1][0]
+            count += len(batch)
+    else:
+        for chunk in exports.csv_stream(exports.ticket_header(), exports.ticket_rows(qs)):
+            size += len(chunk)
+        count = rows if last else qs.count()
+    seconds = time.perf_counter() - start
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    _emit(f"export_{mode}", rows=count, seconds=round(seconds, 2), rows_per_s=round(count / seconds),
+          bytes=size, peak_rss_mb=rss)
+
+
+def import_figure(args: argparse.Namespace) -> None:
+    import datetime as dt
+
+    from django.db import transaction
+    from django.utils import timezone
+
+    from loopdesk.customers.models import Customer
+    from loopdesk.org.models import User
+    from loopdesk.reports.imports import import_tickets
+    from loopdesk.tickets import services as s
+    from loopdesk.tickets.models import Category
+
+    agent = User.objects.select_related("unit").filter(groups__name="hotline_agent").order_by("pk").first()
+    leaf = Category.objects.filter(children__isnull=True, is_active=True).first()
+    path = " > ".join(c.name for c in leaf.ancestors()).replace(" ", "")
+    n = args.import_rows
+    stamp = int(time.time())
+    when = (timezone.localtime() - dt.timedelta(days=2)).strftime("%Y-%m-%d %H:%M")
+    with tempfile.NamedTemporaryFile("w", suffix=".csv", encoding="gbk", delete=False) as handle:
+        handle.write("工单编号,受理时间,手机号码,服务类型,投诉类目,受理渠道,投诉内容\n")
+        for i in range(n):
+            msisdn = f"1{3 + i % 7}{i % 1000000000:09d}"
+            handle.write(f"B{stamp}-{i},{when},{msisdn},投诉,{path},10086热线,基准导入第{i}行\n")
+    start = time.perf_counter()
+    result = import_tickets(acting_user=agent, source=handle.name, system=f"bench{stamp}")
+    seconds = time.perf_counter() - start
+    os.unlink(handle.name)
+    assert result.created == n, (result.created, result.error_count, result.errors[:3])
+    customers = list(Customer.objects.order_by("-pk")[:n])
+    start = time.perf_counter()
+    with transaction.atomic():
+        for customer in customers:
+            s.do_create_ticket(acting_user=agent, customer=customer, contact_type="complaint", category=leaf,
+                               channel="hotline", description="基准", now=timezone.now() - dt.timedelta(days=2))
+    base = time.perf_counter() - start
+    _emit("import", rows=n, seconds=round(seconds, 2), rows_per_s=round(n / seconds),
+          baseline_do_create_ticket_per_s=round(len(customers) / base),
+          ratio=round(seconds / n / (base / len(customers)), 3))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("setup")
+    p.add_argument("--tickets", type=int, required=True)
+    p.add_argument("--months", type=int, default=12)
+    p.add_argument("--seed", type=int, default=1)
+    p = sub.add_parser("measure")
+    p.add_argument("--runs", type=int, default=20)
+    p.add_argument("--loops", type=int, default=200, help="full ticket loops for the upkeep figure")
+    p.add_argument("--export-rows", type=int, default=1_000_000)
+    p.add_argument("--import-rows", type=int, default=3000)
+    p = sub.add_parser("export-child")
+    p.add_argument("mode")
+    p.add_argument("rows", type=int)
+    args = parser.parse_args()
+    if args.command == "setup":
+        setup(args)
+    elif args.command == "measure":
+        measure(args)
+    else:
+        export_child(args.mode, args.rows)
+
+
+if __name__ == "__main__":
+    main()
