@@ -51,12 +51,13 @@ def statuses_for(tmf: str) -> list[str]:
 
 
 # A requested TMF status, from our current status, is reached by exactly one action of the workflow.
-# Anything not listed is refused (409) with the statuses that are reachable now.
+# Anything not listed is refused (409) with the statuses that are reachable now. Actions that keep the TMF
+# status (accept: dispatched and in progress are both inProgress; transfer; callback) have no TMF spelling:
+# they are taken through /api/tickets/{id}/actions/{action}/.
 STATUS_REQUESTS: dict[str, dict[str, str]] = {
     IN_PROGRESS: {
         Status.NEW: Action.DISPATCH,
         Status.RETURNED: Action.DISPATCH,
-        Status.DISPATCHED: Action.ACCEPT,
         Status.PENDING_INFO: Action.PROVIDE_INFO,
         Status.HOLD_REQUESTED: Action.DENY_HOLD,
         Status.ON_HOLD: Action.RESUME,

@@ -406,3 +406,15 @@ def test_our_own_messages_are_translated_too(world: World, crm) -> None:
     en = crm.get(f"{BASE}/troubleTicket", {"colour": "red"}, HTTP_ACCEPT_LANGUAGE="en").json()
     assert en["errors"]["colour"] == ["Unknown filter attribute “colour”."]
     assert "colour" in zh["errors"]["colour"][0] and re.search(r"[\u4e00-\u9fff]", zh["errors"]["colour"][0])
+
+
+def test_issue_api_token_command_prints_a_working_token(world: World) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("issue_api_token", name="HQ", system="HQ", user="supervisor", stdout=out)
+    client = client_for(out.getvalue().strip())
+    assert client.get(f"{BASE}/troubleTicket").status_code == 200
+    assert_error(create(client, world), 403)  # read-only unless --write

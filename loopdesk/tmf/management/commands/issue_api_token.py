@@ -1,0 +1,36 @@
+"""Issue an API token for an integration from the command line (the admin does the same)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+
+from loopdesk.org.models import OrgUnit, User
+from loopdesk.tmf.models import ApiToken
+
+
+class Command(BaseCommand):
+    help = "Issue an API token acting as a service user; prints the token once (only its hash is stored)."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--name", required=True, help="e.g. 'CRM production'")
+        parser.add_argument("--system", required=True, help="system code, e.g. CRM, OSS, HQ")
+        parser.add_argument("--user", required=True, help="username of the service user the token acts as")
+        parser.add_argument("--write", action="store_true", help="may create and change (default: read only)")
+        parser.add_argument("--unit", action="append", default=[], help="limit to this unit code (repeatable)")
+        parser.add_argument("--rate", type=int, default=None, help="requests per minute (default: deployment's)")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        user = User.objects.filter(username=options["user"], is_active=True).first()
+        if user is None:
+            raise CommandError(f"no active user {options['user']!r}")
+        units = list(OrgUnit.objects.filter(code__in=options["unit"]))
+        if len(units) != len(set(options["unit"])):
+            raise CommandError(f"unknown unit code in {options['unit']}")
+        token = ApiToken(name=options["name"], system=options["system"], user=user, can_write=options["write"],
+                         rate_per_minute=options["rate"])
+        raw = token.set_new_key()
+        token.save()
+        token.units.set(units)
+        self.stdout.write(raw)
