@@ -25,6 +25,9 @@ EXAMPLES_PER_OPERATION = 10
 # Served by the application itself (no database needed to describe the API). The schema endpoint is left out:
 # it only describes the others, and generating it per example would dominate the run time.
 schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", application).exclude(path="/api/schema/")
+# Explicit examples and fuzzing (valid and invalid data) only: the exhaustive "coverage" phase makes hundreds
+# of cases per operation regardless of max_examples and would take minutes.
+schema.config.phases.coverage.enabled = False
 
 
 @pytest.fixture
