@@ -52,26 +52,45 @@ class ConsoleGateway:
 
 
 class FileGateway:
-    """JSON lines, one per SMS, safe with several worker processes (an exclusive lock around each append)."""
+    """JSON lines, one per SMS, safe with several worker processes (an exclusive lock around each append).
+
+    The file stays open between messages (reopened when it was rotated or deleted); before each append the
+    lines other processes wrote since our last look are read, so the duplicate check sees every id.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._fd: int | None = None
         self._seen: set[str] = set()
         self._offset = 0
-        self._inode: int | None = None
+        self._checked = 0.0
 
-    def _catch_up(self, f: object) -> None:
-        # Read what other processes appended since our last look, so the duplicate check sees every id.
-        fd = f.fileno()  # type: ignore[attr-defined]
-        st = os.fstat(fd)
-        if st.st_ino != self._inode or st.st_size < self._offset:
+    def _open(self) -> int:
+        if self._fd is not None:
+            now = time.monotonic()
+            if now - self._checked < 1.0:  # look for a rotated file at most once a second
+                return self._fd
+            self._checked = now
+            try:
+                if os.stat(self.path).st_ino == os.fstat(self._fd).st_ino:
+                    return self._fd
+            except FileNotFoundError:
+                pass
+            os.close(self._fd)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o640)
+        self._seen.clear()
+        self._offset = 0
+        return self._fd
+
+    def _catch_up(self, fd: int) -> None:
+        size = os.fstat(fd).st_size
+        if size < self._offset:  # truncated: start over
             self._seen.clear()
             self._offset = 0
-            self._inode = st.st_ino
-        if st.st_size == self._offset:
+        if size == self._offset:
             return
-        f.seek(self._offset)  # type: ignore[attr-defined]
-        data = f.read(st.st_size - self._offset)  # type: ignore[attr-defined]
+        data = os.pread(fd, size - self._offset, self._offset)
         end = data.rfind(b"\n") + 1
         for line in data[:end].splitlines():
             try:
@@ -81,22 +100,19 @@ class FileGateway:
         self._offset += end
 
     def send(self, sms: Sms) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path, "a+b") as f:
-            fcntl.flock(f, fcntl.LOCK_EX)
-            try:
-                self._catch_up(f)
-                if sms.id in self._seen:
-                    return
-                line = json.dumps({"id": sms.id, "to": sms.to, "from": sms.sender, "text": sms.text,
-                                   "at": time.time()}, ensure_ascii=False).encode() + b"\n"
-                f.seek(0, os.SEEK_END)
-                f.write(line)
-                f.flush()
-                self._offset += len(line)
-                self._seen.add(sms.id)
-            finally:
-                fcntl.flock(f, fcntl.LOCK_UN)
+        fd = self._open()
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            self._catch_up(fd)
+            if sms.id in self._seen:
+                return
+            line = json.dumps({"id": sms.id, "to": sms.to, "from": sms.sender, "text": sms.text,
+                               "at": round(time.time(), 3)}, ensure_ascii=False).encode() + b"\n"
+            os.write(fd, line)
+            self._offset += len(line)
+            self._seen.add(sms.id)
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
 
 
 def read_file_gateway(path: Path) -> list[dict[str, object]]:
@@ -139,20 +155,22 @@ class HttpJsonGateway:
             raise GatewayError(f"gateway answered {status}")
 
 
-_file_gateways: dict[Path, FileGateway] = {}
+_file_gateways: dict[str, FileGateway] = {}
 
 
 def get_gateway() -> SmsGateway:
     kind = settings.LOOPDESK_SMS_GATEWAY
+    if kind == "file":
+        # Called once per message: one instance per file (it keeps the file open and the ids it has seen).
+        key = str(settings.LOOPDESK_SMS_FILE)
+        gateway = _file_gateways.get(key)
+        if gateway is None:
+            gateway = _file_gateways[key] = FileGateway(Path(key))
+        return gateway
     if kind == "console":
         return ConsoleGateway()
     if kind == "http":
         return HttpJsonGateway(settings.LOOPDESK_SMS_HTTP_URL, settings.LOOPDESK_SMS_HTTP_USER,
                                settings.LOOPDESK_SMS_HTTP_PASSWORD, settings.LOOPDESK_SMS_HTTP_SECRET,
                                settings.LOOPDESK_SMS_HTTP_TIMEOUT)
-    if kind == "file":
-        path = Path(settings.LOOPDESK_SMS_FILE)
-        if path not in _file_gateways:
-            _file_gateways[path] = FileGateway(path)
-        return _file_gateways[path]
     raise GatewayError(f"unknown LOOPDESK_SMS_GATEWAY {kind!r}: use file, console or http")
