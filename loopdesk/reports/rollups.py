@@ -79,7 +79,8 @@ COUNTERS: tuple[Counter, ...] = (
     Counter("appeals", "created_day", lambda f: f["contact_type"] == ContactType.APPEAL,
             Q(contact_type=ContactType.APPEAL)),
     Counter("repeat", "created_day", lambda f: f["repeat"], Q(repeat=True)),
-    Counter("returns", "created_day", lambda f: f["returns"] > 0, Q(returns__gt=0), value="returns"),
+    # Tickets returned at least once (a count, so that the drill-down list has as many rows).
+    Counter("returns", "created_day", lambda f: f["returns"] > 0, Q(returns__gt=0)),
     Counter("reopened", "created_day", lambda f: f["reopened"], Q(reopened=True)),
     Counter("dispatched", "dispatched_day", _always),
     Counter("overtime", "dispatched_day", lambda f: f["overtime"], Q(overtime=True)),

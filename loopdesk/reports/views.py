@@ -23,10 +23,10 @@ from loopdesk.org.choices import UnitFunction
 from loopdesk.org.models import OrgUnit
 from loopdesk.reports import exports, imports, scorecards
 from loopdesk.reports import measures as m
-from loopdesk.reports.models import ImportRun, StoredReport
+from loopdesk.reports.models import ImportRun, ReportFact, StoredReport
 from loopdesk.tickets import policy
 from loopdesk.tickets.choices import Channel, ContactType
-from loopdesk.tickets.models import Category
+from loopdesk.tickets.models import Category, Ticket
 from loopdesk.workbench.common import staff_required
 
 PAGE = 50
@@ -172,7 +172,14 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     }
     return render(request, "reports/dashboard.html", _context(
         request, period, filters, cards=cards, charts=charts, short_boards=short_boards, report=report,
+        stale=rollups_stale(),
     ))
+
+
+def rollups_stale() -> bool:
+    """True when the newest ticket has no KPI fact: data was loaded in bulk and `rebuild_rollups` not run."""
+    newest = Ticket.objects.order_by("-pk").values_list("pk", flat=True).first()
+    return newest is not None and not ReportFact.objects.filter(pk=newest).exists()
 
 
 def _pct(value: float | None) -> float | None:

@@ -183,3 +183,16 @@ def _world() -> World:
         world = build_world()
         _cached["w"] = world
     return world
+
+
+def test_a_ticket_returned_twice_counts_once_as_returned(world: World) -> None:
+    from loopdesk.reports import measures as m
+
+    agent, it = world.user("agent"), world.user("it_specialist")
+    t = s.do_create_ticket(acting_user=agent, now=T0, **world.ticket_kwargs())
+    for _ in range(2):
+        t = s.do_dispatch_ticket(acting_user=agent, ticket=t, to_unit=world.units["it"], now=T0)
+        t = s.do_return_ticket(acting_user=it, ticket=t, reason="非本部门", now=T0)
+    assert _sum("returns") == 1
+    period = m.Period.month(2026, 11)
+    assert m.drilldown(world.user("supervisor"), "returned", period).count() == 1

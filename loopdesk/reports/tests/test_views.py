@@ -92,3 +92,13 @@ def test_import_page_refuses_staff_who_may_not_import_and_asks_for_a_file(world:
 
 def test_pages_need_sign_in() -> None:
     assert Client().get("/reports/").status_code == 302
+
+
+def test_dashboard_says_when_bulk_loaded_tickets_are_missing_from_the_figures(world: World,
+                                                                               history: list[Ticket]) -> None:
+    from loopdesk.reports.models import ReportFact
+
+    client = _client(world, "supervisor")
+    assert "rebuild_rollups" not in client.get("/reports/?" + NOV).content.decode()
+    ReportFact.objects.filter(pk=Ticket.objects.order_by("-pk").first().pk).delete()
+    assert "rebuild_rollups" in client.get("/reports/?" + NOV).content.decode()
