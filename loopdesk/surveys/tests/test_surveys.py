@@ -104,7 +104,8 @@ def test_unknown_number_or_text_gets_help(world: World, inbound) -> None:
 
 
 def test_bad_signature_and_malformed_bodies_are_refused_and_change_nothing(db, inbound, client) -> None:
-    assert inbound("13912345678", "5", secret="wrong").status_code == 401
+    refused = inbound("13912345678", "5", secret="wrong")
+    assert refused.status_code == 401 and refused.json()["message"] == "签名错误。"
     bad = inbound("13912345678", "5", body=b"{not json")
     assert bad.status_code == 400 and "body" in bad.json()["errors"]
     missing = inbound("13912345678", "5", body=json.dumps({"id": "x", "from": "139", "to": "1"}).encode())
@@ -143,6 +144,7 @@ def test_web_link_rates_only_on_a_deliberate_post(closed, client) -> None:
     survey.save()
     page = client.get(url)
     assert page.status_code == 200 and 'name="score"' in page.content.decode()
+    assert "您对本次服务满意吗" in page.content.decode()  # the customer's language by default
     survey.refresh_from_db()
     assert survey.status == "open"  # a link scanner's GET records nothing
     assert client.post(url, {"score": "9"}).status_code == 400
