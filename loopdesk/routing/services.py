@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from loopdesk.core.conditions import conditions_match
 from loopdesk.org.choices import UnitFunction
 from loopdesk.org.models import OrgUnit
 from loopdesk.routing.models import RoutingRule
@@ -32,28 +33,11 @@ class RouteDecision:
 
 
 def _matches(
-    rule: RoutingRule,
-    *,
-    region: str,
-    category: Category,
-    contact_type: str,
-    tier: str,
-    branch_id: int | None,
+    rule: RoutingRule, *, region: str, category: Category, contact_type: str, tier: str, branch_id: int | None,
     channel: str,
 ) -> bool:
-    if rule.region and rule.region != region:
-        return False
-    if rule.contact_type and rule.contact_type != contact_type:
-        return False
-    if rule.tier and rule.tier != tier:
-        return False
-    if rule.channel and rule.channel != channel:
-        return False
-    if rule.branch_id and rule.branch_id != branch_id:
-        return False
-    if rule.category_id and rule.category_id not in category.ancestor_ids():
-        return False
-    return True
+    return conditions_match(rule, category, region=region, contact_type=contact_type, tier=tier, channel=channel,
+                            branch_id=branch_id)
 
 
 def second_line_unit(region: str) -> OrgUnit | None:

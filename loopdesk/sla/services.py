@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from loopdesk.core.conditions import conditions_match
 from loopdesk.core.errors import ValidationFailed
 from loopdesk.sla.calendars import working_time_for
 from loopdesk.sla.models import SlaPolicy
@@ -13,17 +14,8 @@ from loopdesk.tickets.models import Category
 def _matches(
     policy: SlaPolicy, *, contact_type: str, category: Category, tier: str, priority: str, channel: str
 ) -> bool:
-    if policy.contact_type and policy.contact_type != contact_type:
-        return False
-    if policy.tier and policy.tier != tier:
-        return False
-    if policy.priority and policy.priority != priority:
-        return False
-    if policy.channel and policy.channel != channel:
-        return False
-    if policy.category_id and policy.category_id not in category.ancestor_ids():
-        return False
-    return True
+    return conditions_match(policy, category, contact_type=contact_type, tier=tier, priority=priority,
+                            channel=channel)
 
 
 def active_policies() -> list[SlaPolicy]:
