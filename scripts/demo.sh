@@ -34,6 +34,8 @@ if has_command load_demo; then
 else
     echo "skipped: manage.py load_demo is not available in this version"
 fi
+# Demo tickets are bulk-loaded: give the open ones their SLA watches and progress schedules.
+"${PY}" manage.py sync_followup
 
 say "Collecting static files"
 "${PY}" manage.py collectstatic --noinput -v 0

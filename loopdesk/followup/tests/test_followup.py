@@ -159,3 +159,18 @@ def test_policy_refuses_unknown_contact_types() -> None:
 
     with pytest.raises(ValidationError):
         FollowupPolicy(progress_contact_types="complaint,rumour").clean()
+
+
+def test_sync_followup_gives_bulk_loaded_open_tickets_their_watches(world: World) -> None:
+    from django.core.management import call_command
+
+    from loopdesk.notify.models import ProgressSchedule
+
+    t = _dispatched(world)
+    SlaWatch.objects.all().delete()
+    ProgressSchedule.objects.all().delete()  # as if the ticket had been bulk-loaded
+    call_command("sync_followup")
+    assert set(SlaWatch.objects.filter(ticket=t).values_list("kind", flat=True)) == {"overtime", "problem"}
+    assert ProgressSchedule.objects.filter(ticket=t).exists()
+    call_command("sync_followup")
+    assert SlaWatch.objects.filter(ticket=t).count() == 2
