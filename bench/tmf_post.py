@@ -116,7 +116,7 @@ def to_ms(value: str) -> float:
 
 
 def wrk(url: str, connections: int, seconds: int, script: str | None = None) -> dict[str, float | int | str]:
-    cmd = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "--latency"]
+    cmd = ["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "--latency"]
     if script:
         cmd += ["-s", script]
     out = subprocess.run([*cmd, url], check=True, capture_output=True, text=True).stdout
