@@ -2,9 +2,13 @@
 
     python bench/followup_sla_sweep.py [--tickets 1000000] [--due-share 0.01] [--reuse]
 
-Builds var/bench/followup.sqlite3: migrate, reference data, `generate()` with every ticket left open, then one
-SLA watch per open ticket (what the ticket-event listener keeps), of which `--due-share` are due now (kind
-"overtime": the expensive path, through `do_mark_sla_crossings`); `--reuse` keeps a database built before.
+Builds var/bench/followup.sqlite3: migrate, the test world (loopdesk.conftest.build_world), one template work
+order created and dispatched through the services 50 hours ago (so it has crossed 48 h but is not yet marked),
+then `--tickets` open tickets cloned from it in SQL (same columns, own ids and numbers). Every open ticket gets
+the SLA watch the ticket-event listener would keep: for `--due-share` of them the "overtime" watch that is due
+now (these also get the template's timeline, so `do_mark_sla_crossings` does its real work: lock, replay,
+timeline event, save, listeners), for the others a warning far in the future. `--reuse` keeps a database
+built before (its due watches are consumed by a run: rebuild to measure again).
 
 Measures, in the same run:
 - baseline: what a naive sweep must do at least, one pass over the open tickets (`COUNT(*) WHERE is_open`);
@@ -41,35 +45,56 @@ def main() -> None:
         for suffix in ("", "-wal", "-shm"):
             Path(str(DB) + suffix).unlink(missing_ok=True)
         subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, check=True)
-        subprocess.run([sys.executable, "manage.py", "seed_reference"], cwd=ROOT, check=True,
-                       stdout=subprocess.DEVNULL)
 
     import django
 
     django.setup()
-    from django.db import connection
+    from django.conf import settings
+    from django.db import connection, transaction
     from django.utils import timezone
 
     from loopdesk.followup import services
     from loopdesk.followup.models import SlaWatch
-    from loopdesk.tickets.generator import Options, generate
     from loopdesk.tickets.models import Ticket
 
     now = timezone.now()
     if not args.reuse:
+        from loopdesk.conftest import build_world
+        from loopdesk.tickets import services as ticket_services
+
+        settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
         started = time.perf_counter()
-        result = generate(Options(tickets=args.tickets, open_share=1.0, end=now))
-        print(f"generated {result.tickets:,} tickets in {time.perf_counter() - started:.0f} s")
+        with transaction.atomic():
+            world = build_world()
+        template = ticket_services.do_create_ticket(
+            acting_user=world.user("agent"), now=now - dt.timedelta(hours=50), dispatch=True,
+            dispatch_to=world.units["netmaint"], **world.ticket_kwargs())
+        assert template.overtime_at <= now and not template.is_overtime
+        columns = [f.column for f in Ticket._meta.concrete_fields if f.column not in ("id", "number")]
         modulo = max(1, round(1 / args.due_share))
-        far = (now + dt.timedelta(days=30)).isoformat(sep=" ")
-        past = (now - dt.timedelta(minutes=1)).isoformat(sep=" ")
-        with connection.cursor() as cursor:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO tickets_ticket (id, number, {', '.join(columns)}) "
+                f"WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < %s) "
+                f"SELECT %s + x, 'BENCH-' || x, {', '.join(columns)} FROM n, tickets_ticket t WHERE t.id = %s",
+                [args.tickets - 1, template.pk, template.pk])
+            event_columns = ["seq", "kind", "from_status", "to_status", "note", "visibility", "data", "created_at",
+                             "actor_id", "actor_unit_id", "from_unit_id", "to_unit_id", "to_user_id"]
+            cursor.execute(
+                f"INSERT INTO tickets_ticketevent (ticket_id, {', '.join(event_columns)}) "
+                f"SELECT t.id, {', '.join('e.' + c for c in event_columns)} "
+                f"FROM tickets_ticket t, tickets_ticketevent e "
+                f"WHERE t.id > %s AND (t.id - %s) %% %s = 0 AND e.ticket_id = %s",
+                [template.pk, template.pk, modulo, template.pk])
             cursor.execute("DELETE FROM followup_slawatch")
+            far = now + dt.timedelta(days=30)
             cursor.execute(
                 "INSERT INTO followup_slawatch (ticket_id, kind, fire_at, due_at) "
-                "SELECT id, CASE WHEN id %% %s = 0 THEN 'overtime' ELSE 'warn' END, "
-                "CASE WHEN id %% %s = 0 THEN %s ELSE %s END, due_at FROM tickets_ticket WHERE is_open",
-                [modulo, modulo, past, far])
+                "SELECT id, CASE WHEN (id - %s) %% %s = 0 THEN 'overtime' ELSE 'warn' END, "
+                "CASE WHEN (id - %s) %% %s = 0 THEN overtime_at ELSE %s END, due_at FROM tickets_ticket "
+                "WHERE is_open AND id > %s",
+                [template.pk, modulo, template.pk, modulo, far, template.pk])
+        print(f"built {args.tickets:,} open tickets in {time.perf_counter() - started:.0f} s")
     open_count = Ticket.objects.filter(is_open=True).count()
     watches = SlaWatch.objects.count()
     due = SlaWatch.objects.filter(fire_at__lte=now).count()
