@@ -201,3 +201,25 @@ def test_withdrawal_sends_status_change_and_delete_events(world: World, crm, rec
     crm.delete(f"{BASE}/troubleTicket/{pk}")
     topics = list(OutboxMessage.objects.filter(channel=CHANNEL).order_by("id").values_list("topic", flat=True))
     assert topics == [mapping.CREATE_EVENT, mapping.STATUS_CHANGE_EVENT, mapping.DELETE_EVENT]
+
+
+def test_the_outbox_worker_delivers_with_back_off_after_a_failure(world: World, crm, receiver) -> None:
+    """The generic worker (loopdesk.outbox.worker) picks our rows and calls our deliverer; a 500 is retried later."""
+    from django.utils import timezone
+
+    from loopdesk.outbox.worker import deliver_due
+
+    register(crm, receiver.url)
+    crm.post(f"{BASE}/troubleTicket", ticket_body(world), format="json")
+    receiver.answer = 503
+    deliver_due()
+    row = OutboxMessage.objects.get(channel=CHANNEL)
+    assert row.status == "failed" and row.not_before > timezone.now() and row.attempts == 1
+    receiver.answer = 200
+    OutboxMessage.objects.filter(pk=row.pk).update(not_before=timezone.now())  # the back-off has passed
+    deliver_due()
+    row.refresh_from_db()
+    assert row.status == "delivered"
+    ids = {r["headers"]["X-LoopDesk-Event-Id"] for r in receiver.received}
+    assert ids == {row.payload["eventId"]} and len(receiver.received) == 2
+    assert list(DeliveryLog.objects.order_by("id").values_list("ok", flat=True)) == [False, True]
