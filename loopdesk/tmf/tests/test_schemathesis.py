@@ -6,11 +6,14 @@ Bounded (a few examples per operation, derandomised) so it stays a fast, repeata
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import schemathesis
 from django.core.cache import caches
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 
@@ -31,7 +34,18 @@ schema.config.phases.coverage.enabled = False
 
 
 @pytest.fixture
-def admin_token(world: World) -> str:
+def keep_test_connection() -> Iterator[None]:
+    """What Django's test client does: requests must not close the test's connection (its transaction) when
+    they end — on PostgreSQL `close_old_connections` would, since the test runs inside a transaction."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def admin_token(world: World, keep_test_connection: None) -> str:
     agent = world.user("agent")
     for _ in range(2):  # something to find, act on and filter
         s.do_create_ticket(acting_user=agent, dispatch=True, **world.ticket_kwargs())
