@@ -782,14 +782,16 @@ class RowWriter:
             raw.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)  # noqa: S608
 
     def bulk_mode(self, on: bool) -> None:
-        """SQLite: no fsync per batch and a bigger page cache while loading (a crash only loses generated rows)."""
+        """SQLite: no fsync per batch and a bigger page cache while loading (a crash only loses generated rows).
+
+        Temporary storage stays on disk: with temp_store=MEMORY the index rebuild of a 1 M-ticket load sorts in
+        RAM and the process peaked at 480 MB."""
         if self.pg or connection.in_atomic_block:
             return  # inside a caller's transaction (e.g. a test) the safety level cannot change
         with connection.cursor() as cursor:
             if on:
                 cursor.execute("PRAGMA synchronous=OFF")
                 cursor.execute("PRAGMA cache_size=-65536")
-                cursor.execute("PRAGMA temp_store=MEMORY")
             else:
                 cursor.execute("PRAGMA synchronous=NORMAL")
                 cursor.execute("PRAGMA cache_size=-2000")
