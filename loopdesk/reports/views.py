@@ -266,7 +266,12 @@ def tickets_view(request: HttpRequest) -> HttpResponse:
     except (TypeError, ValueError):
         raise Http404(_("Unknown group.")) from None
     fmt = request.GET.get("format")
-    if fmt in ("csv", "xlsx"):
+    if fmt == "csv":
+        response = StreamingHttpResponse(exports.ticket_csv(qs, translation.get_language()),
+                                         content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="tickets-{measure}-{period.start:%Y%m%d}.csv"'
+        return response
+    if fmt == "xlsx":
         language = translation.get_language()
         return _download(fmt, f"tickets-{measure}-{period.start:%Y%m%d}", exports.ticket_header(),
                          exports.ticket_rows(qs, language), str(_("Work orders")))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
+import pytest
 from django.core.management import call_command
 from django.utils import translation
 from openpyxl import load_workbook
@@ -88,3 +89,17 @@ def test_short_board_is_the_weakest_category_of_last_period() -> None:
     assert scorecards.improvement(0.8, 0.7, 0.05, False) == 1.0
     assert scorecards.improvement(0.7, 0.8, 0.05, False) == 0.0
     assert scorecards.attainment(0.1, 0.05, True) == 0.5
+
+
+@pytest.mark.postgres
+def test_postgresql_copy_export_is_byte_for_byte_the_python_export(world: World) -> None:
+    from loopdesk.reports.tests.conftest import make_history
+
+    make_history(world)
+    tickets = visible_tickets(world.user("supervisor"))
+    for language in ("zh-hans", "en"):
+        with translation.override(language):
+            fast = b"".join(exports.ticket_csv_copy(tickets, language))
+            slow = b"".join(exports.csv_stream(exports.ticket_header(), exports.ticket_rows(tickets, language)))
+        assert fast == slow
+        assert fast.count(b"\n") == 1 + tickets.count()
