@@ -1129,4 +1129,9 @@ T: dict[str, str] = {
     "daily totals": "日合计",
     "Some work orders were loaded in bulk and are not in the figures yet: run “python manage.py rebuild_rollups”.":
         "部分工单为批量导入，尚未计入指标：请运行“python manage.py rebuild_rollups”。",
+    # --- reports: measure labels -----------------------------------------------------------------------------
+    "Dispatched work orders": "派单量",
+    "Replied work orders": "回单量",
+    "Answered work orders": "答复量",
+    "Closed work orders": "关闭量",
 }
