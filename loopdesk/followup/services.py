@@ -145,20 +145,27 @@ def _escalate_locked(t: Ticket, reason: str, at: dt.datetime, *, occasion: str, 
 
 def do_mark_sla_crossings(*, ticket: Ticket | int, now: dt.datetime | None = None) -> Ticket:
     """Mark a ticket overtime / problem the moment it crosses (a timeline event each) and escalate per policy."""
+    return _mark_sla_crossings(ticket, now)[0]
+
+
+def _mark_sla_crossings(ticket: Ticket | int, now: dt.datetime | None) -> tuple[Ticket, bool]:
+    """The work of `do_mark_sla_crossings`; also says whether the ticket was escalated."""
     at = now or timezone.now()
+    escalated = False
     with transaction.atomic():
         t = _lock_ticket(ticket, None)
         if not t.is_open:
-            return t
+            return t, False
         was_overtime, was_problem = t.is_overtime, t.is_problem
         _refresh_sla(t, at)
         became_overtime = t.is_overtime and not was_overtime
         became_problem = t.is_problem and not was_problem
         if not (became_overtime or became_problem):
-            return t
+            return t, False
         reason = _escalation_reason(t, became_overtime, became_problem)
         if reason:
-            _escalate_locked(t, reason, at, occasion=f"sla:{t.pk}:{reason}:{t.cycle_started_at:%Y%m%d%H%M%S}")
+            escalated = _escalate_locked(
+                t, reason, at, occasion=f"sla:{t.pk}:{reason}:{t.cycle_started_at:%Y%m%d%H%M%S}") is not None
         _save(t, at, bump=False)
         _publish(t)
         record_audit(None, "ticket.sla_crossed", t, data={"overtime": t.is_overtime, "problem": t.is_problem}, at=at)
@@ -167,7 +174,7 @@ def do_mark_sla_crossings(*, ticket: Ticket | int, now: dt.datetime | None = Non
                    else _("%(number)s is now overtime (over 48 h).")) % {"number": t.number}
         alert(handlers_of(t) + heads_over(t), ticket=t, kind=kind, occasion=f"{kind}:{t.pk}:{t.cycle_started_at}",
               message=message, at=at)
-    return t
+    return t, escalated
 
 
 def _warn(watch: SlaWatch, now: dt.datetime) -> bool:
@@ -194,10 +201,9 @@ def sweep_sla(*, now: dt.datetime | None = None, batch: int = SWEEP_BATCH) -> Sw
             if watch.kind == WatchKind.WARN:
                 report.warned += _warn(watch, now)
             else:
-                before = Escalation.objects.filter(ticket_id=watch.ticket_id).count()
-                t = do_mark_sla_crossings(ticket=watch.ticket_id, now=now)
+                _ticket, escalated = _mark_sla_crossings(watch.ticket_id, now)
                 report.marked += 1
-                report.escalated += Escalation.objects.filter(ticket_id=t.pk).count() - before
+                report.escalated += escalated
         except NotFoundError:
             pass
         except Exception:  # one broken ticket must not stop the sweep; it is logged and retried next run
