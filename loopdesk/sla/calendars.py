@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
@@ -17,6 +18,7 @@ import holidays
 
 from loopdesk.sla.models import BusinessCalendar, CalendarKind
 
+T = TypeVar("T", dt.datetime, int)  # datetimes here, epoch seconds in the bulk generator
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 FAR_FUTURE_DAYS = 3 * 366  # no clock looks further ahead than this
 
@@ -36,6 +38,35 @@ def national_workday(day: dt.date) -> bool:
 @functools.lru_cache(maxsize=64)
 def _holidays_for(year: int) -> holidays.HolidayBase:
     return holidays.China(years=[year])
+
+
+def cut_pauses(
+    segments: Iterable[tuple[T, T]], start: T, pauses: Iterable[tuple[T, T | None]]
+) -> Iterator[tuple[T, T]]:
+    """The parts of `segments` (in order, from `start` on) outside the paused intervals.
+
+    Works on any ordered time values (datetimes here, epoch seconds in the bulk generator). An open
+    pause (end None) stops the clock for good: nothing after its start is yielded.
+    """
+    pending = sorted(p for p in pauses if p[1] is None or p[1] > start)  # type: ignore[operator]
+    for seg_start, seg_end in segments:
+        cursor = seg_start
+        while pending and cursor < seg_end:
+            p_start, p_end = pending[0]
+            if p_end is not None and p_end <= cursor:
+                pending.pop(0)
+                continue
+            if p_start >= seg_end:
+                break
+            if p_start > cursor:
+                yield cursor, p_start
+            if p_end is None:
+                return
+            cursor = max(cursor, p_end)
+            if p_end <= seg_end:
+                pending.pop(0)
+        if cursor < seg_end:
+            yield cursor, seg_end
 
 
 class WorkingTime:
@@ -79,25 +110,7 @@ class WorkingTime:
         self, start: dt.datetime, pauses: list[tuple[dt.datetime, dt.datetime | None]]
     ) -> Iterator[tuple[dt.datetime, dt.datetime]]:
         """Working intervals from `start` on with the paused intervals cut out. An open pause ends them."""
-        pending = sorted(p for p in pauses if p[1] is None or p[1] > start)
-        for seg_start, seg_end in self.segments(start):
-            cursor = seg_start
-            while pending and cursor < seg_end:
-                p_start, p_end = pending[0]
-                if p_end is not None and p_end <= cursor:
-                    pending.pop(0)
-                    continue
-                if p_start >= seg_end:
-                    break
-                if p_start > cursor:
-                    yield cursor, p_start
-                if p_end is None:
-                    return
-                cursor = max(cursor, p_end)
-                if p_end <= seg_end:
-                    pending.pop(0)
-            if cursor < seg_end:
-                yield cursor, seg_end
+        return cut_pauses(self.segments(start), start, pauses)
 
     def add(
         self,

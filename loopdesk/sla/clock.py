@@ -5,9 +5,14 @@ every due time and flag, so changing a calendar or replaying a timeline recomput
 
 - first response: registration → the first substantive action (dispatch, answer, reject, withdraw)
 - per hop: each dispatch or transfer to a department → its reply (or return)
-- overtime / problem: the first dispatch of a cycle → the department's reply; a reopen starts a new cycle
+- overtime / problem: the first dispatch of a cycle → the department's reply (or the ticket's withdrawal or
+  rejection); a reopen starts a new cycle
 - resolution: registration → the answer to the customer
 Every clock stops while the ticket waits for information or is suspended (approved hold).
+
+Two steps, both independent of how time is represented, so the bulk data generator reuses them on
+epoch seconds: `fold_timeline` reads the events into facts (when each clock started and stopped, the
+pauses); `derive_sla` turns the facts into due times and flags with a clock that counts working time.
 """
 
 from __future__ import annotations
@@ -15,18 +20,19 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 from loopdesk.sla.calendars import WorkingTime
 from loopdesk.tickets.choices import WITH_DEPARTMENT_STATUSES, EventKind, Status
 
-Pause = tuple[dt.datetime, dt.datetime | None]
+T = TypeVar("T")
 
 FIRST_RESPONSE_EVENTS = frozenset(
     {EventKind.DISPATCH, EventKind.ANSWER, EventKind.REJECT, EventKind.WITHDRAW, EventKind.ACCEPT}
 )
 HOP_START_EVENTS = frozenset({EventKind.DISPATCH, EventKind.TRANSFER})
 HOP_END_EVENTS = frozenset({EventKind.REPLY, EventKind.RETURN})
+CYCLE_END_EVENTS = frozenset({EventKind.WITHDRAW, EventKind.REJECT})
 PAUSE_START_EVENTS = frozenset({EventKind.REQUEST_INFO, EventKind.APPROVE_HOLD})
 PAUSE_END_EVENTS = frozenset({EventKind.PROVIDE_INFO, EventKind.RESUME, EventKind.WITHDRAW, EventKind.REJECT})
 
@@ -45,25 +51,93 @@ class PolicyLike(Protocol):
     problem_minutes: int
 
 
+class ClockLike(Protocol[T]):
+    """Counts working time: `WorkingTime` on datetimes, the generator's FastClock on epoch seconds."""
+
+    def add(self, start: T, minutes: float, pauses: list[tuple[T, T | None]]) -> T | None: ...
+
+    def elapsed(self, start: T, end: T, pauses: list[tuple[T, T | None]]) -> float:
+        """Counted minutes between `start` and `end`."""
+        ...
+
+
 @dataclass
-class SlaState:
-    first_response_due_at: dt.datetime | None = None
-    first_responded_at: dt.datetime | None = None
-    cycle_started_at: dt.datetime | None = None
-    hop_started_at: dt.datetime | None = None
-    hop_due_at: dt.datetime | None = None
-    overtime_at: dt.datetime | None = None
-    problem_at: dt.datetime | None = None
-    resolution_due_at: dt.datetime | None = None
-    replied_at: dt.datetime | None = None
-    answered_at: dt.datetime | None = None
+class Timeline(Generic[T]):
+    """What the timeline says about the clocks: when each started and stopped, and the pauses."""
+
+    status: str = Status.NEW
+    created_at: T | None = None
+    first_responded_at: T | None = None
+    cycle_started_at: T | None = None
+    hop_started_at: T | None = None
+    replied_at: T | None = None
+    answered_at: T | None = None
+    closed_pauses: list[tuple[T, T]] = field(default_factory=list)
+    open_pause: T | None = None
+    cycles: list[tuple[T, T | None]] = field(default_factory=list)  # (first dispatch, end) of each cycle
+
+    @property
+    def pauses(self) -> list[tuple[T, T | None]]:
+        tail: list[tuple[T, T | None]] = [(self.open_pause, None)] if self.open_pause is not None else []
+        return [*self.closed_pauses, *tail]
+
+
+def fold_timeline(events: Iterable[tuple[str, T, str]]) -> Timeline[T]:
+    """Fold (kind, time, to_status) triples, in order, into the facts the clocks need."""
+    tl: Timeline[T] = Timeline()
+    for kind, at, to_status in events:
+        if to_status:
+            tl.status = to_status
+        if kind == EventKind.CREATE:
+            tl.created_at = at
+            continue
+        if tl.first_responded_at is None and kind in FIRST_RESPONSE_EVENTS:
+            tl.first_responded_at = at
+        if kind in PAUSE_START_EVENTS and tl.open_pause is None:
+            tl.open_pause = at
+        elif kind in PAUSE_END_EVENTS and tl.open_pause is not None:
+            tl.closed_pauses.append((tl.open_pause, at))
+            tl.open_pause = None
+        if kind in HOP_START_EVENTS:
+            tl.hop_started_at = at
+            if tl.cycle_started_at is None:
+                tl.cycle_started_at = at
+                tl.cycles.append((at, None))
+        elif kind in HOP_END_EVENTS:
+            tl.hop_started_at = None
+            if kind == EventKind.REPLY and tl.cycles and tl.cycles[-1][1] is None:
+                tl.cycles[-1] = (tl.cycles[-1][0], at)
+                tl.replied_at = at
+        elif kind in CYCLE_END_EVENTS:
+            # Withdrawn or rejected while with a department: the department's clock ends here too.
+            tl.hop_started_at = None
+            if tl.cycles and tl.cycles[-1][1] is None:
+                tl.cycles[-1] = (tl.cycles[-1][0], at)
+        elif kind == EventKind.ANSWER:
+            tl.answered_at = at
+        elif kind == EventKind.REOPEN:
+            tl.cycle_started_at = tl.hop_started_at = tl.replied_at = tl.answered_at = None
+    return tl
+
+
+@dataclass
+class SlaState(Generic[T]):
+    first_response_due_at: T | None = None
+    first_responded_at: T | None = None
+    cycle_started_at: T | None = None
+    hop_started_at: T | None = None
+    hop_due_at: T | None = None
+    overtime_at: T | None = None
+    problem_at: T | None = None
+    resolution_due_at: T | None = None
+    replied_at: T | None = None
+    answered_at: T | None = None
     paused: bool = False
     is_overtime: bool = False
     is_problem: bool = False
-    pauses: list[Pause] = field(default_factory=list)
     status: str = Status.NEW
 
-    def next_due(self) -> dt.datetime | None:
+    def next_due(self) -> T | None:
         """The deadline that matters now, or None when no clock runs."""
         if self.paused:
             return None
@@ -73,9 +147,9 @@ class SlaState:
             return self.first_response_due_at
         return self.resolution_due_at
 
-    def as_fields(self) -> dict[str, object]:
+    def as_fields(self) -> dict[str, Any]:
         """The Ticket columns this state fills (due_at only when a clock runs)."""
-        fields: dict[str, object] = {
+        fields: dict[str, Any] = {
             "first_response_due_at": self.first_response_due_at,
             "first_responded_at": self.first_responded_at,
             "cycle_started_at": self.cycle_started_at,
@@ -94,64 +168,37 @@ class SlaState:
         return fields
 
 
-def compute_sla(
-    events: Iterable[EventLike], policy: PolicyLike, working_time: WorkingTime, now: dt.datetime
-) -> SlaState:
-    """Fold the timeline (in order) into the SLA state as of `now`."""
-    state = SlaState()
-    created_at: dt.datetime | None = None
-    pause_open: dt.datetime | None = None
-    cycles: list[tuple[dt.datetime, dt.datetime | None]] = []  # (first dispatch, reply)
-
-    for event in events:
-        kind = event.kind
-        at = event.created_at
-        if event.to_status:
-            state.status = event.to_status
-        if kind == EventKind.CREATE:
-            created_at = at
-            continue
-        if state.first_responded_at is None and kind in FIRST_RESPONSE_EVENTS:
-            state.first_responded_at = at
-        if kind in PAUSE_START_EVENTS and pause_open is None:
-            pause_open = at
-        elif kind in PAUSE_END_EVENTS and pause_open is not None:
-            state.pauses.append((pause_open, at))
-            pause_open = None
-        if kind in HOP_START_EVENTS:
-            state.hop_started_at = at
-            if state.cycle_started_at is None:
-                state.cycle_started_at = at
-                cycles.append((at, None))
-        elif kind in HOP_END_EVENTS:
-            state.hop_started_at = None
-            if kind == EventKind.REPLY and cycles and cycles[-1][1] is None:
-                cycles[-1] = (cycles[-1][0], at)
-                state.replied_at = at
-        elif kind == EventKind.ANSWER:
-            state.answered_at = at
-        elif kind == EventKind.REOPEN:
-            state.cycle_started_at = None
-            state.hop_started_at = None
-            state.replied_at = None
-            state.answered_at = None
-
-    if pause_open is not None:
-        state.pauses.append((pause_open, None))
-        state.paused = True
-    pauses = state.pauses
-
-    if created_at is not None:
-        state.first_response_due_at = working_time.add(created_at, policy.first_response_minutes, pauses)
-        state.resolution_due_at = working_time.add(created_at, policy.resolution_minutes, pauses)
-    if state.hop_started_at is not None:
-        state.hop_due_at = working_time.add(state.hop_started_at, policy.hop_reply_minutes, pauses)
-    if state.cycle_started_at is not None:
-        state.overtime_at = working_time.add(state.cycle_started_at, policy.overtime_minutes, pauses)
-        state.problem_at = working_time.add(state.cycle_started_at, policy.problem_minutes, pauses)
+def derive_sla(tl: Timeline[T], policy: PolicyLike, clock: ClockLike[T], now: T) -> SlaState[T]:
+    """Due times and flags from the timeline's facts, counted on `clock`, as of `now`."""
+    pauses = tl.pauses
+    state: SlaState[T] = SlaState(
+        first_responded_at=tl.first_responded_at,
+        cycle_started_at=tl.cycle_started_at,
+        hop_started_at=tl.hop_started_at,
+        replied_at=tl.replied_at,
+        answered_at=tl.answered_at,
+        paused=tl.open_pause is not None,
+        status=tl.status,
+    )
+    if tl.created_at is not None:
+        state.first_response_due_at = clock.add(tl.created_at, policy.first_response_minutes, pauses)
+        state.resolution_due_at = clock.add(tl.created_at, policy.resolution_minutes, pauses)
+    if tl.hop_started_at is not None:
+        state.hop_due_at = clock.add(tl.hop_started_at, policy.hop_reply_minutes, pauses)
+    if tl.cycle_started_at is not None:
+        state.overtime_at = clock.add(tl.cycle_started_at, policy.overtime_minutes, pauses)
+        state.problem_at = clock.add(tl.cycle_started_at, policy.problem_minutes, pauses)
     # A ticket that ever went over the limit in any cycle stays overtime / problem.
-    for start, end in cycles:
-        used = working_time.elapsed(start, end or now, pauses)
+    for start, end in tl.cycles:
+        used = clock.elapsed(start, end if end is not None else now, pauses)
         state.is_overtime = state.is_overtime or used >= policy.overtime_minutes
         state.is_problem = state.is_problem or used >= policy.problem_minutes
     return state
+
+
+def compute_sla(
+    events: Iterable[EventLike], policy: PolicyLike, working_time: WorkingTime, now: dt.datetime
+) -> SlaState[dt.datetime]:
+    """Fold the timeline (in order) into the SLA state as of `now`."""
+    timeline = fold_timeline((e.kind, e.created_at, e.to_status) for e in events)
+    return derive_sla(timeline, policy, working_time, now)

@@ -41,18 +41,11 @@ from loopdesk.customers.models import Customer
 from loopdesk.org.choices import Role, UnitFunction
 from loopdesk.org.models import OrgUnit, User
 from loopdesk.routing.models import RoutingRule
-from loopdesk.sla.calendars import SHANGHAI, WorkingTime, working_time_for
-from loopdesk.sla.clock import (
-    FIRST_RESPONSE_EVENTS,
-    HOP_END_EVENTS,
-    HOP_START_EVENTS,
-    PAUSE_END_EVENTS,
-    PAUSE_START_EVENTS,
-)
+from loopdesk.sla.calendars import SHANGHAI, WorkingTime, cut_pauses, working_time_for
+from loopdesk.sla.clock import derive_sla, fold_timeline
 from loopdesk.sla.models import CalendarKind, SlaPolicy
 from loopdesk.tickets.choices import (
     TERMINAL_STATUSES,
-    WITH_DEPARTMENT_STATUSES,
     CallbackVerdict,
     Channel,
     ContactType,
@@ -359,25 +352,7 @@ class FastClock:
             yield max(starts[j], start), ends[j]
 
     def running(self, start: int, pauses: Pauses) -> Iterator[tuple[int, int]]:
-        pending = sorted(p for p in pauses if p[1] is None or p[1] > start)  # type: ignore[operator]
-        for seg_start, seg_end in self._segments(start):
-            cursor = seg_start
-            while pending and cursor < seg_end:
-                p_start, p_end = pending[0]
-                if p_end is not None and p_end <= cursor:
-                    pending.pop(0)
-                    continue
-                if p_start >= seg_end:
-                    break
-                if p_start > cursor:
-                    yield cursor, p_start
-                if p_end is None:
-                    return
-                cursor = max(cursor, p_end)
-                if p_end <= seg_end:
-                    pending.pop(0)
-            if cursor < seg_end:
-                yield cursor, seg_end
+        return cut_pauses(self._segments(start), start, pauses)
 
     def add(self, start: int, minutes: int, pauses: Pauses) -> int | None:
         remaining = minutes * MINUTE
@@ -389,18 +364,18 @@ class FastClock:
             remaining -= seg_end - seg_start
         return None
 
-    def elapsed(self, start: int, end: int, pauses: Pauses) -> int:
-        """Counted seconds between `start` and `end`."""
+    def elapsed(self, start: int, end: int, pauses: Pauses) -> float:
+        """Counted minutes between `start` and `end` (the unit `derive_sla` compares with the policy)."""
         if end <= start:
-            return 0
+            return 0.0
         if self.always and not pauses:
-            return end - start
+            return (end - start) / MINUTE
         total = 0
         for seg_start, seg_end in self.running(start, pauses):
             if seg_start >= end:
                 break
             total += min(seg_end, end) - seg_start
-        return total
+        return total / MINUTE
 
 
 @dataclass
@@ -423,84 +398,28 @@ class FastSla:
 
 
 def fast_sla(events: list[tuple[str, int, str]], policy: SlaPolicy, clock: FastClock, now: int) -> FastSla:
-    """`compute_sla` on (kind, epoch seconds, to_status) triples."""
-    created = first_resp = cycle = hop_start = replied = answered = pause_open = None
-    pauses: Pauses = []
-    cycles: list[list[int | None]] = []
-    status = S.NEW
-    for kind, at, to_status in events:
-        if to_status:
-            status = to_status
-        if kind == E.CREATE:
-            created = at
-            continue
-        if first_resp is None and kind in FIRST_RESPONSE_EVENTS:
-            first_resp = at
-        if kind in PAUSE_START_EVENTS and pause_open is None:
-            pause_open = at
-        elif kind in PAUSE_END_EVENTS and pause_open is not None:
-            pauses.append((pause_open, at))
-            pause_open = None
-        if kind in HOP_START_EVENTS:
-            hop_start = at
-            if cycle is None:
-                cycle = at
-                cycles.append([at, None])
-        elif kind in HOP_END_EVENTS:
-            hop_start = None
-            if kind == E.REPLY and cycles and cycles[-1][1] is None:
-                cycles[-1][1] = at
-                replied = at
-        elif kind == E.ANSWER:
-            answered = at
-        elif kind == E.REOPEN:
-            cycle = hop_start = replied = answered = None
-    closed_pauses = list(pauses)
-    paused = pause_open is not None
-    if paused:
-        pauses.append((pause_open, None))  # type: ignore[arg-type]
-    add = clock.add
-    fr_due = res_due = hop_due = ot_at = pb_at = None
-    if created is not None:
-        fr_due = add(created, policy.first_response_minutes, pauses)
-        res_due = add(created, policy.resolution_minutes, pauses)
-    if hop_start is not None:
-        hop_due = add(hop_start, policy.hop_reply_minutes, pauses)
-    if cycle is not None:
-        ot_at = add(cycle, policy.overtime_minutes, pauses)
-        pb_at = add(cycle, policy.problem_minutes, pauses)
-    is_ot = is_pb = False
-    ot_s, pb_s = policy.overtime_minutes * MINUTE, policy.problem_minutes * MINUTE
-    for start, end in cycles:
-        used = clock.elapsed(start, end if end is not None else now, pauses)  # type: ignore[arg-type]
-        is_ot = is_ot or used >= ot_s
-        is_pb = is_pb or used >= pb_s
-    if paused:
-        due = None
-    elif status in WITH_DEPARTMENT_STATUSES:
-        due = hop_due
-    elif first_resp is None:
-        due = fr_due
-    else:
-        due = res_due
+    """`compute_sla` on (kind, epoch seconds, to_status) triples: the same fold and derivation, a faster clock."""
+    timeline = fold_timeline(events)
+    st = derive_sla(timeline, policy, clock, now)
     before = None
-    if paused and hop_start is not None:
-        before = add(hop_start, policy.hop_reply_minutes, closed_pauses)
+    if st.paused and timeline.hop_started_at is not None:
+        # The services keep the deadline from before the pause in due_at while the clock is stopped.
+        before = clock.add(timeline.hop_started_at, policy.hop_reply_minutes, list(timeline.closed_pauses))
     return FastSla(
-        fr_due,
-        first_resp,
-        cycle,
-        hop_start,
-        hop_due,
-        ot_at,
-        pb_at,
-        res_due,
-        replied,
-        answered,
-        paused,
-        is_ot,
-        is_pb,
-        due,
+        st.first_response_due_at,
+        st.first_responded_at,
+        st.cycle_started_at,
+        st.hop_started_at,
+        st.hop_due_at,
+        st.overtime_at,
+        st.problem_at,
+        st.resolution_due_at,
+        st.replied_at,
+        st.answered_at,
+        st.paused,
+        st.is_overtime,
+        st.is_problem,
+        st.next_due(),
         before,
     )
 

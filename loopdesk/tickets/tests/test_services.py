@@ -209,3 +209,11 @@ def test_committed_time_change_is_visible_to_the_customer(world: World) -> None:
     with pytest.raises(PermissionDeniedError):
         s.do_set_committed_time(acting_user=world.user("specialist"), ticket=t, committed_at=T0 + 300 * H,
                                 reason="x", now=T0 + H)
+
+
+def test_withdrawn_after_dispatch_stops_the_department_clock(world: World) -> None:
+    t = s.do_create_ticket(acting_user=world.user("agent"), now=T0, dispatch=True, **world.ticket_kwargs())
+    t = s.do_withdraw_ticket(acting_user=world.user("agent"), ticket=t, reason="客户撤诉", now=T0 + 10 * H)
+    assert not t.is_overtime
+    later = s.do_recompute_sla(ticket=t, now=T0 + 100 * H)
+    assert not later.is_overtime and not later.is_problem
