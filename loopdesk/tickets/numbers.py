@@ -1,21 +1,63 @@
 """Human-readable ticket numbers: region + date + sequence, e.g. JM-20261122-000123.
 
-Unique under concurrent creation: the per-(region, day) counter row is incremented inside the
-creating transaction, so a second creator waits for the first one's commit.
+Unique under concurrent creation, and creation never queues behind another transaction for a number:
+- PostgreSQL: one sequence per region and day (`tkt_no_jm_20261122`), created on first use. `nextval`
+  is not transactional, so concurrent creators never wait for each other (only the day's first
+  creations wait for the one that creates the sequence); a rolled-back creation leaves a gap, which is
+  fine for a number whose job is to be unique and readable.
+- SQLite: writers are serialised by the database anyway; a counter row per region and day.
+A new sequence starts after the day's counter row, so numbers continue after bulk-loaded data.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, ProgrammingError, connection, transaction
 from django.db.models import F
 
 from loopdesk.tickets.models import TicketSequence
 
+_SAFE_REGION = re.compile(r"^[A-Za-z0-9]{1,8}$")
+
+
+def format_number(region: str, day: dt.date, value: int) -> str:
+    return f"{region}-{day:%Y%m%d}-{value:06d}"
+
 
 def next_ticket_number(region: str, day: dt.date) -> str:
     """Take the next number for `region` on `day`. Call inside the transaction that creates the ticket."""
+    if connection.vendor == "postgresql" and _SAFE_REGION.match(region):
+        return format_number(region, day, _next_from_sequence(region, day))
+    return format_number(region, day, _next_from_counter_row(region, day))
+
+
+def _sequence_name(region: str, day: dt.date) -> str:
+    return f"tkt_no_{region.lower()}_{day:%Y%m%d}"
+
+
+def _next_from_sequence(region: str, day: dt.date) -> int:
+    name = _sequence_name(region, day)
+    with connection.cursor() as cursor:
+        try:
+            with transaction.atomic():
+                cursor.execute("SELECT nextval(%s)", [name])
+                return int(cursor.fetchone()[0])
+        except ProgrammingError:
+            pass  # the day's sequence does not exist yet: create it below
+        start = (TicketSequence.objects.filter(region=region, day=day).values_list("last_value", flat=True).first()
+                 or 0) + 1
+        try:
+            with transaction.atomic():
+                cursor.execute(f'CREATE SEQUENCE IF NOT EXISTS "{name}" START WITH {int(start)}')
+        except IntegrityError:
+            pass  # a concurrent creator made the same sequence first (a catalog race PostgreSQL reports so)
+        cursor.execute("SELECT nextval(%s)", [name])
+        return int(cursor.fetchone()[0])
+
+
+def _next_from_counter_row(region: str, day: dt.date) -> int:
     for _attempt in range(3):
         updated = TicketSequence.objects.filter(region=region, day=day).update(last_value=F("last_value") + 1)
         if not updated:
@@ -24,6 +66,5 @@ def next_ticket_number(region: str, day: dt.date) -> str:
                     TicketSequence.objects.create(region=region, day=day, last_value=1)
             except IntegrityError:
                 continue  # another creator made the row first: increment it
-        value = TicketSequence.objects.filter(region=region, day=day).values_list("last_value", flat=True).get()
-        return f"{region}-{day:%Y%m%d}-{value:06d}"
+        return TicketSequence.objects.filter(region=region, day=day).values_list("last_value", flat=True).get()
     raise RuntimeError("could not allocate a ticket number")
