@@ -92,12 +92,13 @@ def alert(users: Iterable[User], *, ticket: Ticket | None, kind: str, occasion: 
 def sync_watches(ticket: Ticket, event: Any = None) -> None:
     """Ticket-event listener: keep the moments the sweep must act on in step with the ticket's clocks."""
     SlaWatch.objects.filter(ticket_id=ticket.pk).delete()
-    if not ticket.is_open or ticket.sla_paused or ticket.sla_policy_id is None:
+    policy = ticket.sla_policy
+    if not ticket.is_open or ticket.sla_paused or policy is None:
         return
     at = getattr(event, "created_at", None) or timezone.now()
     watches = []
     if ticket.due_at and ticket.due_at > at:  # nothing to warn about once it is due
-        warn_before = dt.timedelta(minutes=ticket.sla_policy.warn_before_minutes)
+        warn_before = dt.timedelta(minutes=policy.warn_before_minutes)
         watches.append(SlaWatch(ticket_id=ticket.pk, kind=WatchKind.WARN, fire_at=ticket.due_at - warn_before,
                                 due_at=ticket.due_at))
     if ticket.status in WITH_DEPARTMENT_STATUSES:
