@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -246,24 +246,25 @@ CUBES = (DAILY, MONTHLY, TOTALS)
 _KEY_COLUMNS = DAILY.columns
 
 
-def _upsert_sql(cube: Cube, update_columns: Iterable[str]) -> str:
+def _upsert_sql(cube: Cube, rows: int) -> str:
+    """INSERT `rows` rows of a cube, adding every counter to the row of the same key when it exists."""
     q = connection.ops.quote_name
     table = q(cube.table)
     columns = [*cube.columns, *COUNTER_NAMES]
-    marks = ", ".join(["%s"] * len(columns))
-    sets = ", ".join(f"{q(c)} = {table}.{q(c)} + excluded.{q(c)}" for c in update_columns)
-    return (f"INSERT INTO {table} ({', '.join(q(c) for c in columns)}) VALUES ({marks}) "  # noqa: S608
+    values = ", ".join(["(" + ", ".join(["%s"] * len(columns)) + ")"] * rows)
+    sets = ", ".join(f"{q(c)} = {table}.{q(c)} + excluded.{q(c)}" for c in COUNTER_NAMES)
+    return (f"INSERT INTO {table} ({', '.join(q(c) for c in columns)}) VALUES {values} "  # noqa: S608
             f"ON CONFLICT ({', '.join(q(c) for c in cube.columns)}) DO UPDATE SET {sets}")
 
 
-_SQL_CACHE: dict[tuple[str, str, tuple[str, ...]], str] = {}
+_SQL_CACHE: dict[tuple[str, str, int], str] = {}
 
 
-def _sql_for(cube: Cube, columns: tuple[str, ...]) -> str:
-    cache_key = (connection.vendor, cube.table, columns)
+def _sql_for(cube: Cube, rows: int) -> str:
+    cache_key = (connection.vendor, cube.table, rows)
     sql = _SQL_CACHE.get(cache_key)
     if sql is None:
-        sql = _SQL_CACHE[cache_key] = _upsert_sql(cube, columns)
+        sql = _SQL_CACHE[cache_key] = _upsert_sql(cube, rows)
     return sql
 
 
@@ -281,16 +282,19 @@ def project(cube: Cube, delta: dict[Key, dict[str, int]]) -> dict[Key, dict[str,
 
 
 def apply_delta(delta: dict[Key, dict[str, int]]) -> None:
-    """Add `delta` to the rows of every cube, creating missing rows. Rows are touched in key order (no deadlocks)."""
+    """Add `delta` to the rows of every cube, creating missing rows: one statement per cube, rows in key order
+    (every transaction locks rows in the same order, so concurrent upkeep cannot deadlock)."""
     if not delta:
         return
     with connection.cursor() as cursor:
         for cube in CUBES:
             rows = project(cube, delta)
+            if not rows:
+                continue
+            params: list[Any] = []
             for key in sorted(rows, key=_sort_key):
-                amounts = rows[key]
-                columns = tuple(name for name in COUNTER_NAMES if amounts.get(name))
-                cursor.execute(_sql_for(cube, columns), _row_params(key, amounts))
+                params += _row_params(key, rows[key])
+            cursor.execute(_sql_for(cube, len(rows)), params)
 
 
 def _sort_key(key: Key) -> tuple[str, ...]:
