@@ -12,7 +12,7 @@ import csv
 import datetime as dt
 import io
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import IO, Any
 
 from django.db.models import QuerySet
@@ -80,6 +80,31 @@ class _Labels:
         self.yes, self.no = str(_("yes")), str(_("no"))
 
 
+def _name_of(names: dict[int, str]) -> Callable[[Any], str]:
+    def convert(value: Any) -> str:
+        return names.get(value, "") if value else ""
+
+    return convert
+
+
+def _label_of(labels: dict[str, str]) -> Callable[[Any], Any]:
+    def convert(value: Any) -> Any:
+        return labels.get(value, value)
+
+    return convert
+
+
+def _yes_no(yes: str, no: str) -> Callable[[Any], str]:
+    def convert(value: Any) -> str:
+        return yes if value else no
+
+    return convert
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
 def ticket_header() -> list[str]:
     return [str(label) for label, _col in TICKET_COLUMNS]
 
@@ -88,22 +113,22 @@ def ticket_rows(tickets: QuerySet[Ticket], language: str | None = None, page: in
     """The rows of a ticket list (already scoped by `visible_tickets`), read in keyset pages by id."""
     labels = _Labels(language)
     columns = ["pk", *(col for _label, col in TICKET_COLUMNS)]
-    converters = []
+    converters: list[Callable[[Any], Any]] = []
     for _label, col in TICKET_COLUMNS:
         if col.endswith("_at"):
             converters.append(_local)
         elif col in ("category_root_id", "category_id"):
-            converters.append(lambda v, d=labels.categories: d.get(v, ""))
+            converters.append(_name_of(labels.categories))
         elif col.endswith("unit_id") or col == "branch_id":
-            converters.append(lambda v, d=labels.units: d.get(v, "") if v else "")
+            converters.append(_name_of(labels.units))
         elif col in labels.choices:
-            converters.append(lambda v, d=labels.choices[col]: d.get(v, v))
+            converters.append(_label_of(labels.choices[col]))
         elif col.startswith("is_"):
-            converters.append(lambda v, y=labels.yes, n=labels.no: y if v else n)
+            converters.append(_yes_no(labels.yes, labels.no))
         elif col == "customer__msisdn":
             converters.append(mask_msisdn)
         else:
-            converters.append(lambda v: v)
+            converters.append(_same)
     last = 0
     base = tickets.order_by()
     while True:

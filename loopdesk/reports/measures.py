@@ -234,6 +234,7 @@ def _rollup_rows(scope: Q, period: Period, names: tuple[str, ...], filters: dict
     """Aggregated rollup rows and the column each grouping is read from."""
     source = _source(period, names, filters)
     columns = {name: GROUPS[name] for name in names}
+    qs: QuerySet[Any]
     if source == "totals":
         qs = DailyTotal.objects.filter(scope, filter_q(filters), day__range=(period.start, period.end))
     elif source == "monthly":
@@ -485,7 +486,7 @@ def _prefixed(q: Q) -> Q:
         if isinstance(child, Q):
             out.children.append(_prefixed(child))
         else:
-            name, value = child
+            name, value = child  # type: ignore[misc]
             out.children.append((f"report_fact__{name}", value))
     return out
 
