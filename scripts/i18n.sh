@@ -7,7 +7,7 @@
 #
 # Needs GNU gettext (xgettext, msgmerge, msgfmt). The compiled .mo files are committed, so a fresh machine
 # needs gettext only to change the catalogue, not to run the application.
-# Afterwards: .venv/bin/python -m pytest -q loopdesk/core/tests/test_translations.py
+# Exits 1 when a message is left untranslated. Afterwards: .venv/bin/python -m pytest -q loopdesk/core/tests/test_translations.py
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 PY="${PY:-.venv/bin/python}"
@@ -28,9 +28,10 @@ if grep -rlqE '\b(gettext|ngettext|pgettext|npgettext|interpolate)\(' --include=
     "${PY}" manage.py makemessages -d djangojs -l "${LOCALE}" "${IGNORES[@]}" --no-obsolete
 fi
 
+untranslated=0
 if [ "${I18N_FILL:-1}" != 0 ]; then
     echo "==> filling translations from scripts/zh_hans_terms.py"
-    "${PY}" scripts/zh_hans_fill.py
+    "${PY}" scripts/zh_hans_fill.py --check || untranslated=1
 fi
 
 echo "==> compilemessages -l ${LOCALE}"
@@ -38,6 +39,10 @@ echo "==> compilemessages -l ${LOCALE}"
 for attempt in 1 2 3 4 5; do
     if "${PY}" manage.py compilemessages -l "${LOCALE}" --ignore=.venv --ignore=node_modules \
             --ignore='loopdesk/*/locale'; then
+        if [ "${untranslated}" = 1 ]; then
+            echo "Some messages are untranslated (listed above): add them to scripts/zh_hans_terms.py and re-run." >&2
+            exit 1
+        fi
         exit 0
     fi
     echo "compilemessages failed (attempt ${attempt}); retrying in 60 s" >&2
