@@ -231,6 +231,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     _celery_queue.mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_celery_queue), "data_folder_out": str(_celery_queue), "store_processed": False,
+        # Otherwise kombu keeps its exchange tables in ./control, wherever the worker was started.
+        "control_folder": str(VAR_DIR / "celery" / "control"),
     }
 # Tests run every task synchronously in the calling process (the real-worker tests start their own worker).
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", RUNNING_TESTS)
