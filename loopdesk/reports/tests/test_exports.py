@@ -8,6 +8,7 @@ import io
 import pytest
 from django.core.management import call_command
 from django.utils import translation
+from django.utils.translation import gettext as _
 from openpyxl import load_workbook
 
 from loopdesk.conftest import World
@@ -56,9 +57,13 @@ def test_monthly_report_is_kept_and_replaced_when_produced_again(world: World, h
     again = produce_monthly_report(2026, 11, "JM")
     assert StoredReport.objects.count() == 1 and first.pk == again.pk
     workbook = load_workbook(again.file.path, read_only=True)
-    assert "总览" in workbook.sheetnames and "计分卡-分公司" in workbook.sheetnames
-    overview = {r[0]: r[1] for r in workbook["总览"].iter_rows(values_only=True)}
-    assert overview["工单数"] == 9
+    with translation.override("zh-hans"):
+        overview_title, volume = str(_("Overview")), str(m.MEASURES["volume"][0])
+        scorecard_title = exports._sheet_title(str(_("Scorecard: branches")))
+    assert not overview_title.isascii() and overview_title in workbook.sheetnames
+    assert scorecard_title in workbook.sheetnames
+    overview = {r[0]: r[1] for r in workbook[overview_title].iter_rows(values_only=True)}
+    assert overview[volume] == 9
     call_command("monthly_report", month="2026-11", verbosity=0)
     assert set(StoredReport.objects.values_list("scope", flat=True)) == {"all", "JM"}
 

@@ -6,6 +6,7 @@ import io
 import re
 
 from django.test import Client
+from django.utils import translation
 from openpyxl import load_workbook
 
 from loopdesk.conftest import World
@@ -51,7 +52,9 @@ def test_table_exports_as_xlsx_with_chinese_headers(world: World, history: list[
     assert response.status_code == 200
     workbook = load_workbook(io.BytesIO(b"".join(response.streaming_content)), read_only=True)
     rows = list(workbook.worksheets[0].iter_rows(values_only=True))
-    assert rows[0][:2] == ("渠道", "工单数")
+    with translation.override("zh-hans"):
+        expected = (str(m.GROUP_LABELS["channel"]), str(m.MEASURES["volume"][0]))
+    assert rows[0][:2] == expected and not expected[1].isascii()  # Chinese headers
     assert sum(r[1] for r in rows[1:]) == 9
 
 
