@@ -8,6 +8,7 @@ every due time and flag, so changing a calendar or replaying a timeline recomput
 - overtime / problem: the first dispatch of a cycle → the department's reply (or the ticket's withdrawal or
   rejection); a reopen starts a new cycle
 - resolution: registration → the answer to the customer
+- callback: the answer → the callback and closing (回访, 归档)
 Every clock stops while the ticket waits for information or is suspended (approved hold).
 
 Two steps, both independent of how time is represented, so the bulk data generator reuses them on
@@ -49,6 +50,7 @@ class PolicyLike(Protocol):
     resolution_minutes: int
     overtime_minutes: int
     problem_minutes: int
+    callback_minutes: int
 
 
 class ClockLike(Protocol[T]):
@@ -130,6 +132,7 @@ class SlaState(Generic[T]):
     overtime_at: T | None = None
     problem_at: T | None = None
     resolution_due_at: T | None = None
+    callback_due_at: T | None = None
     replied_at: T | None = None
     answered_at: T | None = None
     paused: bool = False
@@ -143,6 +146,8 @@ class SlaState(Generic[T]):
             return None
         if self.status in WITH_DEPARTMENT_STATUSES:
             return self.hop_due_at
+        if self.answered_at is not None:
+            return self.callback_due_at
         if self.first_responded_at is None:
             return self.first_response_due_at
         return self.resolution_due_at
@@ -185,6 +190,8 @@ def derive_sla(tl: Timeline[T], policy: PolicyLike, clock: ClockLike[T], now: T)
         state.resolution_due_at = clock.add(tl.created_at, policy.resolution_minutes, pauses)
     if tl.hop_started_at is not None:
         state.hop_due_at = clock.add(tl.hop_started_at, policy.hop_reply_minutes, pauses)
+    if tl.answered_at is not None:
+        state.callback_due_at = clock.add(tl.answered_at, policy.callback_minutes, pauses)
     if tl.cycle_started_at is not None:
         state.overtime_at = clock.add(tl.cycle_started_at, policy.overtime_minutes, pauses)
         state.problem_at = clock.add(tl.cycle_started_at, policy.problem_minutes, pauses)

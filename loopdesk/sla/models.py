@@ -77,6 +77,10 @@ class SlaPolicy(models.Model):
     resolution_minutes = models.PositiveIntegerField(_("resolution (minutes)"), default=72 * 60)
     overtime_minutes = models.PositiveIntegerField(_("overtime after (minutes)"), default=48 * 60)
     problem_minutes = models.PositiveIntegerField(_("problem ticket after (minutes)"), default=72 * 60)
+    callback_minutes = models.PositiveIntegerField(
+        _("answer to callback and close (minutes)"), default=48 * 60,
+        help_text=_("After the customer is answered, the callback (回访) and closing are due within this time."),
+    )
     warn_before_minutes = models.PositiveIntegerField(_("warn before due (minutes)"), default=4 * 60)
     version = models.PositiveIntegerField(_("version"), default=1, editable=False)
 

@@ -217,3 +217,12 @@ def test_withdrawn_after_dispatch_stops_the_department_clock(world: World) -> No
     assert not t.is_overtime
     later = s.do_recompute_sla(ticket=t, now=T0 + 100 * H)
     assert not later.is_overtime and not later.is_problem
+
+
+def test_after_the_answer_the_callback_and_closing_are_what_falls_due(world: World) -> None:
+    t = s.do_create_ticket(acting_user=world.user("agent"), now=T0, dispatch=True, **world.ticket_kwargs())
+    t = s.do_accept_ticket(acting_user=world.user("specialist"), ticket=t, now=T0 + H)
+    t = s.do_reply_ticket(acting_user=world.user("specialist"), ticket=t, resolution="ok", now=T0 + 2 * H)
+    t = s.do_answer_customer(acting_user=world.user("agent"), ticket=t, answer="ok", now=T0 + 100 * H)
+    assert t.resolution_due_at < T0 + 100 * H  # answered late ...
+    assert t.due_at == T0 + 148 * H  # ... but what is due now is the callback, 48 h after the answer
