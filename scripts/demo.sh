@@ -34,8 +34,10 @@ if has_command load_demo; then
 else
     echo "skipped: manage.py load_demo is not available in this version"
 fi
-# Demo tickets are bulk-loaded: give the open ones their SLA watches and progress schedules.
+# Demo tickets are bulk-loaded: give the open ones their SLA watches and progress schedules, and count them
+# into the KPI rollups the dashboards read.
 "${PY}" manage.py sync_followup
+"${PY}" manage.py rebuild_rollups
 
 say "Collecting static files"
 "${PY}" manage.py collectstatic --noinput -v 0
