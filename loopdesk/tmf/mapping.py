@@ -147,7 +147,7 @@ EVENT_TYPES = (CREATE_EVENT, STATUS_CHANGE_EVENT, ATTRIBUTE_CHANGE_EVENT, RESOLV
                INFORMATION_REQUIRED_EVENT, DELETE_EVENT)
 
 # Timeline entries that change an attribute without changing the status, and the field they touch.
-ATTRIBUTE_FIELDS = {
+ATTRIBUTE_FIELDS: dict[str, str] = {
     EventKind.NOTE: "note",
     EventKind.COMMIT_TIME: "expectedResolutionDate",
     EventKind.LINK: "troubleTicketRelationship",
