@@ -1134,4 +1134,8 @@ T: dict[str, str] = {
     "Replied work orders": "回单量",
     "Answered work orders": "答复量",
     "Closed work orders": "关闭量",
+    # --- SLA: callback and close -----------------------------------------------------------------------------
+    "answer to callback and close (minutes)": "答复至回访并关闭（分钟）",
+    "After the customer is answered, the callback (回访) and closing are due within this time.":
+        "答复客户后，须在此时限内完成回访并关闭工单。",
 }
