@@ -22,7 +22,8 @@ BLANK = [("", _("Any"))]
 
 def category_options(active_only: bool = True) -> list[tuple[int, str, str]]:
     """(id, "基础通信 › 信号覆盖 › 室内无信号", search text) for every category, from one query."""
-    qs = Category.objects.only("id", "name", "name_en", "path", "keywords", "is_active", "parent_id").order_by("path")
+    fields = ("id", "code", "name", "name_en", "path", "keywords", "is_active", "parent_id")
+    qs = Category.objects.only(*fields).order_by("path")
     nodes = list(qs)
     language = get_language()
     names = {c.pk: c.display_name(language) for c in nodes}

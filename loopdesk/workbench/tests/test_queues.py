@@ -8,7 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from loopdesk.tickets.choices import Status
-from loopdesk.tickets.models import Ticket
+from loopdesk.tickets.models import Category, Ticket
 from loopdesk.tickets.services import do_create_ticket
 
 
@@ -99,3 +99,7 @@ def test_queue_queries_do_not_grow_with_rows(world: Any, client_for: Any) -> Non
     _create(world, 6, category=world.categories["other"])
     assert queries() == few
     assert rows == [1, 7]
+    # Nor with the size of the category tree (the filter's type-ahead options come from one query).
+    for i in range(10):
+        Category.objects.create(code=f"EXTRA{i}", name=f"类目{i}", parent=world.categories["other"])
+    assert queries() == few
