@@ -90,8 +90,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     setup()
+    from django.core.management import call_command
     from django.db import connection
     from django.test import Client
+
+    call_command("collectstatic", interactive=False, verbosity=0)  # the pages link hashed static files
 
     from loopdesk.org.models import User
     from loopdesk.tickets.models import Ticket

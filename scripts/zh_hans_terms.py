@@ -870,6 +870,7 @@ T: dict[str, str] = {
     "Overtime from": "超时起始时间",
     "Problem ticket from": "问题工单起始时间",
     "Resolution due": "解决时限",
+    "Callback and closing due": "回访及关闭时限",
     "Attachments": "附件",
     "No attachments.": "无附件。",
     "Attach a file": "上传附件",

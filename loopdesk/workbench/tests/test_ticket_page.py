@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from loopdesk.audit.models import AuditLog
 from loopdesk.tickets.choices import EventKind, Status
 from loopdesk.tickets.models import Ticket
-from loopdesk.tickets.services import do_accept_ticket, do_add_note, do_create_ticket
+from loopdesk.tickets.services import do_accept_ticket, do_add_note, do_answer_customer, do_create_ticket
 
 HX = {"HX-Request": "true"}
 
@@ -162,3 +162,18 @@ def test_ticket_page_queries_do_not_grow_with_the_timeline(world: Any, client_fo
     for i in range(8):
         do_add_note(acting_user=world.user("specialist" if i % 2 else "agent"), ticket=ticket, text=f"备注 {i}")
     assert queries() == before
+
+
+def test_an_answered_ticket_shows_when_the_callback_and_closing_fall_due(world: Any, client_for: Any) -> None:
+    from django.utils import timezone
+    from django.utils.formats import date_format
+
+    ticket = do_create_ticket(acting_user=world.user("agent"), **world.ticket_kwargs())
+    before = client_for("agent").get(f"/tickets/{ticket.pk}/").content.decode()
+    assert "Callback and closing due" not in before
+    ticket = do_answer_customer(acting_user=world.user("agent"), ticket=ticket, answer="已解释资费。",
+                                resolution="资费标准解释清楚。")
+    assert ticket.status == Status.ANSWERED and ticket.due_at is not None
+    page = client_for("agent").get(f"/tickets/{ticket.pk}/").content.decode()
+    assert "Callback and closing due" in page
+    assert date_format(timezone.localtime(ticket.due_at), "m-d H:i") in page
