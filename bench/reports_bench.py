@@ -12,7 +12,9 @@ Run by hand, not a test. Each figure comes with a baseline measured in the same 
   dashboard  server time of the dashboard view (a month, a region's supervisor) — baseline: one direct
              aggregate over the ticket table for the same month (what the rollups avoid);
   scorecard  every branch and every department scored for a month — baseline: the same direct aggregate;
-  upkeep     time inside the rollup listener per ticket event, over full loops run through the services —
+  upkeep     time inside the rollup listener per ticket event (in the request: one INSERT of a note), and
+             the fold's time per event (the worker: `rollups.fold_pending`, timed once per 10 loops and
+             once for everything at the end), over full loops run through the services —
              baseline: the services' own time per event (listener excluded);
   export     CSV of N tickets (streamed, formatted, BOM) in a child process, rows/s and peak RSS, with the
              Python formatter and with PostgreSQL's COPY — baseline: reading the same rows and columns into
@@ -187,8 +189,16 @@ def upkeep(args: argparse.Namespace) -> None:
     category = Category.objects.filter(code__isnull=False, parent__isnull=False, children__isnull=True).first()
     customers = list(Customer.objects.order_by("pk")[: args.loops])
     now = timezone.now() - dt.timedelta(days=3)
+    rollups.fold_pending()
+    fold_small = [0.0, 0]  # folds every 10 loops (≈ 60 notes): what a worker kicked after commits sees
     start = time.perf_counter()
     for i, customer in enumerate(customers):
+        if i % 10 == 9:
+            notes = rollups.pending_count()
+            t0 = time.perf_counter()
+            rollups.fold_pending()
+            fold_small[0] += time.perf_counter() - t0
+            fold_small[1] += notes
         at = now + dt.timedelta(seconds=i)
         t = s.do_create_ticket(acting_user=agent, customer=customer, contact_type="complaint", category=category,
                                channel="hotline", description="基准测试", now=at, dispatch=True)
@@ -201,12 +211,29 @@ def upkeep(args: argparse.Namespace) -> None:
             s.do_close_ticket(acting_user=agent, ticket=t, now=at)
         except Exception as exc:  # a unit without handlers: the loop stops there
             print("loop stopped:", type(exc).__name__, exc, file=sys.stderr)
-    total = time.perf_counter() - start
+    total = time.perf_counter() - start - fold_small[0]
     ticket_events.register_listener("reports.rollups", rollups.on_ticket_event)
+    notes = rollups.pending_count()
+    t0 = time.perf_counter()
+    rollups.fold_pending()
+    fold_rest = time.perf_counter() - t0
     per_event = spent[0] / spent[1] * 1000
     services = (total - spent[0]) / spent[1] * 1000
-    _emit("rollup_upkeep", events=spent[1], listener_ms_per_event=round(per_event, 3),
-          baseline_service_ms_per_event=round(services, 3), ratio=round(per_event / services, 3))
+    _emit("rollup_upkeep_listener", events=spent[1], listener_ms_per_event=round(per_event, 3),
+          baseline_service_ms_per_event=round(services, 3), ratio=round(per_event / services, 3), load=_load())
+    if fold_small[1]:
+        small = fold_small[0] / fold_small[1] * 1000
+        _emit("rollup_upkeep_fold_every_10_loops", notes=fold_small[1], fold_ms_per_event=round(small, 3),
+              ratio_to_service=round(small / services, 3))
+    if notes:
+        rest = fold_rest / notes * 1000
+        _emit("rollup_upkeep_fold_rest", notes=notes, fold_ms_per_event=round(rest, 3),
+              ratio_to_service=round(rest / services, 3))
+    assert rollups.pending_count() == 0
+
+
+def _load() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 def export(args: argparse.Namespace) -> None:
@@ -303,9 +330,14 @@ def main() -> None:
     p = sub.add_parser("export-child")
     p.add_argument("mode")
     p.add_argument("rows", type=int)
+    p = sub.add_parser("upkeep")
+    p.add_argument("--loops", type=int, default=200)
     args = parser.parse_args()
     if args.command == "setup":
         setup(args)
+    elif args.command == "upkeep":
+        _django()
+        upkeep(args)
     elif args.command == "measure":
         measure(args)
     else:

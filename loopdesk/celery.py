@@ -38,6 +38,8 @@ def periodic_jobs() -> dict[str, dict[str, object]]:
         "callback-sweep": {"task": "loopdesk.followup.sweep_callbacks", **_every(300)},
         "progress-updates": {"task": "loopdesk.notify.sweep_progress", **_every(300)},
         "survey-expiry": {"task": "loopdesk.surveys.expire_surveys", **_every(3600)},
+        # KPI rollups: fold the ticket changes noted since the last fold (also kicked after each commit).
+        "rollup-fold": {"task": "reports.fold_rollups", **_every(10)},
         # Last month's report workbooks, early on the 1st (Asia/Shanghai); idempotent.
         "monthly-report": {"task": "reports.monthly", "schedule": crontab(minute=30, hour=2, day_of_month=1)},
     }

@@ -36,6 +36,7 @@ from loopdesk.customers.choices import Brand, VipLevel
 from loopdesk.customers.models import Customer
 from loopdesk.customers.services import get_or_create_customer
 from loopdesk.org.models import OrgUnit
+from loopdesk.reports import rollups
 from loopdesk.reports.models import ImportRun
 from loopdesk.sla.calendars import SHANGHAI
 from loopdesk.tickets import policy
@@ -401,6 +402,8 @@ def import_tickets(
                 result.applied = True
         except _Abort:
             result.created = 0
+        if result.applied:
+            rollups.fold_pending()  # the imported tickets are in the figures when the import reports back
         return result
     finally:
         if isinstance(source, str | Path):

@@ -274,3 +274,16 @@ class ImportRun(models.Model):
         verbose_name = _("import")
         verbose_name_plural = _("imports")
         ordering = ["-created_at"]
+
+
+class RollupPending(models.Model):
+    """A ticket whose KPI fact may be out of date: written by the ticket-event listener (one cheap insert per
+    event, inside the service's transaction) and consumed by the fold (`loopdesk.reports.rollups.fold_pending`),
+    which recomputes the ticket's fact and adds the difference to the rollups in the same transaction."""
+
+    id = models.BigAutoField(primary_key=True)
+    ticket_id = models.BigIntegerField(_("work order"))
+
+    class Meta:
+        verbose_name = _("rollup backlog entry")
+        verbose_name_plural = _("rollup backlog")

@@ -17,6 +17,8 @@ value summed (1 for a count). Everything else derives from it:
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -34,10 +36,13 @@ from loopdesk.reports.models import (
     DailyTotal,
     MonthlyRollup,
     ReportFact,
+    RollupPending,
 )
 from loopdesk.sla.calendars import SHANGHAI
 from loopdesk.tickets.choices import CallbackVerdict, ContactType, EventKind, Status
 from loopdesk.tickets.models import Ticket, TicketEvent
+
+logger = logging.getLogger(__name__)
 
 Fact = dict[str, Any]
 Key = tuple[Any, ...]  # a contribution: (day, *DIMENSIONS, category_root_id); a cube row: its key columns
@@ -301,41 +306,120 @@ def _sort_key(key: Key) -> tuple[str, ...]:
     return tuple(str(part) for part in key)
 
 
-# --- the listener -----------------------------------------------------------------------------------
+# --- the listener and the fold ------------------------------------------------------------------------
 
-
-def _stored_fact(ticket_id: int) -> Fact | None:
-    return ReportFact.objects.filter(pk=ticket_id).values(*FACT_FIELDS).first()
-
-
-def _department_from_timeline(ticket_id: int) -> int:
-    last = (
-        TicketEvent.objects.filter(ticket_id=ticket_id, kind__in=DEPARTMENT_EVENTS)
-        .order_by("-seq").values_list("to_unit_id", flat=True).first()
-    )
-    return last or 0
+_PENDING_SQL: dict[str, str] = {}
 
 
 def on_ticket_event(ticket: Ticket, event: TicketEvent) -> None:
-    """Keep the ticket's fact and the rollups in step with this timeline event (inside its transaction)."""
-    old = None if event.kind == EventKind.CREATE else _stored_fact(ticket.pk)
-    if event.kind in DEPARTMENT_EVENTS:
-        department = event.to_unit_id or 0
-    elif old is not None:
-        department = old["department_id"]
-    elif event.kind == EventKind.CREATE:
-        department = 0
-    else:  # a ticket loaded in bulk before its fact was built
-        department = _department_from_timeline(ticket.pk)
-    new = fact_from_ticket(ticket, department, ticket.customer.brand)
-    if old == new:
+    """Note the ticket as pending for the rollups: one INSERT inside the service's transaction (so the note
+    commits or rolls back with the change), and a fold kicked after commit. The fold does the real work."""
+    sql = _PENDING_SQL.get(connection.vendor)
+    if sql is None:
+        sql = _PENDING_SQL[connection.vendor] = (
+            f"INSERT INTO {connection.ops.quote_name(RollupPending._meta.db_table)} (ticket_id) VALUES (%s)")  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [ticket.pk])
+    _kick_after_commit()
+
+
+# At most one kick per transaction (a service appends several events), and per process not more often than every
+# KICK_INTERVAL seconds: the periodic fold (beat, `rollup-fold` in loopdesk/celery.py) catches what a skipped kick left.
+KICK_INTERVAL = 1.0
+_last_kick = [-KICK_INTERVAL]
+
+
+def _kick() -> None:
+    now = time.monotonic()
+    if now - _last_kick[0] < KICK_INTERVAL:
         return
-    apply_delta(difference(contributions(old), contributions(new)))
-    if old is None:
-        ReportFact.objects.update_or_create(ticket_id=ticket.pk, defaults=new)
-    else:
-        changed = {name: value for name, value in new.items() if old[name] != value}
-        ReportFact.objects.filter(pk=ticket.pk).update(**changed)
+    _last_kick[0] = now
+    from loopdesk.reports.tasks import fold_rollups
+
+    try:
+        fold_rollups.delay()
+    except Exception:  # a broker hiccup must not fail the request: the periodic fold comes soon anyway
+        logger.warning("could not kick the rollup fold", exc_info=True)
+
+
+def _kick_after_commit() -> None:
+    if any(entry[1] is _kick for entry in connection.run_on_commit):
+        return
+    transaction.on_commit(_kick)
+
+
+def _claim(batch_size: int) -> list[int]:  # the ticket of each note claimed
+    """Take up to `batch_size` pending notes (oldest first), deleting them in the caller's transaction:
+    PostgreSQL skips notes another worker has claimed (FOR UPDATE SKIP LOCKED); SQLite has one writer."""
+    table = connection.ops.quote_name(RollupPending._meta.db_table)
+    lock = " FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {table} WHERE id IN (SELECT id FROM {table} ORDER BY id LIMIT %s{lock}) "  # noqa: S608
+            "RETURNING ticket_id",
+            [batch_size],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+ADVISORY_CLASS = 0x4C44  # "LD": the class id of the per-ticket fold locks (pg_advisory_xact_lock(class, id))
+
+
+def _lock_tickets(ticket_ids: list[int]) -> None:
+    """Serialise folds of the same ticket on several workers (PostgreSQL), in id order (no deadlock). The ticket
+    rows themselves are not locked: the services never wait for the fold."""
+    if connection.vendor != "postgresql" or not ticket_ids:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(pg_advisory_xact_lock(%s, t::int)) FROM unnest(%s::bigint[]) AS t",
+                       [ADVISORY_CLASS, ticket_ids])
+
+
+def fold_tickets(ticket_ids: list[int]) -> int:
+    """Recompute the facts of these tickets and add the difference of old and new contributions to every cube:
+    one read of the tickets, one of their dispatch events, one of the stored facts, one multi-row upsert per
+    cube, one delete and one bulk insert of the changed facts. Call inside a transaction. Returns facts changed."""
+    if not ticket_ids:
+        return 0
+    new = dict(pair for batch in facts_from_tickets(Ticket.objects.filter(pk__in=ticket_ids),
+                                                    batch_size=len(ticket_ids) + 1) for pair in batch)
+    old = {row.pop("ticket_id"): row for row in ReportFact.objects.filter(pk__in=ticket_ids)
+           .values("ticket_id", *FACT_FIELDS)}
+    old = {pk: {name: _normalise(value) for name, value in fact.items()} for pk, fact in old.items()}
+    delta: dict[Key, dict[str, int]] = {}
+    changed = [pk for pk in ticket_ids if old.get(pk) != new.get(pk)]
+    for pk in changed:
+        for key, amounts in difference(contributions(old.get(pk)), contributions(new.get(pk))).items():
+            row = delta.setdefault(key, {})
+            for name, amount in amounts.items():
+                row[name] = row.get(name, 0) + amount
+    apply_delta({k: {n: a for n, a in v.items() if a} for k, v in delta.items() if any(v.values())})
+    if changed:
+        ReportFact.objects.filter(pk__in=[pk for pk in changed if pk in old]).delete()
+        _insert_facts([(pk, new[pk]) for pk in changed if pk in new])
+    return len(changed)
+
+
+def fold_pending(*, batch_size: int = 2000, max_batches: int | None = None) -> int:
+    """Fold the pending notes into the facts and rollups, a batch per transaction (claimed notes are deleted in
+    the same transaction: a crash leaves them for the next fold, never counted twice). Returns notes folded."""
+    folded = 0
+    batches = 0
+    while max_batches is None or batches < max_batches:
+        with transaction.atomic():
+            notes = _claim(batch_size)
+            if not notes:
+                break
+            ticket_ids = sorted(set(notes))
+            _lock_tickets(ticket_ids)
+            fold_tickets(ticket_ids)
+        folded += len(notes)
+        batches += 1
+    return folded
+
+
+def pending_count() -> int:
+    return RollupPending.objects.count()
 
 
 # --- rebuild and check ------------------------------------------------------------------------------

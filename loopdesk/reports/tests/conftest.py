@@ -9,6 +9,7 @@ import pytest
 
 from loopdesk.conftest import T0, World
 from loopdesk.customers.choices import Brand
+from loopdesk.reports import rollups
 from loopdesk.tickets import services as s
 from loopdesk.tickets.choices import CallbackVerdict, Channel, ContactType
 from loopdesk.tickets.models import Ticket
@@ -50,6 +51,7 @@ def make_history(world: World, start: dt.datetime = T0) -> list[Ticket]:
                                     now=returned.created_at)
     made.append(s.do_return_ticket(acting_user=it, ticket=returned, reason="非本部门", now=returned.created_at))
     made.append(new(3))  # still new
+    rollups.fold_pending()  # what the worker does within seconds of each commit
     return made
 
 

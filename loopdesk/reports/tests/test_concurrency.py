@@ -1,4 +1,5 @@
-"""Rollup upkeep under concurrency: many transactions adding to the same rollup rows lose no count (PostgreSQL)."""
+"""Rollup upkeep under concurrency (PostgreSQL): services noting changes while several fold workers consume the
+notes at the same time (SKIP LOCKED claims, per-ticket advisory locks) lose no count and count none twice."""
 
 from __future__ import annotations
 
@@ -14,11 +15,13 @@ from loopdesk.tickets import services as s
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
-def test_concurrent_tickets_on_the_same_rollup_rows_are_all_counted(world: World) -> None:
+def test_concurrent_tickets_and_folds_on_the_same_rollup_rows_are_all_counted_once(world: World) -> None:
     assert connection.vendor == "postgresql"
     customers = [world.customer(msisdn=f"1370000{i:04d}") for i in range(24)]
-    barrier = threading.Barrier(4)
+    barrier = threading.Barrier(6)
     errors: list[Exception] = []
+    writing = threading.Event()
+    writing.set()
 
     def work(chunk: list) -> None:
         try:
@@ -33,12 +36,28 @@ def test_concurrent_tickets_on_the_same_rollup_rows_are_all_counted(world: World
             close_old_connections()
             connection.close()
 
-    threads = [threading.Thread(target=work, args=(customers[i::4],)) for i in range(4)]
-    for t in threads:
+    def fold() -> None:
+        try:
+            barrier.wait()
+            while writing.is_set():
+                rollups.fold_pending(batch_size=3)
+        except Exception as exc:  # reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    writers = [threading.Thread(target=work, args=(customers[i::4],)) for i in range(4)]
+    folders = [threading.Thread(target=fold) for _ in range(2)]
+    for t in writers + folders:
         t.start()
-    for t in threads:
+    for t in writers:
+        t.join()
+    writing.clear()
+    for t in folders:
         t.join()
     assert errors == []
+    rollups.fold_pending()
+    assert rollups.pending_count() == 0
     daily = rollups.stored_rollups()
     assert sum(row.get("created", 0) for row in daily.values()) == 24
     assert sum(row.get("dispatched", 0) for row in daily.values()) == 24

@@ -37,7 +37,7 @@ def test_gbk_file_imports_through_the_services(world: World) -> None:
     assert ticket.category == world.categories["indoor"] and ticket.channel == "hotline"
     assert ticket.created_at == dt.datetime(2026, 10, 5, 9, 30, tzinfo=SHANGHAI)
     assert TicketEvent.objects.filter(ticket=ticket, kind="create").exists()
-    assert ReportFact.objects.filter(pk=ticket.pk).exists()  # counted in the KPIs like any new ticket
+    assert ReportFact.objects.filter(pk=ticket.pk).exists()  # counted in the KPIs (folded by the import)
     assert Customer.objects.filter(msisdn="13900000002").exists()
 
 

@@ -14,7 +14,7 @@ from loopdesk.conftest import T0, World, build_world
 from loopdesk.core.errors import DomainError
 from loopdesk.customers.choices import Brand, VipLevel
 from loopdesk.reports import rollups
-from loopdesk.reports.models import DailyRollup, ReportFact
+from loopdesk.reports.models import DailyRollup, ReportFact, RollupPending
 from loopdesk.tickets import services as s
 from loopdesk.tickets.choices import Action, CallbackVerdict, Channel, ContactType, RejectReason
 from loopdesk.tickets.models import Ticket
@@ -45,6 +45,7 @@ def _act(world: World, action: str, actor: str, ticket: Ticket, unit: str, verdi
 
 
 def _sum(counter: str, **filters: object) -> int:
+    rollups.fold_pending()  # as the worker does after each commit
     return sum(DailyRollup.objects.filter(**filters).values_list(counter, flat=True))
 
 
@@ -72,6 +73,7 @@ def test_a_full_loop_is_counted_on_the_day_of_each_step(world: World) -> None:
     assert _sum("closed", day=close_at.date()) == 1
     assert _sum("fcr") == 0
     assert rollups.stored_rollups() == rollups.recount_from_tickets()
+    assert rollups.pending_count() == 0
 
 
 def test_first_contact_resolution_and_overtime(world: World) -> None:
@@ -93,6 +95,7 @@ def test_rebuild_and_check_find_and_repair_a_tampered_rollup(world: World) -> No
     for minutes in range(3):
         t = s.do_create_ticket(acting_user=agent, now=T0 + dt.timedelta(minutes=minutes), **world.ticket_kwargs())
         s.do_dispatch_ticket(acting_user=agent, ticket=t, to_unit=world.units["netmaint"], now=T0)
+    rollups.fold_pending()
     assert rollups.check().ok
     DailyRollup.objects.update(created=99)
     ReportFact.objects.filter(pk=t.pk).update(channel="sms")
@@ -107,7 +110,9 @@ def test_rebuild_and_check_find_and_repair_a_tampered_rollup(world: World) -> No
 
 def test_check_command_exits_non_zero_on_a_difference(world: World) -> None:
     s.do_create_ticket(acting_user=world.user("agent"), now=T0, **world.ticket_kwargs())
-    call_command("check_rollups", verbosity=0)
+    with pytest.raises(SystemExit):  # the change is not folded yet
+        call_command("check_rollups", "--no-fold", verbosity=0)
+    call_command("check_rollups", verbosity=0)  # folds first, as the worker would
     DailyRollup.objects.update(created=5)
     with pytest.raises(SystemExit):
         call_command("check_rollups", verbosity=0)
@@ -120,6 +125,7 @@ def test_bulk_loaded_tickets_join_the_rollups_on_their_next_event(world: World) 
     ReportFact.objects.all().delete()
     DailyRollup.objects.all().delete()  # as if written by the bulk generator
     s.do_accept_ticket(acting_user=world.user("specialist"), ticket=t, now=T0)
+    rollups.fold_pending()
     assert ReportFact.objects.get(pk=t.pk).department_id == world.units["netmaint"].pk
     assert rollups.stored_rollups() == rollups.recount_from_tickets()
 
@@ -165,6 +171,9 @@ def test_rollups_equal_a_direct_recount_after_random_changes(steps: list) -> Non
         action, actor = options[pick % len(options)]
         with contextlib.suppress(DomainError):  # a refused action changes nothing
             tickets[which] = _act(world, action, actor.username, ticket, unit, verdict, at)
+        if pick % 4 == 0:  # the worker folds at random moments, sometimes several changes at once
+            rollups.fold_pending(batch_size=1 + pick % 3)
+    rollups.fold_pending()
     incremental = {cube.table: rollups.stored_rollups(cube=cube) for cube in rollups.CUBES}
     for cube in rollups.CUBES:
         assert incremental[cube.table] == rollups.recount_from_tickets(cube), cube.table
@@ -196,3 +205,33 @@ def test_a_ticket_returned_twice_counts_once_as_returned(world: World) -> None:
     assert _sum("returns") == 1
     period = m.Period.month(2026, 11)
     assert m.drilldown(world.user("supervisor"), "returned", period).count() == 1
+
+
+def test_the_listener_only_notes_the_ticket_and_the_fold_counts_each_change_once(world: World) -> None:
+    agent = world.user("agent")
+    t = s.do_create_ticket(acting_user=agent, now=T0, **world.ticket_kwargs())
+    t = s.do_dispatch_ticket(acting_user=agent, ticket=t, to_unit=world.units["netmaint"], now=T0)
+    # Inside the request: notes only, no fact, no rollup row.
+    assert rollups.pending_count() == 2
+    assert not ReportFact.objects.exists()
+    assert not DailyRollup.objects.exists()
+    assert rollups.fold_pending(batch_size=1) == 2  # two transactions, the second finds nothing to change
+    assert rollups.pending_count() == 0
+    assert (_sum("created"), _sum("dispatched")) == (1, 1)
+    assert rollups.fold_pending() == 0
+    # A note left over (e.g. a worker that died after the fold committed elsewhere) changes nothing twice.
+    RollupPending.objects.create(ticket_id=t.pk)
+    RollupPending.objects.create(ticket_id=t.pk)
+    assert rollups.fold_pending() == 2
+    assert (_sum("created"), _sum("dispatched")) == (1, 1)
+    assert rollups.check().ok
+
+
+def test_the_fold_runs_after_commit_through_the_task(world: World, django_capture_on_commit_callbacks) -> None:
+    rollups._last_kick[0] = -rollups.KICK_INTERVAL  # no kick in the last second of this process
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        s.do_create_ticket(acting_user=world.user("agent"), now=T0, **world.ticket_kwargs())
+    assert len(callbacks) == 1  # one kick for the transaction, whatever the number of events
+    # The kick sent reports.fold_rollups (run in-process in tests): the ticket is counted, nothing pending.
+    assert rollups.pending_count() == 0
+    assert sum(DailyRollup.objects.values_list("created", flat=True)) == 1

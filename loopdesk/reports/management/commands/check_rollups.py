@@ -15,8 +15,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--limit", type=int, default=100, help="Report at most this many differences of each kind.")
+        parser.add_argument("--no-fold", action="store_true",
+                            help="Do not fold the pending ticket changes first (they then show as differences).")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if not options["no_fold"]:
+            rollups.fold_pending()  # what the worker would do within seconds
         report = rollups.check(limit=options["limit"])
         for pk, name, stored, expected in report.fact_differences:
             self.stdout.write(f"fact of ticket {pk}: {name} is {stored!r}, expected {expected!r}")
