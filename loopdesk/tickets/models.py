@@ -185,6 +185,8 @@ class Ticket(models.Model):
             models.Index(fields=["customer", "category_root", "created_at"], name="tkt_repeat"),
             models.Index(fields=["region", "status", "created_at"], name="tkt_region_status"),
             models.Index(fields=["handler_user", "due_at"], name="tkt_handler_user", condition=Q(is_open=True)),
+            # "My work orders": the open tickets I first responded to (with tkt_handler_user, one index per side).
+            models.Index(fields=["first_responder", "due_at"], name="tkt_fr_open", condition=Q(is_open=True)),
         ]
         permissions = [
             ("reveal_customer", _("Can reveal customer phone numbers and names")),

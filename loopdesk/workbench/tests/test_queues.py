@@ -103,3 +103,18 @@ def test_queue_queries_do_not_grow_with_rows(world: Any, client_for: Any) -> Non
     for i in range(10):
         Category.objects.create(code=f"EXTRA{i}", name=f"类目{i}", parent=world.categories["other"])
     assert queries() == few
+
+
+def test_my_queue_holds_what_i_handle_or_first_responded_to_once_each(world: Any, client_for: Any) -> None:
+    from loopdesk.tickets.services import do_accept_ticket
+
+    agent = world.user("agent")
+    kept = do_create_ticket(acting_user=agent, **world.ticket_kwargs())  # first responder and handler: once
+    dispatched = _create(world, 1)[0]
+    accepted = do_accept_ticket(acting_user=world.user("specialist"), ticket=_create(world, 1)[0])
+    other = do_create_ticket(acting_user=world.user("zh_agent"), **world.ticket_kwargs())
+    agent_rows = client_for("agent").get("/queues/mine/").context["rows"]
+    assert sorted(t.pk for t in agent_rows) == sorted([kept.pk, dispatched.pk, accepted.pk])
+    specialist = client_for("specialist").get("/queues/mine/")
+    assert [t.pk for t in specialist.context["rows"]] == [accepted.pk]
+    assert specialist.context["total"] == 1 and other.pk not in [t.pk for t in agent_rows]

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from loopdesk.core.db import refresh_statistics
 from loopdesk.tickets.generator import MissingReference, Options, ensure_reference, generate
 
 
@@ -63,6 +64,8 @@ class Command(BaseCommand):
             )
         except MissingReference as exc:
             raise CommandError(str(exc)) from exc
+        analyzed = refresh_statistics()
+        self.stdout.write(f"Planner statistics refreshed in {analyzed:.1f} s.")
         rate = result.tickets / result.seconds if result.seconds else 0.0
         self.stdout.write(
             self.style.SUCCESS(

@@ -7,6 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
+from loopdesk.core.db import refresh_statistics
 from loopdesk.tickets.generator import (
     DEMO_PASSWORD,
     MissingReference,
@@ -49,6 +50,7 @@ class Command(BaseCommand):
                     f"Generated {result.tickets:,} work orders and {result.customers:,} customers "
                     f"in {result.seconds:.1f} s."
                 )
+                refresh_statistics()
         except MissingReference as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write("")
