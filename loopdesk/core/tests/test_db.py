@@ -33,3 +33,14 @@ def test_refresh_statistics_records_the_ticket_table(world: Any, capsys: Any) ->
     assert _ticket_rows_known_to_planner() >= 3
     call_command("refresh_statistics")
     assert "Planner statistics refreshed" in capsys.readouterr().out
+
+
+def test_statistics_are_refreshed_nightly_by_a_registered_task(world: Any) -> None:
+    from loopdesk.celery import app, periodic_jobs
+
+    job = periodic_jobs()["db-statistics"]
+    app.loader.import_default_modules()
+    task = app.tasks[job["task"]]
+    do_create_ticket(acting_user=world.user("agent"), **world.ticket_kwargs())
+    assert task.apply().get() >= 0
+    assert _ticket_rows_known_to_planner() >= 1
