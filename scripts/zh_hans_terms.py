@@ -1139,4 +1139,128 @@ T: dict[str, str] = {
     "answer to callback and close (minutes)": "答复至回访并关闭（分钟）",
     "After the customer is answered, the callback (回访) and closing are due within this time.":
         "答复客户后，须在此时限内完成回访并关闭工单。",
+    # --- workbench: follow-up (callbacks, escalations, alerts, window surveys, SMS templates, spam) ----------
+    "Callbacks are made by the front line that registered the contact.": "回访由受理该来电的一线人员进行。",
+    "What the customer said. Required when the customer is not satisfied.": "客户的反馈。客户不满意时必填。",
+    "Say why the customer is not satisfied: the department will read it.":
+        "请说明客户不满意的原因，处理部门将据此跟进。",
+    "Callback not found.": "未找到该回访任务。",
+    "Callback recorded: the customer is satisfied. You may close the work order.":
+        "回访已记录：客户满意，可以关闭工单。",
+    "Callback recorded: the customer could not be reached.": "回访已记录：未能联系到客户。",
+    "Callback recorded: the customer is not satisfied, so the work order %(number)s is reopened and back with you "
+    "to dispatch again.":
+        "回访已记录：客户不满意，工单 %(number)s 已重开并退回您处，请重新派单。",
+    "Callback recorded: the customer is not satisfied, so the work order %(number)s is escalated to the service "
+    "supervisors.":
+        "回访已记录：客户不满意，工单 %(number)s 已升级至服务管理人员。",
+    "Callback recorded: the customer is not satisfied.": "回访已记录：客户不满意。",
+    "Answer the customer first (the department's reply is in); then record the callback.":
+        "请先答复客户（部门已回单），再记录回访。",
+    "You may not record the callback of this work order.": "您无权记录此工单的回访。",
+    "The work order changed since you opened this form: reload the page and check before recording.":
+        "您打开此表单后工单已有变化：请刷新页面核对后再记录。",
+    "Escalations are followed up by the service supervisors.": "升级工单由服务管理人员跟进。",
+    "What was done": "处理情况",
+    "Kept with the escalation and in the audit log.": "将随升级记录保存并写入审计日志。",
+    "Escalation not found.": "未找到该升级记录。",
+    "Escalation of %(number)s resolved.": "工单 %(number)s 的升级已办结。",
+    "%(count)d alerts marked read.": "已将 %(count)d 条提醒标为已读。",
+    "Choose an alert.": "请选择一条提醒。",
+    "Window-service surveys are sent by the front line after a contact.":
+        "窗口服务评价短信由一线人员在服务结束后发送。",
+    "Already sent for this contact at %(time)s: the customer is asked only once.":
+        "本次服务已于 %(time)s 发送过评价短信：每次服务只邀请客户评价一次。",
+    "Not sent: this customer has opted out of service SMS.": "未发送：该客户已退订服务短信。",
+    "Satisfaction SMS sent to the customer.": "满意度评价短信已发送给客户。",
+    "Satisfaction SMS queued: it goes out at %(time)s (quiet hours or daily limit).":
+        "满意度评价短信已排队，将于 %(time)s 发出（免打扰时段或每日条数上限）。",
+    "Not sent: the supervisors have switched the window-survey SMS off.":
+        "未发送：服务管理人员已停用窗口服务评价短信。",
+    "Not sent: this number has reached its daily SMS limit for the coming days.":
+        "未发送：该号码近几日的短信条数已达上限。",
+    "work order number": "工单号",
+    "date committed to the customer": "承诺客户的答复日期",
+    "service hotline": "服务热线",
+    "how to answer the survey": "评价回复说明",
+    "one-time survey link": "一次性评价链接",
+    "hours the survey stays valid": "评价有效小时数",
+    "hall or team that served the customer": "为客户服务的营业厅或班组",
+    "the rating the customer gave": "客户给出的评价",
+    "the number reported as spam": "被举报的号码",
+    "SMS templates are kept by service supervisors.": "短信模板由服务管理人员维护。",
+    "Text": "内容",
+    "Write a variable as {name}; a brace itself as {{ or }}.": "变量写作 {name}；花括号本身写作 {{ 或 }}。",
+    "Send this message": "发送此短信",
+    "No such message.": "没有这种短信。",
+    "Template “%(kind)s” saved.": "模板“%(kind)s”已保存。",
+    "Someone else saved this template while you were editing it. Their text is in the list of templates; copy your "
+    "change, reload and apply it again.":
+        "您编辑期间他人已保存此模板，其内容见模板列表；请复制您的修改，刷新后重新应用。",
+    "Spam reports are read by service supervisors.": "垃圾短信举报由服务管理人员查阅。",
+    "Reported number not found.": "未找到该被举报号码。",
+    "Callbacks to make": "待回访",
+    "Open escalations": "未办结的升级工单",
+    "My callbacks": "我的回访",
+    "After the department replies, you call the customer back (回访) and record whether they are satisfied. Overdue "
+    "callbacks come first.":
+        "部门回单后，由您回访客户并记录是否满意。已超期的回访排在最前。",
+    "%(n)s callback on this page is overdue.": "本页有 %(n)s 条回访已超期。",
+    "Replied by": "回单单位",
+    "reopened %(n)s×": "已重开 %(n)s 次",
+    "Record callback": "记录回访",
+    "Answer the customer first": "请先答复客户",
+    "Previous page": "上一页",
+    "Page %(n)s of %(total)s": "第 %(n)s 页，共 %(total)s 页",
+    "Close": "关闭",
+    "When the customer is not satisfied, the policy says: %(action)s.": "客户不满意时，按规定：%(action)s。",
+    "Escalations": "升级工单",
+    "Work orders handed to the service supervisors: problem tickets, overdue regulator appeals, dissatisfied "
+    "customers and low survey ratings. Resolve each with what was done.":
+        "移交服务管理人员跟进的工单：问题工单、超时的申诉工单、回访不满意和评价低分。逐条填写处理情况后办结。",
+    "%(age)s ago": "%(age)s前",
+    "Resolve": "办结",
+    "Resolve escalation": "办结升级工单",
+    "Back to the escalations": "返回升级工单列表",
+    "Alerts": "提醒",
+    "Warnings before a time limit, overtime and problem tickets, escalations, callbacks due and low survey ratings "
+    "that concern you.":
+        "与您相关的到期预警、超时与问题工单、升级、待回访和评价低分提醒。",
+    "Show all": "显示全部",
+    "Show unread only": "只看未读",
+    "Mark all read": "全部标为已读",
+    "Mark read": "标为已读",
+    "read": "已读",
+    "No alerts.": "没有提醒。",
+    "Callbacks": "回访",
+    "Unread alerts": "未读提醒",
+    "%(n)s overdue": "%(n)s 条超期",
+    "Spam reports": "垃圾短信举报",
+    "The Chinese text of every message the customer receives. Variables in braces are filled in when the message is "
+    "sent.":
+        "客户收到的每种短信的中文内容。花括号中的变量在发送时填入。",
+    "Message": "短信",
+    "Changed": "修改时间",
+    "switched off": "已停用",
+    "built-in text": "内置文本",
+    "Edit": "编辑",
+    "Save": "保存",
+    "Built-in text": "内置文本",
+    "Preview with sample values": "示例预览",
+    "Variables this message may use": "此短信可用的变量",
+    "%(n)s characters, %(parts)s SMS": "%(n)s 个字，%(parts)s 条短信",
+    "Numbers customers reported by forwarding spam SMS to the spam-report port, one row per reported number, newest "
+    "report first.":
+        "客户转发至垃圾短信举报端口的被举报号码，每个号码一行，最新举报在前。",
+    "Reported number": "被举报号码",
+    "Last reported": "最近举报",
+    "Latest content": "最新举报内容",
+    "Latest reporter": "最新举报人",
+    "%(n)s reporter": "%(n)s 位举报人",
+    "first": "首次",
+    "No spam reports.": "暂无垃圾短信举报。",
+    "Send satisfaction SMS for this contact": "发送本次服务满意度评价短信",
+    "Answer the customer first, then record the callback.": "请先答复客户，再记录回访。",
+    "Escalated at": "升级时间",
+    "Times reported": "举报次数",
 }

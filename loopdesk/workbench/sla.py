@@ -51,3 +51,12 @@ def badge(ticket: Ticket, now: dt.datetime) -> Badge:
     if ticket.due_at < now + dt.timedelta(minutes=warn_minutes(ticket)):
         return Badge("at_risk", str(LABELS["at_risk"]), ticket.due_at)
     return Badge("normal", str(LABELS["normal"]), ticket.due_at)
+
+
+def due_badge(due: dt.datetime, now: dt.datetime) -> Badge:
+    """The same badge for a plain deadline (e.g. a callback's): overdue, at risk within the warning time, on time."""
+    if due < now:
+        return Badge("overdue", str(LABELS["overdue"]), due)
+    if due < now + dt.timedelta(minutes=DEFAULT_WARN_MINUTES):
+        return Badge("at_risk", str(LABELS["at_risk"]), due)
+    return Badge("normal", str(LABELS["normal"]), due)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from loopdesk.workbench.views import board, desk, home, policies, queues, tickets
+from loopdesk.workbench.views import board, desk, followup, home, messaging, policies, queues, tickets
 
 app_name = "workbench"
 
@@ -25,4 +25,17 @@ urlpatterns = [
     path("policies/preview/", policies.policy_preview, name="policy_preview"),
     path("queues/bulk-dispatch/", queues.bulk_dispatch, name="bulk_dispatch"),
     path("queues/<slug:key>/", queues.queue, name="queue"),
+    # Follow-up: callbacks (回访), escalations, staff alerts, window surveys, SMS templates, spam reports.
+    path("callbacks/", followup.callbacks, name="callbacks"),
+    path("callbacks/<int:task_id>/record/", followup.record_callback, name="callback_record"),
+    path("escalations/", followup.escalations, name="escalations"),
+    path("escalations/<int:pk>/resolve/", followup.resolve_escalation, name="escalation_resolve"),
+    path("alerts/", followup.alerts, name="alerts"),
+    path("alerts/read/", followup.alerts_read, name="alerts_read"),
+    path("desk/window-survey/", followup.window_survey, name="window_survey"),
+    path("sms-templates/", messaging.templates, name="sms_templates"),
+    path("sms-templates/<slug:kind>/", messaging.edit_template, name="sms_template"),
+    path("sms-templates/<slug:kind>/preview/", messaging.preview_template, name="sms_template_preview"),
+    path("spam/", messaging.spam_reports, name="spam"),
+    path("spam/<int:pk>/reveal/", messaging.reveal_reporter, name="spam_reveal"),
 ]

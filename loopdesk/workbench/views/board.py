@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from loopdesk.followup.selectors import open_escalations_for
 from loopdesk.org.models import OrgUnit
 from loopdesk.tickets.policy import visible_tickets
 from loopdesk.workbench.common import RoleFlags, staff_required
@@ -81,5 +82,7 @@ def board(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied(_("The board is for service supervisors."))
     context = board_context(request.user, timezone.now())
     context["nav"] = "board"
+    if not request.htmx:
+        context["open_escalations"] = open_escalations_for(request.user).count()
     template = "workbench/partials/board_body.html" if request.htmx else "workbench/board.html"
     return render(request, template, context)

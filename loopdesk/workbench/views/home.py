@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -15,6 +15,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
+from loopdesk.followup import selectors as followup_selectors
 from loopdesk.tickets.choices import Status
 from loopdesk.tickets.models import Ticket
 from loopdesk.tickets.policy import visible_tickets
@@ -80,10 +81,35 @@ def home_sections(user: Any, flags: RoleFlags) -> list[Section]:
     return sections
 
 
+@dataclass
+class FollowupCard:
+    key: str
+    title: Any
+    count: int
+    link: str
+    overdue: int = 0
+
+
+def followup_cards(user: Any, flags: RoleFlags) -> list[FollowupCard]:
+    """Callbacks owed (front line) and open escalations (supervisors): one aggregate query each."""
+    cards: list[FollowupCard] = []
+    if flags.front_line or flags.admin:
+        counts = followup_selectors.my_open_callbacks(user).aggregate(
+            total=Count("id"), overdue=Count("id", filter=Q(due_at__lt=timezone.now())))
+        cards.append(FollowupCard("callbacks", _("Callbacks to make"), counts["total"],
+                                  reverse("workbench:callbacks"), counts["overdue"]))
+    if flags.supervisor:
+        cards.append(FollowupCard("escalations", _("Open escalations"),
+                                  followup_selectors.open_escalations_for(user).count(),
+                                  reverse("workbench:escalations")))
+    return cards
+
+
 @staff_required
 def home(request: HttpRequest) -> HttpResponse:
     flags = RoleFlags(request.user)
-    return render(request, "workbench/home.html", {"sections": home_sections(request.user, flags)})
+    return render(request, "workbench/home.html", {"sections": home_sections(request.user, flags),
+                                                   "followup_cards": followup_cards(request.user, flags)})
 
 
 @require_POST

@@ -16,12 +16,13 @@ from django.views.decorators.http import require_POST
 
 from loopdesk.core.errors import DomainError, ValidationFailed
 from loopdesk.customers.services import do_reveal_customer
+from loopdesk.followup.selectors import open_callback_for
 from loopdesk.tickets import policy, services
-from loopdesk.tickets.choices import Action, LinkKind, Visibility
+from loopdesk.tickets.choices import Action, CallbackVerdict, LinkKind, Visibility
 from loopdesk.tickets.models import Attachment, Ticket, TicketLink
 from loopdesk.workbench.actions import DANGEROUS, PRIMARY, ActionForm
 from loopdesk.workbench.common import raise_for_domain_error, staff_required
-from loopdesk.workbench.sla import badge
+from loopdesk.workbench.sla import badge, due_badge
 
 DETAIL_RELATED = ("category", "category_root", "customer", "customer__account_manager", "handler_unit",
                   "handler_user", "first_responder", "first_responder_unit", "sla_policy", "branch")
@@ -48,7 +49,13 @@ def ticket_context(request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
     links_in = list(TicketLink.objects.filter(to_ticket=ticket).select_related("from_ticket"))
     actions = policy.allowed_actions(user, ticket)
     now = timezone.now()
+    for event in events:  # the callback's verdict, readable in the timeline
+        verdict = (event.data or {}).get("verdict")
+        event.verdict_label = CallbackVerdict(verdict).label if verdict in CallbackVerdict.values else ""
+    callback_task = open_callback_for(ticket)
     return {
+        "callback_task": callback_task,
+        "callback_badge": due_badge(callback_task.due_at, now) if callback_task else None,
         "ticket": ticket,
         "badge": badge(ticket, now),
         "now": now,
@@ -87,6 +94,12 @@ def ticket_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         raise Http404(_("No such action."))
     if action not in policy.allowed_actions(request.user, ticket):
         raise PermissionDenied(_("You may not “%(action)s” this work order now.") % {"action": Action(action).label})
+    if action == Action.CALLBACK:
+        task = open_callback_for(ticket)
+        if task is not None:  # the callback task's form applies the dissatisfied-customer policy
+            from loopdesk.workbench.views.followup import record_callback
+
+            return record_callback(request, task.pk)
     status = 200
     if request.method == "POST":
         form = ActionForm(request.POST, action=action, ticket=ticket, user=request.user)

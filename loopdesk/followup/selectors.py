@@ -1,0 +1,59 @@
+"""Read queries of follow-up that the workbench shares: my callbacks, my alerts, the supervisors' escalations.
+
+Every query is scoped in the database and served by an index of loopdesk/followup/models.py:
+callbacks by `followup_cb_mine` (assignee, due_at where open), alerts by `followup_alert_inbox`
+(user, read_at, created_at), open escalations by `followup_esc_open` and the visible-ticket filter.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+
+from loopdesk.followup.models import CallbackStatus, CallbackTask, Escalation, StaffAlert
+from loopdesk.tickets.policy import visible_tickets
+
+TICKET_RELATED = ("ticket", "ticket__category", "ticket__category_root", "ticket__customer", "ticket__handler_unit",
+                  "ticket__handler_user", "ticket__sla_policy")
+
+
+def my_open_callbacks(user: Any) -> QuerySet[CallbackTask]:
+    """The open callbacks assigned to `user`, overdue first (earliest due first)."""
+    return (CallbackTask.objects.filter(assignee_id=user.pk, status=CallbackStatus.OPEN)
+            .order_by("due_at", "id"))
+
+
+def my_open_callback_count(user: Any) -> int:
+    return my_open_callbacks(user).count()
+
+
+def open_callback_for(ticket: Any) -> CallbackTask | None:
+    """The callback the first responder still owes on this ticket (at most one per handling cycle)."""
+    return (CallbackTask.objects.filter(ticket_id=ticket.pk, status=CallbackStatus.OPEN)
+            .select_related("assignee").order_by("-cycle").first())
+
+
+def last_callback_for(ticket: Any) -> CallbackTask | None:
+    """The latest recorded (done) callback of a ticket, for the ticket page."""
+    return (CallbackTask.objects.filter(ticket_id=ticket.pk, status=CallbackStatus.DONE)
+            .select_related("assignee").order_by("-cycle").first())
+
+
+def my_alerts(user: Any, *, unread_only: bool = False) -> QuerySet[StaffAlert]:
+    """The alerts addressed to `user`, newest first (the ticket loaded with each: no query per row)."""
+    qs = StaffAlert.objects.filter(user_id=user.pk)
+    if unread_only:
+        qs = qs.filter(read_at=None)
+    return qs.select_related("ticket").order_by("-created_at", "-id")
+
+
+def unread_alert_count(user: Any) -> int:
+    """One indexed count (user, read_at IS NULL) per page: the top bar's notification badge."""
+    return StaffAlert.objects.filter(user_id=user.pk, read_at=None).count()
+
+
+def open_escalations_for(user: Any) -> QuerySet[Escalation]:
+    """Open escalations of the tickets `user` may see, oldest first."""
+    return (Escalation.objects.filter(resolved_at=None, ticket__in=visible_tickets(user).values("pk"))
+            .order_by("created_at", "id"))
