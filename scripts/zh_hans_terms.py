@@ -1135,6 +1135,13 @@ T: dict[str, str] = {
     "Replied work orders": "回单量",
     "Answered work orders": "答复量",
     "Closed work orders": "关闭量",
+    # --- reports: rollup fold, bulk import, scorecard points (session 2) ------------------------------------
+    "rollup backlog entry": "待汇总记录",
+    "rollup backlog": "待汇总队列",
+    "score of an assessment item\x04points": "得分",
+    "Unknown status “%(value)s”.": "未知的工单状态“%(value)s”。",
+    "A closed work order needs its closing time.": "已结案的工单须填写结案时间。",
+    "The work order cannot be closed before it was registered.": "结案时间不能早于受理时间。",
     # --- SLA: callback and close -----------------------------------------------------------------------------
     "answer to callback and close (minutes)": "答复至回访并关闭（分钟）",
     "After the customer is answered, the callback (回访) and closing are due within this time.":

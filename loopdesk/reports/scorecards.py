@@ -16,6 +16,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext
 
 from loopdesk.reports import measures as m
 from loopdesk.reports.models import AssessmentItem, AssessmentScheme, ScoreMethod
@@ -178,8 +179,9 @@ def _short_board(before: dict[Any, m.Totals], now: dict[Any, m.Totals], unit: in
 
 def header(card: Scorecard) -> list[str]:
     cols = [str(_("Rank")), str(UNIT_KINDS[card.unit_kind])]
+    points = pgettext("score of an assessment item", "points")  # not the customer's loyalty points (积分)
     for item in card.items:
-        cols += [f"{item.name} ({_value_label(item)})", f"{item.name} ({_('points')}/{item.weight:g})"]
+        cols += [f"{item.name} ({_value_label(item)})", f"{item.name} ({points}/{item.weight:g})"]
     cols.append(str(_("Total")))
     return cols
 

@@ -79,6 +79,12 @@ def test_scorecard_scores_every_department_with_the_seed_scheme(world: World, hi
     assert timeliness.value == 3 / 5  # two of the five replies were late
     assert timeliness.points == round(20 * (3 / 5) / 0.95, 2)
     assert [u.rank for u in card.units] == [1, 2]
+    # The item's points are a score (得分), not the customer's loyalty points (积分) of the same English word.
+    with translation.override("zh-hans"):
+        header = scorecards.header(card)
+        loyalty = str(_("points"))
+    assert loyalty == "积分"
+    assert header[3] == f"{scheme.items.all()[0].name} (得分/20)" and loyalty not in "".join(header)
 
 
 def test_editing_a_weight_changes_the_score(world: World, history: list[Ticket]) -> None:

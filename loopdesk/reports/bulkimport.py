@@ -1,0 +1,237 @@
+"""The bulk path of the legacy work-order import: validated rows written in batches with the generator's writer.
+
+`loopdesk.reports.imports.import_tickets` validates the whole file first (all-or-nothing); then this writes the
+valid rows in batches, inside the import's transaction, storing what `do_create_ticket` (and, for a legacy
+ticket already closed, `do_answer_customer` + `do_close_ticket`) would have stored:
+
+- customers: found by number; unknown numbers get a minimal record in the importing user's region (one
+  multi-row insert per batch);
+- tickets with their SLA policy (`select_policy`), committed time and every SLA column derived from the
+  timeline by `loopdesk.tickets.bulk.fast_sla` (the clock port the generator uses, tested against `compute_sla`);
+- numbers from the region's per-day sequence (`loopdesk.tickets.numbers`: the same numbers a creation would
+  take, nothing reused), ids from the tables' own sequences (safe while users create tickets);
+- the timeline: create, repeat (same customer and top category within 30 days, as the services detect it),
+  and for closed legacy tickets answer and close at the legacy close time; repeat links; external ids;
+- the KPI facts and rollups of the batch (`loopdesk.reports.rollups.fold_tickets`).
+
+PostgreSQL gets the rows by `COPY`, SQLite by `executemany` (`loopdesk.tickets.bulk.RowWriter`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import defaultdict
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.db import connection
+
+from loopdesk.customers.models import Customer
+from loopdesk.reports import rollups
+from loopdesk.sla.calendars import SHANGHAI, working_time_for
+from loopdesk.sla.models import SlaPolicy
+from loopdesk.sla.services import active_policies, select_policy
+from loopdesk.tickets.bulk import DAY, LOCAL_OFFSET, FastClock, RowWriter, TimeText, fast_sla
+from loopdesk.tickets.choices import ContactType, EventKind, Priority, Status, Visibility
+from loopdesk.tickets.models import Category, Ticket, TicketSequence
+from loopdesk.tickets.numbers import _sequence_name, format_number, next_ticket_number
+
+if TYPE_CHECKING:
+    from loopdesk.reports.imports import _TicketRow
+
+REPEAT_WINDOW = 30 * DAY
+REPEAT_TYPES = (ContactType.COMPLAINT, ContactType.APPEAL)
+
+
+def reserve_numbers(region: str, day: dt.date, count: int) -> list[str]:
+    """`count` ticket numbers of `region` on `day`, as `next_ticket_number` hands them out (call inside the
+    transaction that writes the tickets): PostgreSQL takes them from the day's sequence in one statement."""
+    if count <= 0:
+        return []
+    first = next_ticket_number(region, day)  # creates the day's sequence / counter row when missing
+    if count == 1:
+        return [first]
+    values = [int(first.rsplit("-", 1)[1])]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql" and first and _sequence_exists(cursor, region, day):
+            cursor.execute("SELECT nextval(%s) FROM generate_series(1, %s)", [_sequence_name(region, day), count - 1])
+            values += [int(row[0]) for row in cursor.fetchall()]
+        else:  # the counter row (SQLite; one writer at a time)
+            row = TicketSequence.objects.get(region=region, day=day)
+            row.last_value += count - 1
+            row.save(update_fields=["last_value"])
+            values += list(range(values[0] + 1, values[0] + count))
+    return [format_number(region, day, value) for value in values]
+
+
+def _sequence_exists(cursor: Any, region: str, day: dt.date) -> bool:
+    cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [_sequence_name(region, day)])
+    return bool(cursor.fetchone()[0])
+
+
+def _epoch(value: dt.datetime) -> int:
+    return int(value.timestamp())
+
+
+class BulkTicketWriter:
+    """Writes batches of validated legacy rows (see the module docstring). One per import, inside its transaction."""
+
+    def __init__(self, *, acting_user: Any, system: str, now: dt.datetime, first: dt.datetime, last: dt.datetime):
+        self.w = RowWriter()
+        self.ts = TimeText(self.w.tz_suffix)
+        self.N, self.T, self.F = self.w.null, self.w.true, self.w.false
+        self.user_id = acting_user.pk
+        self.unit = acting_user.unit
+        self.system = system
+        self.now = _epoch(now)
+        self.policies = active_policies()
+        self.policy_for: dict[tuple[str, int, str, str, str], SlaPolicy] = {}
+        # Working days from the first legacy day to a year after today: every deadline falls in between.
+        self.first_day = (_epoch(first) + LOCAL_OFFSET) // DAY - 1
+        self.last_day = max(self.now, _epoch(last)) // DAY + 400
+        self.clocks: dict[int, FastClock] = {}
+        # Complaints written by this import, for repeat detection: (customer, top category) -> [(epoch, id, no.)]
+        self.recent: dict[tuple[int, int], list[tuple[int, int, str]]] = defaultdict(list)
+        self.root_of = {c.pk: c.root_id for c in Category.objects.only("pk", "path")}
+
+    def _clock(self, policy: SlaPolicy) -> FastClock:
+        clock = self.clocks.get(policy.calendar_id)
+        if clock is None:
+            clock = self.clocks[policy.calendar_id] = FastClock(working_time_for(policy.calendar), self.first_day,
+                                                                self.last_day)
+        return clock
+
+    def _policy(self, item: _TicketRow, tier: str) -> SlaPolicy:
+        key = (item.contact_type, item.category.pk, tier, item.priority, item.channel)
+        policy = self.policy_for.get(key)
+        if policy is None:
+            policy = self.policy_for[key] = select_policy(
+                contact_type=item.contact_type, category=item.category, tier=tier, priority=item.priority,
+                channel=item.channel, policies=self.policies)
+        return policy
+
+    def _customers(self, items: list[_TicketRow]) -> dict[str, tuple[int, str, str, str, int | None]]:
+        """number -> (id, tier, province, region, home branch), creating minimal records for unknown numbers."""
+        numbers = {item.msisdn: item.customer_name for item in items}
+        fields = ("msisdn", "pk", "vip_level", "province", "region", "home_branch_id")
+        found = {row[0]: row[1:] for row in Customer.objects.filter(msisdn__in=numbers).values_list(*fields)}
+        missing = [n for n in numbers if n not in found]
+        if missing:
+            province = getattr(self.unit, "province", "")
+            region = getattr(self.unit, "region", "")
+            Customer.objects.bulk_create(
+                [Customer(msisdn=n, name=numbers[n], province=province, region=region) for n in missing],
+                batch_size=1000)
+            found.update({row[0]: row[1:] for row in Customer.objects.filter(msisdn__in=missing)
+                          .values_list(*fields)})
+        return {n: (pk, Customer(vip_level=vip).tier, prov, reg, branch) for n, (pk, vip, prov, reg, branch) in
+                found.items()}
+
+    def _earlier_in_database(self, items: list[_TicketRow], customers: dict[str, Any]) -> dict[
+            tuple[int, int], list[tuple[int, int, str]]]:
+        complaints = [i for i in items if i.contact_type in REPEAT_TYPES]
+        if not complaints:
+            return {}
+        lo = min(i.created_at for i in complaints) - dt.timedelta(seconds=REPEAT_WINDOW)
+        hi = max(i.created_at for i in complaints)
+        out: dict[tuple[int, int], list[tuple[int, int, str]]] = defaultdict(list)
+        rows = (Ticket.objects.filter(customer_id__in={customers[i.msisdn][0] for i in complaints},
+                                      created_at__range=(lo, hi), contact_type__in=REPEAT_TYPES)
+                .exclude(status=Status.REJECTED)
+                .values_list("customer_id", "category_root_id", "created_at", "pk", "number"))
+        for customer_id, root_id, created_at, pk, number in rows:
+            out[(customer_id, root_id)].append((_epoch(created_at), pk, number))
+        return out
+
+    def write(self, items: list[_TicketRow]) -> int:
+        """Write one batch; returns the tickets written."""
+        if not items:
+            return 0
+        w, ts, N, T, F = self.w, self.ts, self.N, self.T, self.F
+        customers = self._customers(items)
+        earlier_db = self._earlier_in_database(items, customers)
+        # Numbers: per region and local day, in the order of the rows.
+        wanted: dict[tuple[str, dt.date], int] = defaultdict(int)
+        regions = []
+        for item in items:
+            region = customers[item.msisdn][3] or self.unit.region
+            day = item.created_at.astimezone(SHANGHAI).date()
+            regions.append((region, day))
+            wanted[(region, day)] += 1
+        numbers = {key: iter(reserve_numbers(key[0], key[1], count)) for key, count in sorted(wanted.items())}
+        ticket_ids = w.take_ids("ticket", len(items))
+        unit_id, user_id = self.unit.pk, self.user_id
+        tickets: list[list[Any]] = []
+        events: list[tuple[int, int, list[Any]]] = []
+        links: list[list[str]] = []
+        refs: list[list[str]] = []
+        for item, tid, (region, day) in zip(items, ticket_ids, regions, strict=True):
+            customer_id, tier, province, _region, branch_id = customers[item.msisdn]
+            number = next(numbers[(region, day)])
+            policy = self._policy(item, tier)
+            clock = self._clock(policy)
+            created = _epoch(item.created_at)
+            root_id = self.root_of[item.category.pk]
+            repeat_of = None
+            if item.contact_type in REPEAT_TYPES:
+                key = (customer_id, root_id)
+                candidates = {c[1]: c for c in (*earlier_db.get(key, ()), *self.recent.get(key, ()))
+                              if created - REPEAT_WINDOW <= c[0] <= created}  # by id: a ticket may be in both
+                if candidates:
+                    repeat_of = max(candidates.values())
+                self.recent[key].append((created, tid, number))
+            description = w.text(item.description)
+            evs: list[list[Any]] = [[
+                EventKind.CREATE, created, user_id, unit_id, "", Status.NEW, None, unit_id, user_id, description,
+                Visibility.INTERNAL, json.dumps({"channel": item.channel, "contact_type": item.contact_type})]]
+            if repeat_of is not None:
+                evs.append([EventKind.REPEAT, created, None, None, "", "", None, None, None, "", Visibility.INTERNAL,
+                            json.dumps({"repeat_of": repeat_of[2]}, ensure_ascii=False)])
+                links.append([str(tid), str(repeat_of[1]), "repeat", str(user_id), ts(created)])
+            closed = item.closed_at is not None
+            resolution = w.text(item.resolution) if closed else ""
+            if closed:
+                assert item.closed_at is not None
+                at = _epoch(item.closed_at)
+                evs.append([EventKind.ANSWER, at, user_id, unit_id, Status.NEW, Status.ANSWERED, None, None, None,
+                            resolution, Visibility.CUSTOMER, "{}"])
+                evs.append([EventKind.CLOSE, at, user_id, unit_id, Status.ANSWERED, Status.CLOSED, None, None, None,
+                            "", Visibility.INTERNAL, "{}"])
+            sla = fast_sla([(e[0], e[1], e[5]) for e in evs], policy, clock, self.now)
+            committed = clock.add(created, policy.resolution_minutes, [])
+            due = sla.due_at if sla.due_at is not None else (sla.due_before_pause or committed)
+            for seq, e in enumerate(evs, start=1):
+                events.append((tid, seq, e))
+            n = len(evs)
+
+            def t(v: int | None) -> str | None:
+                return N if v is None else ts(v)
+
+            tickets.append([
+                str(tid), number, province or self.unit.province or settings.LOOPDESK_PROVINCE, region,
+                item.contact_type, str(item.category.pk),
+                str(root_id), item.channel, item.priority or Priority.NORMAL, str(customer_id), tier,
+                N if branch_id is None else str(branch_id), w.text(item.title), description, str(user_id),
+                str(unit_id), str(unit_id), str(user_id), N, Status.CLOSED if closed else Status.NEW,
+                F if closed else T, str(policy.pk), t(committed), N, t(sla.first_response_due_at),
+                t(sla.first_responded_at), t(sla.cycle_started_at), t(sla.hop_started_at), t(sla.hop_due_at),
+                t(sla.overtime_at), t(sla.problem_at), t(sla.resolution_due_at), t(due), T if sla.paused else F,
+                T if sla.is_overtime else F, T if sla.is_problem else F, F if repeat_of is None else T,
+                t(sla.replied_at), t(sla.answered_at), t(_epoch(item.closed_at)) if item.closed_at else N,
+                resolution, resolution, "", "", "0", "0", "0", N, N, str(1 + n), str(n), ts(created),
+                ts(evs[-1][1]),
+            ])
+            refs.append([str(tid), self.system, w.text(item.external_id)])
+        w.write("ticket", tickets)
+        event_ids = w.take_ids("event", len(events))
+        w.write("event", [
+            [str(eid), str(tid), str(seq), e[0], N if e[2] is None else str(e[2]), N if e[3] is None else str(e[3]),
+             e[4], e[5], N if e[6] is None else str(e[6]), N if e[7] is None else str(e[7]),
+             N if e[8] is None else str(e[8]), e[9], e[10], w.text(e[11]), ts(e[1])]
+            for eid, (tid, seq, e) in zip(event_ids, events, strict=True)])
+        if links:
+            w.write("link", [[str(i), *row] for i, row in zip(w.take_ids("link", len(links)), links, strict=True)])
+        w.write("ref", [[str(i), *row] for i, row in zip(w.take_ids("ref", len(refs)), refs, strict=True)])
+        rollups.fold_tickets(ticket_ids)
+        return len(tickets)
