@@ -19,7 +19,21 @@ def record_audit(
     at: Any = None,
 ) -> AuditLog:
     """Append one audit record for `obj`. `actor` may be None for the system."""
-    return AuditLog.objects.create(
+    entry = audit_entry(actor, action, obj, data=data, at=at)
+    entry.save(force_insert=True)
+    return entry
+
+
+def audit_entry(
+    actor: Any,
+    action: str,
+    obj: models.Model,
+    *,
+    data: dict[str, Any] | None = None,
+    at: Any = None,
+) -> AuditLog:
+    """The record `record_audit` appends, unsaved: for a service that writes many at once (`bulk_create`)."""
+    return AuditLog(
         created_at=at or timezone.now(),
         actor=actor if getattr(actor, "pk", None) else None,
         action=action,

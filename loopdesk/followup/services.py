@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from loopdesk.audit.services import record_audit
+from loopdesk.audit.models import AuditLog
+from loopdesk.audit.services import audit_entry, record_audit
 from loopdesk.core.errors import NotFoundError, PermissionDeniedError, ValidationFailed
 from loopdesk.followup.models import (
     AlertKind,
@@ -33,6 +35,8 @@ from loopdesk.followup.models import (
 )
 from loopdesk.org.choices import Role, UnitLevel
 from loopdesk.org.models import User
+from loopdesk.sla import refcache
+from loopdesk.tickets import events as ticket_events
 from loopdesk.tickets import services as ticket_services
 from loopdesk.tickets.choices import WITH_DEPARTMENT_STATUSES, CallbackVerdict, ContactType, EventKind
 from loopdesk.tickets.models import Ticket, TicketEvent
@@ -41,6 +45,8 @@ from loopdesk.tickets.services import _append_event, _lock_ticket, _publish, _re
 log = logging.getLogger(__name__)
 
 SWEEP_BATCH = 500
+# Crossings marked per transaction by the batched path: the tickets of one chunk stay locked until it commits.
+SWEEP_CHUNK = 100
 
 
 # --- who hears about a ticket ----------------------------------------------------------------------
@@ -89,13 +95,41 @@ def alert(users: Iterable[User], *, ticket: Ticket | None, kind: str, occasion: 
 # --- SLA watches -----------------------------------------------------------------------------------
 
 
+# What the watches of a ticket depend on. The services record these columns as they locked them
+# (`loopdesk.tickets.services.LOADED`); the watches are in step with the stored row, so when none of them
+# changed there is nothing to do.
+_WATCHED = ("is_open", "sla_paused", "sla_policy_id", "status", "due_at", "overtime_at", "problem_at",
+            "is_overtime", "is_problem")
+_SYNCED = "_watches_synced_for"
+
+
+def _watch_key(values: Any) -> tuple[Any, ...]:
+    get = values.get if isinstance(values, dict) else lambda name: getattr(values, name)
+    return tuple(get(name) if name != "status" else get(name) in WITH_DEPARTMENT_STATUSES for name in _WATCHED)
+
+
 def sync_watches(ticket: Ticket, event: Any = None) -> None:
     """Ticket-event listener: keep the moments the sweep must act on in step with the ticket's clocks."""
-    SlaWatch.objects.filter(ticket_id=ticket.pk).delete()
+    key = _watch_key(ticket)
+    if event is not None:
+        before = ticket.__dict__.get(_SYNCED)
+        if before is None and (loaded := ticket.__dict__.get(ticket_services.LOADED)) is not None:
+            before = _watch_key(loaded)
+        if before == key:
+            return
+    ticket.__dict__[_SYNCED] = key
+    if not (event is not None and event.kind == EventKind.CREATE and event.seq == 1):  # a new ticket has none
+        SlaWatch.objects.filter(ticket_id=ticket.pk).delete()
+    watches = _watches_for(ticket, getattr(event, "created_at", None) or timezone.now())
+    if watches:
+        SlaWatch.objects.bulk_create(watches)
+
+
+def _watches_for(ticket: Ticket, at: dt.datetime) -> list[SlaWatch]:
+    """The moments the sweep must act on for this ticket as it is now."""
     policy = ticket.sla_policy
     if not ticket.is_open or ticket.sla_paused or policy is None:
-        return
-    at = getattr(event, "created_at", None) or timezone.now()
+        return []
     watches = []
     if ticket.due_at and ticket.due_at > at:  # nothing to warn about once it is due
         warn_before = dt.timedelta(minutes=policy.warn_before_minutes)
@@ -106,8 +140,34 @@ def sync_watches(ticket: Ticket, event: Any = None) -> None:
             watches.append(SlaWatch(ticket_id=ticket.pk, kind=WatchKind.OVERTIME, fire_at=ticket.overtime_at))
         if ticket.problem_at and not ticket.is_problem:
             watches.append(SlaWatch(ticket_id=ticket.pk, kind=WatchKind.PROBLEM, fire_at=ticket.problem_at))
+    return watches
+
+
+def _sync_watches_many(items: list[tuple[Ticket, Any]]) -> None:
+    """`sync_watches` for the events of many tickets at once: one delete and one insert in all."""
+    latest: dict[int, tuple[Ticket, Any]] = {}
+    for ticket, event in items:
+        latest[ticket.pk] = (ticket, event)
+    changed = []
+    for ticket, event in latest.values():
+        key = _watch_key(ticket)
+        before = ticket.__dict__.get(_SYNCED)
+        if before is None and (loaded := ticket.__dict__.get(ticket_services.LOADED)) is not None:
+            before = _watch_key(loaded)
+        if before != key:
+            ticket.__dict__[_SYNCED] = key
+            changed.append((ticket, event))
+    if not changed:
+        return
+    SlaWatch.objects.filter(ticket_id__in=[t.pk for t, _e in changed]).delete()
+    watches = []
+    for ticket, event in changed:
+        watches.extend(_watches_for(ticket, getattr(event, "created_at", None) or timezone.now()))
     if watches:
         SlaWatch.objects.bulk_create(watches)
+
+
+sync_watches.batch = _sync_watches_many  # type: ignore[attr-defined]  # see loopdesk.tickets.events.notify_many
 
 
 @dataclass
@@ -122,7 +182,7 @@ def _escalation_reason(ticket: Ticket, became_overtime: bool, became_problem: bo
     if became_problem:
         return EscalationReason.PROBLEM
     if became_overtime and ticket.contact_type == ContactType.APPEAL and \
-            FollowupPolicy.current().appeal_escalate_when_overtime:
+            refcache.followup_policy().appeal_escalate_when_overtime:
         return EscalationReason.APPEAL_OVERTIME
     return None
 
@@ -153,7 +213,7 @@ def _mark_sla_crossings(ticket: Ticket | int, now: dt.datetime | None) -> tuple[
     """The work of `do_mark_sla_crossings`; also says whether the ticket was escalated."""
     at = now or timezone.now()
     escalated = False
-    with transaction.atomic():
+    with transaction.atomic(), refcache.pinned():
         t = _lock_ticket(ticket, None)
         if not t.is_open:
             return t, False
@@ -167,7 +227,7 @@ def _mark_sla_crossings(ticket: Ticket | int, now: dt.datetime | None) -> tuple[
         if reason:
             escalated = _escalate_locked(
                 t, reason, at, occasion=f"sla:{t.pk}:{reason}:{t.cycle_started_at:%Y%m%d%H%M%S}") is not None
-        _save(t, at, bump=False)
+        _save(t, at)  # a new version: an edit based on what was seen before the crossing gets a conflict
         _publish(t)
         record_audit(None, "ticket.sla_crossed", t, data={"overtime": t.is_overtime, "problem": t.is_problem}, at=at)
         kind = AlertKind.PROBLEM if became_problem else AlertKind.OVERTIME
@@ -191,27 +251,151 @@ def _warn(watch: SlaWatch, now: dt.datetime) -> bool:
                  occasion=f"warn:{ticket.pk}:{ticket.due_at.isoformat()}", message=message, at=now) > 0
 
 
-def sweep_sla(*, now: dt.datetime | None = None, batch: int = SWEEP_BATCH) -> SweepReport:
-    """Act on the SLA watches that have come due (oldest first, at most `batch`). Idempotent."""
+def sweep_sla(*, now: dt.datetime | None = None, batch: int = SWEEP_BATCH, chunk: int = SWEEP_CHUNK) -> SweepReport:
+    """Act on the SLA watches that have come due (oldest first, at most `batch`). Idempotent.
+
+    Crossings (overtime / problem) are marked `chunk` tickets per transaction (`_mark_crossings_batch`);
+    a chunk that fails is retried ticket by ticket, so one broken ticket never holds up the others.
+    """
     now = now or timezone.now()
     report = SweepReport()
     due = list(SlaWatch.objects.filter(fire_at__lte=now).order_by("fire_at", "id")[: batch + 1])
     report.remaining = len(due) > batch
-    for watch in due[:batch]:
-        try:
-            if watch.kind == WatchKind.WARN:
+    due = due[:batch]
+    for watch in due:
+        if watch.kind == WatchKind.WARN:
+            try:
                 report.warned += _warn(watch, now)
-            else:
-                _ticket, escalated = _mark_sla_crossings(watch.ticket_id, now)
-                report.marked += 1
-                report.escalated += escalated
+            except Exception:  # one broken ticket must not stop the sweep; it is logged and retried next run
+                log.exception("SLA sweep failed on ticket %s", watch.ticket_id)
+                continue
+            SlaWatch.objects.filter(pk=watch.pk, fire_at__lte=now).delete()
+    crossings = [w for w in due if w.kind != WatchKind.WARN]
+    for start in range(0, len(crossings), max(1, chunk)):
+        part = crossings[start:start + max(1, chunk)]
+        try:
+            marked, escalated = _mark_crossings_batch([w.pk for w in part], now)
+        except Exception:
+            log.exception("SLA sweep: batch of %d failed, marking its tickets one by one", len(part))
+            marked, escalated = _mark_one_by_one(part, now)
+        report.marked += marked
+        report.escalated += escalated
+    return report
+
+
+def _mark_one_by_one(watches: list[SlaWatch], now: dt.datetime) -> tuple[int, int]:
+    """The per-ticket path: one locked service call per crossing."""
+    marked = escalated = 0
+    for watch in watches:
+        try:
+            _ticket, was_escalated = _mark_sla_crossings(watch.ticket_id, now)
+            marked += 1
+            escalated += was_escalated
         except NotFoundError:
             pass
         except Exception:  # one broken ticket must not stop the sweep; it is logged and retried next run
             log.exception("SLA sweep failed on ticket %s", watch.ticket_id)
             continue
         SlaWatch.objects.filter(pk=watch.pk, fire_at__lte=now).delete()
-    return report
+    return marked, escalated
+
+
+def _mark_crossings_batch(watch_ids: list[int], now: dt.datetime) -> tuple[int, int]:
+    """Mark the crossings of many tickets in one transaction, with the guarantees of `do_mark_sla_crossings`.
+
+    Per ticket that crossed: exactly one `overtime` / `problem` timeline event, its flags, a new version (an edit
+    based on the old one gets a conflict), an audit record, the escalation per policy, the staff alerts, and
+    every ticket-event listener sees the events (`notify_many`). Set-based: one query locks the watches, one the
+    tickets, one reads their timelines, then one insert of events, one update of the tickets, one insert of
+    audit records and one of alerts. On PostgreSQL watches and tickets are locked with SKIP LOCKED: several
+    workers drain the due work in parallel, and a ticket someone is changing right now keeps its watch for the
+    next run. Returns (watches done, tickets escalated).
+    """
+    skip_locked = connection.features.has_select_for_update_skip_locked
+    with transaction.atomic(), refcache.pinned():
+        watches = SlaWatch.objects.filter(pk__in=watch_ids, fire_at__lte=now)
+        if skip_locked:
+            watches = watches.select_for_update(skip_locked=True)
+        claimed = list(watches.values_list("pk", "ticket_id"))
+        if not claimed:
+            return 0, 0
+        tickets_qs = (Ticket.objects.filter(pk__in={tid for _pk, tid in claimed})
+                      .select_related(*ticket_services._LOCK_RELATED).order_by("pk"))
+        if skip_locked:
+            tickets_qs = tickets_qs.select_for_update(of=("self",), skip_locked=True)
+        tickets = list(tickets_qs)
+        locked_ids = {t.pk for t in tickets}
+        timelines: dict[int, list[Any]] = defaultdict(list)
+        rows = (TicketEvent.objects.filter(ticket_id__in=locked_ids).order_by("ticket_id", "seq")
+                .values_list("ticket_id", "kind", "created_at", "to_status"))
+        for ticket_id, kind, created_at, to_status in rows:
+            timelines[ticket_id].append(ticket_services._EventRow(kind, created_at, to_status))
+
+        new_events: list[TicketEvent] = []
+        crossed: list[tuple[Ticket, bool, bool]] = []
+        for t in tickets:
+            ticket_services._attach_reference(t)
+            t.__dict__[ticket_services.LOADED] = {name: getattr(t, name) for name in ticket_services._SNAPSHOT}
+            if not t.is_open:
+                continue
+            was_overtime, was_problem = t.is_overtime, t.is_problem
+            ticket_services._refresh_sla(t, now, timelines[t.pk], unsaved=new_events)
+            became_overtime, became_problem = t.is_overtime and not was_overtime, t.is_problem and not was_problem
+            if became_overtime or became_problem:
+                crossed.append((t, became_overtime, became_problem))
+
+        escalated = 0
+        if crossed:
+            TicketEvent.objects.bulk_create(new_events)
+            for t, became_overtime, became_problem in crossed:
+                reason = _escalation_reason(t, became_overtime, became_problem)
+                if reason and _escalate_locked(
+                        t, reason, now, occasion=f"sla:{t.pk}:{reason}:{t.cycle_started_at:%Y%m%d%H%M%S}"):
+                    escalated += 1
+                t.version += 1
+                t.updated_at = now
+            Ticket.objects.bulk_update(
+                [t for t, _o, _p in crossed],
+                [*ticket_services.SLA_COLUMNS, "last_event_seq", "version", "updated_at"])
+            published: list[tuple[Ticket, TicketEvent]] = []
+            for t, _o, _p in crossed:
+                published.extend((t, event) for event in t.__dict__.pop("_unpublished_events", []))
+            ticket_events.notify_many(published)
+            AuditLog.objects.bulk_create([
+                audit_entry(None, "ticket.sla_crossed", t, data={"overtime": t.is_overtime, "problem": t.is_problem},
+                            at=now) for t, _o, _p in crossed])
+            _alert_crossings(crossed, now)
+        done = [pk for pk, ticket_id in claimed if ticket_id in locked_ids]
+        SlaWatch.objects.filter(pk__in=done).delete()
+    return len(done), escalated
+
+
+def _alert_crossings(crossed: list[tuple[Ticket, bool, bool]], at: dt.datetime) -> None:
+    """The handlers' and department heads' alerts of `_mark_sla_crossings`, for many tickets in three queries."""
+    handler_ids = {t.handler_user_id for t, _o, _p in crossed if t.handler_user_id}
+    unit_ids = {t.handler_unit_id for t, _o, _p in crossed if not t.handler_user_id}
+    active = User.objects.filter(is_active=True)
+    by_id = {u.pk: u for u in active.filter(pk__in=handler_ids)} if handler_ids else {}
+    by_unit: dict[int, list[User]] = defaultdict(list)
+    for user in (active.filter(unit_id__in=unit_ids) if unit_ids else []):
+        if user.unit_id is not None:
+            by_unit[user.unit_id].append(user)
+    heads = [u for u in active.filter(groups__name=Role.DEPARTMENT_HEAD).select_related("unit") if u.unit is not None]
+    alerts: list[StaffAlert] = []
+    for t, _became_overtime, became_problem in crossed:
+        if t.handler_user_id:
+            handlers = [by_id[t.handler_user_id]] if t.handler_user_id in by_id else []
+        else:
+            handlers = by_unit.get(t.handler_unit_id, [])
+        path = t.handler_unit.path if t.handler_unit is not None else None
+        users = {u.pk: u for u in [*handlers, *(h for h in heads if path and h.unit and path.startswith(h.unit.path))]}
+        kind = AlertKind.PROBLEM if became_problem else AlertKind.OVERTIME
+        message = (_("%(number)s is now a problem ticket (over 72 h).") if became_problem
+                   else _("%(number)s is now overtime (over 48 h).")) % {"number": t.number}
+        occasion = f"{kind}:{t.pk}:{t.cycle_started_at}"[:100]
+        alerts.extend(StaffAlert(user=user, ticket=t, kind=kind, occasion=occasion, message=str(message)[:300],
+                                 created_at=at) for user in users.values())
+    StaffAlert.objects.bulk_create(alerts, ignore_conflicts=True)  # one alert per user and occasion
 
 
 # --- escalation of other kinds ---------------------------------------------------------------------
@@ -223,7 +407,7 @@ def do_escalate_ticket(*, ticket: Ticket | int, reason: str, occasion: str, note
     if reason not in EscalationReason.values:
         raise ValidationFailed(field="reason", message=_("Choose a valid escalation reason."))
     at = now or timezone.now()
-    with transaction.atomic():
+    with transaction.atomic(), refcache.pinned():
         t = _lock_ticket(ticket, None)
         escalation = _escalate_locked(t, reason, at, occasion=occasion, note=note)
         if escalation is not None:
@@ -259,7 +443,7 @@ def on_ticket_event_callbacks(ticket: Ticket, event: TicketEvent) -> None:
     """Listener: a reply creates the first responder's callback task; a callback or end of cycle finishes it."""
     kind = event.kind
     if kind == EventKind.REPLY:
-        hours = FollowupPolicy.current().callback_due_hours
+        hours = refcache.followup_policy().callback_due_hours
         task, created = CallbackTask.objects.get_or_create(
             ticket=ticket, cycle=ticket.reopen_count,
             defaults={"assignee_id": ticket.first_responder_id, "due_at": event.created_at + dt.timedelta(hours=hours),

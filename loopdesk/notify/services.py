@@ -12,7 +12,7 @@ import string
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from loopdesk.followup.models import FollowupPolicy
@@ -21,6 +21,7 @@ from loopdesk.notify.gateways import Sms, get_gateway
 from loopdesk.notify.models import CustomerMessage, MessageKind, MessageTemplate, ProgressSchedule, SmsOptOut
 from loopdesk.outbox.models import OutboxMessage
 from loopdesk.outbox.services import enqueue
+from loopdesk.sla import refcache
 from loopdesk.sla.calendars import SHANGHAI
 from loopdesk.tickets.choices import EventKind
 from loopdesk.tickets.models import Ticket, TicketEvent
@@ -35,7 +36,7 @@ SKIPPABLE_KINDS = frozenset({MessageKind.PROGRESS})
 
 def render(kind: str, context: dict[str, Any]) -> str | None:
     """The text of `kind` with its variables filled in, or None when the supervisors switched it off."""
-    template = MessageTemplate.objects.filter(kind=kind).first()
+    template: MessageTemplate | None = refcache.message_templates().get(kind)
     if template is not None and not template.is_active:
         return None
     text = template.text if template is not None else DEFAULT_TEXTS[kind]
@@ -85,21 +86,22 @@ def queue_sms(
 ) -> CustomerMessage | None:
     """Queue one customer SMS in the outbox (in the caller's transaction). None when not sent, with the reason
     being: already queued under this key, switched-off template, opted-out number, or daily cap."""
-    if CustomerMessage.objects.filter(dedupe_key=dedupe_key).exists():
-        return None
-    policy = FollowupPolicy.current()
+    policy: FollowupPolicy = refcache.followup_policy()
     is_response = kind in RESPONSE_KINDS
-    if not is_response and SmsOptOut.objects.filter(msisdn=msisdn).exists():
-        return None
     context = {"hotline": settings.LOOPDESK_SMS_SENDER, "survey_instructions": SURVEY_INSTRUCTIONS, **context}
     text = render(kind, context)
     if text is None:
         return None
     now = now or timezone.now()
     send_at = now if is_response else release_time(now, policy)
-    for _attempt in range(7):
+    queued, opted_out, sent_that_day = _recipient_state(dedupe_key, msisdn, send_at.astimezone(SHANGHAI).date())
+    if queued or (opted_out and not is_response):
+        return None
+    for attempt in range(7):
         day = send_at.astimezone(SHANGHAI).date()
-        if CustomerMessage.objects.filter(msisdn=msisdn, day=day).count() < policy.daily_cap:
+        if attempt:
+            sent_that_day = CustomerMessage.objects.filter(msisdn=msisdn, day=day).count()
+        if sent_that_day < policy.daily_cap:
             break
         if is_response or kind in SKIPPABLE_KINDS:
             return None
@@ -120,6 +122,20 @@ def queue_sms(
         )
 
 
+def _recipient_state(dedupe_key: str, msisdn: str, day: dt.date) -> tuple[bool, bool, int]:
+    """(already queued under this key, number opted out, messages to it on `day`): one query, not three."""
+    messages = connection.ops.quote_name(CustomerMessage._meta.db_table)
+    opt_outs = connection.ops.quote_name(SmsOptOut._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT EXISTS (SELECT 1 FROM {messages} WHERE dedupe_key = %s), "  # noqa: S608 - our table names
+            f"EXISTS (SELECT 1 FROM {opt_outs} WHERE msisdn = %s), "
+            f"(SELECT COUNT(*) FROM {messages} WHERE msisdn = %s AND day = %s)",
+            [dedupe_key[:200], msisdn, msisdn, day])
+        queued, opted_out, count = cursor.fetchone()
+    return bool(queued), bool(opted_out), int(count)
+
+
 def ticket_context(ticket: Ticket) -> dict[str, Any]:
     return {"number": ticket.number, "committed_date": local_date_text(ticket.committed_at),
             "handler_unit": ticket.handler_unit.name}
@@ -131,11 +147,13 @@ def _queue_for_ticket(ticket: Ticket, kind: str, key: str, at: dt.datetime, **ex
 
 
 def _schedule_progress(ticket: Ticket, start: dt.datetime) -> None:
-    policy = FollowupPolicy.current()
+    policy: FollowupPolicy = refcache.followup_policy()
     if ticket.contact_type not in policy.progress_types():
         return
-    ProgressSchedule.objects.update_or_create(
-        ticket=ticket, defaults={"next_at": start + dt.timedelta(hours=policy.progress_every_hours)})
+    # One upsert (INSERT ... ON CONFLICT DO UPDATE) instead of a locking read and a write.
+    ProgressSchedule.objects.bulk_create(
+        [ProgressSchedule(ticket_id=ticket.pk, next_at=start + dt.timedelta(hours=policy.progress_every_hours))],
+        update_conflicts=True, unique_fields=["ticket"], update_fields=["next_at"])
 
 
 def on_ticket_event(ticket: Ticket, event: TicketEvent) -> None:

@@ -11,6 +11,7 @@ from loopdesk.core.conditions import conditions_match
 from loopdesk.org.choices import UnitFunction
 from loopdesk.org.models import OrgUnit
 from loopdesk.routing.models import RoutingRule
+from loopdesk.sla import refcache
 from loopdesk.tickets.models import Category
 
 StrOrPromise = str | Promise
@@ -42,19 +43,16 @@ def _matches(
 
 def second_line_unit(region: str) -> OrgUnit | None:
     """The region's second-line support room (综援室): where unrouted tickets go."""
-    return (
-        OrgUnit.objects.filter(function=UnitFunction.SECOND_LINE, region=region, is_active=True)
-        .order_by("depth", "id")
-        .first()
-    )
+    rooms = [u for u in refcache.units().values()
+             if u.function == UnitFunction.SECOND_LINE and u.region == region and u.is_active]
+    return min(rooms, key=lambda u: (u.depth, u.pk), default=None)
 
 
 def route_ticket(
     *, region: str, category: Category, contact_type: str, tier: str, channel: str, branch_id: int | None = None
 ) -> RouteDecision:
-    """The target unit for a ticket with these attributes, and why."""
-    rules = RoutingRule.objects.filter(is_active=True, target_unit__is_active=True).select_related("target_unit")
-    for rule in rules.order_by("position", "id"):
+    """The target unit for a ticket with these attributes, and why (rules from the reference data copy)."""
+    for rule in refcache.routing_rules():
         if _matches(
             rule,
             region=region,

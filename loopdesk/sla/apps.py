@@ -6,3 +6,10 @@ class SlaConfig(AppConfig):
     name = "loopdesk.sla"
     label = "sla"
     verbose_name = _("SLA")
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_migrate
+
+        from loopdesk.sla.refcache import install_triggers
+
+        post_migrate.connect(install_triggers, sender=self, dispatch_uid="loopdesk.sla.refcache")

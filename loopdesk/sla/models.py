@@ -91,3 +91,22 @@ class SlaPolicy(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ReferenceVersion(models.Model):
+    """One row whose `token` changes whenever reference data changes (categories, SLA policies, calendars,
+    routing rules, org units, follow-up policy, SMS templates, TMF subscriptions).
+
+    Database triggers change it (so bulk updates, raw SQL and other processes are seen too); every process
+    keeps its copy of the reference data for as long as the token stays the same (`loopdesk.sla.refcache`).
+    The token is random, not a counter, so a rolled-back change never makes an old copy look current.
+    """
+
+    token = models.CharField(_("token"), max_length=32)
+
+    class Meta:
+        verbose_name = _("reference data version")
+        verbose_name_plural = _("reference data versions")
+
+    def __str__(self) -> str:
+        return self.token

@@ -31,6 +31,7 @@ from loopdesk.notify.models import MessageKind
 from loopdesk.notify.services import do_opt_out, queue_sms
 from loopdesk.org.choices import Role
 from loopdesk.org.models import OrgUnit, User
+from loopdesk.sla import refcache
 from loopdesk.surveys.models import (
     SCORE_WORDS,
     InboundOutcome,
@@ -74,7 +75,7 @@ def survey_link(token: str) -> str:
 
 def _create_survey(*, kind: str, msisdn: str, occasion: str, at: dt.datetime, **fields: Any) -> tuple[Survey, str]:
     token = secrets.token_urlsafe(16)
-    hours = FollowupPolicy.current().survey_valid_hours
+    hours = refcache.followup_policy().survey_valid_hours
     survey = Survey.objects.create(kind=kind, msisdn=msisdn, occasion=occasion, token_hash=_token_hash(token),
                                    sent_at=at, expires_at=at + dt.timedelta(hours=hours), **fields)
     return survey, token
@@ -93,7 +94,7 @@ def on_ticket_event(ticket: Ticket, event: TicketEvent) -> None:
                                    staff=ticket.first_responder, region=ticket.region)
     queue_sms(msisdn=msisdn, kind=MessageKind.SURVEY, dedupe_key=f"sms:survey:{ticket.pk}:{event.seq}",
               context={"number": ticket.number, "survey_link": survey_link(token),
-                       "valid_hours": FollowupPolicy.current().survey_valid_hours},
+                       "valid_hours": refcache.followup_policy().survey_valid_hours},
               ticket_id=ticket.pk, region=ticket.region, sender=settings.LOOPDESK_SMS_SURVEY_PORT,
               now=event.created_at)
 

@@ -31,3 +31,18 @@ def unregister_listener(name: str) -> None:
 def notify(ticket: Any, event: Any) -> None:
     for _name, listener in list(_listeners):
         listener(ticket, event)
+
+
+def notify_many(items: list[tuple[Any, Any]]) -> None:
+    """`notify` for the events of many tickets changed in one transaction (e.g. a batch of the SLA sweep).
+
+    A listener that can do the same work for many events at once carries it as its `batch` attribute,
+    `listener.batch(items)`; the others are called once per event, in order.
+    """
+    for _name, listener in list(_listeners):
+        batch = getattr(listener, "batch", None)
+        if batch is not None:
+            batch(items)
+        else:
+            for ticket, event in items:
+                listener(ticket, event)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from django.db import IntegrityError, ProgrammingError, connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 
 from loopdesk.tickets.models import TicketSequence
@@ -40,12 +40,12 @@ def _sequence_name(region: str, day: dt.date) -> str:
 def _next_from_sequence(region: str, day: dt.date) -> int:
     name = _sequence_name(region, day)
     with connection.cursor() as cursor:
-        try:
-            with transaction.atomic():
-                cursor.execute("SELECT nextval(%s)", [name])
-                return int(cursor.fetchone()[0])
-        except ProgrammingError:
-            pass  # the day's sequence does not exist yet: create it below
+        # nextval(NULL) is NULL: a missing sequence is an answer, not an error, so no savepoint is needed.
+        cursor.execute("SELECT nextval(to_regclass(%s))", [name])
+        value = cursor.fetchone()[0]
+        if value is not None:
+            return int(value)
+        # The day's sequence does not exist yet: create it.
         start = (TicketSequence.objects.filter(region=region, day=day).values_list("last_value", flat=True).first()
                  or 0) + 1
         try:

@@ -25,6 +25,7 @@ from loopdesk.customers.models import Customer
 from loopdesk.org.choices import Role
 from loopdesk.org.models import OrgUnit
 from loopdesk.routing.services import route_ticket
+from loopdesk.sla import refcache
 from loopdesk.sla.calendars import SHANGHAI, working_time_for
 from loopdesk.sla.clock import compute_sla
 from loopdesk.sla.services import committed_time, select_policy
@@ -97,21 +98,45 @@ def _optional_text(field: str, value: str | None, limit: int = MAX_NOTE) -> str:
     return text
 
 
+# Relations joined into the locking query: only foreign keys that never change after creation. On PostgreSQL
+# a locking query re-checks its joins after waiting for a concurrent update, against the joined rows it read
+# before; a join on a column that can change (the handler) would lose the ticket.
+_LOCK_RELATED = ("customer", "first_responder", "first_responder_unit")
+# The ticket's columns as the lock read them, in `ticket.__dict__[LOADED]`: listeners compare with them to
+# skip work when what they depend on did not change.
+LOADED = "_as_locked"
+_SNAPSHOT = ("status", "is_open", "sla_paused", "sla_policy_id", "due_at", "overtime_at", "problem_at",
+             "is_overtime", "is_problem", "handler_unit_id", "handler_user_id")
+
+
+def _attach_reference(t: Ticket, token: Any = refcache.CURRENT) -> None:
+    """Handling unit and SLA policy (with calendar) from the process's reference copy, not joined queries."""
+    unit = refcache.units(token).get(t.handler_unit_id) if t.handler_unit_id else None
+    if unit is not None:
+        Ticket.handler_unit.field.set_cached_value(t, unit)
+    policy = refcache.sla_policies(token)[1].get(t.sla_policy_id) if t.sla_policy_id else None
+    if policy is not None:
+        Ticket.sla_policy.field.set_cached_value(t, policy)
+
+
 def _lock_ticket(ticket: Ticket | int, expected_version: int | None) -> Ticket:
-    """Lock the ticket row and check that nobody changed it since the caller read it."""
+    """Lock the ticket row and check that nobody changed it since the caller read it.
+
+    One query: the row, locked, with its never-changing relations and the reference data token.
+    """
     pk = ticket.pk if isinstance(ticket, Ticket) else ticket
     if expected_version is None and isinstance(ticket, Ticket):
         expected_version = ticket.version
-    # Lock the bare row first: on PostgreSQL a locking query with joins re-checks the join against the
-    # old joined rows after waiting for a concurrent update, and would lose a ticket whose handler moved.
-    if not list(Ticket.objects.select_for_update().filter(pk=pk).values_list("pk", flat=True)):
-        raise NotFoundError(_("Work order not found."))
     locked = (
-        Ticket.objects.select_related(
-            "handler_unit", "first_responder_unit", "first_responder", "sla_policy__calendar", "customer"
-        )
-        .get(pk=pk)
+        Ticket.objects.select_for_update(of=("self",)).select_related(*_LOCK_RELATED)
+        .annotate(reference_token=refcache.token_subquery()).filter(pk=pk).first()
     )
+    if locked is None:
+        raise NotFoundError(_("Work order not found."))
+    token = locked.reference_token  # type: ignore[attr-defined]
+    refcache.note_token(token)
+    _attach_reference(locked, token)
+    locked.__dict__[LOADED] = {name: getattr(locked, name) for name in _SNAPSHOT}
     if expected_version is not None and locked.version != expected_version:
         raise ConflictError(
             _(
@@ -139,8 +164,30 @@ def _append_event(
     visibility: str = Visibility.INTERNAL,
     data: dict[str, Any] | None = None,
 ) -> TicketEvent:
+    event = _new_event(ticket, kind, actor, at, from_status=from_status, to_status=to_status, from_unit=from_unit,
+                       to_unit=to_unit, to_user=to_user, note=note, visibility=visibility, data=data)
+    event.save(force_insert=True)
+    return event
+
+
+def _new_event(
+    ticket: Ticket,
+    kind: str,
+    actor: Any,
+    at: dt.datetime,
+    *,
+    from_status: str = "",
+    to_status: str = "",
+    from_unit: OrgUnit | None = None,
+    to_unit: OrgUnit | None = None,
+    to_user: Any = None,
+    note: str = "",
+    visibility: str = Visibility.INTERNAL,
+    data: dict[str, Any] | None = None,
+) -> TicketEvent:
+    """The next timeline event of `ticket`, queued for the listeners; the caller saves it."""
     ticket.last_event_seq += 1
-    event = TicketEvent.objects.create(
+    event = TicketEvent(
         ticket=ticket,
         seq=ticket.last_event_seq,
         kind=kind,
@@ -158,6 +205,9 @@ def _append_event(
     )
     pending = ticket.__dict__.setdefault("_unpublished_events", [])
     pending.append(event)
+    timeline = ticket.__dict__.get(_TIMELINE)
+    if timeline is not None:
+        timeline.append(_EventRow(kind, at, to_status))
     return event
 
 
@@ -165,6 +215,10 @@ def _publish(ticket: Ticket) -> None:
     """Hand the events this service appended to the listeners (outbox, rollups), in the same transaction."""
     for event in ticket.__dict__.pop("_unpublished_events", []):
         ticket_events.notify(ticket, event)
+
+
+# On a ticket created in the running transaction: its whole timeline so far, so the SLA clock needs no query.
+_TIMELINE = "_timeline_rows"
 
 
 class _EventRow(NamedTuple):
@@ -175,10 +229,23 @@ class _EventRow(NamedTuple):
     to_status: str
 
 
-def _refresh_sla(ticket: Ticket, at: dt.datetime, events: Iterable[Any] | None = None) -> None:
-    """Derive every SLA column from the timeline; write an event when a ticket first crosses 48 h / 72 h."""
+# The columns `_refresh_sla` may change.
+SLA_COLUMNS = ("first_response_due_at", "first_responded_at", "cycle_started_at", "hop_started_at", "hop_due_at",
+               "overtime_at", "problem_at", "resolution_due_at", "sla_paused", "is_overtime", "is_problem", "due_at",
+               "replied_at", "answered_at")
+
+
+def _refresh_sla(
+    ticket: Ticket, at: dt.datetime, events: Iterable[Any] | None = None, *, unsaved: list[TicketEvent] | None = None
+) -> None:
+    """Derive every SLA column from the timeline; write an event when a ticket first crosses 48 h / 72 h.
+
+    With `unsaved`, the crossing events are added to that list for the caller to insert in bulk instead.
+    """
     if ticket.sla_policy is None:
         return
+    if events is None:
+        events = t_rows if (t_rows := ticket.__dict__.get(_TIMELINE)) is not None else None
     if events is None:
         events = [
             _EventRow(kind, created_at, to_status)
@@ -192,10 +259,11 @@ def _refresh_sla(ticket: Ticket, at: dt.datetime, events: Iterable[Any] | None =
         setattr(ticket, name, value)
     ticket.replied_at = state.replied_at
     ticket.answered_at = state.answered_at
+    add = _append_event if unsaved is None else lambda *a, **kw: unsaved.append(_new_event(*a, **kw))
     if ticket.pk and ticket.is_overtime and not was_overtime:
-        _append_event(ticket, EventKind.OVERTIME, None, at, data={"overtime_at": str(ticket.overtime_at)})
+        add(ticket, EventKind.OVERTIME, None, at, data={"overtime_at": str(ticket.overtime_at)})
     if ticket.pk and ticket.is_problem and not was_problem:
-        _append_event(ticket, EventKind.PROBLEM, None, at, data={"problem_at": str(ticket.problem_at)})
+        add(ticket, EventKind.PROBLEM, None, at, data={"problem_at": str(ticket.problem_at)})
 
 
 def _save(ticket: Ticket, at: dt.datetime, *, bump: bool = True) -> None:
@@ -248,13 +316,17 @@ def _transition(
     handler: tuple[OrgUnit, Any] | Callable[[Ticket], tuple[OrgUnit, Any]] | None = None,
     change: Callable[[Ticket], None] | None = None,
     data: dict[str, Any] | None = None,
+    created: Ticket | None = None,
 ) -> Ticket:
     """The common shape of every action: lock, check, change, timeline, SLA, save, audit.
 
-    `handler` is the new (unit, user), or a function of the locked ticket that returns it.
+    `handler` is the new (unit, user), or a function of the locked ticket that returns it. `created` is a
+    ticket inserted earlier in the same transaction (create-and-dispatch): nobody else can see it yet, so it
+    needs no lock and no re-read.
     """
-    with transaction.atomic():
-        t = _lock_ticket(ticket, expected_version)
+    # A step of create-and-dispatch needs no savepoint: if it fails, the whole creation rolls back.
+    with transaction.atomic(savepoint=created is None), refcache.pinned():
+        t = created if created is not None else _lock_ticket(ticket, expected_version)
         policy.check_action(acting_user, action, t)
         at = _now(now)
         from_status, from_unit = t.status, t.handler_unit
@@ -340,9 +412,26 @@ def do_create_ticket(
         raise ValidationFailed(errors)
     assert category is not None
 
-    root = Category.objects.get(pk=category.root_id) if category.parent_id else category
+    with refcache.pinned():
+        return _create(
+            acting_user=acting_user, customer=customer, contact_type=contact_type, category=category, channel=channel,
+            description=description, priority=priority, title=title, committed_at=committed_at,
+            requested_resolution_at=requested_resolution_at, external_refs=external_refs, parent=parent,
+            dispatch=dispatch, dispatch_to=dispatch_to, at=at,
+        )
+
+
+def _create(
+    *, acting_user: Any, customer: Customer, contact_type: str, category: Category, channel: str, description: str,
+    priority: str, title: str, committed_at: dt.datetime | None, requested_resolution_at: dt.datetime | None,
+    external_refs: dict[str, str] | None, parent: Ticket | None, dispatch: bool, dispatch_to: OrgUnit | None,
+    at: dt.datetime,
+) -> Ticket:
+    root = (refcache.categories().get(category.root_id) or Category.objects.get(pk=category.root_id)
+            if category.parent_id else category)
     sla_policy = select_policy(
-        contact_type=contact_type, category=category, tier=customer.tier, priority=priority, channel=channel
+        contact_type=contact_type, category=category, tier=customer.tier, priority=priority, channel=channel,
+        policies=refcache.sla_policies()[0],
     )
     region = customer.region or acting_user.unit.region
     province = customer.province or acting_user.unit.province or settings.LOOPDESK_PROVINCE
@@ -350,8 +439,10 @@ def do_create_ticket(
     state = compute_sla([created_event], sla_policy, working_time_for(sla_policy.calendar), at)
 
     with transaction.atomic():
+        earlier = (_earlier_complaint(customer.pk, root.pk, at)
+                   if contact_type in (ContactType.COMPLAINT, ContactType.APPEAL) else None)
         number = next_ticket_number(region, at.astimezone(SHANGHAI).date())
-        ticket = Ticket.objects.create(
+        ticket = Ticket(
             number=number,
             province=province,
             region=region,
@@ -371,56 +462,60 @@ def do_create_ticket(
             handler_user=acting_user,
             status=Status.NEW,
             is_open=True,
+            is_repeat=earlier is not None,
             sla_policy=sla_policy,
             committed_at=committed_at or committed_time(sla_policy, at),
             requested_resolution_at=requested_resolution_at,
             parent=parent,
             created_at=at,
             updated_at=at,
+            last_event_seq=0,
             **state.as_fields(),
         )
-        _append_event(
+        ticket.__dict__[_TIMELINE] = []
+        events = [_new_event(
             ticket, EventKind.CREATE, acting_user, at, to_status=Status.NEW, to_unit=acting_user.unit,
             to_user=acting_user, note=description, data={"channel": channel, "contact_type": contact_type},
-        )
+        )]
+        if earlier is not None:
+            events.append(_new_event(ticket, EventKind.REPEAT, None, at, data={"repeat_of": earlier[1]}))
+        # The row goes in with its final event count: no update after the events.
+        ticket.save(force_insert=True)
+        TicketEvent.objects.bulk_create(events)
         for system, external_id in (external_refs or {}).items():
             ExternalRef.objects.create(ticket=ticket, system=system, external_id=external_id)
+        links = []
         if parent is not None:
-            TicketLink.objects.create(from_ticket=parent, to_ticket=ticket, kind=LinkKind.PARENT, created_at=at,
-                                      created_by=acting_user)
-        if contact_type in (ContactType.COMPLAINT, ContactType.APPEAL):
-            _flag_repeat(ticket, acting_user, at)
-        Ticket.objects.filter(pk=ticket.pk).update(last_event_seq=ticket.last_event_seq, is_repeat=ticket.is_repeat)
+            links.append(TicketLink(from_ticket=parent, to_ticket=ticket, kind=LinkKind.PARENT, created_at=at,
+                                    created_by=acting_user))
+        if earlier is not None:
+            links.append(TicketLink(from_ticket=ticket, to_ticket_id=earlier[0], kind=LinkKind.REPEAT,
+                                    created_at=at, created_by=acting_user))
+        if links:
+            TicketLink.objects.bulk_create(links)
         _publish(ticket)
         record_audit(acting_user, "ticket.create", ticket, data={"number": number}, at=at)
         if dispatch:
-            ticket = do_dispatch_ticket(
-                acting_user=acting_user, ticket=ticket, to_unit=dispatch_to, expected_version=ticket.version, now=at
-            )
+            ticket = _dispatch(acting_user=acting_user, ticket=ticket, to_unit=dispatch_to, to_user=None, note="",
+                               expected_version=ticket.version, now=at, created=ticket)
+        ticket.__dict__.pop(_TIMELINE, None)
     return ticket
 
 
-def _flag_repeat(ticket: Ticket, actor: Any, at: dt.datetime) -> None:
-    """Same customer, same top category, within 30 days: a repeat complaint, linked to the earlier one."""
-    earlier = (
+def _earlier_complaint(customer_id: int, root_id: int, at: dt.datetime) -> tuple[int, str] | None:
+    """Same customer, same top category, within 30 days: the earlier complaint a new one repeats (id, number)."""
+    return (
         Ticket.objects.filter(
-            customer_id=ticket.customer_id,
-            category_root_id=ticket.category_root_id,
+            customer_id=customer_id,
+            category_root_id=root_id,
             created_at__gte=at - REPEAT_WINDOW,
             contact_type__in=(ContactType.COMPLAINT, ContactType.APPEAL),
         )
-        .exclude(pk=ticket.pk)
         .exclude(status=Status.REJECTED)
         .order_by("-created_at", "-id")
-        .only("id", "number")
+        .values_list("id", "number")
         .first()
     )
-    if earlier is None:
-        return
-    ticket.is_repeat = True
-    TicketLink.objects.create(from_ticket=ticket, to_ticket=earlier, kind=LinkKind.REPEAT, created_at=at,
-                              created_by=actor)
-    _append_event(ticket, EventKind.REPEAT, None, at, data={"repeat_of": earlier.number})
 
 
 # --- the loop --------------------------------------------------------------------------------------
@@ -437,6 +532,15 @@ def do_dispatch_ticket(
     now: dt.datetime | None = None,
 ) -> Ticket:
     """Dispatch (派单) to a department; with no unit given, where the routing rules send it."""
+    with refcache.pinned():
+        return _dispatch(acting_user=acting_user, ticket=ticket, to_unit=to_unit, to_user=to_user, note=note,
+                         expected_version=expected_version, now=now)
+
+
+def _dispatch(
+    *, acting_user: Any, ticket: Ticket | int, to_unit: OrgUnit | None, to_user: Any, note: str,
+    expected_version: int | None, now: dt.datetime | None, created: Ticket | None = None,
+) -> Ticket:
     note = _optional_text("note", note)
     routed: dict[str, Any] = {}
     if to_unit is None:
@@ -456,7 +560,7 @@ def do_dispatch_ticket(
         _grant_unit_access(t, unit)
 
     return _transition(acting_user, ticket, Action.DISPATCH, expected_version=expected_version, now=now, note=note,
-                       handler=(unit, user), change=change, data={"to_unit": unit.code, **routed})
+                       handler=(unit, user), change=change, data={"to_unit": unit.code, **routed}, created=created)
 
 
 def _back_to_first_responder(t: Ticket) -> tuple[OrgUnit, Any]:
@@ -710,7 +814,7 @@ def do_add_note(
     if visibility not in Visibility.values:
         raise ValidationFailed(field="visibility", message=_("Choose who may see the note."))
     at = _now(now)
-    with transaction.atomic():
+    with transaction.atomic(), refcache.pinned():
         t = _lock_ticket(ticket, None)
         _check_can_write(acting_user, t)
         event = _append_event(t, EventKind.NOTE, acting_user, at, note=text, visibility=visibility)
@@ -729,7 +833,7 @@ def do_set_committed_time(
     at = _now(now)
     if committed_at <= at:
         raise ValidationFailed(field="committed_at", message=_("The committed resolution time must be in the future."))
-    with transaction.atomic():
+    with transaction.atomic(), refcache.pinned():
         t = _lock_ticket(ticket, expected_version)
         if not (policy.is_first_responder_side(acting_user, t) or policy.is_region_supervisor(acting_user, t)
                 or policy.is_admin(acting_user)):
@@ -755,7 +859,7 @@ def do_link_tickets(
     if ticket.pk == other.pk:
         raise ValidationFailed(field="other", message=_("A work order cannot be linked to itself."))
     at = _now(now)
-    with transaction.atomic():
+    with transaction.atomic(), refcache.pinned():
         t = _lock_ticket(ticket, None)
         _check_can_write(acting_user, t)
         if not policy.can_see(acting_user, other):
@@ -797,7 +901,7 @@ def do_add_attachment(
     if visibility not in Visibility.values:
         raise ValidationFailed(field="visibility", message=_("Choose who may see the file."))
     at = _now(now)
-    with transaction.atomic():
+    with transaction.atomic(), refcache.pinned():
         t = _lock_ticket(ticket, None)
         _check_can_write(acting_user, t)
         name = (upload.name or "file")[-200:]
@@ -816,7 +920,7 @@ def do_add_attachment(
 def do_recompute_sla(*, ticket: Ticket | int, acting_user: Any = None, now: dt.datetime | None = None) -> Ticket:
     """Recompute the SLA columns from the timeline (after a calendar or policy edit)."""
     at = _now(now)
-    with transaction.atomic():
+    with transaction.atomic(), refcache.pinned():
         t = _lock_ticket(ticket, None)
         before = {k: getattr(t, k) for k in ("due_at", "hop_due_at", "overtime_at", "problem_at", "resolution_due_at")}
         _refresh_sla(t, at)

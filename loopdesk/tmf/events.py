@@ -12,6 +12,7 @@ from typing import Any
 from django.utils import timezone
 
 from loopdesk.outbox.services import enqueue
+from loopdesk.sla import refcache
 from loopdesk.tickets.models import Ticket
 from loopdesk.tmf import mapping
 from loopdesk.tmf.auth import tickets_for
@@ -62,7 +63,7 @@ def envelope(event_id: str, event_type: str, ticket_body: dict[str, Any], at: An
 def on_ticket_event(ticket: Ticket, event: Any) -> None:
     """Listener registered with `loopdesk.tickets.events` (runs inside the service's transaction)."""
     tmf_events = mapping.events_for(event.kind, event.from_status, event.to_status)
-    if not tmf_events:
+    if not tmf_events or not refcache.any_active_subscription():
         return
     subs = list(EventSubscription.objects.filter(is_active=True).select_related("owner__unit", "token"))
     if not subs:
