@@ -153,6 +153,18 @@ def test_other_region_and_handler_cannot_record_the_callback(world: World, clien
     assert task.status == CallbackStatus.OPEN
 
 
+def test_the_ticket_pages_generic_callback_action_applies_the_dissatisfied_policy_too(
+        world: World, client_for: Any) -> None:
+    t = _replied(world)
+    client = client_for("agent")
+    dialog = client.get(f"/tickets/{t.pk}/act/callback/", headers={"HX-Request": "true"})
+    assert 'id="callback-dialog"' in dialog.content.decode()
+    client.post(f"/tickets/{t.pk}/act/callback/", {"verdict": "dissatisfied", "note": "仍无信号",
+                                                   "version": t.version})
+    t.refresh_from_db()
+    assert t.status == "new" and t.reopen_count == 1  # reopened per policy, not merely "called back"
+
+
 def test_callback_list_query_count_does_not_grow_with_rows(world: World, client_for: Any) -> None:
     client = client_for("agent")
     _replied(world)
@@ -188,6 +200,15 @@ def test_supervisor_sees_open_escalations_and_resolves_one_with_a_note(world: Wo
     escalation.refresh_from_db()
     assert escalation.resolved_by_id == world.users["supervisor"].pk and escalation.resolution_note == "已督办网络部"
     assert f'data-escalation="{escalation.pk}"' not in client.get("/escalations/").content.decode()
+
+
+def test_escalation_list_query_count_does_not_grow_with_rows(world: World, client_for: Any) -> None:
+    client = client_for("supervisor")
+    _escalated(world)
+    few = _count_queries(client, "/escalations/")
+    for _ in range(3):
+        _escalated(world)
+    assert _count_queries(client, "/escalations/") == few
 
 
 @pytest.mark.parametrize("role", ["agent", "specialist", "auditor"])
@@ -344,7 +365,7 @@ def test_spam_reports_are_listed_by_number_newest_first_with_masked_reporters(
     assert "139****0002" in html and "13900000002" not in html and "Reveal (audited)" in html
     assert "Reveal (audited)" not in client_for("auditor").get("/spam/").content.decode()
     revealed = supervisor.post(f"/spam/{rows[1].pk}/reveal/")
-    assert revealed.content.decode() == "13900000002"
+    assert revealed.content.decode() == '<span class="revealed">13900000002</span>'
     assert AuditLog.objects.filter(action="spam.reveal_reporter").count() == 1
     assert client_for("auditor").post(f"/spam/{rows[1].pk}/reveal/").status_code == 403
     monkeypatch.setattr("loopdesk.workbench.views.messaging.SPAM_PAGE_SIZE", 1)

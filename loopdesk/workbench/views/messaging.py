@@ -19,7 +19,7 @@ from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.html import escape
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from loopdesk.audit.services import record_audit
@@ -237,4 +237,4 @@ def reveal_reporter(request: HttpRequest, pk: int) -> HttpResponse:
     report = spam.reports.order_by("-created_at", "-id").only("reporter").first()
     reporter = report.reporter if report else ""
     record_audit(request.user, "spam.reveal_reporter", spam, data={"reporter": mask_msisdn(reporter)})
-    return HttpResponse(escape(reporter))
+    return HttpResponse(format_html('<span class="revealed">{}</span>', reporter))
