@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 
 from loopdesk.followup.models import CallbackStatus, CallbackTask, Escalation, StaffAlert
 from loopdesk.tickets.policy import visible_tickets
@@ -54,6 +54,10 @@ def unread_alert_count(user: Any) -> int:
 
 
 def open_escalations_for(user: Any) -> QuerySet[Escalation]:
-    """Open escalations of the tickets `user` may see, oldest first."""
-    return (Escalation.objects.filter(resolved_at=None, ticket__in=visible_tickets(user).values("pk"))
-            .order_by("created_at", "id"))
+    """Open escalations of the tickets `user` may see, oldest first.
+
+    Driven from the few open escalations, walked in order on the partial index `followup_esc_open`; each one's
+    ticket is checked by primary key (a correlated EXISTS). `ticket IN (visible tickets)` made SQLite list every
+    ticket of the region first (1.6 s at a million tickets, measured on bench1m.sqlite3; 1.4 ms this way)."""
+    visible = visible_tickets(user).filter(pk=OuterRef("ticket_id"))
+    return Escalation.objects.filter(Exists(visible), resolved_at=None).order_by("created_at", "id")
