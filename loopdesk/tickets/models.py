@@ -187,6 +187,9 @@ class Ticket(models.Model):
             models.Index(fields=["handler_user", "due_at"], name="tkt_handler_user", condition=Q(is_open=True)),
             # "My work orders": the open tickets I first responded to (with tkt_handler_user, one index per side).
             models.Index(fields=["first_responder", "due_at"], name="tkt_fr_open", condition=Q(is_open=True)),
+            # A region's open tickets by due time (supervisors' board and "at risk" list): without it the planner
+            # answers `region = ? AND is_open` from tkt_region_status, i.e. from every ticket of the region.
+            models.Index(fields=["region", "due_at"], name="tkt_open_region", condition=Q(is_open=True)),
         ]
         permissions = [
             ("reveal_customer", _("Can reveal customer phone numbers and names")),

@@ -22,6 +22,9 @@ from loopdesk.tickets.policy import visible_tickets
 from loopdesk.workbench.sla import DEFAULT_WARN_MINUTES
 
 PAGE_SIZE = 50
+# Counts shown on tabs, home sections and list headings are exact up to this many, then "1,000+": the cost of a
+# count is then bounded by the cap, not by the size of the backlog (a million-ticket region's overdue list).
+COUNT_CAP = 1000
 LIST_RELATED = (
     "category",
     "category_root",
@@ -123,3 +126,13 @@ def page(qs: QuerySet[Ticket], sort: str, cursor: str = "", size: int = PAGE_SIZ
     more = len(rows) > size
     rows = rows[:size]
     return rows, (encode_cursor(rows[-1], sort if sort in SORTS else "due") if more and rows else "")
+
+
+def capped_count(qs: QuerySet[Any]) -> int:
+    """The number of rows, exact up to COUNT_CAP; COUNT_CAP + 1 stands for "more than COUNT_CAP"."""
+    return qs.values("pk")[: COUNT_CAP + 1].count()
+
+
+def count_label(count: int) -> str:
+    """A count from `capped_count` as shown: the number, or "1,000+" past the cap."""
+    return f"{COUNT_CAP:,}+" if count > COUNT_CAP else str(count)

@@ -8,6 +8,7 @@ from django import template
 from django.utils import timezone
 from django.utils.translation import get_language
 
+from loopdesk.workbench.queues import count_label
 from loopdesk.workbench.sla import badge
 
 register = template.Library()
@@ -56,3 +57,9 @@ def hours(minutes: int) -> str:
     """Minutes as hours, e.g. 2880 → "48 h"; keeps a decimal when needed."""
     value = (minutes or 0) / 60
     return f"{value:g} h"
+
+
+@register.filter
+def capped(count: int) -> str:
+    """A count from `queues.capped_count`: the number, or "1,000+" past the cap."""
+    return count_label(count)

@@ -131,3 +131,22 @@ def test_policy_page_and_live_preview(world: Any, client_for: Any) -> None:
     assert response.status_code == 200 and "netopt" in text and "VIP" in text
     assert client.get("/policies/preview/", {"category": ""}).status_code == 422
     assert client_for("agent").get("/policies/").status_code == 403
+
+
+def test_screen_pop_shows_the_latest_contacts_and_all_on_request(world: Any, client_for: Any, monkeypatch: Any) -> None:
+    monkeypatch.setattr("loopdesk.workbench.customer360.HISTORY_SHOWN", 2)
+    customer = world.customer()
+    agent = world.user("agent")
+    tickets = [do_create_ticket(acting_user=agent, **world.ticket_kwargs(customer=customer)) for _ in range(3)]
+    client = client_for("agent")
+    first = client.get(f"/desk/?caller={customer.msisdn}")
+    page = first.content.decode()
+    assert [t.pk for t in first.context["history"]] == [tickets[2].pk, tickets[1].pk]
+    assert 'id="history-all"' in page and "Show all 3 contacts" in page
+    everything = client.get(f"/desk/?caller={customer.msisdn}&history=all")
+    assert [t.pk for t in everything.context["history"]] == [t.pk for t in reversed(tickets)]
+    assert 'id="history-all"' not in everything.content.decode()
+    # The repeat warning and the open work orders still count every loaded contact, not only those shown.
+    assert len(everything.context["view"].open_tickets) == 3 == len(first.context["view"].open_tickets)
+    assert len(first.context["open_shown"]) == 2 and "Show all 3 open work orders" in page
+    assert len(everything.context["open_shown"]) == 3

@@ -118,3 +118,16 @@ def test_my_queue_holds_what_i_handle_or_first_responded_to_once_each(world: Any
     specialist = client_for("specialist").get("/queues/mine/")
     assert [t.pk for t in specialist.context["rows"]] == [accepted.pk]
     assert specialist.context["total"] == 1 and other.pk not in [t.pk for t in agent_rows]
+
+
+def test_counts_past_the_cap_show_as_more_than(world: Any, client_for: Any, monkeypatch: Any) -> None:
+    monkeypatch.setattr("loopdesk.workbench.queues.COUNT_CAP", 2)
+    _create(world, 3)
+    response = client_for("specialist").get("/queues/unit/")
+    page = response.content.decode()
+    assert response.context["total"] == 3 and response.context["total_more"]
+    assert '<span class="count">2+</span>' in page and "2+ work orders" in page
+    assert len(response.context["rows"]) == 3  # the list itself is not capped
+    monkeypatch.setattr("loopdesk.workbench.queues.COUNT_CAP", 3)
+    page = client_for("specialist").get("/queues/unit/").content.decode()
+    assert '<span class="count">3</span>' in page and "3 work orders" in page and "3+" not in page

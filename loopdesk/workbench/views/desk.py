@@ -82,9 +82,12 @@ def desk(request: HttpRequest) -> HttpResponse:
                     messages.success(request, _("Work order %(number)s registered.") % {"number": ticket.number})
                 return redirect("workbench:ticket", pk=ticket.pk)
         status = 422
+    show_all = request.GET.get("history") == "all"
     return render(request, "workbench/desk.html", {
         "nav": "desk", "caller": msisdn, "caller_raw": request.GET.get("caller", ""), "caller_error": caller_error,
         "view": view, "form": form,
+        "history": view.shown(show_all) if view else [],
+        "open_shown": view.open_shown(show_all) if view else [],
     }, status=status)
 
 

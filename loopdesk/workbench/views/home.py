@@ -20,7 +20,7 @@ from loopdesk.tickets.choices import Status
 from loopdesk.tickets.models import Ticket
 from loopdesk.tickets.policy import visible_tickets
 from loopdesk.workbench.common import RoleFlags, safe_next, staff_required
-from loopdesk.workbench.queues import LIST_RELATED, queue_queryset
+from loopdesk.workbench.queues import LIST_RELATED, capped_count, queue_queryset
 
 SECTION_ROWS = 8
 
@@ -35,7 +35,7 @@ class Section:
 
 def _section(title: Any, qs: QuerySet[Ticket], queue: str, **params: str) -> Section:
     rows = list(qs.select_related(*LIST_RELATED).order_by("due_at", "id")[:SECTION_ROWS])
-    count = len(rows) if len(rows) < SECTION_ROWS else qs.count()
+    count = len(rows) if len(rows) < SECTION_ROWS else capped_count(qs)
     link = reverse("workbench:queue", args=[queue])
     if params:
         link += "?" + urlencode(params)

@@ -18,7 +18,7 @@ from loopdesk.tickets.choices import Action, Status
 from loopdesk.tickets.policy import allowed_actions, visible_tickets
 from loopdesk.workbench.common import RoleFlags, safe_next, staff_required
 from loopdesk.workbench.forms import QueueFilterForm
-from loopdesk.workbench.queues import PAGE_SIZE, QUEUES, page, queue_queryset
+from loopdesk.workbench.queues import PAGE_SIZE, QUEUES, capped_count, count_label, page, queue_queryset
 from loopdesk.workbench.units import target_unit_choices
 
 BULK_LIMIT = 100
@@ -37,7 +37,8 @@ def queue(request: HttpRequest, key: str) -> HttpResponse:
     else:
         sort = "due"
     rows, next_cursor = page(qs, sort, request.GET.get("after", ""), size=PAGE_SIZE)
-    counts = {k: queue_queryset(request.user, k, now=now).count() for k in QUEUES}
+    total = capped_count(qs)
+    counts = {k: capped_count(queue_queryset(request.user, k, now=now)) for k in QUEUES}
     flags = RoleFlags(request.user)
     bulk = flags.dispatcher or flags.supervisor or flags.front_line or flags.admin
     context: dict[str, Any] = {
@@ -46,7 +47,8 @@ def queue(request: HttpRequest, key: str) -> HttpResponse:
         "queues": [(q, counts[q.key]) for q in QUEUES.values()],
         "form": form,
         "rows": rows,
-        "total": qs.count(),
+        "total": total,
+        "total_more": count_label(total) != str(total),
         "next_cursor": next_cursor,
         "first_page": bool(request.GET.get("after")),
         "bulk": bulk,
