@@ -13,6 +13,11 @@ middleware stack, session, view, template; no network), as the agent:
 - the unread-count query alone, with the database's query plan, to show it is an index lookup.
 
 It prints p50 / p95 / max in ms, queries per request, and each page's p50 as a ratio to the baseline.
+
+    DATABASE_URL=sqlite:////path/bench1m.sqlite3 python bench/followup_pages.py --escalations-only
+
+times only the supervisors' open-escalation list (count and first page) on an existing big database (e.g. one
+made by `generate_data`), against the same list without the visibility filter as the baseline.
 """
 
 from __future__ import annotations
@@ -101,8 +106,12 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=2000)
     parser.add_argument("--mine", type=int, default=300)
     parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--escalations-only", action="store_true")
     args = parser.parse_args()
     setup()
+    if args.escalations_only:
+        escalations_only(args.runs)
+        return
     from django.conf import settings
     from django.core.management import call_command
     from django.db import connection
@@ -141,6 +150,32 @@ def main() -> None:
     with connection.cursor() as cursor:
         cursor.execute(prefix + f"SELECT COUNT(*) FROM ({sql}) sub", params)
         print("plan of the unread count:", *[" ".join(str(c) for c in row) for row in cursor.fetchall()], sep="\n  ")
+
+
+def escalations_only(runs: int) -> None:
+    from loopdesk.followup.models import Escalation
+    from loopdesk.followup.selectors import open_escalations_for
+    from loopdesk.org.models import User
+    from loopdesk.tickets.policy import visible_tickets
+
+    supervisor = (User.objects.filter(groups__name="supervisor").exclude(unit__level__in=["hq", "province"])
+                  .select_related("unit").first())
+    assert supervisor is not None, "no regional supervisor in this database"
+
+    def page(qs: Any) -> None:
+        qs.count()
+        list(qs[:50])
+
+    base = timed(lambda: page(Escalation.objects.filter(resolved_at=None).order_by("created_at", "id")), runs)
+    scoped = timed(lambda: page(open_escalations_for(supervisor)), runs)
+    # The first version, for the record: `ticket IN (visible tickets)` (SQLite lists the region's tickets first).
+    first = timed(lambda: page(Escalation.objects.filter(
+        resolved_at=None, ticket__in=visible_tickets(supervisor).values("pk")).order_by("created_at", "id")), 3)
+    print(f"open escalations {Escalation.objects.filter(resolved_at=None).count()}; "
+          f"load average {os.getloadavg()[0]:.2f}")
+    print(f"baseline (unscoped) p50 {base['p50']:.2f} ms; open_escalations_for p50 {scoped['p50']:.2f} ms "
+          f"p95 {scoped['p95']:.2f} ms; ratio {scoped['p50'] / base['p50']:.2f}")
+    print(f"first version (ticket IN visible tickets) p50 {first['p50']:.1f} ms")
 
 
 if __name__ == "__main__":
