@@ -202,6 +202,16 @@ def test_supervisor_sees_open_escalations_and_resolves_one_with_a_note(world: Wo
     assert f'data-escalation="{escalation.pk}"' not in client.get("/escalations/").content.decode()
 
 
+def test_an_escalation_resolved_meanwhile_by_another_supervisor_is_not_overwritten(
+        world: World, client_for: Any) -> None:
+    escalation = _escalated(world)
+    f.do_resolve_escalation(acting_user=world.user("admin"), escalation=escalation, note="管理员已处理")
+    response = client_for("supervisor").post(f"/escalations/{escalation.pk}/resolve/", {"note": "我也处理了"})
+    assert response.status_code == 422 and response.context["form"].errors["note"]
+    escalation.refresh_from_db()
+    assert escalation.resolution_note == "管理员已处理" and escalation.resolved_by_id == world.users["admin"].pk
+
+
 def test_escalation_list_query_count_does_not_grow_with_rows(world: World, client_for: Any) -> None:
     client = client_for("supervisor")
     _escalated(world)
@@ -246,6 +256,19 @@ def test_alert_count_in_the_top_bar_and_mark_one_then_all_read(world: World, cli
     client.post("/alerts/read/", {"all": "1"})
     assert 'id="alerts-unread"' not in client.get("/").content.decode()
     assert StaffAlert.objects.filter(user=world.users["agent"], read_at=None).count() == 2
+
+
+def test_opening_an_unread_alerts_work_order_marks_it_read(world: World, client_for: Any) -> None:
+    _alerts_for(world, "specialist", 1)
+    alert = StaffAlert.objects.get(user=world.users["specialist"])
+    client = client_for("specialist")
+    assert f'data-open-alert="{alert.pk}"' in client.get("/alerts/").content.decode()
+    response = client.post("/alerts/read/", {"id": alert.pk, "next": f"/tickets/{alert.ticket_id}/"})
+    assert response.status_code == 302 and response["Location"] == f"/tickets/{alert.ticket_id}/"
+    alert.refresh_from_db()
+    assert alert.read_at is not None
+    response = client.post("/alerts/read/", {"id": alert.pk, "next": "https://evil.example/"})
+    assert response["Location"] == "/alerts/"
 
 
 def test_alert_list_query_count_does_not_grow_with_rows(world: World, client_for: Any) -> None:
