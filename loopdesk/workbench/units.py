@@ -27,3 +27,18 @@ def target_unit_choices(region: str | None, blank: Any) -> list[tuple[Any, str]]
         parent = names.get(u.parent_id or 0)
         choices.append((u.pk, f"{parent} › {names[u.pk]}" if parent else names[u.pk]))
     return choices
+
+
+def target_handler_groups(region: str | None) -> list[tuple[str, list[tuple[int, str]]]]:
+    """The staff of the target units, grouped by unit (unit name, [(user id, name)]), for "assign to": one query."""
+    from loopdesk.org.models import User
+
+    language = get_language()
+    users = (User.objects.filter(is_active=True, unit__in=target_units(region))
+             .select_related("unit").order_by("unit__path", "display_name", "username"))
+    groups: dict[int, tuple[str, list[tuple[int, str]]]] = {}
+    for user in users:
+        unit = user.unit
+        groups.setdefault(unit.pk, (unit.display_name(language), []))[1].append(
+            (user.pk, user.display_name or user.username))
+    return list(groups.values())

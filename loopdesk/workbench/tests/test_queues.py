@@ -131,3 +131,21 @@ def test_counts_past_the_cap_show_as_more_than(world: Any, client_for: Any, monk
     monkeypatch.setattr("loopdesk.workbench.queues.COUNT_CAP", 3)
     page = client_for("specialist").get("/queues/unit/").content.decode()
     assert '<span class="count">3</span>' in page and "3 work orders" in page and "3+" not in page
+
+
+def test_bulk_assign_sends_to_the_handler_and_refuses_one_outside_the_unit(world: Any, client_for: Any) -> None:
+    waiting = _create(world, 2, category=world.categories["other"])
+    specialist = world.user("specialist")
+    client = client_for("dispatcher")
+    page = client.get("/queues/dispatch/").content.decode()
+    assert f'<option value="{specialist.pk}">' in page  # offered, grouped under the handler's unit
+    # A handler outside the chosen unit: refused per ticket by the service, nothing moves.
+    outsider = world.user("it_specialist")
+    client.post("/queues/bulk-dispatch/", {"ids": [t.pk for t in waiting], "to_unit": specialist.unit_id,
+                                           "to_user": outsider.pk, "next": "/queues/dispatch/"})
+    assert set(Ticket.objects.filter(pk__in=[t.pk for t in waiting]).values_list("handler_user", flat=True)) == {None}
+    # "Assign to" alone: dispatched to the handler's own unit, with the handler named.
+    client.post("/queues/bulk-dispatch/", {"ids": [t.pk for t in waiting], "to_user": specialist.pk,
+                                           "next": "/queues/dispatch/"})
+    assert set(Ticket.objects.filter(pk__in=[t.pk for t in waiting]).values_list(
+        "handler_unit", "handler_user", "status")) == {(specialist.unit_id, specialist.pk, Status.DISPATCHED)}

@@ -12,14 +12,14 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from loopdesk.core.errors import DomainError
-from loopdesk.org.models import OrgUnit
+from loopdesk.org.models import OrgUnit, User
 from loopdesk.tickets import services
 from loopdesk.tickets.choices import Action, Status
 from loopdesk.tickets.policy import allowed_actions, visible_tickets
 from loopdesk.workbench.common import RoleFlags, safe_next, staff_required
 from loopdesk.workbench.forms import QueueFilterForm
 from loopdesk.workbench.queues import PAGE_SIZE, QUEUES, capped_count, count_label, page, queue_queryset
-from loopdesk.workbench.units import target_unit_choices
+from loopdesk.workbench.units import target_handler_groups, target_unit_choices
 
 BULK_LIMIT = 100
 
@@ -52,6 +52,7 @@ def queue(request: HttpRequest, key: str) -> HttpResponse:
         "next_cursor": next_cursor,
         "first_page": bool(request.GET.get("after")),
         "bulk": bulk,
+        "bulk_handlers": target_handler_groups(getattr(request.user.unit, "region", None)) if bulk else [],
         "bulk_units": target_unit_choices(
             getattr(request.user.unit, "region", None), _("Where the routing rules send each")
         ) if bulk else [],
@@ -82,6 +83,14 @@ def bulk_dispatch(request: HttpRequest) -> HttpResponse:
         if unit is None:
             messages.error(request, _("Choose a valid unit."))
             return redirect(back)
+    person = None
+    if request.POST.get("to_user"):
+        person = User.objects.filter(pk=request.POST["to_user"], is_active=True).select_related("unit").first()
+        if person is None or person.unit is None:
+            messages.error(request, _("Choose a valid handler."))
+            return redirect(back)
+        if unit is None:
+            unit = person.unit  # "assign to" alone: the handler's own unit
     note = (request.POST.get("note") or "").strip()
     selected = visible_tickets(request.user).filter(pk__in=ids)
     tickets = list(selected.select_related("handler_unit", "first_responder_unit", "category"))
@@ -90,12 +99,12 @@ def bulk_dispatch(request: HttpRequest) -> HttpResponse:
         actions = allowed_actions(request.user, ticket)
         try:
             if Action.DISPATCH in actions:
-                services.do_dispatch_ticket(acting_user=request.user, ticket=ticket, to_unit=unit, note=note,
-                                            expected_version=ticket.version)
+                services.do_dispatch_ticket(acting_user=request.user, ticket=ticket, to_unit=unit, to_user=person,
+                                            note=note, expected_version=ticket.version)
             elif Action.TRANSFER in actions and ticket.status in (Status.DISPATCHED, Status.IN_PROGRESS):
                 if unit is None:
                     raise DomainError(_("Choose the unit to transfer it to."))
-                services.do_transfer_ticket(acting_user=request.user, ticket=ticket, to_unit=unit,
+                services.do_transfer_ticket(acting_user=request.user, ticket=ticket, to_unit=unit, to_user=person,
                                             note=note or str(_("Bulk dispatch")), expected_version=ticket.version)
             else:
                 raise DomainError(_("You may not dispatch it in its current state."))
