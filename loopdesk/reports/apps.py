@@ -8,7 +8,12 @@ class ReportsConfig(AppConfig):
     verbose_name = _("Reports and KPIs")
 
     def ready(self) -> None:
-        from loopdesk.reports.rollups import on_ticket_event
+        from django.db.models.signals import post_save
+
+        from loopdesk.reports.rollups import on_survey_saved, on_ticket_event
+        from loopdesk.surveys.models import Survey
         from loopdesk.tickets.events import register_listener
 
         register_listener("reports.rollups", on_ticket_event)
+        # Surveys have no event hub: a saved survey (created, answered) is noted for the fold.
+        post_save.connect(on_survey_saved, sender=Survey, dispatch_uid="reports.rollups.survey")

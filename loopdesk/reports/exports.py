@@ -187,7 +187,8 @@ TABLE_MEASURES = (
     "volume", "complaints", "appeals", "dispatched", "timely", "timeliness", "overtime", "problem", "replied",
     "reply_mean", "reply_median", "reply_p90", "answered", "e2e_mean", "e2e_median", "e2e_p90", "closed", "fcr",
     "fcr_rate", "repeat", "repeat_rate", "returned", "return_rate", "callbacks", "callback_rate", "satisfied",
-    "satisfaction",
+    "satisfaction", "surveys", "survey_responses", "survey_response_rate", "survey_mean", "survey_satisfied",
+    "survey_satisfaction", "window_surveys", "window_response_rate", "window_mean", "window_satisfaction",
 )
 
 
@@ -196,7 +197,7 @@ def _cell(value: float | int | None, unit: str) -> Any:
         return ""
     if unit == "rate":
         return round(float(value) * 100, 2)
-    if unit in ("hours", "per10k"):
+    if unit in ("hours", "per10k", "score"):
         return round(float(value), 2)
     return value
 

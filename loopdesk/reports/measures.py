@@ -85,6 +85,19 @@ MEASURES: dict[str, tuple[Any, str]] = {  # name -> (label, unit: count | rate |
     "callback_rate": (_("Callback completion"), "rate"),
     "satisfied": (_("Satisfied at callback"), "count"),
     "satisfaction": (_("Satisfaction rate"), "rate"),
+    # Satisfaction surveys (1–5) of closed work orders, by the ticket's dimensions, on the day sent.
+    "surveys": (_("Surveys sent"), "count"),
+    "survey_responses": (_("Surveys answered"), "count"),
+    "survey_response_rate": (_("Survey response rate"), "rate"),
+    "survey_mean": (_("Mean survey score (1–5)"), "score"),
+    "survey_satisfied": (_("Satisfied in surveys (4–5)"), "count"),
+    "survey_unsatisfied": (_("Not satisfied in surveys (1–3)"), "count"),
+    "survey_satisfaction": (_("Survey satisfaction (% satisfied)"), "rate"),
+    # Window-service surveys (hall, hotline), by channel and the unit rated.
+    "window_surveys": (_("Window surveys sent"), "count"),
+    "window_response_rate": (_("Window survey response rate"), "rate"),
+    "window_mean": (_("Window service mean score (1–5)"), "score"),
+    "window_satisfaction": (_("Window service satisfaction (% satisfied)"), "rate"),
 }
 # Counts a user can click: measure -> (counter, extra condition on the fact).
 DRILLABLE: dict[str, tuple[str, Q]] = {
@@ -104,6 +117,10 @@ DRILLABLE: dict[str, tuple[str, Q]] = {
     "satisfied": ("cb_satisfied", Q()),
     "dissatisfied": ("cb_dissatisfied", Q()),
     "unreachable": ("cb_unreachable", Q()),
+    "surveys": ("sv_sent", Q()),
+    "survey_responses": ("sv_answered", Q()),
+    "survey_satisfied": ("sv_satisfied", Q()),
+    "survey_unsatisfied": ("sv_answered", Q(survey_score__lt=4)),
 }
 
 
@@ -365,6 +382,17 @@ def derive(t: Totals, customers: int | None = None) -> dict[str, float | int | N
         "callback_rate": _rate(callbacks, t["answered"]),
         "satisfied": t["cb_satisfied"],
         "satisfaction": _rate(t["cb_satisfied"], callbacks),
+        "surveys": t["sv_sent"],
+        "survey_responses": t["sv_answered"],
+        "survey_response_rate": _rate(t["sv_answered"], t["sv_sent"]),
+        "survey_mean": t["sv_score"] / t["sv_answered"] if t["sv_answered"] else None,
+        "survey_satisfied": t["sv_satisfied"],
+        "survey_unsatisfied": t["sv_answered"] - t["sv_satisfied"],
+        "survey_satisfaction": _rate(t["sv_satisfied"], t["sv_answered"]),
+        "window_surveys": t["ws_sent"],
+        "window_response_rate": _rate(t["ws_answered"], t["ws_sent"]),
+        "window_mean": t["ws_score"] / t["ws_answered"] if t["ws_answered"] else None,
+        "window_satisfaction": _rate(t["ws_satisfied"], t["ws_answered"]),
     }
     return values
 

@@ -62,6 +62,9 @@ class ReportFact(models.Model):
     e2e_bucket = models.SmallIntegerField(_("registration to answer bucket"), null=True)
     verdict = models.CharField(_("callback verdict"), max_length=16, blank=True)
     fcr = models.BooleanField(_("first-contact resolution"), default=False)
+    # The ticket's latest satisfaction survey (sent when it was closed): the day it was sent, its 1–5 score.
+    survey_day = models.DateField(_("survey sent on"), null=True)
+    survey_score = models.SmallIntegerField(_("survey score"), null=True)
 
     class Meta:
         verbose_name = _("KPI fact")
@@ -128,6 +131,16 @@ class RollupCounters(models.Model):
     cb_unreachable = _counter(_("callbacks: unreachable"))
     closed = _counter(_("closed"))
     fcr = _counter(_("first-contact resolutions"))
+    # Satisfaction surveys (1–5; 4 and 5 are "satisfied"), counted on the day the survey was sent: of closed
+    # work orders (by the ticket's dimensions) and of window services (hall, hotline: by channel and unit rated).
+    sv_sent = _counter(_("work-order surveys sent"))
+    sv_answered = _counter(_("work-order surveys answered"))
+    sv_score = _counter(_("work-order survey scores, sum"))
+    sv_satisfied = _counter(_("work-order surveys satisfied (4–5)"))
+    ws_sent = _counter(_("window surveys sent"))
+    ws_answered = _counter(_("window surveys answered"))
+    ws_score = _counter(_("window survey scores, sum"))
+    ws_satisfied = _counter(_("window surveys satisfied (4–5)"))
 
     class Meta:
         abstract = True
@@ -287,3 +300,33 @@ class RollupPending(models.Model):
     class Meta:
         verbose_name = _("rollup backlog entry")
         verbose_name_plural = _("rollup backlog")
+
+
+class SurveyFact(models.Model):
+    """A window-service survey (hall, hotline) as the KPIs see it: the channel and the unit rated (its branch),
+    the day it was sent and its score. Ticket surveys are in the ticket's `ReportFact`."""
+
+    survey = models.OneToOneField("surveys.Survey", primary_key=True, on_delete=models.CASCADE,
+                                  related_name="report_fact", verbose_name=_("satisfaction survey"))
+    province = models.CharField(_("province code"), max_length=8)
+    region = models.CharField(_("region code"), max_length=8)
+    branch_id = models.IntegerField(_("branch"), default=0)
+    department_id = models.IntegerField(_("unit rated"), default=0)
+    channel = models.CharField(_("channel"), max_length=16)
+    window_day = models.DateField(_("survey sent on"))
+    survey_score = models.SmallIntegerField(_("survey score"), null=True)
+
+    class Meta:
+        verbose_name = _("window survey fact")
+        verbose_name_plural = _("window survey facts")
+
+
+class SurveyPending(models.Model):
+    """A window-service survey whose fact may be out of date (created or answered): consumed by the fold."""
+
+    id = models.BigAutoField(primary_key=True)
+    survey_id = models.BigIntegerField(_("satisfaction survey"))
+
+    class Meta:
+        verbose_name = _("survey backlog entry")
+        verbose_name_plural = _("survey backlog")

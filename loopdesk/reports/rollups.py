@@ -28,6 +28,8 @@ from django.db import connection, transaction
 from django.db.models import Count, F, IntegerField, Q, Sum, Value
 from django.db.models.functions import Coalesce, TruncMonth
 
+from loopdesk.org.choices import UnitLevel
+from loopdesk.org.models import OrgUnit
 from loopdesk.reports.models import (
     BUCKET_EDGES_HOURS,
     BUCKETS,
@@ -37,8 +39,11 @@ from loopdesk.reports.models import (
     MonthlyRollup,
     ReportFact,
     RollupPending,
+    SurveyFact,
+    SurveyPending,
 )
 from loopdesk.sla.calendars import SHANGHAI
+from loopdesk.surveys.models import Survey, SurveyKind
 from loopdesk.tickets.choices import CallbackVerdict, ContactType, EventKind, Status
 from loopdesk.tickets.models import Ticket, TicketEvent
 
@@ -46,13 +51,14 @@ logger = logging.getLogger(__name__)
 
 Fact = dict[str, Any]
 Key = tuple[Any, ...]  # a contribution: (day, *DIMENSIONS, category_root_id); a cube row: its key columns
-DAY_FIELDS = ("created_day", "dispatched_day", "replied_day", "answered_day", "closed_day")
+DAY_FIELDS = ("created_day", "dispatched_day", "replied_day", "answered_day", "closed_day", "survey_day")
 FACT_FIELDS = (
     *DIMENSIONS, "category_root_id", *DAY_FIELDS, "repeat", "returns", "reopened", "overtime", "problem",
     "reply_minutes", "reply_bucket",
-    "e2e_minutes", "e2e_bucket", "verdict", "fcr",
+    "e2e_minutes", "e2e_bucket", "verdict", "fcr", "survey_score",
 )
 DEPARTMENT_EVENTS = (EventKind.DISPATCH, EventKind.TRANSFER)
+SATISFIED_SCORE = 4  # 5 非常满意 and 4 很满意 count as satisfied
 
 
 @dataclass(frozen=True)
@@ -106,7 +112,22 @@ COUNTERS: tuple[Counter, ...] = (
             Q(verdict=CallbackVerdict.UNREACHABLE)),
     Counter("closed", "closed_day", _always),
     Counter("fcr", "closed_day", lambda f: f["fcr"], Q(fcr=True)),
+    # The ticket's latest survey, on the day it was sent (answered later: the fold moves it from unanswered).
+    Counter("sv_sent", "survey_day", _always),
+    Counter("sv_answered", "survey_day", lambda f: f["survey_score"] is not None, Q(survey_score__isnull=False)),
+    Counter("sv_score", "survey_day", lambda f: f["survey_score"] is not None, Q(survey_score__isnull=False),
+            value="survey_score"),
+    Counter("sv_satisfied", "survey_day", lambda f: (f["survey_score"] or 0) >= SATISFIED_SCORE,
+            Q(survey_score__gte=SATISFIED_SCORE)),
+    # Window-service surveys (facts of their own, `SurveyFact`), on the day they were sent.
+    Counter("ws_sent", "window_day", _always),
+    Counter("ws_answered", "window_day", lambda f: f["survey_score"] is not None, Q(survey_score__isnull=False)),
+    Counter("ws_score", "window_day", lambda f: f["survey_score"] is not None, Q(survey_score__isnull=False),
+            value="survey_score"),
+    Counter("ws_satisfied", "window_day", lambda f: (f["survey_score"] or 0) >= SATISFIED_SCORE,
+            Q(survey_score__gte=SATISFIED_SCORE)),
 )
+SURVEY_FACT_FIELDS = ("province", "region", "branch_id", "department_id", "channel", "window_day", "survey_score")
 COUNTER_BY_NAME = {c.name: c for c in COUNTERS}
 COUNTER_NAMES = tuple(c.name for c in COUNTERS)
 
@@ -140,7 +161,8 @@ def fact_from_values(
     created_at: dt.datetime,
     cycle_started_at: dt.datetime | None, replied_at: dt.datetime | None, answered_at: dt.datetime | None,
     closed_at: dt.datetime | None, is_repeat: bool, return_count: int, reopen_count: int, is_overtime: bool,
-    is_problem: bool, callback_verdict: str, dispatch_count: int,
+    is_problem: bool, callback_verdict: str, dispatch_count: int, survey_sent_at: dt.datetime | None = None,
+    survey_score: int | None = None,
 ) -> Fact:
     """The KPI fact of a ticket, from its columns (and the department it was last sent to, and the brand)."""
     closed = status == Status.CLOSED
@@ -173,20 +195,9 @@ def fact_from_values(
         "e2e_bucket": bucket_of(e2e_minutes),
         "verdict": callback_verdict or "",
         "fcr": bool(closed and not dispatch_count),
+        "survey_day": local_day(survey_sent_at),
+        "survey_score": survey_score if survey_sent_at is not None else None,
     }
-
-
-def fact_from_ticket(ticket: Ticket, department_id: int | None, brand: str | None) -> Fact:
-    return fact_from_values(
-        province=ticket.province, region=ticket.region, branch_id=ticket.branch_id, department_id=department_id,
-        category_id=ticket.category_id, category_root_id=ticket.category_root_id, contact_type=ticket.contact_type,
-        channel=ticket.channel, tier=ticket.tier,
-        brand=brand, status=ticket.status, created_at=ticket.created_at, cycle_started_at=ticket.cycle_started_at,
-        replied_at=ticket.replied_at, answered_at=ticket.answered_at, closed_at=ticket.closed_at,
-        is_repeat=ticket.is_repeat, return_count=ticket.return_count, reopen_count=ticket.reopen_count,
-        is_overtime=ticket.is_overtime, is_problem=ticket.is_problem, callback_verdict=ticket.callback_verdict,
-        dispatch_count=ticket.dispatch_count,
-    )
 
 
 def contributions(fact: Fact | None) -> dict[Key, dict[str, int]]:
@@ -196,7 +207,7 @@ def contributions(fact: Fact | None) -> dict[Key, dict[str, int]]:
         return out
     dims = (*(fact[d] for d in DIMENSIONS), fact["category_root_id"])
     for counter in COUNTERS:
-        day = fact[counter.day]
+        day = fact.get(counter.day)
         if day is None or not counter.when(fact):
             continue
         amount = fact[counter.value] if counter.value else 1
@@ -215,6 +226,47 @@ def difference(old: dict[Key, dict[str, int]], new: dict[Key, dict[str, int]]) -
         if row:
             delta[key] = row
     return delta
+
+
+# --- window-service surveys --------------------------------------------------------------------------
+
+SURVEY_CONSTANTS: dict[str, Any] = {"category_id": 0, "category_root_id": 0, "contact_type": "", "tier": "",
+                                    "brand": ""}
+
+
+def survey_facts(survey_ids: list[int] | None = None, batch_size: int = 5000) -> Iterator[list[tuple[int, Fact]]]:
+    """The facts of window-service surveys (all, or these), in batches of (survey id, fact), by id: the channel,
+    the unit rated (department) and its branch (the centre-level unit above it), the day sent, the score."""
+    qs = Survey.objects.filter(kind=SurveyKind.WINDOW)
+    if survey_ids is not None:
+        qs = qs.filter(pk__in=survey_ids)
+    last_pk = 0
+    while True:
+        rows = list(qs.filter(pk__gt=last_pk).order_by("pk")
+                    .values_list("pk", "region", "unit_id", "channel", "sent_at", "score")[:batch_size])
+        if not rows:
+            return
+        last_pk = rows[-1][0]
+        units = OrgUnit.objects.in_bulk({r[2] for r in rows if r[2]})
+        above = OrgUnit.objects.in_bulk({i for u in units.values() for i in u.ancestor_ids()})
+        batch = []
+        for pk, region, unit_id, channel, sent_at, score in rows:
+            unit = units.get(unit_id)
+            branch = 0
+            if unit is not None:
+                for ancestor_id in unit.ancestor_ids():
+                    if above.get(ancestor_id) is not None and above[ancestor_id].level == UnitLevel.CENTRE:
+                        branch = ancestor_id
+            batch.append((pk, {
+                "province": getattr(unit, "province", "") or "", "region": region or getattr(unit, "region", ""),
+                "branch_id": branch, "department_id": unit_id or 0, "channel": channel or "",
+                "window_day": local_day(sent_at), "survey_score": score,
+            }))
+        yield batch
+
+
+def survey_contributions(fact: Fact | None) -> dict[Key, dict[str, int]]:
+    return contributions(None if fact is None else {**SURVEY_CONSTANTS, **fact})
 
 
 # --- the rollup tables ("cubes") and writing their rows -----------------------------------------------
@@ -348,15 +400,32 @@ def _kick_after_commit() -> None:
     transaction.on_commit(_kick)
 
 
-def _claim(batch_size: int) -> list[int]:  # the ticket of each note claimed
+def on_survey_saved(sender: Any, instance: Survey, **kwargs: Any) -> None:
+    """post_save of a survey (created when a ticket is closed or after a window contact; answered once): note its
+    ticket, or the window survey itself, for the fold. Surveys change only through `Model.save` (`do_rate_survey`);
+    expiry (a queryset update) changes no figure."""
+    if instance.ticket_id:
+        _note(RollupPending, "ticket_id", instance.ticket_id)
+    elif instance.kind == SurveyKind.WINDOW:
+        _note(SurveyPending, "survey_id", instance.pk)
+
+
+def _note(model: Any, column: str, value: int) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {connection.ops.quote_name(model._meta.db_table)} ({column}) VALUES (%s)",  # noqa: S608
+                       [value])
+    _kick_after_commit()
+
+
+def _claim(batch_size: int, model: Any = None, column: str = "ticket_id") -> list[int]:  # the object of each note
     """Take up to `batch_size` pending notes (oldest first), deleting them in the caller's transaction:
     PostgreSQL skips notes another worker has claimed (FOR UPDATE SKIP LOCKED); SQLite has one writer."""
-    table = connection.ops.quote_name(RollupPending._meta.db_table)
+    table = connection.ops.quote_name((model or RollupPending)._meta.db_table)
     lock = " FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
     with connection.cursor() as cursor:
         cursor.execute(
             f"DELETE FROM {table} WHERE id IN (SELECT id FROM {table} ORDER BY id LIMIT %s{lock}) "  # noqa: S608
-            "RETURNING ticket_id",
+            f"RETURNING {column}",
             [batch_size],
         )
         return [row[0] for row in cursor.fetchall()]
@@ -365,14 +434,14 @@ def _claim(batch_size: int) -> list[int]:  # the ticket of each note claimed
 ADVISORY_CLASS = 0x4C44  # "LD": the class id of the per-ticket fold locks (pg_advisory_xact_lock(class, id))
 
 
-def _lock_tickets(ticket_ids: list[int]) -> None:
-    """Serialise folds of the same ticket on several workers (PostgreSQL), in id order (no deadlock). The ticket
-    rows themselves are not locked: the services never wait for the fold."""
+def _lock_tickets(ticket_ids: list[int], lock_class: int = ADVISORY_CLASS) -> None:
+    """Serialise folds of the same ticket (survey) on several workers (PostgreSQL), in id order (no deadlock). The
+    ticket rows themselves are not locked: the services never wait for the fold."""
     if connection.vendor != "postgresql" or not ticket_ids:
         return
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(pg_advisory_xact_lock(%s, t::int)) FROM unnest(%s::bigint[]) AS t",
-                       [ADVISORY_CLASS, ticket_ids])
+                       [lock_class, ticket_ids])
 
 
 def fold_tickets(ticket_ids: list[int]) -> int:
@@ -400,6 +469,27 @@ def fold_tickets(ticket_ids: list[int]) -> int:
     return len(changed)
 
 
+def fold_surveys(survey_ids: list[int]) -> int:
+    """`fold_tickets` for window-service surveys and their `SurveyFact`s."""
+    if not survey_ids:
+        return 0
+    new = dict(pair for batch in survey_facts(survey_ids, batch_size=len(survey_ids) + 1) for pair in batch)
+    old = {row.pop("survey_id"): {k: _normalise(v) for k, v in row.items()}
+           for row in SurveyFact.objects.filter(pk__in=survey_ids).values("survey_id", *SURVEY_FACT_FIELDS)}
+    delta: dict[Key, dict[str, int]] = {}
+    changed = [pk for pk in survey_ids if old.get(pk) != new.get(pk)]
+    for pk in changed:
+        for key, amounts in difference(survey_contributions(old.get(pk)), survey_contributions(new.get(pk))).items():
+            row = delta.setdefault(key, {})
+            for name, amount in amounts.items():
+                row[name] = row.get(name, 0) + amount
+    apply_delta({k: {n: a for n, a in v.items() if a} for k, v in delta.items() if any(v.values())})
+    if changed:
+        SurveyFact.objects.filter(pk__in=[pk for pk in changed if pk in old]).delete()
+        SurveyFact.objects.bulk_create([SurveyFact(survey_id=pk, **new[pk]) for pk in changed if pk in new])
+    return len(changed)
+
+
 def fold_pending(*, batch_size: int = 2000, max_batches: int | None = None) -> int:
     """Fold the pending notes into the facts and rollups, a batch per transaction (claimed notes are deleted in
     the same transaction: a crash leaves them for the next fold, never counted twice). Returns notes folded."""
@@ -408,18 +498,22 @@ def fold_pending(*, batch_size: int = 2000, max_batches: int | None = None) -> i
     while max_batches is None or batches < max_batches:
         with transaction.atomic():
             notes = _claim(batch_size)
-            if not notes:
+            survey_notes = _claim(batch_size, SurveyPending, "survey_id")
+            if not notes and not survey_notes:
                 break
             ticket_ids = sorted(set(notes))
             _lock_tickets(ticket_ids)
             fold_tickets(ticket_ids)
-        folded += len(notes)
+            survey_ids = sorted(set(survey_notes))
+            _lock_tickets(survey_ids, ADVISORY_CLASS + 1)
+            fold_surveys(survey_ids)
+        folded += len(notes) + len(survey_notes)
         batches += 1
     return folded
 
 
 def pending_count() -> int:
-    return RollupPending.objects.count()
+    return RollupPending.objects.count() + SurveyPending.objects.count()
 
 
 # --- rebuild and check ------------------------------------------------------------------------------
@@ -443,6 +537,13 @@ def facts_from_tickets(tickets: Any = None, batch_size: int = 5000) -> Iterator[
         last_pk = rows[-1][0]
         dispatched = [r[0] for r in rows if r[21]]
         departments: dict[int, int] = {}
+        surveys: dict[int, tuple[dt.datetime, int | None]] = {}
+        # A ticket's survey is sent when it is closed (again after a reopen): the latest counts.
+        for ticket_id, sent_at, score in (
+            Survey.objects.filter(ticket_id__in=[r[0] for r in rows], kind=SurveyKind.TICKET)
+            .order_by("ticket_id", "sent_at", "id").values_list("ticket_id", "sent_at", "score")
+        ):
+            surveys[ticket_id] = (sent_at, score)
         if dispatched:
             events = (
                 TicketEvent.objects.filter(ticket_id__in=dispatched, kind__in=DEPARTMENT_EVENTS)
@@ -458,7 +559,8 @@ def facts_from_tickets(tickets: Any = None, batch_size: int = 5000) -> Iterator[
                 created_at=r[10],
                 cycle_started_at=r[11], replied_at=r[12], answered_at=r[13], closed_at=r[14], is_repeat=r[15],
                 return_count=r[16], reopen_count=r[17], is_overtime=r[18], is_problem=r[19], callback_verdict=r[20],
-                dispatch_count=r[21],
+                dispatch_count=r[21], survey_sent_at=surveys.get(r[0], (None, None))[0],
+                survey_score=surveys.get(r[0], (None, None))[1],
             )))
         yield batch
 
@@ -501,11 +603,28 @@ def family_queryset(day_field: str, facts: Any = None, cube: Cube = DAILY) -> An
     )
 
 
+def survey_family_queryset(facts: Any = None, cube: Cube = DAILY) -> Any:
+    """A cube's rows aggregated from the window-survey facts (constants for the ticket-only dimensions)."""
+    qs = (facts if facts is not None else SurveyFact.objects.all()).annotate(
+        **{name: Value(value) for name, value in SURVEY_CONSTANTS.items()})
+    annotations: dict[str, Any] = {}
+    for counter in COUNTERS:
+        if counter.day != "window_day":
+            annotations[counter.name] = Value(0, output_field=IntegerField())
+        elif counter.value:
+            annotations[counter.name] = Coalesce(Sum(counter.value, filter=counter.q), 0)
+        else:
+            annotations[counter.name] = Count("pk", filter=counter.q) if counter.q else Count("pk")
+    time_column = cube.columns[0]
+    time_expr = TruncMonth("window_day") if time_column == "month" else F("window_day")
+    return qs.values(*cube.columns[1:], **{time_column: time_expr}).annotate(**annotations).order_by()
+
+
 def rebuild(*, batch_size: int = 5000, progress: Callable[[int], None] | None = None) -> int:
     """Recompute every fact from the tickets and every rollup row from the facts. Returns the tickets seen."""
-    q = connection.ops.quote_name
     with transaction.atomic():
         ReportFact.objects.all().delete()
+        SurveyFact.objects.all().delete()
         for cube in CUBES:
             cube.model.objects.all().delete()
         seen = 0
@@ -514,19 +633,44 @@ def rebuild(*, batch_size: int = 5000, progress: Callable[[int], None] | None = 
             seen += len(batch)
             if progress:
                 progress(seen)
-        with connection.cursor() as cursor:
-            for cube in CUBES:
-                table = q(cube.table)
-                columns = ", ".join(q(c) for c in (*cube.columns[1:], cube.columns[0], *COUNTER_NAMES))
-                conflict = ", ".join(q(c) for c in cube.columns)
-                sets = ", ".join(f"{q(c)} = {table}.{q(c)} + excluded.{q(c)}" for c in COUNTER_NAMES)
-                for day_field in DAY_FIELDS:
-                    select_sql, params = family_queryset(day_field, cube=cube).query.sql_with_params()
-                    cursor.execute(
-                        f"INSERT INTO {table} ({columns}) {select_sql} ON CONFLICT ({conflict}) DO UPDATE SET {sets}",
-                        params,
-                    )
+        for survey_batch in survey_facts(batch_size=batch_size):
+            SurveyFact.objects.bulk_create([SurveyFact(survey_id=pk, **fact) for pk, fact in survey_batch])
+        _add_families(ReportFact.objects.all(), SurveyFact.objects.all())
     return seen
+
+
+def _add_families(facts: Any, surveys: Any = None) -> None:
+    """Add these facts' contributions to every cube: per cube and day family one `INSERT ... SELECT ... GROUP BY
+    ... ORDER BY key ON CONFLICT DO UPDATE SET n = n + excluded.n` (rows in key order: no deadlock)."""
+    q = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        for cube in CUBES:
+            table = q(cube.table)
+            columns = ", ".join(q(c) for c in (*cube.columns[1:], cube.columns[0], *COUNTER_NAMES))
+            conflict = ", ".join(q(c) for c in cube.columns)
+            sets = ", ".join(f"{q(c)} = {table}.{q(c)} + excluded.{q(c)}" for c in COUNTER_NAMES)
+            queries = [family_queryset(day_field, facts, cube=cube) for day_field in DAY_FIELDS]
+            if surveys is not None:
+                queries.append(survey_family_queryset(surveys, cube=cube))
+            for query in queries:
+                select_sql, params = query.order_by(*cube.columns).query.sql_with_params()
+                cursor.execute(
+                    f"INSERT INTO {table} ({columns}) {select_sql} ON CONFLICT ({conflict}) DO UPDATE SET {sets}",
+                    params,
+                )
+
+
+def add_new_tickets(ticket_ids: list[int]) -> int:
+    """The facts and rollup contributions of tickets that have no fact yet and no pending note (written in bulk,
+    e.g. by the legacy import, in the caller's transaction): facts by COPY / executemany, then set-based sums
+    per cube and day family over just these facts. Returns the facts written."""
+    written = 0
+    for batch in facts_from_tickets(Ticket.objects.filter(pk__in=ticket_ids), batch_size=max(1, len(ticket_ids))):
+        _insert_facts(batch)
+        written += len(batch)
+    if written:
+        _add_families(ReportFact.objects.filter(pk__in=ticket_ids))
+    return written
 
 
 @dataclass
@@ -557,6 +701,12 @@ def recount_from_tickets(cube: Cube = DAILY) -> dict[Key, dict[str, int]]:
                 row = totals[key]
                 for name, amount in amounts.items():
                     row[name] = row.get(name, 0) + amount
+    for survey_batch in survey_facts():
+        for _pk, fact in survey_batch:
+            for key, amounts in project(cube, survey_contributions(fact)).items():
+                row = totals[key]
+                for name, amount in amounts.items():
+                    row[name] = row.get(name, 0) + amount
     return dict(totals)
 
 
@@ -583,6 +733,14 @@ def _expected_rollups(days: tuple[dt.date, dt.date] | None, cube: Cube = DAILY) 
             for name in COUNTER_NAMES:
                 if row[name]:
                     out[key][name] = out[key].get(name, 0) + row[name]
+    surveys = SurveyFact.objects.all()
+    if days is not None:
+        surveys = surveys.filter(window_day__range=days)
+    for row in survey_family_queryset(surveys, cube).iterator(chunk_size=5000):
+        key = tuple(_normalise(row[c]) for c in cube.columns)
+        for name in COUNTER_NAMES:
+            if row[name]:
+                out[key][name] = out[key].get(name, 0) + row[name]
     return dict(out)
 
 
@@ -614,6 +772,22 @@ def check(*, limit: int = 100, chunk_days: int = 7) -> CheckReport:
                 if _normalise(have[name]) != fact[name] and len(report.fact_differences) < limit:
                     report.fact_differences.append((pk, name, have[name], fact[name]))
     report.extra_facts = ReportFact.objects.count() - (report.tickets - len(report.missing_facts))
+    surveys = missing_surveys = 0
+    for survey_batch in survey_facts():  # window-service surveys: their facts too (survey ids negative)
+        surveys += len(survey_batch)
+        have_surveys = {row.pop("survey_id"): row for row in SurveyFact.objects.filter(
+            pk__in=[pk for pk, _ in survey_batch]).values("survey_id", *SURVEY_FACT_FIELDS)}
+        for pk, fact in survey_batch:
+            have_survey = have_surveys.get(pk)
+            if have_survey is None:
+                missing_surveys += 1
+                if len(report.missing_facts) < limit:
+                    report.missing_facts.append(-pk)
+                continue
+            for name in SURVEY_FACT_FIELDS:
+                if _normalise(have_survey[name]) != fact[name] and len(report.fact_differences) < limit:
+                    report.fact_differences.append((-pk, name, have_survey[name], fact[name]))
+    report.extra_facts += SurveyFact.objects.count() - (surveys - missing_surveys)
     bounds = DailyRollup.objects.order_by("day").values_list("day", flat=True)
     first, last = bounds.first(), DailyRollup.objects.order_by("-day").values_list("day", flat=True).first()
     for day_field in DAY_FIELDS:

@@ -22,7 +22,8 @@ from loopdesk.reports import measures as m
 from loopdesk.reports.models import AssessmentItem, AssessmentScheme, ScoreMethod
 
 RATE_MEASURES = ("satisfaction", "timeliness", "fcr_rate", "repeat_rate", "return_rate", "callback_rate",
-                 "overtime_rate", "problem_rate")
+                 "overtime_rate", "problem_rate", "survey_satisfaction", "survey_response_rate", "window_satisfaction",
+                 "window_response_rate")
 LOWER_IS_BETTER = frozenset({"repeat_rate", "return_rate", "overtime_rate", "problem_rate"})
 UNIT_KINDS = {"branch": _("Branches"), "department": _("Departments")}
 
@@ -30,10 +31,10 @@ UNIT_KINDS = {"branch": _("Branches"), "department": _("Departments")}
 # window-service satisfaction) and the work-order KPIs of domain.md §7; 100 points. "Lead over competitors"
 # needs survey data on competitors that the platform does not hold, so it is not an item.
 DEFAULT_SCHEME = (
-    ("综合满意度达标", "satisfaction", ScoreMethod.ATTAINMENT, 0.90, 20, ""),
-    ("综合满意度改善", "satisfaction", ScoreMethod.IMPROVEMENT, 0.02, 10, ""),
-    ("短板改善", "satisfaction", ScoreMethod.SHORT_BOARD, 0.05, 15, ""),
-    ("窗口服务满意度", "satisfaction", ScoreMethod.ATTAINMENT, 0.90, 15, "hall,hotline"),
+    ("综合满意度达标", "survey_satisfaction", ScoreMethod.ATTAINMENT, 0.90, 20, ""),
+    ("综合满意度改善", "survey_satisfaction", ScoreMethod.IMPROVEMENT, 0.02, 10, ""),
+    ("短板改善", "survey_satisfaction", ScoreMethod.SHORT_BOARD, 0.05, 15, ""),
+    ("窗口服务满意度", "window_satisfaction", ScoreMethod.ATTAINMENT, 0.90, 15, "hall,hotline"),
     ("工单处理及时率", "timeliness", ScoreMethod.ATTAINMENT, 0.95, 20, ""),
     ("回访完成率", "callback_rate", ScoreMethod.ATTAINMENT, 0.90, 10, ""),
     ("重复投诉率", "repeat_rate", ScoreMethod.ATTAINMENT, 0.05, 10, ""),

@@ -31,7 +31,8 @@ from loopdesk.workbench.common import staff_required
 
 PAGE = 50
 KPI_CARDS = ("volume", "timeliness", "overtime", "problem", "reply_median", "e2e_p90", "fcr_rate", "repeat_rate",
-             "return_rate", "callback_rate", "satisfaction", "appeals", "per_10k")
+             "return_rate", "callback_rate", "satisfaction", "appeals", "per_10k", "surveys", "survey_mean",
+             "survey_satisfaction", "survey_response_rate", "window_mean", "window_satisfaction")
 MAX_UPLOAD = 200 * 1024 * 1024
 
 
@@ -117,6 +118,8 @@ def _fmt(value: float | int | None, unit: str) -> str:
         return f"{value * 100:.1f}%"
     if unit in ("hours", "per10k"):
         return f"{value:.1f}"
+    if unit == "score":
+        return f"{value:.2f}"
     return f"{value:,}"
 
 
@@ -160,14 +163,15 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "departments": {
             "names": [r.label for r in departments if r.key],
             "timeliness": [_pct(r.values["timeliness"]) for r in departments if r.key],
-            "satisfaction": [_pct(r.values["satisfaction"]) for r in departments if r.key],
+            "satisfaction": [_pct(r.values["survey_satisfaction"]) for r in departments if r.key],
             "urls": [_drill_url(period, filters, "overtime", "department", r.key) for r in departments if r.key],
-            "labels": {"timeliness": str(_("Timeliness rate")), "satisfaction": str(_("Satisfaction rate"))},
+            "labels": {"timeliness": str(_("Timeliness rate")),
+                       "satisfaction": str(m.MEASURES["survey_satisfaction"][0])},
         },
         "branches": _ranking(branches, period, filters),
     }
     short_boards = {
-        "categories": _short_board(categories, "satisfaction", period, filters, "category_root"),
+        "categories": _short_board(categories, "survey_satisfaction", period, filters, "category_root"),
         "departments": _short_board([r for r in departments if r.key], "timeliness", period, filters, "department"),
     }
     return render(request, "reports/dashboard.html", _context(
@@ -209,8 +213,7 @@ def _short_board(rows: list[m.TableRow], measure: str, period: m.Period, filters
         items.append({
             "label": r.label, "value": _fmt(r.values[measure], unit), "previous": _fmt(before, unit),
             "change": _change(m.change(r.values[measure], before, unit), unit),
-            "url": _drill_url(period, filters, "dissatisfied" if measure == "satisfaction" else "overtime",
-                              group_by, r.key),
+            "url": _drill_url(period, filters, SHORT_BOARD_DRILL.get(measure, "overtime"), group_by, r.key),
         })
     return {"measure": label, "items": items}
 
@@ -218,7 +221,9 @@ def _short_board(rows: list[m.TableRow], measure: str, period: m.Period, filters
 # --- tables ---------------------------------------------------------------------------------------------
 
 TABLE_COUNTS = ("volume", "dispatched", "overtime", "problem", "replied", "closed", "fcr", "repeat", "returned",
-                "satisfied")
+                "satisfied", "surveys", "survey_responses", "survey_satisfied")
+# A short board opens the tickets that make it short: the unsatisfied ones, or those over time.
+SHORT_BOARD_DRILL = {"satisfaction": "dissatisfied", "survey_satisfaction": "survey_unsatisfied"}
 
 
 @staff_required

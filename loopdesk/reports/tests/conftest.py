@@ -51,8 +51,22 @@ def make_history(world: World, start: dt.datetime = T0) -> list[Ticket]:
                                     now=returned.created_at)
     made.append(s.do_return_ticket(acting_user=it, ticket=returned, reason="非本部门", now=returned.created_at))
     made.append(new(3))  # still new
+    # Satisfaction surveys: the closed tickets got one each; two answered (5 and 2), and a window-service survey.
+    rate_surveys(world, start)
     rollups.fold_pending()  # what the worker does within seconds of each commit
     return made
+
+
+def rate_surveys(world: World, start: dt.datetime) -> None:
+    from loopdesk.surveys import services as surveys
+    from loopdesk.surveys.models import Survey, SurveyKind, SurveyStatus
+
+    sent = list(Survey.objects.filter(kind=SurveyKind.TICKET, status=SurveyStatus.OPEN).order_by("pk"))
+    for survey, score in zip(sent, (5, 2), strict=False):
+        surveys.do_rate_survey(survey=survey, score=score, via="sms", now=survey.sent_at + dt.timedelta(hours=1))
+    window = surveys.do_create_window_survey(acting_user=world.user("agent"), msisdn="13900001111",
+                                             channel=Channel.HOTLINE, contact_ref=f"CALL-{start:%m%d}", now=start)
+    surveys.do_rate_survey(survey=window, score=4, via="sms", now=start + dt.timedelta(hours=2))
 
 
 @pytest.fixture

@@ -73,12 +73,16 @@ def test_scorecard_scores_every_department_with_the_seed_scheme(world: World, hi
     assert scheme is not None and sum(i.weight for i in scheme.items.all()) == 100
     card = scorecards.score(Everyone(), scheme, NOV, "department")
     by_unit = {u.label: u for u in card.units}
-    assert set(by_unit) == {"网络维护中心", "信息技术中心"}
+    # The call room is scored on the window-service survey of its hotline contact (rated 4: satisfied).
+    assert set(by_unit) == {"网络维护中心", "信息技术中心", "话务室"}
+    window = by_unit["话务室"].items[3]
+    assert (window.value, window.points) == (1.0, 15.0)
+    assert by_unit["话务室"].total == 100.0  # its only scored item, scaled to the scheme's 100 points
     netmaint = by_unit["网络维护中心"]
     timeliness = netmaint.items[4]
     assert timeliness.value == 3 / 5  # two of the five replies were late
     assert timeliness.points == round(20 * (3 / 5) / 0.95, 2)
-    assert [u.rank for u in card.units] == [1, 2]
+    assert [u.rank for u in card.units] == [1, 2, 3]
     # The item's points are a score (得分), not the customer's loyalty points (积分) of the same English word.
     with translation.override("zh-hans"):
         header = scorecards.header(card)

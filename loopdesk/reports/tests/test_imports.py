@@ -166,8 +166,9 @@ def _imported(system: str) -> list[dict]:
         row = {name: getattr(t, name) for name in COMPARED}
         row["events"] = [(e.seq, e.kind, e.from_status, e.to_status, e.to_unit_id, e.created_at)
                          for e in TicketEvent.objects.filter(ticket=t).order_by("seq")]
+        # Historical tickets get no satisfaction survey (no SMS about a legacy ticket): survey fields apart.
         row["fact"] = {k: v for k, v in ReportFact.objects.filter(pk=t.pk).values().get().items()
-                       if k != "ticket_id"}
+                       if k not in ("ticket_id", "survey_day", "survey_score")}
         out.append(row)
     return out
 

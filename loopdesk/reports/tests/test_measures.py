@@ -106,3 +106,33 @@ def test_every_rollup_table_gives_the_same_totals(world: World, history: list[Ti
     assert m.totals(user, NOV, {"category": root}, "department") == m.totals(
         user, m.Period(NOV.start, NOV.end - dt.timedelta(days=0)), {"category": world.categories["dispute"].pk},
         "department")
+
+
+def test_satisfaction_from_survey_scores_and_window_surveys(world: World, history: list[Ticket]) -> None:
+    from loopdesk.surveys import services as surveys
+    from loopdesk.surveys.models import Survey, SurveyKind, SurveyStatus
+
+    sent = Survey.objects.filter(kind=SurveyKind.TICKET).count()
+    assert sent >= 3  # every closed ticket of the history got one
+    values = m.report(world.user("supervisor"), NOV).values
+    assert (values["surveys"], values["survey_responses"]) == (sent, 2)
+    assert values["survey_mean"] == 3.5  # 5 and 2
+    assert values["survey_satisfaction"] == 0.5 and values["survey_response_rate"] == 2 / sent
+    assert (values["window_surveys"], values["window_mean"], values["window_satisfaction"]) == (1, 4.0, 1.0)
+    # Window surveys by channel and by the unit rated; no ticket dimension (category) for them.
+    by_channel = m.totals(world.user("supervisor"), NOV, group_by="channel")
+    assert by_channel["hotline"]["ws_sent"] == 1 and by_channel.get("hall", {}).get("ws_sent", 0) == 0
+    by_department = m.totals(world.user("supervisor"), NOV, group_by="department")
+    assert by_department[world.user("agent").unit_id]["ws_satisfied"] == 1  # the call room was rated
+    # A survey answered later moves the ticket from unanswered to answered at the next fold (post_save note).
+    open_survey = Survey.objects.filter(kind=SurveyKind.TICKET, status=SurveyStatus.OPEN).first()
+    surveys.do_rate_survey(survey=open_survey, score=1, via="web", now=open_survey.sent_at)
+    assert m.report(world.user("supervisor"), NOV).values["survey_responses"] == 2  # not folded yet
+    rollups.fold_pending()
+    values = m.report(world.user("supervisor"), NOV).values
+    assert (values["survey_responses"], values["survey_unsatisfied"]) == (3, 2)
+    assert m.drilldown(world.user("supervisor"), "survey_unsatisfied", NOV).count() == 2
+    assert rollups.check().ok
+    rollups.rebuild()
+    assert m.report(world.user("supervisor"), NOV).values["survey_mean"] == (5 + 2 + 1) / 3
+    assert m.report(world.user("supervisor"), NOV).values["window_mean"] == 4.0
