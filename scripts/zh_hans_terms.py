@@ -10,7 +10,8 @@ Template strings keep their doubled percent signs (%%(time)s) exactly as the msg
 
 # msgids whose "%" is a plain percent sign although xgettext flags them python-format ("% s" looks like a
 # conversion); the fill script marks them no-python-format so msgfmt does not demand "% s" in the Chinese.
-NO_PYTHON_FORMAT = frozenset({"Satisfaction (% satisfied)"})
+NO_PYTHON_FORMAT = frozenset({"Satisfaction (% satisfied)", "Survey satisfaction (% satisfied)",
+                              "Window service satisfaction (% satisfied)"})
 
 T: dict[str, str] = {
     # --- audit -------------------------------------------------------------------------------------------
@@ -1148,6 +1149,31 @@ T: dict[str, str] = {
     "Unknown status “%(value)s”.": "未知的工单状态“%(value)s”。",
     "A closed work order needs its closing time.": "已结案的工单须填写结案时间。",
     "The work order cannot be closed before it was registered.": "结案时间不能早于受理时间。",
+    "Surveys sent": "调查发送量",
+    "Surveys answered": "调查回复量",
+    "Survey response rate": "调查回复率",
+    "Mean survey score (1–5)": "调查平均得分（1–5）",
+    "Satisfied in surveys (4–5)": "调查满意量（4–5 分）",
+    "Not satisfied in surveys (1–3)": "调查不满意量（1–3 分）",
+    "Survey satisfaction (% satisfied)": "调查满意度（满意占比）",
+    "Window surveys sent": "窗口调查发送量",
+    "Window survey response rate": "窗口调查回复率",
+    "Window service mean score (1–5)": "窗口服务平均得分（1–5）",
+    "Window service satisfaction (% satisfied)": "窗口服务满意度（满意占比）",
+    "survey sent on": "调查发送日期",
+    "survey score": "调查得分",
+    "work-order surveys sent": "工单调查发送量",
+    "work-order surveys answered": "工单调查回复量",
+    "work-order survey scores, sum": "工单调查得分合计",
+    "work-order surveys satisfied (4–5)": "工单调查满意量（4–5 分）",
+    "window surveys sent": "窗口调查发送量",
+    "window surveys answered": "窗口调查回复量",
+    "window survey scores, sum": "窗口调查得分合计",
+    "window surveys satisfied (4–5)": "窗口调查满意量（4–5 分）",
+    "window survey fact": "窗口调查明细",
+    "window survey facts": "窗口调查明细",
+    "survey backlog entry": "待汇总调查记录",
+    "survey backlog": "待汇总调查队列",
     # --- SLA: callback and close -----------------------------------------------------------------------------
     "answer to callback and close (minutes)": "答复至回访并关闭（分钟）",
     "After the customer is answered, the callback (回访) and closing are due within this time.":
