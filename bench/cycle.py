@@ -51,6 +51,7 @@ def main() -> None:
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="postgres")
     parser.add_argument("--tickets", type=int, default=3000)
     args = parser.parse_args()
+    print(f"uptime load average: {os.getloadavg()}")
     os.environ["DATABASE_URL"] = prepare(args.db)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "loopdesk.settings")
     import django
@@ -104,7 +105,8 @@ def main() -> None:
     elapsed = time.perf_counter() - started
     rate = args.tickets / elapsed
     closed = Ticket.objects.filter(status="closed").count()
-    print(f"db={args.db} tickets={args.tickets} full cycles/s={rate:.0f} "
+    print(f"uptime load average: {os.getloadavg()}")
+    print(f"db={args.db} tickets={args.tickets} full cycles/s={rate:.1f} "
           f"baseline (6 audited row transactions)/s={baseline:.0f} ratio={rate / baseline:.2f} closed={closed}")
 
 

@@ -1,6 +1,7 @@
 """SLA sweep with many open tickets of which 1 % are due (run by hand; not a test).
 
-    python bench/followup_sla_sweep.py [--tickets 1000000] [--due-share 0.01] [--reuse]
+    python bench/followup_sla_sweep.py [--tickets 1000000] [--due-share 0.01] [--reuse] [--build-only]
+                                       [--per-ticket 300] [--max-runs N] [--db var/bench/followup.sqlite3]
 
 Builds var/bench/followup.sqlite3: migrate, the test world (loopdesk.conftest.build_world), one template work
 order created and dispatched through the services 50 hours ago (so it has crossed 48 h but is not yet marked),
@@ -13,7 +14,11 @@ built before (its due watches are consumed by a run: rebuild to measure again).
 Measures, in the same run:
 - baseline: what a naive sweep must do at least, one pass over the open tickets (`COUNT(*) WHERE is_open`);
 - finding the due work: the sweep's query (`fire_at <= now`, first 501 rows), p50 of 20 runs;
-- one sweep run with the default batch (500), and draining every due watch run after run (items/s).
+- with `--per-ticket K` (default 300): first K crossings through the per-ticket path (one locked service call
+  each, `_mark_one_by_one`), the same-run baseline for the batched path;
+- one sweep run with the default batch (500), and draining every due watch run after run (items/s), at most
+  `--max-runs` runs.
+Copy the database file before a run to measure another version of the code on the same data (`--reuse`).
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-DB = ROOT / "var" / "bench" / "followup.sqlite3"
+DEFAULT_DB = ROOT / "var" / "bench" / "followup.sqlite3"
 
 
 def main() -> None:
@@ -37,7 +42,13 @@ def main() -> None:
     parser.add_argument("--tickets", type=int, default=1_000_000)
     parser.add_argument("--due-share", type=float, default=0.01)
     parser.add_argument("--reuse", action="store_true")
+    parser.add_argument("--build-only", action="store_true")
+    parser.add_argument("--per-ticket", type=int, default=300)
+    parser.add_argument("--max-runs", type=int, default=0, help="0: until nothing is due")
+    parser.add_argument("--db", type=Path, default=DEFAULT_DB)
     args = parser.parse_args()
+    DB = args.db.resolve()
+    print(f"uptime load average: {os.getloadavg()}")
     os.environ["DATABASE_URL"] = f"sqlite:///{DB}"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "loopdesk.settings")
     if not args.reuse:
@@ -99,6 +110,8 @@ def main() -> None:
     watches = SlaWatch.objects.count()
     due = SlaWatch.objects.filter(fire_at__lte=now).count()
     print(f"open tickets: {open_count:,}; SLA watches: {watches:,}; due now: {due:,}")
+    if args.build_only:
+        return
 
     def timed(fn, runs: int = 20) -> float:
         samples = []
@@ -113,6 +126,18 @@ def main() -> None:
     print(f"baseline, one pass over the open tickets: {baseline * 1000:.1f} ms")
     print(f"finding the due work (sweep query):       {find * 1000:.2f} ms  (ratio {find / baseline:.4f})")
 
+    if args.per_ticket and hasattr(services, "_mark_one_by_one"):
+        watches = list(SlaWatch.objects.filter(fire_at__lte=now).exclude(kind="warn")
+                       .order_by("fire_at", "id")[: args.per_ticket])
+        t0 = time.perf_counter()
+        marked, _escalated = services._mark_one_by_one(watches, now)
+        per_ticket = marked / (time.perf_counter() - t0)
+        print(f"baseline, per-ticket path (one locked service call per crossing): {marked} crossings, "
+              f"{per_ticket:,.1f} crossings/s")
+        due -= marked
+    else:
+        per_ticket = 0.0
+
     runs = []
     processed = 0
     started = time.perf_counter()
@@ -121,13 +146,17 @@ def main() -> None:
         report = services.sweep_sla(now=now)
         runs.append(time.perf_counter() - t0)
         processed += report.marked + report.warned
-        if not report.remaining:
+        if not report.remaining or (args.max_runs and len(runs) >= args.max_runs):
             break
     total = time.perf_counter() - started
     print(f"sweep runs (batch {services.SWEEP_BATCH}): {len(runs)}; first run {runs[0]:.2f} s; "
           f"median {statistics.median(runs):.2f} s; max {max(runs):.2f} s")
-    print(f"drained {due:,} due watches in {total:.1f} s = {due / total:,.0f} items/s "
-          f"({processed:,} processed); left due: {SlaWatch.objects.filter(fire_at__lte=now).count()}")
+    rate = processed / total
+    print(f"processed {processed:,} due watches in {total:.1f} s = {rate:,.1f} items/s "
+          f"(of {due:,} due); left due: {SlaWatch.objects.filter(fire_at__lte=now).count()}")
+    if per_ticket:
+        print(f"batched / per-ticket path: {rate / per_ticket:.1f}x")
+    print(f"uptime load average: {os.getloadavg()}")
 
 
 if __name__ == "__main__":

@@ -102,11 +102,10 @@ def _optional_text(field: str, value: str | None, limit: int = MAX_NOTE) -> str:
 # a locking query re-checks its joins after waiting for a concurrent update, against the joined rows it read
 # before; a join on a column that can change (the handler) would lose the ticket.
 _LOCK_RELATED = ("customer", "first_responder", "first_responder_unit")
-# The ticket's columns as the lock read them, in `ticket.__dict__[LOADED]`: listeners compare with them to
-# skip work when what they depend on did not change.
+# The ticket's columns as the lock read them, in `ticket.__dict__[LOADED]`: `_save` writes only what changed,
+# and listeners compare with them to skip work when what they depend on did not change.
 LOADED = "_as_locked"
-_SNAPSHOT = ("status", "is_open", "sla_paused", "sla_policy_id", "due_at", "overtime_at", "problem_at",
-             "is_overtime", "is_problem", "handler_unit_id", "handler_user_id")
+_SNAPSHOT = tuple(f.attname for f in Ticket._meta.concrete_fields)
 
 
 def _attach_reference(t: Ticket, token: Any = refcache.CURRENT) -> None:
@@ -272,11 +271,13 @@ def _save(ticket: Ticket, at: dt.datetime, *, bump: bool = True) -> None:
     if bump:
         ticket.version = old_version + 1
     ticket.updated_at = at
+    loaded = ticket.__dict__.get(LOADED)
     values = {
         f.attname: getattr(ticket, f.attname)
         for f in Ticket._meta.concrete_fields
-        if f.attname not in _IMMUTABLE
+        if f.attname not in _IMMUTABLE and (loaded is None or getattr(ticket, f.attname) != loaded.get(f.attname))
     }
+    values["updated_at"], values["version"] = ticket.updated_at, ticket.version
     if Ticket.objects.filter(pk=ticket.pk, version=old_version).update(**values) != 1:
         raise ConflictError(_("Work order %(number)s was changed by someone else meanwhile.") % {
             "number": ticket.number})

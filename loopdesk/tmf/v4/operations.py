@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from loopdesk.core.errors import InvalidTransition, NotFoundError, ValidationFailed
 from loopdesk.customers.services import get_or_create_customer
+from loopdesk.sla import refcache
 from loopdesk.tickets import services
 from loopdesk.tickets.choices import Action, Channel, LinkKind, RejectReason, Status, Visibility
 from loopdesk.tickets.models import Category, Ticket
@@ -61,7 +62,8 @@ def _category(entities: list[dict[str, Any]]) -> Category:
     if len(cats) != 1:
         raise ValidationFailed(field="relatedEntity", message=_(
             "Name exactly one related entity with role “category” whose id is a category code."))
-    category = Category.objects.filter(code=cats[0]["id"], is_active=True).first()
+    category = refcache.cached("categories_by_code", lambda: {
+        c.code: c for c in refcache.categories().values() if c.is_active}).get(cats[0]["id"])
     if category is None:
         raise ValidationFailed(field="relatedEntity", message=_("Unknown or inactive category “%(code)s”.")
                                % {"code": cats[0]["id"]})

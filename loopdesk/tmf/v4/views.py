@@ -27,7 +27,7 @@ from loopdesk.tmf.auth import TokenScopePermission, request_token, scoped_ticket
 from loopdesk.tmf.errors import tmf_exception_handler
 from loopdesk.tmf.models import EventSubscription, SubscriptionKind
 from loopdesk.tmf.v4 import operations, serializers
-from loopdesk.tmf.v4.representation import FIELDS, to_tmf, with_related
+from loopdesk.tmf.v4.representation import FIELDS, mark_empty, to_tmf, with_related
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000
@@ -200,7 +200,11 @@ class TroubleTicketListView(TmfView):
     def post(self, request: Request) -> Response:
         data = _validated(serializers.TroubleTicketCreateSerializer, request)
         ticket = operations.create_ticket(request.user, request_token(request), data)
-        ticket = with_related(Ticket.objects.filter(pk=ticket.pk)).get()
+        # What the request did not send, the new ticket does not have: no query for it.
+        empty = tuple(name for name, sent in (
+            ("attachments", data.get("attachment")), ("external_refs", data.get("externalId")),
+            ("links_in", data.get("troubleTicketRelationship"))) if not sent)
+        ticket = mark_empty(with_related(Ticket.objects.filter(pk=ticket.pk), known_empty=empty).get(), empty)
         body = to_tmf(ticket, system=self.system())
         return Response(body, status=status.HTTP_201_CREATED,
                         headers={"Location": body["href"], "ETag": _etag(ticket)})
