@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -289,7 +290,9 @@ def test_window_survey_is_sent_once_per_contact_from_the_desk(world: World, clie
     assert response.status_code == 200 and 'data-level="success"' in response.content.decode()
     survey = Survey.objects.get(msisdn="13912340000")
     assert survey.kind == "window" and survey.channel == "hall"
-    assert CustomerMessage.objects.filter(msisdn="13912340000", kind="window_survey").count() == 1
+    message = CustomerMessage.objects.get(msisdn="13912340000", kind="window_survey")
+    assert message.sender == settings.LOOPDESK_SMS_SURVEY_PORT  # seed 002's survey port (10086700)
+    assert "新会渠道室" in message.text  # the hall that served the customer
     again = client.post("/desk/window-survey/", {"caller": "13912340000"}, headers={"HX-Request": "true"})
     assert "Already sent for this contact" in again.content.decode()
     assert Survey.objects.filter(msisdn="13912340000").count() == 1
