@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import hashlib
 import math
 import queue
 import random
@@ -470,6 +471,7 @@ class Options:
     # Insert on a writer thread while the next batch is built. None: unless inside a caller's transaction.
     threaded: bool | None = None
     progress: Callable[[int, int], None] | None = None
+    surveys: bool = True  # satisfaction surveys of closed tickets and window services (see _write_surveys)
 
 
 @dataclass
@@ -481,6 +483,7 @@ class Result:
     seconds: float = 0.0
     first_ticket_id: int = 0
     index_seconds: float = 0.0  # rebuilding the indexes after the load (included in `seconds`)
+    surveys: int = 0
     statuses: dict[str, int] = field(default_factory=dict)
 
 
@@ -532,8 +535,53 @@ class Generator:
             self.w.run_statements(recreate)
             result.index_seconds = time.perf_counter() - rebuild_started
         self.w.reset_sequences()
+        if self.o.surveys:
+            result.surveys = self._write_surveys(result.first_ticket_id)
         result.seconds = time.perf_counter() - started
         return result
+
+    def _write_surveys(self, first_ticket_id: int) -> int:
+        """Satisfaction surveys as the surveys app sends them: one per closed work order, sent at the close and
+        answered by about 45 % (scores follow the callback verdict), and a window-service survey after about one
+        in four hall and hotline contacts (rating the unit and agent who registered it)."""
+        from loopdesk.followup.models import FollowupPolicy
+        from loopdesk.surveys.models import Survey, SurveyKind, SurveyStatus
+
+        r = random.Random(f"surveys-{self.o.seed}")
+        valid = dt.timedelta(hours=FollowupPolicy.current().survey_valid_hours)
+        end = dt.datetime.fromtimestamp(self.end, dt.UTC)
+        scores = {CallbackVerdict.SATISFIED: (5, 5, 4, 4, 3), CallbackVerdict.DISSATISFIED: (1, 2, 2, 3),
+                  "": (5, 4, 4, 3, 2)}
+        qs = (Ticket.objects.filter(pk__gte=first_ticket_id, status=Status.CLOSED).order_by("pk")
+              .values_list("pk", "customer__msisdn", "channel", "first_responder_unit_id", "first_responder_id",
+                           "closed_at", "region", "last_event_seq", "callback_verdict"))
+        written, last = 0, 0
+        while True:
+            rows = list(qs.filter(pk__gt=last)[:5000])
+            if not rows:
+                return written
+            last = rows[-1][0]
+            batch = []
+            for pk, msisdn, channel, unit_id, user_id, closed_at, region, seq, verdict in rows:
+                occasions = [(SurveyKind.TICKET, f"ticket:{pk}:{seq}", pk)]
+                if channel in (Channel.HALL, Channel.HOTLINE) and r.random() < 0.25:
+                    occasions.append((SurveyKind.WINDOW, f"window:{channel}:gen-{pk}", None))
+                for kind, occasion, ticket_id in occasions:
+                    sent = closed_at
+                    survey = Survey(kind=kind, msisdn=msisdn, ticket_id=ticket_id, channel=channel, unit_id=unit_id,
+                                    staff_id=user_id, occasion=occasion, region=region, sent_at=sent,
+                                    expires_at=sent + valid, status=SurveyStatus.OPEN,
+                                    token_hash=hashlib.sha256(f"{self.o.seed}:{occasion}".encode()).hexdigest())
+                    answered = sent + dt.timedelta(minutes=r.randint(2, 36 * 60))
+                    if r.random() < 0.45 and answered <= end:
+                        survey.status, survey.answered_at, survey.answered_via = (
+                            SurveyStatus.ANSWERED, answered, "sms")
+                        survey.score = r.choice(scores.get(verdict, scores[""]))
+                    elif survey.expires_at <= end:
+                        survey.status = SurveyStatus.EXPIRED
+                    batch.append(survey)
+            Survey.objects.bulk_create(batch, batch_size=2000)
+            written += len(batch)
 
     # -- preparation --------------------------------------------------------------------------------
 

@@ -181,3 +181,24 @@ def test_load_demo_generates_once_and_prints_the_logins(reference: None, capsys:
     assert "agent1" in out and "supervisor1" in out and DEMO_PASSWORD in out
     call_command("load_demo", tickets=200)
     assert Ticket.objects.count() == 200
+
+
+def test_closed_tickets_have_surveys_and_the_rollups_count_them(demo: list[Ticket]) -> None:
+    from loopdesk.reports import rollups
+    from loopdesk.surveys.models import Survey, SurveyKind, SurveyStatus
+
+    closed = [t for t in demo if t.status == Status.CLOSED]
+    ticket_surveys = Survey.objects.filter(kind=SurveyKind.TICKET)
+    assert ticket_surveys.count() == len(closed)
+    answered = ticket_surveys.filter(status=SurveyStatus.ANSWERED)
+    assert 0.3 < answered.count() / len(closed) < 0.6
+    assert not answered.filter(score__isnull=True).exists()
+    assert all(s.sent_at == s.ticket.closed_at for s in ticket_surveys.select_related("ticket")[:50])
+    window = Survey.objects.filter(kind=SurveyKind.WINDOW)
+    assert window.exists() and set(window.values_list("channel", flat=True)) <= {"hall", "hotline"}
+    rollups.rebuild()
+    sums = rollups.stored_rollups()
+    assert sum(r.get("sv_sent", 0) for r in sums.values()) == len(closed)
+    assert sum(r.get("sv_answered", 0) for r in sums.values()) == answered.count()
+    assert sum(r.get("ws_sent", 0) for r in sums.values()) == window.count()
+    assert rollups.check().ok
