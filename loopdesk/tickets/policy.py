@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from loopdesk.core.errors import InvalidTransition, PermissionDeniedError
 from loopdesk.org.choices import FRONT_LINE_ROLES, Role, UnitLevel
+from loopdesk.org.models import OrgUnit
 from loopdesk.tickets.choices import Action, Status
 from loopdesk.tickets.models import Ticket, TicketUnitAccess
 from loopdesk.tickets.workflow import TRANSITIONS, actions_from
@@ -56,8 +57,12 @@ def visible_tickets(user: Any, queryset: QuerySet[Ticket] | None = None) -> Quer
         if roles & FRONT_LINE_ROLES:
             q |= Q(first_responder_unit_id=user.unit_id)
         if roles & {Role.SPECIALIST, Role.DEPARTMENT_HEAD}:
+            # What is with my unit now (always also in TicketUnitAccess: dispatch and transfer grant it) is tested
+            # first, from one uncorrelated list of unit ids, so that a queue's rows rarely need the correlated
+            # EXISTS below (which costs a lookup per row: ~0.1 ms each at a million tickets on SQLite).
+            subtree = OrgUnit.objects.filter(path__startswith=user.unit.path).values("id")
             access = TicketUnitAccess.objects.filter(ticket=OuterRef("pk"), unit__path__startswith=user.unit.path)
-            q |= Q(Exists(access))
+            q |= Q(handler_unit_id__in=subtree) | Q(Exists(access))
     if Role.ACCOUNT_MANAGER in roles:
         q |= Q(customer__account_manager=user)
     return qs.filter(q)

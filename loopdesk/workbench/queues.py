@@ -13,7 +13,7 @@ from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from loopdesk.org.choices import UnitFunction
+from loopdesk.org.choices import FRONT_LINE_ROLES, Role, UnitFunction
 from loopdesk.org.models import OrgUnit
 from loopdesk.sla.models import SlaPolicy
 from loopdesk.tickets.choices import Status
@@ -35,6 +35,7 @@ LIST_RELATED = (
     "sla_policy",
 )
 TO_DISPATCH_STATUSES = (Status.NEW, Status.DISPATCHED, Status.RETURNED)
+WIDE_ROLES = frozenset({Role.SUPERVISOR, Role.AUDITOR, Role.DISPATCHER, Role.ADMINISTRATOR})
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,15 @@ def queue_queryset(user: Any, key: str, *, now: dt.datetime | None = None) -> Qu
         second_line = list(OrgUnit.objects.filter(function=UnitFunction.SECOND_LINE).values_list("id", flat=True))
         return qs.filter(status__in=TO_DISPATCH_STATUSES, handler_unit_id__in=second_line)
     if key == "risk":
-        return qs.filter(sla_paused=False, due_at__lt=now + dt.timedelta(minutes=warn_window_minutes()))
+        qs = qs.filter(sla_paused=False, due_at__lt=now + dt.timedelta(minutes=warn_window_minutes()))
+        if user.role_codes & WIDE_ROLES or user.unit_id is None:
+            return qs
+        # Everybody else: what is theirs to chase, i.e. with them or their unit now, or first responded to by
+        # them or (front line) by their unit; not what merely passed through their unit once.
+        own = Q(handler_user=user) | Q(first_responder=user) | Q(handler_unit_id__in=unit_subtree_ids(user.unit))
+        if user.role_codes & FRONT_LINE_ROLES:
+            own |= Q(first_responder_unit_id=user.unit_id)
+        return qs.filter(own)
     raise KeyError(key)
 
 
