@@ -660,19 +660,6 @@ def _add_families(facts: Any, surveys: Any = None) -> None:
                 )
 
 
-def add_new_tickets(ticket_ids: list[int]) -> int:
-    """The facts and rollup contributions of tickets that have no fact yet and no pending note (written in bulk,
-    e.g. by the legacy import, in the caller's transaction): facts by COPY / executemany, then set-based sums
-    per cube and day family over just these facts. Returns the facts written."""
-    written = 0
-    for batch in facts_from_tickets(Ticket.objects.filter(pk__in=ticket_ids), batch_size=max(1, len(ticket_ids))):
-        _insert_facts(batch)
-        written += len(batch)
-    if written:
-        _add_families(ReportFact.objects.filter(pk__in=ticket_ids))
-    return written
-
-
 @dataclass
 class CheckReport:
     tickets: int = 0
