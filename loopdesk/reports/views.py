@@ -23,7 +23,7 @@ from loopdesk.org.choices import UnitFunction
 from loopdesk.org.models import OrgUnit
 from loopdesk.reports import exports, imports, scorecards
 from loopdesk.reports import measures as m
-from loopdesk.reports.models import ImportRun, ReportFact, StoredReport
+from loopdesk.reports.models import ImportRun, ReportFact, RollupPending, StoredReport
 from loopdesk.tickets import policy
 from loopdesk.tickets.choices import Channel, ContactType
 from loopdesk.tickets.models import Category, Ticket
@@ -181,9 +181,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 
 def rollups_stale() -> bool:
-    """True when the newest ticket has no KPI fact: data was loaded in bulk and `rebuild_rollups` not run."""
+    """True when the newest ticket has no KPI fact and is not waiting for the fold either: data was loaded in
+    bulk and `rebuild_rollups` not run. (A ticket created a second ago is noted, and folded within seconds.)"""
     newest = Ticket.objects.order_by("-pk").values_list("pk", flat=True).first()
-    return newest is not None and not ReportFact.objects.filter(pk=newest).exists()
+    return (newest is not None and not ReportFact.objects.filter(pk=newest).exists()
+            and not RollupPending.objects.filter(ticket_id=newest).exists())
 
 
 def _pct(value: float | None) -> float | None:

@@ -235,3 +235,14 @@ def test_the_fold_runs_after_commit_through_the_task(world: World, django_captur
     # The kick sent reports.fold_rollups (run in-process in tests): the ticket is counted, nothing pending.
     assert rollups.pending_count() == 0
     assert sum(DailyRollup.objects.values_list("created", flat=True)) == 1
+
+
+def test_the_dashboard_calls_the_figures_stale_only_for_tickets_nobody_will_fold(world: World) -> None:
+    from loopdesk.reports.views import rollups_stale
+
+    t = s.do_create_ticket(acting_user=world.user("agent"), now=T0, **world.ticket_kwargs())
+    assert not rollups_stale()  # noted: the worker folds it within seconds
+    rollups.fold_pending()
+    assert not rollups_stale()
+    ReportFact.objects.filter(pk=t.pk).delete()  # as if loaded in bulk without rebuild_rollups
+    assert rollups_stale()
