@@ -34,7 +34,7 @@ if has_command load_demo; then
 else
     echo "skipped: manage.py load_demo is not available in this version"
 fi
-# Demo tickets are bulk-loaded: give the open ones their SLA watches and progress schedules, and count them
+# Demo tickets are bulk-loaded: give the open ones their SLA watches, progress schedules and callbacks, and count them
 # into the KPI rollups the dashboards read.
 "${PY}" manage.py sync_followup
 "${PY}" manage.py rebuild_rollups

@@ -174,3 +174,22 @@ def test_sync_followup_gives_bulk_loaded_open_tickets_their_watches(world: World
     assert ProgressSchedule.objects.filter(ticket=t).exists()
     call_command("sync_followup")
     assert SlaWatch.objects.filter(ticket=t).count() == 2
+
+
+def test_sync_followup_gives_bulk_loaded_replied_tickets_their_callback(world: World) -> None:
+    from django.core.management import call_command
+
+    t = _dispatched(world)
+    specialist = world.user("specialist")
+    t = s.do_accept_ticket(acting_user=specialist, ticket=t, now=T0 + H)
+    t = s.do_reply_ticket(acting_user=specialist, ticket=t, resolution="已修复基站。", now=T0 + 2 * H)
+    untouched = _dispatched(world)
+    CallbackTask.objects.all().delete()  # as if the tickets had been bulk-loaded
+    call_command("sync_followup")
+    task = CallbackTask.objects.get(ticket=t)
+    hours = FollowupPolicy.current().callback_due_hours
+    assert (task.assignee_id, task.cycle, task.status) == (world.users["agent"].pk, 0, CallbackStatus.OPEN)
+    assert task.due_at == t.replied_at + dt.timedelta(hours=hours)
+    assert not CallbackTask.objects.filter(ticket=untouched).exists()
+    call_command("sync_followup")
+    assert CallbackTask.objects.filter(ticket=t).count() == 1

@@ -1,4 +1,4 @@
-"""`manage.py sync_followup`: build the SLA watches and progress schedules of open tickets that have none.
+"""`manage.py sync_followup`: build the SLA watches, progress schedules and callback tasks open tickets lack.
 
 Tickets written without the services (bulk imports, `generate_data`, `load_demo`) never passed the ticket-event
 listeners; this gives them what the listeners would have. Idempotent; safe to run while the system is in use.
@@ -14,9 +14,10 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from loopdesk.followup.models import FollowupPolicy, SlaWatch
+from loopdesk.followup.models import CallbackTask, FollowupPolicy, SlaWatch
 from loopdesk.followup.services import sync_watches
 from loopdesk.notify.models import ProgressSchedule
+from loopdesk.tickets.choices import Status
 from loopdesk.tickets.models import Ticket
 
 
@@ -48,4 +49,18 @@ class Command(BaseCommand):
                             ticket=ticket, defaults={"next_at": max(ticket.created_at + every, now)})
                         scheduled += created
             last = chunk[-1].pk
-        self.stdout.write(f"SLA watches for {watched} open tickets; {scheduled} progress schedules created")
+        called = self._callbacks(FollowupPolicy.current().callback_due_hours)
+        self.stdout.write(f"SLA watches for {watched} open tickets; {scheduled} progress schedules created; "
+                          f"{called} callback tasks created")
+
+    def _callbacks(self, hours: int) -> int:
+        """The callback (回访) the first responder owes on each replied or answered ticket of this cycle."""
+        owed = (Ticket.objects.filter(is_open=True, status__in=[Status.REPLIED, Status.ANSWERED],
+                                      replied_at__isnull=False)
+                .exclude(Exists(CallbackTask.objects.filter(ticket_id=OuterRef("pk"), cycle=OuterRef("reopen_count"))))
+                .only("pk", "first_responder_id", "replied_at", "reopen_count"))
+        tasks = [CallbackTask(ticket_id=t.pk, cycle=t.reopen_count, assignee_id=t.first_responder_id,
+                              due_at=t.replied_at + dt.timedelta(hours=hours), created_at=t.replied_at)
+                 for t in owed.iterator(chunk_size=2000)]
+        CallbackTask.objects.bulk_create(tasks, batch_size=2000, ignore_conflicts=True)
+        return len(tasks)
