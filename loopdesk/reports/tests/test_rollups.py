@@ -246,3 +246,17 @@ def test_the_dashboard_calls_the_figures_stale_only_for_tickets_nobody_will_fold
     assert not rollups_stale()
     ReportFact.objects.filter(pk=t.pk).delete()  # as if loaded in bulk without rebuild_rollups
     assert rollups_stale()
+
+
+def test_check_reports_a_window_survey_fact_out_of_step(world: World, capsys: pytest.CaptureFixture) -> None:
+    from loopdesk.reports.models import SurveyFact
+    from loopdesk.surveys import services as surveys
+
+    survey = surveys.do_create_window_survey(acting_user=world.user("agent"), msisdn="13900002222",
+                                             channel=Channel.HALL, contact_ref="HALL-9", now=T0)
+    rollups.fold_pending()
+    assert rollups.check().ok and SurveyFact.objects.get(pk=survey.pk).survey_score is None
+    SurveyFact.objects.filter(pk=survey.pk).update(survey_score=5)
+    with pytest.raises(SystemExit):
+        call_command("check_rollups", verbosity=0)
+    assert f"fact of window survey {survey.pk}: survey_score is 5, expected None" in capsys.readouterr().out

@@ -22,10 +22,10 @@ class Command(BaseCommand):
         if not options["no_fold"]:
             rollups.fold_pending()  # what the worker would do within seconds
         report = rollups.check(limit=options["limit"])
-        for pk, name, stored, expected in report.fact_differences:
-            self.stdout.write(f"fact of ticket {pk}: {name} is {stored!r}, expected {expected!r}")
+        for pk, name, stored, expected in report.fact_differences:  # negative ids: window-service surveys
+            self.stdout.write(f"fact of {_what(pk)}: {name} is {stored!r}, expected {expected!r}")
         for pk in report.missing_facts:
-            self.stdout.write(f"fact of ticket {pk} is missing")
+            self.stdout.write(f"fact of {_what(pk)} is missing")
         if report.extra_facts:
             self.stdout.write(f"{report.extra_facts} facts have no ticket")
         for key, name, stored, expected in report.rollup_differences:
@@ -35,3 +35,7 @@ class Command(BaseCommand):
             return
         self.stderr.write("Rollups differ from the tickets: run `manage.py rebuild_rollups`.")
         sys.exit(1)
+
+
+def _what(pk: int) -> str:
+    return f"window survey {-pk}" if pk < 0 else f"ticket {pk}"
