@@ -91,8 +91,6 @@ class BulkTicketWriter:
         self.first_day = (_epoch(first) + LOCAL_OFFSET) // DAY - 1
         self.last_day = max(self.now, _epoch(last)) // DAY + 400
         self.clocks: dict[int, FastClock] = {}
-        # Complaints written by this import, for repeat detection: (customer, top category) -> [(epoch, id, no.)]
-        self.recent: dict[tuple[int, int], list[tuple[int, int, str]]] = defaultdict(list)
         self.root_of = {c.pk: c.root_id for c in Category.objects.only("pk", "path")}
 
     def _clock(self, policy: SlaPolicy) -> FastClock:
@@ -160,6 +158,9 @@ class BulkTicketWriter:
             regions.append((region, day))
             wanted[(region, day)] += 1
         numbers = {key: iter(reserve_numbers(key[0], key[1], count)) for key, count in sorted(wanted.items())}
+        # Repeat detection: earlier batches of this import are in the database already (this transaction), so
+        # only this batch's complaints are kept here: memory does not grow with the file.
+        recent: dict[tuple[int, int], list[tuple[int, int, str]]] = defaultdict(list)
         ticket_ids = w.take_ids("ticket", len(items))
         unit_id, user_id = self.unit.pk, self.user_id
         tickets: list[list[Any]] = []
@@ -176,11 +177,11 @@ class BulkTicketWriter:
             repeat_of = None
             if item.contact_type in REPEAT_TYPES:
                 key = (customer_id, root_id)
-                candidates = {c[1]: c for c in (*earlier_db.get(key, ()), *self.recent.get(key, ()))
+                candidates = {c[1]: c for c in (*earlier_db.get(key, ()), *recent.get(key, ()))
                               if created - REPEAT_WINDOW <= c[0] <= created}  # by id: a ticket may be in both
                 if candidates:
                     repeat_of = max(candidates.values())
-                self.recent[key].append((created, tid, number))
+                recent[key].append((created, tid, number))
             description = w.text(item.description)
             evs: list[list[Any]] = [[
                 EventKind.CREATE, created, user_id, unit_id, "", Status.NEW, None, unit_id, user_id, description,

@@ -216,8 +216,11 @@ def test_bulk_import_is_all_or_nothing_and_idempotent(world: World) -> None:
     # The file's line (the quoted cell of X-3 spans two): no closing time, no resolution for a closed ticket.
     assert [(e.row, e.column) for e in result.errors] == [(7, "closed at"), (7, "resolution")]
     result = import_tickets(acting_user=agent, source=io.BytesIO((BULK_HEADER + "".join(rows)).encode()),
-                            name="good.csv", system="x", now=now, batch_size=3)  # two batches
+                            name="good.csv", system="x", now=now, batch_size=1)  # a batch per row
     assert (result.created, result.applied) == (4, True)
+    # The repeat is found across batches (the earlier batch is in the database, same transaction).
+    assert list(Ticket.objects.order_by("created_at").values_list("is_repeat", flat=True)) == [
+        False, True, False, False]
     again = import_tickets(acting_user=agent, source=io.BytesIO((BULK_HEADER + "".join(rows)).encode()),
                            name="good.csv", system="x", now=now)
     assert (again.created, again.skipped) == (0, 4)
