@@ -171,3 +171,17 @@ def test_at_risk_holds_what_is_mine_to_chase_not_what_passed_through_my_unit(wor
     assert {stays.pk, passed.pk} <= agent_risk  # the first responder chases both
     supervisor_risk = queue_queryset(world.user("supervisor"), "risk", now=later)
     assert {stays.pk, passed.pk} <= set(supervisor_risk.values_list("pk", flat=True))
+
+
+def test_dispatch_tab_only_for_those_who_dispatch_and_no_counts_on_a_list_refresh(world: Any, client_for: Any) -> None:
+    _create(world, 1)
+    specialist_tabs = [q.key for q, _n in client_for("specialist").get("/queues/unit/").context["queues"]]
+    dispatcher_tabs = [q.key for q, _n in client_for("dispatcher").get("/queues/unit/").context["queues"]]
+    assert "dispatch" not in specialist_tabs and "dispatch" in dispatcher_tabs
+    client = client_for("specialist")
+    with CaptureQueriesContext(connection) as full:
+        client.get("/queues/unit/")
+    with CaptureQueriesContext(connection) as refresh:
+        response = client.get("/queues/unit/", headers={"HX-Request": "true", "HX-Target": "queue-results"})
+    assert response.templates[0].name == "workbench/partials/queue_results.html"
+    assert len(refresh.captured_queries) <= len(full.captured_queries) - len(specialist_tabs)

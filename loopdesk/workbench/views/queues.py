@@ -38,13 +38,16 @@ def queue(request: HttpRequest, key: str) -> HttpResponse:
         sort = "due"
     rows, next_cursor = page(qs, sort, request.GET.get("after", ""), size=PAGE_SIZE)
     total = capped_count(qs)
-    counts = {k: capped_count(queue_queryset(request.user, k, now=now)) for k in QUEUES}
     flags = RoleFlags(request.user)
     bulk = flags.dispatcher or flags.supervisor or flags.front_line or flags.admin
+    partial = bool(request.htmx and request.htmx.target == "queue-results")
+    # The tabs: "to be dispatched" only for those who dispatch; no tab counts for an htmx refresh of the list.
+    tabs = [q for q in QUEUES.values() if q.key != "dispatch" or bulk or key == "dispatch"]
+    counts = {} if partial else {q.key: capped_count(queue_queryset(request.user, q.key, now=now)) for q in tabs}
     context: dict[str, Any] = {
         "nav": "queues",
         "queue": QUEUES[key],
-        "queues": [(q, counts[q.key]) for q in QUEUES.values()],
+        "queues": [(q, counts.get(q.key, 0)) for q in tabs],
         "form": form,
         "rows": rows,
         "total": total,
@@ -57,8 +60,7 @@ def queue(request: HttpRequest, key: str) -> HttpResponse:
             getattr(request.user.unit, "region", None), _("Where the routing rules send each")
         ) if bulk else [],
     }
-    template = "workbench/partials/queue_results.html" if request.htmx and request.htmx.target == "queue-results" \
-        else "workbench/queue.html"
+    template = "workbench/partials/queue_results.html" if partial else "workbench/queue.html"
     return render(request, template, context)
 
 
