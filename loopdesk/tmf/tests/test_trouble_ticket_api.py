@@ -251,8 +251,18 @@ def test_date_filters_with_gt_and_lt(world: World, crm) -> None:
     assert crm.get(f"{BASE}/troubleTicket", {"creationDate.lt": before}).json() == []
 
 
+def test_date_filter_with_an_offset_postgresql_would_refuse(world: World, crm) -> None:
+    first = create(crm, world).json()
+    # Found by schemathesis on PostgreSQL: a valid ISO offset beyond ±15:59 was a server error.
+    response = crm.get(f"{BASE}/troubleTicket", {"creationDate.gt": "2025-03-30T16:52:41.44-20:51"})
+    assert response.status_code == 200 and [t["id"] for t in response.json()] == [first["id"]]
+    assert crm.get(f"{BASE}/troubleTicket", {"creationDate.gt": "2825-03-30T16:52:41.44-20:51"}).json() == []
+
+
 @pytest.mark.parametrize("params", [{"colour": "red"}, {"limit": "-1"}, {"limit": "100000"},
-                                    {"creationDate.gt": "yesterday"}, {"status": "sleeping"}, {"sort": "shoe"}])
+                                    {"creationDate.gt": "yesterday"}, {"status": "sleeping"}, {"sort": "shoe"},
+                                    {"creationDate.gt": "2026-13-45T09:00:00+08:00"},
+                                    {"creationDate.lt": "9999-12-31T23:59:59-15:00"}])
 def test_bad_list_parameters_are_400(world: World, crm, params) -> None:
     assert_error(crm.get(f"{BASE}/troubleTicket", params), 400)
 

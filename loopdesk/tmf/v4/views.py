@@ -107,13 +107,18 @@ def _int_param(request: Request, name: str, default: int, maximum: int | None = 
 
 
 def _date(name: str, raw: str) -> dt.datetime:
-    value = parse_datetime(raw) if "T" in raw or " " in raw else None
-    if value is None:
-        day = parse_date(raw) if len(raw) == 10 else None
-        if day is None:
-            raise ValidationFailed(field=name, message=_("Enter a date-time such as 2026-11-02T09:00:00+08:00."))
-        value = dt.datetime.combine(day, dt.time())
-    return make_aware(value) if is_naive(value) else value
+    invalid = ValidationFailed(field=name, message=_("Enter a date-time such as 2026-11-02T09:00:00+08:00."))
+    try:
+        value = parse_datetime(raw) if "T" in raw or " " in raw else None
+        if value is None:
+            day = parse_date(raw) if len(raw) == 10 else None
+            if day is None:
+                raise invalid
+            value = dt.datetime.combine(day, dt.time())
+        # In UTC: PostgreSQL refuses offsets beyond ±15:59 that Python accepts (e.g. -20:51).
+        return (make_aware(value) if is_naive(value) else value).astimezone(dt.UTC)
+    except (ValueError, OverflowError):
+        raise invalid from None
 
 
 def filter_tickets(qs: QuerySet[Ticket], params: Any) -> QuerySet[Ticket]:
