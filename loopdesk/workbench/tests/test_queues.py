@@ -120,18 +120,39 @@ def test_my_queue_holds_what_i_handle_or_first_responded_to_once_each(world: Any
     assert specialist.context["total"] == 1 and other.pk not in [t.pk for t in agent_rows]
 
 
+TABS = {"HX-Request": "true", "HX-Target": "queue-tabs"}  # the tabs' counts, asked for once the page has loaded
+
+
 def test_counts_past_the_cap_show_as_more_than(world: Any, client_for: Any, monkeypatch: Any) -> None:
     monkeypatch.setattr("loopdesk.workbench.queues.COUNT_CAP", 2)
+    monkeypatch.setattr("loopdesk.workbench.views.queues.PAGE_SIZE", 2)  # more than a page: the heading counts
     _create(world, 3)
-    response = client_for("specialist").get("/queues/unit/")
+    client = client_for("specialist")
+    response = client.get("/queues/unit/")
     page = response.content.decode()
     assert response.context["total"] == 3 and response.context["total_more"]
     # (the heading reads "2+ work orders" or "2+ 张工单": checked without depending on the active language)
-    assert '<span class="count">2+</span>' in page and "<h2>2+ " in page
-    assert len(response.context["rows"]) == 3  # the list itself is not capped
+    assert "<h2>2+ " in page
+    assert len(response.context["rows"]) == 2 and response.context["next_cursor"]  # the list itself is not capped
+    assert '<span class="count">2+</span>' in client.get("/queues/unit/", headers=TABS).content.decode()
     monkeypatch.setattr("loopdesk.workbench.queues.COUNT_CAP", 3)
-    page = client_for("specialist").get("/queues/unit/").content.decode()
-    assert '<span class="count">3</span>' in page and "<h2>3 " in page and "<h2>3+" not in page
+    page = client.get("/queues/unit/").content.decode()
+    assert "<h2>3 " in page and "<h2>3+" not in page
+    tabs = client.get("/queues/unit/", headers=TABS).content.decode()
+    assert '<span class="count">3</span>' in tabs and "3+" not in tabs
+
+
+def test_heading_counts_a_list_on_one_page_without_a_count_query(world: Any, client_for: Any) -> None:
+    _create(world, 3)
+    client = client_for("specialist")
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get("/queues/unit/")
+    assert response.context["total"] == 3 and not response.context["next_cursor"]
+    assert "<h2>3 " in response.content.decode()
+    assert not [q for q in ctx.captured_queries if "COUNT(" in q["sql"] and "tickets_ticket" in q["sql"]]
+    # Filtered to nothing: zero, and the tab still shows the queue's own count.
+    response = client.get(f"/queues/unit/?category={world.categories['dispute'].pk}")
+    assert response.context["total"] == 0 and response.context["rows"] == []
 
 
 def test_bulk_assign_sends_to_the_handler_and_refuses_one_outside_the_unit(world: Any, client_for: Any) -> None:
@@ -173,15 +194,41 @@ def test_at_risk_holds_what_is_mine_to_chase_not_what_passed_through_my_unit(wor
     assert {stays.pk, passed.pk} <= set(supervisor_risk.values_list("pk", flat=True))
 
 
-def test_dispatch_tab_only_for_those_who_dispatch_and_no_counts_on_a_list_refresh(world: Any, client_for: Any) -> None:
-    _create(world, 1)
+def test_dispatch_tab_only_for_those_who_dispatch_and_counts_come_after_the_page(world: Any, client_for: Any) -> None:
+    from loopdesk.tickets.services import do_accept_ticket
+
+    tickets = _create(world, 3)
+    do_accept_ticket(acting_user=world.user("specialist"), ticket=tickets[0])  # mine too
     specialist_tabs = [q.key for q, _n in client_for("specialist").get("/queues/unit/").context["queues"]]
     dispatcher_tabs = [q.key for q, _n in client_for("dispatcher").get("/queues/unit/").context["queues"]]
     assert "dispatch" not in specialist_tabs and "dispatch" in dispatcher_tabs
     client = client_for("specialist")
     with CaptureQueriesContext(connection) as full:
-        client.get("/queues/unit/")
+        page = client.get("/queues/unit/").content.decode()
+    # The page computes no tab counts: the tabs ask for them once loaded.
+    assert 'id="queue-tabs"' in page and 'hx-trigger="load"' in page and '<span class="count">' not in page
+    response = client.get("/queues/unit/", headers=TABS)
+    tabs = response.content.decode()
+    assert response.templates[0].name == "workbench/partials/queue_tabs.html"
+    assert 'hx-trigger' not in tabs and "HX-Target" in response["Vary"]
+    # Each tab's count is the number of rows its own list shows.
+    for key in specialist_tabs:
+        shown = len(client.get(f"/queues/{key}/").context["rows"])
+        assert f'href="/queues/{key}/"' in tabs
+        assert tabs.split(f'href="/queues/{key}/"')[1].split("</a>")[0].endswith(f'<span class="count">{shown}</span>')
+    assert '<span class="count">3</span>' in tabs and '<span class="count">1</span>' in tabs
+    # A refresh of the list (a filter changed) computes no more than the page did.
     with CaptureQueriesContext(connection) as refresh:
         response = client.get("/queues/unit/", headers={"HX-Request": "true", "HX-Target": "queue-results"})
     assert response.templates[0].name == "workbench/partials/queue_results.html"
-    assert len(refresh.captured_queries) <= len(full.captured_queries) - len(specialist_tabs)
+    assert len(refresh.captured_queries) <= len(full.captured_queries)
+    # The counts' queries do not grow with rows.
+    def count_queries() -> int:
+        client.get("/queues/unit/", headers=TABS)
+        with CaptureQueriesContext(connection) as ctx:
+            client.get("/queues/unit/", headers=TABS)
+        return len(ctx.captured_queries)
+
+    few = count_queries()
+    _create(world, 4)
+    assert count_queries() == few

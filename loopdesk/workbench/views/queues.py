@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
@@ -24,11 +25,28 @@ from loopdesk.workbench.units import target_handler_groups, target_unit_choices
 BULK_LIMIT = 100
 
 
+TABS_TARGET = "queue-tabs"  # the htmx request of the tabs' counts (sent once the page has loaded)
+RESULTS_TARGET = "queue-results"  # the htmx refresh of the list when a filter changes
+
+
 @staff_required
 def queue(request: HttpRequest, key: str) -> HttpResponse:
     if key not in QUEUES:
         raise Http404(_("No such queue."))
     now = timezone.now()
+    flags = RoleFlags(request.user)
+    bulk = flags.dispatcher or flags.supervisor or flags.front_line or flags.admin
+    # The tabs: "to be dispatched" only for those who dispatch.
+    tabs = [q for q in QUEUES.values() if q.key != "dispatch" or bulk or key == "dispatch"]
+    target = request.htmx.target if request.htmx else None
+    if target == TABS_TARGET:
+        # The tabs with their counts: asked for by the page once it has loaded, so that the list does not wait for
+        # the other queues' counts (each an index walk of up to COUNT_CAP entries).
+        counts = [(q, capped_count(queue_queryset(request.user, q.key, now=now))) for q in tabs]
+        response = render(request, "workbench/partials/queue_tabs.html",
+                          {"queue": QUEUES[key], "queues": counts, "counted": True})
+        patch_vary_headers(response, ("HX-Request", "HX-Target"))
+        return response
     form = QueueFilterForm(request.GET or None)
     qs = queue_queryset(request.user, key, now=now)
     if form.is_bound and form.is_valid():
@@ -36,32 +54,33 @@ def queue(request: HttpRequest, key: str) -> HttpResponse:
         sort = form.cleaned_data.get("sort") or "due"
     else:
         sort = "due"
-    rows, next_cursor = page(qs, sort, request.GET.get("after", ""), size=PAGE_SIZE)
-    total = capped_count(qs)
-    flags = RoleFlags(request.user)
-    bulk = flags.dispatcher or flags.supervisor or flags.front_line or flags.admin
-    partial = bool(request.htmx and request.htmx.target == "queue-results")
-    # The tabs: "to be dispatched" only for those who dispatch; no tab counts for an htmx refresh of the list.
-    tabs = [q for q in QUEUES.values() if q.key != "dispatch" or bulk or key == "dispatch"]
-    counts = {} if partial else {q.key: capped_count(queue_queryset(request.user, q.key, now=now)) for q in tabs}
+    after = request.GET.get("after", "")
+    rows, next_cursor = page(qs, sort, after, size=PAGE_SIZE)
+    # The whole list on its first page: its length is the count (no count query); else a capped count.
+    total = len(rows) if not next_cursor and not after else capped_count(qs)
+    partial = target == RESULTS_TARGET
     context: dict[str, Any] = {
         "nav": "queues",
         "queue": QUEUES[key],
-        "queues": [(q, counts.get(q.key, 0)) for q in tabs],
+        "queues": [(q, None) for q in tabs],
+        "counted": False,
         "form": form,
         "rows": rows,
         "total": total,
         "total_more": count_label(total) != str(total),
         "next_cursor": next_cursor,
-        "first_page": bool(request.GET.get("after")),
+        "first_page": bool(after),
         "bulk": bulk,
-        "bulk_handlers": target_handler_groups(getattr(request.user.unit, "region", None)) if bulk else [],
-        "bulk_units": target_unit_choices(
-            getattr(request.user.unit, "region", None), _("Where the routing rules send each")
-        ) if bulk else [],
+        # The bulk form's choices are on the page only (not in a list refresh).
+        "bulk_handlers": target_handler_groups(getattr(request.user.unit, "region", None))
+        if bulk and not partial else [],
+        "bulk_units": target_unit_choices(getattr(request.user.unit, "region", None),
+                                          _("Where the routing rules send each")) if bulk and not partial else [],
     }
     template = "workbench/partials/queue_results.html" if partial else "workbench/queue.html"
-    return render(request, template, context)
+    response = render(request, template, context)
+    patch_vary_headers(response, ("HX-Request", "HX-Target"))
+    return response
 
 
 @staff_required
