@@ -83,6 +83,22 @@ def _always(fact: Fact) -> bool:
     return True
 
 
+def _answered(fact: Fact) -> bool:
+    return fact["survey_score"] is not None
+
+
+def _survey_counters(prefix: str, day: str) -> list[Counter]:
+    """Sent, answered, sum of scores and satisfied (4-5) of a kind of survey, on the day it was sent."""
+    answered = Q(survey_score__isnull=False)
+    return [
+        Counter(f"{prefix}_sent", day, _always),
+        Counter(f"{prefix}_answered", day, _answered, answered),
+        Counter(f"{prefix}_score", day, _answered, answered, value="survey_score"),
+        Counter(f"{prefix}_satisfied", day, lambda f: (f["survey_score"] or 0) >= SATISFIED_SCORE,
+                Q(survey_score__gte=SATISFIED_SCORE)),
+    ]
+
+
 COUNTERS: tuple[Counter, ...] = (
     Counter("created", "created_day", _always),
     Counter("complaints", "created_day", lambda f: f["contact_type"] == ContactType.COMPLAINT,
@@ -113,19 +129,9 @@ COUNTERS: tuple[Counter, ...] = (
     Counter("closed", "closed_day", _always),
     Counter("fcr", "closed_day", lambda f: f["fcr"], Q(fcr=True)),
     # The ticket's latest survey, on the day it was sent (answered later: the fold moves it from unanswered).
-    Counter("sv_sent", "survey_day", _always),
-    Counter("sv_answered", "survey_day", lambda f: f["survey_score"] is not None, Q(survey_score__isnull=False)),
-    Counter("sv_score", "survey_day", lambda f: f["survey_score"] is not None, Q(survey_score__isnull=False),
-            value="survey_score"),
-    Counter("sv_satisfied", "survey_day", lambda f: (f["survey_score"] or 0) >= SATISFIED_SCORE,
-            Q(survey_score__gte=SATISFIED_SCORE)),
+    *_survey_counters("sv", "survey_day"),
     # Window-service surveys (facts of their own, `SurveyFact`), on the day they were sent.
-    Counter("ws_sent", "window_day", _always),
-    Counter("ws_answered", "window_day", lambda f: f["survey_score"] is not None, Q(survey_score__isnull=False)),
-    Counter("ws_score", "window_day", lambda f: f["survey_score"] is not None, Q(survey_score__isnull=False),
-            value="survey_score"),
-    Counter("ws_satisfied", "window_day", lambda f: (f["survey_score"] or 0) >= SATISFIED_SCORE,
-            Q(survey_score__gte=SATISFIED_SCORE)),
+    *_survey_counters("ws", "window_day"),
 )
 SURVEY_FACT_FIELDS = ("province", "region", "branch_id", "department_id", "channel", "window_day", "survey_score")
 COUNTER_BY_NAME = {c.name: c for c in COUNTERS}
@@ -444,6 +450,26 @@ def _lock_tickets(ticket_ids: list[int], lock_class: int = ADVISORY_CLASS) -> No
                        [lock_class, ticket_ids])
 
 
+def _accumulate(totals: dict[Key, dict[str, int]], amounts_by_key: dict[Key, dict[str, int]]) -> None:
+    """Add `amounts_by_key` into `totals`, key by key and counter by counter."""
+    for key, amounts in amounts_by_key.items():
+        row = totals.setdefault(key, {})
+        for name, amount in amounts.items():
+            row[name] = row.get(name, 0) + amount
+
+
+def _apply_changes(ids: list[int], old: dict[int, Any], new: dict[int, Any],
+                   contribute: Callable[[Any], dict[Key, dict[str, int]]]) -> list[int]:
+    """Add to every cube the difference of the old and new contributions (`contribute(fact)`) of the facts that
+    changed, in one multi-row upsert per cube; returns the ids whose fact changed (the caller rewrites those)."""
+    delta: dict[Key, dict[str, int]] = {}
+    changed = [pk for pk in ids if old.get(pk) != new.get(pk)]
+    for pk in changed:
+        _accumulate(delta, difference(contribute(old.get(pk)), contribute(new.get(pk))))
+    apply_delta({k: {n: a for n, a in v.items() if a} for k, v in delta.items() if any(v.values())})
+    return changed
+
+
 def fold_tickets(ticket_ids: list[int]) -> int:
     """Recompute the facts of these tickets and add the difference of old and new contributions to every cube:
     one read of the tickets, one of their dispatch events, one of the stored facts, one multi-row upsert per
@@ -455,14 +481,7 @@ def fold_tickets(ticket_ids: list[int]) -> int:
     old = {row.pop("ticket_id"): row for row in ReportFact.objects.filter(pk__in=ticket_ids)
            .values("ticket_id", *FACT_FIELDS)}
     old = {pk: {name: _normalise(value) for name, value in fact.items()} for pk, fact in old.items()}
-    delta: dict[Key, dict[str, int]] = {}
-    changed = [pk for pk in ticket_ids if old.get(pk) != new.get(pk)]
-    for pk in changed:
-        for key, amounts in difference(contributions(old.get(pk)), contributions(new.get(pk))).items():
-            row = delta.setdefault(key, {})
-            for name, amount in amounts.items():
-                row[name] = row.get(name, 0) + amount
-    apply_delta({k: {n: a for n, a in v.items() if a} for k, v in delta.items() if any(v.values())})
+    changed = _apply_changes(ticket_ids, old, new, contributions)
     if changed:
         ReportFact.objects.filter(pk__in=[pk for pk in changed if pk in old]).delete()
         _insert_facts([(pk, new[pk]) for pk in changed if pk in new])
@@ -476,14 +495,7 @@ def fold_surveys(survey_ids: list[int]) -> int:
     new = dict(pair for batch in survey_facts(survey_ids, batch_size=len(survey_ids) + 1) for pair in batch)
     old = {row.pop("survey_id"): {k: _normalise(v) for k, v in row.items()}
            for row in SurveyFact.objects.filter(pk__in=survey_ids).values("survey_id", *SURVEY_FACT_FIELDS)}
-    delta: dict[Key, dict[str, int]] = {}
-    changed = [pk for pk in survey_ids if old.get(pk) != new.get(pk)]
-    for pk in changed:
-        for key, amounts in difference(survey_contributions(old.get(pk)), survey_contributions(new.get(pk))).items():
-            row = delta.setdefault(key, {})
-            for name, amount in amounts.items():
-                row[name] = row.get(name, 0) + amount
-    apply_delta({k: {n: a for n, a in v.items() if a} for k, v in delta.items() if any(v.values())})
+    changed = _apply_changes(survey_ids, old, new, survey_contributions)
     if changed:
         SurveyFact.objects.filter(pk__in=[pk for pk in changed if pk in old]).delete()
         SurveyFact.objects.bulk_create([SurveyFact(survey_id=pk, **new[pk]) for pk in changed if pk in new])
@@ -585,6 +597,12 @@ def _insert_facts(batch: list[tuple[int, Fact]]) -> None:
 def family_queryset(day_field: str, facts: Any = None, cube: Cube = DAILY) -> Any:
     """A cube's rows of one day family, aggregated from the facts: columns (*dimensions, time, *COUNTER_NAMES)."""
     qs = facts if facts is not None else ReportFact.objects.all()
+    return _family_rows(qs.filter(**{f"{day_field}__isnull": False}), day_field, cube)
+
+
+def _family_rows(qs: Any, day_field: str, cube: Cube) -> Any:
+    """`qs` grouped by the cube's key (time from `day_field`), with every counter of that day family aggregated
+    and 0 for the counters of the other families."""
     annotations: dict[str, Any] = {}
     for counter in COUNTERS:
         if counter.day != day_field:
@@ -595,29 +613,14 @@ def family_queryset(day_field: str, facts: Any = None, cube: Cube = DAILY) -> An
             annotations[counter.name] = Count("pk", filter=counter.q) if counter.q else Count("pk")
     time_column = cube.columns[0]
     time_expr = TruncMonth(day_field) if time_column == "month" else F(day_field)
-    return (
-        qs.filter(**{f"{day_field}__isnull": False})
-        .values(*cube.columns[1:], **{time_column: time_expr})
-        .annotate(**annotations)
-        .order_by()
-    )
+    return qs.values(*cube.columns[1:], **{time_column: time_expr}).annotate(**annotations).order_by()
 
 
 def survey_family_queryset(facts: Any = None, cube: Cube = DAILY) -> Any:
     """A cube's rows aggregated from the window-survey facts (constants for the ticket-only dimensions)."""
     qs = (facts if facts is not None else SurveyFact.objects.all()).annotate(
         **{name: Value(value) for name, value in SURVEY_CONSTANTS.items()})
-    annotations: dict[str, Any] = {}
-    for counter in COUNTERS:
-        if counter.day != "window_day":
-            annotations[counter.name] = Value(0, output_field=IntegerField())
-        elif counter.value:
-            annotations[counter.name] = Coalesce(Sum(counter.value, filter=counter.q), 0)
-        else:
-            annotations[counter.name] = Count("pk", filter=counter.q) if counter.q else Count("pk")
-    time_column = cube.columns[0]
-    time_expr = TruncMonth("window_day") if time_column == "month" else F("window_day")
-    return qs.values(*cube.columns[1:], **{time_column: time_expr}).annotate(**annotations).order_by()
+    return _family_rows(qs, "window_day", cube)
 
 
 def rebuild(*, batch_size: int = 5000, progress: Callable[[int], None] | None = None) -> int:
@@ -684,16 +687,10 @@ def recount_from_tickets(cube: Cube = DAILY) -> dict[Key, dict[str, int]]:
     totals: dict[Key, dict[str, int]] = defaultdict(dict)
     for batch in facts_from_tickets():
         for _pk, fact in batch:
-            for key, amounts in project(cube, contributions(fact)).items():
-                row = totals[key]
-                for name, amount in amounts.items():
-                    row[name] = row.get(name, 0) + amount
+            _accumulate(totals, project(cube, contributions(fact)))
     for survey_batch in survey_facts():
         for _pk, fact in survey_batch:
-            for key, amounts in project(cube, survey_contributions(fact)).items():
-                row = totals[key]
-                for name, amount in amounts.items():
-                    row[name] = row.get(name, 0) + amount
+            _accumulate(totals, project(cube, survey_contributions(fact)))
     return dict(totals)
 
 
