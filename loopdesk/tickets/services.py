@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable
 from types import SimpleNamespace
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypedDict, Unpack
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
@@ -148,42 +148,28 @@ def _lock_ticket(ticket: Ticket | int, expected_version: int | None) -> Ticket:
     return locked
 
 
-def _append_event(
-    ticket: Ticket,
-    kind: str,
-    actor: Any,
-    at: dt.datetime,
-    *,
-    from_status: str = "",
-    to_status: str = "",
-    from_unit: OrgUnit | None = None,
-    to_unit: OrgUnit | None = None,
-    to_user: Any = None,
-    note: str = "",
-    visibility: str = Visibility.INTERNAL,
-    data: dict[str, Any] | None = None,
-) -> TicketEvent:
-    event = _new_event(ticket, kind, actor, at, from_status=from_status, to_status=to_status, from_unit=from_unit,
-                       to_unit=to_unit, to_user=to_user, note=note, visibility=visibility, data=data)
+class EventFields(TypedDict, total=False):
+    """The optional fields of a timeline event, as `_new_event` and `_append_event` take them (the model's
+    defaults apply to those left out)."""
+
+    from_status: str
+    to_status: str
+    from_unit: OrgUnit | None
+    to_unit: OrgUnit | None
+    to_user: Any
+    note: str
+    visibility: str
+    data: dict[str, Any] | None
+
+
+def _append_event(ticket: Ticket, kind: str, actor: Any, at: dt.datetime, **fields: Unpack[EventFields]) -> TicketEvent:
+    """`_new_event`, saved."""
+    event = _new_event(ticket, kind, actor, at, **fields)
     event.save(force_insert=True)
     return event
 
 
-def _new_event(
-    ticket: Ticket,
-    kind: str,
-    actor: Any,
-    at: dt.datetime,
-    *,
-    from_status: str = "",
-    to_status: str = "",
-    from_unit: OrgUnit | None = None,
-    to_unit: OrgUnit | None = None,
-    to_user: Any = None,
-    note: str = "",
-    visibility: str = Visibility.INTERNAL,
-    data: dict[str, Any] | None = None,
-) -> TicketEvent:
+def _new_event(ticket: Ticket, kind: str, actor: Any, at: dt.datetime, **fields: Unpack[EventFields]) -> TicketEvent:
     """The next timeline event of `ticket`, queued for the listeners; the caller saves it."""
     ticket.last_event_seq += 1
     event = TicketEvent(
@@ -192,21 +178,16 @@ def _new_event(
         kind=kind,
         actor=actor if getattr(actor, "pk", None) else None,
         actor_unit_id=getattr(actor, "unit_id", None),
-        from_status=from_status,
-        to_status=to_status,
-        from_unit=from_unit,
-        to_unit=to_unit,
-        to_user=to_user,
-        note=note,
-        visibility=visibility,
-        data=data or {},
         created_at=at,
+        **fields,
     )
+    if event.data is None:
+        event.data = {}
     pending = ticket.__dict__.setdefault("_unpublished_events", [])
     pending.append(event)
     timeline = ticket.__dict__.get(_TIMELINE)
     if timeline is not None:
-        timeline.append(_EventRow(kind, at, to_status))
+        timeline.append(_EventRow(kind, at, event.to_status))
     return event
 
 
