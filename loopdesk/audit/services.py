@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from django.db import models
 from django.utils import timezone
@@ -10,31 +10,24 @@ from django.utils import timezone
 from loopdesk.audit.models import AuditLog
 
 
-def record_audit(
-    actor: Any,
-    action: str,
-    obj: models.Model,
-    *,
-    data: dict[str, Any] | None = None,
-    at: Any = None,
-) -> AuditLog:
+class AuditOptions(TypedDict, total=False):
+    """What `record_audit` and `audit_entry` take besides actor, action and object."""
+
+    data: dict[str, Any] | None
+    at: Any  # the time of the record (aware datetime); now when left out
+
+
+def record_audit(actor: Any, action: str, obj: models.Model, **options: Unpack[AuditOptions]) -> AuditLog:
     """Append one audit record for `obj`. `actor` may be None for the system."""
-    entry = audit_entry(actor, action, obj, data=data, at=at)
+    entry = audit_entry(actor, action, obj, **options)
     entry.save(force_insert=True)
     return entry
 
 
-def audit_entry(
-    actor: Any,
-    action: str,
-    obj: models.Model,
-    *,
-    data: dict[str, Any] | None = None,
-    at: Any = None,
-) -> AuditLog:
+def audit_entry(actor: Any, action: str, obj: models.Model, **options: Unpack[AuditOptions]) -> AuditLog:
     """The record `record_audit` appends, unsaved: for a service that writes many at once (`bulk_create`)."""
     return AuditLog(
-        created_at=at or timezone.now(),
+        created_at=options.get("at") or timezone.now(),
         actor=actor if getattr(actor, "pk", None) else None,
         action=action,
         object_type=obj._meta.label_lower,
@@ -42,5 +35,5 @@ def audit_entry(
         object_repr=str(obj)[:100],
         province=getattr(obj, "province", "") or "",
         region=getattr(obj, "region", "") or "",
-        data=data or {},
+        data=options.get("data") or {},
     )
