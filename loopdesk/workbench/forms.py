@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
 from typing import Any
 
 from django import forms
@@ -54,13 +55,12 @@ class CategorySelect(forms.Select):
         final["name"] = name
         chosen = set(self.format_value(value))
         options = []
-        for choice, label in self.choices:
+        for choice, label in self.choices:  # escaped with the standard library's html.escape, as Django's escape
             key = "" if choice is None else str(choice)
             extra = self.paths.get(key)
-            options.append(format_html(
-                '<option value="{}"{}{}>{}</option>', key,
-                format_html(' data-path="{}" data-search="{}"', *extra) if extra else "",
-                mark_safe(" selected") if key in chosen else "", label))
+            data = f' data-path="{html.escape(extra[0])}" data-search="{html.escape(extra[1])}"' if extra else ""
+            selected = " selected" if key in chosen else ""
+            options.append(f'<option value="{html.escape(key)}"{data}{selected}>{html.escape(str(label))}</option>')
         return format_html("<select{}>{}</select>", flatatt(final), mark_safe("".join(options)))  # noqa: S308 - escaped above
 
 
@@ -99,6 +99,9 @@ class QueueFilterForm(forms.Form):
         language = get_language()
         branches = OrgUnit.objects.filter(level=UnitLevel.CENTRE, function=UnitFunction.FRONT_LINE, is_active=True)
         self.fields["branch"].choices = BLANK + [(u.pk, u.display_name(language)) for u in branches.order_by("path")]
+        for field in self.fields.values():  # every select's options as one string (see CategorySelect.render)
+            if type(field.widget) is forms.Select:
+                field.widget = CategorySelect(attrs=field.widget.attrs, choices=field.choices)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()

@@ -232,3 +232,20 @@ def test_dispatch_tab_only_for_those_who_dispatch_and_counts_come_after_the_page
     few = count_queries()
     _create(world, 4)
     assert count_queries() == few
+
+
+def test_rows_show_each_column_escaped(world: Any, client_for: Any) -> None:
+    from loopdesk.tickets.services import do_accept_ticket
+
+    specialist = world.user("specialist")
+    specialist.display_name = '<b onclick="x">专员</b>'
+    specialist.save(update_fields=["display_name"])
+    ticket = do_accept_ticket(acting_user=specialist, ticket=_create(world, 1)[0])
+    Ticket.objects.filter(pk=ticket.pk).update(is_repeat=True, tier="vip")
+    page = client_for("specialist").get("/queues/unit/").content.decode()
+    row = page.split('<tr class="row-in_progress">')[1].split("</tr>")[0]
+    assert f'<a href="/tickets/{ticket.pk}/" class="num">{ticket.number}</a>' in row
+    assert 'class="tag tag-warn"' in row and '<span class="tag tag-vip">VIP</span>' in row
+    assert "&lt;b onclick=&quot;x&quot;&gt;专员&lt;/b&gt;" in row and "<b " not in row
+    assert ticket.customer.masked_msisdn in row and ticket.customer.msisdn not in row
+    assert 'class="badge sla-' in row and '<time class="countdown" datetime="' in row

@@ -20,7 +20,7 @@ from loopdesk.tickets.choices import Status
 from loopdesk.tickets.models import Ticket
 from loopdesk.tickets.policy import visible_tickets
 from loopdesk.workbench.common import RoleFlags, safe_next, staff_required
-from loopdesk.workbench.queues import LIST_RELATED, capped_count, queue_queryset
+from loopdesk.workbench.queues import capped_count, queue_queryset, table_rows
 
 SECTION_ROWS = 8
 
@@ -34,7 +34,7 @@ class Section:
 
 
 def _section(title: Any, qs: QuerySet[Ticket], queue: str, **params: str) -> Section:
-    rows = list(qs.select_related(*LIST_RELATED).order_by("due_at", "id")[:SECTION_ROWS])
+    rows = list(table_rows(qs).order_by("due_at", "id")[:SECTION_ROWS])
     count = len(rows) if len(rows) < SECTION_ROWS else capped_count(qs)
     link = reverse("workbench:queue", args=[queue])
     if params:
