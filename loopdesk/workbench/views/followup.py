@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from loopdesk.core.errors import DomainError, ValidationFailed
+from loopdesk.core.errors import ValidationFailed
 from loopdesk.customers.services import clean_msisdn
 from loopdesk.followup import selectors
 from loopdesk.followup.models import CallbackTask, DissatisfiedAction, Escalation, FollowupPolicy, StaffAlert
@@ -31,20 +31,15 @@ from loopdesk.surveys.services import do_create_window_survey
 from loopdesk.tickets import policy
 from loopdesk.tickets.choices import Action, CallbackVerdict, Status
 from loopdesk.tickets.services import MAX_NOTE
-from loopdesk.workbench.common import RoleFlags, raise_for_domain_error, safe_next, staff_required
+from loopdesk.workbench.common import RoleFlags, safe_next, staff_required
 from loopdesk.workbench.sla import due_badge
+from loopdesk.workbench.views.dialogs import done, run_service
 
 PAGE_SIZE = 50
 
 
 def _page(request: HttpRequest, qs: Any) -> Any:
     return Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
-
-
-def _apply_errors(form: forms.Form, exc: ValidationFailed) -> None:
-    for field, errors in exc.errors.items():
-        for message in errors:
-            form.add_error(field if field in form.fields else None, message)
 
 
 # --- callbacks (回访) ---------------------------------------------------------------------------------------
@@ -127,20 +122,11 @@ def record_callback(request: HttpRequest, task_id: int) -> HttpResponse:
                 form.add_error(None, _("The work order changed since you opened this form: reload the page and "
                                        "check before recording."))
             else:
-                try:
-                    ticket = do_record_callback(acting_user=request.user, task=task, verdict=data["verdict"],
-                                                note=data["note"])
-                except ValidationFailed as exc:
-                    _apply_errors(form, exc)
-                except DomainError as exc:
-                    raise_for_domain_error(exc)
-                    form.add_error(None, str(exc.message))
-                else:
-                    messages.success(request, _outcome_message(task, data["verdict"], ticket))
-                    url = reverse("workbench:ticket", args=[ticket.pk])
-                    if request.htmx:
-                        return HttpResponse(status=204, headers={"HX-Redirect": url})
-                    return redirect(url)
+                ok, changed = run_service(form, lambda: do_record_callback(
+                    acting_user=request.user, task=task, verdict=data["verdict"], note=data["note"]))
+                if ok:
+                    return done(request, _outcome_message(task, data["verdict"], changed),
+                                reverse("workbench:ticket", args=[ticket.pk]))
         status = 422
     else:
         form = CallbackForm(initial={"version": ticket.version})
@@ -188,20 +174,11 @@ def resolve_escalation(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         form = ResolveForm(request.POST)
         if form.is_valid():
-            try:
-                do_resolve_escalation(acting_user=request.user, escalation=escalation, note=form.cleaned_data["note"])
-            except ValidationFailed as exc:
-                _apply_errors(form, exc)
-            except DomainError as exc:
-                raise_for_domain_error(exc)
-                form.add_error(None, str(exc.message))
-            else:
-                messages.success(request, _("Escalation of %(number)s resolved.") % {
-                    "number": escalation.ticket.number})
-                url = reverse("workbench:escalations")
-                if request.htmx:
-                    return HttpResponse(status=204, headers={"HX-Redirect": url})
-                return redirect(url)
+            ok, _result = run_service(form, lambda: do_resolve_escalation(
+                acting_user=request.user, escalation=escalation, note=form.cleaned_data["note"]))
+            if ok:
+                return done(request, _("Escalation of %(number)s resolved.") % {"number": escalation.ticket.number},
+                            reverse("workbench:escalations"))
         status = 422
     else:
         form = ResolveForm()

@@ -23,6 +23,7 @@ from loopdesk.tickets.models import Attachment, Ticket, TicketLink
 from loopdesk.workbench.actions import DANGEROUS, PRIMARY, ActionForm
 from loopdesk.workbench.common import raise_for_domain_error, staff_required
 from loopdesk.workbench.sla import badge, due_badge
+from loopdesk.workbench.views.dialogs import done, run_service
 
 DETAIL_RELATED = ("category", "category_root", "customer", "customer__account_manager", "handler_unit",
                   "handler_user", "first_responder", "first_responder_unit", "sla_policy", "branch")
@@ -80,12 +81,6 @@ def ticket_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "workbench/ticket.html", ticket_context(request, ticket))
 
 
-def _apply_errors(form: Any, exc: ValidationFailed) -> None:
-    for field, errors in exc.errors.items():
-        for message in errors:
-            form.add_error(field if field in form.fields else None, message)
-
-
 @staff_required
 def ticket_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     """GET: the action's form (a dialog for htmx, a page otherwise). POST: run it through the service."""
@@ -104,19 +99,10 @@ def ticket_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     if request.method == "POST":
         form = ActionForm(request.POST, action=action, ticket=ticket, user=request.user)
         if form.is_valid():
-            try:
-                form.run()
-            except ValidationFailed as exc:
-                _apply_errors(form, exc)
-            except DomainError as exc:
-                raise_for_domain_error(exc)
-                form.add_error(None, str(exc.message))  # conflict or invalid transition: reload and retry
-            else:
-                messages.success(request, _("%(action)s: done.") % {"action": Action(action).label})
-                url = reverse("workbench:ticket", args=[ticket.pk])
-                if request.htmx:
-                    return HttpResponse(status=204, headers={"HX-Redirect": url})
-                return redirect(url)
+            ok, _result = run_service(form, form.run)
+            if ok:
+                return done(request, _("%(action)s: done.") % {"action": Action(action).label},
+                            reverse("workbench:ticket", args=[ticket.pk]))
         status = 422
     else:
         form = ActionForm(action=action, ticket=ticket, user=request.user)

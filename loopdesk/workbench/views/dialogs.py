@@ -1,0 +1,46 @@
+"""What every action dialog of the workbench does with its service: run it for a valid form, put the service's
+refusal on the form, and after success go on to the next page (an htmx dialog by `HX-Redirect`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from django import forms
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+
+from loopdesk.core.errors import DomainError, ValidationFailed
+from loopdesk.workbench.common import raise_for_domain_error
+
+T = TypeVar("T")
+
+
+def apply_errors(form: forms.Form, exc: ValidationFailed) -> None:
+    """The service's field errors on the form's fields (on the form itself for a field it does not have)."""
+    for field, errors in exc.errors.items():
+        for message in errors:
+            form.add_error(field if field in form.fields else None, message)
+
+
+def run_service(form: forms.Form, call: Callable[[], T]) -> tuple[bool, T | None]:
+    """`(True, call())`, or `(False, None)` with the refusal on `form`: field errors for ValidationFailed, a
+    form-wide error for a conflict or an invalid transition (reload and retry); 403 and 404 are raised as
+    Django's, so the friendly error pages are shown."""
+    try:
+        return True, call()
+    except ValidationFailed as exc:
+        apply_errors(form, exc)
+    except DomainError as exc:
+        raise_for_domain_error(exc)
+        form.add_error(None, str(exc.message))
+    return False, None
+
+
+def done(request: HttpRequest, message: Any, url: str) -> HttpResponse:
+    """Say `message` on the next page and go to `url` (the whole page, also from an htmx dialog)."""
+    messages.success(request, message)
+    if getattr(request, "htmx", False):
+        return HttpResponse(status=204, headers={"HX-Redirect": url})
+    return redirect(url)
