@@ -39,7 +39,13 @@ def render(kind: str, context: dict[str, Any]) -> str | None:
     template: MessageTemplate | None = refcache.message_templates().get(kind)
     if template is not None and not template.is_active:
         return None
-    text = template.text if template is not None else DEFAULT_TEXTS[kind]
+    return fill(template.text if template is not None else DEFAULT_TEXTS[kind], context)
+
+
+def fill(text: str, context: dict[str, Any]) -> str:
+    """`text` with its `{variables}` filled in from `context` (after the hotline and the survey instructions every
+    message may use): what a customer receives, and what the template editor's preview shows."""
+    context = {"hotline": settings.LOOPDESK_SMS_SENDER, "survey_instructions": SURVEY_INSTRUCTIONS, **context}
     out = []
     # Only plain names are substituted (no attribute access or format specs): templates are user input.
     for literal, name, _spec, _conv in string.Formatter().parse(text):
@@ -88,7 +94,6 @@ def queue_sms(
     being: already queued under this key, switched-off template, opted-out number, or daily cap."""
     policy: FollowupPolicy = refcache.followup_policy()
     is_response = kind in RESPONSE_KINDS
-    context = {"hotline": settings.LOOPDESK_SMS_SENDER, "survey_instructions": SURVEY_INSTRUCTIONS, **context}
     text = render(kind, context)
     if text is None:
         return None

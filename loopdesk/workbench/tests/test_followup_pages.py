@@ -334,6 +334,23 @@ def test_supervisor_edits_a_template_with_a_preview_and_the_change_is_audited(
     assert AuditLog.objects.filter(action="notify.template_update", object_id=str(template.pk)).exists()
 
 
+def test_template_preview_is_exactly_the_sms_sent_with_the_same_values(world: World, client_for: Any) -> None:
+    """The preview fills the text with the function that fills a real SMS, defaults (hotline, instructions)
+    included, so what the supervisor reads is what the customer gets."""
+    from loopdesk.notify.services import queue_sms
+    from loopdesk.workbench.views.messaging import sample_context
+
+    text = "工单{number}：{survey_instructions} 链接{survey_link}（{valid_hours}小时内有效）{{热线}}{hotline}"
+    preview = client_for("supervisor").post("/sms-templates/survey/preview/", {"text": text})
+    assert preview.status_code == 200
+    shown = preview.context["preview"]["text"]
+    MessageTemplate.objects.filter(kind="survey").update(text=text)
+    sent = queue_sms(msisdn="13800138000", kind="survey", dedupe_key="t:preview", context=sample_context(T0),
+                     now=T0)
+    assert sent is not None and sent.text == shown
+    assert settings.LOOPDESK_SMS_SENDER in shown and "{热线}" in shown and "{" not in shown.replace("{热线}", "")
+
+
 def test_template_with_an_unknown_variable_is_refused_on_the_field_and_changes_nothing(
         world: World, client_for: Any) -> None:
     client = client_for("supervisor", language="zh-hans")

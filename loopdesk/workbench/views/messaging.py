@@ -8,11 +8,9 @@ offers), refuses to overwrite a change someone else saved meanwhile, and is audi
 from __future__ import annotations
 
 import datetime as dt
-import string
 from typing import Any
 
 from django import forms
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -25,9 +23,9 @@ from django.utils.translation import gettext_lazy as _
 from loopdesk.audit.services import record_audit
 from loopdesk.core.text import mask_msisdn
 from loopdesk.followup.models import FollowupPolicy
-from loopdesk.notify.defaults import DEFAULT_TEXTS, SURVEY_INSTRUCTIONS
+from loopdesk.notify.defaults import DEFAULT_TEXTS
 from loopdesk.notify.models import MAX_SMS_TEXT, TEMPLATE_VARIABLES, MessageKind, MessageTemplate, check_template
-from loopdesk.notify.services import local_date_text
+from loopdesk.notify.services import fill, local_date_text
 from loopdesk.surveys.models import SpamNumber
 from loopdesk.surveys.selectors import SPAM_PAGE_SIZE, spam_page
 from loopdesk.surveys.services import survey_link
@@ -62,24 +60,12 @@ def sample_context(now: dt.datetime) -> dict[str, Any]:
         "number": "JM-20261102-000123",
         "committed_date": local_date_text(now + dt.timedelta(hours=48)),
         "handler_unit": "网络维护中心",
-        "hotline": settings.LOOPDESK_SMS_SENDER,
-        "survey_instructions": SURVEY_INSTRUCTIONS,
         "survey_link": survey_link("Xy3kP9"),
         "valid_hours": FollowupPolicy.current().survey_valid_hours,
         "unit": "新会渠道室",
         "score_label": "很满意",
         "reported_number": "10659000000",
     }
-
-
-def fill(text: str, context: dict[str, Any]) -> str:
-    """The text with its variables filled in, exactly as loopdesk.notify.services.render does for a send."""
-    out = []
-    for literal, name, _spec, _conv in string.Formatter().parse(text):
-        out.append(literal)
-        if name is not None:
-            out.append(str(context.get(name, "")))
-    return "".join(out)
 
 
 def sms_parts(text: str) -> int:
