@@ -144,6 +144,11 @@ def main() -> None:
         lambda: measure(clients["specialist_net1"], "/queues/unit/", args.runs, tabs))
     add("queue tabs' counts after the page (supervisor)",
         lambda: measure(clients["supervisor1"], "/queues/risk/", args.runs, tabs))
+    total = {"HX-Request": "true", "HX-Target": "queue-total"}  # a long list's heading count, also after the page
+    add("queue heading count after the page (specialist, at risk)",
+        lambda: measure(clients["specialist_net1"], "/queues/risk/", args.runs, total))
+    add("queue heading count after the page (agent, mine by category)",
+        lambda: measure(clients["agent1"], "/queues/mine/?category=1&sort=-created", args.runs, total))
 
     def random_tickets() -> dict[str, float]:
         per_ticket = max(1, args.runs // len(picks))

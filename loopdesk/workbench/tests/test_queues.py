@@ -123,6 +123,9 @@ def test_my_queue_holds_what_i_handle_or_first_responded_to_once_each(world: Any
 TABS = {"HX-Request": "true", "HX-Target": "queue-tabs"}  # the tabs' counts, asked for once the page has loaded
 
 
+TOTAL = {"HX-Request": "true", "HX-Target": "queue-total"}  # a long list's count, asked for by its heading
+
+
 def test_counts_past_the_cap_show_as_more_than(world: Any, client_for: Any, monkeypatch: Any) -> None:
     monkeypatch.setattr("loopdesk.workbench.queues.COUNT_CAP", 2)
     monkeypatch.setattr("loopdesk.workbench.views.queues.PAGE_SIZE", 2)  # more than a page: the heading counts
@@ -130,16 +133,37 @@ def test_counts_past_the_cap_show_as_more_than(world: Any, client_for: Any, monk
     client = client_for("specialist")
     response = client.get("/queues/unit/")
     page = response.content.decode()
-    assert response.context["total"] == 3 and response.context["total_more"]
-    # (the heading reads "2+ work orders" or "2+ 张工单": checked without depending on the active language)
-    assert "<h2>2+ " in page
+    # A longer list than a page: "2+ work orders" (a page's worth) until its heading has fetched the count.
+    assert response.context["total"] is None and 'id="queue-total"' in page and 'hx-trigger="load"' in page
+    assert '<h2 id="queue-total" hx-get="/queues/unit/"' in page and ">2+ " in page
     assert len(response.context["rows"]) == 2 and response.context["next_cursor"]  # the list itself is not capped
+    # (the heading reads "2+ work orders" or "2+ 张工单": checked without depending on the active language)
+    heading = client.get("/queues/unit/", headers=TOTAL)
+    assert heading.context["total"] == 3 and heading.context["total_more"]
+    assert heading.content.decode().startswith('<h2 id="queue-total">2+ ')
     assert '<span class="count">2+</span>' in client.get("/queues/unit/", headers=TABS).content.decode()
     monkeypatch.setattr("loopdesk.workbench.queues.COUNT_CAP", 3)
-    page = client.get("/queues/unit/").content.decode()
-    assert "<h2>3 " in page and "<h2>3+" not in page
+    heading = client.get("/queues/unit/", headers=TOTAL).content.decode()
+    assert heading.startswith('<h2 id="queue-total">3 ') and "3+" not in heading
     tabs = client.get("/queues/unit/", headers=TABS).content.decode()
     assert '<span class="count">3</span>' in tabs and "3+" not in tabs
+
+
+def test_heading_count_of_a_long_list_is_what_its_pages_show(world: Any, client_for: Any, monkeypatch: Any) -> None:
+    monkeypatch.setattr("loopdesk.workbench.views.queues.PAGE_SIZE", 2)
+    _create(world, 4)
+    _create(world, 1, category=world.categories["calls"])
+    client = client_for("specialist")
+    for query in ("", f"category={world.categories['basic'].pk}", f"category={world.categories['indoor'].pk}"):
+        url, shown = f"/queues/unit/?{query}", 0
+        while url:
+            response = client.get(url)
+            shown += len(response.context["rows"])
+            cursor = response.context["next_cursor"]
+            url = f"/queues/unit/?{query}&after={cursor}" if cursor else ""
+        # The heading's request carries the page's query string (filters, and a cursor, which it ignores).
+        heading = client.get(f"/queues/unit/?{query}&after=x", headers=TOTAL).context["total"]
+        assert heading == shown and shown in (5, 4)
 
 
 def test_heading_counts_a_list_on_one_page_without_a_count_query(world: Any, client_for: Any) -> None:
@@ -148,7 +172,7 @@ def test_heading_counts_a_list_on_one_page_without_a_count_query(world: Any, cli
     with CaptureQueriesContext(connection) as ctx:
         response = client.get("/queues/unit/")
     assert response.context["total"] == 3 and not response.context["next_cursor"]
-    assert "<h2>3 " in response.content.decode()
+    assert '<h2 id="queue-total">3 ' in response.content.decode()
     assert not [q for q in ctx.captured_queries if "COUNT(" in q["sql"] and "tickets_ticket" in q["sql"]]
     # Filtered to nothing: zero, and the tab still shows the queue's own count.
     response = client.get(f"/queues/unit/?category={world.categories['dispute'].pk}")

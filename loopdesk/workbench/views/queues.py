@@ -27,6 +27,7 @@ BULK_LIMIT = 100
 
 TABS_TARGET = "queue-tabs"  # the htmx request of the tabs' counts (sent once the page has loaded)
 RESULTS_TARGET = "queue-results"  # the htmx refresh of the list when a filter changes
+TOTAL_TARGET = "queue-total"  # the htmx request of a long list's count (sent once the list is shown)
 
 
 @staff_required
@@ -54,10 +55,18 @@ def queue(request: HttpRequest, key: str) -> HttpResponse:
         sort = form.cleaned_data.get("sort") or "due"
     else:
         sort = "due"
+    if target == TOTAL_TARGET:
+        # The heading of a list longer than a page: its count (of every page, with the same filters).
+        total = capped_count(qs)
+        response = render(request, "workbench/partials/queue_total.html",
+                          {"total": total, "total_more": count_label(total) != str(total)})
+        patch_vary_headers(response, ("HX-Request", "HX-Target"))
+        return response
     after = request.GET.get("after", "")
     rows, next_cursor = page(qs, sort, after, size=PAGE_SIZE)
-    # The whole list on its first page: its length is the count (no count query); else a capped count.
-    total = len(rows) if not next_cursor and not after else capped_count(qs)
+    # The whole list on its first page: its length is the count. A longer list is counted (up to COUNT_CAP) by a
+    # request the heading sends once shown, so that the rows do not wait for the count.
+    total = len(rows) if not next_cursor and not after else None
     partial = target == RESULTS_TARGET
     context: dict[str, Any] = {
         "nav": "queues",
@@ -67,7 +76,7 @@ def queue(request: HttpRequest, key: str) -> HttpResponse:
         "form": form,
         "rows": rows,
         "total": total,
-        "total_more": count_label(total) != str(total),
+        "more_than": f"{PAGE_SIZE}+",
         "next_cursor": next_cursor,
         "first_page": bool(after),
         "bulk": bulk,
