@@ -131,6 +131,9 @@ def main() -> None:
 
     add("baseline: sign-in page (anonymous)", lambda: measure(Client(), "/accounts/login/", args.runs))
     add("home, specialist", lambda: measure(clients["specialist_net1"], "/", args.runs))
+    add("home, specialist: full sections' counts after the page",
+        lambda: measure(clients["specialist_net1"], "/?counts=1,2,3,4,5,6", args.runs,
+                        {"HX-Request": "true", "HX-Target": "home-counts"}))
     add("queue: my unit (specialist)", lambda: measure(clients["specialist_net1"], "/queues/unit/", args.runs))
     add("queue: to be dispatched (dispatcher)", lambda: measure(clients["dispatcher1"], "/queues/dispatch/", args.runs))
     add("queue: at risk and overdue (supervisor)", lambda: measure(clients["supervisor1"], "/queues/risk/", args.runs))

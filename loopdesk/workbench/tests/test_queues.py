@@ -273,3 +273,28 @@ def test_rows_show_each_column_escaped(world: Any, client_for: Any) -> None:
     assert "&lt;b onclick=&quot;x&quot;&gt;专员&lt;/b&gt;" in row and "<b " not in row
     assert ticket.customer.masked_msisdn in row and ticket.customer.msisdn not in row
     assert 'class="badge sla-' in row and '<time class="countdown" datetime="' in row
+
+
+def test_home_counts_full_sections_after_the_page(world: Any, client_for: Any, monkeypatch: Any) -> None:
+    monkeypatch.setattr("loopdesk.workbench.views.home.SECTION_ROWS", 2)
+    _create(world, 3)  # dispatched to the specialist's unit: "waiting for your unit to accept", 3 of them
+    client = client_for("specialist")
+    response = client.get("/")
+    page = response.content.decode()
+    waiting = next(n for n, s in enumerate(response.context["sections"], start=1) if s.link.endswith("dispatched"))
+    assert response.context["sections"][waiting - 1].count is None  # full: counted after the page
+    assert f'<span class="count" id="sec-count-{waiting}">2+</span>' in page
+    assert f'hx-get="/?counts={response.context["pending"]}"' in page and 'hx-trigger="load"' in page
+    assert str(waiting) in response.context["pending"].split(",")
+
+    def counts() -> tuple[str, int]:
+        with CaptureQueriesContext(connection) as ctx:
+            html = client.get(f"/?counts={waiting},99,x", headers={"HX-Request": "true", "HX-Target": "home-counts"})
+        return html.content.decode(), len(ctx.captured_queries)
+
+    html, few = counts()
+    assert f'<span class="count" id="sec-count-{waiting}" hx-swap-oob="true">3</span>' in html
+    assert html.count("hx-swap-oob") == 1  # unknown numbers left out
+    _create(world, 3)
+    html, more = counts()
+    assert f'id="sec-count-{waiting}" hx-swap-oob="true">6</span>' in html and more == few

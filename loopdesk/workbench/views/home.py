@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.cache import patch_vary_headers
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
@@ -28,22 +29,40 @@ SECTION_ROWS = 8
 @dataclass
 class Section:
     title: Any
-    rows: list[Ticket]
-    count: int
+    qs: QuerySet[Ticket]
     link: str
+    rows: list[Ticket] = field(default_factory=list)
+    count: int | None = None  # None: a full section, counted by the request its heading sends once shown
 
 
 def _section(title: Any, qs: QuerySet[Ticket], queue: str, **params: str) -> Section:
-    rows = list(table_rows(qs).order_by("due_at", "id")[:SECTION_ROWS])
-    count = len(rows) if len(rows) < SECTION_ROWS else capped_count(qs)
     link = reverse("workbench:queue", args=[queue])
     if params:
         link += "?" + urlencode(params)
-    return Section(title, rows, count, link)
+    return Section(title, qs, link)
+
+
+def load_rows(sections: list[Section]) -> list[int]:
+    """Each section's first rows (one query each); a shorter section is counted by its rows. Returns the numbers
+    (1-based) of the full sections, whose counts come after the page (`section_counts`)."""
+    full = []
+    for number, section in enumerate(sections, start=1):
+        section.rows = list(table_rows(section.qs).order_by("due_at", "id")[:SECTION_ROWS])
+        if len(section.rows) < SECTION_ROWS:
+            section.count = len(section.rows)
+        else:
+            full.append(number)
+    return full
+
+
+def section_counts(sections: list[Section], numbers: str) -> list[tuple[int, int]]:
+    """(number, capped count) of the sections named in `numbers` ("2,5"); unknown numbers are left out."""
+    wanted = {int(n) for n in numbers.split(",") if n.strip().isdigit()}
+    return [(n, capped_count(s.qs)) for n, s in enumerate(sections, start=1) if n in wanted]
 
 
 def home_sections(user: Any, flags: RoleFlags) -> list[Section]:
-    """What needs this user now, by role. Two queries per section at most (rows, count)."""
+    """What needs this user now, by role (querysets; see load_rows and section_counts)."""
     now = timezone.now()
     sections: list[Section] = []
     if flags.front_line or flags.admin:
@@ -105,11 +124,23 @@ def followup_cards(user: Any, flags: RoleFlags) -> list[FollowupCard]:
     return cards
 
 
+COUNTS_TARGET = "home-counts"  # the htmx request of the full sections' counts (sent once the page has loaded)
+
+
 @staff_required
 def home(request: HttpRequest) -> HttpResponse:
     flags = RoleFlags(request.user)
-    return render(request, "workbench/home.html", {"sections": home_sections(request.user, flags),
-                                                   "followup_cards": followup_cards(request.user, flags)})
+    sections = home_sections(request.user, flags)
+    if request.htmx and request.htmx.target == COUNTS_TARGET:
+        response = render(request, "workbench/partials/home_counts.html",
+                          {"counts": section_counts(sections, request.GET.get("counts", ""))})
+    else:
+        pending = load_rows(sections)
+        response = render(request, "workbench/home.html", {
+            "sections": sections, "pending": ",".join(map(str, pending)), "more_than": f"{SECTION_ROWS}+",
+            "followup_cards": followup_cards(request.user, flags)})
+    patch_vary_headers(response, ("HX-Request", "HX-Target"))
+    return response
 
 
 @require_POST
