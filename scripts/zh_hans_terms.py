@@ -1302,4 +1302,6 @@ T: dict[str, str] = {
     "Answer the customer first, then record the callback.": "请先答复客户，再记录回访。",
     "Escalated at": "升级时间",
     "Times reported": "举报次数",
+    "Sign in to read your alerts.": "请登录后查看您的提醒。",
+    "Alert not found.": "未找到该提醒。",
 }

@@ -121,7 +121,14 @@ class StaffAlert(models.Model):
     class Meta:
         verbose_name = _("staff alert")
         verbose_name_plural = _("staff alerts")
-        indexes = [models.Index(fields=["user", "read_at", "created_at"], name="followup_alert_inbox")]
+        indexes = [
+            # /alerts/ lists a user's alerts newest first (`selectors.my_alerts`): read in index order, no sort.
+            models.Index(fields=["user", "-created_at", "-id"], name="followup_alert_list"),
+            # The unread ones (the top bar's count, the 'unread only' list), newest first: a partial index, since
+            # PostgreSQL does not take `read_at IS NULL` as an equality that would let (user, read_at, ...) sort.
+            models.Index(fields=["user", "-created_at", "-id"], condition=models.Q(read_at__isnull=True),
+                         name="followup_alert_unread"),
+        ]
         constraints = [models.UniqueConstraint(fields=["user", "occasion"], name="followup_alert_once")]
 
 

@@ -92,6 +92,27 @@ def alert(users: Iterable[User], *, ticket: Ticket | None, kind: str, occasion: 
     return created
 
 
+def do_mark_alerts_read(*, acting_user: Any, alert_ids: Iterable[int] | None = None,
+                        now: dt.datetime | None = None) -> int:
+    """Mark `acting_user`'s own alerts read: these (`alert_ids`) or, when None, all of them.
+
+    Alerts are personal: an id that is not one of this user's alerts is refused as not found (no hint that it
+    exists) and nothing is marked. Marking is idempotent (an alert read before keeps its time). Returns how many
+    alerts were newly marked.
+    """
+    if not getattr(acting_user, "pk", None):
+        raise PermissionDeniedError(_("Sign in to read your alerts."))
+    mine = StaffAlert.objects.filter(user_id=acting_user.pk)
+    if alert_ids is not None:
+        wanted = set(alert_ids)
+        if not wanted:
+            return 0
+        if mine.filter(pk__in=wanted).count() != len(wanted):
+            raise NotFoundError(_("Alert not found."))
+        mine = mine.filter(pk__in=wanted)
+    return mine.filter(read_at=None).update(read_at=now or timezone.now())
+
+
 # --- SLA watches -----------------------------------------------------------------------------------
 
 

@@ -21,17 +21,17 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from loopdesk.core.errors import ValidationFailed
+from loopdesk.core.errors import DomainError, ValidationFailed
 from loopdesk.customers.services import clean_msisdn
 from loopdesk.followup import selectors
-from loopdesk.followup.models import CallbackTask, DissatisfiedAction, Escalation, FollowupPolicy, StaffAlert
-from loopdesk.followup.services import do_record_callback, do_resolve_escalation
+from loopdesk.followup.models import CallbackTask, DissatisfiedAction, Escalation, FollowupPolicy
+from loopdesk.followup.services import do_mark_alerts_read, do_record_callback, do_resolve_escalation
 from loopdesk.surveys.selectors import find_window_survey, is_opted_out, window_survey_delivery
 from loopdesk.surveys.services import do_create_window_survey
 from loopdesk.tickets import policy
 from loopdesk.tickets.choices import Action, CallbackVerdict, Status
 from loopdesk.tickets.services import MAX_NOTE
-from loopdesk.workbench.common import RoleFlags, safe_next, staff_required
+from loopdesk.workbench.common import RoleFlags, raise_for_domain_error, safe_next, staff_required
 from loopdesk.workbench.sla import due_badge
 from loopdesk.workbench.views.dialogs import done, run_service
 
@@ -199,11 +199,12 @@ def alerts(request: HttpRequest) -> HttpResponse:
 
 
 def _mark_read(user: Any, ids: list[int] | None) -> int:
-    """Mark the user's own unread alerts read (all when `ids` is None); someone else's alerts are untouched."""
-    qs = StaffAlert.objects.filter(user_id=user.pk, read_at=None)
-    if ids is not None:
-        qs = qs.filter(pk__in=ids)
-    return qs.update(read_at=timezone.now())
+    """`do_mark_alerts_read`; someone else's alert is a 404 (no hint that it exists)."""
+    try:
+        return do_mark_alerts_read(acting_user=user, alert_ids=ids)
+    except DomainError as exc:
+        raise_for_domain_error(exc)
+        raise
 
 
 @staff_required
@@ -215,7 +216,7 @@ def alerts_read(request: HttpRequest) -> HttpResponse:
         messages.success(request, _("%(count)d alerts marked read.") % {"count": count})
     else:
         raw = request.POST.get("id", "")
-        if not raw.isdigit():
+        if not raw.isdigit() or len(raw) > 18:
             messages.error(request, _("Choose an alert."))
         else:
             _mark_read(request.user, [int(raw)])
