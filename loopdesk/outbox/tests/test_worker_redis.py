@@ -1,6 +1,7 @@
 """Proof with real components: a real Redis, a real Celery worker process (with embedded beat), a real database
 file shared with a separate "web" process, and the file SMS gateway.
 
+- without Redis (the embedded default's filesystem broker), the same worker and beat deliver a whole life;
 - a work order's whole life puts every customer SMS in the gateway file, in order, without duplicates;
 - killing the worker in the middle of a batch loses nothing and duplicates nothing after the restart;
 - with Redis stopped, work orders are still accepted (the outbox is in the database) and delivery resumes
@@ -140,15 +141,25 @@ def stack(tmp_path):
 
 
 def test_real_worker_delivers_whole_lives_survives_a_kill_and_a_broker_outage(stack: Stack) -> None:
+    # 0. The README's default, no CELERY_BROKER_URL: the broker is kombu's filesystem transport under var/, and
+    # the same worker and beat deliver a whole life (delivery is the beat's periodic outbox job) with no Redis.
+    redis_url = stack.env.pop("CELERY_BROKER_URL")
     stack.start_worker()
-    numbers = stack.drive("life", "3").split()
+    numbers = stack.drive("life", "1").split()
+    stack.wait_for(lambda: len(stack.sms()) >= 4, 120, "a whole life's SMS through the filesystem broker")
+    stack.stop_worker()
+    assert (stack.tmp / "var" / "celery" / "queue").is_dir()
+    stack.env["CELERY_BROKER_URL"] = redis_url
+
+    stack.start_worker()
+    numbers += stack.drive("life", "3").split()
 
     # 1. Whole lives: every SMS of every ticket, in order, none twice.
-    stack.wait_for(lambda: len(stack.sms()) >= 12, 120, "12 SMS of three whole lives")
+    stack.wait_for(lambda: len(stack.sms()) >= 16, 120, "16 SMS of four whole lives")
     by_customer: dict[str, list[str]] = defaultdict(list)
     for line in stack.sms():
         by_customer[line["to"]].append(line["id"].split(":")[1])
-    assert sorted(by_customer.values()) == [["ack", "info_request", "resolution", "survey"]] * 3
+    assert sorted(by_customer.values()) == [["ack", "info_request", "resolution", "survey"]] * 4
     texts = "".join(line["text"] for line in stack.sms())
     assert all(number in texts for number in numbers)
 
@@ -181,3 +192,4 @@ def test_real_worker_delivers_whole_lives_survives_a_kill_and_a_broker_outage(st
     stack.wait_for(lambda: len(stack.sms()) == delivered + 4, 180, "delivery after Redis came back")
     ids = [line["id"] for line in stack.sms()]
     assert len(ids) == len(set(ids))
+
