@@ -8,6 +8,7 @@ SMS twice however often the change is replayed or the worker retries.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import string
 from typing import Any
 
@@ -18,13 +19,22 @@ from django.utils import timezone
 from loopdesk.followup.models import FollowupPolicy
 from loopdesk.notify.defaults import DEFAULT_TEXTS, SURVEY_INSTRUCTIONS
 from loopdesk.notify.gateways import Sms, get_gateway
-from loopdesk.notify.models import CustomerMessage, MessageKind, MessageTemplate, ProgressSchedule, SmsOptOut
+from loopdesk.notify.models import (
+    CustomerMessage,
+    MessageKind,
+    MessageTemplate,
+    ProgressSchedule,
+    SmsOptOut,
+    check_template,
+)
 from loopdesk.outbox.models import OutboxMessage
 from loopdesk.outbox.services import enqueue
 from loopdesk.sla import refcache
 from loopdesk.sla.calendars import SHANGHAI
 from loopdesk.tickets.choices import EventKind
 from loopdesk.tickets.models import Ticket, TicketEvent
+
+log = logging.getLogger(__name__)
 
 SMS_CHANNEL = "sms"
 # Answers to a message the customer sent: they go out even to an opted-out number and in quiet hours.
@@ -37,9 +47,16 @@ SKIPPABLE_KINDS = frozenset({MessageKind.PROGRESS})
 def render(kind: str, context: dict[str, Any]) -> str | None:
     """The text of `kind` with its variables filled in, or None when the supervisors switched it off."""
     template: MessageTemplate | None = refcache.message_templates().get(kind)
-    if template is not None and not template.is_active:
+    if template is None:
+        return fill(DEFAULT_TEXTS[kind], context)
+    if not template.is_active:
         return None
-    return fill(template.text if template is not None else DEFAULT_TEXTS[kind], context)
+    errors = check_template(kind, template.text)
+    if errors:  # saved past the checks (a raw UPDATE, an older list of variables): never fail the change
+        log.error("SMS template %s is not valid (%s): the built-in text is sent instead", str(kind),
+                  "; ".join(errors.get("text", [])))
+        return fill(DEFAULT_TEXTS[kind], context)
+    return fill(template.text, context)
 
 
 def fill(text: str, context: dict[str, Any]) -> str:

@@ -14,6 +14,7 @@ from loopdesk.conftest import T0, World
 from loopdesk.followup.life import whole_life
 from loopdesk.followup.models import FollowupPolicy
 from loopdesk.notify import services as notify
+from loopdesk.notify.defaults import DEFAULT_TEXTS
 from loopdesk.notify.gateways import FileGateway, GatewayError, HttpJsonGateway, Sms, read_file_gateway, sign
 from loopdesk.notify.models import CustomerMessage, MessageTemplate, ProgressSchedule, SmsOptOut
 from loopdesk.outbox import worker
@@ -92,6 +93,16 @@ def test_progress_update_every_day_while_open(world: World) -> None:
     assert not ProgressSchedule.objects.filter(ticket=t).exists()
 
 
+def test_progress_interval_and_contact_types_come_from_the_followup_policy(world: World) -> None:
+    FollowupPolicy.objects.create(progress_every_hours=12, progress_contact_types="appeal")
+    appeal = s.do_create_ticket(acting_user=world.user("agent"), now=T0, dispatch=True,
+                                **world.ticket_kwargs(contact_type="appeal"))
+    complaint = s.do_create_ticket(acting_user=world.user("agent"), now=T0, dispatch=True, **world.ticket_kwargs())
+    assert notify.sweep_progress(now=T0 + dt.timedelta(hours=11)) == 0
+    assert notify.sweep_progress(now=T0 + dt.timedelta(hours=12)) == 1
+    assert _kinds(appeal.pk) == ["ack", "progress"] and _kinds(complaint.pk) == ["ack"]
+
+
 def test_consultation_gets_no_progress_updates(world: World) -> None:
     t = s.do_create_ticket(acting_user=world.user("agent"), now=T0, **world.ticket_kwargs(contact_type="consultation"))
     assert notify.sweep_progress(now=T0 + dt.timedelta(days=2)) == 0 and _kinds(t.pk) == ["ack"]
@@ -113,10 +124,33 @@ def test_template_with_unknown_variable_is_refused(db) -> None:
     assert notify.render("ack", {"number": "JM-1"}) == "工单JM-1"
 
 
+@pytest.mark.parametrize("text", ["坏的{", "工单{number}，处理人{handler_phone}", "工单{number.__class__}"])
+def test_template_broken_past_the_checks_sends_the_built_in_text_and_is_logged(
+        world: World, caplog: pytest.LogCaptureFixture, text: str) -> None:
+    MessageTemplate.objects.filter(kind="ack").update(text=text)  # a raw UPDATE skips the model's checks
+    t = s.do_create_ticket(acting_user=world.user("agent"), now=T0, **world.ticket_kwargs())  # accepted all the same
+    message = CustomerMessage.objects.get(ticket_id=t.pk, kind="ack")
+    assert message.text == notify.fill(DEFAULT_TEXTS["ack"], notify.ticket_context(t)) and t.number in message.text
+    assert "SMS template ack is not valid" in caplog.text
+
+
 def test_switched_off_template_sends_nothing(world: World) -> None:
     MessageTemplate.objects.filter(kind="ack").update(is_active=False)
     t = s.do_create_ticket(acting_user=world.user("agent"), now=T0, **world.ticket_kwargs())
     assert _kinds(t.pk) == []
+
+
+def test_console_gateway_logs_each_sms_and_an_unknown_gateway_is_a_retried_failure(
+        world: World, settings, caplog: pytest.LogCaptureFixture) -> None:
+    settings.LOOPDESK_SMS_GATEWAY = "console"
+    t = s.do_create_ticket(acting_user=world.user("agent"), now=T0, **world.ticket_kwargs())
+    assert worker.deliver_due().delivered == 1
+    assert f"-> {t.customer.msisdn}" in caplog.text and t.number in caplog.text
+    settings.LOOPDESK_SMS_GATEWAY = "carrier-pigeon"  # a typo in the deployment: the worker goes on, the row waits
+    t2 = s.do_create_ticket(acting_user=world.user("agent"), now=T0, **world.ticket_kwargs())
+    report = worker.deliver_due()
+    row = OutboxMessage.objects.get(pk=CustomerMessage.objects.get(ticket_id=t2.pk).outbox_id)
+    assert report.failed == 1 and row.status == "failed" and "carrier-pigeon" in row.last_error
 
 
 def test_file_gateway_writes_each_message_once(world: World, sms_file) -> None:
