@@ -144,6 +144,33 @@ def test_dissatisfied_callback_escalates_when_policy_says_so(world: World) -> No
     assert t.status == "called_back" and Escalation.objects.get(ticket=t).reason == "dissatisfied"
 
 
+def test_unreachable_callback_is_recorded_with_its_note_and_neither_reopens_nor_escalates(world: World) -> None:
+    t = _replied(world)
+    s.do_answer_customer(acting_user=world.user("agent"), ticket=t, answer="已告知", now=T0 + 3 * H)
+    task = CallbackTask.objects.get(ticket=t)
+    t = f.do_record_callback(acting_user=world.user("agent"), task=task, verdict="unreachable",
+                             note="三次拨打无人接听", now=T0 + 4 * H)
+    task.refresh_from_db()
+    assert task.status == CallbackStatus.DONE and task.verdict == "unreachable"
+    event = t.events.order_by("seq").last()
+    assert event.kind == "callback" and event.note == "三次拨打无人接听" and event.data.get("verdict") == "unreachable"
+    assert t.reopen_count == 0 and not Escalation.objects.filter(ticket=t).exists()
+
+
+def test_sweep_thresholds_come_from_the_tickets_sla_policy(world: World) -> None:
+    usual = _dispatched(world)
+    usual.sla_policy.__class__.objects.filter(pk=usual.sla_policy_id).update(
+        overtime_minutes=6 * 60, problem_minutes=12 * 60, warn_before_minutes=30)
+    short = _dispatched(world)
+    assert short.sla_policy_id == usual.sla_policy_id and short.overtime_at < usual.overtime_at
+    assert short.problem_at < usual.overtime_at
+    f.sweep_sla(now=short.problem_at)
+    short.refresh_from_db()
+    usual.refresh_from_db()
+    assert short.is_problem and Escalation.objects.get(ticket=short).reason == "problem"
+    assert not usual.is_overtime and not Escalation.objects.filter(ticket=usual).exists()
+
+
 def test_supervisor_resolves_an_escalation(world: World) -> None:
     t = _dispatched(world)
     f.sweep_sla(now=t.problem_at)
