@@ -64,11 +64,16 @@ def _parse(body: bytes) -> tuple[dict[str, Any], dict[str, list[str]]]:
         else:
             clean[field] = value.strip()
     for field in ("from", "to"):
-        if field in clean and not clean[field].lstrip("+").isdigit():
+        # ASCII digits only: str.isdigit() also takes full-width and superscript digits, which are no number.
+        number = clean.get(field, "").removeprefix("+")
+        if field in clean and not (number.isascii() and number.isdigit()):
             errors[field] = [str(_("Digits only."))]
     received = data.get("received_at")
     if received is not None:
-        parsed = parse_datetime(received) if isinstance(received, str) else None
+        try:  # parse_datetime raises on a well-formed impossible time (Feb 30th, 25:00, an offset of +99:00)
+            parsed = parse_datetime(received) if isinstance(received, str) else None
+        except ValueError:
+            parsed = None
         if parsed is None or parsed.tzinfo is None:
             errors["received_at"] = [str(_("An ISO 8601 time with its UTC offset."))]
         else:

@@ -82,6 +82,17 @@ def test_sms_reply_rates_the_latest_open_survey(closed, inbound) -> None:
     assert again.json()["outcome"] == "help" and Survey.objects.get(pk=survey.pk).score == 5
 
 
+def test_reply_rates_the_latest_open_survey_sent_to_that_number(world: World, inbound) -> None:
+    customer = world.customer()
+    kwargs = {"agent": world.user("agent"), "specialist": world.user("specialist"), "customer": customer,
+              "category": world.categories["indoor"], "unit": world.units["netmaint"], "with_info_request": False}
+    first = whole_life(start=T0, **kwargs)
+    second = whole_life(start=T0 + dt.timedelta(hours=1), **kwargs)
+    assert inbound(customer.msisdn, "4", received_at=LATER).json()["outcome"] == "rated"
+    assert Survey.objects.get(ticket=second).score == 4
+    assert Survey.objects.get(ticket=first).score is None and Survey.objects.get(ticket=first).status == "open"
+
+
 def test_low_score_creates_a_follow_up_for_supervisors(closed, inbound) -> None:
     t, _survey = closed
     inbound(t.customer.msisdn, "不满意", received_at=LATER)
@@ -113,6 +124,35 @@ def test_bad_signature_and_malformed_bodies_are_refused_and_change_nothing(db, i
     unsigned = client.post(reverse("surveys:inbound-sms"), b"{}", content_type="application/json")
     assert unsigned.status_code == 401
     assert not InboundSms.objects.exists()
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("received_at", "2026-02-30T10:00:00+08:00"), ("received_at", "2026-01-01T25:00:00+08:00"),
+    ("received_at", "2026-01-01T10:00:00+99:00"), ("received_at", "2026-01-01T10:00:00"), ("received_at", 5),
+    ("from", "１３９１２３４５６７８"), ("from", "139²"), ("from", "+"), ("to", ["10086"]), ("text", None),
+])
+def test_malformed_fields_of_a_signed_body_are_a_400_on_that_field(db, inbound, field: str, value: object) -> None:
+    payload = {"id": "gw-bad", "from": "13912345678", "to": "10086700", "text": "5", field: value}
+    response = inbound("", "", body=json.dumps(payload).encode())
+    assert response.status_code == 400 and list(response.json()["errors"]) == [field]
+    assert not InboundSms.objects.exists() and not CustomerMessage.objects.exists()
+
+
+def test_replayed_request_with_a_stale_timestamp_is_refused_and_changes_nothing(db, client, settings) -> None:
+    from loopdesk.surveys.views import MAX_CLOCK_SKEW
+
+    settings.LOOPDESK_SMS_INBOUND_SECRET = SECRET
+    raw = json.dumps({"id": "old-1", "from": "13912345678", "to": "10086700", "text": "5"}).encode()
+    for ts in (str(int(time.time()) - MAX_CLOCK_SKEW - 60), str(int(time.time()) + MAX_CLOCK_SKEW + 60), "abc"):
+        response = client.post(reverse("surveys:inbound-sms"), raw, content_type="application/json",
+                               headers={"X-LoopDesk-Timestamp": ts, "X-LoopDesk-Signature": sign(SECRET, ts, raw)})
+        assert response.status_code == 401 and "X-LoopDesk-Timestamp" in response.json()["message"]
+    assert not InboundSms.objects.exists() and not CustomerMessage.objects.exists()
+    settings.LOOPDESK_SMS_INBOUND_SECRET = ""  # no secret configured: every call is refused
+    ts = str(int(time.time()))
+    response = client.post(reverse("surveys:inbound-sms"), raw, content_type="application/json",
+                           headers={"X-LoopDesk-Timestamp": ts, "X-LoopDesk-Signature": sign("", ts, raw)})
+    assert response.status_code == 503 and not InboundSms.objects.exists()
 
 
 def test_same_gateway_message_twice_is_handled_once(db, inbound, client, settings) -> None:
@@ -164,6 +204,22 @@ def test_window_service_survey_is_rated_by_reply(world: World, inbound) -> None:
                                       contact_ref="Q-0001").pk == survey.pk
     assert inbound("13912345678", "2").json()["outcome"] == "rated"
     assert Survey.objects.get(pk=survey.pk).score == 2
+
+
+def test_low_scores_by_web_link_and_window_survey_also_reach_the_supervisors(world: World, closed, client,
+                                                                            inbound) -> None:
+    from loopdesk.followup.models import StaffAlert
+
+    t, survey = closed
+    Survey.objects.filter(pk=survey.pk).update(expires_at=dt.datetime.now(dt.UTC) + dt.timedelta(hours=1))
+    token = CustomerMessage.objects.get(ticket_id=t.pk, kind="survey").text.split("/s/")[1].split("/")[0]
+    assert client.post(reverse("surveys:survey", args=[token]), {"score": "2"}).status_code == 200
+    assert Escalation.objects.get(ticket=t).reason == "low_rating"
+    window = sv.do_create_window_survey(acting_user=world.user("clerk"), msisdn="13912345678", channel="hall",
+                                        contact_ref="Q-0002")
+    assert inbound("13912345678", "1").json()["outcome"] == "rated"
+    assert StaffAlert.objects.filter(user=world.users["supervisor"], kind="low_rating",
+                                     occasion=f"survey:{window.pk}").exists()
 
 
 def test_window_survey_input_errors_are_per_field(world: World) -> None:
