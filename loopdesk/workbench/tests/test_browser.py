@@ -100,6 +100,10 @@ def closed_loop(world: Any, browser: Browser, base: str, language: str) -> None:
     shot(agent, f"{tag}_2_ticket_dispatched")
 
     specialist = sign_in(browser, base, "specialist", "pw-specialist", language)
+    # The unit's queue: the row comes with the page, the tabs' counts once it has loaded (htmx).
+    specialist.goto(f"{base}/queues/unit/")
+    expect(specialist.locator("table.tickets")).to_contain_text(ticket.number)
+    expect(specialist.locator('#queue-tabs a[aria-current="page"] .count')).to_have_text("1")
     specialist.goto(f"{base}/tickets/{ticket.pk}/")
     expect(specialist.locator("#reveal")).to_have_count(0)  # specialists never see the full number
     run_action(specialist, "accept")
