@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -39,6 +40,14 @@ def _count_queries(client: Any, url: str) -> int:
     with CaptureQueriesContext(connection) as ctx:
         assert client.get(url).status_code == 200
     return len(ctx.captured_queries)
+
+
+def _assert_query_count_flat(client: Any, url: str, add_rows: Callable[[int], Any], more: int) -> None:
+    """The page makes as many queries with `more` further rows as with one (no query per row)."""
+    add_rows(1)
+    few = _count_queries(client, url)
+    add_rows(more)
+    assert _count_queries(client, url) == few
 
 
 # --- callbacks ------------------------------------------------------------------------------------------------
@@ -167,12 +176,7 @@ def test_the_ticket_pages_generic_callback_action_applies_the_dissatisfied_polic
 
 
 def test_callback_list_query_count_does_not_grow_with_rows(world: World, client_for: Any) -> None:
-    client = client_for("agent")
-    _replied(world)
-    few = _count_queries(client, "/callbacks/")
-    for _ in range(4):
-        _replied(world)
-    assert _count_queries(client, "/callbacks/") == few
+    _assert_query_count_flat(client_for("agent"), "/callbacks/", lambda n: [_replied(world) for _ in range(n)], 4)
 
 
 # --- escalations ----------------------------------------------------------------------------------------------
@@ -214,12 +218,8 @@ def test_an_escalation_resolved_meanwhile_by_another_supervisor_is_not_overwritt
 
 
 def test_escalation_list_query_count_does_not_grow_with_rows(world: World, client_for: Any) -> None:
-    client = client_for("supervisor")
-    _escalated(world)
-    few = _count_queries(client, "/escalations/")
-    for _ in range(3):
-        _escalated(world)
-    assert _count_queries(client, "/escalations/") == few
+    _assert_query_count_flat(client_for("supervisor"), "/escalations/",
+                             lambda n: [_escalated(world) for _ in range(n)], 3)
 
 
 @pytest.mark.parametrize("role", ["agent", "specialist", "auditor"])
@@ -273,11 +273,7 @@ def test_opening_an_unread_alerts_work_order_marks_it_read(world: World, client_
 
 
 def test_alert_list_query_count_does_not_grow_with_rows(world: World, client_for: Any) -> None:
-    client = client_for("specialist")
-    _alerts_for(world, "specialist", 1)
-    few = _count_queries(client, "/alerts/")
-    _alerts_for(world, "specialist", 6)
-    assert _count_queries(client, "/alerts/") == few
+    _assert_query_count_flat(client_for("specialist"), "/alerts/", lambda n: _alerts_for(world, "specialist", n), 6)
 
 
 # --- window-service survey ------------------------------------------------------------------------------------
