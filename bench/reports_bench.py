@@ -319,8 +319,9 @@ def import_figure(args: argparse.Namespace) -> None:
     _emit("import_bulk", rows=n, file_mb=round(size_mb, 1), seconds=round(seconds, 2), rows_per_s=round(n / seconds),
           baseline_dry_run_rows_per_s=round(n / base), ratio_time=round(seconds / base, 2), peak_rss_mb=rss,
           load=_load())
-    # Where the write time went (wall seconds per step, summed over the batches; the rest is the validation
-    # pass, the external-id look-ups and the commit, which runs the deferred foreign-key checks).
+    # Where the time went (wall seconds per step of the bulk write, summed over the batches, plus the validation
+    # pass and the commit, which runs the deferred foreign-key checks; `other`: the rest, e.g. reading the
+    # spilled rows back and the external-id look-ups inside the transaction).
     steps = {name: round(value, 2) for name, value in sorted(result.seconds.items(), key=lambda kv: -kv[1])}
     _emit("import_bulk_steps", rows=n, steps=steps, other=round(seconds - sum(result.seconds.values()), 2))
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -248,6 +249,9 @@ def _columns(model: Any, fields: list[str]) -> list[str]:
     return [model._meta.get_field(name).column for name in fields]
 
 
+_COPY_SPECIAL = re.compile(r"[\\\t\n\r]")
+
+
 class RowWriter:
     """Inserts batches of string rows. NULL, TRUE and FALSE are spelt the way the database's bulk path wants."""
 
@@ -291,7 +295,7 @@ class RowWriter:
 
     def text(self, value: str) -> str:
         """Free text as a COPY field (PostgreSQL text format escapes backslash, tab, newline, carriage return)."""
-        if not self.pg or not any(ch in value for ch in "\\\t\n\r"):
+        if not self.pg or not _COPY_SPECIAL.search(value):
             return value
         return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
