@@ -14,7 +14,8 @@ ticket already closed, `do_answer_customer` + `do_close_ticket`) would have stor
   and for closed legacy tickets answer and close at the legacy close time; repeat links; external ids;
 - the KPI facts of the batch, computed from the rows just built (`rollups.fact_from_values`: what the fold would
   read back from these tickets, which have no dispatch and no survey), written by COPY, and their contributions
-  added to every rollup cube (`rollups.apply_delta`: one multi-row upsert per cube).
+  added to every rollup cube (`_add_to_cubes`: on PostgreSQL COPY into a temporary table, then one upsert per
+  cube; elsewhere `rollups.apply_delta`).
 
 `seconds` adds up the wall time of each step over the batches (the import benchmark prints it).
 
