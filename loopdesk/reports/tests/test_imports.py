@@ -228,3 +228,40 @@ def test_bulk_import_is_all_or_nothing_and_idempotent(world: World) -> None:
     from loopdesk.reports import rollups
 
     assert rollups.check().ok  # folded by the import itself
+
+
+@pytest.mark.parametrize("bulk", [True, False])
+def test_rows_another_import_wrote_after_validation_are_skipped(world: World, bulk: bool) -> None:
+    """The validated rows are written from the spill file; their external ids are looked up again inside the
+    write's transaction. Another import committing Y-2 between the validation and the write (here: when the
+    write's ImportRun row is saved, a real ExternalRef row) makes Y-2 skipped, not imported twice or failing."""
+    from django.db.models.signals import post_save
+
+    from loopdesk.reports.models import ImportRun
+
+    agent = world.user("agent")
+    now = T0 + dt.timedelta(days=30)
+    other = import_tickets(acting_user=agent, source=io.BytesIO((BULK_HEADER + _legacy_rows("Z", "5")[0]).encode()),
+                           name="other.csv", system="elsewhere", now=now)
+    assert other.created == 1
+    elsewhere = ExternalRef.objects.get(system="elsewhere").ticket
+
+    def meanwhile(sender: object, instance: ImportRun, created: bool, **kwargs: object) -> None:
+        if created and instance.filename == "late.csv":
+            ExternalRef.objects.create(ticket=elsewhere, system="y", external_id="Y-2")
+
+    post_save.connect(meanwhile, sender=ImportRun)
+    try:
+        result = import_tickets(acting_user=agent, source=io.BytesIO((BULK_HEADER + "".join(_legacy_rows("Y", "4")))
+                                                                     .encode()),
+                                name="late.csv", system="y", now=now, batch_size=2, bulk=bulk)
+    finally:
+        post_save.disconnect(meanwhile, sender=ImportRun)
+    assert (result.created, result.skipped, result.valid, result.applied) == (3, 1, 3, True), result.errors
+    assert sorted(ExternalRef.objects.filter(system="y").values_list("external_id", flat=True)) == [
+        "Y-1", "Y-2", "Y-3", "Y-4"]
+    assert Ticket.objects.count() == 4
+    from loopdesk.reports import rollups
+
+    rollups.fold_pending()
+    assert rollups.check().ok
