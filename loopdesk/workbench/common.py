@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from loopdesk.core.errors import DomainError, NotFoundError, PermissionDeniedError
@@ -31,9 +33,26 @@ def staff_required(view: View) -> View:
             back = htmx.current_url_abs_path or "/"
             response = redirect_to_login(back)
             return HttpResponse(status=200, headers={"HX-Redirect": response["Location"]})
-        return redirect_to_login(request.get_full_path())
+        if request.method in ("GET", "HEAD"):
+            return redirect_to_login(request.get_full_path())
+        # A form posted after the session expired: its URL only answers POST, so sign-in must not return
+        # there (a GET of it is a blank 405). Return to the page the form was on instead.
+        return redirect_to_login(page_of_post(request, kwargs))
 
     return wrapper
+
+
+def page_of_post(request: HttpRequest, kwargs: dict[str, Any]) -> str:
+    """Where to go back to after a POST: the same-site Referer, else the ticket's page, else home."""
+    referer = request.headers.get("Referer", "")
+    if referer and url_has_allowed_host_and_scheme(referer, allowed_hosts={request.get_host()},
+                                                   require_https=request.is_secure()):
+        parts = urlsplit(referer)
+        if parts.path:
+            return parts.path + (f"?{parts.query}" if parts.query else "")
+    if request.path.startswith("/tickets/") and "pk" in kwargs:
+        return reverse("workbench:ticket", args=[kwargs["pk"]])
+    return "/"
 
 
 def raise_for_domain_error(exc: DomainError) -> None:

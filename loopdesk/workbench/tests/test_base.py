@@ -107,3 +107,31 @@ def test_home_query_count_does_not_grow_with_tickets(world: Any, client_for: Any
     for _ in range(6):
         do_create_ticket(acting_user=agent, **world.ticket_kwargs(), dispatch=True)
     assert queries() == few
+
+
+def test_plain_post_after_the_session_expired_returns_to_the_form_page_after_sign_in(world: Any) -> None:
+    ticket = do_create_ticket(acting_user=world.user("agent"), **world.ticket_kwargs())
+    page = f"/tickets/{ticket.pk}/"
+    client = Client()  # the session expired: not signed in any more
+    response = client.post(f"{page}note/", {"text": "客户来电催办"}, headers={"Referer": f"http://testserver{page}"})
+    assert response.status_code == 302
+    assert response["Location"] == f"/accounts/login/?next={page}"
+    login = client.get(response["Location"])
+    assert f'value="{page}"' in login.content.decode()
+    response = client.post("/accounts/login/", {"username": "agent", "password": "pw-agent", "next": page})
+    assert response.status_code == 302 and response["Location"] == page
+    response = client.get(page)
+    assert response.status_code == 200 and ticket.number in response.content.decode()
+    assert not ticket.events.filter(kind="note").exists()  # nothing was posted while signed out
+
+
+def test_plain_post_after_expiry_without_a_referer_returns_to_the_ticket_or_home(world: Any) -> None:
+    client = Client()
+    response = client.post("/tickets/7/link/", {"other": "JM-1"})
+    assert response["Location"] == "/accounts/login/?next=/tickets/7/"
+    # A foreign Referer is ignored; the bulk form has no ticket page: home.
+    response = client.post("/queues/bulk-dispatch/", {"ids": [1]}, headers={"Referer": "https://evil.example/x/"})
+    assert response["Location"] == "/accounts/login/?next=/"
+    response = client.post("/queues/bulk-dispatch/", {"ids": [1]},
+                           headers={"Referer": "http://testserver/queues/dispatch/?status=registered"})
+    assert response["Location"] == "/accounts/login/?next=/queues/dispatch/%3Fstatus%3Dregistered"
