@@ -402,6 +402,12 @@ T: dict[str, str] = {
     "SLA policies": "时限策略",
     "No SLA policy applies to this ticket; ask a supervisor to add a default policy.":
         "此工单没有适用的时限策略，请联系服务管理人员添加默认策略。",
+    "Calendar %(calendar)s: chinesecalendar has no data for %(year)s and no make-up working day "
+    "(调休) of %(year)s is entered as an override, so make-up workdays would count as days off. "
+    "Enter the State Council's %(year)s holidays and make-up working days as overrides (docs/sla.md).":
+        "日历 %(calendar)s：chinesecalendar 尚无 %(year)s 年的数据，且未录入 %(year)s 年的任何调休上班日，"
+        "调休上班日将被当作休息日计算。请按国务院办公厅公布的 %(year)s 年节假日安排，"
+        "将放假日和调休上班日录入为日历调整（见 docs/sla.md）。",
     # --- surveys -----------------------------------------------------------------------------------------
     "Very satisfied (非常满意)": "非常满意",
     "Satisfied (很满意)": "很满意",

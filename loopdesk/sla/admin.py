@@ -10,13 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db import models
 from django.db.models import F
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 
 from loopdesk.audit.admin import AuditedAdminMixin
+from loopdesk.sla.calendars import uncovered_years
 from loopdesk.sla.models import BusinessCalendar, CalendarDay, SlaPolicy
 
 
@@ -27,6 +28,36 @@ def bump_calendar_versions(calendar_ids: Iterable[int]) -> None:
         BusinessCalendar.objects.filter(pk__in=ids).update(version=F("version") + 1)
 
 
+def warn_uncovered_years(request: HttpRequest) -> None:
+    """A warning on the calendar pages for each working-day calendar whose current or next year is unknown."""
+    for calendar, year in uncovered_years():
+        messages.warning(
+            request,
+            _(
+                "Calendar %(calendar)s: chinesecalendar has no data for %(year)s and no make-up working day "
+                "(调休) of %(year)s is entered as an override, so make-up workdays would count as days off. "
+                "Enter the State Council's %(year)s holidays and make-up working days as overrides (docs/sla.md)."
+            )
+            % {"calendar": calendar.code, "year": year},
+        )
+
+
+class CalendarWarningMixin:
+    """Warns about uncovered years on the list and edit pages of calendars and their overrides."""
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        if request.method == "GET":
+            warn_uncovered_years(request)
+        return super().changelist_view(request, extra_context)  # type: ignore[misc]
+
+    def changeform_view(
+        self, request: HttpRequest, object_id: str | None = None, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
+        if request.method == "GET":
+            warn_uncovered_years(request)
+        return super().changeform_view(request, object_id, form_url, extra_context)  # type: ignore[misc]
+
+
 class CalendarDayInline(admin.TabularInline):
     model = CalendarDay
     fields = ("date", "is_workday", "note")
@@ -35,7 +66,7 @@ class CalendarDayInline(admin.TabularInline):
 
 
 @admin.register(BusinessCalendar)
-class BusinessCalendarAdmin(AuditedAdminMixin, admin.ModelAdmin):
+class BusinessCalendarAdmin(CalendarWarningMixin, AuditedAdminMixin, admin.ModelAdmin):
     list_display = ("code", "name", "kind", "work_start", "work_end", "override_count", "version")
     list_filter = ("kind",)
     search_fields = ("code", "name")
@@ -58,7 +89,7 @@ class BusinessCalendarAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(CalendarDay)
-class CalendarDayAdmin(AuditedAdminMixin, admin.ModelAdmin):
+class CalendarDayAdmin(CalendarWarningMixin, AuditedAdminMixin, admin.ModelAdmin):
     list_display = ("date", "calendar", "is_workday", "note")
     list_filter = ("calendar", "is_workday")
     search_fields = ("note",)

@@ -3,12 +3,18 @@
 Working days come from `chinesecalendar` (the State Council's holidays *and* make-up workdays, 调休);
 for years it does not cover yet, from the `holidays` package's Chinese calendar (public holidays);
 a calendar's own `CalendarDay` rows override both.
+
+The fallback knows no make-up workdays, so a year past `chinesecalendar` is *covered* only once the
+State Council's arrangement has been entered as overrides (`year_covered`); `uncovered_years` lists the
+working-day calendars that are not, for the system check (`manage.py check`, loopdesk.sla.W001) and the
+calendar admin's warning. See docs/sla.md, "A year chinesecalendar does not know yet".
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
+import logging
 from collections.abc import Iterable, Iterator
 from typing import TypeVar
 from zoneinfo import ZoneInfo
@@ -16,7 +22,9 @@ from zoneinfo import ZoneInfo
 import chinese_calendar
 import holidays
 
-from loopdesk.sla.models import BusinessCalendar, CalendarKind
+from loopdesk.sla.models import BusinessCalendar, CalendarDay, CalendarKind
+
+logger = logging.getLogger(__name__)
 
 T = TypeVar("T", dt.datetime, int)  # datetimes here, epoch seconds in the bulk generator
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -37,7 +45,57 @@ def national_workday(day: dt.date) -> bool:
 
 @functools.lru_cache(maxsize=64)
 def _holidays_for(year: int) -> holidays.HolidayBase:
+    logger.warning(
+        "chinesecalendar has no data for %s: working days of %s fall back to public holidays only, without "
+        "make-up workdays (调休), unless entered as calendar overrides (docs/sla.md)",
+        year,
+        year,
+    )
     return holidays.China(years=[year])
+
+
+@functools.lru_cache(maxsize=64)
+def library_covers(year: int) -> bool:
+    """Whether `chinesecalendar` knows the State Council's arrangement (holidays and make-up days) of `year`."""
+    try:
+        chinese_calendar.is_workday(dt.date(year, 1, 1))
+    except NotImplementedError:
+        return False
+    return True
+
+
+def _make_up_days(calendar_ids: list[int], year: int) -> set[int]:
+    """The calendars (of `calendar_ids`) with at least one make-up working day entered for `year`: a Saturday
+    or Sunday overridden as a working day. A single day off (a typhoon) does not make a year covered."""
+    rows = CalendarDay.objects.filter(
+        calendar_id__in=calendar_ids, date__year=year, is_workday=True, date__week_day__in=(1, 7)
+    )
+    return set(rows.values_list("calendar_id", flat=True).distinct())
+
+
+def year_covered(year: int, calendar: BusinessCalendar | None = None) -> bool:
+    """Whether working days of `year` are known, make-up workdays (调休) included: `chinesecalendar` has the
+    year, or (for `calendar`) its overrides hold the year's make-up working days. 24×7 calendars always are."""
+    if library_covers(year) or (calendar is not None and calendar.kind == CalendarKind.ALWAYS):
+        return True
+    return calendar is not None and bool(_make_up_days([calendar.pk], year))
+
+
+def china_today() -> dt.date:
+    """Today in China: the date whose year and the next `uncovered_years` checks by default."""
+    return dt.datetime.now(SHANGHAI).date()
+
+
+def uncovered_years(today: dt.date | None = None) -> list[tuple[BusinessCalendar, int]]:
+    """(calendar, year) for every working-day calendar whose current or next year is not covered."""
+    today = today or china_today()
+    years = [y for y in (today.year, today.year + 1) if not library_covers(y)]
+    if not years:
+        return []
+    calendars = list(BusinessCalendar.objects.filter(kind=CalendarKind.WORKDAYS).order_by("code"))
+    ids = [c.pk for c in calendars]
+    covered = {year: _make_up_days(ids, year) for year in years}
+    return [(c, y) for y in years for c in calendars if c.pk not in covered[y]]
 
 
 def cut_pauses(

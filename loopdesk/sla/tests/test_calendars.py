@@ -6,10 +6,21 @@ import datetime as dt
 import io
 
 import pytest
+from django.core.checks import WARNING
 from django.core.management import call_command
 
 from loopdesk.conftest import T0, World
-from loopdesk.sla.calendars import SHANGHAI, WorkingTime, national_workday, working_time_for
+from loopdesk.sla import calendars, checks
+from loopdesk.sla.calendars import (
+    SHANGHAI,
+    WorkingTime,
+    _holidays_for,
+    library_covers,
+    national_workday,
+    uncovered_years,
+    working_time_for,
+    year_covered,
+)
 from loopdesk.sla.models import BusinessCalendar, CalendarDay, CalendarKind, SlaPolicy
 from loopdesk.tickets import services as s
 from loopdesk.tickets.models import Ticket
@@ -85,3 +96,82 @@ def test_check_timelines_passes_on_service_made_tickets(world: World, capsys) ->
     Ticket.objects.filter(pk=t.pk).update(status="closed")  # a change that bypassed the services
     with pytest.raises(Exception, match="differ"):
         call_command("check_timelines")
+
+
+# --- years chinesecalendar does not know yet ---------------------------------------------------------------
+# chinesecalendar 1.11.0 covers 2004-2026; 2027's make-up workdays (调休) must be entered as overrides.
+
+
+def test_library_coverage_by_year() -> None:
+    assert library_covers(2026)
+    assert not library_covers(2027)
+    assert year_covered(2026) and not year_covered(2027)
+
+
+@pytest.mark.django_db
+def test_a_year_is_covered_by_its_make_up_working_days_not_by_any_override() -> None:
+    cal = BusinessCalendar.objects.create(code="local", name="本地", kind=CalendarKind.WORKDAYS)
+    always = BusinessCalendar.objects.create(code="always", name="全天", kind=CalendarKind.ALWAYS)
+    assert year_covered(2026, cal) and year_covered(2027, always)
+    assert not year_covered(2027, cal)
+    CalendarDay.objects.create(calendar=cal, date=dt.date(2027, 7, 14), is_workday=False, note="台风停工")
+    CalendarDay.objects.create(calendar=cal, date=dt.date(2027, 3, 3), is_workday=True, note="a Wednesday")
+    assert not year_covered(2027, cal)  # a day off, or a weekday marked working, is no State Council arrangement
+    other = BusinessCalendar.objects.create(code="other", name="其他", kind=CalendarKind.WORKDAYS)
+    CalendarDay.objects.create(calendar=other, date=dt.date(2027, 2, 20), is_workday=True, note="调休上班")
+    assert not year_covered(2027, cal)  # another calendar's overrides do not count
+    CalendarDay.objects.create(calendar=cal, date=dt.date(2027, 2, 20), is_workday=True, note="调休上班")  # Saturday
+    assert year_covered(2027, cal) and not year_covered(2028, cal)
+
+
+@pytest.mark.django_db
+def test_uncovered_years_lists_working_day_calendars_for_this_and_next_year() -> None:
+    cal = BusinessCalendar.objects.create(code="workdays", name="工作日", kind=CalendarKind.WORKDAYS)
+    BusinessCalendar.objects.create(code="24x7", name="全天", kind=CalendarKind.ALWAYS)
+    assert uncovered_years(dt.date(2025, 12, 31)) == []  # 2025 and 2026 known to chinesecalendar
+    assert uncovered_years(dt.date(2026, 1, 2)) == [(cal, 2027)]  # next year matters: clocks look ahead
+    assert uncovered_years(dt.date(2027, 1, 2)) == [(cal, 2027), (cal, 2028)]
+    CalendarDay.objects.create(calendar=cal, date=dt.date(2027, 2, 7), is_workday=True, note="调休上班")  # Sunday
+    assert uncovered_years(dt.date(2027, 1, 2)) == [(cal, 2028)]
+
+
+@pytest.mark.django_db
+def test_system_check_warns_about_an_uncovered_year(monkeypatch) -> None:
+    cal = BusinessCalendar.objects.create(code="workdays", name="工作日", kind=CalendarKind.WORKDAYS)
+    monkeypatch.setattr(calendars, "china_today", lambda: dt.date(2026, 12, 4))
+    warnings = checks.calendar_years_covered()
+    assert [(w.id, w.obj, w.level) for w in warnings] == [("loopdesk.sla.W001", cal, WARNING)]
+    assert "2027" in warnings[0].msg and "make-up" in warnings[0].msg
+    err = io.StringIO()
+    call_command("check", stderr=err)
+    assert "loopdesk.sla.W001" in err.getvalue() and "'workdays'" in err.getvalue()
+    CalendarDay.objects.create(calendar=cal, date=dt.date(2027, 2, 20), is_workday=True, note="调休上班")
+    assert checks.calendar_years_covered() == []
+
+
+@pytest.mark.django_db
+def test_fallback_year_is_logged(caplog) -> None:
+    national_workday.cache_clear()
+    _holidays_for.cache_clear()
+    with caplog.at_level("WARNING", logger="loopdesk.sla.calendars"):
+        national_workday(dt.date(2031, 5, 1))
+    assert "no data for 2031" in caplog.text and "调休" in caplog.text
+
+
+def test_admin_calendar_pages_show_the_warning(world: World, client, monkeypatch) -> None:
+    monkeypatch.setattr(calendars, "china_today", lambda: dt.date(2026, 12, 4))
+    admin = world.user("admin")
+    admin.is_staff = admin.is_superuser = True
+    admin.save()
+    client.force_login(admin)
+    cal = world.calendars["workdays"]
+    pages = ["/admin/sla/businesscalendar/", f"/admin/sla/businesscalendar/{cal.pk}/change/",
+             "/admin/sla/calendarday/"]
+    for url in pages:
+        page = client.get(url, headers={"accept-language": "en"})
+        assert page.status_code == 200
+        assert "no make-up working day (调休) of 2027 is entered" in page.content.decode(), url
+    page = client.get(pages[0], headers={"accept-language": "zh-hans"})
+    assert "尚无 2027 年的数据" in page.content.decode()
+    CalendarDay.objects.create(calendar=cal, date=dt.date(2027, 2, 20), is_workday=True, note="调休上班")
+    assert "2027" not in client.get(pages[0]).content.decode()
