@@ -77,6 +77,8 @@ def action_for_status_request(current: str, requested: str) -> str | None:
 
 
 def reachable_statuses(current: str) -> list[str]:
+    """The TMF statuses a PATCH may request from our status `current`: those with a row for it, including the
+    TMF status shown now when an action leads there (e.g. returned → inProgress dispatches again)."""
     return [tmf for tmf in TMF_STATUSES if current in STATUS_REQUESTS.get(tmf, {})]
 
 

@@ -294,10 +294,13 @@ def test_patch_status_runs_the_workflow_services_with_the_same_timeline(world: W
     patch(crm, pk, {"status": "inProgress", "statusChangeReason": "江门市新会区某小区"})
     resolved = patch(oss, pk, {"status": "resolved", "statusChangeReason": "已调整天线"})
     assert resolved.json()["status"] == "resolved" and resolved.json()["resolutionDate"]
-    patch(crm, pk, {"status": "resolved", "statusChangeReason": "已告知客户"})  # same TMF status: no action
-    assert Ticket.objects.get(pk=pk).status == Status.REPLIED
+    # Same TMF status, but a row of the table (replied → resolved): the front line answers the customer.
+    answered = patch(crm, pk, {"status": "resolved", "statusChangeReason": "已告知客户"})
+    assert answered.status_code == 200 and answered.json()["status"] == "resolved"
+    t = Ticket.objects.get(pk=pk)
+    assert t.status == Status.ANSWERED and t.answer == "已告知客户" and t.resolution == "已调整天线"
     kinds = list(TicketEvent.objects.filter(ticket_id=pk).order_by("seq").values_list("kind", flat=True))
-    assert kinds == ["create", "dispatch", "accept", "request_info", "provide_info", "reply"]
+    assert kinds == ["create", "dispatch", "accept", "request_info", "provide_info", "reply", "answer"]
     assert AuditLog.objects.filter(action="ticket.reply", object_id=str(pk)).exists()
 
 

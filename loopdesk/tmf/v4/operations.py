@@ -261,10 +261,13 @@ def patch_ticket(user: Any, token: ApiToken | None, ticket: Ticket, data: dict[s
         with transaction.atomic():
             version = expected_version if expected_version is not None else ticket.version
             requested = data.get("status")
-            if requested and requested != mapping.tmf_status(ticket.status):
-                action = mapping.action_for_status_request(ticket.status, requested)
-                if action is None:
-                    raise _refuse_status(ticket, requested)
+            # A row of the table runs even when the TMF status stays the same (returned → inProgress
+            # dispatches again, hold_requested → inProgress denies the hold, replied → resolved answers the
+            # customer); only a request for the status shown now with no row for our status is no change.
+            action = mapping.action_for_status_request(ticket.status, requested) if requested else None
+            if requested and action is None and requested != mapping.tmf_status(ticket.status):
+                raise _refuse_status(ticket, requested)
+            if action is not None:
                 kwargs = _status_kwargs(action, ticket, reason, relationships, user)
                 ticket = services.ACTION_SERVICES[action](acting_user=user, ticket=ticket, expected_version=version,
                                                           **kwargs)
