@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -298,3 +299,17 @@ def test_home_counts_full_sections_after_the_page(world: Any, client_for: Any, m
     _create(world, 3)
     html, more = counts()
     assert f'id="sec-count-{waiting}" hx-swap-oob="true">6</span>' in html and more == few
+
+
+@pytest.mark.parametrize("field", ["to_unit", "to_user"])
+@pytest.mark.parametrize("value", ["abc", "-1", "１２", "99999999999999999999999"])
+def test_bulk_dispatch_with_a_garbled_target_is_an_error_in_the_users_language(
+        world: Any, client_for: Any, field: str, value: str) -> None:
+    waiting = _create(world, 1, category=world.categories["other"])
+    before = list(Ticket.objects.filter(pk=waiting[0].pk).values_list("handler_unit", "status", "version"))
+    response = client_for("dispatcher", language="zh-hans").post("/queues/bulk-dispatch/", {
+        "ids": [waiting[0].pk], field: value, "next": "/queues/dispatch/"}, follow=True)
+    assert response.status_code == 200
+    expected = "请选择有效的单位。" if field == "to_unit" else "请选择有效的处理人。"
+    assert expected in response.content.decode()
+    assert list(Ticket.objects.filter(pk=waiting[0].pk).values_list("handler_unit", "status", "version")) == before
