@@ -1057,6 +1057,18 @@ T: dict[str, str] = {
     "You may not import data.": "您无权导入数据。",
     "Choose a CSV or XLSX file.": "请选择 CSV 或 XLSX 文件。",
     "Choose what to import.": "请选择导入内容。",
+    "This line is not %(encoding)s text (bytes %(bytes)s). Save the file as CSV in UTF-8 or GBK, or as XLSX, and "
+    "import it again.":
+        "此行不是 %(encoding)s 编码的文本（字节 %(bytes)s）。请将文件另存为 UTF-8 或 GBK 编码的 CSV，或另存为 XLSX，"
+        "然后重新导入。",
+    "A cell is longer than %(limit)d characters: is a quotation mark not closed?":
+        "有单元格超过 %(limit)d 个字符：是否有引号未闭合？",
+    "This line cannot be read as CSV (%(error)s).": "此行无法按 CSV 格式读取（%(error)s）。",
+    "Excel 97-2003 workbooks (.xls) cannot be read: save the file as XLSX or CSV.":
+        "无法读取 Excel 97-2003 工作簿（.xls）：请将文件另存为 XLSX 或 CSV。",
+    "The file is not a readable XLSX workbook from this line on: open it in Excel, save it again as XLSX and import "
+    "it again.":
+        "从此行起文件不是可读取的 XLSX 工作簿：请用 Excel 打开，重新另存为 XLSX 后再导入。",
     # --- workbench: desk, board, policies; APIs --------------------------------------------------------------
     "Customer not found.": "未找到该客户。",
     "Desk": "受理台",

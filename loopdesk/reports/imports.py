@@ -139,8 +139,27 @@ class ImportResult:
 # --- reading -------------------------------------------------------------------------------------------
 
 
+class UnreadableFile(Exception):
+    """The file cannot be read from `line` on: bytes that are not text in its encoding, a broken workbook, a CSV
+    field longer than the csv module's limit. Reported as that line's error; nothing is imported."""
+
+    def __init__(self, line: int, message: Any) -> None:
+        super().__init__(str(message))
+        self.line, self.message = line, message
+
+
+ENCODING_NAMES = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8", "gb18030": "GBK / GB18030", "utf-16-le": "UTF-16",
+                  "utf-16-be": "UTF-16"}
+
+
 def detect_encoding(sample: bytes) -> str:
-    """utf-8-sig for a BOM, utf-8 when the sample decodes as UTF-8, else GB18030 (a superset of GBK)."""
+    """utf-16-le / -be for a UTF-16 BOM (Excel's "Unicode text"), utf-8-sig for a UTF-8 BOM, utf-8 when the
+    sample decodes as UTF-8 or, with a few bad bytes, has more well-formed UTF-8 characters than bad bytes (GBK
+    text has almost none: its trail bytes are rarely UTF-8 continuation bytes), else GB18030 (a superset of GBK)."""
+    if sample.startswith(codecs.BOM_UTF16_LE):
+        return "utf-16-le"  # the BOM is read as U+FEFF and stripped from the header, as for utf-8-sig
+    if sample.startswith(codecs.BOM_UTF16_BE):
+        return "utf-16-be"
     if sample.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
     try:
@@ -149,6 +168,10 @@ def detect_encoding(sample: bytes) -> str:
     except UnicodeDecodeError as exc:
         if len(sample) >= SAMPLE_BYTES and exc.reason == "unexpected end of data":
             return "utf-8"  # a character cut by the end of the sample
+    text = sample.decode("utf-8", errors="replace")
+    bad = text.count("\ufffd")
+    if len(text) - text.count("\ufffd") - len(text.encode("ascii", errors="ignore")) > bad:
+        return "utf-8"  # UTF-8 with a few bad bytes: reported on their lines when read
     return "gb18030"
 
 
@@ -156,34 +179,111 @@ def _is_xlsx(head: bytes, name: str) -> bool:
     return head.startswith(b"PK\x03\x04") or name.lower().endswith((".xlsx", ".xlsm"))
 
 
+def _undecodable(line: int, encoding: str, exc: UnicodeDecodeError) -> UnreadableFile:
+    bad = exc.object[exc.start:max(exc.end, exc.start + 1)][:8]
+    return UnreadableFile(line, _("This line is not %(encoding)s text (bytes %(bytes)s). Save the file as CSV in "
+                                  "UTF-8 or GBK, or as XLSX, and import it again.")
+                          % {"encoding": ENCODING_NAMES.get(encoding, encoding), "bytes": bad.hex(" ").upper()})
+
+
+def _csv_error(line: int, exc: csv.Error) -> UnreadableFile:
+    if "field larger than field limit" in str(exc):
+        return UnreadableFile(line, _("A cell is longer than %(limit)d characters: is a quotation mark not closed?")
+                              % {"limit": csv.field_size_limit()})
+    return UnreadableFile(line, _("This line cannot be read as CSV (%(error)s).") % {"error": exc})
+
+
+def _text_lines(handle: IO[bytes], encoding: str) -> Iterator[str]:
+    """The file's lines, each with its "\\n", for an encoding whose line feed is not the single byte b"\\n"
+    (UTF-16), where splitting the bytes before decoding would cut characters."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    pending, line = "", 1  # the start of line `line`, not yet complete
+    while True:
+        block = handle.read(1 << 16)
+        try:
+            text = decoder.decode(block, final=not block)
+        except UnicodeDecodeError as exc:
+            before = exc.object[:exc.start].decode(encoding, errors="replace")
+            raise _undecodable(line + before.count("\n"), encoding, exc) from None
+        parts = (pending + text).split("\n")
+        for part in parts[:-1]:
+            yield part + "\n"
+            line += 1
+        pending = parts[-1]
+        if not block:
+            if pending:
+                yield pending
+            return
+
+
+def _delimiter(head: bytes, encoding: str) -> str:
+    """A tab when the header line has more tabs than commas (Excel's "Unicode text" and other TSV files)."""
+    first = head.decode(encoding, errors="replace").split("\n", 1)[0]
+    return "\t" if first.count("\t") > first.count(",") else ","
+
+
 def read_table(handle: IO[bytes], name: str = "") -> tuple[list[str], Iterator[tuple[int, list[Any]]], str]:
-    """(header, rows as (line number, cells), encoding or "xlsx") of a CSV or XLSX file, read lazily."""
+    """(header, rows as (line number, cells), encoding or "xlsx") of a CSV or XLSX file, read lazily.
+    Raises UnreadableFile, here or while the rows are read, for a file that cannot be read from some line on."""
     head = handle.read(SAMPLE_BYTES)
     handle.seek(0)
+    if head.startswith(b"\xd0\xcf\x11\xe0"):  # an OLE2 compound file: Excel 97-2003
+        raise UnreadableFile(1, _("Excel 97-2003 workbooks (.xls) cannot be read: save the file as XLSX or CSV."))
     if _is_xlsx(head, name):
+        return _read_xlsx(handle)
+    encoding = detect_encoding(head)
+    delimiter = _delimiter(head, encoding)
+    if encoding.startswith("utf-16"):
+        lines: Iterator[str] = _text_lines(handle, encoding)
+    else:
+        # Lines are split on b"\n" before decoding: safe for UTF-8 and GBK, whose multi-byte characters never
+        # contain that byte. (A TextIOWrapper would close the caller's file when it is collected.)
+        lines = codecs.iterdecode(handle, encoding)
+    reader = csv.reader(lines, delimiter=delimiter)
+    try:
+        header = [c.strip().lstrip("\ufeff") for c in next(reader, [])]
+    except UnicodeDecodeError as exc:  # from iterdecode: the first line (_text_lines raises UnreadableFile)
+        raise _undecodable(1, encoding, exc) from None
+    except csv.Error as exc:
+        raise _csv_error(1, exc) from None
+
+    def csv_rows() -> Iterator[tuple[int, list[Any]]]:
+        try:
+            for row in reader:
+                if any(c.strip() for c in row):
+                    yield reader.line_num, row
+        except UnicodeDecodeError as exc:  # raised while the reader fetched the line after line_num
+            raise _undecodable(reader.line_num + 1, encoding, exc) from None
+        except csv.Error as exc:  # raised while parsing line line_num
+            raise _csv_error(reader.line_num, exc) from None
+
+    return header, csv_rows(), encoding
+
+
+def _read_xlsx(handle: IO[bytes]) -> tuple[list[str], Iterator[tuple[int, list[Any]]], str]:
+    def broken(line: int) -> UnreadableFile:
+        return UnreadableFile(line, _("The file is not a readable XLSX workbook from this line on: open it in Excel, "
+                                      "save it again as XLSX and import it again."))
+
+    try:
         workbook = load_workbook(handle, read_only=True, data_only=True)
         rows = workbook.worksheets[0].iter_rows(values_only=True)
         header = [str(c).strip() if c is not None else "" for c in next(rows, ())]
+    except Exception:  # whatever a damaged zip or XML makes openpyxl raise (BadZipFile, KeyError ...)
+        raise broken(1) from None
 
-        def xlsx_rows() -> Iterator[tuple[int, list[Any]]]:
+    def xlsx_rows() -> Iterator[tuple[int, list[Any]]]:
+        number = 1
+        try:
             for number, row in enumerate(rows, start=2):
                 if any(c not in (None, "") for c in row):
                     yield number, list(row)
+        except Exception:  # a damaged sheet part: the line after the last one read
+            raise broken(number + 1) from None
+        finally:
             workbook.close()
 
-        return header, xlsx_rows(), "xlsx"
-    encoding = detect_encoding(head)
-    # Lines are split on b"\n" before decoding: safe for UTF-8 and GBK, whose multi-byte characters never
-    # contain that byte. (A TextIOWrapper would close the caller's file when it is collected.)
-    reader = csv.reader(codecs.iterdecode(handle, encoding))
-    header = [c.strip().lstrip("\ufeff") for c in next(reader, [])]
-
-    def csv_rows() -> Iterator[tuple[int, list[Any]]]:
-        for row in reader:
-            if any(c.strip() for c in row):
-                yield reader.line_num, row
-
-    return header, csv_rows(), encoding
+    return header, xlsx_rows(), "xlsx"
 
 
 def resolve_columns(header: list[str], fields: dict[str, tuple[Any, bool, tuple[str, ...]]],
@@ -493,9 +593,13 @@ def import_tickets(
     spill = None if dry_run else _Spill(batch_size if bulk else CHUNK)
     try:
         started = time.perf_counter()
-        for item in valid_rows(handle):
-            if spill is not None:
-                spill.add(item)
+        try:
+            for item in valid_rows(handle):
+                if spill is not None:
+                    spill.add(item)
+        except UnreadableFile as exc:  # reported on its line; nothing is imported, even with all_or_nothing off
+            result.add_error(exc.line, "", exc.message)
+            return result
         validated = time.perf_counter()
         if spill is None or (all_or_nothing and result.error_count) or not result.valid:
             return result
@@ -659,8 +763,12 @@ def import_customers(
 
     handle = _open(source)
     try:
-        for _chunk in parse(handle):
-            pass
+        try:
+            for _chunk in parse(handle):
+                pass
+        except UnreadableFile as exc:  # reported on its line; nothing is imported, even with all_or_nothing off
+            result.add_error(exc.line, "", exc.message)
+            return result
         if dry_run or (all_or_nothing and result.error_count) or not result.valid:
             return result
         handle.seek(0)
@@ -704,4 +812,5 @@ def error_report_rows(result: ImportResult) -> tuple[list[str], list[list[Any]]]
     return header, [[e.row, e.column, e.message] for e in result.errors]
 
 
-__all__ = ["ImportResult", "ValidationFailed", "import_customers", "import_tickets", "read_table"]
+__all__ = ["ImportResult", "UnreadableFile", "ValidationFailed", "import_customers", "import_tickets",
+           "read_table"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import io
 
@@ -265,3 +266,113 @@ def test_rows_another_import_wrote_after_validation_are_skipped(world: World, bu
 
     rollups.fold_pending()
     assert rollups.check().ok
+
+
+# --- files that cannot be read: reported on their line, nothing imported, never an exception -------------------
+
+
+def _errors(result) -> list[tuple[int, str]]:
+    return [(e.row, e.message) for e in result.errors]
+
+
+@pytest.mark.parametrize("bom_encoding", ["utf-16-le", "utf-16-be"])
+def test_excel_unicode_text_utf16_with_tabs_imports(world: World, bom_encoding: str) -> None:
+    """Excel's "Unicode text": UTF-16 with a BOM, tab-separated, CRLF; a quoted cell with a tab and a line break."""
+    bom = "\ufeff".encode(bom_encoding)
+    lines = [HEADER.strip().replace(",", "\t"), *(g.strip().replace(",", "\t") for g in GOOD),
+             'EOMS-3\t2026-10-07 08:00\t13900000003\t投诉\t其它\t短信\t"第一行\t制表\r\n第二行"']
+    data = io.BytesIO(bom + ("\r\n".join(lines) + "\r\n").encode(bom_encoding))
+    result = import_tickets(acting_user=world.user("agent"), source=data, name="unicode.txt", system="u", now=T0)
+    assert (result.encoding, result.error_count, result.created) == (bom_encoding, 0, 3), result.errors
+    assert ExternalRef.objects.get(system="u", external_id="EOMS-3").ticket.description == "第一行\t制表\r\n第二行"
+    assert ExternalRef.objects.get(system="u", external_id="EOMS-1").ticket.channel == "hotline"
+
+
+def test_utf16_with_a_broken_character_names_its_line(world: World) -> None:
+    text = HEADER + "".join(GOOD) + "EOMS-3,2026-10-07 08:00,13900000003,投诉,其它,短信,内容\n"
+    raw = codecs.BOM_UTF16_LE + text.encode("utf-16-le")
+    line4 = raw.index("EOMS-3".encode("utf-16-le"))
+    raw = raw[:line4] + b"\x00\xdc" + raw[line4:]  # a lone low surrogate at the start of line 4
+    result = import_tickets(acting_user=world.user("agent"), source=io.BytesIO(raw), now=T0, all_or_nothing=False)
+    assert [e.row for e in result.errors] == [4] and "UTF-16" in result.errors[0].message
+    assert not result.applied and Ticket.objects.count() == 0
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "gbk"])
+@pytest.mark.parametrize("all_or_nothing", [True, False])
+def test_invalid_bytes_are_reported_on_their_line_in_chinese(world: World, encoding: str,
+                                                             all_or_nothing: bool) -> None:
+    raw = (HEADER + "".join(GOOD)).encode(encoding) + "EOMS-3,2026-10-07 08:00,13900000003,投诉,其它,短信,坏".encode(
+        encoding) + b"\x80\xff\n" + "EOMS-4,2026-10-07 09:00,13900000004,投诉,其它,短信,好\n".encode(encoding)
+    with translation.override("zh-hans"):
+        result = import_tickets(acting_user=world.user("agent"), source=io.BytesIO(raw), name="bad.csv", now=T0,
+                                all_or_nothing=all_or_nothing)
+    assert [e.row for e in result.errors] == [4], result.errors
+    message = result.errors[0].message
+    assert "80" in message and "GBK" in message and "另存为" in message  # Chinese: save it again as ...
+    assert not result.applied and result.created == 0 and Ticket.objects.count() == 0
+
+
+def test_utf8_with_bad_bytes_after_the_detection_sample(world: World) -> None:
+    """The first MB decodes as UTF-8, so the file is read as UTF-8; the bad bytes come at line 124."""
+    text = "信" * 3000  # 9,000 bytes a row: 120 rows are more than the 1 MB sample
+    rows = [f"L-{i},2026-10-05 09:30,13900000001,投诉,其它,短信,{text}\n" for i in range(122)]
+    raw = (HEADER + "".join(rows)).encode() + "L-x,2026-10-05 09:30,13900000001,投诉,其它,短信,".encode("gbk") + \
+        "坏".encode("gbk") + b"\n"
+    assert len(raw) > (1 << 20) and "坏".encode("gbk")[0] >= 0x80
+    result = import_tickets(acting_user=world.user("agent"), source=io.BytesIO(raw), name="big.csv", now=T0,
+                            all_or_nothing=False)
+    assert result.encoding == "utf-8"
+    assert [e.row for e in result.errors] == [124] and "UTF-8" in result.errors[0].message
+    assert not result.applied and Ticket.objects.count() == 0
+
+
+def test_over_long_csv_field_is_reported_on_its_line(world: World) -> None:
+    """An unclosed quotation mark swallows the rest of the file into one cell, past the csv module's limit."""
+    rest = "".join(f"N-{i},2026-10-05 09:30,13900000001,投诉,其它,短信,{'话' * 200}\n" for i in range(1000))
+    raw = (HEADER + GOOD[0] + 'EOMS-2,2026-10-06 10:00,13900000002,投诉,其它,短信,"没有闭合的引号\n' + rest).encode()
+    with translation.override("en"):
+        result = import_tickets(acting_user=world.user("agent"), source=io.BytesIO(raw), now=T0, all_or_nothing=False)
+    assert len(result.errors) == 1 and "quotation mark" in result.errors[0].message
+    assert 3 < result.errors[0].row <= 1003
+    assert not result.applied and Ticket.objects.count() == 0
+
+
+def _xlsx_bytes() -> bytes:
+    workbook = Workbook()
+    workbook.active.append(HEADER.strip().split(","))
+    workbook.active.append(["X-7", dt.datetime(2026, 10, 5, 9, 30), 13900000007, "故障申告", "OTHER", "短信", "断网"])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("raw", [
+    pytest.param(_xlsx_bytes()[:2000], id="truncated-xlsx"),  # BadZipFile
+    pytest.param((HEADER + "".join(GOOD)).encode(), id="csv-named-xlsx"),
+    pytest.param(b"PK\x03\x04" + b"\x00" * 200, id="zip-header-only"),
+])
+def test_a_corrupt_xlsx_is_reported_not_raised(world: World, raw: bytes) -> None:
+    with translation.override("zh-hans"):
+        result = import_tickets(acting_user=world.user("agent"), source=io.BytesIO(raw), name="legacy.xlsx", now=T0,
+                                all_or_nothing=False)
+    assert [e.row for e in result.errors] == [1] and "XLSX" in result.errors[0].message
+    assert "工作簿" in result.errors[0].message
+    assert not result.applied and Ticket.objects.count() == 0
+
+
+def test_an_excel_97_workbook_is_reported(world: World) -> None:
+    raw = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600
+    result = import_tickets(acting_user=world.user("agent"), source=io.BytesIO(raw), name="legacy.xls", now=T0)
+    assert [e.row for e in result.errors] == [1] and ".xls" in result.errors[0].message
+    assert Ticket.objects.count() == 0
+
+
+def test_customers_file_with_invalid_bytes_imports_nothing(world: World) -> None:
+    raw = "手机号码,客户姓名\n13900000001,李四\n".encode() + b"13900000002,\x80\xff\n"
+    result = import_customers(acting_user=world.user("supervisor"), source=io.BytesIO(raw), all_or_nothing=False)
+    assert [e.row for e in result.errors] == [3] and not result.applied
+    assert Customer.objects.count() == 0
+    corrupt = import_customers(acting_user=world.user("supervisor"), source=io.BytesIO(_xlsx_bytes()[:1500]),
+                               name="c.xlsx")
+    assert [e.row for e in corrupt.errors] == [1] and Customer.objects.count() == 0

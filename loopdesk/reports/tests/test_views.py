@@ -7,7 +7,7 @@ import re
 
 from django.test import Client
 from django.utils import translation
-from openpyxl import load_workbook
+from openpyxl import Workbook, load_workbook
 
 from loopdesk.conftest import World
 from loopdesk.reports import measures as m
@@ -105,3 +105,35 @@ def test_dashboard_says_when_bulk_loaded_tickets_are_missing_from_the_figures(wo
     assert "rebuild_rollups" not in client.get("/reports/?" + NOV).content.decode()
     ReportFact.objects.filter(pk=Ticket.objects.order_by("-pk").first().pk).delete()
     assert "rebuild_rollups" in client.get("/reports/?" + NOV).content.decode()
+
+
+def _upload(raw: bytes, name: str) -> io.BytesIO:
+    upload = io.BytesIO(raw)
+    upload.name = name
+    return upload
+
+
+def test_import_page_reports_unreadable_files_on_their_line_not_a_500(world: World) -> None:
+    client = _client(world, "agent")
+    header = "工单编号,受理时间,手机号码,服务类型,投诉类目,受理渠道,投诉内容\n"
+    good = "A1,2026-10-05 09:30,13900000001,投诉,其它,短信,内容\n"
+    truncated = io.BytesIO()
+    Workbook().save(truncated)
+    cases = {
+        "bytes.csv": ((header + good).encode() + b"A2,2026-10-05 09:30,13900000002,\x80\xff\n", 3, "不是 UTF-8"),
+        "broken.xlsx": (truncated.getvalue()[:1000], 1, "XLSX 工作簿"),
+        "long.csv": ((header + 'A3,2026-10-05 09:30,13900000003,投诉,其它,短信,"' + "长" * 140_000).encode(), 2,
+                     "引号未闭合"),
+    }
+    for name, (raw, line, words) in cases.items():
+        for partial in ("", "1"):
+            response = client.post("/reports/import/", {"kind": "tickets", "file": _upload(raw, name),
+                                                        "partial": partial})
+            assert response.status_code == 422, name
+            html = response.content.decode()
+            assert words in html and f'<td class="num">{line}</td>' in html, name
+            assert "未导入任何数据" in html, name
+    assert Ticket.objects.count() == 0
+    bom = "\ufeff" + (header + good).replace(",", "\t")
+    response = client.post("/reports/import/", {"kind": "tickets", "file": _upload(bom.encode("utf-16-le"), "u.txt")})
+    assert response.status_code == 200 and Ticket.objects.count() == 1
