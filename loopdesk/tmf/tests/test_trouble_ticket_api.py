@@ -104,9 +104,33 @@ def test_invalid_values_are_400_and_nothing_is_stored(world: World, crm, overrid
     assert Ticket.objects.count() == 0 and Customer.objects.count() == customers
 
 
-def test_malformed_json_is_400_in_the_error_shape(world: World, crm) -> None:
-    response = crm.post(f"{BASE}/troubleTicket", data='{"description": ', content_type="application/json")
-    assert_error(response, 400)
+def test_malformed_json_is_400_naming_the_body_in_the_request_language(world: World, crm) -> None:
+    response = crm.post(f"{BASE}/troubleTicket", data='{"description": ', content_type="application/json",
+                        HTTP_ACCEPT_LANGUAGE="en")
+    body = assert_error(response, 400, "body")
+    assert body["code"] == "validation_error"
+    assert body["errors"]["body"] == ["The request body is not valid JSON (line 1, column 17)."]
+    zh = crm.post(f"{BASE}/troubleTicket", data='{"description": ', content_type="application/json",
+                  HTTP_ACCEPT_LANGUAGE="zh-hans")
+    with translation.override("zh-hans"):
+        expected = str(_("The request body is not valid JSON (line %(line)d, column %(column)d).")
+                       % {"line": 1, "column": 17})
+    assert assert_error(zh, 400, "body")["errors"]["body"] == [expected] != body["errors"]["body"]
+    # Valid JSON text but not JSON the spec allows (NaN) and bytes that are not UTF-8: the same field.
+    assert_error(crm.post(f"{BASE}/troubleTicket", data='{"severity": NaN}', content_type="application/json"),
+                 400, "body")
+    assert_error(crm.post(f"{BASE}/troubleTicket", data=b'{"description": "\xff"}',
+                          content_type="application/json"), 400, "body")
+    assert Ticket.objects.count() == 0
+
+
+def test_malformed_json_patch_is_400_and_changes_nothing(world: World, crm) -> None:
+    pk = create(crm, world).json()["id"]
+    response = crm.patch(f"{BASE}/troubleTicket/{pk}", data='{"status": "cancelled", "statusChangeReason": ',
+                         content_type="application/merge-patch+json")
+    assert_error(response, 400, "body")
+    ticket = Ticket.objects.get(pk=pk)
+    assert ticket.status == Status.NEW and ticket.version == 1 and ticket.events.count() == 1
 
 
 def test_oversized_body_is_refused(world: World, crm, settings) -> None:
@@ -140,6 +164,14 @@ def test_attachment_of_a_forbidden_type_is_400_and_nothing_stored(world: World, 
     response = create(crm, world, attachment=[{"name": "x.exe", "mimeType": "application/x-msdownload",
                                                 "content": content}])
     assert_error(response, 400, "attachment")
+    assert Ticket.objects.count() == 0
+
+
+def test_attachment_whose_bytes_are_a_program_is_400_whatever_its_declared_type(world: World, crm) -> None:
+    content = base64.b64encode(b"MZ\x90\x00\x03\x00\x00\x00" + b"\x00" * 64).decode()
+    for name in ("x.exe", "shot.png", "attachment"):
+        response = create(crm, world, attachment=[{"name": name, "mimeType": "image/png", "content": content}])
+        assert_error(response, 400, "attachment")
     assert Ticket.objects.count() == 0
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 from django.conf import settings
@@ -14,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
+from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -43,11 +45,21 @@ SORTS = {"creationDate": "created_at", "lastUpdate": "updated_at", "id": "id"}
 
 
 class TmfJSONParser(JSONParser):
+    """JSON bodies; a body that is too large or not JSON is a field error on `body` in the TMF error shape."""
+
     def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
         try:
             return super().parse(stream, media_type, parser_context)
         except RequestDataTooBig:
             raise ValidationFailed(field="body", message=_("The request body is too large.")) from None
+        except ParseError as exc:
+            cause = exc.__context__
+            if isinstance(cause, json.JSONDecodeError):
+                message = _("The request body is not valid JSON (line %(line)d, column %(column)d).") % {
+                    "line": cause.lineno, "column": cause.colno}
+            else:  # not in the request's encoding, or NaN/Infinity
+                message = _("The request body is not valid JSON.")
+            raise ValidationFailed(field="body", message=message) from None
 
 
 class MergePatchJSONParser(TmfJSONParser):
