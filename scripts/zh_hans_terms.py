@@ -783,6 +783,13 @@ T: dict[str, str] = {
     "Listener %(id)s not found.": "未找到监听方 %(id)s。",
     "This listener was registered by another integration.": "此监听方由其他对接系统注册。",
     "No such resource in the TMF621 API.": "TMF621 接口中没有此资源。",
+    # --- workbench session 4: form expired (CSRF), errors in dialogs, escalate from the board -----------------
+    "Form expired": "表单已失效",
+    "This form could not be sent safely": "无法安全提交此表单",
+    "The page was open too long, you signed in again in another window, or your browser blocked its cookie. "
+    "Nothing was saved. Go back, reload the page and send the form again.":
+        "页面打开时间过长、您在其他窗口重新登录过，或浏览器拦截了 Cookie。未保存任何内容。请返回、刷新页面后重新提交。",
+    # --- end of workbench session 4 ---------------------------------------------------------------------------
     # --- workbench ---------------------------------------------------------------------------------------
     "Send to": "派往",
     "Why it goes there": "派单说明",

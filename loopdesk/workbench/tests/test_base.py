@@ -135,3 +135,22 @@ def test_plain_post_after_expiry_without_a_referer_returns_to_the_ticket_or_home
     response = client.post("/queues/bulk-dispatch/", {"ids": [1]},
                            headers={"Referer": "http://testserver/queues/dispatch/?status=registered"})
     assert response["Location"] == "/accounts/login/?next=/queues/dispatch/%3Fstatus%3Dregistered"
+
+
+def test_a_post_without_csrf_token_is_a_friendly_403_in_the_users_language_and_stores_nothing(world: Any) -> None:
+    ticket = do_create_ticket(acting_user=world.user("agent"), **world.ticket_kwargs())
+    user = User.objects.get(username="agent")
+    user.language = "zh-hans"
+    user.save(update_fields=["language"])
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    assert client.get(f"/tickets/{ticket.pk}/").status_code == 200  # sets the CSRF cookie; the form is not sent
+    response = client.post(f"/tickets/{ticket.pk}/note/", {"text": "没有令牌的备注"})
+    assert response.status_code == 403
+    html = response.content.decode()
+    assert "无法安全提交此表单" in html and 'lang="zh-hans"' in html
+    assert "CSRF verification failed" not in html
+    assert not ticket.events.filter(kind="note").exists()
+    token = client.cookies["csrftoken"].value
+    response = client.post(f"/tickets/{ticket.pk}/note/", {"text": "带令牌的备注", "csrfmiddlewaretoken": token})
+    assert response.status_code == 302 and ticket.events.filter(kind="note").count() == 1
