@@ -677,6 +677,8 @@ T: dict[str, str] = {
     "The file is larger than %(limit)d MB.": "文件超过 %(limit)d MB。",
     "The file is empty.": "文件为空。",
     "Files of type %(type)s are not allowed.": "不允许上传 %(type)s 类型的文件。",
+    "Files named *%(extension)s are not allowed.": "不允许上传扩展名为 *%(extension)s 的文件。",
+    "The file's content is not of its type (%(type)s).": "文件内容与其类型（%(type)s）不符。",
     "Choose who may see the file.": "请选择文件的可见范围。",
     # --- TMF621 integration ------------------------------------------------------------------------------
     "The new API token, shown only this once: %(token)s": "新的 API 令牌（仅显示这一次）：%(token)s",

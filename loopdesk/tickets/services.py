@@ -30,7 +30,7 @@ from loopdesk.sla.calendars import SHANGHAI, working_time_for
 from loopdesk.sla.clock import compute_sla
 from loopdesk.sla.services import committed_time, select_policy
 from loopdesk.tickets import events as ticket_events
-from loopdesk.tickets import policy
+from loopdesk.tickets import filetypes, policy
 from loopdesk.tickets.choices import (
     TERMINAL_STATUSES,
     Action,
@@ -860,6 +860,7 @@ def do_link_tickets(
 
 
 def validate_upload(upload: UploadedFile) -> None:
+    """Size and type limits of an attachment (settings); sets `upload.content_type` to the detected type."""
     max_bytes = settings.LOOPDESK_ATTACHMENT_MAX_BYTES
     if upload.size is None or upload.size > max_bytes:
         raise ValidationFailed(
@@ -868,10 +869,8 @@ def validate_upload(upload: UploadedFile) -> None:
         )
     if upload.size == 0:
         raise ValidationFailed(field="file", message=_("The file is empty."))
-    if (upload.content_type or "") not in settings.LOOPDESK_ATTACHMENT_TYPES:
-        raise ValidationFailed(
-            field="file", message=_("Files of type %(type)s are not allowed.") % {"type": upload.content_type or "?"}
-        )
+    # The type is what the name and the first bytes say, not what the client declares (filetypes.detect).
+    upload.content_type = filetypes.detect(upload.name or "", upload.content_type or "", upload.file)
 
 
 def do_add_attachment(

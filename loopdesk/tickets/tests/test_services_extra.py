@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import translation
 
 from loopdesk.conftest import T0, World
 from loopdesk.core.errors import NotFoundError, PermissionDeniedError, ValidationFailed
 from loopdesk.customers.models import Customer
 from loopdesk.customers.services import clean_msisdn, get_or_create_customer
+from loopdesk.tickets import filetypes
 from loopdesk.tickets import services as s
 from loopdesk.tickets.choices import EventKind, LinkKind
 from loopdesk.tickets.models import Attachment, ExternalRef, Ticket, TicketEvent, TicketLink
@@ -36,7 +38,7 @@ def test_notes_are_internal_or_customer_visible_and_do_not_change_the_version(wo
 def test_attachment_limits(world: World, media, settings) -> None:
     settings.LOOPDESK_ATTACHMENT_MAX_BYTES = 1024
     t = s.do_create_ticket(acting_user=world.user("agent"), now=T0, **world.ticket_kwargs())
-    shot = SimpleUploadedFile("信号截图.png", b"\x89PNG" + b"0" * 100, content_type="image/png")
+    shot = SimpleUploadedFile("信号截图.png", b"\x89PNG\r\n\x1a\n" + b"0" * 96, content_type="image/png")
     attachment = s.do_add_attachment(acting_user=world.user("agent"), ticket=t, upload=shot, now=T0)
     assert attachment.size == 104 and attachment.filename == "信号截图.png"
     assert (media / attachment.file.name).exists()
@@ -49,6 +51,75 @@ def test_attachment_limits(world: World, media, settings) -> None:
         s.do_add_attachment(acting_user=world.user("agent"), ticket=t, upload=script)
     assert Attachment.objects.filter(ticket=t).count() == 1
     assert TicketEvent.objects.filter(ticket=t, kind=EventKind.ATTACHMENT).count() == 1
+
+
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"\x00" * 40
+EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff" + b"\x00" * 40
+
+
+def _xlsx() -> bytes:
+    import io
+
+    from openpyxl import Workbook
+
+    out = io.BytesIO()
+    Workbook().save(out)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("name", "declared", "content", "stored_as"),
+    [
+        ("信号截图.png", "image/png", PNG, "image/png"),
+        ("photo.JPG", "image/pjpeg", b"\xff\xd8\xff\xe0\x00\x10JFIF" + b"\x00" * 40, "image/jpeg"),
+        ("bill.pdf", "application/octet-stream", b"%PDF-1.7\n" + b"0" * 40, "application/pdf"),
+        ("说明.txt", "text/plain", "客户反映室内无信号\r\n".encode("gbk"), "text/plain"),
+        ("录音.wav", "audio/x-wav", b"RIFF\x24\x00\x00\x00WAVEfmt " + b"\x00" * 40, "audio/wav"),
+        ("清单.xlsx", "application/octet-stream", _xlsx(), filetypes.XLSX),
+        ("attachment", "image/png", PNG, "image/png"),  # an API attachment without an extension: declared type
+    ],
+    ids=["png", "jpeg", "pdf", "gbk-text", "wav", "xlsx", "api-png"],
+)
+def test_attachment_type_comes_from_name_and_content(world: World, media, name, declared, content, stored_as) -> None:
+    t = s.do_create_ticket(acting_user=world.user("agent"), now=T0, **world.ticket_kwargs())
+    upload = SimpleUploadedFile(name, content, content_type=declared)
+    attachment = s.do_add_attachment(acting_user=world.user("agent"), ticket=t, upload=upload, now=T0)
+    assert attachment.content_type == stored_as
+    assert (media / attachment.file.name).read_bytes() == content
+
+
+@pytest.mark.parametrize(
+    ("name", "declared", "content", "message"),
+    [
+        ("x.exe", "image/png", EXE, "Files named *.exe are not allowed."),  # spoofed type
+        ("x.png.exe", "image/png", PNG, "Files named *.exe are not allowed."),
+        ("x.png", "image/png", EXE, "The file's content is not of its type (image/png)."),  # spoofed name
+        ("x.pdf", "application/pdf", EXE, "The file's content is not of its type (application/pdf)."),
+        ("x.txt", "text/plain", EXE, "The file's content is not of its type (text/plain)."),
+        ("x.docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document", b"PK\x03\x04" + EXE,
+         "The file's content is not of its type (application/vnd.openxmlformats-officedocument."
+         "wordprocessingml.document)."),
+        ("x.xlsx", "application/octet-stream", b"PK\x03\x04" + b"\x00" * 60,
+         "The file's content is not of its type (application/vnd.openxmlformats-officedocument.spreadsheetml.sheet)."),
+        ("attachment", "application/x-msdownload", EXE, "Files of type application/x-msdownload are not allowed."),
+        ("attachment", "image/gif", EXE, "The file's content is not of its type (image/gif)."),
+    ],
+    ids=["exe-as-png", "double-extension", "exe-named-png", "exe-named-pdf", "exe-named-txt", "zip-not-docx",
+         "broken-xlsx", "api-exe", "api-exe-as-gif"],
+)
+def test_spoofed_attachment_is_refused_and_nothing_stored(world: World, media, name, declared, content,
+                                                          message) -> None:
+    t = s.do_create_ticket(acting_user=world.user("agent"), now=T0, **world.ticket_kwargs())
+    upload = SimpleUploadedFile(name, content, content_type=declared)
+    with translation.override("en"), pytest.raises(ValidationFailed) as err:
+        s.do_add_attachment(acting_user=world.user("agent"), ticket=t, upload=upload, now=T0)
+    assert err.value.errors == {"file": [message]}
+    with translation.override("zh-hans"), pytest.raises(ValidationFailed) as err:
+        s.do_add_attachment(acting_user=world.user("agent"), ticket=t, upload=upload, now=T0)
+    assert err.value.errors["file"][0] != message and "文件" in err.value.errors["file"][0]
+    assert not Attachment.objects.filter(ticket=t).exists()
+    assert not TicketEvent.objects.filter(ticket=t, kind=EventKind.ATTACHMENT).exists()
+    assert not any(p.is_file() for p in media.rglob("*"))
 
 
 def test_links_parent_and_related(world: World) -> None:

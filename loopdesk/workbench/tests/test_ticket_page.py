@@ -140,6 +140,25 @@ def test_attachment_upload_and_download(world: Any, client_for: Any, settings: A
     assert response.status_code == 422 and ticket.attachments.count() == 1
 
 
+def test_a_program_sent_as_a_picture_is_refused_with_a_field_error(world: Any, client_for: Any, settings: Any,
+                                                                    tmp_path: Any) -> None:
+    settings.MEDIA_ROOT = tmp_path
+    ticket = _dispatched(world)
+    program = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff" + b"\x00" * 64
+    for language, name, message in [
+        ("en", "x.exe", "Files named *.exe are not allowed."),
+        ("zh-hans", "x.exe", "不允许上传扩展名为 *.exe 的文件。"),
+        ("en", "截图.png", "The file&#x27;s content is not of its type (image/png)."),
+        ("zh-hans", "截图.png", "文件内容与其类型（image/png）不符。"),
+    ]:
+        upload = SimpleUploadedFile(name, program, content_type="image/png")
+        response = client_for("agent", language).post(f"/tickets/{ticket.pk}/attach/", {"file": upload})
+        assert response.status_code == 422
+        assert response.context["file_errors"]["file"] and message in response.content.decode(), (language, name)
+    assert ticket.attachments.count() == 0 and not ticket.events.filter(kind=EventKind.ATTACHMENT).exists()
+    assert not any(p.is_file() for p in tmp_path.rglob("*"))
+
+
 def test_linking_two_work_orders(world: Any, client_for: Any) -> None:
     one, two = _dispatched(world), _dispatched(world)
     client = client_for("agent")
