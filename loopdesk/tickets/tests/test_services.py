@@ -55,6 +55,14 @@ def test_whole_loop_create_dispatch_accept_reply_answer_callback_close(world: Wo
     assert kinds(t) == ["create", "dispatch", "accept", "reply", "answer", "callback", "close"]
     fresh = Ticket.objects.get(pk=t.pk)
     assert fresh.version == t.version == 7 and fresh.status == Status.CLOSED
+    # One audit record per action, in order, each by the user who acted and at the time of the action.
+    audit = list(AuditLog.objects.filter(object_type="tickets.ticket", object_id=str(t.pk)).order_by("created_at", "id")
+                 .values_list("action", "actor__username", "created_at"))
+    assert audit == [
+        ("ticket.create", "agent", T0), ("ticket.dispatch", "agent", T0), ("ticket.accept", "specialist", T0 + H),
+        ("ticket.reply", "specialist", T0 + 5 * H), ("ticket.answer", "agent", T0 + 6 * H),
+        ("ticket.callback", "agent2", T0 + 7 * H), ("ticket.close", "agent", T0 + 8 * H),
+    ]
 
 
 def test_first_contact_resolution_answers_without_dispatch_but_needs_the_resolution(world: World) -> None:
