@@ -462,3 +462,43 @@ def test_issue_api_token_command_prints_a_working_token(world: World) -> None:
     client = client_for(out.getvalue().strip())
     assert client.get(f"{BASE}/troubleTicket").status_code == 200
     assert_error(create(client, world), 403)  # read-only unless --write
+
+
+# --- relationships stay inside the token's scope --------------------------------------------------------
+
+
+def _zhuhai_ticket(world: World) -> Ticket:
+    zh_customer = world.customer(region="ZH")
+    return s.do_create_ticket(acting_user=world.user("zh_agent"), **world.ticket_kwargs(customer=zh_customer))
+
+
+@pytest.mark.parametrize(("method", "relationship"), [
+    ("patch", "relatedTo"), ("patch", "isParent"), ("patch", "isChild"), ("post", "isChild"), ("post", "relatedTo"),
+    ("reject", "isDuplicateOf"),
+])
+def test_a_unit_limited_token_cannot_link_a_ticket_outside_its_units(world: World, method, relationship) -> None:
+    """The administrator sees every region; a token limited to Jiangmen units must not reach a Zhuhai ticket."""
+    outside = _zhuhai_ticket(world)
+    limited = client_for(issue_token(world.users["admin"], units=[world.units["jm"]]))
+    assert_error(limited.get(f"{BASE}/troubleTicket/{outside.pk}"), 404)
+    relation = [{"id": str(outside.pk), "relationshipType": relationship}]
+    if method == "post":
+        response = create(limited, world, troubleTicketRelationship=relation)
+        assert_error(response, 400, "troubleTicketRelationship")
+        assert list(Ticket.objects.values_list("pk", flat=True)) == [outside.pk]
+    else:
+        pk = create(limited, world).json()["id"]
+        body = {"troubleTicketRelationship": relation}
+        if method == "reject":
+            body.update(status="rejected", statusChangeReason="重复投诉")
+        assert_error(patch(limited, pk, body), 400, "troubleTicketRelationship")
+        ticket = Ticket.objects.get(pk=pk)
+        assert ticket.status == Status.NEW and ticket.duplicate_of_id is None and ticket.parent_id is None
+        assert not ticket.links_out.exists() and not ticket.links_in.exists()
+    outside.refresh_from_db()
+    assert outside.parent_id is None and not outside.links_in.exists() and not outside.links_out.exists()
+    # The same link inside the token's units works.
+    inside = create(limited, world).json()["id"]
+    pk = create(limited, world).json()["id"]
+    assert patch(limited, pk, {"troubleTicketRelationship": [
+        {"id": inside, "relationshipType": "relatedTo"}]}).status_code == 200

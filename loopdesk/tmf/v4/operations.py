@@ -21,8 +21,8 @@ from loopdesk.sla import refcache
 from loopdesk.tickets import services
 from loopdesk.tickets.choices import Action, Channel, LinkKind, RejectReason, Status, Visibility
 from loopdesk.tickets.models import Category, Ticket
-from loopdesk.tickets.policy import visible_tickets
 from loopdesk.tmf import mapping
+from loopdesk.tmf.auth import tickets_for
 from loopdesk.tmf.models import ApiToken
 
 DEFAULT_SYSTEM = "TMF"
@@ -85,8 +85,9 @@ def _upload(item: dict[str, Any]) -> SimpleUploadedFile:
     return SimpleUploadedFile(item.get("name") or "attachment", data, content_type=item.get("mimeType") or "")
 
 
-def _related_ticket(user: Any, item: dict[str, Any]) -> Ticket:
-    ticket = visible_tickets(user).filter(pk=item["id"]).first() if str(item["id"]).isdigit() else None
+def _related_ticket(user: Any, token: ApiToken | None, item: dict[str, Any]) -> Ticket:
+    """The other ticket of a relationship, within the request's scope (the user's and the token's units)."""
+    ticket = tickets_for(user, token).filter(pk=item["id"]).first() if str(item["id"]).isdigit() else None
     if ticket is None:
         raise ValidationFailed(field="troubleTicketRelationship", message=_("Related trouble ticket %(id)s not found.")
                                % {"id": item["id"]})
@@ -103,10 +104,11 @@ def _link_kind(relationship_type: str) -> str:
     return kind
 
 
-def _add_relationships(user: Any, ticket: Ticket, items: list[dict[str, Any]], *, skip_child: bool) -> None:
+def _add_relationships(user: Any, token: ApiToken | None, ticket: Ticket, items: list[dict[str, Any]], *,
+                       skip_child: bool) -> None:
     for item in items:
         rel = item["relationshipType"].strip().lower()
-        other = _related_ticket(user, item)
+        other = _related_ticket(user, token, item)
         if rel == "ischild":
             if not skip_child:
                 services.do_link_tickets(acting_user=user, ticket=other, other=ticket, kind=LinkKind.PARENT)
@@ -157,7 +159,7 @@ def create_ticket(user: Any, token: ApiToken | None, data: dict[str, Any]) -> Ti
             services.validate_upload(upload)
         except ValidationFailed as exc:
             raise _tmf_errors(exc) from None
-    parent = _related_ticket(user, parents[0]) if parents else None
+    parent = _related_ticket(user, token, parents[0]) if parents else None
     external = {system_of(token): data["externalId"]} if data.get("externalId") else None
     try:
         with transaction.atomic():
@@ -175,7 +177,7 @@ def create_ticket(user: Any, token: ApiToken | None, data: dict[str, Any]) -> Ti
             _add_notes(user, ticket, data.get("note") or [])
             for upload in uploads:
                 services.do_add_attachment(acting_user=user, ticket=ticket, upload=upload)
-            _add_relationships(user, ticket, relationships, skip_child=True)
+            _add_relationships(user, token, ticket, relationships, skip_child=True)
     except ValidationFailed as exc:
         raise _tmf_errors(exc) from None
     return ticket
@@ -190,7 +192,7 @@ def _add_notes(user: Any, ticket: Ticket, notes: list[dict[str, Any]]) -> None:
 
 
 def _status_kwargs(action: str, ticket: Ticket, reason: str, relationships: list[dict[str, Any]],
-                   user: Any) -> dict[str, Any]:
+                   user: Any, token: ApiToken | None) -> dict[str, Any]:
     if action in (Action.ACCEPT,):
         return {}
     if action in (Action.DISPATCH, Action.RESUME, Action.APPROVE_HOLD, Action.CLOSE):
@@ -206,7 +208,8 @@ def _status_kwargs(action: str, ticket: Ticket, reason: str, relationships: list
     if action == Action.REJECT:
         dup = [r for r in relationships if r["relationshipType"].strip().lower() == "isduplicateof"]
         if dup:
-            return {"reason": RejectReason.DUPLICATE, "note": reason, "duplicate_of": _related_ticket(user, dup[0])}
+            return {"reason": RejectReason.DUPLICATE, "note": reason,
+                    "duplicate_of": _related_ticket(user, token, dup[0])}
         return {"reason": RejectReason.INVALID, "note": reason}
     return {"reason": reason}  # deny_hold, request_hold, reopen, withdraw
 
@@ -268,7 +271,7 @@ def patch_ticket(user: Any, token: ApiToken | None, ticket: Ticket, data: dict[s
             if requested and action is None and requested != mapping.tmf_status(ticket.status):
                 raise _refuse_status(ticket, requested)
             if action is not None:
-                kwargs = _status_kwargs(action, ticket, reason, relationships, user)
+                kwargs = _status_kwargs(action, ticket, reason, relationships, user, token)
                 ticket = services.ACTION_SERVICES[action](acting_user=user, ticket=ticket, expected_version=version,
                                                           **kwargs)
                 version = ticket.version
@@ -287,7 +290,7 @@ def patch_ticket(user: Any, token: ApiToken | None, ticket: Ticket, data: dict[s
                 services.do_add_attachment(acting_user=user, ticket=ticket, upload=upload)
             existing = {(str(link.to_ticket_id)) for link in ticket.links_out.all()} | {
                 str(link.from_ticket_id) for link in ticket.links_in.all()}
-            _add_relationships(user, ticket, [r for r in relationships if str(r["id"]) not in existing],
+            _add_relationships(user, token, ticket, [r for r in relationships if str(r["id"]) not in existing],
                                skip_child=False)
             if data.get("externalId"):
                 _add_external_id(user, token, ticket, data["externalId"])
