@@ -3,11 +3,16 @@ real HTTP listener on loopback, every attempt in the delivery log."""
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import hmac
 import json
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -223,3 +228,102 @@ def test_the_outbox_worker_delivers_with_back_off_after_a_failure(world: World, 
     ids = {r["headers"]["X-LoopDesk-Event-Id"] for r in receiver.received}
     assert ids == {row.payload["eventId"]} and len(receiver.received) == 2
     assert list(DeliveryLog.objects.order_by("id").values_list("ok", flat=True)) == [False, True]
+
+
+# --- event shapes: attribute changes, the v4 envelope, the signature --------------------------------------
+
+SWAGGER = Path(__file__).resolve().parents[3].parent / "shared" / "specs" / "TMF621-TroubleTicket-v4.0.0.swagger.json"
+
+
+@pytest.fixture(scope="module")
+def swagger_definitions() -> dict[str, Any]:
+    return json.loads(SWAGGER.read_text())["definitions"]
+
+
+def _rows_after(first_id: int) -> list[OutboxMessage]:
+    return list(OutboxMessage.objects.filter(channel=CHANNEL, id__gt=first_id).order_by("id"))
+
+
+def _last_row_id() -> int:
+    return OutboxMessage.objects.order_by("-id").values_list("id", flat=True).first() or 0
+
+
+def test_a_patched_note_is_one_attribute_value_change_on_note(world: World, crm, receiver) -> None:
+    register(crm, receiver.url)
+    pk = crm.post(f"{BASE}/troubleTicket", ticket_body(world), format="json").json()["id"]
+    mark = _last_row_id()
+    response = crm.patch(f"{BASE}/troubleTicket/{pk}", {"note": [{"text": "客户来电催办"}]}, format="json")
+    assert response.status_code == 200, response.content
+    rows = _rows_after(mark)
+    assert [(r.topic, r.payload.get("fieldPath")) for r in rows] == [(mapping.ATTRIBUTE_CHANGE_EVENT, "note")]
+    ticket = rows[0].payload["event"]["troubleTicket"]
+    assert [n["text"] for n in ticket["note"]] == ["客户来电催办"]
+
+
+@pytest.mark.parametrize("action", ["accept", "transfer"])
+def test_accept_and_transfer_are_attribute_value_changes_on_related_party(world: World, crm, receiver,
+                                                                          action: str) -> None:
+    """Dispatched and in progress are both inProgress: no status change event, the handler (relatedParty) moved."""
+    register(crm, receiver.url)
+    pk = int(crm.post(f"{BASE}/troubleTicket", ticket_body(world, status="inProgress"), format="json").json()["id"])
+    mark = _last_row_id()
+    if action == "accept":
+        s.do_accept_ticket(acting_user=world.user("specialist"), ticket=pk)
+    else:
+        s.do_transfer_ticket(acting_user=world.user("specialist"), ticket=pk, to_unit=world.units["netopt"],
+                             note="属网优")
+    rows = _rows_after(mark)
+    assert [(r.topic, r.payload.get("fieldPath")) for r in rows] == [
+        (mapping.ATTRIBUTE_CHANGE_EVENT, "relatedParty")]
+    ticket = rows[0].payload["event"]["troubleTicket"]
+    assert ticket["status"] == "inProgress"
+    handlers = {p["name"] for p in ticket["relatedParty"] if p["role"] == mapping.HANDLER_ROLE}
+    expected = {"specialist", world.units["netmaint"].name} if action == "accept" else {world.units["netopt"].name}
+    assert handlers == expected
+
+
+def test_every_envelope_has_only_the_v4_swagger_attributes_of_its_event_type(
+        world: World, crm, oss, receiver, swagger_definitions) -> None:
+    register(crm, receiver.url)
+    pk = crm.post(f"{BASE}/troubleTicket", ticket_body(world, status="inProgress"), format="json").json()["id"]
+    s.do_accept_ticket(acting_user=world.user("specialist"), ticket=int(pk))
+    crm.patch(f"{BASE}/troubleTicket/{pk}", {"note": [{"text": "补充"}]}, format="json")
+    oss.patch(f"{BASE}/troubleTicket/{pk}", {"status": "pending", "statusChangeReason": "地址？"}, format="json")
+    crm.patch(f"{BASE}/troubleTicket/{pk}", {"status": "inProgress", "statusChangeReason": "某小区"}, format="json")
+    oss.patch(f"{BASE}/troubleTicket/{pk}", {"status": "resolved", "statusChangeReason": "已调整天线"}, format="json")
+    other = crm.post(f"{BASE}/troubleTicket", ticket_body(world), format="json").json()["id"]
+    crm.delete(f"{BASE}/troubleTicket/{other}")
+
+    rows = deliver_all()
+    assert {r.topic for r in rows} == set(mapping.EVENT_TYPES)  # every event type is checked below
+    ticket_attributes = set(swagger_definitions["TroubleTicket"]["properties"]) | {"characteristic"}  # v5 extension
+    for request in receiver.received:
+        body = json.loads(request["body"])
+        definition = swagger_definitions[body["eventType"]]
+        assert set(body) <= set(definition["properties"]), (body["eventType"], set(body) - set(
+            definition["properties"]))
+        assert {"eventId", "eventTime", "eventType", "timeOcurred", "domain", "title", "event"} <= set(body)
+        payload = definition["properties"]["event"]["$ref"].rsplit("/", 1)[-1]
+        assert set(body["event"]) == set(swagger_definitions[payload]["properties"]) == {"troubleTicket"}
+        assert set(body["event"]["troubleTicket"]) <= ticket_attributes
+        assert ("fieldPath" in body) == (body["eventType"] == mapping.ATTRIBUTE_CHANGE_EVENT)
+        for name in ("eventTime", "timeOcurred"):
+            assert dt.datetime.fromisoformat(body[name]).tzinfo is not None
+
+
+def test_the_signature_is_hmac_sha256_of_timestamp_dot_body(world: World, crm, receiver) -> None:
+    """Recomputed here with hmac.new, as a receiver would, not with the module's own verify()."""
+    hub = register(crm, receiver.url)
+    crm.post(f"{BASE}/troubleTicket", ticket_body(world, status="inProgress"), format="json")
+    deliver_all()
+    assert len(receiver.received) == 2
+    for request in receiver.received:
+        headers, raw = request["headers"], request["body"]
+        timestamp = headers["X-LoopDesk-Timestamp"]
+        assert timestamp.isdigit() and abs(int(timestamp) - time.time()) < 60
+        expected = hmac.new(hub["secret"].encode(), f"{timestamp}.".encode() + raw, hashlib.sha256).hexdigest()
+        assert headers["X-LoopDesk-Signature-256"] == f"sha256={expected}"
+        wrong_key = hmac.new(b"not-the-secret", f"{timestamp}.".encode() + raw, hashlib.sha256).hexdigest()
+        assert headers["X-LoopDesk-Signature-256"] != f"sha256={wrong_key}"
+        assert headers["Content-Type"].startswith("application/json")
+        assert json.loads(raw)["eventId"] == headers["X-LoopDesk-Event-Id"]
