@@ -1069,6 +1069,8 @@ T: dict[str, str] = {
     "You may not import data.": "您无权导入数据。",
     "Choose a CSV or XLSX file.": "请选择 CSV 或 XLSX 文件。",
     "Choose what to import.": "请选择导入内容。",
+    "Item “%(item)s” has an unknown measure “%(measure)s” and is left out of the scores.":
+        "考核项“%(item)s”的指标“%(measure)s”无法识别，未计入得分。",
     "This line is not %(encoding)s text (bytes %(bytes)s). Save the file as CSV in UTF-8 or GBK, or as XLSX, and "
     "import it again.":
         "此行不是 %(encoding)s 编码的文本（字节 %(bytes)s）。请将文件另存为 UTF-8 或 GBK 编码的 CSV，或另存为 XLSX，"

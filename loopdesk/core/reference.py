@@ -536,9 +536,13 @@ SUPERVISOR_PERMISSIONS: list[str] = [
             ("sla", "businesscalendar"),
             ("sla", "calendarday"),
             ("tickets", "category"),
+            # The assessment scheme's items and weights (the scorecard page's "Edit items and weights").
+            ("reports", "assessmentscheme"),
+            ("reports", "assessmentitem"),
         ]
         for action in ("add", "change", "view")
     ),
+    "reports.delete_assessmentitem",  # an item removed from the scheme in the admin's inline
     # To pick target units and branches in routing rules.
     "org.view_orgunit",
     "tickets.reveal_customer",

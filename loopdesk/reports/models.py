@@ -8,6 +8,8 @@ listener in `loopdesk.reports.rollups` and can be rebuilt from the tickets (`man
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -227,6 +229,15 @@ class ScoreMethod(models.TextChoices):
     SHORT_BOARD = "short_board", _("Improvement of the weakest category (短板改善)")
 
 
+def assessment_measures() -> list[tuple[str, Any]]:
+    """The measures an assessment item may score (`scorecards.RATE_MEASURES`), with their labels. A callable:
+    the admin offers exactly these, and a change to the list needs no migration."""
+    from loopdesk.reports.measures import MEASURES
+    from loopdesk.reports.scorecards import RATE_MEASURES
+
+    return [(name, MEASURES[name][0]) for name in RATE_MEASURES]
+
+
 class AssessmentItem(models.Model):
     """One item of a scheme: a measure, how it is scored, its target and its weight in points."""
 
@@ -234,7 +245,7 @@ class AssessmentItem(models.Model):
                                verbose_name=_("scheme"))
     position = models.PositiveSmallIntegerField(_("position"), default=0)
     name = models.CharField(_("name"), max_length=100)
-    measure = models.CharField(_("measure"), max_length=32)
+    measure = models.CharField(_("measure"), max_length=32, choices=assessment_measures)
     method = models.CharField(_("method"), max_length=16, choices=ScoreMethod.choices)
     target = models.FloatField(
         _("target"), help_text=_("Attainment: the rate to reach (0.9 = 90 %). Improvement: the points to gain (0.02)."))

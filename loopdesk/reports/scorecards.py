@@ -79,6 +79,7 @@ class Scorecard:
     period: m.Period
     unit_kind: str
     units: list[UnitScore] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # items that could not be scored (an unknown measure)
 
 
 def _clamp(x: float) -> float:
@@ -127,9 +128,17 @@ def score(viewer: Any, scheme: AssessmentScheme, period: m.Period, unit_kind: st
     units.discard(0)
     labels = m.group_labels(unit_kind, units)
     card = Scorecard(scheme=scheme, items=items, period=period, unit_kind=unit_kind)
+    # A measure the admin's choices would refuse (a row from before them, a raw UPDATE): the item is reported
+    # and left out, as an item without data is, instead of failing the page.
+    unknown = {item.pk for item in items if item.measure not in RATE_MEASURES}
+    card.problems = [str(_("Item “%(item)s” has an unknown measure “%(measure)s” and is left out of the scores.")
+                         % {"item": item.name, "measure": item.measure}) for item in items if item.pk in unknown]
     for unit in units:
         scored: list[ItemScore] = []
         for item in items:
+            if item.pk in unknown:
+                scored.append(ItemScore(None, None, None))
+                continue
             lower = item.measure in LOWER_IS_BETTER
             channels = tuple(_channels(item))
             now_t = values(period, channels, False).get(unit)

@@ -1,0 +1,115 @@
+"""Editing the assessment scheme: supervisors may (permissions from seed_reference, also for an existing role
+group), the measure is a choice (a typo is refused by the admin), and a scheme row with an unknown measure is
+reported on the scorecard page instead of failing it."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from django.contrib.auth.models import Group, Permission
+from django.test import Client
+
+from loopdesk.conftest import World
+from loopdesk.core.reference import SUPERVISOR_PERMISSIONS, _seed_groups
+from loopdesk.org.choices import Role
+from loopdesk.reports import measures as m
+from loopdesk.reports import scorecards
+from loopdesk.reports.models import AssessmentItem, AssessmentScheme
+from loopdesk.tickets.models import Ticket
+
+NOV = m.Period.month(2026, 11)
+SCHEME_PERMS = {"reports.add_assessmentscheme", "reports.change_assessmentscheme", "reports.view_assessmentscheme",
+                "reports.add_assessmentitem", "reports.change_assessmentitem", "reports.view_assessmentitem",
+                "reports.delete_assessmentitem"}
+
+
+def _supervisor_client(world: World) -> Client:
+    _seed_groups(Counter())  # what seed_reference grants the role groups (run on install and every upgrade)
+    user = world.users["supervisor"]
+    user.is_staff = True
+    user.save(update_fields=["is_staff"])
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def _form(scheme: AssessmentScheme, **changes: dict[str, Any]) -> dict[str, Any]:
+    """The admin change form of the scheme as the browser posts it; `changes` by item name."""
+    items = list(scheme.items.order_by("position", "id"))
+    data: dict[str, Any] = {
+        "name": scheme.name, "description": scheme.description, "is_active": "on" if scheme.is_active else "",
+        "items-TOTAL_FORMS": str(len(items)), "items-INITIAL_FORMS": str(len(items)), "items-MIN_NUM_FORMS": "0",
+        "items-MAX_NUM_FORMS": "1000", "_save": "Save",
+    }
+    for i, item in enumerate(items):
+        values = {"id": item.pk, "scheme": scheme.pk, "position": item.position, "name": item.name,
+                  "measure": item.measure, "method": item.method, "target": item.target, "weight": item.weight,
+                  "channels": item.channels}
+        values.update(changes.get(item.name, {}))
+        data.update({f"items-{i}-{k}": v for k, v in values.items()})
+    return data
+
+
+def test_supervisors_get_the_scheme_permissions_also_on_an_existing_database(world: World) -> None:
+    assert set(SUPERVISOR_PERMISSIONS) >= SCHEME_PERMS
+    group = Group.objects.get(name=Role.SUPERVISOR)  # an existing role group without them (an older seed)
+    group.permissions.set(Permission.objects.filter(codename="view_orgunit"))
+    _seed_groups(Counter())
+    user = world.user("supervisor")
+    assert user.get_all_permissions() >= SCHEME_PERMS
+    assert not world.user("agent").has_perm("reports.change_assessmentscheme")
+
+
+def test_a_supervisor_changes_a_weight_in_the_admin_and_the_score_changes(world: World,
+                                                                           history: list[Ticket]) -> None:
+    client = _supervisor_client(world)
+    scheme = scorecards.active_scheme()
+    assert scheme is not None
+    page = client.get("/reports/scorecard/?month=2026-11&unit_kind=department").content.decode()
+    url = f"/admin/reports/assessmentscheme/{scheme.pk}/change/"
+    assert url in page  # the page's link, now usable
+    assert client.get(url).status_code == 200
+    supervisor = world.user("supervisor")
+    timely = [i.name for i in scheme.items.all()].index("工单处理及时率")
+    before = {u.unit_id: u for u in scorecards.score(supervisor, scheme, NOV, "department").units}
+    netmaint = world.units["netmaint"].pk
+    fraction = before[netmaint].items[timely].points / 20  # seeded weight 20
+    assert 0 < fraction < 1
+    response = client.post(url, _form(scheme, 工单处理及时率={"weight": 60}))
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert AssessmentItem.objects.get(scheme=scheme, name="工单处理及时率").weight == 60
+    card = scorecards.score(supervisor, scheme, NOV, "department")
+    after = {u.unit_id: u for u in card.units}
+    assert after[netmaint].items[timely].points == round(fraction * 60, 2)
+    assert after[netmaint].total != before[netmaint].total
+    assert "60" in scorecards.header(card)[2 + 2 * 4 + 1]  # "工单处理及时率 (分/60)"
+
+
+def test_the_admin_refuses_an_unknown_measure(world: World) -> None:
+    client = _supervisor_client(world)
+    scheme = scorecards.active_scheme()
+    assert scheme is not None
+    response = client.post(f"/admin/reports/assessmentscheme/{scheme.pk}/change/",
+                           _form(scheme, 工单处理及时率={"measure": "timelyness"}))
+    assert response.status_code == 200 and "timelyness" in response.content.decode()  # the form again, with errors
+    assert AssessmentItem.objects.get(scheme=scheme, name="工单处理及时率").measure == "timeliness"
+
+
+def test_an_unknown_measure_stored_anyway_is_reported_not_a_500(world: World, history: list[Ticket]) -> None:
+    scheme = scorecards.active_scheme()
+    assert scheme is not None
+    AssessmentItem.objects.filter(scheme=scheme, name="回访完成率").update(measure="callback_rte")  # a raw UPDATE
+    supervisor = world.user("supervisor")
+    card = scorecards.score(supervisor, scheme, NOV, "department")
+    assert len(card.problems) == 1 and "callback_rte" in card.problems[0]
+    position = [i.name for i in card.items].index("回访完成率")
+    assert all(u.items[position].points is None for u in card.units) and card.units
+    client = Client()
+    client.force_login(world.users["supervisor"])
+    response = client.get("/reports/scorecard/?month=2026-11&unit_kind=department")
+    assert response.status_code == 200 and "callback_rte" in response.content.decode()
+    export = client.get("/reports/scorecard/?month=2026-11&unit_kind=department&format=csv")
+    assert export.status_code == 200
+    # Without the permission the page does not offer the admin link.
+    assert "/admin/reports/assessmentscheme/" not in response.content.decode()
