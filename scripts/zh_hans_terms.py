@@ -791,6 +791,9 @@ T: dict[str, str] = {
     "The page was open too long, you signed in again in another window, or your browser blocked its cookie. "
     "Nothing was saved. Go back, reload the page and send the form again.":
         "页面打开时间过长、您在其他窗口重新登录过，或浏览器拦截了 Cookie。未保存任何内容。请返回、刷新页面后重新提交。",
+    "Department board": "部门监控看板",
+    "Open work orders now with your department and its rooms.": "当前在本部门及其下属科室处理的未结工单。",
+    "The board is for service supervisors and department heads.": "监控看板仅供服务管理人员和部门负责人使用。",
     # --- end of workbench session 4 ---------------------------------------------------------------------------
     # --- workbench ---------------------------------------------------------------------------------------
     "Send to": "派往",

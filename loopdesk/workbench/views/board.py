@@ -1,6 +1,8 @@
 """Supervisor board: overtime and problem tickets by department and branch, ageing, one-click reassign.
 
-Aggregates are grouped queries over open tickets only (a few per page, whatever the table size)."""
+Service supervisors see their company's board; a department head sees the board of the tickets now with their
+department (its rooms included). Aggregates are grouped queries over open tickets only (a few per page, whatever
+the table size)."""
 
 from __future__ import annotations
 
@@ -17,7 +19,8 @@ from django.utils.translation import gettext_lazy as _
 
 from loopdesk.followup.selectors import open_escalations_for
 from loopdesk.org.models import OrgUnit
-from loopdesk.tickets.policy import visible_tickets
+from loopdesk.tickets.choices import Action
+from loopdesk.tickets.policy import allowed_actions, visible_tickets
 from loopdesk.workbench.common import RoleFlags, staff_required
 from loopdesk.workbench.queues import LIST_RELATED
 
@@ -50,8 +53,12 @@ def _grouped(qs: Any, field: str) -> list[dict[str, Any]]:
     return rows
 
 
-def board_context(user: Any, now: dt.datetime) -> dict[str, Any]:
+def board_context(user: Any, now: dt.datetime, department: OrgUnit | None = None) -> dict[str, Any]:
+    """The board's figures over the open tickets `user` sees; with `department`, only those now with it."""
     open_qs = visible_tickets(user).filter(is_open=True)
+    if department is not None:
+        open_qs = open_qs.filter(handler_unit_id__in=OrgUnit.objects.filter(path__startswith=department.path)
+                                 .values("id"))
     ageing_counts = {
         key: Count("id", filter=Q(created_at__lte=now - dt.timedelta(hours=low),
                                   **({"created_at__gt": now - dt.timedelta(hours=high)} if high else {})))
@@ -66,6 +73,8 @@ def board_context(user: Any, now: dt.datetime) -> dict[str, Any]:
     ageing = [(label, totals[key], round(100 * totals[key] / biggest)) for key, label, *_rest in AGE_BUCKETS]
     late = list(open_qs.filter(Q(is_overtime=True) | Q(is_problem=True)).select_related(*LIST_RELATED)
                 .order_by("-is_problem", "overtime_at", "id")[:BOARD_ROWS])
+    for t in late:  # the row's buttons: only what this user may do now (no query: relations are loaded)
+        t.may_reassign = Action.TRANSFER in allowed_actions(user, t)
     return {
         "totals": totals,
         "ageing": ageing,
@@ -73,16 +82,22 @@ def board_context(user: Any, now: dt.datetime) -> dict[str, Any]:
         "by_branch": _grouped(open_qs, "branch"),
         "late": late,
         "now": now,
+        "department": department,
     }
 
 
 @staff_required
 def board(request: HttpRequest) -> HttpResponse:
-    if not RoleFlags(request.user).supervisor:
-        raise PermissionDenied(_("The board is for service supervisors."))
-    context = board_context(request.user, timezone.now())
+    flags = RoleFlags(request.user)
+    if flags.supervisor:
+        department = None
+    elif flags.head and request.user.unit is not None:
+        department = request.user.unit  # a department head: their own department's board
+    else:
+        raise PermissionDenied(_("The board is for service supervisors and department heads."))
+    context = board_context(request.user, timezone.now(), department)
     context["nav"] = "board"
-    if not request.htmx:
+    if not request.htmx and department is None:
         context["open_escalations"] = open_escalations_for(request.user).count()
     template = "workbench/partials/board_body.html" if request.htmx else "workbench/board.html"
     return render(request, template, context)

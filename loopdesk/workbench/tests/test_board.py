@@ -1,0 +1,140 @@
+"""Supervisor board: grouping by department and branch, ageing buckets, reassign only where allowed, auto-refresh,
+the department head's own board, and bounded queries (also on the policy page)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from loopdesk.conftest import World
+from loopdesk.org.choices import UnitFunction, UnitLevel
+from loopdesk.org.models import OrgUnit
+from loopdesk.routing.models import RoutingRule
+from loopdesk.sla.models import SlaPolicy
+from loopdesk.tickets.choices import Status
+from loopdesk.tickets.models import Ticket
+from loopdesk.tickets.services import do_create_ticket
+
+H = dt.timedelta(hours=1)
+
+
+def _late(world: World, *, unit: str = "netmaint", age_hours: float = 50, problem: bool = False,
+          overtime: bool = True, branch: OrgUnit | None = None, **kwargs: Any) -> Ticket:
+    """A ticket dispatched to `unit`, created `age_hours` ago, marked overtime/problem as the SLA sweep would."""
+    t = do_create_ticket(acting_user=world.user("agent"), dispatch=True, dispatch_to=world.units[unit],
+                         **world.ticket_kwargs(**kwargs))
+    now = timezone.now()
+    Ticket.objects.filter(pk=t.pk).update(
+        created_at=now - age_hours * H, is_overtime=overtime or problem, is_problem=problem,
+        overtime_at=now - H if overtime or problem else None, branch=branch or t.branch)
+    return Ticket.objects.get(pk=t.pk)
+
+
+def _queries(client: Any, url: str) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(url).status_code == 200
+    return len(ctx.captured_queries)
+
+
+def _flat(client: Any, url: str, add: Callable[[], Any], more: int = 5) -> None:
+    add()
+    few = _queries(client, url)
+    for _ in range(more):
+        add()
+    assert _queries(client, url) == few
+
+
+def test_board_groups_late_tickets_by_department_and_branch_and_buckets_open_ones_by_age(
+        world: World, client_for: Any) -> None:
+    heshan = OrgUnit.objects.create(code="BRANCH_HS", name="鹤山分公司", name_en="Heshan", parent=world.units["jm"],
+                                    level=UnitLevel.CENTRE, function=UnitFunction.FRONT_LINE, province="GD",
+                                    region="JM")
+    _late(world, age_hours=50)  # 48–72 h
+    _late(world, age_hours=80, problem=True)  # 3–7 days
+    _late(world, unit="svcmgmt", age_hours=10, branch=heshan)  # under 24 h
+    _late(world, age_hours=200, overtime=False)  # over 7 days, on time: counted in the ageing only
+    response = client_for("supervisor").get("/board/")
+    assert response.status_code == 200
+    ctx = response.context
+    assert (ctx["totals"]["open"], ctx["totals"]["overtime"], ctx["totals"]["problem"]) == (4, 2, 1)
+    assert [(r["name"], r["overtime"], r["problem"]) for r in ctx["by_department"]] == [
+        ("netmaint", 1, 1), ("svcmgmt", 1, 0)]  # English names: the supervisor works in English
+    assert [(r["name"], r["overtime"], r["problem"]) for r in ctx["by_branch"]] == [
+        ("branch_xh", 1, 1), ("Heshan", 1, 0)]
+    assert [(str(label), n) for label, n, _pct in ctx["ageing"]] == [
+        ("Under 24 h", 1), ("24–48 h", 0), ("48–72 h", 1), ("3–7 days", 1), ("Over 7 days", 1)]
+    assert [pct for _label, _n, pct in ctx["ageing"]] == [100, 0, 100, 100, 100]
+    html = response.content.decode()
+    department = html[html.index('id="by-department"'):html.index('id="ageing"')]
+    assert "netmaint" in department and "svcmgmt" in department
+    assert "Heshan" in html[html.index('id="by-branch"'):html.index('id="board-late"')]
+    late = html[html.index('id="board-late"'):]
+    assert late.count('class="num"') == 3  # the on-time ticket is not listed
+
+
+def test_reassign_is_offered_only_where_the_user_may_transfer(world: World, client_for: Any,
+                                                                monkeypatch: Any) -> None:
+    movable = _late(world)
+    waiting = _late(world, unit="l2", category=world.categories["other"])
+    Ticket.objects.filter(pk=waiting.pk).update(status=Status.RETURNED)  # back for dispatch: not transferable
+    client = client_for("supervisor")
+    html = client.get("/board/").content.decode()
+    assert f'data-action="reassign" href="/tickets/{movable.pk}/act/transfer/"' in html
+    assert f"/tickets/{waiting.pk}/act/transfer/" not in html and waiting.number in html
+    # The button follows the policy's allowed actions, not the status alone.
+    monkeypatch.setattr("loopdesk.workbench.views.board.allowed_actions", lambda user, ticket: [])
+    html = client.get("/board/").content.decode()
+    assert 'data-action="reassign"' not in html and movable.number in html
+
+
+def test_board_refreshes_itself_every_minute_with_its_body_only(world: World, client_for: Any) -> None:
+    _late(world)
+    client = client_for("supervisor")
+    html = client.get("/board/").content.decode()
+    assert 'id="board-body" hx-get="/board/" hx-trigger="every 60s"' in html
+    body = client.get("/board/", headers={"HX-Request": "true", "HX-Target": "board-body"})
+    assert body.status_code == 200
+    text = body.content.decode()
+    assert "<html" not in text and 'id="by-department"' in text and 'id="board-body"' not in text
+
+
+def test_board_query_count_does_not_grow_with_rows(world: World, client_for: Any) -> None:
+    counter = iter(range(100))
+    client = client_for("supervisor")
+    _flat(client, "/board/", lambda: _late(world, problem=next(counter) % 2 == 0,
+                                           unit="svcmgmt" if next(counter) % 3 == 0 else "netmaint"))
+
+
+def test_policies_query_count_does_not_grow_with_rules_and_policies(world: World, client_for: Any) -> None:
+    n = iter(range(100))
+
+    def add() -> None:
+        i = next(n)
+        RoutingRule.objects.create(name=f"规则{i}", position=100 + i, category=world.categories["billing"],
+                                   target_unit=world.units["it"], branch=world.units["branch_xh"])
+        SlaPolicy.objects.create(name=f"时限{i}", position=500 + i, category=world.categories["calls"],
+                                 calendar=world.calendars["workdays"])
+
+    _flat(client_for("supervisor"), "/policies/", add)
+
+
+def test_department_head_sees_the_board_of_their_own_department_only(world: World, client_for: Any) -> None:
+    ours = _late(world, problem=True)
+    theirs = _late(world, unit="svcmgmt")
+    response = client_for("head").get("/board/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert ours.number in html and theirs.number not in html
+    assert response.context["totals"]["open"] == 1
+    assert [r["name"] for r in response.context["by_department"]] == ["netmaint"]
+    assert "Department board" in html and 'href="/board/"' in html
+    assert 'id="board-escalations"' not in html  # escalations are the supervisors' list
+    assert f'data-action="reassign" href="/tickets/{ours.pk}/act/transfer/"' in html
+    for role in ("specialist", "agent", "dispatcher", "auditor"):
+        assert client_for(role).get("/board/").status_code == 403, role
+    assert 'href="/board/"' not in client_for("specialist").get("/").content.decode()
