@@ -159,6 +159,26 @@ def test_a_program_sent_as_a_picture_is_refused_with_a_field_error(world: Any, c
     assert not any(p.is_file() for p in tmp_path.rglob("*"))
 
 
+def test_an_oversized_attachment_is_a_field_error_and_nothing_is_stored(world: Any, client_for: Any, settings: Any,
+                                                                       tmp_path: Any) -> None:
+    settings.MEDIA_ROOT = tmp_path
+    settings.LOOPDESK_ATTACHMENT_MAX_BYTES = 1024 * 1024
+    ticket = _dispatched(world)
+    client = client_for("agent", "zh-hans")
+    text = "信号差。".encode() * (1024 * 1024 // 12 + 1)  # just over 1 MB of valid text
+    upload = SimpleUploadedFile("记录.txt", text, content_type="text/plain")
+    response = client.post(f"/tickets/{ticket.pk}/attach/", {"file": upload})
+    assert response.status_code == 422
+    assert response.context["file_errors"] == {"file": ["文件超过 1 MB。"]}
+    assert "文件超过 1 MB。" in response.content.decode()
+    assert ticket.attachments.count() == 0 and not ticket.events.filter(kind=EventKind.ATTACHMENT).exists()
+    assert not AuditLog.objects.filter(action="ticket.attachment").exists()
+    assert not any(p.is_file() for p in tmp_path.rglob("*"))
+    fits = SimpleUploadedFile("记录.txt", text[: 1024 * 1024 - 1], content_type="text/plain")  # 349,525 characters
+    assert client.post(f"/tickets/{ticket.pk}/attach/", {"file": fits}).status_code == 302
+    assert ticket.attachments.get().size == 1024 * 1024 - 1
+
+
 def test_linking_two_work_orders(world: Any, client_for: Any) -> None:
     one, two = _dispatched(world), _dispatched(world)
     client = client_for("agent")

@@ -102,6 +102,8 @@ def test_create_through_the_service(world: World) -> None:
     ({"channel": "pigeon"}, "channel"),
     ({"description": ""}, "description"),
     ({"colour": "red"}, "colour"),
+    ({"description": "无" * 4001}, "description"),  # MAX_DESCRIPTION is 4,000 characters
+    ({"description": "无" * 3999 + "\U0001F4F6\U0001F4F6"}, "description"),  # 4,001 code points, two of them emoji
 ])
 def test_bad_create_is_400_naming_the_field_and_stores_nothing(world: World, body, field) -> None:
     payload = {"msisdn": "13912345678", "contact_type": "complaint", "category": world.categories["indoor"].pk,
@@ -110,6 +112,16 @@ def test_bad_create_is_400_naming_the_field_and_stores_nothing(world: World, bod
     assert response.status_code == 400, response.content
     assert field in response.json()["errors"]
     assert not Ticket.objects.exists() and not Customer.objects.filter(msisdn="13912345678").exists()
+    assert not AuditLog.objects.exists()
+
+
+def test_a_description_of_exactly_the_limit_is_stored_whole(world: World) -> None:
+    text = "信" * 3999 + "\U0001F4F6"
+    response = as_user(world, "agent").post("/api/tickets/", {
+        "msisdn": "13912345678", "contact_type": "complaint", "category": world.categories["indoor"].pk,
+        "channel": "hotline", "description": text}, format="json")
+    assert response.status_code == 201, response.content
+    assert Ticket.objects.get(pk=response.json()["id"]).description == text
 
 
 def test_field_errors_come_in_the_requests_language(world: World) -> None:
