@@ -61,7 +61,9 @@ def rate_surveys(world: World, start: dt.datetime) -> None:
     from loopdesk.surveys import services as surveys
     from loopdesk.surveys.models import Survey, SurveyKind, SurveyStatus
 
-    sent = list(Survey.objects.filter(kind=SurveyKind.TICKET, status=SurveyStatus.OPEN).order_by("pk"))
+    # This history's surveys only (an earlier period's history may have left some open).
+    sent = list(Survey.objects.filter(kind=SurveyKind.TICKET, status=SurveyStatus.OPEN, sent_at__gte=start)
+                .order_by("pk"))
     for survey, score in zip(sent, (5, 2), strict=False):
         surveys.do_rate_survey(survey=survey, score=score, via="sms", now=survey.sent_at + dt.timedelta(hours=1))
     window = surveys.do_create_window_survey(acting_user=world.user("agent"), msisdn="13900001111",
@@ -72,3 +74,26 @@ def rate_surveys(world: World, start: dt.datetime) -> None:
 @pytest.fixture
 def history(world: World) -> list[Ticket]:
     return make_history(world)
+
+
+YEAR_BEFORE = T0 - dt.timedelta(days=364)  # Monday 2025-11-03
+MONTH_BEFORE = T0 - dt.timedelta(days=28)  # Monday 2026-10-05
+
+
+def make_full_history(world: World) -> list[Ticket]:
+    """make_history in November 2025, October 2026 and November 2026 (the last one returned), plus in November
+    2026 a repeat complaint: the first ticket's customer again, same top category, four days later (not
+    dispatched). Year-on-year and month-on-month have a base; the repeat rate is not zero."""
+    make_history(world, YEAR_BEFORE)
+    make_history(world, MONTH_BEFORE)
+    made = make_history(world)
+    repeat = s.do_create_ticket(acting_user=world.user("agent"), now=T0 + dt.timedelta(days=4),
+                                **world.ticket_kwargs(customer=made[0].customer))
+    assert repeat.is_repeat
+    rollups.fold_pending()
+    return [*made, repeat]
+
+
+@pytest.fixture
+def full_history(world: World) -> list[Ticket]:
+    return make_full_history(world)
