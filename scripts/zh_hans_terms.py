@@ -794,6 +794,21 @@ T: dict[str, str] = {
     "Department board": "部门监控看板",
     "Open work orders now with your department and its rooms.": "当前在本部门及其下属科室处理的未结工单。",
     "The board is for service supervisors and department heads.": "监控看板仅供服务管理人员和部门负责人使用。",
+    "Escalated by hand": "手动升级",
+    "escalated by": "升级人",
+    "Who escalated it by hand; empty when the system did.": "手动升级的人员；系统自动升级时为空。",
+    "Escalated to the service supervisors: %(reason)s. %(note)s": "已升级至服务管理人员：%(reason)s。%(note)s",
+    "Say why it is escalated.": "请说明升级原因。",
+    "Only an open work order can be escalated.": "只有未结的工单才能升级。",
+    "Only service supervisors and department heads escalate work orders.": "只有服务管理人员和部门负责人可以升级工单。",
+    "This work order is already escalated by hand; the escalation is open until a supervisor resolves it.":
+        "该工单已手动升级，服务管理人员处理完毕前不能重复升级。",
+    "Why it is escalated": "升级原因",
+    "The supervisors see it on their escalation list; it goes on the timeline and in the audit log.":
+        "服务管理人员会在升级列表中看到；同时记入工单时间线和审计日志。",
+    "%(number)s escalated to the service supervisors.": "%(number)s 已升级至服务管理人员。",
+    "Escalate": "升级",
+    "Back to the board": "返回监控看板",
     # --- end of workbench session 4 ---------------------------------------------------------------------------
     # --- workbench ---------------------------------------------------------------------------------------
     "Send to": "派往",

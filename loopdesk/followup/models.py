@@ -137,6 +137,7 @@ class EscalationReason(models.TextChoices):
     APPEAL_OVERTIME = "appeal_overtime", _("Regulator appeal overtime")
     DISSATISFIED = "dissatisfied", _("Dissatisfied at the callback")
     LOW_RATING = "low_rating", _("Survey rated 1–2")
+    MANUAL = "manual", _("Escalated by hand")
 
 
 class Escalation(models.Model):
@@ -147,6 +148,10 @@ class Escalation(models.Model):
     occasion = models.CharField(_("occasion"), max_length=100, unique=True)
     note = models.CharField(_("note"), max_length=300, blank=True)
     created_at = models.DateTimeField(_("created at"))
+    escalated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("escalated by"), help_text=_("Who escalated it by hand; empty when the system did."),
+    )
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
     resolved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"

@@ -37,6 +37,7 @@ from loopdesk.org.choices import Role, UnitLevel
 from loopdesk.org.models import User
 from loopdesk.sla import refcache
 from loopdesk.tickets import events as ticket_events
+from loopdesk.tickets import policy as ticket_policy
 from loopdesk.tickets import services as ticket_services
 from loopdesk.tickets.choices import WITH_DEPARTMENT_STATUSES, CallbackVerdict, ContactType, EventKind
 from loopdesk.tickets.models import Ticket, TicketEvent
@@ -208,19 +209,25 @@ def _escalation_reason(ticket: Ticket, became_overtime: bool, became_problem: bo
     return None
 
 
-def _escalate_locked(t: Ticket, reason: str, at: dt.datetime, *, occasion: str, note: str = "") -> Escalation | None:
-    """Hand a locked ticket to the supervisors: an escalation row, a timeline entry and alerts. Idempotent."""
+def _escalate_locked(t: Ticket, reason: str, at: dt.datetime, *, occasion: str, note: str = "",
+                     actor: Any = None) -> Escalation | None:
+    """Hand a locked ticket to the supervisors: an escalation row, a timeline entry and alerts. Idempotent.
+
+    `actor`: the person who escalated it by hand (None: the system); they get no alert of their own escalation."""
     try:
         with transaction.atomic():
             escalation = Escalation.objects.create(ticket=t, reason=reason, occasion=occasion[:100], note=note[:300],
-                                                   created_at=at)
+                                                   created_at=at, escalated_by=actor)
     except IntegrityError:
         return None
     label = EscalationReason(reason).label
-    _append_event(t, EventKind.NOTE, None, at, note=str(_("Escalated to the service supervisors: %(reason)s")
-                                                          % {"reason": label}),
+    text = _("Escalated to the service supervisors: %(reason)s") % {"reason": label}
+    if actor is not None and note:
+        text = _("Escalated to the service supervisors: %(reason)s. %(note)s") % {"reason": label, "note": note}
+    _append_event(t, EventKind.NOTE, actor, at, note=str(text),
                   data={"escalation": reason, "escalation_id": escalation.pk})
-    alert(supervisors_for(t), ticket=t, kind=AlertKind.ESCALATED, occasion=f"esc:{escalation.pk}",
+    alert([u for u in supervisors_for(t) if actor is None or u.pk != actor.pk], ticket=t, kind=AlertKind.ESCALATED,
+          occasion=f"esc:{escalation.pk}",
           message=_("%(number)s escalated: %(reason)s") % {"number": t.number, "reason": label}, at=at)
     return escalation
 
@@ -448,6 +455,52 @@ def do_escalate_ticket(*, ticket: Ticket | int, reason: str, occasion: str, note
             Ticket.objects.filter(pk=t.pk).update(last_event_seq=t.last_event_seq)
             _publish(t)
             record_audit(None, "ticket.escalate", t, data={"reason": reason}, at=at)
+    return escalation
+
+
+MAX_ESCALATION_NOTE = 300  # Escalation.note
+
+
+def may_escalate_by_hand(user: Any, ticket: Ticket) -> bool:
+    """A service supervisor of the ticket's region, a department head over its handling unit, or an administrator
+    (no query when the ticket's handler_unit and the user's unit are loaded)."""
+    return bool(ticket.is_open and (ticket_policy.is_admin(user) or ticket_policy.is_region_supervisor(user, ticket)
+                                    or ticket_policy.is_head_over_handler(user, ticket)))
+
+
+def do_escalate_by_hand(*, acting_user: Any, ticket: Ticket | int, note: str,
+                        now: dt.datetime | None = None) -> Escalation:
+    """A supervisor (or a department head) hands an open ticket to the service supervisors' escalation list with a
+    note saying why: an escalation row (reason "by hand", who), a timeline entry by them, alerts to the other
+    supervisors of the region, an audit record. Refused while an escalation by hand of the ticket is still open."""
+    note = (note or "").strip()
+    if not note:
+        raise ValidationFailed(field="note", message=_("Say why it is escalated."))
+    if len(note) > MAX_ESCALATION_NOTE:
+        raise ValidationFailed(field="note", message=_("At most %(limit)d characters.") % {
+            "limit": MAX_ESCALATION_NOTE})
+    at = now or timezone.now()
+    with transaction.atomic(), refcache.pinned():
+        pk = ticket.pk if isinstance(ticket, Ticket) else ticket
+        t = _lock_ticket(pk, None)
+        if not ticket_policy.can_see(acting_user, t):
+            raise NotFoundError(_("Work order not found."))
+        if not may_escalate_by_hand(acting_user, t):
+            if not t.is_open:
+                raise ValidationFailed(field="note", message=_("Only an open work order can be escalated."))
+            raise PermissionDeniedError(_("Only service supervisors and department heads escalate work orders."))
+        if Escalation.objects.filter(ticket=t, reason=EscalationReason.MANUAL, resolved_at=None).exists():
+            raise ValidationFailed(field="note", message=_(
+                "This work order is already escalated by hand; the escalation is open until a supervisor resolves it."))
+        escalation = _escalate_locked(t, EscalationReason.MANUAL, at, occasion=f"manual:{t.pk}:{at:%Y%m%d%H%M%S%f}",
+                                      note=note, actor=acting_user)
+        if escalation is None:  # the same ticket escalated in the same microsecond: the other one stands
+            raise ValidationFailed(field="note", message=_(
+                "This work order is already escalated by hand; the escalation is open until a supervisor resolves it."))
+        Ticket.objects.filter(pk=t.pk).update(last_event_seq=t.last_event_seq)
+        _publish(t)
+        record_audit(acting_user, "ticket.escalate", t, data={"reason": EscalationReason.MANUAL, "note": note,
+                                                              "escalation": escalation.pk}, at=at)
     return escalation
 
 

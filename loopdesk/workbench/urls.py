@@ -21,6 +21,7 @@ urlpatterns = [
     path("tickets/<int:pk>/link/", tickets.add_link, name="ticket_link"),
     path("tickets/<int:pk>/reveal/", tickets.reveal_customer, name="ticket_reveal"),
     path("board/", board.board, name="board"),
+    path("board/escalate/<int:pk>/", board.escalate, name="board_escalate"),
     path("policies/", policies.policies, name="policies"),
     path("policies/preview/", policies.policy_preview, name="policy_preview"),
     path("queues/bulk-dispatch/", queues.bulk_dispatch, name="bulk_dispatch"),

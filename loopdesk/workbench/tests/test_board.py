@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from loopdesk.conftest import World
+from loopdesk.followup.models import Escalation, EscalationReason
 from loopdesk.org.choices import UnitFunction, UnitLevel
 from loopdesk.org.models import OrgUnit
 from loopdesk.routing.models import RoutingRule
@@ -138,3 +139,40 @@ def test_department_head_sees_the_board_of_their_own_department_only(world: Worl
     for role in ("specialist", "agent", "dispatcher", "auditor"):
         assert client_for(role).get("/board/").status_code == 403, role
     assert 'href="/board/"' not in client_for("specialist").get("/").content.decode()
+
+
+def test_escalate_from_the_board_asks_why_and_puts_it_on_the_escalation_list(world: World, client_for: Any) -> None:
+    t = _late(world, problem=True)
+    client = client_for("supervisor")
+    html = client.get("/board/").content.decode()
+    url = f"/board/escalate/{t.pk}/"
+    assert f'data-action="escalate" href="{url}" hx-get="{url}" hx-target="#dialog-body"' in html
+    dialog = client.get(url, headers={"HX-Request": "true"})
+    assert dialog.status_code == 200 and 'name="note"' in dialog.content.decode()
+    assert "<html" not in dialog.content.decode()
+    response = client.post(url, {"note": " "}, headers={"HX-Request": "true"})
+    assert response.status_code == 422 and response.context["form"].errors["note"]
+    assert not Escalation.objects.exists()
+    response = client.post(url, {"note": "客户第三次来电，请督办"}, headers={"HX-Request": "true"})
+    assert response.status_code == 204 and response["HX-Redirect"] == "/board/"
+    escalation = Escalation.objects.get(ticket=t, reason=EscalationReason.MANUAL)
+    assert escalation.escalated_by_id == world.users["supervisor"].pk and escalation.note == "客户第三次来电，请督办"
+    html = client.get("/board/").content.decode()
+    assert f"{t.number} escalated to the service supervisors." in html
+    assert f'data-escalated="{t.pk}"' in html and url not in html  # no second escalation while it is open
+    listed = client.get("/escalations/").content.decode()
+    assert "Escalated by hand" in listed and "客户第三次来电，请督办" in listed
+    response = client.post(url, {"note": "再次"})  # a plain form post, e.g. from a stale page
+    assert response.status_code == 422 and "already escalated by hand" in response.content.decode()
+    assert Escalation.objects.filter(ticket=t).count() == 1
+
+
+def test_escalate_is_offered_and_allowed_to_supervisors_and_heads_only(world: World, client_for: Any) -> None:
+    t = _late(world)
+    assert 'data-action="escalate"' in client_for("head").get("/board/").content.decode()
+    assert client_for("specialist").get(f"/board/escalate/{t.pk}/").status_code == 403
+    assert client_for("specialist").post(f"/board/escalate/{t.pk}/", {"note": "x"}).status_code == 403
+    assert client_for("zh_agent").get(f"/board/escalate/{t.pk}/").status_code == 404
+    response = client_for("head").post(f"/board/escalate/{t.pk}/", {"note": "需要公司层面协调"})
+    assert response.status_code == 302 and response["Location"] == "/board/"
+    assert Escalation.objects.get(ticket=t).escalated_by_id == world.users["head"].pk

@@ -9,20 +9,26 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django import forms
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from loopdesk.followup.models import Escalation, EscalationReason
 from loopdesk.followup.selectors import open_escalations_for
+from loopdesk.followup.services import MAX_ESCALATION_NOTE, do_escalate_by_hand, may_escalate_by_hand
 from loopdesk.org.models import OrgUnit
 from loopdesk.tickets.choices import Action
 from loopdesk.tickets.policy import allowed_actions, visible_tickets
 from loopdesk.workbench.common import RoleFlags, staff_required
 from loopdesk.workbench.queues import LIST_RELATED
+from loopdesk.workbench.views.dialogs import done, run_service
+from loopdesk.workbench.views.tickets import get_ticket
 
 BOARD_ROWS = 50
 AGE_BUCKETS = [
@@ -73,8 +79,14 @@ def board_context(user: Any, now: dt.datetime, department: OrgUnit | None = None
     ageing = [(label, totals[key], round(100 * totals[key] / biggest)) for key, label, *_rest in AGE_BUCKETS]
     late = list(open_qs.filter(Q(is_overtime=True) | Q(is_problem=True)).select_related(*LIST_RELATED)
                 .order_by("-is_problem", "overtime_at", "id")[:BOARD_ROWS])
-    for t in late:  # the row's buttons: only what this user may do now (no query: relations are loaded)
+    # The row's buttons: only what this user may do now (no query per row: the relations are loaded), and whether
+    # an escalation by hand is still open (one query for the whole list).
+    escalated = set(Escalation.objects.filter(ticket_id__in=[t.pk for t in late], reason=EscalationReason.MANUAL,
+                                              resolved_at=None).values_list("ticket_id", flat=True)) if late else set()
+    for t in late:
         t.may_reassign = Action.TRANSFER in allowed_actions(user, t)
+        t.escalated_by_hand = t.pk in escalated
+        t.may_escalate = not t.escalated_by_hand and may_escalate_by_hand(user, t)
     return {
         "totals": totals,
         "ageing": ageing,
@@ -101,3 +113,34 @@ def board(request: HttpRequest) -> HttpResponse:
         context["open_escalations"] = open_escalations_for(request.user).count()
     template = "workbench/partials/board_body.html" if request.htmx else "workbench/board.html"
     return render(request, template, context)
+
+
+class EscalateForm(forms.Form):
+    note = forms.CharField(label=_("Why it is escalated"), max_length=MAX_ESCALATION_NOTE,
+                           widget=forms.Textarea(attrs={"rows": 3}),
+                           help_text=_("The supervisors see it on their escalation list; it goes on the timeline "
+                                       "and in the audit log."))
+
+
+@staff_required
+def escalate(request: HttpRequest, pk: int) -> HttpResponse:
+    """The board's Escalate button: a dialog asking why, then `do_escalate_by_hand` (back to the board)."""
+    ticket = get_ticket(request.user, pk)
+    if not may_escalate_by_hand(request.user, ticket):
+        if not ticket.is_open:
+            raise Http404(_("Only an open work order can be escalated."))
+        raise PermissionDenied(_("Only service supervisors and department heads escalate work orders."))
+    status = 200
+    if request.method == "POST":
+        form = EscalateForm(request.POST)
+        if form.is_valid():
+            ok, _result = run_service(form, lambda: do_escalate_by_hand(
+                acting_user=request.user, ticket=ticket, note=form.cleaned_data["note"]))
+            if ok:
+                return done(request, _("%(number)s escalated to the service supervisors.") % {
+                    "number": ticket.number}, reverse("workbench:board"))
+        status = 422
+    else:
+        form = EscalateForm()
+    template = "workbench/partials/escalate_form.html" if request.htmx else "workbench/escalate_page.html"
+    return render(request, template, {"ticket": ticket, "form": form, "nav": "board"}, status=status)
