@@ -37,13 +37,34 @@ def enqueue(
 
 
 Deliverer = Callable[[OutboxMessage], None]
+Destination = Callable[[OutboxMessage], str]
 _deliverers: dict[str, Deliverer] = {}
+_destinations: dict[str, Destination] = {}
 
 
-def register_deliverer(channel: str, deliverer: Deliverer) -> None:
-    """`deliverer(message)` sends one message and raises on failure (the worker retries with back-off)."""
+class DestinationUnreachable(Exception):
+    """Raised (or subclassed) by a deliverer when the receiver did not answer: no connection, or no answer within
+    the timeout. The worker then puts the other rows for the same destination back without trying them."""
+
+
+def register_deliverer(channel: str, deliverer: Deliverer, destination: Destination | None = None) -> None:
+    """`deliverer(message)` sends one message and raises on failure (the worker retries with back-off).
+
+    `destination(message)` names the receiver a message goes to (e.g. one webhook subscriber); by default the
+    whole channel is one destination (e.g. the SMS gateway). After a destination is unreachable in a pass, its
+    other rows wait for the back-off instead of each costing the timeout.
+    """
     _deliverers[channel] = deliverer
+    if destination is not None:
+        _destinations[channel] = destination
+    else:
+        _destinations.pop(channel, None)
 
 
 def deliverer_for(channel: str) -> Deliverer | None:
     return _deliverers.get(channel)
+
+
+def destination_of(message: OutboxMessage) -> str:
+    named = _destinations.get(message.channel)
+    return f"{message.channel}:{named(message)}" if named is not None else message.channel

@@ -6,8 +6,16 @@ One pass (`deliver_due`):
    workers take different rows (SQLite serialises writers instead). A claim moves `not_before` forward by
    the lease and counts the attempt, and the transaction ends before anything is sent: ticket work never
    waits for a delivery.
-2. *Deliver* each claimed row outside any transaction through `deliverer_for(row.channel)`.
+2. *Deliver* each claimed row outside any transaction through `deliverer_for(row.channel)`, within a time
+   budget per pass (`pass_seconds`, a quarter of the lease by default): rows not started when it is spent are
+   released (due again at once, the attempt not counted), so no row is still being sent when its lease ends
+   and another worker claims it. The lease must exceed the budget plus the longest delivery timeout.
 3. *Record* the results: delivered; failed with exponential back-off; dead after the maximum attempts.
+
+A destination (a webhook subscriber, the SMS gateway: `loopdesk.outbox.services.destination_of`) that times
+out or refuses the connection in a pass is tried once per pass: its other rows in the batch are put back
+with the failed row's back-off, untried and their attempt not counted, so a subscriber that accepts and never
+answers costs one timeout per pass, not one per row, and the other channels' rows go out at once.
 
 A worker killed between 2 and 3 leaves its rows claimed; they become due again when the lease ends and are
 delivered again (at least once). Receivers de-duplicate on `dedupe_key` (the file gateway does, the HTTP
@@ -20,6 +28,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+import urllib.error
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -28,7 +37,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from loopdesk.outbox.models import OutboxMessage, OutboxStatus
-from loopdesk.outbox.services import deliverer_for
+from loopdesk.outbox.services import DestinationUnreachable, deliverer_for, destination_of
 
 log = logging.getLogger(__name__)
 
@@ -44,12 +53,16 @@ class PassReport:
     delivered: int = 0
     failed: int = 0
     dead: int = 0
+    held: int = 0  # not tried: their destination was unreachable earlier in the pass
+    released: int = 0  # not tried: the pass's time budget was spent
 
     def add(self, other: PassReport) -> None:
         self.claimed += other.claimed
         self.delivered += other.delivered
         self.failed += other.failed
         self.dead += other.dead
+        self.held += other.held
+        self.released += other.released
 
 
 def backoff(attempts: int) -> dt.timedelta:
@@ -75,12 +88,35 @@ def claim_due(*, batch: int, lease_seconds: int, now: dt.datetime | None = None)
     return rows
 
 
-def deliver_rows(rows: list[OutboxMessage], *, max_attempts: int) -> PassReport:
-    """Send claimed rows and record each outcome. Never raises for a failing deliverer."""
+def is_unreachable(exc: BaseException) -> bool:
+    """The receiver did not answer at all (timeout, refused or failed connection), as opposed to an answer
+    that refused the message (e.g. HTTP 500)."""
+    if isinstance(exc, (DestinationUnreachable, TimeoutError, ConnectionError)):
+        return True
+    return (isinstance(exc, urllib.error.URLError) and not isinstance(exc, urllib.error.HTTPError)
+            and isinstance(exc.reason, OSError))
+
+
+def deliver_rows(rows: list[OutboxMessage], *, max_attempts: int, deadline: float | None = None) -> PassReport:
+    """Send claimed rows and record each outcome. Never raises for a failing deliverer.
+
+    `deadline` (time.monotonic()): rows not started by then are released. A destination that did not answer
+    is not tried again in this pass: its remaining rows wait with the failed row's back-off.
+    """
     report = PassReport(claimed=len(rows))
     delivered: list[int] = []
     failures: list[tuple[OutboxMessage, str]] = []
-    for row in rows:
+    unreachable: dict[str, OutboxMessage] = {}  # destination -> the row that found it unreachable
+    held: dict[str, list[int]] = {}
+    released: list[int] = []
+    for index, row in enumerate(rows):
+        if deadline is not None and time.monotonic() >= deadline:
+            released = [r.pk for r in rows[index:]]
+            break
+        destination = destination_of(row)
+        if destination in unreachable:
+            held.setdefault(destination, []).append(row.pk)
+            continue
         deliverer = deliverer_for(row.channel)
         if deliverer is None:
             failures.append((row, f"no deliverer registered for channel {row.channel!r}"))
@@ -90,9 +126,24 @@ def deliver_rows(rows: list[OutboxMessage], *, max_attempts: int) -> PassReport:
         except Exception as exc:  # a deliverer may fail in any way; the row is retried, the pass goes on
             log.warning("outbox %s (%s) attempt %d failed: %s", row.pk, row.channel, row.attempts, exc)
             failures.append((row, f"{type(exc).__name__}: {exc}"[:2000]))
+            if is_unreachable(exc):
+                unreachable[destination] = row
         else:
             delivered.append(row.pk)
     now = timezone.now()
+    if released:
+        # Back as they were before the claim: due now, for this or another worker.
+        OutboxMessage.objects.filter(pk__in=released).update(not_before=now, attempts=F("attempts") - 1)
+        report.released = len(released)
+        log.warning("outbox pass time budget spent: %d rows released untried", len(released))
+    for destination, ids in held.items():
+        failed = unreachable[destination]
+        OutboxMessage.objects.filter(pk__in=ids).update(
+            not_before=now + backoff(failed.attempts), attempts=F("attempts") - 1,
+            last_error=f"not tried: {destination} did not answer outbox {failed.pk} in the same pass"[:2000],
+        )
+        report.held += len(ids)
+        log.warning("outbox: %s unreachable, %d more rows wait for the back-off untried", destination, len(ids))
     if delivered:
         OutboxMessage.objects.filter(pk__in=delivered).update(
             status=OutboxStatus.DELIVERED, delivered_at=now, last_error=""
@@ -117,19 +168,26 @@ def deliver_due(
     lease_seconds: int | None = None,
     max_attempts: int | None = None,
     time_budget: float = 20.0,
+    pass_seconds: float | None = None,
 ) -> PassReport:
-    """Deliver due messages batch after batch until none is due or the time budget is spent."""
+    """Deliver due messages batch after batch until none is due or the time budget is spent.
+
+    Each batch (pass) stops starting deliveries after `pass_seconds` (default: a quarter of the lease) and
+    releases what it did not start.
+    """
     batch = batch or settings.LOOPDESK_OUTBOX_BATCH
     lease_seconds = lease_seconds or settings.LOOPDESK_OUTBOX_LEASE_SECONDS
     max_attempts = max_attempts or settings.LOOPDESK_OUTBOX_MAX_ATTEMPTS
+    pass_seconds = pass_seconds if pass_seconds is not None else lease_seconds / 4
     report = PassReport()
     started = time.monotonic()
     while True:
         rows = claim_due(batch=batch, lease_seconds=lease_seconds)
         if not rows:
             break
-        report.add(deliver_rows(rows, max_attempts=max_attempts))
-        if len(rows) < batch or time.monotonic() - started > time_budget:
+        passed = deliver_rows(rows, max_attempts=max_attempts, deadline=time.monotonic() + pass_seconds)
+        report.add(passed)
+        if len(rows) < batch or passed.released or time.monotonic() - started > time_budget:
             break
     return report
 

@@ -11,8 +11,8 @@ class TmfConfig(AppConfig):
         import loopdesk.tmf.schema  # noqa: F401 - registers the OpenAPI description of token authentication
         from loopdesk.outbox.services import register_deliverer
         from loopdesk.tickets.events import register_listener
-        from loopdesk.tmf.delivery import CHANNEL, deliver
+        from loopdesk.tmf.delivery import CHANNEL, deliver, destination
         from loopdesk.tmf.events import on_ticket_event
 
         register_listener("tmf621-events", on_ticket_event)
-        register_deliverer(CHANNEL, deliver)
+        register_deliverer(CHANNEL, deliver, destination)

@@ -23,6 +23,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from loopdesk.outbox.services import DestinationUnreachable
 from loopdesk.tmf.models import DeliveryLog, EventSubscription
 
 CHANNEL = "tmf_event"
@@ -32,6 +33,15 @@ USER_AGENT = "LoopDesk-TMF621/1.0"
 
 class DeliveryError(Exception):
     """The subscriber did not acknowledge the event (non-2xx, timeout, refused connection)."""
+
+
+class SubscriberUnreachable(DeliveryError, DestinationUnreachable):
+    """No answer at all (timeout, refused connection): the worker holds back this subscriber's other rows."""
+
+
+def destination(message: Any) -> str:
+    """The outbox destination of an event row: its subscription (one callback)."""
+    return message.target
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -65,6 +75,7 @@ def deliver(message: Any) -> None:
     started = time.monotonic()
     status_code: int | None = None
     error = ""
+    unreachable = False
     try:
         with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310 - checked above
             status_code = response.status
@@ -72,7 +83,10 @@ def deliver(message: Any) -> None:
     except urllib.error.HTTPError as exc:
         status_code = exc.code
         error = f"HTTP {exc.code} {exc.reason}"
-    except (urllib.error.URLError, OSError, ValueError) as exc:
+    except (urllib.error.URLError, OSError) as exc:
+        error = f"{type(exc).__name__}: {exc}"
+        unreachable = True
+    except ValueError as exc:
         error = f"{type(exc).__name__}: {exc}"
     ok = status_code is not None and 200 <= status_code < 300
     DeliveryLog.objects.create(
@@ -81,5 +95,7 @@ def deliver(message: Any) -> None:
         status_code=status_code, ok=ok, error=error[:2000], duration_ms=int((time.monotonic() - started) * 1000),
         created_at=timezone.now(),
     )
+    if unreachable:
+        raise SubscriberUnreachable(error)
     if not ok:
         raise DeliveryError(error or f"HTTP {status_code}")
