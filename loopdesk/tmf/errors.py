@@ -18,7 +18,12 @@ def flatten_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     if isinstance(detail, dict):
         for key, value in detail.items():
-            name = prefix if key == "non_field_errors" and prefix else (f"{prefix}.{key}" if prefix else str(key))
+            if isinstance(key, int):  # a list serializer's errors by index (DRF >= 3.15)
+                name = f"{prefix}[{key}]"
+            elif key == "non_field_errors" and prefix:
+                name = prefix
+            else:
+                name = f"{prefix}.{key}" if prefix else str(key)
             for k, v in flatten_errors(value, name).items():
                 out.setdefault(k, []).extend(v)
     elif isinstance(detail, list):

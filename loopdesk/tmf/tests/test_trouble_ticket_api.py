@@ -502,3 +502,46 @@ def test_a_unit_limited_token_cannot_link_a_ticket_outside_its_units(world: Worl
     pk = create(limited, world).json()["id"]
     assert patch(limited, pk, {"troubleTicketRelationship": [
         {"id": inside, "relationshipType": "relatedTo"}]}).status_code == 200
+
+
+# --- PATCH: bad input is a 400 naming the attribute, and nothing of the request is kept -------------------
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"status": 5}, "status"),
+    ({"status": "sleeping"}, "status"),
+    ({"note": "x"}, "note"),
+    ({"note": [{"text": 5}]}, "note[0].text"),
+    ({"note": [{"txt": "x"}]}, "note[0].txt"),
+    ({"statusChangeReason": ["x"]}, "statusChangeReason"),
+    ({"expectedResolutionDate": "tomorrow"}, "expectedResolutionDate"),
+    ({"troubleTicketRelationship": {"id": "1"}}, "troubleTicketRelationship"),
+    ({"colour": "red"}, "colour"),
+    ({"lastUpdate": "2026-01-01T00:00:00Z"}, "lastUpdate"),
+])
+def test_patch_with_a_wrong_type_or_unknown_attribute_is_400_naming_it(world: World, crm, body, field) -> None:
+    pk = create(crm, world).json()["id"]
+    assert_error(patch(crm, pk, body), 400, field)
+    ticket = Ticket.objects.get(pk=pk)
+    assert ticket.version == 1 and ticket.events.count() == 1
+
+
+def test_patch_is_all_or_nothing(world: World, crm) -> None:
+    """A valid status change with a forbidden externalId change: 400, and the withdrawal is rolled back."""
+    pk = create(crm, world, externalId="CRM-1").json()["id"]
+    audits = AuditLog.objects.count()
+    response = patch(crm, pk, {"status": "cancelled", "statusChangeReason": "客户撤销", "externalId": "CRM-2",
+                               "note": [{"text": "随请求的备注"}]})
+    assert_error(response, 400, "externalId")
+    ticket = Ticket.objects.get(pk=pk)
+    assert ticket.status == Status.NEW and ticket.version == 1
+    assert list(ticket.events.values_list("kind", flat=True)) == ["create"]
+    assert AuditLog.objects.count() == audits
+    assert list(ticket.external_refs.values_list("external_id", flat=True)) == ["CRM-1"]
+    # A fixed attribute changed alongside a status: also nothing.
+    assert_error(patch(crm, pk, {"status": "cancelled", "statusChangeReason": "客户撤销", "severity": "Minor"}),
+                 400, "severity")
+    assert Ticket.objects.get(pk=pk).status == Status.NEW
+    # The same request without the bad part goes through.
+    assert patch(crm, pk, {"status": "cancelled", "statusChangeReason": "客户撤销",
+                           "externalId": "CRM-1"}).json()["status"] == "cancelled"
