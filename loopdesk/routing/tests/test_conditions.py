@@ -1,0 +1,65 @@
+"""Routing rules' conditions customer tier, customer's branch and channel: a rule with one of them set takes
+the tickets that match it and only those (the others fall through to the next rule), both in `route_ticket`
+and when a ticket is registered and dispatched through the service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from loopdesk.conftest import T0, World
+from loopdesk.customers.choices import Tier, VipLevel
+from loopdesk.routing.models import RoutingRule
+from loopdesk.routing.services import route_ticket
+from loopdesk.tickets import services as s
+from loopdesk.tickets.choices import Channel, ContactType
+
+# condition on the rule, what the matching ticket has, what a ticket that does not match has.
+CASES = {
+    "tier": ({"tier": Tier.VIP}, {"vip_level": VipLevel.GOLD}, {"vip_level": VipLevel.NONE}),
+    "branch": ({"branch": "branch_xh"}, {"home_branch": "branch_xh"}, {"home_branch": "zh"}),
+    "channel": ({"channel": Channel.REGULATOR}, {"channel": Channel.REGULATOR}, {"channel": Channel.HOTLINE}),
+}
+
+
+def _units(world: World, values: dict[str, Any]) -> dict[str, Any]:
+    return {k: world.units[v] if k in ("branch", "home_branch") else v for k, v in values.items()}
+
+
+def _ticket(world: World, attrs: dict[str, Any]) -> dict[str, Any]:
+    attrs = _units(world, attrs)
+    customer = world.customer(**{k: v for k, v in attrs.items() if k in ("vip_level", "home_branch")})
+    return world.ticket_kwargs(customer=customer, channel=attrs.get("channel", Channel.HOTLINE))
+
+
+@pytest.mark.parametrize("condition", list(CASES))
+def test_a_rule_with_one_condition_takes_only_the_matching_tickets(world: World, condition: str) -> None:
+    rule_values, matching, other = CASES[condition]
+    rule = RoutingRule.objects.create(name=f"by {condition}", position=5, target_unit=world.units["svcmgmt"],
+                                      **_units(world, rule_values))
+    for attrs, unit, chosen in ((matching, "svcmgmt", rule.pk), (other, "netmaint", None)):
+        kwargs = _ticket(world, attrs)
+        customer = kwargs["customer"]
+        decision = route_ticket(region="JM", category=kwargs["category"], contact_type=kwargs["contact_type"],
+                                tier=customer.tier, channel=kwargs["channel"], branch_id=customer.home_branch_id)
+        assert decision.unit == world.units[unit], (condition, attrs)
+        if chosen:
+            assert decision.rule.pk == chosen
+        else:
+            assert decision.rule.name == "基础通信→网维"  # the next rule by position
+        ticket = s.do_create_ticket(acting_user=world.user("agent"), now=T0, dispatch=True, **kwargs)
+        assert ticket.handler_unit == world.units[unit], (condition, attrs)
+
+
+def test_all_conditions_together_must_all_match(world: World) -> None:
+    RoutingRule.objects.create(name="VIP regulator Xinhui", position=5, target_unit=world.units["svcmgmt"],
+                               tier=Tier.VIP, branch=world.units["branch_xh"], channel=Channel.REGULATOR,
+                               contact_type=ContactType.COMPLAINT)
+    full = {"vip_level": VipLevel.GOLD, "home_branch": "branch_xh", "channel": Channel.REGULATOR}
+    assert s.do_create_ticket(acting_user=world.user("agent"), now=T0, dispatch=True,
+                              **_ticket(world, full)).handler_unit == world.units["svcmgmt"]
+    for condition, (_rule, _matching, other) in CASES.items():
+        attrs = {**full, **other}
+        ticket = s.do_create_ticket(acting_user=world.user("agent"), now=T0, dispatch=True, **_ticket(world, attrs))
+        assert ticket.handler_unit == world.units["netmaint"], condition
