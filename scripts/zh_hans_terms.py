@@ -809,6 +809,13 @@ T: dict[str, str] = {
     "%(number)s escalated to the service supervisors.": "%(number)s 已升级至服务管理人员。",
     "Escalate": "升级",
     "Back to the board": "返回监控看板",
+    "You may not do this (any more). Reload the page to see what you may do now.":
+        "您无权（或已无权）执行此操作。请刷新页面，查看您现在可以执行的操作。",
+    "Not found: it no longer exists or you may not see it. Reload the page.":
+        "未找到：该内容已不存在或您无权查看。请刷新页面。",
+    "Something went wrong on our side: it may not have been saved. Reload the page and check before trying again.":
+        "系统出错了：操作可能未保存。请刷新页面，核对后再试。",
+    "The server could not be reached. Check the connection and try again.": "无法连接服务器。请检查网络后重试。",
     # --- end of workbench session 4 ---------------------------------------------------------------------------
     # --- workbench ---------------------------------------------------------------------------------------
     "Send to": "派往",

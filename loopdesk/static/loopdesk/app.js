@@ -139,4 +139,55 @@
     enhance(e.target);
     if (e.target.id === "dialog-body") openDialog();
   });
+
+  // An htmx request answered 403, 404 or 5xx (not swapped: see the htmx-config meta) or not answered at all: say so,
+  // in the user's language (data-i18n-error-* on <body>), where the user is looking. From a dialog or for a dialog,
+  // inside the dialog; otherwise as a message at the top of the page.
+  function showError(e, key) {
+    var b = document.body.dataset, text = b["i18nError" + key] || b.i18nErrorFailed;
+    var dlg = document.getElementById("action-dialog"), body = document.getElementById("dialog-body");
+    var origin = e.detail && e.detail.elt, target = e.detail && e.detail.target;
+    var inDialog = (dlg && origin && dlg.contains(origin)) || (target && target.id === "dialog-body");
+    if (inDialog && body) {
+      var box = body.querySelector(".htmx-error");
+      if (!box) {
+        box = document.createElement("div");
+        box.className = "error htmx-error";
+        box.setAttribute("role", "alert");
+        body.insertBefore(box, body.firstChild);
+      }
+      box.textContent = text;
+      if (!body.querySelector("[data-close-dialog]")) {
+        var close = document.createElement("button");
+        close.type = "button";
+        close.setAttribute("data-close-dialog", "");
+        close.textContent = b.i18nClose;
+        box.appendChild(document.createTextNode(" "));
+        box.appendChild(close);
+      }
+      openDialog();
+      return;
+    }
+    var main = document.getElementById("main") || document.body, list = main.querySelector("ul.messages");
+    if (!list) {
+      list = document.createElement("ul");
+      list.className = "messages";
+      list.setAttribute("role", "status");
+      main.insertBefore(list, main.firstChild);
+    }
+    var item = list.querySelector("li.htmx-error");
+    if (!item) {
+      item = document.createElement("li");
+      item.className = "msg-error htmx-error";
+      item.setAttribute("role", "alert");
+      list.appendChild(item);
+    }
+    item.textContent = text;
+  }
+
+  document.addEventListener("htmx:responseError", function (e) {
+    var status = e.detail && e.detail.xhr ? e.detail.xhr.status : 500;
+    showError(e, status === 403 ? "Forbidden" : status === 404 ? "Missing" : "Failed");
+  });
+  document.addEventListener("htmx:sendError", function (e) { showError(e, "Network"); });
 })();
