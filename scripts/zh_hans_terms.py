@@ -1094,6 +1094,7 @@ T: dict[str, str] = {
     "You may not import data.": "您无权导入数据。",
     "Choose a CSV or XLSX file.": "请选择 CSV 或 XLSX 文件。",
     "Choose what to import.": "请选择导入内容。",
+    "Not timely (overtime or problem)": "未及时（超时或问题工单）",
     "Item “%(item)s” has an unknown measure “%(measure)s” and is left out of the scores.":
         "考核项“%(item)s”的指标“%(measure)s”无法识别，未计入得分。",
     "This line is not %(encoding)s text (bytes %(bytes)s). Save the file as CSV in UTF-8 or GBK, or as XLSX, and "

@@ -30,7 +30,7 @@ from loopdesk.org.choices import Role, UnitLevel
 from loopdesk.org.models import OrgUnit
 from loopdesk.reports.models import BUCKET_EDGES_HOURS, BUCKETS, DailyRollup, DailyTotal, MonthlyRollup, ReportFact
 from loopdesk.reports.rollups import COUNTER_BY_NAME, COUNTER_NAMES, DAY_FIELDS, family_queryset
-from loopdesk.tickets.choices import Channel, ContactType
+from loopdesk.tickets.choices import CallbackVerdict, Channel, ContactType
 from loopdesk.tickets.models import Category, Ticket
 from loopdesk.tickets.policy import is_admin, visible_tickets
 
@@ -61,6 +61,7 @@ MEASURES: dict[str, tuple[Any, str]] = {  # name -> (label, unit: count | rate |
     "appeals": (_("Regulator appeals"), "count"),
     "dispatched": (_("Dispatched work orders"), "count"),
     "timely": (_("Timely"), "count"),
+    "untimely": (_("Not timely (overtime or problem)"), "count"),
     "timeliness": (_("Timeliness rate"), "rate"),
     "overtime": (_("Overtime (48–72 h)"), "count"),
     "overtime_rate": (_("Overtime rate"), "rate"),
@@ -106,6 +107,7 @@ DRILLABLE: dict[str, tuple[str, Q]] = {
     "appeals": ("appeals", Q()),
     "dispatched": ("dispatched", Q()),
     "timely": ("dispatched", Q(overtime=False, problem=False)),
+    "untimely": ("dispatched", Q(overtime=True) | Q(problem=True)),
     "overtime": ("overtime", Q()),
     "problem": ("problem", Q()),
     "replied": ("replied", Q()),
@@ -114,6 +116,7 @@ DRILLABLE: dict[str, tuple[str, Q]] = {
     "fcr": ("fcr", Q()),
     "repeat": ("repeat", Q()),
     "returned": ("returns", Q()),
+    "callbacks": ("answered", Q(verdict__in=(CallbackVerdict.SATISFIED, CallbackVerdict.DISSATISFIED))),
     "satisfied": ("cb_satisfied", Q()),
     "dissatisfied": ("cb_dissatisfied", Q()),
     "unreachable": ("cb_unreachable", Q()),
@@ -122,6 +125,20 @@ DRILLABLE: dict[str, tuple[str, Q]] = {
     "survey_satisfied": ("sv_satisfied", Q()),
     "survey_unsatisfied": ("sv_answered", Q(survey_score__lt=4)),
 }
+
+# A rate opens the list of its numerator (the tickets it counts); a rate not listed has no list.
+NUMERATOR: dict[str, str] = {
+    "timeliness": "timely", "overtime_rate": "overtime", "problem_rate": "problem", "fcr_rate": "fcr",
+    "repeat_rate": "repeat", "return_rate": "returned", "callback_rate": "callbacks", "satisfaction": "satisfied",
+    "survey_satisfaction": "survey_satisfied", "survey_response_rate": "survey_responses",
+}
+
+
+def drill_measure(measure: str) -> str | None:
+    """The drill-down list behind a number: the count itself, or a rate's numerator; None when there is none."""
+    if measure in DRILLABLE:
+        return measure
+    return NUMERATOR.get(measure)
 
 
 @dataclass(frozen=True)
@@ -358,6 +375,7 @@ def derive(t: Totals, customers: int | None = None) -> dict[str, float | int | N
         "appeals": t["appeals"],
         "dispatched": t["dispatched"],
         "timely": timely,
+        "untimely": t["overtime"] + t["problem"],
         "timeliness": _rate(timely, t["dispatched"]),
         "overtime": t["overtime"],
         "overtime_rate": _rate(t["overtime"], t["dispatched"]),

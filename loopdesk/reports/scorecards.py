@@ -61,6 +61,7 @@ class ItemScore:
     previous: float | None
     points: float | None
     category: Any = None  # short board: the category it was measured on
+    url: str | None = None  # the numerator's drill-down list (set by the scorecard page)
 
 
 @dataclass
@@ -101,7 +102,7 @@ def improvement(value: float | None, previous: float | None, target: float, lowe
     return _clamp(gain / target) if target > 0 else float(gain >= 0)
 
 
-def _channels(item: AssessmentItem) -> list[str]:
+def item_channels(item: AssessmentItem) -> list[str]:
     return [c.strip() for c in item.channels.split(",") if c.strip()]
 
 
@@ -124,7 +125,7 @@ def score(viewer: Any, scheme: AssessmentScheme, period: m.Period, unit_kind: st
 
     units: set[int] = set()
     for item in items:
-        units |= set(values(period, tuple(_channels(item)), False))
+        units |= set(values(period, tuple(item_channels(item)), False))
     units.discard(0)
     labels = m.group_labels(unit_kind, units)
     card = Scorecard(scheme=scheme, items=items, period=period, unit_kind=unit_kind)
@@ -140,7 +141,7 @@ def score(viewer: Any, scheme: AssessmentScheme, period: m.Period, unit_kind: st
                 scored.append(ItemScore(None, None, None))
                 continue
             lower = item.measure in LOWER_IS_BETTER
-            channels = tuple(_channels(item))
+            channels = tuple(item_channels(item))
             now_t = values(period, channels, False).get(unit)
             before_t = values(previous, channels, False).get(unit)
             value = m.derive(now_t)[item.measure] if now_t else None

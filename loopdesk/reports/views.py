@@ -144,7 +144,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         cards.append({
             "name": name, "label": label, "value": _fmt(report.values[name], unit),
             "mom": _change(report.mom[name], unit), "yoy": _change(report.yoy[name], unit),
-            "url": _drill_url(period, filters, name) if name in m.DRILLABLE else None,
+            "url": _drill_url(period, filters, m.drill_measure(name)) if m.drill_measure(name) else None,
         })
     trend = m.table(user, period, "day", filters)
     categories = m.table(user, period, "category_root", filters, with_previous=True)
@@ -154,7 +154,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "trend": {
             "days": [r.label for r in trend], "volume": [r.values["volume"] for r in trend],
             "timeliness": [_pct(r.values["timeliness"]) for r in trend],
-            "urls": [_drill_url(period, filters, "volume", "day", r.key) for r in trend],
+            # One list of links per series: a bar opens its work orders, a timeliness point the timely ones.
+            "urls": {"volume": [_drill_url(period, filters, "volume", "day", r.key) for r in trend],
+                     "timeliness": [_drill_url(period, filters, "timely", "day", r.key) for r in trend]},
             "labels": {"volume": str(_("Work orders")), "timeliness": str(_("Timeliness rate"))},
         },
         "categories": [{"name": r.label, "value": r.values["volume"],
@@ -164,7 +166,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "names": [r.label for r in departments if r.key],
             "timeliness": [_pct(r.values["timeliness"]) for r in departments if r.key],
             "satisfaction": [_pct(r.values["survey_satisfaction"]) for r in departments if r.key],
-            "urls": [_drill_url(period, filters, "overtime", "department", r.key) for r in departments if r.key],
+            "urls": {"timeliness": [_drill_url(period, filters, "timely", "department", r.key)
+                                    for r in departments if r.key],
+                     "satisfaction": [_drill_url(period, filters, "survey_satisfied", "department", r.key)
+                                      for r in departments if r.key]},
             "labels": {"timeliness": str(_("Timeliness rate")),
                        "satisfaction": str(m.MEASURES["survey_satisfaction"][0])},
         },
@@ -198,7 +203,7 @@ def _ranking(rows: list[m.TableRow], period: m.Period, filters: dict[str, Any]) 
     return {
         "names": [r.label for r in ranked], "timeliness": [_pct(r.values["timeliness"]) for r in ranked],
         "volume": [r.values["volume"] for r in ranked],
-        "urls": [_drill_url(period, filters, "volume", "branch", r.key) for r in ranked],
+        "urls": {"timeliness": [_drill_url(period, filters, "timely", "branch", r.key) for r in ranked]},
         "labels": {"timeliness": str(_("Timeliness rate")), "volume": str(_("Work orders"))},
     }
 
@@ -224,8 +229,10 @@ def _short_board(rows: list[m.TableRow], measure: str, period: m.Period, filters
 
 TABLE_COUNTS = ("volume", "dispatched", "overtime", "problem", "replied", "closed", "fcr", "repeat", "returned",
                 "satisfied", "surveys", "survey_responses", "survey_satisfied")
-# A short board opens the tickets that make it short: the unsatisfied ones, or those over time.
-SHORT_BOARD_DRILL = {"satisfaction": "dissatisfied", "survey_satisfaction": "survey_unsatisfied"}
+# A short board opens the tickets that make it short: the unsatisfied ones, or those over time (overtime or
+# problem: not timely).
+SHORT_BOARD_DRILL = {"satisfaction": "dissatisfied", "survey_satisfaction": "survey_unsatisfied",
+                     "timeliness": "untimely"}
 
 
 @staff_required
@@ -248,8 +255,9 @@ def table_view(request: HttpRequest) -> HttpResponse:
         for name in exports.TABLE_MEASURES:
             unit = m.MEASURES[name][1]
             url = None
-            if name in m.DRILLABLE and r.values[name]:
-                url = _drill_url(period, filters, name, group_by, r.key)
+            drill = m.drill_measure(name)  # a count, or a rate's numerator
+            if drill and r.values[drill]:
+                url = _drill_url(period, filters, drill, group_by, r.key)
             cells.append({"text": _fmt(r.values[name], unit), "url": url})
         body.append({"label": r.label, "cells": cells})
     return render(request, "reports/table.html", _context(
@@ -323,10 +331,30 @@ def scorecard_view(request: HttpRequest) -> HttpResponse:
     if card is not None and fmt in ("csv", "xlsx"):
         return _download(fmt, f"scorecard-{unit_kind}-{period.start:%Y%m}", scorecards.header(card),
                          scorecards.rows(card), str(scorecards.UNIT_KINDS[unit_kind]))
+    if card is not None:
+        _scorecard_links(card, filters)
     return render(request, "reports/scorecard.html", _context(
         request, period, filters, card=card, scheme=scheme, unit_kind=unit_kind,
         unit_kinds=scorecards.UNIT_KINDS.items(),
     ))
+
+
+def _scorecard_links(card: scorecards.Scorecard, filters: dict[str, Any]) -> None:
+    """Each scored cell links to its item's numerator list (timeliness: the timely work orders) for the unit,
+    on the item's channel and, for a short board, the category it was measured on. Not drillable: window
+    surveys (no work orders), items limited to several channels (one channel filter in a URL)."""
+    for unit in card.units:
+        for item, cell in zip(card.items, unit.items, strict=True):
+            drill = m.drill_measure(item.measure)
+            channels = scorecards.item_channels(item)
+            if drill is None or cell.value is None or len(channels) > 1:
+                continue
+            narrowed = dict(filters)
+            if channels:
+                narrowed["channel"] = channels[0]
+            if cell.category is not None:
+                narrowed["category"] = cell.category
+            cell.url = _drill_url(card.period, narrowed, drill, card.unit_kind, unit.unit_id)
 
 
 # --- stored reports -------------------------------------------------------------------------------------
