@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from typing import Any
 
+import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from loopdesk.audit.models import AuditLog
+from loopdesk.conftest import T0
 from loopdesk.customers.models import Customer
+from loopdesk.surveys.services import do_create_window_survey, do_rate_survey
 from loopdesk.tickets.choices import Status
 from loopdesk.tickets.models import Ticket
-from loopdesk.tickets.services import do_create_ticket
+from loopdesk.tickets.services import (
+    do_accept_ticket,
+    do_answer_customer,
+    do_callback,
+    do_create_ticket,
+    do_reply_ticket,
+)
+
+H = dt.timedelta(hours=1)
 
 
 def _form(world: Any, **kwargs: Any) -> dict[str, Any]:
@@ -150,3 +164,81 @@ def test_screen_pop_shows_the_latest_contacts_and_all_on_request(world: Any, cli
     assert len(everything.context["view"].open_tickets) == 3 == len(first.context["view"].open_tickets)
     assert len(first.context["open_shown"]) == 2 and 'id="open-all"' in page
     assert len(everything.context["open_shown"]) == 3
+
+
+def test_screen_pop_shows_the_brand_label_and_the_account_managers_name(world: Any, client_for: Any) -> None:
+    manager = world.users["manager"]
+    manager.display_name = "李经理"
+    manager.save(update_fields=["display_name"])
+    customer = world.customer(vip_level="gold", brand="mzone", account_manager=manager)
+    html = client_for("agent").get(f"/desk/?caller={customer.msisdn}").content.decode()
+    assert '<span class="tag">M-Zone (动感地带)</span>' in html
+    assert "<dt>Account manager</dt><dd>李经理</dd>" in html
+    plain = world.customer(brand="szx")
+    html = client_for("agent").get(f"/desk/?caller={plain.msisdn}").content.decode()
+    assert '<span class="tag">Shenzhouxing (神州行)</span>' in html and "<dt>Account manager</dt>" not in html
+
+
+@pytest.mark.parametrize("vip_level", ["gold", "none"])
+def test_preview_promises_the_committed_time_the_created_ticket_gets(world: Any, client_for: Any,
+                                                                     vip_level: str) -> None:
+    customer = world.customer(vip_level=vip_level)
+    client = client_for("agent")
+    form = _form(world, caller=customer.msisdn)
+    for _attempt in range(3):  # the page shows minutes: retry if a minute turned between the two requests
+        Ticket.objects.all().delete()
+        before = timezone.localtime()
+        preview = client.get("/desk/preview/", form).content.decode()
+        response = client.post(f"/desk/?caller={customer.msisdn}", form)
+        after = timezone.localtime()
+        if before.replace(second=0, microsecond=0) == after.replace(second=0, microsecond=0):
+            break
+    assert response.status_code == 302
+    ticket = Ticket.objects.get()
+    shown = re.search(r'id="preview-committed">([^<]+)<', preview).group(1)
+    assert shown == f"{timezone.localtime(ticket.committed_at):%Y-%m-%d %H:%M}"
+    policy = world.policies["vip" if vip_level == "gold" else "default"]
+    assert ticket.sla_policy_id == policy.pk and policy.name in preview
+    assert before + dt.timedelta(minutes=policy.resolution_minutes) <= ticket.committed_at <= \
+        after + dt.timedelta(minutes=policy.resolution_minutes)
+
+
+def _answered_ticket(world: Any, customer: Any) -> Ticket:
+    agent, specialist = world.user("agent"), world.user("specialist")
+    t = do_create_ticket(acting_user=agent, now=T0, dispatch=True, dispatch_to=world.units["netmaint"],
+                         **world.ticket_kwargs(customer=customer))
+    t = do_accept_ticket(acting_user=specialist, ticket=t, now=T0 + H)
+    t = do_reply_ticket(acting_user=specialist, ticket=t, resolution="已调整天线", now=T0 + 2 * H)
+    return do_answer_customer(acting_user=agent, ticket=t, answer="已告知客户", now=T0 + 3 * H)
+
+
+@pytest.mark.parametrize("survey_is_newer", [True, False])
+def test_last_satisfaction_is_the_newer_of_callback_verdict_and_survey_score(
+        world: Any, client_for: Any, survey_is_newer: bool) -> None:
+    customer = world.customer()
+    ticket = _answered_ticket(world, customer)
+    callback_at = T0 + 4 * H
+    survey_at = callback_at + (H if survey_is_newer else -H / 2)
+    survey = do_create_window_survey(acting_user=world.user("agent"), msisdn=customer.msisdn, channel="hotline",
+                                     contact_ref="call-1", now=T0 + 3 * H)
+    do_rate_survey(survey=survey, score=5, via="sms", now=survey_at)
+    do_callback(acting_user=world.user("agent"), ticket=ticket, verdict="dissatisfied", now=callback_at)
+    response = client_for("agent").get(f"/desk/?caller={customer.msisdn}")
+    sat = response.context["view"].last_satisfaction
+    html = response.content.decode()
+    cell = html[html.index('id="last-satisfaction"'):]
+    cell = cell[:cell.index("</dd>")]
+    if survey_is_newer:
+        assert (sat.source, sat.label, sat.at) == ("survey", "Very satisfied (非常满意)", survey_at)
+        assert "Very satisfied (非常满意)" in cell and "survey" in cell
+    else:
+        assert (sat.source, sat.label, sat.number, sat.at) == ("callback", "Not satisfied", ticket.number,
+                                                               callback_at)
+        assert "Not satisfied" in cell and ticket.number in cell
+
+
+def test_last_satisfaction_is_empty_without_either(world: Any, client_for: Any) -> None:
+    customer = world.customer()
+    do_create_ticket(acting_user=world.user("agent"), **world.ticket_kwargs(customer=customer))
+    response = client_for("agent").get(f"/desk/?caller={customer.msisdn}")
+    assert response.context["view"].last_satisfaction is None
