@@ -816,6 +816,8 @@ T: dict[str, str] = {
     "Something went wrong on our side: it may not have been saved. Reload the page and check before trying again.":
         "系统出错了：操作可能未保存。请刷新页面，核对后再试。",
     "The server could not be reached. Check the connection and try again.": "无法连接服务器。请检查网络后重试。",
+    "survey": "满意度调查",
+    "callback": "回访",
     # --- end of workbench session 4 ---------------------------------------------------------------------------
     # --- workbench ---------------------------------------------------------------------------------------
     "Send to": "派往",
