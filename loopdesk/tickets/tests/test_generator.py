@@ -202,3 +202,23 @@ def test_closed_tickets_have_surveys_and_the_rollups_count_them(demo: list[Ticke
     assert sum(r.get("sv_answered", 0) for r in sums.values()) == answered.count()
     assert sum(r.get("ws_sent", 0) for r in sums.values()) == window.count()
     assert rollups.check().ok
+
+
+@pytest.mark.django_db
+def test_default_spread_is_about_monthly_volume_tickets_a_month(reference: None) -> None:
+    """Without `months`, a run covers tickets / MONTHLY_VOLUME months (rounded up, at most 36) back from its end,
+    so a month of the data holds about 5,000 tickets (Jiangmen's volume, domain.md)."""
+    from loopdesk.tickets.generator import MONTHLY_VOLUME, Generator
+
+    assert MONTHLY_VOLUME == 5000
+    for tickets, days in ((5000, 30), (10_000, 61), (60_000, 365), (180_000, 1096)):
+        assert Generator(Options(tickets=tickets, end=END)).days == days
+        assert 4900 <= tickets / (days / 30.44) <= 5100
+    assert Generator(Options(tickets=1_000_000, end=END)).days == 1096  # capped at 3 years (~27,800 a month)
+    # A small run, generated: 5,000 tickets fill the month before END, about evenly.
+    generate(Options(tickets=MONTHLY_VOLUME, seed=5, customers=1000, end=END, surveys=False))
+    created = sorted(Ticket.objects.values_list("created_at", flat=True))
+    assert len(created) == MONTHLY_VOLUME and created[-1] <= END
+    assert 28.5 <= (created[-1] - created[0]).total_seconds() / 86400 <= 30.5
+    halves = Counter(c > END - dt.timedelta(days=15) for c in created)
+    assert 0.4 * MONTHLY_VOLUME <= halves[True] <= 0.6 * MONTHLY_VOLUME, halves
