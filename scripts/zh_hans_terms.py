@@ -995,6 +995,7 @@ T: dict[str, str] = {
     "The message was not accepted.": "消息未被接受。",
     "The request body is too large.": "请求体过大。",
     "The request body is larger than %(limit)d bytes.": "请求体超过 %(limit)d 字节。",
+    "Unknown value(s) of %(name)s: %(values)s.": "%(name)s 的取值未知：%(values)s。",
     "The request body is not valid JSON (line %(line)d, column %(column)d).":
         "请求体不是有效的 JSON（第 %(line)d 行，第 %(column)d 列）。",
     "The request body is not valid JSON.": "请求体不是有效的 JSON。",

@@ -94,6 +94,20 @@ def _related_ticket(user: Any, token: ApiToken | None, item: dict[str, Any]) -> 
     return ticket
 
 
+# Every relationshipType LoopDesk writes or returns: a client may send the array it received back (merge patch).
+KNOWN_RELATIONSHIP_TYPES = {"ischild", *(k.lower() for k in (*mapping.RELATIONSHIP_OUT.values(),
+                                                             *mapping.RELATIONSHIP_IN.values()))}
+
+
+def _check_relationship_types(items: list[dict[str, Any]]) -> None:
+    """An unknown relationshipType is a 400 even on a ticket already linked to that id (not skipped as an echo)."""
+    for item in items:
+        if item["relationshipType"].strip().lower() not in KNOWN_RELATIONSHIP_TYPES:
+            raise ValidationFailed(field="troubleTicketRelationship", message=_(
+                "Unsupported relationshipType “%(type)s”: use isChild, isParent, isDuplicateOf or relatedTo.")
+                % {"type": item["relationshipType"]})
+
+
 def _link_kind(relationship_type: str) -> str:
     kinds = {"isparent": LinkKind.PARENT, "isduplicateof": LinkKind.DUPLICATE, "relatedto": LinkKind.RELATED}
     kind = kinds.get(relationship_type.strip().lower())
@@ -259,6 +273,7 @@ def patch_ticket(user: Any, token: ApiToken | None, ticket: Ticket, data: dict[s
     _check_unchanged(ticket, data)
     reason = (data.get("statusChangeReason") or "").strip()
     relationships = data.get("troubleTicketRelationship") or []
+    _check_relationship_types(relationships)
     uploads = [_upload(item) for item in data.get("attachment") or [] if not item.get("id")]
     try:
         with transaction.atomic():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -23,6 +24,7 @@ from rest_framework.views import APIView
 
 from loopdesk.core.errors import NotFoundError, PermissionDeniedError, ValidationFailed
 from loopdesk.customers.services import clean_msisdn
+from loopdesk.tickets.choices import Channel
 from loopdesk.tickets.models import Ticket
 from loopdesk.tmf import mapping
 from loopdesk.tmf.auth import TokenScopePermission, request_token, scoped_tickets
@@ -133,6 +135,14 @@ def _date(name: str, raw: str) -> dt.datetime:
         raise invalid from None
 
 
+def _known(key: str, values: list[str], known: Callable[[str], bool]) -> None:
+    """A value the attribute can never have is a 400 (as for status), not an empty list."""
+    bad = [v for v in values if not known(v)]
+    if bad:
+        raise ValidationFailed(field=key, message=_("Unknown value(s) of %(name)s: %(values)s.")
+                               % {"name": key, "values": ", ".join(bad)})
+
+
 def filter_tickets(qs: QuerySet[Ticket], params: Any) -> QuerySet[Ticket]:
     """TMF REST guidelines filtering: attribute=value[,value...] (OR), dates with .gt/.gte/.lt/.lte."""
     for key in params:
@@ -152,12 +162,16 @@ def filter_tickets(qs: QuerySet[Ticket], params: Any) -> QuerySet[Ticket]:
                 raise ValidationFailed(field=key, message=_("Unknown status: %(values)s.") % {"values": ", ".join(bad)})
             qs = qs.filter(status__in=[s for v in values for s in mapping.statuses_for(v)])
         elif key == "severity":
+            _known(key, values, lambda v: bool(mapping.severities_for(v)))
             qs = qs.filter(priority__in=[p for v in values for p in mapping.severities_for(v)])
         elif key == "priority":
-            qs = qs.filter(priority__in=[mapping.TMF_PRIORITY_TO_PRIORITY.get(v.lower(), "?") for v in values])
+            _known(key, values, lambda v: v.lower() in mapping.TMF_PRIORITY_TO_PRIORITY)
+            qs = qs.filter(priority__in=[mapping.TMF_PRIORITY_TO_PRIORITY[v.lower()] for v in values])
         elif key == "ticketType":
-            qs = qs.filter(contact_type__in=[mapping.contact_type_for(v) or "?" for v in values])
+            _known(key, values, lambda v: mapping.contact_type_for(v) is not None)
+            qs = qs.filter(contact_type__in=[mapping.contact_type_for(v) for v in values])
         elif key == "channel.id":
+            _known(key, values, lambda v: v in Channel.values)
             qs = qs.filter(channel__in=values)
         elif key == "externalId":
             qs = qs.filter(external_refs__external_id__in=values).distinct()
