@@ -818,6 +818,9 @@ T: dict[str, str] = {
     "The server could not be reached. Check the connection and try again.": "无法连接服务器。请检查网络后重试。",
     "survey": "满意度调查",
     "callback": "回访",
+    "Child of": "所属父单",
+    "Duplicated by": "重复单",
+    "Repeated by": "重复投诉单",
     # --- end of workbench session 4 ---------------------------------------------------------------------------
     # --- workbench ---------------------------------------------------------------------------------------
     "Send to": "派往",

@@ -29,6 +29,14 @@ DETAIL_RELATED = ("category", "category_root", "customer", "customer__account_ma
                   "handler_user", "first_responder", "first_responder_unit", "sla_policy", "branch")
 
 
+INVERSE_LINK_LABELS = {
+    LinkKind.PARENT: _("Child of"),
+    LinkKind.DUPLICATE: _("Duplicated by"),
+    LinkKind.RELATED: _("Related to"),
+    LinkKind.REPEAT: _("Repeated by"),
+}
+
+
 def get_ticket(user: Any, pk: int) -> Ticket:
     """The ticket if this user may see it; 404 otherwise (no hint that it exists)."""
     ticket = policy.visible_tickets(user).select_related(*DETAIL_RELATED).filter(pk=pk).first()
@@ -48,6 +56,8 @@ def ticket_context(request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
                   .order_by("seq"))
     links = list(TicketLink.objects.filter(from_ticket=ticket).select_related("to_ticket"))
     links_in = list(TicketLink.objects.filter(to_ticket=ticket).select_related("from_ticket"))
+    for link in links_in:  # seen from this side: "JM-1 is the parent of this one" reads "Child of JM-1"
+        link.inverse_label = INVERSE_LINK_LABELS.get(link.kind, link.get_kind_display())
     actions = policy.allowed_actions(user, ticket)
     now = timezone.now()
     for event in events:  # the callback's verdict, readable in the timeline
