@@ -327,3 +327,52 @@ def test_the_signature_is_hmac_sha256_of_timestamp_dot_body(world: World, crm, r
         assert headers["X-LoopDesk-Signature-256"] != f"sha256={wrong_key}"
         assert headers["Content-Type"].startswith("application/json")
         assert json.loads(raw)["eventId"] == headers["X-LoopDesk-Event-Id"]
+
+
+# --- the admin's webhook form -------------------------------------------------------------------------------
+
+
+def _admin_client(world: World, client):
+    admin = world.user("admin")
+    admin.is_staff = admin.is_superuser = True
+    admin.save()
+    client.force_login(admin)
+    return client
+
+
+def test_admin_webhook_form_saves_event_types_and_makes_a_secret(world: World, client, receiver) -> None:
+    client = _admin_client(world, client)
+    form = client.get("/admin/tmf/eventsubscription/add/")
+    assert form.status_code == 200 and mapping.RESOLVED_EVENT in form.content.decode()
+    response = client.post("/admin/tmf/eventsubscription/add/", {
+        "kind": SubscriptionKind.WEBHOOK, "name": "集团总部", "callback": receiver.url,
+        "event_types": [mapping.CREATE_EVENT, mapping.RESOLVED_EVENT], "owner": "", "secret": "", "is_active": "on",
+    })
+    assert response.status_code == 302, response.content.decode()[-2000:]
+    sub = EventSubscription.objects.get()
+    assert (sub.kind, sub.name, sub.callback) == (SubscriptionKind.WEBHOOK, "集团总部", receiver.url)
+    assert sub.event_types == [mapping.CREATE_EVENT, mapping.RESOLVED_EVENT]
+    assert len(sub.secret) >= 32 and sub.owner is None and sub.is_active
+    # The saved types select the events: a dispatch (status change) is not sent, the creation is.
+    s.do_create_ticket(acting_user=world.user("agent"), dispatch=True, **world.ticket_kwargs())
+    assert list(OutboxMessage.objects.filter(channel=CHANNEL).values_list("topic", flat=True)) == [
+        mapping.CREATE_EVENT]
+    deliver_all()
+    request = receiver.received[0]
+    expected = hmac.new(sub.secret.encode(), request["headers"]["X-LoopDesk-Timestamp"].encode() + b"."
+                        + request["body"], hashlib.sha256).hexdigest()
+    assert request["headers"]["X-LoopDesk-Signature-256"] == f"sha256={expected}"
+
+
+def test_admin_webhook_form_keeps_a_given_secret_and_refuses_a_non_http_callback(world: World, client) -> None:
+    client = _admin_client(world, client)
+    data = {"kind": SubscriptionKind.WEBHOOK, "name": "BSS", "callback": "ftp://bss.example/events",
+            "event_types": [mapping.DELETE_EVENT], "owner": "", "secret": "我们约定的密钥-0123456789",
+            "is_active": "on"}
+    refused = client.post("/admin/tmf/eventsubscription/add/", data)
+    assert refused.status_code == 200 and not EventSubscription.objects.exists()
+    assert "callback" in refused.context["adminform"].form.errors
+    data["callback"] = "https://bss.example/events"
+    assert client.post("/admin/tmf/eventsubscription/add/", data).status_code == 302
+    sub = EventSubscription.objects.get()
+    assert sub.secret == "我们约定的密钥-0123456789" and sub.event_types == [mapping.DELETE_EVENT]
