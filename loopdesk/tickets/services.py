@@ -15,7 +15,7 @@ from typing import Any, NamedTuple, TypedDict, Unpack
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -386,10 +386,7 @@ def do_create_ticket(
         if not system or not external_id or len(system) > 32 or len(external_id) > 64:
             errors["external_refs"] = [str(_("External ids need a system (≤ 32) and an id (≤ 64)."))]
         elif ExternalRef.objects.filter(system=system, external_id=external_id).exists():
-            errors["external_refs"] = [
-                str(_("%(system)s id %(id)s is already on another work order.") % {"system": system,
-                                                                                    "id": external_id})
-            ]
+            errors["external_refs"] = [_external_taken(system, external_id)]
     if errors:
         raise ValidationFailed(errors)
     assert category is not None
@@ -401,6 +398,10 @@ def do_create_ticket(
             requested_resolution_at=requested_resolution_at, external_refs=external_refs, parent=parent,
             dispatch=dispatch, dispatch_to=dispatch_to, at=at,
         )
+
+
+def _external_taken(system: str, external_id: str) -> str:
+    return str(_("%(system)s id %(id)s is already on another work order.") % {"system": system, "id": external_id})
 
 
 def _create(
@@ -465,7 +466,13 @@ def _create(
         ticket.save(force_insert=True)
         TicketEvent.objects.bulk_create(events)
         for system, external_id in (external_refs or {}).items():
-            ExternalRef.objects.create(ticket=ticket, system=system, external_id=external_id)
+            try:
+                with transaction.atomic():
+                    ExternalRef.objects.create(ticket=ticket, system=system, external_id=external_id)
+            except IntegrityError:
+                # Another registration took the id between the check above and now (tkt_external_unique):
+                # the same field error as the check's, and nothing of this ticket is stored.
+                raise ValidationFailed(field="external_refs", message=_external_taken(system, external_id)) from None
         links = []
         if parent is not None:
             links.append(TicketLink(from_ticket=parent, to_ticket=ticket, kind=LinkKind.PARENT, created_at=at,

@@ -70,3 +70,22 @@ def test_numbers_stay_unique_under_concurrent_creation(world: World) -> None:
     assert len(set(numbers)) == 8
     values = [int(n[-6:]) for n in numbers]
     assert values == list(range(values[0], values[0] + 8))  # consecutive: no one waited out or skipped
+
+
+def test_a_duplicate_external_id_registered_at_once_is_a_field_error_not_a_500(world: World) -> None:
+    from loopdesk.core.errors import ValidationFailed
+    from loopdesk.tickets.models import ExternalRef
+
+    for round_ in range(5):
+        before = Ticket.objects.count()
+        kwargs = [world.ticket_kwargs() for _ in range(2)]
+        results = race(*[
+            (lambda kw=kw: s.do_create_ticket(acting_user=world.user("agent"), now=T0,
+                                              external_refs={"EOMS": f"E-{round_}"}, **kw)) for kw in kwargs
+        ])
+        winners = [r for r in results if isinstance(r, Ticket)]
+        losers = [r for r in results if isinstance(r, ValidationFailed)]
+        assert len(winners) == 1 and len(losers) == 1, results  # never an IntegrityError (a 500)
+        assert list(losers[0].errors) == ["external_refs"] and f"E-{round_}" in losers[0].errors["external_refs"][0]
+        assert ExternalRef.objects.get(system="EOMS", external_id=f"E-{round_}").ticket_id == winners[0].pk
+        assert Ticket.objects.count() == before + 1  # the loser's ticket is not stored

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db.models.signals import post_save
 from django.utils import translation
 
+from loopdesk.audit.models import AuditLog
 from loopdesk.conftest import T0, World
 from loopdesk.core.errors import NotFoundError, PermissionDeniedError, ValidationFailed
 from loopdesk.customers.models import Customer
@@ -144,6 +146,28 @@ def test_external_ids_are_unique_per_system(world: World) -> None:
         s.do_create_ticket(acting_user=world.user("agent"), now=T0, external_refs={"EOMS": "E-1"},
                            **world.ticket_kwargs())
     assert "external_refs" in err.value.errors
+
+
+def test_an_external_id_taken_after_the_check_is_the_same_field_error_and_nothing_is_stored(world: World) -> None:
+    """Another registration stores the id between this one's check and its insert (here: when this ticket's row
+    is saved): the unique constraint's IntegrityError becomes the external_refs field error, not a 500."""
+    first = s.do_create_ticket(acting_user=world.user("agent"), now=T0, **world.ticket_kwargs())
+    tickets, events = Ticket.objects.count(), TicketEvent.objects.count()
+
+    def the_other_registration(sender, instance, created, **kwargs) -> None:
+        if created:
+            ExternalRef.objects.create(ticket=first, system="EOMS", external_id="E-9")
+
+    post_save.connect(the_other_registration, sender=Ticket)
+    try:
+        with translation.override("en"), pytest.raises(ValidationFailed) as err:
+            s.do_create_ticket(acting_user=world.user("agent"), now=T0, external_refs={"EOMS": "E-9"},
+                               **world.ticket_kwargs())
+    finally:
+        post_save.disconnect(the_other_registration, sender=Ticket)
+    assert err.value.errors == {"external_refs": ["EOMS id E-9 is already on another work order."]}
+    assert (Ticket.objects.count(), TicketEvent.objects.count()) == (tickets, events)
+    assert not AuditLog.objects.filter(action="ticket.create").exclude(object_id=str(first.pk)).exists()
 
 
 @pytest.mark.parametrize(
