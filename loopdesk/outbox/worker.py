@@ -90,11 +90,18 @@ def claim_due(*, batch: int, lease_seconds: int, now: dt.datetime | None = None)
 
 def is_unreachable(exc: BaseException) -> bool:
     """The receiver did not answer at all (timeout, refused or failed connection), as opposed to an answer
-    that refused the message (e.g. HTTP 500)."""
-    if isinstance(exc, (DestinationUnreachable, TimeoutError, ConnectionError)):
-        return True
-    return (isinstance(exc, urllib.error.URLError) and not isinstance(exc, urllib.error.HTTPError)
-            and isinstance(exc.reason, OSError))
+    that refused the message (e.g. HTTP 500). A deliverer's own error raised `from` such a cause counts too
+    (the HTTP SMS gateway's GatewayError)."""
+    cause: BaseException | None = exc
+    for _depth in range(5):
+        if cause is None or isinstance(cause, urllib.error.HTTPError):
+            return False
+        if isinstance(cause, (DestinationUnreachable, TimeoutError, ConnectionError)):
+            return True
+        if isinstance(cause, urllib.error.URLError) and isinstance(cause.reason, OSError):
+            return True
+        cause = cause.__cause__
+    return False
 
 
 def deliver_rows(rows: list[OutboxMessage], *, max_attempts: int, deadline: float | None = None) -> PassReport:

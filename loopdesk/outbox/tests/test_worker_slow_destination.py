@@ -49,7 +49,7 @@ def listener() -> Iterator[Listener]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             self.rfile.read(int(self.headers["Content-Length"]))
-            state.received.append(self.headers["X-LoopDesk-Event-Id"])
+            state.received.append(self.headers.get("X-LoopDesk-Event-Id") or self.headers["Idempotency-Key"])
             if state.stall:
                 state.release.wait(30)
                 return
@@ -168,3 +168,19 @@ def test_a_subscriber_that_answers_with_an_error_is_tried_row_by_row(listener) -
     assert (report.failed, report.held, report.delivered) == (3, 0, 0)
     assert listener.received == ["ev-0", "ev-1", "ev-2"]
     assert set(OutboxMessage.objects.values_list("attempts", flat=True)) == {1}
+
+
+def test_an_http_sms_gateway_that_never_answers_costs_one_timeout_per_pass(listener, settings) -> None:
+    """The SMS gateway is one destination (the channel): its GatewayError raised from the timeout counts."""
+    settings.LOOPDESK_SMS_GATEWAY, settings.LOOPDESK_SMS_HTTP_URL = "http", listener.url
+    settings.LOOPDESK_SMS_HTTP_TIMEOUT = TIMEOUT
+    for i in range(5):
+        enqueue(channel=SMS_CHANNEL, topic="ack", dedupe_key=f"sms-{i}", target="13800000001",
+                payload={"to": "13800000001", "text": f"第 {i} 条"},
+                not_before=timezone.now() - dt.timedelta(seconds=10 - i))
+    started = time.monotonic()
+    report = worker.deliver_due(batch=500, lease_seconds=120)
+    assert time.monotonic() - started < TIMEOUT + 2
+    assert (report.failed, report.held, report.delivered) == (1, 4, 0)
+    assert listener.received == ["sms-0"]
+    assert "unreachable" in OutboxMessage.objects.get(dedupe_key="sms-0").last_error
