@@ -816,6 +816,11 @@ T: dict[str, str] = {
     "Something went wrong on our side: it may not have been saved. Reload the page and check before trying again.":
         "系统出错了：操作可能未保存。请刷新页面，核对后再试。",
     "The server could not be reached. Check the connection and try again.": "无法连接服务器。请检查网络后重试。",
+    "survey": "满意度调查",
+    "callback": "回访",
+    "Child of": "所属父单",
+    "Duplicated by": "重复单",
+    "Repeated by": "重复投诉单",
     # --- end of workbench session 4 ---------------------------------------------------------------------------
     # --- workbench ---------------------------------------------------------------------------------------
     "Send to": "派往",
@@ -993,6 +998,7 @@ T: dict[str, str] = {
     "The message was not accepted.": "消息未被接受。",
     "The request body is too large.": "请求体过大。",
     "The request body is larger than %(limit)d bytes.": "请求体超过 %(limit)d 字节。",
+    "Unknown value(s) of %(name)s: %(values)s.": "%(name)s 的取值未知：%(values)s。",
     "The request body is not valid JSON (line %(line)d, column %(column)d).":
         "请求体不是有效的 JSON（第 %(line)d 行，第 %(column)d 列）。",
     "The request body is not valid JSON.": "请求体不是有效的 JSON。",
