@@ -864,7 +864,7 @@ T: dict[str, str] = {
     "Running clocks that fall due soon or are past due.": "正在计时且即将到期或已过期的工单。",
     "On time": "正常",
     "At risk": "即将超时",
-    "Overdue": "已超时",
+    "Overdue": "已逾期",
     "Clock paused": "暂停计时",
     "Finished": "已完成",
     "Back to the work order": "返回工单",

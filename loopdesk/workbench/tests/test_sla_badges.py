@@ -32,7 +32,7 @@ def _ticket(**kwargs: Any) -> Ticket:
 CASES = [
     ({}, "normal", "On time", "正常", True),
     ({"due_at": NOW + HOUR}, "at_risk", "At risk", "即将超时", True),
-    ({"due_at": NOW - HOUR}, "overdue", "Overdue", "已超时", True),
+    ({"due_at": NOW - HOUR}, "overdue", "Overdue", "已逾期", True),
     ({"is_overtime": True, "due_at": NOW - 30 * HOUR}, "overtime", "Overtime", "超时", True),
     ({"is_problem": True, "is_overtime": True, "due_at": NOW - 80 * HOUR}, "problem", "Problem ticket", "问题工单",
      True),
