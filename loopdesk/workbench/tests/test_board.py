@@ -162,6 +162,7 @@ def test_escalate_from_the_board_asks_why_and_puts_it_on_the_escalation_list(wor
     assert f'data-escalated="{t.pk}"' in html and url not in html  # no second escalation while it is open
     listed = client.get("/escalations/").content.decode()
     assert "Escalated by hand" in listed and "客户第三次来电，请督办" in listed
+    assert '<span class="escalated-by">supervisor</span>' in listed
     response = client.post(url, {"note": "再次"})  # a plain form post, e.g. from a stale page
     assert response.status_code == 422 and "already escalated by hand" in response.content.decode()
     assert Escalation.objects.filter(ticket=t).count() == 1
