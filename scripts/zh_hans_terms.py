@@ -1100,6 +1100,9 @@ T: dict[str, str] = {
     "You may not import data.": "您无权导入数据。",
     "Choose a CSV or XLSX file.": "请选择 CSV 或 XLSX 文件。",
     "Choose what to import.": "请选择导入内容。",
+    "Only the first %(rows)s rows are here: an Excel sheet holds at most %(limit)s rows. Export CSV for all of "
+    "them, or narrow the filters.":
+        "此处仅含前 %(rows)s 行：Excel 工作表最多容纳 %(limit)s 行。如需全部数据，请导出 CSV，或缩小筛选范围。",
     "Not timely (overtime or problem)": "未及时（超时或问题工单）",
     "Item “%(item)s” has an unknown measure “%(measure)s” and is left out of the scores.":
         "考核项“%(item)s”的指标“%(measure)s”无法识别，未计入得分。",

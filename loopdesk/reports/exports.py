@@ -4,6 +4,11 @@ Both formats stream with bounded memory: tickets are read in keyset pages of `PA
 yielded chunk by chunk to the response; XLSX is written by openpyxl's write-only workbook (rows go to
 a temporary file, not to memory) and then streamed from that file. Headers are the translated column
 labels, in the user's language (Chinese by default). Phone numbers are always masked in exports.
+
+Formula injection ("CSV injection"): a text cell starting with = + - @, a tab or a carriage return would be
+read by Excel as a formula (openpyxl even writes a string starting with = as one); such cells get a leading
+apostrophe (`safe_cell`), in both formats, headers included, and in the PostgreSQL COPY export. An XLSX sheet
+holds at most `XLSX_MAX_ROWS` rows (Excel's 1,048,576): a longer list ends with a row saying so.
 """
 
 from __future__ import annotations
@@ -29,6 +34,15 @@ from loopdesk.tickets.models import Category, Ticket
 PAGE = 5000
 CSV_CHUNK = 256 * 1024
 BOM = "\ufeff"
+XLSX_MAX_ROWS = 1_048_576  # Excel's limit per sheet, header included
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: Any) -> Any:
+    """A text that a spreadsheet would run as a formula, with a leading apostrophe; anything else as it is."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
 
 # (label, value column of the ticket row, how it is shown)
 TICKET_COLUMNS: tuple[tuple[Any, str], ...] = (
@@ -145,9 +159,9 @@ def csv_stream(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")  # as PostgreSQL's COPY writes it; Excel reads both
     buffer.write(BOM)
-    writer.writerow(header)
+    writer.writerow([safe_cell(c) for c in header])
     for row in rows:
-        writer.writerow(row)
+        writer.writerow([safe_cell(c) for c in row])
         if buffer.tell() >= CSV_CHUNK:
             yield buffer.getvalue().encode("utf-8")
             buffer.seek(0)
@@ -156,13 +170,21 @@ def csv_stream(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator
 
 
 def write_xlsx(target: IO[bytes] | str, sheets: Iterable[tuple[str, Sequence[str], Iterable[Sequence[Any]]]]) -> None:
-    """Write (title, header, rows) sheets with openpyxl's write-only workbook (rows are not kept in memory)."""
+    """Write (title, header, rows) sheets with openpyxl's write-only workbook (rows are not kept in memory).
+    A sheet with more rows than Excel holds (`XLSX_MAX_ROWS`) ends with a row saying they were cut."""
+    limit = XLSX_MAX_ROWS - 2  # data rows: the header and the closing message take one row each
     workbook = Workbook(write_only=True)
     for title, header, rows in sheets:
         sheet = workbook.create_sheet(title=_sheet_title(title))
-        sheet.append(list(header))
-        for row in rows:
-            sheet.append(list(row))
+        sheet.append([safe_cell(c) for c in header])
+        remaining = iter(rows)
+        for written, row in enumerate(remaining):
+            if written == limit and next(remaining, None) is not None:  # one row more than the sheet holds
+                sheet.append([str(_("Only the first %(rows)s rows are here: an Excel sheet holds at most %(limit)s "
+                                    "rows. Export CSV for all of them, or narrow the filters.")
+                                  % {"rows": f"{limit:,}", "limit": f"{XLSX_MAX_ROWS:,}"})])
+                break
+            sheet.append([safe_cell(c) for c in row])
     workbook.save(target)
 
 
@@ -247,21 +269,28 @@ def ticket_csv_copy(tickets: QuerySet[Ticket], language: str | None = None) -> I
         params.extend([labels.yes, labels.no])
         return f"CASE WHEN {column} THEN %s ELSE %s END"
 
+    def safe(expr: str) -> str:
+        """safe_cell in SQL, for the columns of free or administered text (one evaluation of `expr`). The labels
+        of choices and yes / no never start with a formula character (tested), nor do times and masked numbers."""
+        return f"regexp_replace({expr}, '^([-=+@' || chr(9) || chr(13) || '])', chr(39) || '\\1')"
+
     for _label, col in TICKET_COLUMNS:
         if col.endswith("_at"):
             select.append(when(f"t.{col}"))
         elif col == "category_root_id":
-            select.append(name("cr"))
+            select.append(safe(name("cr")))
         elif col == "category_id":
-            select.append(name("c"))
+            select.append(safe(name("c")))
         elif col == "customer__msisdn":
             select.append("left(cu.msisdn, 3) || '****' || right(cu.msisdn, 4)")
         elif col == "branch_id":
-            select.append(name("b"))
+            select.append(safe(name("b")))
         elif col == "first_responder_unit_id":
-            select.append(name("fu"))
+            select.append(safe(name("fu")))
         elif col == "handler_unit_id":
-            select.append(name("hu"))
+            select.append(safe(name("hu")))
+        elif col in ("number", "region", "title"):
+            select.append(safe(f"t.{col}"))
         elif col in labels.choices:
             select.append(_label_case(f"t.{col}", labels.choices[col], params))
         elif col.startswith("is_"):
@@ -281,7 +310,7 @@ def ticket_csv_copy(tickets: QuerySet[Ticket], language: str | None = None) -> I
         f"WHERE t.id IN ({ids_sql}) ORDER BY t.id) TO STDOUT WITH (FORMAT csv)"
     )
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerow(ticket_header())
+    csv.writer(buffer, lineterminator="\n").writerow([safe_cell(c) for c in ticket_header()])
     yield (BOM + buffer.getvalue()).encode("utf-8")
     connection.ensure_connection()
     with connection.connection.cursor() as cursor, cursor.copy(sql, [*params, *ids_params]) as copy:

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 
 import pytest
 from django.core.management import call_command
+from django.test import Client
 from django.utils import translation
 from django.utils.translation import gettext as _
 from openpyxl import load_workbook
 
-from loopdesk.conftest import World
-from loopdesk.reports import exports, scorecards
+from loopdesk.conftest import T0, World
+from loopdesk.reports import exports, rollups, scorecards
 from loopdesk.reports import measures as m
 from loopdesk.reports.models import AssessmentItem, ScoreMethod, StoredReport
 from loopdesk.reports.monthly import Everyone, produce_monthly_report
@@ -106,11 +108,88 @@ def test_short_board_is_the_weakest_category_of_last_period() -> None:
     assert scorecards.attainment(0.1, 0.05, True) == 0.5
 
 
+# (A summary starting with a tab or a carriage return is stripped when the ticket is registered.)
+FORMULAS = ("=HYPERLINK(\"http://example.com\",\"点我\")", "+1 再联系", "-2 号楼", "@SUM(A1:A9)", "=cmd|' /C calc'!A0")
+
+
+def _formula_tickets(world: World) -> None:
+    """Work orders whose summary, and a category whose name, a spreadsheet would run as formulas."""
+    from loopdesk.tickets import services as s
+    from loopdesk.tickets.models import Category
+
+    category = Category.objects.create(code="FORMULA", name="=1+2", name_en="-risky", parent=world.categories["other"])
+    for i, title in enumerate(FORMULAS):
+        s.do_create_ticket(acting_user=world.user("agent"), now=T0 + dt.timedelta(hours=i), title=title,
+                           **world.ticket_kwargs(category=category))
+    rollups.fold_pending()
+
+
+def test_formula_cells_are_escaped_in_csv_and_xlsx(world: World, history: list[Ticket]) -> None:
+    _formula_tickets(world)
+    client = Client()
+    client.force_login(world.users["supervisor"])
+    url = "/reports/tickets/?month=2026-11&measure=volume"
+    body = b"".join(client.get(url + "&format=csv").streaming_content).decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(body)))
+    titles = {r[14] for r in rows[1:]}
+    assert {"'" + f for f in FORMULAS} <= titles  # the summary column, each with a leading apostrophe
+    assert not any(c.startswith(exports.FORMULA_START) for r in rows for c in r)
+    assert {r[7] for r in rows[1:] if r[14] in {"'" + f for f in FORMULAS}} == {"'=1+2"}  # the category
+    response = client.get(url + "&format=xlsx")
+    sheet = load_workbook(io.BytesIO(b"".join(response.streaming_content))).worksheets[0]
+    cells = [c for row in sheet.iter_rows() for c in row if c.value is not None]
+    assert all(c.data_type != "f" for c in cells)  # no formula in the workbook (openpyxl writes "=..." as one)
+    assert {"'" + f for f in FORMULAS} <= {c.value for c in cells}
+    assert not any(isinstance(c.value, str) and c.value.startswith(exports.FORMULA_START) for c in cells)
+    # A KPI table grouped by category: the category's name is a row label, escaped the same way.
+    table = b"".join(client.get("/reports/table/?month=2026-11&group_by=category&format=csv").streaming_content)
+    assert "\n'=1+2," in table.decode("utf-8-sig")
+    # Numbers stay numbers (a negative one is not text).
+    assert exports.safe_cell(-3) == -3 and exports.safe_cell("3-1") == "3-1" and exports.safe_cell("") == ""
+    assert exports.safe_cell("\tcmd") == "'\tcmd" and exports.safe_cell("\r=1") == "'\r=1"
+
+
+def test_labels_never_start_with_a_formula_character(db: None) -> None:
+    """The COPY export escapes only the columns of free text; the labels it writes as they are must not need it."""
+    for language in ("zh-hans", "en"):
+        with translation.override(language):
+            labels = exports._Labels(language)
+            texts = [labels.yes, labels.no, *exports.ticket_header()]
+            texts += [label for choices in labels.choices.values() for label in choices.values()]
+        assert not [t for t in texts if t.startswith(exports.FORMULA_START)], language
+
+
+def test_xlsx_ticket_export_is_capped_at_the_sheet_limit_with_a_message(world: World, history: list[Ticket],
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The limit is Excel's 1,048,576 rows; set lower here to show what happens at it."""
+    client = Client()
+    client.force_login(world.users["supervisor"])
+    url = "/reports/tickets/?month=2026-11&measure=volume&format=xlsx"
+
+    def sheet_rows() -> list[tuple]:
+        response = client.get(url)
+        assert response.status_code == 200
+        return list(load_workbook(io.BytesIO(b"".join(response.streaming_content))).worksheets[0]
+                    .iter_rows(values_only=True))
+
+    assert exports.XLSX_MAX_ROWS == 1_048_576
+    monkeypatch.setattr(exports, "XLSX_MAX_ROWS", 10)  # the header and the 9 work orders: exactly full
+    rows = sheet_rows()
+    assert len(rows) == 10 and all(r[0] and r[0].startswith("JM-") for r in rows[1:])
+    monkeypatch.setattr(exports, "XLSX_MAX_ROWS", 6)
+    with translation.override("zh-hans"):
+        rows = sheet_rows()
+    assert len(rows) == 6 and all(r[0].startswith("JM-") for r in rows[1:5])
+    assert "4" in rows[5][0] and "6" in rows[5][0] and "CSV" in rows[5][0] and "Excel" in rows[5][0]
+    assert "导出" in rows[5][0]  # in the user's language
+
+
 @pytest.mark.postgres
 def test_postgresql_copy_export_is_byte_for_byte_the_python_export(world: World) -> None:
     from loopdesk.reports.tests.conftest import make_history
 
     make_history(world)
+    _formula_tickets(world)  # escaped alike: free-text columns, category names
     tickets = visible_tickets(world.user("supervisor"))
     for language in ("zh-hans", "en"):
         with translation.override(language):
