@@ -14,7 +14,7 @@ import mimetypes
 import zipfile
 from collections.abc import Callable
 from pathlib import PurePath
-from typing import BinaryIO
+from typing import IO
 
 from django.conf import settings
 from django.utils.translation import gettext as _
@@ -38,7 +38,7 @@ ALIASES = {"image/pjpeg": "image/jpeg", "image/jpg": "image/jpeg", "audio/x-wav"
 TEXT_CONTROLS = frozenset(range(0x20)) - {0x09, 0x0A, 0x0C, 0x0D, 0x1B}
 
 
-def _text(head: bytes, file: BinaryIO) -> bool:
+def _text(head: bytes, file: IO[bytes]) -> bool:
     """Plain text: UTF-8 (with or without BOM) or GB18030, no control characters but tabs and line ends."""
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 with BOM (Notepad's "Unicode")
         try:
@@ -59,8 +59,8 @@ def _text(head: bytes, file: BinaryIO) -> bool:
     return False
 
 
-def _zip_with(prefix: str) -> Callable[[bytes, BinaryIO], bool]:
-    def check(head: bytes, file: BinaryIO) -> bool:
+def _zip_with(prefix: str) -> Callable[[bytes, IO[bytes]], bool]:
+    def check(head: bytes, file: IO[bytes]) -> bool:
         if not head.startswith(b"PK\x03\x04"):
             return False
         try:
@@ -74,7 +74,7 @@ def _zip_with(prefix: str) -> Callable[[bytes, BinaryIO], bool]:
     return check
 
 
-SIGNATURES: dict[str, Callable[[bytes, BinaryIO], bool]] = {
+SIGNATURES: dict[str, Callable[[bytes, IO[bytes]], bool]] = {
     "image/jpeg": lambda h, w: h.startswith(b"\xff\xd8\xff"),
     "image/png": lambda h, w: h.startswith(b"\x89PNG\r\n\x1a\n"),
     "image/gif": lambda h, w: h.startswith((b"GIF87a", b"GIF89a")),
@@ -92,7 +92,7 @@ def _declared(content_type: str) -> str:
     return ALIASES.get(value, value)
 
 
-def detect(name: str, content_type: str, file: BinaryIO) -> str:
+def detect(name: str, content_type: str, file: IO[bytes]) -> str:
     """The allowed MIME type of the file `file` (seekable, read from its start; left at its start) named
     `name`, declared as `content_type` by the client. Raises ValidationFailed(field="file")."""
     allowed = {_declared(t) for t in settings.LOOPDESK_ATTACHMENT_TYPES}

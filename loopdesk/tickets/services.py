@@ -877,6 +877,8 @@ def validate_upload(upload: UploadedFile) -> None:
     if upload.size == 0:
         raise ValidationFailed(field="file", message=_("The file is empty."))
     # The type is what the name and the first bytes say, not what the client declares (filetypes.detect).
+    if upload.file is None:
+        raise ValidationFailed(field="file", message=_("The file is empty."))
     upload.content_type = filetypes.detect(upload.name or "", upload.content_type or "", upload.file)
 
 
