@@ -224,17 +224,34 @@ def _cell(value: float | int | None, unit: str) -> Any:
     return value
 
 
-def measure_header(group_by: str, measures: Sequence[str] = TABLE_MEASURES) -> list[str]:
+def measure_header(group_by: str, measures: Sequence[str] = TABLE_MEASURES, compare: bool = False) -> list[str]:
+    """The group, then each measure; with `compare`, each followed by its month-on-month and year-on-year
+    change (rates: in percentage points; counts, hours and scores: in per cent)."""
     header = [str(m.GROUP_LABELS[group_by])]
+    mom, yoy, points = str(_("MoM")), str(_("YoY")), str(_("pt"))
     for name in measures:
         label, unit = m.MEASURES[name]
         header.append(str(label) + (" (%)" if unit == "rate" else ""))
+        if compare:
+            suffix = points if unit == "rate" else "%"
+            header += [f"{label} ({mom}, {suffix})", f"{label} ({yoy}, {suffix})"]
     return header
 
 
-def measure_rows(rows: Iterable[m.TableRow], measures: Sequence[str] = TABLE_MEASURES) -> Iterator[list[Any]]:
+def _change_cell(value: float | None) -> Any:
+    return "" if value is None else round(value * 100, 2)
+
+
+def measure_rows(rows: Iterable[m.TableRow], measures: Sequence[str] = TABLE_MEASURES,
+                 compare: bool = False) -> Iterator[list[Any]]:
+    """Rows for measure_header (`compare` needs rows from `m.table(..., with_previous=True, with_year=True)`)."""
     for row in rows:
-        yield [row.label, *(_cell(row.values[name], m.MEASURES[name][1]) for name in measures)]
+        cells: list[Any] = [row.label]
+        for name in measures:
+            cells.append(_cell(row.values[name], m.MEASURES[name][1]))
+            if compare:
+                cells += [_change_cell(row.mom(name)), _change_cell(row.yoy(name))]
+        yield cells
 
 
 # --- PostgreSQL: the ticket CSV formatted by the database (COPY ... TO STDOUT) ---------------------------

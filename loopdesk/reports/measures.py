@@ -455,16 +455,26 @@ class TableRow:
     label: str
     values: dict[str, float | int | None]
     previous: dict[str, float | int | None]
+    year: dict[str, float | int | None] = field(default_factory=dict)  # the same group a year before
+
+    def mom(self, name: str) -> float | None:
+        return change(self.values[name], self.previous.get(name), MEASURES[name][1])
+
+    def yoy(self, name: str) -> float | None:
+        return change(self.values[name], self.year.get(name), MEASURES[name][1])
 
 
 def table(user: Any, period: Period, group_by: str, filters: dict[str, Any] | None = None,
-          with_previous: bool = False) -> list[TableRow]:
-    """One row per group value with every measure (and the previous period's, for short boards)."""
+          with_previous: bool = False, with_year: bool = False) -> list[TableRow]:
+    """One row per group value with every measure, and the same group's measures in the previous period (short
+    boards, month-on-month) and a year before (year-on-year) when asked."""
     current = totals(user, period, filters, group_by)
     previous = totals(user, period.previous(), filters, group_by) if with_previous else {}
+    year = totals(user, period.year_before(), filters, group_by) if with_year else {}
     labels = group_labels(group_by, set(current) | set(previous))
     rows = [
-        TableRow(key, labels.get(key, str(key)), derive(values), derive(previous.get(key) or _empty()))
+        TableRow(key, labels.get(key, str(key)), derive(values), derive(previous.get(key) or _empty()),
+                 derive(year.get(key) or _empty()) if with_year else {})
         for key, values in current.items()
     ]
     rows.sort(key=lambda r: (str(r.key) if group_by in ("day", "week", "month") else r.label))

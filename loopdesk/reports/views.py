@@ -241,11 +241,14 @@ def table_view(request: HttpRequest) -> HttpResponse:
     group_by = request.GET.get("group_by", "department")
     if group_by not in m.GROUPS:
         group_by = "department"
-    rows = m.table(request.user, period, group_by, filters)
+    # Per-group month-on-month and year-on-year changes (not for days / weeks / months: their groups are dates).
+    comparable = group_by not in ("day", "week", "month")
+    compare = comparable and request.GET.get("compare") == "1"
+    rows = m.table(request.user, period, group_by, filters, with_previous=compare, with_year=compare)
     fmt = request.GET.get("format")
     if fmt in ("csv", "xlsx"):
-        header = exports.measure_header(group_by)
-        data = exports.measure_rows(rows)
+        header = exports.measure_header(group_by, compare=compare)
+        data = exports.measure_rows(rows, compare=compare)
         return _download(fmt, f"kpi-{group_by}-{period.start:%Y%m%d}-{period.end:%Y%m%d}", header, data,
                          str(m.GROUP_LABELS[group_by]))
     columns = [(name, m.MEASURES[name][0]) for name in exports.TABLE_MEASURES]
@@ -258,10 +261,14 @@ def table_view(request: HttpRequest) -> HttpResponse:
             drill = m.drill_measure(name)  # a count, or a rate's numerator
             if drill and r.values[drill]:
                 url = _drill_url(period, filters, drill, group_by, r.key)
-            cells.append({"text": _fmt(r.values[name], unit), "url": url})
+            cell = {"text": _fmt(r.values[name], unit), "url": url}
+            if compare:
+                cell.update(mom=_change(r.mom(name), unit), yoy=_change(r.yoy(name), unit))
+            cells.append(cell)
         body.append({"label": r.label, "cells": cells})
     return render(request, "reports/table.html", _context(
         request, period, filters, group_by=group_by, groups=m.GROUP_LABELS.items(), columns=columns, rows=body,
+        compare=compare, comparable=comparable,
     ))
 
 

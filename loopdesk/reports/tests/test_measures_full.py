@@ -130,3 +130,40 @@ def test_an_sla_crossing_marked_by_the_sweep_reaches_the_rollups(world: World, h
     assert (after["overtime"], after["problem"]) == (1, 2)
     assert ticket.pk in set(m.drilldown(user, "problem", NOV).values_list("pk", flat=True))
     assert rollups.check().ok
+
+
+def test_kpi_table_with_month_on_month_and_year_on_year_per_group(world: World, full_history: list[Ticket]) -> None:
+    """Top category 基础通信 (basic) in November: the five netmaint tickets, the consultation, the returned appeal,
+    the new one and the repeat complaint: 9 work orders against 8 in October 2026 and November 2025; repeat rate
+    1 / (7 complaints + 1 appeal) against 0."""
+    import csv
+    import io
+
+    from django.test import Client
+
+    client = Client()
+    client.force_login(world.users["supervisor"])
+    base = "/reports/table/?month=2026-11&group_by=category_root"
+    page = client.get(base + "&compare=1")
+    assert page.status_code == 200
+    basic = next(r for r in page.context["rows"] if r["label"] == "基础通信")
+    columns = [name for name, _label in page.context["columns"]]
+    volume = basic["cells"][columns.index("volume")]
+    assert (volume["text"], volume["mom"]["text"], volume["yoy"]["text"]) == ("9", "+12.5%", "+12.5%")
+    repeat_rate = basic["cells"][columns.index("repeat_rate")]
+    assert (repeat_rate["text"], repeat_rate["mom"]["text"]) == ("12.5%", "+12.5个百分点")
+    assert "mom" not in client.get(base).context["rows"][0]["cells"][0]  # only when asked
+    body = b"".join(client.get(base + "&compare=1&format=csv").streaming_content).decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(body)))
+    header, row = rows[0], next(r for r in rows if r[0] == "基础通信")
+    at = header.index("工单数")
+    assert header[at + 1:at + 3] == ["工单数 (环比, %)", "工单数 (同比, %)"]
+    assert row[at:at + 3] == ["9", "12.5", "12.5"]
+    at = header.index("重复投诉率 (%)")
+    assert header[at + 1] == "重复投诉率 (环比, 个百分点)" and row[at:at + 3] == ["12.5", "12.5", "12.5"]
+    plain = next(csv.reader(io.StringIO(b"".join(client.get(base + "&format=csv").streaming_content)
+                                        .decode("utf-8-sig"))))
+    assert len(header) == 1 + 3 * (len(plain) - 1)
+    # Days have no month-on-month per group (their groups are dates): the switch is not offered.
+    days = client.get("/reports/table/?month=2026-11&group_by=day&compare=1")
+    assert not days.context["compare"] and "aria-pressed" not in days.content.decode()
