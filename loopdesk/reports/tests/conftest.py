@@ -71,6 +71,15 @@ def rate_surveys(world: World, start: dt.datetime) -> None:
     surveys.do_rate_survey(survey=window, score=4, via="sms", now=start + dt.timedelta(hours=2))
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    """The customer count behind 'per 10,000 customers' is cached for an hour (locmem, per process): a test must
+    not see the count of an earlier test's customers."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def history(world: World) -> list[Ticket]:
     return make_history(world)
