@@ -1100,6 +1100,7 @@ T: dict[str, str] = {
     "You may not import data.": "您无权导入数据。",
     "Choose a CSV or XLSX file.": "请选择 CSV 或 XLSX 文件。",
     "Choose what to import.": "请选择导入内容。",
+    "Second-level category": "二级类目",
     "Month-on-month and year-on-year": "环比与同比",
     "Only the first %(rows)s rows are here: an Excel sheet holds at most %(limit)s rows. Export CSV for all of "
     "them, or narrow the filters.":

@@ -40,11 +40,13 @@ Totals = dict[str, int]
 GROUPS = {
     "day": "day", "week": "day", "month": "day", "region": "region", "branch": "branch_id",
     "department": "department_id", "category": "category_id", "category_root": "category_id",
+    "category_mid": "category_id",
     "contact_type": "contact_type", "channel": "channel", "tier": "tier", "brand": "brand",
 }
 GROUP_LABELS = {
     "day": _("Day"), "week": _("Week"), "month": _("Month"), "region": _("Region"), "branch": _("Branch"),
     "department": _("Department"), "category": _("Category"), "category_root": _("Top category"),
+    "category_mid": _("Second-level category"),
     "contact_type": _("Contact type"), "channel": _("Channel"), "tier": _("Customer tier"), "brand": _("Brand"),
 }
 # Filters: name -> (rollup / fact column, how the value is read from a query string).
@@ -248,6 +250,11 @@ def _group_value(group_by: str | None, raw: Any, categories: dict[int, Category]
     if group_by == "category_root" and categories is not None:
         category = categories.get(raw)
         return category.root_id if category else raw
+    if group_by == "category_mid" and categories is not None:
+        # The second level of the tree (基础通信 > 信号覆盖 > 室内无信号: 信号覆盖); a top category itself for a
+        # work order filed directly under it.
+        category = categories.get(raw)
+        return category.ancestor_ids()[:2][-1] if category else raw
     return raw
 
 
@@ -258,7 +265,7 @@ def _source(period: Period, names: tuple[str, ...], filters: dict[str, Any] | No
         return "totals"
     root_filter = "category" not in active or Category.objects.filter(
         pk=int(filters["category"]), depth=0).exists()  # type: ignore[index]
-    if period.is_whole_months() and not set(names) & {"day", "week", "category"} and root_filter:
+    if period.is_whole_months() and not set(names) & {"day", "week", "category", "category_mid"} and root_filter:
         return "monthly"
     return "daily"
 
@@ -291,7 +298,7 @@ def totals(
     """Summed counters per group value (a tuple for several groupings; None without grouping), in the user's scope."""
     scope = rollup_scope(user)
     names = (group_by,) if isinstance(group_by, str) else tuple(group_by or ())
-    categories = dict(Category.objects.in_bulk()) if "category_root" in names else None
+    categories = dict(Category.objects.in_bulk()) if {"category_root", "category_mid"} & set(names) else None
     out: dict[Any, Totals] = {}
     # Aliased ("s_created") so an aggregate never shadows the column another one sums.
     sums = {f"s_{name}": Sum(name) for name in COUNTER_NAMES}
@@ -488,9 +495,11 @@ def group_labels(group_by: str, keys: Iterable[Any], language: str | None = None
         labels = {k: units[k].display_name(language) for k in keys if k in units}
         labels[0] = str(_("(none)") if group_by == "branch" else _("(front line)"))
         return labels
-    if group_by in ("category", "category_root"):
+    if group_by in ("category", "category_root", "category_mid"):
         categories = Category.objects.in_bulk(keys)
-        return {k: categories[k].display_name(language) for k in keys if k in categories}
+        labels = {k: categories[k].display_name(language) for k in keys if k in categories}
+        labels[0] = str(_("(none)"))  # window-service surveys rate a contact, not a work order of a category
+        return labels
     choices = {"contact_type": ContactType, "channel": Channel, "tier": Tier, "brand": Brand}.get(group_by)
     if choices is not None:
         return {k: str(choices(k).label) if k in choices.values else str(k) for k in keys}
@@ -550,6 +559,10 @@ def _prefixed(q: Q) -> Q:
 def _group_q(group_by: str, group: Any) -> Q:
     column = GROUPS[group_by]
     if group_by == "category_root":
+        return Q(category_id__in=_category_ids(int(group)))
+    if group_by == "category_mid":  # a second-level subtree, or only the work orders filed on a top category
+        if Category.objects.filter(pk=int(group), depth=0).exists():
+            return Q(category_id=int(group))
         return Q(category_id__in=_category_ids(int(group)))
     if column.endswith("_id"):
         group = int(group)

@@ -95,8 +95,10 @@ def _filter_options(language: str) -> dict[str, Any]:
         "branches": [(u.pk, u.display_name(language)) for u in units if u.function == UnitFunction.FRONT_LINE
                      and u.level == "centre"],
         "departments": [(u.pk, u.display_name(language)) for u in units if u.function == UnitFunction.SPECIALIST],
+        # Every level, in tree order (a category filter covers its subtree).
         "categories": [(c.pk, ("· " * c.depth) + c.display_name(language))
-                       for c in Category.objects.filter(is_active=True, depth__lte=1)],
+                       for c in Category.objects.filter(is_active=True).only("pk", "name", "name_en", "depth",
+                                                                             "path")],
         "contact_types": ContactType.choices, "channels": Channel.choices, "tiers": Tier.choices,
         "brands": Brand.choices,
     }

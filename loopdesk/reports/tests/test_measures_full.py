@@ -167,3 +167,37 @@ def test_kpi_table_with_month_on_month_and_year_on_year_per_group(world: World, 
     # Days have no month-on-month per group (their groups are dates): the switch is not offered.
     days = client.get("/reports/table/?month=2026-11&group_by=day&compare=1")
     assert not days.context["compare"] and "aria-pressed" not in days.content.decode()
+
+
+def test_grouping_by_the_second_category_level_and_every_level_in_the_filter(world: World,
+                                                                             full_history: list[Ticket]) -> None:
+    from django.test import Client
+
+    from loopdesk.tickets import services as s
+
+    agent, user = world.user("agent"), world.user("supervisor")
+    for key in ("other", "calls"):  # filed on a top category; on a second-level one
+        s.do_create_ticket(acting_user=agent, now=T0 + dt.timedelta(days=6),
+                           **world.ticket_kwargs(category=world.categories[key]))
+    rollups.fold_pending()
+    rows = {r.label: r for r in m.table(user, NOV, "category_mid") if r.key}  # 0: window surveys, no category
+    # 信号覆盖 (coverage, under 基础通信): the nine work orders on 室内无信号; 话费争议 the bill;
+    # 通话质量 and 其它 one each.
+    assert {label: r.values["volume"] for label, r in rows.items()} == {
+        "信号覆盖": 9, "话费争议": 1, "通话质量": 1, "其它": 1}
+    assert rows["信号覆盖"].values["timely"] == 4 and rows["信号覆盖"].values["repeat"] == 1  # netmaint 3, appeal
+    for row in rows.values():
+        for measure in set(m.DRILLABLE) - {"dissatisfied", "unreachable"}:  # (callback verdicts: no measure)
+            count = m.drilldown(user, measure, NOV, group_by="category_mid", group=row.key).count()
+            assert count == row.values[measure], (row.label, measure)
+    # The same figures from the facts (an agent's own tickets) as from the rollups.
+    agent_rows = {r.label: r.values["volume"] for r in m.table(agent, NOV, "category_mid") if r.key}
+    assert agent_rows == {"信号覆盖": 9, "话费争议": 1, "通话质量": 1, "其它": 1}
+    client = Client()
+    client.force_login(world.users["supervisor"])
+    page = client.get("/reports/table/?month=2026-11&group_by=category_mid")
+    assert page.status_code == 200 and "信号覆盖" in page.content.decode()
+    options = [pk for pk, _name in page.context["options"]["categories"]]
+    assert world.categories["indoor"].pk in options  # the third level too
+    filtered = m.report(user, NOV, {"category": world.categories["indoor"].pk}).values["volume"]
+    assert filtered == 9
