@@ -120,6 +120,16 @@
     });
 
     document.addEventListener("keydown", function (e) {
+      // Alt+<key> presses the page's button with that accesskey (Alt+S: "create and dispatch" on the desk) in every
+      // browser: Firefox wants Alt+Shift and a headless Chromium none; when the browser handled it, it is done.
+      if (e.altKey && !e.ctrlKey && !e.metaKey && !e.defaultPrevented && e.key && e.key.length === 1) {
+        var target = document.querySelector('[accesskey="' + e.key.toLowerCase() + '"]');
+        if (target && (target.matches("button, input[type=submit]"))) {
+          e.preventDefault();
+          target.click();
+          return;
+        }
+      }
       var typing = /INPUT|TEXTAREA|SELECT/.test(document.activeElement.tagName);
       if (e.key === "/" && !typing) {
         var q = document.getElementById("jump-q");
