@@ -18,7 +18,9 @@ def calendar_years_covered(app_configs: Any = None, **kwargs: Any) -> list[Check
 
     try:
         missing = uncovered_years()
-    except DatabaseError:  # tables not migrated yet (e.g. the checks `migrate` itself runs first)
+    except (DatabaseError, RuntimeError):
+        # No database to read: tables not migrated yet (the checks `migrate` itself runs first), or database
+        # access not allowed (pytest-django outside a database test, e.g. Celery's start-up checks).
         return []
     return [
         Warning(
