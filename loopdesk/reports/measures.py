@@ -234,12 +234,12 @@ def _empty() -> Totals:
     return dict.fromkeys(COUNTER_NAMES, 0)
 
 
-def _add(into: Totals, row: dict[str, Any]) -> None:
-    for name in into:
+def _add(into: Totals, row: dict[str, Any], names: Iterable[str] = COUNTER_NAMES) -> None:
+    for name in names:
         into[name] += row.get(name) or 0
 
 
-def _group_value(group_by: str | None, raw: Any, categories: dict[int, Category] | None) -> Any:
+def _group_value(group_by: str | None, raw: Any, categories: dict[int, list[int]] | None) -> Any:
     if group_by in ("day", "week", "month"):
         day = raw if isinstance(raw, dt.date) else dt.date.fromisoformat(str(raw))
         if group_by == "week":
@@ -248,14 +248,20 @@ def _group_value(group_by: str | None, raw: Any, categories: dict[int, Category]
             return day.replace(day=1)
         return day
     if group_by == "category_root" and categories is not None:
-        category = categories.get(raw)
-        return category.root_id if category else raw
+        ancestors = categories.get(raw)
+        return ancestors[0] if ancestors else raw
     if group_by == "category_mid" and categories is not None:
         # The second level of the tree (基础通信 > 信号覆盖 > 室内无信号: 信号覆盖); a top category itself for a
         # work order filed directly under it.
-        category = categories.get(raw)
-        return category.ancestor_ids()[:2][-1] if category else raw
+        ancestors = categories.get(raw)
+        return ancestors[:2][-1] if ancestors else raw
     return raw
+
+
+def _ancestor_ids() -> dict[int, list[int]]:
+    """Every category's ancestors from the root down, itself included (read from the paths, no model instances)."""
+    return {pk: [int(part) for part in path.strip("/").split("/") if part]
+            for pk, path in Category.objects.values_list("pk", "path")}
 
 
 def _source(period: Period, names: tuple[str, ...], filters: dict[str, Any] | None) -> str:
@@ -293,15 +299,20 @@ def _rollup_rows(scope: Q, period: Period, names: tuple[str, ...], filters: dict
 
 
 def totals(
-    user: Any, period: Period, filters: dict[str, Any] | None = None, group_by: str | tuple[str, ...] | None = None
+    user: Any, period: Period, filters: dict[str, Any] | None = None, group_by: str | tuple[str, ...] | None = None,
+    counters: Iterable[str] | None = None,
 ) -> dict[Any, Totals]:
-    """Summed counters per group value (a tuple for several groupings; None without grouping), in the user's scope."""
+    """Summed counters per group value (a tuple for several groupings; None without grouping), in the user's scope.
+
+    `counters` (default: all) sums only those; the others are left at 0, so only the measures derived from
+    them (`MEASURE_COUNTERS`) are right: the scorecard sums the few its items need."""
     scope = rollup_scope(user)
     names = (group_by,) if isinstance(group_by, str) else tuple(group_by or ())
-    categories = dict(Category.objects.in_bulk()) if {"category_root", "category_mid"} & set(names) else None
+    categories = _ancestor_ids() if {"category_root", "category_mid"} & set(names) else None
     out: dict[Any, Totals] = {}
+    summed = COUNTER_NAMES if counters is None else tuple(dict.fromkeys(counters))
     # Aliased ("s_created") so an aggregate never shadows the column another one sums.
-    sums = {f"s_{name}": Sum(name) for name in COUNTER_NAMES}
+    sums = {f"s_{name}": Sum(name) for name in summed}
     rows: Iterable[dict[str, Any]]
     if scope is None:
         rows, columns = _narrow_rows(user, period, filters), {name: GROUPS[name] for name in names}
@@ -310,7 +321,7 @@ def totals(
     for row in rows:
         parts = tuple(_group_value(name, row.get(columns[name]), categories) for name in names)
         key = None if not names else parts[0] if isinstance(group_by, str) else parts
-        _add(out.setdefault(key, _empty()), row)
+        _add(out.setdefault(key, _empty()), row, summed)
     if not out and not names:
         out[None] = _empty()
     return out
@@ -327,6 +338,23 @@ def _narrow_rows(user: Any, period: Period, filters: dict[str, Any] | None) -> l
 
 
 # --- measures ------------------------------------------------------------------------------------------
+
+
+# The counters each rate of `derive` is computed from (a scorecard item sums only these).
+MEASURE_COUNTERS: dict[str, tuple[str, ...]] = {
+    "timeliness": ("dispatched", "overtime", "problem"),
+    "overtime_rate": ("overtime", "dispatched"),
+    "problem_rate": ("problem", "dispatched"),
+    "fcr_rate": ("fcr", "closed"),
+    "repeat_rate": ("repeat", "complaints", "appeals"),
+    "return_rate": ("returns", "dispatched"),
+    "callback_rate": ("cb_satisfied", "cb_dissatisfied", "answered"),
+    "satisfaction": ("cb_satisfied", "cb_dissatisfied"),
+    "survey_response_rate": ("sv_answered", "sv_sent"),
+    "survey_satisfaction": ("sv_satisfied", "sv_answered"),
+    "window_response_rate": ("ws_answered", "ws_sent"),
+    "window_satisfaction": ("ws_satisfied", "ws_answered"),
+}
 
 
 def _rate(part: int, whole: int) -> float | None:

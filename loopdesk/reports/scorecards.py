@@ -111,17 +111,48 @@ def score(viewer: Any, scheme: AssessmentScheme, period: m.Period, unit_kind: st
     """Score every unit of `unit_kind` ("branch" or "department") for `period` on the scheme's items."""
     items = list(scheme.items.all())
     previous = period.previous()
-    cache: dict[tuple, dict[Any, m.Totals]] = {}
+    unknown = {item.pk for item in items if item.measure not in RATE_MEASURES}
+    # The counters each channel set's items are derived from: only those are summed (all of them for a rate
+    # without a known list). One query per period and channel set, by unit and top category (short boards);
+    # a unit's totals are the sums over its categories.
+    needed: dict[tuple[str, ...], set[str]] = {}
+    for item in items:
+        if item.pk not in unknown:
+            needed.setdefault(tuple(item_channels(item)), set()).update(
+                m.MEASURE_COUNTERS.get(item.measure, m.COUNTER_NAMES))
+    by_category: dict[tuple, dict[Any, m.Totals]] = {}
+    by_unit: dict[tuple, dict[Any, m.Totals]] = {}
+    per_unit: dict[tuple, dict[Any, list[tuple[Any, m.Totals]]]] = {}
+    derived: dict[tuple, dict[str, float | int | None] | None] = {}
 
-    def values(p: m.Period, channels: tuple[str, ...], by_category: bool) -> dict[Any, m.Totals]:
-        key = (p, channels, by_category)
-        if key not in cache:
+    def load(p: m.Period, channels: tuple[str, ...]) -> tuple:
+        key = (p, channels)
+        if key not in by_category:
             f = dict(filters or {})
             if channels:
                 f["channel"] = list(channels)
-            group: Any = (unit_kind, "category_root") if by_category else unit_kind
-            cache[key] = m.totals(viewer, p, f, group)
-        return cache[key]
+            counters = sorted(needed.get(channels) or m.COUNTER_NAMES)
+            cube = m.totals(viewer, p, f, (unit_kind, "category_root"), counters=counters)
+            units: dict[Any, m.Totals] = {}
+            rows: dict[Any, list[tuple[Any, m.Totals]]] = {}
+            for (unit_id, category), t in cube.items():
+                into = units.setdefault(unit_id, m._empty())
+                for name in counters:
+                    into[name] += t[name]
+                rows.setdefault(unit_id, []).append((category, t))
+            by_category[key], by_unit[key], per_unit[key] = cube, units, rows
+        return key
+
+    def values(p: m.Period, channels: tuple[str, ...], by_cat: bool) -> dict[Any, m.Totals]:
+        key = load(p, channels)
+        return by_category[key] if by_cat else by_unit[key]
+
+    def measures(p: m.Period, channels: tuple[str, ...], unit: Any) -> dict[str, float | int | None] | None:
+        key = load(p, channels)
+        if (key, unit) not in derived:
+            t = by_unit[key].get(unit)
+            derived[(key, unit)] = m.derive(t) if t else None
+        return derived[(key, unit)]
 
     units: set[int] = set()
     for item in items:
@@ -131,7 +162,6 @@ def score(viewer: Any, scheme: AssessmentScheme, period: m.Period, unit_kind: st
     card = Scorecard(scheme=scheme, items=items, period=period, unit_kind=unit_kind)
     # A measure the admin's choices would refuse (a row from before them, a raw UPDATE): the item is reported
     # and left out, as an item without data is, instead of failing the page.
-    unknown = {item.pk for item in items if item.measure not in RATE_MEASURES}
     card.problems = [str(_("Item “%(item)s” has an unknown measure “%(measure)s” and is left out of the scores.")
                          % {"item": item.name, "measure": item.measure}) for item in items if item.pk in unknown]
     for unit in units:
@@ -142,18 +172,19 @@ def score(viewer: Any, scheme: AssessmentScheme, period: m.Period, unit_kind: st
                 continue
             lower = item.measure in LOWER_IS_BETTER
             channels = tuple(item_channels(item))
-            now_t = values(period, channels, False).get(unit)
-            before_t = values(previous, channels, False).get(unit)
-            value = m.derive(now_t)[item.measure] if now_t else None
-            before = m.derive(before_t)[item.measure] if before_t else None
+            now_m = measures(period, channels, unit)
+            before_m = measures(previous, channels, unit)
+            value = now_m[item.measure] if now_m else None
+            before = before_m[item.measure] if before_m else None
             category = None
             if item.method == ScoreMethod.ATTAINMENT:
                 fraction = attainment(value, item.target, lower)
             elif item.method == ScoreMethod.IMPROVEMENT:
                 fraction = improvement(value, before, item.target, lower)
             else:
-                category, value, before = _short_board(values(previous, channels, True), values(period, channels, True),
-                                                       unit, item.measure, lower)
+                category, value, before = _short_board(
+                    per_unit[load(previous, channels)].get(unit, []), values(period, channels, True), unit,
+                    item.measure, lower)
                 fraction = improvement(value, before, item.target, lower)
             points = None if fraction is None else round(fraction * item.weight, 2)
             scored.append(ItemScore(value, before, points, category))
@@ -168,24 +199,23 @@ def score(viewer: Any, scheme: AssessmentScheme, period: m.Period, unit_kind: st
     return card
 
 
-def _short_board(before: dict[Any, m.Totals], now: dict[Any, m.Totals], unit: int, measure: str,
+def _short_board(before: list[tuple[Any, m.Totals]], now: dict[Any, m.Totals], unit: int, measure: str,
                  lower: bool) -> tuple[Any, float | None, float | None]:
-    """The unit's weakest top category last period, with its value then and now."""
-    worst: tuple[float, Any] | None = None
-    for (unit_id, category), totals in before.items():
-        if unit_id != unit:
-            continue
+    """The unit's weakest top category last period (`before`: the unit's (category, totals) then, in the order
+    the totals came), with its value then and now."""
+    worst: tuple[float, Any, float] | None = None
+    for category, totals in before:
         value = m.derive(totals)[measure]
         if value is None:
             continue
         badness = value if lower else -value
         if worst is None or badness > worst[0]:
-            worst = (badness, category)
+            worst = (badness, category, value)
     if worst is None:
         return None, None, None
     category = worst[1]
     now_t = now.get((unit, category))
-    return category, (m.derive(now_t)[measure] if now_t else None), m.derive(before[(unit, category)])[measure]
+    return category, (m.derive(now_t)[measure] if now_t else None), worst[2]
 
 
 def header(card: Scorecard) -> list[str]:
