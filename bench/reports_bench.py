@@ -12,6 +12,9 @@ Run by hand, not a test. Each figure comes with a baseline measured in the same 
   dashboard  server time of the dashboard view (a month, a region's supervisor) — baseline: one direct
              aggregate over the ticket table for the same month (what the rollups avoid);
   scorecard  every branch and every department scored for a month — baseline: the same direct aggregate;
+             `scorecard [--against DIR]` times it alone, and with DIR (another commit's tree:
+             `git archive <rev> | tar -x -C DIR`) that code too, in child processes taking turns, and
+             checks that both give the same scores;
   upkeep     time inside the rollup listener per ticket event (in the request: one INSERT of a note), and
              the fold's time per event (the worker: `rollups.fold_pending`, timed once per 10 loops and
              once for everything at the end), over full loops run through the services —
@@ -326,6 +329,66 @@ def import_figure(args: argparse.Namespace) -> None:
     _emit("import_bulk_steps", rows=n, steps=steps, other=round(seconds - sum(result.seconds.values()), 2))
 
 
+def _card_digest(cards: list) -> str:  # type: ignore[type-arg]
+    import hashlib
+
+    rows = [[(u.unit_id, u.label, u.total, u.rank,
+              [(i.value, i.previous, i.points, getattr(i.category, "pk", i.category)) for i in u.items])
+             for u in card.units] for card in cards]
+    return hashlib.sha256(json.dumps(rows, default=str).encode()).hexdigest()[:16]
+
+
+def scorecard_child(args: argparse.Namespace) -> None:
+    """Time the scorecard with the code of `args.tree` (one JSON line: times in ms and a digest of the scores)."""
+    tree = str(Path(args.tree).resolve())
+    sys.path.insert(0, tree)
+    os.chdir(tree)
+    _django()
+    import loopdesk
+    from loopdesk.reports import scorecards
+
+    assert str(Path(loopdesk.__file__).resolve()).startswith(tree), loopdesk.__file__
+    user, period = _supervisor(), _latest_full_month()
+    scheme = scorecards.active_scheme()
+    assert scheme is not None
+
+    def run() -> list:  # type: ignore[type-arg]
+        return [scorecards.score(user, scheme, period, kind) for kind in ("branch", "department")]
+
+    digest = _card_digest(run())  # warm: connection, reference tables
+    print(json.dumps({"times": _timed(run, args.runs), "digest": digest, "units": sum(len(c.units) for c in run())}))
+
+
+def scorecard(args: argparse.Namespace) -> None:
+    _django()
+    from loopdesk.reports.models import MonthlyRollup
+
+    user, period = _supervisor(), _latest_full_month()
+    trees = {"new": ROOT} if not args.against else {"old": Path(args.against), "new": ROOT}
+    times: dict[str, list[float]] = {name: [] for name in trees}
+    digests: dict[str, set[str]] = {name: set() for name in trees}
+    load_before = _load()
+    for _round in range(args.rounds):
+        for name, tree in trees.items():
+            out = subprocess.run([sys.executable, __file__, "scorecard-child", str(tree), "--runs", str(args.runs)],
+                                 check=True, capture_output=True, text=True).stdout
+            result = json.loads(out.strip().splitlines()[-1])
+            times[name] += result["times"]
+            digests[name].add(result["digest"])
+            units = result["units"]
+    base = _timed(lambda: _direct_month_aggregate(period, user.unit.region), max(3, args.runs // 4))
+    rows = MonthlyRollup.objects.filter(region=user.unit.region, month__in=(period.start, period.previous().start))
+    figures = {name: _stats(t) for name, t in times.items()}
+    extra: dict[str, object] = {}
+    if "old" in times:
+        extra = {"new_over_old": round(statistics.median(times["new"]) / statistics.median(times["old"]), 3),
+                 "same_scores": digests["old"] == digests["new"] and len(digests["new"]) == 1}
+    _emit("scorecard_all_units", month=period.start, region=user.unit.region, units=units,
+          monthly_rollup_rows_read=rows.count(), **figures, baseline_direct_scan=_stats(base),
+          ratio_new_to_direct_scan=round(statistics.median(times["new"]) / statistics.median(base), 3), **extra,
+          load_before=load_before, load_after=_load())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -343,6 +406,13 @@ def main() -> None:
     p.add_argument("rows", type=int)
     p = sub.add_parser("upkeep")
     p.add_argument("--loops", type=int, default=200)
+    p = sub.add_parser("scorecard")
+    p.add_argument("--runs", type=int, default=15, help="timed runs per child process")
+    p.add_argument("--rounds", type=int, default=2, help="child processes per tree, taking turns")
+    p.add_argument("--against", default="", help="a tree of older code to time in the same run")
+    p = sub.add_parser("scorecard-child")
+    p.add_argument("tree")
+    p.add_argument("--runs", type=int, default=15)
     p = sub.add_parser("import")
     p.add_argument("--import-rows", type=int, default=100_000)
     p.add_argument("--batch-size", type=int, default=None, help="rows per batch of the bulk write")
@@ -357,6 +427,10 @@ def main() -> None:
         import_figure(args)
     elif args.command == "measure":
         measure(args)
+    elif args.command == "scorecard":
+        scorecard(args)
+    elif args.command == "scorecard-child":
+        scorecard_child(args)
     else:
         export_child(args.mode, args.rows)
 
