@@ -201,21 +201,27 @@ def score(viewer: Any, scheme: AssessmentScheme, period: m.Period, unit_kind: st
 
 def _short_board(before: list[tuple[Any, m.Totals]], now: dict[Any, m.Totals], unit: int, measure: str,
                  lower: bool) -> tuple[Any, float | None, float | None]:
-    """The unit's weakest top category last period (`before`: the unit's (category, totals) then, in the order
-    the totals came), with its value then and now."""
+    """The unit's weakest top category last period (`before`: the unit's (category, totals) then, in any
+    order), with its value then and now. Equally weak categories: the one with the lowest id, so the choice never
+    depends on the order the database returned the rows in."""
     worst: tuple[float, Any, float] | None = None
     for category, totals in before:
         value = m.derive(totals)[measure]
         if value is None:
             continue
         badness = value if lower else -value
-        if worst is None or badness > worst[0]:
+        if worst is None or badness > worst[0] or (badness == worst[0] and _id_key(category) < _id_key(worst[1])):
             worst = (badness, category, value)
     if worst is None:
         return None, None, None
     category = worst[1]
     now_t = now.get((unit, category))
     return category, (m.derive(now_t)[measure] if now_t else None), worst[2]
+
+
+def _id_key(category: Any) -> tuple[bool, Any]:
+    """Sort key of a category id; no category (None) after every id."""
+    return (category is None, category if category is not None else 0)
 
 
 def header(card: Scorecard) -> list[str]:

@@ -108,6 +108,22 @@ def test_short_board_is_the_weakest_category_of_last_period() -> None:
     assert scorecards.attainment(0.1, 0.05, True) == 0.5
 
 
+def test_short_board_tie_goes_to_the_lowest_category_id_whatever_the_row_order() -> None:
+    from loopdesk.reports import measures as m
+
+    def totals(dispatched: int, overtime: int) -> dict[str, int]:
+        t = dict.fromkeys(m.COUNTER_NAMES, 0)
+        t.update(dispatched=dispatched, overtime=overtime)
+        return t
+
+    weak, weak_too, fine = totals(3, 1), totals(6, 2), totals(4, 0)  # timeliness 2/3, 2/3, 1
+    rows = [(7, weak), (3, weak_too), (5, fine), (None, totals(3, 1))]
+    now = {(1, 3): totals(4, 1)}
+    for order in (rows, rows[::-1], rows[1:] + rows[:1]):
+        category, value_now, value_then = scorecards._short_board(order, now, 1, "timeliness", False)
+        assert (category, value_now, round(value_then or 0, 3)) == (3, 0.75, 0.667)
+
+
 # (A summary starting with a tab or a carriage return is stripped when the ticket is registered.)
 FORMULAS = ("=HYPERLINK(\"http://example.com\",\"点我\")", "+1 再联系", "-2 号楼", "@SUM(A1:A9)", "=cmd|' /C calc'!A0")
 
