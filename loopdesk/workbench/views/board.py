@@ -27,7 +27,7 @@ from loopdesk.tickets.choices import Action
 from loopdesk.tickets.policy import allowed_actions, visible_tickets
 from loopdesk.workbench.common import RoleFlags, staff_required
 from loopdesk.workbench.queues import LIST_RELATED
-from loopdesk.workbench.views.dialogs import done, run_service
+from loopdesk.workbench.views.dialogs import form_dialog
 from loopdesk.workbench.views.tickets import get_ticket
 
 BOARD_ROWS = 50
@@ -130,17 +130,12 @@ def escalate(request: HttpRequest, pk: int) -> HttpResponse:
         if not ticket.is_open:
             raise Http404(_("Only an open work order can be escalated."))
         raise PermissionDenied(_("Only service supervisors and department heads escalate work orders."))
-    status = 200
-    if request.method == "POST":
-        form = EscalateForm(request.POST)
-        if form.is_valid():
-            ok, _result = run_service(form, lambda: do_escalate_by_hand(
-                acting_user=request.user, ticket=ticket, note=form.cleaned_data["note"]))
-            if ok:
-                return done(request, _("%(number)s escalated to the service supervisors.") % {
-                    "number": ticket.number}, reverse("workbench:board"))
-        status = 422
-    else:
-        form = EscalateForm()
-    template = "workbench/partials/escalate_form.html" if request.htmx else "workbench/escalate_page.html"
-    return render(request, template, {"ticket": ticket, "form": form, "nav": "board"}, status=status)
+
+    def run(form: forms.Form) -> tuple[Any, str]:
+        do_escalate_by_hand(acting_user=request.user, ticket=ticket, note=form.cleaned_data["note"])
+        return (_("%(number)s escalated to the service supervisors.") % {"number": ticket.number},
+                reverse("workbench:board"))
+
+    return form_dialog(request, EscalateForm, run,
+                       ("workbench/partials/escalate_form.html", "workbench/escalate_page.html"),
+                       {"ticket": ticket, "nav": "board"})

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 
 from loopdesk.core.errors import DomainError, ValidationFailed
 from loopdesk.workbench.common import raise_for_domain_error
@@ -44,3 +44,22 @@ def done(request: HttpRequest, message: Any, url: str) -> HttpResponse:
     if getattr(request, "htmx", False):
         return HttpResponse(status=204, headers={"HX-Redirect": url})
     return redirect(url)
+
+
+def form_dialog(request: HttpRequest, form_class: type[forms.Form], run: Callable[[forms.Form], tuple[Any, str]],
+                templates: tuple[str, str], context: dict[str, Any]) -> HttpResponse:
+    """A one-form dialog: GET shows the empty form; POST of a valid form calls `run(form)` (the service call,
+    returning the success message and the next page's URL) through `run_service`, then `done`; an invalid or
+    refused form is shown again with what was typed and a 422. `templates`: (htmx partial, whole page)."""
+    status = 200
+    if request.method == "POST":
+        form = form_class(request.POST)
+        if form.is_valid():
+            ok, result = run_service(form, lambda: run(form))
+            if ok and result is not None:
+                return done(request, *result)
+        status = 422
+    else:
+        form = form_class()
+    template = templates[0] if getattr(request, "htmx", False) else templates[1]
+    return render(request, template, {**context, "form": form}, status=status)

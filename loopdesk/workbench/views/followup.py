@@ -33,7 +33,7 @@ from loopdesk.tickets.choices import Action, CallbackVerdict, Status
 from loopdesk.tickets.services import MAX_NOTE
 from loopdesk.workbench.common import RoleFlags, raise_for_domain_error, safe_next, staff_required
 from loopdesk.workbench.sla import due_badge
-from loopdesk.workbench.views.dialogs import done, run_service
+from loopdesk.workbench.views.dialogs import done, form_dialog, run_service
 
 PAGE_SIZE = 50
 
@@ -170,20 +170,15 @@ def resolve_escalation(request: HttpRequest, pk: int) -> HttpResponse:
                   .filter(pk=pk, ticket__in=policy.visible_tickets(request.user).values("pk")).first())
     if escalation is None:
         raise Http404(_("Escalation not found."))
-    status = 200
-    if request.method == "POST":
-        form = ResolveForm(request.POST)
-        if form.is_valid():
-            ok, _result = run_service(form, lambda: do_resolve_escalation(
-                acting_user=request.user, escalation=escalation, note=form.cleaned_data["note"]))
-            if ok:
-                return done(request, _("Escalation of %(number)s resolved.") % {"number": escalation.ticket.number},
-                            reverse("workbench:escalations"))
-        status = 422
-    else:
-        form = ResolveForm()
-    template = "workbench/followup/resolve_form.html" if request.htmx else "workbench/followup/resolve_page.html"
-    return render(request, template, {"escalation": escalation, "form": form}, status=status)
+
+    def run(form: forms.Form) -> tuple[Any, str]:
+        do_resolve_escalation(acting_user=request.user, escalation=escalation, note=form.cleaned_data["note"])
+        return (_("Escalation of %(number)s resolved.") % {"number": escalation.ticket.number},
+                reverse("workbench:escalations"))
+
+    return form_dialog(request, ResolveForm, run,
+                       ("workbench/followup/resolve_form.html", "workbench/followup/resolve_page.html"),
+                       {"escalation": escalation})
 
 
 # --- staff alerts -----------------------------------------------------------------------------------------
