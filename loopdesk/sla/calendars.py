@@ -64,13 +64,12 @@ def library_covers(year: int) -> bool:
     return True
 
 
-def _make_up_days(calendar_ids: list[int], year: int) -> set[int]:
-    """The calendars (of `calendar_ids`) with at least one make-up working day entered for `year`: a Saturday
-    or Sunday overridden as a working day. A single day off (a typhoon) does not make a year covered."""
-    rows = CalendarDay.objects.filter(
-        calendar_id__in=calendar_ids, date__year=year, is_workday=True, date__week_day__in=(1, 7)
-    )
-    return set(rows.values_list("calendar_id", flat=True).distinct())
+def _has_make_up_day(calendar_id: int, year: int) -> bool:
+    """Whether the calendar has at least one make-up working day entered for `year`: a Saturday or Sunday
+    overridden as a working day. A single day off (a typhoon) does not make a year covered."""
+    return CalendarDay.objects.filter(
+        calendar_id=calendar_id, date__year=year, is_workday=True, date__week_day__in=(1, 7)
+    ).exists()
 
 
 def year_covered(year: int, calendar: BusinessCalendar | None = None) -> bool:
@@ -78,7 +77,7 @@ def year_covered(year: int, calendar: BusinessCalendar | None = None) -> bool:
     year, or (for `calendar`) its overrides hold the year's make-up working days. 24×7 calendars always are."""
     if library_covers(year) or (calendar is not None and calendar.kind == CalendarKind.ALWAYS):
         return True
-    return calendar is not None and bool(_make_up_days([calendar.pk], year))
+    return calendar is not None and _has_make_up_day(calendar.pk, year)
 
 
 def china_today() -> dt.date:
@@ -93,9 +92,7 @@ def uncovered_years(today: dt.date | None = None) -> list[tuple[BusinessCalendar
     if not years:
         return []
     calendars = list(BusinessCalendar.objects.filter(kind=CalendarKind.WORKDAYS).order_by("code"))
-    ids = [c.pk for c in calendars]
-    covered = {year: _make_up_days(ids, year) for year in years}
-    return [(c, y) for y in years for c in calendars if c.pk not in covered[y]]
+    return [(c, y) for y in years for c in calendars if not year_covered(y, c)]
 
 
 def cut_pauses(
