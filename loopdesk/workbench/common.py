@@ -55,6 +55,14 @@ def page_of_post(request: HttpRequest, kwargs: dict[str, Any]) -> str:
     return "/"
 
 
+def posted_id(value: str) -> int | None:
+    """A posted id: a positive integer that fits a bigint column, else None (never a 500 on tampered input)."""
+    value = value.strip()
+    if not value.isascii() or not value.isdigit() or len(value) > 18:
+        return None
+    return int(value) or None
+
+
 def raise_for_domain_error(exc: DomainError) -> None:
     """Turn a 403/404 domain error into Django's, so the friendly error pages are shown."""
     if isinstance(exc, PermissionDeniedError):

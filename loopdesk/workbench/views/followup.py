@@ -31,7 +31,7 @@ from loopdesk.surveys.services import do_create_window_survey
 from loopdesk.tickets import policy
 from loopdesk.tickets.choices import Action, CallbackVerdict, Status
 from loopdesk.tickets.services import MAX_NOTE
-from loopdesk.workbench.common import RoleFlags, raise_for_domain_error, safe_next, staff_required
+from loopdesk.workbench.common import RoleFlags, posted_id, raise_for_domain_error, safe_next, staff_required
 from loopdesk.workbench.sla import due_badge
 from loopdesk.workbench.views.dialogs import done, form_dialog, run_service
 
@@ -210,11 +210,11 @@ def alerts_read(request: HttpRequest) -> HttpResponse:
         count = _mark_read(request.user, None)
         messages.success(request, _("%(count)d alerts marked read.") % {"count": count})
     else:
-        raw = request.POST.get("id", "")
-        if not raw.isdigit() or len(raw) > 18:
+        alert_id = posted_id(request.POST.get("id", ""))
+        if alert_id is None:
             messages.error(request, _("Choose an alert."))
         else:
-            _mark_read(request.user, [int(raw)])
+            _mark_read(request.user, [alert_id])
     return redirect(safe_next(request, reverse("workbench:alerts")))
 
 

@@ -17,7 +17,7 @@ from loopdesk.org.models import OrgUnit, User
 from loopdesk.tickets import services
 from loopdesk.tickets.choices import Action, Status
 from loopdesk.tickets.policy import allowed_actions, visible_tickets
-from loopdesk.workbench.common import RoleFlags, safe_next, staff_required
+from loopdesk.workbench.common import RoleFlags, posted_id, safe_next, staff_required
 from loopdesk.workbench.forms import QueueFilterForm
 from loopdesk.workbench.queues import PAGE_SIZE, QUEUES, capped_count, count_label, page, queue_queryset
 from loopdesk.workbench.units import target_handler_groups, target_unit_choices
@@ -92,14 +92,6 @@ def queue(request: HttpRequest, key: str) -> HttpResponse:
     return response
 
 
-def _int_or_none(value: str) -> int | None:
-    """A posted id: a positive integer that fits a bigint column, else None (never a 500 on tampered input)."""
-    value = value.strip()
-    if not value.isascii() or not value.isdigit() or len(value) > 18:
-        return None
-    return int(value) or None
-
-
 @staff_required
 @require_POST
 def bulk_dispatch(request: HttpRequest) -> HttpResponse:
@@ -108,21 +100,21 @@ def bulk_dispatch(request: HttpRequest) -> HttpResponse:
     Each ticket goes through its own service call: one that may not be moved is reported, the rest move.
     """
     back = safe_next(request, "/queues/dispatch/")
-    posted = [_int_or_none(x) for x in request.POST.getlist("ids")]
+    posted = [posted_id(x) for x in request.POST.getlist("ids")]
     ids = sorted({x for x in posted if x})[:BULK_LIMIT] if all(posted) else []
     if not ids:
         messages.error(request, _("Select at least one work order."))
         return redirect(back)
     unit = None
     if request.POST.get("to_unit"):
-        unit_id = _int_or_none(request.POST["to_unit"])
+        unit_id = posted_id(request.POST["to_unit"])
         unit = OrgUnit.objects.filter(pk=unit_id, is_active=True).first() if unit_id else None
         if unit is None:
             messages.error(request, _("Choose a valid unit."))
             return redirect(back)
     person = None
     if request.POST.get("to_user"):
-        user_id = _int_or_none(request.POST["to_user"])
+        user_id = posted_id(request.POST["to_user"])
         person = (User.objects.filter(pk=user_id, is_active=True).select_related("unit").first()
                   if user_id else None)
         if person is None or person.unit is None:
