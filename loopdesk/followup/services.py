@@ -489,14 +489,14 @@ def do_escalate_by_hand(*, acting_user: Any, ticket: Ticket | int, note: str,
             if not t.is_open:
                 raise ValidationFailed(field="note", message=_("Only an open work order can be escalated."))
             raise PermissionDeniedError(_("Only service supervisors and department heads escalate work orders."))
-        if Escalation.objects.filter(ticket=t, reason=EscalationReason.MANUAL, resolved_at=None).exists():
-            raise ValidationFailed(field="note", message=_(
+        already = ValidationFailed(field="note", message=_(
                 "This work order is already escalated by hand; the escalation is open until a supervisor resolves it."))
+        if Escalation.objects.filter(ticket=t, reason=EscalationReason.MANUAL, resolved_at=None).exists():
+            raise already
         escalation = _escalate_locked(t, EscalationReason.MANUAL, at, occasion=f"manual:{t.pk}:{at:%Y%m%d%H%M%S%f}",
                                       note=note, actor=acting_user)
         if escalation is None:  # the same ticket escalated in the same microsecond: the other one stands
-            raise ValidationFailed(field="note", message=_(
-                "This work order is already escalated by hand; the escalation is open until a supervisor resolves it."))
+            raise already
         Ticket.objects.filter(pk=t.pk).update(last_event_seq=t.last_event_seq)
         _publish(t)
         record_audit(acting_user, "ticket.escalate", t, data={"reason": EscalationReason.MANUAL, "note": note,
