@@ -2,7 +2,9 @@
 
 The SLA engine caches a calendar's working time by (id, version), so every save of a calendar or of one
 of its overrides bumps `BusinessCalendar.version` (with an F expression: two supervisors saving at once
-still give two bumps). Saving a policy bumps `SlaPolicy.version` the same way.
+still give two bumps). Saving a policy bumps `SlaPolicy.version` the same way. Either save also schedules,
+after it commits, the recomputation of the due times of the open tickets on that calendar or policy on the
+background worker (`loopdesk.sla.recompute`), and says how many tickets that concerns.
 """
 
 from __future__ import annotations
@@ -19,13 +21,25 @@ from django.utils.translation import gettext_lazy as _
 from loopdesk.audit.admin import AuditedAdminMixin
 from loopdesk.sla.calendars import uncovered_years
 from loopdesk.sla.models import BusinessCalendar, CalendarDay, SlaPolicy
+from loopdesk.sla.recompute import schedule_recompute
 
 
-def bump_calendar_versions(calendar_ids: Iterable[int]) -> None:
-    """Invalidate the cached working time of these calendars."""
+def bump_calendar_versions(calendar_ids: Iterable[int], request: HttpRequest | None = None) -> None:
+    """Invalidate the cached working time of these calendars and, after the edit commits, recompute the due
+    times of the open tickets on them in the background (the user is told how many)."""
     ids = sorted(set(calendar_ids))
     if ids:
         BusinessCalendar.objects.filter(pk__in=ids).update(version=F("version") + 1)
+        announce_recompute(request, schedule_recompute(calendar_ids=ids))
+
+
+def announce_recompute(request: HttpRequest | None, count: int) -> None:
+    if request is not None and count:
+        messages.info(
+            request,
+            _("The due times of %(count)d open work orders are being recomputed in the background.")
+            % {"count": count},
+        )
 
 
 def warn_uncovered_years(request: HttpRequest) -> None:
@@ -84,7 +98,7 @@ class BusinessCalendarAdmin(CalendarWarningMixin, AuditedAdminMixin, admin.Model
         # Runs after save_model and after the inline overrides are saved or deleted: one bump per save.
         super().save_related(request, form, formsets, change)
         if change:
-            bump_calendar_versions([form.instance.pk])
+            bump_calendar_versions([form.instance.pk], request)
             form.instance.refresh_from_db(fields=["version"])
 
 
@@ -100,17 +114,17 @@ class CalendarDayAdmin(CalendarWarningMixin, AuditedAdminMixin, admin.ModelAdmin
     def save_model(self, request: HttpRequest, obj: CalendarDay, form: Any, change: bool) -> None:
         previous_calendar_id = CalendarDay.objects.filter(pk=obj.pk).values_list("calendar_id", flat=True).first()
         super().save_model(request, obj, form, change)
-        bump_calendar_versions([obj.calendar_id, *([previous_calendar_id] if previous_calendar_id else [])])
+        bump_calendar_versions([obj.calendar_id, *([previous_calendar_id] if previous_calendar_id else [])], request)
 
     def delete_model(self, request: HttpRequest, obj: CalendarDay) -> None:
         calendar_id = obj.calendar_id
         super().delete_model(request, obj)
-        bump_calendar_versions([calendar_id])
+        bump_calendar_versions([calendar_id], request)
 
     def delete_queryset(self, request: HttpRequest, queryset: models.QuerySet[CalendarDay]) -> None:
         calendar_ids = list(queryset.values_list("calendar_id", flat=True))
         super().delete_queryset(request, queryset)
-        bump_calendar_versions(calendar_ids)
+        bump_calendar_versions(calendar_ids, request)
 
 
 @admin.register(SlaPolicy)
@@ -166,3 +180,4 @@ class SlaPolicyAdmin(AuditedAdminMixin, admin.ModelAdmin):
         if change:
             SlaPolicy.objects.filter(pk=obj.pk).update(version=F("version") + 1)
             obj.refresh_from_db(fields=["version"])
+            announce_recompute(request, schedule_recompute(policy_ids=[obj.pk]))

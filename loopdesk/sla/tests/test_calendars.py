@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from typing import Any
 
 import pytest
 from django.core.checks import WARNING
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from loopdesk.conftest import T0, World
 from loopdesk.sla import calendars, checks
@@ -175,3 +176,84 @@ def test_admin_calendar_pages_show_the_warning(world: World, client, monkeypatch
     assert "尚无 2027 年的数据" in page.content.decode()
     CalendarDay.objects.create(calendar=cal, date=dt.date(2027, 2, 20), is_workday=True, note="调休上班")
     assert "2027" not in client.get(pages[0]).content.decode()
+
+
+# --- an admin edit recomputes the open tickets on the calendar / policy by itself ---------------------------
+
+
+def _overtime_ticket_on_workdays(world: World) -> tuple[Ticket, BusinessCalendar]:
+    workdays = world.calendars["workdays"]
+    SlaPolicy.objects.filter(pk=world.policies["default"].pk).update(calendar=workdays)
+    t = s.do_create_ticket(acting_user=world.user("agent"), now=at(2026, 11, 6, 9, 0), dispatch=True,
+                           **world.ticket_kwargs())
+    assert t.overtime_at == at(2026, 11, 10, 9, 0)  # Friday 09:00 + 48 h of working days
+    return t, workdays
+
+
+def _admin_client(world: World, client: Any) -> Any:
+    admin = world.user("admin")
+    admin.is_staff = admin.is_superuser = True
+    admin.save()
+    client.force_login(admin)
+    return client
+
+
+def test_adding_an_override_in_the_admin_recomputes_open_tickets_after_commit(
+    world: World, client, django_capture_on_commit_callbacks
+) -> None:
+    t, workdays = _overtime_ticket_on_workdays(world)
+    closed, _ = _overtime_ticket_on_workdays(world)
+    Ticket.objects.filter(pk=closed.pk).update(is_open=False)  # a closed ticket keeps its figures
+    admin = _admin_client(world, client)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        page = admin.post("/admin/sla/calendarday/add/",
+                          {"calendar": workdays.pk, "date": "2026-11-09", "is_workday": "", "note": "台风停工"},
+                          headers={"accept-language": "zh-hans"}, follow=True)
+    assert page.status_code == 200
+    assert len(callbacks) == 1  # one background job for the edit
+    assert "1 张未结工单的时限正在后台重新计算" in page.content.decode()
+    assert Ticket.objects.get(pk=t.pk).overtime_at == at(2026, 11, 11, 9, 0)  # the Monday is a day off now
+    assert Ticket.objects.get(pk=closed.pk).overtime_at == at(2026, 11, 10, 9, 0)
+    assert t.events.filter(kind="sla_recomputed").count() == 1
+
+
+def test_a_rolled_back_or_unrelated_edit_schedules_nothing(world: World, client,
+                                                          django_capture_on_commit_callbacks) -> None:
+    t, workdays = _overtime_ticket_on_workdays(world)
+    other = BusinessCalendar.objects.create(code="other", name="其他", kind=CalendarKind.WORKDAYS)
+    admin = _admin_client(world, client)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        admin.post("/admin/sla/calendarday/add/",
+                   {"calendar": other.pk, "date": "2026-11-09", "is_workday": "", "note": "停电"})
+    assert CalendarDay.objects.filter(calendar=other).count() == 1
+    assert callbacks == []  # no open ticket is on that calendar
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        page = admin.post("/admin/sla/calendarday/add/", {"calendar": workdays.pk, "date": "not a date"})
+    assert page.status_code == 200 and callbacks == []  # the form error: nothing saved, nothing scheduled
+    assert Ticket.objects.get(pk=t.pk).overtime_at == at(2026, 11, 10, 9, 0)
+
+
+def test_editing_a_policy_in_the_admin_recomputes_its_open_tickets(
+    world: World, client, django_capture_on_commit_callbacks
+) -> None:
+    t, _ = _overtime_ticket_on_workdays(world)
+    policy = SlaPolicy.objects.get(pk=world.policies["default"].pk)
+    admin = _admin_client(world, client)
+    form = admin.get(f"/admin/sla/slapolicy/{policy.pk}/change/").context["adminform"].form
+    data = {name: ("" if value is None else value) for name, value in form.initial.items()
+            if name in form.fields and not form.fields[name].disabled}
+    data.update(overtime_minutes=72 * 60, is_active="on")
+    for name in ("contact_type", "category", "tier", "priority", "channel"):
+        data[name] = data.get(name) or ""
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        page = admin.post(f"/admin/sla/slapolicy/{policy.pk}/change/", data, headers={"accept-language": "en"},
+                          follow=True)
+    assert page.status_code == 200, page.content.decode()[:2000]
+    assert len(callbacks) == 1
+    assert "The due times of 1 open work orders are being recomputed in the background." in page.content.decode()
+    assert Ticket.objects.get(pk=t.pk).overtime_at == at(2026, 11, 11, 9, 0)  # 72 h of working days
+
+
+def test_recompute_command_refuses_an_unknown_calendar(world: World) -> None:
+    with pytest.raises(CommandError, match="no calendar"):
+        call_command("recompute_sla", calendar="nope")

@@ -1,13 +1,16 @@
-"""Recompute the SLA columns of open tickets from their timelines (after editing a calendar or policy)."""
+"""Recompute the SLA columns of open tickets from their timelines (after editing a calendar or policy).
+
+The admin schedules the same recomputation on the background worker when a calendar, an override or a policy
+is saved; this command runs it by hand (all open tickets, or one calendar's / policy's)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
-from loopdesk.tickets.models import Ticket
-from loopdesk.tickets.services import do_recompute_sla
+from loopdesk.sla.models import BusinessCalendar
+from loopdesk.sla.recompute import recompute_open_tickets
 
 
 class Command(BaseCommand):
@@ -19,22 +22,11 @@ class Command(BaseCommand):
         parser.add_argument("--batch", type=int, default=1000)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        qs = Ticket.objects.filter(is_open=True)
+        calendar_ids: list[int] = []
         if options["calendar"]:
-            qs = qs.filter(sla_policy__calendar__code=options["calendar"])
-        if options["policy"]:
-            qs = qs.filter(sla_policy_id=options["policy"])
-        changed = total = 0
-        last_id = 0
-        while True:
-            ids = list(qs.filter(id__gt=last_id).order_by("id").values_list("id", flat=True)[: options["batch"]])
-            if not ids:
-                break
-            for pk in ids:
-                before = Ticket.objects.filter(pk=pk).values_list("due_at", "overtime_at").first()
-                after_ticket = do_recompute_sla(ticket=pk)
-                total += 1
-                if before != (after_ticket.due_at, after_ticket.overtime_at):
-                    changed += 1
-            last_id = ids[-1]
-        self.stdout.write(f"recomputed {total} open work orders, {changed} changed")
+            calendar_ids = list(BusinessCalendar.objects.filter(code=options["calendar"]).values_list("pk", flat=True))
+            if not calendar_ids:
+                raise CommandError(f"no calendar with code {options['calendar']!r}")
+        policy_ids = [options["policy"]] if options["policy"] else []
+        result = recompute_open_tickets(calendar_ids=calendar_ids, policy_ids=policy_ids, batch=options["batch"])
+        self.stdout.write(f"recomputed {result.total} open work orders, {result.changed} changed")
