@@ -169,6 +169,8 @@ WHITENOISE_USE_FINDERS = not STATIC_MANIFEST
 STATICFILES_DIRS = [BASE_DIR / "loopdesk" / "static"]
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env_str("LOOPDESK_MEDIA_ROOT") or VAR_DIR / "media")
+# Import files kept between the steps of the import page (upload, mapping, dry run, import); not served.
+LOOPDESK_IMPORT_DIR = Path(env_str("LOOPDESK_IMPORT_DIR") or VAR_DIR / "imports")
 
 # Attachment limits (deployment facts: they protect the disk, not business policy).
 LOOPDESK_ATTACHMENT_MAX_BYTES = int(env_str("LOOPDESK_ATTACHMENT_MAX_BYTES", str(10 * 1024 * 1024)))

@@ -1078,6 +1078,38 @@ T: dict[str, str] = {
         "共 %(rows)s 行：有效 %(valid)s 行，导入 %(created)s 行，此前已导入 %(skipped)s 行，错误 %(errors)s 行。",
     "Dry run: nothing was imported.": "试运行：未导入任何数据。",
     "Nothing was imported.": "未导入任何数据。",
+    # import: the mapping form (issue 6, session 5)
+    "column %(number)d": "第 %(number)d 列",
+    "There is no field “%(field)s” (fields: %(names)s).": "没有字段“%(field)s”（可用字段：%(names)s）。",
+    "The file has no column “%(column)s”.": "文件中没有“%(column)s”这一列。",
+    "“%(field)s” is required: choose its column.": "“%(field)s”为必填字段：请选择对应的列。",
+    "Choose the column of “%(field)s” (the usual headers: %(names)s).":
+        "请选择“%(field)s”对应的列（常见列名：%(names)s）。",
+    "Column “%(column)s” is also chosen for “%(fields)s”: a column goes to one field.":
+        "列“%(column)s”也选给了“%(fields)s”：一列只能对应一个字段。",
+    "This field is mapped twice: choose one column.": "此字段被映射了两次：请只选择一列。",
+    "The uploaded file is no longer kept on the server: upload it again.": "服务器上已不再保留上传的文件：请重新上传。",
+    "CSV (UTF-8 or GBK) or XLSX. Upload the file, match its columns to the fields, check it (dry run), then import. "
+    "Nothing is imported while any row has an error, unless you choose otherwise.":
+        "CSV（UTF-8 或 GBK）或 XLSX。上传文件，将各列对应到字段，先检查（试运行），再导入。"
+        "只要有一行有错误就不导入任何数据，除非您另行选择。",
+    "Read as %(encoding)s; source system %(system)s. The file is kept on the server until it is imported: the steps "
+    "below do not upload it again.":
+        "按 %(encoding)s 读取；来源系统 %(system)s。文件保存在服务器上直到导入完成：以下步骤无需再次上传。",
+    "The mapping changed since the dry run: it was checked again. Import when the result is right.":
+        "列对应关系在试运行后有改动：已重新检查。结果无误后再导入。",
+    "The first rows of the file": "文件的前几行",
+    "Choose the file's column for each field (* required). The usual headers of the legacy tools are chosen "
+    "already.": "请为每个字段选择文件中对应的列（* 为必填）。旧系统的常见列名已自动选好。",
+    "Field": "字段",
+    "Column of the file": "文件中的列",
+    "required": "必填",
+    "— not imported —": "— 不导入 —",
+    "Check (dry run)": "检查（试运行）",
+    "Upload and match the columns": "上传并对应列",
+    "Dry run": "试运行",
+    "%(updated)s updated.": "更新 %(updated)s 条。",
+    "The first %(shown)s of %(count)s problems.": "共 %(count)s 个问题，仅显示前 %(shown)s 个。",
     "All": "全部",
     "Show": "查询",
     "Reports": "报表",

@@ -286,22 +286,128 @@ def _read_xlsx(handle: IO[bytes]) -> tuple[list[str], Iterator[tuple[int, list[A
     return header, xlsx_rows(), "xlsx"
 
 
-def resolve_columns(header: list[str], fields: dict[str, tuple[Any, bool, tuple[str, ...]]],
-                    mapping: dict[str, str] | None, result: ImportResult) -> dict[str, int]:
-    """Field -> column index, from the explicit mapping or the usual headers; missing required columns are errors."""
-    positions = {name.strip().lower(): i for i, name in enumerate(header)}
+Fields = dict[str, tuple[Any, bool, tuple[str, ...]]]
+Mapping = dict[str, str | int | None]
+PREVIEW_ROWS = 5
+
+
+def _field_names(label: Any) -> list[str]:
+    """A field's label in both languages: a header that is the label itself is recognised too."""
+    names = []
+    for language in ("zh-hans", "en"):
+        with translation.override(language):
+            names.append(str(label))
+    return names
+
+
+def guess_columns(header: list[str], fields: Fields, among: list[int] | None = None) -> dict[str, int]:
+    """Field -> column position, from the usual legacy headers (and the field's own label, in Chinese or
+    English), among the columns `among` (default: all); a column is given to one field at most, the first
+    that names it."""
+    positions: dict[str, int] = {}
+    for i in range(len(header)) if among is None else among:
+        positions.setdefault(header[i].strip().lower(), i)
     columns: dict[str, int] = {}
-    for name, (label, required, synonyms) in fields.items():
-        wanted = [mapping[name]] if mapping and mapping.get(name) else list(synonyms)
-        for candidate in wanted:
-            if candidate.strip().lower() in positions:
-                columns[name] = positions[candidate.strip().lower()]
+    taken: set[int] = set()
+    for name, (label, _required, synonyms) in fields.items():
+        for candidate in (*synonyms, *_field_names(label)):
+            position = positions.get(candidate.strip().lower())
+            if position is not None and position not in taken:
+                columns[name] = position
+                taken.add(position)
                 break
-        else:
-            if required or (mapping and mapping.get(name)):
-                result.add_error(1, str(label), _("Column “%(column)s” is missing (expected one of: %(names)s).")
-                                 % {"column": label, "names": ", ".join(wanted)})
     return columns
+
+
+def column_name(header: list[str], position: int) -> str:
+    """How a column is named to the user: its header, or its position (1-based) when the header cell is empty."""
+    text = header[position].strip() if position < len(header) else ""
+    return text or str(_("column %(number)d") % {"number": position + 1})
+
+
+def check_mapping(header: list[str], fields: Fields, mapping: Mapping | None) -> tuple[dict[str, int], dict[str, str]]:
+    """(field -> column position, field -> problem) for a mapping of fields to the file's columns.
+
+    A mapped value is a header (case and surrounding spaces ignored) or a 0-based position (int); a field
+    mapped to None or "" is explicitly not imported; a field the mapping does not name is guessed from the
+    usual headers. Problems: a field that is not one of `fields`, a column that is not in the file, a column
+    chosen for two fields, a required field with no column. `mapping=None`: guesses only."""
+    mapping = mapping or {}
+    problems: dict[str, str] = {}
+    for name in mapping:
+        if name not in fields:
+            problems[name] = str(_("There is no field “%(field)s” (fields: %(names)s).")
+                                 % {"field": name, "names": ", ".join(fields)})
+    positions: dict[str, int] = {}
+    for i, text in enumerate(header):
+        positions.setdefault(text.strip().lower(), i)
+    columns: dict[str, int] = {}
+    for name, value in mapping.items():
+        if name not in fields or value is None or (isinstance(value, str) and not value.strip()):
+            continue
+        position = value if isinstance(value, int) else positions.get(value.strip().lower())
+        if position is None or not 0 <= position < len(header):
+            problems[name] = str(_("The file has no column “%(column)s”.") % {"column": value})
+        else:
+            columns[name] = position
+    # The fields the mapping leaves out: guessed among the columns it does not take.
+    free = [i for i in range(len(header)) if i not in columns.values()]
+    guessed = guess_columns(header, {n: spec for n, spec in fields.items() if n not in mapping}, free)
+    columns.update(guessed)
+    for name, (label, required, synonyms) in fields.items():
+        if not required or name in columns or name in problems:
+            continue
+        if name in mapping:
+            problems[name] = str(_("“%(field)s” is required: choose its column.") % {"field": label})
+        else:
+            problems[name] = str(_("Choose the column of “%(field)s” (the usual headers: %(names)s).")
+                                 % {"field": label, "names": ", ".join(synonyms[:-1] or synonyms)})
+    by_column: dict[int, list[str]] = {}
+    for name, position in columns.items():
+        by_column.setdefault(position, []).append(name)
+    for position, names in by_column.items():
+        if len(names) > 1:
+            for name in names:
+                others = ", ".join(str(fields[o][0]) for o in names if o != name)
+                problems[name] = str(_("Column “%(column)s” is also chosen for “%(fields)s”: a column goes to one "
+                                       "field.") % {"column": column_name(header, position), "fields": others})
+    return {n: p for n, p in columns.items() if n not in problems}, problems
+
+
+def resolve_columns(header: list[str], fields: Fields, mapping: Mapping | None, result: ImportResult) -> dict[str, int]:
+    """Field -> column index (see `check_mapping`); every problem of the mapping is an error on line 1."""
+    columns, problems = check_mapping(header, fields, mapping)
+    for name, problem in problems.items():
+        result.add_error(1, str(fields[name][0]) if name in fields else name, problem)
+    return columns
+
+
+@dataclass
+class Preview:
+    """What the mapping form shows of a file: its header, its first rows, and the guessed column of each field."""
+    header: list[str]
+    rows: list[list[str]]
+    encoding: str
+    guess: dict[str, int]
+
+
+def preview(source: str | Path | IO[bytes], fields: Fields, name: str = "", rows: int = PREVIEW_ROWS) -> Preview:
+    """The header and the first `rows` rows of a CSV / XLSX file (raises UnreadableFile)."""
+    handle = _open(source)
+    try:
+        header, lines, encoding = read_table(handle, name or str(getattr(source, "name", source)))
+        sample = []
+        for _line, row in lines:
+            sample.append([_text(c) for c in row])
+            if len(sample) >= rows:
+                break
+        close = getattr(lines, "close", None)
+        if close is not None:
+            close()  # an XLSX reader closes its workbook
+        return Preview(header, sample, encoding, guess_columns(header, fields))
+    finally:
+        if isinstance(source, str | Path):
+            handle.close()
 
 
 # --- values --------------------------------------------------------------------------------------------
@@ -539,7 +645,7 @@ def _open(source: str | Path | IO[bytes]) -> IO[bytes]:
 
 
 def import_tickets(
-    *, acting_user: Any, source: str | Path | IO[bytes], name: str = "", mapping: dict[str, str] | None = None,
+    *, acting_user: Any, source: str | Path | IO[bytes], name: str = "", mapping: Mapping | None = None,
     system: str = "legacy", dry_run: bool = False, all_or_nothing: bool = True, now: dt.datetime | None = None,
     bulk: bool = True, batch_size: int = BULK_BATCH,
 ) -> ImportResult:
@@ -690,7 +796,7 @@ def _create_ticket(acting_user: Any, item: _TicketRow, system: str) -> None:
 
 
 def import_customers(
-    *, acting_user: Any, source: str | Path | IO[bytes], name: str = "", mapping: dict[str, str] | None = None,
+    *, acting_user: Any, source: str | Path | IO[bytes], name: str = "", mapping: Mapping | None = None,
     dry_run: bool = False, all_or_nothing: bool = True,
 ) -> ImportResult:
     """Import or update customers by mobile number (idempotent: the same file again changes nothing)."""

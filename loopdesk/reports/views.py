@@ -10,6 +10,7 @@ import datetime as dt
 from typing import Any
 from urllib.parse import urlencode
 
+from django.core import signing
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -21,7 +22,7 @@ from loopdesk.core.errors import DomainError
 from loopdesk.customers.choices import Brand, Tier
 from loopdesk.org.choices import UnitFunction
 from loopdesk.org.models import OrgUnit
-from loopdesk.reports import exports, imports, scorecards
+from loopdesk.reports import exports, imports, scorecards, stash
 from loopdesk.reports import measures as m
 from loopdesk.reports.models import ImportRun, ReportFact, RollupPending, StoredReport
 from loopdesk.tickets import policy
@@ -400,8 +401,35 @@ def file_download(request: HttpRequest, pk: int) -> FileResponse:
 # --- imports --------------------------------------------------------------------------------------------
 
 
+def _import_fields(kind: str) -> imports.Fields:
+    return imports.TICKET_FIELDS if kind == "tickets" else imports.CUSTOMER_FIELDS
+
+
+def _posted_mapping(request: HttpRequest, fields: imports.Fields) -> tuple[imports.Mapping, dict[str, str]]:
+    """The mapping form's choices (`map-<field>`: a column position, "" for none) and the problems of the post
+    itself: a field sent twice, a value that is not a column position."""
+    mapping: imports.Mapping = {}
+    problems: dict[str, str] = {}
+    for name in fields:
+        values = request.POST.getlist(f"map-{name}")
+        if len(values) > 1:
+            problems[name] = str(_("This field is mapped twice: choose one column."))
+            continue
+        value = values[0].strip() if values else ""
+        if not value:
+            mapping[name] = None
+        elif value.isascii() and value.isdigit() and len(value) < 6:
+            mapping[name] = int(value)
+        else:
+            mapping[name] = value  # not a position: check_mapping says the file has no such column
+    return mapping, problems
+
+
 @staff_required
 def import_view(request: HttpRequest) -> HttpResponse:
+    """upload → the file is kept on the server and its header and first rows read → the mapping form (one select
+    per field, pre-filled by the usual headers) → dry run with the row-level report → import. Only the last
+    step writes to the database."""
     user = request.user
     may_tickets = policy.can_create(user)
     may_customers = policy.is_admin(user) or user.has_role("supervisor")
@@ -410,33 +438,120 @@ def import_view(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {"nav": "reports", "may_tickets": may_tickets, "may_customers": may_customers,
                                "fields": imports.TICKET_FIELDS, "customer_fields": imports.CUSTOMER_FIELDS,
                                "runs": ImportRun.objects.filter(created_by=user)[:20], "form": request.POST}
-    if request.method == "POST":
-        upload = request.FILES.get("file")
-        kind = request.POST.get("kind", "tickets")
-        errors: dict[str, str] = {}
-        if upload is None:
-            errors["file"] = str(_("Choose a CSV or XLSX file."))
-        elif upload.size and upload.size > MAX_UPLOAD:
-            errors["file"] = str(_("The file is larger than %(limit)d MB.") % {"limit": MAX_UPLOAD // 1024 // 1024})
-        if kind not in ("tickets", "customers"):
-            errors["kind"] = str(_("Choose what to import."))
-        if errors:
-            context["errors"] = errors
-            return render(request, "reports/import.html", context, status=422)
-        assert upload is not None
-        options = {"acting_user": user, "source": upload.file, "name": upload.name or "",
-                   "dry_run": bool(request.POST.get("dry_run")),
-                   "all_or_nothing": not request.POST.get("partial")}
-        try:
-            if kind == "tickets":
-                result = imports.import_tickets(system=request.POST.get("system", "legacy") or "legacy", **options)
-            else:
-                result = imports.import_customers(**options)
-        except DomainError as exc:
-            raise PermissionDenied(str(exc.message)) from exc
+    if request.method != "POST":
+        return render(request, "reports/import.html", context)
+    step = request.POST.get("step", "upload")
+    if step == "upload":
+        return _import_upload(request, context, may_tickets, may_customers)
+    stashed = stash.find(request.POST.get("token", ""), user_id=user.pk)
+    if stashed is None:
+        context["errors"] = {"file": str(_("The uploaded file is no longer kept on the server: upload it again."))}
+        return render(request, "reports/import.html", context, status=422)
+    if step == "cancel":
+        stash.drop(stashed)
+        return render(request, "reports/import.html", context)
+    if (stashed.kind == "tickets" and not may_tickets) or (stashed.kind == "customers" and not may_customers):
+        raise PermissionDenied(_("You may not import data."))
+    fields = _import_fields(stashed.kind)
+    try:
+        preview = imports.preview(stashed.path, fields, stashed.name)
+    except imports.UnreadableFile as exc:  # read at the upload already: only if the file changed on the server
+        context["errors"] = {"file": str(exc.message)}
+        return render(request, "reports/import.html", context, status=422)
+    mapping, problems = _posted_mapping(request, fields)
+    columns, more = imports.check_mapping(preview.header, fields, mapping)
+    problems = {**more, **problems}
+    partial = bool(request.POST.get("partial"))
+    _mapping_context(context, stashed, preview, fields, columns, mapping, problems, partial)
+    if problems:
+        return render(request, "reports/import.html", context, status=422)
+    checked = _checked_digest(stashed, columns, partial)
+    if step == "import" and request.POST.get("checked") != checked:
+        step = "check"  # the mapping changed since the dry run: check it again first
+        context["rechecked"] = True
+    result = _run_import(user, stashed, columns, dry_run=step != "import", partial=partial)
+    context.update(result=result, kind=stashed.kind)
+    if result.applied:
+        stash.drop(stashed)
+        context["mapping"] = None  # done: the page offers a new upload
+    elif result.dry_run and result.valid and (partial or not result.error_count):
+        context["checked"] = checked  # the import button
+    return render(request, "reports/import.html", context, status=200 if not result.error_count else 422)
+
+
+def _import_upload(request: HttpRequest, context: dict[str, Any], may_tickets: bool,
+                   may_customers: bool) -> HttpResponse:
+    upload = request.FILES.get("file")
+    kind = request.POST.get("kind", "tickets")
+    errors: dict[str, str] = {}
+    if upload is None:
+        errors["file"] = str(_("Choose a CSV or XLSX file."))
+    elif upload.size and upload.size > MAX_UPLOAD:
+        errors["file"] = str(_("The file is larger than %(limit)d MB.") % {"limit": MAX_UPLOAD // 1024 // 1024})
+    if kind not in ("tickets", "customers"):
+        errors["kind"] = str(_("Choose what to import."))
+    elif (kind == "tickets" and not may_tickets) or (kind == "customers" and not may_customers):
+        raise PermissionDenied(_("You may not import data."))
+    if errors:
+        context["errors"] = errors
+        return render(request, "reports/import.html", context, status=422)
+    assert upload is not None
+    system = (request.POST.get("system", "") or "legacy").strip()[:32] or "legacy"
+    stashed = stash.keep(upload, user_id=request.user.pk, kind=kind, system=system)
+    fields = _import_fields(kind)
+    try:
+        preview = imports.preview(stashed.path, fields, stashed.name)
+    except imports.UnreadableFile as exc:  # reported on its line, as the import would
+        stash.drop(stashed)
+        result = imports.ImportResult()
+        result.add_error(exc.line, "", exc.message)
         context.update(result=result, kind=kind)
-        return render(request, "reports/import.html", context, status=200 if not result.error_count else 422)
+        return render(request, "reports/import.html", context, status=422)
+    mapping: imports.Mapping = {name: preview.guess.get(name) for name in fields}
+    _mapping_context(context, stashed, preview, fields, preview.guess, mapping, {}, False)
     return render(request, "reports/import.html", context)
+
+
+def _mapping_context(context: dict[str, Any], stashed: stash.Stashed, preview: imports.Preview,
+                     fields: imports.Fields, columns: dict[str, int], mapping: imports.Mapping,
+                     problems: dict[str, str], partial: bool) -> None:
+    """The mapping form: the file's columns (header and first values), one row per field with its chosen column."""
+    options = []
+    for i in range(len(preview.header)):
+        sample = next((row[i] for row in preview.rows if i < len(row) and row[i]), "")
+        options.append({"value": str(i), "name": imports.column_name(preview.header, i), "sample": sample[:30]})
+    rows = []
+    for name, (label, required, synonyms) in fields.items():
+        chosen = columns.get(name)
+        if chosen is None and isinstance(mapping.get(name), int):
+            chosen = mapping[name]  # refused (e.g. also chosen elsewhere): shown as chosen, with the problem
+        rows.append({"name": name, "label": label, "required": required,
+                     "chosen": "" if chosen is None else str(chosen), "error": problems.get(name, ""),
+                     "usual": " / ".join(synonyms)})
+    context.update(mapping={"token": stashed.token, "kind": stashed.kind, "name": stashed.name,
+                            "system": stashed.system, "encoding": preview.encoding, "header": preview.header,
+                            "rows": preview.rows, "columns": options, "fields": rows, "partial": partial,
+                            "unknown": {k: v for k, v in problems.items() if k not in fields}})
+
+
+def _checked_digest(stashed: stash.Stashed, columns: dict[str, int], partial: bool) -> str:
+    """What a dry run checked (file, mapping, mode), signed: the import button carries it."""
+    return signing.Signer(salt="loopdesk.reports.import-checked").sign(
+        f"{stashed.path.name}:{sorted(columns.items())}:{int(partial)}").rsplit(":", 1)[1]
+
+
+def _run_import(user: Any, stashed: stash.Stashed, columns: dict[str, int], *, dry_run: bool,
+                partial: bool) -> imports.ImportResult:
+    fields = _import_fields(stashed.kind)
+    mapping: imports.Mapping = {name: columns.get(name) for name in fields}  # exactly the checked columns
+    options = {"acting_user": user, "source": stashed.path, "name": stashed.name, "mapping": mapping,
+               "dry_run": dry_run, "all_or_nothing": not partial}
+    try:
+        if stashed.kind == "tickets":
+            return imports.import_tickets(system=stashed.system, **options)
+        return imports.import_customers(**options)
+    except DomainError as exc:
+        raise PermissionDenied(str(exc.message)) from exc
 
 
 # --- downloads ------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -69,6 +70,13 @@ def rate_surveys(world: World, start: dt.datetime) -> None:
     window = surveys.do_create_window_survey(acting_user=world.user("agent"), msisdn="13900001111",
                                              channel=Channel.HOTLINE, contact_ref=f"CALL-{start:%m%d}", now=start)
     surveys.do_rate_survey(survey=window, score=4, via="sms", now=start + dt.timedelta(hours=2))
+
+
+@pytest.fixture(autouse=True)
+def _import_dir(settings: Any, tmp_path: Path) -> Path:
+    """The import page keeps uploaded files between its steps: in the test's own directory, not var/."""
+    settings.LOOPDESK_IMPORT_DIR = tmp_path / "imports"
+    return settings.LOOPDESK_IMPORT_DIR
 
 
 @pytest.fixture(autouse=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from typing import Any
 
 from django.test import Client
 from django.utils import translation
@@ -77,14 +78,28 @@ def test_stored_reports_are_listed_and_downloaded_within_scope(world: World, his
     assert client.get("/reports/files/").status_code == 200
 
 
+def _guessed_step(client: Client, page: str, step: str, **extra: str) -> Any:
+    """Post the import page's mapping form as the upload pre-filled it (the guessed columns) with `step`."""
+    data = {"token": re.search(r'name="token" value="([^"]+)"', page).group(1), "step": step}  # type: ignore[union-attr]
+    for field, select in re.findall(r'<select id="map-([a-z_]+)".*?>(.*?)</select>', page, re.S):
+        chosen = re.search(r'<option value="([^"]*)" selected>', select)
+        data[f"map-{field}"] = chosen.group(1) if chosen else ""
+    return client.post("/reports/import/", {**data, **extra})
+
+
 def test_import_page_reports_row_errors_and_imports_nothing(world: World) -> None:
     data = "工单编号,受理时间,手机号码,服务类型,投诉类目,受理渠道,投诉内容\nA1,明天,139,投诉,其它,热线,内容\n"
     upload = io.BytesIO(data.encode("gbk"))
     upload.name = "legacy.csv"
-    response = _client(world, "agent").post("/reports/import/", {"kind": "tickets", "file": upload})
+    client = _client(world, "agent")
+    page = client.post("/reports/import/", {"kind": "tickets", "file": upload})
+    assert page.status_code == 200
+    response = _guessed_step(client, page.content.decode(), "check")
     assert response.status_code == 422
     html = response.content.decode()
     assert "不是有效的日期时间" in html and Ticket.objects.count() == 0
+    response = _guessed_step(client, page.content.decode(), "import", checked="forged")
+    assert response.status_code == 422 and Ticket.objects.count() == 0
 
 
 def test_import_page_refuses_staff_who_may_not_import_and_asks_for_a_file(world: World) -> None:
@@ -126,14 +141,32 @@ def test_import_page_reports_unreadable_files_on_their_line_not_a_500(world: Wor
                      "引号未闭合"),
     }
     for name, (raw, line, words) in cases.items():
-        for partial in ("", "1"):
-            response = client.post("/reports/import/", {"kind": "tickets", "file": _upload(raw, name),
-                                                        "partial": partial})
-            assert response.status_code == 422, name
-            html = response.content.decode()
-            assert words in html and f'<td class="num">{line}</td>' in html, name
-            assert "未导入任何数据" in html, name
+        # Read at the upload (the header and the first rows): reported there, on its line, nothing kept.
+        response = client.post("/reports/import/", {"kind": "tickets", "file": _upload(raw, name)})
+        assert response.status_code == 422, name
+        html = response.content.decode()
+        assert words in html and f'<td class="num">{line}</td>' in html, name
+        assert "未导入任何数据" in html and 'name="token"' not in html, name
     assert Ticket.objects.count() == 0
     bom = "\ufeff" + (header + good).replace(",", "\t")
-    response = client.post("/reports/import/", {"kind": "tickets", "file": _upload(bom.encode("utf-16-le"), "u.txt")})
+    page = client.post("/reports/import/", {"kind": "tickets", "file": _upload(bom.encode("utf-16-le"), "u.txt")})
+    dry = _guessed_step(client, page.content.decode(), "check")
+    assert dry.status_code == 200 and Ticket.objects.count() == 0
+    checked = re.search(r'name="checked" value="([^"]+)"', dry.content.decode()).group(1)  # type: ignore[union-attr]
+    response = _guessed_step(client, page.content.decode(), "import", checked=checked)
     assert response.status_code == 200 and Ticket.objects.count() == 1
+
+
+def test_import_page_reports_a_bad_line_past_the_sample_at_the_dry_run(world: World) -> None:
+    client = _client(world, "agent")
+    header = "工单编号,受理时间,手机号码,服务类型,投诉类目,受理渠道,投诉内容\n"
+    rows = "".join(f"A{i},2026-10-05 09:30,1390000000{i},投诉,其它,短信,内容\n" for i in range(7))
+    raw = (header + rows).encode() + b"A9,2026-10-05 09:30,13900000009,\x80\xff\n"
+    page = client.post("/reports/import/", {"kind": "tickets", "file": _upload(raw, "late.csv")})
+    assert page.status_code == 200  # the first rows read well
+    for partial in ("", "1"):
+        response = _guessed_step(client, page.content.decode(), "check", partial=partial)
+        html = response.content.decode()
+        assert response.status_code == 422 and '<td class="num">9</td>' in html and "不是 UTF-8" in html
+        assert 'value="import"' not in html
+    assert Ticket.objects.count() == 0
