@@ -416,6 +416,13 @@ def on_survey_saved(sender: Any, instance: Survey, **kwargs: Any) -> None:
         _note(SurveyPending, "survey_id", instance.pk)
 
 
+def on_tickets_recategorised(sender: Any, ticket_ids: list[int], **kwargs: Any) -> None:
+    """A category moved under another top category and these tickets' top category with it: note them for the
+    fold (in the mover's transaction), which moves their figures to the new top category."""
+    RollupPending.objects.bulk_create([RollupPending(ticket_id=pk) for pk in ticket_ids], batch_size=2000)
+    _kick_after_commit()
+
+
 def _note(model: Any, column: str, value: int) -> None:
     with connection.cursor() as cursor:
         cursor.execute(f"INSERT INTO {connection.ops.quote_name(model._meta.db_table)} ({column}) VALUES (%s)",  # noqa: S608

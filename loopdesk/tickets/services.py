@@ -185,6 +185,9 @@ def _new_event(ticket: Ticket, kind: str, actor: Any, at: dt.datetime, **fields:
         event.data = {}
     pending = ticket.__dict__.setdefault("_unpublished_events", [])
     pending.append(event)
+    created = ticket.__dict__.get(CREATED_ROWS)
+    if created is not None:
+        created["events"].append(event)
     timeline = ticket.__dict__.get(_TIMELINE)
     if timeline is not None:
         timeline.append(_EventRow(kind, at, event.to_status))
@@ -199,6 +202,11 @@ def _publish(ticket: Ticket) -> None:
 
 # On a ticket created in the running transaction: its whole timeline so far, so the SLA clock needs no query.
 _TIMELINE = "_timeline_rows"
+# On the instance `do_create_ticket` returns: every row the creation wrote for it besides the ticket itself
+# ({"events": [TicketEvent], "links": [TicketLink], "external_refs": [ExternalRef]}, in insertion order), so the
+# caller can show the new ticket without reading it back (loopdesk.tmf.v4.representation.as_created). Only what
+# went through this instance is there: a note or link added afterwards by another service is not.
+CREATED_ROWS = "_created_rows"
 
 
 class _EventRow(NamedTuple):
@@ -456,6 +464,8 @@ def _create(
             **state.as_fields(),
         )
         ticket.__dict__[_TIMELINE] = []
+        created: dict[str, list[Any]] = {"events": [], "links": [], "external_refs": []}
+        ticket.__dict__[CREATED_ROWS] = created
         events = [_new_event(
             ticket, EventKind.CREATE, acting_user, at, to_status=Status.NEW, to_unit=acting_user.unit,
             to_user=acting_user, note=description, data={"channel": channel, "contact_type": contact_type},
@@ -468,7 +478,8 @@ def _create(
         for system, external_id in (external_refs or {}).items():
             try:
                 with transaction.atomic():
-                    ExternalRef.objects.create(ticket=ticket, system=system, external_id=external_id)
+                    created["external_refs"].append(
+                        ExternalRef.objects.create(ticket=ticket, system=system, external_id=external_id))
             except IntegrityError:
                 # Another registration took the id between the check above and now (tkt_external_unique):
                 # the same field error as the check's, and nothing of this ticket is stored.
@@ -478,10 +489,12 @@ def _create(
             links.append(TicketLink(from_ticket=parent, to_ticket=ticket, kind=LinkKind.PARENT, created_at=at,
                                     created_by=acting_user))
         if earlier is not None:
-            links.append(TicketLink(from_ticket=ticket, to_ticket_id=earlier[0], kind=LinkKind.REPEAT,
-                                    created_at=at, created_by=acting_user))
+            # The earlier ticket as far as it is known (id and number), for whoever shows the new link.
+            links.append(TicketLink(from_ticket=ticket, to_ticket=Ticket(pk=earlier[0], number=earlier[1]),
+                                    kind=LinkKind.REPEAT, created_at=at, created_by=acting_user))
         if links:
             TicketLink.objects.bulk_create(links)
+            created["links"] += links
         _publish(ticket)
         record_audit(acting_user, "ticket.create", ticket, data={"number": number}, at=at)
         if dispatch:

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from loopdesk.tickets.choices import Channel, EventKind, Visibility
 from loopdesk.tickets.models import Ticket, TicketEvent, TicketLink
+from loopdesk.tickets.services import CREATED_ROWS
 from loopdesk.tmf import mapping
 
 BASE_PATH = "/tmf-api/troubleTicket/v4"
@@ -51,6 +52,30 @@ def mark_empty(ticket: Ticket, relations: tuple[str, ...]) -> Ticket:
     cache = ticket.__dict__.setdefault("_prefetched_objects_cache", {})
     for name in relations:
         cache[name] = getattr(ticket, name).none()
+    return ticket
+
+
+def _prefetched(ticket: Ticket, name: str, rows: list[Any]) -> None:
+    """Store `rows` as the prefetched content of the relation `name`, as `prefetch_related` does."""
+    qs = getattr(ticket, name).all()
+    qs._result_cache = rows
+    qs._prefetch_done = True
+    ticket.__dict__.setdefault("_prefetched_objects_cache", {})[name] = qs
+
+
+def as_created(ticket: Ticket) -> Ticket | None:
+    """The ticket `do_create_ticket` has just returned, ready for `to_tmf` with no query: the timeline, links
+    and external ids the creation wrote (`services.CREATED_ROWS`), attachments none. The same resource a
+    read-back with `with_related` gives. None when the instance does not carry them (not from a creation)."""
+    rows = ticket.__dict__.get(CREATED_ROWS)
+    if rows is None:
+        return None
+    ticket.tmf_events = sorted(  # type: ignore[attr-defined]
+        (e for e in rows["events"] if e.kind == EventKind.NOTE or e.to_status), key=lambda e: e.seq)
+    _prefetched(ticket, "links_out", [link for link in rows["links"] if link.from_ticket_id == ticket.pk])
+    _prefetched(ticket, "links_in", [link for link in rows["links"] if link.to_ticket_id == ticket.pk])
+    _prefetched(ticket, "external_refs", list(rows["external_refs"]))
+    _prefetched(ticket, "attachments", [])
     return ticket
 
 

@@ -31,7 +31,7 @@ from loopdesk.tmf.auth import TokenScopePermission, request_token, scoped_ticket
 from loopdesk.tmf.errors import tmf_exception_handler
 from loopdesk.tmf.models import EventSubscription, SubscriptionKind
 from loopdesk.tmf.v4 import operations, serializers
-from loopdesk.tmf.v4.representation import FIELDS, mark_empty, to_tmf, with_related
+from loopdesk.tmf.v4.representation import FIELDS, as_created, mark_empty, to_tmf, with_related
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000
@@ -231,11 +231,17 @@ class TroubleTicketListView(TmfView):
     def post(self, request: Request) -> Response:
         data = _validated(serializers.TroubleTicketCreateSerializer, request)
         ticket = operations.create_ticket(request.user, request_token(request), data)
-        # What the request did not send, the new ticket does not have: no query for it.
-        empty = tuple(name for name, sent in (
-            ("attachments", data.get("attachment")), ("external_refs", data.get("externalId")),
-            ("links_in", data.get("troubleTicketRelationship"))) if not sent)
-        ticket = mark_empty(with_related(Ticket.objects.filter(pk=ticket.pk), known_empty=empty).get(), empty)
+        # A request with only what the creation itself writes is shown from what it wrote (no read-back);
+        # notes, attachments and relationships go through other services: then the ticket is read back.
+        shown = None if data.get("note") or data.get("attachment") or data.get("troubleTicketRelationship") \
+            else as_created(ticket)
+        if shown is None:
+            # What the request did not send, the new ticket does not have: no query for it.
+            empty = tuple(name for name, sent in (
+                ("attachments", data.get("attachment")), ("external_refs", data.get("externalId")),
+                ("links_in", data.get("troubleTicketRelationship"))) if not sent)
+            shown = mark_empty(with_related(Ticket.objects.filter(pk=ticket.pk), known_empty=empty).get(), empty)
+        ticket = shown
         body = to_tmf(ticket, system=self.system())
         return Response(body, status=status.HTTP_201_CREATED,
                         headers={"Location": body["href"], "ETag": _etag(ticket)})
