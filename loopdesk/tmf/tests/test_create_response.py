@@ -69,3 +69,11 @@ def test_the_201_body_costs_no_read_back(world: World, crm) -> None:
              if q["sql"].startswith("SELECT") and ('FROM "tickets_ticketevent"' in q["sql"]
                                                    or 'FROM "tickets_ticketlink"' in q["sql"])]
     assert reads == []
+
+
+def test_a_related_ticket_sent_with_the_ticket_is_in_the_201_body(world: World, crm) -> None:
+    other = crm.post(f"{BASE}/troubleTicket", ticket_body(world, ticketType="fault"), format="json").json()
+    created, read = post_then_get(crm, world, ticketType="fault",
+                                  troubleTicketRelationship=[{"id": other["id"], "relationshipType": "relatedTo"}])
+    assert created.json() == read.json()
+    assert [r["relationshipType"] for r in created.json()["troubleTicketRelationship"]] == ["relatedTo"]

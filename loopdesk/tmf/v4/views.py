@@ -233,8 +233,9 @@ class TroubleTicketListView(TmfView):
         ticket = operations.create_ticket(request.user, request_token(request), data)
         # A request with only what the creation itself writes is shown from what it wrote (no read-back);
         # notes, attachments and relationships go through other services: then the ticket is read back.
-        shown = None if data.get("note") or data.get("attachment") or data.get("troubleTicketRelationship") \
-            else as_created(ticket)
+        linked = [r for r in data.get("troubleTicketRelationship") or []
+                  if r["relationshipType"].strip().lower() != "ischild"]  # a parent is linked by the creation
+        shown = None if data.get("note") or data.get("attachment") or linked else as_created(ticket)
         if shown is None:
             # What the request did not send, the new ticket does not have: no query for it.
             empty = tuple(name for name, sent in (
