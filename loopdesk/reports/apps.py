@@ -10,10 +10,11 @@ class ReportsConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_save
 
-        from loopdesk.reports.rollups import on_survey_saved, on_ticket_event
+        from loopdesk.reports.rollups import on_survey_saved, on_ticket_event, on_tickets_recategorised
         from loopdesk.surveys.models import Survey
-        from loopdesk.tickets.events import register_listener
+        from loopdesk.tickets.events import register_listener, tickets_recategorised
 
         register_listener("reports.rollups", on_ticket_event)
         # Surveys have no event hub: a saved survey (created, answered) is noted for the fold.
         post_save.connect(on_survey_saved, sender=Survey, dispatch_uid="reports.rollups.survey")
+        tickets_recategorised.connect(on_tickets_recategorised, dispatch_uid="reports.rollups.recategorised")

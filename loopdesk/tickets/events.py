@@ -12,6 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from django.dispatch import Signal
+
+# Sent (with `ticket_ids`) inside the transaction that moved a category under another top category, for the
+# tickets whose stored top category changed with it: not a timeline event of theirs (the work order did not
+# change), but a change of the figures they count in.
+tickets_recategorised = Signal()
+
 Listener = Callable[[Any, Any], None]  # (ticket, event) -> None
 _listeners: list[tuple[str, Listener]] = []
 

@@ -5,8 +5,10 @@ Nothing outside `loopdesk.tickets.services` saves a Ticket or writes its timelin
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
@@ -55,6 +57,31 @@ class Category(TreeNode):
         if language and language.startswith("en") and self.name_en:
             return self.name_en
         return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Moving a category under another top category moves its work orders with it: their stored top
+        category (`Ticket.category_root`, used by repeat detection, queues and KPIs) follows, in the same
+        transaction, and the KPI rollups are told which tickets changed (`tickets_recategorised`)."""
+        with transaction.atomic():
+            old_path = "" if self.pk is None else (
+                Category.objects.filter(pk=self.pk).values_list("path", flat=True).first() or "")
+            super().save(*args, **kwargs)
+            if old_path and old_path.split("/")[1] != self.path.split("/")[1]:
+                retarget_top_category(self)
+
+
+def retarget_top_category(category: Category) -> list[int]:
+    """Give the work orders of `category`'s subtree the top category of its current place in the tree.
+    Returns the ids of the tickets changed (and sends `tickets_recategorised` with them)."""
+    from loopdesk.tickets.events import tickets_recategorised
+
+    root_id = category.ancestor_ids()[0]
+    moved = Ticket.objects.filter(category__path__startswith=category.path).exclude(category_root_id=root_id)
+    ids = list(moved.values_list("pk", flat=True))
+    if ids:
+        moved.update(category_root_id=root_id)
+        tickets_recategorised.send(sender=Category, ticket_ids=ids)
+    return ids
 
 
 class Ticket(models.Model):
