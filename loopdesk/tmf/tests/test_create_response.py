@@ -77,3 +77,19 @@ def test_a_related_ticket_sent_with_the_ticket_is_in_the_201_body(world: World, 
                                   troubleTicketRelationship=[{"id": other["id"], "relationshipType": "relatedTo"}])
     assert created.json() == read.json()
     assert [r["relationshipType"] for r in created.json()["troubleTicketRelationship"]] == ["relatedTo"]
+
+
+def test_a_post_reads_the_reference_token_once(world: World, crm) -> None:
+    crm.post(f"{BASE}/troubleTicket", ticket_body(world), format="json")
+    with CaptureQueriesContext(connection) as queries:
+        assert crm.post(f"{BASE}/troubleTicket", ticket_body(world), format="json").status_code == 201
+    assert sum('"sla_referenceversion"' in q["sql"] for q in queries.captured_queries) == 1
+
+
+def test_a_category_edited_between_two_posts_counts_for_the_second(world: World, crm) -> None:
+    crm.post(f"{BASE}/troubleTicket", ticket_body(world), format="json")
+    category = world.categories["indoor"]
+    category.is_active = False
+    category.save(update_fields=["is_active"])
+    refused = crm.post(f"{BASE}/troubleTicket", ticket_body(world), format="json")
+    assert refused.status_code == 400 and "relatedEntity" in refused.json()["errors"]

@@ -132,7 +132,15 @@ def _add_relationships(user: Any, token: ApiToken | None, ticket: Ticket, items:
 
 
 def create_ticket(user: Any, token: ApiToken | None, data: dict[str, Any]) -> Ticket:
-    """POST /troubleTicket: register (and with status inProgress, dispatch) a work order."""
+    """POST /troubleTicket: register (and with status inProgress, dispatch) a work order.
+
+    One reading of the reference data for the whole request (the category code and the creation see the same
+    copy, and the reference token is read once, not twice)."""
+    with refcache.pinned():
+        return _create_ticket(user, token, data)
+
+
+def _create_ticket(user: Any, token: ApiToken | None, data: dict[str, Any]) -> Ticket:
     errors: dict[str, list[str]] = {}
     contact_type = mapping.contact_type_for(data["ticketType"])
     if contact_type is None:
