@@ -1405,6 +1405,7 @@ T: dict[str, str] = {
     "Times reported": "举报次数",
     "Sign in to read your alerts.": "请登录后查看您的提醒。",
     "Alert not found.": "未找到该提醒。",
+    "Export the whole list:": "导出整个列表：",
     "The due times of %(count)d open work orders are being recomputed in the background.":
         "%(count)d 张未结工单的时限正在后台重新计算。",
 }

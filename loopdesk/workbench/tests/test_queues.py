@@ -313,3 +313,42 @@ def test_bulk_dispatch_with_a_garbled_target_is_an_error_in_the_users_language(
     expected = "请选择有效的单位。" if field == "to_unit" else "请选择有效的处理人。"
     assert expected in response.content.decode()
     assert list(Ticket.objects.filter(pk=waiting[0].pk).values_list("handler_unit", "status", "version")) == before
+
+
+def test_a_queue_exports_every_page_with_its_filters_as_csv_and_xlsx(world: Any, client_for: Any,
+                                                                     monkeypatch: Any) -> None:
+    import io
+
+    import openpyxl
+
+    monkeypatch.setattr("loopdesk.workbench.views.queues.PAGE_SIZE", 2)
+    mine = _create(world, 3)
+    calls = _create(world, 1, category=world.categories["calls"])
+    elsewhere = _create(world, 1, category=world.categories["dispute"])  # another unit's
+    client = client_for("specialist", language="zh-hans")
+    page = client.get("/queues/unit/").content.decode()
+    assert "导出整个列表" in page and "format=csv" in page
+    response = client.get("/queues/unit/?format=csv")
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    assert 'filename="unit-' in response["Content-Disposition"]
+    text = b"".join(response.streaming_content).decode("utf-8-sig")
+    lines = text.strip().splitlines()
+    assert lines[0].split(",")[:2] == ["编号", "创建时间"]
+    numbers = {line.split(",")[0] for line in lines[1:]}
+    assert numbers == {t.number for t in mine + calls}  # every page, and only this unit's
+    assert elsewhere[0].number not in text
+    msisdn = mine[0].customer.msisdn
+    assert msisdn not in text and f"{msisdn[:3]}****{msisdn[-4:]}" in text  # masked
+    response = client.get(f"/queues/unit/?category={world.categories['calls'].pk}&format=xlsx")
+    assert response.status_code == 200
+    sheet = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert [r[0] for r in rows[1:]] == [calls[0].number]  # the filter applies
+
+
+def test_a_queue_export_with_a_bad_filter_shows_the_error_and_downloads_nothing(world: Any,
+                                                                               client_for: Any) -> None:
+    _create(world, 1)
+    response = client_for("specialist").get("/queues/unit/?created_from=not-a-date&format=csv")
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/html")
+    assert response.context["form"].errors["created_from"]

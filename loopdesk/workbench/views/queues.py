@@ -5,15 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from loopdesk.core.errors import DomainError
 from loopdesk.org.models import OrgUnit, User
+from loopdesk.reports import exports
+from loopdesk.sla.calendars import SHANGHAI
 from loopdesk.tickets import services
 from loopdesk.tickets.choices import Action, Status
 from loopdesk.tickets.policy import allowed_actions, visible_tickets
@@ -55,6 +57,10 @@ def queue(request: HttpRequest, key: str) -> HttpResponse:
         sort = form.cleaned_data.get("sort") or "due"
     else:
         sort = "due"
+    export = request.GET.get("format")
+    if export in EXPORT_FORMATS and not (form.is_bound and form.errors):
+        # The whole list with these filters (every page, not only the first), as a download.
+        return queue_download(qs, export, f"{key}-{now.astimezone(SHANGHAI):%Y%m%d-%H%M}", str(QUEUES[key].label))
     if target == TOTAL_TARGET:
         # The heading of a list longer than a page: its count (of every page, with the same filters).
         total = capped_count(qs)
@@ -90,6 +96,23 @@ def queue(request: HttpRequest, key: str) -> HttpResponse:
     response = render(request, template, context)
     patch_vary_headers(response, ("HX-Request", "HX-Target"))
     return response
+
+
+EXPORT_FORMATS = ("csv", "xlsx")
+
+
+def queue_download(qs: Any, fmt: str, stem: str, sheet: str) -> HttpResponse:
+    """A queue as CSV (UTF-8 with BOM, streamed) or XLSX: the columns of the reports' ticket lists, in the user's
+    language, numbers masked, in order of registration."""
+    language = translation.get_language()
+    if fmt == "csv":
+        response: HttpResponse = StreamingHttpResponse(exports.ticket_csv(qs, language),
+                                                       content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{stem}.csv"'
+        return response
+    handle = exports.xlsx_file([(sheet, exports.ticket_header(), exports.ticket_rows(qs, language))])
+    return FileResponse(handle, as_attachment=True, filename=f"{stem}.xlsx",
+                        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
 @staff_required
