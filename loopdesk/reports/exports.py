@@ -154,6 +154,43 @@ def ticket_rows(tickets: QuerySet[Ticket], language: str | None = None, page: in
             yield [convert(value) for convert, value in zip(converters, row[1:], strict=True)]
 
 
+# A list of hops (the drill-down of a hop count): one row per hop, the work order's number and the hop.
+HOP_COLUMNS: tuple[tuple[Any, str], ...] = (
+    (_("number"), "ticket__number"),
+    (_("region code"), "region"),
+    (_("category"), "category_id"),
+    (_("department"), "department_id"),
+    (_("received at"), "started_at"),
+    (_("ended at"), "ended_at"),
+    (_("outcome"), "outcome"),
+    (_("handling (h)"), "hop_minutes"),
+)
+
+
+def hop_header() -> list[str]:
+    return [str(label) for label, _col in HOP_COLUMNS]
+
+
+def hop_rows(hops: QuerySet[Any], language: str | None = None, page: int = PAGE) -> Iterator[list[Any]]:
+    """The rows of a list of hops (`measures.hop_drilldown`, already scoped), read in keyset pages by hop id."""
+    from loopdesk.reports.models import HopOutcome
+
+    labels = _Labels(language)
+    outcomes = {k: str(v) for k, v in HopOutcome.choices}
+    columns = ["pk", *(col for _label, col in HOP_COLUMNS)]
+    last = 0
+    base = hops.order_by()
+    while True:
+        batch = list(base.filter(pk__gt=last).order_by("pk").values_list(*columns)[:page])
+        if not batch:
+            return
+        last = batch[-1][0]
+        for _pk, number, region, category_id, unit_id, started, ended, outcome, minutes in batch:
+            yield [number, region, labels.categories.get(category_id, ""), labels.units.get(unit_id, ""),
+                   _local(started), _local(ended), outcomes.get(outcome, outcome),
+                   "" if minutes is None else round(minutes / 60, 2)]
+
+
 def csv_stream(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator[bytes]:
     """CSV as UTF-8 with a byte-order mark (Excel then reads Chinese right), yielded in chunks."""
     buffer = io.StringIO()
@@ -208,7 +245,8 @@ def xlsx_file(sheets: Iterable[tuple[str, Sequence[str], Iterable[Sequence[Any]]
 TABLE_MEASURES = (
     "volume", "complaints", "appeals", "dispatched", "timely", "timeliness", "overtime", "problem", "replied",
     "reply_mean", "reply_median", "reply_p90", "answered", "e2e_mean", "e2e_median", "e2e_p90", "closed", "fcr",
-    "fcr_rate", "repeat", "repeat_rate", "returned", "return_rate", "callbacks", "callback_rate", "satisfied",
+    "fcr_rate", "repeat", "repeat_rate", "returned", "hops", "hops_returned", "return_rate", "hops_transferred",
+    "hops_handled", "hop_mean", "hop_median", "hop_p90", "callbacks", "callback_rate", "satisfied",
     "satisfaction", "surveys", "survey_responses", "survey_response_rate", "survey_mean", "survey_satisfied",
     "survey_satisfaction", "window_surveys", "window_response_rate", "window_mean", "window_satisfaction",
 )

@@ -28,8 +28,23 @@ from loopdesk.customers.choices import Brand, Tier
 from loopdesk.customers.models import Customer
 from loopdesk.org.choices import Role, UnitLevel
 from loopdesk.org.models import OrgUnit
-from loopdesk.reports.models import BUCKET_EDGES_HOURS, BUCKETS, DailyRollup, DailyTotal, MonthlyRollup, ReportFact
-from loopdesk.reports.rollups import COUNTER_BY_NAME, COUNTER_NAMES, DAY_FIELDS, family_queryset
+from loopdesk.reports.models import (
+    BUCKET_EDGES_HOURS,
+    BUCKETS,
+    DailyRollup,
+    DailyTotal,
+    HopFact,
+    MonthlyRollup,
+    ReportFact,
+)
+from loopdesk.reports.rollups import (
+    COUNTER_BY_NAME,
+    COUNTER_NAMES,
+    DAY_FIELDS,
+    HOP_DAY_FIELDS,
+    family_queryset,
+    hop_family_queryset,
+)
 from loopdesk.tickets.choices import CallbackVerdict, Channel, ContactType
 from loopdesk.tickets.models import Category, Ticket
 from loopdesk.tickets.policy import is_admin, visible_tickets
@@ -83,7 +98,17 @@ MEASURES: dict[str, tuple[Any, str]] = {  # name -> (label, unit: count | rate |
     "repeat": (_("Repeat complaints"), "count"),
     "repeat_rate": (_("Repeat complaint rate"), "rate"),
     "returned": (_("Returned work orders"), "count"),
-    "return_rate": (_("Return rate"), "rate"),
+    # Hops: each period a department holds a work order (dispatch / transfer to it → its reply, transfer on or
+    # return), by the department that held it: received and returned on the day received, handling time
+    # (elapsed) over the hops it replied, transferred or returned, on the day the hop ended.
+    "hops": (_("Hops received"), "count"),
+    "hops_returned": (_("Hops returned (退单)"), "count"),
+    "return_rate": (_("Return rate (returned hops / hops received)"), "rate"),
+    "hops_transferred": (_("Hops transferred on"), "count"),
+    "hops_handled": (_("Hops handled"), "count"),
+    "hop_mean": (_("Per hop handling, mean (h)"), "hours"),
+    "hop_median": (_("Per hop handling, median (h)"), "hours"),
+    "hop_p90": (_("Per hop handling, p90 (h)"), "hours"),
     "callbacks": (_("Callbacks completed"), "count"),
     "callback_rate": (_("Callback completion"), "rate"),
     "satisfied": (_("Satisfied at callback"), "count"),
@@ -118,6 +143,12 @@ DRILLABLE: dict[str, tuple[str, Q]] = {
     "fcr": ("fcr", Q()),
     "repeat": ("repeat", Q()),
     "returned": ("returns", Q()),
+    # Hop counts drill down to their hops (one row per hop: a work order returned by two departments is listed
+    # twice, once under each), so the list has as many rows as the number.
+    "hops": ("hops", Q()),
+    "hops_returned": ("hop_returned", Q()),
+    "hops_transferred": ("hop_transferred", Q()),
+    "hops_handled": ("hop_done", Q()),
     "callbacks": ("answered", Q(verdict__in=(CallbackVerdict.SATISFIED, CallbackVerdict.DISSATISFIED))),
     "satisfied": ("cb_satisfied", Q()),
     "dissatisfied": ("cb_dissatisfied", Q()),
@@ -131,16 +162,26 @@ DRILLABLE: dict[str, tuple[str, Q]] = {
 # A rate opens the list of its numerator (the tickets it counts); a rate not listed has no list.
 NUMERATOR: dict[str, str] = {
     "timeliness": "timely", "overtime_rate": "overtime", "problem_rate": "problem", "fcr_rate": "fcr",
-    "repeat_rate": "repeat", "return_rate": "returned", "callback_rate": "callbacks", "satisfaction": "satisfied",
+    "repeat_rate": "repeat", "return_rate": "hops_returned", "callback_rate": "callbacks", "satisfaction": "satisfied",
     "survey_satisfaction": "survey_satisfied", "survey_response_rate": "survey_responses",
 }
 
 
+# A per-hop handling time opens the hops it is measured over.
+MEASURED_OVER: dict[str, str] = {"hop_mean": "hops_handled", "hop_median": "hops_handled", "hop_p90": "hops_handled"}
+
+
 def drill_measure(measure: str) -> str | None:
-    """The drill-down list behind a number: the count itself, or a rate's numerator; None when there is none."""
+    """The drill-down list behind a number: the count itself, a rate's numerator, or the hops a per-hop handling
+    time is measured over; None when there is none."""
     if measure in DRILLABLE:
         return measure
-    return NUMERATOR.get(measure)
+    return NUMERATOR.get(measure) or MEASURED_OVER.get(measure)
+
+
+def is_hop_measure(measure: str) -> bool:
+    """True for the counts of hops (their lists are hops, `hop_drilldown`)."""
+    return measure in DRILLABLE and COUNTER_BY_NAME[DRILLABLE[measure][0]].day in HOP_DAY_FIELDS
 
 
 @dataclass(frozen=True)
@@ -329,11 +370,15 @@ def totals(
 
 def _narrow_rows(user: Any, period: Period, filters: dict[str, Any] | None) -> list[dict]:
     """Rollup-like rows computed from the facts of the tickets the user may see."""
-    facts = ReportFact.objects.filter(ticket__in=visible_tickets(user).values("pk")).filter(filter_q(filters))
+    visible = visible_tickets(user).values("pk")
+    facts = ReportFact.objects.filter(ticket__in=visible).filter(filter_q(filters))
     rows: list[dict[str, Any]] = []
     for day_field in DAY_FIELDS:
         family = facts.filter(**{f"{day_field}__range": (period.start, period.end)})
         rows.extend(family_queryset(day_field, family))
+    hops = HopFact.objects.filter(ticket__in=visible).filter(filter_q(filters))
+    for day_field in HOP_DAY_FIELDS:
+        rows.extend(hop_family_queryset(day_field, hops.filter(**{f"{day_field}__range": (period.start, period.end)})))
     return rows
 
 
@@ -347,7 +392,7 @@ MEASURE_COUNTERS: dict[str, tuple[str, ...]] = {
     "problem_rate": ("problem", "dispatched"),
     "fcr_rate": ("fcr", "closed"),
     "repeat_rate": ("repeat", "complaints", "appeals"),
-    "return_rate": ("returns", "dispatched"),
+    "return_rate": ("hop_returned", "hops"),
     "callback_rate": ("cb_satisfied", "cb_dissatisfied", "answered"),
     "satisfaction": ("cb_satisfied", "cb_dissatisfied"),
     "survey_response_rate": ("sv_answered", "sv_sent"),
@@ -400,6 +445,7 @@ def customers_in_scope(user: Any, filters: dict[str, Any] | None) -> int:
 def derive(t: Totals, customers: int | None = None) -> dict[str, float | int | None]:
     """The measures from summed counters."""
     reply = [t[f"rh{i}"] for i in range(BUCKETS)]
+    per_hop = [t[f"hh{i}"] for i in range(BUCKETS)]
     e2e = [t[f"eh{i}"] for i in range(BUCKETS)]
     timely = t["dispatched"] - t["overtime"] - t["problem"]
     callbacks = t["cb_satisfied"] + t["cb_dissatisfied"]
@@ -430,7 +476,14 @@ def derive(t: Totals, customers: int | None = None) -> dict[str, float | int | N
         "repeat": t["repeat"],
         "repeat_rate": _rate(t["repeat"], t["complaints"] + t["appeals"]),
         "returned": t["returns"],
-        "return_rate": _rate(t["returns"], t["dispatched"]),
+        "hops": t["hops"],
+        "hops_returned": t["hop_returned"],
+        "return_rate": _rate(t["hop_returned"], t["hops"]),
+        "hops_transferred": t["hop_transferred"],
+        "hops_handled": t["hop_done"],
+        "hop_mean": t["hop_minutes"] / 60 / t["hop_done"] if t["hop_done"] else None,
+        "hop_median": percentile_hours(per_hop, 0.5),
+        "hop_p90": percentile_hours(per_hop, 0.9),
         "callbacks": callbacks,
         "callback_rate": _rate(callbacks, t["answered"]),
         "satisfied": t["cb_satisfied"],
@@ -546,6 +599,27 @@ def drilldown(
     group_by: str | None = None, group: Any = None,
 ) -> QuerySet[Ticket]:
     """The tickets behind a number: `measure` (a key of DRILLABLE) in `period`, filters, and one group value."""
+    q = _drill_q(measure, period, filters, group_by, group)
+    # visible_tickets scopes region-wide roles by the ticket's region, as rollup_scope does the rollups. For a hop
+    # count the conditions are on the ticket's hops, in one filter: one row per matching hop.
+    prefix = "hop_facts__" if is_hop_measure(measure) else "report_fact__"
+    return visible_tickets(user).filter(_prefixed(q, prefix))
+
+
+def hop_drilldown(
+    user: Any, measure: str, period: Period, filters: dict[str, Any] | None = None,
+    group_by: str | None = None, group: Any = None,
+) -> QuerySet[HopFact]:
+    """The hops behind a hop count (`is_hop_measure`): as many as the number, and as `drilldown` has rows."""
+    if not is_hop_measure(measure):
+        raise KeyError(measure)
+    q = _drill_q(measure, period, filters, group_by, group)
+    return HopFact.objects.filter(q, ticket__in=visible_tickets(user).values("pk"))
+
+
+def _drill_q(measure: str, period: Period, filters: dict[str, Any] | None, group_by: str | None,
+             group: Any) -> Q:
+    """The conditions of a drill-down on the facts (a ticket's `ReportFact`, or a `HopFact`), unprefixed."""
     if measure not in DRILLABLE:
         raise KeyError(measure)
     counter_name, extra = DRILLABLE[measure]
@@ -554,11 +628,8 @@ def drilldown(
         period = _sub_period(period, group_by, group)
     elif group_by:
         extra = extra & _group_q(group_by, group)
-    day = f"report_fact__{counter.day}"
-    q = Q(**{f"{day}__range": (period.start, period.end)})
-    q &= _prefixed(counter.q) & _prefixed(extra) & filter_q(filters, "report_fact__")
-    # visible_tickets scopes region-wide roles by the ticket's region, as rollup_scope does the rollups.
-    return visible_tickets(user).filter(q)
+    q = Q(**{f"{counter.day}__range": (period.start, period.end)})
+    return q & counter.q & extra & filter_q(filters)
 
 
 def _sub_period(period: Period, group_by: str, group: Any) -> Period:
@@ -572,15 +643,15 @@ def _sub_period(period: Period, group_by: str, group: Any) -> Period:
     return Period(max(start, period.start), min(end, period.end))
 
 
-def _prefixed(q: Q) -> Q:
+def _prefixed(q: Q, prefix: str = "report_fact__") -> Q:
     out = Q()
     out.connector, out.negated = q.connector, q.negated
     for child in q.children:
         if isinstance(child, Q):
-            out.children.append(_prefixed(child))
+            out.children.append(_prefixed(child, prefix))
         else:
             name, value = child  # type: ignore[misc]
-            out.children.append((f"report_fact__{name}", value))
+            out.children.append((f"{prefix}{name}", value))
     return out
 
 

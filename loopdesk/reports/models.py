@@ -13,6 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 # Handling-time histogram: bucket i holds durations in [EDGES[i-1], EDGES[i]) hours; the last is open-ended.
 BUCKET_EDGES_HOURS = (2, 4, 8, 12, 24, 36, 48, 72, 96, 168, 336)
@@ -84,6 +85,60 @@ def _counter(label: str) -> models.IntegerField:
     return models.IntegerField(label, default=0)
 
 
+def _hop_counter(label: str) -> models.IntegerField:
+    return models.IntegerField(label, default=0, db_default=0)
+
+
+class HopOutcome(models.TextChoices):
+    """How a hop ended: the department replied, transferred the ticket on, returned it (退单); the ticket was
+    withdrawn while with the department; or the department still holds it."""
+
+    REPLIED = "replied", pgettext_lazy("hop outcome", "replied")
+    TRANSFERRED = "transferred", pgettext_lazy("hop outcome", "transferred on")
+    RETURNED = "returned", pgettext_lazy("hop outcome", "returned (退单)")
+    WITHDRAWN = "withdrawn", pgettext_lazy("hop outcome", "withdrawn")
+    OPEN = "open", pgettext_lazy("hop outcome", "still open")
+
+
+class HopFact(models.Model):
+    """A hop of a work order: one period a department held it, from the dispatch or transfer to it (event `seq`)
+    until it replied, transferred it on or returned it (or the ticket was withdrawn; still open: no end). The
+    ticket's dimensions are copied (as the fold read them), with the hop's department as `department_id`, so
+    that the hop counters of the rollups are summed by the department that held the ticket. Kept in step by the
+    fold with the ticket's `ReportFact`; `hop_minutes` is elapsed time (as dispatch → reply is)."""
+
+    id = models.BigAutoField(primary_key=True)
+    ticket = models.ForeignKey("tickets.Ticket", on_delete=models.CASCADE, related_name="hop_facts",
+                               verbose_name=_("work order"))
+    seq = models.PositiveIntegerField(_("sequence"))
+    province = models.CharField(_("province code"), max_length=8)
+    region = models.CharField(_("region code"), max_length=8)
+    branch_id = models.IntegerField(_("branch"), default=0)
+    department_id = models.IntegerField(_("department"), default=0)
+    category_id = models.IntegerField(_("category"))
+    category_root_id = models.IntegerField(_("top category"), default=0)
+    contact_type = models.CharField(_("contact type"), max_length=16)
+    channel = models.CharField(_("channel"), max_length=16)
+    tier = models.CharField(_("customer tier"), max_length=8)
+    brand = models.CharField(_("brand"), max_length=16, blank=True)
+    started_at = models.DateTimeField(_("received at"))
+    ended_at = models.DateTimeField(_("ended at"), null=True)
+    hop_day = models.DateField(_("received on"))
+    hop_end_day = models.DateField(_("ended on"), null=True)
+    outcome = models.CharField(_("outcome"), max_length=16, choices=HopOutcome.choices)
+    hop_minutes = models.IntegerField(_("handling (minutes)"), null=True)
+    hop_bucket = models.SmallIntegerField(_("handling bucket"), null=True)
+
+    class Meta:
+        verbose_name = _("hop fact")
+        verbose_name_plural = _("hop facts")
+        constraints = [models.UniqueConstraint(fields=["ticket", "seq"], name="rpt_hop_key")]
+        indexes = [
+            models.Index(fields=["region", "hop_day"], name="rpt_hop_day"),
+            models.Index(fields=["region", "hop_end_day"], name="rpt_hop_end_day"),
+        ]
+
+
 class RollupCounters(models.Model):
     """The counters every rollup table holds. Each belongs to a family counted on its own day (see
     `loopdesk.reports.rollups.COUNTERS`): created, repeat, returns, reopened on the creation day; dispatched,
@@ -143,6 +198,27 @@ class RollupCounters(models.Model):
     ws_answered = _counter(_("window surveys answered"))
     ws_score = _counter(_("window survey scores, sum"))
     ws_satisfied = _counter(_("window surveys satisfied (4–5)"))
+    # Hops (`HopFact`: each period a department holds a ticket), by the hop's department: received, returned
+    # (退单) and transferred on, on the day received; handled (replied, transferred or returned), their minutes
+    # and histogram on the day the hop ended. A database default, so that rows written by code that does not know
+    # these columns yet (an older worker during an upgrade) still insert.
+    hops = _hop_counter(_("hops received"))
+    hop_returned = _hop_counter(_("hops returned (退单)"))
+    hop_transferred = _hop_counter(_("hops transferred on"))
+    hop_done = _hop_counter(_("hops handled"))
+    hop_minutes = models.BigIntegerField(_("per hop handling, minutes"), default=0, db_default=0)
+    hh0 = _hop_counter("hh0")
+    hh1 = _hop_counter("hh1")
+    hh2 = _hop_counter("hh2")
+    hh3 = _hop_counter("hh3")
+    hh4 = _hop_counter("hh4")
+    hh5 = _hop_counter("hh5")
+    hh6 = _hop_counter("hh6")
+    hh7 = _hop_counter("hh7")
+    hh8 = _hop_counter("hh8")
+    hh9 = _hop_counter("hh9")
+    hh10 = _hop_counter("hh10")
+    hh11 = _hop_counter("hh11")
 
     class Meta:
         abstract = True

@@ -36,6 +36,8 @@ from loopdesk.reports.models import (
     DIMENSIONS,
     DailyRollup,
     DailyTotal,
+    HopFact,
+    HopOutcome,
     MonthlyRollup,
     ReportFact,
     RollupPending,
@@ -58,6 +60,16 @@ FACT_FIELDS = (
     "e2e_minutes", "e2e_bucket", "verdict", "fcr", "survey_score",
 )
 DEPARTMENT_EVENTS = (EventKind.DISPATCH, EventKind.TRANSFER)
+# A hop starts with a dispatch or transfer to a department and ends with the next of these (a transfer starts the
+# next hop too): the department replied, transferred it on, returned it (退单), or the ticket was withdrawn.
+HOP_END_EVENTS = {EventKind.TRANSFER: HopOutcome.TRANSFERRED, EventKind.RETURN: HopOutcome.RETURNED,
+                  EventKind.REPLY: HopOutcome.REPLIED, EventKind.WITHDRAW: HopOutcome.WITHDRAWN}
+HOP_EVENTS = (EventKind.DISPATCH, *HOP_END_EVENTS)
+HOP_DAY_FIELDS = ("hop_day", "hop_end_day")
+HOP_FIELDS = (
+    "seq", *DIMENSIONS, "category_root_id", "started_at", "ended_at", *HOP_DAY_FIELDS, "outcome", "hop_minutes",
+    "hop_bucket",
+)
 SATISFIED_SCORE = 4  # 5 非常满意 and 4 很满意 count as satisfied
 
 
@@ -132,6 +144,17 @@ COUNTERS: tuple[Counter, ...] = (
     *_survey_counters("sv", "survey_day"),
     # Window-service surveys (facts of their own, `SurveyFact`), on the day they were sent.
     *_survey_counters("ws", "window_day"),
+    # Hops (`HopFact`, by the hop's department): received, returned and transferred on, on the day received;
+    # handled (replied, transferred or returned: the hops with a handling time), on the day the hop ended.
+    Counter("hops", "hop_day", _always),
+    Counter("hop_returned", "hop_day", lambda f: f["outcome"] == HopOutcome.RETURNED,
+            Q(outcome=HopOutcome.RETURNED)),
+    Counter("hop_transferred", "hop_day", lambda f: f["outcome"] == HopOutcome.TRANSFERRED,
+            Q(outcome=HopOutcome.TRANSFERRED)),
+    Counter("hop_done", "hop_end_day", lambda f: f["hop_minutes"] is not None, Q(hop_minutes__isnull=False)),
+    Counter("hop_minutes", "hop_end_day", lambda f: f["hop_minutes"] is not None, Q(hop_minutes__isnull=False),
+            value="hop_minutes"),
+    *_bucket_counters("hh", "hop_end_day", "hop_bucket"),
 )
 SURVEY_FACT_FIELDS = ("province", "region", "branch_id", "department_id", "channel", "window_day", "survey_score")
 COUNTER_BY_NAME = {c.name: c for c in COUNTERS}
@@ -206,11 +229,43 @@ def fact_from_values(
     }
 
 
+def hops_from_events(events: list[tuple[int, str, int | None, dt.datetime]]) -> list[dict[str, Any]]:
+    """The hops of a ticket from its timeline events of `HOP_EVENTS` (seq, kind, to unit, time; in seq order):
+    each dispatch or transfer opens a hop with the unit it went to, the next transfer, return, reply or withdrawal
+    ends it. Handling minutes (elapsed, as dispatch → reply) only for the hops the department ended."""
+    hops: list[dict[str, Any]] = []
+    current: dict[str, Any] | None = None
+    for seq, kind, unit_id, at in events:
+        if current is not None and (kind in HOP_END_EVENTS or kind == EventKind.DISPATCH):
+            outcome = HOP_END_EVENTS.get(kind, HopOutcome.TRANSFERRED)  # type: ignore[call-overload]
+            current.update(ended_at=at, hop_end_day=local_day(at), outcome=outcome)
+            if outcome != HopOutcome.WITHDRAWN:
+                current["hop_minutes"] = _minutes(current["started_at"], at)
+                current["hop_bucket"] = bucket_of(current["hop_minutes"])
+            current = None
+        if kind in DEPARTMENT_EVENTS:
+            current = {"seq": seq, "department_id": unit_id or 0, "started_at": at, "ended_at": None,
+                       "hop_day": local_day(at), "hop_end_day": None, "outcome": HopOutcome.OPEN,
+                       "hop_minutes": None, "hop_bucket": None}
+            hops.append(current)
+    return hops
+
+
+def with_hops(fact: Fact, hops: list[dict[str, Any]]) -> Fact:
+    """The fact with its hops (`fact["hops"]`), each carrying the ticket's dimensions and its own department."""
+    dims = {name: fact[name] for name in (*DIMENSIONS, "category_root_id") if name != "department_id"}
+    fact["hops"] = [{name: {**dims, **hop}[name] for name in HOP_FIELDS} for hop in hops]
+    return fact
+
+
 def contributions(fact: Fact | None) -> dict[Key, dict[str, int]]:
-    """What one fact adds to the rollup rows: {(day, *dimensions): {counter: amount}}."""
+    """What one fact (and its hops, by their departments) adds to the rollup rows: {(day, *dimensions): {counter:
+    amount}}. A counter is counted from the facts that have its day field: a hop has none of the ticket's days."""
     out: dict[Key, dict[str, int]] = {}
     if fact is None:
         return out
+    for hop in fact.get("hops") or ():
+        _accumulate(out, contributions(hop))
     dims = (*(fact[d] for d in DIMENSIONS), fact["category_root_id"])
     for counter in COUNTERS:
         day = fact.get(counter.day)
@@ -485,14 +540,28 @@ def fold_tickets(ticket_ids: list[int]) -> int:
         return 0
     new = dict(pair for batch in facts_from_tickets(Ticket.objects.filter(pk__in=ticket_ids),
                                                     batch_size=len(ticket_ids) + 1) for pair in batch)
-    old = {row.pop("ticket_id"): row for row in ReportFact.objects.filter(pk__in=ticket_ids)
-           .values("ticket_id", *FACT_FIELDS)}
-    old = {pk: {name: _normalise(value) for name, value in fact.items()} for pk, fact in old.items()}
+    old = stored_facts(ticket_ids)
     changed = _apply_changes(ticket_ids, old, new, contributions)
     if changed:
         ReportFact.objects.filter(pk__in=[pk for pk in changed if pk in old]).delete()
+        HopFact.objects.filter(ticket_id__in=changed).delete()
         _insert_facts([(pk, new[pk]) for pk in changed if pk in new])
     return len(changed)
+
+
+def stored_facts(ticket_ids: list[int]) -> dict[int, Fact]:
+    """The stored facts of these tickets, each with its stored hops (`fact["hops"]`, in seq order)."""
+    old = {row.pop("ticket_id"): row for row in ReportFact.objects.filter(pk__in=ticket_ids)
+           .values("ticket_id", *FACT_FIELDS)}
+    facts = {pk: {name: _normalise(value) for name, value in fact.items()} for pk, fact in old.items()}
+    for fact in facts.values():
+        fact["hops"] = []
+    for row in HopFact.objects.filter(ticket_id__in=ticket_ids).order_by("ticket_id", "seq").values(
+            "ticket_id", *HOP_FIELDS):
+        owner = facts.get(row.pop("ticket_id"))
+        if owner is not None:
+            owner["hops"].append({name: _normalise(value) for name, value in row.items()})
+    return facts
 
 
 def fold_surveys(survey_ids: list[int]) -> int:
@@ -556,6 +625,7 @@ def facts_from_tickets(tickets: Any = None, batch_size: int = 5000) -> Iterator[
         last_pk = rows[-1][0]
         dispatched = [r[0] for r in rows if r[21]]
         departments: dict[int, int] = {}
+        hop_events: dict[int, list[tuple[int, str, int | None, dt.datetime]]] = defaultdict(list)
         surveys: dict[int, tuple[dt.datetime, int | None]] = {}
         # A ticket's survey is sent when it is closed (again after a reopen): the latest counts.
         for ticket_id, sent_at, score in (
@@ -565,14 +635,16 @@ def facts_from_tickets(tickets: Any = None, batch_size: int = 5000) -> Iterator[
             surveys[ticket_id] = (sent_at, score)
         if dispatched:
             events = (
-                TicketEvent.objects.filter(ticket_id__in=dispatched, kind__in=DEPARTMENT_EVENTS)
-                .order_by("ticket_id", "seq").values_list("ticket_id", "to_unit_id")
+                TicketEvent.objects.filter(ticket_id__in=dispatched, kind__in=HOP_EVENTS)
+                .order_by("ticket_id", "seq").values_list("ticket_id", "seq", "kind", "to_unit_id", "created_at")
             )
-            for ticket_id, unit_id in events:
-                departments[ticket_id] = unit_id or 0
+            for ticket_id, seq, kind, unit_id, at in events:
+                hop_events[ticket_id].append((seq, kind, unit_id, at))
+                if kind in DEPARTMENT_EVENTS:
+                    departments[ticket_id] = unit_id or 0
         batch = []
         for r in rows:
-            batch.append((r[0], fact_from_values(
+            batch.append((r[0], with_hops(fact_from_values(
                 province=r[1], region=r[2], branch_id=r[3], department_id=departments.get(r[0], 0), category_id=r[4],
                 category_root_id=r[22], contact_type=r[5], channel=r[6], tier=r[7], brand=r[8], status=r[9],
                 created_at=r[10],
@@ -580,23 +652,30 @@ def facts_from_tickets(tickets: Any = None, batch_size: int = 5000) -> Iterator[
                 return_count=r[16], reopen_count=r[17], is_overtime=r[18], is_problem=r[19], callback_verdict=r[20],
                 dispatch_count=r[21], survey_sent_at=surveys.get(r[0], (None, None))[0],
                 survey_score=surveys.get(r[0], (None, None))[1],
-            )))
+            ), hops_from_events(hop_events.get(r[0], [])))))
         yield batch
 
 
 def _insert_facts(batch: list[tuple[int, Fact]]) -> None:
-    """Write facts in bulk: PostgreSQL COPY, elsewhere executemany."""
-    table = connection.ops.quote_name(ReportFact._meta.db_table)
-    columns = ["ticket_id", *FACT_FIELDS]
+    """Write facts (and their hops) in bulk: PostgreSQL COPY, elsewhere executemany."""
+    _copy_rows(ReportFact, ["ticket_id", *FACT_FIELDS],
+               [[pk, *(fact[name] for name in FACT_FIELDS)] for pk, fact in batch])
+    hops = [[pk, *(hop[name] for name in HOP_FIELDS)] for pk, fact in batch for hop in fact.get("hops") or ()]
+    if hops:
+        _copy_rows(HopFact, ["ticket_id", *HOP_FIELDS], hops)
+
+
+def _copy_rows(model: Any, columns: list[str], rows: list[list[Any]]) -> None:
+    table = connection.ops.quote_name(model._meta.db_table)
     quoted = ", ".join(connection.ops.quote_name(c) for c in columns)
-    rows = [[pk, *(fact[name] for name in FACT_FIELDS)] for pk, fact in batch]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             with cursor.cursor.copy(f"COPY {table} ({quoted}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
             return
-        params = [[v.isoformat() if isinstance(v, dt.date) else v for v in row] for row in rows]
+        params = [[connection.ops.adapt_datetimefield_value(v) if isinstance(v, dt.datetime)
+                   else v.isoformat() if isinstance(v, dt.date) else v for v in row] for row in rows]
         cursor.executemany(f"INSERT INTO {table} ({quoted}) VALUES ({', '.join(['%s'] * len(columns))})",  # noqa: S608
                            params)
 
@@ -634,6 +713,7 @@ def rebuild(*, batch_size: int = 5000, progress: Callable[[int], None] | None = 
     """Recompute every fact from the tickets and every rollup row from the facts. Returns the tickets seen."""
     with transaction.atomic():
         ReportFact.objects.all().delete()
+        HopFact.objects.all().delete()
         SurveyFact.objects.all().delete()
         for cube in CUBES:
             cube.model.objects.all().delete()
@@ -645,11 +725,17 @@ def rebuild(*, batch_size: int = 5000, progress: Callable[[int], None] | None = 
                 progress(seen)
         for survey_batch in survey_facts(batch_size=batch_size):
             SurveyFact.objects.bulk_create([SurveyFact(survey_id=pk, **fact) for pk, fact in survey_batch])
-        _add_families(ReportFact.objects.all(), SurveyFact.objects.all())
+        _add_families(ReportFact.objects.all(), SurveyFact.objects.all(), HopFact.objects.all())
     return seen
 
 
-def _add_families(facts: Any, surveys: Any = None) -> None:
+def hop_family_queryset(day_field: str, hops: Any = None, cube: Cube = DAILY) -> Any:
+    """A cube's rows of one hop day family (received / ended), aggregated from the hop facts."""
+    qs = hops if hops is not None else HopFact.objects.all()
+    return _family_rows(qs.filter(**{f"{day_field}__isnull": False}), day_field, cube)
+
+
+def _add_families(facts: Any, surveys: Any = None, hops: Any = None) -> None:
     """Add these facts' contributions to every cube: per cube and day family one `INSERT ... SELECT ... GROUP BY
     ... ORDER BY key ON CONFLICT DO UPDATE SET n = n + excluded.n` (rows in key order: no deadlock)."""
     q = connection.ops.quote_name
@@ -662,6 +748,8 @@ def _add_families(facts: Any, surveys: Any = None) -> None:
             queries = [family_queryset(day_field, facts, cube=cube) for day_field in DAY_FIELDS]
             if surveys is not None:
                 queries.append(survey_family_queryset(surveys, cube=cube))
+            if hops is not None:
+                queries += [hop_family_queryset(day_field, hops, cube=cube) for day_field in HOP_DAY_FIELDS]
             for query in queries:
                 select_sql, params = query.order_by(*cube.columns).query.sql_with_params()
                 cursor.execute(
@@ -727,11 +815,18 @@ def _expected_rollups(days: tuple[dt.date, dt.date] | None, cube: Cube = DAILY) 
     surveys = SurveyFact.objects.all()
     if days is not None:
         surveys = surveys.filter(window_day__range=days)
-    for row in survey_family_queryset(surveys, cube).iterator(chunk_size=5000):
-        key = tuple(_normalise(row[c]) for c in cube.columns)
-        for name in COUNTER_NAMES:
-            if row[name]:
-                out[key][name] = out[key].get(name, 0) + row[name]
+    families = [survey_family_queryset(surveys, cube)]
+    for day_field in HOP_DAY_FIELDS:
+        hops = HopFact.objects.all()
+        if days is not None:
+            hops = hops.filter(**{f"{day_field}__range": days})
+        families.append(hop_family_queryset(day_field, hops, cube))
+    for family in families:
+        for row in family.iterator(chunk_size=5000):
+            key = tuple(_normalise(row[c]) for c in cube.columns)
+            for name in COUNTER_NAMES:
+                if row[name]:
+                    out[key][name] = out[key].get(name, 0) + row[name]
     return dict(out)
 
 
@@ -750,9 +845,7 @@ def check(*, limit: int = 100, chunk_days: int = 7) -> CheckReport:
     report = CheckReport()
     for batch in facts_from_tickets():
         report.tickets += len(batch)
-        ids = [pk for pk, _ in batch]
-        stored = {row["ticket_id"]: row for row in ReportFact.objects.filter(pk__in=ids).values("ticket_id",
-                                                                                                 *FACT_FIELDS)}
+        stored = stored_facts([pk for pk, _ in batch])
         for pk, fact in batch:
             have = stored.get(pk)
             if have is None:
@@ -760,9 +853,17 @@ def check(*, limit: int = 100, chunk_days: int = 7) -> CheckReport:
                     report.missing_facts.append(pk)
                 continue
             for name in FACT_FIELDS:
-                if _normalise(have[name]) != fact[name] and len(report.fact_differences) < limit:
+                if have[name] != fact[name] and len(report.fact_differences) < limit:
                     report.fact_differences.append((pk, name, have[name], fact[name]))
+            if have["hops"] != fact["hops"] and len(report.fact_differences) < limit:  # each hop, field by field
+                for i in range(max(len(have["hops"]), len(fact["hops"]))):
+                    a = have["hops"][i] if i < len(have["hops"]) else {}
+                    b = fact["hops"][i] if i < len(fact["hops"]) else {}
+                    report.fact_differences += [(pk, f"hop {i + 1} {name}", a.get(name), b.get(name))
+                                                for name in HOP_FIELDS if a.get(name) != b.get(name)]
     report.extra_facts = ReportFact.objects.count() - (report.tickets - len(report.missing_facts))
+    # Hops of a ticket with a fact were compared above; hops of a ticket without one are extra.
+    report.extra_facts += HopFact.objects.filter(ticket__report_fact__isnull=True).count()
     surveys = missing_surveys = 0
     for survey_batch in survey_facts():  # window-service surveys: their facts too (survey ids negative)
         surveys += len(survey_batch)
@@ -781,10 +882,12 @@ def check(*, limit: int = 100, chunk_days: int = 7) -> CheckReport:
     report.extra_facts += SurveyFact.objects.count() - (surveys - missing_surveys)
     bounds = DailyRollup.objects.order_by("day").values_list("day", flat=True)
     first, last = bounds.first(), DailyRollup.objects.order_by("-day").values_list("day", flat=True).first()
-    for day_field in DAY_FIELDS:
-        for edge in (ReportFact.objects.exclude(**{f"{day_field}__isnull": True}).order_by(day_field)
+    sources: list[tuple[Any, str]] = [*((ReportFact.objects, d) for d in DAY_FIELDS),
+                                      *((HopFact.objects, d) for d in HOP_DAY_FIELDS)]
+    for manager, day_field in sources:
+        for edge in (manager.exclude(**{f"{day_field}__isnull": True}).order_by(day_field)
                      .values_list(day_field, flat=True).first(),
-                     ReportFact.objects.exclude(**{f"{day_field}__isnull": True}).order_by(f"-{day_field}")
+                     manager.exclude(**{f"{day_field}__isnull": True}).order_by(f"-{day_field}")
                      .values_list(day_field, flat=True).first()):
             if edge is not None:
                 first = min(first, edge) if first else edge

@@ -31,7 +31,8 @@ from loopdesk.tickets.models import Category, Ticket
 from loopdesk.workbench.common import staff_required
 
 PAGE = 50
-KPI_CARDS = ("volume", "timeliness", "overtime", "problem", "reply_median", "e2e_p90", "fcr_rate", "repeat_rate",
+KPI_CARDS = ("volume", "timeliness", "overtime", "problem", "reply_median", "hop_median", "e2e_p90", "fcr_rate",
+             "repeat_rate",
              "return_rate", "callback_rate", "satisfaction", "appeals", "per_10k", "surveys", "survey_mean",
              "survey_satisfaction", "survey_response_rate", "window_mean", "window_satisfaction")
 MAX_UPLOAD = 200 * 1024 * 1024
@@ -178,13 +179,14 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         },
         "branches": _ranking(branches, period, filters),
     }
+    department_hops = _department_hops([r for r in departments if r.key], period, filters)
     short_boards = {
         "categories": _short_board(categories, "survey_satisfaction", period, filters, "category_root"),
         "departments": _short_board([r for r in departments if r.key], "timeliness", period, filters, "department"),
     }
     return render(request, "reports/dashboard.html", _context(
         request, period, filters, cards=cards, charts=charts, short_boards=short_boards, report=report,
-        stale=rollups_stale(),
+        department_hops=department_hops, stale=rollups_stale(),
     ))
 
 
@@ -194,6 +196,26 @@ def rollups_stale() -> bool:
     newest = Ticket.objects.order_by("-pk").values_list("pk", flat=True).first()
     return (newest is not None and not ReportFact.objects.filter(pk=newest).exists()
             and not RollupPending.objects.filter(ticket_id=newest).exists())
+
+
+DEPARTMENT_HOP_MEASURES = ("hops", "hops_returned", "return_rate", "hops_transferred", "hops_handled", "hop_mean",
+                           "hop_median", "hop_p90")
+
+
+def _department_hops(rows: list[m.TableRow], period: m.Period, filters: dict[str, Any]) -> dict[str, Any]:
+    """Departments by their hops: received, returned (退单) and the return rate, transferred on, handled and the
+    per-hop handling time; every number opens its hops (a rate its returned hops, a time the hops handled)."""
+    body = []
+    for r in rows:
+        if not (r.values["hops"] or r.values["hops_handled"]):
+            continue
+        cells = []
+        for name in DEPARTMENT_HOP_MEASURES:
+            drill = m.drill_measure(name)
+            url = _drill_url(period, filters, drill, "department", r.key) if drill and r.values[drill] else None
+            cells.append({"text": _fmt(r.values[name], m.MEASURES[name][1]), "url": url})
+        body.append({"label": r.label, "cells": cells})
+    return {"columns": [m.MEASURES[name][0] for name in DEPARTMENT_HOP_MEASURES], "rows": body}
 
 
 def _pct(value: float | None) -> float | None:
@@ -291,6 +313,8 @@ def tickets_view(request: HttpRequest) -> HttpResponse:
     except (TypeError, ValueError):
         raise Http404(_("Unknown group.")) from None
     fmt = request.GET.get("format")
+    if m.is_hop_measure(measure):
+        return _hops_view(request, period, filters, measure, group_by, group, fmt)
     if fmt == "csv":
         response = StreamingHttpResponse(exports.ticket_csv(qs, translation.get_language()),
                                          content_type="text/csv; charset=utf-8")
@@ -310,6 +334,14 @@ def tickets_view(request: HttpRequest) -> HttpResponse:
     next_query = request.GET.copy()
     if more:
         next_query["after"] = str(page[-1].pk)
+    return render(request, "reports/tickets.html", _context(
+        request, period, filters, tickets=page, total=qs.count(), measure=measure,
+        next_url=("?" + next_query.urlencode()) if more else None, export_query=request.GET.urlencode(),
+        **_list_labels(measure, group_by, group),
+    ))
+
+
+def _list_labels(measure: str, group_by: str | None, group: str | None) -> dict[str, Any]:
     label = m.MEASURES.get(measure, (measure, ""))[0] if measure in m.MEASURES else measure
     group_label = ""
     if group_by and group:
@@ -319,10 +351,38 @@ def tickets_view(request: HttpRequest) -> HttpResponse:
         except ValueError:
             key = group
         group_label = m.group_labels(group_by, [key], translation.get_language()).get(key, group)
-    return render(request, "reports/tickets.html", _context(
-        request, period, filters, tickets=page, total=qs.count(), measure=measure, measure_label=label,
-        group_by_label=m.GROUP_LABELS.get(group_by or "", ""), group_label=group_label,
+    return {"measure_label": label, "group_by_label": m.GROUP_LABELS.get(group_by or "", ""),
+            "group_label": group_label}
+
+
+def _hops_view(request: HttpRequest, period: m.Period, filters: dict[str, Any], measure: str, group_by: str | None,
+               group: str | None, fmt: str | None) -> HttpResponse:
+    """The list behind a hop count: one row per hop (a work order with two such hops is listed twice), so that
+    the list has as many rows as the number; exported as hops too."""
+    hops = m.hop_drilldown(request.user, measure, period, filters, group_by, group)
+    language = translation.get_language()
+    if fmt in ("csv", "xlsx"):
+        return _download(fmt, f"hops-{measure}-{period.start:%Y%m%d}", exports.hop_header(),
+                         exports.hop_rows(hops, language), str(_("Hops")))
+    after = request.GET.get("after", "")
+    page_qs = hops.select_related("ticket", "ticket__customer").order_by("-id")
+    if after.isdigit():
+        page_qs = page_qs.filter(id__lt=int(after))
+    page = list(page_qs[: PAGE + 1])
+    more = len(page) > PAGE
+    page = page[:PAGE]
+    next_query = request.GET.copy()
+    if more:
+        next_query["after"] = str(page[-1].pk)
+    units = m.group_labels("department", {h.department_id for h in page}, language)
+    categories = m.group_labels("category", {h.category_id for h in page}, language)
+    rows = [{"hop": h, "ticket": h.ticket, "department": units.get(h.department_id, ""),
+             "category": categories.get(h.category_id, ""),
+             "hours": None if h.hop_minutes is None else f"{h.hop_minutes / 60:.1f}"} for h in page]
+    return render(request, "reports/hops.html", _context(
+        request, period, filters, hops=rows, total=hops.count(), measure=measure,
         next_url=("?" + next_query.urlencode()) if more else None, export_query=request.GET.urlencode(),
+        **_list_labels(measure, group_by, group),
     ))
 
 

@@ -66,7 +66,7 @@ def test_dashboard_chart_links_open_the_numerators(world: World, full_history: l
     # KPI cards: a rate opens its numerator (timeliness: 5 timely of 7 dispatched), a count itself.
     values = m.report(user, NOV).values
     by_name = {c["name"]: c for c in cards}
-    for name, numerator in (("timeliness", "timely"), ("repeat_rate", "repeat"), ("return_rate", "returned"),
+    for name, numerator in (("timeliness", "timely"), ("repeat_rate", "repeat"), ("return_rate", "hops_returned"),
                             ("callback_rate", "callbacks"), ("fcr_rate", "fcr"), ("satisfaction", "satisfied"),
                             ("survey_satisfaction", "survey_satisfied"), ("volume", "volume")):
         url = by_name[name]["url"]

@@ -177,8 +177,37 @@ def test_rollups_equal_a_direct_recount_after_random_changes(steps: list) -> Non
     incremental = {cube.table: rollups.stored_rollups(cube=cube) for cube in rollups.CUBES}
     for cube in rollups.CUBES:
         assert incremental[cube.table] == rollups.recount_from_tickets(cube), cube.table
+    _hops_agree_with_the_timelines(incremental[rollups.DAILY.table])
+    assert rollups.check().ok
     rollups.rebuild()
     assert {cube.table: rollups.stored_rollups(cube=cube) for cube in rollups.CUBES} == incremental
+
+
+def _hops_agree_with_the_timelines(daily: dict) -> None:
+    """The hop counters by department, against the timeline events counted directly (not through the facts):
+    a hop received per dispatch / transfer to the unit; returned (transferred on) per return (transfer) by the unit
+    that held the ticket (`from_unit`); handled per reply, return or transfer."""
+    from django.db.models import Count
+
+    from loopdesk.tickets.choices import EventKind
+    from loopdesk.tickets.models import TicketEvent
+
+    def by_unit(column: str, *kinds: str) -> dict[int, int]:
+        rows = TicketEvent.objects.filter(kind__in=kinds).values(column).annotate(n=Count("pk")).order_by()
+        return {row[column]: row["n"] for row in rows}
+
+    def stored(counter: str) -> dict[int, int]:
+        out: dict[int, int] = {}
+        for key, amounts in daily.items():
+            if amounts.get(counter):
+                department = key[rollups.DAILY.columns.index("department_id")]
+                out[department] = out.get(department, 0) + amounts[counter]
+        return out
+
+    assert stored("hops") == by_unit("to_unit", EventKind.DISPATCH, EventKind.TRANSFER)
+    assert stored("hop_returned") == by_unit("from_unit", EventKind.RETURN)
+    assert stored("hop_transferred") == by_unit("from_unit", EventKind.TRANSFER)
+    assert stored("hop_done") == by_unit("from_unit", EventKind.REPLY, EventKind.RETURN, EventKind.TRANSFER)
 
 
 _cached: dict[str, World] = {}
