@@ -24,10 +24,11 @@ import bisect
 import datetime as dt
 import hashlib
 import math
-import queue
+import multiprocessing
 import random
-import threading
+import resource
 import time
+import traceback
 from array import array
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -41,11 +42,13 @@ from django.utils import timezone
 
 from loopdesk.customers.choices import Brand, Tier, VipLevel
 from loopdesk.customers.models import Customer
+from loopdesk.followup.models import FollowupPolicy
 from loopdesk.org.choices import Role, UnitFunction
 from loopdesk.org.models import OrgUnit, User
 from loopdesk.routing.models import RoutingRule
 from loopdesk.sla.calendars import SHANGHAI, working_time_for
 from loopdesk.sla.models import SlaPolicy
+from loopdesk.surveys.models import Survey, SurveyKind, SurveyStatus
 from loopdesk.tickets.bulk import (  # the clock port and row writer, shared with the bulk import
     DAY,
     HOUR,
@@ -53,6 +56,7 @@ from loopdesk.tickets.bulk import (  # the clock port and row writer, shared wit
     FastClock,
     RowWriter,
     TimeText,
+    _columns,
     fast_sla,
 )
 from loopdesk.tickets.choices import (
@@ -284,6 +288,13 @@ MSISDN_PREFIXES = [
     "134", "135", "136", "137", "138", "139", "147", "150", "151", "152", "157", "158", "159", "172", "178", "182",
     "183", "184", "187", "188", "195", "197", "198",
 ]
+SURVEY_FIELDS = [
+    "id", "kind", "msisdn", "ticket", "channel", "unit", "staff", "occasion", "token_hash", "status", "sent_at",
+    "expires_at", "score", "answered_at", "answered_via", "comment", "region",
+]
+SURVEY_SCORES = {
+    CallbackVerdict.SATISFIED: (5, 5, 4, 4, 3), CallbackVerdict.DISSATISFIED: (1, 2, 2, 3), "": (5, 4, 4, 3, 2),
+}
 _MSISDN_SPACE = len(MSISDN_PREFIXES) * 10**8
 _MSISDN_MULT = 1_000_003  # prime, coprime with the space: id → number is a bijection
 # fmt: on
@@ -468,8 +479,9 @@ class Options:
     # Drop the ticket tables' secondary indexes / foreign keys for the load and rebuild them after. None: only
     # for a big load (>= 50,000 tickets) into an empty ticket table, outside any transaction.
     rebuild_indexes: bool | None = None
-    # Insert on a writer thread while the next batch is built. None: unless inside a caller's transaction.
-    threaded: bool | None = None
+    # Build the tickets in a forked child process while this one writes. None: for >= 10,000 tickets, unless
+    # inside a caller's transaction. The data is the same either way.
+    process: bool | None = None
     progress: Callable[[int, int], None] | None = None
     surveys: bool = True  # satisfaction surveys of closed tickets and window services (see _write_surveys)
 
@@ -485,6 +497,7 @@ class Result:
     index_seconds: float = 0.0  # rebuilding the indexes after the load (included in `seconds`)
     surveys: int = 0
     statuses: dict[str, int] = field(default_factory=dict)
+    child_peak_rss_mb: float = 0.0  # peak RSS of the child process that built the tickets (0: none)
 
 
 class _Cut(Exception):
@@ -525,63 +538,46 @@ class Generator:
         rebuild = self.o.rebuild_indexes
         if rebuild is None:
             rebuild = self.o.tickets >= 50_000 and not connection.in_atomic_block and not Ticket.objects.exists()
-        recreate = self.w.drop_secondary_indexes() if rebuild else []
+        keys = ("ticket", "event", "access", "survey") if self.o.surveys else ("ticket", "event", "access")
+        recreate = self.w.drop_secondary_indexes(keys) if rebuild else []
         self.w.bulk_mode(True)
         try:
             self._write_tickets(result)
         finally:
-            self.w.bulk_mode(False)
             rebuild_started = time.perf_counter()
-            self.w.run_statements(recreate)
+            self.w.run_statements(recreate)  # still in bulk mode: SQLite sorts with the big cache and helper threads
             result.index_seconds = time.perf_counter() - rebuild_started
+            self.w.bulk_mode(False)
         self.w.reset_sequences()
-        if self.o.surveys:
-            result.surveys = self._write_surveys(result.first_ticket_id)
+        result.surveys = self.survey_id - self.survey_id0
         result.seconds = time.perf_counter() - started
         return result
 
-    def _write_surveys(self, first_ticket_id: int) -> int:
+    def _surveys(self, tid: int, cid: int, channel: str, unit: int, user: int, closed: int, seq: int,
+                 verdict: str) -> None:
         """Satisfaction surveys as the surveys app sends them: one per closed work order, sent at the close and
         answered by about 45 % (scores follow the callback verdict), and a window-service survey after about one
-        in four hall and hotline contacts (rating the unit and agent who registered it)."""
-        from loopdesk.followup.models import FollowupPolicy
-        from loopdesk.surveys.models import Survey, SurveyKind, SurveyStatus
-
-        r = random.Random(f"surveys-{self.o.seed}")
-        valid = dt.timedelta(hours=FollowupPolicy.current().survey_valid_hours)
-        end = dt.datetime.fromtimestamp(self.end, dt.UTC)
-        scores = {CallbackVerdict.SATISFIED: (5, 5, 4, 4, 3), CallbackVerdict.DISSATISFIED: (1, 2, 2, 3),
-                  "": (5, 4, 4, 3, 2)}
-        qs = (Ticket.objects.filter(pk__gte=first_ticket_id, status=Status.CLOSED).order_by("pk")
-              .values_list("pk", "customer__msisdn", "channel", "first_responder_unit_id", "first_responder_id",
-                           "closed_at", "region", "last_event_seq", "callback_verdict"))
-        written, last = 0, 0
-        while True:
-            rows = list(qs.filter(pk__gt=last)[:5000])
-            if not rows:
-                return written
-            last = rows[-1][0]
-            batch = []
-            for pk, msisdn, channel, unit_id, user_id, closed_at, region, seq, verdict in rows:
-                occasions = [(SurveyKind.TICKET, f"ticket:{pk}:{seq}", pk)]
-                if channel in (Channel.HALL, Channel.HOTLINE) and r.random() < 0.25:
-                    occasions.append((SurveyKind.WINDOW, f"window:{channel}:gen-{pk}", None))
-                for kind, occasion, ticket_id in occasions:
-                    sent = closed_at
-                    survey = Survey(kind=kind, msisdn=msisdn, ticket_id=ticket_id, channel=channel, unit_id=unit_id,
-                                    staff_id=user_id, occasion=occasion, region=region, sent_at=sent,
-                                    expires_at=sent + valid, status=SurveyStatus.OPEN,
-                                    token_hash=hashlib.sha256(f"{self.o.seed}:{occasion}".encode()).hexdigest())
-                    answered = sent + dt.timedelta(minutes=r.randint(2, 36 * 60))
-                    if r.random() < 0.45 and answered <= end:
-                        survey.status, survey.answered_at, survey.answered_via = (
-                            SurveyStatus.ANSWERED, answered, "sms")
-                        survey.score = r.choice(scores.get(verdict, scores[""]))
-                    elif survey.expires_at <= end:
-                        survey.status = SurveyStatus.EXPIRED
-                    batch.append(survey)
-            Survey.objects.bulk_create(batch, batch_size=2000)
-            written += len(batch)
+        in four hall and hotline contacts (rating the unit and agent who registered it). Built here, with the
+        ticket, from their own random stream (`surveys-<seed>`, drawn in ticket order), and written with its batch."""
+        r, N, ts, end = self.survey_rnd, self.N, self.ts, self.end
+        msisdn = self.moved_msisdn.get(cid) or msisdn_for(cid)
+        occasions = [(SurveyKind.TICKET, f"ticket:{tid}:{seq}", str(tid))]
+        if channel in (Channel.HALL, Channel.HOTLINE) and r.random() < 0.25:
+            occasions.append((SurveyKind.WINDOW, f"window:{channel}:gen-{tid}", N))
+        sent, expires = ts(closed), closed + self.survey_valid
+        expires_s, unit_s, user_s = ts(expires), str(unit), str(user)
+        scores = SURVEY_SCORES.get(verdict, SURVEY_SCORES[""])
+        for kind, occasion, ticket in occasions:
+            answered = closed + 60 * r.randint(2, 36 * 60)
+            status, answered_at, via, score = SurveyStatus.OPEN, N, "", N
+            if r.random() < 0.45 and answered <= end:
+                status, answered_at, via, score = SurveyStatus.ANSWERED, ts(answered), "sms", str(r.choice(scores))
+            elif expires <= end:
+                status = SurveyStatus.EXPIRED
+            token = hashlib.sha256(f"{self.o.seed}:{occasion}".encode()).hexdigest()
+            self.survey_rows.append([str(self.survey_id), kind, msisdn, ticket, channel, unit_s, user_s, occasion,
+                                     token, status, sent, expires_s, score, answered_at, via, "", REGION])
+            self.survey_id += 1
 
     # -- preparation --------------------------------------------------------------------------------
 
@@ -653,6 +649,12 @@ class Generator:
         self.link_id = self.w.next_id("link")
         self.links: list[list[Any]] = []  # repeat-complaint links of the batch being built
         self.customer_id0 = self.w.next_id("customer")
+        self.moved_msisdn: dict[int, str] = {}  # customer id → number, where msisdn_for's was taken already
+        self.w.tables["survey"] = (Survey._meta.db_table, _columns(Survey, SURVEY_FIELDS))
+        self.survey_id0 = self.survey_id = self.w.next_id("survey")
+        self.survey_rows: list[list[Any]] = []  # surveys of the batch being built
+        self.survey_rnd = random.Random(f"surveys-{self.o.seed}")
+        self.survey_valid = int(FollowupPolicy.current().survey_valid_hours * HOUR)
         self.cust_tier = bytearray(self.n_customers)
         self.cust_branch = bytearray(self.n_customers)
         self.cust_am = bytearray(self.n_customers)
@@ -742,72 +744,106 @@ class Generator:
             while row[1] in taken:
                 salt += 1
                 row[1] = msisdn_for(int(row[0]), salt)
+            if salt:
+                self.moved_msisdn[int(row[0])] = row[1]
         with transaction.atomic():
             self.w.write("customer", batch)
 
     # -- tickets ------------------------------------------------------------------------------------
 
     def _write_tickets(self, result: Result) -> None:
-        """Build batches here while a writer thread inserts the previous one (the database driver releases the
-        GIL while the database works). Inside a caller's transaction (tests) everything stays on this thread."""
+        """Build the tickets in a child process (forked: it inherits the prepared state and never touches the
+        database) that hands finished batches over a pipe, while this process writes the previous one; the
+        child builds exactly what this process would, from the same random streams in the same order, so the
+        data does not depend on the mode. Inside a caller's transaction (tests) the default is this process."""
         total = self.o.tickets
-        batch_size = max(1, self.o.batch_size)
-        statuses: dict[str, int] = {}
-        tickets: list[list[Any]] = []
-        events: list[list[Any]] = []
-        access: list[list[Any]] = []
-        threaded = not connection.in_atomic_block if self.o.threaded is None else self.o.threaded
-        errors: list[BaseException] = []
-        pending: queue.Queue[tuple[list[Any], list[Any], list[Any]] | None] = queue.Queue(maxsize=1)
-        writer = threading.Thread(target=self._writer, args=(pending, errors), daemon=True) if threaded else None
-        if writer is not None:
-            writer.start()
-
-        def flush() -> None:
-            if writer is None:
-                self._flush(tickets, events, access, self.links)
-            else:
-                if errors:
-                    raise errors[0]
-                pending.put((tickets, events, access, self.links))
-            result.events += len(events)
-            result.tickets += len(tickets)
-            self.links = []
-
-        try:
-            for created, day in self._creation_times(total):
-                status = self._ticket(created, day, tickets, events, access)
-                statuses[status] = statuses.get(status, 0) + 1
-                if len(tickets) >= batch_size:
-                    flush()
-                    tickets, events, access = [], [], []
-                    if self.o.progress:
-                        self.o.progress(result.tickets, total)
-            flush()
-        finally:
-            if writer is not None:
-                pending.put(None)
-                writer.join()
-        if errors:
-            raise errors[0]
+        forked = self.o.process
+        if forked is None:
+            forked = not connection.in_atomic_block and total >= 10_000
+        if forked and "fork" not in multiprocessing.get_all_start_methods():
+            forked = False
+        if forked:
+            self._write_from_child(result, total)
+        else:
+            statuses: dict[str, int] = {}
+            for batch in self._batches(total, statuses):
+                self._take(result, batch)
+            result.statuses = statuses
         self._save_sequences()
-        result.statuses = statuses
         if self.o.progress:
             self.o.progress(result.tickets, total)
 
-    def _writer(self, pending: queue.Queue, errors: list[BaseException]) -> None:
-        """The writer thread: its own database connection, the same bulk settings."""
+    def _batches(self, total: int, statuses: dict[str, int]) -> Iterator[tuple[list[list[Any]], ...]]:
+        """(tickets, events, unit access, repeat links, surveys) rows, a batch of `batch_size` tickets at a time."""
+        batch_size = max(1, self.o.batch_size)
+        tickets: list[list[Any]] = []
+        events: list[list[Any]] = []
+        access: list[list[Any]] = []
+        for created, day in self._creation_times(total):
+            status = self._ticket(created, day, tickets, events, access)
+            statuses[status] = statuses.get(status, 0) + 1
+            if len(tickets) >= batch_size:
+                yield tickets, events, access, self.links, self.survey_rows
+                tickets, events, access, self.links, self.survey_rows = [], [], [], [], []
+        if tickets:
+            yield tickets, events, access, self.links, self.survey_rows
+            self.links, self.survey_rows = [], []
+
+    def _take(self, result: Result, batch: tuple[list[list[Any]], ...]) -> None:
+        self._flush(*batch)
+        result.tickets += len(batch[0])
+        result.events += len(batch[1])
+        if self.o.progress:
+            self.o.progress(result.tickets, self.o.tickets)
+
+    # What the child hands back at the end: the counters the parent continues from.
+    _CHILD_STATE = ("ticket_id", "event_id", "access_id", "link_id", "survey_id", "sequences", "touched_days")
+
+    def _write_from_child(self, result: Result, total: int) -> None:
+        ctx = multiprocessing.get_context("fork")
+        receiver, sender = ctx.Pipe(duplex=False)
+        child = ctx.Process(target=self._child, args=(sender, total), daemon=True)
+        child.start()
+        sender.close()
         try:
-            self.w.bulk_mode(True)
-            while (item := pending.get()) is not None:
-                if not errors:
-                    self._flush(*item)
-        except BaseException as exc:  # handed to the producer, which re-raises it
-            errors.append(exc)
-            while pending.get() is not None:
-                pass
+            while True:
+                try:
+                    message = receiver.recv()
+                except EOFError:
+                    child.join(timeout=10)
+                    code = child.exitcode
+                    raise RuntimeError(f"the generator process ended without its data (exit {code})") from None
+                if message[0] == "batch":
+                    self._take(result, message[1])
+                elif message[0] == "done":
+                    state = message[1]
+                    for name in self._CHILD_STATE:
+                        setattr(self, name, state[name])
+                    result.statuses = state["statuses"]
+                    result.child_peak_rss_mb = state["peak_rss_mb"]
+                    break
+                else:
+                    raise RuntimeError(f"the generator process failed:\n{message[1]}")
         finally:
-            connection.close()
+            receiver.close()
+            child.join(timeout=60)
+            if child.is_alive():
+                child.kill()
+
+    def _child(self, sender: Any, total: int) -> None:
+        """In the forked child: build the batches and send them; then the counters, or the error."""
+        try:
+            statuses: dict[str, int] = {}
+            for batch in self._batches(total, statuses):
+                sender.send(("batch", batch))
+            state = {name: getattr(self, name) for name in self._CHILD_STATE}
+            state["statuses"] = statuses
+            state["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            sender.send(("done", state))
+        except BaseException:
+            sender.send(("error", traceback.format_exc()))
+        finally:
+            sender.close()
 
     def _flush(
         self,
@@ -815,6 +851,7 @@ class Generator:
         events: list[list[Any]],
         access: list[list[Any]],
         links: list[list[Any]] | tuple[()] = (),
+        surveys: list[list[Any]] | tuple[()] = (),
     ) -> int:
         with transaction.atomic():
             if self.w.pg:
@@ -824,6 +861,7 @@ class Generator:
             self.w.write("event", events)
             self.w.write("access", access)
             self.w.write("link", list(links))
+            self.w.write("survey", list(surveys))
         return len(events)
 
     def _save_sequences(self) -> None:
@@ -1383,6 +1421,8 @@ class Generator:
                 del self.recent_numbers[self.recent_order.popleft()[1]]
         last = evs[-1][1]
         n = len(evs)
+        if status == S.CLOSED and self.o.surveys:
+            self._surveys(tid, self.customer_id0 + ci, channel, fr_unit, fr_user, state["t"], n, extra["verdict"])
 
         def t(v: int | None) -> str | None:
             return N if v is None else ts(v)

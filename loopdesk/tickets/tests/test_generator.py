@@ -56,6 +56,31 @@ def test_same_seed_gives_the_same_numbers_and_descriptions(reference: None) -> N
     assert first != other
 
 
+def _everything(tickets: int, seed: int, **options: object) -> dict[str, list[tuple]]:
+    """Every row a run writes (tickets, events, unit access, links, surveys, customers), rolled back after."""
+    from loopdesk.surveys.models import Survey
+
+    with transaction.atomic():
+        generate(Options(tickets=tickets, seed=seed, customers=300, end=END, **options))  # type: ignore[arg-type]
+        rows = {
+            model.__name__: list(model.objects.order_by("pk").values_list())
+            for model in (Ticket, TicketEvent, TicketUnitAccess, TicketLink, Survey, Customer, TicketSequence)
+        }
+        transaction.set_rollback(True)
+    return rows
+
+
+@pytest.mark.django_db
+def test_a_forked_builder_writes_exactly_what_the_single_process_writes(reference: None) -> None:
+    """The tickets are built in a child process for big runs; with the same seed every row is the same."""
+    alone = _everything(1500, seed=11, process=False, batch_size=400)
+    forked = _everything(1500, seed=11, process=True, batch_size=400)
+    assert len(alone["Ticket"]) == 1500 and len(alone["Survey"]) > 500 and alone["TicketLink"]
+    for table, rows in alone.items():
+        assert forked[table] == rows, table
+    assert _everything(1500, seed=12, process=True, batch_size=400)["TicketEvent"] != alone["TicketEvent"]
+
+
 @pytest.mark.django_db
 def test_customer_brand_and_vip_mix_are_realistic(reference: None) -> None:
     generate(Options(tickets=0, seed=1, customers=4000, end=END))
