@@ -1,14 +1,16 @@
 """Benchmarks of the data generator and of the two queue queries (run by hand; not tests).
 
-    python bench/run.py generate --tickets 1000000 --db sqlite      # fresh var/bench/bench.sqlite3
+    python bench/run.py generate --tickets 1000000 --db sqlite      # fresh $BENCH_SQLITE_PATH or var/bench/…
     python bench/run.py generate --tickets 1000000 --db postgres    # fresh database on $BENCH_PG_URL
     python bench/run.py queries --db sqlite|postgres [--runs 200]   # on the database `generate` left
 
 `generate` runs, each in its own process on a freshly migrated database with the reference data seeded:
-  1. baseline: the same number of ticket / event / unit-access rows, copied from templates made by the generator
-     (same widths, same ids scheme), written by the same COPY / executemany path: the cost of the database alone;
-  2. generator: `loopdesk.tickets.generator.generate()` end to end (staff, customers, tickets).
-It prints tickets/s for both, the ratio, and the peak RSS of each process (ru_maxrss).
+  1. baseline: the same number of ticket / event / unit-access / repeat-link / survey rows, copied from templates
+     made by the generator (same widths, same ids scheme), written by the same COPY / executemany path and index
+     handling: the cost of the database alone;
+  2. generator: `loopdesk.tickets.generator.generate()` end to end (staff, customers, tickets, surveys).
+It prints tickets/s for both, the ratio, and the peak RSS of each process (ru_maxrss; the generator's child
+process that builds the rows reports its own).
 `queries` measures p50/p95 of "my unit's open tickets by due time, first page" and "due within 30 minutes",
 with a primary-key lookup as the baseline, and shows the plans (EXPLAIN) with the partial indexes they use.
 """
@@ -28,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 PG_URL = os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:54330/loopdesk_bench")
-SQLITE_PATH = ROOT / "var" / "bench" / "bench.sqlite3"
+SQLITE_PATH = Path(os.environ.get("BENCH_SQLITE_PATH", ROOT / "var" / "bench" / "bench.sqlite3"))
 
 
 def database_url(db: str) -> str:
@@ -92,6 +94,8 @@ def child_generator(args: argparse.Namespace) -> dict[str, object]:
         "seconds": seconds,
         "index_seconds": result.index_seconds,
         "peak_rss_mb": peak_rss_mb(),
+        "child_peak_rss_mb": result.child_peak_rss_mb,
+        "surveys": result.surveys,
         "statuses": {str(k): v for k, v in result.statuses.items()},
     }
 
@@ -118,10 +122,12 @@ def child_baseline(args: argparse.Namespace) -> dict[str, object]:
     first_ticket, first_event, first_access = gen.ticket_id, gen.event_id, gen.access_id
     for created, day in gen._creation_times(template_size):
         gen._ticket(created, day, t_rows, e_rows, a_rows)
+    l_rows, s_rows = gen.links, gen.survey_rows  # repeat links and surveys, written in the same batches too
     writer = gen.w
-    recreate = writer.drop_secondary_indexes() if args.tickets >= 50_000 else []  # as the generator does
+    keys = ("ticket", "event", "access", "survey")
+    recreate = writer.drop_secondary_indexes(keys) if args.tickets >= 50_000 else []  # as the generator does
     writer.bulk_mode(True)
-    done = events = 0
+    done = events = surveys = 0
     started = time.perf_counter()
     round_no = 0
     while done < args.tickets:
@@ -152,9 +158,30 @@ def child_baseline(args: argparse.Namespace) -> dict[str, object]:
             new[0] = str(int(row[0]) + shift_a)
             new[1] = str(int(row[1]) + shift_t)
             batch_access.append(new)
-        gen._flush(tickets, batch_events, batch_access)
+        batch_links = []
+        for row in l_rows:
+            if int(row[1]) >= limit:
+                break
+            new = row.copy()
+            new[0] = str(int(row[0]) + round_no * len(l_rows))
+            new[1], new[2] = str(int(row[1]) + shift_t), str(int(row[2]) + shift_t)
+            batch_links.append(new)
+        batch_surveys = []
+        for row in s_rows:
+            ticket = int(row[3]) if row[3] != gen.N else int(row[7].rsplit("-", 1)[1])
+            if ticket >= limit:
+                break
+            new = row.copy()
+            new[0] = str(int(row[0]) + round_no * len(s_rows))
+            if row[3] != gen.N:
+                new[3] = str(ticket + shift_t)
+            new[7] = f"{row[7]}-{round_no}"  # occasion and token are unique
+            new[8] = f"{round_no:04d}{row[8][4:]}"
+            batch_surveys.append(new)
+        gen._flush(tickets, batch_events, batch_access, batch_links, batch_surveys)
         done += n
         events += len(batch_events)
+        surveys += len(batch_surveys)
         round_no += 1
     writer.bulk_mode(False)
     index_started = time.perf_counter()
@@ -166,6 +193,7 @@ def child_baseline(args: argparse.Namespace) -> dict[str, object]:
     return {
         "tickets": done,
         "events": events,
+        "surveys": surveys,
         "seconds": seconds,
         "customers_seconds": customers_seconds,
         "index_seconds": index_seconds,
@@ -219,10 +247,13 @@ def cmd_generate(args: argparse.Namespace) -> None:
         fresh_database(args.db)
         results[kind] = r = run_child(kind, args)
         rate = r["tickets"] / r["seconds"]
+        child = r.get("child_peak_rss_mb") or 0
+        rss = f"peak RSS {r['peak_rss_mb']:.0f} MB"
+        if child:
+            rss += f" + child {child:.0f} MB = {r['peak_rss_mb'] + child:.0f} MB (shared pages counted twice)"
         print(
-            f"{kind:>9}: {r['tickets']:,} tickets, {r['events']:,} events in {r['seconds']:.1f} s "
-            f"= {rate:,.0f} tickets/s (of which index rebuild {r['index_seconds']:.1f} s); "
-            f"peak RSS {r['peak_rss_mb']:.0f} MB"
+            f"{kind:>9}: {r['tickets']:,} tickets, {r['events']:,} events, {r['surveys']:,} surveys in "
+            f"{r['seconds']:.1f} s = {rate:,.0f} tickets/s (of which index rebuild {r['index_seconds']:.1f} s); {rss}"
         )
     g = results["generator"]
     if "baseline" in results:
