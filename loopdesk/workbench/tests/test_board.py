@@ -177,3 +177,57 @@ def test_escalate_is_offered_and_allowed_to_supervisors_and_heads_only(world: Wo
     response = client_for("head").post(f"/board/escalate/{t.pk}/", {"note": "需要公司层面协调"})
     assert response.status_code == 302 and response["Location"] == "/board/"
     assert Escalation.objects.get(ticket=t).escalated_by_id == world.users["head"].pk
+
+
+def test_board_figures_come_from_the_open_ticket_indexes_not_the_ticket_rows(world: Any) -> None:
+    """The board's totals and ageing read the covering index tkt_open_region; its late list (in board order,
+    no sort) and its counts by department and branch read tkt_open_late."""
+    from django.db import connection
+    from django.db.models import Count, Q
+
+    from loopdesk.tickets.models import Ticket
+    from loopdesk.tickets.policy import visible_tickets
+    from loopdesk.tickets.services import do_create_ticket
+    from loopdesk.workbench.views.board import board_context
+
+    agent = world.user("agent")
+    tickets = [do_create_ticket(acting_user=agent, **world.ticket_kwargs(), dispatch=True) for _ in range(30)]
+    for i, t in enumerate(tickets):
+        if i % 3 == 0:
+            Ticket.objects.filter(pk=t.pk).update(is_open=False, status="closed")
+        elif i % 3 == 1:
+            Ticket.objects.filter(pk=t.pk).update(is_overtime=True, overtime_at=t.created_at, is_problem=i % 2 == 0)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE " + connection.ops.quote_name(Ticket._meta.db_table))
+    supervisor = world.user("supervisor")
+    open_qs = visible_tickets(supervisor).filter(is_open=True)
+
+    def plan(qs: Any) -> str:
+        sql, params = qs.query.sql_with_params()
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":  # a tiny table: ask whether the index can answer it at all
+                for setting in ("enable_seqscan", "enable_bitmapscan", "enable_sort"):
+                    cursor.execute(f"SET LOCAL {setting} = off")
+                cursor.execute("EXPLAIN " + sql, params)
+            else:
+                cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
+            return "\n".join(str(row[-1]) for row in cursor.fetchall())
+
+    totals = plan(open_qs.values("region").annotate(n=Count("id"), late=Count("id", filter=Q(is_problem=True)),
+                                                    old=Count("id", filter=Q(created_at__lt=tickets[5].created_at)),
+                                                    overdue=Count("id", filter=Q(sla_paused=False))))
+    assert "tkt_open_region" in totals, totals
+    if connection.vendor == "sqlite":
+        assert "COVERING INDEX tkt_open_region" in totals, totals  # no ticket row read
+    late = open_qs.filter(Q(is_overtime=True) | Q(is_problem=True)).order_by("-is_problem", "overtime_at", "id")[:50]
+    late_plan = plan(late)
+    assert "tkt_open_late" in late_plan and "TEMP B-TREE" not in late_plan and "Sort" not in late_plan, late_plan
+    counts = plan(open_qs.filter(Q(is_overtime=True) | Q(is_problem=True)).values("handler_unit", "branch")
+                  .annotate(n=Count("id")).order_by())
+    if connection.vendor == "sqlite":  # (PostgreSQL takes any index of a 30-row table for a grouped count)
+        assert "COVERING INDEX tkt_open_late" in counts, counts
+    context = board_context(supervisor, tickets[-1].created_at)
+    assert context["totals"]["open"] == 20
+    assert sum(r["overtime"] + r["problem"] for r in context["by_department"]) == 10
+    assert sum(r["overtime"] + r["problem"] for r in context["by_branch"]) == 10
+    assert [t.pk for t in context["late"]] == [t.pk for t in late]
