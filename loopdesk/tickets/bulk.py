@@ -323,14 +323,17 @@ class RowWriter:
     def bulk_mode(self, on: bool) -> None:
         """SQLite: no fsync per batch, a bigger page cache and up to two sorter helper threads (an index rebuild
         sorts in parallel) while loading (a crash only loses generated rows); `bulk_mode(False)` restores
-        synchronous=NORMAL, the default cache and no helper threads.
+        synchronous=NORMAL, the default cache and no helper threads. PostgreSQL: 512 MB of sort memory for the
+        session's index rebuilds (maintenance_work_mem, the server's memory), reset after.
 
         Temporary storage stays on disk: with temp_store=MEMORY the index rebuild of a 1 M-ticket load sorts in
         RAM and the process peaked at 480 MB."""
-        if self.pg or connection.in_atomic_block:
+        if connection.in_atomic_block:
             return  # inside a caller's transaction (e.g. a test) the safety level cannot change
         with connection.cursor() as cursor:
-            if on:
+            if self.pg:
+                cursor.execute("SET maintenance_work_mem = '512MB'" if on else "RESET maintenance_work_mem")
+            elif on:
                 cursor.execute("PRAGMA synchronous=OFF")
                 cursor.execute("PRAGMA cache_size=-65536")
                 cursor.execute("PRAGMA threads=2")
