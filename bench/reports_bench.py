@@ -280,7 +280,8 @@ def export_child(mode: str, rows: int) -> None:
 
 
 def import_figure(args: argparse.Namespace) -> None:
-    """A legacy GBK CSV of N rows (a fifth closed, complaints, a few repeat numbers) through `import_tickets`
+    """A legacy GBK CSV of N rows (a fifth closed, complaints, every row a customer not in the database: runs of
+    up to 100,003 rows started a second or more apart use disjoint numbers) through `import_tickets`
     (bulk path: validation pass + batched writes + rollup fold) — baseline: the same call as a dry run (reading,
     decoding and validating the file, no writes), in the same process on the same file."""
     import datetime as dt
@@ -301,7 +302,7 @@ def import_figure(args: argparse.Namespace) -> None:
         handle.write("工单编号,受理时间,手机号码,服务类型,投诉类目,受理渠道,投诉内容,工单状态,结案时间,处理结果\n")
         for i in range(n):
             at = start_at + dt.timedelta(seconds=i * 50 * 86400 // max(n, 1))
-            msisdn = f"1{3 + i % 7}{(stamp * 7 + i) % 1000000000:09d}"
+            msisdn = f"1{3 + i % 7}{(stamp * 100_003 + i) % 1000000000:09d}"  # new customers, whatever ran before
             closed = i % 5 == 0
             end = (at + dt.timedelta(hours=3)).strftime("%Y-%m-%d %H:%M") if closed else ""
             handle.write(f"B{stamp}-{i},{at:%Y-%m-%d %H:%M},{msisdn},投诉,{paths[i % len(paths)]},10086热线,"

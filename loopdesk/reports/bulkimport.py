@@ -32,13 +32,14 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import connection
+from django.utils import timezone
 
 from loopdesk.customers.models import Customer
 from loopdesk.reports import rollups
 from loopdesk.sla.calendars import SHANGHAI, working_time_for
 from loopdesk.sla.models import SlaPolicy
 from loopdesk.sla.services import active_policies, select_policy
-from loopdesk.tickets.bulk import DAY, LOCAL_OFFSET, FastClock, RowWriter, TimeText, fast_sla
+from loopdesk.tickets.bulk import CUSTOMER_FIELDS, DAY, LOCAL_OFFSET, FastClock, RowWriter, TimeText, fast_sla
 from loopdesk.tickets.choices import ContactType, EventKind, Priority, Status, Visibility
 from loopdesk.tickets.models import Category, Ticket, TicketSequence
 from loopdesk.tickets.numbers import _sequence_name, format_number, next_ticket_number
@@ -177,7 +178,30 @@ class BulkTicketWriter:
                  .values_list(*fields)}
         missing = [n for n in numbers if n not in found]
         created: set[int] = set()
-        if missing:
+        if missing and self.w.pg:
+            # COPY with ids from the table's sequence: the record `bulk_create` would write (model defaults,
+            # created now), without building a model instance and binding a dozen parameters per customer.
+            province = getattr(self.unit, "province", "")
+            region = getattr(self.unit, "region", "")
+            ids = self.w.take_ids("customer", len(missing))
+            blank = Customer(msisdn="", province=province, region=region)
+            created_text = timezone.now().isoformat()
+            w = self.w
+            fixed = {"brand": blank.brand, "vip_level": blank.vip_level, "arpu": str(blank.arpu),
+                     "points": str(blank.points), "province": w.text(province), "region": w.text(region),
+                     "home_branch": self.N, "area": self.N, "account_manager": self.N, "created_at": created_text}
+            template = [fixed.get(name) for name in CUSTOMER_FIELDS]
+            slot = {name: CUSTOMER_FIELDS.index(name) for name in ("id", "msisdn", "name")}
+            rows = []
+            for pk, n in zip(ids, missing, strict=True):
+                row = template.copy()
+                row[slot["id"]], row[slot["msisdn"]], row[slot["name"]] = str(pk), n, w.text(numbers[n])
+                rows.append(row)
+            w.write("customer", rows)
+            found.update({n: (pk, blank.vip_level, province, region, None, blank.brand)
+                          for pk, n in zip(ids, missing, strict=True)})
+            created = set(ids)
+        elif missing:
             province = getattr(self.unit, "province", "")
             region = getattr(self.unit, "region", "")
             new = Customer.objects.bulk_create(
@@ -270,6 +294,10 @@ class BulkTicketWriter:
         refs: list[list[str]] = []
         facts: list[tuple[int, rollups.Fact]] = []
         aware = _aware
+
+        def t(v: int | None) -> str | None:
+            return N if v is None else ts(v)
+
         for position, (item, tid, (region, day)) in enumerate(zip(items, ticket_ids, regions, strict=True)):
             customer_id, tier, province, _region, branch_id, brand = customers[item.msisdn]
             number = next(numbers[(region, day)])
@@ -312,10 +340,6 @@ class BulkTicketWriter:
             for seq, e in enumerate(evs, start=1):
                 events.append((tid, seq, e))
             n = len(evs)
-
-            def t(v: int | None) -> str | None:
-                return N if v is None else ts(v)
-
             province = province or self.unit.province or settings.LOOPDESK_PROVINCE
             closed_at = _epoch(item.closed_at) if item.closed_at else None
             # What `rollups.facts_from_tickets` would read back from this row (no dispatch, no survey).

@@ -508,6 +508,10 @@ class _TicketValidator:
         self.statuses = {k.lower(): v for k, v in SYNONYMS["status"].items()}
         self.first: dt.datetime | None = None  # the earliest and latest registration time of the valid rows
         self.last: dt.datetime | None = None
+        # (field, column) of the mapped fields, and every field's empty text: a row's cells are read in one loop.
+        self.slots = [(name, columns[name]) for name in TICKET_FIELDS if name in columns]
+        self.empty = dict.fromkeys(TICKET_FIELDS, "")
+        self.required = [name for name, (_label, required, _syn) in TICKET_FIELDS.items() if required]
 
     def cell(self, row: list[Any], name: str) -> Any:
         index = self.columns.get(name)
@@ -519,9 +523,14 @@ class _TicketValidator:
         def error(name: str, message: Any) -> None:
             self.result.add_error(line, str(TICKET_FIELDS[name][0]), message)
 
-        values = {name: _text(self.cell(row, name)) for name in TICKET_FIELDS}
-        for name, (_label, required, _syn) in TICKET_FIELDS.items():
-            if required and not values[name]:
+        values = self.empty.copy()
+        width = len(row)
+        for name, index in self.slots:
+            if index < width:
+                value = row[index]
+                values[name] = value.strip() if value.__class__ is str else _text(value)  # CSV cells are str
+        for name in self.required:
+            if not values[name]:
                 error(name, _("This field is required."))
         external_id = values["external_id"]
         if len(external_id) > 64:
@@ -537,7 +546,9 @@ class _TicketValidator:
                   % {"value": values["created_at"]})
         elif created_at is not None and created_at > self.now:
             error("created_at", _("The time is in the future."))
-        msisdn = normalize_msisdn(values["msisdn"])
+        msisdn = values["msisdn"]
+        if not (len(msisdn) == 11 and msisdn.isascii() and msisdn.isdigit()):  # else already normal
+            msisdn = normalize_msisdn(msisdn)
         if values["msisdn"]:
             try:
                 validate_msisdn(msisdn)

@@ -193,6 +193,12 @@ def test_the_bulk_path_stores_what_the_services_store(world: World) -> None:
     assert by_bulk[2]["description"] == "询问\t套餐 C:\\路径 \"引号\"\n第二行"
     for mine, reference in zip(by_bulk, by_services, strict=True):
         assert mine == reference
+    # The customers the bulk path created (by COPY on PostgreSQL) are the records the services create.
+    fields = [f.attname for f in Customer._meta.concrete_fields if f.attname not in ("id", "msisdn", "created_at")]
+    made = [list(Customer.objects.filter(msisdn__startswith=f"13{digit}").order_by("msisdn").values_list(*fields))
+            for digit in ("7", "8")]
+    assert len(made[0]) == 2 and made[0] == made[1], made
+    assert all(c.created_at > T0 for c in Customer.objects.all())
     # Numbers continue the day's sequence: the next ticket registered by hand on that day gets a fresh one.
     numbers = set(Ticket.objects.values_list("number", flat=True))
     assert len(numbers) == Ticket.objects.count() == 8
