@@ -15,7 +15,9 @@ from typing import Any, NamedTuple, TypedDict, Unpack
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, router, transaction
+from django.db.models import QuerySet
+from django.db.models.query import get_related_populators
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -118,6 +120,70 @@ def _attach_reference(t: Ticket, token: Any = refcache.CURRENT) -> None:
         Ticket.sla_policy.field.set_cached_value(t, policy)
 
 
+def _lock_queryset(pk: int) -> QuerySet[Ticket]:
+    """The ticket, locked, with its never-changing relations and the reference data token."""
+    return (
+        Ticket.objects.select_for_update(of=("self",)).select_related(*_LOCK_RELATED)
+        .annotate(reference_token=refcache.token_subquery()).filter(pk=pk).order_by("pk")[:1]
+    )
+
+
+class _LockQuery:
+    """`_lock_queryset` compiled once per process and database connection, then run with each ticket id.
+
+    Building and compiling that queryset cost more CPU than running it (~3 of ~5 ms per action on PostgreSQL);
+    its SQL never changes but for the id. The row becomes instances exactly as `QuerySet` iteration makes them
+    (`ModelIterable`: converters, `from_db`, select_related populators, annotations).
+    """
+
+    _SENTINEL = -7_310_000_001  # never a ticket id: marks where the id goes in the parameters
+    _compiled: dict[str, _LockQuery] = {}
+
+    def __init__(self, alias: str) -> None:
+        self.alias = alias
+        self.compiler = _lock_queryset(self._SENTINEL).query.get_compiler(using=alias)
+        self.sql, params = self.compiler.as_sql()
+        self.params = list(params)
+        slots = [i for i, value in enumerate(self.params) if value == self._SENTINEL]
+        if len(slots) != 1:  # pragma: no cover - a Django change in how the query is compiled
+            raise RuntimeError("the ticket id is not one parameter of the locking query")
+        self.slot = slots[0]
+        klass_info, select = self.compiler.klass_info, self.compiler.select
+        fields = klass_info["select_fields"]
+        self.start, self.end = fields[0], fields[-1] + 1
+        self.init_list = [f[0].target.attname for f in select[self.start:self.end]]
+        self.populators = get_related_populators(klass_info, select, alias)
+        self.annotations = dict(self.compiler.annotation_col_map)
+
+    @classmethod
+    def fetch(cls, pk: int) -> Ticket | None:
+        alias = router.db_for_write(Ticket)
+        query = cls._compiled.get(alias)
+        if query is None:
+            query = cls._compiled[alias] = cls(alias)
+        return query.run(pk)
+
+    def run(self, pk: int) -> Ticket | None:
+        params = list(self.params)
+        params[self.slot] = int(pk)
+        connection = connections[self.alias]
+        with connection.cursor() as cursor:
+            if connection.features.has_select_for_update and connection.get_autocommit():  # as QuerySet does
+                raise transaction.TransactionManagementError(
+                    "select_for_update cannot be used outside of a transaction.")
+            cursor.execute(self.sql, params)
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        row = next(iter(self.compiler.results_iter([[row]])))
+        obj = Ticket.from_db(self.alias, self.init_list, row[self.start:self.end])
+        for populator in self.populators:
+            populator.populate(row, obj)
+        for name, position in self.annotations.items():
+            setattr(obj, name, row[position])
+        return obj
+
+
 def _lock_ticket(ticket: Ticket | int, expected_version: int | None) -> Ticket:
     """Lock the ticket row and check that nobody changed it since the caller read it.
 
@@ -126,10 +192,7 @@ def _lock_ticket(ticket: Ticket | int, expected_version: int | None) -> Ticket:
     pk = ticket.pk if isinstance(ticket, Ticket) else ticket
     if expected_version is None and isinstance(ticket, Ticket):
         expected_version = ticket.version
-    locked = (
-        Ticket.objects.select_for_update(of=("self",)).select_related(*_LOCK_RELATED)
-        .annotate(reference_token=refcache.token_subquery()).filter(pk=pk).first()
-    )
+    locked = _LockQuery.fetch(pk)
     if locked is None:
         raise NotFoundError(_("Work order not found."))
     token = locked.reference_token  # type: ignore[attr-defined]
