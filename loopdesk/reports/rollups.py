@@ -544,9 +544,19 @@ def fold_tickets(ticket_ids: list[int]) -> int:
     changed = _apply_changes(ticket_ids, old, new, contributions)
     if changed:
         ReportFact.objects.filter(pk__in=[pk for pk in changed if pk in old]).delete()
-        HopFact.objects.filter(ticket_id__in=changed).delete()
-        _insert_facts([(pk, new[pk]) for pk in changed if pk in new])
+        # Hops are rewritten only where they changed (most events, e.g. an answer or a close, change none).
+        hops_changed = {pk for pk in changed if _hops(old, pk) != _hops(new, pk)}
+        # Stored hops to delete: the old ones, and any a ticket without a fact may have left (before inserting).
+        stale = [pk for pk in hops_changed if _hops(old, pk) or (pk not in old and _hops(new, pk))]
+        if stale:
+            HopFact.objects.filter(ticket_id__in=stale).delete()
+        _insert_facts([(pk, new[pk]) for pk in changed if pk in new], hops_of=hops_changed)
     return len(changed)
+
+
+def _hops(facts: dict[int, Fact], pk: int) -> list[dict[str, Any]]:
+    fact = facts.get(pk)
+    return (fact.get("hops") or []) if fact is not None else []
 
 
 def stored_facts(ticket_ids: list[int]) -> dict[int, Fact]:
@@ -656,11 +666,13 @@ def facts_from_tickets(tickets: Any = None, batch_size: int = 5000) -> Iterator[
         yield batch
 
 
-def _insert_facts(batch: list[tuple[int, Fact]]) -> None:
-    """Write facts (and their hops) in bulk: PostgreSQL COPY, elsewhere executemany."""
+def _insert_facts(batch: list[tuple[int, Fact]], hops_of: set[int] | None = None) -> None:
+    """Write facts and their hops (of every fact, or of the tickets `hops_of`) in bulk: PostgreSQL COPY, elsewhere
+    executemany."""
     _copy_rows(ReportFact, ["ticket_id", *FACT_FIELDS],
                [[pk, *(fact[name] for name in FACT_FIELDS)] for pk, fact in batch])
-    hops = [[pk, *(hop[name] for name in HOP_FIELDS)] for pk, fact in batch for hop in fact.get("hops") or ()]
+    hops = [[pk, *(hop[name] for name in HOP_FIELDS)] for pk, fact in batch
+            if hops_of is None or pk in hops_of for hop in fact.get("hops") or ()]
     if hops:
         _copy_rows(HopFact, ["ticket_id", *HOP_FIELDS], hops)
 
