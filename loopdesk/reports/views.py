@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 
 from django.core import signing
 from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -324,21 +325,27 @@ def tickets_view(request: HttpRequest) -> HttpResponse:
         language = translation.get_language()
         return _download(fmt, f"tickets-{measure}-{period.start:%Y%m%d}", exports.ticket_header(),
                          exports.ticket_rows(qs, language), str(_("Work orders")))
+    page, next_url = _newest_first_page(request, qs.select_related("category", "handler_unit", "customer"))
+    return render(request, "reports/tickets.html", _context(
+        request, period, filters, tickets=page, total=qs.count(), measure=measure,
+        next_url=next_url, export_query=request.GET.urlencode(), **_list_labels(measure, group_by, group),
+    ))
+
+
+def _newest_first_page(request: HttpRequest, qs: QuerySet[Any]) -> tuple[list[Any], str | None]:
+    """One page of a drill-down list, newest first, keyset by id (`?after=<last id shown>`), and the next
+    page's URL (None on the last page)."""
     after = request.GET.get("after", "")
-    page_qs = qs.select_related("category", "handler_unit", "customer").order_by("-id")
+    page_qs = qs.order_by("-id")
     if after.isdigit():
         page_qs = page_qs.filter(id__lt=int(after))
     page = list(page_qs[: PAGE + 1])
-    more = len(page) > PAGE
+    if len(page) <= PAGE:
+        return page, None
     page = page[:PAGE]
     next_query = request.GET.copy()
-    if more:
-        next_query["after"] = str(page[-1].pk)
-    return render(request, "reports/tickets.html", _context(
-        request, period, filters, tickets=page, total=qs.count(), measure=measure,
-        next_url=("?" + next_query.urlencode()) if more else None, export_query=request.GET.urlencode(),
-        **_list_labels(measure, group_by, group),
-    ))
+    next_query["after"] = str(page[-1].pk)
+    return page, "?" + next_query.urlencode()
 
 
 def _list_labels(measure: str, group_by: str | None, group: str | None) -> dict[str, Any]:
@@ -364,16 +371,7 @@ def _hops_view(request: HttpRequest, period: m.Period, filters: dict[str, Any], 
     if fmt in ("csv", "xlsx"):
         return _download(fmt, f"hops-{measure}-{period.start:%Y%m%d}", exports.hop_header(),
                          exports.hop_rows(hops, language), str(_("Hops")))
-    after = request.GET.get("after", "")
-    page_qs = hops.select_related("ticket", "ticket__customer").order_by("-id")
-    if after.isdigit():
-        page_qs = page_qs.filter(id__lt=int(after))
-    page = list(page_qs[: PAGE + 1])
-    more = len(page) > PAGE
-    page = page[:PAGE]
-    next_query = request.GET.copy()
-    if more:
-        next_query["after"] = str(page[-1].pk)
+    page, next_url = _newest_first_page(request, hops.select_related("ticket", "ticket__customer"))
     units = m.group_labels("department", {h.department_id for h in page}, language)
     categories = m.group_labels("category", {h.category_id for h in page}, language)
     rows = [{"hop": h, "ticket": h.ticket, "department": units.get(h.department_id, ""),
@@ -381,8 +379,7 @@ def _hops_view(request: HttpRequest, period: m.Period, filters: dict[str, Any], 
              "hours": None if h.hop_minutes is None else f"{h.hop_minutes / 60:.1f}"} for h in page]
     return render(request, "reports/hops.html", _context(
         request, period, filters, hops=rows, total=hops.count(), measure=measure,
-        next_url=("?" + next_query.urlencode()) if more else None, export_query=request.GET.urlencode(),
-        **_list_labels(measure, group_by, group),
+        next_url=next_url, export_query=request.GET.urlencode(), **_list_labels(measure, group_by, group),
     ))
 
 

@@ -130,3 +130,22 @@ def test_check_finds_a_hop_fact_out_of_step_and_rebuild_repairs_it(world: World)
     call_command("rebuild_rollups")
     assert rollups.check().ok
     assert HopFact.objects.filter(outcome=HopOutcome.RETURNED).count() == 1
+
+
+@pytest.mark.parametrize("measure", ["volume", "hops"])
+def test_drill_down_lists_walk_their_pages_newest_first_each_row_once(world: World, monkeypatch, measure: str) -> None:
+    monkeypatch.setattr("loopdesk.reports.views.PAGE", 2)
+    for _ in range(3):
+        _travelled(world)  # 3 work orders, 9 hops
+    rollups.fold_pending()
+    client = Client()
+    client.force_login(world.users["supervisor"])
+    url, seen, pages = f"/reports/tickets/?month=2026-11&measure={measure}", [], 0
+    while url:
+        response = client.get(url if url.startswith("/") else "/reports/tickets/" + url)
+        rows = response.context["tickets"] if measure == "volume" else [r["hop"] for r in response.context["hops"]]
+        assert len(rows) <= 2 and response.context["total"] == (3 if measure == "volume" else 9)
+        seen += [row.pk for row in rows]
+        url, pages = response.context["next_url"], pages + 1
+    assert len(seen) == len(set(seen)) == (3 if measure == "volume" else 9)  # every row once, none lost
+    assert seen == sorted(seen, reverse=True) and pages == (2 if measure == "volume" else 5)
