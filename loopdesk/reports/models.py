@@ -26,17 +26,10 @@ DIMENSIONS = (
 )
 
 
-class ReportFact(models.Model):
-    """A work order as the KPIs see it: its dimensions and the days on which it counts for each measure.
+class FactDimensions(models.Model):
+    """The dimensions a fact is counted under (ids of units and categories as plain integers: facts outlive
+    nothing they refer to, and 0 means none)."""
 
-    `department_id` is the department the ticket was last dispatched or transferred to (the handler unit
-    at reply); 0 when it was never dispatched. Days are local (Asia/Shanghai) dates.
-    """
-
-    ticket = models.OneToOneField(
-        "tickets.Ticket", primary_key=True, on_delete=models.CASCADE, related_name="report_fact",
-        verbose_name=_("work order"),
-    )
     province = models.CharField(_("province code"), max_length=8)
     region = models.CharField(_("region code"), max_length=8)
     branch_id = models.IntegerField(_("branch"), default=0)
@@ -47,6 +40,22 @@ class ReportFact(models.Model):
     channel = models.CharField(_("channel"), max_length=16)
     tier = models.CharField(_("customer tier"), max_length=8)
     brand = models.CharField(_("brand"), max_length=16, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class ReportFact(FactDimensions):
+    """A work order as the KPIs see it: its dimensions and the days on which it counts for each measure.
+
+    `department_id` is the department the ticket was last dispatched or transferred to (the handler unit
+    at reply); 0 when it was never dispatched. Days are local (Asia/Shanghai) dates.
+    """
+
+    ticket = models.OneToOneField(
+        "tickets.Ticket", primary_key=True, on_delete=models.CASCADE, related_name="report_fact",
+        verbose_name=_("work order"),
+    )
 
     created_day = models.DateField(_("created on"))
     dispatched_day = models.DateField(_("first dispatched on"), null=True)
@@ -100,7 +109,7 @@ class HopOutcome(models.TextChoices):
     OPEN = "open", pgettext_lazy("hop outcome", "still open")
 
 
-class HopFact(models.Model):
+class HopFact(FactDimensions):
     """A hop of a work order: one period a department held it, from the dispatch or transfer to it (event `seq`)
     until it replied, transferred it on or returned it (or the ticket was withdrawn; still open: no end). The
     ticket's dimensions are copied (as the fold read them), with the hop's department as `department_id`, so
@@ -111,16 +120,6 @@ class HopFact(models.Model):
     ticket = models.ForeignKey("tickets.Ticket", on_delete=models.CASCADE, related_name="hop_facts",
                                verbose_name=_("work order"))
     seq = models.PositiveIntegerField(_("sequence"))
-    province = models.CharField(_("province code"), max_length=8)
-    region = models.CharField(_("region code"), max_length=8)
-    branch_id = models.IntegerField(_("branch"), default=0)
-    department_id = models.IntegerField(_("department"), default=0)
-    category_id = models.IntegerField(_("category"))
-    category_root_id = models.IntegerField(_("top category"), default=0)
-    contact_type = models.CharField(_("contact type"), max_length=16)
-    channel = models.CharField(_("channel"), max_length=16)
-    tier = models.CharField(_("customer tier"), max_length=8)
-    brand = models.CharField(_("brand"), max_length=16, blank=True)
     started_at = models.DateTimeField(_("received at"))
     ended_at = models.DateTimeField(_("ended at"), null=True)
     hop_day = models.DateField(_("received on"))
