@@ -556,10 +556,10 @@ class Generator:
         try:
             self._write_tickets(result)
         finally:
-            rebuild_started = time.perf_counter()
-            self.w.run_statements(recreate)  # still in bulk mode: SQLite sorts with the big cache and helper threads
-            result.index_seconds = time.perf_counter() - rebuild_started
             self.w.bulk_mode(False)
+            rebuild_started = time.perf_counter()
+            self.w.rebuild(recreate)
+            result.index_seconds = time.perf_counter() - rebuild_started
         self.w.reset_sequences()
         result.surveys = self.survey_id - self.survey_id0
         result.seconds = time.perf_counter() - started
