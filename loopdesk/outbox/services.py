@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import connections, router
 from django.utils import timezone
 
 from loopdesk.outbox.models import OutboxMessage, OutboxStatus
@@ -23,17 +23,35 @@ def enqueue(
     region: str = "",
     not_before: dt.datetime | None = None,
 ) -> OutboxMessage | None:
-    """Write one message to the outbox. Returns None when the same dedupe key was enqueued before."""
+    """Write one message to the outbox. Returns None when the same dedupe key was enqueued before.
+
+    One statement, `INSERT … ON CONFLICT (dedupe_key) DO NOTHING RETURNING id` (PostgreSQL, SQLite ≥ 3.35): a key
+    enqueued before inserts nothing and returns no row, so no savepoint is needed to survive the duplicate (it was
+    SAVEPOINT, INSERT, RELEASE, on every message). Any other error is raised, not taken for a duplicate.
+    """
     now = timezone.now()
-    try:
-        with transaction.atomic():
-            return OutboxMessage.objects.create(
-                channel=channel, topic=topic, dedupe_key=dedupe_key[:200], payload=payload, target=target[:255],
-                ticket_id=ticket_id, region=region, status=OutboxStatus.PENDING, not_before=not_before or now,
-                created_at=now,
-            )
-    except IntegrityError:
+    row = OutboxMessage(
+        channel=channel, topic=topic, dedupe_key=dedupe_key[:200], payload=payload, target=target[:255],
+        ticket_id=ticket_id, region=region, status=OutboxStatus.PENDING, not_before=not_before or now,
+        created_at=now,
+    )
+    connection = connections[router.db_for_write(OutboxMessage)]
+    quote = connection.ops.quote_name
+    fields = [f for f in OutboxMessage._meta.concrete_fields if not f.primary_key]
+    table, pk = quote(OutboxMessage._meta.db_table), quote(OutboxMessage._meta.pk.column)
+    columns, key = ", ".join(quote(f.column) for f in fields), quote(OutboxMessage._meta.get_field("dedupe_key").column)
+    values = ", ".join(["%s"] * len(fields))
+    # Only our own table and column names, quoted, go into the text; the values are parameters.
+    sql = f"INSERT INTO {table} ({columns}) VALUES ({values}) ON CONFLICT ({key}) DO NOTHING RETURNING {pk}"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [f.get_db_prep_save(getattr(row, f.attname), connection) for f in fields])
+        inserted = cursor.fetchone()
+    if inserted is None:
         return None
+    row.pk = inserted[0]
+    row._state.adding = False
+    row._state.db = connection.alias
+    return row
 
 
 Deliverer = Callable[[OutboxMessage], None]

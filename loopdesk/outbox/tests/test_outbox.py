@@ -44,3 +44,34 @@ def test_same_dedupe_key_is_stored_once(db) -> None:
     again = enqueue(channel="sms", topic="ack", dedupe_key="k1", payload={}, target="13800000000")
     assert first is not None and again is None
     assert OutboxMessage.objects.filter(dedupe_key="k1").count() == 1
+
+
+def test_a_duplicate_costs_no_savepoint_and_leaves_the_transaction_usable(db) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    payload = {"to": "13800000000", "text": "【中国移动】您反映的问题已受理", "n": 1, "nested": {"a": [1, 2]}}
+    with transaction.atomic():
+        with CaptureQueriesContext(connection) as queries:
+            first = enqueue(channel="sms", topic="ack", dedupe_key="k2", payload=payload, target="13800000000",
+                            ticket_id=42, region="JM")
+            again = enqueue(channel="sms", topic="other", dedupe_key="k2", payload={}, target="13900000000")
+        assert again is None and first is not None
+        assert not [q for q in queries.captured_queries if "SAVEPOINT" in q["sql"]]
+        assert len(queries.captured_queries) == 2
+        # Still usable (on PostgreSQL a failed INSERT without a savepoint would have aborted it).
+        stored = OutboxMessage.objects.get(dedupe_key="k2")
+    assert stored.pk == first.pk and not first._state.adding
+    assert (stored.payload, stored.topic, stored.target, stored.ticket_id, stored.region, stored.status,
+            stored.attempts, stored.not_before, stored.created_at) == (
+        payload, "ack", "13800000000", 42, "JM", "pending", 0, first.not_before, first.created_at)
+
+
+def test_an_error_other_than_the_duplicate_key_is_raised(db) -> None:
+    """Only a repeated key is skipped: a row the database refuses otherwise (here NULL in a NOT NULL column) is an
+    error, not silently taken for a duplicate."""
+    from django.db import IntegrityError
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        enqueue(channel="sms", topic="t", dedupe_key="k3", payload={}, region=None)  # type: ignore[arg-type]
+    assert not OutboxMessage.objects.filter(dedupe_key="k3").exists()
