@@ -58,13 +58,21 @@ def test_same_seed_gives_the_same_numbers_and_descriptions(reference: None) -> N
 
 def _everything(tickets: int, seed: int, **options: object) -> dict[str, list[tuple]]:
     """Every row a run writes (tickets, events, unit access, links, surveys, customers), rolled back after."""
+    from django.apps import apps
+    from django.core.management.color import no_style
+    from django.db import connection
+
     from loopdesk.surveys.models import Survey
 
+    models = (Ticket, TicketEvent, TicketUnitAccess, TicketLink, Survey, Customer, TicketSequence)
+    with connection.cursor() as cursor:  # PostgreSQL's sequences do not roll back: start each run's ids alike
+        for sql in connection.ops.sequence_reset_sql(no_style(), apps.get_models()):
+            cursor.execute(sql)
     with transaction.atomic():
         generate(Options(tickets=tickets, seed=seed, customers=300, end=END, **options))  # type: ignore[arg-type]
         rows = {
             model.__name__: list(model.objects.order_by("pk").values_list())
-            for model in (Ticket, TicketEvent, TicketUnitAccess, TicketLink, Survey, Customer, TicketSequence)
+            for model in models
         }
         transaction.set_rollback(True)
     return rows
