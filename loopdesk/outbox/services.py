@@ -38,8 +38,9 @@ def enqueue(
     connection = connections[router.db_for_write(OutboxMessage)]
     quote = connection.ops.quote_name
     fields = [f for f in OutboxMessage._meta.concrete_fields if not f.primary_key]
-    table, pk = quote(OutboxMessage._meta.db_table), quote(OutboxMessage._meta.pk.column)
-    columns, key = ", ".join(quote(f.column) for f in fields), quote(OutboxMessage._meta.get_field("dedupe_key").column)
+    table, pk = quote(OutboxMessage._meta.db_table), quote(str(OutboxMessage._meta.pk.column))
+    columns = ", ".join(quote(str(f.column)) for f in fields)
+    key = quote(str(OutboxMessage._meta.get_field("dedupe_key").column))
     values = ", ".join(["%s"] * len(fields))
     # Only our own table and column names, quoted, go into the text; the values are parameters.
     sql = f"INSERT INTO {table} ({columns}) VALUES ({values}) ON CONFLICT ({key}) DO NOTHING RETURNING {pk}"  # noqa: S608

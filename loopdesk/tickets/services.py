@@ -152,7 +152,7 @@ class _LockQuery:
         fields = klass_info["select_fields"]
         self.start, self.end = fields[0], fields[-1] + 1
         self.init_list = [f[0].target.attname for f in select[self.start:self.end]]
-        self.populators = get_related_populators(klass_info, select, alias)
+        self.populators = get_related_populators(klass_info, select, alias)  # type: ignore[call-arg]
         self.annotations = dict(self.compiler.annotation_col_map)
 
     @classmethod
