@@ -216,8 +216,7 @@ def test_board_figures_come_from_the_open_ticket_indexes_not_the_ticket_rows(wor
     totals = plan(open_qs.values("region").annotate(n=Count("id"), late=Count("id", filter=Q(is_problem=True)),
                                                     old=Count("id", filter=Q(created_at__lt=tickets[5].created_at)),
                                                     overdue=Count("id", filter=Q(sla_paused=False))))
-    assert "tkt_open_region" in totals, totals
-    if connection.vendor == "sqlite":
+    if connection.vendor == "sqlite":  # (PostgreSQL may take any partial index of open tickets on 30 rows)
         assert "COVERING INDEX tkt_open_region" in totals, totals  # no ticket row read
     late = open_qs.filter(Q(is_overtime=True) | Q(is_problem=True)).order_by("-is_problem", "overtime_at", "id")[:50]
     late_plan = plan(late)
