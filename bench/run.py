@@ -120,6 +120,7 @@ def child_baseline(args: argparse.Namespace) -> dict[str, object]:
     e_rows: list[list[str]] = []
     a_rows: list[list[str]] = []
     first_ticket, first_event, first_access = gen.ticket_id, gen.event_id, gen.access_id
+    gen._allocate_repeat_state()  # what `_batches` does in the generator's child
     for created, day in gen._creation_times(template_size):
         gen._ticket(created, day, t_rows, e_rows, a_rows)
     l_rows, s_rows = gen.links, gen.survey_rows  # repeat links and surveys, written in the same batches too
