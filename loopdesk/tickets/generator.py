@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import gc
 import hashlib
 import math
 import multiprocessing
@@ -830,6 +831,11 @@ class Generator:
         ctx = multiprocessing.get_context("fork")
         receiver, sender = ctx.Pipe(duplex=False)
         child = ctx.Process(target=self._child, args=(sender, total), daemon=True)
+        # Every object so far goes to the collector's permanent generation, in both processes, until the child
+        # has ended: a collection would otherwise write to each object's header and so copy every page of the
+        # inherited heap into the child (a SQLite load with 3.3 M customers: 332 MB PSS without this, 291 with).
+        gc.collect()
+        gc.freeze()
         child.start()
         sender.close()
         try:
@@ -856,6 +862,7 @@ class Generator:
             child.join(timeout=60)
             if child.is_alive():
                 child.kill()
+            gc.unfreeze()
 
     def _child(self, sender: Any, total: int) -> None:
         """In the forked child: build the batches and send them; then the counters, or the error."""
