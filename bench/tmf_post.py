@@ -4,9 +4,10 @@
     python bench/tmf_post.py --connections 50 --seconds 30 --workers 4 --customers 5000
 
 What it does, in one run:
-1. starts a private PostgreSQL on 127.0.0.1:54341 (scripts/pg.sh, its own data directory), creates a fresh
-   database `tmf_bench`, migrates it, seeds the reference data (Jiangmen org tree, categories, SLA, routing),
-   creates the CRM service user (hotline agent in 话务室), its API token and `--customers` customers;
+1. starts a private PostgreSQL on 127.0.0.1:54341 (scripts/pg.sh, its own data directory; stopped at the end
+   unless it was already running), creates a fresh database `tmf_bench`, migrates it, seeds the reference data
+   (Jiangmen org tree, categories, SLA, routing), creates the CRM service user (hotline agent in 话务室), its API
+   token and `--customers` customers;
 2. starts gunicorn (sync workers) on 127.0.0.1 with the real settings plus one trivial view (bench/tmf_urls.py);
 3. drives both with `wrk` (apt package `wrk`) on loopback, same connections and duration, warm-up first:
    the trivial view (the baseline), then POST /troubleTicket with a different body per request (customers
@@ -103,8 +104,10 @@ def run(cmd: list[str], env: dict[str, str], **kwargs: object) -> str:
     return subprocess.run(cmd, env=env, check=True, capture_output=True, text=True, cwd=ROOT, **kwargs).stdout
 
 
-def fresh_database(env: dict[str, str]) -> str:
+def fresh_database(env: dict[str, str]) -> tuple[str, bool]:
+    """The benchmark database's URL, and whether this run started the server (then it stops it at the end)."""
     pg_env = {**env, "LOOPDESK_PG_PORT": PG_PORT}
+    status = subprocess.run(["bash", "scripts/pg.sh", "status"], env=pg_env, cwd=ROOT, capture_output=True)
     run(["bash", "scripts/pg.sh", "start"], pg_env)
     base = run(["bash", "scripts/pg.sh", "url"], pg_env).strip()
     admin_url = base.rsplit("/", 1)[0] + "/postgres"
@@ -113,7 +116,7 @@ def fresh_database(env: dict[str, str]) -> str:
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME}")
         conn.execute(f"CREATE DATABASE {DB_NAME}")
-    return base.rsplit("/", 1)[0] + "/" + DB_NAME
+    return base.rsplit("/", 1)[0] + "/" + DB_NAME, status.returncode != 0
 
 
 def to_ms(value: str) -> float:
@@ -172,7 +175,17 @@ def main() -> None:
 
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.tmf_settings", "PYTHONPATH": str(ROOT),
            "LOOPDESK_DEBUG": "", "DB_CONN_MAX_AGE": "600", "LOOPDESK_LOG_LEVEL": "ERROR"}
-    env["DATABASE_URL"] = fresh_database(env)
+    env["DATABASE_URL"], started_pg = fresh_database(env)
+    try:
+        code = measure(args, env, load_before)
+    finally:
+        if started_pg:  # leave no server running that this run started
+            run(["bash", "scripts/pg.sh", "stop"], {**env, "LOOPDESK_PG_PORT": PG_PORT})
+    sys.exit(code)
+
+
+def measure(args: argparse.Namespace, env: dict[str, str], load_before: tuple[float, float, float]) -> int:
+    """Set up, run the trivial view and POST under wrk, check the count; 0 if nothing was lost."""
     run([PY, "manage.py", "migrate", "-v0"], env)
     out = run([PY, "manage.py", "shell", "-c", SETUP.replace("__CUSTOMERS__", str(args.customers))], env)
     token = re.search(r"TOKEN=(\S+)", out).group(1)  # type: ignore[union-attr]
@@ -220,7 +233,7 @@ def main() -> None:
           f"{trivial['p99_ms']:.1f} | {post['rps']:.0f} | {post['p50_ms']:.1f} | {post['p99_ms']:.1f} | "
           f"{report['ratio']:.0%} | {acknowledged} acknowledged, {created} created "
           f"({'OK' if ok_count else 'MISMATCH'}) |")
-    sys.exit(0 if ok_count else 1)
+    return 0 if ok_count else 1
 
 
 if __name__ == "__main__":
