@@ -13,13 +13,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from loopdesk.audit.models import AuditLog
 from loopdesk.audit.services import audit_entry, record_audit
+from loopdesk.core.db import insert_unless_exists
 from loopdesk.core.errors import NotFoundError, PermissionDeniedError, ValidationFailed
 from loopdesk.followup.models import (
     AlertKind,
@@ -83,13 +84,9 @@ def alert(users: Iterable[User], *, ticket: Ticket | None, kind: str, occasion: 
     """One alert per user and occasion: a repeated sweep adds nothing. Returns how many were new."""
     created = 0
     for user in {u.pk: u for u in users}.values():
-        try:
-            with transaction.atomic():
-                StaffAlert.objects.create(user=user, ticket=ticket, kind=kind, occasion=occasion[:100],
-                                          message=str(message)[:300], created_at=at)
-            created += 1
-        except IntegrityError:
-            continue
+        row = StaffAlert(user=user, ticket=ticket, kind=kind, occasion=occasion[:100], message=str(message)[:300],
+                         created_at=at)
+        created += insert_unless_exists(row, ["user", "occasion"])
     return created
 
 
@@ -214,11 +211,9 @@ def _escalate_locked(t: Ticket, reason: str, at: dt.datetime, *, occasion: str, 
     """Hand a locked ticket to the supervisors: an escalation row, a timeline entry and alerts. Idempotent.
 
     `actor`: the person who escalated it by hand (None: the system); they get no alert of their own escalation."""
-    try:
-        with transaction.atomic():
-            escalation = Escalation.objects.create(ticket=t, reason=reason, occasion=occasion[:100], note=note[:300],
-                                                   created_at=at, escalated_by=actor)
-    except IntegrityError:
+    escalation = Escalation(ticket=t, reason=reason, occasion=occasion[:100], note=note[:300], created_at=at,
+                            escalated_by=actor)
+    if not insert_unless_exists(escalation, ["occasion"]):
         return None
     label = EscalationReason(reason).label
     text = _("Escalated to the service supervisors: %(reason)s") % {"reason": label}
@@ -531,12 +526,9 @@ def on_ticket_event_callbacks(ticket: Ticket, event: TicketEvent) -> None:
     kind = event.kind
     if kind == EventKind.REPLY:
         hours = refcache.followup_policy().callback_due_hours
-        task, created = CallbackTask.objects.get_or_create(
-            ticket=ticket, cycle=ticket.reopen_count,
-            defaults={"assignee_id": ticket.first_responder_id, "due_at": event.created_at + dt.timedelta(hours=hours),
-                      "created_at": event.created_at},
-        )
-        if created:
+        task = CallbackTask(ticket=ticket, cycle=ticket.reopen_count, assignee_id=ticket.first_responder_id,
+                            due_at=event.created_at + dt.timedelta(hours=hours), created_at=event.created_at)
+        if insert_unless_exists(task, ["ticket", "cycle"]):  # one per handling cycle: a second reply adds none
             alert([ticket.first_responder], ticket=ticket, kind=AlertKind.CALLBACK_DUE, occasion=f"cb:{task.pk}",
                   message=_("Call back the customer of %(number)s by %(due)s.") % {
                       "number": ticket.number, "due": f"{timezone.localtime(task.due_at):%m-%d %H:%M}"},

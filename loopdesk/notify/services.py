@@ -131,17 +131,18 @@ def queue_sms(
     else:
         return None
     sender = sender or settings.LOOPDESK_SMS_SENDER
-    with transaction.atomic():
-        # The work order is recorded on CustomerMessage; the outbox row stays generic to the channel.
-        row = enqueue(channel=SMS_CHANNEL, topic=kind, dedupe_key=dedupe_key, target=msisdn,
-                      region=region, not_before=send_at,
-                      payload={"to": msisdn, "text": text, "sender": sender, "kind": kind})
-        if row is None:
-            return None
-        return CustomerMessage.objects.create(
-            msisdn=msisdn, kind=kind, ticket_id=ticket_id, dedupe_key=dedupe_key[:200], text=text, sender=sender,
-            scheduled_for=send_at, day=send_at.astimezone(SHANGHAI).date(), outbox_id=row.pk, created_at=now,
-        )
+    # The work order is recorded on CustomerMessage; the outbox row stays generic to the channel. No savepoint:
+    # the outbox row is inserted only when its key is new (`enqueue`: ON CONFLICT DO NOTHING), and the message
+    # shares that key, so the message cannot collide; any error fails the caller's whole transaction.
+    row = enqueue(channel=SMS_CHANNEL, topic=kind, dedupe_key=dedupe_key, target=msisdn,
+                  region=region, not_before=send_at,
+                  payload={"to": msisdn, "text": text, "sender": sender, "kind": kind})
+    if row is None:
+        return None
+    return CustomerMessage.objects.create(
+        msisdn=msisdn, kind=kind, ticket_id=ticket_id, dedupe_key=dedupe_key[:200], text=text, sender=sender,
+        scheduled_for=send_at, day=send_at.astimezone(SHANGHAI).date(), outbox_id=row.pk, created_at=now,
+    )
 
 
 def _recipient_state(dedupe_key: str, msisdn: str, day: dt.date) -> tuple[bool, bool, int]:

@@ -6,9 +6,9 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from django.db import connections, router
 from django.utils import timezone
 
+from loopdesk.core.db import insert_unless_exists
 from loopdesk.outbox.models import OutboxMessage, OutboxStatus
 
 
@@ -35,24 +35,7 @@ def enqueue(
         ticket_id=ticket_id, region=region, status=OutboxStatus.PENDING, not_before=not_before or now,
         created_at=now,
     )
-    connection = connections[router.db_for_write(OutboxMessage)]
-    quote = connection.ops.quote_name
-    fields = [f for f in OutboxMessage._meta.concrete_fields if not f.primary_key]
-    table, pk = quote(OutboxMessage._meta.db_table), quote(str(OutboxMessage._meta.pk.column))
-    columns = ", ".join(quote(str(f.column)) for f in fields)
-    key = quote(str(OutboxMessage._meta.get_field("dedupe_key").column))
-    values = ", ".join(["%s"] * len(fields))
-    # Only our own table and column names, quoted, go into the text; the values are parameters.
-    sql = f"INSERT INTO {table} ({columns}) VALUES ({values}) ON CONFLICT ({key}) DO NOTHING RETURNING {pk}"  # noqa: S608
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [f.get_db_prep_save(getattr(row, f.attname), connection) for f in fields])
-        inserted = cursor.fetchone()
-    if inserted is None:
-        return None
-    row.pk = inserted[0]
-    row._state.adding = False
-    row._state.db = connection.alias
-    return row
+    return row if insert_unless_exists(row, ["dedupe_key"]) else None
 
 
 Deliverer = Callable[[OutboxMessage], None]

@@ -106,6 +106,40 @@ def test_reply_gives_the_first_responder_a_callback_task(world: World) -> None:
     assert "callback_overdue" in _alerts("agent", world)
 
 
+def test_a_reply_noted_twice_still_gives_one_callback_task_and_one_alert(world: World) -> None:
+    t = _replied(world)
+    reply = t.events.get(kind="reply")
+    f.on_ticket_event_callbacks(t, reply)  # the listener again for the same handling cycle: nothing new
+    assert CallbackTask.objects.filter(ticket=t).count() == 1
+    assert _alerts("agent", world).count("callback_due") == 1
+
+
+def test_the_whole_loop_takes_no_savepoint(world: World) -> None:
+    """The listeners skip their duplicates with ON CONFLICT DO NOTHING, not with a savepoint per row: a savepoint
+    is two more round trips (SAVEPOINT, RELEASE) on every SMS, alert and callback task."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        t = _replied(world)
+        t = s.do_answer_customer(acting_user=world.user("agent"), ticket=t, answer="已处理好", now=T0 + 3 * H)
+        t = s.do_close_ticket(acting_user=world.user("agent"), ticket=t, now=T0 + 4 * H)
+    assert t.status == "closed"
+    # Inside the test's transaction each of the five service calls (create-and-dispatch, accept, reply, answer,
+    # close) is one savepoint of its own; nothing inside them takes another (but SQLite's first ticket number of
+    # a day, which creates the day's counter row: PostgreSQL has a sequence).
+    sql = [q["sql"] for q in queries]
+    savepoints = [i for i, text in enumerate(sql) if text.upper().startswith("SAVEPOINT")
+                  and "tickets_ticketsequence" not in sql[i + 1]]
+    assert len(savepoints) == 5, [sql[i + 1][:80] for i in savepoints]
+    # ... and the rows the savepoints used to guard are all there.
+    assert CallbackTask.objects.filter(ticket=t).count() == 1 and "callback_due" in _alerts("agent", world)
+    from loopdesk.notify.models import CustomerMessage
+
+    assert sorted(CustomerMessage.objects.filter(ticket_id=t.pk).values_list("kind", flat=True)) == [
+        "ack", "resolution", "survey"]
+
+
 def test_callback_before_answering_the_customer_is_refused_clearly(world: World) -> None:
     task = CallbackTask.objects.get(ticket=_replied(world))
     with pytest.raises(InvalidTransition):
