@@ -24,6 +24,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from loopdesk.core.db import insert_unless_exists
 from loopdesk.core.errors import NotFoundError, ValidationFailed
 from loopdesk.followup.models import AlertKind, EscalationReason, FollowupPolicy
 from loopdesk.followup.services import alert, do_escalate_ticket
@@ -85,13 +86,18 @@ def on_ticket_event(ticket: Ticket, event: TicketEvent) -> None:
     """Ticket-event listener: a closed work order gets its satisfaction survey (once per close)."""
     if event.kind != EventKind.CLOSE:
         return
-    occasion = f"ticket:{ticket.pk}:{event.seq}"
-    if Survey.objects.filter(occasion=occasion).exists():
-        return
     msisdn = ticket.customer.msisdn
-    _survey, token = _create_survey(kind=SurveyKind.TICKET, msisdn=msisdn, occasion=occasion, at=event.created_at,
-                                   ticket=ticket, channel=ticket.channel, unit=ticket.first_responder_unit,
-                                   staff=ticket.first_responder, region=ticket.region)
+    token = secrets.token_urlsafe(16)
+    survey = Survey(kind=SurveyKind.TICKET, msisdn=msisdn, occasion=f"ticket:{ticket.pk}:{event.seq}",
+                    token_hash=_token_hash(token), sent_at=event.created_at,
+                    expires_at=event.created_at + dt.timedelta(hours=refcache.followup_policy().survey_valid_hours),
+                    ticket=ticket, channel=ticket.channel, unit=ticket.first_responder_unit,
+                    staff=ticket.first_responder, region=ticket.region)
+    # One statement that skips a survey this close already has. Not `save()`: its post_save would note the ticket
+    # for the rollups (loopdesk.reports.rollups.on_survey_saved), which this close event's listener does already,
+    # in the same transaction.
+    if not insert_unless_exists(survey, ["occasion"]):
+        return
     queue_sms(msisdn=msisdn, kind=MessageKind.SURVEY, dedupe_key=f"sms:survey:{ticket.pk}:{event.seq}",
               context={"number": ticket.number, "survey_link": survey_link(token),
                        "valid_hours": refcache.followup_policy().survey_valid_hours},
