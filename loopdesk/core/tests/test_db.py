@@ -1,4 +1,4 @@
-"""Planner statistics: `refresh_statistics` (ANALYZE) really records the tables' statistics."""
+"""Database helpers: `refresh_statistics` (ANALYZE) really records the tables' statistics; `insert_unless_exists`."""
 
 from __future__ import annotations
 
