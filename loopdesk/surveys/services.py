@@ -74,11 +74,12 @@ def survey_link(token: str) -> str:
     return f"{settings.LOOPDESK_PUBLIC_URL}/s/{token}/"
 
 
-def _create_survey(*, kind: str, msisdn: str, occasion: str, at: dt.datetime, **fields: Any) -> tuple[Survey, str]:
+def _new_survey(*, kind: str, msisdn: str, occasion: str, at: dt.datetime, **fields: Any) -> tuple[Survey, str]:
+    """A survey sent at `at` (unsaved) and the link token only its SMS carries (the row keeps its hash)."""
     token = secrets.token_urlsafe(16)
     hours = refcache.followup_policy().survey_valid_hours
-    survey = Survey.objects.create(kind=kind, msisdn=msisdn, occasion=occasion, token_hash=_token_hash(token),
-                                   sent_at=at, expires_at=at + dt.timedelta(hours=hours), **fields)
+    survey = Survey(kind=kind, msisdn=msisdn, occasion=occasion, token_hash=_token_hash(token), sent_at=at,
+                    expires_at=at + dt.timedelta(hours=hours), **fields)
     return survey, token
 
 
@@ -87,12 +88,9 @@ def on_ticket_event(ticket: Ticket, event: TicketEvent) -> None:
     if event.kind != EventKind.CLOSE:
         return
     msisdn = ticket.customer.msisdn
-    token = secrets.token_urlsafe(16)
-    survey = Survey(kind=SurveyKind.TICKET, msisdn=msisdn, occasion=f"ticket:{ticket.pk}:{event.seq}",
-                    token_hash=_token_hash(token), sent_at=event.created_at,
-                    expires_at=event.created_at + dt.timedelta(hours=refcache.followup_policy().survey_valid_hours),
-                    ticket=ticket, channel=ticket.channel, unit=ticket.first_responder_unit,
-                    staff=ticket.first_responder, region=ticket.region)
+    survey, token = _new_survey(kind=SurveyKind.TICKET, msisdn=msisdn, occasion=f"ticket:{ticket.pk}:{event.seq}",
+                                at=event.created_at, ticket=ticket, channel=ticket.channel,
+                                unit=ticket.first_responder_unit, staff=ticket.first_responder, region=ticket.region)
     # One statement that skips a survey this close already has. Not `save()`: its post_save would note the ticket
     # for the rollups (loopdesk.reports.rollups.on_survey_saved), which this close event's listener does already,
     # in the same transaction.
@@ -129,9 +127,10 @@ def do_create_window_survey(*, acting_user: Any, msisdn: str, channel: str, cont
         existing = Survey.objects.filter(occasion=occasion).first()
         if existing is not None:
             return existing
-        survey, _token = _create_survey(kind=SurveyKind.WINDOW, msisdn=msisdn, occasion=occasion, at=at,
-                                        channel=channel, unit=unit, staff=acting_user,
-                                        region=getattr(unit, "region", "") or "")
+        survey, _token = _new_survey(kind=SurveyKind.WINDOW, msisdn=msisdn, occasion=occasion, at=at,
+                                     channel=channel, unit=unit, staff=acting_user,
+                                     region=getattr(unit, "region", "") or "")
+        survey.save(force_insert=True)
         queue_sms(msisdn=msisdn, kind=MessageKind.WINDOW_SURVEY, dedupe_key=f"sms:window:{survey.pk}",
                   context={"unit": unit.name if unit else "",
                            "valid_hours": FollowupPolicy.current().survey_valid_hours},

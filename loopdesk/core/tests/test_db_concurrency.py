@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from loopdesk.conftest import World
@@ -51,8 +51,6 @@ def test_a_rolled_back_insert_leaves_the_key_free_for_the_waiting_one(world: Wor
                 release.wait(10)
                 transaction.set_rollback(True)  # the first caller's transaction fails after all
         finally:
-            from django.db import connection
-
             connection.close()
 
     def second() -> None:
@@ -63,8 +61,6 @@ def test_a_rolled_back_insert_leaves_the_key_free_for_the_waiting_one(world: Wor
                     user=user, kind="escalated", occasion="esc:rb", message="后", created_at=timezone.now()),
                     ["user", "occasion"])
         finally:
-            from django.db import connection
-
             connection.close()
 
     threads = [threading.Thread(target=first), threading.Thread(target=second)]
