@@ -95,6 +95,9 @@ SELECT 'CREATE ROLE ${ROLE} LOGIN CREATEDB' WHERE NOT EXISTS (SELECT FROM pg_rol
 \gexec
 SELECT 'CREATE DATABASE ${DB} OWNER ${ROLE}' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '${DB}')
 \gexec
+-- Bulk imports check foreign keys a batch at a time (loopdesk.core.db.references_checked_by_batch).
+SELECT 'GRANT SET ON PARAMETER session_replication_role TO ${ROLE}' WHERE current_setting('server_version_num')::int >= 150000
+\gexec
 SQL
     echo "DATABASE_URL=$(cmd_url)"
 }

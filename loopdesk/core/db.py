@@ -1,11 +1,15 @@
-"""Database helpers: the planner's statistics, and an insert that skips a duplicate without a savepoint."""
+"""Database helpers: the planner's statistics, an insert that skips a duplicate without a savepoint, and
+foreign keys checked a batch at a time for bulk loads."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
 
-from django.db import connection, connections, router
+from django.conf import settings
+from django.db import DatabaseError, IntegrityError, connection, connections, router, transaction
 from django.db.models import Model
 
 
@@ -59,3 +63,72 @@ def insert_unless_exists(obj: Model, unique_fields: Sequence[str]) -> bool:
     obj._state.adding = False
     obj._state.db = connection.alias
     return True
+
+
+@contextmanager
+def references_checked_by_batch() -> Iterator[bool]:
+    """Inside the current transaction (call it directly in the `atomic()` block that does the load): on
+    PostgreSQL, stop the foreign-key triggers that check every inserted row one by one (commit-time checks: two
+    dozen index probes per imported work order), so that the loader checks its references a batch at a time
+    with `lock_references` instead. Yields True when it did; False on another database, when the role may not
+    change `session_replication_role` (superuser, or PostgreSQL 15's `GRANT SET ON PARAMETER
+    session_replication_role`), or with `LOOPDESK_BULK_REFERENCE_CHECKS` off: the triggers then check as usual.
+
+    `session_replication_role = replica` is what `pg_restore --disable-triggers` uses; set LOCAL, it ends with
+    the transaction (or the savepoint) that set it, and it is set back to `origin` when the block ends.
+    """
+    if connection.vendor != "postgresql" or not getattr(settings, "LOOPDESK_BULK_REFERENCE_CHECKS", True):
+        yield False
+        return
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:  # a refused SET leaves the transaction usable
+            cursor.execute("SET LOCAL session_replication_role = replica")
+    except DatabaseError:
+        yield False
+        return
+    yield True  # on an exception, the transaction rolls back with the setting
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL session_replication_role = origin")
+
+
+def lock_references(model: type[Model], columns: Sequence[str], rows: Iterable[Sequence[Any]], *,
+                    own: Mapping[type[Model], Collection[int]] | None = None) -> None:
+    """Before writing `rows` (values in the order of the database `columns`, as for COPY) into `model`'s table
+    without the foreign-key triggers (`references_checked_by_batch`): check that every row they refer to exists
+    and lock it `FOR KEY SHARE`, as the trigger does for each row, but one statement per foreign key for the
+    distinct values of the batch. Rows this transaction created (`own`: ids by model) need neither. Elsewhere
+    (SQLite) it only checks.
+
+    A missing row raises `IntegrityError` naming the table, the column and the value, and nothing is locked or
+    written for the batch. NULL (None, or COPY's `\\N`) refers to nothing.
+    """
+    rows = rows if isinstance(rows, list) else list(rows)
+    if not rows:
+        return
+    quote = connection.ops.quote_name
+    meta = model._meta
+    for field in meta.concrete_fields:
+        if not field.is_relation or not getattr(field, "db_constraint", False) or field.column not in columns:
+            continue
+        at = columns.index(field.column)
+        spelt = {row[at] for row in rows}  # distinct first: a batch refers to few rows, many times
+        values = {int(v) for v in spelt if v is not None and v != "\\N"}
+        target: Any = field.related_model
+        values.difference_update((own or {}).get(target, ()))
+        if not values:
+            continue
+        name = field.target_field.name  # type: ignore[union-attr]
+        if connection.vendor == "postgresql":
+            key = target._meta.get_field(name).column
+            with connection.cursor() as cursor:
+                cursor.execute(f"SELECT {quote(key)} FROM {quote(target._meta.db_table)} "  # noqa: S608 - model names
+                               f"WHERE {quote(key)} = ANY(%s) ORDER BY 1 FOR KEY SHARE", [sorted(values)])
+                found = {row[0] for row in cursor.fetchall()}
+        else:  # SQLite: one writer at a time, nothing to lock
+            found = set(target._base_manager.filter(**{f"{name}__in": values}).values_list(name, flat=True))
+        missing = sorted(values - found)
+        if missing:
+            raise IntegrityError(
+                f'insert into table "{meta.db_table}" violates foreign key on "{field.column}": key '
+                f'({field.column})=({missing[0]}) is not present in table "{target._meta.db_table}"'
+                + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))
