@@ -103,8 +103,11 @@ class Ticket(models.Model):
     )
     channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
     priority = models.CharField(_("priority"), max_length=8, choices=Priority.choices, default=Priority.NORMAL)
+    # No single-column index on customer, first_responder and first_responder_unit: tkt_repeat, tkt_fr_user and
+    # tkt_fr_unit start with them (three fewer indexes for every ticket written).
     customer = models.ForeignKey(
-        "customers.Customer", verbose_name=_("customer"), on_delete=models.PROTECT, related_name="tickets"
+        "customers.Customer", verbose_name=_("customer"), on_delete=models.PROTECT, related_name="tickets",
+        db_index=False,
     )
     tier = models.CharField(_("customer tier"), max_length=8, choices=Tier.choices, default=Tier.REGULAR)
     branch = models.ForeignKey(
@@ -114,10 +117,12 @@ class Ticket(models.Model):
     description = models.TextField(_("description"))
 
     first_responder = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("first responder"), on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, verbose_name=_("first responder"), on_delete=models.PROTECT, related_name="+",
+        db_index=False,
     )
     first_responder_unit = models.ForeignKey(
-        "org.OrgUnit", verbose_name=_("first responder unit"), on_delete=models.PROTECT, related_name="+"
+        "org.OrgUnit", verbose_name=_("first responder unit"), on_delete=models.PROTECT, related_name="+",
+        db_index=False,
     )
     handler_unit = models.ForeignKey(
         "org.OrgUnit", verbose_name=_("handling unit"), on_delete=models.PROTECT, related_name="+"
