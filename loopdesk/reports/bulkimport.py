@@ -14,8 +14,8 @@ ticket already closed, `do_answer_customer` + `do_close_ticket`) would have stor
   and for closed legacy tickets answer and close at the legacy close time; repeat links; external ids;
 - the KPI facts of the batch, computed from the rows just built (`rollups.fact_from_values`: what the fold would
   read back from these tickets, which have no dispatch and no survey), written by COPY, and their contributions
-  added to every rollup cube (`_add_to_cubes`: on PostgreSQL COPY into a temporary table, then one upsert per
-  cube; elsewhere `rollups.apply_delta`).
+  added to every rollup cube (`CubeDeltas`: on PostgreSQL gathered in a temporary table and added to each cube
+  once, after the last batch; elsewhere `rollups.apply_delta` per batch).
 
 `seconds` adds up the wall time of each step over the batches (the import benchmark prints it).
 
@@ -34,6 +34,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from loopdesk.core.db import lock_references
 from loopdesk.customers.models import Customer
 from loopdesk.reports import rollups
 from loopdesk.sla.calendars import SHANGHAI, working_time_for
@@ -87,48 +88,94 @@ def _aware(epoch: int | None) -> dt.datetime | None:
 
 def by_values(qs: Any, column: str, values: list[Any]) -> Any:
     """`qs` filtered on `column` IN `values`: on PostgreSQL as `= ANY(array)`, one parameter instead of thousands
-    (a 5,000-item IN list costs more to build and parse than the look-up itself)."""
+    (a 5,000-item IN list costs more to build and parse than the look-up itself).
+
+    The array is cast to the column's own type (a list of str arrives as text[]; `varchar_column = ANY(text[])`
+    compares `column::text`, which the planner was seen to leave out of a composite index's condition)."""
     if connection.vendor == "postgresql":
-        name = connection.ops.quote_name(qs.model._meta.get_field(column).column)  # our own column; values bound
-        return qs.extra(where=[f"{name} = ANY(%s)"], params=[values])  # noqa: S610
+        field = qs.model._meta.get_field(column)
+        name = connection.ops.quote_name(field.column)  # our own column and type; the values are bound
+        return qs.extra(where=[f"{name} = ANY(%s::{field.db_type(connection)}[])"], params=[values])  # noqa: S610
     return qs.filter(**{f"{column}__in": values})
 
 
-def _add_to_cubes(delta: dict[rollups.Key, dict[str, int]]) -> None:
-    """`rollups.apply_delta` for a whole batch: on PostgreSQL each cube's rows go by COPY into a temporary table
-    and from there in one `INSERT ... SELECT ... ORDER BY ... ON CONFLICT DO UPDATE SET n = n + excluded.n`, in
-    the order `apply_delta` locks them (so no deadlock with the fold); a multi-row VALUES statement with some
-    100,000 parameters spent most of its time in the driver's client-side parameter binding."""
-    if connection.vendor != "postgresql" or not delta:
-        rollups.apply_delta(delta)
-        return
-    q = connection.ops.quote_name
-    counters = rollups.COUNTER_NAMES
-    with connection.cursor() as cursor:
-        for cube in rollups.CUBES:
-            rows = rollups.project(cube, delta)
-            if not rows:
-                continue
-            table, temp = q(cube.table), q(f"import_{cube.table}")
-            columns = ", ".join(q(c) for c in (*cube.columns, *counters))
-            sets = ", ".join(f"{q(c)} = {table}.{q(c)} + excluded.{q(c)}" for c in counters)
-            # Session-scoped (created again if a rolled-back import took it away), emptied before each use.
-            cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {temp} AS SELECT 0 AS n, {columns} FROM {table} "  # noqa: S608
-                           "WITH NO DATA")
-            cursor.execute(f"TRUNCATE {temp}")
-            with cursor.cursor.copy(f"COPY {temp} (n, {columns}) FROM STDIN") as copy:
-                for n, key in enumerate(sorted(rows, key=rollups._sort_key)):
-                    amounts = rows[key]
-                    copy.write_row([n, *key, *(amounts.get(c, 0) for c in counters)])
-            cursor.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {temp} ORDER BY n "  # noqa: S608
-                           f"ON CONFLICT ({', '.join(q(c) for c in cube.columns)}) DO UPDATE SET {sets}")
+class CubeDeltas:
+    """The rollup contributions of a whole import, added to every cube once at the end (`finish`).
+
+    On PostgreSQL each batch's contributions go by COPY into a temporary table (full key: day, dimensions, top
+    category); `finish` adds them to each cube in one `INSERT ... SELECT ... GROUP BY ... ORDER BY ... ON CONFLICT
+    DO UPDATE SET n = n + excluded.n`. A cube row is so written once per import instead of once per batch (every
+    batch of a month updated the same monthly rows, leaving a chain of row versions that the next batch walked),
+    and rows are locked in the order `rollups.apply_delta` locks them (text order of the key parts), so the
+    import cannot deadlock with the fold. Elsewhere (SQLite: one writer at a time) each batch is applied at once
+    with `rollups.apply_delta`.
+    """
+
+    TEMP = "import_rollup_delta"
+
+    def __init__(self) -> None:
+        self.pg = connection.vendor == "postgresql"
+        self.ready = False
+
+    def _columns(self) -> tuple[str, ...]:
+        return (*rollups.FULL_KEY, *rollups.COUNTER_NAMES)
+
+    def add(self, delta: dict[rollups.Key, dict[str, int]]) -> None:
+        if not delta:
+            return
+        if not self.pg:
+            rollups.apply_delta(delta)
+            return
+        q = connection.ops.quote_name
+        counters = rollups.COUNTER_NAMES
+        with connection.cursor() as cursor:
+            if not self.ready:
+                daily = q(rollups.DAILY.table)
+                picked = ", ".join(
+                    "0::integer AS category_root_id" if c == "category_root_id" else f"d.{q(c)}"
+                    for c in self._columns())
+                # Session-scoped, emptied at commit (and gone with a rolled-back import that created it).
+                cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {self.TEMP} ON COMMIT DELETE ROWS AS "  # noqa: S608
+                               f"SELECT {picked} FROM {daily} d WITH NO DATA")
+                cursor.execute(f"TRUNCATE {self.TEMP}")
+                self.ready = True
+            columns = ", ".join(q(c) for c in self._columns())
+            with cursor.cursor.copy(f"COPY {self.TEMP} ({columns}) FROM STDIN") as copy:
+                for key, amounts in delta.items():
+                    copy.write_row([*key, *(amounts.get(c, 0) for c in counters)])
+
+    def finish(self) -> None:
+        """Add what the batches contributed to every cube (PostgreSQL; nothing to do elsewhere)."""
+        if not self.pg or not self.ready:
+            return
+        q = connection.ops.quote_name
+        counters = rollups.COUNTER_NAMES
+        sums = ", ".join(f"sum({q(c)})" for c in counters)
+        nonzero = " OR ".join(f"sum({q(c)}) <> 0" for c in counters)
+        with connection.cursor() as cursor:
+            for cube in rollups.CUBES:
+                table = q(cube.table)
+                keys = [f"date_trunc('month', {q('day')})::date" if c == "month" else q(c) for c in cube.columns]
+                # `rollups._sort_key`: each part as Python's str() spells it, compared by code point.
+                order = ", ".join(f"coalesce(({k})::text, 'None') COLLATE \"C\"" for k in keys)
+                names = ", ".join(q(c) for c in (*cube.columns, *counters))
+                sets = ", ".join(f"{q(c)} = {table}.{q(c)} + excluded.{q(c)}" for c in counters)
+                conflict = ", ".join(q(c) for c in cube.columns)
+                cursor.execute(
+                    f"INSERT INTO {table} ({names}) SELECT {', '.join(keys)}, {sums} FROM {self.TEMP} "  # noqa: S608
+                    f"GROUP BY {', '.join(keys)} HAVING {nonzero} ORDER BY {order} "
+                    f"ON CONFLICT ({conflict}) DO UPDATE SET {sets}")
+            cursor.execute(f"TRUNCATE {self.TEMP}")
 
 
 class BulkTicketWriter:
     """Writes batches of validated legacy rows (see the module docstring). One per import, inside its transaction."""
 
-    def __init__(self, *, acting_user: Any, system: str, now: dt.datetime, first: dt.datetime, last: dt.datetime):
+    def __init__(self, *, acting_user: Any, system: str, now: dt.datetime, first: dt.datetime, last: dt.datetime,
+                 check_references: bool = False):
         self.w = RowWriter()
+        # True inside `references_checked_by_batch`: each batch checks and locks what its rows refer to.
+        self.check_references = check_references
         self.ts = TimeText(self.w.tz_suffix)
         self.N, self.T, self.F = self.w.null, self.w.true, self.w.false
         self.user_id = acting_user.pk
@@ -141,16 +188,31 @@ class BulkTicketWriter:
         self.first_day = (_epoch(first) + LOCAL_OFFSET) // DAY - 1
         self.last_day = max(self.now, _epoch(last)) // DAY + 400
         self.clocks: dict[int, FastClock] = {}
-        self.root_of = {c.pk: c.root_id for c in Category.objects.only("pk", "path")}
+        # Top category by category id, from the validated rows' own categories (a category deleted since the
+        # validation then fails the foreign-key check, as it should, not this look-up).
+        self.root_of: dict[int, int] = {}
         self.seconds: dict[str, float] = defaultdict(float)
         self.create_data: dict[tuple[str, str], str] = {}  # the create event's JSON by (channel, contact type)
+        self.cubes = CubeDeltas()
         self._mark = time.perf_counter()
+
+    def finish(self) -> None:
+        """After the last batch: the rollups get what the import contributed."""
+        self._mark = time.perf_counter()
+        self.cubes.finish()
+        self._step("rollup upsert")
 
     def _step(self, name: str) -> None:
         """Charge the time since the previous mark to `name`."""
         now = time.perf_counter()
         self.seconds[name] += now - self._mark
         self._mark = now
+
+    def _root(self, category: Category) -> int:
+        root = self.root_of.get(category.pk)
+        if root is None:
+            root = self.root_of[category.pk] = category.root_id
+        return root
 
     def _clock(self, policy: SlaPolicy) -> FastClock:
         clock = self.clocks.get(policy.calendar_id)
@@ -197,6 +259,8 @@ class BulkTicketWriter:
                 row = template.copy()
                 row[slot["id"]], row[slot["msisdn"]], row[slot["name"]] = str(pk), n, w.text(numbers[n])
                 rows.append(row)
+            if self.check_references:  # their foreign keys are NULL: checked for the day they are not
+                lock_references(Customer, w.tables["customer"][1], rows, own={Customer: ids})
             w.write("customer", rows)
             found.update({n: (pk, blank.vip_level, province, region, None, blank.brand)
                           for pk, n in zip(ids, missing, strict=True)})
@@ -223,7 +287,7 @@ class BulkTicketWriter:
         """Row position -> (epoch, id, number) of the complaint that row repeats from the database (earlier batches
         of this import included, same transaction): the latest of the same customer and top category registered in
         the 30 days up to the row (epoch seconds, whole seconds compared; ties by the larger id), not rejected."""
-        wanted = [(n, customers[i.msisdn][0], self.root_of[i.category.pk], _epoch(i.created_at))
+        wanted = [(n, customers[i.msisdn][0], self._root(i.category), _epoch(i.created_at))
                   for n, i in enumerate(items) if i.contact_type in REPEAT_TYPES]
         wanted = [w for w in wanted if w[1] not in new_customers]  # a customer created by this batch has no ticket
         if not wanted:
@@ -298,90 +362,106 @@ class BulkTicketWriter:
         def t(v: int | None) -> str | None:
             return N if v is None else ts(v)
 
-        for position, (item, tid, (region, day)) in enumerate(zip(items, ticket_ids, regions, strict=True)):
-            customer_id, tier, province, _region, branch_id, brand = customers[item.msisdn]
-            number = next(numbers[(region, day)])
-            policy = self._policy(item, tier)
-            clock = self._clock(policy)
-            created = _epoch(item.created_at)
-            root_id = self.root_of[item.category.pk]
-            repeat_of = None
-            if item.contact_type in REPEAT_TYPES:
-                key = (customer_id, root_id)
-                repeat_of = earlier_db.get(position)  # the latest in the database, then this batch's own
-                for c in recent.get(key, ()):
-                    if created - REPEAT_WINDOW <= c[0] <= created and (repeat_of is None or c > repeat_of):
-                        repeat_of = c
-                recent[key].append((created, tid, number))
-            description = w.text(item.description)
-            create_data = self.create_data.get((item.channel, item.contact_type))
-            if create_data is None:
-                create_data = self.create_data[(item.channel, item.contact_type)] = json.dumps(
-                    {"channel": item.channel, "contact_type": item.contact_type})
-            evs: list[list[Any]] = [[
-                EventKind.CREATE, created, user_id, unit_id, "", Status.NEW, None, unit_id, user_id, description,
-                Visibility.INTERNAL, create_data]]
-            if repeat_of is not None:
-                evs.append([EventKind.REPEAT, created, None, None, "", "", None, None, None, "", Visibility.INTERNAL,
-                            json.dumps({"repeat_of": repeat_of[2]}, ensure_ascii=False)])
-                links.append([str(tid), str(repeat_of[1]), "repeat", str(user_id), ts(created)])
-            closed = item.closed_at is not None
-            resolution = w.text(item.resolution) if closed else ""
-            if closed:
-                assert item.closed_at is not None
-                at = _epoch(item.closed_at)
-                evs.append([EventKind.ANSWER, at, user_id, unit_id, Status.NEW, Status.ANSWERED, None, None, None,
-                            resolution, Visibility.CUSTOMER, "{}"])
-                evs.append([EventKind.CLOSE, at, user_id, unit_id, Status.ANSWERED, Status.CLOSED, None, None, None,
-                            "", Visibility.INTERNAL, "{}"])
-            sla = fast_sla([(e[0], e[1], e[5]) for e in evs], policy, clock, self.now)
-            committed = clock.add(created, policy.resolution_minutes, [])
-            due = sla.due_at if sla.due_at is not None else (sla.due_before_pause or committed)
-            for seq, e in enumerate(evs, start=1):
-                events.append((tid, seq, e))
-            n = len(evs)
-            province = province or self.unit.province or settings.LOOPDESK_PROVINCE
-            closed_at = _epoch(item.closed_at) if item.closed_at else None
-            # What `rollups.facts_from_tickets` would read back from this row (no dispatch, no survey).
-            facts.append((tid, rollups.fact_from_values(
-                province=province, region=region, branch_id=branch_id, department_id=0,
-                category_id=item.category.pk, category_root_id=root_id, contact_type=item.contact_type,
-                channel=item.channel, tier=tier, brand=brand, status=Status.CLOSED if closed else Status.NEW,
-                created_at=dt.datetime.fromtimestamp(created, dt.UTC), cycle_started_at=aware(sla.cycle_started_at),
-                replied_at=aware(sla.replied_at),
-                answered_at=aware(sla.answered_at), closed_at=aware(closed_at), is_repeat=repeat_of is not None,
-                return_count=0, reopen_count=0, is_overtime=sla.is_overtime, is_problem=sla.is_problem,
-                callback_verdict="", dispatch_count=0)))
-            tickets.append([
-                str(tid), number, province, region,
-                item.contact_type, str(item.category.pk),
-                str(root_id), item.channel, item.priority or Priority.NORMAL, str(customer_id), tier,
-                N if branch_id is None else str(branch_id), w.text(item.title), description, str(user_id),
-                str(unit_id), str(unit_id), str(user_id), N, Status.CLOSED if closed else Status.NEW,
-                F if closed else T, str(policy.pk), t(committed), N, t(sla.first_response_due_at),
-                t(sla.first_responded_at), t(sla.cycle_started_at), t(sla.hop_started_at), t(sla.hop_due_at),
-                t(sla.overtime_at), t(sla.problem_at), t(sla.resolution_due_at), t(due), T if sla.paused else F,
-                T if sla.is_overtime else F, T if sla.is_problem else F, F if repeat_of is None else T,
-                t(sla.replied_at), t(sla.answered_at), t(closed_at),
-                resolution, resolution, "", "", "0", "0", "0", N, N, str(1 + n), str(n), ts(created),
-                ts(evs[-1][1]),
-            ])
-            refs.append([str(tid), self.system, w.text(item.external_id)])
-        self._step("rows and SLA (Python)")
-        w.write("ticket", tickets)
-        self._step("COPY tickets")
-        event_ids = w.take_ids("event", len(events))
-        self._step("ids")
-        w.write("event", [
-            [str(eid), str(tid), str(seq), e[0], N if e[2] is None else str(e[2]), N if e[3] is None else str(e[3]),
-             e[4], e[5], N if e[6] is None else str(e[6]), N if e[7] is None else str(e[7]),
-             N if e[8] is None else str(e[8]), e[9], e[10], w.text(e[11]), ts(e[1])]
-            for eid, (tid, seq, e) in zip(event_ids, events, strict=True)])
+        # SLA policies and clocks first (they may read the database): the ticket rows stream into a COPY as they are
+        # built, so that PostgreSQL stores them while the next ones are built, and no other statement may run then.
+        policies = [self._policy(item, customers[item.msisdn][1]) for item in items]
+        for policy in {p.pk: p for p in policies}.values():
+            self._clock(policy)
+        with w.stream("ticket") as add_ticket:
+            for position, (item, tid, (region, day)) in enumerate(zip(items, ticket_ids, regions, strict=True)):
+                customer_id, tier, province, _region, branch_id, brand = customers[item.msisdn]
+                number = next(numbers[(region, day)])
+                policy = policies[position]
+                clock = self._clock(policy)
+                created = _epoch(item.created_at)
+                root_id = self._root(item.category)
+                repeat_of = None
+                if item.contact_type in REPEAT_TYPES:
+                    key = (customer_id, root_id)
+                    repeat_of = earlier_db.get(position)  # the latest in the database, then this batch's own
+                    for c in recent.get(key, ()):
+                        if created - REPEAT_WINDOW <= c[0] <= created and (repeat_of is None or c > repeat_of):
+                            repeat_of = c
+                    recent[key].append((created, tid, number))
+                description = w.text(item.description)
+                create_data = self.create_data.get((item.channel, item.contact_type))
+                if create_data is None:
+                    create_data = self.create_data[(item.channel, item.contact_type)] = json.dumps(
+                        {"channel": item.channel, "contact_type": item.contact_type})
+                evs: list[list[Any]] = [[
+                    EventKind.CREATE, created, user_id, unit_id, "", Status.NEW, None, unit_id, user_id, description,
+                    Visibility.INTERNAL, create_data]]
+                if repeat_of is not None:
+                    evs.append([EventKind.REPEAT, created, None, None, "", "", None, None, None, "",
+                                Visibility.INTERNAL, json.dumps({"repeat_of": repeat_of[2]}, ensure_ascii=False)])
+                    links.append([str(tid), str(repeat_of[1]), "repeat", str(user_id), ts(created)])
+                closed = item.closed_at is not None
+                resolution = w.text(item.resolution) if closed else ""
+                if closed:
+                    assert item.closed_at is not None
+                    at = _epoch(item.closed_at)
+                    evs.append([EventKind.ANSWER, at, user_id, unit_id, Status.NEW, Status.ANSWERED, None, None, None,
+                                resolution, Visibility.CUSTOMER, "{}"])
+                    evs.append([EventKind.CLOSE, at, user_id, unit_id, Status.ANSWERED, Status.CLOSED, None, None, None,
+                                "", Visibility.INTERNAL, "{}"])
+                sla = fast_sla([(e[0], e[1], e[5]) for e in evs], policy, clock, self.now)
+                committed = clock.add(created, policy.resolution_minutes, [])
+                due = sla.due_at if sla.due_at is not None else (sla.due_before_pause or committed)
+                for seq, e in enumerate(evs, start=1):
+                    events.append((tid, seq, e))
+                n = len(evs)
+                province = province or self.unit.province or settings.LOOPDESK_PROVINCE
+                closed_at = _epoch(item.closed_at) if item.closed_at else None
+                # What `rollups.facts_from_tickets` would read back from this row (no dispatch, no survey).
+                facts.append((tid, rollups.fact_from_values(
+                    province=province, region=region, branch_id=branch_id, department_id=0,
+                    category_id=item.category.pk, category_root_id=root_id, contact_type=item.contact_type,
+                    channel=item.channel, tier=tier, brand=brand, status=Status.CLOSED if closed else Status.NEW,
+                    created_at=dt.datetime.fromtimestamp(created, dt.UTC), cycle_started_at=aware(sla.cycle_started_at),
+                    replied_at=aware(sla.replied_at),
+                    answered_at=aware(sla.answered_at), closed_at=aware(closed_at), is_repeat=repeat_of is not None,
+                    return_count=0, reopen_count=0, is_overtime=sla.is_overtime, is_problem=sla.is_problem,
+                    callback_verdict="", dispatch_count=0)))
+                tickets.append([
+                    str(tid), number, province, region,
+                    item.contact_type, str(item.category.pk),
+                    str(root_id), item.channel, item.priority or Priority.NORMAL, str(customer_id), tier,
+                    N if branch_id is None else str(branch_id), w.text(item.title), description, str(user_id),
+                    str(unit_id), str(unit_id), str(user_id), N, Status.CLOSED if closed else Status.NEW,
+                    F if closed else T, str(policy.pk), t(committed), N, t(sla.first_response_due_at),
+                    t(sla.first_responded_at), t(sla.cycle_started_at), t(sla.hop_started_at), t(sla.hop_due_at),
+                    t(sla.overtime_at), t(sla.problem_at), t(sla.resolution_due_at), t(due), T if sla.paused else F,
+                    T if sla.is_overtime else F, T if sla.is_problem else F, F if repeat_of is None else T,
+                    t(sla.replied_at), t(sla.answered_at), t(closed_at),
+                    resolution, resolution, "", "", "0", "0", "0", N, N, str(1 + n), str(n), ts(created),
+                    ts(evs[-1][1]),
+                ])
+                add_ticket(tickets[-1])
+                refs.append([str(tid), self.system, w.text(item.external_id)])
+        self._step("rows, SLA and COPY tickets")
+        # Events, repeat links and external ids are numbered by their tables' sequences (no id column).
+        event_rows: list[list[Any]] = []
+        with w.stream("event", with_id=False) as add:
+            for tid, seq, e in events:
+                event_rows.append([
+                    str(tid), str(seq), e[0], N if e[2] is None else str(e[2]), N if e[3] is None else str(e[3]),
+                    e[4], e[5], N if e[6] is None else str(e[6]), N if e[7] is None else str(e[7]),
+                    N if e[8] is None else str(e[8]), e[9], e[10], w.text(e[11]), ts(e[1])])
+                add(event_rows[-1])
         self._step("COPY events")
-        if links:
-            w.write("link", [[str(i), *row] for i, row in zip(w.take_ids("link", len(links)), links, strict=True)])
-        w.write("ref", [[str(i), *row] for i, row in zip(w.take_ids("ref", len(refs)), refs, strict=True)])
+        for name, rows in (("link", links), ("ref", refs)):
+            with w.stream(name, with_id=False) as add:
+                for line in rows:
+                    add(line)
         self._step("COPY links and external ids")
+        if self.check_references:
+            # After the rows (they are invisible to others until commit): a row deleted meanwhile by another
+            # transaction is found missing here, and what is found stays locked until the import commits.
+            own = {Ticket: ticket_ids, Customer: new_customers}
+            lock_references(Ticket, w.tables["ticket"][1], tickets, own=own)
+            for name, rows in (("event", event_rows), ("link", links), ("ref", refs)):
+                lock_references(w.models[name], w.tables[name][1][1:], rows, own=own)
+            self._step("references")
         # The fold's batch step without reading anything back: these tickets are new (no old fact to take away).
         delta: dict[rollups.Key, dict[str, int]] = {}
         for _tid, fact in facts:
@@ -390,8 +470,8 @@ class BulkTicketWriter:
                 for name, amount in amounts.items():
                     row[name] = row.get(name, 0) + amount
         self._step("facts (Python)")
-        _add_to_cubes(delta)
-        self._step("rollup upsert")
+        self.cubes.add(delta)
+        self._step("rollup deltas")
         rollups._insert_facts(facts)
         self._step("COPY facts")
         return len(tickets)

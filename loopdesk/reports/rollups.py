@@ -158,6 +158,9 @@ COUNTERS: tuple[Counter, ...] = (
 )
 SURVEY_FACT_FIELDS = ("province", "region", "branch_id", "department_id", "channel", "window_day", "survey_score")
 COUNTER_BY_NAME = {c.name: c for c in COUNTERS}
+# The counters by their day field, in COUNTERS' order within each (`contributions` skips a day the fact lacks).
+_COUNTERS_BY_DAY: tuple[tuple[str, tuple[Counter, ...]], ...] = tuple(
+    (day, tuple(c for c in COUNTERS if c.day == day)) for day in dict.fromkeys(c.day for c in COUNTERS))
 COUNTER_NAMES = tuple(c.name for c in COUNTERS)
 
 
@@ -267,14 +270,19 @@ def contributions(fact: Fact | None) -> dict[Key, dict[str, int]]:
     for hop in fact.get("hops") or ():
         _accumulate(out, contributions(hop))
     dims = (*(fact[d] for d in DIMENSIONS), fact["category_root_id"])
-    for counter in COUNTERS:
-        day = fact.get(counter.day)
-        if day is None or not counter.when(fact):
+    for day_field, counters in _COUNTERS_BY_DAY:  # a fact has few of the day fields: skip the others' counters
+        day = fact.get(day_field)
+        if day is None:
             continue
-        amount = fact[counter.value] if counter.value else 1
-        if amount:
-            row = out.setdefault((day, *dims), {})
-            row[counter.name] = row.get(counter.name, 0) + amount
+        row = None
+        for counter in counters:
+            if not counter.when(fact):
+                continue
+            amount = fact[counter.value] if counter.value else 1
+            if amount:
+                if row is None:
+                    row = out.setdefault((day, *dims), {})
+                row[counter.name] = row.get(counter.name, 0) + amount
     return out
 
 

@@ -14,11 +14,13 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
+from django.db.models import Model
 
 from loopdesk.customers.models import Customer
 from loopdesk.sla.calendars import WorkingTime, cut_pauses
@@ -263,6 +265,8 @@ class RowWriter:
         self.null: str | None = "\\N" if self.pg else None
         self.true, self.false = ("t", "f") if self.pg else ("1", "0")
         self.tz_suffix = "+00" if self.pg else ""
+        self.models: dict[str, type[Model]] = {"ticket": Ticket, "event": TicketEvent, "access": TicketUnitAccess,
+                                               "link": TicketLink, "customer": Customer, "ref": ExternalRef}
         self.tables = {
             "ticket": (Ticket._meta.db_table, _columns(Ticket, TICKET_FIELDS)),
             "event": (TicketEvent._meta.db_table, _columns(TicketEvent, EVENT_FIELDS)),
@@ -292,6 +296,36 @@ class RowWriter:
         else:
             marks = ", ".join("?" * len(columns))
             raw.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)  # noqa: S608
+
+    @contextmanager
+    def stream(self, key: str, *, with_id: bool = True, every: int = 500) -> Iterator[Callable[[list[Any]], None]]:
+        """Rows of `key` written as they are added (`add(row)`): PostgreSQL sends them to an open COPY every
+        `every` rows, so that the server stores them while the caller builds the next ones (the caller must not
+        run another statement meanwhile); SQLite collects them and inserts them when the block ends. Without
+        `with_id` the rows have no id (the first column) and the table's sequence numbers them."""
+        table, columns = self.tables[key]
+        if not with_id:
+            columns = columns[1:]
+        connection.ensure_connection()
+        raw = connection.connection
+        pending: list[Any] = []
+        if not self.pg:
+            yield pending.append
+            if pending:
+                marks = ", ".join("?" * len(columns))
+                raw.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", pending)  # noqa: S608
+            return
+        with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+
+            def add(row: list[Any]) -> None:
+                pending.append("\t".join(row))
+                if len(pending) >= every:
+                    copy.write("\n".join(pending) + "\n")
+                    pending.clear()
+
+            yield add
+            if pending:
+                copy.write("\n".join(pending) + "\n")
 
     def text(self, value: str) -> str:
         """Free text as a COPY field (PostgreSQL text format escapes backslash, tab, newline, carriage return)."""

@@ -182,7 +182,8 @@ def test_the_bulk_path_stores_what_the_services_store(world: World) -> None:
     bulk = import_tickets(acting_user=agent, source=io.BytesIO((BULK_HEADER + "".join(_legacy_rows("B", "7")))
                                                                  .encode("gbk")),
                           name="bulk.csv", system="bulk", now=now)
-    slow = import_tickets(acting_user=agent, source=io.BytesIO((BULK_HEADER + "".join(_legacy_rows("S", "8")))
+    # Not 138...: `world.customer()` hands out 13800000001, 13800000002, ... in each test process.
+    slow = import_tickets(acting_user=agent, source=io.BytesIO((BULK_HEADER + "".join(_legacy_rows("S", "9")))
                                                                  .encode("utf-8")),
                           name="slow.csv", system="slow", now=now, bulk=False)
     assert (bulk.error_count, bulk.created, slow.error_count, slow.created) == (0, 4, 0, 4), bulk.errors
@@ -196,7 +197,7 @@ def test_the_bulk_path_stores_what_the_services_store(world: World) -> None:
     # The customers the bulk path created (by COPY on PostgreSQL) are the records the services create.
     fields = [f.attname for f in Customer._meta.concrete_fields if f.attname not in ("id", "msisdn", "created_at")]
     made = [list(Customer.objects.filter(msisdn__startswith=f"13{digit}").order_by("msisdn").values_list(*fields))
-            for digit in ("7", "8")]
+            for digit in ("7", "9")]
     assert len(made[0]) == 2 and made[0] == made[1], made
     assert all(c.created_at > T0 for c in Customer.objects.all())
     # Numbers continue the day's sequence: the next ticket registered by hand on that day gets a fresh one.
@@ -235,6 +236,61 @@ def test_bulk_import_is_all_or_nothing_and_idempotent(world: World) -> None:
     from loopdesk.reports import rollups
 
     assert rollups.check().ok  # folded by the import itself
+
+
+@pytest.mark.django_db(transaction=True)  # commits: the row-by-row checks run at commit
+@pytest.mark.parametrize("by_batch", [True, False])
+def test_a_category_gone_before_the_write_fails_the_import_and_stores_nothing(world: World, settings,  # type: ignore[no-untyped-def]
+                                                                               by_batch: bool) -> None:
+    """Foreign keys hold on both paths of the bulk write: checked a batch at a time (PostgreSQL, the setting on)
+    or row by row at commit. A category deleted after the validation pass fails the whole import."""
+    from django.db import IntegrityError, connection
+    from django.db.models.signals import post_save
+
+    from loopdesk.reports.models import ImportRun
+    from loopdesk.tickets.models import Category
+
+    settings.LOOPDESK_BULK_REFERENCE_CHECKS = by_batch
+    agent = world.user("agent")
+    leaf = Category.objects.get(name="室内无信号")
+
+    def meanwhile(sender: object, instance: ImportRun, created: bool, **kwargs: object) -> None:
+        if created and instance.filename == "gone.csv":  # inside the write's transaction, before the first batch
+            with connection.cursor() as cursor:
+                cursor.execute(f"DELETE FROM {Category._meta.db_table} WHERE id = %s", [leaf.pk])
+
+    post_save.connect(meanwhile, sender=ImportRun)
+    try:
+        with pytest.raises(IntegrityError) as raised:
+            import_tickets(acting_user=agent, source=io.BytesIO((BULK_HEADER + "".join(_legacy_rows("G", "5")))
+                                                                .encode()),
+                           name="gone.csv", system="g", now=T0 + dt.timedelta(days=30))
+    finally:
+        post_save.disconnect(meanwhile, sender=ImportRun)
+    if by_batch and connection.vendor == "postgresql":
+        assert f"(category_id)=({leaf.pk})" in str(raised.value), raised.value
+    assert Ticket.objects.count() == 0 and not ExternalRef.objects.exists() and not ImportRun.objects.exists()
+    assert Category.objects.filter(pk=leaf.pk).exists()
+
+
+def test_the_bulk_write_checks_references_by_batch_on_postgresql_only(world: World, settings) -> None:  # type: ignore[no-untyped-def]
+    from django.db import connection
+
+    from loopdesk.reports import rollups
+
+    agent = world.user("agent")
+    now = T0 + dt.timedelta(days=30)
+    results = []
+    for by_batch, prefix, digit in ((True, "R", "4"), (False, "O", "3")):
+        settings.LOOPDESK_BULK_REFERENCE_CHECKS = by_batch
+        results.append(import_tickets(acting_user=agent, source=io.BytesIO(
+            (BULK_HEADER + "".join(_legacy_rows(prefix, digit))).encode()), name=f"{prefix}.csv", system=prefix,
+            now=now, batch_size=2))
+    assert [r.created for r in results] == [4, 4]
+    assert ("references" in results[0].seconds) is (connection.vendor == "postgresql")
+    assert "references" not in results[1].seconds
+    assert _imported("R") == _imported("O")  # the same rows either way
+    assert rollups.check().ok
 
 
 @pytest.mark.parametrize("bulk", [True, False])
