@@ -78,6 +78,7 @@ cmd_start() {
                 echo "unix_socket_directories = '${PGDIR}'"
                 echo "max_connections = 200"
                 echo "shared_buffers = 256MB"
+                echo "max_wal_size = 4GB"   # bulk imports and generation checkpoint every few seconds at 1GB
                 echo "timezone = 'UTC'"
             } >>"${DATA}/postgresql.conf"
         fi
