@@ -144,6 +144,14 @@ class CubeDeltas:
                 for key, amounts in delta.items():
                     copy.write_row([*key, *(amounts.get(c, 0) for c in counters)])
 
+    @staticmethod
+    def key_sql(cube: rollups.Cube) -> tuple[list[str], str]:
+        """A cube's key columns as expressions over the temporary table, and its ORDER BY: `rollups._sort_key`'s
+        order (each part as Python's str() spells it, compared by code point)."""
+        q = connection.ops.quote_name
+        keys = [f"date_trunc('month', {q('day')})::date" if c == "month" else q(c) for c in cube.columns]
+        return keys, ", ".join(f"coalesce(({k})::text, 'None') COLLATE \"C\"" for k in keys)
+
     def finish(self) -> None:
         """Add what the batches contributed to every cube (PostgreSQL; nothing to do elsewhere)."""
         if not self.pg or not self.ready:
@@ -155,9 +163,7 @@ class CubeDeltas:
         with connection.cursor() as cursor:
             for cube in rollups.CUBES:
                 table = q(cube.table)
-                keys = [f"date_trunc('month', {q('day')})::date" if c == "month" else q(c) for c in cube.columns]
-                # `rollups._sort_key`: each part as Python's str() spells it, compared by code point.
-                order = ", ".join(f"coalesce(({k})::text, 'None') COLLATE \"C\"" for k in keys)
+                keys, order = self.key_sql(cube)
                 names = ", ".join(q(c) for c in (*cube.columns, *counters))
                 sets = ", ".join(f"{q(c)} = {table}.{q(c)} + excluded.{q(c)}" for c in counters)
                 conflict = ", ".join(q(c) for c in cube.columns)

@@ -438,3 +438,35 @@ def test_customers_file_with_invalid_bytes_imports_nothing(world: World) -> None
     corrupt = import_customers(acting_user=world.user("supervisor"), source=io.BytesIO(_xlsx_bytes()[:1500]),
                                name="c.xlsx")
     assert [e.row for e in corrupt.errors] == [1] and Customer.objects.count() == 0
+
+
+@pytest.mark.postgres
+def test_the_import_adds_to_each_rollup_in_the_folds_lock_order(world: World) -> None:
+    """The import's one upsert per rollup table locks rows in the order `rollups.apply_delta` does (Python's
+    text order of the key parts), so an import and a fold cannot deadlock: ids 9 < 10 < 100 as numbers, but
+    "10" < "100" < "9" as text."""
+    from django.db import connection
+
+    from loopdesk.reports import rollups
+    from loopdesk.reports.bulkimport import CubeDeltas
+
+    delta: dict[tuple, dict[str, int]] = {}
+    for n, (day, branch, category, tier) in enumerate([
+        (dt.date(2026, 10, 31), 9, 2, "vip"), (dt.date(2026, 11, 1), 10, 10, "regular"),
+        (dt.date(2026, 9, 30), 100, 2, "vip"), (dt.date(2026, 11, 1), 9, 100, "gold"),
+        (dt.date(2026, 10, 31), 10, 9, "regular"),
+    ]):
+        key = (day, "GD", "JM" if n % 2 else "ZH", branch, 0, category, "complaint", "hotline", tier, "mzone",
+               category // 10)
+        delta[key] = {"created": 1 + n}
+    deltas = CubeDeltas()
+    deltas.add(delta)
+    with connection.cursor() as cursor:
+        for cube in rollups.CUBES:
+            keys, order = CubeDeltas.key_sql(cube)
+            cursor.execute(f"SELECT {', '.join(keys)} FROM {CubeDeltas.TEMP} "
+                           f"GROUP BY {', '.join(keys)} ORDER BY {order}")
+            assert [tuple(row) for row in cursor.fetchall()] == sorted(rollups.project(cube, delta),
+                                                                       key=rollups._sort_key), cube.table
+    deltas.finish()
+    assert rollups.stored_rollups() == rollups.project(rollups.DAILY, delta)
