@@ -77,6 +77,8 @@ def references_checked_by_batch() -> Iterator[bool]:
     `session_replication_role = replica` is what `pg_restore --disable-triggers` uses; set LOCAL, it ends with
     the transaction (or the savepoint) that set it, and it is set back to `origin` when the block ends.
     """
+    if not connection.in_atomic_block:
+        raise RuntimeError("references_checked_by_batch() belongs inside the load's transaction.atomic()")
     if connection.vendor != "postgresql" or not getattr(settings, "LOOPDESK_BULK_REFERENCE_CHECKS", True):
         yield False
         return

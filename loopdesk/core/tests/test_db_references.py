@@ -35,6 +35,12 @@ def test_only_postgresql_with_the_setting_on_turns_the_row_checks_off(settings) 
         assert by_batch is False
 
 
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_it_refuses_rather_than_lasting_one_statement() -> None:
+    with pytest.raises(RuntimeError), references_checked_by_batch():
+        pass
+
+
 @pytest.mark.django_db
 def test_a_missing_row_is_named_and_own_rows_are_not_looked_up(world: World) -> None:
     agent = world.user("agent")
