@@ -95,14 +95,16 @@ def references_checked_by_batch() -> Iterator[bool]:
 
 def lock_references(model: type[Model], columns: Sequence[str], rows: Iterable[Sequence[Any]], *,
                     own: Mapping[type[Model], Collection[int]] | None = None) -> None:
-    """Before writing `rows` (values in the order of the database `columns`, as for COPY) into `model`'s table
-    without the foreign-key triggers (`references_checked_by_batch`): check that every row they refer to exists
-    and lock it `FOR KEY SHARE`, as the trigger does for each row, but one statement per foreign key for the
-    distinct values of the batch. Rows this transaction created (`own`: ids by model) need neither. Elsewhere
-    (SQLite) it only checks.
+    """For `rows` (values in the order of the database `columns`, as for COPY) written, or about to be, into
+    `model`'s table without the foreign-key triggers (`references_checked_by_batch`), in the same transaction:
+    check that every row they refer to exists and lock it `FOR KEY SHARE`, as the trigger does for each row, but
+    one statement per foreign key for the distinct values of the batch. Rows this transaction created (`own`:
+    ids by model) need neither. Elsewhere (SQLite) it only checks.
 
-    A missing row raises `IntegrityError` naming the table, the column and the value, and nothing is locked or
-    written for the batch. NULL (None, or COPY's `\\N`) refers to nothing.
+    A missing row raises `IntegrityError` naming the table, the column and the value: the caller's transaction
+    then rolls back whatever it wrote. Checking after writing is as safe as before: rows written but not yet
+    committed are invisible to others, and a referred row deleted meanwhile is found missing here.
+    NULL (None, or COPY's `\\N`) refers to nothing.
     """
     rows = rows if isinstance(rows, list) else list(rows)
     if not rows:
