@@ -455,10 +455,8 @@ class BulkTicketWriter:
                     N if e[8] is None else str(e[8]), e[9], e[10], w.text(e[11]), ts(e[1])])
                 add(event_rows[-1])
         self._step("COPY events")
-        for name, rows in (("link", links), ("ref", refs)):
-            with w.stream(name, with_id=False) as add:
-                for line in rows:
-                    add(line)
+        w.write("link", links, with_id=False)  # usually none: no statement then
+        w.write("ref", refs, with_id=False)
         self._step("COPY links and external ids")
         if self.check_references:
             # After the rows (they are invisible to others until commit): a row deleted meanwhile by another

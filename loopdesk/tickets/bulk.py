@@ -283,10 +283,16 @@ class RowWriter:
             cursor.execute(f"SELECT COALESCE(MAX(id), 0) + 1 FROM {table}")  # noqa: S608 - our own table name
             return int(cursor.fetchone()[0])
 
-    def write(self, key: str, rows: list[list[Any]]) -> None:
+    def _target(self, key: str, with_id: bool) -> tuple[str, list[str]]:
+        """The table and columns of `key`; without `with_id`, not the id (the first column): the table's
+        sequence numbers the rows."""
+        table, columns = self.tables[key]
+        return table, columns if with_id else columns[1:]
+
+    def write(self, key: str, rows: list[list[Any]], *, with_id: bool = True) -> None:
         if not rows:
             return
-        table, columns = self.tables[key]
+        table, columns = self._target(key, with_id)
         connection.ensure_connection()
         raw = connection.connection
         if self.pg:
@@ -301,21 +307,17 @@ class RowWriter:
     def stream(self, key: str, *, with_id: bool = True, every: int = 500) -> Iterator[Callable[[list[Any]], None]]:
         """Rows of `key` written as they are added (`add(row)`): PostgreSQL sends them to an open COPY every
         `every` rows, so that the server stores them while the caller builds the next ones (the caller must not
-        run another statement meanwhile); SQLite collects them and inserts them when the block ends. Without
+        run another statement meanwhile); SQLite collects them and `write`s them when the block ends. Without
         `with_id` the rows have no id (the first column) and the table's sequence numbers them."""
-        table, columns = self.tables[key]
-        if not with_id:
-            columns = columns[1:]
-        connection.ensure_connection()
-        raw = connection.connection
         pending: list[Any] = []
         if not self.pg:
             yield pending.append
-            if pending:
-                marks = ", ".join("?" * len(columns))
-                raw.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", pending)  # noqa: S608
+            self.write(key, pending, with_id=with_id)
             return
-        with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        table, columns = self._target(key, with_id)
+        connection.ensure_connection()
+        with connection.connection.cursor() as cursor, \
+                cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
 
             def add(row: list[Any]) -> None:
                 pending.append("\t".join(row))
