@@ -16,7 +16,7 @@ from loopdesk.customers.models import Customer
 from loopdesk.reports.imports import TICKET_FIELDS, detect_encoding, import_customers, import_tickets
 from loopdesk.reports.models import ReportFact
 from loopdesk.sla.calendars import SHANGHAI
-from loopdesk.tickets.models import ExternalRef, Ticket, TicketEvent
+from loopdesk.tickets.models import ExternalRef, Ticket, TicketEvent, TicketLink
 
 HEADER = "工单编号,受理时间,手机号码,服务类型,投诉类目,受理渠道,投诉内容\n"
 GOOD = [
@@ -236,6 +236,27 @@ def test_bulk_import_is_all_or_nothing_and_idempotent(world: World) -> None:
     from loopdesk.reports import rollups
 
     assert rollups.check().ok  # folded by the import itself
+
+
+@pytest.mark.parametrize("batch_size", [1, 2, 4])
+def test_repeats_and_customers_are_found_whatever_the_batches(world: World, batch_size: int) -> None:
+    """An earlier complaint and a customer created by the import are found whether they are in the same batch
+    (batch size 4), the previous one (size 2) or an older one (size 1: the repeat and each customer's second
+    ticket come two batches later), and nothing is created twice."""
+    agent = world.user("agent")
+    one, two, three, four = _legacy_rows("Q", "5")
+    result = import_tickets(acting_user=agent, source=io.BytesIO((BULK_HEADER + one + three + two + four).encode()),
+                            name="q.csv", system="q", now=T0 + dt.timedelta(days=30), batch_size=batch_size)
+    assert (result.created, result.error_count) == (4, 0), result.errors
+    tickets = {t.external_refs.get().external_id: t for t in Ticket.objects.all()}
+    assert {k: t.is_repeat for k, t in tickets.items()} == {"Q-1": False, "Q-2": True, "Q-3": False, "Q-4": False}
+    link = TicketLink.objects.get()
+    assert (link.from_ticket_id, link.to_ticket_id, link.kind) == (tickets["Q-2"].pk, tickets["Q-1"].pk, "repeat")
+    assert Customer.objects.filter(msisdn__startswith="135").count() == 2  # one record per number
+    assert tickets["Q-1"].customer_id == tickets["Q-2"].customer_id != tickets["Q-3"].customer_id
+    from loopdesk.reports import rollups
+
+    assert rollups.check().ok
 
 
 @pytest.mark.django_db(transaction=True)  # commits: the row-by-row checks run at commit
