@@ -22,8 +22,13 @@ from loopdesk.tickets.models import TicketSequence
 _SAFE_REGION = re.compile(r"^[A-Za-z0-9]{1,8}$")
 
 
+def number_prefix(region: str, day: dt.date) -> str:
+    """What every number of `region` on `day` starts with: "JM-20261122-"."""
+    return f"{region}-{day:%Y%m%d}-"
+
+
 def format_number(region: str, day: dt.date, value: int) -> str:
-    return f"{region}-{day:%Y%m%d}-{value:06d}"
+    return f"{number_prefix(region, day)}{value:06d}"
 
 
 def next_ticket_number(region: str, day: dt.date) -> str:
