@@ -178,8 +178,8 @@ class CubeDeltas:
 class BulkTicketWriter:
     """Writes batches of validated legacy rows (see the module docstring). One per import, inside its transaction."""
 
-    def __init__(self, *, acting_user: Any, system: str, now: dt.datetime, first: dt.datetime, last: dt.datetime,
-                 check_references: bool = False):
+    def __init__(self, *, acting_user: Any, system: str, now: dt.datetime, first: dt.datetime | None = None,
+                 last: dt.datetime | None = None, check_references: bool = False):
         self.w = RowWriter()
         # True inside `references_checked_by_batch`: each batch checks and locks what its rows refer to.
         self.check_references = check_references
@@ -191,10 +191,14 @@ class BulkTicketWriter:
         self.now = _epoch(now)
         self.policies = active_policies()
         self.policy_for: dict[tuple[str, int, str, str, str], SlaPolicy] = {}
-        # Working days from the first legacy day to a year after today: every deadline falls in between.
-        self.first_day = (_epoch(first) + LOCAL_OFFSET) // DAY - 1
-        self.last_day = max(self.now, _epoch(last)) // DAY + 400
+        # Working days from the first legacy day to a year after today: every deadline falls in between. When
+        # the file's first and last registration times are not known yet (validated while the import writes),
+        # the range grows with the batches (`_cover`).
+        self.first_day = self.last_day = 0
+        self.covered = False
         self.clocks: dict[int, FastClock] = {}
+        if first is not None and last is not None:
+            self._cover(first, last)
         # Top category by category id, from the validated rows' own categories (a category deleted since the
         # validation then fails the foreign-key check, as it should, not this look-up).
         self.root_of: dict[int, int] = {}
@@ -220,6 +224,17 @@ class BulkTicketWriter:
         if root is None:
             root = self.root_of[category.pk] = category.root_id
         return root
+
+    def _cover(self, first: dt.datetime, last: dt.datetime) -> None:
+        """Let the SLA clocks cover registrations from `first` to `last` (built again when they did not)."""
+        first_day = (_epoch(first) + LOCAL_OFFSET) // DAY - 1
+        last_day = max(self.now, _epoch(last)) // DAY + 400
+        if self.covered:
+            if self.first_day <= first_day and last_day <= self.last_day:
+                return
+            first_day, last_day = min(first_day, self.first_day), max(last_day, self.last_day)
+        self.first_day, self.last_day, self.covered = first_day, last_day, True
+        self.clocks.clear()
 
     def _clock(self, policy: SlaPolicy) -> FastClock:
         clock = self.clocks.get(policy.calendar_id)
@@ -339,6 +354,7 @@ class BulkTicketWriter:
             return 0
         w, ts, N, T, F = self.w, self.ts, self.N, self.T, self.F
         self._mark = time.perf_counter()
+        self._cover(min(item.created_at for item in items), max(item.created_at for item in items))
         customers, new_customers = self._customers(items)
         self._step("customers")
         earlier_db = self._earlier_in_database(items, customers, new_customers)

@@ -13,7 +13,13 @@ from openpyxl import Workbook
 from loopdesk.conftest import T0, World
 from loopdesk.core.errors import PermissionDeniedError
 from loopdesk.customers.models import Customer
-from loopdesk.reports.imports import TICKET_FIELDS, detect_encoding, import_customers, import_tickets
+from loopdesk.reports.imports import (
+    TICKET_FIELDS,
+    ImportResult,
+    detect_encoding,
+    import_customers,
+    import_tickets,
+)
 from loopdesk.reports.models import ReportFact
 from loopdesk.sla.calendars import SHANGHAI
 from loopdesk.tickets.models import ExternalRef, Ticket, TicketEvent, TicketLink
@@ -29,6 +35,16 @@ def _csv(lines: list[str], encoding: str = "utf-8") -> io.BytesIO:
     return io.BytesIO((HEADER + "".join(lines)).encode(encoding))
 
 
+# Validating first, then writing; or validating in a forked process while this one writes (`_ValidatingChild`).
+MODES = pytest.mark.parametrize("parallel", [False, True], ids=["validate-first", "validate-in-parallel"])
+
+
+def _mode(result: ImportResult, parallel: bool) -> ImportResult:
+    """The result, once checked to come from the asked mode (the forked validation reports its own time)."""
+    assert ("validation (in parallel)" in result.seconds) is parallel, result.seconds
+    return result
+
+
 def test_gbk_file_imports(world: World) -> None:
     agent = world.user("agent")
     result = import_tickets(acting_user=agent, source=_csv(GOOD, "gbk"), name="legacy.csv", system="eoms", now=T0)
@@ -42,12 +58,16 @@ def test_gbk_file_imports(world: World) -> None:
     assert Customer.objects.filter(msisdn="13900000002").exists()
 
 
-def test_importing_the_same_file_again_creates_nothing(world: World) -> None:
+@MODES
+def test_importing_the_same_file_again_creates_nothing(world: World, parallel: bool) -> None:
+    from loopdesk.reports.models import ImportRun
+
     agent = world.user("agent")
-    import_tickets(acting_user=agent, source=_csv(GOOD), system="eoms", now=T0)
-    again = import_tickets(acting_user=agent, source=_csv(GOOD), system="eoms", now=T0)
-    assert (again.created, again.skipped) == (0, 2)
-    assert Ticket.objects.count() == 2
+    import_tickets(acting_user=agent, source=_csv(GOOD), system="eoms", now=T0, parallel=parallel)
+    again = _mode(import_tickets(acting_user=agent, source=_csv(GOOD), system="eoms", now=T0, parallel=parallel),
+                  parallel)
+    assert (again.created, again.skipped, again.valid, again.applied) == (0, 2, 0, False)
+    assert Ticket.objects.count() == 2 and ImportRun.objects.count() == 1
 
 
 def test_dry_run_reports_and_writes_nothing(world: World) -> None:
@@ -56,14 +76,16 @@ def test_dry_run_reports_and_writes_nothing(world: World) -> None:
     assert Ticket.objects.count() == 0
 
 
-def test_one_bad_row_and_nothing_is_imported_with_errors_per_row_in_chinese(world: World) -> None:
+@MODES
+def test_one_bad_row_and_nothing_is_imported_with_errors_per_row_in_chinese(world: World, parallel: bool) -> None:
     bad = [
         "EOMS-3,昨天,13900000003,投诉,不存在的类目,10086热线,内容\n",
         "EOMS-1,2026-10-07 08:00,12345,表扬,其它,飞鸽传书,\n",
     ]
     with translation.override("zh-hans"):
-        result = import_tickets(acting_user=world.user("agent"), source=_csv(GOOD + bad), now=T0)
-    assert Ticket.objects.count() == 0 and not result.applied
+        result = _mode(import_tickets(acting_user=world.user("agent"), source=_csv(GOOD + bad), now=T0,
+                                      parallel=parallel, batch_size=1), parallel)
+    assert Ticket.objects.count() == 0 and not result.applied and result.created == 0
     by_line = {}
     for e in result.errors:
         by_line.setdefault(e.row, []).append(e.column)
@@ -77,10 +99,14 @@ def test_one_bad_row_and_nothing_is_imported_with_errors_per_row_in_chinese(worl
     assert "EOMS-1" in duplicate and "2" in duplicate and "行" in duplicate  # "also in line 2", in Chinese
 
 
-def test_partial_import_keeps_the_good_rows_when_asked(world: World) -> None:
+@MODES
+def test_partial_import_keeps_the_good_rows_when_asked(world: World, parallel: bool) -> None:
     bad = ["EOMS-9,2026-10-07 08:00,13900000009,投诉,不存在的类目,10086热线,内容\n"]
-    result = import_tickets(acting_user=world.user("agent"), source=_csv(GOOD + bad), all_or_nothing=False, now=T0)
-    assert (result.created, result.error_count) == (2, 1)
+    result = _mode(import_tickets(acting_user=world.user("agent"), source=_csv(bad + GOOD), all_or_nothing=False,
+                                  now=T0, parallel=parallel, batch_size=1), parallel)
+    assert (result.rows, result.valid, result.created, result.error_count, result.applied) == (3, 2, 2, 1, True)
+    assert [e.row for e in result.errors] == [2]
+    assert Ticket.objects.count() == 2
 
 
 def test_missing_columns_and_column_mapping(world: World) -> None:
@@ -174,14 +200,15 @@ def _imported(system: str) -> list[dict]:
     return out
 
 
-def test_the_bulk_path_stores_what_the_services_store(world: World) -> None:
+@MODES
+def test_the_bulk_path_stores_what_the_services_store(world: World, parallel: bool) -> None:
     from loopdesk.reports import rollups
 
     agent = world.user("agent")
     now = T0 + dt.timedelta(days=30)
-    bulk = import_tickets(acting_user=agent, source=io.BytesIO((BULK_HEADER + "".join(_legacy_rows("B", "7")))
-                                                                 .encode("gbk")),
-                          name="bulk.csv", system="bulk", now=now)
+    bulk = _mode(import_tickets(acting_user=agent, source=io.BytesIO((BULK_HEADER + "".join(_legacy_rows("B", "7")))
+                                                                       .encode("gbk")),
+                                name="bulk.csv", system="bulk", now=now, parallel=parallel), parallel)
     # Not 138...: `world.customer()` hands out 13800000001, 13800000002, ... in each test process.
     slow = import_tickets(acting_user=agent, source=io.BytesIO((BULK_HEADER + "".join(_legacy_rows("S", "9")))
                                                                  .encode("utf-8")),
@@ -212,25 +239,28 @@ def test_the_bulk_path_stores_what_the_services_store(world: World) -> None:
     assert rollups.check().ok
 
 
-def test_bulk_import_is_all_or_nothing_and_idempotent(world: World) -> None:
+@MODES
+def test_bulk_import_is_all_or_nothing_and_idempotent(world: World, parallel: bool) -> None:
     agent = world.user("agent")
     now = T0 + dt.timedelta(days=30)
     rows = _legacy_rows("X", "6")
     bad = [*rows, "X-5,2026-10-05 09:30,13600000019,投诉,基础通信,10086热线,内容,已结案,,\n"]
     with translation.override("en"):
-        result = import_tickets(acting_user=agent, source=io.BytesIO((BULK_HEADER + "".join(bad)).encode()),
-                                name="bad.csv", system="x", now=now)
-    assert not result.applied and Ticket.objects.count() == 0
+        result = _mode(import_tickets(acting_user=agent, source=io.BytesIO((BULK_HEADER + "".join(bad)).encode()),
+                                      name="bad.csv", system="x", now=now, batch_size=1, parallel=parallel), parallel)
+    # The bad row is the last: in parallel, the first four were written before it was seen, then rolled back.
+    assert not result.applied and Ticket.objects.count() == 0 and not Customer.objects.exists()
     # The file's line (the quoted cell of X-3 spans two): no closing time, no resolution for a closed ticket.
     assert [(e.row, e.column) for e in result.errors] == [(7, "closed at"), (7, "resolution")]
-    result = import_tickets(acting_user=agent, source=io.BytesIO((BULK_HEADER + "".join(rows)).encode()),
-                            name="good.csv", system="x", now=now, batch_size=1)  # a batch per row
+    result = _mode(import_tickets(acting_user=agent, source=io.BytesIO((BULK_HEADER + "".join(rows)).encode()),
+                                  name="good.csv", system="x", now=now, batch_size=1, parallel=parallel),
+                   parallel)  # a batch per row
     assert (result.created, result.applied) == (4, True)
     # The repeat is found across batches (the earlier batch is in the database, same transaction).
     assert list(Ticket.objects.order_by("created_at").values_list("is_repeat", flat=True)) == [
         False, True, False, False]
     again = import_tickets(acting_user=agent, source=io.BytesIO((BULK_HEADER + "".join(rows)).encode()),
-                           name="good.csv", system="x", now=now)
+                           name="good.csv", system="x", now=now, parallel=parallel)
     assert (again.created, again.skipped) == (0, 4)
     assert Ticket.objects.count() == 4
     from loopdesk.reports import rollups
@@ -238,15 +268,18 @@ def test_bulk_import_is_all_or_nothing_and_idempotent(world: World) -> None:
     assert rollups.check().ok  # folded by the import itself
 
 
+@MODES
 @pytest.mark.parametrize("batch_size", [1, 2, 4])
-def test_repeats_and_customers_are_found_whatever_the_batches(world: World, batch_size: int) -> None:
+def test_repeats_and_customers_are_found_whatever_the_batches(world: World, batch_size: int, parallel: bool) -> None:
     """An earlier complaint and a customer created by the import are found whether they are in the same batch
     (batch size 4), the previous one (size 2) or an older one (size 1: the repeat and each customer's second
     ticket come two batches later), and nothing is created twice."""
     agent = world.user("agent")
     one, two, three, four = _legacy_rows("Q", "5")
-    result = import_tickets(acting_user=agent, source=io.BytesIO((BULK_HEADER + one + three + two + four).encode()),
-                            name="q.csv", system="q", now=T0 + dt.timedelta(days=30), batch_size=batch_size)
+    result = _mode(import_tickets(acting_user=agent, source=io.BytesIO((BULK_HEADER + one + three + two + four)
+                                                                       .encode()),
+                                  name="q.csv", system="q", now=T0 + dt.timedelta(days=30), batch_size=batch_size,
+                                  parallel=parallel), parallel)
     assert (result.created, result.error_count) == (4, 0), result.errors
     tickets = {t.external_refs.get().external_id: t for t in Ticket.objects.all()}
     assert {k: t.is_repeat for k, t in tickets.items()} == {"Q-1": False, "Q-2": True, "Q-3": False, "Q-4": False}
@@ -261,10 +294,14 @@ def test_repeats_and_customers_are_found_whatever_the_batches(world: World, batc
 
 @pytest.mark.django_db(transaction=True)  # commits: the row-by-row checks run at commit
 @pytest.mark.parametrize("by_batch", [True, False])
+@MODES
 def test_a_category_gone_before_the_write_fails_the_import_and_stores_nothing(world: World, settings,  # type: ignore[no-untyped-def]
-                                                                               by_batch: bool) -> None:
+                                                                               by_batch: bool, parallel: bool) -> None:
     """Foreign keys hold on both paths of the bulk write: checked a batch at a time (PostgreSQL, the setting on)
-    or row by row at commit. A category deleted after the validation pass fails the whole import."""
+    or row by row at commit. A category deleted after the validation pass (or, validating in parallel, while it
+    goes on) fails the whole import, and a validating process is not left behind."""
+    import multiprocessing
+
     from django.db import IntegrityError, connection
     from django.db.models.signals import post_save
 
@@ -285,13 +322,15 @@ def test_a_category_gone_before_the_write_fails_the_import_and_stores_nothing(wo
         with pytest.raises(IntegrityError) as raised:
             import_tickets(acting_user=agent, source=io.BytesIO((BULK_HEADER + "".join(_legacy_rows("G", "5")))
                                                                 .encode()),
-                           name="gone.csv", system="g", now=T0 + dt.timedelta(days=30))
+                           name="gone.csv", system="g", now=T0 + dt.timedelta(days=30), parallel=parallel,
+                           batch_size=1)
     finally:
         post_save.disconnect(meanwhile, sender=ImportRun)
     if by_batch and connection.vendor == "postgresql":
         assert f"(category_id)=({leaf.pk})" in str(raised.value), raised.value
     assert Ticket.objects.count() == 0 and not ExternalRef.objects.exists() and not ImportRun.objects.exists()
     assert Category.objects.filter(pk=leaf.pk).exists()
+    assert multiprocessing.active_children() == []
 
 
 def test_the_bulk_write_checks_references_by_batch_on_postgresql_only(world: World, settings) -> None:  # type: ignore[no-untyped-def]
@@ -314,8 +353,8 @@ def test_the_bulk_write_checks_references_by_batch_on_postgresql_only(world: Wor
     assert rollups.check().ok
 
 
-@pytest.mark.parametrize("bulk", [True, False])
-def test_rows_another_import_wrote_after_validation_are_skipped(world: World, bulk: bool) -> None:
+@pytest.mark.parametrize(("bulk", "parallel"), [(True, False), (False, False), (True, True)])
+def test_rows_another_import_wrote_after_validation_are_skipped(world: World, bulk: bool, parallel: bool) -> None:
     """The validated rows are written from the spill file; their external ids are looked up again inside the
     write's transaction. Another import committing Y-2 between the validation and the write (here: when the
     write's ImportRun row is saved, a real ExternalRef row) makes Y-2 skipped, not imported twice or failing."""
@@ -338,7 +377,7 @@ def test_rows_another_import_wrote_after_validation_are_skipped(world: World, bu
     try:
         result = import_tickets(acting_user=agent, source=io.BytesIO((BULK_HEADER + "".join(_legacy_rows("Y", "4")))
                                                                      .encode()),
-                                name="late.csv", system="y", now=now, batch_size=2, bulk=bulk)
+                                name="late.csv", system="y", now=now, batch_size=2, bulk=bulk, parallel=parallel)
     finally:
         post_save.disconnect(meanwhile, sender=ImportRun)
     assert (result.created, result.skipped, result.valid, result.applied) == (3, 1, 3, True), result.errors
@@ -381,16 +420,19 @@ def test_utf16_with_a_broken_character_names_its_line(world: World) -> None:
     assert not result.applied and Ticket.objects.count() == 0
 
 
+@MODES
 @pytest.mark.parametrize("encoding", ["utf-8", "gbk"])
 @pytest.mark.parametrize("all_or_nothing", [True, False])
 def test_invalid_bytes_are_reported_on_their_line_in_chinese(world: World, encoding: str,
-                                                             all_or_nothing: bool) -> None:
+                                                             all_or_nothing: bool, parallel: bool) -> None:
     raw = (HEADER + "".join(GOOD)).encode(encoding) + "EOMS-3,2026-10-07 08:00,13900000003,投诉,其它,短信,坏".encode(
         encoding) + b"\x80\xff\n" + "EOMS-4,2026-10-07 09:00,13900000004,投诉,其它,短信,好\n".encode(encoding)
     with translation.override("zh-hans"):
+        # A batch a row: in parallel the good rows are written before the bad bytes are read, then rolled back.
         result = import_tickets(acting_user=world.user("agent"), source=io.BytesIO(raw), name="bad.csv", now=T0,
-                                all_or_nothing=all_or_nothing)
+                                all_or_nothing=all_or_nothing, parallel=parallel, batch_size=1)
     assert [e.row for e in result.errors] == [4], result.errors
+    _mode(result, parallel)
     message = result.errors[0].message
     assert "80" in message and "GBK" in message and "另存为" in message  # Chinese: save it again as ...
     assert not result.applied and result.created == 0 and Ticket.objects.count() == 0
