@@ -5,7 +5,9 @@
 - Columns are matched by the usual legacy headers (工单编号, 受理时间, 手机号码 ...) or an explicit mapping.
 - One pass over the file, row by row, validates every row and reports every problem per row, in the user's
   language; the rows that passed are pickled to a temporary file in batches (memory is bounded by the set of
-  external ids seen and one batch), and the write reads them back from there, not from the file.
+  external ids seen and one batch), and the write reads them back from there, not from the file. A file of
+  4 MB or more is validated instead by a forked process that hands the valid rows over a pipe while this one
+  writes them (`_ValidatingChild`; same result, the validation no longer precedes the write).
   A dry run stops after the validation. All-or-nothing by default: one bad row and nothing is imported.
 - Idempotent: a row whose external id (tickets.ExternalRef, per source system) is already imported is
   skipped, so a file can be imported again after a fix.
@@ -691,7 +693,7 @@ class _ValidatingChild:
     The child inherits the open file (read on from the line after the header, which this process read) and the
     validator (categories and choices read from the database before the fork); it never uses the database. It
     sends the rows that pass, a batch at a time, in the spill file's compact form; a notice at the first row in
-    error; and at the end its counts, the errors and the first and last registration time. This process writes
+    error; and at the end its counts and errors. This process writes
     each batch as it arrives (`batches`), and, all-or-nothing, stops writing at the first error notice and
     rolls the import back once the child has reported every error (`_Abort`). The rows already imported are
     skipped inside the write's transaction (`recheck`), not by the child. So the validation (a fifth of a
@@ -712,8 +714,13 @@ class _ValidatingChild:
         # collection in the child would otherwise write to each inherited object and so copy its page.
         gc.collect()
         gc.freeze()
-        self.process.start()
-        sender.close()
+        try:
+            self.process.start()
+        except BaseException:
+            gc.unfreeze()
+            raise
+        finally:
+            sender.close()
 
     @staticmethod
     def _validate(validator: _TicketValidator, rows: Iterator[tuple[int, list[Any]]], batch_size: int,

@@ -533,3 +533,24 @@ def test_the_import_adds_to_each_rollup_in_the_folds_lock_order(world: World) ->
                                                                        key=rollups._sort_key), cube.table
     deltas.finish()
     assert rollups.stored_rollups() == rollups.project(rollups.DAILY, delta)
+
+
+@pytest.mark.parametrize(("threads", "minimum", "expected"), [(1, 0, True), (1, 1 << 30, False), (2, 0, False)])
+def test_a_large_file_is_validated_in_parallel_when_this_process_runs_one_thread(
+        world: World, tmp_path, monkeypatch, threads: int, minimum: int, expected: bool) -> None:  # type: ignore[no-untyped-def]
+    """By default (`parallel=None`): a file of PARALLEL_MIN_BYTES or more, in a process with one thread only;
+    an in-memory upload never (it has no size on disk to go by). The rows are the same either way."""
+    from loopdesk.reports import imports
+
+    monkeypatch.setattr(imports, "PARALLEL_MIN_BYTES", minimum)
+    monkeypatch.setattr(imports.threading, "active_count", lambda: threads)
+    path = tmp_path / "legacy.csv"
+    path.write_bytes((BULK_HEADER + "".join(_legacy_rows("P", "3"))).encode("gbk"))
+    result = _mode(import_tickets(acting_user=world.user("agent"), source=path, system="p",
+                                  now=T0 + dt.timedelta(days=30)), expected)
+    assert (result.created, result.error_count) == (4, 0), result.errors
+    other_numbers = (BULK_HEADER + "".join(_legacy_rows("P", "2"))).encode("gbk")  # else repeats of the above
+    in_memory = import_tickets(acting_user=world.user("agent"), source=io.BytesIO(other_numbers), system="p2",
+                               now=T0 + dt.timedelta(days=30))
+    _mode(in_memory, False)
+    assert _imported("p") == _imported("p2")
