@@ -43,7 +43,7 @@ from loopdesk.sla.services import active_policies, select_policy
 from loopdesk.tickets.bulk import CUSTOMER_FIELDS, DAY, LOCAL_OFFSET, FastClock, RowWriter, TimeText, fast_sla
 from loopdesk.tickets.choices import ContactType, EventKind, Priority, Status, Visibility
 from loopdesk.tickets.models import Category, Ticket, TicketSequence
-from loopdesk.tickets.numbers import _sequence_name, next_ticket_number, number_prefix
+from loopdesk.tickets.numbers import _sequence_name, format_numbers, next_ticket_number
 
 if TYPE_CHECKING:
     from loopdesk.reports.imports import _TicketRow
@@ -70,8 +70,7 @@ def reserve_numbers(region: str, day: dt.date, count: int) -> list[str]:
             row.last_value += count - 1
             row.save(update_fields=["last_value"])
             values += list(range(values[0] + 1, values[0] + count))
-    prefix = number_prefix(region, day)  # formatted once, not per number (as `format_number` spells them)
-    return [f"{prefix}{value:06d}" for value in values]
+    return format_numbers(region, day, values)
 
 
 def _sequence_exists(cursor: Any, region: str, day: dt.date) -> bool:

@@ -636,6 +636,11 @@ class _Spill:
                 item.channel, item.description, item.title, item.priority, item.customer_name, item.closed_at,
                 item.resolution)
 
+    @staticmethod
+    def expand(rows: list[tuple[Any, ...]], categories: dict[int, Category]) -> list[_TicketRow]:
+        """The rows back from their compact form."""
+        return [_TicketRow(r[0], r[1], r[2], r[3], r[4], categories[r[5]], *r[6:]) for r in rows]
+
     def add(self, item: _TicketRow) -> None:
         self.categories[item.category.pk] = item.category
         self.pending.append(self.compact(item))
@@ -656,7 +661,7 @@ class _Spill:
                 rows = pickle.load(self.file)  # noqa: S301 - our own temporary file, written just before
             except EOFError:
                 return
-            yield [_TicketRow(r[0], r[1], r[2], r[3], r[4], categories[r[5]], *r[6:]) for r in rows]
+            yield self.expand(rows, categories)
 
     def close(self) -> None:
         self.file.close()
@@ -771,12 +776,11 @@ class _ValidatingChild:
         """The validated rows as they come; at the end the child's counts and errors go into `result`, and
         `_Abort` is raised when nothing is to be kept (an error, all-or-nothing; an unreadable line; no row)."""
         stopped = False
-        categories = self.categories
         while True:
             message = self._receive()
             if message[0] == "batch":
                 if not stopped:
-                    yield [_TicketRow(r[0], r[1], r[2], r[3], r[4], categories[r[5]], *r[6:]) for r in message[1]]
+                    yield _Spill.expand(message[1], self.categories)
             elif message[0] == "error":
                 stopped = stopped or self.all_or_nothing  # the rest is still validated, for the report
             elif message[0] == "done":
@@ -823,16 +827,17 @@ def import_tickets(
     result = ImportResult(dry_run=dry_run)
     now = now or timezone.now()
     name = name or str(getattr(source, "name", source))
-    seen: list[_TicketValidator] = []
-
-    def valid_rows(handle: IO[bytes]) -> Iterator[_TicketRow]:
-        """Pass over the file: every row validated, errors recorded; yields rows still to import."""
+    def opened(handle: IO[bytes]) -> tuple[_TicketValidator, Iterator[tuple[int, list[Any]]]] | None:
+        """The validator for the file's columns and its rows still to read; None when the columns are wrong (the
+        problems recorded). Raises UnreadableFile."""
         header, rows, result.encoding = read_table(handle, name)
         columns = resolve_columns(header, TICKET_FIELDS, mapping, result)
         if result.error_count:
-            return
-        validator = _TicketValidator(columns, result, now)
-        seen.append(validator)
+            return None
+        return _TicketValidator(columns, result, now), rows
+
+    def valid_rows(validator: _TicketValidator, rows: Iterator[tuple[int, list[Any]]]) -> Iterator[_TicketRow]:
+        """Pass over the file: every row validated, errors recorded; yields rows still to import."""
         for chunk in _chunks(rows):
             checked = []
             for line, row in chunk:
@@ -879,31 +884,28 @@ def import_tickets(
     looked_up = [0.0]  # and looking their external ids up again
     try:
         started = time.perf_counter()
+        try:
+            start = opened(handle)
+            if start is not None and not parallel:
+                for item in valid_rows(*start):
+                    if spill is not None:
+                        spill.add(item)
+        except UnreadableFile as exc:  # reported on its line; nothing is imported, even with all_or_nothing off
+            result.add_error(exc.line, "", exc.message)
+            return result
+        if start is None:
+            return result
+        validator, rows = start
         if parallel:
-            try:
-                header, rows, result.encoding = read_table(handle, name)
-            except UnreadableFile as exc:
-                result.add_error(exc.line, "", exc.message)
-                return result
-            columns = resolve_columns(header, TICKET_FIELDS, mapping, result)
-            if result.error_count:
-                return result
-            child = _ValidatingChild(_TicketValidator(columns, result, now), rows, batch_size, all_or_nothing)
+            child = _ValidatingChild(validator, rows, batch_size, all_or_nothing)
             batches: Iterator[list[_TicketRow]] = (recheck(batch) for batch in child.batches(result))
             first = last = None
         else:
-            try:
-                for item in valid_rows(handle):
-                    if spill is not None:
-                        spill.add(item)
-            except UnreadableFile as exc:  # reported on its line; nothing is imported, even with all_or_nothing off
-                result.add_error(exc.line, "", exc.message)
-                return result
             result.seconds["validation pass"] = time.perf_counter() - started
             if spill is None or (all_or_nothing and result.error_count) or not result.valid:
                 return result
             batches = spilled(spill)
-            first, last = seen[0].first, seen[0].last
+            first, last = validator.first, validator.last
         try:
             with transaction.atomic():
                 # Written first: on SQLite this takes the write lock for the whole import.

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterable
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
@@ -22,13 +23,14 @@ from loopdesk.tickets.models import TicketSequence
 _SAFE_REGION = re.compile(r"^[A-Za-z0-9]{1,8}$")
 
 
-def number_prefix(region: str, day: dt.date) -> str:
-    """What every number of `region` on `day` starts with: "JM-20261122-"."""
-    return f"{region}-{day:%Y%m%d}-"
+def format_numbers(region: str, day: dt.date, values: Iterable[int]) -> list[str]:
+    """The numbers of `region` on `day` with these sequence values (the date is formatted once)."""
+    prefix = f"{region}-{day:%Y%m%d}-"
+    return [f"{prefix}{value:06d}" for value in values]
 
 
 def format_number(region: str, day: dt.date, value: int) -> str:
-    return f"{number_prefix(region, day)}{value:06d}"
+    return format_numbers(region, day, (value,))[0]
 
 
 def next_ticket_number(region: str, day: dt.date) -> str:
