@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from loopdesk.core.text import mask_msisdn, mask_name, validate_msisdn
@@ -29,7 +30,10 @@ class Area(models.Model):
 class Customer(models.Model):
     """A subscriber. The MSISDN is the identity; it is shown masked to roles without the reveal permission."""
 
-    msisdn = models.CharField(_("mobile number"), max_length=11, unique=True, validators=[validate_msisdn])
+    # Unique by the constraint customers_customer_msisdn_key (Meta), not `unique=True`, which on PostgreSQL adds a
+    # second, varchar_pattern_ops index for LIKE 'prefix%': numbers are only looked up whole (forms still name the
+    # field when a number is taken: Django and DRF validate a one-field UniqueConstraint as the field's own).
+    msisdn = models.CharField(_("mobile number"), max_length=11, validators=[validate_msisdn])
     name = models.CharField(_("name"), max_length=64, blank=True)
     brand = models.CharField(_("brand"), max_length=16, choices=Brand.choices, default=Brand.SHENZHOUXING)
     vip_level = models.CharField(_("VIP level"), max_length=16, choices=VipLevel.choices, default=VipLevel.NONE)
@@ -38,9 +42,11 @@ class Customer(models.Model):
     province = models.CharField(_("province code"), max_length=8)
     region = models.CharField(_("home region"), max_length=8)
     home_branch = models.ForeignKey(
-        "org.OrgUnit", verbose_name=_("home branch"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "org.OrgUnit", verbose_name=_("home branch"), null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        db_index=False,  # cust_home_branch (Meta)
     )
-    area = models.ForeignKey(Area, verbose_name=_("area"), null=True, blank=True, on_delete=models.SET_NULL)
+    area = models.ForeignKey(Area, verbose_name=_("area"), null=True, blank=True, on_delete=models.SET_NULL,
+                             db_index=False)  # cust_area (Meta)
     account_manager = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("account manager"),
@@ -48,12 +54,22 @@ class Customer(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="managed_customers",
+        db_index=False,  # cust_account_manager (Meta)
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("customer")
         verbose_name_plural = _("customers")
+        constraints = [models.UniqueConstraint(fields=["msisdn"], name="customers_customer_msisdn_key")]
+        # Most customers have no account manager (VIPs do), and home branch and area are known for some only
+        # (none for customers created by a legacy import): the indexes hold only the rows that have one.
+        indexes = [
+            models.Index(fields=["home_branch"], name="cust_home_branch", condition=Q(home_branch__isnull=False)),
+            models.Index(fields=["area"], name="cust_area", condition=Q(area__isnull=False)),
+            models.Index(fields=["account_manager"], name="cust_account_manager",
+                         condition=Q(account_manager__isnull=False)),
+        ]
 
     def __str__(self) -> str:
         return self.masked_msisdn

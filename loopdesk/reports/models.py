@@ -117,8 +117,9 @@ class HopFact(FactDimensions):
     fold with the ticket's `ReportFact`; `hop_minutes` is elapsed time (as dispatch → reply is)."""
 
     id = models.BigAutoField(primary_key=True)
+    # No index of its own: rpt_hop_key (ticket, seq) starts with it.
     ticket = models.ForeignKey("tickets.Ticket", on_delete=models.CASCADE, related_name="hop_facts",
-                               verbose_name=_("work order"))
+                               verbose_name=_("work order"), db_index=False)
     seq = models.PositiveIntegerField(_("sequence"))
     started_at = models.DateTimeField(_("received at"))
     ended_at = models.DateTimeField(_("ended at"), null=True)

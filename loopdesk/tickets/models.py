@@ -92,7 +92,9 @@ class Ticket(models.Model):
     queues and "due within N minutes" are indexed queries. `version` guards against lost updates.
     """
 
-    number = models.CharField(_("number"), max_length=32, unique=True)
+    # Unique by the constraint tickets_ticket_number_key (Meta), not `unique=True`: on PostgreSQL that would add a
+    # second, varchar_pattern_ops index for LIKE 'prefix%' look-ups, which nothing does (numbers are matched whole).
+    number = models.CharField(_("number"), max_length=32)
     province = models.CharField(_("province code"), max_length=8)
     region = models.CharField(_("region code"), max_length=8)
 
@@ -143,6 +145,7 @@ class Ticket(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
         help_text=_("The unit a returned ticket goes back to."),
+        db_index=False,  # tkt_dispatcher_unit (Meta)
     )
 
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.NEW)
@@ -188,6 +191,7 @@ class Ticket(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="children",
+        db_index=False,  # tkt_parent: only the few rows that have one
     )
     duplicate_of = models.ForeignKey(
         "self",
@@ -196,6 +200,7 @@ class Ticket(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="duplicates",
+        db_index=False,  # tkt_duplicate_of: only the few rows that have one
     )
 
     version = models.PositiveIntegerField(_("version"), default=1)
@@ -206,7 +211,15 @@ class Ticket(models.Model):
     class Meta:
         verbose_name = _("work order")
         verbose_name_plural = _("work orders")
+        constraints = [models.UniqueConstraint(fields=["number"], name="tickets_ticket_number_key")]
         indexes = [
+            # Almost every work order has no parent and duplicates none: the foreign keys' indexes hold only the
+            # rows that have one (what a look-up by value, or the PROTECT check when one is deleted, needs).
+            models.Index(fields=["parent"], name="tkt_parent", condition=Q(parent__isnull=False)),
+            models.Index(fields=["duplicate_of"], name="tkt_duplicate_of", condition=Q(duplicate_of__isnull=False)),
+            # Set once a ticket has been dispatched: none of the tickets the front line closes itself or imports.
+            models.Index(fields=["dispatcher_unit"], name="tkt_dispatcher_unit",
+                         condition=Q(dispatcher_unit__isnull=False)),
             # My unit's open tickets by due time (the queue), keyset by (due_at, id).
             models.Index(fields=["handler_unit", "due_at", "id"], name="tkt_open_queue", condition=Q(is_open=True)),
             # Due within N minutes: only open tickets whose clock runs.
@@ -266,10 +279,12 @@ class TicketEvent(models.Model):
     from_status = models.CharField(_("from status"), max_length=16, choices=Status.choices, blank=True)
     to_status = models.CharField(_("to status"), max_length=16, choices=Status.choices, blank=True)
     from_unit = models.ForeignKey(
-        "org.OrgUnit", verbose_name=_("from unit"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "org.OrgUnit", verbose_name=_("from unit"), null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        db_index=False,  # tkt_event_from_unit (Meta)
     )
     to_unit = models.ForeignKey(
-        "org.OrgUnit", verbose_name=_("to unit"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "org.OrgUnit", verbose_name=_("to unit"), null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        db_index=False,  # tkt_event_to_unit (Meta)
     )
     to_user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -278,6 +293,7 @@ class TicketEvent(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
+        db_index=False,  # tkt_event_to_user (Meta)
     )
     note = models.TextField(_("note"), blank=True)
     visibility = models.CharField(
@@ -291,6 +307,14 @@ class TicketEvent(models.Model):
         verbose_name_plural = _("timeline events")
         ordering = ["ticket_id", "seq"]
         constraints = [models.UniqueConstraint(fields=["ticket", "seq"], name="tkt_event_seq_unique")]
+        # from_unit, to_unit and to_user are set only on the events that move a ticket between units or people (about
+        # half of a timeline; none of an imported ticket's first event): their indexes hold only the rows that have
+        # one, which is all that a look-up by unit or user, or the PROTECT check when one is deleted, reads.
+        indexes = [
+            models.Index(fields=["from_unit"], name="tkt_event_from_unit", condition=Q(from_unit__isnull=False)),
+            models.Index(fields=["to_unit"], name="tkt_event_to_unit", condition=Q(to_unit__isnull=False)),
+            models.Index(fields=["to_user"], name="tkt_event_to_user", condition=Q(to_user__isnull=False)),
+        ]
 
     def __str__(self) -> str:
         return f"{self.ticket_id}#{self.seq} {self.kind}"
