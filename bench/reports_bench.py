@@ -25,6 +25,8 @@ Run by hand, not a test. Each figure comes with a baseline measured in the same 
   import     legacy GBK CSV of N rows through `import_tickets`, bulk path (validation pass, then batched
              COPY / executemany writes and the rollup fold) — baseline: the same import as a dry run
              (reading, decoding and validating every row; no writes). `import --import-rows N` runs it alone.
+             `import_bulk_cost` adds the CPU seconds of the writer, its validating child and the PostgreSQL
+             backend, and the write-ahead-log records and bytes per row (machine-independent).
 """
 
 from __future__ import annotations
@@ -279,6 +281,28 @@ def export_child(mode: str, rows: int) -> None:
           bytes=size, peak_rss_mb=rss)
 
 
+def _costs() -> dict[str, float]:
+    """CPU seconds so far of this process, of its waited-for children, and (PostgreSQL on this machine) of this
+    connection's server process; and the cluster's write-ahead-log counters (`pg_stat_wal`: the whole cluster, so
+    autovacuum or another database's work in between counts too)."""
+    from django.db import connection
+
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    out = {"writer": own.ru_utime + own.ru_stime, "child": children.ru_utime + children.ru_stime}
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT wal_records, wal_fpi, wal_bytes, pg_backend_pid() FROM pg_stat_wal")
+            records, fpi, wal_bytes, pid = cursor.fetchone()
+        out.update(wal_records=float(records), wal_fpi=float(fpi), wal_bytes=float(wal_bytes))
+        try:  # fields 14 and 15 of /proc/<pid>/stat: user and system clock ticks
+            with open(f"/proc/{pid}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+            out["server"] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, IndexError, ValueError):
+            pass  # the server runs on another machine
+    return out
+
+
 def import_figure(args: argparse.Namespace) -> None:
     """A legacy GBK CSV of N rows (a fifth closed, complaints, every row a customer not in the database: runs of
     up to 100,003 rows started a second or more apart use disjoint numbers) through `import_tickets`
@@ -312,11 +336,13 @@ def import_figure(args: argparse.Namespace) -> None:
     dry = import_tickets(acting_user=agent, source=handle.name, system=f"bench{stamp}", dry_run=True)
     base = time.perf_counter() - start
     assert dry.valid == n, (dry.valid, dry.error_count, dry.errors[:3])
+    before = _costs()
     start = time.perf_counter()
     batch = getattr(args, "batch_size", None)
     result = import_tickets(acting_user=agent, source=handle.name, system=f"bench{stamp}",
                             **({"batch_size": batch} if batch else {}))
     seconds = time.perf_counter() - start
+    after = _costs()
     os.unlink(handle.name)
     assert result.created == n, (result.created, result.error_count, result.errors[:3])
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
@@ -330,6 +356,16 @@ def import_figure(args: argparse.Namespace) -> None:
     steps = {name: round(value, 2) for name, value in sorted(result.seconds.items(), key=lambda kv: -kv[1])}
     own = sum(value for name, value in result.seconds.items() if not name.endswith("(in parallel)"))
     _emit("import_bulk_steps", rows=n, steps=steps, other=round(seconds - own, 2))
+    # What the import cost, beside its wall time (which on a shared VM varies by a fifth from run to run for the
+    # same work): CPU seconds of the writer, of the validating child and of the PostgreSQL backend, and the
+    # write-ahead log it made (records are one per row and index entry written: they do not depend on the machine).
+    delta = {key: after[key] - before[key] for key in after if key in before}
+    cost: dict[str, object] = {"cpu_s": {key: round(delta[key], 1) for key in ("writer", "child", "server")
+                                         if key in delta}}
+    if "wal_records" in delta:
+        cost.update(wal_records_per_row=round(delta["wal_records"] / n, 2),
+                    wal_bytes_per_row=round(delta["wal_bytes"] / n), wal_full_page_images=int(delta["wal_fpi"]))
+    _emit("import_bulk_cost", rows=n, **cost)
 
 
 def _card_digest(cards: list) -> str:  # type: ignore[type-arg]
