@@ -95,7 +95,8 @@ def references_checked_by_batch() -> Iterator[bool]:
 
 
 def lock_references(model: type[Model], columns: Sequence[str], rows: Iterable[Sequence[Any]], *,
-                    own: Mapping[type[Model], Collection[int]] | None = None) -> None:
+                    own: Mapping[type[Model], Collection[int]] | None = None,
+                    locked: dict[type[Model], set[int]] | None = None) -> None:
     """For `rows` (values in the order of the database `columns`, as for COPY) written, or about to be, into
     `model`'s table without the foreign-key triggers (`references_checked_by_batch`), in the same transaction:
     check that every row they refer to exists and lock it `FOR KEY SHARE`, as the trigger does for each row, but
@@ -106,6 +107,11 @@ def lock_references(model: type[Model], columns: Sequence[str], rows: Iterable[S
     then rolls back whatever it wrote. Checking after writing is as safe as before: rows written but not yet
     committed are invisible to others, and a referred row deleted meanwhile is found missing here.
     NULL (None, or COPY's `\\N`) refers to nothing.
+
+    `locked` (ids by model): rows found and locked by earlier calls *in the same transaction*, which the caller
+    keeps for the length of it (a row lock lasts until the transaction ends): they are not looked up again, and
+    what this call finds is added. A bulk load then asks once for the units, users and categories that every
+    batch refers to, not once a batch.
     """
     rows = rows if isinstance(rows, list) else list(rows)
     if not rows:
@@ -120,6 +126,8 @@ def lock_references(model: type[Model], columns: Sequence[str], rows: Iterable[S
         values = {int(v) for v in spelt if v is not None and v != "\\N"}
         target: Any = field.related_model
         values.difference_update((own or {}).get(target, ()))
+        if locked is not None:
+            values.difference_update(locked.get(target, ()))
         if not values:
             continue
         name = field.target_field.name  # type: ignore[union-attr]
@@ -131,6 +139,8 @@ def lock_references(model: type[Model], columns: Sequence[str], rows: Iterable[S
                 found = {row[0] for row in cursor.fetchall()}
         else:  # SQLite: one writer at a time, nothing to lock
             found = set(target._base_manager.filter(**{f"{name}__in": values}).values_list(name, flat=True))
+        if locked is not None:
+            locked.setdefault(target, set()).update(found)
         missing = sorted(values - found)
         if missing:
             raise IntegrityError(

@@ -182,6 +182,8 @@ class BulkTicketWriter:
         self.w = RowWriter()
         # True inside `references_checked_by_batch`: each batch checks and locks what its rows refer to.
         self.check_references = check_references
+        # Rows found and locked FOR KEY SHARE by earlier batches: the import is one transaction, so they stay locked.
+        self.locked: dict[type, set[int]] = {}
         self.ts = TimeText(self.w.tz_suffix)
         self.N, self.T, self.F = self.w.null, self.w.true, self.w.false
         self.user_id = acting_user.pk
@@ -281,7 +283,7 @@ class BulkTicketWriter:
                 row[slot["id"]], row[slot["msisdn"]], row[slot["name"]] = str(pk), n, w.text(numbers[n])
                 rows.append(row)
             if self.check_references:  # their foreign keys are NULL: checked for the day they are not
-                lock_references(Customer, w.tables["customer"][1], rows, own={Customer: ids})
+                lock_references(Customer, w.tables["customer"][1], rows, own={Customer: ids}, locked=self.locked)
             w.write("customer", rows)
             found.update({n: (pk, blank.vip_level, province, region, None, blank.brand)
                           for pk, n in zip(ids, missing, strict=True)})
@@ -478,9 +480,9 @@ class BulkTicketWriter:
             # After the rows (they are invisible to others until commit): a row deleted meanwhile by another
             # transaction is found missing here, and what is found stays locked until the import commits.
             own = {Ticket: ticket_ids, Customer: new_customers}
-            lock_references(Ticket, w.tables["ticket"][1], tickets, own=own)
+            lock_references(Ticket, w.tables["ticket"][1], tickets, own=own, locked=self.locked)
             for name, rows in (("event", event_rows), ("link", links), ("ref", refs)):
-                lock_references(w.models[name], w.tables[name][1][1:], rows, own=own)
+                lock_references(w.models[name], w.tables[name][1][1:], rows, own=own, locked=self.locked)
             self._step("references")
         # The fold's batch step without reading anything back: these tickets are new (no old fact to take away).
         delta: dict[rollups.Key, dict[str, int]] = {}

@@ -6,6 +6,7 @@ import threading
 
 import pytest
 from django.db import IntegrityError, OperationalError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from loopdesk.conftest import World
 from loopdesk.core.db import lock_references, references_checked_by_batch
@@ -57,6 +58,30 @@ def test_a_missing_row_is_named_and_own_rows_are_not_looked_up(world: World) -> 
     assert f"(category_id)=({missing})" in message and "and 1 more" in message, message
     # Rows this transaction created itself are not looked up: none of these ids exist, yet nothing is raised.
     lock_references(Ticket, columns, bad, own={Category: {missing, missing + 1}})
+
+
+@pytest.mark.django_db
+def test_rows_locked_by_an_earlier_batch_are_not_looked_up_again(world: World) -> None:
+    agent, other = world.user("agent"), world.user("specialist")
+    category = Category.objects.filter(children__isnull=True).first()
+    assert category is not None
+    columns = ["id", "category_id", "first_responder_id"]
+    locked: dict = {}
+    with CaptureQueriesContext(connection) as first:
+        lock_references(Ticket, columns, [["1", str(category.pk), str(agent.pk)]], locked=locked)
+    assert len(first.captured_queries) == 2  # one look-up per foreign key
+    assert locked[Category] == {category.pk} and agent.pk in locked[type(agent)]
+    with CaptureQueriesContext(connection) as again:  # the next batch: the same rows, and one user not seen yet
+        lock_references(Ticket, columns, [["2", str(category.pk), str(agent.pk)],
+                                          ["3", str(category.pk), str(other.pk)]], locked=locked)
+    assert len(again.captured_queries) == 1, again.captured_queries  # only the user not seen yet
+    assert type(agent)._meta.db_table in again.captured_queries[0]["sql"], again.captured_queries
+    assert other.pk in locked[type(agent)]
+    # A row not there is still refused, and is not remembered as found.
+    missing = Category.objects.order_by("-pk").values_list("pk", flat=True).first() + 1000
+    with pytest.raises(IntegrityError):
+        lock_references(Ticket, columns, [["4", str(missing), str(agent.pk)]], locked=locked)
+    assert missing not in locked[Category]
 
 
 @pytest.mark.postgres
