@@ -308,8 +308,8 @@ class TicketEvent(models.Model):
         ordering = ["ticket_id", "seq"]
         constraints = [models.UniqueConstraint(fields=["ticket", "seq"], name="tkt_event_seq_unique")]
         # from_unit, to_unit and to_user are set only on the events that move a ticket between units or people (about
-        # half of a timeline; none of an imported ticket's first event): their indexes hold only the rows that have
-        # one, which is all that a look-up by unit or user, or the PROTECT check when one is deleted, reads.
+        # half of a timeline; from_unit on no event of an imported ticket): their indexes hold only the rows that
+        # have one, which is all that a look-up by unit or user, or the PROTECT check when one is deleted, reads.
         indexes = [
             models.Index(fields=["from_unit"], name="tkt_event_from_unit", condition=Q(from_unit__isnull=False)),
             models.Index(fields=["to_unit"], name="tkt_event_to_unit", condition=Q(to_unit__isnull=False)),

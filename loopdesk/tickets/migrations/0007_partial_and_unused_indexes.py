@@ -6,7 +6,7 @@
   plain ``CharField`` with a ``UniqueConstraint`` of that name (state only; the constraint itself is untouched).
 - ``ticket.parent`` and ``ticket.duplicate_of`` are empty on almost every work order, ``dispatcher_unit`` on
   every one never dispatched (what the front line closes itself, every imported one), as are ``from_unit``,
-  ``to_unit`` and ``to_user`` on about half of a timeline's events (every imported first event): their full
+  ``to_unit`` and ``to_user`` on about half of a timeline's events (``from_unit`` on every imported one): their full
   indexes are replaced by partial ones over the rows that have a value, which serve the same look-ups by value
   (``= x`` and ``= ANY(...)`` imply ``IS NOT NULL``) and Django's PROTECT check when a unit or user is deleted.
 
