@@ -12,6 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -81,12 +82,19 @@ class ReportFact(FactDimensions):
     class Meta:
         verbose_name = _("KPI fact")
         verbose_name_plural = _("KPI facts")
+        # The drill-down reads a day family's facts by `region` and a range of that day (which implies the day is
+        # set): the days a work order has not reached yet (every open one's closing day, an undispatched one's
+        # dispatch and reply days) are left out of their indexes.
         indexes = [
             models.Index(fields=["region", "created_day"], name="rpt_fact_created"),
-            models.Index(fields=["region", "dispatched_day"], name="rpt_fact_dispatched"),
-            models.Index(fields=["region", "replied_day"], name="rpt_fact_replied"),
-            models.Index(fields=["region", "answered_day"], name="rpt_fact_answered"),
-            models.Index(fields=["region", "closed_day"], name="rpt_fact_closed"),
+            models.Index(fields=["region", "dispatched_day"], name="rpt_fact_dispatched",
+                         condition=Q(dispatched_day__isnull=False)),
+            models.Index(fields=["region", "replied_day"], name="rpt_fact_replied",
+                         condition=Q(replied_day__isnull=False)),
+            models.Index(fields=["region", "answered_day"], name="rpt_fact_answered",
+                         condition=Q(answered_day__isnull=False)),
+            models.Index(fields=["region", "closed_day"], name="rpt_fact_closed",
+                         condition=Q(closed_day__isnull=False)),
         ]
 
 
@@ -135,7 +143,9 @@ class HopFact(FactDimensions):
         constraints = [models.UniqueConstraint(fields=["ticket", "seq"], name="rpt_hop_key")]
         indexes = [
             models.Index(fields=["region", "hop_day"], name="rpt_hop_day"),
-            models.Index(fields=["region", "hop_end_day"], name="rpt_hop_end_day"),
+            # Open hops have no end day (and are not counted by it).
+            models.Index(fields=["region", "hop_end_day"], name="rpt_hop_end_day",
+                         condition=Q(hop_end_day__isnull=False)),
         ]
 
 
