@@ -171,6 +171,8 @@ MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env_str("LOOPDESK_MEDIA_ROOT") or VAR_DIR / "media")
 # Import files kept between the steps of the import page (upload, mapping, dry run, import); not served.
 LOOPDESK_IMPORT_DIR = Path(env_str("LOOPDESK_IMPORT_DIR") or VAR_DIR / "imports")
+# From this size (bytes) the import page runs a file's dry run and import in the background worker (reports.importjobs).
+LOOPDESK_IMPORT_BACKGROUND_BYTES = int(env_str("LOOPDESK_IMPORT_BACKGROUND_BYTES", str(2 * 1024 * 1024)))
 # PostgreSQL bulk imports check foreign keys a batch at a time instead of row by row at commit, when the role may
 # set session_replication_role (docs/deployment.md); off: the usual per-row checks.
 LOOPDESK_BULK_REFERENCE_CHECKS = env_bool("LOOPDESK_BULK_REFERENCE_CHECKS", True)

@@ -1447,4 +1447,37 @@ T: dict[str, str] = {
     "Departments by hop": "各部门处理环节",
     "a hop: from the dispatch or transfer to a department until it replies, transfers on or returns":
         "环节：自派单或转派到部门起，至该部门回单、转派或退单止",
+    # --- background imports (reports.importjobs) ----------------------------------------------------------
+    "queued": "排队中",
+    "running": "运行中",
+    "finished": "已完成",
+    "failed": "失败",
+    "dry run": "试运行",
+    "import the good rows": "导入无误的行",
+    "source system": "来源系统",
+    "started by": "发起人",
+    "started at": "开始时间",
+    "state": "状态",
+    "background import": "后台导入",
+    "background imports": "后台导入",
+    "Large files (run in the background)": "大文件（后台运行）",
+    "Started at": "开始时间",
+    "Step": "步骤",
+    "State": "状态",
+    "source system %(system)s, started %(started)s": "来源系统 %(system)s，开始于 %(started)s",
+    "Waiting for the background worker. This page reloads itself; you may also leave it and come back from the "
+    "import page.": "正在等待后台任务处理。本页会自动刷新；也可以离开本页，稍后从导入页面回来查看。",
+    "%(rows)s rows checked so far.": "已检查 %(rows)s 行。",
+    "%(rows)s rows written so far (they are kept only if the whole import succeeds).":
+        "已写入 %(rows)s 行（整个导入成功后才会保留）。",
+    "Started: reading the file.": "已开始：正在读取文件。",
+    "This page reloads itself; you may also leave it and come back from the import page.":
+        "本页会自动刷新；也可以离开本页，稍后从导入页面回来查看。",
+    "The job failed and nothing was imported.": "任务失败，未导入任何数据。",
+    "Finished %(finished)s.": "完成于 %(finished)s。",
+    "This job has reported no progress for more than ten minutes: the background worker may have stopped. Nothing "
+    "is kept from an import that did not finish; you can start it again.":
+        "该任务已超过十分钟没有进展，后台任务进程可能已停止。未完成的导入不会保留任何数据，可以重新开始。",
+    "Start again": "重新开始",
+    "Back to the import page": "返回导入页面",
 }

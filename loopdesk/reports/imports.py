@@ -33,7 +33,7 @@ import tempfile
 import threading
 import time
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -297,6 +297,7 @@ def _read_xlsx(handle: IO[bytes]) -> tuple[list[str], Iterator[tuple[int, list[A
 
 Fields = dict[str, tuple[Any, bool, tuple[str, ...]]]
 Mapping = dict[str, str | int | None]
+Progress = Callable[[str, int], None]  # (step, rows so far): see import_tickets
 PREVIEW_ROWS = 5
 
 
@@ -813,12 +814,13 @@ class _ValidatingChild:
 def import_tickets(
     *, acting_user: Any, source: str | Path | IO[bytes], name: str = "", mapping: Mapping | None = None,
     system: str = "legacy", dry_run: bool = False, all_or_nothing: bool = True, now: dt.datetime | None = None,
-    bulk: bool = True, batch_size: int = BULK_BATCH, parallel: bool | None = None,
+    bulk: bool = True, batch_size: int = BULK_BATCH, parallel: bool | None = None, progress: Progress | None = None,
 ) -> ImportResult:
     """Import legacy work orders from a CSV / XLSX file (see the module docstring). `bulk=False` runs every row
     through the services instead of the bulk writer (slow; the reference the bulk path is tested against).
     `parallel`: validate in a forked process while this one writes (`_ValidatingChild`); None: for files of
-    `PARALLEL_MIN_BYTES` or more, where it can."""
+    `PARALLEL_MIN_BYTES` or more, where it can. `progress(step, rows)`, when given, is told how far it got
+    ("check": rows validated; "write": work orders written) after each chunk or batch."""
     if not policy.can_create(acting_user):
         raise PermissionDeniedError(_("You may not register work orders."))
     if acting_user.unit is None:
@@ -845,6 +847,8 @@ def import_tickets(
                 item = validator.validate(line, row)
                 if item is not None:
                     checked.append(item)
+            if progress is not None:
+                progress("check", result.rows)
             done = _imported(system, [i.external_id for i in checked])
             for item in checked:
                 if item.external_id in done:
@@ -913,7 +917,7 @@ def import_tickets(
                                                created_at=timezone.now())
                 if bulk:
                     with references_checked_by_batch() as by_batch:
-                        _write_bulk(acting_user, batches, result, system, now, first, last, by_batch)
+                        _write_bulk(acting_user, batches, result, system, now, first, last, by_batch, progress)
                 else:
                     _write_through_services(acting_user, (i for batch in batches for i in batch), result,
                                             system, all_or_nothing)
@@ -963,11 +967,13 @@ def _imported(system: str, external_ids: list[str]) -> set[str]:
 
 def _write_bulk(acting_user: Any, batches: Iterator[list[_TicketRow]], result: ImportResult, system: str,
                 now: dt.datetime, first: dt.datetime | None, last: dt.datetime | None,
-                check_references: bool) -> None:
+                check_references: bool, progress: Progress | None = None) -> None:
     writer = BulkTicketWriter(acting_user=acting_user, system=system, now=now, first=first, last=last,
                               check_references=check_references)
     for batch in batches:
         result.created += writer.write(batch)
+        if progress is not None:
+            progress("write", result.created)
     writer.finish()
     result.seconds.update(writer.seconds)
 
@@ -1010,9 +1016,10 @@ def _create_ticket(acting_user: Any, item: _TicketRow, system: str) -> None:
 
 def import_customers(
     *, acting_user: Any, source: str | Path | IO[bytes], name: str = "", mapping: Mapping | None = None,
-    dry_run: bool = False, all_or_nothing: bool = True,
+    dry_run: bool = False, all_or_nothing: bool = True, progress: Progress | None = None,
 ) -> ImportResult:
-    """Import or update customers by mobile number (idempotent: the same file again changes nothing)."""
+    """Import or update customers by mobile number (idempotent: the same file again changes nothing).
+    `progress(step, rows)` as for `import_tickets` ("check", then "write": rows read in the writing pass)."""
     if not policy.is_admin(acting_user) and not acting_user.has_role("supervisor"):
         raise PermissionDeniedError(_("Only supervisors and administrators may import customers."))
     result = ImportResult(dry_run=dry_run)
@@ -1078,8 +1085,11 @@ def import_customers(
                     seen[msisdn] = line
                     good.append((line, {"msisdn": msisdn, **values}))
             result.valid += len(good)
+            if progress is not None:
+                progress("write" if result is not first else "check", result.rows)
             yield good
 
+    first = result
     handle = _open(source)
     try:
         try:
@@ -1091,7 +1101,6 @@ def import_customers(
         if dry_run or (all_or_nothing and result.error_count) or not result.valid:
             return result
         handle.seek(0)
-        first = result
         result = ImportResult(encoding=first.encoding)  # the second pass finds the same row errors again
         province = getattr(unit, "province", "")
         with transaction.atomic():

@@ -386,6 +386,41 @@ class ImportRun(models.Model):
         ordering = ["-created_at"]
 
 
+class ImportJob(models.Model):
+    """A dry run or an import of a large file from the import page, run by the background worker
+    (`loopdesk.reports.importjobs`): what to run (the kept file, the columns, the mode), how far it got, and its
+    report. The page shows it while it runs and when it has finished; a web request never waits for it."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("queued")
+        RUNNING = "running", _("running")
+        DONE = "done", _("finished")
+        FAILED = "failed", _("failed")
+
+    kind = models.CharField(_("kind"), max_length=16)  # "tickets" or "customers"
+    dry_run = models.BooleanField(_("dry run"))
+    partial = models.BooleanField(_("import the good rows"), default=False)
+    system = models.CharField(_("source system"), max_length=32, blank=True)
+    filename = models.CharField(_("file name"), max_length=200)
+    file_key = models.CharField(max_length=64)  # the kept file (`stash`), by its random name
+    token = models.TextField()  # the page's signed token for that file (the next step's form carries it)
+    columns = models.JSONField(default=dict)  # field -> column position, as the dry run checked them
+    language = models.CharField(max_length=16, blank=True)  # of the report's messages
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+",
+                                   verbose_name=_("started by"))
+    created_at = models.DateTimeField(_("started at"), auto_now_add=True)
+    state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.QUEUED)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    result = models.JSONField(null=True, blank=True)  # counts and the first problems (`importjobs.report`)
+    failure = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = _("background import")
+        verbose_name_plural = _("background imports")
+        ordering = ["-created_at"]
+
+
 class RollupPending(models.Model):
     """A ticket whose KPI fact may be out of date: written by the ticket-event listener (one cheap insert per
     event, inside the service's transaction) and consumed by the fold (`loopdesk.reports.rollups.fold_pending`),

@@ -70,9 +70,10 @@ def drop(stashed: Stashed) -> None:
 
 
 def sweep(directory: Path, now: float | None = None) -> None:
-    """Delete the kept files older than MAX_AGE (their tokens have expired)."""
+    """Delete the kept files older than MAX_AGE (their tokens have expired), and background jobs' progress files
+    left that old (by a worker that stopped)."""
     limit = (now or time.time()) - MAX_AGE
-    for path in directory.glob("*.upload"):
+    for path in [*directory.glob("*.upload"), *directory.glob("*.progress"), *directory.glob("*.tmp")]:
         try:
             if path.stat().st_mtime < limit:
                 path.unlink(missing_ok=True)

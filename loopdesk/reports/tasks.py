@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from loopdesk.reports import importjobs
 from loopdesk.reports.monthly import produce_all
 from loopdesk.reports.rollups import fold_pending
 
@@ -22,3 +23,9 @@ def fold_rollups() -> int:
     if folded >= 10 * 2000:
         fold_rollups.delay()
     return folded
+
+
+@shared_task(name="reports.run_import")
+def run_import(job_id: int) -> None:
+    """A dry run or import of a large file started on the import page (`loopdesk.reports.importjobs`)."""
+    importjobs.run(job_id)

@@ -11,4 +11,5 @@ urlpatterns = [
     path("files/", views.files_view, name="files"),
     path("files/<int:pk>/", views.file_download, name="file"),
     path("import/", views.import_view, name="import"),
+    path("import/jobs/<int:pk>/", views.import_job_view, name="import_job"),
 ]

@@ -14,7 +14,7 @@ from django.core import signing
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
@@ -23,9 +23,9 @@ from loopdesk.core.errors import DomainError
 from loopdesk.customers.choices import Brand, Tier
 from loopdesk.org.choices import UnitFunction
 from loopdesk.org.models import OrgUnit
-from loopdesk.reports import exports, imports, scorecards, stash
+from loopdesk.reports import exports, importjobs, imports, scorecards, stash
 from loopdesk.reports import measures as m
-from loopdesk.reports.models import ImportRun, ReportFact, RollupPending, StoredReport
+from loopdesk.reports.models import ImportJob, ImportRun, ReportFact, RollupPending, StoredReport
 from loopdesk.tickets import policy
 from loopdesk.tickets.choices import Channel, ContactType
 from loopdesk.tickets.models import Category, Ticket
@@ -494,7 +494,8 @@ def import_view(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied(_("You may not import data."))
     context: dict[str, Any] = {"nav": "reports", "may_tickets": may_tickets, "may_customers": may_customers,
                                "fields": imports.TICKET_FIELDS, "customer_fields": imports.CUSTOMER_FIELDS,
-                               "runs": ImportRun.objects.filter(created_by=user)[:20], "form": request.POST}
+                               "runs": ImportRun.objects.filter(created_by=user)[:20], "form": request.POST,
+                               "jobs": ImportJob.objects.filter(created_by=user)[:10]}
     if request.method != "POST":
         return render(request, "reports/import.html", context)
     step = request.POST.get("step", "upload")
@@ -526,6 +527,9 @@ def import_view(request: HttpRequest) -> HttpResponse:
     if step == "import" and request.POST.get("checked") != checked:
         step = "check"  # the mapping changed since the dry run: check it again first
         context["rechecked"] = True
+    if importjobs.in_background(stashed):  # a large file: the worker runs it, the job's page shows it
+        job = importjobs.start(user, stashed, columns, dry_run=step != "import", partial=partial)
+        return redirect("reports:import_job", job.pk)
     result = _run_import(user, stashed, columns, dry_run=step != "import", partial=partial)
     context.update(result=result, kind=stashed.kind)
     if result.applied:
@@ -589,6 +593,37 @@ def _mapping_context(context: dict[str, Any], stashed: stash.Stashed, preview: i
                             "system": stashed.system, "encoding": preview.encoding, "header": preview.header,
                             "rows": preview.rows, "columns": options, "fields": rows, "partial": partial,
                             "unknown": {k: v for k, v in problems.items() if k not in fields}})
+
+
+STALE_JOB = dt.timedelta(minutes=10)  # a running job that has reported nothing for this long has probably stopped
+
+
+@staff_required
+def import_job_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """A background dry run or import (`importjobs`): how far it got while it runs (the page reloads itself), then
+    its report; after a dry run that passed, the Import button (the same form as the import page's, for the same
+    file and columns). Only for the user who started it."""
+    job = get_object_or_404(ImportJob, pk=pk, created_by=request.user)
+    progress = importjobs.read_progress(job)
+    context: dict[str, Any] = {"nav": "reports", "job": job, "progress": progress, "result": job.result,
+                               "kind": job.kind}
+    running = job.state in (ImportJob.State.QUEUED, ImportJob.State.RUNNING)
+    if running:
+        last = dt.datetime.fromtimestamp(progress["at"], dt.UTC) if progress else (job.started_at or job.created_at)
+        context["stale"] = timezone.now() - last > STALE_JOB
+        context["refresh"] = not context["stale"]
+    stashed = stash.find(job.token, user_id=request.user.pk)
+    result = job.result or {}
+    again = context.get("stale") or job.state == ImportJob.State.FAILED
+    passed = (job.state == ImportJob.State.DONE and job.dry_run and result.get("valid")
+              and (job.partial or not result.get("error_count")))
+    if stashed is not None and (again or passed):
+        # The next step's form: the import after a dry run that passed; the same step again after a failure.
+        context["next"] = {"token": stashed.token, "partial": job.partial, "columns": sorted(job.columns.items()),
+                           "step": "import" if (passed or not job.dry_run) else "check",
+                           "checked": _checked_digest(stashed, job.columns, job.partial)}
+    status = 422 if job.state == ImportJob.State.DONE and result.get("error_count") else 200
+    return render(request, "reports/import_job.html", context, status=status)
 
 
 def _checked_digest(stashed: stash.Stashed, columns: dict[str, int], partial: bool) -> str:
