@@ -1480,4 +1480,6 @@ T: dict[str, str] = {
         "该任务已超过十分钟没有进展，后台任务进程可能已停止。未完成的导入不会保留任何数据，可以重新开始。",
     "Start again": "重新开始",
     "Back to the import page": "返回导入页面",
+    "import kind\u0004Work orders": "工单",
+    "import kind\u0004Customers": "客户",
 }
