@@ -70,7 +70,10 @@ def read_progress(job: ImportJob) -> dict[str, Any] | None:
         data = json.loads(progress_path(job).read_text())
     except (OSError, ValueError):
         return None
-    return data if isinstance(data, dict) else None
+    if (not isinstance(data, dict) or data.get("step") not in ("check", "write")
+            or not isinstance(data.get("rows"), int) or not isinstance(data.get("at"), int | float)):
+        return None
+    return data
 
 
 class _Reporter:

@@ -190,3 +190,14 @@ def test_administrators_see_the_jobs_read_only_in_the_admin(world: World, backgr
     page = admin.get(f"/admin/reports/importjob/{job.pk}/change/").content.decode()
     assert "号码" in page and job.token not in page  # the report, not the file's token
     assert admin.get("/admin/reports/importjob/add/").status_code == 403
+
+
+def test_a_damaged_progress_file_is_ignored(world: World, background,  # type: ignore[no-untyped-def]
+                                            django_capture_on_commit_callbacks) -> None:
+    job = _check(_client(world), ROWS, django_capture_on_commit_callbacks)
+    ImportJob.objects.filter(pk=job.pk).update(state="running", result=None)
+    for text in ("{", "[]", '{"step": "write", "rows": "many", "at": 1}', '{"step": "delete", "rows": 1, "at": 1}'):
+        importjobs.progress_path(job).write_text(text)
+        assert importjobs.read_progress(job) is None
+        page = _client(world).get(f"/reports/import/jobs/{job.pk}/")
+        assert page.status_code == 200 and "读取文件" in page.content.decode()  # "started: reading the file"
