@@ -201,3 +201,15 @@ def test_a_damaged_progress_file_is_ignored(world: World, background,  # type: i
         assert importjobs.read_progress(job) is None
         page = _client(world).get(f"/reports/import/jobs/{job.pk}/")
         assert page.status_code == 200 and "读取文件" in page.content.decode()  # "started: reading the file"
+
+
+def test_the_customers_import_reports_its_progress(world: World) -> None:
+    import io
+
+    from loopdesk.reports.imports import import_customers
+
+    seen: list[tuple[str, int]] = []
+    data = "手机号码,客户姓名\n13900000001,李四\n13900000002,王五\n"
+    result = import_customers(acting_user=world.user("supervisor"), source=io.BytesIO(data.encode("gbk")),
+                              progress=lambda step, rows: seen.append((step, rows)))
+    assert result.created == 2 and seen == [("check", 2), ("write", 2)]
