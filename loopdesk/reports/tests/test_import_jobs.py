@@ -16,22 +16,10 @@ from loopdesk.conftest import World
 from loopdesk.reports import importjobs, stash
 from loopdesk.reports.imports import import_tickets
 from loopdesk.reports.models import ImportJob, ImportRun
-from loopdesk.reports.tests.test_import_flow import COL, HEADER, MAPPING, ROWS, _upload
+from loopdesk.reports.tests.test_import_flow import COL, HEADER, MAPPING, ROWS, _client, _token, _upload
 from loopdesk.tickets.models import ExternalRef, Ticket
 
 BAD = "L-3,2026-10-07 11:00,1390000000,投诉,基础通信,10086热线,号码少一位,无\n"  # ten digits
-
-
-def _client(world: World, who: str = "agent", language: str = "zh-hans") -> Client:
-    client = Client(HTTP_ACCEPT_LANGUAGE=language)
-    client.force_login(world.users[who])
-    return client
-
-
-def _token(html: str) -> str:
-    found = re.search(r'name="token" value="([^"]+)"', html)
-    assert found, html[:2000]
-    return found.group(1)
 
 
 def _next_form(html: str) -> dict[str, str]:
@@ -64,7 +52,7 @@ def _check(client: Client, rows: list[str], django_capture_on_commit_callbacks) 
 
 def test_a_large_file_is_checked_and_imported_in_the_background(world: World, background,  # type: ignore[no-untyped-def]
                                                                  django_capture_on_commit_callbacks) -> None:
-    client = _client(world)
+    client = _client(world, "agent")
     job = _check(client, ROWS, django_capture_on_commit_callbacks)
     assert (job.state, job.dry_run, job.kind, job.system) == ("done", True, "tickets", "eoms")
     assert job.result["rows"] == 2 and job.result["valid"] == 2 and job.result["error_count"] == 0
@@ -95,7 +83,7 @@ def test_a_large_file_is_checked_and_imported_in_the_background(world: World, ba
 
 def test_a_changed_mapping_is_checked_again_not_imported(world: World, background,  # type: ignore[no-untyped-def]
                                                          django_capture_on_commit_callbacks) -> None:
-    client = _client(world)
+    client = _client(world, "agent")
     job = _check(client, ROWS, django_capture_on_commit_callbacks)
     form = _next_form(client.get(f"/reports/import/jobs/{job.pk}/").content.decode())
     form["map-title"] = COL["备注"]  # a column the dry run did not check
@@ -107,9 +95,9 @@ def test_a_changed_mapping_is_checked_again_not_imported(world: World, backgroun
 
 def test_the_report_of_a_failed_dry_run_is_shown_in_the_users_language(world: World, background,  # type: ignore[no-untyped-def]
                                                                        django_capture_on_commit_callbacks) -> None:
-    job = _check(_client(world), [*ROWS, BAD], django_capture_on_commit_callbacks)
+    job = _check(_client(world, "agent"), [*ROWS, BAD], django_capture_on_commit_callbacks)
     assert job.result["error_count"] == 1 and job.language == "zh-hans"
-    page = _client(world).get(f"/reports/import/jobs/{job.pk}/")
+    page = _client(world, "agent").get(f"/reports/import/jobs/{job.pk}/")
     html = page.content.decode()
     assert page.status_code == 422 and "手机号码" in html and 'id="import-next"' not in html  # no Import button
     assert job.result["errors"][0]["row"] == 4
@@ -117,13 +105,13 @@ def test_the_report_of_a_failed_dry_run_is_shown_in_the_users_language(world: Wo
 
 def test_only_the_user_who_started_a_job_sees_it(world: World, background,  # type: ignore[no-untyped-def]
                                                  django_capture_on_commit_callbacks) -> None:
-    job = _check(_client(world), ROWS, django_capture_on_commit_callbacks)
+    job = _check(_client(world, "agent"), ROWS, django_capture_on_commit_callbacks)
     assert _client(world, "supervisor").get(f"/reports/import/jobs/{job.pk}/").status_code == 404
     assert Client().get(f"/reports/import/jobs/{job.pk}/").status_code == 302  # to the login page
 
 
 def test_a_small_file_is_still_checked_at_once(world: World, django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
-    client = _client(world)
+    client = _client(world, "agent")
     page = client.post("/reports/import/", {"step": "upload", "kind": "tickets", "system": "eoms",
                                             "file": _upload(HEADER + "".join(ROWS))})
     answer = client.post("/reports/import/", {"step": "check", "token": _token(page.content.decode()), **MAPPING})
@@ -133,21 +121,21 @@ def test_a_small_file_is_still_checked_at_once(world: World, django_capture_on_c
 
 def test_a_running_job_shows_its_progress_and_reloads_until_it_stalls(world: World, background,  # type: ignore[no-untyped-def]
                                                                       django_capture_on_commit_callbacks) -> None:
-    job = _check(_client(world), ROWS, django_capture_on_commit_callbacks)
+    job = _check(_client(world, "agent"), ROWS, django_capture_on_commit_callbacks)
     ImportJob.objects.filter(pk=job.pk).update(state="running", result=None)
     importjobs.progress_path(job).write_text(json.dumps({"step": "write", "rows": 1234, "at": time.time()}))
-    html = _client(world).get(f"/reports/import/jobs/{job.pk}/").content.decode()
+    html = _client(world, "agent").get(f"/reports/import/jobs/{job.pk}/").content.decode()
     assert 'data-state="running"' in html and "1234" in html and 'http-equiv="refresh"' in html
     assert 'id="import-next"' not in html
     importjobs.progress_path(job).write_text(json.dumps({"step": "write", "rows": 1234, "at": time.time() - 3600}))
-    html = _client(world).get(f"/reports/import/jobs/{job.pk}/").content.decode()
+    html = _client(world, "agent").get(f"/reports/import/jobs/{job.pk}/").content.decode()
     assert 'http-equiv="refresh"' not in html and 'id="import-next"' in html  # stalled: offered again
     assert _next_form(html)["token"] == job.token
 
 
 def test_a_job_whose_file_is_gone_fails_with_the_reason_and_runs_once(world: World, background,  # type: ignore[no-untyped-def]
                                                                       django_capture_on_commit_callbacks) -> None:
-    client = _client(world)
+    client = _client(world, "agent")
     page = client.post("/reports/import/", {"step": "upload", "kind": "tickets", "system": "eoms",
                                             "file": _upload(HEADER + "".join(ROWS))})
     stashed = stash.find(_token(page.content.decode()), user_id=world.users["agent"].pk)
@@ -180,7 +168,7 @@ def test_the_import_reports_its_progress(world: World, tmp_path: Path) -> None:
 
 def test_administrators_see_the_jobs_read_only_in_the_admin(world: World, background,  # type: ignore[no-untyped-def]
                                                             django_capture_on_commit_callbacks) -> None:
-    job = _check(_client(world), [*ROWS, BAD], django_capture_on_commit_callbacks)
+    job = _check(_client(world, "agent"), [*ROWS, BAD], django_capture_on_commit_callbacks)
     user = world.user("admin")
     user.is_staff = user.is_superuser = True
     user.save()
@@ -194,12 +182,12 @@ def test_administrators_see_the_jobs_read_only_in_the_admin(world: World, backgr
 
 def test_a_damaged_progress_file_is_ignored(world: World, background,  # type: ignore[no-untyped-def]
                                             django_capture_on_commit_callbacks) -> None:
-    job = _check(_client(world), ROWS, django_capture_on_commit_callbacks)
+    job = _check(_client(world, "agent"), ROWS, django_capture_on_commit_callbacks)
     ImportJob.objects.filter(pk=job.pk).update(state="running", result=None)
     for text in ("{", "[]", '{"step": "write", "rows": "many", "at": 1}', '{"step": "delete", "rows": 1, "at": 1}'):
         importjobs.progress_path(job).write_text(text)
         assert importjobs.read_progress(job) is None
-        page = _client(world).get(f"/reports/import/jobs/{job.pk}/")
+        page = _client(world, "agent").get(f"/reports/import/jobs/{job.pk}/")
         assert page.status_code == 200 and "读取文件" in page.content.decode()  # "started: reading the file"
 
 
