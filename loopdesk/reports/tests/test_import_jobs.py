@@ -201,3 +201,22 @@ def test_the_customers_import_reports_its_progress(world: World) -> None:
     result = import_customers(acting_user=world.user("supervisor"), source=io.BytesIO(data.encode("gbk")),
                               progress=lambda step, rows: seen.append((step, rows)))
     assert result.created == 2 and seen == [("check", 2), ("write", 2)]
+
+
+@pytest.mark.parametrize("parallel_from", [1, 1 << 30])
+def test_the_worker_validates_a_large_file_while_it_writes(world: World, background, monkeypatch,  # type: ignore[no-untyped-def]
+                                                           django_capture_on_commit_callbacks,
+                                                           parallel_from: int) -> None:
+    """From PARALLEL_MIN_BYTES the job asks for the forked validation (a Celery worker has a second thread, so
+    the default would not use it); below, the file is validated first."""
+    from loopdesk.reports import imports
+
+    monkeypatch.setattr(imports, "PARALLEL_MIN_BYTES", parallel_from)
+    client = _client(world, "agent")
+    job = _check(client, ROWS, django_capture_on_commit_callbacks)
+    form = _next_form(client.get(f"/reports/import/jobs/{job.pk}/").content.decode())
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/reports/import/", {**form, "step": "import"})
+    imported = ImportJob.objects.exclude(pk=job.pk).get()
+    assert imported.result["created"] == 2
+    assert imported.result["validated_in_parallel"] is (parallel_from == 1)
