@@ -173,6 +173,8 @@ MEDIA_ROOT = Path(env_str("LOOPDESK_MEDIA_ROOT") or VAR_DIR / "media")
 LOOPDESK_IMPORT_DIR = Path(env_str("LOOPDESK_IMPORT_DIR") or VAR_DIR / "imports")
 # From this size (bytes) the import page runs a file's dry run and import in the background worker (reports.importjobs).
 LOOPDESK_IMPORT_BACKGROUND_BYTES = int(env_str("LOOPDESK_IMPORT_BACKGROUND_BYTES", str(2 * 1024 * 1024)))
+# The Celery queue of those background imports ("" = the default queue; e.g. "imports" for a dedicated worker).
+LOOPDESK_IMPORT_QUEUE = env_str("LOOPDESK_IMPORT_QUEUE", "")
 # PostgreSQL bulk imports check foreign keys a batch at a time instead of row by row at commit, when the role may
 # set session_replication_role (docs/deployment.md); off: the usual per-row checks.
 LOOPDESK_BULK_REFERENCE_CHECKS = env_bool("LOOPDESK_BULK_REFERENCE_CHECKS", True)

@@ -56,7 +56,8 @@ def start(user: Any, stashed: stash.Stashed, columns: dict[str, int], *, dry_run
         created_by=user)
     from loopdesk.reports.tasks import run_import
 
-    transaction.on_commit(lambda: run_import.delay(job.pk))
+    queue = getattr(settings, "LOOPDESK_IMPORT_QUEUE", "") or None  # None: the default queue
+    transaction.on_commit(lambda: run_import.apply_async((job.pk,), queue=queue))
     return job
 
 

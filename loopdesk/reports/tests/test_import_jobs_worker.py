@@ -1,6 +1,7 @@
 """A large file's import through a real Celery worker process (the embedded default's filesystem broker, a
-database file shared with a separate "web" process): the web side records the job and returns at once; the
-worker imports the file and the job ends done with its report; the kept file and the progress file are gone."""
+database file shared with a separate "web" process, the imports' own queue): the web side records the job and
+returns at once; a dedicated worker on that queue imports the file (validated in a forked process while it is
+written) and the job ends done with its report; the kept file and the progress file are gone."""
 
 from __future__ import annotations
 
@@ -37,10 +38,11 @@ print(job.pk)
 
 
 def _file(path: Path) -> None:
+    """ROWS complaints, with descriptions long enough to make the file larger than PARALLEL_MIN_BYTES."""
     lines = ["编号,时间,手机号码,服务类型,分类,受理渠道,说明"]
     for i in range(ROWS):
         lines.append(f"W-{i},2026-10-{1 + i % 28:02d} 09:{i % 60:02d},139{i:08d},投诉,基础通信>信号覆盖>室内无信号,"
-                     f"10086热线,第{i}行")
+                     f"10086热线,第{i}行：{'家里和单位都没有信号，' * 70}")
     path.write_bytes(("\n".join(lines) + "\n").encode("gbk"))
 
 
@@ -49,6 +51,7 @@ def test_the_worker_runs_a_large_import(tmp_path: Path) -> None:
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}", "LOOPDESK_VAR_DIR": str(tmp_path / "var"),
            "LOOPDESK_IMPORT_DIR": str(tmp_path / "imports"), "CELERY_BROKER_URL": "filesystem://",
            "CELERY_TASK_ALWAYS_EAGER": "false", "LOOPDESK_IMPORT_BACKGROUND_BYTES": "1",
+           "LOOPDESK_IMPORT_QUEUE": "imports",
            "DJANGO_SETTINGS_MODULE": "loopdesk.settings"}
 
     def run(*args: str) -> str:
@@ -60,6 +63,9 @@ def test_the_worker_runs_a_large_import(tmp_path: Path) -> None:
     run("manage.py", "load_demo", "--tickets", "0")
     source = tmp_path / "legacy.csv"
     _file(source)
+    from loopdesk.reports.imports import PARALLEL_MIN_BYTES
+
+    assert source.stat().st_size >= PARALLEL_MIN_BYTES
     env["IMPORT_SOURCE"] = str(source)
     job_id = int(run("manage.py", "shell", "-c", START).strip().splitlines()[-1])
 
@@ -70,7 +76,9 @@ def test_the_worker_runs_a_large_import(tmp_path: Path) -> None:
 
     assert job() == ("queued", None)  # nothing ran on the web side
     log = open(tmp_path / "worker.log", "ab")  # noqa: SIM115 - kept open for the process's life
-    worker = subprocess.Popen([PY, "-m", "celery", "-A", "loopdesk", "worker", "--pool=solo", "--loglevel=WARNING"],
+    # A dedicated import worker, on the imports' own queue (LOOPDESK_IMPORT_QUEUE).
+    worker = subprocess.Popen([PY, "-m", "celery", "-A", "loopdesk", "worker", "-Q", "imports", "--pool=solo",
+                               "--loglevel=WARNING"],
                               cwd=ROOT, env=env, stdout=log, stderr=log, start_new_session=True)
     try:
         deadline = time.monotonic() + 150
@@ -83,6 +91,7 @@ def test_the_worker_runs_a_large_import(tmp_path: Path) -> None:
     state, result = job()
     assert state == "done", (tmp_path / "worker.log").read_text()[-3000:]
     assert result is not None and (result["created"], result["error_count"], result["applied"]) == (ROWS, 0, True)
+    assert result["validated_in_parallel"] is True  # a solo worker: the file validated while it was written
     with sqlite3.connect(database) as db:
         assert db.execute("SELECT count(*) FROM tickets_ticket").fetchone()[0] == ROWS
         assert db.execute("SELECT count(*) FROM tickets_externalref WHERE system = 'eoms'").fetchone()[0] == ROWS
