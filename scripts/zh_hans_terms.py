@@ -1482,4 +1482,6 @@ T: dict[str, str] = {
     "Back to the import page": "返回导入页面",
     "import kind\u0004Work orders": "工单",
     "import kind\u0004Customers": "客户",
+    "Problems": "问题",
+    "The problems, to correct the file:": "问题清单（用于修改文件）：",
 }

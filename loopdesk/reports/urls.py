@@ -12,4 +12,5 @@ urlpatterns = [
     path("files/<int:pk>/", views.file_download, name="file"),
     path("import/", views.import_view, name="import"),
     path("import/jobs/<int:pk>/", views.import_job_view, name="import_job"),
+    path("import/jobs/<int:pk>/problems.<str:fmt>", views.import_job_problems, name="import_job_problems"),
 ]

@@ -626,6 +626,19 @@ def import_job_view(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "reports/import_job.html", context, status=status)
 
 
+@staff_required
+def import_job_problems(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
+    """A finished job's problems (line, column, problem; the first 1,000 the report keeps) as XLSX or CSV, for
+    correcting the file in Excel. Only for the user who started the job."""
+    job = get_object_or_404(ImportJob, pk=pk, created_by=request.user)
+    if fmt not in ("csv", "xlsx") or not job.result:
+        raise Http404
+    header = [str(_("Line")), str(_("Column")), str(_("Problem"))]
+    rows = [[e["row"], e["column"], e["message"]] for e in job.result.get("errors", [])]
+    stem = f"import-{job.pk}-problems"
+    return _download(fmt, stem, header, rows, str(_("Problems")))
+
+
 def _checked_digest(stashed: stash.Stashed, columns: dict[str, int], partial: bool) -> str:
     """What a dry run checked (file, mapping, mode), signed: the import button carries it."""
     return signing.Signer(salt="loopdesk.reports.import-checked").sign(

@@ -220,3 +220,24 @@ def test_the_worker_validates_a_large_file_while_it_writes(world: World, backgro
     imported = ImportJob.objects.exclude(pk=job.pk).get()
     assert imported.result["created"] == 2
     assert imported.result["validated_in_parallel"] is (parallel_from == 1)
+
+
+def test_the_problems_of_a_job_download_as_xlsx_and_csv(world: World, background,  # type: ignore[no-untyped-def]
+                                                        django_capture_on_commit_callbacks) -> None:
+    import io
+
+    from openpyxl import load_workbook
+
+    job = _check(_client(world, "agent"), [*ROWS, BAD], django_capture_on_commit_callbacks)
+    client = _client(world, "agent")
+    assert 'id="import-problems"' in client.get(f"/reports/import/jobs/{job.pk}/").content.decode()
+    message = job.result["errors"][0]["message"]
+    csv_bytes = b"".join(client.get(f"/reports/import/jobs/{job.pk}/problems.csv").streaming_content)
+    text = csv_bytes.decode("utf-8-sig")
+    assert text.splitlines()[0] == "行号,列,问题" and f"4,手机号码,{message}" in text
+    book = load_workbook(io.BytesIO(b"".join(client.get(f"/reports/import/jobs/{job.pk}/problems.xlsx")
+                                             .streaming_content)))
+    rows = list(book.active.iter_rows(values_only=True))
+    assert rows[0] == ("行号", "列", "问题") and rows[1] == (4, "手机号码", message)
+    assert _client(world, "supervisor").get(f"/reports/import/jobs/{job.pk}/problems.csv").status_code == 404
+    assert client.get(f"/reports/import/jobs/{job.pk}/problems.pdf").status_code == 404
