@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from loopdesk.core.db import index_where_set
 from loopdesk.core.text import mask_msisdn, mask_name, validate_msisdn
 from loopdesk.customers.choices import Brand, Tier, VipLevel
 
@@ -65,10 +65,9 @@ class Customer(models.Model):
         # Most customers have no account manager (VIPs do), and home branch and area are known for some only
         # (none for customers created by a legacy import): the indexes hold only the rows that have one.
         indexes = [
-            models.Index(fields=["home_branch"], name="cust_home_branch", condition=Q(home_branch__isnull=False)),
-            models.Index(fields=["area"], name="cust_area", condition=Q(area__isnull=False)),
-            models.Index(fields=["account_manager"], name="cust_account_manager",
-                         condition=Q(account_manager__isnull=False)),
+            index_where_set("home_branch", name="cust_home_branch"),
+            index_where_set("area", name="cust_area"),
+            index_where_set("account_manager", name="cust_account_manager"),
         ]
 
     def __str__(self) -> str:

@@ -12,9 +12,10 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
+
+from loopdesk.core.db import index_where_set
 
 # Handling-time histogram: bucket i holds durations in [EDGES[i-1], EDGES[i]) hours; the last is open-ended.
 BUCKET_EDGES_HOURS = (2, 4, 8, 12, 24, 36, 48, 72, 96, 168, 336)
@@ -87,14 +88,10 @@ class ReportFact(FactDimensions):
         # dispatch and reply days) are left out of their indexes.
         indexes = [
             models.Index(fields=["region", "created_day"], name="rpt_fact_created"),
-            models.Index(fields=["region", "dispatched_day"], name="rpt_fact_dispatched",
-                         condition=Q(dispatched_day__isnull=False)),
-            models.Index(fields=["region", "replied_day"], name="rpt_fact_replied",
-                         condition=Q(replied_day__isnull=False)),
-            models.Index(fields=["region", "answered_day"], name="rpt_fact_answered",
-                         condition=Q(answered_day__isnull=False)),
-            models.Index(fields=["region", "closed_day"], name="rpt_fact_closed",
-                         condition=Q(closed_day__isnull=False)),
+            index_where_set("region", "dispatched_day", name="rpt_fact_dispatched"),
+            index_where_set("region", "replied_day", name="rpt_fact_replied"),
+            index_where_set("region", "answered_day", name="rpt_fact_answered"),
+            index_where_set("region", "closed_day", name="rpt_fact_closed"),
         ]
 
 
@@ -144,8 +141,7 @@ class HopFact(FactDimensions):
         indexes = [
             models.Index(fields=["region", "hop_day"], name="rpt_hop_day"),
             # Open hops have no end day (and are not counted by it).
-            models.Index(fields=["region", "hop_end_day"], name="rpt_hop_end_day",
-                         condition=Q(hop_end_day__isnull=False)),
+            index_where_set("region", "hop_end_day", name="rpt_hop_end_day"),
         ]
 
 

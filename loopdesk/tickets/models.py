@@ -12,6 +12,7 @@ from django.db import models, transaction
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from loopdesk.core.db import index_where_set
 from loopdesk.core.tree import TreeNode
 from loopdesk.customers.choices import Tier
 from loopdesk.tickets.choices import (
@@ -215,11 +216,10 @@ class Ticket(models.Model):
         indexes = [
             # Almost every work order has no parent and duplicates none: the foreign keys' indexes hold only the
             # rows that have one (what a look-up by value, or the PROTECT check when one is deleted, needs).
-            models.Index(fields=["parent"], name="tkt_parent", condition=Q(parent__isnull=False)),
-            models.Index(fields=["duplicate_of"], name="tkt_duplicate_of", condition=Q(duplicate_of__isnull=False)),
+            index_where_set("parent", name="tkt_parent"),
+            index_where_set("duplicate_of", name="tkt_duplicate_of"),
             # Set once a ticket has been dispatched: none of the tickets the front line closes itself or imports.
-            models.Index(fields=["dispatcher_unit"], name="tkt_dispatcher_unit",
-                         condition=Q(dispatcher_unit__isnull=False)),
+            index_where_set("dispatcher_unit", name="tkt_dispatcher_unit"),
             # My unit's open tickets by due time (the queue), keyset by (due_at, id).
             models.Index(fields=["handler_unit", "due_at", "id"], name="tkt_open_queue", condition=Q(is_open=True)),
             # Due within N minutes: only open tickets whose clock runs.
@@ -311,9 +311,9 @@ class TicketEvent(models.Model):
         # half of a timeline; from_unit on no event of an imported ticket): their indexes hold only the rows that
         # have one, which is all that a look-up by unit or user, or the PROTECT check when one is deleted, reads.
         indexes = [
-            models.Index(fields=["from_unit"], name="tkt_event_from_unit", condition=Q(from_unit__isnull=False)),
-            models.Index(fields=["to_unit"], name="tkt_event_to_unit", condition=Q(to_unit__isnull=False)),
-            models.Index(fields=["to_user"], name="tkt_event_to_user", condition=Q(to_user__isnull=False)),
+            index_where_set("from_unit", name="tkt_event_from_unit"),
+            index_where_set("to_unit", name="tkt_event_to_unit"),
+            index_where_set("to_user", name="tkt_event_to_user"),
         ]
 
     def __str__(self) -> str:
