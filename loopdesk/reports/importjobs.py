@@ -36,14 +36,10 @@ log = logging.getLogger(__name__)
 PROGRESS_EVERY = 0.5  # seconds between two writes of the progress file
 
 
-def background_bytes() -> int:
-    return int(getattr(settings, "LOOPDESK_IMPORT_BACKGROUND_BYTES", 2 * 1024 * 1024))
-
-
 def in_background(stashed: stash.Stashed) -> bool:
     """Whether the page runs this kept file's dry run and import in the background."""
     try:
-        return stashed.path.stat().st_size >= background_bytes()
+        return stashed.path.stat().st_size >= settings.LOOPDESK_IMPORT_BACKGROUND_BYTES
     except OSError:
         return False
 
@@ -56,7 +52,7 @@ def start(user: Any, stashed: stash.Stashed, columns: dict[str, int], *, dry_run
         created_by=user)
     from loopdesk.reports.tasks import run_import
 
-    queue = getattr(settings, "LOOPDESK_IMPORT_QUEUE", "") or None  # None: the default queue
+    queue = settings.LOOPDESK_IMPORT_QUEUE or None  # None: the default queue
     transaction.on_commit(lambda: run_import.apply_async((job.pk,), queue=queue))
     return job
 
@@ -85,9 +81,9 @@ class _Reporter:
         self.path = progress_path(job)
         self.last = 0.0
 
-    def __call__(self, step: str, rows: int, force: bool = False) -> None:
+    def __call__(self, step: str, rows: int) -> None:
         now = time.time()
-        if not force and now - self.last < PROGRESS_EVERY:
+        if now - self.last < PROGRESS_EVERY:
             return
         self.last = now
         aside = self.path.with_suffix(".tmp")
@@ -104,6 +100,20 @@ def report(result: imports.ImportResult) -> dict[str, Any]:
             "errors": [{"row": e.row, "column": e.column, "message": e.message} for e in result.errors]}
 
 
+def import_file(user: Any, kind: str, path: Path, *, name: str, system: str, columns: dict[str, int],
+                dry_run: bool, partial: bool, progress: imports.Progress | None = None,
+                parallel: bool | None = None) -> imports.ImportResult:
+    """The import page's dry run or import of a kept file with the columns it checked: in the web request for a
+    small file, in the worker (`run`) for a large one. `parallel` as for `import_tickets`."""
+    fields = imports.TICKET_FIELDS if kind == "tickets" else imports.CUSTOMER_FIELDS
+    options: dict[str, Any] = {"acting_user": user, "source": path, "name": name,
+                               "mapping": {field: columns.get(field) for field in fields}, "dry_run": dry_run,
+                               "all_or_nothing": not partial, "progress": progress}
+    if kind == "tickets":
+        return imports.import_tickets(system=system, parallel=parallel, **options)
+    return imports.import_customers(**options)
+
+
 def run(job_id: int) -> None:
     """Run a queued job (the task's body). A job that is not queued any more (run already, by a task delivered
     twice) is left alone; an error ends the job as failed, with the error, and leaves the data untouched (the
@@ -115,25 +125,18 @@ def run(job_id: int) -> None:
             return
         job.state, job.started_at = ImportJob.State.RUNNING, timezone.now()
         job.save(update_fields=["state", "started_at"])
-    reporter = _Reporter(job)
-    path = Path(settings.LOOPDESK_IMPORT_DIR) / f"{job.file_key}.upload"
-    fields = imports.TICKET_FIELDS if job.kind == "tickets" else imports.CUSTOMER_FIELDS
-    mapping: imports.Mapping = {name: job.columns.get(name) for name in fields}
-    options: dict[str, Any] = {"acting_user": job.created_by, "source": path, "name": job.filename,
-                               "mapping": mapping, "dry_run": job.dry_run, "all_or_nothing": not job.partial,
-                               "progress": reporter}
+    path = stash.kept_path(job.file_key)
     try:
         with translation.override(job.language or settings.LANGUAGE_CODE):
             if not path.is_file():
                 raise FileNotFoundError(_("The uploaded file is no longer kept on the server: upload it again."))
-            if job.kind == "tickets":
-                # Validated in a forked process while the write goes on, as `import_tickets` does by default for
-                # such a file in a single-threaded process: asked for here, because a Celery worker runs a second,
-                # idle thread (its timer), which the forked child neither inherits nor needs.
-                parallel = path.stat().st_size >= imports.PARALLEL_MIN_BYTES or None
-                result = imports.import_tickets(system=job.system, parallel=parallel, **options)
-            else:
-                result = imports.import_customers(**options)
+            # Work orders: validated in a forked process while the write goes on, as `import_tickets` does by
+            # default for such a file in a single-threaded process: asked for here, because a Celery worker runs a
+            # second, idle thread (its timer), which the forked child neither inherits nor needs.
+            result = import_file(job.created_by, job.kind, path, name=job.filename, system=job.system,
+                                 columns=job.columns, dry_run=job.dry_run, partial=job.partial,
+                                 progress=_Reporter(job),
+                                 parallel=path.stat().st_size >= imports.PARALLEL_MIN_BYTES or None)
     except Exception as exc:  # any failure ends the job as failed, with its reason, for the page
         log.exception("background import %s failed", job.pk)
         job.state, job.failure = ImportJob.State.FAILED, str(exc)[:2000] or exc.__class__.__name__

@@ -37,12 +37,17 @@ def _directory() -> Path:
     return directory
 
 
+def kept_path(key: str) -> Path:
+    """Where the file kept under `key` (its random name) is."""
+    return Path(settings.LOOPDESK_IMPORT_DIR) / f"{key}.upload"
+
+
 def keep(upload: Any, *, user_id: int, kind: str, system: str) -> Stashed:
     """Copy an uploaded file (Django's UploadedFile) to the import directory; returns it with its token."""
     directory = _directory()
     sweep(directory)
     key = secrets.token_hex(16)
-    path = directory / f"{key}.upload"
+    path = kept_path(key)
     with open(path, "wb") as out:
         for chunk in upload.chunks():
             out.write(chunk)
@@ -59,7 +64,7 @@ def find(token: str, *, user_id: int) -> Stashed | None:
         return None
     if not isinstance(data, dict) or data.get("u") != user_id or not str(data.get("f", "")).isalnum():
         return None
-    path = Path(settings.LOOPDESK_IMPORT_DIR) / f"{data['f']}.upload"
+    path = kept_path(str(data["f"]))
     if not path.is_file():
         return None
     return Stashed(token, path, str(data.get("n", "")), str(data.get("k", "")), str(data.get("s", "")))

@@ -647,14 +647,9 @@ def _checked_digest(stashed: stash.Stashed, columns: dict[str, int], partial: bo
 
 def _run_import(user: Any, stashed: stash.Stashed, columns: dict[str, int], *, dry_run: bool,
                 partial: bool) -> imports.ImportResult:
-    fields = _import_fields(stashed.kind)
-    mapping: imports.Mapping = {name: columns.get(name) for name in fields}  # exactly the checked columns
-    options = {"acting_user": user, "source": stashed.path, "name": stashed.name, "mapping": mapping,
-               "dry_run": dry_run, "all_or_nothing": not partial}
-    try:
-        if stashed.kind == "tickets":
-            return imports.import_tickets(system=stashed.system, **options)
-        return imports.import_customers(**options)
+    try:  # exactly the checked columns
+        return importjobs.import_file(user, stashed.kind, stashed.path, name=stashed.name, system=stashed.system,
+                                      columns=columns, dry_run=dry_run, partial=partial)
     except DomainError as exc:
         raise PermissionDenied(str(exc.message)) from exc
 
