@@ -605,8 +605,7 @@ def import_job_view(request: HttpRequest, pk: int) -> HttpResponse:
     file and columns). Only for the user who started it."""
     job = get_object_or_404(ImportJob, pk=pk, created_by=request.user)
     progress = importjobs.read_progress(job)
-    context: dict[str, Any] = {"nav": "reports", "job": job, "progress": progress, "result": job.result,
-                               "kind": job.kind}
+    context: dict[str, Any] = {"nav": "reports", "job": job, "progress": progress, "result": job.result}
     running = job.state in (ImportJob.State.QUEUED, ImportJob.State.RUNNING)
     if running:
         last = dt.datetime.fromtimestamp(progress["at"], dt.UTC) if progress else (job.started_at or job.created_at)
