@@ -646,6 +646,8 @@ T: dict[str, str] = {
     "Reload it and try again.":
         "工单 %(number)s 已被他人修改（当前版本 %(theirs)d，您看到的是版本 %(yours)d）。请刷新后重试。",
     "Work order %(number)s was changed by someone else meanwhile.": "工单 %(number)s 已被他人修改。",
+    "This form is incomplete or out of date: reload the page and try again.":
+        "此表单不完整或已过期：请刷新页面后重试。",
     "Choose the unit to send the work order to.": "请选择工单派往的单位。",
     "Unit “%(unit)s” is no longer active.": "单位“%(unit)s”已停用。",
     "%(user)s does not work in %(unit)s.": "%(user)s 不属于 %(unit)s。",
