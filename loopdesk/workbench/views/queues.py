@@ -12,13 +12,14 @@ from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from loopdesk.core.errors import DomainError
+from loopdesk.core.errors import ConflictError, DomainError
 from loopdesk.org.models import OrgUnit, User
 from loopdesk.reports import exports
 from loopdesk.sla.calendars import SHANGHAI
 from loopdesk.tickets import services
 from loopdesk.tickets.choices import Action, Status
 from loopdesk.tickets.policy import allowed_actions, visible_tickets
+from loopdesk.workbench.actions import RELOAD, posted_version, stale_message
 from loopdesk.workbench.common import RoleFlags, posted_id, safe_next, staff_required
 from loopdesk.workbench.forms import QueueFilterForm
 from loopdesk.workbench.queues import PAGE_SIZE, QUEUES, capped_count, count_label, page, queue_queryset
@@ -150,16 +151,22 @@ def bulk_dispatch(request: HttpRequest) -> HttpResponse:
     tickets = list(selected.select_related("handler_unit", "first_responder_unit", "category"))
     moved, failed = [], []
     for ticket in tickets:
-        actions = allowed_actions(request.user, ticket)
+        # The version the queue showed: a ticket someone changed since is reported, not overwritten.
+        seen = posted_version({"version": request.POST.get(f"version_{ticket.pk}", "")})
         try:
+            if seen is None:
+                raise DomainError(RELOAD)
+            if seen != ticket.version:
+                raise ConflictError(stale_message(ticket, seen))
+            actions = allowed_actions(request.user, ticket)
             if Action.DISPATCH in actions:
                 services.do_dispatch_ticket(acting_user=request.user, ticket=ticket, to_unit=unit, to_user=person,
-                                            note=note, expected_version=ticket.version)
+                                            note=note, expected_version=seen)
             elif Action.TRANSFER in actions and ticket.status in (Status.DISPATCHED, Status.IN_PROGRESS):
                 if unit is None:
                     raise DomainError(_("Choose the unit to transfer it to."))
                 services.do_transfer_ticket(acting_user=request.user, ticket=ticket, to_unit=unit, to_user=person,
-                                            note=note or str(_("Bulk dispatch")), expected_version=ticket.version)
+                                            note=note or str(_("Bulk dispatch")), expected_version=seen)
             else:
                 raise DomainError(_("You may not dispatch it in its current state."))
             moved.append(ticket.number)
