@@ -646,6 +646,14 @@ T: dict[str, str] = {
     "Reload it and try again.":
         "工单 %(number)s 已被他人修改（当前版本 %(theirs)d，您看到的是版本 %(yours)d）。请刷新后重试。",
     "Work order %(number)s was changed by someone else meanwhile.": "工单 %(number)s 已被他人修改。",
+    "role": "角色",
+    "last number handed out": "最后发放的序号",
+    "work order number sequence": "工单编号序列",
+    "work order number sequences": "工单编号序列",
+    "Can add %(model)s": "可以增加%(model)s",
+    "Can change %(model)s": "可以修改%(model)s",
+    "Can delete %(model)s": "可以删除%(model)s",
+    "Can view %(model)s": "可以查看%(model)s",
     "This form is incomplete or out of date: reload the page and try again.":
         "此表单不完整或已过期：请刷新页面后重试。",
     "Choose the unit to send the work order to.": "请选择工单派往的单位。",
