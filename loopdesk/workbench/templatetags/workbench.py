@@ -45,7 +45,9 @@ def ticket_rows(rows: Any, selectable: bool = False) -> SafeString:
     now = timezone.now()
     language = get_language()
     esc = html.escape
-    repeat = f' <span class="tag tag-warn" title="{esc(str(_("Repeat complaint")))}">{esc(str(_("repeat")))}</span>'
+    # The texts outside the f-string: xgettext does not extract a gettext call written inside one.
+    repeat_title, repeat_text = esc(str(_("Repeat complaint"))), esc(str(_("repeat")))
+    repeat = f' <span class="tag tag-warn" title="{repeat_title}">{repeat_text}</span>'
     vip = ' <span class="tag tag-vip">VIP</span>'
     statuses = {k: esc(str(v)) for k, v in Status.choices}
     contact_types = {k: esc(str(v)) for k, v in ContactType.choices}

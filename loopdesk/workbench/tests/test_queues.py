@@ -383,3 +383,13 @@ def test_bulk_dispatch_without_the_versions_moves_nothing_and_asks_to_reload(wor
         "ids": [waiting[0].pk], "to_unit": world.units["netmaint"].pk, "next": "/queues/dispatch/"}, follow=True)
     assert Ticket.objects.get(pk=waiting[0].pk).handler_unit_id == world.units["l2"].pk
     assert any("reload the page" in str(m) for m in response.context["messages"])
+
+
+def test_the_repeat_complaint_tag_is_translated(world: Any, client_for: Any) -> None:
+    customer = world.customer()
+    first, again = (do_create_ticket(acting_user=world.user("agent"), **world.ticket_kwargs(customer=customer),
+                                     dispatch=True) for _ in range(2))
+    assert again.is_repeat and not first.is_repeat
+    page = client_for("specialist", "zh-hans").get("/queues/unit/").content.decode()
+    assert 'title="重复投诉">重复</span>' in page
+    assert ">repeat<" not in page
