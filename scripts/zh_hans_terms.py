@@ -35,6 +35,7 @@ T: dict[str, str] = {
         "请输入有效的手机号码：以 13 至 19 开头的 11 位数字。",
     "tree path": "树路径",
     "depth": "层级深度",
+    "It cannot be placed below itself or one of its own subunits.": "不能放在自身或其下级节点之下。",
     # --- customers ---------------------------------------------------------------------------------------
     "mobile number": "手机号码",
     "name": "名称",
