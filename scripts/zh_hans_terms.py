@@ -35,6 +35,8 @@ T: dict[str, str] = {
         "请输入有效的手机号码：以 13 至 19 开头的 11 位数字。",
     "tree path": "树路径",
     "depth": "层级深度",
+    "The working day must end after it starts; leave it empty to count until midnight.":
+        "工作日结束时间必须晚于开始时间；留空表示计至午夜。",
     "It cannot be placed below itself or one of its own subunits.": "不能放在自身或其下级节点之下。",
     # --- customers ---------------------------------------------------------------------------------------
     "mobile number": "手机号码",

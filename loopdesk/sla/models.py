@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -35,6 +36,13 @@ class BusinessCalendar(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        """A working day ends after it starts (a day with no working time would stop every clock for good)."""
+        super().clean()
+        if self.work_end is not None and self.work_start is not None and self.work_end <= self.work_start:
+            raise ValidationError({"work_end": _(
+                "The working day must end after it starts; leave it empty to count until midnight.")})
 
 
 class CalendarDay(models.Model):

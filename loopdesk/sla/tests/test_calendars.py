@@ -257,3 +257,24 @@ def test_editing_a_policy_in_the_admin_recomputes_its_open_tickets(
 def test_recompute_command_refuses_an_unknown_calendar(world: World) -> None:
     with pytest.raises(CommandError, match="no calendar"):
         call_command("recompute_sla", calendar="nope")
+
+
+@pytest.mark.parametrize(("start", "end"), [("18:00", "09:00"), ("09:00", "09:00"), ("09:00", "00:00")])
+def test_a_working_day_ending_before_it_starts_is_a_field_error(world: World, client, start: str,
+                                                                 end: str) -> None:
+    workdays = world.calendars["workdays"]
+    admin = _admin_client(world, client)
+    form = {"code": workdays.code, "name": workdays.name, "kind": workdays.kind, "work_start": start,
+            "work_end": end, "days-TOTAL_FORMS": "0", "days-INITIAL_FORMS": "0", "days-MIN_NUM_FORMS": "0",
+            "days-MAX_NUM_FORMS": "1000"}
+    page = admin.post(f"/admin/sla/businesscalendar/{workdays.pk}/change/", form,
+                      headers={"accept-language": "zh-hans"})
+    assert page.status_code == 200
+    assert page.context["adminform"].form.errors["work_end"]
+    workdays.refresh_from_db()
+    assert workdays.work_end is None and workdays.work_start == dt.time(0, 0)
+    form["work_end"] = "17:30"
+    form["work_start"] = "08:30"
+    assert admin.post(f"/admin/sla/businesscalendar/{workdays.pk}/change/", form).status_code == 302
+    workdays.refresh_from_db()
+    assert (workdays.work_start, workdays.work_end) == (dt.time(8, 30), dt.time(17, 30))
