@@ -35,6 +35,12 @@ T: dict[str, str] = {
         "请输入有效的手机号码：以 13 至 19 开头的 11 位数字。",
     "tree path": "树路径",
     "depth": "层级深度",
+    "No active category has the id {pk_value}; the categories and their ids are listed at /api/categories/.":
+        "没有 ID 为 {pk_value} 的启用类目；类目及其 ID 见 /api/categories/。",
+    "Give the category's numeric id (listed at /api/categories/).": "请填写类目的数字 ID（见 /api/categories/）。",
+    "No active unit has the id {pk_value}; the units and their ids are listed at /api/units/.":
+        "没有 ID 为 {pk_value} 的启用单位；单位及其 ID 见 /api/units/。",
+    "Give the unit's numeric id (listed at /api/units/).": "请填写单位的数字 ID（见 /api/units/）。",
     "The working day must end after it starts; leave it empty to count until midnight.":
         "工作日结束时间必须晚于开始时间；留空表示计至午夜。",
     "It cannot be placed below itself or one of its own subunits.": "不能放在自身或其下级节点之下。",

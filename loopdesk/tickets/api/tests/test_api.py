@@ -16,7 +16,7 @@ from loopdesk.conftest import World
 from loopdesk.customers.models import Customer
 from loopdesk.tickets import services as s
 from loopdesk.tickets.choices import Status
-from loopdesk.tickets.models import Ticket
+from loopdesk.tickets.models import Category, Ticket
 
 pytestmark = pytest.mark.django_db
 
@@ -210,3 +210,19 @@ def test_schema_and_docs_are_served(world: World) -> None:
     assert "/tmf-api/troubleTicket/v4/troubleTicket/{id}" in paths
     docs = client.get("/api/docs/")
     assert docs.status_code == 200 and b"cdn" not in docs.content.lower()
+
+
+@pytest.mark.parametrize("category", [999999, "abc", "inactive"])
+def test_an_unknown_category_is_a_clear_field_error(world: World, category: Any) -> None:
+    if category == "inactive":
+        retired = Category.objects.create(code="OLD", name="旧类目", is_active=False)
+        category = retired.pk
+    payload = {"msisdn": "13912345678", "contact_type": "complaint", "category": category,
+               "channel": "hotline", "description": "室内无信号"}
+    client = as_user(world, "agent")
+    en = client.post("/api/tickets/", payload, format="json", HTTP_ACCEPT_LANGUAGE="en").json()
+    message = en["errors"]["category"][0]
+    assert "pk" not in message and "/api/categories/" in message, message
+    zh = client.post("/api/tickets/", payload, format="json", HTTP_ACCEPT_LANGUAGE="zh-hans").json()
+    assert "类目" in zh["errors"]["category"][0] and "/api/categories/" in zh["errors"]["category"][0]
+    assert not Ticket.objects.exists()
