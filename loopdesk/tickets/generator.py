@@ -405,17 +405,38 @@ def _display_name(rnd: random.Random) -> str:
     return rnd.choice(SURNAMES) + "".join(rnd.choice(GIVEN) for _ in range(rnd.choice((1, 2, 2))))
 
 
-def ensure_staff(ref: Reference, seed: int = 1) -> dict[str, User]:
+def staff_names(per_role: int | None = None) -> list[tuple[str, str, str]]:
+    """(username, role, unit name) of the planned demo staff. `per_role`: about that many in every role (a real
+    operator's workload, for benchmarks), spread over the role's units in the plan; None: the small demo plan."""
+    plan: list[tuple[str, str, str]] = []
+    entries_of: dict[str, int] = {}
+    for _prefix, _count, role, _unit in STAFF_PLAN:
+        entries_of[role] = entries_of.get(role, 0) + 1
+    seen: dict[str, int] = {}
+    for prefix, count, role, unit_name in STAFF_PLAN:
+        if per_role is None:
+            total = count
+        else:  # the role's share, at least one per unit; the first units take the remainder
+            position = seen[role] = seen.get(role, -1) + 1
+            share, rest = divmod(per_role, entries_of[role])
+            total = max(1, share + (1 if position < rest else 0))
+        if count == 0:  # a single named user ("head_net"); more of them "head_net_2", "head_net_3", ...
+            names = [prefix] + [f"{prefix}_{i}" for i in range(2, total + 1)]
+        else:
+            names = [f"{prefix}{i}" for i in range(1, total + 1)]
+        plan += [(name, role, unit_name) for name in names]
+    return plan
+
+
+def ensure_staff(ref: Reference, seed: int = 1, per_role: int | None = None) -> dict[str, User]:
     """Create the demo staff that is missing (idempotent); return every demo user by username."""
     rnd = random.Random(f"staff-{seed}")
     groups = {role.value: Group.objects.get_or_create(name=role.value)[0] for role in Role}
     wanted: list[tuple[str, str, OrgUnit]] = []
-    for prefix, count, role, unit_name in STAFF_PLAN:
+    for name, role, unit_name in staff_names(per_role):
         unit = ref.units.get(unit_name)
-        if unit is None:
-            continue
-        names = [prefix] if count == 0 else [f"{prefix}{i}" for i in range(1, count + 1)]
-        wanted += [(name, role, unit) for name in names]
+        if unit is not None:
+            wanted.append((name, role, unit))
     # Every unit tickets are routed to needs somebody to accept them.
     staffed = {unit.pk for _, role, unit in wanted if role in (Role.SPECIALIST, Role.DISPATCHER)}
     for rule in ref.rules:
@@ -426,7 +447,7 @@ def ensure_staff(ref: Reference, seed: int = 1) -> dict[str, User]:
     existing = {u.username: u for u in User.objects.filter(username__in=[w[0] for w in wanted])}
     password = make_password(DEMO_PASSWORD)  # hashed once: the hasher is deliberately slow
     new_users, memberships = [], []
-    for username, role, unit in wanted:
+    for position, (username, role, unit) in enumerate(wanted):
         name = _display_name(rnd)
         if username in existing:
             continue
@@ -437,7 +458,7 @@ def ensure_staff(ref: Reference, seed: int = 1) -> dict[str, User]:
             display_name=name,
             first_name=name[1:],
             last_name=name[:1],
-            employee_no=f"JM{len(new_users) + 1:05d}",
+            employee_no=f"JM{position + 1:05d}",  # by place in the plan: unique also when staff is added later
             is_active=True,
             is_staff=role in (Role.ADMINISTRATOR, Role.SUPERVISOR),
             is_superuser=role == Role.ADMINISTRATOR,
@@ -484,6 +505,7 @@ class Options:
     process: bool | None = None
     progress: Callable[[int, int], None] | None = None
     surveys: bool = True  # satisfaction surveys of closed tickets and window services (see _write_surveys)
+    staff_per_role: int | None = None  # about this many staff in every role (None: the small demo plan)
 
 
 @dataclass
@@ -542,7 +564,7 @@ class Generator:
         ref = Reference.load()
         self.ref = ref
         with transaction.atomic():
-            users = ensure_staff(ref, self.o.seed)
+            users = ensure_staff(ref, self.o.seed, self.o.staff_per_role)
         result.users = len(users)
         self._prepare(ref)
         result.customers = self._write_customers()
@@ -605,11 +627,13 @@ class Generator:
             self._any_user(ref.second_line)
         ]
         self.branch_ids = [b.pk for b in ref.branches] or [ref.call_room.pk]
-        self.hall_staff: list[tuple[int, int] | None] = []
-        self.am_staff: list[tuple[int, int] | None] = []
+        # Per branch: every clerk of its hall and every account manager of its customer room (a ticket takes one by
+        # its id, so that the work spreads over them without another random draw).
+        self.hall_staff: list[list[tuple[int, int]] | None] = []
+        self.am_staff: list[list[tuple[int, int]] | None] = []
         for hall, room in zip(ref.halls, ref.customer_rooms, strict=True):
-            self.hall_staff.append(self._any_user(hall) if hall else None)
-            self.am_staff.append(self._any_user(room) if room else None)
+            self.hall_staff.append(self._unit_staff(hall) if hall else None)
+            self.am_staff.append(self._unit_staff(room) if room else None)
         if not self.hall_staff:
             self.hall_staff, self.am_staff = [None], [None]
         # Categories: a leaf within a top category, the top categories by the Jiangmen mix.
@@ -683,6 +707,10 @@ class Generator:
             day = dt.date.fromisoformat(day)
         return (day - dt.date(1970, 1, 1)).days
 
+    def _unit_staff(self, unit: OrgUnit) -> list[tuple[int, int]]:
+        staff = self.ref.staff_by_unit.get(unit.pk)
+        return [(uid, unit.pk) for uid in staff] if staff else [self._any_user(unit)]
+
     def _any_user(self, unit: OrgUnit) -> tuple[int, int]:
         staff = self.ref.staff_by_unit.get(unit.pk)
         if staff:
@@ -699,7 +727,7 @@ class Generator:
         rnd, N = r.random, self.N
         brand_values = [b for b, _ in BRAND_WEIGHTS]
         brand_cum = _cumulative([w for _, w in BRAND_WEIGHTS])
-        am_ids = [s[0] if s else None for s in self.am_staff]
+        am_lists = [[uid for uid, _unit in s] if s else None for s in self.am_staff]
         ts = self.ts
         created_hi = self.first_day * DAY - LOCAL_OFFSET
         batch: list[list[Any]] = []
@@ -719,7 +747,8 @@ class Generator:
             else:
                 arpu = r.uniform(8, 70)
             b = int(rnd() * n_branches)
-            am = am_ids[b] if vip != VipLevel.NONE and rnd() < 0.9 else None
+            managers = am_lists[b]
+            am = managers[cid % len(managers)] if managers and vip != VipLevel.NONE and rnd() < 0.9 else None
             self.cust_tier[i] = vip != VipLevel.NONE
             self.cust_branch[i] = b
             self.cust_am[i] = am is not None
@@ -1087,9 +1116,11 @@ class Generator:
         if channel == Channel.HOTLINE:
             fr_user, fr_unit = self.agents[int(rnd() * len(self.agents))]
         elif channel == Channel.HALL:
-            fr_user, fr_unit = self.hall_staff[b]  # type: ignore[misc]
+            clerks = self.hall_staff[b]
+            fr_user, fr_unit = clerks[tid % len(clerks)]  # type: ignore[index,arg-type]
         elif channel == Channel.ACCOUNT_MANAGER:
-            fr_user, fr_unit = self.am_staff[b]  # type: ignore[misc]
+            managers = self.am_staff[b]  # the customer's own account manager (as _write_customers chose)
+            fr_user, fr_unit = managers[(self.customer_id0 + ci) % len(managers)]  # type: ignore[index,arg-type]
         else:
             fr_user, fr_unit = self.dispatchers[int(rnd() * len(self.dispatchers))]
         target = self._route(leaf, contact_type, tier, branch_id, channel)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 from collections import Counter
 
 import pytest
@@ -255,3 +256,22 @@ def test_default_spread_is_about_monthly_volume_tickets_a_month(reference: None)
     assert 28.5 <= (created[-1] - created[0]).total_seconds() / 86400 <= 30.5
     halves = Counter(c > END - dt.timedelta(days=15) for c in created)
     assert 0.4 * MONTHLY_VOLUME <= halves[True] <= 0.6 * MONTHLY_VOLUME, halves
+
+
+@pytest.mark.django_db
+def test_about_fifty_staff_in_every_role_share_the_work(reference: None) -> None:
+    call_command("generate_data", tickets=600, seed=3, customers=300, months=1, staff_per_role=50,
+                 stdout=io.StringIO())
+    roles = Counter(g.name for u in User.objects.prefetch_related("groups") for g in u.groups.all())
+    assert set(roles) == {r.value for r in Role}
+    assert all(50 <= n <= 60 for n in roles.values()), roles  # 50, plus a specialist for a rule's unstaffed unit
+    numbers = list(User.objects.exclude(employee_no="").values_list("employee_no", flat=True))
+    assert len(numbers) == len(set(numbers))
+    # The front line's work is spread over the clerks and agents, not given to the first of each room.
+    hall = Ticket.objects.filter(channel="hall").values_list("first_responder", flat=True)
+    agents = Ticket.objects.filter(channel="hotline").values_list("first_responder", flat=True)
+    assert len(set(hall)) > 12 and len(set(agents)) > 30
+    # Running again adds nobody.
+    before = User.objects.count()
+    call_command("generate_data", tickets=0, seed=3, customers=10, staff_per_role=50, stdout=io.StringIO())
+    assert User.objects.count() == before
