@@ -275,3 +275,23 @@ def test_about_fifty_staff_in_every_role_share_the_work(reference: None) -> None
     before = User.objects.count()
     call_command("generate_data", tickets=0, seed=3, customers=10, staff_per_role=50, stdout=io.StringIO())
     assert User.objects.count() == before
+
+
+@pytest.mark.django_db
+def test_consultations_and_suggestions_read_as_such(demo: list[Ticket]) -> None:
+    complaint_words = ("投诉", "要求退订", "要求核查并退还", "要求处理相关人员", "情绪较激动", "要求尽快处理",
+                       "要求兑现承诺", "要求说明原因并赔偿", "问题依旧")
+    by_type: dict[str, list[Ticket]] = {}
+    for t in demo:
+        by_type.setdefault(t.contact_type, []).append(t)
+    consultations, suggestions = by_type["consultation"], by_type["suggestion"]
+    assert len(consultations) > 50 and len(suggestions) > 10
+    for t in consultations:
+        assert not any(w in t.description for w in complaint_words), t.description
+        assert any(w in t.description for w in ("咨询", "询问", "想了解")), t.description
+        assert "解答" in t.resolution or "告知" in t.resolution or "介绍" in t.resolution or not t.resolution, \
+            t.resolution
+    for t in suggestions:
+        assert not any(w in t.description for w in complaint_words), t.description
+        assert "建议" in t.description or "希望" in t.description, t.description
+    assert len({t.description for t in consultations}) > len(consultations) * 0.8  # varied, not one text
