@@ -24,7 +24,6 @@ from django.utils.translation import gettext_lazy as _
 from loopdesk.audit.services import record_audit
 from loopdesk.core.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationFailed
 from loopdesk.customers.models import Customer
-from loopdesk.org.choices import Role
 from loopdesk.org.models import OrgUnit
 from loopdesk.routing.services import route_ticket
 from loopdesk.sla import refcache
@@ -377,6 +376,9 @@ def _transition(
     ticket inserted earlier in the same transaction (create-and-dispatch): nobody else can see it yet, so it
     needs no lock and no re-read.
     """
+    if policy.is_read_only(acting_user):  # before the version check: an auditor learns nothing from a conflict
+        raise PermissionDeniedError(
+            _("You may not “%(action)s” this work order.") % {"action": Action(action).label})
     # A step of create-and-dispatch needs no savepoint: if it fails, the whole creation rolls back.
     with transaction.atomic(savepoint=created is None), refcache.pinned():
         t = created if created is not None else _lock_ticket(ticket, expected_version)
@@ -866,7 +868,7 @@ def do_reject_ticket(
 
 
 def _check_can_write(acting_user: Any, t: Ticket) -> None:
-    if not policy.can_see(acting_user, t) or acting_user.role_codes == {Role.AUDITOR}:
+    if not policy.can_see(acting_user, t) or policy.is_read_only(acting_user):
         raise PermissionDeniedError(_("You may not change this work order."))
 
 

@@ -226,3 +226,13 @@ def test_an_unknown_category_is_a_clear_field_error(world: World, category: Any)
     zh = client.post("/api/tickets/", payload, format="json", HTTP_ACCEPT_LANGUAGE="zh-hans").json()
     assert "类目" in zh["errors"]["category"][0] and "/api/categories/" in zh["errors"]["category"][0]
     assert not Ticket.objects.exists()
+
+
+def test_a_read_only_auditor_gets_403_for_any_action_even_with_a_stale_version(world: World) -> None:
+    t = s.do_create_ticket(acting_user=world.user("agent"), **world.ticket_kwargs(), dispatch=True)
+    client = as_user(world, "auditor")
+    for version in (t.version, t.version - 1, t.version + 5):
+        response = client.post(f"/api/tickets/{t.pk}/actions/accept/", {"version": version}, format="json")
+        assert response.status_code == 403, (version, response.content)
+    t.refresh_from_db()
+    assert t.status == Status.DISPATCHED and t.handler_user_id is None
