@@ -35,6 +35,9 @@ T: dict[str, str] = {
         "请输入有效的手机号码：以 13 至 19 开头的 11 位数字。",
     "tree path": "树路径",
     "depth": "层级深度",
+    "A time limit is at least 1 minute.": "时限至少为 1 分钟。",
+    "A work order cannot become a problem ticket before it is overtime: make this at least the overtime limit.":
+        "工单不能在超时之前成为问题工单：此值不得小于超时时限。",
     "No active category has the id {pk_value}; the categories and their ids are listed at /api/categories/.":
         "没有 ID 为 {pk_value} 的启用类目；类目及其 ID 见 /api/categories/。",
     "Give the category's numeric id (listed at /api/categories/).": "请填写类目的数字 ID（见 /api/categories/）。",
