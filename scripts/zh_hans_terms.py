@@ -35,6 +35,9 @@ T: dict[str, str] = {
         "请输入有效的手机号码：以 13 至 19 开头的 11 位数字。",
     "tree path": "树路径",
     "depth": "层级深度",
+    "Work orders of this number": "该号码的工单",
+    "The newest %(n)s you may see.": "您可查看的最新 %(n)s 张。",
+    "Those you may see, newest first.": "您可查看的工单，最新的在前。",
     "A time limit is at least 1 minute.": "时限至少为 1 分钟。",
     "A work order cannot become a problem ticket before it is overtime: make this at least the overtime limit.":
         "工单不能在超时之前成为问题工单：此值不得小于超时时限。",
