@@ -846,6 +846,9 @@ def do_reject_ticket(
         raise ValidationFailed(field="reason", message=_("Choose why the work order is rejected."))
     if reason == RejectReason.DUPLICATE and duplicate_of is None:
         raise ValidationFailed(field="duplicate_of", message=_("Name the work order this one duplicates."))
+    if reason != RejectReason.DUPLICATE and duplicate_of is not None:
+        raise ValidationFailed(field="duplicate_of", message=_(
+            "Name an original only when rejecting as a duplicate; otherwise leave it empty."))
     note = _optional_text("note", note)
 
     def change(t: Ticket) -> None:
