@@ -35,6 +35,7 @@ T: dict[str, str] = {
         "请输入有效的手机号码：以 13 至 19 开头的 11 位数字。",
     "tree path": "树路径",
     "depth": "层级深度",
+    "Your role does not dispatch work orders.": "您的角色不负责派单。",
     "Name an original only when rejecting as a duplicate; otherwise leave it empty.":
         "仅在按重复工单驳回时填写原工单；否则请留空。",
     "Work orders of this number": "该号码的工单",

@@ -393,3 +393,13 @@ def test_the_repeat_complaint_tag_is_translated(world: Any, client_for: Any) -> 
     page = client_for("specialist", "zh-hans").get("/queues/unit/").content.decode()
     assert 'title="重复投诉">重复</span>' in page
     assert ">repeat<" not in page
+
+
+@pytest.mark.parametrize("key", ["auditor", "specialist"])
+def test_bulk_dispatch_is_refused_to_roles_without_the_bulk_form(world: Any, client_for: Any, key: str) -> None:
+    waiting = _create(world, 1, category=world.categories["other"])
+    response = client_for(key).post("/queues/bulk-dispatch/", {
+        "ids": [waiting[0].pk], "to_unit": world.units["netmaint"].pk, "next": "/queues/dispatch/",
+        f"version_{waiting[0].pk}": waiting[0].version})
+    assert response.status_code == 403
+    assert Ticket.objects.get(pk=waiting[0].pk).handler_unit_id == world.units["l2"].pk

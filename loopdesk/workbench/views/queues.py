@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone, translation
@@ -38,8 +39,7 @@ def queue(request: HttpRequest, key: str) -> HttpResponse:
     if key not in QUEUES:
         raise Http404(_("No such queue."))
     now = timezone.now()
-    flags = RoleFlags(request.user)
-    bulk = flags.dispatcher or flags.supervisor or flags.front_line or flags.admin
+    bulk = may_bulk_dispatch(request.user)
     # The tabs: "to be dispatched" only for those who dispatch.
     tabs = [q for q in QUEUES.values() if q.key != "dispatch" or bulk or key == "dispatch"]
     target = request.htmx.target if request.htmx else None
@@ -116,6 +116,12 @@ def queue_download(qs: Any, fmt: str, stem: str, sheet: str) -> HttpResponse:
                         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
+def may_bulk_dispatch(user: Any) -> bool:
+    """Who gets the bulk form: those who dispatch (front line, dispatchers, supervisors, administrators)."""
+    flags = RoleFlags(user)
+    return bool(flags.dispatcher or flags.supervisor or flags.front_line or flags.admin)
+
+
 @staff_required
 @require_POST
 def bulk_dispatch(request: HttpRequest) -> HttpResponse:
@@ -123,6 +129,8 @@ def bulk_dispatch(request: HttpRequest) -> HttpResponse:
 
     Each ticket goes through its own service call: one that may not be moved is reported, the rest move.
     """
+    if not may_bulk_dispatch(request.user):
+        raise PermissionDenied(_("Your role does not dispatch work orders."))
     back = safe_next(request, "/queues/dispatch/")
     posted = [posted_id(x) for x in request.POST.getlist("ids")]
     ids = sorted({x for x in posted if x})[:BULK_LIMIT] if all(posted) else []
