@@ -35,6 +35,9 @@ T: dict[str, str] = {
         "请输入有效的手机号码：以 13 至 19 开头的 11 位数字。",
     "tree path": "树路径",
     "depth": "层级深度",
+    "This work order already belongs to another parent.": "该工单已属于另一张父工单。",
+    "This work order is above the other one already: it cannot also be its child.":
+        "该工单已是另一张工单的上级，不能同时成为其子工单。",
     "Your role does not dispatch work orders.": "您的角色不负责派单。",
     "Name an original only when rejecting as a duplicate; otherwise leave it empty.":
         "仅在按重复工单驳回时填写原工单；否则请留空。",

@@ -934,6 +934,8 @@ def do_link_tickets(
         _check_can_write(acting_user, t)
         if not policy.can_see(acting_user, other):
             raise NotFoundError(_("Work order not found."))
+        if kind == LinkKind.PARENT:
+            _check_parent_link(t, other)
         link, created = TicketLink.objects.get_or_create(
             from_ticket=t, to_ticket=other, kind=kind, defaults={"created_at": at, "created_by": acting_user}
         )
@@ -945,6 +947,21 @@ def do_link_tickets(
             _publish(t)
             record_audit(acting_user, "ticket.link", t, data={"kind": kind, "other": other.number}, at=at)
     return link
+
+
+def _check_parent_link(parent: Ticket, child: Ticket) -> None:
+    """`child` may go below `parent`: it has no other parent, and `parent` is not below `child` (no cycle)."""
+    current = Ticket.objects.filter(pk=child.pk).values_list("parent_id", flat=True).first()
+    if current is not None and current != parent.pk:
+        raise ValidationFailed(field="other", message=_("This work order already belongs to another parent."))
+    ancestor: int | None = parent.pk
+    for _step in range(1000):  # parent chains are short; the bound only guards against a damaged chain
+        if ancestor is None:
+            return
+        if ancestor == child.pk:
+            raise ValidationFailed(field="other", message=_(
+                "This work order is above the other one already: it cannot also be its child."))
+        ancestor = Ticket.objects.filter(pk=ancestor).values_list("parent_id", flat=True).first()
 
 
 def validate_upload(upload: UploadedFile) -> None:

@@ -138,6 +138,21 @@ def test_links_parent_and_related(world: World) -> None:
     assert TicketLink.objects.filter(from_ticket=parent).count() == 1
 
 
+def test_a_parent_link_that_would_make_a_cycle_or_steal_a_child_is_a_field_error(world: World) -> None:
+    a, b, c = (s.do_create_ticket(acting_user=world.user("agent"), now=T0, **world.ticket_kwargs()) for _ in range(3))
+    s.do_link_tickets(acting_user=world.user("agent"), ticket=a, other=b, kind=LinkKind.PARENT, now=T0)
+    s.do_link_tickets(acting_user=world.user("agent"), ticket=b, other=c, kind=LinkKind.PARENT, now=T0)
+    for parent, child in ((b, a), (c, a)):  # a → b → c: a below its own descendant
+        with pytest.raises(ValidationFailed) as err:
+            s.do_link_tickets(acting_user=world.user("agent"), ticket=parent, other=child, kind=LinkKind.PARENT)
+        assert err.value.field == "other"
+    with pytest.raises(ValidationFailed) as err:  # c has a parent already (b): not silently moved to a
+        s.do_link_tickets(acting_user=world.user("agent"), ticket=a, other=c, kind=LinkKind.PARENT)
+    assert err.value.field == "other"
+    assert Ticket.objects.get(pk=a.pk).parent_id is None and Ticket.objects.get(pk=c.pk).parent_id == b.pk
+    assert TicketLink.objects.filter(kind=LinkKind.PARENT).count() == 2
+
+
 def test_external_ids_are_unique_per_system(world: World) -> None:
     t = s.do_create_ticket(acting_user=world.user("agent"), now=T0, external_refs={"EOMS": "E-1"},
                            **world.ticket_kwargs())
