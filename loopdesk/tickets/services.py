@@ -183,6 +183,11 @@ class _LockQuery:
         return obj
 
 
+def _pk(ticket: Ticket | int) -> int:
+    """The id of a ticket given as an instance or an id (locking by id skips the version check)."""
+    return int(ticket.pk if isinstance(ticket, Ticket) else ticket)
+
+
 def _lock_ticket(ticket: Ticket | int, expected_version: int | None) -> Ticket:
     """Lock the ticket row and check that nobody changed it since the caller read it.
 
@@ -885,7 +890,7 @@ def do_add_note(
         raise ValidationFailed(field="visibility", message=_("Choose who may see the note."))
     at = _now(now)
     with transaction.atomic(), refcache.pinned():
-        t = _lock_ticket(ticket, None)
+        t = _lock_ticket(_pk(ticket), None)  # no version check: this changes no state of the ticket
         _check_can_write(acting_user, t)
         event = _append_event(t, EventKind.NOTE, acting_user, at, note=text, visibility=visibility)
         Ticket.objects.filter(pk=t.pk).update(last_event_seq=t.last_event_seq)
@@ -930,7 +935,7 @@ def do_link_tickets(
         raise ValidationFailed(field="other", message=_("A work order cannot be linked to itself."))
     at = _now(now)
     with transaction.atomic(), refcache.pinned():
-        t = _lock_ticket(ticket, None)
+        t = _lock_ticket(_pk(ticket), None)  # no version check: this changes no state of the ticket
         _check_can_write(acting_user, t)
         if not policy.can_see(acting_user, other):
             raise NotFoundError(_("Work order not found."))
@@ -990,7 +995,7 @@ def do_add_attachment(
         raise ValidationFailed(field="visibility", message=_("Choose who may see the file."))
     at = _now(now)
     with transaction.atomic(), refcache.pinned():
-        t = _lock_ticket(ticket, None)
+        t = _lock_ticket(_pk(ticket), None)  # no version check: this changes no state of the ticket
         _check_can_write(acting_user, t)
         name = (upload.name or "file")[-200:]
         attachment = Attachment.objects.create(
@@ -1009,7 +1014,7 @@ def do_recompute_sla(*, ticket: Ticket | int, acting_user: Any = None, now: dt.d
     """Recompute the SLA columns from the timeline (after a calendar or policy edit)."""
     at = _now(now)
     with transaction.atomic(), refcache.pinned():
-        t = _lock_ticket(ticket, None)
+        t = _lock_ticket(_pk(ticket), None)  # no version check: this changes no state of the ticket
         before = {k: getattr(t, k) for k in ("due_at", "hop_due_at", "overtime_at", "problem_at", "resolution_due_at")}
         _refresh_sla(t, at)
         after = {k: getattr(t, k) for k in before}

@@ -209,3 +209,17 @@ def test_unknown_caller_gets_a_customer_record_in_the_agents_region(world: World
     assert customer.region == "JM" and customer.tier == "regular"
     assert get_or_create_customer(msisdn="137 0000 1111", acting_user=world.user("agent")).pk == customer.pk
     assert Customer.objects.filter(msisdn="13700001111").count() == 1
+
+
+def test_notes_attachments_and_links_do_not_conflict_with_a_change_made_meanwhile(world: World, settings,
+                                                                                   tmp_path) -> None:
+    settings.MEDIA_ROOT = tmp_path
+    seen = s.do_create_ticket(acting_user=world.user("agent"), now=T0, dispatch=True, **world.ticket_kwargs())
+    other = s.do_create_ticket(acting_user=world.user("agent"), now=T0, **world.ticket_kwargs())
+    s.do_accept_ticket(acting_user=world.user("specialist"), ticket=seen, now=T0)  # the page the agent has is old
+    s.do_add_note(acting_user=world.user("agent"), ticket=seen, text="客户再次来电催促", now=T0)
+    s.do_add_attachment(acting_user=world.user("agent"), ticket=seen, now=T0,
+                        upload=SimpleUploadedFile("a.txt", b"hello", content_type="text/plain"))
+    s.do_link_tickets(acting_user=world.user("agent"), ticket=seen, other=other, kind=LinkKind.RELATED, now=T0)
+    kinds = list(TicketEvent.objects.filter(ticket=seen).order_by("seq").values_list("kind", flat=True))
+    assert kinds[-3:] == [EventKind.NOTE, EventKind.ATTACHMENT, EventKind.LINK]
