@@ -35,6 +35,10 @@ T: dict[str, str] = {
         "请输入有效的手机号码：以 13 至 19 开头的 11 位数字。",
     "tree path": "树路径",
     "depth": "层级深度",
+    "A unit below a city company has that city's region code (%(region)s).":
+        "地市分公司下属单位的地市代码须与该地市一致（%(region)s）。",
+    "A unit below a city company has that city's province code (%(province)s).":
+        "地市分公司下属单位的省份代码须与该地市一致（%(province)s）。",
     "This work order already belongs to another parent.": "该工单已属于另一张父工单。",
     "This work order is above the other one already: it cannot also be its child.":
         "该工单已是另一张工单的上级，不能同时成为其子工单。",

@@ -65,3 +65,26 @@ def test_model_clean_refuses_a_cycle(world: World) -> None:
     with pytest.raises(ValidationError) as caught:
         unit.full_clean()
     assert "parent" in caught.value.message_dict
+
+
+def test_a_unit_below_a_city_takes_its_citys_region(world: World) -> None:
+    unit = world.units["netmaint"]
+    client = _admin_client(world, "zh-hans")
+    data = _unit_data(unit, world.units["net"])
+    data["region"] = "ZH"
+    response = client.post(f"/admin/org/orgunit/{unit.pk}/change/", data)
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["region"]
+    unit.refresh_from_db()
+    assert unit.region == "JM"
+
+
+def test_moving_a_department_to_another_city_moves_its_rooms_region_too(world: World) -> None:
+    net = world.units["net"]
+    client = _admin_client(world, "en")
+    data = _unit_data(net, world.units["zh"])
+    data["region"] = "ZH"
+    response = client.post(f"/admin/org/orgunit/{net.pk}/change/", data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert set(OrgUnit.objects.filter(path__startswith=OrgUnit.objects.get(pk=net.pk).path)
+               .values_list("region", flat=True)) == {"ZH"}
