@@ -173,7 +173,8 @@ class ActionSerializer(StrictInputSerializer):
     resolution = serializers.CharField(max_length=MAX_DESCRIPTION, required=False, allow_blank=True)
     answer = serializers.CharField(max_length=MAX_DESCRIPTION, required=False, allow_blank=True)
     verdict = serializers.ChoiceField(choices=CallbackVerdict.choices, required=False)
-    to_unit = serializers.PrimaryKeyRelatedField(queryset=OrgUnit.objects.all(), required=False, allow_null=True)
+    to_unit = serializers.PrimaryKeyRelatedField(queryset=OrgUnit.objects.all(), required=False, allow_null=True,
+                                                 error_messages=UNIT_ERRORS)
     to_user = serializers.PrimaryKeyRelatedField(queryset=User.objects.filter(is_active=True), required=False,
                                                  allow_null=True)
     duplicate_of = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
@@ -186,7 +187,8 @@ class RoutePreviewQuerySerializer(StrictInputSerializer):
     channel = serializers.ChoiceField(choices=Channel.choices)
     tier = serializers.ChoiceField(choices=[("regular", "regular"), ("vip", "vip")], default="regular")
     region = serializers.CharField(max_length=8, required=False)
-    branch = serializers.PrimaryKeyRelatedField(queryset=OrgUnit.objects.all(), required=False, allow_null=True)
+    branch = serializers.PrimaryKeyRelatedField(queryset=OrgUnit.objects.all(), required=False, allow_null=True,
+                                                error_messages=UNIT_ERRORS)
 
 
 class RouteDecisionSerializer(serializers.Serializer):

@@ -236,3 +236,17 @@ def test_a_read_only_auditor_gets_403_for_any_action_even_with_a_stale_version(w
         assert response.status_code == 403, (version, response.content)
     t.refresh_from_db()
     assert t.status == Status.DISPATCHED and t.handler_user_id is None
+
+
+def test_an_unknown_unit_in_an_action_or_preview_is_a_clear_field_error(world: World) -> None:
+    t = s.do_create_ticket(acting_user=world.user("agent"), **world.ticket_kwargs())
+    client = as_user(world, "agent")
+    for to_unit in (999999, "abc"):
+        body = client.post(f"/api/tickets/{t.pk}/actions/dispatch/", {"version": t.version, "to_unit": to_unit},
+                           format="json", HTTP_ACCEPT_LANGUAGE="en").json()
+        assert "/api/units/" in body["errors"]["to_unit"][0]
+    preview = client.get("/api/routing/preview/", {"category": world.categories["indoor"].pk,
+                                                   "contact_type": "complaint", "channel": "hotline",
+                                                   "branch": 999999}, HTTP_ACCEPT_LANGUAGE="en").json()
+    assert "/api/units/" in preview["errors"]["branch"][0]
+    assert Ticket.objects.get(pk=t.pk).status == Status.NEW
