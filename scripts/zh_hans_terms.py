@@ -35,6 +35,34 @@ T: dict[str, str] = {
         "请输入有效的手机号码：以 13 至 19 开头的 11 位数字。",
     "tree path": "树路径",
     "depth": "层级深度",
+    "“%(unit)s” is a unit of region %(region)s: enter %(region)s here, so that other regions' tickets do not go to it.":
+        "“%(unit)s”属于地市 %(region)s：此处请填写 %(region)s，以免其他地市的工单派往该单位。",
+    "This branch is in region %(branch)s, not %(region)s.": "该分公司属于地市 %(branch)s，而不是 %(region)s。",
+    "A unit below a city company has that city's region code (%(region)s).":
+        "地市分公司下属单位的地市代码须与该地市一致（%(region)s）。",
+    "A unit below a city company has that city's province code (%(province)s).":
+        "地市分公司下属单位的省份代码须与该地市一致（%(province)s）。",
+    "This work order already belongs to another parent.": "该工单已属于另一张父工单。",
+    "This work order is above the other one already: it cannot also be its child.":
+        "该工单已是另一张工单的上级，不能同时成为其子工单。",
+    "Your role does not dispatch work orders.": "您的角色不负责派单。",
+    "Name an original only when rejecting as a duplicate; otherwise leave it empty.":
+        "仅在按重复工单驳回时填写原工单；否则请留空。",
+    "Work orders of this number": "该号码的工单",
+    "The newest %(n)s you may see.": "您可查看的最新 %(n)s 张。",
+    "Those you may see, newest first.": "您可查看的工单，最新的在前。",
+    "A time limit is at least 1 minute.": "时限至少为 1 分钟。",
+    "A work order cannot become a problem ticket before it is overtime: make this at least the overtime limit.":
+        "工单不能在超时之前成为问题工单：此值不得小于超时时限。",
+    "No active category has the id {pk_value}; the categories and their ids are listed at /api/categories/.":
+        "没有 ID 为 {pk_value} 的启用类目；类目及其 ID 见 /api/categories/。",
+    "Give the category's numeric id (listed at /api/categories/).": "请填写类目的数字 ID（见 /api/categories/）。",
+    "No active unit has the id {pk_value}; the units and their ids are listed at /api/units/.":
+        "没有 ID 为 {pk_value} 的启用单位；单位及其 ID 见 /api/units/。",
+    "Give the unit's numeric id (listed at /api/units/).": "请填写单位的数字 ID（见 /api/units/）。",
+    "The working day must end after it starts; leave it empty to count until midnight.":
+        "工作日结束时间必须晚于开始时间；留空表示计至午夜。",
+    "It cannot be placed below itself or one of its own subunits.": "不能放在自身或其下级节点之下。",
     # --- customers ---------------------------------------------------------------------------------------
     "mobile number": "手机号码",
     "name": "名称",
@@ -646,6 +674,16 @@ T: dict[str, str] = {
     "Reload it and try again.":
         "工单 %(number)s 已被他人修改（当前版本 %(theirs)d，您看到的是版本 %(yours)d）。请刷新后重试。",
     "Work order %(number)s was changed by someone else meanwhile.": "工单 %(number)s 已被他人修改。",
+    "role": "角色",
+    "last number handed out": "最后发放的序号",
+    "work order number sequence": "工单编号序列",
+    "work order number sequences": "工单编号序列",
+    "Can add %(model)s": "可以增加%(model)s",
+    "Can change %(model)s": "可以修改%(model)s",
+    "Can delete %(model)s": "可以删除%(model)s",
+    "Can view %(model)s": "可以查看%(model)s",
+    "This form is incomplete or out of date: reload the page and try again.":
+        "此表单不完整或已过期：请刷新页面后重试。",
     "Choose the unit to send the work order to.": "请选择工单派往的单位。",
     "Unit “%(unit)s” is no longer active.": "单位“%(unit)s”已停用。",
     "%(user)s does not work in %(unit)s.": "%(user)s 不属于 %(unit)s。",

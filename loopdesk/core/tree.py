@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Self
 
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils.translation import gettext_lazy as _
 
@@ -28,6 +29,17 @@ class TreeNode(models.Model):
             return f"/{self.pk}/", 0
         parent = type(self).objects.only("path", "depth").get(pk=self.parent_id)  # type: ignore[attr-defined]
         return f"{parent.path}{self.pk}/", parent.depth + 1
+
+    def clean(self) -> None:
+        """A node cannot be its own parent or move below one of its descendants (the tree would be a cycle)."""
+        super().clean()
+        if self.pk is None or self.parent_id is None:
+            return
+        model = type(self)
+        own_path = model.objects.filter(pk=self.pk).values_list("path", flat=True).first()  # type: ignore[attr-defined]
+        parent_path = model.objects.filter(pk=self.parent_id).values_list("path", flat=True).first()  # type: ignore[attr-defined]
+        if self.parent_id == self.pk or (own_path and parent_path and parent_path.startswith(own_path)):
+            raise ValidationError({"parent": _("It cannot be placed below itself or one of its own subunits.")})
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         model = type(self)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin
+from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.models import Group, Permission
 from django.db import models
 from django.http import HttpRequest
 from django.utils.safestring import SafeString
@@ -66,3 +69,51 @@ class UserAdmin(DjangoUserAdmin):
     def roles(self, obj: User) -> str:
         labels = {role.value: str(role.label) for role in Role}
         return ", ".join(labels.get(group.name, group.name) for group in obj.groups.all())
+
+
+# Django names permissions in English when it creates them ("Can add work order"); the admin shows them in the
+# user's language from the model's translated name instead.
+PERMISSION_ACTIONS = {
+    "add": _("Can add %(model)s"),
+    "change": _("Can change %(model)s"),
+    "delete": _("Can delete %(model)s"),
+    "view": _("Can view %(model)s"),
+}
+
+
+def permission_label(permission: Permission) -> str:
+    """"工单 | 工单 | 可以查看工单": the app, the model and the action, in the active language."""
+    model = permission.content_type.model_class()
+    if model is None:
+        return str(permission)
+    opts = model._meta
+    action, _sep, rest = permission.codename.partition("_")
+    template = PERMISSION_ACTIONS.get(action)
+    name = (template % {"model": opts.verbose_name} if template is not None and rest == opts.model_name
+            else permission.name)
+    return f"{opts.app_config.verbose_name} | {opts.verbose_name} | {name}"
+
+
+class PermissionChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj: Permission) -> str:
+        return permission_label(obj)
+
+
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class RoleAdmin(DjangoGroupAdmin):
+    """The groups are the roles: shown with the role's name in the user's language besides the code."""
+
+    list_display = ("name", "role")
+
+    @admin.display(description=_("role"), ordering="name")
+    def role(self, obj: Group) -> str:
+        return str(Role(obj.name).label) if obj.name in Role.values else ""
+
+    def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "permissions":
+            kwargs.setdefault("queryset", Permission.objects.select_related("content_type"))
+            kwargs["form_class"] = PermissionChoiceField
+        return super().formfield_for_manytomany(db_field, request, **kwargs)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from functools import cached_property
+from typing import Any
 
 from django.contrib.auth.models import AbstractUser
-from django.db import models
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
 from django.utils.translation import gettext_lazy as _
 
 from loopdesk.core.tree import TreeNode
@@ -43,6 +45,35 @@ class OrgUnit(TreeNode):
         if language and language.startswith("en") and self.name_en:
             return self.name_en
         return self.name
+
+    def clean(self) -> None:
+        """A unit below a city company is in that city: it has its parent's region and province codes (every
+        ticket, queue and scope goes by them)."""
+        super().clean()
+        if self.parent_id is None:
+            return
+        parent = OrgUnit.objects.filter(pk=self.parent_id).only("level", "region", "province").first()
+        if parent is None or parent.level not in (UnitLevel.CITY, UnitLevel.CENTRE, UnitLevel.ROOM):
+            return
+        errors = {}
+        if self.region != parent.region:
+            errors["region"] = _("A unit below a city company has that city's region code (%(region)s).") % {
+                "region": parent.region}
+        if self.province != parent.province:
+            errors["province"] = _("A unit below a city company has that city's province code (%(province)s).") % {
+                "province": parent.province}
+        if errors:
+            raise ValidationError(errors)
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Saved with its subtree's region and province: a department moved to another city takes its rooms."""
+        with transaction.atomic():
+            before = (OrgUnit.objects.filter(pk=self.pk).values_list("region", "province").first()
+                      if self.pk is not None else None)
+            super().save(*args, **kwargs)
+            if before is not None and before != (self.region, self.province):
+                (OrgUnit.objects.filter(path__startswith=self.path).exclude(pk=self.pk)
+                 .update(region=self.region, province=self.province))
 
 
 class User(AbstractUser):

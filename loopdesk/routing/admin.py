@@ -9,9 +9,10 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from loopdesk.audit.admin import AuditedAdminMixin
-from loopdesk.org.choices import UnitFunction
+from loopdesk.org.choices import UnitFunction, UnitLevel
 from loopdesk.routing.models import RoutingRule
 
+CITY_LEVELS = frozenset({UnitLevel.CITY, UnitLevel.CENTRE, UnitLevel.ROOM})
 ROUTABLE_FUNCTIONS = frozenset({UnitFunction.SPECIALIST, UnitFunction.SECOND_LINE, UnitFunction.MANAGEMENT})
 
 
@@ -40,6 +41,20 @@ class RoutingRuleForm(forms.ModelForm):
         if unit is not None and not unit.is_active:
             raise forms.ValidationError(_("This unit is inactive."))
         return unit
+
+    def clean(self) -> dict[str, Any]:
+        """A unit of a city takes that city's tickets only: the rule names the city's region (an empty region
+        would send every other city's matching tickets to it); a branch condition is a branch of that region."""
+        data = super().clean()
+        unit, region, branch = data.get("target_unit"), (data.get("region") or "").strip(), data.get("branch")
+        if unit is not None and unit.level in CITY_LEVELS and region != unit.region:
+            self.add_error("region", _("“%(unit)s” is a unit of region %(region)s: enter %(region)s here, so that "
+                                       "other regions' tickets do not go to it.") % {"unit": unit.name,
+                                                                                      "region": unit.region})
+        if branch is not None and region and branch.region != region:
+            self.add_error("branch", _("This branch is in region %(branch)s, not %(region)s.") % {
+                "branch": branch.region, "region": region})
+        return data
 
 
 @admin.register(RoutingRule)

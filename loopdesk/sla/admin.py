@@ -169,6 +169,7 @@ class SlaPolicyAdmin(AuditedAdminMixin, admin.ModelAdmin):
                     "resolution_minutes",
                     "overtime_minutes",
                     "problem_minutes",
+                    "callback_minutes",
                     "warn_before_minutes",
                 )
             },

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -35,6 +37,13 @@ class BusinessCalendar(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        """A working day ends after it starts (a day with no working time would stop every clock for good)."""
+        super().clean()
+        if self.work_end is not None and self.work_start is not None and self.work_end <= self.work_start:
+            raise ValidationError({"work_end": _(
+                "The working day must end after it starts; leave it empty to count until midnight.")})
 
 
 class CalendarDay(models.Model):
@@ -88,6 +97,25 @@ class SlaPolicy(models.Model):
         verbose_name = _("SLA policy")
         verbose_name_plural = _("SLA policies")
         ordering = ["position", "id"]
+
+    LIMITS = ("first_response_minutes", "hop_reply_minutes", "resolution_minutes", "overtime_minutes",
+              "problem_minutes", "callback_minutes")
+
+    def clean(self) -> None:
+        """Every time limit is at least a minute (0 would make each ticket late on arrival), and a ticket becomes a
+        problem ticket no sooner than it becomes overtime."""
+        super().clean()
+        errors: dict[str, Any] = {}
+        for name in self.LIMITS:
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                errors[name] = _("A time limit is at least 1 minute.")
+        if (self.problem_minutes is not None and self.overtime_minutes is not None and "problem_minutes" not in errors
+                and self.problem_minutes < self.overtime_minutes):
+            errors["problem_minutes"] = _("A work order cannot become a problem ticket before it is overtime: "
+                                          "make this at least the overtime limit.")
+        if errors:
+            raise ValidationError(errors)
 
     def __str__(self) -> str:
         return self.name

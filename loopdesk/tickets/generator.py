@@ -246,6 +246,40 @@ TEXT: dict[str, dict[str, list[str]]] = {
 }
 GENERIC_TEXT = TEXT["其它"]
 
+# Consultations (咨询) and suggestions (建议) read as questions and proposals, not as complaints: per top category
+# what customers ask or propose, an opening, a closing, and how the answer reads.
+CONSULT_OPEN = ["客户来电咨询", "客户询问", "客户想了解", "客户在{place}来电咨询", "客户通过短信咨询"]
+CONSULT_CLOSE = ["。", "，请告知。", "，希望得到详细说明。", "，请回电说明。", ""]
+CONSULT: dict[str, list[str]] = {
+    "基础通信": ["{place}是否已开通5G网络", "出国漫游需要开通什么业务以及资费标准", "{place}的新基站何时建成",
+               "手机如何开启VoLTE高清通话", "家中信号弱是否可以申请安装室内信号放大器"],
+    "梦网业务": ["如何查询名下已订购的增值业务", "{sp}的收费标准和退订方式", "怎样开通增值业务屏蔽",
+               "手机阅读包月如何取消"],
+    "通信费用": ["本月话费{amount}元的构成", "如何开通话费余额提醒", "{pkg}的月租和包含的通话分钟数",
+               "话费详单的查询方法", "充值后何时到账"],
+    "市场营销": ["{pkg}的办理条件", "近期有哪些{gift}活动", "积分可以兑换哪些礼品", "合约机活动到期后的资费"],
+    "业务支撑": ["补办SIM卡需要带哪些证件", "如何办理携号转网", "号码过户的办理流程", "网上营业厅如何修改服务密码"],
+    "服务质量": ["{place}附近营业厅的营业时间", "营业厅是否可以预约办理业务", "如何评价营业员的服务"],
+    "集团业务": ["{company}如何开通集团V网", "集团专线的带宽和资费", "集团短信平台的开通流程"],
+    "其它": ["宽带报装的办理流程", "{place}能否安装光纤宽带", "如何防范诈骗短信"],
+}
+CONSULT_ANSWER = ["已向客户详细解答{topic}相关问题，客户表示清楚。", "已告知客户办理渠道和所需资料，客户表示满意。",
+                  "已介绍相关业务规则和资费标准，并短信发送说明。", "已向客户解答，并告知可通过网上营业厅自助查询。"]
+SUGGEST_OPEN = ["客户建议", "客户提出建议：", "客户希望", "客户来电建议"]
+SUGGEST_CLOSE = ["。", "，希望公司考虑。", "，以方便更多用户。", "，感谢公司重视。"]
+SUGGEST: dict[str, list[str]] = {
+    "基础通信": ["在{place}增建基站，改善室内覆盖", "地铁和隧道内增加信号覆盖", "晚高峰时段扩容{place}一带的网络"],
+    "梦网业务": ["增值业务订购前增加短信二次确认", "每月发送一次已订购业务的清单", "提供一键退订全部增值业务的功能"],
+    "通信费用": ["话费账单增加更清楚的分项说明", "流量快用完时及时短信提醒", "推出更多适合老年人的低价套餐"],
+    "市场营销": ["优惠活动规则写得更简明", "老用户也能参加新用户优惠活动", "减少营销电话的次数"],
+    "业务支撑": ["网上营业厅增加更多自助业务", "缩短补卡和过户的办理时间", "手机营业厅界面更简洁易用"],
+    "服务质量": ["{place}营业厅在高峰期增开窗口", "营业厅增设老年人专用窗口", "10086人工服务减少等待时间"],
+    "集团业务": ["集团客户配备专属的技术支持", "集团专线故障时主动通知", "集团短信平台增加发送统计报表"],
+    "其它": ["公共场所增加免费充电设施", "加强对诈骗短信的拦截", "营业厅提供更多便民服务"],
+}
+SUGGEST_ANSWER = ["已记录客户建议并转相关部门研究，感谢客户支持。", "已向客户致谢，建议已反馈至{topic}相关部门。",
+                  "已将建议纳入服务改进计划，并告知客户后续安排。"]
+
 ANSWERS = [
     "已电话告知客户处理结果，客户表示接受。", "已向客户解释处理结果并致歉，客户表示理解。", "已短信告知客户处理结果。",
     "已答复客户，客户表示满意。", "已告知客户处理进展及后续安排。",
@@ -405,17 +439,38 @@ def _display_name(rnd: random.Random) -> str:
     return rnd.choice(SURNAMES) + "".join(rnd.choice(GIVEN) for _ in range(rnd.choice((1, 2, 2))))
 
 
-def ensure_staff(ref: Reference, seed: int = 1) -> dict[str, User]:
+def staff_names(per_role: int | None = None) -> list[tuple[str, str, str]]:
+    """(username, role, unit name) of the planned demo staff. `per_role`: about that many in every role (a real
+    operator's workload, for benchmarks), spread over the role's units in the plan; None: the small demo plan."""
+    plan: list[tuple[str, str, str]] = []
+    entries_of: dict[str, int] = {}
+    for _prefix, _count, role, _unit in STAFF_PLAN:
+        entries_of[role] = entries_of.get(role, 0) + 1
+    seen: dict[str, int] = {}
+    for prefix, count, role, unit_name in STAFF_PLAN:
+        if per_role is None:
+            total = count
+        else:  # the role's share, at least one per unit; the first units take the remainder
+            position = seen[role] = seen.get(role, -1) + 1
+            share, rest = divmod(per_role, entries_of[role])
+            total = max(1, share + (1 if position < rest else 0))
+        if count == 0:  # a single named user ("head_net"); more of them "head_net_2", "head_net_3", ...
+            names = [prefix] + [f"{prefix}_{i}" for i in range(2, total + 1)]
+        else:
+            names = [f"{prefix}{i}" for i in range(1, total + 1)]
+        plan += [(name, role, unit_name) for name in names]
+    return plan
+
+
+def ensure_staff(ref: Reference, seed: int = 1, per_role: int | None = None) -> dict[str, User]:
     """Create the demo staff that is missing (idempotent); return every demo user by username."""
     rnd = random.Random(f"staff-{seed}")
     groups = {role.value: Group.objects.get_or_create(name=role.value)[0] for role in Role}
     wanted: list[tuple[str, str, OrgUnit]] = []
-    for prefix, count, role, unit_name in STAFF_PLAN:
+    for name, role, unit_name in staff_names(per_role):
         unit = ref.units.get(unit_name)
-        if unit is None:
-            continue
-        names = [prefix] if count == 0 else [f"{prefix}{i}" for i in range(1, count + 1)]
-        wanted += [(name, role, unit) for name in names]
+        if unit is not None:
+            wanted.append((name, role, unit))
     # Every unit tickets are routed to needs somebody to accept them.
     staffed = {unit.pk for _, role, unit in wanted if role in (Role.SPECIALIST, Role.DISPATCHER)}
     for rule in ref.rules:
@@ -426,7 +481,7 @@ def ensure_staff(ref: Reference, seed: int = 1) -> dict[str, User]:
     existing = {u.username: u for u in User.objects.filter(username__in=[w[0] for w in wanted])}
     password = make_password(DEMO_PASSWORD)  # hashed once: the hasher is deliberately slow
     new_users, memberships = [], []
-    for username, role, unit in wanted:
+    for position, (username, role, unit) in enumerate(wanted):
         name = _display_name(rnd)
         if username in existing:
             continue
@@ -437,7 +492,7 @@ def ensure_staff(ref: Reference, seed: int = 1) -> dict[str, User]:
             display_name=name,
             first_name=name[1:],
             last_name=name[:1],
-            employee_no=f"JM{len(new_users) + 1:05d}",
+            employee_no=f"JM{position + 1:05d}",  # by place in the plan: unique also when staff is added later
             is_active=True,
             is_staff=role in (Role.ADMINISTRATOR, Role.SUPERVISOR),
             is_superuser=role == Role.ADMINISTRATOR,
@@ -484,6 +539,7 @@ class Options:
     process: bool | None = None
     progress: Callable[[int, int], None] | None = None
     surveys: bool = True  # satisfaction surveys of closed tickets and window services (see _write_surveys)
+    staff_per_role: int | None = None  # about this many staff in every role (None: the small demo plan)
 
 
 @dataclass
@@ -542,7 +598,7 @@ class Generator:
         ref = Reference.load()
         self.ref = ref
         with transaction.atomic():
-            users = ensure_staff(ref, self.o.seed)
+            users = ensure_staff(ref, self.o.seed, self.o.staff_per_role)
         result.users = len(users)
         self._prepare(ref)
         result.customers = self._write_customers()
@@ -605,11 +661,13 @@ class Generator:
             self._any_user(ref.second_line)
         ]
         self.branch_ids = [b.pk for b in ref.branches] or [ref.call_room.pk]
-        self.hall_staff: list[tuple[int, int] | None] = []
-        self.am_staff: list[tuple[int, int] | None] = []
+        # Per branch: every clerk of its hall and every account manager of its customer room (a ticket takes one by
+        # its id, so that the work spreads over them without another random draw).
+        self.hall_staff: list[list[tuple[int, int]] | None] = []
+        self.am_staff: list[list[tuple[int, int]] | None] = []
         for hall, room in zip(ref.halls, ref.customer_rooms, strict=True):
-            self.hall_staff.append(self._any_user(hall) if hall else None)
-            self.am_staff.append(self._any_user(room) if room else None)
+            self.hall_staff.append(self._unit_staff(hall) if hall else None)
+            self.am_staff.append(self._unit_staff(room) if room else None)
         if not self.hall_staff:
             self.hall_staff, self.am_staff = [None], [None]
         # Categories: a leaf within a top category, the top categories by the Jiangmen mix.
@@ -683,6 +741,10 @@ class Generator:
             day = dt.date.fromisoformat(day)
         return (day - dt.date(1970, 1, 1)).days
 
+    def _unit_staff(self, unit: OrgUnit) -> list[tuple[int, int]]:
+        staff = self.ref.staff_by_unit.get(unit.pk)
+        return [(uid, unit.pk) for uid in staff] if staff else [self._any_user(unit)]
+
     def _any_user(self, unit: OrgUnit) -> tuple[int, int]:
         staff = self.ref.staff_by_unit.get(unit.pk)
         if staff:
@@ -699,7 +761,7 @@ class Generator:
         rnd, N = r.random, self.N
         brand_values = [b for b, _ in BRAND_WEIGHTS]
         brand_cum = _cumulative([w for _, w in BRAND_WEIGHTS])
-        am_ids = [s[0] if s else None for s in self.am_staff]
+        am_lists = [[uid for uid, _unit in s] if s else None for s in self.am_staff]
         ts = self.ts
         created_hi = self.first_day * DAY - LOCAL_OFFSET
         batch: list[list[Any]] = []
@@ -719,7 +781,8 @@ class Generator:
             else:
                 arpu = r.uniform(8, 70)
             b = int(rnd() * n_branches)
-            am = am_ids[b] if vip != VipLevel.NONE and rnd() < 0.9 else None
+            managers = am_lists[b]
+            am = managers[cid % len(managers)] if managers and vip != VipLevel.NONE and rnd() < 0.9 else None
             self.cust_tier[i] = vip != VipLevel.NONE
             self.cust_branch[i] = b
             self.cust_am[i] = am is not None
@@ -1008,16 +1071,20 @@ class Generator:
             "month": 1 + int(rnd() * 12),
             "minutes": pick((30, 40, 60, 90)),
         }
+        title = leaf.name + "（" + place + "）"
+        if contact_type in (ContactType.CONSULTATION, ContactType.SUGGESTION):
+            consult = contact_type == ContactType.CONSULTATION
+            topics = (CONSULT if consult else SUGGEST).get(root) or (CONSULT if consult else SUGGEST)["其它"]
+            opening = pick(CONSULT_OPEN if consult else SUGGEST_OPEN)
+            text = opening + pick(topics) + pick(CONSULT_CLOSE if consult else SUGGEST_CLOSE)
+            values["topic"] = leaf.name
+            answer = pick(CONSULT_ANSWER if consult else SUGGEST_ANSWER)
+            return title, text.format_map(values), answer.format_map(values)
         opening = pick(parts["open"])
-        if contact_type == ContactType.CONSULTATION:
-            opening = "客户来电咨询：" + opening
-        elif contact_type == ContactType.APPEAL:
+        if contact_type == ContactType.APPEAL:
             opening = "工信部申诉转办：" + opening
-        elif contact_type == ContactType.SUGGESTION:
-            opening = "客户提出建议：" + opening
         text = opening + pick(self._details(leaf, root)) + pick(parts["extra"]) + pick(parts["demand"])
         description = text.format_map(values)
-        title = leaf.name + "（" + place + "）"
         resolution = pick(parts["resolution"]).format_map(values)
         return title, description, resolution
 
@@ -1087,9 +1154,11 @@ class Generator:
         if channel == Channel.HOTLINE:
             fr_user, fr_unit = self.agents[int(rnd() * len(self.agents))]
         elif channel == Channel.HALL:
-            fr_user, fr_unit = self.hall_staff[b]  # type: ignore[misc]
+            clerks = self.hall_staff[b]
+            fr_user, fr_unit = clerks[tid % len(clerks)]  # type: ignore[index,arg-type]
         elif channel == Channel.ACCOUNT_MANAGER:
-            fr_user, fr_unit = self.am_staff[b]  # type: ignore[misc]
+            managers = self.am_staff[b]  # the customer's own account manager (as _write_customers chose)
+            fr_user, fr_unit = managers[(self.customer_id0 + ci) % len(managers)]  # type: ignore[index,arg-type]
         else:
             fr_user, fr_unit = self.dispatchers[int(rnd() * len(self.dispatchers))]
         target = self._route(leaf, contact_type, tier, branch_id, channel)
@@ -1218,6 +1287,8 @@ class Generator:
 
         def close_loop(first_contact: bool) -> None:
             answer = ANSWERS[int(rnd() * len(ANSWERS))]
+            if contact_type in (ContactType.CONSULTATION, ContactType.SUGGESTION):
+                answer = resolution_text  # what was explained or noted, not "the result of handling your complaint"
             ev(
                 E.ANSWER,
                 r.uniform(120, 1200) if first_contact else r.uniform(600, 6 * HOUR),

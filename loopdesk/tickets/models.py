@@ -393,9 +393,11 @@ class Attachment(models.Model):
 class TicketSequence(models.Model):
     """The last number handed out per region and day, for JM-20261122-000123 style numbers."""
 
-    region = models.CharField(max_length=8)
-    day = models.DateField()
-    last_value = models.PositiveIntegerField(default=0)
+    region = models.CharField(_("region"), max_length=8)
+    day = models.DateField(_("day"))
+    last_value = models.PositiveIntegerField(_("last number handed out"), default=0)
 
     class Meta:
+        verbose_name = _("work order number sequence")
+        verbose_name_plural = _("work order number sequences")
         constraints = [models.UniqueConstraint(fields=["region", "day"], name="tkt_sequence_unique")]

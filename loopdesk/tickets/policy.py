@@ -30,6 +30,11 @@ def is_admin(user: Any) -> bool:
     return bool(user.is_superuser or user.has_role(Role.ADMINISTRATOR))
 
 
+def is_read_only(user: Any) -> bool:
+    """An auditor and nothing else: sees, never changes."""
+    return bool(user.role_codes == {Role.AUDITOR} and not is_admin(user))
+
+
 def _scope_q_for_wide_role(user: Any) -> Q:
     """Supervisors, auditors and dispatchers see every ticket of the company their unit belongs to."""
     unit = user.unit
@@ -121,7 +126,7 @@ def _may(user: Any, action: str, ticket: Ticket) -> bool:
     """Who may take `action` on `ticket`, regardless of its state."""
     if is_admin(user):
         return True
-    if user.role_codes == {Role.AUDITOR}:
+    if is_read_only(user):
         return False
     supervisor = is_region_supervisor(user, ticket)
     first = is_first_responder_side(user, ticket)

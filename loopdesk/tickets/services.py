@@ -24,7 +24,6 @@ from django.utils.translation import gettext_lazy as _
 from loopdesk.audit.services import record_audit
 from loopdesk.core.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationFailed
 from loopdesk.customers.models import Customer
-from loopdesk.org.choices import Role
 from loopdesk.org.models import OrgUnit
 from loopdesk.routing.services import route_ticket
 from loopdesk.sla import refcache
@@ -182,6 +181,11 @@ class _LockQuery:
         for name, position in self.annotations.items():
             setattr(obj, name, row[position])
         return obj
+
+
+def _pk(ticket: Ticket | int) -> int:
+    """The id of a ticket given as an instance or an id (locking by id skips the version check)."""
+    return int(ticket.pk if isinstance(ticket, Ticket) else ticket)
 
 
 def _lock_ticket(ticket: Ticket | int, expected_version: int | None) -> Ticket:
@@ -377,6 +381,9 @@ def _transition(
     ticket inserted earlier in the same transaction (create-and-dispatch): nobody else can see it yet, so it
     needs no lock and no re-read.
     """
+    if policy.is_read_only(acting_user):  # before the version check: an auditor learns nothing from a conflict
+        raise PermissionDeniedError(
+            _("You may not “%(action)s” this work order.") % {"action": Action(action).label})
     # A step of create-and-dispatch needs no savepoint: if it fails, the whole creation rolls back.
     with transaction.atomic(savepoint=created is None), refcache.pinned():
         t = created if created is not None else _lock_ticket(ticket, expected_version)
@@ -844,6 +851,9 @@ def do_reject_ticket(
         raise ValidationFailed(field="reason", message=_("Choose why the work order is rejected."))
     if reason == RejectReason.DUPLICATE and duplicate_of is None:
         raise ValidationFailed(field="duplicate_of", message=_("Name the work order this one duplicates."))
+    if reason != RejectReason.DUPLICATE and duplicate_of is not None:
+        raise ValidationFailed(field="duplicate_of", message=_(
+            "Name an original only when rejecting as a duplicate; otherwise leave it empty."))
     note = _optional_text("note", note)
 
     def change(t: Ticket) -> None:
@@ -866,7 +876,7 @@ def do_reject_ticket(
 
 
 def _check_can_write(acting_user: Any, t: Ticket) -> None:
-    if not policy.can_see(acting_user, t) or acting_user.role_codes == {Role.AUDITOR}:
+    if not policy.can_see(acting_user, t) or policy.is_read_only(acting_user):
         raise PermissionDeniedError(_("You may not change this work order."))
 
 
@@ -880,7 +890,7 @@ def do_add_note(
         raise ValidationFailed(field="visibility", message=_("Choose who may see the note."))
     at = _now(now)
     with transaction.atomic(), refcache.pinned():
-        t = _lock_ticket(ticket, None)
+        t = _lock_ticket(_pk(ticket), None)  # no version check: this changes no state of the ticket
         _check_can_write(acting_user, t)
         event = _append_event(t, EventKind.NOTE, acting_user, at, note=text, visibility=visibility)
         Ticket.objects.filter(pk=t.pk).update(last_event_seq=t.last_event_seq)
@@ -925,10 +935,12 @@ def do_link_tickets(
         raise ValidationFailed(field="other", message=_("A work order cannot be linked to itself."))
     at = _now(now)
     with transaction.atomic(), refcache.pinned():
-        t = _lock_ticket(ticket, None)
+        t = _lock_ticket(_pk(ticket), None)  # no version check: this changes no state of the ticket
         _check_can_write(acting_user, t)
         if not policy.can_see(acting_user, other):
             raise NotFoundError(_("Work order not found."))
+        if kind == LinkKind.PARENT:
+            _check_parent_link(t, other)
         link, created = TicketLink.objects.get_or_create(
             from_ticket=t, to_ticket=other, kind=kind, defaults={"created_at": at, "created_by": acting_user}
         )
@@ -940,6 +952,21 @@ def do_link_tickets(
             _publish(t)
             record_audit(acting_user, "ticket.link", t, data={"kind": kind, "other": other.number}, at=at)
     return link
+
+
+def _check_parent_link(parent: Ticket, child: Ticket) -> None:
+    """`child` may go below `parent`: it has no other parent, and `parent` is not below `child` (no cycle)."""
+    current = Ticket.objects.filter(pk=child.pk).values_list("parent_id", flat=True).first()
+    if current is not None and current != parent.pk:
+        raise ValidationFailed(field="other", message=_("This work order already belongs to another parent."))
+    ancestor: int | None = parent.pk
+    for _step in range(1000):  # parent chains are short; the bound only guards against a damaged chain
+        if ancestor is None:
+            return
+        if ancestor == child.pk:
+            raise ValidationFailed(field="other", message=_(
+                "This work order is above the other one already: it cannot also be its child."))
+        ancestor = Ticket.objects.filter(pk=ancestor).values_list("parent_id", flat=True).first()
 
 
 def validate_upload(upload: UploadedFile) -> None:
@@ -968,7 +995,7 @@ def do_add_attachment(
         raise ValidationFailed(field="visibility", message=_("Choose who may see the file."))
     at = _now(now)
     with transaction.atomic(), refcache.pinned():
-        t = _lock_ticket(ticket, None)
+        t = _lock_ticket(_pk(ticket), None)  # no version check: this changes no state of the ticket
         _check_can_write(acting_user, t)
         name = (upload.name or "file")[-200:]
         attachment = Attachment.objects.create(
@@ -987,7 +1014,7 @@ def do_recompute_sla(*, ticket: Ticket | int, acting_user: Any = None, now: dt.d
     """Recompute the SLA columns from the timeline (after a calendar or policy edit)."""
     at = _now(now)
     with transaction.atomic(), refcache.pinned():
-        t = _lock_ticket(ticket, None)
+        t = _lock_ticket(_pk(ticket), None)  # no version check: this changes no state of the ticket
         before = {k: getattr(t, k) for k in ("due_at", "hop_due_at", "overtime_at", "problem_at", "resolution_due_at")}
         _refresh_sla(t, at)
         after = {k: getattr(t, k) for k in before}

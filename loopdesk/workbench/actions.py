@@ -67,10 +67,27 @@ def _fields(action: str) -> dict[str, forms.Field]:
     return fields[action]
 
 
+RELOAD = _("This form is incomplete or out of date: reload the page and try again.")
+
+
+def posted_version(data: Any) -> int | None:
+    """The version a posted action form carries, or None when it has none usable."""
+    value = str(data.get("version") or "").strip()
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 18 else None
+
+
+def stale_message(ticket: Ticket, seen: int) -> str:
+    """What a user whose form shows version `seen` is told when the ticket has moved on (as the services say it)."""
+    return str(_("Work order %(number)s was changed by someone else meanwhile (version %(theirs)d, you saw "
+                 "%(yours)d). Reload it and try again.")
+               % {"number": ticket.number, "theirs": ticket.version, "yours": seen})
+
+
 class ActionForm(forms.Form):
     """The form of one action on one ticket; `version` carries the version the user saw."""
 
-    version = forms.IntegerField(widget=forms.HiddenInput)
+    version = forms.IntegerField(widget=forms.HiddenInput, error_messages={
+        "required": RELOAD, "invalid": RELOAD, "min_value": RELOAD}, min_value=0)
 
     def __init__(self, *args: Any, action: str, ticket: Ticket, user: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)

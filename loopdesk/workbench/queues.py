@@ -38,8 +38,8 @@ LIST_RELATED = (
 # rows and their six relations instead of every column (descriptions, resolutions) of eight tables.
 TABLE_RELATED = ("category", "category_root", "customer", "handler_unit", "handler_user", "sla_policy")
 TABLE_COLUMNS = (
-    "id", "number", "status", "is_open", "is_repeat", "tier", "contact_type", "channel", "due_at", "created_at",
-    "sla_paused", "is_overtime", "is_problem",
+    "id", "number", "version", "status", "is_open", "is_repeat", "tier", "contact_type", "channel", "due_at",
+    "created_at", "sla_paused", "is_overtime", "is_problem",
     "category__name", "category__name_en", "category_root__name", "category_root__name_en", "customer__msisdn",
     "handler_unit__name", "handler_unit__name_en", "handler_user__username", "handler_user__display_name",
     "handler_user__first_name", "handler_user__last_name", "sla_policy__warn_before_minutes",

@@ -41,3 +41,42 @@ def test_admin_change_list_and_form_in_chinese(world: World) -> None:
     assert "派单规则" in listing and "派往" in listing and "基础通信→网维" in listing
     form = client.get("/admin/routing/routingrule/add/").content.decode()
     assert "客户层级" in form and "保存" in form and "customer tier" not in form
+
+
+def _text(html: str) -> str:
+    import re
+
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def test_roles_and_their_permissions_in_chinese(world: World) -> None:
+    from django.contrib.auth.models import Group
+
+    client = _admin_client(world, "zh-hans")
+    listing = _text(client.get("/admin/auth/group/").content.decode())
+    assert "话务员" in listing or "热线" in listing, listing[-600:]
+    group = Group.objects.get(name="hotline_agent")
+    form = _text(client.get(f"/admin/auth/group/{group.pk}/change/").content.decode())
+    assert "工单 | 工单 | " in form
+    assert "Can add" not in form and "Can view" not in form
+
+
+def test_roles_and_their_permissions_in_english(world: World) -> None:
+    from django.contrib.auth.models import Group
+
+    client = _admin_client(world, "en")
+    assert "Hotline agent" in _text(client.get("/admin/auth/group/").content.decode())
+    group = Group.objects.get(name="hotline_agent")
+    assert "Can view work order" in _text(client.get(f"/admin/auth/group/{group.pk}/change/").content.decode())
+
+
+def test_ticket_number_sequences_in_chinese(world: World) -> None:
+    from loopdesk.tickets.services import do_create_ticket
+
+    do_create_ticket(acting_user=world.user("agent"), **world.ticket_kwargs())
+    client = _admin_client(world, "zh-hans")
+    listing = _text(client.get("/admin/tickets/ticketsequence/").content.decode())
+    assert "Ticket sequence" not in listing and "ticket sequence" not in listing
+    assert "Last value" not in listing and "Day" not in listing
+    assert "工单编号序列" in listing
+    assert "工单编号序列" in _text(client.get("/admin/").content.decode())

@@ -257,3 +257,64 @@ def test_editing_a_policy_in_the_admin_recomputes_its_open_tickets(
 def test_recompute_command_refuses_an_unknown_calendar(world: World) -> None:
     with pytest.raises(CommandError, match="no calendar"):
         call_command("recompute_sla", calendar="nope")
+
+
+@pytest.mark.parametrize(("start", "end"), [("18:00", "09:00"), ("09:00", "09:00"), ("09:00", "00:00")])
+def test_a_working_day_ending_before_it_starts_is_a_field_error(world: World, client, start: str,
+                                                                 end: str) -> None:
+    workdays = world.calendars["workdays"]
+    admin = _admin_client(world, client)
+    form = {"code": workdays.code, "name": workdays.name, "kind": workdays.kind, "work_start": start,
+            "work_end": end, "days-TOTAL_FORMS": "0", "days-INITIAL_FORMS": "0", "days-MIN_NUM_FORMS": "0",
+            "days-MAX_NUM_FORMS": "1000"}
+    page = admin.post(f"/admin/sla/businesscalendar/{workdays.pk}/change/", form,
+                      headers={"accept-language": "zh-hans"})
+    assert page.status_code == 200
+    assert page.context["adminform"].form.errors["work_end"]
+    workdays.refresh_from_db()
+    assert workdays.work_end is None and workdays.work_start == dt.time(0, 0)
+    form["work_end"] = "17:30"
+    form["work_start"] = "08:30"
+    assert admin.post(f"/admin/sla/businesscalendar/{workdays.pk}/change/", form).status_code == 302
+    workdays.refresh_from_db()
+    assert (workdays.work_start, workdays.work_end) == (dt.time(8, 30), dt.time(17, 30))
+
+
+def _policy_form(policy: SlaPolicy, **changes: Any) -> dict[str, Any]:
+    form = {"name": policy.name, "position": policy.position, "is_active": "on", "contact_type": "",
+            "category": "", "tier": "", "priority": "", "channel": "", "calendar": policy.calendar_id,
+            "first_response_minutes": policy.first_response_minutes, "hop_reply_minutes": policy.hop_reply_minutes,
+            "resolution_minutes": policy.resolution_minutes, "overtime_minutes": policy.overtime_minutes,
+            "problem_minutes": policy.problem_minutes, "callback_minutes": policy.callback_minutes,
+            "warn_before_minutes": policy.warn_before_minutes}
+    form.update(changes)
+    return form
+
+
+def test_the_callback_time_limit_is_editable_in_the_admin(world: World, client) -> None:
+    policy = SlaPolicy.objects.get(pk=world.policies["default"].pk)
+    admin = _admin_client(world, client)
+    page = admin.get(f"/admin/sla/slapolicy/{policy.pk}/change/").content.decode()
+    assert 'name="callback_minutes"' in page
+    response = admin.post(f"/admin/sla/slapolicy/{policy.pk}/change/", _policy_form(policy, callback_minutes=1440))
+    assert response.status_code == 302
+    policy.refresh_from_db()
+    assert policy.callback_minutes == 1440
+
+
+@pytest.mark.parametrize("changes, field", [
+    ({"overtime_minutes": 4320, "problem_minutes": 2880}, "problem_minutes"),
+    ({"hop_reply_minutes": 0}, "hop_reply_minutes"),
+    ({"first_response_minutes": 0}, "first_response_minutes"),
+])
+def test_time_limits_that_make_no_sense_are_field_errors(world: World, client, changes: dict[str, int],
+                                                         field: str) -> None:
+    policy = SlaPolicy.objects.get(pk=world.policies["default"].pk)
+    before = (policy.overtime_minutes, policy.problem_minutes, policy.hop_reply_minutes, policy.version)
+    admin = _admin_client(world, client)
+    response = admin.post(f"/admin/sla/slapolicy/{policy.pk}/change/", _policy_form(policy, **changes),
+                          headers={"accept-language": "zh-hans"})
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors[field]
+    policy.refresh_from_db()
+    assert (policy.overtime_minutes, policy.problem_minutes, policy.hop_reply_minutes, policy.version) == before

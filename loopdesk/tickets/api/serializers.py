@@ -131,12 +131,24 @@ class TicketDetailSerializer(TicketListSerializer):
         return {ref.system: ref.external_id for ref in ticket.external_refs.all()}
 
 
+CATEGORY_ERRORS = {
+    "does_not_exist": _("No active category has the id {pk_value}; the categories and their ids are listed at "
+                        "/api/categories/."),
+    "incorrect_type": _("Give the category's numeric id (listed at /api/categories/)."),
+}
+UNIT_ERRORS = {
+    "does_not_exist": _("No active unit has the id {pk_value}; the units and their ids are listed at /api/units/."),
+    "incorrect_type": _("Give the unit's numeric id (listed at /api/units/)."),
+}
+
+
 class TicketCreateSerializer(StrictInputSerializer):
     """Register (受理) a contact. The customer is named by MSISDN; an unknown caller gets a minimal record."""
 
     msisdn = serializers.CharField(max_length=32)
     contact_type = serializers.ChoiceField(choices=ContactType.choices)
-    category = serializers.PrimaryKeyRelatedField(queryset=Category.objects.filter(is_active=True))
+    category = serializers.PrimaryKeyRelatedField(queryset=Category.objects.filter(is_active=True),
+                                                  error_messages=CATEGORY_ERRORS)
     channel = serializers.ChoiceField(choices=Channel.choices)
     description = serializers.CharField(max_length=MAX_DESCRIPTION)
     priority = serializers.ChoiceField(choices=Priority.choices, default=Priority.NORMAL)
@@ -146,7 +158,7 @@ class TicketCreateSerializer(StrictInputSerializer):
     external_refs = serializers.DictField(child=serializers.CharField(max_length=64), required=False)
     dispatch = serializers.BooleanField(default=False)
     dispatch_to = serializers.PrimaryKeyRelatedField(queryset=OrgUnit.objects.filter(is_active=True), required=False,
-                                                     allow_null=True)
+                                                     allow_null=True, error_messages=UNIT_ERRORS)
 
 
 class ActionSerializer(StrictInputSerializer):
@@ -161,19 +173,22 @@ class ActionSerializer(StrictInputSerializer):
     resolution = serializers.CharField(max_length=MAX_DESCRIPTION, required=False, allow_blank=True)
     answer = serializers.CharField(max_length=MAX_DESCRIPTION, required=False, allow_blank=True)
     verdict = serializers.ChoiceField(choices=CallbackVerdict.choices, required=False)
-    to_unit = serializers.PrimaryKeyRelatedField(queryset=OrgUnit.objects.all(), required=False, allow_null=True)
+    to_unit = serializers.PrimaryKeyRelatedField(queryset=OrgUnit.objects.all(), required=False, allow_null=True,
+                                                 error_messages=UNIT_ERRORS)
     to_user = serializers.PrimaryKeyRelatedField(queryset=User.objects.filter(is_active=True), required=False,
                                                  allow_null=True)
     duplicate_of = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
 
 
 class RoutePreviewQuerySerializer(StrictInputSerializer):
-    category = serializers.PrimaryKeyRelatedField(queryset=Category.objects.filter(is_active=True))
+    category = serializers.PrimaryKeyRelatedField(queryset=Category.objects.filter(is_active=True),
+                                                  error_messages=CATEGORY_ERRORS)
     contact_type = serializers.ChoiceField(choices=ContactType.choices)
     channel = serializers.ChoiceField(choices=Channel.choices)
     tier = serializers.ChoiceField(choices=[("regular", "regular"), ("vip", "vip")], default="regular")
     region = serializers.CharField(max_length=8, required=False)
-    branch = serializers.PrimaryKeyRelatedField(queryset=OrgUnit.objects.all(), required=False, allow_null=True)
+    branch = serializers.PrimaryKeyRelatedField(queryset=OrgUnit.objects.all(), required=False, allow_null=True,
+                                                error_messages=UNIT_ERRORS)
 
 
 class RouteDecisionSerializer(serializers.Serializer):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 from collections import Counter
 
 import pytest
@@ -255,3 +256,42 @@ def test_default_spread_is_about_monthly_volume_tickets_a_month(reference: None)
     assert 28.5 <= (created[-1] - created[0]).total_seconds() / 86400 <= 30.5
     halves = Counter(c > END - dt.timedelta(days=15) for c in created)
     assert 0.4 * MONTHLY_VOLUME <= halves[True] <= 0.6 * MONTHLY_VOLUME, halves
+
+
+@pytest.mark.django_db
+def test_about_fifty_staff_in_every_role_share_the_work(reference: None) -> None:
+    call_command("generate_data", tickets=600, seed=3, customers=300, months=1, staff_per_role=50,
+                 stdout=io.StringIO())
+    roles = Counter(g.name for u in User.objects.prefetch_related("groups") for g in u.groups.all())
+    assert set(roles) == {r.value for r in Role}
+    assert all(50 <= n <= 60 for n in roles.values()), roles  # 50, plus a specialist for a rule's unstaffed unit
+    numbers = list(User.objects.exclude(employee_no="").values_list("employee_no", flat=True))
+    assert len(numbers) == len(set(numbers))
+    # The front line's work is spread over the clerks and agents, not given to the first of each room.
+    hall = Ticket.objects.filter(channel="hall").values_list("first_responder", flat=True)
+    agents = Ticket.objects.filter(channel="hotline").values_list("first_responder", flat=True)
+    assert len(set(hall)) > 12 and len(set(agents)) > 30
+    # Running again adds nobody.
+    before = User.objects.count()
+    call_command("generate_data", tickets=0, seed=3, customers=10, staff_per_role=50, stdout=io.StringIO())
+    assert User.objects.count() == before
+
+
+@pytest.mark.django_db
+def test_consultations_and_suggestions_read_as_such(demo: list[Ticket]) -> None:
+    complaint_words = ("投诉", "要求退订", "要求核查并退还", "要求处理相关人员", "情绪较激动", "要求尽快处理",
+                       "要求兑现承诺", "要求说明原因并赔偿", "问题依旧")
+    by_type: dict[str, list[Ticket]] = {}
+    for t in demo:
+        by_type.setdefault(t.contact_type, []).append(t)
+    consultations, suggestions = by_type["consultation"], by_type["suggestion"]
+    assert len(consultations) > 50 and len(suggestions) > 10
+    for t in consultations:
+        assert not any(w in t.description for w in complaint_words), t.description
+        assert any(w in t.description for w in ("咨询", "询问", "想了解")), t.description
+        assert "解答" in t.resolution or "告知" in t.resolution or "介绍" in t.resolution or not t.resolution, \
+            t.resolution
+    for t in suggestions:
+        assert not any(w in t.description for w in complaint_words), t.description
+        assert "建议" in t.description or "希望" in t.description, t.description
+    assert len({t.description for t in consultations}) > len(consultations) * 0.8  # varied, not one text

@@ -200,6 +200,18 @@ def test_reject_as_duplicate_needs_the_original(world: World) -> None:
     assert copy.status == Status.REJECTED and copy.duplicate_of == original
 
 
+def test_rejecting_as_invalid_while_naming_an_original_is_a_field_error(world: World) -> None:
+    original = create(world)
+    copy = create(world, at=T0 + H)
+    with pytest.raises(ValidationFailed) as err:
+        s.do_reject_ticket(acting_user=world.user("agent"), ticket=copy, reason=RejectReason.INVALID,
+                           duplicate_of=original, now=T0 + 2 * H)
+    assert err.value.field == "duplicate_of"
+    copy.refresh_from_db()
+    assert copy.status != Status.REJECTED and copy.duplicate_of is None
+    assert not TicketLink.objects.filter(from_ticket=copy, kind=LinkKind.DUPLICATE).exists()
+
+
 def test_vip_gets_a_shorter_committed_time(world: World) -> None:
     regular = create(world)
     vip = create(world, customer=world.customer(vip_level="gold", brand="gotone"))

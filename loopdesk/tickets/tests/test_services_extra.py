@@ -138,6 +138,21 @@ def test_links_parent_and_related(world: World) -> None:
     assert TicketLink.objects.filter(from_ticket=parent).count() == 1
 
 
+def test_a_parent_link_that_would_make_a_cycle_or_steal_a_child_is_a_field_error(world: World) -> None:
+    a, b, c = (s.do_create_ticket(acting_user=world.user("agent"), now=T0, **world.ticket_kwargs()) for _ in range(3))
+    s.do_link_tickets(acting_user=world.user("agent"), ticket=a, other=b, kind=LinkKind.PARENT, now=T0)
+    s.do_link_tickets(acting_user=world.user("agent"), ticket=b, other=c, kind=LinkKind.PARENT, now=T0)
+    for parent, child in ((b, a), (c, a)):  # a → b → c: a below its own descendant
+        with pytest.raises(ValidationFailed) as err:
+            s.do_link_tickets(acting_user=world.user("agent"), ticket=parent, other=child, kind=LinkKind.PARENT)
+        assert err.value.field == "other"
+    with pytest.raises(ValidationFailed) as err:  # c has a parent already (b): not silently moved to a
+        s.do_link_tickets(acting_user=world.user("agent"), ticket=a, other=c, kind=LinkKind.PARENT)
+    assert err.value.field == "other"
+    assert Ticket.objects.get(pk=a.pk).parent_id is None and Ticket.objects.get(pk=c.pk).parent_id == b.pk
+    assert TicketLink.objects.filter(kind=LinkKind.PARENT).count() == 2
+
+
 def test_external_ids_are_unique_per_system(world: World) -> None:
     t = s.do_create_ticket(acting_user=world.user("agent"), now=T0, external_refs={"EOMS": "E-1"},
                            **world.ticket_kwargs())
@@ -194,3 +209,17 @@ def test_unknown_caller_gets_a_customer_record_in_the_agents_region(world: World
     assert customer.region == "JM" and customer.tier == "regular"
     assert get_or_create_customer(msisdn="137 0000 1111", acting_user=world.user("agent")).pk == customer.pk
     assert Customer.objects.filter(msisdn="13700001111").count() == 1
+
+
+def test_notes_attachments_and_links_do_not_conflict_with_a_change_made_meanwhile(world: World, settings,
+                                                                                   tmp_path) -> None:
+    settings.MEDIA_ROOT = tmp_path
+    seen = s.do_create_ticket(acting_user=world.user("agent"), now=T0, dispatch=True, **world.ticket_kwargs())
+    other = s.do_create_ticket(acting_user=world.user("agent"), now=T0, **world.ticket_kwargs())
+    s.do_accept_ticket(acting_user=world.user("specialist"), ticket=seen, now=T0)  # the page the agent has is old
+    s.do_add_note(acting_user=world.user("agent"), ticket=seen, text="客户再次来电催促", now=T0)
+    s.do_add_attachment(acting_user=world.user("agent"), ticket=seen, now=T0,
+                        upload=SimpleUploadedFile("a.txt", b"hello", content_type="text/plain"))
+    s.do_link_tickets(acting_user=world.user("agent"), ticket=seen, other=other, kind=LinkKind.RELATED, now=T0)
+    kinds = list(TicketEvent.objects.filter(ticket=seen).order_by("seq").values_list("kind", flat=True))
+    assert kinds[-3:] == [EventKind.NOTE, EventKind.ATTACHMENT, EventKind.LINK]

@@ -45,7 +45,9 @@ def ticket_rows(rows: Any, selectable: bool = False) -> SafeString:
     now = timezone.now()
     language = get_language()
     esc = html.escape
-    repeat = f' <span class="tag tag-warn" title="{esc(str(_("Repeat complaint")))}">{esc(str(_("repeat")))}</span>'
+    # The texts outside the f-string: xgettext does not extract a gettext call written inside one.
+    repeat_title, repeat_text = esc(str(_("Repeat complaint"))), esc(str(_("repeat")))
+    repeat = f' <span class="tag tag-warn" title="{repeat_title}">{repeat_text}</span>'
     vip = ' <span class="tag tag-vip">VIP</span>'
     statuses = {k: esc(str(v)) for k, v in Status.choices}
     contact_types = {k: esc(str(v)) for k, v in ContactType.choices}
@@ -62,8 +64,10 @@ def ticket_rows(rows: Any, selectable: bool = False) -> SafeString:
         else:
             sla = (f'<span class="badge sla-{b.state}" title="{label}">{label} · <time class="countdown" '
                    f'datetime="{b.due.isoformat()}">{timezone.localtime(b.due):%m-%d %H:%M}</time></span>')
+        # The version shown goes with the selection, so that bulk dispatch refuses a ticket changed meanwhile.
         select = (f'<td class="sel"><input type="checkbox" name="ids" value="{t.pk}" form="bulk-form" '
-                  f'aria-label="{number}"></td>') if selectable else ""
+                  f'aria-label="{number}"><input type="hidden" name="version_{t.pk}" value="{t.version}" '
+                  'form="bulk-form"></td>') if selectable else ""
         tags = (repeat if t.is_repeat else "") + (vip if t.tier == Tier.VIP else "")
         person = f'<div class="sub">{esc(str(t.handler_user))}</div>' if t.handler_user is not None else ""
         out.append(

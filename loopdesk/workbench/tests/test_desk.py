@@ -242,3 +242,14 @@ def test_last_satisfaction_is_empty_without_either(world: Any, client_for: Any) 
     do_create_ticket(acting_user=world.user("agent"), **world.ticket_kwargs(customer=customer))
     response = client_for("agent").get(f"/desk/?caller={customer.msisdn}")
     assert response.context["view"].last_satisfaction is None
+
+
+def test_a_contact_the_service_refuses_leaves_no_new_customer_behind(world: Any, client_for: Any) -> None:
+    from loopdesk.sla.models import SlaPolicy
+
+    for policy in SlaPolicy.objects.all():  # no policy applies: the service refuses the ticket
+        policy.delete()
+    response = client_for("agent").post("/desk/?caller=13912345678", _form(world))
+    assert response.status_code == 422
+    assert "No SLA policy" in response.content.decode()
+    assert not Ticket.objects.exists() and not Customer.objects.filter(msisdn="13912345678").exists()

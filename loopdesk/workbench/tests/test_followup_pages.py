@@ -412,3 +412,29 @@ def test_spam_reports_are_listed_by_number_newest_first_with_masked_reporters(
     assert [r.number for r in first.context["rows"]] == ["10659002"]
     second = supervisor.get(f"/spam/?after={first.context['next_cursor']}")
     assert [r.number for r in second.context["rows"]] == ["10659001"] and not second.context["next_cursor"]
+
+
+def test_a_read_only_auditor_posting_a_callback_form_gets_a_403_whatever_its_state(
+        world: World, client_for: Any) -> None:
+    t = _replied(world)
+    task = CallbackTask.objects.get(ticket=t)
+    auditor = client_for("auditor")
+    form = {"verdict": "satisfied", "version": t.version}
+    assert auditor.post(f"/callbacks/{task.pk}/record/", form).status_code == 403
+    client_for("agent").post(f"/callbacks/{task.pk}/record/", form)
+    task.refresh_from_db()
+    assert task.status == CallbackStatus.DONE
+    # Recorded meanwhile: still a 403 for the auditor, not "already recorded" (which reads as if they might).
+    assert auditor.post(f"/callbacks/{task.pk}/record/", form).status_code == 403
+
+
+def test_a_callback_form_without_a_usable_version_asks_to_reload(world: World, client_for: Any) -> None:
+    t = _replied(world)
+    task = CallbackTask.objects.get(ticket=t)
+    for version in ("", "x"):
+        response = client_for("agent").post(f"/callbacks/{task.pk}/record/", {"verdict": "satisfied",
+                                                                              "version": version})
+        assert response.status_code == 422
+        assert "reload the page" in response.content.decode()
+    task.refresh_from_db()
+    assert task.status == CallbackStatus.OPEN

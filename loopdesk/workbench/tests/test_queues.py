@@ -68,7 +68,7 @@ def test_bulk_dispatch_moves_what_it_may_and_reports_the_rest(world: Any, client
     assert all(t.number in page for t in waiting)
     response = client.post("/queues/bulk-dispatch/", {
         "ids": [t.pk for t in waiting], "to_unit": world.units["netmaint"].pk, "note": "网络问题",
-        "next": "/queues/dispatch/",
+        "next": "/queues/dispatch/", **{f"version_{t.pk}": t.version for t in waiting},
     })
     assert response.status_code == 302 and response["Location"] == "/queues/dispatch/"
     assert set(Ticket.objects.filter(pk__in=[t.pk for t in waiting]).values_list("handler_unit", "status")) == {
@@ -188,12 +188,13 @@ def test_bulk_assign_sends_to_the_handler_and_refuses_one_outside_the_unit(world
     assert f'<option value="{specialist.pk}">' in page  # offered, grouped under the handler's unit
     # A handler outside the chosen unit: refused per ticket by the service, nothing moves.
     outsider = world.user("it_specialist")
+    shown = {f"version_{t.pk}": t.version for t in waiting}
     client.post("/queues/bulk-dispatch/", {"ids": [t.pk for t in waiting], "to_unit": specialist.unit_id,
-                                           "to_user": outsider.pk, "next": "/queues/dispatch/"})
+                                           "to_user": outsider.pk, "next": "/queues/dispatch/", **shown})
     assert set(Ticket.objects.filter(pk__in=[t.pk for t in waiting]).values_list("handler_user", flat=True)) == {None}
     # "Assign to" alone: dispatched to the handler's own unit, with the handler named.
     client.post("/queues/bulk-dispatch/", {"ids": [t.pk for t in waiting], "to_user": specialist.pk,
-                                           "next": "/queues/dispatch/"})
+                                           "next": "/queues/dispatch/", **shown})
     assert set(Ticket.objects.filter(pk__in=[t.pk for t in waiting]).values_list(
         "handler_unit", "handler_user", "status")) == {(specialist.unit_id, specialist.pk, Status.DISPATCHED)}
 
@@ -352,3 +353,53 @@ def test_a_queue_export_with_a_bad_filter_shows_the_error_and_downloads_nothing(
     response = client_for("specialist").get("/queues/unit/?created_from=not-a-date&format=csv")
     assert response.status_code == 200 and response["Content-Type"].startswith("text/html")
     assert response.context["form"].errors["created_from"]
+
+
+def test_bulk_dispatch_sends_the_versions_shown_and_reports_a_ticket_changed_meanwhile(
+        world: Any, client_for: Any) -> None:
+    from loopdesk.tickets.services import do_transfer_ticket
+
+    waiting = _create(world, 2, category=world.categories["other"])
+    client = client_for("dispatcher")
+    page = client.get("/queues/dispatch/").content.decode()
+    for t in waiting:
+        assert f'name="version_{t.pk}" value="{t.version}"' in page
+    shown = {f"version_{t.pk}": t.version for t in waiting}
+    # Meanwhile a colleague sends the first one to network optimisation.
+    do_transfer_ticket(acting_user=world.user("dispatcher"), ticket=waiting[0], to_unit=world.units["netopt"],
+                       note="覆盖问题")
+    response = client.post("/queues/bulk-dispatch/", {
+        "ids": [t.pk for t in waiting], "to_unit": world.units["netmaint"].pk, "note": "网络问题",
+        "next": "/queues/dispatch/", **shown}, follow=True)
+    handlers = dict(Ticket.objects.filter(pk__in=[t.pk for t in waiting]).values_list("pk", "handler_unit"))
+    assert handlers == {waiting[0].pk: world.units["netopt"].pk, waiting[1].pk: world.units["netmaint"].pk}
+    text = [str(m) for m in response.context["messages"]]
+    assert any(waiting[0].number in m and "changed by someone else" in m for m in text), text
+
+
+def test_bulk_dispatch_without_the_versions_moves_nothing_and_asks_to_reload(world: Any, client_for: Any) -> None:
+    waiting = _create(world, 1, category=world.categories["other"])
+    response = client_for("dispatcher").post("/queues/bulk-dispatch/", {
+        "ids": [waiting[0].pk], "to_unit": world.units["netmaint"].pk, "next": "/queues/dispatch/"}, follow=True)
+    assert Ticket.objects.get(pk=waiting[0].pk).handler_unit_id == world.units["l2"].pk
+    assert any("reload the page" in str(m) for m in response.context["messages"])
+
+
+def test_the_repeat_complaint_tag_is_translated(world: Any, client_for: Any) -> None:
+    customer = world.customer()
+    first, again = (do_create_ticket(acting_user=world.user("agent"), **world.ticket_kwargs(customer=customer),
+                                     dispatch=True) for _ in range(2))
+    assert again.is_repeat and not first.is_repeat
+    page = client_for("specialist", "zh-hans").get("/queues/unit/").content.decode()
+    assert 'title="重复投诉">重复</span>' in page
+    assert ">repeat<" not in page
+
+
+@pytest.mark.parametrize("key", ["auditor", "specialist"])
+def test_bulk_dispatch_is_refused_to_roles_without_the_bulk_form(world: Any, client_for: Any, key: str) -> None:
+    waiting = _create(world, 1, category=world.categories["other"])
+    response = client_for(key).post("/queues/bulk-dispatch/", {
+        "ids": [waiting[0].pk], "to_unit": world.units["netmaint"].pk, "next": "/queues/dispatch/",
+        f"version_{waiting[0].pk}": waiting[0].version})
+    assert response.status_code == 403
+    assert Ticket.objects.get(pk=waiting[0].pk).handler_unit_id == world.units["l2"].pk

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -93,12 +94,13 @@ def desk(request: HttpRequest) -> HttpResponse:
 
 def _create(request: HttpRequest, msisdn: str, form: DeskForm) -> Any:
     data = form.cleaned_data
-    customer = get_or_create_customer(msisdn=msisdn, acting_user=request.user)
-    return do_create_ticket(
-        acting_user=request.user, customer=customer, contact_type=data["contact_type"], category=data["category"],
-        channel=data["channel"], priority=data["priority"], title=data["title"], description=data["description"],
-        dispatch=request.POST.get("go") != "register",
-    )
+    with transaction.atomic():  # an unknown caller's new record goes too if the ticket is refused
+        customer = get_or_create_customer(msisdn=msisdn, acting_user=request.user)
+        return do_create_ticket(
+            acting_user=request.user, customer=customer, contact_type=data["contact_type"],
+            category=data["category"], channel=data["channel"], priority=data["priority"], title=data["title"],
+            description=data["description"], dispatch=request.POST.get("go") != "register",
+        )
 
 
 @staff_required

@@ -31,9 +31,11 @@ from loopdesk.surveys.services import do_create_window_survey
 from loopdesk.tickets import policy
 from loopdesk.tickets.choices import Action, CallbackVerdict, Status
 from loopdesk.tickets.services import MAX_NOTE
+from loopdesk.workbench.actions import RELOAD
 from loopdesk.workbench.common import RoleFlags, posted_id, raise_for_domain_error, safe_next, staff_required
 from loopdesk.workbench.sla import due_badge
 from loopdesk.workbench.views.dialogs import done, form_dialog, run_service
+from loopdesk.workbench.views.tickets import may_write
 
 PAGE_SIZE = 50
 
@@ -68,7 +70,8 @@ class CallbackForm(forms.Form):
     note = forms.CharField(label=_("Note"), required=False, max_length=MAX_NOTE,
                            widget=forms.Textarea(attrs={"rows": 4}),
                            help_text=_("What the customer said. Required when the customer is not satisfied."))
-    version = forms.IntegerField(widget=forms.HiddenInput)
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=0,
+                                 error_messages={"required": RELOAD, "invalid": RELOAD, "min_value": RELOAD})
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -105,6 +108,8 @@ def record_callback(request: HttpRequest, task_id: int) -> HttpResponse:
     """GET: the outcome form (a dialog for htmx, a page otherwise). POST: `do_record_callback`."""
     task = _task_for(request.user, task_id)
     ticket = task.ticket
+    if request.method == "POST" and not may_write(request.user, ticket):
+        raise PermissionDenied(_("You may not record the callback of this work order."))  # a read-only auditor
     status = 200
     blocked = ""
     if task.status != "open":

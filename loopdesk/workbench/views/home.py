@@ -17,6 +17,8 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from loopdesk.followup import selectors as followup_selectors
+from loopdesk.sla.calendars import SHANGHAI
+from loopdesk.tickets import policy
 from loopdesk.tickets.choices import Status
 from loopdesk.tickets.models import Ticket
 from loopdesk.tickets.policy import visible_tickets
@@ -159,14 +161,39 @@ def set_language(request: HttpRequest) -> HttpResponse:
     return response
 
 
+FOUND_ROWS = 50
+
+
+def _candidate_numbers(user: Any, text: str) -> list[str]:
+    """The numbers `text` may mean: itself; in the user's region, "20261122-000123"; and today's "123" / "000123"
+    (exact numbers only, so that the number index answers)."""
+    numbers = [text]
+    region = getattr(user.unit, "region", "")
+    if region:
+        day, _sep, tail = text.rpartition("-")
+        if day.isdigit() and len(day) == 8 and tail.isdigit() and len(tail) <= 6:
+            numbers.append(f"{region}-{day}-{int(tail):06d}")
+        elif text.isdigit() and len(text) <= 6 and int(text):
+            today = timezone.localtime(timezone.now(), SHANGHAI).date()
+            numbers.append(f"{region}-{today:%Y%m%d}-{int(text):06d}")
+    return numbers
+
+
 @staff_required
 def find_ticket(request: HttpRequest) -> HttpResponse:
-    """The header's search box: a work-order number (or its tail) opens the ticket, a phone number the desk."""
+    """The header's search box: a work-order number (or the tail of today's) opens the ticket; a phone number opens
+    the desk for those who register contacts, and lists the work orders of that number one may see for others."""
     text = (request.GET.get("q") or "").strip().upper()
     if text.isdigit() and len(text) == 11:
-        return redirect(reverse("workbench:desk") + "?" + urlencode({"caller": text}))
-    if text:
-        ticket = visible_tickets(request.user).filter(number=text).only("id").first()
+        if policy.can_create(request.user):
+            return redirect(reverse("workbench:desk") + "?" + urlencode({"caller": text}))
+        found = list(table_rows(visible_tickets(request.user).filter(customer__msisdn=text))
+                     .order_by("-created_at", "-id")[:FOUND_ROWS])
+        if found:
+            return render(request, "workbench/found_by_phone.html", {"rows": found, "more": len(found) == FOUND_ROWS})
+    elif text:
+        ticket = (visible_tickets(request.user).filter(number__in=_candidate_numbers(request.user, text))
+                  .only("id").first())
         if ticket is not None:
             return redirect("workbench:ticket", pk=ticket.pk)
     return render(request, "workbench/not_found_number.html", {"q": text}, status=404)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone, translation
@@ -12,13 +13,14 @@ from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from loopdesk.core.errors import DomainError
+from loopdesk.core.errors import ConflictError, DomainError
 from loopdesk.org.models import OrgUnit, User
 from loopdesk.reports import exports
 from loopdesk.sla.calendars import SHANGHAI
 from loopdesk.tickets import services
 from loopdesk.tickets.choices import Action, Status
 from loopdesk.tickets.policy import allowed_actions, visible_tickets
+from loopdesk.workbench.actions import RELOAD, posted_version, stale_message
 from loopdesk.workbench.common import RoleFlags, posted_id, safe_next, staff_required
 from loopdesk.workbench.forms import QueueFilterForm
 from loopdesk.workbench.queues import PAGE_SIZE, QUEUES, capped_count, count_label, page, queue_queryset
@@ -37,8 +39,7 @@ def queue(request: HttpRequest, key: str) -> HttpResponse:
     if key not in QUEUES:
         raise Http404(_("No such queue."))
     now = timezone.now()
-    flags = RoleFlags(request.user)
-    bulk = flags.dispatcher or flags.supervisor or flags.front_line or flags.admin
+    bulk = may_bulk_dispatch(request.user)
     # The tabs: "to be dispatched" only for those who dispatch.
     tabs = [q for q in QUEUES.values() if q.key != "dispatch" or bulk or key == "dispatch"]
     target = request.htmx.target if request.htmx else None
@@ -115,6 +116,12 @@ def queue_download(qs: Any, fmt: str, stem: str, sheet: str) -> HttpResponse:
                         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
+def may_bulk_dispatch(user: Any) -> bool:
+    """Who gets the bulk form: those who dispatch (front line, dispatchers, supervisors, administrators)."""
+    flags = RoleFlags(user)
+    return bool(flags.dispatcher or flags.supervisor or flags.front_line or flags.admin)
+
+
 @staff_required
 @require_POST
 def bulk_dispatch(request: HttpRequest) -> HttpResponse:
@@ -122,6 +129,8 @@ def bulk_dispatch(request: HttpRequest) -> HttpResponse:
 
     Each ticket goes through its own service call: one that may not be moved is reported, the rest move.
     """
+    if not may_bulk_dispatch(request.user):
+        raise PermissionDenied(_("Your role does not dispatch work orders."))
     back = safe_next(request, "/queues/dispatch/")
     posted = [posted_id(x) for x in request.POST.getlist("ids")]
     ids = sorted({x for x in posted if x})[:BULK_LIMIT] if all(posted) else []
@@ -150,16 +159,22 @@ def bulk_dispatch(request: HttpRequest) -> HttpResponse:
     tickets = list(selected.select_related("handler_unit", "first_responder_unit", "category"))
     moved, failed = [], []
     for ticket in tickets:
-        actions = allowed_actions(request.user, ticket)
+        # The version the queue showed: a ticket someone changed since is reported, not overwritten.
+        seen = posted_version({"version": request.POST.get(f"version_{ticket.pk}", "")})
         try:
+            if seen is None:
+                raise DomainError(RELOAD)
+            if seen != ticket.version:
+                raise ConflictError(stale_message(ticket, seen))
+            actions = allowed_actions(request.user, ticket)
             if Action.DISPATCH in actions:
                 services.do_dispatch_ticket(acting_user=request.user, ticket=ticket, to_unit=unit, to_user=person,
-                                            note=note, expected_version=ticket.version)
+                                            note=note, expected_version=seen)
             elif Action.TRANSFER in actions and ticket.status in (Status.DISPATCHED, Status.IN_PROGRESS):
                 if unit is None:
                     raise DomainError(_("Choose the unit to transfer it to."))
                 services.do_transfer_ticket(acting_user=request.user, ticket=ticket, to_unit=unit, to_user=person,
-                                            note=note or str(_("Bulk dispatch")), expected_version=ticket.version)
+                                            note=note or str(_("Bulk dispatch")), expected_version=seen)
             else:
                 raise DomainError(_("You may not dispatch it in its current state."))
             moved.append(ticket.number)

@@ -20,7 +20,7 @@ from loopdesk.followup.selectors import open_callback_for
 from loopdesk.tickets import policy, services
 from loopdesk.tickets.choices import Action, CallbackVerdict, LinkKind, Visibility
 from loopdesk.tickets.models import Attachment, Ticket, TicketLink
-from loopdesk.workbench.actions import DANGEROUS, PRIMARY, ActionForm
+from loopdesk.workbench.actions import DANGEROUS, PRIMARY, ActionForm, posted_version, stale_message
 from loopdesk.workbench.common import raise_for_domain_error, staff_required
 from loopdesk.workbench.sla import badge, due_badge
 from loopdesk.workbench.views.dialogs import done, run_service
@@ -98,6 +98,17 @@ def ticket_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     if action not in Action.values or action == Action.CREATE:
         raise Http404(_("No such action."))
     if action not in policy.allowed_actions(request.user, ticket):
+        seen = posted_version(request.POST) if request.method == "POST" else None
+        if seen is not None and seen != ticket.version and may_write(request.user, ticket):
+            # A form opened before someone else moved the ticket on: say so (reload), not "you may not".
+            form = ActionForm(request.POST, action=action, ticket=ticket, user=request.user)
+            form.is_valid()
+            form.errors.clear()  # only the conflict: the fields' own errors would not help before a reload
+            form.add_error(None, stale_message(ticket, seen))
+            context = {"ticket": ticket, "form": form, "action": action, "action_label": Action(action).label,
+                       "dangerous": action in DANGEROUS}
+            template = "workbench/partials/action_form.html" if request.htmx else "workbench/action_page.html"
+            return render(request, template, context, status=409)
         raise PermissionDenied(_("You may not “%(action)s” this work order now.") % {"action": Action(action).label})
     if action == Action.CALLBACK:
         task = open_callback_for(ticket)

@@ -16,7 +16,7 @@ from loopdesk.conftest import World
 from loopdesk.customers.models import Customer
 from loopdesk.tickets import services as s
 from loopdesk.tickets.choices import Status
-from loopdesk.tickets.models import Ticket
+from loopdesk.tickets.models import Category, Ticket
 
 pytestmark = pytest.mark.django_db
 
@@ -210,3 +210,43 @@ def test_schema_and_docs_are_served(world: World) -> None:
     assert "/tmf-api/troubleTicket/v4/troubleTicket/{id}" in paths
     docs = client.get("/api/docs/")
     assert docs.status_code == 200 and b"cdn" not in docs.content.lower()
+
+
+@pytest.mark.parametrize("category", [999999, "abc", "inactive"])
+def test_an_unknown_category_is_a_clear_field_error(world: World, category: Any) -> None:
+    if category == "inactive":
+        retired = Category.objects.create(code="OLD", name="旧类目", is_active=False)
+        category = retired.pk
+    payload = {"msisdn": "13912345678", "contact_type": "complaint", "category": category,
+               "channel": "hotline", "description": "室内无信号"}
+    client = as_user(world, "agent")
+    en = client.post("/api/tickets/", payload, format="json", HTTP_ACCEPT_LANGUAGE="en").json()
+    message = en["errors"]["category"][0]
+    assert "pk" not in message and "/api/categories/" in message, message
+    zh = client.post("/api/tickets/", payload, format="json", HTTP_ACCEPT_LANGUAGE="zh-hans").json()
+    assert "类目" in zh["errors"]["category"][0] and "/api/categories/" in zh["errors"]["category"][0]
+    assert not Ticket.objects.exists()
+
+
+def test_a_read_only_auditor_gets_403_for_any_action_even_with_a_stale_version(world: World) -> None:
+    t = s.do_create_ticket(acting_user=world.user("agent"), **world.ticket_kwargs(), dispatch=True)
+    client = as_user(world, "auditor")
+    for version in (t.version, t.version - 1, t.version + 5):
+        response = client.post(f"/api/tickets/{t.pk}/actions/accept/", {"version": version}, format="json")
+        assert response.status_code == 403, (version, response.content)
+    t.refresh_from_db()
+    assert t.status == Status.DISPATCHED and t.handler_user_id is None
+
+
+def test_an_unknown_unit_in_an_action_or_preview_is_a_clear_field_error(world: World) -> None:
+    t = s.do_create_ticket(acting_user=world.user("agent"), **world.ticket_kwargs())
+    client = as_user(world, "agent")
+    for to_unit in (999999, "abc"):
+        body = client.post(f"/api/tickets/{t.pk}/actions/dispatch/", {"version": t.version, "to_unit": to_unit},
+                           format="json", HTTP_ACCEPT_LANGUAGE="en").json()
+        assert "/api/units/" in body["errors"]["to_unit"][0]
+    preview = client.get("/api/routing/preview/", {"category": world.categories["indoor"].pk,
+                                                   "contact_type": "complaint", "channel": "hotline",
+                                                   "branch": 999999}, HTTP_ACCEPT_LANGUAGE="en").json()
+    assert "/api/units/" in preview["errors"]["branch"][0]
+    assert Ticket.objects.get(pk=t.pk).status == Status.NEW

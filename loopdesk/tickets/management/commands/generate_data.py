@@ -26,6 +26,11 @@ class Command(BaseCommand):
         )
         parser.add_argument("--batch-size", type=int, default=2000, help="Tickets per insert batch.")
         parser.add_argument(
+            "--staff-per-role", type=int, default=50,
+            help="About this many staff in every role, spread over the role's units (default 50, as a real operator;"
+                 " 0: the small demo set).",
+        )
+        parser.add_argument(
             "--open-share",
             type=float,
             default=0.0,
@@ -35,6 +40,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if options["tickets"] < 0:
             raise CommandError("--tickets must be 0 or more.")
+        if not 0 <= options["staff_per_role"] <= 10_000:
+            raise CommandError("--staff-per-role must be between 0 and 10,000.")
         try:
             if ensure_reference():
                 self.stdout.write("Reference data seeded (organisation, categories, SLA policies, routing).")
@@ -59,6 +66,7 @@ class Command(BaseCommand):
                     months=options["months"],
                     batch_size=options["batch_size"],
                     open_share=options["open_share"],
+                    staff_per_role=options["staff_per_role"] or None,
                     progress=progress if options["verbosity"] >= 1 else None,
                 )
             )

@@ -1,0 +1,73 @@
+"""Action forms and the version the user saw: a stale form says so (even when the action is no longer possible),
+a form without a usable version asks for a reload, and a read-only auditor is refused whatever the version."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from loopdesk.tickets.choices import Status
+from loopdesk.tickets.models import Ticket
+from loopdesk.tickets.services import do_accept_ticket, do_create_ticket, do_reply_ticket
+
+HX = {"HX-Request": "true"}
+
+
+def _dispatched(world: Any) -> Ticket:
+    return do_create_ticket(acting_user=world.user("agent"), **world.ticket_kwargs(), dispatch=True)
+
+
+def test_a_stale_form_of_an_action_no_longer_possible_says_the_ticket_changed(world: Any, client_for: Any) -> None:
+    ticket = _dispatched(world)
+    seen = ticket.version
+    # While the first specialist has the accept dialog open, a colleague accepts and replies.
+    ticket = do_accept_ticket(acting_user=world.user("specialist2"), ticket=ticket)
+    do_reply_ticket(acting_user=world.user("specialist2"), ticket=ticket, resolution="已调整天线")
+    response = client_for("specialist").post(f"/tickets/{ticket.pk}/act/accept/", {"version": seen}, headers=HX)
+    assert response.status_code == 409
+    assert "changed by someone else" in response.content.decode()
+    ticket.refresh_from_db()
+    assert ticket.status == Status.REPLIED
+
+
+def test_a_stale_form_conflict_is_in_chinese(world: Any, client_for: Any) -> None:
+    ticket = _dispatched(world)
+    seen = ticket.version
+    do_accept_ticket(acting_user=world.user("specialist2"), ticket=ticket)
+    ticket.refresh_from_db()
+    do_reply_ticket(acting_user=world.user("specialist2"), ticket=ticket, resolution="已调整天线")
+    response = client_for("specialist", "zh-hans").post(f"/tickets/{ticket.pk}/act/accept/", {"version": seen},
+                                                        headers=HX)
+    assert response.status_code == 409
+    assert "刷新" in response.content.decode() or "重新加载" in response.content.decode()
+
+
+def test_a_current_form_of_an_action_not_allowed_is_still_a_403(world: Any, client_for: Any) -> None:
+    ticket = _dispatched(world)
+    response = client_for("agent").post(f"/tickets/{ticket.pk}/act/accept/", {"version": ticket.version})
+    assert response.status_code == 403
+
+
+def test_a_read_only_auditor_posting_any_action_form_gets_a_403(world: Any, client_for: Any) -> None:
+    ticket = _dispatched(world)
+    seen = ticket.version
+    do_accept_ticket(acting_user=world.user("specialist2"), ticket=ticket)
+    client = client_for("auditor")
+    for version in (seen, seen + 1, ""):
+        for action in ("accept", "reply", "withdraw"):
+            response = client.post(f"/tickets/{ticket.pk}/act/{action}/", {"version": version, "reason": "x",
+                                                                           "resolution": "x"}, headers=HX)
+            assert response.status_code == 403, (action, version)
+    ticket.refresh_from_db()
+    assert ticket.status == Status.IN_PROGRESS
+
+
+def test_an_action_form_without_a_usable_version_asks_to_reload(world: Any, client_for: Any) -> None:
+    ticket = _dispatched(world)
+    client = client_for("specialist")
+    for data in ({}, {"version": ""}, {"version": "abc"}, {"version": "1.5"}):
+        response = client.post(f"/tickets/{ticket.pk}/act/accept/", data, headers=HX)
+        assert response.status_code == 422, data
+        assert "reload the page" in response.content.decode().lower(), data
+        assert response.context["form"].errors["version"]
+    ticket.refresh_from_db()
+    assert ticket.status == Status.DISPATCHED

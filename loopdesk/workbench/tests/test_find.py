@@ -1,0 +1,42 @@
+"""The header's search box: a full number, the tail of today's number, or a phone number."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from loopdesk.tickets.services import do_create_ticket
+
+
+def _ticket(world: Any) -> Any:
+    return do_create_ticket(acting_user=world.user("agent"), **world.ticket_kwargs(), dispatch=True)
+
+
+def test_a_full_number_opens_the_ticket_and_an_unseen_one_is_not_found(world: Any, client_for: Any) -> None:
+    t = _ticket(world)
+    assert client_for("specialist").get("/find/", {"q": t.number.lower()})["Location"] == f"/tickets/{t.pk}/"
+    assert client_for("zh_agent").get("/find/", {"q": t.number}).status_code == 404
+
+
+def test_the_tail_of_todays_number_opens_the_ticket(world: Any, client_for: Any) -> None:
+    t = _ticket(world)
+    tail = t.number.rsplit("-", 1)[1]
+    for q in (tail, tail.lstrip("0"), t.number.split("-", 1)[1]):
+        response = client_for("agent").get("/find/", {"q": q})
+        assert response.status_code == 302 and response["Location"] == f"/tickets/{t.pk}/", q
+
+
+def test_a_phone_number_opens_the_desk_for_the_front_line(world: Any, client_for: Any) -> None:
+    t = _ticket(world)
+    response = client_for("agent").get("/find/", {"q": t.customer.msisdn})
+    assert response.status_code == 302 and response["Location"].startswith("/desk/?caller=")
+
+
+def test_a_phone_number_lists_the_visible_tickets_for_roles_that_do_not_register(world: Any,
+                                                                                 client_for: Any) -> None:
+    t = _ticket(world)
+    response = client_for("specialist", "zh-hans").get("/find/", {"q": t.customer.msisdn})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert t.number in page and t.customer.masked_msisdn in page  # the table shows the number masked
+    other = client_for("it_specialist").get("/find/", {"q": t.customer.msisdn})
+    assert other.status_code == 404 and t.number not in other.content.decode()
