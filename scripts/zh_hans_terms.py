@@ -785,6 +785,13 @@ T: dict[str, str] = {
     "Listener %(id)s not found.": "未找到监听方 %(id)s。",
     "This listener was registered by another integration.": "此监听方由其他对接系统注册。",
     "No such resource in the TMF621 API.": "TMF621 接口中没有此资源。",
+    "A new trouble ticket has no notes or attachments yet: leave out the id.":
+        "新故障单还没有备注或附件：请不要提供 id。",
+    "This trouble ticket has no note %(id)s.": "此故障单没有备注 %(id)s。",
+    "A note cannot be changed once added; send a new note without an id.":
+        "备注添加后不能修改；请发送不带 id 的新备注。",
+    "This trouble ticket has no attachment %(id)s.": "此故障单没有附件 %(id)s。",
+    "An attachment cannot be replaced; send a new one without an id.": "附件不能替换；请发送不带 id 的新附件。",
     # --- workbench session 4: form expired (CSRF), errors in dialogs, escalate from the board -----------------
     "Form expired": "表单已失效",
     "This form could not be sent safely": "无法安全提交此表单",

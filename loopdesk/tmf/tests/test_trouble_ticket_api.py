@@ -545,3 +545,56 @@ def test_patch_is_all_or_nothing(world: World, crm) -> None:
     # The same request without the bad part goes through.
     assert patch(crm, pk, {"status": "cancelled", "statusChangeReason": "客户撤销",
                            "externalId": "CRM-1"}).json()["status"] == "cancelled"
+
+
+# --- note and attachment ids: an echoed item must be one the ticket has -----------------------------------
+
+
+def _note_and_attachment(world: World, crm) -> tuple[str, dict]:
+    content = base64.b64encode(b"%PDF-1.4 bill").decode()
+    body = create(crm, world, note=[{"text": "第一条"}],
+                  attachment=[{"name": "bill.pdf", "mimeType": "application/pdf", "content": content}]).json()
+    return body["id"], body
+
+
+@pytest.mark.parametrize(("item", "field"), [
+    ({"note": [{"id": "999", "text": "不存在的备注"}]}, "note[0].id"),
+    ({"note": [{"id": 2, "text": "x"}]}, "note[0].id"),
+    ({"attachment": [{"id": "999999", "name": "x.pdf"}]}, "attachment[0].id"),
+    ({"attachment": [{"id": 5}]}, "attachment[0].id"),
+])
+def test_patch_with_an_unknown_note_or_attachment_id_is_400_naming_it(world: World, crm, item, field) -> None:
+    pk, _body = _note_and_attachment(world, crm)
+    version, events = Ticket.objects.get(pk=pk).version, TicketEvent.objects.filter(ticket_id=pk).count()
+    body = {**item}
+    body.setdefault("note", []).append({"text": "随请求的新备注"})
+    assert_error(patch(crm, pk, body), 400, field)
+    assert TicketEvent.objects.filter(ticket_id=pk).count() == events
+    assert Ticket.objects.get(pk=pk).version == version
+
+
+def test_patch_may_echo_the_notes_and_attachments_it_received(world: World, crm) -> None:
+    pk, body = _note_and_attachment(world, crm)
+    response = patch(crm, pk, {"note": [*body["note"], {"text": "新的"}], "attachment": body["attachment"]})
+    assert response.status_code == 200, response.content
+    assert [n["text"] for n in response.json()["note"]] == ["第一条", "新的"]
+    assert [a["name"] for a in response.json()["attachment"]] == ["bill.pdf"]
+
+
+def test_patch_cannot_rewrite_an_existing_note(world: World, crm) -> None:
+    pk, body = _note_and_attachment(world, crm)
+    note = {**body["note"][0], "text": "改写"}
+    assert_error(patch(crm, pk, {"note": [note]}), 400, "note[0].text")
+    zh = assert_error(patch(crm, pk, {"note": [note]}, HTTP_ACCEPT_LANGUAGE="zh-hans"), 400, "note[0].text")
+    assert re.search(r"[\u4e00-\u9fff]", zh["errors"]["note[0].text"][0])
+    assert [n["text"] for n in crm.get(f"{BASE}/troubleTicket/{pk}").json()["note"]] == ["第一条"]
+
+
+@pytest.mark.parametrize(("item", "field"), [
+    ({"note": [{"id": "1", "text": "x"}]}, "note[0].id"),
+    ({"attachment": [{"id": "1", "name": "bill.pdf", "mimeType": "application/pdf",
+                      "content": base64.b64encode(b"%PDF-1.4 bill").decode()}]}, "attachment[0].id"),
+])
+def test_create_with_a_note_or_attachment_id_is_400(world: World, crm, item, field) -> None:
+    assert_error(create(crm, world, **item), 400, field)
+    assert Ticket.objects.count() == 0

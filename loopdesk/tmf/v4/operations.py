@@ -19,7 +19,7 @@ from loopdesk.core.errors import InvalidTransition, NotFoundError, ValidationFai
 from loopdesk.customers.services import get_or_create_customer
 from loopdesk.sla import refcache
 from loopdesk.tickets import services
-from loopdesk.tickets.choices import Action, Channel, LinkKind, RejectReason, Status, Visibility
+from loopdesk.tickets.choices import Action, Channel, EventKind, LinkKind, RejectReason, Status, Visibility
 from loopdesk.tickets.models import Category, Ticket
 from loopdesk.tmf import mapping
 from loopdesk.tmf.auth import tickets_for
@@ -173,6 +173,11 @@ def _create_ticket(user: Any, token: ApiToken | None, data: dict[str, Any]) -> T
     except ValidationFailed as exc:
         errors.update(exc.errors)
         msisdn = ""
+    for name in ("note", "attachment"):
+        for index, item in enumerate(data.get(name) or []):
+            if "id" in item:
+                errors[f"{name}[{index}].id"] = [str(_(
+                    "A new trouble ticket has no notes or attachments yet: leave out the id."))]
     if errors:
         raise ValidationFailed(errors)
     uploads = [_upload(item) for item in data.get("attachment") or []]
@@ -205,10 +210,35 @@ def _create_ticket(user: Any, token: ApiToken | None, data: dict[str, Any]) -> T
     return ticket
 
 
+def _check_echoed_items(ticket: Ticket, data: dict[str, Any]) -> None:
+    """A note or attachment with an id is one the ticket has, sent back unchanged (merge patch sends the whole
+    array); an id the ticket does not have, or a changed note text, is a 400 naming it, never skipped."""
+    errors: dict[str, list[str]] = {}
+    notes = {str(seq): text for seq, text in ticket.events.filter(kind=EventKind.NOTE).values_list("seq", "note")}
+    for index, note in enumerate(data.get("note") or []):
+        if "id" not in note:
+            continue
+        if note["id"] not in notes:
+            errors[f"note[{index}].id"] = [str(_("This trouble ticket has no note %(id)s.") % {"id": note["id"]})]
+        elif note["text"].strip() != notes[note["id"]].strip():
+            errors[f"note[{index}].text"] = [str(_(
+                "A note cannot be changed once added; send a new note without an id."))]
+    attachments = {str(pk) for pk in ticket.attachments.values_list("pk", flat=True)}
+    for index, item in enumerate(data.get("attachment") or []):
+        if "id" in item and item["id"] not in attachments:
+            errors[f"attachment[{index}].id"] = [str(_("This trouble ticket has no attachment %(id)s.")
+                                                     % {"id": item["id"]})]
+        elif "id" in item and item.get("content"):
+            errors[f"attachment[{index}].content"] = [str(_(
+                "An attachment cannot be replaced; send a new one without an id."))]
+    if errors:
+        raise ValidationFailed(errors)
+
+
 def _add_notes(user: Any, ticket: Ticket, notes: list[dict[str, Any]]) -> None:
     for note in notes:
-        if note.get("id"):
-            continue  # already on the ticket (merge patch sends the whole array back)
+        if "id" in note:
+            continue  # already on the ticket (checked by _check_echoed_items)
         visibility = Visibility.CUSTOMER if note.get("@type") == "CustomerNote" else Visibility.INTERNAL
         services.do_add_note(acting_user=user, ticket=ticket, text=note["text"], visibility=visibility)
 
@@ -279,10 +309,11 @@ def patch_ticket(user: Any, token: ApiToken | None, ticket: Ticket, data: dict[s
     """PATCH /troubleTicket/{id}: a status change is the matching workflow action; notes, attachments,
     relationships, the expected resolution date and an external id go through their services; all or nothing."""
     _check_unchanged(ticket, data)
+    _check_echoed_items(ticket, data)
     reason = (data.get("statusChangeReason") or "").strip()
     relationships = data.get("troubleTicketRelationship") or []
     _check_relationship_types(relationships)
-    uploads = [_upload(item) for item in data.get("attachment") or [] if not item.get("id")]
+    uploads = [_upload(item) for item in data.get("attachment") or [] if "id" not in item]
     try:
         with transaction.atomic():
             version = expected_version if expected_version is not None else ticket.version
