@@ -376,3 +376,25 @@ def test_admin_webhook_form_keeps_a_given_secret_and_refuses_a_non_http_callback
     assert client.post("/admin/tmf/eventsubscription/add/", data).status_code == 302
     sub = EventSubscription.objects.get()
     assert sub.secret == "我们约定的密钥-0123456789" and sub.event_types == [mapping.DELETE_EVENT]
+
+
+@pytest.mark.parametrize("query", [
+    "status=sleeping", "severity=Apocalyptic", "ticketType=party", "channel.id=pigeon",
+    "event.troubleTicket.status=sleeping", "ticketType=complaint=fault", "eventType=TroubleTicketCreateEvent&&x",
+    "=complaint",
+])
+def test_a_hub_query_with_a_value_the_attribute_never_has_is_400_naming_query(world: World, crm, query) -> None:
+    """Stored as given, such a filter would silently never match: the listener would hear nothing."""
+    response = crm.post(f"{BASE}/hub", {"callback": "http://127.0.0.1/x", "query": query}, format="json")
+    assert response.status_code == 400, response.content
+    assert "query" in response.json()["errors"]
+    assert not EventSubscription.objects.exists()
+
+
+def test_a_hub_query_matches_whatever_case_and_alias_the_api_accepts(world: World, crm, receiver) -> None:
+    """severity=major and ticketType=incident are what POST accepts for Major and fault: they filter the same."""
+    register(crm, receiver.url, query=f"eventType={mapping.CREATE_EVENT}&severity=major&ticketType=incident"
+                                      "&event.troubleTicket.status=acknowledged&channel.id=hotline")
+    crm.post(f"{BASE}/troubleTicket", ticket_body(world, ticketType="fault"), format="json")
+    crm.post(f"{BASE}/troubleTicket", ticket_body(world, ticketType="fault", severity="Minor"), format="json")
+    assert OutboxMessage.objects.filter(channel=CHANNEL).count() == 1

@@ -307,11 +307,20 @@ class TroubleTicketDetailView(TmfView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+_SEVERITIES = {s.lower(): s for s in mapping.PRIORITY_TO_SEVERITY.values()}
+# Each attribute a hub query may filter on: a value as the API accepts it → as an event shows it (None: unknown).
+HUB_FILTERS: dict[str, Callable[[str], str | None]] = {
+    "ticketType": lambda v: mapping.ticket_type_for(ct) if (ct := mapping.contact_type_for(v)) else None,
+    "severity": lambda v: _SEVERITIES.get(v.lower()),
+    "status": lambda v: v if v in mapping.TMF_STATUSES else None,
+    "channel.id": lambda v: v if v in Channel.values else None,
+}
+
+
 def parse_query(query: str) -> tuple[list[str], dict[str, list[str]]]:
     """`eventType=A,B&ticketType=complaint`: the event types and attribute filters of a subscription."""
     event_types: list[str] = []
     filters: dict[str, list[str]] = {}
-    allowed = {"ticketType", "severity", "status", "channel.id"}
     for part in (query or "").split("&"):
         if not part.strip():
             continue
@@ -326,8 +335,14 @@ def parse_query(query: str) -> tuple[list[str], dict[str, list[str]]]:
                 raise ValidationFailed(field="query", message=_("Unknown event type(s): %(names)s.")
                                        % {"names": ", ".join(unknown)})
             event_types += values
-        elif key.removeprefix("event.troubleTicket.") in allowed:
-            filters[key.removeprefix("event.troubleTicket.")] = values
+        elif (name := key.removeprefix("event.troubleTicket.")) in HUB_FILTERS:
+            canonical = [HUB_FILTERS[name](v) for v in values]
+            bad = [v for v, c in zip(values, canonical, strict=True) if c is None]
+            if bad:
+                raise ValidationFailed(field="query", message=_("Unknown value(s) of %(name)s: %(values)s.")
+                                       % {"name": name, "values": ", ".join(bad)})
+            # As the ticket's events show them (loopdesk.tmf.events.FILTER_VALUES), so that they can match.
+            filters[name] = [c for c in canonical if c is not None]
         else:
             raise ValidationFailed(field="query", message=_(
                 "Unsupported query attribute “%(name)s”: use eventType, ticketType, severity, status or channel.id.")
