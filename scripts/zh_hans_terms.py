@@ -785,6 +785,10 @@ T: dict[str, str] = {
     "Listener %(id)s not found.": "未找到监听方 %(id)s。",
     "This listener was registered by another integration.": "此监听方由其他对接系统注册。",
     "No such resource in the TMF621 API.": "TMF621 接口中没有此资源。",
+    "The trouble ticket was changed since the version in If-Match (now %(current)s, If-Match %(expected)s): read it "
+    "again and send your change with its new ETag.":
+        "故障单在 If-Match 所指版本之后已被修改（当前版本 %(current)s，If-Match 为 %(expected)s）：请重新读取，并使用新的 "
+        "ETag 提交修改。",
     "A new trouble ticket has no notes or attachments yet: leave out the id.":
         "新故障单还没有备注或附件：请不要提供 id。",
     "This trouble ticket has no note %(id)s.": "此故障单没有备注 %(id)s。",

@@ -355,13 +355,13 @@ def test_patch_required_reason_is_a_field_error(world: World, crm) -> None:
     assert_error(patch(crm, pk, {"status": "cancelled"}), 400, "statusChangeReason")
 
 
-def test_patch_with_a_stale_if_match_is_409(world: World, crm) -> None:
+def test_patch_with_a_stale_if_match_is_412(world: World, crm) -> None:
     pk = create(crm, world).json()["id"]
     assert patch(crm, pk, {"note": [{"text": "第一次跟进"}]}, HTTP_IF_MATCH='"1"').status_code == 200
     patch(crm, pk, {"status": "inProgress"}, HTTP_IF_MATCH='"1"')
     body = assert_error(patch(crm, pk, {"status": "cancelled", "statusChangeReason": "客户撤销"},
-                              HTTP_IF_MATCH='"1"'), 409)
-    assert body["code"] == "conflict"
+                              HTTP_IF_MATCH='"1"'), 412)
+    assert body["code"] == "precondition_failed"
     assert Ticket.objects.get(pk=pk).status == Status.DISPATCHED
 
 
@@ -598,3 +598,36 @@ def test_patch_cannot_rewrite_an_existing_note(world: World, crm) -> None:
 def test_create_with_a_note_or_attachment_id_is_400(world: World, crm, item, field) -> None:
     assert_error(create(crm, world, **item), 400, field)
     assert Ticket.objects.count() == 0
+
+
+# --- If-Match covers the whole request -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("body", [
+    {"note": [{"text": "基于旧版本的备注"}]},
+    {"attachment": [{"name": "a.pdf", "mimeType": "application/pdf",
+                     "content": base64.b64encode(b"%PDF-1.4 x").decode()}]},
+    {"status": "cancelled", "statusChangeReason": "客户撤销"},
+    {"expectedResolutionDate": (dt.datetime(2030, 1, 1, tzinfo=dt.UTC)).isoformat(), "statusChangeReason": "改期"},
+])
+def test_a_stale_if_match_is_412_for_every_part_of_a_patch(world: World, crm, body) -> None:
+    pk = create(crm, world).json()["id"]
+    current = patch(crm, pk, {"status": "inProgress"})["ETag"]
+    events = TicketEvent.objects.filter(ticket_id=pk).count()
+    response = patch(crm, pk, body, HTTP_IF_MATCH='"1"')
+    assert assert_error(response, 412)["code"] == "precondition_failed"
+    ticket = Ticket.objects.get(pk=pk)
+    assert TicketEvent.objects.filter(ticket_id=pk).count() == events and ticket.status == Status.DISPATCHED
+    assert not ticket.attachments.exists()
+    assert patch(crm, pk, body, HTTP_IF_MATCH=current).status_code == 200
+
+
+def test_a_stale_if_match_on_delete_is_412(world: World, crm) -> None:
+    pk = create(crm, world).json()["id"]
+    patch(crm, pk, {"note": [{"text": "x"}]})
+    current = crm.get(f"{BASE}/troubleTicket/{pk}")["ETag"]
+    patch(crm, pk, {"status": "inProgress"})
+    assert_error(crm.delete(f"{BASE}/troubleTicket/{pk}", HTTP_IF_MATCH=current), 412)
+    assert Ticket.objects.get(pk=pk).status == Status.DISPATCHED
+    fresh = crm.get(f"{BASE}/troubleTicket/{pk}")["ETag"]
+    assert crm.delete(f"{BASE}/troubleTicket/{pk}", HTTP_IF_MATCH=fresh).status_code == 204

@@ -23,6 +23,7 @@ from loopdesk.tickets.choices import Action, Channel, EventKind, LinkKind, Rejec
 from loopdesk.tickets.models import Category, Ticket
 from loopdesk.tmf import mapping
 from loopdesk.tmf.auth import tickets_for
+from loopdesk.tmf.errors import PreconditionFailed
 from loopdesk.tmf.models import ApiToken
 
 DEFAULT_SYSTEM = "TMF"
@@ -278,6 +279,20 @@ def _refuse_status(ticket: Ticket, requested: str) -> InvalidTransition:
     )
 
 
+def _check_if_match(ticket: Ticket, expected_version: int | None) -> None:
+    """Lock the ticket row for the rest of the request's transaction and compare its version with If-Match, so
+    that the whole request (status, notes, attachments, links...) is done on that version or not at all."""
+    if expected_version is None:
+        return
+    current = Ticket.objects.select_for_update().filter(pk=ticket.pk).values_list("version", flat=True).first()
+    if current != expected_version:
+        raise PreconditionFailed(
+            _("The trouble ticket was changed since the version in If-Match (now %(current)s, If-Match "
+              "%(expected)s): read it again and send your change with its new ETag.")
+            % {"current": current, "expected": expected_version},
+            params={"currentVersion": current})
+
+
 def _check_unchanged(ticket: Ticket, data: dict[str, Any]) -> None:
     """Attributes fixed at registration may be sent back unchanged (merge patch), never changed."""
     current = {
@@ -316,6 +331,7 @@ def patch_ticket(user: Any, token: ApiToken | None, ticket: Ticket, data: dict[s
     uploads = [_upload(item) for item in data.get("attachment") or [] if "id" not in item]
     try:
         with transaction.atomic():
+            _check_if_match(ticket, expected_version)
             version = expected_version if expected_version is not None else ticket.version
             requested = data.get("status")
             # A row of the table runs even when the TMF status stays the same (returned → inProgress
@@ -369,15 +385,19 @@ def _add_external_id(user: Any, token: ApiToken | None, ticket: Ticket, value: s
             "An external id can only be given when the trouble ticket is registered."))
 
 
-def delete_ticket(user: Any, token: ApiToken | None, ticket: Ticket) -> Ticket:
+def delete_ticket(user: Any, token: ApiToken | None, ticket: Ticket, expected_version: int | None = None) -> Ticket:
     """DELETE /troubleTicket/{id}: a complaint is never destroyed. An open ticket is withdrawn (cancelled)
-    through the same service as the UI; deleting a cancelled ticket again changes nothing."""
-    if ticket.status == Status.WITHDRAWN:
-        return ticket
-    if mapping.action_for_status_request(ticket.status, mapping.CANCELLED) is None:
-        raise _refuse_status(ticket, mapping.CANCELLED)
-    reason = str(_("Withdrawn through the TMF621 API by %(system)s.") % {"system": system_of(token)})
-    return services.do_withdraw_ticket(acting_user=user, ticket=ticket, reason=reason)
+    through the same service as the UI; deleting a cancelled ticket again changes nothing. With If-Match
+    (`expected_version`), only if the ticket is still at that version (else 412)."""
+    with transaction.atomic():
+        _check_if_match(ticket, expected_version)
+        if ticket.status == Status.WITHDRAWN:
+            return ticket
+        if mapping.action_for_status_request(ticket.status, mapping.CANCELLED) is None:
+            raise _refuse_status(ticket, mapping.CANCELLED)
+        reason = str(_("Withdrawn through the TMF621 API by %(system)s.") % {"system": system_of(token)})
+        return services.do_withdraw_ticket(acting_user=user, ticket=ticket, reason=reason,
+                                           expected_version=expected_version)
 
 
 def get_scoped(qs: Any, pk: str) -> Ticket:

@@ -68,9 +68,9 @@ class MergePatchJSONParser(TmfJSONParser):
     media_type = "application/merge-patch+json"
 
 
-def _errors() -> dict[int | str, OpenApiResponse]:
+def _errors(*extra: int) -> dict[int, OpenApiResponse]:
     err = OpenApiResponse(serializers.ErrorSerializer)
-    return {400: err, 401: err, 403: err, 404: err, 405: err, 409: err, 429: err}
+    return dict.fromkeys((400, 401, 403, 404, 405, 409, *extra, 429), err)
 
 
 FIELDS_PARAM = OpenApiParameter("fields", str, description="Comma-separated attributes to return (id and href "
@@ -286,9 +286,9 @@ class TroubleTicketDetailView(TmfView):
 
     @extend_schema(operation_id="patchTroubleTicket", tags=["troubleTicket"], parameters=[
         ID_PARAM, OpenApiParameter("If-Match", str, OpenApiParameter.HEADER,
-                                   description="The ETag of the version you changed; 409 if changed since.")],
+                                   description="The ETag of the version you changed; 412 if changed since.")],
         request=serializers.TroubleTicketUpdateSerializer,
-        responses={200: serializers.TroubleTicketSerializer, **_errors()})
+        responses={200: serializers.TroubleTicketSerializer, **_errors(412)})
     def patch(self, request: Request, id: str) -> Response:
         data = _validated(serializers.TroubleTicketUpdateSerializer, request)
         expected = _if_match(request)
@@ -297,13 +297,16 @@ class TroubleTicketDetailView(TmfView):
         ticket = self.ticket(request, id)
         return Response(to_tmf(ticket, system=self.system()), headers={"ETag": _etag(ticket)})
 
-    @extend_schema(operation_id="deleteTroubleTicket", tags=["troubleTicket"], parameters=[ID_PARAM],
+    @extend_schema(operation_id="deleteTroubleTicket", tags=["troubleTicket"], parameters=[
+        ID_PARAM, OpenApiParameter("If-Match", str, OpenApiParameter.HEADER,
+                                   description="The ETag of the version you withdraw; 412 if changed since.")],
                    description="A customer's complaint is never destroyed: DELETE withdraws the ticket (status "
                                "cancelled, kept with its whole history and still readable). See docs/tmf621.md.",
-                   responses={204: None, **_errors()})
+                   responses={204: None, **_errors(412)})
     def delete(self, request: Request, id: str) -> Response:
+        expected = _if_match(request)
         ticket = self.ticket(request, id)
-        operations.delete_ticket(request.user, request_token(request), ticket)
+        operations.delete_ticket(request.user, request_token(request), ticket, expected)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
