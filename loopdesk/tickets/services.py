@@ -870,6 +870,13 @@ def _check_can_write(acting_user: Any, t: Ticket) -> None:
         raise PermissionDeniedError(_("You may not change this work order."))
 
 
+def _touch(t: Ticket, at: dt.datetime) -> None:
+    """After an event that does not move the ticket (note, attachment, link): its event count and last update
+    (what `updated_at` / TMF `lastUpdate` and "changed since" filters read), the version unchanged."""
+    t.updated_at = at
+    Ticket.objects.filter(pk=t.pk).update(last_event_seq=t.last_event_seq, updated_at=at)
+
+
 def do_add_note(
     *, acting_user: Any, ticket: Ticket | int, text: str, visibility: str = Visibility.INTERNAL,
     now: dt.datetime | None = None,
@@ -883,7 +890,7 @@ def do_add_note(
         t = _lock_ticket(ticket, None)
         _check_can_write(acting_user, t)
         event = _append_event(t, EventKind.NOTE, acting_user, at, note=text, visibility=visibility)
-        Ticket.objects.filter(pk=t.pk).update(last_event_seq=t.last_event_seq)
+        _touch(t, at)
         _publish(t)
         record_audit(acting_user, "ticket.note", t, data={"visibility": visibility}, at=at)
     return event
@@ -936,7 +943,7 @@ def do_link_tickets(
             if kind == LinkKind.PARENT:
                 Ticket.objects.filter(pk=other.pk).update(parent=t)
             _append_event(t, EventKind.LINK, acting_user, at, data={"kind": kind, "other": other.number})
-            Ticket.objects.filter(pk=t.pk).update(last_event_seq=t.last_event_seq)
+            _touch(t, at)
             _publish(t)
             record_audit(acting_user, "ticket.link", t, data={"kind": kind, "other": other.number}, at=at)
     return link
@@ -977,7 +984,7 @@ def do_add_attachment(
         )
         _append_event(t, EventKind.ATTACHMENT, acting_user, at, visibility=visibility,
                       data={"attachment": attachment.pk, "filename": name, "size": attachment.size})
-        Ticket.objects.filter(pk=t.pk).update(last_event_seq=t.last_event_seq)
+        _touch(t, at)
         _publish(t)
         record_audit(acting_user, "ticket.attachment", t, data={"filename": name}, at=at)
     return attachment

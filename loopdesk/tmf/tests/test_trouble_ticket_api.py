@@ -631,3 +631,26 @@ def test_a_stale_if_match_on_delete_is_412(world: World, crm) -> None:
     assert Ticket.objects.get(pk=pk).status == Status.DISPATCHED
     fresh = crm.get(f"{BASE}/troubleTicket/{pk}")["ETag"]
     assert crm.delete(f"{BASE}/troubleTicket/{pk}", HTTP_IF_MATCH=fresh).status_code == 204
+
+
+# --- lastUpdate moves with every change made through the API ----------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["note", "attachment", "relationship"])
+def test_a_note_attachment_or_link_moves_last_update(world: World, crm, kind) -> None:
+    other = create(crm, world, ticketType="consultation").json()["id"]  # not a repeat: no link yet
+    pk = create(crm, world).json()["id"]
+    long_ago = timezone.now() - dt.timedelta(days=2)
+    Ticket.objects.filter(pk=pk).update(updated_at=long_ago)
+    body = {
+        "note": {"note": [{"text": "跟进"}]},
+        "attachment": {"attachment": [{"name": "a.pdf", "mimeType": "application/pdf",
+                                       "content": base64.b64encode(b"%PDF-1.4 x").decode()}]},
+        "relationship": {"troubleTicketRelationship": [{"id": other, "relationshipType": "relatedTo"}]},
+    }[kind]
+    response = patch(crm, pk, body)
+    assert response.status_code == 200, response.content
+    assert Ticket.objects.get(pk=pk).updated_at > long_ago + dt.timedelta(days=1)
+    assert dt.datetime.fromisoformat(response.json()["lastUpdate"]) > long_ago + dt.timedelta(days=1)
+    since = (timezone.now() - dt.timedelta(hours=1)).isoformat()
+    assert pk in [t["id"] for t in crm.get(f"{BASE}/troubleTicket", {"lastUpdate.gt": since}).json()]
