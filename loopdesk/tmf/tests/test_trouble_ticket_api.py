@@ -654,3 +654,19 @@ def test_a_note_attachment_or_link_moves_last_update(world: World, crm, kind) ->
     assert dt.datetime.fromisoformat(response.json()["lastUpdate"]) > long_ago + dt.timedelta(days=1)
     since = (timezone.now() - dt.timedelta(hours=1)).isoformat()
     assert pk in [t["id"] for t in crm.get(f"{BASE}/troubleTicket", {"lastUpdate.gt": since}).json()]
+
+
+def test_a_new_relationship_type_to_an_already_linked_ticket_is_not_skipped(world: World, crm) -> None:
+    """The second complaint of a customer isRepeatOf the first; marking it isDuplicateOf that one is a new link,
+    not an echo of the repeat link (was: 200 and nothing linked)."""
+    first = create(crm, world).json()["id"]
+    second = create(crm, world).json()
+    assert [(r["id"], r["relationshipType"]) for r in second["troubleTicketRelationship"]] == [(first, "isRepeatOf")]
+    response = patch(crm, second["id"], {"troubleTicketRelationship": [
+        *second["troubleTicketRelationship"], {"id": first, "relationshipType": "isDuplicateOf"}]})
+    assert response.status_code == 200, response.content
+    assert {(r["id"], r["relationshipType"]) for r in response.json()["troubleTicketRelationship"]} == {
+        (first, "isRepeatOf"), (first, "isDuplicateOf")}
+    # Sent back again: nothing new.
+    again = patch(crm, second["id"], {"troubleTicketRelationship": response.json()["troubleTicketRelationship"]})
+    assert again.status_code == 200 and len(again.json()["troubleTicketRelationship"]) == 2

@@ -358,10 +358,14 @@ def patch_ticket(user: Any, token: ApiToken | None, ticket: Ticket, data: dict[s
             _add_notes(user, ticket, data.get("note") or [])
             for upload in uploads:
                 services.do_add_attachment(acting_user=user, ticket=ticket, upload=upload)
-            existing = {(str(link.to_ticket_id)) for link in ticket.links_out.all()} | {
-                str(link.from_ticket_id) for link in ticket.links_in.all()}
-            _add_relationships(user, token, ticket, [r for r in relationships if str(r["id"]) not in existing],
-                               skip_child=False)
+            # An echo is an (id, relationshipType) the ticket shows already; the same id with another type is new.
+            existing = {(str(link.to_ticket_id), mapping.RELATIONSHIP_OUT[link.kind].lower())
+                        for link in ticket.links_out.all()} | {
+                (str(link.from_ticket_id), mapping.RELATIONSHIP_IN[link.kind].lower())
+                for link in ticket.links_in.all()}
+            _add_relationships(user, token, ticket, [
+                r for r in relationships if (str(r["id"]), r["relationshipType"].strip().lower()) not in existing],
+                skip_child=False)
             if data.get("externalId"):
                 _add_external_id(user, token, ticket, data["externalId"])
     except ValidationFailed as exc:
