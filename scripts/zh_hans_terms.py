@@ -785,6 +785,8 @@ T: dict[str, str] = {
     "Listener %(id)s not found.": "未找到监听方 %(id)s。",
     "This listener was registered by another integration.": "此监听方由其他对接系统注册。",
     "No such resource in the TMF621 API.": "TMF621 接口中没有此资源。",
+    "A reason goes with a status change: send status inProgress to dispatch with it, or put the text in a note.":
+        "原因须随状态变更提交：请发送 status inProgress 以派单并附此原因，或将内容写入备注。",
     "The trouble ticket was changed since the version in If-Match (now %(current)s, If-Match %(expected)s): read it "
     "again and send your change with its new ETag.":
         "故障单在 If-Match 所指版本之后已被修改（当前版本 %(current)s，If-Match 为 %(expected)s）：请重新读取，并使用新的 "

@@ -426,12 +426,14 @@ def do_create_ticket(
     parent: Ticket | None = None,
     dispatch: bool = False,
     dispatch_to: OrgUnit | None = None,
+    dispatch_note: str = "",
     now: dt.datetime | None = None,
 ) -> Ticket:
     """Register (受理) a contact as a work order. The acting user becomes its first responder.
 
     With `dispatch=True` the ticket is dispatched in the same transaction, to `dispatch_to` or, when
-    that is empty, where the routing rules send it ("create and dispatch" in one step).
+    that is empty, where the routing rules send it ("create and dispatch" in one step), with `dispatch_note`
+    as the dispatch's note.
     """
     if not policy.can_create(acting_user):
         raise PermissionDeniedError(_("You may not register work orders."))
@@ -467,7 +469,7 @@ def do_create_ticket(
             acting_user=acting_user, customer=customer, contact_type=contact_type, category=category, channel=channel,
             description=description, priority=priority, title=title, committed_at=committed_at,
             requested_resolution_at=requested_resolution_at, external_refs=external_refs, parent=parent,
-            dispatch=dispatch, dispatch_to=dispatch_to, at=at,
+            dispatch=dispatch, dispatch_to=dispatch_to, dispatch_note=dispatch_note, at=at,
         )
 
 
@@ -479,7 +481,7 @@ def _create(
     *, acting_user: Any, customer: Customer, contact_type: str, category: Category, channel: str, description: str,
     priority: str, title: str, committed_at: dt.datetime | None, requested_resolution_at: dt.datetime | None,
     external_refs: dict[str, str] | None, parent: Ticket | None, dispatch: bool, dispatch_to: OrgUnit | None,
-    at: dt.datetime,
+    at: dt.datetime, dispatch_note: str = "",
 ) -> Ticket:
     root = (refcache.categories().get(category.root_id) or Category.objects.get(pk=category.root_id)
             if category.parent_id else category)
@@ -561,8 +563,8 @@ def _create(
         _publish(ticket)
         record_audit(acting_user, "ticket.create", ticket, data={"number": number}, at=at)
         if dispatch:
-            ticket = _dispatch(acting_user=acting_user, ticket=ticket, to_unit=dispatch_to, to_user=None, note="",
-                               expected_version=ticket.version, now=at, created=ticket)
+            ticket = _dispatch(acting_user=acting_user, ticket=ticket, to_unit=dispatch_to, to_user=None,
+                               note=dispatch_note, expected_version=ticket.version, now=at, created=ticket)
         ticket.__dict__.pop(_TIMELINE, None)
     return ticket
 

@@ -670,3 +670,21 @@ def test_a_new_relationship_type_to_an_already_linked_ticket_is_not_skipped(worl
     # Sent back again: nothing new.
     again = patch(crm, second["id"], {"troubleTicketRelationship": response.json()["troubleTicketRelationship"]})
     assert again.status_code == 200 and len(again.json()["troubleTicketRelationship"]) == 2
+
+
+# --- statusChangeReason is used or refused, never dropped ---------------------------------------------------
+
+
+def test_create_in_progress_with_a_reason_makes_it_the_dispatch_note(world: World, crm) -> None:
+    response = create(crm, world, status="inProgress", statusChangeReason="请网维尽快上站")
+    assert response.status_code == 201, response.content
+    dispatch = TicketEvent.objects.get(ticket_id=response.json()["id"], kind="dispatch")
+    assert dispatch.note == "请网维尽快上站"
+    assert response.json()["statusChangeReason"] == "请网维尽快上站"
+    assert response.json()["statusChange"][-1]["changeReason"] == "请网维尽快上站"
+
+
+@pytest.mark.parametrize("overrides", [{}, {"status": "acknowledged"}])
+def test_create_with_a_reason_but_no_status_change_is_400(world: World, crm, overrides) -> None:
+    assert_error(create(crm, world, statusChangeReason="没有状态变化的理由", **overrides), 400, "statusChangeReason")
+    assert Ticket.objects.count() == 0

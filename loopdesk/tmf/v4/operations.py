@@ -160,6 +160,11 @@ def _create_ticket(user: Any, token: ApiToken | None, data: dict[str, Any]) -> T
     status = data.get("status")
     if status not in (None, mapping.ACKNOWLEDGED, mapping.IN_PROGRESS):
         errors["status"] = [str(_("A new trouble ticket is acknowledged, or inProgress to dispatch it at once."))]
+    reason = (data.get("statusChangeReason") or "").strip()
+    if reason and status != mapping.IN_PROGRESS:
+        errors["statusChangeReason"] = [str(_(
+            "A reason goes with a status change: send status inProgress to dispatch with it, or put the text in a "
+            "note."))]
     relationships = data.get("troubleTicketRelationship") or []
     parents = [r for r in relationships if r["relationshipType"].strip().lower() == "ischild"]
     if len(parents) > 1:
@@ -200,7 +205,7 @@ def _create_ticket(user: Any, token: ApiToken | None, data: dict[str, Any]) -> T
                 channel=channel, description=data["description"], priority=priority or "", title=data.get("name", ""),
                 committed_at=data.get("expectedResolutionDate"),
                 requested_resolution_at=data.get("requestedResolutionDate"), external_refs=external, parent=parent,
-                dispatch=status == mapping.IN_PROGRESS,
+                dispatch=status == mapping.IN_PROGRESS, dispatch_note=reason,
             )
             _add_notes(user, ticket, data.get("note") or [])
             for upload in uploads:
