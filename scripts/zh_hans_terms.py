@@ -785,6 +785,9 @@ T: dict[str, str] = {
     "Listener %(id)s not found.": "未找到监听方 %(id)s。",
     "This listener was registered by another integration.": "此监听方由其他对接系统注册。",
     "No such resource in the TMF621 API.": "TMF621 接口中没有此资源。",
+    "Nothing in this request uses the reason: it goes with a status change or a new expectedResolutionDate; put "
+    "other text in a note.":
+        "此请求中没有使用该原因的内容：原因须随状态变更或新的 expectedResolutionDate 提交；其他内容请写入备注。",
     "A reason goes with a status change: send status inProgress to dispatch with it, or put the text in a note.":
         "原因须随状态变更提交：请发送 status inProgress 以派单并附此原因，或将内容写入备注。",
     "The trouble ticket was changed since the version in If-Match (now %(current)s, If-Match %(expected)s): read it "

@@ -688,3 +688,30 @@ def test_create_in_progress_with_a_reason_makes_it_the_dispatch_note(world: Worl
 def test_create_with_a_reason_but_no_status_change_is_400(world: World, crm, overrides) -> None:
     assert_error(create(crm, world, statusChangeReason="没有状态变化的理由", **overrides), 400, "statusChangeReason")
     assert Ticket.objects.count() == 0
+
+
+@pytest.mark.parametrize("extra", [
+    {},
+    {"status": "acknowledged"},  # the status it has: no change to carry the reason
+    {"note": [{"text": "备注"}]},
+    "same committed time",
+])
+def test_patch_with_a_reason_nothing_uses_is_400_and_changes_nothing(world: World, crm, extra) -> None:
+    created = create(crm, world).json()
+    pk = created["id"]
+    if extra == "same committed time":
+        extra = {"expectedResolutionDate": created["expectedResolutionDate"]}
+    response = patch(crm, pk, {"statusChangeReason": "会被丢掉的理由", **extra})
+    assert_error(response, 400, "statusChangeReason")
+    ticket = Ticket.objects.get(pk=pk)
+    assert ticket.version == 1 and list(ticket.events.values_list("kind", flat=True)) == ["create"]
+
+
+def test_patch_reason_with_a_status_change_or_a_new_committed_time_is_kept(world: World, crm) -> None:
+    pk = create(crm, world).json()["id"]
+    when = (timezone.now() + dt.timedelta(days=5)).replace(microsecond=0)
+    assert patch(crm, pk, {"expectedResolutionDate": when.isoformat(), "statusChangeReason": "客户同意延期"}
+                 ).status_code == 200
+    assert TicketEvent.objects.get(ticket_id=pk, kind="commit_time").note == "客户同意延期"
+    body = patch(crm, pk, {"status": "inProgress", "statusChangeReason": "请处理"}).json()
+    assert body["statusChangeReason"] == "请处理"

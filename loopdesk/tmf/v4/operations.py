@@ -345,6 +345,7 @@ def patch_ticket(user: Any, token: ApiToken | None, ticket: Ticket, data: dict[s
             action = mapping.action_for_status_request(ticket.status, requested) if requested else None
             if requested and action is None and requested != mapping.tmf_status(ticket.status):
                 raise _refuse_status(ticket, requested)
+            reason_used = action is not None
             if action is not None:
                 kwargs = _status_kwargs(action, ticket, reason, relationships, user, token)
                 ticket = services.ACTION_SERVICES[action](acting_user=user, ticket=ticket, expected_version=version,
@@ -356,6 +357,7 @@ def patch_ticket(user: Any, token: ApiToken | None, ticket: Ticket, data: dict[s
             if data.get("expectedResolutionDate") is not None:
                 committed: dt.datetime = data["expectedResolutionDate"]
                 if committed != ticket.committed_at:
+                    reason_used = True
                     ticket = services.do_set_committed_time(
                         acting_user=user, ticket=ticket, committed_at=committed, expected_version=version,
                         reason=reason or str(_("Changed through the TMF621 API.")),
@@ -373,6 +375,10 @@ def patch_ticket(user: Any, token: ApiToken | None, ticket: Ticket, data: dict[s
                 skip_child=False)
             if data.get("externalId"):
                 _add_external_id(user, token, ticket, data["externalId"])
+            if reason and not reason_used:
+                raise ValidationFailed(field="statusChangeReason", message=_(
+                    "Nothing in this request uses the reason: it goes with a status change or a new "
+                    "expectedResolutionDate; put other text in a note."))
     except ValidationFailed as exc:
         raise _tmf_errors(exc) from None
     return ticket
