@@ -22,6 +22,7 @@ from loopdesk.conftest import World
 from loopdesk.outbox.models import OutboxMessage
 from loopdesk.outbox.services import deliverer_for
 from loopdesk.tickets import services as s
+from loopdesk.tickets.models import Ticket
 from loopdesk.tmf import mapping
 from loopdesk.tmf.delivery import CHANNEL, DeliveryError, deliver, verify
 from loopdesk.tmf.models import DeliveryLog, EventSubscription, SubscriptionKind
@@ -398,3 +399,24 @@ def test_a_hub_query_matches_whatever_case_and_alias_the_api_accepts(world: Worl
     crm.post(f"{BASE}/troubleTicket", ticket_body(world, ticketType="fault"), format="json")
     crm.post(f"{BASE}/troubleTicket", ticket_body(world, ticketType="fault", severity="Minor"), format="json")
     assert OutboxMessage.objects.filter(channel=CHANNEL).count() == 1
+
+
+def test_the_event_id_carries_the_tickets_timeline_sequence_as_documented(world: World, crm, receiver) -> None:
+    """docs/tmf621.md: eventId is <ticket id>-<timeline sequence>-<eventType>; a receiver orders on the sequence."""
+    register(crm, receiver.url)
+    pk = crm.post(f"{BASE}/troubleTicket", ticket_body(world, status="inProgress"), format="json").json()["id"]
+    crm.patch(f"{BASE}/troubleTicket/{pk}", {"note": [{"text": "跟进"}]}, format="json")
+    crm.patch(f"{BASE}/troubleTicket/{pk}", {"status": "cancelled", "statusChangeReason": "客户撤销"}, format="json")
+    deliver_all()
+    seen = []
+    for request in receiver.received:
+        body = json.loads(request["body"])
+        ticket_id, seq, event_type = body["eventId"].split("-")
+        assert (ticket_id, event_type) == (pk, body["eventType"])
+        seen.append((int(seq), event_type))
+    timeline = dict(Ticket.objects.get(pk=pk).events.values_list("seq", "kind"))
+    assert [(timeline[seq], t) for seq, t in seen] == [
+        ("create", mapping.CREATE_EVENT), ("dispatch", mapping.STATUS_CHANGE_EVENT),
+        ("note", mapping.ATTRIBUTE_CHANGE_EVENT), ("withdraw", mapping.STATUS_CHANGE_EVENT),
+        ("withdraw", mapping.DELETE_EVENT)]
+    assert [seq for seq, _t in seen] == sorted(seq for seq, _t in seen)
