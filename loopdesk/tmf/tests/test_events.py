@@ -420,3 +420,33 @@ def test_the_event_id_carries_the_tickets_timeline_sequence_as_documented(world:
         ("note", mapping.ATTRIBUTE_CHANGE_EVENT), ("withdraw", mapping.STATUS_CHANGE_EVENT),
         ("withdraw", mapping.DELETE_EVENT)]
     assert [seq for seq, _t in seen] == sorted(seq for seq, _t in seen)
+
+
+@pytest.mark.parametrize("revoke", ["deactivate", "expire", "delete", "disable user"])
+def test_a_listener_stops_hearing_when_its_token_is_revoked(world: World, receiver, revoke) -> None:
+    """A hub listener acts with the token that registered it: revoked, expired or deleted (its unit limits gone
+    with it), the listener hears nothing more, also of events queued before."""
+    from django.utils import timezone
+
+    from loopdesk.tmf.models import ApiToken
+
+    limited = client_for(issue_token(world.users["agent"], system="HQ", units=[world.units["jm"]]))
+    crm = client_for(issue_token(world.users["agent"]))
+    register(limited, receiver.url)
+    crm.post(f"{BASE}/troubleTicket", ticket_body(world), format="json")
+    queued = OutboxMessage.objects.filter(channel=CHANNEL).count()
+    assert queued == 1
+    token = ApiToken.objects.get(system="HQ")
+    if revoke == "deactivate":
+        ApiToken.objects.filter(pk=token.pk).update(is_active=False)
+    elif revoke == "expire":
+        ApiToken.objects.filter(pk=token.pk).update(expires_at=timezone.now() - dt.timedelta(minutes=1))
+    elif revoke == "delete":
+        token.delete()
+    else:
+        type(world.users["agent"]).objects.filter(pk=world.users["agent"].pk).update(is_active=False)
+        crm = client_for(issue_token(world.users["admin"]))
+    crm.post(f"{BASE}/troubleTicket", ticket_body(world), format="json")
+    assert OutboxMessage.objects.filter(channel=CHANNEL).count() == queued
+    deliver_all()
+    assert receiver.received == []
