@@ -785,6 +785,11 @@ T: dict[str, str] = {
     "Listener %(id)s not found.": "未找到监听方 %(id)s。",
     "This listener was registered by another integration.": "此监听方由其他对接系统注册。",
     "No such resource in the TMF621 API.": "TMF621 接口中没有此资源。",
+    "Set by LoopDesk for a new note (the API token's user, the time it is added); put other details in the text.":
+        "新备注的此项由 LoopDesk 设置（API 令牌的用户、添加时间）；其他信息请写入备注内容。",
+    "Only the customer can be named when registering; the first responder is the API token's user and the handling "
+    "unit is chosen by dispatch.":
+        "受理时只能指定客户；首问责任人是 API 令牌的用户，处理单位由派单决定。",
     "Nothing in this request uses the reason: it goes with a status change or a new expectedResolutionDate; put "
     "other text in a note.":
         "此请求中没有使用该原因的内容：原因须随状态变更或新的 expectedResolutionDate 提交；其他内容请写入备注。",

@@ -715,3 +715,23 @@ def test_patch_reason_with_a_status_change_or_a_new_committed_time_is_kept(world
     assert TicketEvent.objects.get(ticket_id=pk, kind="commit_time").note == "客户同意延期"
     body = patch(crm, pk, {"status": "inProgress", "statusChangeReason": "请处理"}).json()
     assert body["statusChangeReason"] == "请处理"
+
+
+# --- attributes that LoopDesk cannot honour are refused, not dropped ----------------------------------------
+
+
+@pytest.mark.parametrize(("overrides", "field"), [
+    ({"relatedParty": [{"id": "13912345678", "role": "customer"}, {"id": "zhangsan", "role": "handler"}]},
+     "relatedParty[1].role"),
+    ({"note": [{"text": "x", "author": "张三"}]}, "note[0].author"),
+    ({"note": [{"text": "x", "date": "2026-01-01T00:00:00+08:00"}]}, "note[0].date"),
+])
+def test_create_with_an_attribute_that_would_be_ignored_is_400(world: World, crm, overrides, field) -> None:
+    assert_error(create(crm, world, **overrides), 400, field)
+    assert Ticket.objects.count() == 0
+
+
+def test_patch_with_a_new_note_author_or_date_is_400(world: World, crm) -> None:
+    pk = create(crm, world).json()["id"]
+    assert_error(patch(crm, pk, {"note": [{"text": "x", "author": "张三"}]}), 400, "note[0].author")
+    assert TicketEvent.objects.filter(ticket_id=pk).count() == 1

@@ -58,6 +58,28 @@ def _customer_msisdn(parties: list[dict[str, Any]]) -> str:
     return customers[0]["id"]
 
 
+def _new_note_errors(notes: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """A new note's author is the token's service user and its date the time it is added: sent, they would be
+    dropped, so they are refused (an echoed note, with its id, may carry them)."""
+    errors: dict[str, list[str]] = {}
+    for index, note in enumerate(notes):
+        if "id" in note:
+            continue
+        for name in ("author", "date"):
+            if name in note:
+                errors[f"note[{index}].{name}"] = [str(_(
+                    "Set by LoopDesk for a new note (the API token's user, the time it is added); put other "
+                    "details in the text."))]
+    return errors
+
+
+def _other_party_errors(parties: list[dict[str, Any]]) -> dict[str, list[str]]:
+    return {f"relatedParty[{index}].role": [str(_(
+        "Only the customer can be named when registering; the first responder is the API token's user and the "
+        "handling unit is chosen by dispatch."))]
+        for index, party in enumerate(parties) if _role(party) != mapping.CUSTOMER_ROLE.lower()}
+
+
 def _category(entities: list[dict[str, Any]]) -> Category:
     cats = [e for e in entities if _role(e) == mapping.CATEGORY_ROLE]
     if len(cats) != 1:
@@ -179,6 +201,8 @@ def _create_ticket(user: Any, token: ApiToken | None, data: dict[str, Any]) -> T
     except ValidationFailed as exc:
         errors.update(exc.errors)
         msisdn = ""
+    errors.update(_new_note_errors(data.get("note") or []))
+    errors.update(_other_party_errors(data["relatedParty"]))
     for name in ("note", "attachment"):
         for index, item in enumerate(data.get(name) or []):
             if "id" in item:
@@ -219,7 +243,7 @@ def _create_ticket(user: Any, token: ApiToken | None, data: dict[str, Any]) -> T
 def _check_echoed_items(ticket: Ticket, data: dict[str, Any]) -> None:
     """A note or attachment with an id is one the ticket has, sent back unchanged (merge patch sends the whole
     array); an id the ticket does not have, or a changed note text, is a 400 naming it, never skipped."""
-    errors: dict[str, list[str]] = {}
+    errors = _new_note_errors(data.get("note") or [])
     notes = {str(seq): text for seq, text in ticket.events.filter(kind=EventKind.NOTE).values_list("seq", "note")}
     for index, note in enumerate(data.get("note") or []):
         if "id" not in note:
