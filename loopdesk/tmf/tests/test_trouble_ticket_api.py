@@ -735,3 +735,10 @@ def test_patch_with_a_new_note_author_or_date_is_400(world: World, crm) -> None:
     pk = create(crm, world).json()["id"]
     assert_error(patch(crm, pk, {"note": [{"text": "x", "author": "张三"}]}), 400, "note[0].author")
     assert TicketEvent.objects.filter(ticket_id=pk).count() == 1
+
+
+def test_a_relationship_to_the_ticket_itself_is_400_naming_the_tmf_attribute(world: World, crm) -> None:
+    pk = create(crm, world).json()["id"]
+    body = assert_error(patch(crm, pk, {"troubleTicketRelationship": [{"id": pk, "relationshipType": "relatedTo"}]}),
+                        400, "troubleTicketRelationship")
+    assert "other" not in body["errors"]

@@ -34,7 +34,8 @@ SERVICE_FIELD_TO_TMF = {
     "description": "description", "title": "name", "contact_type": "ticketType", "priority": "priority",
     "channel": "channel.id", "category": "relatedEntity", "customer": "relatedParty", "msisdn": "relatedParty",
     "committed_at": "expectedResolutionDate", "external_refs": "externalId", "file": "attachment",
-    "to_unit": "status", "duplicate_of": "troubleTicketRelationship",
+    "to_unit": "status", "duplicate_of": "troubleTicketRelationship", "other": "troubleTicketRelationship",
+    "kind": "troubleTicketRelationship", "text": "note", "visibility": "note",
 }
 
 
