@@ -785,6 +785,9 @@ T: dict[str, str] = {
     "Listener %(id)s not found.": "未找到监听方 %(id)s。",
     "This listener was registered by another integration.": "此监听方由其他对接系统注册。",
     "No such resource in the TMF621 API.": "TMF621 接口中没有此资源。",
+    "Work order %(number)s already has a parent work order.": "工单 %(number)s 已有父工单。",
+    "Work order %(child)s is already above %(parent)s (its parent or further up): it cannot also be its child.":
+        "工单 %(child)s 已是 %(parent)s 的上级（父工单或更上层）：不能再成为它的子工单。",
     "Set by LoopDesk for a new note (the API token's user, the time it is added); put other details in the text.":
         "新备注的此项由 LoopDesk 设置（API 令牌的用户、添加时间）；其他信息请写入备注内容。",
     "Only the customer can be named when registering; the first responder is the API token's user and the handling "

@@ -924,6 +924,23 @@ def do_set_committed_time(
     return t
 
 
+def _check_parent_link(parent: Ticket, child: Ticket) -> None:
+    """A work order has at most one parent, and no work order is its own ancestor."""
+    current = Ticket.objects.filter(pk=child.pk).values_list("parent_id", flat=True).first()
+    if current is not None and current != parent.pk:
+        raise ValidationFailed(field="other", message=_("Work order %(number)s already has a parent work order.")
+                               % {"number": child.number})
+    ancestor: int | None = parent.pk
+    for _depth in range(100):
+        if ancestor is None:
+            return
+        if ancestor == child.pk:
+            raise ValidationFailed(field="other", message=_(
+                "Work order %(child)s is already above %(parent)s (its parent or further up): it cannot also be "
+                "its child.") % {"child": child.number, "parent": parent.number})
+        ancestor = Ticket.objects.filter(pk=ancestor).values_list("parent_id", flat=True).first()
+
+
 def do_link_tickets(
     *, acting_user: Any, ticket: Ticket, other: Ticket, kind: str, now: dt.datetime | None = None
 ) -> TicketLink:
@@ -938,6 +955,8 @@ def do_link_tickets(
         _check_can_write(acting_user, t)
         if not policy.can_see(acting_user, other):
             raise NotFoundError(_("Work order not found."))
+        if kind == LinkKind.PARENT:
+            _check_parent_link(t, other)
         link, created = TicketLink.objects.get_or_create(
             from_ticket=t, to_ticket=other, kind=kind, defaults={"created_at": at, "created_by": acting_user}
         )

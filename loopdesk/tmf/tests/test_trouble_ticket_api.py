@@ -742,3 +742,21 @@ def test_a_relationship_to_the_ticket_itself_is_400_naming_the_tmf_attribute(wor
     body = assert_error(patch(crm, pk, {"troubleTicketRelationship": [{"id": pk, "relationshipType": "relatedTo"}]}),
                         400, "troubleTicketRelationship")
     assert "other" not in body["errors"]
+
+
+def test_a_ticket_has_one_parent_and_no_parent_cycle(world: World, crm) -> None:
+    first = create(crm, world, ticketType="fault").json()["id"]
+    second = create(crm, world, ticketType="suggestion").json()["id"]
+    child = create(crm, world, troubleTicketRelationship=[{"id": first, "relationshipType": "isChild"}]).json()["id"]
+    # A second parent: was 200, the parent replaced and both shown as isChild.
+    assert_error(patch(crm, child, {"troubleTicketRelationship": [{"id": second, "relationshipType": "isChild"}]}),
+                 400, "troubleTicketRelationship")
+    assert_error(patch(crm, second, {"troubleTicketRelationship": [{"id": child, "relationshipType": "isParent"}]}),
+                 400, "troubleTicketRelationship")
+    assert Ticket.objects.get(pk=child).parent_id == int(first)
+    # The parent made a child of its own child: was 200, a cycle.
+    assert_error(patch(crm, first, {"troubleTicketRelationship": [{"id": child, "relationshipType": "isChild"}]}),
+                 400, "troubleTicketRelationship")
+    assert Ticket.objects.get(pk=first).parent_id is None
+    rels = crm.get(f"{BASE}/troubleTicket/{child}").json()["troubleTicketRelationship"]
+    assert [(r["id"], r["relationshipType"]) for r in rels if r["relationshipType"] == "isChild"] == [(first, "isChild")]
