@@ -14,6 +14,7 @@ from rest_framework import exceptions, permissions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.throttling import SimpleRateThrottle
 
+from loopdesk.core.errors import PermissionDeniedError
 from loopdesk.tickets.models import Ticket
 from loopdesk.tickets.policy import visible_tickets
 from loopdesk.tmf.models import TOKEN_PREFIX, ApiToken
@@ -93,6 +94,20 @@ def tickets_for(user: Any, token: ApiToken | None, queryset: QuerySet[Ticket] | 
                 q |= Q(first_responder_unit__path__startswith=path) | Q(handler_unit__path__startswith=path)
             qs = qs.filter(q)
     return qs
+
+
+def check_registers_in_scope(user: Any, token: ApiToken | None) -> None:
+    """A token limited to units registers work orders only if its user's unit is within them: the new ticket's
+    first responder unit is the user's, and a ticket outside the token's units could not be read back (the
+    /api/ create answered 500, TMF621 201 with a ticket the token then got 404 for)."""
+    if token is None:
+        return
+    paths = list(token.units.values_list("path", flat=True))
+    unit = getattr(user, "unit", None)
+    if paths and (unit is None or not any(unit.path.startswith(path) for path in paths)):
+        raise PermissionDeniedError(_(
+            "This API token is limited to units that do not include its user's unit, so the work orders it would "
+            "register are outside its own scope. Limit the token to (a unit above) the user's unit."))
 
 
 class ApiRateThrottle(SimpleRateThrottle):

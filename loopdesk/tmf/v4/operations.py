@@ -22,7 +22,7 @@ from loopdesk.tickets import services
 from loopdesk.tickets.choices import Action, Channel, EventKind, LinkKind, RejectReason, Status, Visibility
 from loopdesk.tickets.models import Category, Ticket
 from loopdesk.tmf import mapping
-from loopdesk.tmf.auth import tickets_for
+from loopdesk.tmf.auth import check_registers_in_scope, tickets_for
 from loopdesk.tmf.errors import PreconditionFailed
 from loopdesk.tmf.models import ApiToken
 
@@ -165,6 +165,7 @@ def create_ticket(user: Any, token: ApiToken | None, data: dict[str, Any]) -> Ti
 
 
 def _create_ticket(user: Any, token: ApiToken | None, data: dict[str, Any]) -> Ticket:
+    check_registers_in_scope(user, token)
     errors: dict[str, list[str]] = {}
     contact_type = mapping.contact_type_for(data["ticketType"])
     if contact_type is None:
