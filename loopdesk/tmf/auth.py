@@ -7,7 +7,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import caches
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, permissions
@@ -15,7 +15,7 @@ from rest_framework.authentication import BaseAuthentication, get_authorization_
 from rest_framework.throttling import SimpleRateThrottle
 
 from loopdesk.core.errors import PermissionDeniedError
-from loopdesk.tickets.models import Ticket
+from loopdesk.tickets.models import Ticket, TicketUnitAccess
 from loopdesk.tickets.policy import visible_tickets
 from loopdesk.tmf.models import TOKEN_PREFIX, ApiToken
 
@@ -89,10 +89,13 @@ def tickets_for(user: Any, token: ApiToken | None, queryset: QuerySet[Ticket] | 
     if token is not None:
         paths = list(token.units.values_list("path", flat=True))
         if paths:
-            q = Q()
+            # Taken or handled there, now or before (a unit that had the ticket keeps access to it, as its staff do:
+            # dispatch and transfer grant TicketUnitAccess).
+            q, granted = Q(), Q()
             for path in paths:
                 q |= Q(first_responder_unit__path__startswith=path) | Q(handler_unit__path__startswith=path)
-            qs = qs.filter(q)
+                granted |= Q(unit__path__startswith=path)
+            qs = qs.filter(q | Q(Exists(TicketUnitAccess.objects.filter(granted, ticket=OuterRef("pk")))))
     return qs
 
 

@@ -777,3 +777,19 @@ def test_a_token_limited_to_units_outside_its_users_unit_cannot_register(world: 
     assert Ticket.objects.count() == 0
     inside = client_for(issue_token(world.users["agent"], units=[world.units["jm"]]))
     assert create(inside, world).status_code == 201
+
+
+def test_a_unit_limited_token_keeps_seeing_a_ticket_its_units_handled(world: World, crm) -> None:
+    """OSS limited to the network department replies: the ticket goes back to the front line, and the reply's
+    own 200 (was 404 after the change was made) and later reads still show it, as they do for the user."""
+    pk = create(crm, world, status="inProgress").json()["id"]
+    oss = client_for(issue_token(world.users["specialist"], system="OSS", units=[world.units["netmaint"]]))
+    s.do_accept_ticket(acting_user=world.user("specialist"), ticket=int(pk))
+    response = patch(oss, pk, {"status": "resolved", "statusChangeReason": "已调整天线"})
+    assert response.status_code == 200, response.content
+    assert response.json()["status"] == "resolved"
+    assert oss.get(f"{BASE}/troubleTicket/{pk}").status_code == 200
+    assert [t["id"] for t in oss.get(f"{BASE}/troubleTicket").json()] == [pk]
+    # A unit that never had it still does not see it.
+    other = client_for(issue_token(world.users["admin"], units=[world.units["zh"]]))
+    assert_error(other.get(f"{BASE}/troubleTicket/{pk}"), 404)
