@@ -785,6 +785,7 @@ T: dict[str, str] = {
     "Listener %(id)s not found.": "未找到监听方 %(id)s。",
     "This listener was registered by another integration.": "此监听方由其他对接系统注册。",
     "No such resource in the TMF621 API.": "TMF621 接口中没有此资源。",
+    "Name at least one attribute, or leave out fields.": "请至少指定一个属性，或不提供 fields。",
     "This API token is limited to units that do not include its user's unit, so the work orders it would register "
     "are outside its own scope. Limit the token to (a unit above) the user's unit.":
         "此 API 令牌限定的单位不包含其用户所在单位，用它受理的工单将超出令牌自身的范围。请将令牌限定到用户所在单位（或其上级单位）。",

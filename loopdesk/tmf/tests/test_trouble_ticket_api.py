@@ -793,3 +793,9 @@ def test_a_unit_limited_token_keeps_seeing_a_ticket_its_units_handled(world: Wor
     # A unit that never had it still does not see it.
     other = client_for(issue_token(world.users["admin"], units=[world.units["zh"]]))
     assert_error(other.get(f"{BASE}/troubleTicket/{pk}"), 404)
+
+
+def test_fields_naming_nothing_is_400(world: World, crm) -> None:
+    pk = create(crm, world).json()["id"]
+    assert_error(crm.get(f"{BASE}/troubleTicket/{pk}", {"fields": ","}), 400, "fields")
+    assert_error(crm.get(f"{BASE}/troubleTicket", {"fields": " , "}), 400, "fields")

@@ -101,6 +101,8 @@ def parse_fields(request: Request) -> list[str] | None:
     if raw is None or not raw.strip():
         return None
     names = [name.strip() for name in raw.split(",") if name.strip()]
+    if not names:
+        raise ValidationFailed(field="fields", message=_("Name at least one attribute, or leave out fields."))
     unknown = [name for name in names if name not in FIELDS]
     if unknown:
         raise ValidationFailed(field="fields", message=_("Unknown attribute(s) in fields: %(names)s.")
