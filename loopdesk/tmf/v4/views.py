@@ -56,6 +56,7 @@ class TmfJSONParser(JSONParser):
             raise ValidationFailed(field="body", message=_("The request body is too large.")) from None
         except ParseError as exc:
             cause = exc.__context__
+            message: Any
             if isinstance(cause, json.JSONDecodeError):
                 message = _("The request body is not valid JSON (line %(line)d, column %(column)d).") % {
                     "line": cause.lineno, "column": cause.colno}
