@@ -450,3 +450,15 @@ def test_a_listener_stops_hearing_when_its_token_is_revoked(world: World, receiv
     assert OutboxMessage.objects.filter(channel=CHANNEL).count() == queued
     deliver_all()
     assert receiver.received == []
+
+
+def test_only_the_registering_integration_may_unregister_even_with_the_same_service_user(world: World,
+                                                                                          receiver) -> None:
+    """Two integrations acting as one service user: one must not remove the other's listener."""
+    first = client_for(issue_token(world.users["agent"], system="CRM"))
+    second = client_for(issue_token(world.users["agent"], system="BSS"))
+    hub = register(first, receiver.url)
+    response = second.delete(f"{BASE}/hub/{hub['id']}")
+    assert response.status_code == 403 and response.json()["code"] == "permission_denied"
+    assert EventSubscription.objects.get(pk=hub["id"]).is_active
+    assert first.delete(f"{BASE}/hub/{hub['id']}").status_code == 204

@@ -387,7 +387,9 @@ class HubDetailView(TmfView):
             if id.isdigit() and len(id) < 19 else None
         if sub is None:
             raise NotFoundError(_("Listener %(id)s not found.") % {"id": id})
-        if sub.owner_id != request.user.pk:
+        token = request_token(request)
+        other_token = sub.token_id is not None and token is not None and sub.token_id != token.pk
+        if sub.owner_id != request.user.pk or other_token:
             raise PermissionDeniedError(_("This listener was registered by another integration."))
         sub.is_active = False
         sub.save(update_fields=["is_active"])
