@@ -799,3 +799,17 @@ def test_fields_naming_nothing_is_400(world: World, crm) -> None:
     pk = create(crm, world).json()["id"]
     assert_error(crm.get(f"{BASE}/troubleTicket/{pk}", {"fields": ","}), 400, "fields")
     assert_error(crm.get(f"{BASE}/troubleTicket", {"fields": " , "}), 400, "fields")
+
+
+def test_the_external_id_a_system_without_its_own_received_may_be_echoed(world: World, crm) -> None:
+    """OSS reads a CRM ticket (externalId shows CRM's id: OSS has none) and sends the attribute back unchanged
+    with its note (merge patch): was a 400 "only when registered"."""
+    pk = create(crm, world, externalId="CRM-1").json()["id"]
+    oss = client_for(issue_token(world.users["agent"], system="OSS"))
+    shown = oss.get(f"{BASE}/troubleTicket/{pk}").json()["externalId"]
+    assert shown == "CRM-1"
+    response = patch(oss, pk, {"externalId": shown, "note": [{"text": "网管已收到"}]})
+    assert response.status_code == 200, response.content
+    assert list(Ticket.objects.get(pk=pk).external_refs.values_list("system", "external_id")) == [("CRM", "CRM-1")]
+    # Another id is still refused.
+    assert_error(patch(oss, pk, {"externalId": "OSS-5"}), 400, "externalId")

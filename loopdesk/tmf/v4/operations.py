@@ -25,6 +25,7 @@ from loopdesk.tmf import mapping
 from loopdesk.tmf.auth import check_registers_in_scope, tickets_for
 from loopdesk.tmf.errors import PreconditionFailed
 from loopdesk.tmf.models import ApiToken
+from loopdesk.tmf.v4.representation import external_id
 
 DEFAULT_SYSTEM = "TMF"
 # Fields the services name, and the TMF attribute that carried them.
@@ -414,6 +415,8 @@ def _add_external_id(user: Any, token: ApiToken | None, ticket: Ticket, value: s
     from loopdesk.tickets.models import ExternalRef
 
     system = system_of(token)
+    if value == external_id(ticket, system):
+        return  # what GET shows this system (its own id, or else the first one): sent back unchanged
     ref = ExternalRef.objects.filter(system=system, external_id=value).first()
     if ref is not None and ref.ticket_id != ticket.pk:
         raise ValidationFailed(field="externalId", message=_("%(system)s id %(id)s is already on another work order.")
