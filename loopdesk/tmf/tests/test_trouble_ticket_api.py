@@ -813,3 +813,12 @@ def test_the_external_id_a_system_without_its_own_received_may_be_echoed(world: 
     assert list(Ticket.objects.get(pk=pk).external_refs.values_list("system", "external_id")) == [("CRM", "CRM-1")]
     # Another id is still refused.
     assert_error(patch(oss, pk, {"externalId": "OSS-5"}), 400, "externalId")
+
+
+def test_an_echoed_note_cannot_change_who_may_see_it(world: World, crm) -> None:
+    """An internal note sent back as CustomerNote would have been skipped as an echo: the customer would not see
+    what the integrator thinks it showed."""
+    pk, body = _note_and_attachment(world, crm)
+    assert body["note"][0]["@type"] == "InternalNote"
+    assert_error(patch(crm, pk, {"note": [{**body["note"][0], "@type": "CustomerNote"}]}), 400, "note[0].@type")
+    assert patch(crm, pk, {"note": body["note"]}).status_code == 200

@@ -247,14 +247,20 @@ def _check_echoed_items(ticket: Ticket, data: dict[str, Any]) -> None:
     """A note or attachment with an id is one the ticket has, sent back unchanged (merge patch sends the whole
     array); an id the ticket does not have, or a changed note text, is a 400 naming it, never skipped."""
     errors = _new_note_errors(data.get("note") or [])
-    notes = {str(seq): text for seq, text in ticket.events.filter(kind=EventKind.NOTE).values_list("seq", "note")}
+    notes = {str(seq): (text, visibility) for seq, text, visibility in ticket.events.filter(
+        kind=EventKind.NOTE).values_list("seq", "note", "visibility")}
     for index, note in enumerate(data.get("note") or []):
         if "id" not in note:
             continue
         if note["id"] not in notes:
             errors[f"note[{index}].id"] = [str(_("This trouble ticket has no note %(id)s.") % {"id": note["id"]})]
-        elif note["text"].strip() != notes[note["id"]].strip():
+            continue
+        text, visibility = notes[note["id"]]
+        if note["text"].strip() != text.strip():
             errors[f"note[{index}].text"] = [str(_(
+                "A note cannot be changed once added; send a new note without an id."))]
+        if "@type" in note and note["@type"] != _note_type(visibility):
+            errors[f"note[{index}].@type"] = [str(_(
                 "A note cannot be changed once added; send a new note without an id."))]
     attachments = {str(pk) for pk in ticket.attachments.values_list("pk", flat=True)}
     for index, item in enumerate(data.get("attachment") or []):
@@ -266,6 +272,11 @@ def _check_echoed_items(ticket: Ticket, data: dict[str, Any]) -> None:
                 "An attachment cannot be replaced; send a new one without an id."))]
     if errors:
         raise ValidationFailed(errors)
+
+
+def _note_type(visibility: str) -> str:
+    """The note's @type as GET shows it (CustomerNote: the customer may see it)."""
+    return "CustomerNote" if visibility == Visibility.CUSTOMER else "InternalNote"
 
 
 def _add_notes(user: Any, ticket: Ticket, notes: list[dict[str, Any]]) -> None:
