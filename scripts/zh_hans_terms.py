@@ -785,6 +785,8 @@ T: dict[str, str] = {
     "Listener %(id)s not found.": "未找到监听方 %(id)s。",
     "This listener was registered by another integration.": "此监听方由其他对接系统注册。",
     "No such resource in the TMF621 API.": "TMF621 接口中没有此资源。",
+    "Use CustomerNote for a note the customer may see, InternalNote or Note (or none) for staff only.":
+        "客户可见的备注请用 CustomerNote；仅内部可见的备注请用 InternalNote 或 Note（或不提供）。",
     "Name at least one attribute, or leave out fields.": "请至少指定一个属性，或不提供 fields。",
     "This API token is limited to units that do not include its user's unit, so the work orders it would register "
     "are outside its own scope. Limit the token to (a unit above) the user's unit.":

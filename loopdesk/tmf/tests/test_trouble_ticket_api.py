@@ -822,3 +822,13 @@ def test_an_echoed_note_cannot_change_who_may_see_it(world: World, crm) -> None:
     assert body["note"][0]["@type"] == "InternalNote"
     assert_error(patch(crm, pk, {"note": [{**body["note"][0], "@type": "CustomerNote"}]}), 400, "note[0].@type")
     assert patch(crm, pk, {"note": body["note"]}).status_code == 200
+
+
+@pytest.mark.parametrize("note_type", ["customerNote", "PublicNote", ""])
+def test_a_new_note_of_an_unknown_type_is_400_not_made_internal(world: World, crm, note_type) -> None:
+    assert_error(create(crm, world, note=[{"text": "请告知客户", "@type": note_type}]), 400, "note[0].@type")
+    assert Ticket.objects.count() == 0
+    pk = create(crm, world).json()["id"]
+    assert_error(patch(crm, pk, {"note": [{"text": "请告知客户", "@type": note_type}]}), 400, "note[0].@type")
+    for ok in ("Note", "InternalNote", "CustomerNote"):
+        assert patch(crm, pk, {"note": [{"text": ok, "@type": ok}]}).status_code == 200

@@ -60,6 +60,9 @@ def _customer_msisdn(parties: list[dict[str, Any]]) -> str:
     return customers[0]["id"]
 
 
+NOTE_TYPES = ("Note", "InternalNote", "CustomerNote")
+
+
 def _new_note_errors(notes: list[dict[str, Any]]) -> dict[str, list[str]]:
     """A new note's author is the token's service user and its date the time it is added: sent, they would be
     dropped, so they are refused (an echoed note, with its id, may carry them)."""
@@ -67,6 +70,9 @@ def _new_note_errors(notes: list[dict[str, Any]]) -> dict[str, list[str]]:
     for index, note in enumerate(notes):
         if "id" in note:
             continue
+        if note.get("@type", "Note") not in NOTE_TYPES:
+            errors[f"note[{index}].@type"] = [str(_(
+                "Use CustomerNote for a note the customer may see, InternalNote or Note (or none) for staff only."))]
         for name in ("author", "date"):
             if name in note:
                 errors[f"note[{index}].{name}"] = [str(_(
