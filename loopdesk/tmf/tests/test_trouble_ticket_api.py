@@ -832,3 +832,12 @@ def test_a_new_note_of_an_unknown_type_is_400_not_made_internal(world: World, cr
     assert_error(patch(crm, pk, {"note": [{"text": "请告知客户", "@type": note_type}]}), 400, "note[0].@type")
     for ok in ("Note", "InternalNote", "CustomerNote"):
         assert patch(crm, pk, {"note": [{"text": ok, "@type": ok}]}).status_code == 200
+
+
+def test_a_long_status_change_reason_comes_back_whole(world: World, crm) -> None:
+    """A reason may be up to 4,000 characters; GET cut it to 500 without saying so."""
+    reason = "客户所在小区基站已扩容，" * 80  # 960 characters
+    pk = create(crm, world).json()["id"]
+    body = patch(crm, pk, {"status": "cancelled", "statusChangeReason": reason}).json()
+    assert body["statusChangeReason"] == reason
+    assert body["statusChange"][-1]["changeReason"] == reason
