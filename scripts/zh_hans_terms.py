@@ -823,6 +823,36 @@ T: dict[str, str] = {
     "Listener %(id)s not found.": "未找到监听方 %(id)s。",
     "This listener was registered by another integration.": "此监听方由其他对接系统注册。",
     "No such resource in the TMF621 API.": "TMF621 接口中没有此资源。",
+    "Use CustomerNote for a note the customer may see, InternalNote or Note (or none) for staff only.":
+        "客户可见的备注请用 CustomerNote；仅内部可见的备注请用 InternalNote 或 Note（或不提供）。",
+    "Name at least one attribute, or leave out fields.": "请至少指定一个属性，或不提供 fields。",
+    "This API token is limited to units that do not include its user's unit, so the work orders it would register "
+    "are outside its own scope. Limit the token to (a unit above) the user's unit.":
+        "此 API 令牌限定的单位不包含其用户所在单位，用它受理的工单将超出令牌自身的范围。请将令牌限定到用户所在单位（或其上级单位）。",
+    "Work order %(number)s already has a parent work order.": "工单 %(number)s 已有父工单。",
+    "Work order %(child)s is already above %(parent)s (its parent or further up): it cannot also be its child.":
+        "工单 %(child)s 已是 %(parent)s 的上级（父工单或更上层）：不能再成为它的子工单。",
+    "Set by LoopDesk for a new note (the API token's user, the time it is added); put other details in the text.":
+        "新备注的此项由 LoopDesk 设置（API 令牌的用户、添加时间）；其他信息请写入备注内容。",
+    "Only the customer can be named when registering; the first responder is the API token's user and the handling "
+    "unit is chosen by dispatch.":
+        "受理时只能指定客户；首问责任人是 API 令牌的用户，处理单位由派单决定。",
+    "Nothing in this request uses the reason: it goes with a status change or a new expectedResolutionDate; put "
+    "other text in a note.":
+        "此请求中没有使用该原因的内容：原因须随状态变更或新的 expectedResolutionDate 提交；其他内容请写入备注。",
+    "A reason goes with a status change: send status inProgress to dispatch with it, or put the text in a note.":
+        "原因须随状态变更提交：请发送 status inProgress 以派单并附此原因，或将内容写入备注。",
+    "The trouble ticket was changed since the version in If-Match (now %(current)s, If-Match %(expected)s): read it "
+    "again and send your change with its new ETag.":
+        "故障单在 If-Match 所指版本之后已被修改（当前版本 %(current)s，If-Match 为 %(expected)s）：请重新读取，并使用新的 "
+        "ETag 提交修改。",
+    "A new trouble ticket has no notes or attachments yet: leave out the id.":
+        "新故障单还没有备注或附件：请不要提供 id。",
+    "This trouble ticket has no note %(id)s.": "此故障单没有备注 %(id)s。",
+    "A note cannot be changed once added; send a new note without an id.":
+        "备注添加后不能修改；请发送不带 id 的新备注。",
+    "This trouble ticket has no attachment %(id)s.": "此故障单没有附件 %(id)s。",
+    "An attachment cannot be replaced; send a new one without an id.": "附件不能替换；请发送不带 id 的新附件。",
     # --- workbench session 4: form expired (CSRF), errors in dialogs, escalate from the board -----------------
     "Form expired": "表单已失效",
     "This form could not be sent safely": "无法安全提交此表单",

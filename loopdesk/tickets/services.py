@@ -433,12 +433,14 @@ def do_create_ticket(
     parent: Ticket | None = None,
     dispatch: bool = False,
     dispatch_to: OrgUnit | None = None,
+    dispatch_note: str = "",
     now: dt.datetime | None = None,
 ) -> Ticket:
     """Register (受理) a contact as a work order. The acting user becomes its first responder.
 
     With `dispatch=True` the ticket is dispatched in the same transaction, to `dispatch_to` or, when
-    that is empty, where the routing rules send it ("create and dispatch" in one step).
+    that is empty, where the routing rules send it ("create and dispatch" in one step), with `dispatch_note`
+    as the dispatch's note.
     """
     if not policy.can_create(acting_user):
         raise PermissionDeniedError(_("You may not register work orders."))
@@ -474,7 +476,7 @@ def do_create_ticket(
             acting_user=acting_user, customer=customer, contact_type=contact_type, category=category, channel=channel,
             description=description, priority=priority, title=title, committed_at=committed_at,
             requested_resolution_at=requested_resolution_at, external_refs=external_refs, parent=parent,
-            dispatch=dispatch, dispatch_to=dispatch_to, at=at,
+            dispatch=dispatch, dispatch_to=dispatch_to, dispatch_note=dispatch_note, at=at,
         )
 
 
@@ -486,7 +488,7 @@ def _create(
     *, acting_user: Any, customer: Customer, contact_type: str, category: Category, channel: str, description: str,
     priority: str, title: str, committed_at: dt.datetime | None, requested_resolution_at: dt.datetime | None,
     external_refs: dict[str, str] | None, parent: Ticket | None, dispatch: bool, dispatch_to: OrgUnit | None,
-    at: dt.datetime,
+    at: dt.datetime, dispatch_note: str = "",
 ) -> Ticket:
     root = (refcache.categories().get(category.root_id) or Category.objects.get(pk=category.root_id)
             if category.parent_id else category)
@@ -568,8 +570,8 @@ def _create(
         _publish(ticket)
         record_audit(acting_user, "ticket.create", ticket, data={"number": number}, at=at)
         if dispatch:
-            ticket = _dispatch(acting_user=acting_user, ticket=ticket, to_unit=dispatch_to, to_user=None, note="",
-                               expected_version=ticket.version, now=at, created=ticket)
+            ticket = _dispatch(acting_user=acting_user, ticket=ticket, to_unit=dispatch_to, to_user=None,
+                               note=dispatch_note, expected_version=ticket.version, now=at, created=ticket)
         ticket.__dict__.pop(_TIMELINE, None)
     return ticket
 
@@ -880,6 +882,13 @@ def _check_can_write(acting_user: Any, t: Ticket) -> None:
         raise PermissionDeniedError(_("You may not change this work order."))
 
 
+def _touch(t: Ticket, at: dt.datetime) -> None:
+    """After an event that does not move the ticket (note, attachment, link): its event count and last update
+    (what `updated_at` / TMF `lastUpdate` and "changed since" filters read), the version unchanged."""
+    t.updated_at = at
+    Ticket.objects.filter(pk=t.pk).update(last_event_seq=t.last_event_seq, updated_at=at)
+
+
 def do_add_note(
     *, acting_user: Any, ticket: Ticket | int, text: str, visibility: str = Visibility.INTERNAL,
     now: dt.datetime | None = None,
@@ -893,7 +902,7 @@ def do_add_note(
         t = _lock_ticket(_pk(ticket), None)  # no version check: this changes no state of the ticket
         _check_can_write(acting_user, t)
         event = _append_event(t, EventKind.NOTE, acting_user, at, note=text, visibility=visibility)
-        Ticket.objects.filter(pk=t.pk).update(last_event_seq=t.last_event_seq)
+        _touch(t, at)
         _publish(t)
         record_audit(acting_user, "ticket.note", t, data={"visibility": visibility}, at=at)
     return event
@@ -925,6 +934,23 @@ def do_set_committed_time(
     return t
 
 
+def _check_parent_link(parent: Ticket, child: Ticket) -> None:
+    """A work order has at most one parent, and no work order is its own ancestor."""
+    current = Ticket.objects.filter(pk=child.pk).values_list("parent_id", flat=True).first()
+    if current is not None and current != parent.pk:
+        raise ValidationFailed(field="other", message=_("Work order %(number)s already has a parent work order.")
+                               % {"number": child.number})
+    ancestor: int | None = parent.pk
+    for _depth in range(100):
+        if ancestor is None:
+            return
+        if ancestor == child.pk:
+            raise ValidationFailed(field="other", message=_(
+                "Work order %(child)s is already above %(parent)s (its parent or further up): it cannot also be "
+                "its child.") % {"child": child.number, "parent": parent.number})
+        ancestor = Ticket.objects.filter(pk=ancestor).values_list("parent_id", flat=True).first()
+
+
 def do_link_tickets(
     *, acting_user: Any, ticket: Ticket, other: Ticket, kind: str, now: dt.datetime | None = None
 ) -> TicketLink:
@@ -948,7 +974,7 @@ def do_link_tickets(
             if kind == LinkKind.PARENT:
                 Ticket.objects.filter(pk=other.pk).update(parent=t)
             _append_event(t, EventKind.LINK, acting_user, at, data={"kind": kind, "other": other.number})
-            Ticket.objects.filter(pk=t.pk).update(last_event_seq=t.last_event_seq)
+            _touch(t, at)
             _publish(t)
             record_audit(acting_user, "ticket.link", t, data={"kind": kind, "other": other.number}, at=at)
     return link
@@ -1004,7 +1030,7 @@ def do_add_attachment(
         )
         _append_event(t, EventKind.ATTACHMENT, acting_user, at, visibility=visibility,
                       data={"attachment": attachment.pk, "filename": name, "size": attachment.size})
-        Ticket.objects.filter(pk=t.pk).update(last_event_seq=t.last_event_seq)
+        _touch(t, at)
         _publish(t)
         record_audit(acting_user, "ticket.attachment", t, data={"filename": name}, at=at)
     return attachment

@@ -7,14 +7,15 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import caches
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, permissions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.throttling import SimpleRateThrottle
 
-from loopdesk.tickets.models import Ticket
+from loopdesk.core.errors import PermissionDeniedError
+from loopdesk.tickets.models import Ticket, TicketUnitAccess
 from loopdesk.tickets.policy import visible_tickets
 from loopdesk.tmf.models import TOKEN_PREFIX, ApiToken
 
@@ -88,11 +89,28 @@ def tickets_for(user: Any, token: ApiToken | None, queryset: QuerySet[Ticket] | 
     if token is not None:
         paths = list(token.units.values_list("path", flat=True))
         if paths:
-            q = Q()
+            # Taken or handled there, now or before (a unit that had the ticket keeps access to it, as its staff do:
+            # dispatch and transfer grant TicketUnitAccess).
+            q, granted = Q(), Q()
             for path in paths:
                 q |= Q(first_responder_unit__path__startswith=path) | Q(handler_unit__path__startswith=path)
-            qs = qs.filter(q)
+                granted |= Q(unit__path__startswith=path)
+            qs = qs.filter(q | Q(Exists(TicketUnitAccess.objects.filter(granted, ticket=OuterRef("pk")))))
     return qs
+
+
+def check_registers_in_scope(user: Any, token: ApiToken | None) -> None:
+    """A token limited to units registers work orders only if its user's unit is within them: the new ticket's
+    first responder unit is the user's, and a ticket outside the token's units could not be read back (the
+    /api/ create answered 500, TMF621 201 with a ticket the token then got 404 for)."""
+    if token is None:
+        return
+    paths = list(token.units.values_list("path", flat=True))
+    unit = getattr(user, "unit", None)
+    if paths and (unit is None or not any(unit.path.startswith(path) for path in paths)):
+        raise PermissionDeniedError(_(
+            "This API token is limited to units that do not include its user's unit, so the work orders it would "
+            "register are outside its own scope. Limit the token to (a unit above) the user's unit."))
 
 
 class ApiRateThrottle(SimpleRateThrottle):

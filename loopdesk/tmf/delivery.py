@@ -56,9 +56,9 @@ def verify(secret: str, timestamp: str, body: bytes, signature: str) -> bool:
 
 def deliver(message: Any) -> None:
     """POST one event to its subscriber; raise DeliveryError unless it answers 2xx."""
-    sub = EventSubscription.objects.filter(pk=int(message.target or 0)).first()
-    if sub is None or not sub.is_active:
-        return  # unsubscribed meanwhile: nothing to deliver, nothing to retry
+    sub = EventSubscription.objects.select_related("owner", "token").filter(pk=int(message.target or 0)).first()
+    if sub is None or not sub.is_authorised():
+        return  # unsubscribed, or its token revoked, meanwhile: nothing to deliver, nothing to retry
     payload = message.payload
     body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
     timestamp = str(int(time.time()))

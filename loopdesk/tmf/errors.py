@@ -13,6 +13,13 @@ from rest_framework.response import Response
 from loopdesk.core.errors import DomainError, ValidationFailed
 
 
+class PreconditionFailed(DomainError):
+    """The If-Match of the request is not the ticket's current version: nothing of the request was done."""
+
+    status = 412
+    code = "precondition_failed"
+
+
 def flatten_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:
     """DRF's nested error detail as {"relatedParty[0].id": ["..."]}."""
     out: dict[str, list[str]] = {}

@@ -65,7 +65,9 @@ def on_ticket_event(ticket: Ticket, event: Any) -> None:
     tmf_events = mapping.events_for(event.kind, event.from_status, event.to_status)
     if not tmf_events or not refcache.any_active_subscription():
         return
-    subs = list(EventSubscription.objects.filter(is_active=True).select_related("owner__unit", "token"))
+    now = timezone.now()
+    subs = [sub for sub in EventSubscription.objects.filter(is_active=True).select_related("owner__unit", "token")
+            if sub.is_authorised(now)]
     if not subs:
         return
     scope_cache: dict[int, bool] = {}

@@ -105,13 +105,13 @@ def ticket_type_for(contact_type: str) -> str:
     return str(contact_type)  # our codes are valid ticket types themselves
 
 
-SEVERITY_TO_PRIORITY = {"critical": Priority.URGENT, "major": Priority.HIGH, "minor": Priority.NORMAL}
-PRIORITY_TO_SEVERITY = {Priority.URGENT: "Critical", Priority.HIGH: "Major", Priority.NORMAL: "Minor",
-                        Priority.LOW: "Minor"}
-TMF_PRIORITY_TO_PRIORITY = {"critical": Priority.URGENT, "high": Priority.HIGH, "medium": Priority.NORMAL,
-                            "low": Priority.LOW}
-PRIORITY_TO_TMF_PRIORITY = {Priority.URGENT: "Critical", Priority.HIGH: "High", Priority.NORMAL: "Medium",
-                            Priority.LOW: "Low"}
+SEVERITY_TO_PRIORITY: dict[str, str] = {"critical": Priority.URGENT, "major": Priority.HIGH, "minor": Priority.NORMAL}
+PRIORITY_TO_SEVERITY: dict[str, str] = {Priority.URGENT: "Critical", Priority.HIGH: "Major", Priority.NORMAL: "Minor",
+                                        Priority.LOW: "Minor"}
+TMF_PRIORITY_TO_PRIORITY: dict[str, str] = {"critical": Priority.URGENT, "high": Priority.HIGH,
+                                            "medium": Priority.NORMAL, "low": Priority.LOW}
+PRIORITY_TO_TMF_PRIORITY: dict[str, str] = {Priority.URGENT: "Critical", Priority.HIGH: "High",
+                                            Priority.NORMAL: "Medium", Priority.LOW: "Low"}
 
 
 def priority_for(severity: str | None, tmf_priority: str | None) -> str | None:
@@ -128,9 +128,9 @@ def severities_for(severity: str) -> list[str]:
 # --- relationships and parties -------------------------------------------------------------------------
 
 # (link kind, direction) → TMF relationshipType, seen from the ticket being rendered.
-RELATIONSHIP_OUT = {LinkKind.PARENT: "isParent", LinkKind.DUPLICATE: "isDuplicateOf",
+RELATIONSHIP_OUT: dict[str, str] = {LinkKind.PARENT: "isParent", LinkKind.DUPLICATE: "isDuplicateOf",
                     LinkKind.RELATED: "relatedTo", LinkKind.REPEAT: "isRepeatOf"}
-RELATIONSHIP_IN = {LinkKind.PARENT: "isChild", LinkKind.DUPLICATE: "hasDuplicate",
+RELATIONSHIP_IN: dict[str, str] = {LinkKind.PARENT: "isChild", LinkKind.DUPLICATE: "hasDuplicate",
                    LinkKind.RELATED: "relatedTo", LinkKind.REPEAT: "hasRepeat"}
 CUSTOMER_ROLE = "customer"
 FIRST_RESPONDER_ROLE = "firstResponder"

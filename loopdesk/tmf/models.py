@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import hmac
 import secrets
@@ -9,6 +10,7 @@ import secrets
 from django.conf import settings
 from django.core.validators import URLValidator
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 TOKEN_PREFIX = "ld_"  # noqa: S105 - a marker, not a secret
@@ -115,6 +117,20 @@ class EventSubscription(models.Model):
 
     def __str__(self) -> str:
         return self.name or self.callback
+
+    def is_authorised(self, now: datetime.datetime | None = None) -> bool:
+        """May events still go to this subscription? A hub listener acts with the token that registered it: once
+        that token is revoked, expired or deleted (its unit limits gone with it), or the service user disabled,
+        it hears nothing more. An admin webhook is governed by `is_active` and its scope user alone."""
+        if not self.is_active:
+            return False
+        if self.owner_id is not None and not self.owner.is_active:
+            return False
+        if self.kind != SubscriptionKind.HUB:
+            return True
+        token = self.token
+        now = now or timezone.now()
+        return token is not None and token.is_active and (token.expires_at is None or token.expires_at > now)
 
     def save(self, *args: object, **kwargs: object) -> None:
         if not self.secret:

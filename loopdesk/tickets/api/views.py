@@ -29,7 +29,7 @@ from loopdesk.tickets.api.base import ApiViewMixin, IdKeysetPagination, KeysetOr
 from loopdesk.tickets.choices import Action, Channel, ContactType, Priority, Status
 from loopdesk.tickets.models import Category, Ticket
 from loopdesk.tickets.selectors import LIST_RELATED
-from loopdesk.tmf.auth import scoped_tickets
+from loopdesk.tmf.auth import check_registers_in_scope, request_token, scoped_tickets
 
 ERRORS = {400: OpenApiResponse(description="Bad input: {code, message, errors: {field: [...]}}"),
           403: OpenApiResponse(description="Not allowed"), 404: OpenApiResponse(description="Not found")}
@@ -85,6 +85,7 @@ class TicketViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMix
 
     @extend_schema(request=ser.TicketCreateSerializer, responses={201: ser.TicketDetailSerializer, **ERRORS})
     def create(self, request: Request) -> Response:
+        check_registers_in_scope(request.user, request_token(request))
         data = _validated(ser.TicketCreateSerializer, request.data)
         with transaction.atomic():  # an unknown caller's new record goes too if the ticket is refused
             customer = get_or_create_customer(msisdn=data["msisdn"], acting_user=request.user)

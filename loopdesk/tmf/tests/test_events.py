@@ -22,6 +22,7 @@ from loopdesk.conftest import World
 from loopdesk.outbox.models import OutboxMessage
 from loopdesk.outbox.services import deliverer_for
 from loopdesk.tickets import services as s
+from loopdesk.tickets.models import Ticket
 from loopdesk.tmf import mapping
 from loopdesk.tmf.delivery import CHANNEL, DeliveryError, deliver, verify
 from loopdesk.tmf.models import DeliveryLog, EventSubscription, SubscriptionKind
@@ -376,3 +377,88 @@ def test_admin_webhook_form_keeps_a_given_secret_and_refuses_a_non_http_callback
     assert client.post("/admin/tmf/eventsubscription/add/", data).status_code == 302
     sub = EventSubscription.objects.get()
     assert sub.secret == "我们约定的密钥-0123456789" and sub.event_types == [mapping.DELETE_EVENT]
+
+
+@pytest.mark.parametrize("query", [
+    "status=sleeping", "severity=Apocalyptic", "ticketType=party", "channel.id=pigeon",
+    "event.troubleTicket.status=sleeping", "ticketType=complaint=fault", "eventType=TroubleTicketCreateEvent&&x",
+    "=complaint",
+])
+def test_a_hub_query_with_a_value_the_attribute_never_has_is_400_naming_query(world: World, crm, query) -> None:
+    """Stored as given, such a filter would silently never match: the listener would hear nothing."""
+    response = crm.post(f"{BASE}/hub", {"callback": "http://127.0.0.1/x", "query": query}, format="json")
+    assert response.status_code == 400, response.content
+    assert "query" in response.json()["errors"]
+    assert not EventSubscription.objects.exists()
+
+
+def test_a_hub_query_matches_whatever_case_and_alias_the_api_accepts(world: World, crm, receiver) -> None:
+    """severity=major and ticketType=incident are what POST accepts for Major and fault: they filter the same."""
+    register(crm, receiver.url, query=f"eventType={mapping.CREATE_EVENT}&severity=major&ticketType=incident"
+                                      "&event.troubleTicket.status=acknowledged&channel.id=hotline")
+    crm.post(f"{BASE}/troubleTicket", ticket_body(world, ticketType="fault"), format="json")
+    crm.post(f"{BASE}/troubleTicket", ticket_body(world, ticketType="fault", severity="Minor"), format="json")
+    assert OutboxMessage.objects.filter(channel=CHANNEL).count() == 1
+
+
+def test_the_event_id_carries_the_tickets_timeline_sequence_as_documented(world: World, crm, receiver) -> None:
+    """docs/tmf621.md: eventId is <ticket id>-<timeline sequence>-<eventType>; a receiver orders on the sequence."""
+    register(crm, receiver.url)
+    pk = crm.post(f"{BASE}/troubleTicket", ticket_body(world, status="inProgress"), format="json").json()["id"]
+    crm.patch(f"{BASE}/troubleTicket/{pk}", {"note": [{"text": "跟进"}]}, format="json")
+    crm.patch(f"{BASE}/troubleTicket/{pk}", {"status": "cancelled", "statusChangeReason": "客户撤销"}, format="json")
+    deliver_all()
+    seen = []
+    for request in receiver.received:
+        body = json.loads(request["body"])
+        ticket_id, seq, event_type = body["eventId"].split("-")
+        assert (ticket_id, event_type) == (pk, body["eventType"])
+        seen.append((int(seq), event_type))
+    timeline = dict(Ticket.objects.get(pk=pk).events.values_list("seq", "kind"))
+    assert [(timeline[seq], t) for seq, t in seen] == [
+        ("create", mapping.CREATE_EVENT), ("dispatch", mapping.STATUS_CHANGE_EVENT),
+        ("note", mapping.ATTRIBUTE_CHANGE_EVENT), ("withdraw", mapping.STATUS_CHANGE_EVENT),
+        ("withdraw", mapping.DELETE_EVENT)]
+    assert [seq for seq, _t in seen] == sorted(seq for seq, _t in seen)
+
+
+@pytest.mark.parametrize("revoke", ["deactivate", "expire", "delete", "disable user"])
+def test_a_listener_stops_hearing_when_its_token_is_revoked(world: World, receiver, revoke) -> None:
+    """A hub listener acts with the token that registered it: revoked, expired or deleted (its unit limits gone
+    with it), the listener hears nothing more, also of events queued before."""
+    from django.utils import timezone
+
+    from loopdesk.tmf.models import ApiToken
+
+    limited = client_for(issue_token(world.users["agent"], system="HQ", units=[world.units["jm"]]))
+    crm = client_for(issue_token(world.users["agent"]))
+    register(limited, receiver.url)
+    crm.post(f"{BASE}/troubleTicket", ticket_body(world), format="json")
+    queued = OutboxMessage.objects.filter(channel=CHANNEL).count()
+    assert queued == 1
+    token = ApiToken.objects.get(system="HQ")
+    if revoke == "deactivate":
+        ApiToken.objects.filter(pk=token.pk).update(is_active=False)
+    elif revoke == "expire":
+        ApiToken.objects.filter(pk=token.pk).update(expires_at=timezone.now() - dt.timedelta(minutes=1))
+    elif revoke == "delete":
+        token.delete()
+    else:
+        type(world.users["agent"]).objects.filter(pk=world.users["agent"].pk).update(is_active=False)
+        crm = client_for(issue_token(world.users["admin"]))
+    crm.post(f"{BASE}/troubleTicket", ticket_body(world), format="json")
+    assert OutboxMessage.objects.filter(channel=CHANNEL).count() == queued
+    deliver_all()
+    assert receiver.received == []
+
+
+def test_only_the_registering_integration_may_unregister_even_with_the_same_service_user(world: World,
+                                                                                          receiver) -> None:
+    """Two integrations acting as one service user: one must not remove the other's listener."""
+    first = client_for(issue_token(world.users["agent"], system="CRM"))
+    second = client_for(issue_token(world.users["agent"], system="BSS"))
+    hub = register(first, receiver.url)
+    response = second.delete(f"{BASE}/hub/{hub['id']}")
+    assert response.status_code == 403 and response.json()["code"] == "permission_denied"
+    assert EventSubscription.objects.get(pk=hub["id"]).is_active
+    assert first.delete(f"{BASE}/hub/{hub['id']}").status_code == 204

@@ -272,7 +272,7 @@ def test_id_filter(world: World, crm, three) -> None:
 
 def test_last_update_and_inclusive_date_filters(world: World, crm, three) -> None:
     ids = [t["id"] for t in three]
-    patch(crm, ids[1], {"status": "inProgress"})  # a note is not an update of the work order; a dispatch is
+    patch(crm, ids[1], {"status": "inProgress"})
     touched = get(crm, ids[1])["lastUpdate"]
     assert touched > three[2]["lastUpdate"]
     assert _listed(crm, **{"lastUpdate.gte": touched}) == [ids[1]]

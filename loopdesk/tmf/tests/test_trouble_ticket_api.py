@@ -355,13 +355,13 @@ def test_patch_required_reason_is_a_field_error(world: World, crm) -> None:
     assert_error(patch(crm, pk, {"status": "cancelled"}), 400, "statusChangeReason")
 
 
-def test_patch_with_a_stale_if_match_is_409(world: World, crm) -> None:
+def test_patch_with_a_stale_if_match_is_412(world: World, crm) -> None:
     pk = create(crm, world).json()["id"]
     assert patch(crm, pk, {"note": [{"text": "第一次跟进"}]}, HTTP_IF_MATCH='"1"').status_code == 200
     patch(crm, pk, {"status": "inProgress"}, HTTP_IF_MATCH='"1"')
     body = assert_error(patch(crm, pk, {"status": "cancelled", "statusChangeReason": "客户撤销"},
-                              HTTP_IF_MATCH='"1"'), 409)
-    assert body["code"] == "conflict"
+                              HTTP_IF_MATCH='"1"'), 412)
+    assert body["code"] == "precondition_failed"
     assert Ticket.objects.get(pk=pk).status == Status.DISPATCHED
 
 
@@ -545,3 +545,299 @@ def test_patch_is_all_or_nothing(world: World, crm) -> None:
     # The same request without the bad part goes through.
     assert patch(crm, pk, {"status": "cancelled", "statusChangeReason": "客户撤销",
                            "externalId": "CRM-1"}).json()["status"] == "cancelled"
+
+
+# --- note and attachment ids: an echoed item must be one the ticket has -----------------------------------
+
+
+def _note_and_attachment(world: World, crm) -> tuple[str, dict]:
+    content = base64.b64encode(b"%PDF-1.4 bill").decode()
+    body = create(crm, world, note=[{"text": "第一条"}],
+                  attachment=[{"name": "bill.pdf", "mimeType": "application/pdf", "content": content}]).json()
+    return body["id"], body
+
+
+@pytest.mark.parametrize(("item", "field"), [
+    ({"note": [{"id": "999", "text": "不存在的备注"}]}, "note[0].id"),
+    ({"note": [{"id": 2, "text": "x"}]}, "note[0].id"),
+    ({"attachment": [{"id": "999999", "name": "x.pdf"}]}, "attachment[0].id"),
+    ({"attachment": [{"id": 5}]}, "attachment[0].id"),
+])
+def test_patch_with_an_unknown_note_or_attachment_id_is_400_naming_it(world: World, crm, item, field) -> None:
+    pk, _body = _note_and_attachment(world, crm)
+    version, events = Ticket.objects.get(pk=pk).version, TicketEvent.objects.filter(ticket_id=pk).count()
+    body = {**item}
+    body.setdefault("note", []).append({"text": "随请求的新备注"})
+    assert_error(patch(crm, pk, body), 400, field)
+    assert TicketEvent.objects.filter(ticket_id=pk).count() == events
+    assert Ticket.objects.get(pk=pk).version == version
+
+
+def test_patch_may_echo_the_notes_and_attachments_it_received(world: World, crm) -> None:
+    pk, body = _note_and_attachment(world, crm)
+    response = patch(crm, pk, {"note": [*body["note"], {"text": "新的"}], "attachment": body["attachment"]})
+    assert response.status_code == 200, response.content
+    assert [n["text"] for n in response.json()["note"]] == ["第一条", "新的"]
+    assert [a["name"] for a in response.json()["attachment"]] == ["bill.pdf"]
+
+
+def test_patch_cannot_rewrite_an_existing_note(world: World, crm) -> None:
+    pk, body = _note_and_attachment(world, crm)
+    note = {**body["note"][0], "text": "改写"}
+    assert_error(patch(crm, pk, {"note": [note]}), 400, "note[0].text")
+    zh = assert_error(patch(crm, pk, {"note": [note]}, HTTP_ACCEPT_LANGUAGE="zh-hans"), 400, "note[0].text")
+    assert re.search(r"[\u4e00-\u9fff]", zh["errors"]["note[0].text"][0])
+    assert [n["text"] for n in crm.get(f"{BASE}/troubleTicket/{pk}").json()["note"]] == ["第一条"]
+
+
+@pytest.mark.parametrize(("item", "field"), [
+    ({"note": [{"id": "1", "text": "x"}]}, "note[0].id"),
+    ({"attachment": [{"id": "1", "name": "bill.pdf", "mimeType": "application/pdf",
+                      "content": base64.b64encode(b"%PDF-1.4 bill").decode()}]}, "attachment[0].id"),
+])
+def test_create_with_a_note_or_attachment_id_is_400(world: World, crm, item, field) -> None:
+    assert_error(create(crm, world, **item), 400, field)
+    assert Ticket.objects.count() == 0
+
+
+# --- If-Match covers the whole request -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("body", [
+    {"note": [{"text": "基于旧版本的备注"}]},
+    {"attachment": [{"name": "a.pdf", "mimeType": "application/pdf",
+                     "content": base64.b64encode(b"%PDF-1.4 x").decode()}]},
+    {"status": "cancelled", "statusChangeReason": "客户撤销"},
+    {"expectedResolutionDate": (dt.datetime(2030, 1, 1, tzinfo=dt.UTC)).isoformat(), "statusChangeReason": "改期"},
+])
+def test_a_stale_if_match_is_412_for_every_part_of_a_patch(world: World, crm, body) -> None:
+    pk = create(crm, world).json()["id"]
+    current = patch(crm, pk, {"status": "inProgress"})["ETag"]
+    events = TicketEvent.objects.filter(ticket_id=pk).count()
+    response = patch(crm, pk, body, HTTP_IF_MATCH='"1"')
+    assert assert_error(response, 412)["code"] == "precondition_failed"
+    ticket = Ticket.objects.get(pk=pk)
+    assert TicketEvent.objects.filter(ticket_id=pk).count() == events and ticket.status == Status.DISPATCHED
+    assert not ticket.attachments.exists()
+    assert patch(crm, pk, body, HTTP_IF_MATCH=current).status_code == 200
+
+
+def test_a_stale_if_match_on_delete_is_412(world: World, crm) -> None:
+    pk = create(crm, world).json()["id"]
+    patch(crm, pk, {"note": [{"text": "x"}]})
+    current = crm.get(f"{BASE}/troubleTicket/{pk}")["ETag"]
+    patch(crm, pk, {"status": "inProgress"})
+    assert_error(crm.delete(f"{BASE}/troubleTicket/{pk}", HTTP_IF_MATCH=current), 412)
+    assert Ticket.objects.get(pk=pk).status == Status.DISPATCHED
+    fresh = crm.get(f"{BASE}/troubleTicket/{pk}")["ETag"]
+    assert crm.delete(f"{BASE}/troubleTicket/{pk}", HTTP_IF_MATCH=fresh).status_code == 204
+
+
+# --- lastUpdate moves with every change made through the API ----------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["note", "attachment", "relationship"])
+def test_a_note_attachment_or_link_moves_last_update(world: World, crm, kind) -> None:
+    other = create(crm, world, ticketType="consultation").json()["id"]  # not a repeat: no link yet
+    pk = create(crm, world).json()["id"]
+    long_ago = timezone.now() - dt.timedelta(days=2)
+    Ticket.objects.filter(pk=pk).update(updated_at=long_ago)
+    body = {
+        "note": {"note": [{"text": "跟进"}]},
+        "attachment": {"attachment": [{"name": "a.pdf", "mimeType": "application/pdf",
+                                       "content": base64.b64encode(b"%PDF-1.4 x").decode()}]},
+        "relationship": {"troubleTicketRelationship": [{"id": other, "relationshipType": "relatedTo"}]},
+    }[kind]
+    response = patch(crm, pk, body)
+    assert response.status_code == 200, response.content
+    assert Ticket.objects.get(pk=pk).updated_at > long_ago + dt.timedelta(days=1)
+    assert dt.datetime.fromisoformat(response.json()["lastUpdate"]) > long_ago + dt.timedelta(days=1)
+    since = (timezone.now() - dt.timedelta(hours=1)).isoformat()
+    assert pk in [t["id"] for t in crm.get(f"{BASE}/troubleTicket", {"lastUpdate.gt": since}).json()]
+
+
+def test_a_new_relationship_type_to_an_already_linked_ticket_is_not_skipped(world: World, crm) -> None:
+    """The second complaint of a customer isRepeatOf the first; marking it isDuplicateOf that one is a new link,
+    not an echo of the repeat link (was: 200 and nothing linked)."""
+    first = create(crm, world).json()["id"]
+    second = create(crm, world).json()
+    assert [(r["id"], r["relationshipType"]) for r in second["troubleTicketRelationship"]] == [(first, "isRepeatOf")]
+    response = patch(crm, second["id"], {"troubleTicketRelationship": [
+        *second["troubleTicketRelationship"], {"id": first, "relationshipType": "isDuplicateOf"}]})
+    assert response.status_code == 200, response.content
+    assert {(r["id"], r["relationshipType"]) for r in response.json()["troubleTicketRelationship"]} == {
+        (first, "isRepeatOf"), (first, "isDuplicateOf")}
+    # Sent back again: nothing new.
+    again = patch(crm, second["id"], {"troubleTicketRelationship": response.json()["troubleTicketRelationship"]})
+    assert again.status_code == 200 and len(again.json()["troubleTicketRelationship"]) == 2
+
+
+# --- statusChangeReason is used or refused, never dropped ---------------------------------------------------
+
+
+def test_create_in_progress_with_a_reason_makes_it_the_dispatch_note(world: World, crm) -> None:
+    response = create(crm, world, status="inProgress", statusChangeReason="请网维尽快上站")
+    assert response.status_code == 201, response.content
+    dispatch = TicketEvent.objects.get(ticket_id=response.json()["id"], kind="dispatch")
+    assert dispatch.note == "请网维尽快上站"
+    assert response.json()["statusChangeReason"] == "请网维尽快上站"
+    assert response.json()["statusChange"][-1]["changeReason"] == "请网维尽快上站"
+
+
+@pytest.mark.parametrize("overrides", [{}, {"status": "acknowledged"}])
+def test_create_with_a_reason_but_no_status_change_is_400(world: World, crm, overrides) -> None:
+    assert_error(create(crm, world, statusChangeReason="没有状态变化的理由", **overrides), 400, "statusChangeReason")
+    assert Ticket.objects.count() == 0
+
+
+@pytest.mark.parametrize("extra", [
+    {},
+    {"status": "acknowledged"},  # the status it has: no change to carry the reason
+    {"note": [{"text": "备注"}]},
+    "same committed time",
+])
+def test_patch_with_a_reason_nothing_uses_is_400_and_changes_nothing(world: World, crm, extra) -> None:
+    created = create(crm, world).json()
+    pk = created["id"]
+    if extra == "same committed time":
+        extra = {"expectedResolutionDate": created["expectedResolutionDate"]}
+    response = patch(crm, pk, {"statusChangeReason": "会被丢掉的理由", **extra})
+    assert_error(response, 400, "statusChangeReason")
+    ticket = Ticket.objects.get(pk=pk)
+    assert ticket.version == 1 and list(ticket.events.values_list("kind", flat=True)) == ["create"]
+
+
+def test_patch_reason_with_a_status_change_or_a_new_committed_time_is_kept(world: World, crm) -> None:
+    pk = create(crm, world).json()["id"]
+    when = (timezone.now() + dt.timedelta(days=5)).replace(microsecond=0)
+    assert patch(crm, pk, {"expectedResolutionDate": when.isoformat(), "statusChangeReason": "客户同意延期"}
+                 ).status_code == 200
+    assert TicketEvent.objects.get(ticket_id=pk, kind="commit_time").note == "客户同意延期"
+    body = patch(crm, pk, {"status": "inProgress", "statusChangeReason": "请处理"}).json()
+    assert body["statusChangeReason"] == "请处理"
+
+
+# --- attributes that LoopDesk cannot honour are refused, not dropped ----------------------------------------
+
+
+@pytest.mark.parametrize(("overrides", "field"), [
+    ({"relatedParty": [{"id": "13912345678", "role": "customer"}, {"id": "zhangsan", "role": "handler"}]},
+     "relatedParty[1].role"),
+    ({"note": [{"text": "x", "author": "张三"}]}, "note[0].author"),
+    ({"note": [{"text": "x", "date": "2026-01-01T00:00:00+08:00"}]}, "note[0].date"),
+])
+def test_create_with_an_attribute_that_would_be_ignored_is_400(world: World, crm, overrides, field) -> None:
+    assert_error(create(crm, world, **overrides), 400, field)
+    assert Ticket.objects.count() == 0
+
+
+def test_patch_with_a_new_note_author_or_date_is_400(world: World, crm) -> None:
+    pk = create(crm, world).json()["id"]
+    assert_error(patch(crm, pk, {"note": [{"text": "x", "author": "张三"}]}), 400, "note[0].author")
+    assert TicketEvent.objects.filter(ticket_id=pk).count() == 1
+
+
+def test_a_relationship_to_the_ticket_itself_is_400_naming_the_tmf_attribute(world: World, crm) -> None:
+    pk = create(crm, world).json()["id"]
+    body = assert_error(patch(crm, pk, {"troubleTicketRelationship": [{"id": pk, "relationshipType": "relatedTo"}]}),
+                        400, "troubleTicketRelationship")
+    assert "other" not in body["errors"]
+
+
+def test_a_ticket_has_one_parent_and_no_parent_cycle(world: World, crm) -> None:
+    first = create(crm, world, ticketType="fault").json()["id"]
+    second = create(crm, world, ticketType="suggestion").json()["id"]
+    child = create(crm, world, troubleTicketRelationship=[{"id": first, "relationshipType": "isChild"}]).json()["id"]
+    # A second parent: was 200, the parent replaced and both shown as isChild.
+    assert_error(patch(crm, child, {"troubleTicketRelationship": [{"id": second, "relationshipType": "isChild"}]}),
+                 400, "troubleTicketRelationship")
+    assert_error(patch(crm, second, {"troubleTicketRelationship": [{"id": child, "relationshipType": "isParent"}]}),
+                 400, "troubleTicketRelationship")
+    assert Ticket.objects.get(pk=child).parent_id == int(first)
+    # The parent made a child of its own child: was 200, a cycle.
+    assert_error(patch(crm, first, {"troubleTicketRelationship": [{"id": child, "relationshipType": "isChild"}]}),
+                 400, "troubleTicketRelationship")
+    assert Ticket.objects.get(pk=first).parent_id is None
+    rels = crm.get(f"{BASE}/troubleTicket/{child}").json()["troubleTicketRelationship"]
+    assert [r["id"] for r in rels if r["relationshipType"] == "isChild"] == [first]
+
+
+@pytest.mark.parametrize("api", ["tmf", "own"])
+def test_a_token_limited_to_units_outside_its_users_unit_cannot_register(world: World, api) -> None:
+    """The agent works in Jiangmen; a token limited to Zhuhai would register tickets outside its own scope (the
+    /api/ create answered 500 reading it back; TMF621 answered 201 and then 404 for it)."""
+    client = client_for(issue_token(world.users["agent"], units=[world.units["zh"]]))
+    if api == "tmf":
+        response = create(client, world)
+    else:
+        response = client.post("/api/tickets/", {
+            "msisdn": "139 1234 5678", "contact_type": "complaint", "category": world.categories["indoor"].pk,
+            "channel": "hotline", "description": "室内无信号"}, format="json")
+    assert response.status_code == 403, response.content
+    assert Ticket.objects.count() == 0
+    inside = client_for(issue_token(world.users["agent"], units=[world.units["jm"]]))
+    assert create(inside, world).status_code == 201
+
+
+def test_a_unit_limited_token_keeps_seeing_a_ticket_its_units_handled(world: World, crm) -> None:
+    """OSS limited to the network department replies: the ticket goes back to the front line, and the reply's
+    own 200 (was 404 after the change was made) and later reads still show it, as they do for the user."""
+    pk = create(crm, world, status="inProgress").json()["id"]
+    oss = client_for(issue_token(world.users["specialist"], system="OSS", units=[world.units["netmaint"]]))
+    s.do_accept_ticket(acting_user=world.user("specialist"), ticket=int(pk))
+    response = patch(oss, pk, {"status": "resolved", "statusChangeReason": "已调整天线"})
+    assert response.status_code == 200, response.content
+    assert response.json()["status"] == "resolved"
+    assert oss.get(f"{BASE}/troubleTicket/{pk}").status_code == 200
+    assert [t["id"] for t in oss.get(f"{BASE}/troubleTicket").json()] == [pk]
+    # A unit that never had it still does not see it.
+    other = client_for(issue_token(world.users["admin"], units=[world.units["zh"]]))
+    assert_error(other.get(f"{BASE}/troubleTicket/{pk}"), 404)
+
+
+def test_fields_naming_nothing_is_400(world: World, crm) -> None:
+    pk = create(crm, world).json()["id"]
+    assert_error(crm.get(f"{BASE}/troubleTicket/{pk}", {"fields": ","}), 400, "fields")
+    assert_error(crm.get(f"{BASE}/troubleTicket", {"fields": " , "}), 400, "fields")
+
+
+def test_the_external_id_a_system_without_its_own_received_may_be_echoed(world: World, crm) -> None:
+    """OSS reads a CRM ticket (externalId shows CRM's id: OSS has none) and sends the attribute back unchanged
+    with its note (merge patch): was a 400 "only when registered"."""
+    pk = create(crm, world, externalId="CRM-1").json()["id"]
+    oss = client_for(issue_token(world.users["agent"], system="OSS"))
+    shown = oss.get(f"{BASE}/troubleTicket/{pk}").json()["externalId"]
+    assert shown == "CRM-1"
+    response = patch(oss, pk, {"externalId": shown, "note": [{"text": "网管已收到"}]})
+    assert response.status_code == 200, response.content
+    assert list(Ticket.objects.get(pk=pk).external_refs.values_list("system", "external_id")) == [("CRM", "CRM-1")]
+    # Another id is still refused.
+    assert_error(patch(oss, pk, {"externalId": "OSS-5"}), 400, "externalId")
+
+
+def test_an_echoed_note_cannot_change_who_may_see_it(world: World, crm) -> None:
+    """An internal note sent back as CustomerNote would have been skipped as an echo: the customer would not see
+    what the integrator thinks it showed."""
+    pk, body = _note_and_attachment(world, crm)
+    assert body["note"][0]["@type"] == "InternalNote"
+    assert_error(patch(crm, pk, {"note": [{**body["note"][0], "@type": "CustomerNote"}]}), 400, "note[0].@type")
+    assert patch(crm, pk, {"note": body["note"]}).status_code == 200
+
+
+@pytest.mark.parametrize("note_type", ["customerNote", "PublicNote", ""])
+def test_a_new_note_of_an_unknown_type_is_400_not_made_internal(world: World, crm, note_type) -> None:
+    assert_error(create(crm, world, note=[{"text": "请告知客户", "@type": note_type}]), 400, "note[0].@type")
+    assert Ticket.objects.count() == 0
+    pk = create(crm, world).json()["id"]
+    assert_error(patch(crm, pk, {"note": [{"text": "请告知客户", "@type": note_type}]}), 400, "note[0].@type")
+    for ok in ("Note", "InternalNote", "CustomerNote"):
+        assert patch(crm, pk, {"note": [{"text": ok, "@type": ok}]}).status_code == 200
+
+
+def test_a_long_status_change_reason_comes_back_whole(world: World, crm) -> None:
+    """A reason may be up to 4,000 characters; GET cut it to 500 without saying so."""
+    reason = "客户所在小区基站已扩容，" * 80  # 960 characters
+    pk = create(crm, world).json()["id"]
+    body = patch(crm, pk, {"status": "cancelled", "statusChangeReason": reason}).json()
+    assert body["statusChangeReason"] == reason
+    assert body["statusChange"][-1]["changeReason"] == reason

@@ -19,11 +19,13 @@ from loopdesk.core.errors import InvalidTransition, NotFoundError, ValidationFai
 from loopdesk.customers.services import get_or_create_customer
 from loopdesk.sla import refcache
 from loopdesk.tickets import services
-from loopdesk.tickets.choices import Action, Channel, LinkKind, RejectReason, Status, Visibility
+from loopdesk.tickets.choices import Action, Channel, EventKind, LinkKind, RejectReason, Status, Visibility
 from loopdesk.tickets.models import Category, Ticket
 from loopdesk.tmf import mapping
-from loopdesk.tmf.auth import tickets_for
+from loopdesk.tmf.auth import check_registers_in_scope, tickets_for
+from loopdesk.tmf.errors import PreconditionFailed
 from loopdesk.tmf.models import ApiToken
+from loopdesk.tmf.v4.representation import external_id
 
 DEFAULT_SYSTEM = "TMF"
 # Fields the services name, and the TMF attribute that carried them.
@@ -33,7 +35,8 @@ SERVICE_FIELD_TO_TMF = {
     "description": "description", "title": "name", "contact_type": "ticketType", "priority": "priority",
     "channel": "channel.id", "category": "relatedEntity", "customer": "relatedParty", "msisdn": "relatedParty",
     "committed_at": "expectedResolutionDate", "external_refs": "externalId", "file": "attachment",
-    "to_unit": "status", "duplicate_of": "troubleTicketRelationship",
+    "to_unit": "status", "duplicate_of": "troubleTicketRelationship", "other": "troubleTicketRelationship",
+    "kind": "troubleTicketRelationship", "text": "note", "visibility": "note",
 }
 
 
@@ -55,6 +58,34 @@ def _customer_msisdn(parties: list[dict[str, Any]]) -> str:
         raise ValidationFailed(field="relatedParty", message=_(
             "Name exactly one related party with role “customer” whose id is the customer's mobile number."))
     return customers[0]["id"]
+
+
+NOTE_TYPES = ("Note", "InternalNote", "CustomerNote")
+
+
+def _new_note_errors(notes: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """A new note's author is the token's service user and its date the time it is added: sent, they would be
+    dropped, so they are refused (an echoed note, with its id, may carry them)."""
+    errors: dict[str, list[str]] = {}
+    for index, note in enumerate(notes):
+        if "id" in note:
+            continue
+        if note.get("@type", "Note") not in NOTE_TYPES:
+            errors[f"note[{index}].@type"] = [str(_(
+                "Use CustomerNote for a note the customer may see, InternalNote or Note (or none) for staff only."))]
+        for name in ("author", "date"):
+            if name in note:
+                errors[f"note[{index}].{name}"] = [str(_(
+                    "Set by LoopDesk for a new note (the API token's user, the time it is added); put other "
+                    "details in the text."))]
+    return errors
+
+
+def _other_party_errors(parties: list[dict[str, Any]]) -> dict[str, list[str]]:
+    return {f"relatedParty[{index}].role": [str(_(
+        "Only the customer can be named when registering; the first responder is the API token's user and the "
+        "handling unit is chosen by dispatch."))]
+        for index, party in enumerate(parties) if _role(party) != mapping.CUSTOMER_ROLE.lower()}
 
 
 def _category(entities: list[dict[str, Any]]) -> Category:
@@ -141,6 +172,7 @@ def create_ticket(user: Any, token: ApiToken | None, data: dict[str, Any]) -> Ti
 
 
 def _create_ticket(user: Any, token: ApiToken | None, data: dict[str, Any]) -> Ticket:
+    check_registers_in_scope(user, token)
     errors: dict[str, list[str]] = {}
     contact_type = mapping.contact_type_for(data["ticketType"])
     if contact_type is None:
@@ -159,6 +191,11 @@ def _create_ticket(user: Any, token: ApiToken | None, data: dict[str, Any]) -> T
     status = data.get("status")
     if status not in (None, mapping.ACKNOWLEDGED, mapping.IN_PROGRESS):
         errors["status"] = [str(_("A new trouble ticket is acknowledged, or inProgress to dispatch it at once."))]
+    reason = (data.get("statusChangeReason") or "").strip()
+    if reason and status != mapping.IN_PROGRESS:
+        errors["statusChangeReason"] = [str(_(
+            "A reason goes with a status change: send status inProgress to dispatch with it, or put the text in a "
+            "note."))]
     relationships = data.get("troubleTicketRelationship") or []
     parents = [r for r in relationships if r["relationshipType"].strip().lower() == "ischild"]
     if len(parents) > 1:
@@ -173,6 +210,13 @@ def _create_ticket(user: Any, token: ApiToken | None, data: dict[str, Any]) -> T
     except ValidationFailed as exc:
         errors.update(exc.errors)
         msisdn = ""
+    errors.update(_new_note_errors(data.get("note") or []))
+    errors.update(_other_party_errors(data["relatedParty"]))
+    for name in ("note", "attachment"):
+        for index, item in enumerate(data.get(name) or []):
+            if "id" in item:
+                errors[f"{name}[{index}].id"] = [str(_(
+                    "A new trouble ticket has no notes or attachments yet: leave out the id."))]
     if errors:
         raise ValidationFailed(errors)
     uploads = [_upload(item) for item in data.get("attachment") or []]
@@ -194,7 +238,7 @@ def _create_ticket(user: Any, token: ApiToken | None, data: dict[str, Any]) -> T
                 channel=channel, description=data["description"], priority=priority or "", title=data.get("name", ""),
                 committed_at=data.get("expectedResolutionDate"),
                 requested_resolution_at=data.get("requestedResolutionDate"), external_refs=external, parent=parent,
-                dispatch=status == mapping.IN_PROGRESS,
+                dispatch=status == mapping.IN_PROGRESS, dispatch_note=reason,
             )
             _add_notes(user, ticket, data.get("note") or [])
             for upload in uploads:
@@ -205,10 +249,46 @@ def _create_ticket(user: Any, token: ApiToken | None, data: dict[str, Any]) -> T
     return ticket
 
 
+def _check_echoed_items(ticket: Ticket, data: dict[str, Any]) -> None:
+    """A note or attachment with an id is one the ticket has, sent back unchanged (merge patch sends the whole
+    array); an id the ticket does not have, or a changed note text, is a 400 naming it, never skipped."""
+    errors = _new_note_errors(data.get("note") or [])
+    notes = {str(seq): (text, visibility) for seq, text, visibility in ticket.events.filter(
+        kind=EventKind.NOTE).values_list("seq", "note", "visibility")}
+    for index, note in enumerate(data.get("note") or []):
+        if "id" not in note:
+            continue
+        if note["id"] not in notes:
+            errors[f"note[{index}].id"] = [str(_("This trouble ticket has no note %(id)s.") % {"id": note["id"]})]
+            continue
+        text, visibility = notes[note["id"]]
+        if note["text"].strip() != text.strip():
+            errors[f"note[{index}].text"] = [str(_(
+                "A note cannot be changed once added; send a new note without an id."))]
+        if "@type" in note and note["@type"] != _note_type(visibility):
+            errors[f"note[{index}].@type"] = [str(_(
+                "A note cannot be changed once added; send a new note without an id."))]
+    attachments = {str(pk) for pk in ticket.attachments.values_list("pk", flat=True)}
+    for index, item in enumerate(data.get("attachment") or []):
+        if "id" in item and item["id"] not in attachments:
+            errors[f"attachment[{index}].id"] = [str(_("This trouble ticket has no attachment %(id)s.")
+                                                     % {"id": item["id"]})]
+        elif "id" in item and item.get("content"):
+            errors[f"attachment[{index}].content"] = [str(_(
+                "An attachment cannot be replaced; send a new one without an id."))]
+    if errors:
+        raise ValidationFailed(errors)
+
+
+def _note_type(visibility: str) -> str:
+    """The note's @type as GET shows it (CustomerNote: the customer may see it)."""
+    return "CustomerNote" if visibility == Visibility.CUSTOMER else "InternalNote"
+
+
 def _add_notes(user: Any, ticket: Ticket, notes: list[dict[str, Any]]) -> None:
     for note in notes:
-        if note.get("id"):
-            continue  # already on the ticket (merge patch sends the whole array back)
+        if "id" in note:
+            continue  # already on the ticket (checked by _check_echoed_items)
         visibility = Visibility.CUSTOMER if note.get("@type") == "CustomerNote" else Visibility.INTERNAL
         services.do_add_note(acting_user=user, ticket=ticket, text=note["text"], visibility=visibility)
 
@@ -248,6 +328,20 @@ def _refuse_status(ticket: Ticket, requested: str) -> InvalidTransition:
     )
 
 
+def _check_if_match(ticket: Ticket, expected_version: int | None) -> None:
+    """Lock the ticket row for the rest of the request's transaction and compare its version with If-Match, so
+    that the whole request (status, notes, attachments, links...) is done on that version or not at all."""
+    if expected_version is None:
+        return
+    current = Ticket.objects.select_for_update().filter(pk=ticket.pk).values_list("version", flat=True).first()
+    if current != expected_version:
+        raise PreconditionFailed(
+            _("The trouble ticket was changed since the version in If-Match (now %(current)s, If-Match "
+              "%(expected)s): read it again and send your change with its new ETag.")
+            % {"current": current, "expected": expected_version},
+            params={"currentVersion": current})
+
+
 def _check_unchanged(ticket: Ticket, data: dict[str, Any]) -> None:
     """Attributes fixed at registration may be sent back unchanged (merge patch), never changed."""
     current = {
@@ -279,12 +373,14 @@ def patch_ticket(user: Any, token: ApiToken | None, ticket: Ticket, data: dict[s
     """PATCH /troubleTicket/{id}: a status change is the matching workflow action; notes, attachments,
     relationships, the expected resolution date and an external id go through their services; all or nothing."""
     _check_unchanged(ticket, data)
+    _check_echoed_items(ticket, data)
     reason = (data.get("statusChangeReason") or "").strip()
     relationships = data.get("troubleTicketRelationship") or []
     _check_relationship_types(relationships)
-    uploads = [_upload(item) for item in data.get("attachment") or [] if not item.get("id")]
+    uploads = [_upload(item) for item in data.get("attachment") or [] if "id" not in item]
     try:
         with transaction.atomic():
+            _check_if_match(ticket, expected_version)
             version = expected_version if expected_version is not None else ticket.version
             requested = data.get("status")
             # A row of the table runs even when the TMF status stays the same (returned → inProgress
@@ -293,6 +389,7 @@ def patch_ticket(user: Any, token: ApiToken | None, ticket: Ticket, data: dict[s
             action = mapping.action_for_status_request(ticket.status, requested) if requested else None
             if requested and action is None and requested != mapping.tmf_status(ticket.status):
                 raise _refuse_status(ticket, requested)
+            reason_used = action is not None
             if action is not None:
                 kwargs = _status_kwargs(action, ticket, reason, relationships, user, token)
                 ticket = services.ACTION_SERVICES[action](acting_user=user, ticket=ticket, expected_version=version,
@@ -304,6 +401,7 @@ def patch_ticket(user: Any, token: ApiToken | None, ticket: Ticket, data: dict[s
             if data.get("expectedResolutionDate") is not None:
                 committed: dt.datetime = data["expectedResolutionDate"]
                 if committed != ticket.committed_at:
+                    reason_used = True
                     ticket = services.do_set_committed_time(
                         acting_user=user, ticket=ticket, committed_at=committed, expected_version=version,
                         reason=reason or str(_("Changed through the TMF621 API.")),
@@ -311,12 +409,20 @@ def patch_ticket(user: Any, token: ApiToken | None, ticket: Ticket, data: dict[s
             _add_notes(user, ticket, data.get("note") or [])
             for upload in uploads:
                 services.do_add_attachment(acting_user=user, ticket=ticket, upload=upload)
-            existing = {(str(link.to_ticket_id)) for link in ticket.links_out.all()} | {
-                str(link.from_ticket_id) for link in ticket.links_in.all()}
-            _add_relationships(user, token, ticket, [r for r in relationships if str(r["id"]) not in existing],
-                               skip_child=False)
+            # An echo is an (id, relationshipType) the ticket shows already; the same id with another type is new.
+            existing = {(str(link.to_ticket_id), mapping.RELATIONSHIP_OUT[link.kind].lower())
+                        for link in ticket.links_out.all()} | {
+                (str(link.from_ticket_id), mapping.RELATIONSHIP_IN[link.kind].lower())
+                for link in ticket.links_in.all()}
+            _add_relationships(user, token, ticket, [
+                r for r in relationships if (str(r["id"]), r["relationshipType"].strip().lower()) not in existing],
+                skip_child=False)
             if data.get("externalId"):
                 _add_external_id(user, token, ticket, data["externalId"])
+            if reason and not reason_used:
+                raise ValidationFailed(field="statusChangeReason", message=_(
+                    "Nothing in this request uses the reason: it goes with a status change or a new "
+                    "expectedResolutionDate; put other text in a note."))
     except ValidationFailed as exc:
         raise _tmf_errors(exc) from None
     return ticket
@@ -326,6 +432,8 @@ def _add_external_id(user: Any, token: ApiToken | None, ticket: Ticket, value: s
     from loopdesk.tickets.models import ExternalRef
 
     system = system_of(token)
+    if value == external_id(ticket, system):
+        return  # what GET shows this system (its own id, or else the first one): sent back unchanged
     ref = ExternalRef.objects.filter(system=system, external_id=value).first()
     if ref is not None and ref.ticket_id != ticket.pk:
         raise ValidationFailed(field="externalId", message=_("%(system)s id %(id)s is already on another work order.")
@@ -338,15 +446,19 @@ def _add_external_id(user: Any, token: ApiToken | None, ticket: Ticket, value: s
             "An external id can only be given when the trouble ticket is registered."))
 
 
-def delete_ticket(user: Any, token: ApiToken | None, ticket: Ticket) -> Ticket:
+def delete_ticket(user: Any, token: ApiToken | None, ticket: Ticket, expected_version: int | None = None) -> Ticket:
     """DELETE /troubleTicket/{id}: a complaint is never destroyed. An open ticket is withdrawn (cancelled)
-    through the same service as the UI; deleting a cancelled ticket again changes nothing."""
-    if ticket.status == Status.WITHDRAWN:
-        return ticket
-    if mapping.action_for_status_request(ticket.status, mapping.CANCELLED) is None:
-        raise _refuse_status(ticket, mapping.CANCELLED)
-    reason = str(_("Withdrawn through the TMF621 API by %(system)s.") % {"system": system_of(token)})
-    return services.do_withdraw_ticket(acting_user=user, ticket=ticket, reason=reason)
+    through the same service as the UI; deleting a cancelled ticket again changes nothing. With If-Match
+    (`expected_version`), only if the ticket is still at that version (else 412)."""
+    with transaction.atomic():
+        _check_if_match(ticket, expected_version)
+        if ticket.status == Status.WITHDRAWN:
+            return ticket
+        if mapping.action_for_status_request(ticket.status, mapping.CANCELLED) is None:
+            raise _refuse_status(ticket, mapping.CANCELLED)
+        reason = str(_("Withdrawn through the TMF621 API by %(system)s.") % {"system": system_of(token)})
+        return services.do_withdraw_ticket(acting_user=user, ticket=ticket, reason=reason,
+                                           expected_version=expected_version)
 
 
 def get_scoped(qs: Any, pk: str) -> Ticket:

@@ -90,7 +90,7 @@ def _events(ticket: Ticket) -> list[TicketEvent]:
 
 def _status_changes(ticket: Ticket) -> list[dict[str, Any]]:
     return [
-        {"status": mapping.tmf_status(e.to_status), "changeDate": iso(e.created_at), "changeReason": e.note[:500],
+        {"status": mapping.tmf_status(e.to_status), "changeDate": iso(e.created_at), "changeReason": e.note,
          "@type": "StatusChange"}
         for e in _events(ticket) if e.to_status
     ]
@@ -191,7 +191,7 @@ FIELDS: dict[str, Callable[[Ticket, str | None], Any]] = {
     "ticketType": lambda t, s: mapping.ticket_type_for(t.contact_type),
     "status": lambda t, s: mapping.tmf_status(t.status),
     "statusChangeDate": lambda t, s: iso(getattr(_last_status_change(t), "created_at", None) or t.created_at),
-    "statusChangeReason": lambda t, s: getattr(_last_status_change(t), "note", "")[:500],
+    "statusChangeReason": lambda t, s: getattr(_last_status_change(t), "note", ""),
     "statusChange": lambda t, s: _status_changes(t),
     "externalId": lambda t, s: external_id(t, s),
     "channel": lambda t, s: {"id": t.channel, "name": str(Channel(t.channel).label), "@referredType": "Channel"},

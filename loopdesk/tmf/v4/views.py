@@ -56,6 +56,7 @@ class TmfJSONParser(JSONParser):
             raise ValidationFailed(field="body", message=_("The request body is too large.")) from None
         except ParseError as exc:
             cause = exc.__context__
+            message: Any
             if isinstance(cause, json.JSONDecodeError):
                 message = _("The request body is not valid JSON (line %(line)d, column %(column)d).") % {
                     "line": cause.lineno, "column": cause.colno}
@@ -68,9 +69,9 @@ class MergePatchJSONParser(TmfJSONParser):
     media_type = "application/merge-patch+json"
 
 
-def _errors() -> dict[int | str, OpenApiResponse]:
+def _errors(*extra: int) -> dict[int, OpenApiResponse]:
     err = OpenApiResponse(serializers.ErrorSerializer)
-    return {400: err, 401: err, 403: err, 404: err, 405: err, 409: err, 429: err}
+    return dict.fromkeys((400, 401, 403, 404, 405, 409, *extra, 429), err)
 
 
 FIELDS_PARAM = OpenApiParameter("fields", str, description="Comma-separated attributes to return (id and href "
@@ -101,6 +102,8 @@ def parse_fields(request: Request) -> list[str] | None:
     if raw is None or not raw.strip():
         return None
     names = [name.strip() for name in raw.split(",") if name.strip()]
+    if not names:
+        raise ValidationFailed(field="fields", message=_("Name at least one attribute, or leave out fields."))
     unknown = [name for name in names if name not in FIELDS]
     if unknown:
         raise ValidationFailed(field="fields", message=_("Unknown attribute(s) in fields: %(names)s.")
@@ -286,9 +289,9 @@ class TroubleTicketDetailView(TmfView):
 
     @extend_schema(operation_id="patchTroubleTicket", tags=["troubleTicket"], parameters=[
         ID_PARAM, OpenApiParameter("If-Match", str, OpenApiParameter.HEADER,
-                                   description="The ETag of the version you changed; 409 if changed since.")],
+                                   description="The ETag of the version you changed; 412 if changed since.")],
         request=serializers.TroubleTicketUpdateSerializer,
-        responses={200: serializers.TroubleTicketSerializer, **_errors()})
+        responses={200: serializers.TroubleTicketSerializer, **_errors(412)})
     def patch(self, request: Request, id: str) -> Response:
         data = _validated(serializers.TroubleTicketUpdateSerializer, request)
         expected = _if_match(request)
@@ -297,21 +300,33 @@ class TroubleTicketDetailView(TmfView):
         ticket = self.ticket(request, id)
         return Response(to_tmf(ticket, system=self.system()), headers={"ETag": _etag(ticket)})
 
-    @extend_schema(operation_id="deleteTroubleTicket", tags=["troubleTicket"], parameters=[ID_PARAM],
+    @extend_schema(operation_id="deleteTroubleTicket", tags=["troubleTicket"], parameters=[
+        ID_PARAM, OpenApiParameter("If-Match", str, OpenApiParameter.HEADER,
+                                   description="The ETag of the version you withdraw; 412 if changed since.")],
                    description="A customer's complaint is never destroyed: DELETE withdraws the ticket (status "
                                "cancelled, kept with its whole history and still readable). See docs/tmf621.md.",
-                   responses={204: None, **_errors()})
+                   responses={204: None, **_errors(412)})
     def delete(self, request: Request, id: str) -> Response:
+        expected = _if_match(request)
         ticket = self.ticket(request, id)
-        operations.delete_ticket(request.user, request_token(request), ticket)
+        operations.delete_ticket(request.user, request_token(request), ticket, expected)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+_SEVERITIES = {s.lower(): s for s in mapping.PRIORITY_TO_SEVERITY.values()}
+# Each attribute a hub query may filter on: a value as the API accepts it → as an event shows it (None: unknown).
+HUB_FILTERS: dict[str, Callable[[str], str | None]] = {
+    "ticketType": lambda v: mapping.ticket_type_for(ct) if (ct := mapping.contact_type_for(v)) else None,
+    "severity": lambda v: _SEVERITIES.get(v.lower()),
+    "status": lambda v: v if v in mapping.TMF_STATUSES else None,
+    "channel.id": lambda v: v if v in Channel.values else None,
+}
 
 
 def parse_query(query: str) -> tuple[list[str], dict[str, list[str]]]:
     """`eventType=A,B&ticketType=complaint`: the event types and attribute filters of a subscription."""
     event_types: list[str] = []
     filters: dict[str, list[str]] = {}
-    allowed = {"ticketType", "severity", "status", "channel.id"}
     for part in (query or "").split("&"):
         if not part.strip():
             continue
@@ -326,8 +341,14 @@ def parse_query(query: str) -> tuple[list[str], dict[str, list[str]]]:
                 raise ValidationFailed(field="query", message=_("Unknown event type(s): %(names)s.")
                                        % {"names": ", ".join(unknown)})
             event_types += values
-        elif key.removeprefix("event.troubleTicket.") in allowed:
-            filters[key.removeprefix("event.troubleTicket.")] = values
+        elif (name := key.removeprefix("event.troubleTicket.")) in HUB_FILTERS:
+            canonical = [HUB_FILTERS[name](v) for v in values]
+            bad = [v for v, c in zip(values, canonical, strict=True) if c is None]
+            if bad:
+                raise ValidationFailed(field="query", message=_("Unknown value(s) of %(name)s: %(values)s.")
+                                       % {"name": name, "values": ", ".join(bad)})
+            # As the ticket's events show them (loopdesk.tmf.events.FILTER_VALUES), so that they can match.
+            filters[name] = [c for c in canonical if c is not None]
         else:
             raise ValidationFailed(field="query", message=_(
                 "Unsupported query attribute “%(name)s”: use eventType, ticketType, severity, status or channel.id.")
@@ -366,7 +387,9 @@ class HubDetailView(TmfView):
             if id.isdigit() and len(id) < 19 else None
         if sub is None:
             raise NotFoundError(_("Listener %(id)s not found.") % {"id": id})
-        if sub.owner_id != request.user.pk:
+        token = request_token(request)
+        other_token = sub.token_id is not None and token is not None and sub.token_id != token.pk
+        if sub.owner_id != request.user.pk or other_token:
             raise PermissionDeniedError(_("This listener was registered by another integration."))
         sub.is_active = False
         sub.save(update_fields=["is_active"])
