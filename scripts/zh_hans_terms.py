@@ -1054,6 +1054,8 @@ T: dict[str, str] = {
     "Change": "变化",
     "No data for this period.": "本期无数据。",
     "Monthly reports": "月报",
+    "Monthly report": "月报",
+    "all regions": "全部地市",
     "Produced on the first of every month and kept here.": "每月 1 日自动生成并保存在此。",
     "Scope": "范围",
     "Produced": "生成时间",

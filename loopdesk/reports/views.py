@@ -434,7 +434,13 @@ def _report_scopes(user: Any) -> set[str] | None:
         return set()
     if not scope.children:
         return None
-    return {value for _name, value in scope.children}  # type: ignore[misc]
+    name, value = scope.children[0]  # type: ignore[misc]
+    if name == "province":
+        # Reports are kept per region ("all": every province): a province's users get its regions' reports.
+        return set(OrgUnit.objects.filter(province=value).values_list("region", flat=True))
+    if name == "region":
+        return {value}
+    return set()  # no unit: nothing
 
 
 @staff_required
@@ -452,7 +458,15 @@ def file_download(request: HttpRequest, pk: int) -> FileResponse:
     scopes = _report_scopes(request.user)
     if scopes is not None and stored.scope not in scopes:
         raise Http404
-    return FileResponse(stored.file.open("rb"), as_attachment=True, filename=stored.file.name.rsplit("/", 1)[-1])
+    return FileResponse(stored.file.open("rb"), as_attachment=True, filename=stored_report_filename(stored))
+
+
+def stored_report_filename(stored: StoredReport) -> str:
+    """What a kept report downloads as: the report, its scope and its month ("月报 JM 2026-11.xlsx"), whatever name
+    the storage gave the file (it appends random characters when a name is taken)."""
+    scope = str(_("all regions")) if stored.scope == "all" else stored.scope
+    extension = stored.file.name.rsplit(".", 1)[-1] if "." in stored.file.name else "xlsx"
+    return f"{_('Monthly report')} {scope} {stored.period:%Y-%m}.{extension}"
 
 
 # --- imports --------------------------------------------------------------------------------------------

@@ -6,11 +6,14 @@ import io
 import re
 from typing import Any
 
+from django.contrib.auth.models import Group
 from django.test import Client
 from django.utils import translation
 from openpyxl import Workbook, load_workbook
 
 from loopdesk.conftest import World
+from loopdesk.org.choices import Role
+from loopdesk.org.models import User
 from loopdesk.reports import measures as m
 from loopdesk.reports.monthly import produce_monthly_report
 from loopdesk.tickets.models import Ticket
@@ -76,6 +79,32 @@ def test_stored_reports_are_listed_and_downloaded_within_scope(world: World, his
     assert client.get(f"/reports/files/{jm.pk}/").status_code == 200
     assert client.get(f"/reports/files/{zh.pk}/").status_code == 404
     assert client.get("/reports/files/").status_code == 200
+
+
+def test_a_province_supervisor_gets_the_regions_reports_under_a_meaningful_name(world: World, history: list[Ticket],
+                                                                             settings, tmp_path) -> None:
+    settings.MEDIA_ROOT = tmp_path
+    jm = produce_monthly_report(2026, 11, "JM")
+    produce_monthly_report(2026, 11, "JM")  # again: the storage names the new file differently
+    jm.refresh_from_db()
+    whole = produce_monthly_report(2026, 11, "all")
+    province = User.objects.create_user(username="gd_supervisor", unit=world.units["gd"])
+    province.groups.add(Group.objects.get_or_create(name=Role.SUPERVISOR)[0])
+    client = Client()
+    client.force_login(province)
+    listing = client.get("/reports/files/").content.decode()
+    assert f"/reports/files/{jm.pk}/" in listing
+    assert f"/reports/files/{whole.pk}/" not in listing  # other provinces' tickets
+    with translation.override("en"):
+        response = client.get(f"/reports/files/{jm.pk}/", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 200
+    assert "Monthly%20report%20JM%202026-11.xlsx" in response["Content-Disposition"] \
+        or 'Monthly report JM 2026-11.xlsx' in response["Content-Disposition"], response["Content-Disposition"]
+    assert client.get(f"/reports/files/{whole.pk}/").status_code == 404
+    nobody = User.objects.create_user(username="unitless_supervisor")
+    nobody.groups.add(Group.objects.get(name=Role.SUPERVISOR))
+    client.force_login(nobody)
+    assert client.get(f"/reports/files/{jm.pk}/").status_code in (403, 404)
 
 
 def _guessed_step(client: Client, page: str, step: str, **extra: str) -> Any:
