@@ -561,7 +561,8 @@ def table(user: Any, period: Period, group_by: str, filters: dict[str, Any] | No
     year = totals(user, period.year_before(), filters, group_by) if with_year else {}
     labels = group_labels(group_by, set(current) | set(previous))
     rows = [
-        TableRow(key, labels.get(key, str(key)), derive(values), derive(previous.get(key) or _empty()),
+        TableRow(key, labels.get(key, str(key) if key is not None else str(_("(none)"))), derive(values),
+                 derive(previous.get(key) or _empty()),
                  derive(year.get(key) or _empty()) if with_year else {})
         for key, values in current.items()
     ]
@@ -583,12 +584,15 @@ def group_labels(group_by: str, keys: Iterable[Any], language: str | None = None
         return labels
     choices = {"contact_type": ContactType, "channel": Channel, "tier": Tier, "brand": Brand}.get(group_by)
     if choices is not None:
-        return {k: str(choices(k).label) if k in choices.values else str(k) for k in keys}
+        # "" (window-service surveys have no contact type, tier or brand; a customer without a brand): named, not
+        # an empty cell.
+        return {k: str(choices(k).label) if k in choices.values else str(k) if k else str(_("(none)"))
+                for k in keys}
     if group_by == "month":
         return {k: k.strftime("%Y-%m") for k in keys}
     if group_by in ("day", "week"):
         return {k: k.isoformat() for k in keys}
-    return {k: str(k) for k in keys}
+    return {k: str(k) if k not in ("", None) else str(_("(none)")) for k in keys}
 
 
 # --- drill-down ----------------------------------------------------------------------------------------

@@ -199,3 +199,21 @@ def test_import_page_reports_a_bad_line_past_the_sample_at_the_dry_run(world: Wo
         assert response.status_code == 422 and '<td class="num">9</td>' in html and "不是 UTF-8" in html
         assert 'value="import"' not in html
     assert Ticket.objects.count() == 0
+
+
+def test_a_group_without_a_value_is_named_none_in_the_table_and_its_export(world: World,
+                                                                           history: list[Ticket]) -> None:
+    """The window survey of the history has no contact type (it rates a call, not a work order): its row is named."""
+    with translation.override("en"):
+        rows = m.table(world.user("supervisor"), m.Period.month(2026, 11), "contact_type")
+    empty = [r for r in rows if r.key == ""]
+    assert len(empty) == 1
+    with translation.override("zh-hans"):
+        assert m.group_labels("contact_type", [""])[""] == "（无）"
+    assert empty[0].label == "(none)"
+    client = _client(world, "supervisor")
+    page = client.get(f"/reports/table/?{NOV}&group_by=tier", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "(none)" in page
+    body = b"".join(client.get(f"/reports/table/?{NOV}&group_by=brand&format=csv").streaming_content)
+    labels = [line.split(",")[0] for line in body.decode("utf-8-sig").splitlines()[1:]]
+    assert "" not in labels and "None" not in labels
