@@ -24,7 +24,7 @@ from django.core.cache import cache
 from django.db.models import Q, QuerySet, Sum
 from django.utils.translation import gettext_lazy as _
 
-from loopdesk.customers.choices import Brand, Tier
+from loopdesk.customers.choices import Brand, Tier, VipLevel
 from loopdesk.customers.models import Customer
 from loopdesk.org.choices import Role, UnitLevel
 from loopdesk.org.models import OrgUnit
@@ -426,18 +426,27 @@ def percentile_hours(buckets: list[int], fraction: float) -> float | None:
 
 
 def customers_in_scope(user: Any, filters: dict[str, Any] | None) -> int:
-    """How many customers the user's scope (and the region / brand filters) covers, cached for an hour."""
+    """How many customers the user's scope and the filters that describe customers cover (region, branch: the
+    customers' home branch, tier, brand), cached for an hour: the complaints counted under a filter are divided by
+    the customers under the same filter, not by every customer of the scope."""
     unit = user.unit
-    conditions: dict[str, str] = {}
+    conditions: dict[str, Any] = {}
     if not is_admin(user) and unit is not None and unit.level != UnitLevel.HQ:
         conditions = {"province": unit.province} if unit.level == UnitLevel.PROVINCE else {"region": unit.region}
-    for name in ("region", "brand"):
+    for name, column in (("region", "region"), ("brand", "brand"), ("branch", "home_branch_id")):
         if filters and filters.get(name):
-            conditions[name] = filters[name]
-    key = "reports:customers:" + ",".join(f"{k}={v}" for k, v in sorted(conditions.items()))
+            conditions[column] = filters[name]
+    excluded: dict[str, Any] = {}
+    tier = (filters or {}).get("tier")
+    if tier == Tier.VIP:
+        excluded["vip_level"] = VipLevel.NONE
+    elif tier:  # regular, or a tier no customer has
+        conditions["vip_level"] = VipLevel.NONE if tier == Tier.REGULAR else "-"
+    key = "reports:customers:" + ",".join(f"{k}={v}" for k, v in sorted(conditions.items())) + (
+        ";not-none" if excluded else "")
     count = cache.get(key)
     if count is None:
-        count = Customer.objects.filter(**conditions).count()
+        count = Customer.objects.filter(**conditions).exclude(**excluded).count()
         cache.set(key, count, 3600)
     return int(count)
 
