@@ -410,6 +410,7 @@ def _scorecard_links(card: scorecards.Scorecard, filters: dict[str, Any]) -> Non
     """Each scored cell links to its item's numerator list (timeliness: the timely work orders) for the unit,
     on the item's channel and, for a short board, the category it was measured on. Not drillable: window
     surveys (no work orders), items limited to several channels (one channel filter in a URL)."""
+    within = _category_within(filters.get("category"))
     for unit in card.units:
         for item, cell in zip(card.items, unit.items, strict=True):
             drill = m.drill_measure(item.measure)
@@ -419,9 +420,24 @@ def _scorecard_links(card: scorecards.Scorecard, filters: dict[str, Any]) -> Non
             narrowed = dict(filters)
             if channels:
                 narrowed["channel"] = channels[0]
-            if cell.category is not None:
+            # A short board's top category, within the page's category filter: the narrower of the two (the filter
+            # when it lies inside that top category), so that the list is the one the cell was measured on.
+            if cell.category is not None and not within(cell.category):
                 narrowed["category"] = cell.category
             cell.url = _drill_url(card.period, narrowed, drill, card.unit_kind, unit.unit_id)
+
+
+def _category_within(category_id: int | None) -> Any:
+    """A test: is the filter's category `category_id` inside (or) the category given to the test?"""
+    category = Category.objects.filter(pk=category_id).only("path").first() if category_id else None
+    if category is None:
+        return lambda other: False
+    ancestors = set(category.ancestor_ids())
+
+    def within(other: int) -> bool:
+        return other in ancestors or other == category.pk
+
+    return within
 
 
 # --- stored reports -------------------------------------------------------------------------------------
