@@ -130,7 +130,13 @@ def score(viewer: Any, scheme: AssessmentScheme, period: m.Period, unit_kind: st
         if key not in by_category:
             f = dict(filters or {})
             if channels:
-                f["channel"] = list(channels)
+                # The item's channels within the page's channel filter (none of them: the item has no data).
+                chosen = f.get("channel")
+                if chosen:
+                    allowed = set(chosen) if isinstance(chosen, list | tuple | set | frozenset) else {chosen}
+                    f["channel"] = [c for c in channels if c in allowed]
+                else:
+                    f["channel"] = list(channels)
             counters = sorted(needed.get(channels) or m.COUNTER_NAMES)
             cube = m.totals(viewer, p, f, (unit_kind, "category_root"), counters=counters)
             units: dict[Any, m.Totals] = {}

@@ -113,3 +113,20 @@ def test_an_unknown_measure_stored_anyway_is_reported_not_a_500(world: World, hi
     assert export.status_code == 200
     # Without the permission the page does not offer the admin link.
     assert "/admin/reports/assessmentscheme/" not in response.content.decode()
+
+
+def test_an_item_limited_to_channels_stays_within_the_pages_channel_filter(world: World,
+                                                                           history: list[Ticket]) -> None:
+    """The window-service item (hall, hotline) filtered on the hall: the hall's surveys only (the history's window
+    survey is a hotline one), not both channels whatever the filter."""
+    scheme = scorecards.active_scheme()
+    assert scheme is not None
+    supervisor = world.user("supervisor")
+    window = [i.name for i in scheme.items.all()].index("窗口服务满意度")
+    unfiltered = scorecards.score(supervisor, scheme, NOV, "branch")
+    assert any(u.items[window].value is not None for u in unfiltered.units)
+    hall = scorecards.score(supervisor, scheme, NOV, "branch", {"channel": "hall"})
+    assert all(u.items[window].value is None for u in hall.units)
+    hotline = scorecards.score(supervisor, scheme, NOV, "branch", {"channel": "hotline"})
+    assert [u.items[window].value for u in hotline.units if u.items[window].value is not None] == \
+        [u.items[window].value for u in unfiltered.units if u.items[window].value is not None]
