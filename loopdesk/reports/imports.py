@@ -433,7 +433,8 @@ def _text(value: Any) -> str:
 
 # The common shape ("2026-10-05 09:30[:00]", "-" or "/") read without strptime (several times faster); anything
 # else goes through DATE_FORMATS. Out-of-range parts (month 13) raise ValueError in both and are reported.
-_QUICK_DATETIME = re.compile(r"(\d{4})[-/](\d{1,2})[-/](\d{1,2})[ T](\d{1,2}):(\d{2})(?::(\d{2}))?")
+# Seconds may have a fraction (what databases export: 09:30:15.123, up to microseconds).
+_QUICK_DATETIME = re.compile(r"(\d{4})[-/](\d{1,2})[-/](\d{1,2})[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?")
 
 
 def parse_datetime(value: Any) -> dt.datetime | None:
@@ -444,7 +445,7 @@ def parse_datetime(value: Any) -> dt.datetime | None:
     text = _text(value)
     quick = _QUICK_DATETIME.fullmatch(text)
     if quick:
-        y, mo, d, h, mi, sec = quick.groups()
+        y, mo, d, h, mi, sec, _fraction = quick.groups()  # to the second, as every time of a work order is
         try:
             return dt.datetime(int(y), int(mo), int(d), int(h), int(mi), int(sec or 0), tzinfo=SHANGHAI)
         except ValueError:

@@ -554,3 +554,25 @@ def test_a_large_file_is_validated_in_parallel_when_this_process_runs_one_thread
                                now=T0 + dt.timedelta(days=30))
     _mode(in_memory, False)
     assert _imported("p") == _imported("p2")
+
+
+def test_times_with_fractional_seconds_are_read(world: World) -> None:
+    """What database exports write (2026-10-05 09:30:15.123, ISO with a T): read to the second, not refused."""
+    data = io.BytesIO((BULK_HEADER
+                       + "F-1,2026-10-05 09:30:15.123,13900000001,投诉,其它,10086热线,内容,已结案,"
+                       "2026-10-06 10:00:00.5,已处理\n"
+                       + "F-2,2026/10/05 09:31:02.000000,13900000002,投诉,其它,10086热线,内容,,,\n"
+                       + "F-3,2026-10-05T09:32:00.25,13900000003,投诉,其它,10086热线,内容,,,\n").encode())
+    result = import_tickets(acting_user=world.user("agent"), source=data, system="eoms", now=T0)
+    assert result.error_count == 0, result.errors
+    assert result.created == 3
+    first = ExternalRef.objects.get(external_id="F-1").ticket
+    assert first.created_at == dt.datetime(2026, 10, 5, 9, 30, 15, tzinfo=SHANGHAI)
+    assert first.closed_at == dt.datetime(2026, 10, 6, 10, 0, tzinfo=SHANGHAI)
+    assert ExternalRef.objects.get(external_id="F-2").ticket.created_at == dt.datetime(2026, 10, 5, 9, 31, 2,
+                                                                                          tzinfo=SHANGHAI)
+    bad = io.BytesIO((BULK_HEADER + "F-4,2026-10-05 09:30:15.1234567,13900000004,投诉,其它,10086热线,内容,,,\n")
+                     .encode())
+    refused = import_tickets(acting_user=world.user("agent"), source=bad, system="eoms", dry_run=True, now=T0)
+    assert [e.row for e in refused.errors] == [2]
+
