@@ -664,6 +664,8 @@ T: dict[str, str] = {
     "%(system)s id %(id)s is already on another work order.": "%(system)s 编号 %(id)s 已用于其他工单。",
     "The work order is already with this unit.": "工单已在该单位处理。",
     "Record how the problem was solved.": "请填写问题的处理结果。",
+    "The status “%(value)s” is not closed, but the work order has a closing time.":
+        "工单状态“%(value)s”不是已结案，却填写了结案时间。",
     "Choose the customer's verdict.": "请选择客户的回访结果。",
     "The customer was not satisfied at the callback: reopen the work order instead.":
         "客户回访不满意：请改为重开工单。",

@@ -591,6 +591,10 @@ class _TicketValidator:
                   % {"value": values["closed_at"]})
         elif status == "closed" and closed_at is None:
             error("closed_at", _("A closed work order needs its closing time."))
+        elif status == "open" and closed_at is not None:
+            # One of the two is wrong: imported open, the closing time would be dropped without a word.
+            error("closed_at", _("The status “%(value)s” is not closed, but the work order has a closing time.")
+                  % {"value": values["status"]})
         elif closed_at is not None and created_at is not None and closed_at < created_at:
             error("closed_at", _("The work order cannot be closed before it was registered."))
         elif closed_at is not None and closed_at > self.now:

@@ -576,3 +576,17 @@ def test_times_with_fractional_seconds_are_read(world: World) -> None:
     refused = import_tickets(acting_user=world.user("agent"), source=bad, system="eoms", dry_run=True, now=T0)
     assert [e.row for e in refused.errors] == [2]
 
+
+def test_an_open_status_with_a_closing_time_is_a_row_error(world: World) -> None:
+    """处理中 with a 结案时间: one of the two is wrong; the row is reported, not imported open with the time dropped."""
+    data = io.BytesIO((BULK_HEADER + "S-1,2026-10-05 09:30,13900000001,投诉,其它,10086热线,内容,处理中,"
+                       "2026-10-06 10:00,已处理\n").encode())
+    with translation.override("zh-hans"):
+        result = import_tickets(acting_user=world.user("agent"), source=data, system="eoms", now=T0)
+        closed_at = str(TICKET_FIELDS["closed_at"][0])
+        status = str(TICKET_FIELDS["status"][0])
+    assert not result.applied and Ticket.objects.count() == 0
+    assert [(e.row, e.column) for e in result.errors] == [(2, closed_at)] or \
+        [(e.row, e.column) for e in result.errors] == [(2, status)]
+    assert any(ch > "\u4e00" for ch in result.errors[0].message)  # in the user's language
+
