@@ -469,23 +469,37 @@ def _choice_lookup(name: str, choices: Any) -> dict[str, str]:
     return lookup
 
 
+_SPACES = re.compile(r"\s+")
+
+
+def _category_key(text: str) -> str:
+    """How a category's code, name or path is compared: case and every space ignored (" 基础通信 > 信号覆盖 ",
+    "No indoor signal" = "noindoorsignal")."""
+    return _SPACES.sub("", text).lower()
+
+
 class _Categories:
-    """Category by code, by its path of names (基础通信>信号覆盖>室内无信号 or with / or -), or by a unique name."""
+    """Category by code, by its path of names (基础通信>信号覆盖>室内无信号 or with / or -), or by a unique name; names
+    and paths in Chinese or English (the category's English name), case and spaces ignored."""
 
     def __init__(self) -> None:
         cats = list(Category.objects.filter(is_active=True))
         by_id = {c.pk: c for c in cats}
         self.lookup: dict[str, Category | None] = {}
         for c in cats:
-            names = [by_id[i].name for i in c.ancestor_ids() if i in by_id]
-            self.lookup[c.code.lower()] = c
-            for sep in (">", "/", "-", "›"):
-                self.lookup[sep.join(names).lower()] = c
-            key = c.name.lower()
-            self.lookup[key] = None if key in self.lookup and self.lookup[key] != c else c
+            self.lookup[_category_key(c.code)] = c
+        for c in cats:
+            ancestors = [by_id[i] for i in c.ancestor_ids() if i in by_id]
+            for names in ([a.name for a in ancestors], [a.name_en or a.name for a in ancestors]):
+                for sep in (">", "/", "-", "›"):
+                    self.lookup.setdefault(_category_key(sep.join(names)), c)
+        for c in cats:  # a name alone: only when no other category has that name (or path, or code)
+            for name in {c.name, c.name_en} - {""}:
+                key = _category_key(name)
+                self.lookup[key] = c if self.lookup.get(key, c) is c else None
 
     def get(self, text: str) -> Category | None:
-        return self.lookup.get(text.strip().lower().replace(" ", ""))
+        return self.lookup.get(_category_key(text))
 
 
 # --- tickets -------------------------------------------------------------------------------------------

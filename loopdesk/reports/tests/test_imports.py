@@ -590,3 +590,27 @@ def test_an_open_status_with_a_closing_time_is_a_row_error(world: World) -> None
         [(e.row, e.column) for e in result.errors] == [(2, status)]
     assert any(ch > "\u4e00" for ch in result.errors[0].message)  # in the user's language
 
+
+def test_categories_by_english_name_and_with_stray_spaces(world: World) -> None:
+    """A category by its English name or path (indoor, basic > coverage > indoor), case and spaces as typed, or a
+    Chinese path with spaces around the separators; an English name two categories share is still refused."""
+    world.categories["indoor"].name_en = "No indoor signal"
+    world.categories["indoor"].save(update_fields=["name_en"])
+    rows = [
+        "C-1,2026-10-05 09:30,13900000001,投诉, no indoor signal ,10086热线,内容\n",
+        "C-2,2026-10-05 09:31,13900000002,投诉,basic > coverage > No Indoor Signal,10086热线,内容\n",
+        "C-3,2026-10-05 09:32,13900000003,投诉,基础通信 > 信号覆盖 > 室内无信号,10086热线,内容\n",
+        "C-4,2026-10-05 09:33,13900000004,投诉,  话费争议  ,10086热线,内容\n",
+    ]
+    result = import_tickets(acting_user=world.user("agent"), source=_csv(rows), system="eoms", now=T0)
+    assert result.error_count == 0, result.errors
+    assert [ExternalRef.objects.get(external_id=f"C-{i}").ticket.category_id for i in range(1, 5)] == \
+        [world.categories["indoor"].pk] * 3 + [world.categories["dispute"].pk]
+    # Two subcategories with the same English name: by name alone it is ambiguous, by path it is not.
+    for key in ("calls", "dispute"):
+        world.categories[key].name_en = "Other issue"
+        world.categories[key].save(update_fields=["name_en"])
+    rows = ["C-5,2026-10-05 09:34,13900000005,投诉,other issue,10086热线,内容\n",
+            "C-6,2026-10-05 09:35,13900000006,投诉,billing / Other Issue,10086热线,内容\n"]
+    result = import_tickets(acting_user=world.user("agent"), source=_csv(rows), system="eoms", dry_run=True, now=T0)
+    assert [e.row for e in result.errors] == [2]
