@@ -664,6 +664,14 @@ T: dict[str, str] = {
     "%(system)s id %(id)s is already on another work order.": "%(system)s 编号 %(id)s 已用于其他工单。",
     "The work order is already with this unit.": "工单已在该单位处理。",
     "Record how the problem was solved.": "请填写问题的处理结果。",
+    "Unknown region “%(value)s”.": "未知的地市“%(value)s”。",
+    "“%(value)s” is not a unit of region %(region)s.": "“%(value)s”不是地市 %(region)s 的单位。",
+    "Several units are named “%(value)s”: give the unit's code or the region.":
+        "有多个单位名为“%(value)s”：请填写单位编码或归属地市。",
+    "Give the customer's home region (your unit is not in one region).":
+        "请填写客户的归属地市（您的单位不属于某一地市）。",
+    "You may import customers of your own region only (%(regions)s).": "您只能导入本地市的客户（%(regions)s）。",
+    "This customer belongs to region %(region)s, which is not yours.": "该客户归属地市 %(region)s，不在您的范围内。",
     "The status “%(value)s” is not closed, but the work order has a closing time.":
         "工单状态“%(value)s”不是已结案，却填写了结案时间。",
     "Choose the customer's verdict.": "请选择客户的回访结果。",

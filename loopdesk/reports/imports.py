@@ -52,6 +52,7 @@ from loopdesk.core.text import normalize_msisdn, validate_msisdn
 from loopdesk.customers.choices import Brand, VipLevel
 from loopdesk.customers.models import Customer
 from loopdesk.customers.services import get_or_create_customer
+from loopdesk.org.choices import UnitLevel
 from loopdesk.org.models import OrgUnit
 from loopdesk.reports import rollups
 from loopdesk.reports.bulkimport import BulkTicketWriter
@@ -1044,10 +1045,22 @@ def import_customers(
     result = ImportResult(dry_run=dry_run)
     name = name or str(getattr(source, "name", source))
     unit = acting_user.unit
-    branches: dict[str, OrgUnit] = {}
-    for branch in OrgUnit.objects.all():
-        branches[branch.name.lower()] = branch
-        branches[branch.code.lower()] = branch
+    # The regions (city companies and the units under them) and their provinces; the regions this user may import
+    # into (an administrator or an HQ user: all; a province: its regions; anyone else: the unit's region).
+    regional = list(OrgUnit.objects.filter(level__in=(UnitLevel.CITY, UnitLevel.CENTRE, UnitLevel.ROOM)))
+    provinces = {u.region: u.province for u in regional}
+    regions = {code.lower(): code for code in provinces}
+    if policy.is_admin(acting_user) or getattr(unit, "level", None) == UnitLevel.HQ:
+        allowed = set(provinces)
+    elif getattr(unit, "level", None) == UnitLevel.PROVINCE:
+        allowed = {code for code, province in provinces.items() if province == unit.province}
+    else:
+        allowed = {unit.region} if unit is not None and unit.region in provinces else set()
+    own_region = unit.region if unit is not None and unit.region in provinces else ""
+    branches: dict[str, list[OrgUnit]] = {}  # a unit by name (several cities have a 客户服务中心) or code
+    for branch in regional:
+        for key in {branch.name.lower(), branch.code.lower()}:
+            branches.setdefault(key, []).append(branch)
     brands, vips = _choice_lookup("brand", Brand), _choice_lookup("vip_level", VipLevel)
 
     def parse(handle: IO[bytes]) -> Iterator[list[tuple[int, dict[str, Any]]]]:
@@ -1058,6 +1071,11 @@ def import_customers(
         seen: dict[str, int] = {}
         for chunk in _chunks(rows):
             good = []
+            # The regions of the chunk's customers already known: one outside the user's regions is not theirs to
+            # change.
+            numbers = [normalize_msisdn(_text(row[columns["msisdn"]])) for _l, row in chunk
+                       if "msisdn" in columns and columns["msisdn"] < len(row)]
+            known = dict(Customer.objects.filter(msisdn__in=numbers).values_list("msisdn", "region"))
             for line, row in chunk:
                 result.rows += 1
                 before = result.error_count
@@ -1084,12 +1102,30 @@ def import_customers(
                     values["vip_level"] = vips.get(cell["vip_level"].lower())
                     if values["vip_level"] is None:
                         error("vip_level", _("Unknown VIP level “%(value)s”.") % {"value": cell["vip_level"]})
+                region = ""
+                if cell.get("region"):
+                    region = regions.get(cell["region"].lower(), "")
+                    if not region:
+                        error("region", _("Unknown region “%(value)s”.") % {"value": cell["region"]})
                 if cell.get("home_branch"):
-                    branch = branches.get(cell["home_branch"].lower())
-                    if branch is None:
-                        error("home_branch", _("Unknown unit “%(value)s”.") % {"value": cell["home_branch"]})
-                    else:
-                        values["home_branch_id"] = branch.pk
+                    found = branches.get(cell["home_branch"].lower(), [])
+                    if region or not cell.get("region"):
+                        matching = [b for b in found if b.region == region] if region else found
+                        if not found:
+                            error("home_branch", _("Unknown unit “%(value)s”.") % {"value": cell["home_branch"]})
+                        elif not matching:
+                            error("home_branch", _("“%(value)s” is not a unit of region %(region)s.")
+                                  % {"value": cell["home_branch"], "region": region})
+                        elif len(matching) > 1:
+                            error("home_branch", _("Several units are named “%(value)s”: give the unit's code or "
+                                                   "the region.") % {"value": cell["home_branch"]})
+                        else:
+                            values["home_branch_id"] = matching[0].pk
+                            region = matching[0].region
+                if not cell.get("region") and not region:
+                    region = own_region
+                    if not region:
+                        error("region", _("Give the customer's home region (your unit is not in one region)."))
                 if cell.get("arpu"):
                     try:
                         values["arpu"] = Decimal(cell["arpu"]).quantize(Decimal("0.01"))
@@ -1097,9 +1133,14 @@ def import_customers(
                             raise InvalidOperation
                     except InvalidOperation:
                         error("arpu", _("“%(value)s” is not an amount.") % {"value": cell["arpu"]})
-                values["region"] = cell.get("region") or getattr(unit, "region", "")
-                if len(values["region"]) > 8:
-                    error("region", _("At most %(limit)d characters.") % {"limit": 8})
+                if region and region not in allowed:
+                    error("region", _("You may import customers of your own region only (%(regions)s).")
+                          % {"regions": ", ".join(sorted(allowed)) or "-"})
+                elif msisdn in known and known[msisdn] not in allowed:
+                    error("msisdn", _("This customer belongs to region %(region)s, which is not yours.")
+                          % {"region": known[msisdn]})
+                values["region"] = region
+                values["province"] = provinces.get(region, "")
                 if result.error_count == before:
                     seen[msisdn] = line
                     good.append((line, {"msisdn": msisdn, **values}))
@@ -1121,7 +1162,6 @@ def import_customers(
             return result
         handle.seek(0)
         result = ImportResult(encoding=first.encoding)  # the second pass finds the same row errors again
-        province = getattr(unit, "province", "")
         with transaction.atomic():
             for chunk in parse(handle):
                 existing = Customer.objects.in_bulk([v["msisdn"] for _l, v in chunk], field_name="msisdn")
@@ -1129,7 +1169,7 @@ def import_customers(
                 for _line, values in chunk:
                     customer = existing.get(values["msisdn"])
                     if customer is None:
-                        new.append(Customer(province=province, **values))
+                        new.append(Customer(**values))
                         continue
                     if any(getattr(customer, k) != v for k, v in values.items()):
                         for k, v in values.items():
@@ -1137,8 +1177,8 @@ def import_customers(
                         changed.append(customer)
                 Customer.objects.bulk_create(new, batch_size=CHUNK)
                 if changed:
-                    Customer.objects.bulk_update(changed, ["name", "brand", "vip_level", "region", "home_branch_id",
-                                                           "arpu"], batch_size=CHUNK)
+                    Customer.objects.bulk_update(changed, ["name", "brand", "vip_level", "province", "region",
+                                                           "home_branch_id", "arpu"], batch_size=CHUNK)
                 result.created += len(new)
                 result.updated += len(changed)
                 result.skipped += len(chunk) - len(new) - len(changed)

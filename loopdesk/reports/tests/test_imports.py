@@ -614,3 +614,44 @@ def test_categories_by_english_name_and_with_stray_spaces(world: World) -> None:
             "C-6,2026-10-05 09:35,13900000006,投诉,billing / Other Issue,10086热线,内容\n"]
     result = import_tickets(acting_user=world.user("agent"), source=_csv(rows), system="eoms", dry_run=True, now=T0)
     assert [e.row for e in result.errors] == [2]
+
+
+def _customers(data: str, who: str, world: World, **kwargs) -> ImportResult:  # type: ignore[no-untyped-def]
+    with translation.override("en"):
+        return import_customers(acting_user=world.user(who), source=io.BytesIO(data.encode()), **kwargs)
+
+
+def test_customer_regions_and_branches_are_checked(world: World) -> None:
+    """An unknown region or branch, or a branch of another region than the row's, is a row error on that column;
+    a branch alone gives the customer its region (and the region its province)."""
+    data = ("手机号码,归属地市,归属分公司\n"
+            "13900000001,XX,\n"            # unknown region
+            "13900000002,,不存在的分公司\n"  # unknown branch
+            "13900000003,ZH,BRANCH_XH\n"    # a Jiangmen branch with region Zhuhai
+            "13900000004,jm,新会分公司\n")   # consistent (region in any case)
+    result = _customers(data, "admin", world)
+    assert [(e.row, e.column) for e in result.errors] == [(2, "home region"), (3, "home branch"),
+                                                          (4, "home branch")]
+    assert "XX" in result.errors[0].message and "ZH" in result.errors[2].message
+    assert Customer.objects.count() == 0
+    good = _customers("手机号码,归属分公司\n13900000005,BRANCH_XH\n", "admin", world)
+    assert good.created == 1
+    customer = Customer.objects.get(msisdn="13900000005")
+    assert (customer.region, customer.province, customer.home_branch) == ("JM", "GD", world.units["branch_xh"])
+
+
+def test_customers_are_imported_into_the_importing_supervisors_own_region_only(world: World) -> None:
+    """A Jiangmen supervisor cannot create or overwrite Zhuhai customers (nor move one there); an administrator can."""
+    world.customer(msisdn="13900000009", region="ZH", name="珠海客户", home_branch=None)
+    data = ("手机号码,客户姓名,归属地市\n"
+            "13900000001,甲,ZH\n"   # another region
+            "13900000009,乙,JM\n"   # a Zhuhai customer, moved into Jiangmen by the file
+            "13900000002,丙,\n")    # the supervisor's region
+    result = _customers(data, "supervisor", world)
+    assert [(e.row, e.column) for e in result.errors] == [(2, "home region"), (3, "mobile number")]
+    assert Customer.objects.get(msisdn="13900000009").name == "珠海客户" and Customer.objects.count() == 1
+    partial = _customers(data, "supervisor", world, all_or_nothing=False)
+    assert partial.created == 1 and Customer.objects.get(msisdn="13900000002").region == "JM"
+    assert Customer.objects.get(msisdn="13900000009").name == "珠海客户"
+    by_admin = _customers(data, "admin", world)
+    assert by_admin.error_count == 0 and Customer.objects.get(msisdn="13900000001").region == "ZH"
