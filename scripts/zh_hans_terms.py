@@ -664,6 +664,10 @@ T: dict[str, str] = {
     "%(system)s id %(id)s is already on another work order.": "%(system)s 编号 %(id)s 已用于其他工单。",
     "The work order is already with this unit.": "工单已在该单位处理。",
     "Record how the problem was solved.": "请填写问题的处理结果。",
+    "Enter a rate as a fraction between 0 and 1 (0.9 for 90 %; an improvement of 2 points: 0.02).":
+        "请以 0 到 1 之间的小数填写比率（90% 填 0.9；改善 2 个百分点填 0.02）。",
+    "The weight is the points the item gives: more than 0.": "权重即该项的分值，须大于 0。",
+    "Unknown channel code(s): %(codes)s (codes: %(known)s).": "未知的渠道编码：%(codes)s（可用编码：%(known)s）。",
     "Unknown region “%(value)s”.": "未知的地市“%(value)s”。",
     "“%(value)s” is not a unit of region %(region)s.": "“%(value)s”不是地市 %(region)s 的单位。",
     "Several units are named “%(value)s”: give the unit's code or the region.":
