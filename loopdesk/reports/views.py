@@ -48,15 +48,21 @@ def _period(request: HttpRequest) -> m.Period:
         if request.GET.get("start") and request.GET.get("end"):
             start = dt.date.fromisoformat(request.GET["start"])
             end = dt.date.fromisoformat(request.GET["end"])
-            if start <= end and (end - start).days <= 3660:
+            if start <= end and (end - start).days <= 3660 and _plausible(start.year) and _plausible(end.year):
                 return m.Period(start, end)
         if request.GET.get("month"):
             year, month = (int(p) for p in request.GET["month"].split("-"))
-            return m.Period.month(year, month)
+            if _plausible(year):
+                return m.Period.month(year, month)
     except ValueError:
         pass
     today = timezone.localdate()
     return m.Period.month(today.year, today.month)
+
+
+def _plausible(year: int) -> bool:
+    """A year whose period, previous period and year before are dates (year 1 or 9999 made every page a 500)."""
+    return 1900 <= year <= 2999
 
 
 def _filters(request: HttpRequest) -> dict[str, Any]:

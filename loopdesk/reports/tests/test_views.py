@@ -217,3 +217,15 @@ def test_a_group_without_a_value_is_named_none_in_the_table_and_its_export(world
     body = b"".join(client.get(f"/reports/table/?{NOV}&group_by=brand&format=csv").streaming_content)
     labels = [line.split(",")[0] for line in body.decode("utf-8-sig").splitlines()[1:]]
     assert "" not in labels and "None" not in labels
+
+
+def test_a_period_at_the_end_of_the_calendar_is_refused_not_a_server_error(world: World,
+                                                                           history: list[Ticket]) -> None:
+    """Year 1 has no year before, year 9999 no month after its December: the pages fall back to this month (as for
+    any period they cannot read) instead of failing with an OverflowError."""
+    client = _client(world, "supervisor")
+    for query in ("month=0001-01", "start=0001-01-01&end=0001-01-31", "start=9999-12-01&end=9999-12-31",
+                  "month=9999-12"):
+        for page in ("/reports/?", "/reports/table/?group_by=month&compare=1&", "/reports/scorecard/?",
+                     "/reports/tickets/?measure=volume&"):
+            assert client.get(page + query).status_code == 200, page + query
