@@ -456,6 +456,13 @@ def parse_datetime(value: Any) -> dt.datetime | None:
             return dt.datetime.strptime(text, fmt).replace(tzinfo=SHANGHAI)
         except ValueError:
             continue
+    if len(text) > 16 and text[10] in "T ":
+        # ISO 8601 with its offset, as systems export times: 2026-10-05T09:30:00+08:00, ...Z (to the second).
+        try:
+            parsed = dt.datetime.fromisoformat(text)
+        except ValueError:
+            return None
+        return (parsed.replace(tzinfo=SHANGHAI) if parsed.tzinfo is None else parsed).replace(microsecond=0)
     return None
 
 

@@ -571,7 +571,7 @@ def test_times_with_fractional_seconds_are_read(world: World) -> None:
     assert first.closed_at == dt.datetime(2026, 10, 6, 10, 0, tzinfo=SHANGHAI)
     assert ExternalRef.objects.get(external_id="F-2").ticket.created_at == dt.datetime(2026, 10, 5, 9, 31, 2,
                                                                                           tzinfo=SHANGHAI)
-    bad = io.BytesIO((BULK_HEADER + "F-4,2026-10-05 09:30:15.1234567,13900000004,投诉,其它,10086热线,内容,,,\n")
+    bad = io.BytesIO((BULK_HEADER + "F-4,2026-10-05 09:30:15.12x,13900000004,投诉,其它,10086热线,内容,,,\n")
                      .encode())
     refused = import_tickets(acting_user=world.user("agent"), source=bad, system="eoms", dry_run=True, now=T0)
     assert [e.row for e in refused.errors] == [2]
@@ -655,3 +655,20 @@ def test_customers_are_imported_into_the_importing_supervisors_own_region_only(w
     assert Customer.objects.get(msisdn="13900000009").name == "珠海客户"
     by_admin = _customers(data, "admin", world)
     assert by_admin.error_count == 0 and Customer.objects.get(msisdn="13900000001").region == "ZH"
+
+
+def test_iso_times_with_an_offset_are_read_in_that_offset(world: World) -> None:
+    """What other systems export (2026-10-05T01:30:00Z, ...+08:00): the same instant, not refused as not a date."""
+    data = io.BytesIO((BULK_HEADER
+                       + "Z-1,2026-10-05T01:30:00Z,13900000001,投诉,其它,10086热线,内容,,,\n"
+                       + "Z-2,2026-10-05T09:31:00+08:00,13900000002,投诉,其它,10086热线,内容,,,\n"
+                       + "Z-3,2026-10-05 09:32:00.5+08:00,13900000003,投诉,其它,10086热线,内容,,,\n"
+                       + "Z-4,2026-10-05T09:33:00+25:00,13900000004,投诉,其它,10086热线,内容,,,\n").encode())
+    result = import_tickets(acting_user=world.user("agent"), source=data, system="eoms", dry_run=True, now=T0)
+    assert [e.row for e in result.errors] == [5]  # no such offset
+    data.seek(0)
+    data = io.BytesIO(b"".join(line for line in data.getvalue().splitlines(keepends=True) if b"Z-4" not in line))
+    result = import_tickets(acting_user=world.user("agent"), source=data, system="eoms", now=T0)
+    assert result.created == 3
+    times = [ExternalRef.objects.get(external_id=f"Z-{i}").ticket.created_at for i in (1, 2, 3)]
+    assert times == [dt.datetime(2026, 10, 5, 9, minute, tzinfo=SHANGHAI) for minute in (30, 31, 32)]
