@@ -72,6 +72,7 @@ from loopdesk.tickets.services import (
 CHUNK = 1000
 BULK_BATCH = 5000  # rows written per batch by the bulk path
 MAX_REPORTED_ERRORS = 1000
+MAX_NAME = 64  # Customer.name
 SAMPLE_BYTES = 1 << 20
 
 # field -> (label, required, header synonyms as the legacy tools write them)
@@ -603,6 +604,8 @@ class _TicketValidator:
             error("description", _("At most %(limit)d characters.") % {"limit": MAX_DESCRIPTION})
         if len(values["title"]) > MAX_TITLE:
             error("title", _("At most %(limit)d characters.") % {"limit": MAX_TITLE})
+        if len(values["customer_name"]) > MAX_NAME:  # was cut without a word
+            error("customer_name", _("At most %(limit)d characters.") % {"limit": MAX_NAME})
         status = (self.statuses.get(values["status"].lower(), None) if values["status"]
                   else "closed" if values["closed_at"] else "open")
         if status is None:
@@ -631,7 +634,7 @@ class _TicketValidator:
         self.first = created_at if self.first is None else min(self.first, created_at)
         self.last = created_at if self.last is None else max(self.last, created_at)
         return _TicketRow(line, external_id, created_at, msisdn, contact_type, category, channel,
-                          values["description"], values["title"], priority, values["customer_name"][:64],
+                          values["description"], values["title"], priority, values["customer_name"],
                           closed_at if status == "closed" else None,
                           values["resolution"] if status == "closed" else "")
 
@@ -1100,7 +1103,9 @@ def import_customers(
                     error("msisdn", _("The number is also in line %(line)d.") % {"line": seen[msisdn]})
                 values: dict[str, Any] = {}
                 if cell.get("name"):
-                    values["name"] = cell["name"][:64]
+                    values["name"] = cell["name"]
+                    if len(cell["name"]) > MAX_NAME:  # was cut without a word
+                        error("name", _("At most %(limit)d characters.") % {"limit": MAX_NAME})
                 if cell.get("brand"):
                     values["brand"] = brands.get(cell["brand"].lower())
                     if values["brand"] is None:

@@ -672,3 +672,17 @@ def test_iso_times_with_an_offset_are_read_in_that_offset(world: World) -> None:
     assert result.created == 3
     times = [ExternalRef.objects.get(external_id=f"Z-{i}").ticket.created_at for i in (1, 2, 3)]
     assert times == [dt.datetime(2026, 10, 5, 9, minute, tzinfo=SHANGHAI) for minute in (30, 31, 32)]
+
+
+def test_a_customer_name_longer_than_the_field_is_a_row_error_not_cut(world: World) -> None:
+    long_name = "欧阳" * 33  # 66 characters
+    tickets = import_tickets(acting_user=world.user("agent"), source=io.BytesIO(
+        ("工单编号,受理时间,手机号码,服务类型,投诉类目,受理渠道,投诉内容,客户姓名\n"
+         f"N-1,2026-10-05 09:30,13900000001,投诉,其它,10086热线,内容,{long_name}\n").encode()), now=T0)
+    customers = import_customers(acting_user=world.user("supervisor"),
+                                 source=io.BytesIO(f"手机号码,客户姓名\n13900000002,{long_name}\n".encode()))
+    with translation.override("zh-hans"):
+        labels = (str(TICKET_FIELDS["customer_name"][0]), "名称")
+    assert [(e.row, e.column) for e in tickets.errors] == [(2, labels[0])]
+    assert [(e.row, e.column) for e in customers.errors] == [(2, labels[1])]
+    assert "64" in tickets.errors[0].message and not Customer.objects.exists()
