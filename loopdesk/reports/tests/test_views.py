@@ -229,3 +229,21 @@ def test_a_period_at_the_end_of_the_calendar_is_refused_not_a_server_error(world
         for page in ("/reports/?", "/reports/table/?group_by=month&compare=1&", "/reports/scorecard/?",
                      "/reports/tickets/?measure=volume&"):
             assert client.get(page + query).status_code == 200, page + query
+
+
+def test_the_kpi_table_has_the_overtime_and_problem_rates_by_group(world: World, history: list[Ticket]) -> None:
+    """Overtime and problem rates by dimension (issue: counts and rates), on the page and in the export."""
+    client = _client(world, "supervisor")
+    with translation.override("zh-hans"):
+        labels = [str(m.MEASURES[name][0]) for name in ("overtime_rate", "problem_rate")]
+    body = b"".join(client.get(f"/reports/table/?{NOV}&group_by=department&format=csv").streaming_content)
+    lines = body.decode("utf-8-sig").splitlines()
+    header = lines[0].split(",")
+    assert [f"{label} (%)" in header for label in labels] == [True, True]
+    netmaint = next(line.split(",") for line in lines[1:] if line.startswith("网络维护中心"))
+    rows = m.table(world.user("supervisor"), m.Period.month(2026, 11), "department")
+    values = next(r for r in rows if r.key == world.units["netmaint"].pk).values
+    assert values["overtime_rate"]
+    assert float(netmaint[header.index(f"{labels[0]} (%)")]) == round(values["overtime_rate"] * 100, 2)
+    page = client.get(f"/reports/table/?{NOV}&group_by=department").content.decode()
+    assert labels[0] in page and labels[1] in page
