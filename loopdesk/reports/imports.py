@@ -135,7 +135,8 @@ class ImportResult:
     updated: int = 0
     skipped: int = 0  # already imported (same external id)
     errors: list[RowError] = field(default_factory=list)
-    error_count: int = 0
+    error_count: int = 0  # problems (a row can have several)
+    error_rows: int = 0  # rows with at least one problem
     dry_run: bool = False
     applied: bool = False
     encoding: str = ""
@@ -629,6 +630,7 @@ class _TicketValidator:
         elif len(values["resolution"]) > MAX_DESCRIPTION:
             error("resolution", _("At most %(limit)d characters.") % {"limit": MAX_DESCRIPTION})
         if self.result.error_count != errors_before:
+            self.result.error_rows += 1
             return None
         assert created_at is not None and category is not None and contact_type and channel and priority
         self.first = created_at if self.first is None else min(self.first, created_at)
@@ -790,7 +792,8 @@ class _ValidatingChild:
             return
         with contextlib.suppress(OSError):
             sender.send(("done", {"rows": result.rows, "valid": result.valid, "errors": result.errors,
-                                  "error_count": result.error_count, "unreadable": unreadable,
+                                  "error_count": result.error_count, "error_rows": result.error_rows,
+                                  "unreadable": unreadable,
                                   "seconds": time.perf_counter() - started}))
 
     def _receive(self) -> tuple[Any, ...]:
@@ -824,6 +827,7 @@ class _ValidatingChild:
         result.valid += counts["valid"]  # less the rows `recheck` found imported already
         result.errors[:0] = counts["errors"]
         result.error_count += counts["error_count"]
+        result.error_rows += counts["error_rows"]
         result.seconds["validation (in parallel)"] = counts["seconds"]
         result.seconds["waiting for validated rows"] = self.waited
         if counts["unreadable"] is not None:  # nothing is imported, even with all_or_nothing off
@@ -952,7 +956,7 @@ def import_tickets(
                     _write_through_services(acting_user, (i for batch in batches for i in batch), result,
                                             system, all_or_nothing)
                 run.rows, run.created, run.skipped, run.errors = (result.rows, result.created, result.skipped,
-                                                                  result.error_count)
+                                                                  result.error_rows)
                 run.save(update_fields=["rows", "created", "skipped", "errors"])
                 record_audit(acting_user, "reports.import_tickets", run,
                              data={"file": name[-200:], "created": result.created, "system": system})
@@ -1016,6 +1020,7 @@ def _write_through_services(acting_user: Any, items: Iterator[_TicketRow], resul
                 _create_ticket(acting_user, item, system)
             result.created += 1
         except DomainError as exc:
+            result.error_rows += 1
             for column, messages in getattr(exc, "errors", {"": [str(exc.message)]}).items():
                 for message in messages:
                     result.add_error(item.line, column, message)
@@ -1156,6 +1161,8 @@ def import_customers(
                 if result.error_count == before:
                     seen[msisdn] = line
                     good.append((line, {"msisdn": msisdn, **values}))
+                else:
+                    result.error_rows += 1
             result.valid += len(good)
             if progress is not None:
                 progress("write" if result is not first else "check", result.rows)
@@ -1196,7 +1203,7 @@ def import_customers(
                 result.skipped += len(chunk) - len(new) - len(changed)
             run = ImportRun.objects.create(kind="customers", filename=name[-200:], created_by_id=acting_user.pk,
                                            created_at=timezone.now(), rows=result.rows, created=result.created,
-                                           skipped=result.skipped, errors=result.error_count)
+                                           skipped=result.skipped, errors=result.error_rows)
             record_audit(acting_user, "reports.import_customers", run,
                          data={"file": name[-200:], "created": result.created, "updated": result.updated})
             result.applied = True

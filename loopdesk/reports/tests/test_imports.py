@@ -686,3 +686,23 @@ def test_a_customer_name_longer_than_the_field_is_a_row_error_not_cut(world: Wor
     assert [(e.row, e.column) for e in tickets.errors] == [(2, labels[0])]
     assert [(e.row, e.column) for e in customers.errors] == [(2, labels[1])]
     assert "64" in tickets.errors[0].message and not Customer.objects.exists()
+
+
+@MODES
+def test_rows_with_errors_are_counted_as_rows_not_problems(world: World, parallel: bool) -> None:
+    """A row with three problems is one row with errors (the report said "3 with errors" of 2 rows)."""
+    from django.template.loader import render_to_string
+
+    from loopdesk.reports.models import ImportRun
+
+    bad = ["EOMS-3,昨天,12345,投诉,不存在的类目,10086热线,内容\n"]
+    result = _mode(import_tickets(acting_user=world.user("agent"), source=_csv(GOOD + bad), now=T0, system="eoms",
+                                  all_or_nothing=False, parallel=parallel, batch_size=1), parallel)
+    assert (result.rows, result.valid, result.error_count, result.error_rows) == (3, 2, 3, 1)
+    assert ImportRun.objects.get().errors == 1
+    with translation.override("en"):
+        html = render_to_string("reports/partials/import_result.html", {"result": result})
+    assert "3 rows: 2 valid, 2 imported, 0 already imported earlier, 1 with errors." in html
+    customers = import_customers(acting_user=world.user("supervisor"), source=io.BytesIO(
+        "手机号码,品牌,VIP等级\n1390000000x,小灵通,铁卡\n13900000005,全球通,金卡\n".encode()), dry_run=True)
+    assert (customers.rows, customers.valid, customers.error_count, customers.error_rows) == (2, 1, 3, 1)
