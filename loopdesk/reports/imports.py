@@ -1065,6 +1065,11 @@ def import_customers(
     regional = list(OrgUnit.objects.filter(level__in=(UnitLevel.CITY, UnitLevel.CENTRE, UnitLevel.ROOM)))
     provinces = {u.region: u.province for u in regional}
     regions = {code.lower(): code for code in provinces}
+    for city in regional:  # a region also by its city company's name, as CRM exports write it (江门, 江门分公司)
+        if city.level == UnitLevel.CITY:
+            for city_name in (city.name, city.name_en, re.sub(r"(市)?(分公司|公司)$", "", city.name)):
+                if city_name:
+                    regions.setdefault(city_name.lower(), city.region)
     if policy.is_admin(acting_user) or getattr(unit, "level", None) == UnitLevel.HQ:
         allowed = set(provinces)
     elif getattr(unit, "level", None) == UnitLevel.PROVINCE:

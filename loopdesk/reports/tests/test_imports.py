@@ -636,6 +636,11 @@ def test_customer_regions_and_branches_are_checked(world: World) -> None:
     assert Customer.objects.count() == 0
     good = _customers("手机号码,归属分公司\n13900000005,BRANCH_XH\n", "admin", world)
     assert good.created == 1
+    by_name = _customers("手机号码,归属地市\n13900000006,江门\n13900000007,江门分公司\n13900000008,zh\n", "admin",
+                         world)
+    assert by_name.created == 3, by_name.errors
+    assert [c.region for c in Customer.objects.filter(msisdn__in=["13900000006", "13900000007", "13900000008"])
+            .order_by("msisdn")] == ["JM", "JM", "ZH"]
     customer = Customer.objects.get(msisdn="13900000005")
     assert (customer.region, customer.province, customer.home_branch) == ("JM", "GD", world.units["branch_xh"])
 
