@@ -213,3 +213,18 @@ def test_postgresql_copy_export_is_byte_for_byte_the_python_export(world: World)
             slow = b"".join(exports.csv_stream(exports.ticket_header(), exports.ticket_rows(tickets, language)))
         assert fast == slow
         assert fast.count(b"\n") == 1 + tickets.count()
+
+
+def test_monthly_report_command_reads_the_scope_as_a_region_code(world: World, history: list[Ticket], settings,
+                                                                   tmp_path) -> None:
+    """--scope jm is the region JM (a report kept as "jm" was shown to nobody of JM); an unknown scope is refused."""
+    from django.core.management.base import CommandError
+
+    settings.MEDIA_ROOT = tmp_path
+    call_command("monthly_report", month="2026-11", scope="jm", verbosity=0)
+    assert list(StoredReport.objects.values_list("scope", flat=True)) == ["JM"]
+    call_command("monthly_report", month="2026-11", scope="ALL", verbosity=0)
+    assert set(StoredReport.objects.values_list("scope", flat=True)) == {"all", "JM"}
+    with pytest.raises(CommandError, match="XX"):
+        call_command("monthly_report", month="2026-11", scope="XX", verbosity=0)
+    assert StoredReport.objects.count() == 2
