@@ -330,7 +330,7 @@ def tickets_view(request: HttpRequest) -> HttpResponse:
     if fmt == "xlsx":
         language = translation.get_language()
         return _download(fmt, f"tickets-{measure}-{period.start:%Y%m%d}", exports.ticket_header(),
-                         exports.ticket_rows(qs, language), str(_("Work orders")))
+                         exports.ticket_rows(qs, language, typed=True), str(_("Work orders")))
     page, next_url = _newest_first_page(request, qs.select_related("category", "handler_unit", "customer"))
     return render(request, "reports/tickets.html", _context(
         request, period, filters, tickets=page, total=qs.count(), measure=measure,
@@ -376,7 +376,7 @@ def _hops_view(request: HttpRequest, period: m.Period, filters: dict[str, Any], 
     language = translation.get_language()
     if fmt in ("csv", "xlsx"):
         return _download(fmt, f"hops-{measure}-{period.start:%Y%m%d}", exports.hop_header(),
-                         exports.hop_rows(hops, language), str(_("Hops")))
+                         exports.hop_rows(hops, language, typed=fmt == "xlsx"), str(_("Hops")))
     page, next_url = _newest_first_page(request, hops.select_related("ticket", "ticket__customer"))
     units = m.group_labels("department", {h.department_id for h in page}, language)
     categories = m.group_labels("category", {h.category_id for h in page}, language)
