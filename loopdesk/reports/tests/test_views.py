@@ -95,6 +95,12 @@ def test_a_province_supervisor_gets_the_regions_reports_under_a_meaningful_name(
     listing = client.get("/reports/files/").content.decode()
     assert f"/reports/files/{jm.pk}/" in listing
     assert f"/reports/files/{whole.pk}/" not in listing  # other provinces' tickets
+    hq = User.objects.create_user(username="hq_supervisor", unit=world.units["hq"])
+    hq.groups.add(Group.objects.get(name=Role.SUPERVISOR))
+    hq_client = Client()
+    hq_client.force_login(hq)
+    whole_listing = hq_client.get("/reports/files/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert f"/reports/files/{whole.pk}/" in whole_listing and "<td>全部地市</td>" in whole_listing
     with translation.override("en"):
         response = client.get(f"/reports/files/{jm.pk}/", HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 200
