@@ -1145,7 +1145,7 @@ def import_customers(
                             values["home_branch_id"] = matching[0].pk
                             region = matching[0].region
                 if not cell.get("region") and not region:
-                    region = own_region
+                    region = known.get(msisdn) or own_region  # a known customer keeps their region
                     if not region:
                         error("region", _("Give the customer's home region (your unit is not in one region)."))
                 if cell.get("arpu"):

@@ -711,3 +711,22 @@ def test_rows_with_errors_are_counted_as_rows_not_problems(world: World, paralle
     customers = import_customers(acting_user=world.user("supervisor"), source=io.BytesIO(
         "手机号码,品牌,VIP等级\n1390000000x,小灵通,铁卡\n13900000005,全球通,金卡\n".encode()), dry_run=True)
     assert (customers.rows, customers.valid, customers.error_count, customers.error_rows) == (2, 1, 3, 1)
+
+
+def test_a_customer_updated_without_a_region_keeps_theirs(world: World) -> None:
+    """A file of names only: a province supervisor updates the province's customers (no region of their own to
+    default to), and nobody's customer is moved to the importing user's region."""
+    from django.contrib.auth.models import Group
+
+    from loopdesk.org.models import User
+
+    world.customer(msisdn="13900000009", region="ZH", name="旧名", home_branch=None)
+    province = User.objects.create_user(username="gd_supervisor", unit=world.units["gd"])
+    province.groups.add(Group.objects.get_or_create(name="supervisor")[0])
+    result = import_customers(acting_user=province, source=io.BytesIO("手机号码,客户姓名\n13900000009,新名\n".encode()))
+    assert (result.error_count, result.updated) == (0, 1)
+    assert Customer.objects.values_list("name", "region").get(msisdn="13900000009") == ("新名", "ZH")
+    by_admin = _customers("手机号码,客户姓名\n13900000009,再改\n", "admin", world)  # a Jiangmen administrator
+    assert by_admin.updated == 1 and Customer.objects.get(msisdn="13900000009").region == "ZH"
+    new = import_customers(acting_user=province, source=io.BytesIO("手机号码,客户姓名\n13900000010,新客户\n".encode()))
+    assert [e.column for e in new.errors] == ["归属地市"] or [e.column for e in new.errors] == ["home region"]
