@@ -210,6 +210,11 @@ class Period:
         if self.is_month():
             prev = self.start - dt.timedelta(days=1)
             return Period.month(prev.year, prev.month)
+        if self.is_whole_months():  # several calendar months: as many months before (Jan–Feb: Nov–Dec)
+            months = (self.end.year - self.start.year) * 12 + self.end.month - self.start.month + 1
+            index = self.start.year * 12 + self.start.month - 1 - months
+            before_end = self.start - dt.timedelta(days=1)
+            return Period(dt.date(index // 12, index % 12 + 1, 1), before_end)
         return Period(self.start - dt.timedelta(days=self.days), self.start - dt.timedelta(days=1))
 
     def year_before(self) -> Period:

@@ -158,3 +158,15 @@ def test_complaints_per_10k_customers_count_the_customers_of_the_filtered_unit_a
     by_tier = m.report(supervisor, NOV, {"tier": "regular"}).values
     regular = Customer.objects.filter(region="JM", vip_level=VipLevel.NONE).count()
     assert by_tier["per_10k"] == pytest.approx(by_tier["complaints"] * 10000 / regular)
+
+
+def test_the_period_before_several_whole_months_is_as_many_months() -> None:
+    """January–February compared with November–December (not 59 days from 3 November); a quarter with the one
+    before; other ranges with the same number of days before."""
+    jan_feb = m.Period(dt.date(2026, 1, 1), dt.date(2026, 2, 28))
+    assert jan_feb.previous() == m.Period(dt.date(2025, 11, 1), dt.date(2025, 12, 31))
+    q2 = m.Period(dt.date(2026, 4, 1), dt.date(2026, 6, 30))
+    assert q2.previous() == m.Period(dt.date(2026, 1, 1), dt.date(2026, 3, 31))
+    assert m.Period.month(2026, 3).previous() == m.Period.month(2026, 2)
+    days = m.Period(dt.date(2026, 11, 5), dt.date(2026, 11, 14))
+    assert days.previous() == m.Period(dt.date(2026, 10, 26), dt.date(2026, 11, 4))
