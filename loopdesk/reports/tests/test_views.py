@@ -253,3 +253,18 @@ def test_the_kpi_table_has_the_overtime_and_problem_rates_by_group(world: World,
     assert float(netmaint[header.index(f"{labels[0]} (%)")]) == round(values["overtime_rate"] * 100, 2)
     page = client.get(f"/reports/table/?{NOV}&group_by=department").content.decode()
     assert labels[0] in page and labels[1] in page
+
+
+def test_the_drill_down_list_names_categories_and_units_in_the_users_language(world: World,
+                                                                              history: list[Ticket]) -> None:
+    world.categories["indoor"].name_en = "No indoor signal"
+    world.categories["indoor"].save(update_fields=["name_en"])
+    world.units["call"].name_en = "Call room"  # the answered work orders are back with the first responder
+    world.units["call"].save(update_fields=["name_en"])
+    client = _client(world, "supervisor")
+    url = f"/reports/tickets/?{NOV}&measure=volume"
+    english = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "<td>No indoor signal</td>" in english and "<td>Call room</td>" in english
+    assert "室内无信号" not in english and "话务室" not in english
+    chinese = client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "<td>室内无信号</td>" in chinese and "<td>话务室</td>" in chinese
