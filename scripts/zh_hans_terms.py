@@ -297,6 +297,9 @@ T: dict[str, str] = {
     "Overtime rate": "超时率",
     "Problem (over 72 h)": "问题工单（超过 72 小时）",
     "Problem rate": "问题工单率",
+    "Overtime tickets (48–72 h)": "超时工单（48–72 小时）",
+    "Overtime ticket rate": "超时工单率",
+    "Problem ticket rate": "问题工单率",
     "Replied": "已回单",
     "Dispatch to reply, mean (h)": "派单至回单平均时长（小时）",
     "Dispatch to reply, median (h)": "派单至回单时长中位数（小时）",
@@ -699,6 +702,20 @@ T: dict[str, str] = {
     "%(system)s id %(id)s is already on another work order.": "%(system)s 编号 %(id)s 已用于其他工单。",
     "The work order is already with this unit.": "工单已在该单位处理。",
     "Record how the problem was solved.": "请填写问题的处理结果。",
+    "Enter a rate as a fraction between 0 and 1 (0.9 for 90 %; an improvement of 2 points: 0.02).":
+        "请以 0 到 1 之间的小数填写比率（90% 填 0.9；改善 2 个百分点填 0.02）。",
+    "The weight is the points the item gives: more than 0.": "权重即该项的分值，须大于 0。",
+    "Unknown channel code(s): %(codes)s (codes: %(known)s).": "未知的渠道编码：%(codes)s（可用编码：%(known)s）。",
+    "Unknown region “%(value)s”.": "未知的地市“%(value)s”。",
+    "“%(value)s” is not a unit of region %(region)s.": "“%(value)s”不是地市 %(region)s 的单位。",
+    "Several units are named “%(value)s”: give the unit's code or the region.":
+        "有多个单位名为“%(value)s”：请填写单位编码或归属地市。",
+    "Give the customer's home region (your unit is not in one region).":
+        "请填写客户的归属地市（您的单位不属于某一地市）。",
+    "You may import customers of your own region only (%(regions)s).": "您只能导入本地市的客户（%(regions)s）。",
+    "This customer belongs to region %(region)s, which is not yours.": "该客户归属地市 %(region)s，不在您的范围内。",
+    "The status “%(value)s” is not closed, but the work order has a closing time.":
+        "工单状态“%(value)s”不是已结案，却填写了结案时间。",
     "Choose the customer's verdict.": "请选择客户的回访结果。",
     "The customer was not satisfied at the callback: reopen the work order instead.":
         "客户回访不满意：请改为重开工单。",
@@ -1122,6 +1139,8 @@ T: dict[str, str] = {
     "Change": "变化",
     "No data for this period.": "本期无数据。",
     "Monthly reports": "月报",
+    "Monthly report": "月报",
+    "all regions": "全部地市",
     "Produced on the first of every month and kept here.": "每月 1 日自动生成并保存在此。",
     "Scope": "范围",
     "Produced": "生成时间",

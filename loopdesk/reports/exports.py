@@ -77,6 +77,12 @@ def _local(value: dt.datetime | None) -> str:
     return value.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if value else ""
 
 
+def _local_datetime(value: dt.datetime | None) -> dt.datetime | str:
+    """For XLSX: the local time as a date-time cell (Excel sorts and filters it as one; text it would not), to the
+    minute as the CSV has it."""
+    return value.astimezone(SHANGHAI).replace(tzinfo=None, second=0, microsecond=0) if value else ""
+
+
 class _Labels:
     """Id → name maps for the small reference tables, so ticket rows need no joins."""
 
@@ -123,14 +129,16 @@ def ticket_header() -> list[str]:
     return [str(label) for label, _col in TICKET_COLUMNS]
 
 
-def ticket_rows(tickets: QuerySet[Ticket], language: str | None = None, page: int = PAGE) -> Iterator[list[Any]]:
-    """The rows of a ticket list (already scoped by `visible_tickets`), read in keyset pages by id."""
+def ticket_rows(tickets: QuerySet[Ticket], language: str | None = None, page: int = PAGE,
+                typed: bool = False) -> Iterator[list[Any]]:
+    """The rows of a ticket list (already scoped by `visible_tickets`), read in keyset pages by id; `typed` (XLSX):
+    times as date-time values instead of text."""
     labels = _Labels(language)
     columns = ["pk", *(col for _label, col in TICKET_COLUMNS)]
     converters: list[Callable[[Any], Any]] = []
     for _label, col in TICKET_COLUMNS:
         if col.endswith("_at"):
-            converters.append(_local)
+            converters.append(_local_datetime if typed else _local)
         elif col in ("category_root_id", "category_id"):
             converters.append(_name_of(labels.categories))
         elif col.endswith("unit_id") or col == "branch_id":
@@ -171,11 +179,14 @@ def hop_header() -> list[str]:
     return [str(label) for label, _col in HOP_COLUMNS]
 
 
-def hop_rows(hops: QuerySet[Any], language: str | None = None, page: int = PAGE) -> Iterator[list[Any]]:
-    """The rows of a list of hops (`measures.hop_drilldown`, already scoped), read in keyset pages by hop id."""
+def hop_rows(hops: QuerySet[Any], language: str | None = None, page: int = PAGE,
+             typed: bool = False) -> Iterator[list[Any]]:
+    """The rows of a list of hops (`measures.hop_drilldown`, already scoped), read in keyset pages by hop id;
+    `typed` (XLSX): times as date-time values."""
     from loopdesk.reports.models import HopOutcome
 
     labels = _Labels(language)
+    when = _local_datetime if typed else _local
     outcomes = {k: str(v) for k, v in HopOutcome.choices}
     columns = ["pk", *(col for _label, col in HOP_COLUMNS)]
     last = 0
@@ -187,7 +198,7 @@ def hop_rows(hops: QuerySet[Any], language: str | None = None, page: int = PAGE)
         last = batch[-1][0]
         for _pk, number, region, category_id, unit_id, started, ended, outcome, minutes in batch:
             yield [number, region, labels.categories.get(category_id, ""), labels.units.get(unit_id, ""),
-                   _local(started), _local(ended), outcomes.get(outcome, outcome),
+                   when(started), when(ended), outcomes.get(outcome, outcome),
                    "" if minutes is None else round(minutes / 60, 2)]
 
 
@@ -243,7 +254,8 @@ def xlsx_file(sheets: Iterable[tuple[str, Sequence[str], Iterable[Sequence[Any]]
 # --- KPI tables ----------------------------------------------------------------------------------------
 
 TABLE_MEASURES = (
-    "volume", "complaints", "appeals", "dispatched", "timely", "timeliness", "overtime", "problem", "replied",
+    "volume", "complaints", "appeals", "dispatched", "timely", "timeliness", "overtime", "overtime_rate", "problem",
+    "problem_rate", "replied",
     "reply_mean", "reply_median", "reply_p90", "answered", "e2e_mean", "e2e_median", "e2e_p90", "closed", "fcr",
     "fcr_rate", "repeat", "repeat_rate", "returned", "hops", "hops_returned", "return_rate", "hops_transferred",
     "hops_handled", "hop_mean", "hop_median", "hop_p90", "callbacks", "callback_rate", "satisfied",

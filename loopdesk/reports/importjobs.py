@@ -94,8 +94,8 @@ class _Reporter:
 def report(result: imports.ImportResult) -> dict[str, Any]:
     """What the page shows of a result (the problems' messages are text already, in the job's language)."""
     return {"rows": result.rows, "valid": result.valid, "created": result.created, "updated": result.updated,
-            "skipped": result.skipped, "error_count": result.error_count, "dry_run": result.dry_run,
-            "applied": result.applied, "encoding": result.encoding,
+            "skipped": result.skipped, "error_count": result.error_count, "error_rows": result.error_rows,
+            "dry_run": result.dry_run, "applied": result.applied, "encoding": result.encoding,
             "validated_in_parallel": "validation (in parallel)" in result.seconds,
             "errors": [{"row": e.row, "column": e.column, "message": e.message} for e in result.errors]}
 

@@ -52,6 +52,7 @@ from loopdesk.core.text import normalize_msisdn, validate_msisdn
 from loopdesk.customers.choices import Brand, VipLevel
 from loopdesk.customers.models import Customer
 from loopdesk.customers.services import get_or_create_customer
+from loopdesk.org.choices import UnitLevel
 from loopdesk.org.models import OrgUnit
 from loopdesk.reports import rollups
 from loopdesk.reports.bulkimport import BulkTicketWriter
@@ -71,6 +72,7 @@ from loopdesk.tickets.services import (
 CHUNK = 1000
 BULK_BATCH = 5000  # rows written per batch by the bulk path
 MAX_REPORTED_ERRORS = 1000
+MAX_NAME = 64  # Customer.name
 SAMPLE_BYTES = 1 << 20
 
 # field -> (label, required, header synonyms as the legacy tools write them)
@@ -133,7 +135,8 @@ class ImportResult:
     updated: int = 0
     skipped: int = 0  # already imported (same external id)
     errors: list[RowError] = field(default_factory=list)
-    error_count: int = 0
+    error_count: int = 0  # problems (a row can have several)
+    error_rows: int = 0  # rows with at least one problem
     dry_run: bool = False
     applied: bool = False
     encoding: str = ""
@@ -433,7 +436,8 @@ def _text(value: Any) -> str:
 
 # The common shape ("2026-10-05 09:30[:00]", "-" or "/") read without strptime (several times faster); anything
 # else goes through DATE_FORMATS. Out-of-range parts (month 13) raise ValueError in both and are reported.
-_QUICK_DATETIME = re.compile(r"(\d{4})[-/](\d{1,2})[-/](\d{1,2})[ T](\d{1,2}):(\d{2})(?::(\d{2}))?")
+# Seconds may have a fraction (what databases export: 09:30:15.123, up to microseconds).
+_QUICK_DATETIME = re.compile(r"(\d{4})[-/](\d{1,2})[-/](\d{1,2})[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?")
 
 
 def parse_datetime(value: Any) -> dt.datetime | None:
@@ -444,7 +448,7 @@ def parse_datetime(value: Any) -> dt.datetime | None:
     text = _text(value)
     quick = _QUICK_DATETIME.fullmatch(text)
     if quick:
-        y, mo, d, h, mi, sec = quick.groups()
+        y, mo, d, h, mi, sec, _fraction = quick.groups()  # to the second, as every time of a work order is
         try:
             return dt.datetime(int(y), int(mo), int(d), int(h), int(mi), int(sec or 0), tzinfo=SHANGHAI)
         except ValueError:
@@ -454,6 +458,13 @@ def parse_datetime(value: Any) -> dt.datetime | None:
             return dt.datetime.strptime(text, fmt).replace(tzinfo=SHANGHAI)
         except ValueError:
             continue
+    if len(text) > 16 and text[10] in "T ":
+        # ISO 8601 with its offset, as systems export times: 2026-10-05T09:30:00+08:00, ...Z (to the second).
+        try:
+            parsed = dt.datetime.fromisoformat(text)
+        except ValueError:
+            return None
+        return (parsed.replace(tzinfo=SHANGHAI) if parsed.tzinfo is None else parsed).replace(microsecond=0)
     return None
 
 
@@ -468,23 +479,37 @@ def _choice_lookup(name: str, choices: Any) -> dict[str, str]:
     return lookup
 
 
+_SPACES = re.compile(r"\s+")
+
+
+def _category_key(text: str) -> str:
+    """How a category's code, name or path is compared: case and every space ignored (" 基础通信 > 信号覆盖 ",
+    "No indoor signal" = "noindoorsignal")."""
+    return _SPACES.sub("", text).lower()
+
+
 class _Categories:
-    """Category by code, by its path of names (基础通信>信号覆盖>室内无信号 or with / or -), or by a unique name."""
+    """Category by code, by its path of names (基础通信>信号覆盖>室内无信号 or with / or -), or by a unique name; names
+    and paths in Chinese or English (the category's English name), case and spaces ignored."""
 
     def __init__(self) -> None:
         cats = list(Category.objects.filter(is_active=True))
         by_id = {c.pk: c for c in cats}
         self.lookup: dict[str, Category | None] = {}
         for c in cats:
-            names = [by_id[i].name for i in c.ancestor_ids() if i in by_id]
-            self.lookup[c.code.lower()] = c
-            for sep in (">", "/", "-", "›"):
-                self.lookup[sep.join(names).lower()] = c
-            key = c.name.lower()
-            self.lookup[key] = None if key in self.lookup and self.lookup[key] != c else c
+            self.lookup[_category_key(c.code)] = c
+        for c in cats:
+            ancestors = [by_id[i] for i in c.ancestor_ids() if i in by_id]
+            for names in ([a.name for a in ancestors], [a.name_en or a.name for a in ancestors]):
+                for sep in (">", "/", "-", "›"):
+                    self.lookup.setdefault(_category_key(sep.join(names)), c)
+        for c in cats:  # a name alone: only when no other category has that name (or path, or code)
+            for name in {c.name, c.name_en} - {""}:
+                key = _category_key(name)
+                self.lookup[key] = c if self.lookup.get(key, c) is c else None
 
     def get(self, text: str) -> Category | None:
-        return self.lookup.get(text.strip().lower().replace(" ", ""))
+        return self.lookup.get(_category_key(text))
 
 
 # --- tickets -------------------------------------------------------------------------------------------
@@ -580,6 +605,8 @@ class _TicketValidator:
             error("description", _("At most %(limit)d characters.") % {"limit": MAX_DESCRIPTION})
         if len(values["title"]) > MAX_TITLE:
             error("title", _("At most %(limit)d characters.") % {"limit": MAX_TITLE})
+        if len(values["customer_name"]) > MAX_NAME:  # was cut without a word
+            error("customer_name", _("At most %(limit)d characters.") % {"limit": MAX_NAME})
         status = (self.statuses.get(values["status"].lower(), None) if values["status"]
                   else "closed" if values["closed_at"] else "open")
         if status is None:
@@ -590,6 +617,10 @@ class _TicketValidator:
                   % {"value": values["closed_at"]})
         elif status == "closed" and closed_at is None:
             error("closed_at", _("A closed work order needs its closing time."))
+        elif status == "open" and closed_at is not None:
+            # One of the two is wrong: imported open, the closing time would be dropped without a word.
+            error("closed_at", _("The status “%(value)s” is not closed, but the work order has a closing time.")
+                  % {"value": values["status"]})
         elif closed_at is not None and created_at is not None and closed_at < created_at:
             error("closed_at", _("The work order cannot be closed before it was registered."))
         elif closed_at is not None and closed_at > self.now:
@@ -599,12 +630,13 @@ class _TicketValidator:
         elif len(values["resolution"]) > MAX_DESCRIPTION:
             error("resolution", _("At most %(limit)d characters.") % {"limit": MAX_DESCRIPTION})
         if self.result.error_count != errors_before:
+            self.result.error_rows += 1
             return None
         assert created_at is not None and category is not None and contact_type and channel and priority
         self.first = created_at if self.first is None else min(self.first, created_at)
         self.last = created_at if self.last is None else max(self.last, created_at)
         return _TicketRow(line, external_id, created_at, msisdn, contact_type, category, channel,
-                          values["description"], values["title"], priority, values["customer_name"][:64],
+                          values["description"], values["title"], priority, values["customer_name"],
                           closed_at if status == "closed" else None,
                           values["resolution"] if status == "closed" else "")
 
@@ -760,7 +792,8 @@ class _ValidatingChild:
             return
         with contextlib.suppress(OSError):
             sender.send(("done", {"rows": result.rows, "valid": result.valid, "errors": result.errors,
-                                  "error_count": result.error_count, "unreadable": unreadable,
+                                  "error_count": result.error_count, "error_rows": result.error_rows,
+                                  "unreadable": unreadable,
                                   "seconds": time.perf_counter() - started}))
 
     def _receive(self) -> tuple[Any, ...]:
@@ -794,6 +827,7 @@ class _ValidatingChild:
         result.valid += counts["valid"]  # less the rows `recheck` found imported already
         result.errors[:0] = counts["errors"]
         result.error_count += counts["error_count"]
+        result.error_rows += counts["error_rows"]
         result.seconds["validation (in parallel)"] = counts["seconds"]
         result.seconds["waiting for validated rows"] = self.waited
         if counts["unreadable"] is not None:  # nothing is imported, even with all_or_nothing off
@@ -922,7 +956,7 @@ def import_tickets(
                     _write_through_services(acting_user, (i for batch in batches for i in batch), result,
                                             system, all_or_nothing)
                 run.rows, run.created, run.skipped, run.errors = (result.rows, result.created, result.skipped,
-                                                                  result.error_count)
+                                                                  result.error_rows)
                 run.save(update_fields=["rows", "created", "skipped", "errors"])
                 record_audit(acting_user, "reports.import_tickets", run,
                              data={"file": name[-200:], "created": result.created, "system": system})
@@ -986,6 +1020,7 @@ def _write_through_services(acting_user: Any, items: Iterator[_TicketRow], resul
                 _create_ticket(acting_user, item, system)
             result.created += 1
         except DomainError as exc:
+            result.error_rows += 1
             for column, messages in getattr(exc, "errors", {"": [str(exc.message)]}).items():
                 for message in messages:
                     result.add_error(item.line, column, message)
@@ -1025,10 +1060,27 @@ def import_customers(
     result = ImportResult(dry_run=dry_run)
     name = name or str(getattr(source, "name", source))
     unit = acting_user.unit
-    branches: dict[str, OrgUnit] = {}
-    for branch in OrgUnit.objects.all():
-        branches[branch.name.lower()] = branch
-        branches[branch.code.lower()] = branch
+    # The regions (city companies and the units under them) and their provinces; the regions this user may import
+    # into (an administrator or an HQ user: all; a province: its regions; anyone else: the unit's region).
+    regional = list(OrgUnit.objects.filter(level__in=(UnitLevel.CITY, UnitLevel.CENTRE, UnitLevel.ROOM)))
+    provinces = {u.region: u.province for u in regional}
+    regions = {code.lower(): code for code in provinces}
+    for city in regional:  # a region also by its city company's name, as CRM exports write it (江门, 江门分公司)
+        if city.level == UnitLevel.CITY:
+            for city_name in (city.name, city.name_en, re.sub(r"(市)?(分公司|公司)$", "", city.name)):
+                if city_name:
+                    regions.setdefault(city_name.lower(), city.region)
+    if policy.is_admin(acting_user) or getattr(unit, "level", None) == UnitLevel.HQ:
+        allowed = set(provinces)
+    elif getattr(unit, "level", None) == UnitLevel.PROVINCE:
+        allowed = {code for code, province in provinces.items() if province == unit.province}
+    else:
+        allowed = {unit.region} if unit is not None and unit.region in provinces else set()
+    own_region = unit.region if unit is not None and unit.region in provinces else ""
+    branches: dict[str, list[OrgUnit]] = {}  # a unit by name (several cities have a 客户服务中心) or code
+    for branch in regional:
+        for key in {branch.name.lower(), branch.code.lower()}:
+            branches.setdefault(key, []).append(branch)
     brands, vips = _choice_lookup("brand", Brand), _choice_lookup("vip_level", VipLevel)
 
     def parse(handle: IO[bytes]) -> Iterator[list[tuple[int, dict[str, Any]]]]:
@@ -1039,6 +1091,11 @@ def import_customers(
         seen: dict[str, int] = {}
         for chunk in _chunks(rows):
             good = []
+            # The regions of the chunk's customers already known: one outside the user's regions is not theirs to
+            # change.
+            numbers = [normalize_msisdn(_text(row[columns["msisdn"]])) for _l, row in chunk
+                       if "msisdn" in columns and columns["msisdn"] < len(row)]
+            known = dict(Customer.objects.filter(msisdn__in=numbers).values_list("msisdn", "region"))
             for line, row in chunk:
                 result.rows += 1
                 before = result.error_count
@@ -1056,7 +1113,9 @@ def import_customers(
                     error("msisdn", _("The number is also in line %(line)d.") % {"line": seen[msisdn]})
                 values: dict[str, Any] = {}
                 if cell.get("name"):
-                    values["name"] = cell["name"][:64]
+                    values["name"] = cell["name"]
+                    if len(cell["name"]) > MAX_NAME:  # was cut without a word
+                        error("name", _("At most %(limit)d characters.") % {"limit": MAX_NAME})
                 if cell.get("brand"):
                     values["brand"] = brands.get(cell["brand"].lower())
                     if values["brand"] is None:
@@ -1065,12 +1124,30 @@ def import_customers(
                     values["vip_level"] = vips.get(cell["vip_level"].lower())
                     if values["vip_level"] is None:
                         error("vip_level", _("Unknown VIP level “%(value)s”.") % {"value": cell["vip_level"]})
+                region = ""
+                if cell.get("region"):
+                    region = regions.get(cell["region"].lower(), "")
+                    if not region:
+                        error("region", _("Unknown region “%(value)s”.") % {"value": cell["region"]})
                 if cell.get("home_branch"):
-                    branch = branches.get(cell["home_branch"].lower())
-                    if branch is None:
-                        error("home_branch", _("Unknown unit “%(value)s”.") % {"value": cell["home_branch"]})
-                    else:
-                        values["home_branch_id"] = branch.pk
+                    found = branches.get(cell["home_branch"].lower(), [])
+                    if region or not cell.get("region"):
+                        matching = [b for b in found if b.region == region] if region else found
+                        if not found:
+                            error("home_branch", _("Unknown unit “%(value)s”.") % {"value": cell["home_branch"]})
+                        elif not matching:
+                            error("home_branch", _("“%(value)s” is not a unit of region %(region)s.")
+                                  % {"value": cell["home_branch"], "region": region})
+                        elif len(matching) > 1:
+                            error("home_branch", _("Several units are named “%(value)s”: give the unit's code or "
+                                                   "the region.") % {"value": cell["home_branch"]})
+                        else:
+                            values["home_branch_id"] = matching[0].pk
+                            region = matching[0].region
+                if not cell.get("region") and not region:
+                    region = known.get(msisdn) or own_region  # a known customer keeps their region
+                    if not region:
+                        error("region", _("Give the customer's home region (your unit is not in one region)."))
                 if cell.get("arpu"):
                     try:
                         values["arpu"] = Decimal(cell["arpu"]).quantize(Decimal("0.01"))
@@ -1078,12 +1155,19 @@ def import_customers(
                             raise InvalidOperation
                     except InvalidOperation:
                         error("arpu", _("“%(value)s” is not an amount.") % {"value": cell["arpu"]})
-                values["region"] = cell.get("region") or getattr(unit, "region", "")
-                if len(values["region"]) > 8:
-                    error("region", _("At most %(limit)d characters.") % {"limit": 8})
+                if region and region not in allowed:
+                    error("region", _("You may import customers of your own region only (%(regions)s).")
+                          % {"regions": ", ".join(sorted(allowed)) or "-"})
+                elif msisdn in known and known[msisdn] not in allowed:
+                    error("msisdn", _("This customer belongs to region %(region)s, which is not yours.")
+                          % {"region": known[msisdn]})
+                values["region"] = region
+                values["province"] = provinces.get(region, "")
                 if result.error_count == before:
                     seen[msisdn] = line
                     good.append((line, {"msisdn": msisdn, **values}))
+                else:
+                    result.error_rows += 1
             result.valid += len(good)
             if progress is not None:
                 progress("write" if result is not first else "check", result.rows)
@@ -1102,7 +1186,6 @@ def import_customers(
             return result
         handle.seek(0)
         result = ImportResult(encoding=first.encoding)  # the second pass finds the same row errors again
-        province = getattr(unit, "province", "")
         with transaction.atomic():
             for chunk in parse(handle):
                 existing = Customer.objects.in_bulk([v["msisdn"] for _l, v in chunk], field_name="msisdn")
@@ -1110,7 +1193,7 @@ def import_customers(
                 for _line, values in chunk:
                     customer = existing.get(values["msisdn"])
                     if customer is None:
-                        new.append(Customer(province=province, **values))
+                        new.append(Customer(**values))
                         continue
                     if any(getattr(customer, k) != v for k, v in values.items()):
                         for k, v in values.items():
@@ -1118,14 +1201,14 @@ def import_customers(
                         changed.append(customer)
                 Customer.objects.bulk_create(new, batch_size=CHUNK)
                 if changed:
-                    Customer.objects.bulk_update(changed, ["name", "brand", "vip_level", "region", "home_branch_id",
-                                                           "arpu"], batch_size=CHUNK)
+                    Customer.objects.bulk_update(changed, ["name", "brand", "vip_level", "province", "region",
+                                                           "home_branch_id", "arpu"], batch_size=CHUNK)
                 result.created += len(new)
                 result.updated += len(changed)
                 result.skipped += len(chunk) - len(new) - len(changed)
             run = ImportRun.objects.create(kind="customers", filename=name[-200:], created_by_id=acting_user.pk,
                                            created_at=timezone.now(), rows=result.rows, created=result.created,
-                                           skipped=result.skipped, errors=result.error_count)
+                                           skipped=result.skipped, errors=result.error_rows)
             record_audit(acting_user, "reports.import_customers", run,
                          data={"file": name[-200:], "created": result.created, "updated": result.updated})
             result.applied = True

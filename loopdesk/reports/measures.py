@@ -24,7 +24,7 @@ from django.core.cache import cache
 from django.db.models import Q, QuerySet, Sum
 from django.utils.translation import gettext_lazy as _
 
-from loopdesk.customers.choices import Brand, Tier
+from loopdesk.customers.choices import Brand, Tier, VipLevel
 from loopdesk.customers.models import Customer
 from loopdesk.org.choices import Role, UnitLevel
 from loopdesk.org.models import OrgUnit
@@ -80,10 +80,10 @@ MEASURES: dict[str, tuple[Any, str]] = {  # name -> (label, unit: count | rate |
     "timely": (_("Timely"), "count"),
     "untimely": (_("Not timely (overtime or problem)"), "count"),
     "timeliness": (_("Timeliness rate"), "rate"),
-    "overtime": (_("Overtime (48–72 h)"), "count"),
-    "overtime_rate": (_("Overtime rate"), "rate"),
-    "problem": (_("Problem (over 72 h)"), "count"),
-    "problem_rate": (_("Problem rate"), "rate"),
+    "overtime": (_("Overtime tickets (48–72 h)"), "count"),
+    "overtime_rate": (_("Overtime ticket rate"), "rate"),
+    "problem": (_("Problem tickets (over 72 h)"), "count"),
+    "problem_rate": (_("Problem ticket rate"), "rate"),
     "replied": (_("Replied work orders"), "count"),
     "reply_mean": (_("Dispatch to reply, mean (h)"), "hours"),
     "reply_median": (_("Dispatch to reply, median (h)"), "hours"),
@@ -210,6 +210,11 @@ class Period:
         if self.is_month():
             prev = self.start - dt.timedelta(days=1)
             return Period.month(prev.year, prev.month)
+        if self.is_whole_months():  # several calendar months: as many months before (Jan–Feb: Nov–Dec)
+            months = (self.end.year - self.start.year) * 12 + self.end.month - self.start.month + 1
+            index = self.start.year * 12 + self.start.month - 1 - months
+            before_end = self.start - dt.timedelta(days=1)
+            return Period(dt.date(index // 12, index % 12 + 1, 1), before_end)
         return Period(self.start - dt.timedelta(days=self.days), self.start - dt.timedelta(days=1))
 
     def year_before(self) -> Period:
@@ -426,18 +431,27 @@ def percentile_hours(buckets: list[int], fraction: float) -> float | None:
 
 
 def customers_in_scope(user: Any, filters: dict[str, Any] | None) -> int:
-    """How many customers the user's scope (and the region / brand filters) covers, cached for an hour."""
+    """How many customers the user's scope and the filters that describe customers cover (region, branch: the
+    customers' home branch, tier, brand), cached for an hour: the complaints counted under a filter are divided by
+    the customers under the same filter, not by every customer of the scope."""
     unit = user.unit
-    conditions: dict[str, str] = {}
+    conditions: dict[str, Any] = {}
     if not is_admin(user) and unit is not None and unit.level != UnitLevel.HQ:
         conditions = {"province": unit.province} if unit.level == UnitLevel.PROVINCE else {"region": unit.region}
-    for name in ("region", "brand"):
+    for name, column in (("region", "region"), ("brand", "brand"), ("branch", "home_branch_id")):
         if filters and filters.get(name):
-            conditions[name] = filters[name]
-    key = "reports:customers:" + ",".join(f"{k}={v}" for k, v in sorted(conditions.items()))
+            conditions[column] = filters[name]
+    excluded: dict[str, Any] = {}
+    tier = (filters or {}).get("tier")
+    if tier == Tier.VIP:
+        excluded["vip_level"] = VipLevel.NONE
+    elif tier:  # regular, or a tier no customer has
+        conditions["vip_level"] = VipLevel.NONE if tier == Tier.REGULAR else "-"
+    key = "reports:customers:" + ",".join(f"{k}={v}" for k, v in sorted(conditions.items())) + (
+        ";not-none" if excluded else "")
     count = cache.get(key)
     if count is None:
-        count = Customer.objects.filter(**conditions).count()
+        count = Customer.objects.filter(**conditions).exclude(**excluded).count()
         cache.set(key, count, 3600)
     return int(count)
 
@@ -561,7 +575,8 @@ def table(user: Any, period: Period, group_by: str, filters: dict[str, Any] | No
     year = totals(user, period.year_before(), filters, group_by) if with_year else {}
     labels = group_labels(group_by, set(current) | set(previous))
     rows = [
-        TableRow(key, labels.get(key, str(key)), derive(values), derive(previous.get(key) or _empty()),
+        TableRow(key, labels.get(key, str(key) if key is not None else str(_("(none)"))), derive(values),
+                 derive(previous.get(key) or _empty()),
                  derive(year.get(key) or _empty()) if with_year else {})
         for key, values in current.items()
     ]
@@ -583,12 +598,15 @@ def group_labels(group_by: str, keys: Iterable[Any], language: str | None = None
         return labels
     choices = {"contact_type": ContactType, "channel": Channel, "tier": Tier, "brand": Brand}.get(group_by)
     if choices is not None:
-        return {k: str(choices(k).label) if k in choices.values else str(k) for k in keys}
+        # "" (window-service surveys have no contact type, tier or brand; a customer without a brand): named, not
+        # an empty cell.
+        return {k: str(choices(k).label) if k in choices.values else str(k) if k else str(_("(none)"))
+                for k in keys}
     if group_by == "month":
         return {k: k.strftime("%Y-%m") for k in keys}
     if group_by in ("day", "week"):
         return {k: k.isoformat() for k in keys}
-    return {k: str(k) for k in keys}
+    return {k: str(k) if k not in ("", None) else str(_("(none)")) for k in keys}
 
 
 # --- drill-down ----------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -342,6 +343,28 @@ class AssessmentItem(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        """Refuse what cannot be scored, on its field: rates are fractions (a target of 90 for 90 % is never
+        reached), a target of 0 scores every unit full, a weight must be points to gain, channels must exist.
+        The channels are kept as the scorecard reads them (codes, comma-separated, without spaces)."""
+        from loopdesk.tickets.choices import Channel
+
+        errors: dict[str, Any] = {}
+        if self.target is not None and not 0 < self.target <= 1:
+            errors["target"] = _("Enter a rate as a fraction between 0 and 1 (0.9 for 90 %; an improvement of 2 "
+                                 "points: 0.02).")
+        if self.weight is not None and self.weight <= 0:
+            errors["weight"] = _("The weight is the points the item gives: more than 0.")
+        codes = [c.strip() for c in (self.channels or "").split(",") if c.strip()]
+        unknown = [c for c in codes if c not in Channel.values]
+        if unknown:
+            errors["channels"] = _("Unknown channel code(s): %(codes)s (codes: %(known)s).") % {
+                "codes": ", ".join(unknown), "known": ", ".join(Channel.values)}
+        else:
+            self.channels = ",".join(codes)
+        if errors:
+            raise ValidationError(errors)
 
 
 class StoredReport(models.Model):

@@ -130,7 +130,13 @@ def score(viewer: Any, scheme: AssessmentScheme, period: m.Period, unit_kind: st
         if key not in by_category:
             f = dict(filters or {})
             if channels:
-                f["channel"] = list(channels)
+                # The item's channels within the page's channel filter (none of them: the item has no data).
+                chosen = f.get("channel")
+                if chosen:
+                    allowed = set(chosen) if isinstance(chosen, list | tuple | set | frozenset) else {chosen}
+                    f["channel"] = [c for c in channels if c in allowed]
+                else:
+                    f["channel"] = list(channels)
             counters = sorted(needed.get(channels) or m.COUNTER_NAMES)
             cube = m.totals(viewer, p, f, (unit_kind, "category_root"), counters=counters)
             units: dict[Any, m.Totals] = {}
@@ -193,10 +199,17 @@ def score(viewer: Any, scheme: AssessmentScheme, period: m.Period, unit_kind: st
         full = sum(item.weight for item in items)
         total = round(got * full / weights, 2) if weights else 0.0
         card.units.append(UnitScore(unit, labels.get(unit, str(unit)), scored, total))
-    card.units.sort(key=lambda u: (-u.total, u.label))
-    for rank, unit_score in enumerate(card.units, start=1):
-        unit_score.rank = rank
+    rank_units(card.units)
     return card
+
+
+def rank_units(units: list[UnitScore]) -> None:
+    """Sort by total (best first; equal totals by name) and rank them; equal totals share a rank and the next one
+    skips (1, 2, 2, 4), so that the order of the names never decides which of two equal units ranks higher."""
+    units.sort(key=lambda u: (-u.total, u.label))
+    for position, unit_score in enumerate(units, start=1):
+        tied = position > 1 and unit_score.total == units[position - 2].total
+        unit_score.rank = units[position - 2].rank if tied else position
 
 
 def _short_board(before: list[tuple[Any, m.Totals]], now: dict[Any, m.Totals], unit: int, measure: str,

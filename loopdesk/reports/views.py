@@ -48,15 +48,21 @@ def _period(request: HttpRequest) -> m.Period:
         if request.GET.get("start") and request.GET.get("end"):
             start = dt.date.fromisoformat(request.GET["start"])
             end = dt.date.fromisoformat(request.GET["end"])
-            if start <= end and (end - start).days <= 3660:
+            if start <= end and (end - start).days <= 3660 and _plausible(start.year) and _plausible(end.year):
                 return m.Period(start, end)
         if request.GET.get("month"):
             year, month = (int(p) for p in request.GET["month"].split("-"))
-            return m.Period.month(year, month)
+            if _plausible(year):
+                return m.Period.month(year, month)
     except ValueError:
         pass
     today = timezone.localdate()
     return m.Period.month(today.year, today.month)
+
+
+def _plausible(year: int) -> bool:
+    """A year whose period, previous period and year before are dates (year 1 or 9999 made every page a 500)."""
+    return 1900 <= year <= 2999
 
 
 def _filters(request: HttpRequest) -> dict[str, Any]:
@@ -324,7 +330,7 @@ def tickets_view(request: HttpRequest) -> HttpResponse:
     if fmt == "xlsx":
         language = translation.get_language()
         return _download(fmt, f"tickets-{measure}-{period.start:%Y%m%d}", exports.ticket_header(),
-                         exports.ticket_rows(qs, language), str(_("Work orders")))
+                         exports.ticket_rows(qs, language, typed=True), str(_("Work orders")))
     page, next_url = _newest_first_page(request, qs.select_related("category", "handler_unit", "customer"))
     return render(request, "reports/tickets.html", _context(
         request, period, filters, tickets=page, total=qs.count(), measure=measure,
@@ -370,7 +376,7 @@ def _hops_view(request: HttpRequest, period: m.Period, filters: dict[str, Any], 
     language = translation.get_language()
     if fmt in ("csv", "xlsx"):
         return _download(fmt, f"hops-{measure}-{period.start:%Y%m%d}", exports.hop_header(),
-                         exports.hop_rows(hops, language), str(_("Hops")))
+                         exports.hop_rows(hops, language, typed=fmt == "xlsx"), str(_("Hops")))
     page, next_url = _newest_first_page(request, hops.select_related("ticket", "ticket__customer"))
     units = m.group_labels("department", {h.department_id for h in page}, language)
     categories = m.group_labels("category", {h.category_id for h in page}, language)
@@ -410,6 +416,7 @@ def _scorecard_links(card: scorecards.Scorecard, filters: dict[str, Any]) -> Non
     """Each scored cell links to its item's numerator list (timeliness: the timely work orders) for the unit,
     on the item's channel and, for a short board, the category it was measured on. Not drillable: window
     surveys (no work orders), items limited to several channels (one channel filter in a URL)."""
+    within = _category_within(filters.get("category"))
     for unit in card.units:
         for item, cell in zip(card.items, unit.items, strict=True):
             drill = m.drill_measure(item.measure)
@@ -419,9 +426,24 @@ def _scorecard_links(card: scorecards.Scorecard, filters: dict[str, Any]) -> Non
             narrowed = dict(filters)
             if channels:
                 narrowed["channel"] = channels[0]
-            if cell.category is not None:
+            # A short board's top category, within the page's category filter: the narrower of the two (the filter
+            # when it lies inside that top category), so that the list is the one the cell was measured on.
+            if cell.category is not None and not within(cell.category):
                 narrowed["category"] = cell.category
             cell.url = _drill_url(card.period, narrowed, drill, card.unit_kind, unit.unit_id)
+
+
+def _category_within(category_id: int | None) -> Any:
+    """A test: is the filter's category `category_id` inside (or) the category given to the test?"""
+    category = Category.objects.filter(pk=category_id).only("path").first() if category_id else None
+    if category is None:
+        return lambda other: False
+    ancestors = set(category.ancestor_ids())
+
+    def within(other: int) -> bool:
+        return other in ancestors or other == category.pk
+
+    return within
 
 
 # --- stored reports -------------------------------------------------------------------------------------
@@ -434,7 +456,13 @@ def _report_scopes(user: Any) -> set[str] | None:
         return set()
     if not scope.children:
         return None
-    return {value for _name, value in scope.children}  # type: ignore[misc]
+    name, value = scope.children[0]  # type: ignore[misc]
+    if name == "province":
+        # Reports are kept per region ("all": every province): a province's users get its regions' reports.
+        return set(OrgUnit.objects.filter(province=value).values_list("region", flat=True))
+    if name == "region":
+        return {value}
+    return set()  # no unit: nothing
 
 
 @staff_required
@@ -452,7 +480,15 @@ def file_download(request: HttpRequest, pk: int) -> FileResponse:
     scopes = _report_scopes(request.user)
     if scopes is not None and stored.scope not in scopes:
         raise Http404
-    return FileResponse(stored.file.open("rb"), as_attachment=True, filename=stored.file.name.rsplit("/", 1)[-1])
+    return FileResponse(stored.file.open("rb"), as_attachment=True, filename=stored_report_filename(stored))
+
+
+def stored_report_filename(stored: StoredReport) -> str:
+    """What a kept report downloads as: the report, its scope and its month ("月报 JM 2026-11.xlsx"), whatever name
+    the storage gave the file (it appends random characters when a name is taken)."""
+    scope = str(_("all regions")) if stored.scope == "all" else stored.scope
+    extension = stored.file.name.rsplit(".", 1)[-1] if "." in stored.file.name else "xlsx"
+    return f"{_('Monthly report')} {scope} {stored.period:%Y-%m}.{extension}"
 
 
 # --- imports --------------------------------------------------------------------------------------------

@@ -119,3 +119,26 @@ def test_scorecard_cells_open_their_items_numerators(world: World, full_history:
                 assert cell.url.replace("&", "&amp;") in response.content.decode()
                 checked += 1
         assert checked >= 3, unit_kind
+
+
+def test_scorecard_short_board_links_stay_within_the_category_filter(world: World,
+                                                                     full_history: list[Ticket]) -> None:
+    """Filtered on a second-level category, a short board is measured on its top category within the filter: the
+    cell's list keeps the filter (the top category alone would list the work orders of the other subcategories)."""
+    user, client = world.user("supervisor"), _client(world)
+    coverage = world.categories["coverage"]
+    checked = 0
+    for unit_kind in ("department", "branch"):
+        response = client.get(f"/reports/scorecard/?month=2026-11&unit_kind={unit_kind}&category={coverage.pk}")
+        card = response.context["card"]
+        for unit in card.units:
+            for item, cell in zip(card.items, unit.items, strict=True):
+                if cell.url is None or cell.category is None:
+                    continue
+                assert cell.category == world.categories["basic"].pk
+                numerator = m.NUMERATOR[item.measure]
+                expected = m.derive(m.totals(user, NOV, {"category": coverage.pk}, unit_kind)[unit.unit_id])[numerator]
+                assert _param(cell.url, "category") == str(coverage.pk)
+                assert _listed(client, cell.url) == expected, (unit_kind, unit.label, item.name)
+                checked += 1
+    assert checked >= 1

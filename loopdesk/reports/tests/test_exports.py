@@ -18,6 +18,7 @@ from loopdesk.reports import exports, rollups, scorecards
 from loopdesk.reports import measures as m
 from loopdesk.reports.models import AssessmentItem, ScoreMethod, StoredReport
 from loopdesk.reports.monthly import Everyone, produce_monthly_report
+from loopdesk.sla.calendars import SHANGHAI
 from loopdesk.tickets.models import Ticket
 from loopdesk.tickets.policy import visible_tickets
 
@@ -213,3 +214,39 @@ def test_postgresql_copy_export_is_byte_for_byte_the_python_export(world: World)
             slow = b"".join(exports.csv_stream(exports.ticket_header(), exports.ticket_rows(tickets, language)))
         assert fast == slow
         assert fast.count(b"\n") == 1 + tickets.count()
+
+
+def test_monthly_report_command_reads_the_scope_as_a_region_code(world: World, history: list[Ticket], settings,
+                                                                   tmp_path) -> None:
+    """--scope jm is the region JM (a report kept as "jm" was shown to nobody of JM); an unknown scope is refused."""
+    from django.core.management.base import CommandError
+
+    settings.MEDIA_ROOT = tmp_path
+    call_command("monthly_report", month="2026-11", scope="jm", verbosity=0)
+    assert list(StoredReport.objects.values_list("scope", flat=True)) == ["JM"]
+    call_command("monthly_report", month="2026-11", scope="ALL", verbosity=0)
+    assert set(StoredReport.objects.values_list("scope", flat=True)) == {"all", "JM"}
+    with pytest.raises(CommandError, match="XX"):
+        call_command("monthly_report", month="2026-11", scope="XX", verbosity=0)
+    assert StoredReport.objects.count() == 2
+
+
+def test_xlsx_lists_have_their_times_as_date_times(world: World, history: list[Ticket]) -> None:
+    """In the workbook a registration time is a date-time cell (Excel sorts and filters it by date), the local time
+    to the minute as in the CSV; the CSV keeps its text."""
+    client = Client()
+    client.force_login(world.users["supervisor"])
+    url = "/reports/tickets/?month=2026-11&measure=volume"
+    sheet = load_workbook(io.BytesIO(b"".join(client.get(url + "&format=xlsx").streaming_content))).worksheets[0]
+    rows = list(sheet.iter_rows(values_only=True))
+    created = exports.ticket_header().index(str(_("created at")))
+    by_number = {t.number: t for t in Ticket.objects.all()}
+    for row in rows[1:]:
+        expected = by_number[row[0]].created_at.astimezone(SHANGHAI).replace(tzinfo=None, second=0, microsecond=0)
+        assert isinstance(row[created], dt.datetime) and row[created] == expected
+    body = b"".join(client.get(url + "&format=csv").streaming_content).decode("utf-8-sig")
+    first = list(csv.reader(io.StringIO(body)))[1]
+    assert first[created] == by_number[first[0]].created_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+    hops = load_workbook(io.BytesIO(b"".join(client.get(
+        "/reports/tickets/?month=2026-11&measure=hops&format=xlsx").streaming_content))).worksheets[0]
+    assert all(isinstance(r[4], dt.datetime) for r in list(hops.iter_rows(values_only=True))[1:])

@@ -554,3 +554,179 @@ def test_a_large_file_is_validated_in_parallel_when_this_process_runs_one_thread
                                now=T0 + dt.timedelta(days=30))
     _mode(in_memory, False)
     assert _imported("p") == _imported("p2")
+
+
+def test_times_with_fractional_seconds_are_read(world: World) -> None:
+    """What database exports write (2026-10-05 09:30:15.123, ISO with a T): read to the second, not refused."""
+    data = io.BytesIO((BULK_HEADER
+                       + "F-1,2026-10-05 09:30:15.123,13900000001,投诉,其它,10086热线,内容,已结案,"
+                       "2026-10-06 10:00:00.5,已处理\n"
+                       + "F-2,2026/10/05 09:31:02.000000,13900000002,投诉,其它,10086热线,内容,,,\n"
+                       + "F-3,2026-10-05T09:32:00.25,13900000003,投诉,其它,10086热线,内容,,,\n").encode())
+    result = import_tickets(acting_user=world.user("agent"), source=data, system="eoms", now=T0)
+    assert result.error_count == 0, result.errors
+    assert result.created == 3
+    first = ExternalRef.objects.get(external_id="F-1").ticket
+    assert first.created_at == dt.datetime(2026, 10, 5, 9, 30, 15, tzinfo=SHANGHAI)
+    assert first.closed_at == dt.datetime(2026, 10, 6, 10, 0, tzinfo=SHANGHAI)
+    assert ExternalRef.objects.get(external_id="F-2").ticket.created_at == dt.datetime(2026, 10, 5, 9, 31, 2,
+                                                                                          tzinfo=SHANGHAI)
+    bad = io.BytesIO((BULK_HEADER + "F-4,2026-10-05 09:30:15.12x,13900000004,投诉,其它,10086热线,内容,,,\n")
+                     .encode())
+    refused = import_tickets(acting_user=world.user("agent"), source=bad, system="eoms", dry_run=True, now=T0)
+    assert [e.row for e in refused.errors] == [2]
+
+
+def test_an_open_status_with_a_closing_time_is_a_row_error(world: World) -> None:
+    """处理中 with a 结案时间: one of the two is wrong; the row is reported, not imported open with the time dropped."""
+    data = io.BytesIO((BULK_HEADER + "S-1,2026-10-05 09:30,13900000001,投诉,其它,10086热线,内容,处理中,"
+                       "2026-10-06 10:00,已处理\n").encode())
+    with translation.override("zh-hans"):
+        result = import_tickets(acting_user=world.user("agent"), source=data, system="eoms", now=T0)
+        closed_at = str(TICKET_FIELDS["closed_at"][0])
+        status = str(TICKET_FIELDS["status"][0])
+    assert not result.applied and Ticket.objects.count() == 0
+    assert [(e.row, e.column) for e in result.errors] == [(2, closed_at)] or \
+        [(e.row, e.column) for e in result.errors] == [(2, status)]
+    assert any(ch > "\u4e00" for ch in result.errors[0].message)  # in the user's language
+
+
+def test_categories_by_english_name_and_with_stray_spaces(world: World) -> None:
+    """A category by its English name or path (indoor, basic > coverage > indoor), case and spaces as typed, or a
+    Chinese path with spaces around the separators; an English name two categories share is still refused."""
+    world.categories["indoor"].name_en = "No indoor signal"
+    world.categories["indoor"].save(update_fields=["name_en"])
+    rows = [
+        "C-1,2026-10-05 09:30,13900000001,投诉, no indoor signal ,10086热线,内容\n",
+        "C-2,2026-10-05 09:31,13900000002,投诉,basic > coverage > No Indoor Signal,10086热线,内容\n",
+        "C-3,2026-10-05 09:32,13900000003,投诉,基础通信 > 信号覆盖 > 室内无信号,10086热线,内容\n",
+        "C-4,2026-10-05 09:33,13900000004,投诉,  话费争议  ,10086热线,内容\n",
+    ]
+    result = import_tickets(acting_user=world.user("agent"), source=_csv(rows), system="eoms", now=T0)
+    assert result.error_count == 0, result.errors
+    assert [ExternalRef.objects.get(external_id=f"C-{i}").ticket.category_id for i in range(1, 5)] == \
+        [world.categories["indoor"].pk] * 3 + [world.categories["dispute"].pk]
+    # Two subcategories with the same English name: by name alone it is ambiguous, by path it is not.
+    for key in ("calls", "dispute"):
+        world.categories[key].name_en = "Other issue"
+        world.categories[key].save(update_fields=["name_en"])
+    rows = ["C-5,2026-10-05 09:34,13900000005,投诉,other issue,10086热线,内容\n",
+            "C-6,2026-10-05 09:35,13900000006,投诉,billing / Other Issue,10086热线,内容\n"]
+    result = import_tickets(acting_user=world.user("agent"), source=_csv(rows), system="eoms", dry_run=True, now=T0)
+    assert [e.row for e in result.errors] == [2]
+
+
+def _customers(data: str, who: str, world: World, **kwargs) -> ImportResult:  # type: ignore[no-untyped-def]
+    with translation.override("en"):
+        return import_customers(acting_user=world.user(who), source=io.BytesIO(data.encode()), **kwargs)
+
+
+def test_customer_regions_and_branches_are_checked(world: World) -> None:
+    """An unknown region or branch, or a branch of another region than the row's, is a row error on that column;
+    a branch alone gives the customer its region (and the region its province)."""
+    data = ("手机号码,归属地市,归属分公司\n"
+            "13900000001,XX,\n"            # unknown region
+            "13900000002,,不存在的分公司\n"  # unknown branch
+            "13900000003,ZH,BRANCH_XH\n"    # a Jiangmen branch with region Zhuhai
+            "13900000004,jm,新会分公司\n")   # consistent (region in any case)
+    result = _customers(data, "admin", world)
+    assert [(e.row, e.column) for e in result.errors] == [(2, "home region"), (3, "home branch"),
+                                                          (4, "home branch")]
+    assert "XX" in result.errors[0].message and "ZH" in result.errors[2].message
+    assert Customer.objects.count() == 0
+    good = _customers("手机号码,归属分公司\n13900000005,BRANCH_XH\n", "admin", world)
+    assert good.created == 1
+    by_name = _customers("手机号码,归属地市\n13900000006,江门\n13900000007,江门分公司\n13900000008,zh\n", "admin",
+                         world)
+    assert by_name.created == 3, by_name.errors
+    assert [c.region for c in Customer.objects.filter(msisdn__in=["13900000006", "13900000007", "13900000008"])
+            .order_by("msisdn")] == ["JM", "JM", "ZH"]
+    customer = Customer.objects.get(msisdn="13900000005")
+    assert (customer.region, customer.province, customer.home_branch) == ("JM", "GD", world.units["branch_xh"])
+
+
+def test_customers_are_imported_into_the_importing_supervisors_own_region_only(world: World) -> None:
+    """A Jiangmen supervisor cannot create or overwrite Zhuhai customers (nor move one there); an administrator can."""
+    world.customer(msisdn="13900000009", region="ZH", name="珠海客户", home_branch=None)
+    data = ("手机号码,客户姓名,归属地市\n"
+            "13900000001,甲,ZH\n"   # another region
+            "13900000009,乙,JM\n"   # a Zhuhai customer, moved into Jiangmen by the file
+            "13900000002,丙,\n")    # the supervisor's region
+    result = _customers(data, "supervisor", world)
+    assert [(e.row, e.column) for e in result.errors] == [(2, "home region"), (3, "mobile number")]
+    assert Customer.objects.get(msisdn="13900000009").name == "珠海客户" and Customer.objects.count() == 1
+    partial = _customers(data, "supervisor", world, all_or_nothing=False)
+    assert partial.created == 1 and Customer.objects.get(msisdn="13900000002").region == "JM"
+    assert Customer.objects.get(msisdn="13900000009").name == "珠海客户"
+    by_admin = _customers(data, "admin", world)
+    assert by_admin.error_count == 0 and Customer.objects.get(msisdn="13900000001").region == "ZH"
+
+
+def test_iso_times_with_an_offset_are_read_in_that_offset(world: World) -> None:
+    """What other systems export (2026-10-05T01:30:00Z, ...+08:00): the same instant, not refused as not a date."""
+    data = io.BytesIO((BULK_HEADER
+                       + "Z-1,2026-10-05T01:30:00Z,13900000001,投诉,其它,10086热线,内容,,,\n"
+                       + "Z-2,2026-10-05T09:31:00+08:00,13900000002,投诉,其它,10086热线,内容,,,\n"
+                       + "Z-3,2026-10-05 09:32:00.5+08:00,13900000003,投诉,其它,10086热线,内容,,,\n"
+                       + "Z-4,2026-10-05T09:33:00+25:00,13900000004,投诉,其它,10086热线,内容,,,\n").encode())
+    result = import_tickets(acting_user=world.user("agent"), source=data, system="eoms", dry_run=True, now=T0)
+    assert [e.row for e in result.errors] == [5]  # no such offset
+    data.seek(0)
+    data = io.BytesIO(b"".join(line for line in data.getvalue().splitlines(keepends=True) if b"Z-4" not in line))
+    result = import_tickets(acting_user=world.user("agent"), source=data, system="eoms", now=T0)
+    assert result.created == 3
+    times = [ExternalRef.objects.get(external_id=f"Z-{i}").ticket.created_at for i in (1, 2, 3)]
+    assert times == [dt.datetime(2026, 10, 5, 9, minute, tzinfo=SHANGHAI) for minute in (30, 31, 32)]
+
+
+def test_a_customer_name_longer_than_the_field_is_a_row_error_not_cut(world: World) -> None:
+    long_name = "欧阳" * 33  # 66 characters
+    tickets = import_tickets(acting_user=world.user("agent"), source=io.BytesIO(
+        ("工单编号,受理时间,手机号码,服务类型,投诉类目,受理渠道,投诉内容,客户姓名\n"
+         f"N-1,2026-10-05 09:30,13900000001,投诉,其它,10086热线,内容,{long_name}\n").encode()), now=T0)
+    customers = import_customers(acting_user=world.user("supervisor"),
+                                 source=io.BytesIO(f"手机号码,客户姓名\n13900000002,{long_name}\n".encode()))
+    with translation.override("zh-hans"):
+        labels = (str(TICKET_FIELDS["customer_name"][0]), "名称")
+    assert [(e.row, e.column) for e in tickets.errors] == [(2, labels[0])]
+    assert [(e.row, e.column) for e in customers.errors] == [(2, labels[1])]
+    assert "64" in tickets.errors[0].message and not Customer.objects.exists()
+
+
+@MODES
+def test_rows_with_errors_are_counted_as_rows_not_problems(world: World, parallel: bool) -> None:
+    """A row with three problems is one row with errors (the report said "3 with errors" of 2 rows)."""
+    from django.template.loader import render_to_string
+
+    from loopdesk.reports.models import ImportRun
+
+    bad = ["EOMS-3,昨天,12345,投诉,不存在的类目,10086热线,内容\n"]
+    result = _mode(import_tickets(acting_user=world.user("agent"), source=_csv(GOOD + bad), now=T0, system="eoms",
+                                  all_or_nothing=False, parallel=parallel, batch_size=1), parallel)
+    assert (result.rows, result.valid, result.error_count, result.error_rows) == (3, 2, 3, 1)
+    assert ImportRun.objects.get().errors == 1
+    with translation.override("en"):
+        html = render_to_string("reports/partials/import_result.html", {"result": result})
+    assert "3 rows: 2 valid, 2 imported, 0 already imported earlier, 1 with errors." in html
+    customers = import_customers(acting_user=world.user("supervisor"), source=io.BytesIO(
+        "手机号码,品牌,VIP等级\n1390000000x,小灵通,铁卡\n13900000005,全球通,金卡\n".encode()), dry_run=True)
+    assert (customers.rows, customers.valid, customers.error_count, customers.error_rows) == (2, 1, 3, 1)
+
+
+def test_a_customer_updated_without_a_region_keeps_theirs(world: World) -> None:
+    """A file of names only: a province supervisor updates the province's customers (no region of their own to
+    default to), and nobody's customer is moved to the importing user's region."""
+    from django.contrib.auth.models import Group
+
+    from loopdesk.org.models import User
+
+    world.customer(msisdn="13900000009", region="ZH", name="旧名", home_branch=None)
+    province = User.objects.create_user(username="gd_supervisor", unit=world.units["gd"])
+    province.groups.add(Group.objects.get_or_create(name="supervisor")[0])
+    result = import_customers(acting_user=province, source=io.BytesIO("手机号码,客户姓名\n13900000009,新名\n".encode()))
+    assert (result.error_count, result.updated) == (0, 1)
+    assert Customer.objects.values_list("name", "region").get(msisdn="13900000009") == ("新名", "ZH")
+    by_admin = _customers("手机号码,客户姓名\n13900000009,再改\n", "admin", world)  # a Jiangmen administrator
+    assert by_admin.updated == 1 and Customer.objects.get(msisdn="13900000009").region == "ZH"
+    new = import_customers(acting_user=province, source=io.BytesIO("手机号码,客户姓名\n13900000010,新客户\n".encode()))
+    assert [e.column for e in new.errors] == ["归属地市"] or [e.column for e in new.errors] == ["home region"]

@@ -136,3 +136,37 @@ def test_satisfaction_from_survey_scores_and_window_surveys(world: World, histor
     rollups.rebuild()
     assert m.report(world.user("supervisor"), NOV).values["survey_mean"] == (5 + 2 + 1) / 3
     assert m.report(world.user("supervisor"), NOV).values["window_mean"] == 4.0
+
+
+def test_complaints_per_10k_customers_count_the_customers_of_the_filtered_unit_and_tier(
+        world: World, history: list[Ticket]) -> None:
+    from loopdesk.customers.choices import VipLevel
+    from loopdesk.customers.models import Customer
+
+    supervisor = world.user("supervisor")
+    branch = world.units["branch_xh"]
+    for _i in range(7):  # customers of the region homed elsewhere (or nowhere), two of them VIPs
+        world.customer(home_branch=None)
+    world.customer(home_branch=None, vip_level=VipLevel.GOLD)
+    world.customer(home_branch=world.units["hall_xh"], vip_level=VipLevel.GOLD)
+    homed = Customer.objects.filter(home_branch=branch).count()
+    assert 0 < homed < Customer.objects.filter(region="JM").count()
+    by_branch = m.report(supervisor, NOV, {"branch": branch.pk}).values
+    assert by_branch["complaints"] and by_branch["per_10k"] == pytest.approx(by_branch["complaints"] * 10000 / homed)
+    vips = Customer.objects.filter(region="JM").exclude(vip_level=VipLevel.NONE).count()
+    assert vips == 2
+    by_tier = m.report(supervisor, NOV, {"tier": "regular"}).values
+    regular = Customer.objects.filter(region="JM", vip_level=VipLevel.NONE).count()
+    assert by_tier["per_10k"] == pytest.approx(by_tier["complaints"] * 10000 / regular)
+
+
+def test_the_period_before_several_whole_months_is_as_many_months() -> None:
+    """January–February compared with November–December (not 59 days from 3 November); a quarter with the one
+    before; other ranges with the same number of days before."""
+    jan_feb = m.Period(dt.date(2026, 1, 1), dt.date(2026, 2, 28))
+    assert jan_feb.previous() == m.Period(dt.date(2025, 11, 1), dt.date(2025, 12, 31))
+    q2 = m.Period(dt.date(2026, 4, 1), dt.date(2026, 6, 30))
+    assert q2.previous() == m.Period(dt.date(2026, 1, 1), dt.date(2026, 3, 31))
+    assert m.Period.month(2026, 3).previous() == m.Period.month(2026, 2)
+    days = m.Period(dt.date(2026, 11, 5), dt.date(2026, 11, 14))
+    assert days.previous() == m.Period(dt.date(2026, 10, 26), dt.date(2026, 11, 4))

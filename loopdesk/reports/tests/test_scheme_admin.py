@@ -113,3 +113,48 @@ def test_an_unknown_measure_stored_anyway_is_reported_not_a_500(world: World, hi
     assert export.status_code == 200
     # Without the permission the page does not offer the admin link.
     assert "/admin/reports/assessmentscheme/" not in response.content.decode()
+
+
+def test_an_item_limited_to_channels_stays_within_the_pages_channel_filter(world: World,
+                                                                           history: list[Ticket]) -> None:
+    """The window-service item (hall, hotline) filtered on the hall: the hall's surveys only (the history's window
+    survey is a hotline one), not both channels whatever the filter."""
+    scheme = scorecards.active_scheme()
+    assert scheme is not None
+    supervisor = world.user("supervisor")
+    window = [i.name for i in scheme.items.all()].index("窗口服务满意度")
+    unfiltered = scorecards.score(supervisor, scheme, NOV, "branch")
+    assert any(u.items[window].value is not None for u in unfiltered.units)
+    hall = scorecards.score(supervisor, scheme, NOV, "branch", {"channel": "hall"})
+    assert all(u.items[window].value is None for u in hall.units)
+    hotline = scorecards.score(supervisor, scheme, NOV, "branch", {"channel": "hotline"})
+    assert [u.items[window].value for u in hotline.units if u.items[window].value is not None] == \
+        [u.items[window].value for u in unfiltered.units if u.items[window].value is not None]
+
+
+def test_the_admin_refuses_an_item_that_cannot_be_scored_with_errors_on_its_fields(world: World) -> None:
+    """A target of 90 for 90 % (never reached), a target of 0 or a negative weight, an unknown channel: each
+    refused on its own field, in the user's language, and nothing is saved."""
+    client = _supervisor_client(world)
+    scheme = scorecards.active_scheme()
+    assert scheme is not None
+    url = f"/admin/reports/assessmentscheme/{scheme.pk}/change/"
+    cases = [
+        ({"target": 90}, "target"),
+        ({"target": 0}, "target"),
+        ({"weight": -5}, "weight"),
+        ({"channels": "hall,halls"}, "channels"),
+    ]
+    for change, field in cases:
+        response = client.post(url, _form(scheme, 工单处理及时率=change), HTTP_ACCEPT_LANGUAGE="en")
+        assert response.status_code == 200, (change, response.status_code)
+        formset = next(f for f in response.context["inline_admin_formsets"])
+        errors = [form.errors for form in formset.formset.forms if form.errors]
+        assert len(errors) == 1 and list(errors[0]) == [field], (change, errors)
+    item = AssessmentItem.objects.get(scheme=scheme, name="工单处理及时率")
+    assert (item.target, item.weight, item.channels) == (0.95, 20, "")
+    with_channels = client.post(url, _form(scheme, 工单处理及时率={"channels": " hall , hotline "}))
+    assert with_channels.status_code == 302
+    assert AssessmentItem.objects.get(scheme=scheme, name="工单处理及时率").channels == "hall,hotline"
+    chinese = client.post(url, _form(scheme, 工单处理及时率={"weight": 0}), HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert "权重即该项的分值，须大于 0。" in chinese.content.decode()

@@ -85,3 +85,13 @@ def test_every_score_equals_the_measures_of_the_full_totals(world: World, full_h
     card = scorecards.score(viewer, scheme, period, unit_kind, filters)
     assert card.units
     _expected(viewer, card, filters)
+
+
+def test_units_with_equal_totals_share_their_rank() -> None:
+    from loopdesk.reports.scorecards import UnitScore, rank_units
+
+    units = [UnitScore(1, "乙", [], 80.0), UnitScore(2, "甲", [], 95.5), UnitScore(3, "丙", [], 80.0),
+             UnitScore(4, "丁", [], 60.0), UnitScore(5, "戊", [], 95.5)]
+    rank_units(units)
+    assert {u.unit_id: u.rank for u in units} == {2: 1, 5: 1, 1: 3, 3: 3, 4: 5}
+    assert [u.rank for u in units] == [1, 1, 3, 3, 5]

@@ -6,11 +6,14 @@ import io
 import re
 from typing import Any
 
+from django.contrib.auth.models import Group
 from django.test import Client
 from django.utils import translation
 from openpyxl import Workbook, load_workbook
 
 from loopdesk.conftest import World
+from loopdesk.org.choices import Role
+from loopdesk.org.models import User
 from loopdesk.reports import measures as m
 from loopdesk.reports.monthly import produce_monthly_report
 from loopdesk.tickets.models import Ticket
@@ -76,6 +79,38 @@ def test_stored_reports_are_listed_and_downloaded_within_scope(world: World, his
     assert client.get(f"/reports/files/{jm.pk}/").status_code == 200
     assert client.get(f"/reports/files/{zh.pk}/").status_code == 404
     assert client.get("/reports/files/").status_code == 200
+
+
+def test_a_province_supervisor_gets_the_regions_reports_under_a_meaningful_name(world: World, history: list[Ticket],
+                                                                             settings, tmp_path) -> None:
+    settings.MEDIA_ROOT = tmp_path
+    jm = produce_monthly_report(2026, 11, "JM")
+    produce_monthly_report(2026, 11, "JM")  # again: the storage names the new file differently
+    jm.refresh_from_db()
+    whole = produce_monthly_report(2026, 11, "all")
+    province = User.objects.create_user(username="gd_supervisor", unit=world.units["gd"])
+    province.groups.add(Group.objects.get_or_create(name=Role.SUPERVISOR)[0])
+    client = Client()
+    client.force_login(province)
+    listing = client.get("/reports/files/").content.decode()
+    assert f"/reports/files/{jm.pk}/" in listing
+    assert f"/reports/files/{whole.pk}/" not in listing  # other provinces' tickets
+    hq = User.objects.create_user(username="hq_supervisor", unit=world.units["hq"])
+    hq.groups.add(Group.objects.get(name=Role.SUPERVISOR))
+    hq_client = Client()
+    hq_client.force_login(hq)
+    whole_listing = hq_client.get("/reports/files/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert f"/reports/files/{whole.pk}/" in whole_listing and "<td>全部地市</td>" in whole_listing
+    with translation.override("en"):
+        response = client.get(f"/reports/files/{jm.pk}/", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 200
+    assert "Monthly%20report%20JM%202026-11.xlsx" in response["Content-Disposition"] \
+        or 'Monthly report JM 2026-11.xlsx' in response["Content-Disposition"], response["Content-Disposition"]
+    assert client.get(f"/reports/files/{whole.pk}/").status_code == 404
+    nobody = User.objects.create_user(username="unitless_supervisor")
+    nobody.groups.add(Group.objects.get(name=Role.SUPERVISOR))
+    client.force_login(nobody)
+    assert client.get(f"/reports/files/{jm.pk}/").status_code in (403, 404)
 
 
 def _guessed_step(client: Client, page: str, step: str, **extra: str) -> Any:
@@ -170,3 +205,66 @@ def test_import_page_reports_a_bad_line_past_the_sample_at_the_dry_run(world: Wo
         assert response.status_code == 422 and '<td class="num">9</td>' in html and "不是 UTF-8" in html
         assert 'value="import"' not in html
     assert Ticket.objects.count() == 0
+
+
+def test_a_group_without_a_value_is_named_none_in_the_table_and_its_export(world: World,
+                                                                           history: list[Ticket]) -> None:
+    """The window survey of the history has no contact type (it rates a call, not a work order): its row is named."""
+    with translation.override("en"):
+        rows = m.table(world.user("supervisor"), m.Period.month(2026, 11), "contact_type")
+    empty = [r for r in rows if r.key == ""]
+    assert len(empty) == 1
+    with translation.override("zh-hans"):
+        assert m.group_labels("contact_type", [""])[""] == "（无）"
+    assert empty[0].label == "(none)"
+    client = _client(world, "supervisor")
+    page = client.get(f"/reports/table/?{NOV}&group_by=tier", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "(none)" in page
+    body = b"".join(client.get(f"/reports/table/?{NOV}&group_by=brand&format=csv").streaming_content)
+    labels = [line.split(",")[0] for line in body.decode("utf-8-sig").splitlines()[1:]]
+    assert "" not in labels and "None" not in labels
+
+
+def test_a_period_at_the_end_of_the_calendar_is_refused_not_a_server_error(world: World,
+                                                                           history: list[Ticket]) -> None:
+    """Year 1 has no year before, year 9999 no month after its December: the pages fall back to this month (as for
+    any period they cannot read) instead of failing with an OverflowError."""
+    client = _client(world, "supervisor")
+    for query in ("month=0001-01", "start=0001-01-01&end=0001-01-31", "start=9999-12-01&end=9999-12-31",
+                  "month=9999-12"):
+        for page in ("/reports/?", "/reports/table/?group_by=month&compare=1&", "/reports/scorecard/?",
+                     "/reports/tickets/?measure=volume&"):
+            assert client.get(page + query).status_code == 200, page + query
+
+
+def test_the_kpi_table_has_the_overtime_and_problem_rates_by_group(world: World, history: list[Ticket]) -> None:
+    """Overtime and problem rates by dimension (issue: counts and rates), on the page and in the export."""
+    client = _client(world, "supervisor")
+    with translation.override("zh-hans"):
+        labels = [str(m.MEASURES[name][0]) for name in ("overtime_rate", "problem_rate")]
+    body = b"".join(client.get(f"/reports/table/?{NOV}&group_by=department&format=csv").streaming_content)
+    lines = body.decode("utf-8-sig").splitlines()
+    header = lines[0].split(",")
+    assert [f"{label} (%)" in header for label in labels] == [True, True]
+    netmaint = next(line.split(",") for line in lines[1:] if line.startswith("网络维护中心"))
+    rows = m.table(world.user("supervisor"), m.Period.month(2026, 11), "department")
+    values = next(r for r in rows if r.key == world.units["netmaint"].pk).values
+    assert values["overtime_rate"]
+    assert float(netmaint[header.index(f"{labels[0]} (%)")]) == round(values["overtime_rate"] * 100, 2)
+    page = client.get(f"/reports/table/?{NOV}&group_by=department").content.decode()
+    assert labels[0] in page and labels[1] in page
+
+
+def test_the_drill_down_list_names_categories_and_units_in_the_users_language(world: World,
+                                                                              history: list[Ticket]) -> None:
+    world.categories["indoor"].name_en = "No indoor signal"
+    world.categories["indoor"].save(update_fields=["name_en"])
+    world.units["call"].name_en = "Call room"  # the answered work orders are back with the first responder
+    world.units["call"].save(update_fields=["name_en"])
+    client = _client(world, "supervisor")
+    url = f"/reports/tickets/?{NOV}&measure=volume"
+    english = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "<td>No indoor signal</td>" in english and "<td>Call room</td>" in english
+    assert "室内无信号" not in english and "话务室" not in english
+    chinese = client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "<td>室内无信号</td>" in chinese and "<td>话务室</td>" in chinese

@@ -230,3 +230,17 @@ def test_board_figures_come_from_the_open_ticket_indexes_not_the_ticket_rows(wor
     assert sum(r["overtime"] + r["problem"] for r in context["by_department"]) == 10
     assert sum(r["overtime"] + r["problem"] for r in context["by_branch"]) == 10
     assert [t.pk for t in context["late"]] == [t.pk for t in late]
+
+
+def test_board_names_its_overtime_and_problem_counts_as_what_they_count(world: World, client_for: Any) -> None:
+    """The overtime figure leaves the problem tickets out (48–72 h, not "over 48 h"), and the columns say work
+    orders: 问题工单, not 问题 ("a problem")."""
+    _late(world, age_hours=50)
+    _late(world, age_hours=80, problem=True)
+    english = client_for("supervisor").get("/board/").content.decode()
+    assert 'id="stat-overtime">1<' in english and "Overtime (over 48 h)" not in english
+    assert "Overtime tickets (48–72 h)" in english and "Problem tickets (over 72 h)" in english
+    chinese = client_for("supervisor", "zh-hans").get("/board/").content.decode()
+    headers = chinese.split('id="by-department"', 1)[1].split("</thead>", 1)[0]
+    assert "<th>问题工单（超过 72 小时）</th>" in headers and "<th>超时工单（48–72 小时）</th>" in headers
+    assert "<th>问题</th>" not in headers
