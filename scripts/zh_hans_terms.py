@@ -42,9 +42,6 @@ T: dict[str, str] = {
         "地市分公司下属单位的地市代码须与该地市一致（%(region)s）。",
     "A unit below a city company has that city's province code (%(province)s).":
         "地市分公司下属单位的省份代码须与该地市一致（%(province)s）。",
-    "This work order already belongs to another parent.": "该工单已属于另一张父工单。",
-    "This work order is above the other one already: it cannot also be its child.":
-        "该工单已是另一张工单的上级，不能同时成为其子工单。",
     "Your role does not dispatch work orders.": "您的角色不负责派单。",
     "Name an original only when rejecting as a duplicate; otherwise leave it empty.":
         "仅在按重复工单驳回时填写原工单；否则请留空。",

@@ -980,21 +980,6 @@ def do_link_tickets(
     return link
 
 
-def _check_parent_link(parent: Ticket, child: Ticket) -> None:
-    """`child` may go below `parent`: it has no other parent, and `parent` is not below `child` (no cycle)."""
-    current = Ticket.objects.filter(pk=child.pk).values_list("parent_id", flat=True).first()
-    if current is not None and current != parent.pk:
-        raise ValidationFailed(field="other", message=_("This work order already belongs to another parent."))
-    ancestor: int | None = parent.pk
-    for _step in range(1000):  # parent chains are short; the bound only guards against a damaged chain
-        if ancestor is None:
-            return
-        if ancestor == child.pk:
-            raise ValidationFailed(field="other", message=_(
-                "This work order is above the other one already: it cannot also be its child."))
-        ancestor = Ticket.objects.filter(pk=ancestor).values_list("parent_id", flat=True).first()
-
-
 def validate_upload(upload: UploadedFile) -> None:
     """Size and type limits of an attachment (settings); sets `upload.content_type` to the detected type."""
     max_bytes = settings.LOOPDESK_ATTACHMENT_MAX_BYTES
