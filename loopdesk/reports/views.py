@@ -488,7 +488,8 @@ def stored_report_filename(stored: StoredReport) -> str:
     the storage gave the file (it appends random characters when a name is taken)."""
     scope = str(_("all regions")) if stored.scope == "all" else stored.scope
     extension = stored.file.name.rsplit(".", 1)[-1] if "." in stored.file.name else "xlsx"
-    return f"{_('Monthly report')} {scope} {stored.period:%Y-%m}.{extension}"
+    label = str(_("Monthly report"))  # outside the f-string, where xgettext finds it
+    return f"{label} {scope} {stored.period:%Y-%m}.{extension}"
 
 
 # --- imports --------------------------------------------------------------------------------------------
