@@ -119,7 +119,15 @@ def read_file_gateway(path: Path) -> list[dict[str, object]]:
     """Every SMS the file gateway wrote, in order (tests and the demo read it)."""
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_bytes().splitlines() if line.strip()]
+    with path.open("rb") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_SH)  # the writers hold LOCK_EX while they append a line
+        try:
+            data = handle.read()
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+    # Only whole lines: a writer without the lock could still be half-way through the last one.
+    complete = data[: data.rfind(b"\n") + 1]
+    return [json.loads(line) for line in complete.splitlines() if line.strip()]
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:

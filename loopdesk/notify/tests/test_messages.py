@@ -166,6 +166,14 @@ def test_file_gateway_writes_each_message_once(world: World, sms_file) -> None:
     assert len(read_file_gateway(sms_file)) == 1
 
 
+def test_reading_the_file_gateway_skips_a_line_still_being_written(tmp_path) -> None:
+    path = tmp_path / "sms.jsonl"
+    FileGateway(path).send(Sms(id="a", to="13800000000", sender="10086", text="第1条"))
+    with path.open("ab") as handle:  # another process half-way through its line
+        handle.write('{"id": "b", "to": "13800000001", "text": "第2'.encode())
+    assert [m["id"] for m in read_file_gateway(path)] == ["a"]
+
+
 class _Receiver(http.server.BaseHTTPRequestHandler):
     received: list = []
     status = 200
