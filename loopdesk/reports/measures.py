@@ -22,6 +22,7 @@ from typing import Any
 
 from django.core.cache import cache
 from django.db.models import Q, QuerySet, Sum
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from loopdesk.customers.choices import Brand, Tier, VipLevel
@@ -585,6 +586,9 @@ def table(user: Any, period: Period, group_by: str, filters: dict[str, Any] | No
 
 
 def group_labels(group_by: str, keys: Iterable[Any], language: str | None = None) -> dict[Any, str]:
+    """The names of group values: units and categories in `language` (default: the active one, as the labels of
+    the measures are), choices by their labels, dates as ISO dates."""
+    language = language or get_language()
     keys = [k for k in keys if k is not None]
     if group_by in ("branch", "department"):
         units = OrgUnit.objects.in_bulk([k for k in keys if k])
