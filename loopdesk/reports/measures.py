@@ -128,6 +128,17 @@ MEASURES: dict[str, tuple[Any, str]] = {  # name -> (label, unit: count | rate |
     "window_mean": (_("Window service mean score (1–5)"), "score"),
     "window_satisfaction": (_("Window service satisfaction (% satisfied)"), "rate"),
 }
+# Which way a measure should move: 1 higher is better, -1 lower is better; volumes and activity counts are
+# neither (0, absent). The pages colour a change by it (more overtime is bad news, not good).
+DIRECTION: dict[str, int] = {
+    **dict.fromkeys(("timely", "timeliness", "fcr", "fcr_rate", "callbacks", "callback_rate", "satisfied",
+                     "satisfaction", "survey_responses", "survey_response_rate", "survey_mean", "survey_satisfied",
+                     "survey_satisfaction", "window_response_rate", "window_mean", "window_satisfaction"), 1),
+    **dict.fromkeys(("per_10k", "complaints", "appeals", "untimely", "overtime", "overtime_rate", "problem",
+                     "problem_rate", "reply_mean", "reply_median", "reply_p90", "e2e_mean", "e2e_median", "e2e_p90",
+                     "repeat", "repeat_rate", "returned", "hops_returned", "return_rate", "hop_mean", "hop_median",
+                     "hop_p90", "survey_unsatisfied"), -1),
+}
 # Counts a user can click: measure -> (counter, extra condition on the fact).
 DRILLABLE: dict[str, tuple[str, Q]] = {
     "volume": ("created", Q()),

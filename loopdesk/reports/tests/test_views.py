@@ -286,3 +286,21 @@ def test_tables_and_scorecards_name_units_and_categories_in_the_users_language(w
     assert "Network maintenance" in card
     chinese = client.get(f"/reports/table/?{NOV}&group_by=department", HTTP_ACCEPT_LANGUAGE="zh-hans")
     assert "网络维护中心" in chinese.content.decode()
+
+
+def test_changes_are_coloured_by_whether_they_are_improvements(world: World) -> None:
+    """November has one more repeat complaint than October: the repeat rate going up is shown as worse (it was
+    coloured as good news, as every rise was), the timeliness rate unchanged, the volume neither."""
+    from loopdesk.reports.tests.conftest import make_full_history
+
+    make_full_history(world)
+    client = _client(world, "supervisor")
+    cards = {c["name"]: c for c in client.get(f"/reports/?{NOV}").context["cards"]}
+    assert cards["repeat_rate"]["mom"]["up"] and cards["repeat_rate"]["mom"]["worse"]
+    assert not cards["repeat_rate"]["mom"]["better"]
+    assert cards["volume"]["mom"]["up"] and not (cards["volume"]["mom"]["better"] or cards["volume"]["mom"]["worse"])
+    html = client.get(f"/reports/?{NOV}").content.decode()
+    card = html.split('data-measure="repeat_rate"', 1)[1].split("</div>\n  </div>", 1)[0]
+    assert 'class="worse"' in card and 'class="better"' not in card
+    table = client.get(f"/reports/table/?{NOV}&group_by=contact_type&compare=1").content.decode()
+    assert 'class="worse"' in table
