@@ -940,6 +940,7 @@ def import_tickets(
             first = last = None
         else:
             result.seconds["validation pass"] = time.perf_counter() - started
+            _note_empty(result)
             if spill is None or (all_or_nothing and result.error_count) or not result.valid:
                 return result
             batches = spilled(spill)
@@ -968,6 +969,7 @@ def import_tickets(
                                    "commit": time.perf_counter() - committing})
         except _Abort:
             result.created = 0
+            _note_empty(result)
         if result.applied and not bulk:
             rollups.fold_pending()  # the imported tickets are in the figures when the import reports back
         return result
@@ -978,6 +980,13 @@ def import_tickets(
             spill.close()
         if isinstance(source, str | Path):
             handle.close()
+
+
+def _note_empty(result: ImportResult) -> None:
+    """A file with a header and no rows (or a wrong sheet, or everything filtered out by Excel) is a problem to
+    report, not an import of nothing that looks like success."""
+    if not result.rows and not result.error_count:
+        result.add_error(2, "", _("The file has no rows below its header: there is nothing to import."))
 
 
 def _imported(system: str, external_ids: list[str]) -> set[str]:
@@ -1182,6 +1191,7 @@ def import_customers(
         except UnreadableFile as exc:  # reported on its line; nothing is imported, even with all_or_nothing off
             result.add_error(exc.line, "", exc.message)
             return result
+        _note_empty(result)
         if dry_run or (all_or_nothing and result.error_count) or not result.valid:
             return result
         handle.seek(0)

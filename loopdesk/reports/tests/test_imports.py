@@ -730,3 +730,17 @@ def test_a_customer_updated_without_a_region_keeps_theirs(world: World) -> None:
     assert by_admin.updated == 1 and Customer.objects.get(msisdn="13900000009").region == "ZH"
     new = import_customers(acting_user=province, source=io.BytesIO("手机号码,客户姓名\n13900000010,新客户\n".encode()))
     assert [e.column for e in new.errors] == ["归属地市"] or [e.column for e in new.errors] == ["home region"]
+
+
+@MODES
+def test_a_file_with_only_its_header_is_reported_not_a_silent_success(world: World, parallel: bool) -> None:
+    for dry_run in (True, False):
+        result = import_tickets(acting_user=world.user("agent"), source=_csv([]), now=T0, dry_run=dry_run,
+                                parallel=parallel)
+        assert (result.rows, result.applied, [e.row for e in result.errors]) == (0, False, [2])
+    customers = import_customers(acting_user=world.user("supervisor"),
+                                 source=io.BytesIO("手机号码,客户姓名\n".encode()))
+    assert [e.row for e in customers.errors] == [2] and not customers.applied
+    with translation.override("zh-hans"):
+        result = import_tickets(acting_user=world.user("agent"), source=_csv([]), now=T0, dry_run=True)
+    assert "没有数据行" in result.errors[0].message
