@@ -52,7 +52,7 @@ from loopdesk.core.text import normalize_msisdn, validate_msisdn
 from loopdesk.customers.choices import Brand, VipLevel
 from loopdesk.customers.models import Customer
 from loopdesk.customers.services import get_or_create_customer
-from loopdesk.org.choices import UnitLevel
+from loopdesk.org.choices import UnitFunction, UnitLevel
 from loopdesk.org.models import OrgUnit
 from loopdesk.reports import rollups
 from loopdesk.reports.bulkimport import BulkTicketWriter
@@ -1150,6 +1150,11 @@ def import_customers(
                         elif len(matching) > 1:
                             error("home_branch", _("Several units are named “%(value)s”: give the unit's code or "
                                                    "the region.") % {"value": cell["home_branch"]})
+                        elif not (matching[0].level == UnitLevel.CENTRE
+                                  and matching[0].function == UnitFunction.FRONT_LINE):
+                            # The branch the customer's work orders are counted under (the reports' branches).
+                            error("home_branch", _("“%(value)s” is not a branch (a front-line centre).")
+                                  % {"value": cell["home_branch"]})
                         else:
                             values["home_branch_id"] = matching[0].pk
                             region = matching[0].region

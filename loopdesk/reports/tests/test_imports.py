@@ -636,6 +636,9 @@ def test_customer_regions_and_branches_are_checked(world: World) -> None:
     assert Customer.objects.count() == 0
     good = _customers("手机号码,归属分公司\n13900000005,BRANCH_XH\n", "admin", world)
     assert good.created == 1
+    not_branches = _customers("手机号码,归属分公司\n13900000011,网络部\n13900000012,HALL_XH\n", "admin", world)
+    assert [(e.row, e.column) for e in not_branches.errors] == [(2, "home branch"), (3, "home branch")]
+    assert "网络部" in not_branches.errors[0].message
     by_name = _customers("手机号码,归属地市\n13900000006,江门\n13900000007,江门分公司\n13900000008,zh\n", "admin",
                          world)
     assert by_name.created == 3, by_name.errors
