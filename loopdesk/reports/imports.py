@@ -94,7 +94,7 @@ TICKET_FIELDS: dict[str, tuple[Any, bool, tuple[str, ...]]] = {
 }
 CUSTOMER_FIELDS: dict[str, tuple[Any, bool, tuple[str, ...]]] = {
     "msisdn": (_("mobile number"), True, ("手机号码", "用户号码", "号码", "msisdn")),
-    "name": (_("name"), False, ("客户姓名", "姓名", "name")),
+    "name": (_("customer name"), False, ("客户姓名", "姓名", "name")),  # its problems say whose name
     "brand": (_("brand"), False, ("品牌", "brand")),
     "vip_level": (_("VIP level"), False, ("VIP等级", "客户等级", "vip_level")),
     "region": (_("home region"), False, ("归属地市", "地市", "region")),

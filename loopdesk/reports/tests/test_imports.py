@@ -690,7 +690,7 @@ def test_a_customer_name_longer_than_the_field_is_a_row_error_not_cut(world: Wor
     customers = import_customers(acting_user=world.user("supervisor"),
                                  source=io.BytesIO(f"手机号码,客户姓名\n13900000002,{long_name}\n".encode()))
     with translation.override("zh-hans"):
-        labels = (str(TICKET_FIELDS["customer_name"][0]), "名称")
+        labels = (str(TICKET_FIELDS["customer_name"][0]), "客户姓名")  # not 名称 (the name of a thing)
     assert [(e.row, e.column) for e in tickets.errors] == [(2, labels[0])]
     assert [(e.row, e.column) for e in customers.errors] == [(2, labels[1])]
     assert "64" in tickets.errors[0].message and not Customer.objects.exists()
