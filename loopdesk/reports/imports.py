@@ -52,7 +52,7 @@ from loopdesk.core.text import normalize_msisdn, validate_msisdn
 from loopdesk.customers.choices import Brand, VipLevel
 from loopdesk.customers.models import Customer
 from loopdesk.customers.services import get_or_create_customer
-from loopdesk.org.choices import UnitLevel
+from loopdesk.org.choices import UnitFunction, UnitLevel
 from loopdesk.org.models import OrgUnit
 from loopdesk.reports import rollups
 from loopdesk.reports.bulkimport import BulkTicketWriter
@@ -94,7 +94,7 @@ TICKET_FIELDS: dict[str, tuple[Any, bool, tuple[str, ...]]] = {
 }
 CUSTOMER_FIELDS: dict[str, tuple[Any, bool, tuple[str, ...]]] = {
     "msisdn": (_("mobile number"), True, ("手机号码", "用户号码", "号码", "msisdn")),
-    "name": (_("name"), False, ("客户姓名", "姓名", "name")),
+    "name": (_("customer name"), False, ("客户姓名", "姓名", "name")),  # its problems say whose name
     "brand": (_("brand"), False, ("品牌", "brand")),
     "vip_level": (_("VIP level"), False, ("VIP等级", "客户等级", "vip_level")),
     "region": (_("home region"), False, ("归属地市", "地市", "region")),
@@ -940,6 +940,7 @@ def import_tickets(
             first = last = None
         else:
             result.seconds["validation pass"] = time.perf_counter() - started
+            _note_empty(result)
             if spill is None or (all_or_nothing and result.error_count) or not result.valid:
                 return result
             batches = spilled(spill)
@@ -968,6 +969,7 @@ def import_tickets(
                                    "commit": time.perf_counter() - committing})
         except _Abort:
             result.created = 0
+            _note_empty(result)
         if result.applied and not bulk:
             rollups.fold_pending()  # the imported tickets are in the figures when the import reports back
         return result
@@ -978,6 +980,13 @@ def import_tickets(
             spill.close()
         if isinstance(source, str | Path):
             handle.close()
+
+
+def _note_empty(result: ImportResult) -> None:
+    """A file with a header and no rows (or a wrong sheet, or everything filtered out by Excel) is a problem to
+    report, not an import of nothing that looks like success."""
+    if not result.rows and not result.error_count:
+        result.add_error(2, "", _("The file has no rows below its header: there is nothing to import."))
 
 
 def _imported(system: str, external_ids: list[str]) -> set[str]:
@@ -1141,6 +1150,11 @@ def import_customers(
                         elif len(matching) > 1:
                             error("home_branch", _("Several units are named “%(value)s”: give the unit's code or "
                                                    "the region.") % {"value": cell["home_branch"]})
+                        elif not (matching[0].level == UnitLevel.CENTRE
+                                  and matching[0].function == UnitFunction.FRONT_LINE):
+                            # The branch the customer's work orders are counted under (the reports' branches).
+                            error("home_branch", _("“%(value)s” is not a branch (a front-line centre).")
+                                  % {"value": cell["home_branch"]})
                         else:
                             values["home_branch_id"] = matching[0].pk
                             region = matching[0].region
@@ -1182,6 +1196,7 @@ def import_customers(
         except UnreadableFile as exc:  # reported on its line; nothing is imported, even with all_or_nothing off
             result.add_error(exc.line, "", exc.message)
             return result
+        _note_empty(result)
         if dry_run or (all_or_nothing and result.error_count) or not result.valid:
             return result
         handle.seek(0)

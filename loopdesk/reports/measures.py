@@ -22,6 +22,7 @@ from typing import Any
 
 from django.core.cache import cache
 from django.db.models import Q, QuerySet, Sum
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from loopdesk.customers.choices import Brand, Tier, VipLevel
@@ -126,6 +127,17 @@ MEASURES: dict[str, tuple[Any, str]] = {  # name -> (label, unit: count | rate |
     "window_response_rate": (_("Window survey response rate"), "rate"),
     "window_mean": (_("Window service mean score (1–5)"), "score"),
     "window_satisfaction": (_("Window service satisfaction (% satisfied)"), "rate"),
+}
+# Which way a measure should move: 1 higher is better, -1 lower is better; volumes and activity counts are
+# neither (0, absent). The pages colour a change by it (more overtime is bad news, not good).
+DIRECTION: dict[str, int] = {
+    **dict.fromkeys(("timely", "timeliness", "fcr", "fcr_rate", "callbacks", "callback_rate", "satisfied",
+                     "satisfaction", "survey_responses", "survey_response_rate", "survey_mean", "survey_satisfied",
+                     "survey_satisfaction", "window_response_rate", "window_mean", "window_satisfaction"), 1),
+    **dict.fromkeys(("per_10k", "complaints", "appeals", "untimely", "overtime", "overtime_rate", "problem",
+                     "problem_rate", "reply_mean", "reply_median", "reply_p90", "e2e_mean", "e2e_median", "e2e_p90",
+                     "repeat", "repeat_rate", "returned", "hops_returned", "return_rate", "hop_mean", "hop_median",
+                     "hop_p90", "survey_unsatisfied"), -1),
 }
 # Counts a user can click: measure -> (counter, extra condition on the fact).
 DRILLABLE: dict[str, tuple[str, Q]] = {
@@ -585,6 +597,9 @@ def table(user: Any, period: Period, group_by: str, filters: dict[str, Any] | No
 
 
 def group_labels(group_by: str, keys: Iterable[Any], language: str | None = None) -> dict[Any, str]:
+    """The names of group values: units and categories in `language` (default: the active one, as the labels of
+    the measures are), choices by their labels, dates as ISO dates."""
+    language = language or get_language()
     keys = [k for k in keys if k is not None]
     if group_by in ("branch", "department"):
         units = OrgUnit.objects.in_bulk([k for k in keys if k])

@@ -134,11 +134,16 @@ def _fmt(value: float | int | None, unit: str) -> str:
     return f"{value:,}"
 
 
-def _change(value: float | None, unit: str) -> dict[str, Any] | None:
+def _change(value: float | None, unit: str, measure: str = "") -> dict[str, Any] | None:
+    """A change for display: its text, and whether it is an improvement (`better`) or not (`worse`), which
+    depends on the measure: more overtime or a longer handling time is worse, a higher satisfaction better, more
+    work orders neither."""
     if value is None:
         return None
     text = f"{value * 100:+.1f}" + (str(_("pt")) if unit == "rate" else "%")
-    return {"text": text, "up": value > 0, "down": value < 0}
+    direction = m.DIRECTION.get(measure, 0)
+    return {"text": text, "up": value > 0, "down": value < 0,
+            "better": value * direction > 0, "worse": value * direction < 0}
 
 
 # --- dashboard ------------------------------------------------------------------------------------------
@@ -154,7 +159,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         label, unit = m.MEASURES[name]
         cards.append({
             "name": name, "label": label, "value": _fmt(report.values[name], unit),
-            "mom": _change(report.mom[name], unit), "yoy": _change(report.yoy[name], unit),
+            "mom": _change(report.mom[name], unit, name), "yoy": _change(report.yoy[name], unit, name),
             "url": _drill_url(period, filters, m.drill_measure(name)) if m.drill_measure(name) else None,
         })
     trend = m.table(user, period, "day", filters)
@@ -251,7 +256,7 @@ def _short_board(rows: list[m.TableRow], measure: str, period: m.Period, filters
         before = r.previous.get(measure)
         items.append({
             "label": r.label, "value": _fmt(r.values[measure], unit), "previous": _fmt(before, unit),
-            "change": _change(m.change(r.values[measure], before, unit), unit),
+            "change": _change(m.change(r.values[measure], before, unit), unit, measure),
             "url": _drill_url(period, filters, SHORT_BOARD_DRILL.get(measure, "overtime"), group_by, r.key),
         })
     return {"measure": label, "items": items}
@@ -295,7 +300,7 @@ def table_view(request: HttpRequest) -> HttpResponse:
                 url = _drill_url(period, filters, drill, group_by, r.key)
             cell = {"text": _fmt(r.values[name], unit), "url": url}
             if compare:
-                cell.update(mom=_change(r.mom(name), unit), yoy=_change(r.yoy(name), unit))
+                cell.update(mom=_change(r.mom(name), unit, name), yoy=_change(r.yoy(name), unit, name))
             cells.append(cell)
         body.append({"label": r.label, "cells": cells})
     return render(request, "reports/table.html", _context(

@@ -636,6 +636,9 @@ def test_customer_regions_and_branches_are_checked(world: World) -> None:
     assert Customer.objects.count() == 0
     good = _customers("手机号码,归属分公司\n13900000005,BRANCH_XH\n", "admin", world)
     assert good.created == 1
+    not_branches = _customers("手机号码,归属分公司\n13900000011,网络部\n13900000012,HALL_XH\n", "admin", world)
+    assert [(e.row, e.column) for e in not_branches.errors] == [(2, "home branch"), (3, "home branch")]
+    assert "网络部" in not_branches.errors[0].message
     by_name = _customers("手机号码,归属地市\n13900000006,江门\n13900000007,江门分公司\n13900000008,zh\n", "admin",
                          world)
     assert by_name.created == 3, by_name.errors
@@ -687,7 +690,7 @@ def test_a_customer_name_longer_than_the_field_is_a_row_error_not_cut(world: Wor
     customers = import_customers(acting_user=world.user("supervisor"),
                                  source=io.BytesIO(f"手机号码,客户姓名\n13900000002,{long_name}\n".encode()))
     with translation.override("zh-hans"):
-        labels = (str(TICKET_FIELDS["customer_name"][0]), "名称")
+        labels = (str(TICKET_FIELDS["customer_name"][0]), "客户姓名")  # not 名称 (the name of a thing)
     assert [(e.row, e.column) for e in tickets.errors] == [(2, labels[0])]
     assert [(e.row, e.column) for e in customers.errors] == [(2, labels[1])]
     assert "64" in tickets.errors[0].message and not Customer.objects.exists()
@@ -730,3 +733,17 @@ def test_a_customer_updated_without_a_region_keeps_theirs(world: World) -> None:
     assert by_admin.updated == 1 and Customer.objects.get(msisdn="13900000009").region == "ZH"
     new = import_customers(acting_user=province, source=io.BytesIO("手机号码,客户姓名\n13900000010,新客户\n".encode()))
     assert [e.column for e in new.errors] == ["归属地市"] or [e.column for e in new.errors] == ["home region"]
+
+
+@MODES
+def test_a_file_with_only_its_header_is_reported_not_a_silent_success(world: World, parallel: bool) -> None:
+    for dry_run in (True, False):
+        result = import_tickets(acting_user=world.user("agent"), source=_csv([]), now=T0, dry_run=dry_run,
+                                parallel=parallel)
+        assert (result.rows, result.applied, [e.row for e in result.errors]) == (0, False, [2])
+    customers = import_customers(acting_user=world.user("supervisor"),
+                                 source=io.BytesIO("手机号码,客户姓名\n".encode()))
+    assert [e.row for e in customers.errors] == [2] and not customers.applied
+    with translation.override("zh-hans"):
+        result = import_tickets(acting_user=world.user("agent"), source=_csv([]), now=T0, dry_run=True)
+    assert "没有数据行" in result.errors[0].message

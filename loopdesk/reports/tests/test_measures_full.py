@@ -77,7 +77,8 @@ def test_short_boards(world: World, full_history: list[Ticket]) -> None:
     # netmaint: 3 of 5 timely (50 h overtime, 80 h problem); IT: the bill and the returned appeal, both timely.
     assert [(i["label"], i["value"], i["previous"]) for i in board["items"]] == [
         ("网络维护中心", "60.0%", "60.0%"), ("信息技术中心", "100.0%", "100.0%")]
-    assert board["items"][0]["change"] == {"text": "+0.0" + "个百分点", "up": False, "down": False}
+    assert board["items"][0]["change"] == {"text": "+0.0" + "个百分点", "up": False, "down": False,
+                                           "better": False, "worse": False}
     assert f"group_by=department&group={world.units['netmaint'].pk}" in board["items"][0]["url"]
     categories = m.table(user, NOV, "category_root", with_previous=True)
     board = views._short_board(categories, "survey_satisfaction", NOV, {}, "category_root")

@@ -268,3 +268,39 @@ def test_the_drill_down_list_names_categories_and_units_in_the_users_language(wo
     assert "室内无信号" not in english and "话务室" not in english
     chinese = client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert "<td>室内无信号</td>" in chinese and "<td>话务室</td>" in chinese
+
+
+def test_tables_and_scorecards_name_units_and_categories_in_the_users_language(world: World,
+                                                                               history: list[Ticket]) -> None:
+    world.units["netmaint"].name_en = "Network maintenance"
+    world.units["netmaint"].save(update_fields=["name_en"])
+    world.categories["basic"].name_en = "Basic communication"
+    world.categories["basic"].save(update_fields=["name_en"])
+    client = _client(world, "supervisor")
+    table = client.get(f"/reports/table/?{NOV}&group_by=department", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Network maintenance" in table and "网络维护中心" not in table
+    export = b"".join(client.get(f"/reports/table/?{NOV}&group_by=category_root&format=csv",
+                                 HTTP_ACCEPT_LANGUAGE="en").streaming_content).decode("utf-8-sig")
+    assert "\nBasic communication," in export and "基础通信" not in export
+    card = client.get(f"/reports/scorecard/?{NOV}&unit_kind=department", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Network maintenance" in card
+    chinese = client.get(f"/reports/table/?{NOV}&group_by=department", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert "网络维护中心" in chinese.content.decode()
+
+
+def test_changes_are_coloured_by_whether_they_are_improvements(world: World) -> None:
+    """November has one more repeat complaint than October: the repeat rate going up is shown as worse (it was
+    coloured as good news, as every rise was), the timeliness rate unchanged, the volume neither."""
+    from loopdesk.reports.tests.conftest import make_full_history
+
+    make_full_history(world)
+    client = _client(world, "supervisor")
+    cards = {c["name"]: c for c in client.get(f"/reports/?{NOV}").context["cards"]}
+    assert cards["repeat_rate"]["mom"]["up"] and cards["repeat_rate"]["mom"]["worse"]
+    assert not cards["repeat_rate"]["mom"]["better"]
+    assert cards["volume"]["mom"]["up"] and not (cards["volume"]["mom"]["better"] or cards["volume"]["mom"]["worse"])
+    html = client.get(f"/reports/?{NOV}").content.decode()
+    card = html.split('data-measure="repeat_rate"', 1)[1].split("</div>\n  </div>", 1)[0]
+    assert 'class="worse"' in card and 'class="better"' not in card
+    table = client.get(f"/reports/table/?{NOV}&group_by=contact_type&compare=1").content.decode()
+    assert 'class="worse"' in table
