@@ -35,6 +35,7 @@ from loopdesk.reports.models import (
     DailyRollup,
     DailyTotal,
     HopFact,
+    ImportRun,
     MonthlyRollup,
     ReportFact,
 )
@@ -459,7 +460,10 @@ def customers_in_scope(user: Any, filters: dict[str, Any] | None) -> int:
         excluded["vip_level"] = VipLevel.NONE
     elif tier:  # regular, or a tier no customer has
         conditions["vip_level"] = VipLevel.NONE if tier == Tier.REGULAR else "-"
-    key = "reports:customers:" + ",".join(f"{k}={v}" for k, v in sorted(conditions.items())) + (
+    # Every import (customers, or work orders that bring new customers) leaves an ImportRun: the newest one's id in
+    # the key makes every process count again after an import (the default cache is per process).
+    last_import = ImportRun.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    key = f"reports:customers:{last_import}:" + ",".join(f"{k}={v}" for k, v in sorted(conditions.items())) + (
         ";not-none" if excluded else "")
     count = cache.get(key)
     if count is None:

@@ -158,6 +158,22 @@ def test_customers_import_upserts_by_number(world: World) -> None:
     assert Customer.objects.count() == 1
 
 
+def test_a_customer_import_is_counted_at_once_in_complaints_per_10k_customers(world: World) -> None:
+    """The customer counts behind 'complaints per 10,000 customers' are cached; an import makes them count again."""
+    from loopdesk.reports import measures
+
+    supervisor = world.user("supervisor")
+    before = measures.customers_in_scope(supervisor, {})
+    assert measures.customers_in_scope(supervisor, {}) == before  # cached
+    data = "手机号码,客户姓名,品牌,归属分公司\n13900000001,李四,全球通,新会分公司\n13900000002,王五,神州行,新会分公司\n"
+    assert import_customers(acting_user=supervisor, source=io.BytesIO(data.encode())).created == 2
+    assert measures.customers_in_scope(supervisor, {}) == before + 2
+    gotone = measures.customers_in_scope(supervisor, {"brand": "gotone"})
+    update = "手机号码,客户姓名,品牌,归属分公司\n13900000002,王五,全球通,新会分公司\n"
+    assert import_customers(acting_user=supervisor, source=io.BytesIO(update.encode())).updated == 1
+    assert measures.customers_in_scope(supervisor, {"brand": "gotone"}) == gotone + 1
+
+
 BULK_HEADER = "工单编号,受理时间,手机号码,服务类型,投诉类目,受理渠道,投诉内容,工单状态,结案时间,处理结果\n"
 
 
