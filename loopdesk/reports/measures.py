@@ -453,6 +453,8 @@ def customers_in_scope(user: Any, filters: dict[str, Any] | None) -> int:
         conditions = {"province": unit.province} if unit.level == UnitLevel.PROVINCE else {"region": unit.region}
     for name, column in (("region", "region"), ("brand", "brand"), ("branch", "home_branch_id")):
         if filters and filters.get(name):
+            if column in conditions and conditions[column] != filters[name]:
+                return 0  # a region outside the user's scope: none of its customers (the figure shows "—")
             conditions[column] = filters[name]
     excluded: dict[str, Any] = {}
     tier = (filters or {}).get("tier")

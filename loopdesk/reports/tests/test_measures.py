@@ -160,6 +160,18 @@ def test_complaints_per_10k_customers_count_the_customers_of_the_filtered_unit_a
     assert by_tier["per_10k"] == pytest.approx(by_tier["complaints"] * 10000 / regular)
 
 
+def test_complaints_per_10k_of_a_region_outside_the_users_scope_is_no_figure(world: World,
+                                                                            history: list[Ticket]) -> None:
+    """A Jiangmen supervisor filtering on Zhuhai sees none of its complaints: the rate is "—", not 0 complaints
+    divided by Zhuhai's customers."""
+    world.customer(region="ZH", province="GD")
+    supervisor = world.user("supervisor")
+    assert m.customers_in_scope(supervisor, {"region": "ZH"}) == 0
+    values = m.report(supervisor, NOV, {"region": "ZH"}).values
+    assert values["complaints"] == 0 and values["per_10k"] is None
+    assert m.customers_in_scope(supervisor, {"region": "JM"}) == m.customers_in_scope(supervisor, {}) > 0
+
+
 def test_the_period_before_several_whole_months_is_as_many_months() -> None:
     """January–February compared with November–December (not 59 days from 3 November); a quarter with the one
     before; other ranges with the same number of days before."""
