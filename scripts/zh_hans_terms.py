@@ -35,6 +35,8 @@ T: dict[str, str] = {
         "请输入有效的手机号码：以 13 至 19 开头的 11 位数字。",
     "tree path": "树路径",
     "depth": "层级深度",
+    "“%(unit)s” works for region %(unit_region)s; this work order is of region %(region)s.":
+        "“%(unit)s”负责地市 %(unit_region)s；本工单属于地市 %(region)s。",
     "“%(unit)s” is a unit of region %(region)s: enter %(region)s here, so that other regions' tickets do not go to it.":
         "“%(unit)s”属于地市 %(region)s：此处请填写 %(region)s，以免其他地市的工单派往该单位。",
     "This branch is in region %(branch)s, not %(region)s.": "该分公司属于地市 %(branch)s，而不是 %(region)s。",
