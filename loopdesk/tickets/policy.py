@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from loopdesk.core.errors import InvalidTransition, PermissionDeniedError
 from loopdesk.org.choices import FRONT_LINE_ROLES, Role, UnitLevel
 from loopdesk.org.models import OrgUnit
-from loopdesk.tickets.choices import Action, Status
+from loopdesk.tickets.choices import Action, CallbackVerdict, Status
 from loopdesk.tickets.models import Ticket, TicketUnitAccess
 from loopdesk.tickets.workflow import TRANSITIONS, actions_from
 
@@ -150,8 +150,10 @@ def _may(user: Any, action: str, ticket: Ticket) -> bool:
 
 
 def allowed_actions(user: Any, ticket: Ticket) -> list[str]:
-    """The actions `user` may take on `ticket` in its current state (what the UI offers)."""
-    return [action for action in actions_from(ticket.status) if _may(user, action, ticket)]
+    """The actions `user` may take on `ticket` in its current state (what the UI offers). Closing is not offered
+    after a dissatisfied callback: the service refuses it (reopen instead)."""
+    return [action for action in actions_from(ticket.status) if _may(user, action, ticket)
+            and not (action == Action.CLOSE and ticket.callback_verdict == CallbackVerdict.DISSATISFIED)]
 
 
 def check_action(user: Any, action: str, ticket: Ticket) -> None:

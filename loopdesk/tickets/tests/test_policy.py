@@ -155,3 +155,15 @@ def test_audit_log_is_append_only(world: World) -> None:
     with pytest.raises(PermissionError):
         AuditLog.objects.all().delete()
     assert AuditLog.objects.get(pk=record.pk).action == "ticket.create"
+
+
+def test_close_is_not_offered_after_a_dissatisfied_callback(world: World) -> None:
+    t = _prepare(world, "answered")
+    t = s.do_callback(acting_user=world.user("agent"), ticket=t, verdict="dissatisfied", note="仍无信号",
+                      now=T0 + 2 * H)
+    t = Ticket.objects.select_related("handler_unit").get(pk=t.pk)
+    offered = allowed_actions(world.user("agent"), t)
+    assert Action.CLOSE not in offered and Action.REOPEN in offered
+    satisfied = s.do_callback(acting_user=world.user("agent"), ticket=_prepare(world, "answered"),
+                              verdict="satisfied", now=T0 + 2 * H)
+    assert Action.CLOSE in allowed_actions(world.user("agent"), Ticket.objects.get(pk=satisfied.pk))
