@@ -35,6 +35,10 @@ T: dict[str, str] = {
         "请输入有效的手机号码：以 13 至 19 开头的 11 位数字。",
     "tree path": "树路径",
     "depth": "层级深度",
+    "Model name": "模型名称",
+    "Add link": "增加链接",
+    "Change or view list link": "修改或查看列表链接",
+    "After you’ve created a user, you’ll be able to edit more user options.": "创建用户后，您可以编辑更多用户选项。",
     "“%(unit)s” works for region %(unit_region)s; this work order is of region %(region)s.":
         "“%(unit)s”负责地市 %(unit_region)s；本工单属于地市 %(region)s。",
     "“%(unit)s” is a unit of region %(region)s: enter %(region)s here, so that other regions' tickets do not go to it.":
