@@ -682,6 +682,8 @@ T: dict[str, str] = {
     "Work order %(number)s was changed by someone else meanwhile.": "工单 %(number)s 已被他人修改。",
     "role": "角色",
     "last number handed out": "最后发放的序号",
+    "linked work order": "关联工单",
+    "uploaded by": "上传人",
     "work order number sequence": "工单编号序列",
     "work order number sequences": "工单编号序列",
     "Can add %(model)s": "可以增加%(model)s",
