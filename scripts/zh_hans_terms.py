@@ -35,6 +35,12 @@ T: dict[str, str] = {
         "请输入有效的手机号码：以 13 至 19 开头的 11 位数字。",
     "tree path": "树路径",
     "depth": "层级深度",
+    "Model name": "模型名称",
+    "Add link": "增加链接",
+    "Change or view list link": "修改或查看列表链接",
+    "After you’ve created a user, you’ll be able to edit more user options.": "创建用户后，您可以编辑更多用户选项。",
+    "“%(unit)s” works for region %(unit_region)s; this work order is of region %(region)s.":
+        "“%(unit)s”负责地市 %(unit_region)s；本工单属于地市 %(region)s。",
     "“%(unit)s” is a unit of region %(region)s: enter %(region)s here, so that other regions' tickets do not go to it.":
         "“%(unit)s”属于地市 %(region)s：此处请填写 %(region)s，以免其他地市的工单派往该单位。",
     "This branch is in region %(branch)s, not %(region)s.": "该分公司属于地市 %(branch)s，而不是 %(region)s。",
@@ -676,6 +682,8 @@ T: dict[str, str] = {
     "Work order %(number)s was changed by someone else meanwhile.": "工单 %(number)s 已被他人修改。",
     "role": "角色",
     "last number handed out": "最后发放的序号",
+    "linked work order": "关联工单",
+    "uploaded by": "上传人",
     "work order number sequence": "工单编号序列",
     "work order number sequences": "工单编号序列",
     "Can add %(model)s": "可以增加%(model)s",

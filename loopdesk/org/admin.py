@@ -39,10 +39,27 @@ class OrgUnitAdmin(AuditedAdminMixin, admin.ModelAdmin):
         return indented_name(obj, obj.name)
 
 
+def role_label(group: Group) -> str:
+    return str(Role(group.name).label) if group.name in Role.values else group.name
+
+
+class RoleListFilter(admin.SimpleListFilter):
+    """The staff by role, the roles named in the user's language (the group names are codes)."""
+
+    title = _("roles")
+    parameter_name = "role"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [(role.value, role.label) for role in Role]
+
+    def queryset(self, request: HttpRequest, queryset: models.QuerySet[User]) -> models.QuerySet[User]:
+        return queryset.filter(groups__name=self.value()) if self.value() else queryset
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     list_display = ("username", "display_name", "employee_no", "unit", "roles", "is_staff", "is_active")
-    list_filter = ("is_staff", "is_superuser", "is_active", "groups", "unit__region")
+    list_filter = ("is_staff", "is_superuser", "is_active", RoleListFilter, "unit__region")
     search_fields = ("username", "display_name", "employee_no", "first_name", "last_name", "email")
     list_select_related = ("unit",)
     autocomplete_fields = ("unit",)
@@ -63,6 +80,7 @@ class UserAdmin(DjangoUserAdmin):
         if db_field.name == "groups" and field is not None:
             field.label = _("roles")
             field.help_text = _("Each group is a role; the role decides what the staff member may do.")
+            field.label_from_instance = role_label  # the role's name in the user's language, not its code
         return field
 
     @admin.display(description=_("roles"))
@@ -110,7 +128,7 @@ class RoleAdmin(DjangoGroupAdmin):
 
     @admin.display(description=_("role"), ordering="name")
     def role(self, obj: Group) -> str:
-        return str(Role(obj.name).label) if obj.name in Role.values else ""
+        return role_label(obj) if obj.name in Role.values else ""
 
     def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "permissions":

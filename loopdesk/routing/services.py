@@ -8,13 +8,14 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from loopdesk.core.conditions import conditions_match
-from loopdesk.org.choices import UnitFunction
+from loopdesk.org.choices import UnitFunction, UnitLevel
 from loopdesk.org.models import OrgUnit
 from loopdesk.routing.models import RoutingRule
 from loopdesk.sla import refcache
 from loopdesk.tickets.models import Category
 
 StrOrPromise = str | Promise
+CITY_LEVELS = frozenset({UnitLevel.CITY, UnitLevel.CENTRE, UnitLevel.ROOM})
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,9 @@ def route_ticket(
 ) -> RouteDecision:
     """The target unit for a ticket with these attributes, and why (rules from the reference data copy)."""
     for rule in refcache.routing_rules():
+        target = rule.target_unit
+        if target.level in CITY_LEVELS and target.region != region:
+            continue  # a city's unit takes that city's tickets only, whatever the rule's region says
         if _matches(
             rule,
             region=region,

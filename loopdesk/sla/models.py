@@ -49,7 +49,8 @@ class BusinessCalendar(models.Model):
 class CalendarDay(models.Model):
     """An override of one date in one calendar: a local holiday, or a make-up working day."""
 
-    calendar = models.ForeignKey(BusinessCalendar, on_delete=models.CASCADE, related_name="days")
+    calendar = models.ForeignKey(BusinessCalendar, verbose_name=_("calendar"), on_delete=models.CASCADE,
+                                 related_name="days")
     date = models.DateField(_("date"))
     is_workday = models.BooleanField(_("working day"))
     note = models.CharField(_("note"), max_length=100, blank=True)

@@ -323,9 +323,11 @@ class TicketEvent(models.Model):
 class TicketUnitAccess(models.Model):
     """Every unit a ticket was ever dispatched to: specialists keep seeing what they worked on."""
 
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="unit_access")
+    ticket = models.ForeignKey(Ticket, verbose_name=_("work order"), on_delete=models.CASCADE,
+                               related_name="unit_access")
     # No index of its own: tkt_unit_access_unique (unit, ticket) starts with it.
-    unit = models.ForeignKey("org.OrgUnit", on_delete=models.PROTECT, related_name="+", db_index=False)
+    unit = models.ForeignKey("org.OrgUnit", verbose_name=_("unit"), on_delete=models.PROTECT, related_name="+",
+                             db_index=False)
 
     class Meta:
         verbose_name = _("unit access")
@@ -337,11 +339,14 @@ class TicketLink(models.Model):
     """A relation between two tickets: parent/child, duplicate, related, repeat complaint."""
 
     # No index of its own: tkt_link_unique (from_ticket, to_ticket, kind) starts with it.
-    from_ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="links_out", db_index=False)
-    to_ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="links_in")
+    from_ticket = models.ForeignKey(Ticket, verbose_name=_("work order"), on_delete=models.CASCADE,
+                                    related_name="links_out", db_index=False)
+    to_ticket = models.ForeignKey(Ticket, verbose_name=_("linked work order"), on_delete=models.CASCADE,
+                                  related_name="links_in")
     kind = models.CharField(_("kind"), max_length=16, choices=LinkKind.choices)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, verbose_name=_("created by"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="+"
     )
     created_at = models.DateTimeField(_("created at"))
 
@@ -357,7 +362,8 @@ class TicketLink(models.Model):
 class ExternalRef(models.Model):
     """An id the ticket has in another system: the legacy tools, another province, HQ."""
 
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="external_refs")
+    ticket = models.ForeignKey(Ticket, verbose_name=_("work order"), on_delete=models.CASCADE,
+                               related_name="external_refs")
     system = models.CharField(_("system"), max_length=32)
     external_id = models.CharField(_("external id"), max_length=64)
 
@@ -374,7 +380,8 @@ def attachment_path(instance: Attachment, filename: str) -> str:
 class Attachment(models.Model):
     """A file attached to a ticket (recording, screenshot, bill); size and type are limited by settings."""
 
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="attachments")
+    ticket = models.ForeignKey(Ticket, verbose_name=_("work order"), on_delete=models.CASCADE,
+                               related_name="attachments")
     file = models.FileField(_("file"), upload_to=attachment_path, max_length=255)
     filename = models.CharField(_("file name"), max_length=200)
     size = models.PositiveIntegerField(_("size (bytes)"))
@@ -382,7 +389,8 @@ class Attachment(models.Model):
     visibility = models.CharField(
         _("visibility"), max_length=8, choices=Visibility.choices, default=Visibility.INTERNAL
     )
-    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("uploaded by"),
+                                    on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(_("created at"))
 
     class Meta:

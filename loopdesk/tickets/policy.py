@@ -15,8 +15,8 @@ from django.utils.translation import gettext_lazy as _
 from loopdesk.core.errors import InvalidTransition, PermissionDeniedError
 from loopdesk.org.choices import FRONT_LINE_ROLES, Role, UnitLevel
 from loopdesk.org.models import OrgUnit
-from loopdesk.tickets.choices import Action, Status
-from loopdesk.tickets.models import Ticket, TicketUnitAccess
+from loopdesk.tickets.choices import Action, CallbackVerdict, EventKind, Status
+from loopdesk.tickets.models import Ticket, TicketEvent, TicketUnitAccess
 from loopdesk.tickets.workflow import TRANSITIONS, actions_from
 
 HANDLER_ROLES = frozenset({Role.SPECIALIST, Role.DEPARTMENT_HEAD, Role.DISPATCHER})
@@ -122,6 +122,13 @@ def is_region_supervisor(user: Any, ticket: Ticket) -> bool:
     return bool(user.has_role(Role.SUPERVISOR) and _in_region(user, ticket))
 
 
+def _requested_hold(user: Any, ticket: Ticket) -> bool:
+    """Whether `user` asked for the hold the ticket waits on (its latest hold request)."""
+    requester = (TicketEvent.objects.filter(ticket_id=ticket.pk, kind=EventKind.REQUEST_HOLD).order_by("-seq")
+                 .values_list("actor_id", flat=True).first())
+    return bool(requester is not None and requester == user.pk)
+
+
 def _may(user: Any, action: str, ticket: Ticket) -> bool:
     """Who may take `action` on `ticket`, regardless of its state."""
     if is_admin(user):
@@ -140,6 +147,8 @@ def _may(user: Any, action: str, ticket: Ticket) -> bool:
         return handler or dispatcher or supervisor
     if action == Action.PROVIDE_INFO:
         return first or handler or dispatcher
+    if action == Action.APPROVE_HOLD and _requested_hold(user, ticket):
+        return False  # an approval is someone else's: not the head or supervisor who asked for the hold
     if action in (Action.APPROVE_HOLD, Action.DENY_HOLD):
         return is_head_over_handler(user, ticket) or supervisor
     if action == Action.RESUME:
@@ -150,8 +159,10 @@ def _may(user: Any, action: str, ticket: Ticket) -> bool:
 
 
 def allowed_actions(user: Any, ticket: Ticket) -> list[str]:
-    """The actions `user` may take on `ticket` in its current state (what the UI offers)."""
-    return [action for action in actions_from(ticket.status) if _may(user, action, ticket)]
+    """The actions `user` may take on `ticket` in its current state (what the UI offers). Closing is not offered
+    after a dissatisfied callback: the service refuses it (reopen instead)."""
+    return [action for action in actions_from(ticket.status) if _may(user, action, ticket)
+            and not (action == Action.CLOSE and ticket.callback_verdict == CallbackVerdict.DISSATISFIED)]
 
 
 def check_action(user: Any, action: str, ticket: Ticket) -> None:

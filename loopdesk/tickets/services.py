@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from loopdesk.audit.services import record_audit
 from loopdesk.core.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationFailed
 from loopdesk.customers.models import Customer
+from loopdesk.org.choices import UnitFunction, UnitLevel
 from loopdesk.org.models import OrgUnit
 from loopdesk.routing.services import route_ticket
 from loopdesk.sla import refcache
@@ -348,7 +349,18 @@ def _check_target_unit(unit: OrgUnit | None, field: str = "to_unit") -> OrgUnit:
         raise ValidationFailed(field=field, message=_("Choose the unit to send the work order to."))
     if not unit.is_active:
         raise ValidationFailed(field=field, message=_("Unit “%(unit)s” is no longer active.") % {"unit": unit.name})
+    if unit.function == UnitFunction.FRONT_LINE:  # nobody there accepts work orders: it would be stuck
+        raise ValidationFailed(field=field, message=_(
+            "Tickets are routed to specialist departments or second-line support, not to the front line."))
     return unit
+
+
+def _check_target_region(t: Ticket, unit: OrgUnit, field: str = "to_unit") -> None:
+    """A unit of a city (at or below the city company) takes that city's work orders only."""
+    if unit.level in (UnitLevel.CITY, UnitLevel.CENTRE, UnitLevel.ROOM) and unit.region != t.region:
+        raise ValidationFailed(field=field, message=_(
+            "“%(unit)s” works for region %(unit_region)s; this work order is of region %(region)s.")
+            % {"unit": unit.name, "unit_region": unit.region, "region": t.region})
 
 
 def _check_target_user(user: Any, unit: OrgUnit, field: str = "to_user") -> Any:
@@ -629,6 +641,7 @@ def _dispatch(
     user = _check_target_user(to_user, unit)
 
     def change(t: Ticket) -> None:
+        _check_target_region(t, unit)
         t.dispatcher_unit_id = acting_user.unit_id
         t.dispatch_count += 1
         _grant_unit_access(t, unit)
@@ -665,6 +678,7 @@ def do_transfer_ticket(
     user = _check_target_user(to_user, unit)
 
     def change(t: Ticket) -> None:
+        _check_target_region(t, unit)
         if t.handler_unit_id == unit.pk:
             raise ValidationFailed(field="to_unit", message=_("The work order is already with this unit."))
         t.dispatch_count += 1

@@ -80,3 +80,27 @@ def test_ticket_number_sequences_in_chinese(world: World) -> None:
     assert "Last value" not in listing and "Day" not in listing
     assert "工单编号序列" in listing
     assert "工单编号序列" in _text(client.get("/admin/").content.decode())
+
+
+def test_staff_roles_calendar_overrides_and_djangos_newer_admin_texts_in_chinese(world: World) -> None:
+    client = _admin_client(world, "zh-hans")
+    users = _text(client.get("/admin/org/user/?role=hotline_agent").content.decode())
+    assert "话务员" in users and "Model name" not in users and "模型名称" in users
+    agent = world.users["agent"]
+    form = client.get(f"/admin/org/user/{agent.pk}/change/").content.decode()
+    assert ">话务员</option>" in form and ">hotline_agent</option>" not in form
+    assert "you’ll be able to edit more user options" not in client.get("/admin/org/user/add/").content.decode()
+    day = _text(client.get("/admin/sla/calendarday/add/").content.decode())
+    assert "Calendar" not in day and "日历" in day
+
+
+def test_every_field_of_the_work_order_admin_pages_has_a_translated_name() -> None:
+    from django.contrib import admin
+    from django.utils.functional import Promise
+
+    untranslated = [
+        f"{model._meta.label}.{f.name}" for model in admin.site._registry
+        if model._meta.app_label in ("tickets", "org", "sla", "routing", "audit", "customers")
+        for f in model._meta.get_fields() if getattr(f, "concrete", False) and not f.auto_created
+        and not isinstance(f.verbose_name, Promise)]
+    assert untranslated == []

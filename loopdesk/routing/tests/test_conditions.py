@@ -63,3 +63,21 @@ def test_all_conditions_together_must_all_match(world: World) -> None:
         attrs = {**full, **other}
         ticket = s.do_create_ticket(acting_user=world.user("agent"), now=T0, dispatch=True, **_ticket(world, attrs))
         assert ticket.handler_unit == world.units["netmaint"], condition
+
+
+def test_a_rule_without_a_region_does_not_send_another_citys_tickets_to_its_city_unit(world: World) -> None:
+    from loopdesk.org.choices import UnitFunction, UnitLevel
+    from loopdesk.org.models import OrgUnit
+
+    zh_l2 = OrgUnit.objects.create(code="ZH-L2", name="珠海综援室", parent=world.units["zh"], level=UnitLevel.ROOM,
+                                   function=UnitFunction.SECOND_LINE, province="GD", region="ZH")
+    # "基础通信→网维" has no region and sends to Jiangmen's network maintenance centre.
+    decision = route_ticket(region="ZH", category=world.categories["indoor"], contact_type=ContactType.COMPLAINT,
+                            tier=Tier.REGULAR, channel=Channel.HOTLINE)
+    assert decision.unit == zh_l2 and decision.rule is None
+    jm = route_ticket(region="JM", category=world.categories["indoor"], contact_type=ContactType.COMPLAINT,
+                      tier=Tier.REGULAR, channel=Channel.HOTLINE)
+    assert jm.unit == world.units["netmaint"]
+    t = s.do_create_ticket(acting_user=world.user("zh_agent"), now=T0, dispatch=True,
+                           **world.ticket_kwargs(customer=world.customer(region="ZH", home_branch=None)))
+    assert t.handler_unit_id == zh_l2.pk

@@ -155,3 +155,29 @@ def test_audit_log_is_append_only(world: World) -> None:
     with pytest.raises(PermissionError):
         AuditLog.objects.all().delete()
     assert AuditLog.objects.get(pk=record.pk).action == "ticket.create"
+
+
+def test_close_is_not_offered_after_a_dissatisfied_callback(world: World) -> None:
+    t = _prepare(world, "answered")
+    t = s.do_callback(acting_user=world.user("agent"), ticket=t, verdict="dissatisfied", note="仍无信号",
+                      now=T0 + 2 * H)
+    t = Ticket.objects.select_related("handler_unit").get(pk=t.pk)
+    offered = allowed_actions(world.user("agent"), t)
+    assert Action.CLOSE not in offered and Action.REOPEN in offered
+    satisfied = s.do_callback(acting_user=world.user("agent"), ticket=_prepare(world, "answered"),
+                              verdict="satisfied", now=T0 + 2 * H)
+    assert Action.CLOSE in allowed_actions(world.user("agent"), Ticket.objects.get(pk=satisfied.pk))
+
+
+def test_a_department_head_does_not_approve_their_own_hold_request(world: World) -> None:
+    t = s.do_create_ticket(acting_user=world.user("agent"), now=T0, dispatch=True, dispatch_to=world.units["netmaint"],
+                           **world.ticket_kwargs())
+    t = s.do_accept_ticket(acting_user=world.user("head"), ticket=t, now=T0 + H)
+    t = s.do_request_hold(acting_user=world.user("head"), ticket=t, reason="等待新建基站", now=T0 + 2 * H)
+    t = Ticket.objects.select_related("handler_unit").get(pk=t.pk)
+    assert Action.APPROVE_HOLD not in allowed_actions(world.user("head"), t)
+    with pytest.raises(PermissionDeniedError):
+        s.do_approve_hold(acting_user=world.user("head"), ticket=t, now=T0 + 3 * H)
+    assert Action.APPROVE_HOLD in allowed_actions(world.user("supervisor"), t)
+    t = s.do_approve_hold(acting_user=world.user("supervisor"), ticket=t, now=T0 + 3 * H)
+    assert t.status == Status.ON_HOLD

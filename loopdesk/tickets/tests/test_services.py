@@ -246,3 +246,18 @@ def test_after_the_answer_the_callback_and_closing_are_what_falls_due(world: Wor
     t = s.do_answer_customer(acting_user=world.user("agent"), ticket=t, answer="ok", now=T0 + 100 * H)
     assert t.resolution_due_at < T0 + 100 * H  # answered late ...
     assert t.due_at == T0 + 148 * H  # ... but what is due now is the callback, 48 h after the answer
+
+
+@pytest.mark.parametrize("target", ["call", "hall_xh", "zh_call"])
+def test_dispatching_to_the_front_line_or_another_city_is_a_field_error(world: World, target: str) -> None:
+    t = create(world)
+    with pytest.raises(ValidationFailed) as err:
+        s.do_dispatch_ticket(acting_user=world.user("agent"), ticket=t, to_unit=world.units[target], now=T0 + H)
+    assert err.value.field == "to_unit"
+    t = s.do_dispatch_ticket(acting_user=world.user("agent"), ticket=t, to_unit=world.units["netmaint"],
+                             now=T0 + H)
+    with pytest.raises(ValidationFailed) as err:
+        s.do_transfer_ticket(acting_user=world.user("dispatcher"), ticket=t, to_unit=world.units[target],
+                             note="转", now=T0 + 2 * H)
+    assert err.value.field == "to_unit"
+    assert Ticket.objects.get(pk=t.pk).handler_unit_id == world.units["netmaint"].pk
