@@ -462,3 +462,20 @@ def test_only_the_registering_integration_may_unregister_even_with_the_same_serv
     assert response.status_code == 403 and response.json()["code"] == "permission_denied"
     assert EventSubscription.objects.get(pk=hub["id"]).is_active
     assert first.delete(f"{BASE}/hub/{hub['id']}").status_code == 204
+
+
+def test_each_listener_gets_the_external_id_of_its_own_system(world: World, receiver) -> None:
+    """As GET shows it to that system: a CRM listener must not correlate an event by the OSS id."""
+    from loopdesk.tickets.models import ExternalRef
+
+    crm = client_for(issue_token(world.users["agent"], system="CRM"))
+    oss = client_for(issue_token(world.users["agent"], system="OSS"))
+    pk = oss.post(f"{BASE}/troubleTicket", ticket_body(world, externalId="OSS-9"), format="json").json()["id"]
+    ExternalRef.objects.create(ticket_id=pk, system="CRM", external_id="CRM-77")
+    crm_hub = register(crm, receiver.url)
+    oss_hub = register(oss, receiver.url)
+    crm.patch(f"{BASE}/troubleTicket/{pk}", {"note": [{"text": "跟进"}]}, format="json")
+    by_sub = {row.target: row.payload["event"]["troubleTicket"]["externalId"]
+              for row in OutboxMessage.objects.filter(channel=CHANNEL)}
+    assert by_sub == {crm_hub["id"]: "CRM-77", oss_hub["id"]: "OSS-9"}
+    assert crm.get(f"{BASE}/troubleTicket/{pk}").json()["externalId"] == "CRM-77"
