@@ -479,3 +479,40 @@ def test_each_listener_gets_the_external_id_of_its_own_system(world: World, rece
               for row in OutboxMessage.objects.filter(channel=CHANNEL)}
     assert by_sub == {crm_hub["id"]: "CRM-77", oss_hub["id"]: "OSS-9"}
     assert crm.get(f"{BASE}/troubleTicket/{pk}").json()["externalId"] == "CRM-77"
+
+
+def test_a_redirect_is_a_failed_delivery_not_followed(world: World, crm) -> None:
+    """urllib follows a 302 answer to a POST with a GET without the body: the event was lost yet counted as
+    delivered (and the callback could send LoopDesk anywhere)."""
+    seen: list[str] = []
+
+    class Redirecting(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            seen.append("POST")
+            self.send_response(302)
+            self.send_header("Location", "/elsewhere")
+            self.end_headers()
+
+        def do_GET(self) -> None:
+            seen.append("GET")
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Redirecting)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        register(crm, f"http://127.0.0.1:{server.server_port}/listener")
+        crm.post(f"{BASE}/troubleTicket", ticket_body(world), format="json")
+        with pytest.raises(DeliveryError):
+            deliver(OutboxMessage.objects.get(channel=CHANNEL))
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert seen == ["POST"]
+    log = DeliveryLog.objects.get()
+    assert (log.ok, log.status_code) == (False, 302)
