@@ -841,3 +841,13 @@ def test_a_long_status_change_reason_comes_back_whole(world: World, crm) -> None
     body = patch(crm, pk, {"status": "cancelled", "statusChangeReason": reason}).json()
     assert body["statusChangeReason"] == reason
     assert body["statusChange"][-1]["changeReason"] == reason
+
+
+def test_the_reason_get_shows_may_be_echoed_with_the_status_it_has(world: World, crm) -> None:
+    pk = create(crm, world).json()["id"]
+    shown = patch(crm, pk, {"status": "inProgress", "statusChangeReason": "请网维处理"}).json()
+    echo = {"status": shown["status"], "statusChangeReason": shown["statusChangeReason"], "note": [{"text": "补充"}]}
+    response = patch(crm, pk, echo)
+    assert response.status_code == 200, response.content
+    assert [n["text"] for n in response.json()["note"]] == ["补充"]
+    assert_error(patch(crm, pk, {**echo, "statusChangeReason": "另一个理由"}), 400, "statusChangeReason")

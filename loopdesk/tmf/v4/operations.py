@@ -25,7 +25,7 @@ from loopdesk.tmf import mapping
 from loopdesk.tmf.auth import check_registers_in_scope, tickets_for
 from loopdesk.tmf.errors import PreconditionFailed
 from loopdesk.tmf.models import ApiToken
-from loopdesk.tmf.v4.representation import external_id
+from loopdesk.tmf.v4.representation import FIELDS, external_id
 
 DEFAULT_SYSTEM = "TMF"
 # Fields the services name, and the TMF attribute that carried them.
@@ -375,6 +375,8 @@ def patch_ticket(user: Any, token: ApiToken | None, ticket: Ticket, data: dict[s
     _check_unchanged(ticket, data)
     _check_echoed_items(ticket, data)
     reason = (data.get("statusChangeReason") or "").strip()
+    # The reason GET shows, sent back unchanged with the status it has (merge patch): no new reason to place.
+    echoed_reason = reason == (FIELDS["statusChangeReason"](ticket, None) or "").strip()
     relationships = data.get("troubleTicketRelationship") or []
     _check_relationship_types(relationships)
     uploads = [_upload(item) for item in data.get("attachment") or [] if "id" not in item]
@@ -419,7 +421,7 @@ def patch_ticket(user: Any, token: ApiToken | None, ticket: Ticket, data: dict[s
                 skip_child=False)
             if data.get("externalId"):
                 _add_external_id(user, token, ticket, data["externalId"])
-            if reason and not reason_used:
+            if reason and not reason_used and not echoed_reason:
                 raise ValidationFailed(field="statusChangeReason", message=_(
                     "Nothing in this request uses the reason: it goes with a status change or a new "
                     "expectedResolutionDate; put other text in a note."))
