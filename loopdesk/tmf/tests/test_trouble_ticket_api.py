@@ -851,3 +851,25 @@ def test_the_reason_get_shows_may_be_echoed_with_the_status_it_has(world: World,
     assert response.status_code == 200, response.content
     assert [n["text"] for n in response.json()["note"]] == ["补充"]
     assert_error(patch(crm, pk, {**echo, "statusChangeReason": "另一个理由"}), 400, "statusChangeReason")
+
+
+def test_the_external_id_filter_matches_what_get_shows_that_system(world: World, crm) -> None:
+    """A ticket with CRM id A and OSS id 1001 shows CRM externalId A: CRM filtering on 1001 must not find it
+    (was: any system's id matched)."""
+    from loopdesk.tickets.models import ExternalRef
+
+    oss = client_for(issue_token(world.users["agent"], system="OSS"))
+    hq = client_for(issue_token(world.users["agent"], system="HQ"))
+    both = create(crm, world, externalId="A").json()["id"]
+    ExternalRef.objects.create(ticket_id=both, system="OSS", external_id="1001")
+    mine = create(crm, world, externalId="1001", ticketType="fault").json()["id"]
+    assert [t["id"] for t in crm.get(f"{BASE}/troubleTicket", {"externalId": "1001"}).json()] == [mine]
+    # OSS has an id only on the first; the second shows it CRM's 1001 (no OSS id of its own there): both.
+    assert [t["id"] for t in oss.get(f"{BASE}/troubleTicket", {"externalId": "1001", "sort": "id"}).json()] == [
+        both, mine]
+    assert [t["id"] for t in crm.get(f"{BASE}/troubleTicket", {"externalId": "A"}).json()] == [both]
+    # Whatever each system filters on is what its GET shows.
+    for client in (crm, oss, hq):
+        for value in ("1001", "A"):
+            for t in client.get(f"{BASE}/troubleTicket", {"externalId": value}).json():
+                assert t["externalId"] == value

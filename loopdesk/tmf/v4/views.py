@@ -9,7 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.timezone import is_naive, make_aware
 from django.utils.translation import gettext_lazy as _
@@ -25,7 +25,7 @@ from rest_framework.views import APIView
 from loopdesk.core.errors import NotFoundError, PermissionDeniedError, ValidationFailed
 from loopdesk.customers.services import clean_msisdn
 from loopdesk.tickets.choices import Channel
-from loopdesk.tickets.models import Ticket
+from loopdesk.tickets.models import ExternalRef, Ticket
 from loopdesk.tmf import mapping
 from loopdesk.tmf.auth import TokenScopePermission, request_token, scoped_tickets
 from loopdesk.tmf.errors import tmf_exception_handler
@@ -146,8 +146,9 @@ def _known(key: str, values: list[str], known: Callable[[str], bool]) -> None:
                                % {"name": key, "values": ", ".join(bad)})
 
 
-def filter_tickets(qs: QuerySet[Ticket], params: Any) -> QuerySet[Ticket]:
-    """TMF REST guidelines filtering: attribute=value[,value...] (OR), dates with .gt/.gte/.lt/.lte."""
+def filter_tickets(qs: QuerySet[Ticket], params: Any, system: str | None = None) -> QuerySet[Ticket]:
+    """TMF REST guidelines filtering: attribute=value[,value...] (OR), dates with .gt/.gte/.lt/.lte. `system`: the
+    caller's (its externalId is the one GET shows it)."""
     for key in params:
         values = [v.strip() for raw in params.getlist(key) for v in raw.split(",") if v.strip()]
         if key in PAGING:
@@ -177,7 +178,14 @@ def filter_tickets(qs: QuerySet[Ticket], params: Any) -> QuerySet[Ticket]:
             _known(key, values, lambda v: v in Channel.values)
             qs = qs.filter(channel__in=values)
         elif key == "externalId":
-            qs = qs.filter(external_refs__external_id__in=values).distinct()
+            # What GET shows the caller's system: its own id, or (when it has none on the ticket) another's.
+            refs = ExternalRef.objects.filter(ticket=OuterRef("pk"))
+            own = refs.filter(system=system)
+            # For a system without its own id: the ticket's first id (representation.external_id's fallback).
+            first = ExternalRef.objects.filter(
+                pk=Subquery(ExternalRef.objects.filter(ticket=OuterRef(OuterRef("pk"))).order_by("pk").values("pk")[:1]),
+                external_id__in=values)
+            qs = qs.filter(Q(Exists(own.filter(external_id__in=values))) | (~Q(Exists(own)) & Q(Exists(first))))
         elif key == "id":
             qs = qs.filter(pk__in=[int(v) for v in values if v.isdigit() and len(v) < 19])
         elif key == "relatedParty.id":
@@ -222,7 +230,7 @@ class TroubleTicketListView(TmfView):
         if sort.lstrip("-") not in SORTS:
             raise ValidationFailed(field="sort", message=_("Sort by creationDate, lastUpdate or id."))
         order = ("-" if sort.startswith("-") else "") + SORTS[sort.lstrip("-")]
-        qs = filter_tickets(scoped_tickets(request), request.query_params)
+        qs = filter_tickets(scoped_tickets(request), request.query_params, self.system())
         total = qs.count()
         page = list(with_related(qs.order_by(order, "-id" if order.startswith("-") else "id"))[offset:offset + limit])
         body = [to_tmf(t, fields=fields, system=self.system()) for t in page]
