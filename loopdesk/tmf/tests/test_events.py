@@ -516,3 +516,13 @@ def test_a_redirect_is_a_failed_delivery_not_followed(world: World, crm) -> None
     assert seen == ["POST"]
     log = DeliveryLog.objects.get()
     assert (log.ok, log.status_code) == (False, 302)
+
+
+def test_a_listener_registered_by_a_signed_in_user_without_a_token_still_hears(world: World, receiver) -> None:
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(world.users["agent"])
+    register(client, receiver.url)
+    s.do_create_ticket(acting_user=world.user("agent"), **world.ticket_kwargs())
+    assert OutboxMessage.objects.filter(channel=CHANNEL).count() == 1
