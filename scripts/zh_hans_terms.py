@@ -785,12 +785,15 @@ T: dict[str, str] = {
     "Listener %(id)s not found.": "未找到监听方 %(id)s。",
     "This listener was registered by another integration.": "此监听方由其他对接系统注册。",
     "No such resource in the TMF621 API.": "TMF621 接口中没有此资源。",
+    "Unknown query parameter: a trouble ticket is read with fields= only.":
+        "未知的查询参数：读取单个故障单只能使用 fields=。",
     "Use CustomerNote for a note the customer may see, InternalNote or Note (or none) for staff only.":
         "客户可见的备注请用 CustomerNote；仅内部可见的备注请用 InternalNote 或 Note（或不提供）。",
     "Name at least one attribute, or leave out fields.": "请至少指定一个属性，或不提供 fields。",
     "This API token is limited to units that do not include its user's unit, so the work orders it would register "
     "are outside its own scope. Limit the token to (a unit above) the user's unit.":
-        "此 API 令牌限定的单位不包含其用户所在单位，用它受理的工单将超出令牌自身的范围。请将令牌限定到用户所在单位（或其上级单位）。",
+        "此 API 令牌限定的单位不包含其用户所在单位，用它受理的工单将超出令牌自身的范围。"
+        "请将令牌限定到用户所在单位（或其上级单位）。",
     "Work order %(number)s already has a parent work order.": "工单 %(number)s 已有父工单。",
     "Work order %(child)s is already above %(parent)s (its parent or further up): it cannot also be its child.":
         "工单 %(child)s 已是 %(parent)s 的上级（父工单或更上层）：不能再成为它的子工单。",
@@ -806,8 +809,8 @@ T: dict[str, str] = {
         "原因须随状态变更提交：请发送 status inProgress 以派单并附此原因，或将内容写入备注。",
     "The trouble ticket was changed since the version in If-Match (now %(current)s, If-Match %(expected)s): read it "
     "again and send your change with its new ETag.":
-        "故障单在 If-Match 所指版本之后已被修改（当前版本 %(current)s，If-Match 为 %(expected)s）：请重新读取，并使用新的 "
-        "ETag 提交修改。",
+        "故障单在 If-Match 所指版本之后已被修改（当前版本 %(current)s，If-Match 为 %(expected)s）："
+        "请重新读取，并使用新的 ETag 提交修改。",
     "A new trouble ticket has no notes or attachments yet: leave out the id.":
         "新故障单还没有备注或附件：请不要提供 id。",
     "This trouble ticket has no note %(id)s.": "此故障单没有备注 %(id)s。",

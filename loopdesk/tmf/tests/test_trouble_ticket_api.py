@@ -873,3 +873,12 @@ def test_the_external_id_filter_matches_what_get_shows_that_system(world: World,
         for value in ("1001", "A"):
             for t in client.get(f"{BASE}/troubleTicket", {"externalId": value}).json():
                 assert t["externalId"] == value
+
+
+@pytest.mark.parametrize("params", [{"field": "status"}, {"fields": "status", "colour": "red"}])
+def test_an_unknown_query_parameter_on_retrieve_is_400_as_on_list(world: World, crm, params) -> None:
+    """`field=status` (a typo of fields) returned the whole ticket as if nothing had been asked."""
+    pk = create(crm, world).json()["id"]
+    name = next(k for k in params if k != "fields")
+    assert_error(crm.get(f"{BASE}/troubleTicket/{pk}", params), 400, name)
+    assert_error(crm.get(f"{BASE}/troubleTicket", params), 400, name)

@@ -291,6 +291,10 @@ class TroubleTicketDetailView(TmfView):
     @extend_schema(operation_id="retrieveTroubleTicket", tags=["troubleTicket"], parameters=[ID_PARAM, FIELDS_PARAM],
                    responses={200: serializers.TroubleTicketSerializer, **_errors()})
     def get(self, request: Request, id: str) -> Response:
+        unknown = [key for key in request.query_params if key != "fields"]
+        if unknown:
+            raise ValidationFailed({key: [str(_("Unknown query parameter: a trouble ticket is read with fields= "
+                                                "only."))] for key in unknown})
         fields = parse_fields(request)
         ticket = self.ticket(request, id)
         return Response(to_tmf(ticket, fields=fields, system=self.system()), headers={"ETag": _etag(ticket)})
