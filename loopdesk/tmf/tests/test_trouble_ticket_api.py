@@ -882,3 +882,35 @@ def test_an_unknown_query_parameter_on_retrieve_is_400_as_on_list(world: World, 
     name = next(k for k in params if k != "fields")
     assert_error(crm.get(f"{BASE}/troubleTicket/{pk}", params), 400, name)
     assert_error(crm.get(f"{BASE}/troubleTicket", params), 400, name)
+
+
+def test_the_related_party_id_get_shows_can_be_filtered_on(world: World, crm) -> None:
+    """GET shows the customer as relatedParty id = customer id (the number is masked); filtering on that id was a
+    400 "enter a valid mobile number". The number works as before."""
+    first = create(crm, world).json()
+    create(crm, world, relatedParty=[{"id": "13800000001", "role": "customer"}])
+    customer_id = next(p["id"] for p in first["relatedParty"] if p["role"] == "customer")
+    for value in (customer_id, "13912345678"):
+        assert [t["id"] for t in crm.get(f"{BASE}/troubleTicket", {"relatedParty.id": value}).json()] == [first["id"]]
+    assert_error(crm.get(f"{BASE}/troubleTicket", {"relatedParty.id": "abc"}), 400, "relatedParty.id")
+
+
+@pytest.mark.parametrize(("path", "params"), [
+    ("troubleTicket", {"limit": "²"}), ("troubleTicket", {"offset": "١٢"}), ("troubleTicket", {"id": "²"}),
+    ("troubleTicket", {"relatedParty.id": "²"}), ("troubleTicket/²", {}), ("troubleTicket/١", {}),
+])
+def test_digits_that_are_not_ascii_are_no_server_error(world: World, crm, path, params) -> None:
+    """str.isdigit() is true for "²" and "١", which int() refuses or reads as another number: a 500 before."""
+    create(crm, world)
+    response = crm.get(f"{BASE}/{path}", params)
+    assert response.status_code in (200, 400, 404), response.content
+    if response.status_code == 200 and isinstance(response.json(), list):
+        assert response.json() == [] or "id" not in params
+    assert response.status_code != 200 or path == "troubleTicket"  # "١" is not ticket 1
+
+
+def test_non_ascii_digits_in_if_match_and_our_api_ids_are_no_server_error(world: World, crm) -> None:
+    pk = create(crm, world).json()["id"]
+    assert_error(patch(crm, pk, {"note": [{"text": "x"}]}, HTTP_IF_MATCH='"²"'), 400, "If-Match")
+    for path in ("/api/tickets/²/", "/api/customers/²/", "/api/tickets/１/"):
+        assert crm.get(path).status_code == 404

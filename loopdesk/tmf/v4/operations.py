@@ -40,6 +40,11 @@ SERVICE_FIELD_TO_TMF = {
 }
 
 
+def is_pk(value: str) -> bool:
+    """A database id: ASCII digits only (str.isdigit() also takes "²" and "١", which int() refuses or misreads)."""
+    return value.isascii() and value.isdigit() and len(value) < 19
+
+
 def _tmf_errors(exc: ValidationFailed) -> ValidationFailed:
     return ValidationFailed({SERVICE_FIELD_TO_TMF.get(k, k): v for k, v in exc.errors.items()})
 
@@ -118,7 +123,7 @@ def _upload(item: dict[str, Any]) -> SimpleUploadedFile:
 
 def _related_ticket(user: Any, token: ApiToken | None, item: dict[str, Any]) -> Ticket:
     """The other ticket of a relationship, within the request's scope (the user's and the token's units)."""
-    ticket = tickets_for(user, token).filter(pk=item["id"]).first() if str(item["id"]).isdigit() else None
+    ticket = tickets_for(user, token).filter(pk=item["id"]).first() if is_pk(str(item["id"])) else None
     if ticket is None:
         raise ValidationFailed(field="troubleTicketRelationship", message=_("Related trouble ticket %(id)s not found.")
                                % {"id": item["id"]})
@@ -464,7 +469,7 @@ def delete_ticket(user: Any, token: ApiToken | None, ticket: Ticket, expected_ve
 
 
 def get_scoped(qs: Any, pk: str) -> Ticket:
-    ticket = qs.filter(pk=pk).first() if str(pk).isdigit() and len(str(pk)) < 19 else None
+    ticket = qs.filter(pk=pk).first() if is_pk(str(pk)) else None
     if ticket is None:
         raise NotFoundError(_("Trouble ticket %(id)s not found.") % {"id": pk})
     return ticket
