@@ -210,7 +210,8 @@ LIST_PARAMETERS = [
     OpenApiParameter("status", str, description="TMF status(es), comma-separated."),
     OpenApiParameter("severity", str), OpenApiParameter("priority", str), OpenApiParameter("ticketType", str),
     OpenApiParameter("channel.id", str), OpenApiParameter("externalId", str),
-    OpenApiParameter("relatedParty.id", str, description="The customer's MSISDN."),
+    OpenApiParameter("relatedParty.id", str, description="The customer id (as relatedParty role customer shows "
+                                                         "it) or the customer's MSISDN."),
     OpenApiParameter("relatedEntity.id", str, description="A category code."),
     *[OpenApiParameter(f"{name}.{op}", OpenApiTypes.DATETIME) for name in DATE_ATTRIBUTES for op in DATE_OPERATORS],
 ]
