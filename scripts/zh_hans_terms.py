@@ -847,6 +847,8 @@ T: dict[str, str] = {
     "Listener %(id)s not found.": "未找到监听方 %(id)s。",
     "This listener was registered by another integration.": "此监听方由其他对接系统注册。",
     "No such resource in the TMF621 API.": "TMF621 接口中没有此资源。",
+    "Unknown query parameter: a trouble ticket is read with fields= only.":
+        "未知的查询参数：读取单个故障单只能使用 fields=。",
     "Use CustomerNote for a note the customer may see, InternalNote or Note (or none) for staff only.":
         "客户可见的备注请用 CustomerNote；仅内部可见的备注请用 InternalNote 或 Note（或不提供）。",
     "Name at least one attribute, or leave out fields.": "请至少指定一个属性，或不提供 fields。",

@@ -71,7 +71,8 @@ def on_ticket_event(ticket: Ticket, event: Any) -> None:
     if not subs:
         return
     scope_cache: dict[int, bool] = {}
-    body: dict[str, Any] | None = None
+    bodies: dict[str | None, dict[str, Any]] = {}  # by the subscriber's system (its externalId, as GET shows it)
+    loaded: Ticket | None = None
     for tmf_event in tmf_events:
         event_id = f"{ticket.pk}-{event.seq}-{tmf_event.event_type}"
         for sub in subs:
@@ -81,8 +82,12 @@ def on_ticket_event(ticket: Ticket, event: Any) -> None:
                 scope_cache[sub.pk] = _in_scope(sub, ticket)
             if not scope_cache[sub.pk]:
                 continue
-            if body is None:
-                body = to_tmf(with_related(Ticket.objects.filter(pk=ticket.pk)).get())
+            system = sub.token.system if sub.token is not None else None
+            if system not in bodies:
+                if loaded is None:
+                    loaded = with_related(Ticket.objects.filter(pk=ticket.pk)).get()
+                bodies[system] = to_tmf(loaded, system=system)
+            body = bodies[system]
             enqueue(
                 channel=CHANNEL, topic=tmf_event.event_type, dedupe_key=f"tmf:{sub.pk}:{event_id}",
                 payload=envelope(event_id, tmf_event.event_type, body, event.created_at, tmf_event.field_path),

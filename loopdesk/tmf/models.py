@@ -10,6 +10,8 @@ import secrets
 from django.conf import settings
 from django.core.validators import URLValidator
 from django.db import models
+from django.db.models.signals import pre_delete
+from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -126,16 +128,23 @@ class EventSubscription(models.Model):
             return False
         if self.owner_id is not None and not self.owner.is_active:
             return False
-        if self.kind != SubscriptionKind.HUB:
-            return True
         token = self.token
+        if self.kind != SubscriptionKind.HUB or token is None:
+            return True  # a webhook, or a listener a signed-in user registered (a deleted token deactivates its own)
         now = now or timezone.now()
-        return token is not None and token.is_active and (token.expires_at is None or token.expires_at > now)
+        return token.is_active and (token.expires_at is None or token.expires_at > now)
 
     def save(self, *args: object, **kwargs: object) -> None:
         if not self.secret:
             self.secret = secrets.token_urlsafe(32)
         super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+
+@receiver(pre_delete, sender=ApiToken)
+def _deactivate_listeners_of_deleted_token(sender: type, instance: ApiToken, **kwargs: object) -> None:
+    """A listener lives only as long as the token that registered it: without it (`token` set to NULL), it would
+    hear about everything its service user may see, beyond the token's units."""
+    EventSubscription.objects.filter(token=instance, kind=SubscriptionKind.HUB).update(is_active=False)
 
 
 class DeliveryLog(models.Model):

@@ -53,7 +53,7 @@ class CustomerViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
     def get_object(self) -> Customer:
         pk = str(self.kwargs["pk"])
         qs = Customer.objects.all() if can_create(self.request.user) else self.get_queryset()
-        customer = qs.filter(pk=pk).first() if pk.isdigit() and len(pk) < 19 else None
+        customer = qs.filter(pk=pk).first() if pk.isascii() and pk.isdigit() and len(pk) < 19 else None
         if customer is None:
             raise NotFound(_("Customer not found."))
         return customer

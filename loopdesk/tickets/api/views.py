@@ -74,7 +74,7 @@ class TicketViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMix
 
     def get_object(self) -> Ticket:
         pk = str(self.kwargs["pk"])
-        ticket = self.get_queryset().filter(pk=pk).first() if pk.isdigit() and len(pk) < 19 else None
+        ticket = self.get_queryset().filter(pk=pk).first() if pk.isascii() and pk.isdigit() and len(pk) < 19 else None
         if ticket is None:
             raise NotFound(_("Work order not found."))
         return ticket

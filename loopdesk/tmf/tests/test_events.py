@@ -462,3 +462,67 @@ def test_only_the_registering_integration_may_unregister_even_with_the_same_serv
     assert response.status_code == 403 and response.json()["code"] == "permission_denied"
     assert EventSubscription.objects.get(pk=hub["id"]).is_active
     assert first.delete(f"{BASE}/hub/{hub['id']}").status_code == 204
+
+
+def test_each_listener_gets_the_external_id_of_its_own_system(world: World, receiver) -> None:
+    """As GET shows it to that system: a CRM listener must not correlate an event by the OSS id."""
+    from loopdesk.tickets.models import ExternalRef
+
+    crm = client_for(issue_token(world.users["agent"], system="CRM"))
+    oss = client_for(issue_token(world.users["agent"], system="OSS"))
+    pk = oss.post(f"{BASE}/troubleTicket", ticket_body(world, externalId="OSS-9"), format="json").json()["id"]
+    ExternalRef.objects.create(ticket_id=pk, system="CRM", external_id="CRM-77")
+    crm_hub = register(crm, receiver.url)
+    oss_hub = register(oss, receiver.url)
+    crm.patch(f"{BASE}/troubleTicket/{pk}", {"note": [{"text": "跟进"}]}, format="json")
+    by_sub = {row.target: row.payload["event"]["troubleTicket"]["externalId"]
+              for row in OutboxMessage.objects.filter(channel=CHANNEL)}
+    assert by_sub == {crm_hub["id"]: "CRM-77", oss_hub["id"]: "OSS-9"}
+    assert crm.get(f"{BASE}/troubleTicket/{pk}").json()["externalId"] == "CRM-77"
+
+
+def test_a_redirect_is_a_failed_delivery_not_followed(world: World, crm) -> None:
+    """urllib follows a 302 answer to a POST with a GET without the body: the event was lost yet counted as
+    delivered (and the callback could send LoopDesk anywhere)."""
+    seen: list[str] = []
+
+    class Redirecting(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            seen.append("POST")
+            self.send_response(302)
+            self.send_header("Location", "/elsewhere")
+            self.end_headers()
+
+        def do_GET(self) -> None:
+            seen.append("GET")
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Redirecting)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        register(crm, f"http://127.0.0.1:{server.server_port}/listener")
+        crm.post(f"{BASE}/troubleTicket", ticket_body(world), format="json")
+        with pytest.raises(DeliveryError):
+            deliver(OutboxMessage.objects.get(channel=CHANNEL))
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert seen == ["POST"]
+    log = DeliveryLog.objects.get()
+    assert (log.ok, log.status_code) == (False, 302)
+
+
+def test_a_listener_registered_by_a_signed_in_user_without_a_token_still_hears(world: World, receiver) -> None:
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(world.users["agent"])
+    register(client, receiver.url)
+    s.do_create_ticket(acting_user=world.user("agent"), **world.ticket_kwargs())
+    assert OutboxMessage.objects.filter(channel=CHANNEL).count() == 1

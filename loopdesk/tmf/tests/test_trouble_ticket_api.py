@@ -841,3 +841,76 @@ def test_a_long_status_change_reason_comes_back_whole(world: World, crm) -> None
     body = patch(crm, pk, {"status": "cancelled", "statusChangeReason": reason}).json()
     assert body["statusChangeReason"] == reason
     assert body["statusChange"][-1]["changeReason"] == reason
+
+
+def test_the_reason_get_shows_may_be_echoed_with_the_status_it_has(world: World, crm) -> None:
+    pk = create(crm, world).json()["id"]
+    shown = patch(crm, pk, {"status": "inProgress", "statusChangeReason": "请网维处理"}).json()
+    echo = {"status": shown["status"], "statusChangeReason": shown["statusChangeReason"], "note": [{"text": "补充"}]}
+    response = patch(crm, pk, echo)
+    assert response.status_code == 200, response.content
+    assert [n["text"] for n in response.json()["note"]] == ["补充"]
+    assert_error(patch(crm, pk, {**echo, "statusChangeReason": "另一个理由"}), 400, "statusChangeReason")
+
+
+def test_the_external_id_filter_matches_what_get_shows_that_system(world: World, crm) -> None:
+    """A ticket with CRM id A and OSS id 1001 shows CRM externalId A: CRM filtering on 1001 must not find it
+    (was: any system's id matched)."""
+    from loopdesk.tickets.models import ExternalRef
+
+    oss = client_for(issue_token(world.users["agent"], system="OSS"))
+    hq = client_for(issue_token(world.users["agent"], system="HQ"))
+    both = create(crm, world, externalId="A").json()["id"]
+    ExternalRef.objects.create(ticket_id=both, system="OSS", external_id="1001")
+    mine = create(crm, world, externalId="1001", ticketType="fault").json()["id"]
+    assert [t["id"] for t in crm.get(f"{BASE}/troubleTicket", {"externalId": "1001"}).json()] == [mine]
+    # OSS has an id only on the first; the second shows it CRM's 1001 (no OSS id of its own there): both.
+    assert [t["id"] for t in oss.get(f"{BASE}/troubleTicket", {"externalId": "1001", "sort": "id"}).json()] == [
+        both, mine]
+    assert [t["id"] for t in crm.get(f"{BASE}/troubleTicket", {"externalId": "A"}).json()] == [both]
+    # Whatever each system filters on is what its GET shows.
+    for client in (crm, oss, hq):
+        for value in ("1001", "A"):
+            for t in client.get(f"{BASE}/troubleTicket", {"externalId": value}).json():
+                assert t["externalId"] == value
+
+
+@pytest.mark.parametrize("params", [{"field": "status"}, {"fields": "status", "colour": "red"}])
+def test_an_unknown_query_parameter_on_retrieve_is_400_as_on_list(world: World, crm, params) -> None:
+    """`field=status` (a typo of fields) returned the whole ticket as if nothing had been asked."""
+    pk = create(crm, world).json()["id"]
+    name = next(k for k in params if k != "fields")
+    assert_error(crm.get(f"{BASE}/troubleTicket/{pk}", params), 400, name)
+    assert_error(crm.get(f"{BASE}/troubleTicket", params), 400, name)
+
+
+def test_the_related_party_id_get_shows_can_be_filtered_on(world: World, crm) -> None:
+    """GET shows the customer as relatedParty id = customer id (the number is masked); filtering on that id was a
+    400 "enter a valid mobile number". The number works as before."""
+    first = create(crm, world).json()
+    create(crm, world, relatedParty=[{"id": "13800000001", "role": "customer"}])
+    customer_id = next(p["id"] for p in first["relatedParty"] if p["role"] == "customer")
+    for value in (customer_id, "13912345678"):
+        assert [t["id"] for t in crm.get(f"{BASE}/troubleTicket", {"relatedParty.id": value}).json()] == [first["id"]]
+    assert_error(crm.get(f"{BASE}/troubleTicket", {"relatedParty.id": "abc"}), 400, "relatedParty.id")
+
+
+@pytest.mark.parametrize(("path", "params"), [
+    ("troubleTicket", {"limit": "²"}), ("troubleTicket", {"offset": "١٢"}), ("troubleTicket", {"id": "²"}),
+    ("troubleTicket", {"relatedParty.id": "²"}), ("troubleTicket/²", {}), ("troubleTicket/١", {}),
+])
+def test_digits_that_are_not_ascii_are_no_server_error(world: World, crm, path, params) -> None:
+    """str.isdigit() is true for "²" and "١", which int() refuses or reads as another number: a 500 before."""
+    create(crm, world)
+    response = crm.get(f"{BASE}/{path}", params)
+    assert response.status_code in (200, 400, 404), response.content
+    if response.status_code == 200 and isinstance(response.json(), list):
+        assert response.json() == [] or "id" not in params
+    assert response.status_code != 200 or path == "troubleTicket"  # "١" is not ticket 1
+
+
+def test_non_ascii_digits_in_if_match_and_our_api_ids_are_no_server_error(world: World, crm) -> None:
+    pk = create(crm, world).json()["id"]
+    assert_error(patch(crm, pk, {"note": [{"text": "x"}]}, HTTP_IF_MATCH='"²"'), 400, "If-Match")
+    for path in ("/api/tickets/²/", "/api/customers/²/", "/api/tickets/１/"):
+        assert crm.get(path).status_code == 404

@@ -25,7 +25,7 @@ from loopdesk.tmf import mapping
 from loopdesk.tmf.auth import check_registers_in_scope, tickets_for
 from loopdesk.tmf.errors import PreconditionFailed
 from loopdesk.tmf.models import ApiToken
-from loopdesk.tmf.v4.representation import external_id
+from loopdesk.tmf.v4.representation import FIELDS, external_id
 
 DEFAULT_SYSTEM = "TMF"
 # Fields the services name, and the TMF attribute that carried them.
@@ -38,6 +38,11 @@ SERVICE_FIELD_TO_TMF = {
     "to_unit": "status", "duplicate_of": "troubleTicketRelationship", "other": "troubleTicketRelationship",
     "kind": "troubleTicketRelationship", "text": "note", "visibility": "note",
 }
+
+
+def is_pk(value: str) -> bool:
+    """A database id: ASCII digits only (str.isdigit() also takes "²" and "١", which int() refuses or misreads)."""
+    return value.isascii() and value.isdigit() and len(value) < 19
 
 
 def _tmf_errors(exc: ValidationFailed) -> ValidationFailed:
@@ -118,7 +123,7 @@ def _upload(item: dict[str, Any]) -> SimpleUploadedFile:
 
 def _related_ticket(user: Any, token: ApiToken | None, item: dict[str, Any]) -> Ticket:
     """The other ticket of a relationship, within the request's scope (the user's and the token's units)."""
-    ticket = tickets_for(user, token).filter(pk=item["id"]).first() if str(item["id"]).isdigit() else None
+    ticket = tickets_for(user, token).filter(pk=item["id"]).first() if is_pk(str(item["id"])) else None
     if ticket is None:
         raise ValidationFailed(field="troubleTicketRelationship", message=_("Related trouble ticket %(id)s not found.")
                                % {"id": item["id"]})
@@ -375,6 +380,8 @@ def patch_ticket(user: Any, token: ApiToken | None, ticket: Ticket, data: dict[s
     _check_unchanged(ticket, data)
     _check_echoed_items(ticket, data)
     reason = (data.get("statusChangeReason") or "").strip()
+    # The reason GET shows, sent back unchanged with the status it has (merge patch): no new reason to place.
+    echoed_reason = reason == (FIELDS["statusChangeReason"](ticket, None) or "").strip()
     relationships = data.get("troubleTicketRelationship") or []
     _check_relationship_types(relationships)
     uploads = [_upload(item) for item in data.get("attachment") or [] if "id" not in item]
@@ -419,7 +426,7 @@ def patch_ticket(user: Any, token: ApiToken | None, ticket: Ticket, data: dict[s
                 skip_child=False)
             if data.get("externalId"):
                 _add_external_id(user, token, ticket, data["externalId"])
-            if reason and not reason_used:
+            if reason and not reason_used and not echoed_reason:
                 raise ValidationFailed(field="statusChangeReason", message=_(
                     "Nothing in this request uses the reason: it goes with a status change or a new "
                     "expectedResolutionDate; put other text in a note."))
@@ -462,7 +469,7 @@ def delete_ticket(user: Any, token: ApiToken | None, ticket: Ticket, expected_ve
 
 
 def get_scoped(qs: Any, pk: str) -> Ticket:
-    ticket = qs.filter(pk=pk).first() if str(pk).isdigit() and len(str(pk)) < 19 else None
+    ticket = qs.filter(pk=pk).first() if is_pk(str(pk)) else None
     if ticket is None:
         raise NotFoundError(_("Trouble ticket %(id)s not found.") % {"id": pk})
     return ticket

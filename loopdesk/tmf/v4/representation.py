@@ -144,7 +144,8 @@ def _attachments(ticket: Ticket) -> list[dict[str, Any]]:
 
 
 def external_id(ticket: Ticket, system: str | None = None) -> str | None:
-    refs = list(ticket.external_refs.all())
+    """The system's own id of the ticket; for a system without one, the first (oldest) id it has elsewhere."""
+    refs = sorted(ticket.external_refs.all(), key=lambda ref: ref.pk)
     for ref in refs:
         if system and ref.system == system:
             return ref.external_id

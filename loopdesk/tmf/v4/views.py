@@ -9,7 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.timezone import is_naive, make_aware
 from django.utils.translation import gettext_lazy as _
@@ -25,7 +25,7 @@ from rest_framework.views import APIView
 from loopdesk.core.errors import NotFoundError, PermissionDeniedError, ValidationFailed
 from loopdesk.customers.services import clean_msisdn
 from loopdesk.tickets.choices import Channel
-from loopdesk.tickets.models import Ticket
+from loopdesk.tickets.models import ExternalRef, Ticket
 from loopdesk.tmf import mapping
 from loopdesk.tmf.auth import TokenScopePermission, request_token, scoped_tickets
 from loopdesk.tmf.errors import tmf_exception_handler
@@ -89,7 +89,7 @@ class TmfView(APIView):
         super().initial(request, *args, **kwargs)
         length = request.META.get("CONTENT_LENGTH") or "0"
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-        if limit is not None and length.isdigit() and int(length) > limit:
+        if limit is not None and length.isascii() and length.isdigit() and int(length) > limit:
             raise ValidationFailed(field="body", message=_("The request body is larger than %(limit)d bytes.")
                                    % {"limit": limit})
 
@@ -115,7 +115,7 @@ def _int_param(request: Request, name: str, default: int, maximum: int | None = 
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return default
-    if not raw.isdigit() or len(raw) > 9:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 9:
         raise ValidationFailed(field=name, message=_("Enter a whole number of at least 0."))
     value = int(raw)
     if maximum is not None and value > maximum:
@@ -146,8 +146,9 @@ def _known(key: str, values: list[str], known: Callable[[str], bool]) -> None:
                                % {"name": key, "values": ", ".join(bad)})
 
 
-def filter_tickets(qs: QuerySet[Ticket], params: Any) -> QuerySet[Ticket]:
-    """TMF REST guidelines filtering: attribute=value[,value...] (OR), dates with .gt/.gte/.lt/.lte."""
+def filter_tickets(qs: QuerySet[Ticket], params: Any, system: str | None = None) -> QuerySet[Ticket]:
+    """TMF REST guidelines filtering: attribute=value[,value...] (OR), dates with .gt/.gte/.lt/.lte. `system`: the
+    caller's (its externalId is the one GET shows it)."""
     for key in params:
         values = [v.strip() for raw in params.getlist(key) for v in raw.split(",") if v.strip()]
         if key in PAGING:
@@ -177,11 +178,21 @@ def filter_tickets(qs: QuerySet[Ticket], params: Any) -> QuerySet[Ticket]:
             _known(key, values, lambda v: v in Channel.values)
             qs = qs.filter(channel__in=values)
         elif key == "externalId":
-            qs = qs.filter(external_refs__external_id__in=values).distinct()
+            # What GET shows the caller's system: its own id, or (when it has none on the ticket) another's.
+            refs = ExternalRef.objects.filter(ticket=OuterRef("pk"))
+            own = refs.filter(system=system)
+            # For a system without its own id: the ticket's first id (representation.external_id's fallback).
+            first = ExternalRef.objects.filter(
+                pk=Subquery(ExternalRef.objects.filter(ticket=OuterRef(OuterRef("pk"))).order_by("pk").values("pk")[:1]),
+                external_id__in=values)
+            qs = qs.filter(Q(Exists(own.filter(external_id__in=values))) | (~Q(Exists(own)) & Q(Exists(first))))
         elif key == "id":
-            qs = qs.filter(pk__in=[int(v) for v in values if v.isdigit() and len(v) < 19])
+            qs = qs.filter(pk__in=[int(v) for v in values if operations.is_pk(v)])
         elif key == "relatedParty.id":
-            qs = qs.filter(customer__msisdn__in=[clean_msisdn(v, field=key) for v in values])
+            # The customer's id as GET shows it (relatedParty role customer), or the mobile number POST takes.
+            ids = [v for v in values if v.isascii() and v.isdigit() and len(v) < 11]
+            numbers = [clean_msisdn(v, field=key) for v in values if v not in ids]
+            qs = qs.filter(Q(customer_id__in=[int(v) for v in ids]) | Q(customer__msisdn__in=numbers))
         elif key == "relatedEntity.id":
             qs = qs.filter(category__code__in=values)
         else:
@@ -199,7 +210,8 @@ LIST_PARAMETERS = [
     OpenApiParameter("status", str, description="TMF status(es), comma-separated."),
     OpenApiParameter("severity", str), OpenApiParameter("priority", str), OpenApiParameter("ticketType", str),
     OpenApiParameter("channel.id", str), OpenApiParameter("externalId", str),
-    OpenApiParameter("relatedParty.id", str, description="The customer's MSISDN."),
+    OpenApiParameter("relatedParty.id", str, description="The customer id (as relatedParty role customer shows "
+                                                         "it) or the customer's MSISDN."),
     OpenApiParameter("relatedEntity.id", str, description="A category code."),
     *[OpenApiParameter(f"{name}.{op}", OpenApiTypes.DATETIME) for name in DATE_ATTRIBUTES for op in DATE_OPERATORS],
 ]
@@ -222,7 +234,7 @@ class TroubleTicketListView(TmfView):
         if sort.lstrip("-") not in SORTS:
             raise ValidationFailed(field="sort", message=_("Sort by creationDate, lastUpdate or id."))
         order = ("-" if sort.startswith("-") else "") + SORTS[sort.lstrip("-")]
-        qs = filter_tickets(scoped_tickets(request), request.query_params)
+        qs = filter_tickets(scoped_tickets(request), request.query_params, self.system())
         total = qs.count()
         page = list(with_related(qs.order_by(order, "-id" if order.startswith("-") else "id"))[offset:offset + limit])
         body = [to_tmf(t, fields=fields, system=self.system()) for t in page]
@@ -268,7 +280,7 @@ def _if_match(request: Request) -> int | None:
     if not raw or raw.strip() == "*":
         return None
     value = raw.strip().removeprefix("W/").strip('"')
-    if not value.isdigit() or len(value) > 9:
+    if not (value.isascii() and value.isdigit()) or len(value) > 9:
         raise ValidationFailed(field="If-Match", message=_("If-Match must be the ETag (version) you received."))
     return int(value)
 
@@ -283,6 +295,10 @@ class TroubleTicketDetailView(TmfView):
     @extend_schema(operation_id="retrieveTroubleTicket", tags=["troubleTicket"], parameters=[ID_PARAM, FIELDS_PARAM],
                    responses={200: serializers.TroubleTicketSerializer, **_errors()})
     def get(self, request: Request, id: str) -> Response:
+        unknown = [key for key in request.query_params if key != "fields"]
+        if unknown:
+            raise ValidationFailed({key: [str(_("Unknown query parameter: a trouble ticket is read with fields= "
+                                                "only."))] for key in unknown})
         fields = parse_fields(request)
         ticket = self.ticket(request, id)
         return Response(to_tmf(ticket, fields=fields, system=self.system()), headers={"ETag": _etag(ticket)})
@@ -384,7 +400,7 @@ class HubDetailView(TmfView):
                    responses={204: None, **_errors()})
     def delete(self, request: Request, id: str) -> Response:
         sub = EventSubscription.objects.filter(pk=id, kind=SubscriptionKind.HUB, is_active=True).first() \
-            if id.isdigit() and len(id) < 19 else None
+            if operations.is_pk(id) else None
         if sub is None:
             raise NotFoundError(_("Listener %(id)s not found.") % {"id": id})
         token = request_token(request)
