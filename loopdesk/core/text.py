@@ -10,6 +10,12 @@ from django.utils.translation import gettext_lazy as _
 MSISDN_RE = re.compile(r"^1[3-9]\d{9}$")
 
 
+def ascii_digits(value: str) -> bool:
+    """True for a non-empty string of ASCII digits 0-9 only: str.isdigit() also takes "²" (int() refuses it: a 500)
+    and "١" or full-width "１" (int() reads them as 1), which no user meant as a number here."""
+    return value.isascii() and value.isdigit()
+
+
 def normalize_msisdn(value: str) -> str:
     """Strip spaces, dashes and a +86/0086 prefix; full-width digits become ASCII."""
     value = (value or "").strip().translate(str.maketrans("０１２３４５６７８９", "0123456789"))

@@ -20,6 +20,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from loopdesk.core.errors import DomainError
+from loopdesk.core.text import ascii_digits
 from loopdesk.customers.choices import Brand, Tier
 from loopdesk.org.choices import UnitFunction
 from loopdesk.org.models import OrgUnit
@@ -72,7 +73,7 @@ def _filters(request: HttpRequest) -> dict[str, Any]:
         if not value:
             continue
         if name in ("branch", "department", "category"):
-            if not value.isdigit():
+            if not ascii_digits(value) or len(value) > 18:
                 continue
             filters[name] = int(value)
         else:
@@ -348,7 +349,7 @@ def _newest_first_page(request: HttpRequest, qs: QuerySet[Any]) -> tuple[list[An
     page's URL (None on the last page)."""
     after = request.GET.get("after", "")
     page_qs = qs.order_by("-id")
-    if after.isdigit():
+    if ascii_digits(after) and len(after) < 19:
         page_qs = page_qs.filter(id__lt=int(after))
     page = list(page_qs[: PAGE + 1])
     if len(page) <= PAGE:

@@ -18,6 +18,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from loopdesk.core.errors import ValidationFailed
+from loopdesk.core.text import ascii_digits
 from loopdesk.notify.gateways import sign
 from loopdesk.surveys import services
 from loopdesk.surveys.models import SCORE_WORDS, SurveyStatus
@@ -39,7 +40,7 @@ def _check_signature(request: HttpRequest, body: bytes) -> JsonResponse | None:
         return _error(503, _("Inbound SMS is not configured (LOOPDESK_SMS_INBOUND_SECRET)."))
     timestamp = request.headers.get("X-LoopDesk-Timestamp", "")
     signature = request.headers.get("X-LoopDesk-Signature", "")
-    if not timestamp.isdigit() or abs(time.time() - int(timestamp)) > MAX_CLOCK_SKEW:
+    if not ascii_digits(timestamp) or abs(time.time() - int(timestamp)) > MAX_CLOCK_SKEW:
         return _error(401, _("Missing or stale X-LoopDesk-Timestamp."))
     if not hmac.compare_digest(signature, sign(secret, timestamp, body)):
         return _error(401, _("Bad signature."))
@@ -115,8 +116,9 @@ def survey_page(request: HttpRequest, token: str) -> HttpResponse:
         context["state"] = "open"
     if request.method == "POST" and context["state"] == "open":
         raw = request.POST.get("score", "")
+        score = int(raw) if ascii_digits(raw) and len(raw) < 4 else 0  # anything else: the service's field error
         try:
-            services.do_rate_survey(survey=survey, score=int(raw) if raw.isdigit() else 0, via="web",
+            services.do_rate_survey(survey=survey, score=score, via="web",
                                     comment=request.POST.get("comment", ""))
         except ValidationFailed as exc:
             context["errors"] = exc.errors

@@ -176,6 +176,15 @@ def test_td_opts_out(db, inbound) -> None:
     assert SmsOptOut.objects.filter(msisdn="13912345678").exists()
 
 
+def test_an_inbound_sms_with_a_timestamp_of_other_digits_is_refused_not_a_500(client, settings) -> None:
+    settings.LOOPDESK_SMS_INBOUND_SECRET = SECRET
+    for stamp in ("²", "١٧٠٠٠٠٠٠٠٠"):
+        response = client.post(reverse("surveys:inbound-sms"), b"{}", content_type="application/json",
+                               headers={"X-LoopDesk-Timestamp": stamp, "X-LoopDesk-Signature": sign(SECRET, stamp,
+                                                                                                     b"{}")})
+        assert response.status_code == 401, stamp
+
+
 def test_web_link_rates_only_on_a_deliberate_post(closed, client) -> None:
     t, survey = closed
     token = CustomerMessage.objects.get(ticket_id=t.pk, kind="survey").text.split("/s/")[1].split("/")[0]
@@ -188,6 +197,8 @@ def test_web_link_rates_only_on_a_deliberate_post(closed, client) -> None:
     survey.refresh_from_db()
     assert survey.status == "open"  # a link scanner's GET records nothing
     assert client.post(url, {"score": "9"}).status_code == 400
+    for odd in ("²", "١", "99999999999999999999"):  # "²" was a 500 (isdigit, then int), "١" read as 1
+        assert client.post(url, {"score": odd}).status_code == 400, odd
     assert client.post(url, {"score": "4", "comment": "不错"}).status_code == 200
     survey.refresh_from_db()
     assert (survey.score, survey.answered_via, survey.comment) == (4, "web", "不错")

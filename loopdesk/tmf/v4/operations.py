@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from loopdesk.core.errors import InvalidTransition, NotFoundError, ValidationFailed
+from loopdesk.core.text import ascii_digits
 from loopdesk.customers.services import get_or_create_customer
 from loopdesk.sla import refcache
 from loopdesk.tickets import services
@@ -42,7 +43,7 @@ SERVICE_FIELD_TO_TMF = {
 
 def is_pk(value: str) -> bool:
     """A database id: ASCII digits only (str.isdigit() also takes "²" and "١", which int() refuses or misreads)."""
-    return value.isascii() and value.isdigit() and len(value) < 19
+    return ascii_digits(value) and len(value) < 19
 
 
 def _tmf_errors(exc: ValidationFailed) -> ValidationFailed:

@@ -16,6 +16,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
+from loopdesk.core.text import ascii_digits
 from loopdesk.followup import selectors as followup_selectors
 from loopdesk.sla.calendars import SHANGHAI
 from loopdesk.tickets import policy
@@ -59,7 +60,7 @@ def load_rows(sections: list[Section]) -> list[int]:
 
 def section_counts(sections: list[Section], numbers: str) -> list[tuple[int, int]]:
     """(number, capped count) of the sections named in `numbers` ("2,5"); unknown numbers are left out."""
-    wanted = {int(n) for n in numbers.split(",") if n.strip().isdigit()}
+    wanted = {int(n) for n in numbers.split(",") if ascii_digits(n.strip())}
     return [(n, capped_count(s.qs)) for n, s in enumerate(sections, start=1) if n in wanted]
 
 
@@ -171,9 +172,9 @@ def _candidate_numbers(user: Any, text: str) -> list[str]:
     region = getattr(user.unit, "region", "")
     if region:
         day, _sep, tail = text.rpartition("-")
-        if day.isdigit() and len(day) == 8 and tail.isdigit() and len(tail) <= 6:
+        if ascii_digits(day) and len(day) == 8 and ascii_digits(tail) and len(tail) <= 6:
             numbers.append(f"{region}-{day}-{int(tail):06d}")
-        elif text.isdigit() and len(text) <= 6 and int(text):
+        elif ascii_digits(text) and len(text) <= 6 and int(text):
             today = timezone.localtime(timezone.now(), SHANGHAI).date()
             numbers.append(f"{region}-{today:%Y%m%d}-{int(text):06d}")
     return numbers
@@ -184,7 +185,7 @@ def find_ticket(request: HttpRequest) -> HttpResponse:
     """The header's search box: a work-order number (or the tail of today's) opens the ticket; a phone number opens
     the desk for those who register contacts, and lists the work orders of that number one may see for others."""
     text = (request.GET.get("q") or "").strip().upper()
-    if text.isdigit() and len(text) == 11:
+    if ascii_digits(text) and len(text) == 11:
         if policy.can_create(request.user):
             return redirect(reverse("workbench:desk") + "?" + urlencode({"caller": text}))
         found = list(table_rows(visible_tickets(request.user).filter(customer__msisdn=text))

@@ -12,6 +12,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import translation
 
 from loopdesk.core.errors import DomainError
+from loopdesk.core.text import ascii_digits
 from loopdesk.reports import imports
 
 
@@ -27,7 +28,7 @@ def parse_mapping(pairs: list[str], fields: imports.Fields) -> imports.Mapping:
         if name in mapping:
             raise CommandError(f"--mapping: the field {name!r} is mapped twice.")
         column = column.strip()
-        if column.startswith("#") and column[1:].isdigit() and int(column[1:]) >= 1:
+        if column.startswith("#") and ascii_digits(column[1:]) and int(column[1:]) >= 1:
             mapping[name] = int(column[1:]) - 1
         else:
             mapping[name] = column or None
