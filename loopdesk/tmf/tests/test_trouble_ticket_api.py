@@ -464,6 +464,19 @@ def test_issue_api_token_command_prints_a_working_token(world: World) -> None:
     assert_error(create(client, world), 403)  # read-only unless --write
 
 
+@pytest.mark.parametrize(("options", "field"), [({"rate": -1}, "--rate"), ({"name": "x" * 300}, "--name")])
+def test_issue_api_token_command_refuses_bad_options_without_a_traceback(world: World, options: dict,
+                                                                         field: str) -> None:
+    from django.core.management import CommandError, call_command
+
+    from loopdesk.tmf.models import ApiToken
+
+    values = {"name": "CRM", "system": "CRM", "user": "supervisor", **options}
+    with pytest.raises(CommandError, match=field):
+        call_command("issue_api_token", **values)
+    assert not ApiToken.objects.filter(system="CRM").exists()
+
+
 # --- relationships stay inside the token's scope --------------------------------------------------------
 
 

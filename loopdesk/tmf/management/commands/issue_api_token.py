@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from loopdesk.org.models import OrgUnit, User
@@ -31,6 +32,11 @@ class Command(BaseCommand):
         token = ApiToken(name=options["name"], system=options["system"], user=user, can_write=options["write"],
                          rate_per_minute=options["rate"])
         raw = token.set_new_key()
+        try:
+            token.full_clean()  # the admin's checks: lengths, a rate of at least 1 ... (was a database traceback)
+        except ValidationError as exc:
+            raise CommandError("; ".join(f"--{field.replace('rate_per_minute', 'rate')}: {' '.join(messages)}"
+                                         for field, messages in exc.message_dict.items())) from exc
         token.save()
         token.units.set(units)
         self.stdout.write(raw)
