@@ -10,6 +10,7 @@ from rest_framework.pagination import CursorPagination, LimitOffsetPagination
 from rest_framework.response import Response
 
 from loopdesk.core.api import exception_handler as core_exception_handler
+from loopdesk.core.text import ascii_digits
 from loopdesk.tmf.errors import flatten_errors
 
 
@@ -40,7 +41,21 @@ class KeysetOrOffsetPagination(CursorPagination):
     def __init__(self) -> None:
         self.offset_pager: LimitOffsetPagination | None = None
 
+    def check_paging(self, request: Any) -> None:
+        """`offset` a whole number from 0, `limit` and `page_size` from 1 (above the maximum: the maximum); anything
+        else is a 400 naming the parameter, not a silent default page."""
+        errors: dict[str, list[str]] = {}
+        for name, least in (("offset", 0), ("limit", 1), (self.page_size_query_param, 1)):
+            if name not in request.query_params:
+                continue
+            value = request.query_params[name].strip()
+            if not (ascii_digits(value) and len(value) <= 12 and int(value) >= least):
+                errors[name] = [str(_("Give a whole number of at least %(least)d.") % {"least": least})]
+        if errors:
+            raise exceptions.ValidationError(errors)
+
     def paginate_queryset(self, queryset: Any, request: Any, view: Any = None) -> Any:
+        self.check_paging(request)
         if "offset" in request.query_params:
             self.offset_pager = LimitOffsetPagination()
             self.offset_pager.default_limit = self.page_size

@@ -66,6 +66,26 @@ def test_keyset_pages_walk_everything_once_and_offset_pages_count(world: World) 
     assert page["count"] == 5 and [t["id"] for t in page["results"]] == seen[2:4]
 
 
+@pytest.mark.parametrize(("url", "params", "field"), [
+    ("/api/tickets/", {"offset": "-1"}, "offset"), ("/api/tickets/", {"offset": "abc"}, "offset"),
+    ("/api/tickets/", {"offset": "0", "limit": "0"}, "limit"),
+    ("/api/tickets/", {"offset": "0", "limit": "²"}, "limit"),
+    ("/api/tickets/", {"page_size": "ten"}, "page_size"), ("/api/customers/", {"page_size": "-5"}, "page_size"),
+])
+def test_bad_paging_parameters_are_a_400_naming_them(world: World, url: str, params: dict, field: str) -> None:
+    make(world, 3)
+    response = as_user(world, "supervisor").get(url, params)
+    assert response.status_code == 400, response.content
+    assert response.json()["field"] == field
+
+
+def test_a_page_size_above_the_maximum_gives_the_maximum(world: World) -> None:
+    make(world, 3)
+    client = as_user(world, "supervisor")
+    assert len(client.get("/api/tickets/", {"page_size": "100000"}).json()["results"]) == 3
+    assert client.get("/api/tickets/", {"offset": "0", "limit": "100000"}).json()["count"] == 3
+
+
 def test_filters(world: World) -> None:
     fault = make(world, contact_type="fault")[0]
     billing = make(world, category=world.categories["dispute"])[0]
