@@ -95,7 +95,10 @@ class ActionForm(forms.Form):
         self.fields.update(_fields(action))
         if "to_unit" in self.fields:
             blank = _("Where the routing rules send it") if action == Action.DISPATCH else _("Choose a unit")
-            self.fields["to_unit"].choices = target_unit_choices(ticket.region, blank)
+            choices = target_unit_choices(ticket.region, blank)
+            if action == Action.TRANSFER:  # on to another unit: the service refuses the unit that has it now
+                choices = [(value, label) for value, label in choices if value != ticket.handler_unit_id]
+            self.fields["to_unit"].choices = choices
         self.initial.setdefault("version", ticket.version)
 
     def clean_duplicate_of(self) -> Ticket | None:

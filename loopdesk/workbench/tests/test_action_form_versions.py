@@ -71,3 +71,12 @@ def test_an_action_form_without_a_usable_version_asks_to_reload(world: Any, clie
         assert response.context["form"].errors["version"]
     ticket.refresh_from_db()
     assert ticket.status == Status.DISPATCHED
+
+
+def test_the_transfer_form_does_not_offer_the_unit_that_has_the_ticket(world: Any, client_for: Any) -> None:
+    ticket = do_accept_ticket(acting_user=world.user("specialist"), ticket=_dispatched(world))
+    response = client_for("specialist").get(f"/tickets/{ticket.pk}/act/transfer/", headers=HX)
+    assert response.status_code == 200
+    offered = [value for value, _label in response.context["form"].fields["to_unit"].choices]
+    assert ticket.handler_unit_id not in offered
+    assert world.units["netopt"].pk in offered
