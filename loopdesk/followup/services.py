@@ -456,11 +456,16 @@ def do_escalate_ticket(*, ticket: Ticket | int, reason: str, occasion: str, note
 MAX_ESCALATION_NOTE = 300  # Escalation.note
 
 
-def may_escalate_by_hand(user: Any, ticket: Ticket) -> bool:
+def escalates(user: Any, ticket: Ticket) -> bool:
     """A service supervisor of the ticket's region, a department head over its handling unit, or an administrator
-    (no query when the ticket's handler_unit and the user's unit are loaded)."""
-    return bool(ticket.is_open and (ticket_policy.is_admin(user) or ticket_policy.is_region_supervisor(user, ticket)
-                                    or ticket_policy.is_head_over_handler(user, ticket)))
+    (no query when the ticket's handler_unit and the user's unit are loaded), whether the ticket is open or not."""
+    return bool(ticket_policy.is_admin(user) or ticket_policy.is_region_supervisor(user, ticket)
+                or ticket_policy.is_head_over_handler(user, ticket))
+
+
+def may_escalate_by_hand(user: Any, ticket: Ticket) -> bool:
+    """`escalates`, and the ticket is open."""
+    return bool(ticket.is_open and escalates(user, ticket))
 
 
 def do_escalate_by_hand(*, acting_user: Any, ticket: Ticket | int, note: str,

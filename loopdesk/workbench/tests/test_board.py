@@ -179,6 +179,22 @@ def test_escalate_is_offered_and_allowed_to_supervisors_and_heads_only(world: Wo
     assert Escalation.objects.get(ticket=t).escalated_by_id == world.users["head"].pk
 
 
+def test_escalating_a_work_order_closed_meanwhile_says_so_and_keeps_the_note(world: World, client_for: Any) -> None:
+    from loopdesk.tickets.models import Ticket
+
+    t = _late(world)
+    url = f"/board/escalate/{t.pk}/"
+    client = client_for("supervisor", "zh-hans")
+    assert client.get(url, headers={"HX-Request": "true"}).status_code == 200  # the dialog, opened while open
+    Ticket.objects.filter(pk=t.pk).update(is_open=False, status="closed")  # closed by someone else meanwhile
+    response = client.post(url, {"note": "请督办"}, headers={"HX-Request": "true"})
+    assert response.status_code == 409
+    page = response.content.decode()
+    assert t.number in page and "不再处于处理中" in page and "请督办" in page
+    assert not Escalation.objects.exists()
+    assert client_for("specialist").post(url, {"note": "x"}).status_code == 403  # not theirs to escalate, open or not
+
+
 def test_board_figures_come_from_the_open_ticket_indexes_not_the_ticket_rows(world: Any) -> None:
     """The board's totals and ageing read the covering index tkt_open_region; its late list (in board order,
     no sort) and its counts by department and branch read tkt_open_late."""

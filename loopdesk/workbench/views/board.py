@@ -12,7 +12,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 
 from loopdesk.followup.models import Escalation, EscalationReason
 from loopdesk.followup.selectors import open_escalations_for
-from loopdesk.followup.services import MAX_ESCALATION_NOTE, do_escalate_by_hand, may_escalate_by_hand
+from loopdesk.followup.services import MAX_ESCALATION_NOTE, do_escalate_by_hand, escalates, may_escalate_by_hand
 from loopdesk.org.models import OrgUnit
 from loopdesk.tickets.choices import Action
 from loopdesk.tickets.policy import allowed_actions, visible_tickets
@@ -140,9 +140,14 @@ def escalate(request: HttpRequest, pk: int) -> HttpResponse:
     """The board's Escalate button: a dialog asking why, then `do_escalate_by_hand` (back to the board)."""
     ticket = get_ticket(request.user, pk)
     if not may_escalate_by_hand(request.user, ticket):
-        if not ticket.is_open:
-            raise Http404(_("Only an open work order can be escalated."))
-        raise PermissionDenied(_("Only service supervisors and department heads escalate work orders."))
+        if not escalates(request.user, ticket):
+            raise PermissionDenied(_("Only service supervisors and department heads escalate work orders."))
+        # Closed (or withdrawn) since the board was loaded: say so in the dialog, keeping the note typed.
+        form = EscalateForm(request.POST if request.method == "POST" else None)
+        form.add_error(None, _("Work order %(number)s is no longer open (it was closed meanwhile): only an open "
+                               "work order can be escalated.") % {"number": ticket.number})
+        template = "workbench/partials/escalate_form.html" if request.htmx else "workbench/escalate_page.html"
+        return render(request, template, {"ticket": ticket, "nav": "board", "form": form}, status=409)
 
     def run(form: forms.Form) -> tuple[Any, str]:
         do_escalate_by_hand(acting_user=request.user, ticket=ticket, note=form.cleaned_data["note"])
