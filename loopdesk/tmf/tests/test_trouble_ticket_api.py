@@ -55,6 +55,21 @@ def test_create_returns_201_with_the_resource_and_location(world: World, crm) ->
     assert ticket.external_refs.get().system == "CRM"
 
 
+def test_a_post_repeated_with_the_same_external_id_is_a_409_naming_the_ticket(world: World, crm) -> None:
+    first = create(crm, world, externalId="CRM-2001")
+    assert first.status_code == 201
+    again = create(crm, world, externalId="CRM-2001")  # a retry after the answer was lost
+    body = assert_error(again, 409)
+    assert body["existingId"] == first.json()["id"] and body["existingHref"] == first.json()["href"]
+    assert first.json()["id"] in body["message"]
+    assert Ticket.objects.count() == 1
+    # A caller that cannot see that ticket learns nothing of it: the plain field error.
+    other = client_for(issue_token(world.users["zh_agent"]))
+    hidden = assert_error(create(other, world, externalId="CRM-2001"), 400, "externalId")
+    assert "existingId" not in hidden and first.json()["href"] not in hidden["message"]
+    assert Ticket.objects.count() == 1
+
+
 def test_create_with_status_in_progress_dispatches_through_routing(world: World, crm) -> None:
     response = create(crm, world, status="inProgress")
     assert response.status_code == 201, response.content

@@ -15,18 +15,18 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
-from loopdesk.core.errors import InvalidTransition, NotFoundError, ValidationFailed
+from loopdesk.core.errors import ConflictError, InvalidTransition, NotFoundError, ValidationFailed
 from loopdesk.core.text import ascii_digits
 from loopdesk.customers.services import get_or_create_customer
 from loopdesk.sla import refcache
 from loopdesk.tickets import services
 from loopdesk.tickets.choices import Action, Channel, EventKind, LinkKind, RejectReason, Status, Visibility
-from loopdesk.tickets.models import Category, Ticket
+from loopdesk.tickets.models import Category, ExternalRef, Ticket
 from loopdesk.tmf import mapping
 from loopdesk.tmf.auth import check_registers_in_scope, tickets_for
 from loopdesk.tmf.errors import PreconditionFailed
 from loopdesk.tmf.models import ApiToken
-from loopdesk.tmf.v4.representation import FIELDS, external_id
+from loopdesk.tmf.v4.representation import FIELDS, external_id, ticket_href
 
 DEFAULT_SYSTEM = "TMF"
 # Fields the services name, and the TMF attribute that carried them.
@@ -225,6 +225,7 @@ def _create_ticket(user: Any, token: ApiToken | None, data: dict[str, Any]) -> T
                     "A new trouble ticket has no notes or attachments yet: leave out the id."))]
     if errors:
         raise ValidationFailed(errors)
+    _check_not_registered_already(user, token, data.get("externalId") or "")
     uploads = [_upload(item) for item in data.get("attachment") or []]
     for upload in uploads:
         try:
@@ -253,6 +254,21 @@ def _create_ticket(user: Any, token: ApiToken | None, data: dict[str, Any]) -> T
     except ValidationFailed as exc:
         raise _tmf_errors(exc) from None
     return ticket
+
+
+def _check_not_registered_already(user: Any, token: ApiToken | None, value: str) -> None:
+    """A POST repeated with the same externalId (a retry after a lost answer, say) registers nothing and answers
+    409 with the trouble ticket already registered, when the caller may see it (otherwise the 400 of the service,
+    which tells nothing of a ticket outside its scope)."""
+    if not value:
+        return
+    taken = (ExternalRef.objects.filter(system=system_of(token), external_id=value)
+             .values_list("ticket_id", flat=True).first())
+    if taken is not None and tickets_for(user, token).filter(pk=taken).exists():
+        raise ConflictError(_("%(system)s id %(value)s is already trouble ticket %(id)s: read it (GET %(href)s) "
+                              "instead of registering it again.")
+                            % {"system": system_of(token), "value": value, "id": taken, "href": ticket_href(taken)},
+                            params={"existingId": str(taken), "existingHref": ticket_href(taken)})
 
 
 def _check_echoed_items(ticket: Ticket, data: dict[str, Any]) -> None:
