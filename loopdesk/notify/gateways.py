@@ -26,6 +26,8 @@ from typing import Protocol
 
 from django.conf import settings
 
+from loopdesk.core.http import NO_REDIRECT_OPENER
+
 log = logging.getLogger(__name__)
 
 
@@ -153,7 +155,8 @@ class HttpJsonGateway:
             headers["Authorization"] = f"Basic {token}"
         request = urllib.request.Request(self.url, data=body, headers=headers, method="POST")  # noqa: S310
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
+            # Not following redirects: a 302 would turn the POST into a GET without the message, "sent".
+            with NO_REDIRECT_OPENER.open(request, timeout=self.timeout) as response:
                 status = response.status
         except urllib.error.HTTPError as exc:
             raise GatewayError(f"gateway answered {exc.code}") from exc

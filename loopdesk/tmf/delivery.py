@@ -23,6 +23,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from loopdesk.core.http import NO_REDIRECT_OPENER
 from loopdesk.outbox.services import DestinationUnreachable
 from loopdesk.tmf.models import DeliveryLog, EventSubscription
 
@@ -39,15 +40,6 @@ class SubscriberUnreachable(DeliveryError, DestinationUnreachable):
     """No answer at all (timeout, refused connection): the worker holds back this subscriber's other rows."""
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """A redirect is an answer that refuses the event (HTTP 3xx, retried), never followed: urllib would follow a
-    302 to a POST with a bodiless GET (the event lost but counted as delivered), wherever it points."""
-
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
-_OPENER = urllib.request.build_opener(_NoRedirect)
 
 
 def destination(message: Any) -> str:
@@ -88,7 +80,7 @@ def deliver(message: Any) -> None:
     error = ""
     unreachable = False
     try:
-        with _OPENER.open(request, timeout=TIMEOUT_SECONDS) as response:  # checked above: http(s) only
+        with NO_REDIRECT_OPENER.open(request, timeout=TIMEOUT_SECONDS) as response:  # checked above: http(s) only
             status_code = response.status
             response.read(1024)
     except urllib.error.HTTPError as exc:

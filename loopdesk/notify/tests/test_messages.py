@@ -182,6 +182,13 @@ class _Receiver(http.server.BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers["Content-Length"]))
         type(self).received.append((self.headers, body))
         self.send_response(type(self).status)
+        if 300 <= type(self).status < 400:
+            self.send_header("Location", "/elsewhere")
+        self.end_headers()
+
+    def do_GET(self) -> None:  # where a followed redirect would land: answers 200 without the message
+        type(self).received.append((self.headers, b""))
+        self.send_response(200)
         self.end_headers()
 
     def log_message(self, *args) -> None:
@@ -208,6 +215,15 @@ def test_http_gateway_posts_signed_json(http_gateway) -> None:
     assert json.loads(body) == {"id": "k1", "to": "13800000001", "from": "10086", "text": "你好"}
     assert headers["X-LoopDesk-Signature"] == sign("s3cret", headers["X-LoopDesk-Timestamp"], body)
     assert headers["Authorization"].startswith("Basic ")
+
+
+def test_http_gateway_does_not_follow_a_redirect(http_gateway) -> None:
+    """A 302 is a failure to retry: urllib would follow it with a GET without the message and count it as sent."""
+    url, receiver = http_gateway
+    receiver.status = 302
+    with pytest.raises(GatewayError, match="302"):
+        HttpJsonGateway(url, "", "", "", 5).send(Sms(id="k", to="1", sender="1", text="x"))
+    assert len(receiver.received) == 1  # the POST only, no GET after it
 
 
 def test_http_gateway_error_is_a_failure_the_worker_retries(http_gateway, world: World, settings) -> None:
