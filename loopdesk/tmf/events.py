@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.utils import timezone
+from django.conf import settings
+from django.utils import timezone, translation
 
 from loopdesk.outbox.services import enqueue
 from loopdesk.sla import refcache
@@ -86,7 +87,10 @@ def on_ticket_event(ticket: Ticket, event: Any) -> None:
             if system not in bodies:
                 if loaded is None:
                     loaded = with_related(Ticket.objects.filter(pk=ticket.pk)).get()
-                bodies[system] = to_tmf(loaded, system=system)
+                # Names (channel, category ...) in the deployment's language, whichever user's action (in
+                # whichever language) made the event: a listener sees the same words for the same thing.
+                with translation.override(settings.LANGUAGE_CODE):
+                    bodies[system] = to_tmf(loaded, system=system)
             body = bodies[system]
             enqueue(
                 channel=CHANNEL, topic=tmf_event.event_type, dedupe_key=f"tmf:{sub.pk}:{event_id}",

@@ -127,6 +127,23 @@ def test_query_selects_event_types_and_attributes(world: World, crm, receiver) -
     assert topics == [mapping.STATUS_CHANGE_EVENT]
 
 
+def test_event_bodies_are_in_the_deployments_language_whoever_acted(world: World, crm, receiver, settings) -> None:
+    from django.utils import translation
+
+    from loopdesk.tickets.choices import Channel
+
+    register(crm, receiver.url)
+    with translation.override("en"):  # an English-speaking agent registers the complaint
+        s.do_create_ticket(acting_user=world.user("agent"), **world.ticket_kwargs())
+    with translation.override("zh-hans"):
+        s.do_create_ticket(acting_user=world.user("agent"), **world.ticket_kwargs())
+        expected = str(Channel(Channel.HOTLINE).label)
+    assert settings.LANGUAGE_CODE == "zh-hans" and not expected.isascii()
+    names = [row.payload["event"]["troubleTicket"]["channel"]["name"]
+             for row in OutboxMessage.objects.filter(channel=CHANNEL).order_by("id")]
+    assert names == [expected, expected]
+
+
 def test_listener_only_hears_about_tickets_in_its_tokens_scope(world: World, crm, receiver) -> None:
     zhuhai = client_for(issue_token(world.users["zh_agent"]))
     register(zhuhai, receiver.url)
