@@ -543,3 +543,29 @@ def test_a_listener_registered_by_a_signed_in_user_without_a_token_still_hears(w
     register(client, receiver.url)
     s.do_create_ticket(acting_user=world.user("agent"), **world.ticket_kwargs())
     assert OutboxMessage.objects.filter(channel=CHANNEL).count() == 1
+
+
+def test_the_migration_stores_older_listeners_query_values_as_events_show_them(world: World, crm) -> None:
+    """Listeners registered before the hub checked its query kept "severity=major" and "ticketType=incident",
+    which never matched an event; the data migration makes them match."""
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("loopdesk.tmf.migrations.0002_canonical_hub_filters")
+    old = EventSubscription.objects.create(
+        kind=SubscriptionKind.WEBHOOK, name="old", callback="http://127.0.0.1:9/listener",
+        filters={"severity": ["major", " CRITICAL "], "ticketType": ["incident"], "status": ["acknowledged"]})
+    odd = EventSubscription.objects.create(kind=SubscriptionKind.WEBHOOK, name="odd", callback="http://127.0.0.1:9/x",
+                                           filters={"channel.id": ["nowhere"], "severity": ["huge"]})
+    plain = EventSubscription.objects.create(kind=SubscriptionKind.WEBHOOK, name="plain",
+                                             callback="http://127.0.0.1:9/other")
+    migration.forwards(apps, None)
+    for sub in (old, odd, plain):
+        sub.refresh_from_db()
+    assert old.filters == {"severity": ["Major", "Critical"], "ticketType": ["fault"], "status": ["acknowledged"]}
+    assert odd.filters == {"channel.id": ["nowhere"], "severity": ["huge"]}  # can never match: left for its owner
+    assert plain.filters == {}
+    # Now the listener hears about a major fault as a listener registered today does.
+    s.do_create_ticket(acting_user=world.user("agent"), **world.ticket_kwargs(contact_type="fault", priority="high"))
+    assert OutboxMessage.objects.filter(channel=CHANNEL, target=str(old.pk)).exists()
