@@ -50,6 +50,9 @@ T: dict[str, str] = {
         "地市分公司下属单位的省份代码须与该地市一致（%(province)s）。",
     "Your role does not dispatch work orders.": "您的角色不负责派单。",
     "Give a whole number of at least %(least)d.": "请填写不小于 %(least)d 的整数。",
+    "Hops handled within 48 h": "48 小时内处理的环节",
+    "Hops handled in 48 h or more": "处理超过 48 小时的环节",
+    "Per hop timeliness (hops handled within 48 h)": "环节处理及时率（48 小时内处理的环节）",
     "%(system)s id %(value)s is already trouble ticket %(id)s: read it (GET %(href)s) instead of registering it "
     "again.": "%(system)s 编号 %(value)s 已登记为故障单 %(id)s：请读取该故障单（GET %(href)s），不要重复登记。",
     "Work order %(number)s is no longer open (it was closed meanwhile): only an open work order can be escalated.":

@@ -258,7 +258,8 @@ TABLE_MEASURES = (
     "problem_rate", "replied",
     "reply_mean", "reply_median", "reply_p90", "answered", "e2e_mean", "e2e_median", "e2e_p90", "closed", "fcr",
     "fcr_rate", "repeat", "repeat_rate", "returned", "hops", "hops_returned", "return_rate", "hops_transferred",
-    "hops_handled", "hop_mean", "hop_median", "hop_p90", "callbacks", "callback_rate", "satisfied",
+    "hops_handled", "hops_late", "hop_timeliness", "hop_mean", "hop_median", "hop_p90", "callbacks", "callback_rate",
+    "satisfied",
     "satisfaction", "surveys", "survey_responses", "survey_response_rate", "survey_mean", "survey_satisfied",
     "survey_satisfaction", "window_surveys", "window_response_rate", "window_mean", "window_satisfaction",
 )

@@ -73,6 +73,9 @@ FILTERS = {
 }
 
 # The measures, their labels and what drills down from them.
+# The first handling-time bucket of 48 h or more (buckets hold hours < their upper edge): a hop there is late.
+LATE_HOP_BUCKET = BUCKET_EDGES_HOURS.index(48) + 1
+
 MEASURES: dict[str, tuple[Any, str]] = {  # name -> (label, unit: count | rate | hours | per10k)
     "volume": (_("Work orders"), "count"),
     "per_10k": (_("Complaints per 10,000 customers"), "per10k"),
@@ -111,6 +114,11 @@ MEASURES: dict[str, tuple[Any, str]] = {  # name -> (label, unit: count | rate |
     "hop_mean": (_("Per hop handling, mean (h)"), "hours"),
     "hop_median": (_("Per hop handling, median (h)"), "hours"),
     "hop_p90": (_("Per hop handling, p90 (h)"), "hours"),
+    # Each department's own timeliness: its hops handled within 48 h (elapsed), whichever department the work
+    # order went to last (the ticket-level overtime and problem counts go to the last department).
+    "hops_timely": (_("Hops handled within 48 h"), "count"),
+    "hops_late": (_("Hops handled in 48 h or more"), "count"),
+    "hop_timeliness": (_("Per hop timeliness (hops handled within 48 h)"), "rate"),
     "callbacks": (_("Callbacks completed"), "count"),
     "callback_rate": (_("Callback completion"), "rate"),
     "satisfied": (_("Satisfied at callback"), "count"),
@@ -134,11 +142,12 @@ MEASURES: dict[str, tuple[Any, str]] = {  # name -> (label, unit: count | rate |
 DIRECTION: dict[str, int] = {
     **dict.fromkeys(("timely", "timeliness", "fcr", "fcr_rate", "callbacks", "callback_rate", "satisfied",
                      "satisfaction", "survey_responses", "survey_response_rate", "survey_mean", "survey_satisfied",
-                     "survey_satisfaction", "window_response_rate", "window_mean", "window_satisfaction"), 1),
+                     "survey_satisfaction", "window_response_rate", "window_mean", "window_satisfaction", "hops_timely",
+                     "hop_timeliness"), 1),
     **dict.fromkeys(("per_10k", "complaints", "appeals", "untimely", "overtime", "overtime_rate", "problem",
                      "problem_rate", "reply_mean", "reply_median", "reply_p90", "e2e_mean", "e2e_median", "e2e_p90",
                      "repeat", "repeat_rate", "returned", "hops_returned", "return_rate", "hop_mean", "hop_median",
-                     "hop_p90", "survey_unsatisfied"), -1),
+                     "hop_p90", "survey_unsatisfied", "hops_late"), -1),
 }
 # Counts a user can click: measure -> (counter, extra condition on the fact).
 DRILLABLE: dict[str, tuple[str, Q]] = {
@@ -162,6 +171,8 @@ DRILLABLE: dict[str, tuple[str, Q]] = {
     "hops_returned": ("hop_returned", Q()),
     "hops_transferred": ("hop_transferred", Q()),
     "hops_handled": ("hop_done", Q()),
+    "hops_timely": ("hop_done", Q(hop_bucket__lt=LATE_HOP_BUCKET)),
+    "hops_late": ("hop_done", Q(hop_bucket__gte=LATE_HOP_BUCKET)),
     "callbacks": ("answered", Q(verdict__in=(CallbackVerdict.SATISFIED, CallbackVerdict.DISSATISFIED))),
     "satisfied": ("cb_satisfied", Q()),
     "dissatisfied": ("cb_dissatisfied", Q()),
@@ -177,6 +188,7 @@ NUMERATOR: dict[str, str] = {
     "timeliness": "timely", "overtime_rate": "overtime", "problem_rate": "problem", "fcr_rate": "fcr",
     "repeat_rate": "repeat", "return_rate": "hops_returned", "callback_rate": "callbacks", "satisfaction": "satisfied",
     "survey_satisfaction": "survey_satisfied", "survey_response_rate": "survey_responses",
+    "hop_timeliness": "hops_timely",
 }
 
 
@@ -411,6 +423,7 @@ MEASURE_COUNTERS: dict[str, tuple[str, ...]] = {
     "fcr_rate": ("fcr", "closed"),
     "repeat_rate": ("repeat", "complaints", "appeals"),
     "return_rate": ("hop_returned", "hops"),
+    "hop_timeliness": ("hop_done", *(f"hh{i}" for i in range(LATE_HOP_BUCKET, BUCKETS))),
     "callback_rate": ("cb_satisfied", "cb_dissatisfied", "answered"),
     "satisfaction": ("cb_satisfied", "cb_dissatisfied"),
     "survey_response_rate": ("sv_answered", "sv_sent"),
@@ -516,6 +529,9 @@ def derive(t: Totals, customers: int | None = None) -> dict[str, float | int | N
         "hop_mean": t["hop_minutes"] / 60 / t["hop_done"] if t["hop_done"] else None,
         "hop_median": percentile_hours(per_hop, 0.5),
         "hop_p90": percentile_hours(per_hop, 0.9),
+        "hops_timely": t["hop_done"] - sum(per_hop[LATE_HOP_BUCKET:]),
+        "hops_late": sum(per_hop[LATE_HOP_BUCKET:]),
+        "hop_timeliness": _rate(t["hop_done"] - sum(per_hop[LATE_HOP_BUCKET:]), t["hop_done"]),
         "callbacks": callbacks,
         "callback_rate": _rate(callbacks, t["answered"]),
         "satisfied": t["cb_satisfied"],

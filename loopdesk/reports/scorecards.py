@@ -23,7 +23,7 @@ from loopdesk.reports.models import AssessmentItem, AssessmentScheme, ScoreMetho
 
 RATE_MEASURES = ("satisfaction", "timeliness", "fcr_rate", "repeat_rate", "return_rate", "callback_rate",
                  "overtime_rate", "problem_rate", "survey_satisfaction", "survey_response_rate", "window_satisfaction",
-                 "window_response_rate")
+                 "window_response_rate", "hop_timeliness")
 LOWER_IS_BETTER = frozenset({"repeat_rate", "return_rate", "overtime_rate", "problem_rate"})
 UNIT_KINDS = {"branch": _("Branches"), "department": _("Departments")}
 

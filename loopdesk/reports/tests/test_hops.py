@@ -149,3 +149,56 @@ def test_drill_down_lists_walk_their_pages_newest_first_each_row_once(world: Wor
         url, pages = response.context["next_url"], pages + 1
     assert len(seen) == len(set(seen)) == (3 if measure == "volume" else 9)  # every row once, none lost
     assert seen == sorted(seen, reverse=True) and pages == (2 if measure == "volume" else 5)
+
+
+def _late_then_quick(world: World) -> Ticket:
+    """netmaint holds it 50 h (late) and transfers it to IT, which replies 10 h later: the work order is an
+    overtime ticket (60 h), counted under IT, its last department; the late hop is netmaint's."""
+    agent = world.user("agent")
+    t = s.do_create_ticket(acting_user=agent, now=T0, **world.ticket_kwargs())
+    t = s.do_dispatch_ticket(acting_user=agent, ticket=t, to_unit=world.units["netmaint"], now=T0)
+    t = s.do_transfer_ticket(acting_user=world.user("specialist"), ticket=t, to_unit=world.units["it"],
+                             note="转IT", now=T0 + 50 * H)
+    t = s.do_accept_ticket(acting_user=world.user("it_specialist"), ticket=t, now=T0 + 51 * H)
+    return s.do_reply_ticket(acting_user=world.user("it_specialist"), ticket=t, resolution="已处理", now=T0 + 60 * H)
+
+
+def test_per_hop_timeliness_credits_the_department_that_was_late(world: World) -> None:
+    _late_then_quick(world)
+    _travelled(world)  # every hop within 48 h
+    rollups.fold_pending()
+    user = world.user("supervisor")
+    rows = {r.key: r for r in m.table(user, NOV, "department")}
+    netmaint, it = rows[world.units["netmaint"].pk].values, rows[world.units["it"].pk].values
+    assert (netmaint["hops_handled"], netmaint["hops_late"], netmaint["hops_timely"]) == (2, 1, 1)
+    assert netmaint["hop_timeliness"] == pytest.approx(1 / 2)
+    assert (it["hops_late"], it["hop_timeliness"]) == (0, 1.0)  # IT replied in 10 h and returned in 30 h
+    assert it["overtime"] == 1  # the ticket-level figure keeps its definition: the last department's row
+    total = m.report(user, NOV).values
+    assert (total["hops_handled"], total["hops_late"]) == (5, 1)
+    assert total["hop_timeliness"] == pytest.approx(4 / 5)
+    # Each number opens as many hops, and the late one is netmaint's 50 h hop.
+    for key, row in rows.items():
+        for measure in ("hops_late", "hops_timely"):
+            assert m.hop_drilldown(user, measure, NOV, group_by="department", group=key).count() == \
+                row.values[measure], (key, measure)
+    late = m.hop_drilldown(user, "hops_late", NOV)
+    assert list(late.values_list("department_id", "hop_minutes")) == [(world.units["netmaint"].pk, 50 * 60)]
+    assert m.drill_measure("hop_timeliness") == "hops_timely"
+
+
+def test_a_scorecard_item_may_score_per_hop_timeliness(world: World) -> None:
+    from loopdesk.reports import scorecards
+    from loopdesk.reports.models import AssessmentItem, AssessmentScheme, ScoreMethod, assessment_measures
+
+    assert "hop_timeliness" in dict(assessment_measures())
+    _late_then_quick(world)
+    rollups.fold_pending()
+    scheme = AssessmentScheme.objects.create(name="每跳及时率")
+    AssessmentItem.objects.create(scheme=scheme, position=0, name="每跳及时率", measure="hop_timeliness",
+                                  method=ScoreMethod.ATTAINMENT, target=1.0, weight=100)
+    card = scorecards.score(world.user("supervisor"), scheme, NOV, "department")
+    by_unit = {u.unit_id: u for u in card.units}
+    assert not card.problems
+    assert by_unit[world.units["netmaint"].pk].items[0].value == 0.0
+    assert by_unit[world.units["it"].pk].items[0].value == 1.0
