@@ -51,6 +51,14 @@ T: dict[str, str] = {
     "Your role does not dispatch work orders.": "您的角色不负责派单。",
     "Give a whole number of at least %(least)d.": "请填写不小于 %(least)d 的整数。",
     "Hops handled within 48 h": "48 小时内处理的环节",
+    "the company's scheme": "公司考核办法",
+    "Adapt it for %(region)s (copy it in the admin)": "为 %(region)s 调整（在管理后台复制）",
+    "Copy for my region (to adapt its items and weights)": "复制为本地市的考核办法（以调整项目和权重）",
+    "Province and group level users edit the schemes themselves.": "省公司和集团层面的用户直接编辑考核办法。",
+    "Copied for %(region)s: its scorecards now use the copy.": "已为 %(region)s 复制：其考核计分现使用该副本。",
+    "The city company (region code) whose branches and departments this scheme scores. Empty: the company's "
+    "scheme, for every region without one of its own.":
+        "本考核办法计分的地市分公司（地区代码）。留空：公司考核办法，用于没有自己考核办法的所有地市。",
     "Hops handled in 48 h or more": "处理超过 48 小时的环节",
     "Per hop timeliness (hops handled within 48 h)": "环节处理及时率（48 小时内处理的环节）",
     "%(system)s id %(value)s is already trouble ticket %(id)s: read it (GET %(href)s) instead of registering it "

@@ -1,8 +1,24 @@
 """Admin: the assessment scheme (items and weights are business policy, edited by supervisors), reports, imports."""
 
-from django.contrib import admin
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db import transaction
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from loopdesk.reports.models import AssessmentItem, AssessmentScheme, ImportJob, ImportRun, StoredReport
+
+
+def _own_region(request: HttpRequest) -> str:
+    """A city-level user's region (their schemes are that region's); "" for a province, the group or an admin."""
+    from loopdesk.reports.scorecards import may_edit_scheme
+
+    unit = getattr(request.user, "unit", None)
+    if unit is None or may_edit_scheme(request.user, None):
+        return ""
+    return str(unit.region)
 
 
 class AssessmentItemInline(admin.TabularInline):
@@ -10,11 +26,72 @@ class AssessmentItemInline(admin.TabularInline):
     extra = 1
     fields = ("position", "name", "measure", "method", "target", "weight", "channels")
 
+    def _may(self, request: HttpRequest, obj: AssessmentScheme | None) -> bool:
+        from loopdesk.reports.scorecards import may_edit_scheme
+
+        return obj is None or may_edit_scheme(request.user, obj)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_add_permission(request, obj) and self._may(request, obj)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_change_permission(request, obj) and self._may(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_delete_permission(request, obj) and self._may(request, obj)
+
 
 @admin.register(AssessmentScheme)
 class AssessmentSchemeAdmin(admin.ModelAdmin):
-    list_display = ("name", "is_active", "updated_at")
+    """A city company's supervisors edit their region's scheme and read the company's (which scores every region
+    without its own); the action copies the company's scheme for their region to adapt. Province and group
+    level users and administrators edit every scheme."""
+
+    list_display = ("name", "region", "is_active", "updated_at")
+    list_filter = ("region", "is_active")
     inlines = [AssessmentItemInline]
+    actions = ["copy_for_my_region"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[AssessmentScheme]:
+        region = _own_region(request)
+        qs = super().get_queryset(request)
+        return qs.filter(region__in=("", region)) if region else qs
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return ("region",) if _own_region(request) else ()
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        from loopdesk.reports.scorecards import may_edit_scheme
+
+        return super().has_change_permission(request, obj) and (obj is None or may_edit_scheme(request.user, obj))
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self.has_change_permission(request, obj) and super().has_delete_permission(request, obj)
+
+    def save_model(self, request: HttpRequest, obj: AssessmentScheme, form: Any, change: bool) -> None:
+        if not change and _own_region(request):
+            obj.region = _own_region(request)  # a city company's new scheme is its own
+        super().save_model(request, obj, form, change)
+
+    @admin.action(description=_("Copy for my region (to adapt its items and weights)"),
+                  permissions=["add"])
+    def copy_for_my_region(self, request: HttpRequest, queryset: QuerySet[AssessmentScheme]) -> None:
+        region = _own_region(request)
+        if not region:
+            self.message_user(request, _("Province and group level users edit the schemes themselves."),
+                              messages.WARNING)
+            return
+        with transaction.atomic():
+            for scheme in queryset:
+                items = list(scheme.items.all())
+                copy = AssessmentScheme.objects.create(name=scheme.name, description=scheme.description,
+                                                       region=region, is_active=scheme.is_active)
+                AssessmentItem.objects.bulk_create([
+                    AssessmentItem(scheme=copy, position=i.position, name=i.name, measure=i.measure,
+                                   method=i.method, target=i.target, weight=i.weight, channels=i.channels)
+                    for i in items])
+        self.message_user(request, _("Copied for %(region)s: its scorecards now use the copy.") % {"region": region},
+                          messages.SUCCESS)
 
 
 @admin.register(StoredReport)

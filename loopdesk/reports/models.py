@@ -291,9 +291,15 @@ class DailyTotal(RollupCounters):
 
 
 class AssessmentScheme(models.Model):
-    """An assessment scheme (考核办法): items with weights that score every branch and department for a period."""
+    """An assessment scheme (考核办法): items with weights that score every branch and department for a period.
+    A city company may have its own (`region`); a region without one is scored on the company's (region empty)."""
 
     name = models.CharField(_("name"), max_length=100)
+    region = models.CharField(
+        _("region"), max_length=16, blank=True, default="",
+        help_text=_("The city company (region code) whose branches and departments this scheme scores. Empty: the "
+                    "company's scheme, for every region without one of its own."),
+    )
     description = models.TextField(_("description"), blank=True)
     is_active = models.BooleanField(_("active"), default=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)

@@ -65,7 +65,7 @@ def workbook_sheets(viewer: Any, period: m.Period, filters: dict[str, Any] | Non
     try:
         from loopdesk.reports import scorecards
 
-        scheme = scorecards.active_scheme()
+        scheme = scorecards.scheme_for(viewer, filters)
         if scheme is not None:
             for unit_kind, title in (("branch", _("Scorecard: branches")), ("department", _("Scorecard: departments"))):
                 card = scorecards.score(viewer, scheme, period, unit_kind, filters)

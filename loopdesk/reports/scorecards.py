@@ -18,8 +18,10 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext
 
+from loopdesk.org.choices import UnitLevel
 from loopdesk.reports import measures as m
 from loopdesk.reports.models import AssessmentItem, AssessmentScheme, ScoreMethod
+from loopdesk.tickets.policy import is_admin
 
 RATE_MEASURES = ("satisfaction", "timeliness", "fcr_rate", "repeat_rate", "return_rate", "callback_rate",
                  "overtime_rate", "problem_rate", "survey_satisfaction", "survey_response_rate", "window_satisfaction",
@@ -51,8 +53,36 @@ def create_default_scheme() -> AssessmentScheme:
     return scheme
 
 
-def active_scheme() -> AssessmentScheme | None:
-    return AssessmentScheme.objects.filter(is_active=True).order_by("-updated_at", "-id").first()
+def active_scheme(region: str = "") -> AssessmentScheme | None:
+    """The region's own active scheme, else the company's (the newest active one of each)."""
+    schemes = AssessmentScheme.objects.filter(is_active=True).order_by("-updated_at", "-id")
+    own = schemes.filter(region=region).first() if region else None
+    return own or schemes.filter(region="").first()
+
+
+def scheme_region(viewer: Any, filters: dict[str, Any] | None = None) -> str:
+    """The region whose scheme scores what the viewer sees: the region filtered on, else a city-level user's own
+    region; "" (the company's scheme) for a province or the whole company."""
+    region = str((filters or {}).get("region") or "")
+    unit = getattr(viewer, "unit", None)
+    if not region and unit is not None and unit.level not in (UnitLevel.HQ, UnitLevel.PROVINCE):
+        region = unit.region
+    return region
+
+
+def scheme_for(viewer: Any, filters: dict[str, Any] | None = None) -> AssessmentScheme | None:
+    return active_scheme(scheme_region(viewer, filters))
+
+
+def may_edit_scheme(user: Any, scheme: AssessmentScheme | None) -> bool:
+    """Administrators and province (or group) level users edit any scheme; a city company's users only their own
+    region's (the company's scheme scores every other region too). The admin's permissions come on top."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    unit = user.unit
+    if is_admin(user) or (unit is not None and unit.level in (UnitLevel.HQ, UnitLevel.PROVINCE)):
+        return True
+    return bool(scheme is not None and unit is not None and scheme.region and scheme.region == unit.region)
 
 
 @dataclass

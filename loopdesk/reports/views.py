@@ -404,7 +404,7 @@ def scorecard_view(request: HttpRequest) -> HttpResponse:
     unit_kind = request.GET.get("unit_kind", "branch")
     if unit_kind not in scorecards.UNIT_KINDS:
         unit_kind = "branch"
-    scheme = scorecards.active_scheme()
+    scheme = scorecards.scheme_for(request.user, filters)
     card = scorecards.score(request.user, scheme, period, unit_kind, filters) if scheme else None
     fmt = request.GET.get("format")
     if card is not None and fmt in ("csv", "xlsx"):
@@ -414,6 +414,8 @@ def scorecard_view(request: HttpRequest) -> HttpResponse:
         _scorecard_links(card, filters)
     return render(request, "reports/scorecard.html", _context(
         request, period, filters, card=card, scheme=scheme, unit_kind=unit_kind,
+        may_edit_scheme=scheme is not None and scorecards.may_edit_scheme(request.user, scheme),
+        scheme_region=scorecards.scheme_region(request.user, filters),
         unit_kinds=scorecards.UNIT_KINDS.items(),
     ))
 

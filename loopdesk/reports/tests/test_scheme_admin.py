@@ -34,6 +34,20 @@ def _supervisor_client(world: World) -> Client:
     return client
 
 
+def _jm_scheme(client: Client) -> AssessmentScheme:
+    """Jiangmen's own scheme, copied from the company's with the admin's action (a city company's supervisor edits
+    its own region's scheme, not the company's, which scores every other region too)."""
+    company = scorecards.active_scheme()
+    assert company is not None and company.region == ""
+    response = client.post("/admin/reports/assessmentscheme/", {"action": "copy_for_my_region",
+                                                                 "_selected_action": [company.pk]})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    scheme = scorecards.active_scheme("JM")
+    assert scheme is not None and scheme.region == "JM" and scheme.pk != company.pk
+    assert [(i.name, i.weight) for i in scheme.items.all()] == [(i.name, i.weight) for i in company.items.all()]
+    return scheme
+
+
 def _form(scheme: AssessmentScheme, **changes: dict[str, Any]) -> dict[str, Any]:
     """The admin change form of the scheme as the browser posts it; `changes` by item name."""
     items = list(scheme.items.order_by("position", "id"))
@@ -64,7 +78,7 @@ def test_supervisors_get_the_scheme_permissions_also_on_an_existing_database(wor
 def test_a_supervisor_changes_a_weight_in_the_admin_and_the_score_changes(world: World,
                                                                            history: list[Ticket]) -> None:
     client = _supervisor_client(world)
-    scheme = scorecards.active_scheme()
+    scheme = _jm_scheme(client)
     assert scheme is not None
     page = client.get("/reports/scorecard/?month=2026-11&unit_kind=department").content.decode()
     url = f"/admin/reports/assessmentscheme/{scheme.pk}/change/"
@@ -88,7 +102,7 @@ def test_a_supervisor_changes_a_weight_in_the_admin_and_the_score_changes(world:
 
 def test_the_admin_refuses_an_unknown_measure(world: World) -> None:
     client = _supervisor_client(world)
-    scheme = scorecards.active_scheme()
+    scheme = _jm_scheme(client)
     assert scheme is not None
     response = client.post(f"/admin/reports/assessmentscheme/{scheme.pk}/change/",
                            _form(scheme, 工单处理及时率={"measure": "timelyness"}))
@@ -136,7 +150,7 @@ def test_the_admin_refuses_an_item_that_cannot_be_scored_with_errors_on_its_fiel
     """A target of 90 for 90 % (never reached), a target of 0 or a negative weight, an unknown channel: each
     refused on its own field, in the user's language, and nothing is saved."""
     client = _supervisor_client(world)
-    scheme = scorecards.active_scheme()
+    scheme = _jm_scheme(client)
     assert scheme is not None
     url = f"/admin/reports/assessmentscheme/{scheme.pk}/change/"
     cases = [
@@ -158,3 +172,35 @@ def test_the_admin_refuses_an_item_that_cannot_be_scored_with_errors_on_its_fiel
     assert AssessmentItem.objects.get(scheme=scheme, name="工单处理及时率").channels == "hall,hotline"
     chinese = client.post(url, _form(scheme, 工单处理及时率={"weight": 0}), HTTP_ACCEPT_LANGUAGE="zh-hans")
     assert "权重即该项的分值，须大于 0。" in chinese.content.decode()
+
+
+def test_a_city_supervisor_adapts_its_regions_scheme_not_the_companys(world: World, history: list[Ticket]) -> None:
+    """Jiangmen's supervisor reads the company's scheme (it scores every region without its own), copies it for
+    Jiangmen and edits the copy; Zhuhai is still scored on the company's."""
+    client = _supervisor_client(world)
+    company = scorecards.active_scheme()
+    assert company is not None
+    page = client.get("/reports/scorecard/?month=2026-11&unit_kind=department").content.decode()
+    assert f"/admin/reports/assessmentscheme/{company.pk}/change/" not in page and "为 JM 调整" in page
+    change = f"/admin/reports/assessmentscheme/{company.pk}/change/"
+    assert client.get(change).status_code == 200  # read only: the view permission
+    refused = client.post(change, _form(company, 工单处理及时率={"weight": 60}))
+    assert refused.status_code == 403
+    assert AssessmentItem.objects.get(scheme=company, name="工单处理及时率").weight == 20
+    own = _jm_scheme(client)
+    assert client.post(f"/admin/reports/assessmentscheme/{own.pk}/change/",
+                       _form(own, 工单处理及时率={"weight": 60})).status_code == 302
+    supervisor = world.user("supervisor")
+    assert scorecards.scheme_for(supervisor) == own
+    assert scorecards.scheme_for(supervisor, {"region": "ZH"}) == company
+    assert scorecards.scheme_for(world.user("zh_agent")) == company
+    page = client.get("/reports/scorecard/?month=2026-11&unit_kind=department").content.decode()
+    assert f"/admin/reports/assessmentscheme/{own.pk}/change/" in page and "(JM)" in page
+    # An administrator edits the company's scheme.
+    admin_user = world.users["admin"]
+    admin_user.is_staff = True
+    admin_user.save(update_fields=["is_staff"])
+    admin_client = Client()
+    admin_client.force_login(admin_user)
+    assert admin_client.post(change, _form(company, 工单处理及时率={"weight": 25})).status_code == 302
+    assert AssessmentItem.objects.get(scheme=company, name="工单处理及时率").weight == 25
