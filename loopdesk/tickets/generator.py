@@ -386,7 +386,7 @@ class Reference:
     policies: list[SlaPolicy]
     rules: list[RoutingRule]
     staff_by_unit: dict[int, list[int]] = field(default_factory=dict)
-    head_by_unit: dict[int, int] = field(default_factory=dict)
+    head_by_unit: dict[int, list[int]] = field(default_factory=dict)
     users: dict[str, User] = field(default_factory=dict)
 
     @classmethod
@@ -513,7 +513,7 @@ def ensure_staff(ref: Reference, seed: int = 1, per_role: int | None = None) -> 
         if role in (Role.SPECIALIST, Role.DISPATCHER, Role.HOTLINE_AGENT, Role.HALL_CLERK, Role.ACCOUNT_MANAGER):
             ref.staff_by_unit.setdefault(user.unit_id, []).append(user.pk)
         if role == Role.DEPARTMENT_HEAD:
-            ref.head_by_unit[user.unit_id] = user.pk
+            ref.head_by_unit.setdefault(user.unit_id, []).append(user.pk)
     return users
 
 
@@ -1272,12 +1272,12 @@ class Generator:
             if x < 0.06:
                 ev(E.REQUEST_INFO, budget * 0.1, spec, unit, S.PENDING_INFO, note=note(E.REQUEST_INFO))
                 ev(E.PROVIDE_INFO, r.uniform(1, 48) * HOUR, fr_user, fr_unit, S.IN_PROGRESS, note=note(E.PROVIDE_INFO))
-            elif x < 0.075 and allow_hold:
+            elif x < 0.075 and allow_hold and ref.head_by_unit.get(ref.unit_by_id[unit].parent_id or 0):
+                # Approved by one of the heads of the department above (never by the specialist who asked:
+                # the services refuse that); a unit without a head above gets no hold.
                 ev(E.REQUEST_HOLD, budget * 0.1, spec, unit, S.HOLD_REQUESTED, note=note(E.REQUEST_HOLD))
-                parent = ref.unit_by_id[unit].parent_id
-                head = ref.head_by_unit.get(parent or 0)
-                if head is None:
-                    head, parent = spec, unit
+                parent = ref.unit_by_id[unit].parent_id or 0
+                head = r.choice(ref.head_by_unit[parent])
                 ev(E.APPROVE_HOLD, r.uniform(1, 8) * HOUR, head, parent, S.ON_HOLD, note=note(E.APPROVE_HOLD))
                 ev(E.RESUME, r.uniform(5, 40) * DAY, spec, unit, S.IN_PROGRESS, note=note(E.RESUME))
 

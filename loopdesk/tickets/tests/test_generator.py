@@ -277,6 +277,19 @@ def test_about_fifty_staff_in_every_role_share_the_work(reference: None) -> None
     assert User.objects.count() == before
 
 
+def test_holds_are_approved_by_the_heads_above_never_by_who_asked(reference: None) -> None:
+    from loopdesk.tickets.choices import EventKind
+
+    call_command("generate_data", tickets=4000, seed=5, customers=400, months=1, staff_per_role=12,
+                 stdout=io.StringIO())
+    approvals = list(TicketEvent.objects.filter(kind=EventKind.APPROVE_HOLD).values_list("ticket_id", "actor_id"))
+    asked = dict(TicketEvent.objects.filter(kind=EventKind.REQUEST_HOLD).values_list("ticket_id", "actor_id"))
+    heads = set(User.objects.filter(groups__name=Role.DEPARTMENT_HEAD).values_list("pk", flat=True))
+    assert len(approvals) >= 5
+    assert all(actor in heads and actor != asked[ticket] for ticket, actor in approvals)
+    assert len({actor for _t, actor in approvals}) > 1  # spread over the heads, not the last one listed
+
+
 @pytest.mark.django_db
 def test_consultations_and_suggestions_read_as_such(demo: list[Ticket]) -> None:
     complaint_words = ("投诉", "要求退订", "要求核查并退还", "要求处理相关人员", "情绪较激动", "要求尽快处理",
