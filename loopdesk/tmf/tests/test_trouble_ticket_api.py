@@ -650,6 +650,18 @@ def test_a_stale_if_match_is_412_for_every_part_of_a_patch(world: World, crm, bo
     assert patch(crm, pk, body, HTTP_IF_MATCH=current).status_code == 200
 
 
+def test_a_stale_if_match_is_412_even_with_a_body_that_is_not_valid(world: World, crm) -> None:
+    """The precondition comes before the body (RFC 9110 §13.2.2): the client learns first that its copy is stale."""
+    pk = create(crm, world).json()["id"]
+    stale = crm.get(f"{BASE}/troubleTicket/{pk}")["ETag"]
+    patch(crm, pk, {"status": "inProgress"})
+    response = patch(crm, pk, {"severity": 5, "colour": "red"}, HTTP_IF_MATCH=stale)
+    assert assert_error(response, 412)["code"] == "precondition_failed"
+    fresh = crm.get(f"{BASE}/troubleTicket/{pk}")["ETag"]
+    assert_error(patch(crm, pk, {"severity": 5}, HTTP_IF_MATCH=fresh), 400, "severity")  # current: the body's error
+    assert_error(patch(crm, 999999, {"severity": 5}, HTTP_IF_MATCH=stale), 404)  # no such ticket: no precondition
+
+
 def test_a_stale_if_match_on_delete_is_412(world: World, crm) -> None:
     pk = create(crm, world).json()["id"]
     patch(crm, pk, {"note": [{"text": "x"}]})

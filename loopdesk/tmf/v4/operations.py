@@ -356,7 +356,12 @@ def _check_if_match(ticket: Ticket, expected_version: int | None) -> None:
     if expected_version is None:
         return
     current = Ticket.objects.select_for_update().filter(pk=ticket.pk).values_list("version", flat=True).first()
-    if current != expected_version:
+    check_version(current, expected_version)
+
+
+def check_version(current: int | None, expected_version: int | None) -> None:
+    """412 when If-Match names another version than the ticket's."""
+    if expected_version is not None and current != expected_version:
         raise PreconditionFailed(
             _("The trouble ticket was changed since the version in If-Match (now %(current)s, If-Match "
               "%(expected)s): read it again and send your change with its new ETag.")

@@ -309,9 +309,12 @@ class TroubleTicketDetailView(TmfView):
         request=serializers.TroubleTicketUpdateSerializer,
         responses={200: serializers.TroubleTicketSerializer, **_errors(412)})
     def patch(self, request: Request, id: str) -> Response:
-        data = _validated(serializers.TroubleTicketUpdateSerializer, request)
         expected = _if_match(request)
         ticket = self.ticket(request, id)
+        # The precondition before the body (RFC 9110 §13.2.2): a stale If-Match is a 412 whatever the body says;
+        # patch_ticket compares again on the locked row.
+        operations.check_version(ticket.version, expected)
+        data = _validated(serializers.TroubleTicketUpdateSerializer, request)
         operations.patch_ticket(request.user, request_token(request), ticket, data, expected)
         ticket = self.ticket(request, id)
         return Response(to_tmf(ticket, system=self.system()), headers={"ETag": _etag(ticket)})
