@@ -1573,7 +1573,7 @@ T: dict[str, str] = {
     "state": "状态",
     "background import": "后台导入",
     "background imports": "后台导入",
-    "Large files (run in the background)": "大文件（后台运行）",
+    "Recent dry runs and imports": "最近的试导入与导入",
     "Started at": "开始时间",
     "Step": "步骤",
     "State": "状态",

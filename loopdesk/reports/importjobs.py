@@ -57,6 +57,18 @@ def start(user: Any, stashed: stash.Stashed, columns: dict[str, int], *, dry_run
     return job
 
 
+def record_finished(user: Any, stashed: stash.Stashed, columns: dict[str, int], result: imports.ImportResult, *,
+                    partial: bool) -> ImportJob:
+    """A dry run or import the page ran at once (a small file), kept as a finished job, so that its problems can
+    be downloaded as XLSX or CSV like a background job's."""
+    now = timezone.now()
+    return ImportJob.objects.create(
+        kind=stashed.kind, dry_run=result.dry_run, partial=partial, system=stashed.system,
+        filename=stashed.name[-200:], file_key=stashed.path.stem, token=stashed.token, columns=columns,
+        language=translation.get_language() or "", created_by=user, state=ImportJob.State.DONE, started_at=now,
+        finished_at=now, result=report(result))
+
+
 def progress_path(job: ImportJob) -> Path:
     return Path(settings.LOOPDESK_IMPORT_DIR) / f"{job.file_key}.job{job.pk}.progress"
 

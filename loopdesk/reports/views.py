@@ -577,6 +577,8 @@ def import_view(request: HttpRequest) -> HttpResponse:
         return redirect("reports:import_job", job.pk)
     result = _run_import(user, stashed, columns, dry_run=step != "import", partial=partial)
     context.update(result=result, kind=stashed.kind)
+    if result.errors:  # the problems as a file to correct the upload in Excel, as for a background job
+        context["problems_job"] = importjobs.record_finished(user, stashed, columns, result, partial=partial)
     if result.applied:
         stash.drop(stashed)
         context["mapping"] = None  # done: the page offers a new upload

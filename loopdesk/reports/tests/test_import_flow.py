@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 from django.test import Client
+from django.urls import reverse
 from openpyxl import Workbook
 
 from loopdesk.audit.models import AuditLog
@@ -129,6 +130,25 @@ def test_dry_run_reports_rows_in_chinese_and_english_and_all_or_nothing(world: W
             client.post("/reports/import/", {**MAPPING, "token": token, "step": "import", "partial": "1",
                                              "checked": checked.group(1)})
             assert Ticket.objects.count() == 2
+
+
+def test_a_small_files_problems_download_as_xlsx_and_csv(world: World) -> None:
+    """A file small enough to be checked at once offers its problems as a file too, as a background job does."""
+    rows = [*ROWS, "L-3,明天,12345,投诉,不存在的类目,10086热线,内容,无\n"]
+    client = _client(world, "agent")
+    token = _token(client.post("/reports/import/", {"step": "upload", "kind": "tickets",
+                                                    "file": _upload(HEADER + "".join(rows))}).content.decode())
+    dry = client.post("/reports/import/", {**MAPPING, "token": token, "step": "check"})
+    assert dry.status_code == 422
+    job = dry.context["problems_job"]
+    csv_url = reverse("reports:import_job_problems", args=[job.pk, "csv"])
+    assert csv_url in dry.content.decode()
+    csv_text = b"".join(client.get(csv_url).streaming_content).decode("utf-8-sig")
+    lines = [line for line in csv_text.splitlines() if line.strip()]
+    assert len(lines) == 1 + dry.context["result"].error_count and "未知的类目" in csv_text
+    xlsx = client.get(reverse("reports:import_job_problems", args=[job.pk, "xlsx"]))
+    assert xlsx.status_code == 200 and b"".join(xlsx.streaming_content)[:2] == b"PK"
+    assert _client(world, "agent2").get(csv_url).status_code == 404  # the importing user's only
 
 
 def test_bad_mappings_are_refused_field_by_field(world: World) -> None:
