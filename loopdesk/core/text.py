@@ -16,6 +16,11 @@ def ascii_digits(value: str) -> bool:
     return value.isascii() and value.isdigit()
 
 
+def is_db_id(value: str) -> bool:
+    """A database id as text: ASCII digits, short enough for a bigint column (never a 500 on tampered input)."""
+    return ascii_digits(value) and len(value) < 19
+
+
 def normalize_msisdn(value: str) -> str:
     """Strip spaces, dashes and a +86/0086 prefix; full-width digits become ASCII."""
     value = (value or "").strip().translate(str.maketrans("０１２３４５６７８９", "0123456789"))

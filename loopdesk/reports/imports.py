@@ -48,7 +48,7 @@ from openpyxl import load_workbook
 from loopdesk.audit.services import record_audit
 from loopdesk.core.db import references_checked_by_batch
 from loopdesk.core.errors import DomainError, PermissionDeniedError, ValidationFailed
-from loopdesk.core.text import normalize_msisdn, validate_msisdn
+from loopdesk.core.text import ascii_digits, normalize_msisdn, validate_msisdn
 from loopdesk.customers.choices import Brand, VipLevel
 from loopdesk.customers.models import Customer
 from loopdesk.customers.services import get_or_create_customer
@@ -582,7 +582,7 @@ class _TicketValidator:
         elif created_at is not None and created_at > self.now:
             error("created_at", _("The time is in the future."))
         msisdn = values["msisdn"]
-        if not (len(msisdn) == 11 and msisdn.isascii() and msisdn.isdigit()):  # else already normal
+        if not (len(msisdn) == 11 and ascii_digits(msisdn)):  # else already normal
             msisdn = normalize_msisdn(msisdn)
         if values["msisdn"]:
             try:

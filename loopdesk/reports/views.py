@@ -20,7 +20,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from loopdesk.core.errors import DomainError
-from loopdesk.core.text import ascii_digits
+from loopdesk.core.text import ascii_digits, is_db_id
 from loopdesk.customers.choices import Brand, Tier
 from loopdesk.org.choices import UnitFunction
 from loopdesk.org.models import OrgUnit
@@ -73,7 +73,7 @@ def _filters(request: HttpRequest) -> dict[str, Any]:
         if not value:
             continue
         if name in ("branch", "department", "category"):
-            if not ascii_digits(value) or len(value) > 18:
+            if not is_db_id(value):
                 continue
             filters[name] = int(value)
         else:
@@ -349,7 +349,7 @@ def _newest_first_page(request: HttpRequest, qs: QuerySet[Any]) -> tuple[list[An
     page's URL (None on the last page)."""
     after = request.GET.get("after", "")
     page_qs = qs.order_by("-id")
-    if ascii_digits(after) and len(after) < 19:
+    if is_db_id(after):
         page_qs = page_qs.filter(id__lt=int(after))
     page = list(page_qs[: PAGE + 1])
     if len(page) <= PAGE:
@@ -520,7 +520,7 @@ def _posted_mapping(request: HttpRequest, fields: imports.Fields) -> tuple[impor
         value = values[0].strip() if values else ""
         if not value:
             mapping[name] = None
-        elif value.isascii() and value.isdigit() and len(value) < 6:
+        elif ascii_digits(value) and len(value) < 6:
             mapping[name] = int(value)
         else:
             mapping[name] = value  # not a position: check_mapping says the file has no such column

@@ -65,9 +65,8 @@ def _parse(body: bytes) -> tuple[dict[str, Any], dict[str, list[str]]]:
         else:
             clean[field] = value.strip()
     for field in ("from", "to"):
-        # ASCII digits only: str.isdigit() also takes full-width and superscript digits, which are no number.
         number = clean.get(field, "").removeprefix("+")
-        if field in clean and not (number.isascii() and number.isdigit()):
+        if field in clean and not ascii_digits(number):
             errors[field] = [str(_("Digits only."))]
     received = data.get("received_at")
     if received is not None:

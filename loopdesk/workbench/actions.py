@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from loopdesk.core.text import is_db_id
 from loopdesk.org.models import OrgUnit
 from loopdesk.tickets.choices import Action, CallbackVerdict, RejectReason
 from loopdesk.tickets.models import Ticket
@@ -73,7 +74,7 @@ RELOAD = _("This form is incomplete or out of date: reload the page and try agai
 def posted_version(data: Any) -> int | None:
     """The version a posted action form carries, or None when it has none usable."""
     value = str(data.get("version") or "").strip()
-    return int(value) if value.isascii() and value.isdigit() and len(value) <= 18 else None
+    return int(value) if is_db_id(value) else None
 
 
 def stale_message(ticket: Ticket, seen: int) -> str:

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from loopdesk.core.errors import DomainError, NotFoundError, PermissionDeniedError
+from loopdesk.core.text import is_db_id
 from loopdesk.org.choices import FRONT_LINE_ROLES, Role
 from loopdesk.tickets import policy
 
@@ -58,7 +59,7 @@ def page_of_post(request: HttpRequest, kwargs: dict[str, Any]) -> str:
 def posted_id(value: str) -> int | None:
     """A posted id: a positive integer that fits a bigint column, else None (never a 500 on tampered input)."""
     value = value.strip()
-    if not value.isascii() or not value.isdigit() or len(value) > 18:
+    if not is_db_id(value):
         return None
     return int(value) or None
 

@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from loopdesk.core.errors import ValidationFailed
+from loopdesk.core.text import is_db_id
 from loopdesk.customers.models import Customer
 from loopdesk.customers.services import clean_msisdn, do_reveal_customer
 from loopdesk.tickets.api.base import ApiViewMixin, IdKeysetPagination
@@ -53,7 +54,7 @@ class CustomerViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
     def get_object(self) -> Customer:
         pk = str(self.kwargs["pk"])
         qs = Customer.objects.all() if can_create(self.request.user) else self.get_queryset()
-        customer = qs.filter(pk=pk).first() if pk.isascii() and pk.isdigit() and len(pk) < 19 else None
+        customer = qs.filter(pk=pk).first() if is_db_id(pk) else None
         if customer is None:
             raise NotFound(_("Customer not found."))
         return customer

@@ -20,6 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from loopdesk.core.errors import ValidationFailed
+from loopdesk.core.text import is_db_id
 from loopdesk.customers.services import get_or_create_customer
 from loopdesk.org.models import OrgUnit
 from loopdesk.routing.services import route_ticket
@@ -74,7 +75,7 @@ class TicketViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMix
 
     def get_object(self) -> Ticket:
         pk = str(self.kwargs["pk"])
-        ticket = self.get_queryset().filter(pk=pk).first() if pk.isascii() and pk.isdigit() and len(pk) < 19 else None
+        ticket = self.get_queryset().filter(pk=pk).first() if is_db_id(pk) else None
         if ticket is None:
             raise NotFound(_("Work order not found."))
         return ticket

@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from loopdesk.core.errors import ConflictError, InvalidTransition, NotFoundError, ValidationFailed
-from loopdesk.core.text import ascii_digits
+from loopdesk.core.text import is_db_id
 from loopdesk.customers.services import get_or_create_customer
 from loopdesk.sla import refcache
 from loopdesk.tickets import services
@@ -39,11 +39,6 @@ SERVICE_FIELD_TO_TMF = {
     "to_unit": "status", "duplicate_of": "troubleTicketRelationship", "other": "troubleTicketRelationship",
     "kind": "troubleTicketRelationship", "text": "note", "visibility": "note",
 }
-
-
-def is_pk(value: str) -> bool:
-    """A database id: ASCII digits only (str.isdigit() also takes "²" and "١", which int() refuses or misreads)."""
-    return ascii_digits(value) and len(value) < 19
 
 
 def _tmf_errors(exc: ValidationFailed) -> ValidationFailed:
@@ -124,7 +119,7 @@ def _upload(item: dict[str, Any]) -> SimpleUploadedFile:
 
 def _related_ticket(user: Any, token: ApiToken | None, item: dict[str, Any]) -> Ticket:
     """The other ticket of a relationship, within the request's scope (the user's and the token's units)."""
-    ticket = tickets_for(user, token).filter(pk=item["id"]).first() if is_pk(str(item["id"])) else None
+    ticket = tickets_for(user, token).filter(pk=item["id"]).first() if is_db_id(str(item["id"])) else None
     if ticket is None:
         raise ValidationFailed(field="troubleTicketRelationship", message=_("Related trouble ticket %(id)s not found.")
                                % {"id": item["id"]})
@@ -491,7 +486,7 @@ def delete_ticket(user: Any, token: ApiToken | None, ticket: Ticket, expected_ve
 
 
 def get_scoped(qs: Any, pk: str) -> Ticket:
-    ticket = qs.filter(pk=pk).first() if is_pk(str(pk)) else None
+    ticket = qs.filter(pk=pk).first() if is_db_id(str(pk)) else None
     if ticket is None:
         raise NotFoundError(_("Trouble ticket %(id)s not found.") % {"id": pk})
     return ticket

@@ -23,6 +23,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from loopdesk.core.errors import NotFoundError, PermissionDeniedError, ValidationFailed
+from loopdesk.core.text import ascii_digits, is_db_id
 from loopdesk.customers.services import clean_msisdn
 from loopdesk.tickets.choices import Channel
 from loopdesk.tickets.models import ExternalRef, Ticket
@@ -89,7 +90,7 @@ class TmfView(APIView):
         super().initial(request, *args, **kwargs)
         length = request.META.get("CONTENT_LENGTH") or "0"
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-        if limit is not None and length.isascii() and length.isdigit() and int(length) > limit:
+        if limit is not None and ascii_digits(length) and int(length) > limit:
             raise ValidationFailed(field="body", message=_("The request body is larger than %(limit)d bytes.")
                                    % {"limit": limit})
 
@@ -115,7 +116,7 @@ def _int_param(request: Request, name: str, default: int, maximum: int | None = 
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return default
-    if not (raw.isascii() and raw.isdigit()) or len(raw) > 9:
+    if not ascii_digits(raw) or len(raw) > 9:
         raise ValidationFailed(field=name, message=_("Enter a whole number of at least 0."))
     value = int(raw)
     if maximum is not None and value > maximum:
@@ -187,10 +188,10 @@ def filter_tickets(qs: QuerySet[Ticket], params: Any, system: str | None = None)
                 external_id__in=values)
             qs = qs.filter(Q(Exists(own.filter(external_id__in=values))) | (~Q(Exists(own)) & Q(Exists(first))))
         elif key == "id":
-            qs = qs.filter(pk__in=[int(v) for v in values if operations.is_pk(v)])
+            qs = qs.filter(pk__in=[int(v) for v in values if is_db_id(v)])
         elif key == "relatedParty.id":
             # The customer's id as GET shows it (relatedParty role customer), or the mobile number POST takes.
-            ids = [v for v in values if v.isascii() and v.isdigit() and len(v) < 11]
+            ids = [v for v in values if ascii_digits(v) and len(v) < 11]
             numbers = [clean_msisdn(v, field=key) for v in values if v not in ids]
             qs = qs.filter(Q(customer_id__in=[int(v) for v in ids]) | Q(customer__msisdn__in=numbers))
         elif key == "relatedEntity.id":
@@ -280,7 +281,7 @@ def _if_match(request: Request) -> int | None:
     if not raw or raw.strip() == "*":
         return None
     value = raw.strip().removeprefix("W/").strip('"')
-    if not (value.isascii() and value.isdigit()) or len(value) > 9:
+    if not ascii_digits(value) or len(value) > 9:
         raise ValidationFailed(field="If-Match", message=_("If-Match must be the ETag (version) you received."))
     return int(value)
 
@@ -403,7 +404,7 @@ class HubDetailView(TmfView):
                    responses={204: None, **_errors()})
     def delete(self, request: Request, id: str) -> Response:
         sub = EventSubscription.objects.filter(pk=id, kind=SubscriptionKind.HUB, is_active=True).first() \
-            if operations.is_pk(id) else None
+            if is_db_id(id) else None
         if sub is None:
             raise NotFoundError(_("Listener %(id)s not found.") % {"id": id})
         token = request_token(request)
