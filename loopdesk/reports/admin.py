@@ -69,8 +69,9 @@ class AssessmentSchemeAdmin(admin.ModelAdmin):
         return self.has_change_permission(request, obj) and super().has_delete_permission(request, obj)
 
     def save_model(self, request: HttpRequest, obj: AssessmentScheme, form: Any, change: bool) -> None:
-        if not change and _own_region(request):
-            obj.region = _own_region(request)  # a city company's new scheme is its own
+        region = _own_region(request)
+        if not change and region:
+            obj.region = region  # a city company's new scheme is its own
         super().save_model(request, obj, form, change)
 
     @admin.action(description=_("Copy for my region (to adapt its items and weights)"),

@@ -44,12 +44,18 @@ def in_background(stashed: stash.Stashed) -> bool:
         return False
 
 
-def start(user: Any, stashed: stash.Stashed, columns: dict[str, int], *, dry_run: bool, partial: bool) -> ImportJob:
-    """Record the job and have the worker run it once this transaction has committed."""
-    job = ImportJob.objects.create(
+def _record(user: Any, stashed: stash.Stashed, columns: dict[str, int], *, dry_run: bool, partial: bool,
+            **state: Any) -> ImportJob:
+    """The job of a kept file with the checked columns, in the page's language."""
+    return ImportJob.objects.create(
         kind=stashed.kind, dry_run=dry_run, partial=partial, system=stashed.system, filename=stashed.name[-200:],
         file_key=stashed.path.stem, token=stashed.token, columns=columns, language=translation.get_language() or "",
-        created_by=user)
+        created_by=user, **state)
+
+
+def start(user: Any, stashed: stash.Stashed, columns: dict[str, int], *, dry_run: bool, partial: bool) -> ImportJob:
+    """Record the job and have the worker run it once this transaction has committed."""
+    job = _record(user, stashed, columns, dry_run=dry_run, partial=partial)
     from loopdesk.reports.tasks import run_import
 
     queue = settings.LOOPDESK_IMPORT_QUEUE or None  # None: the default queue
@@ -62,11 +68,8 @@ def record_finished(user: Any, stashed: stash.Stashed, columns: dict[str, int], 
     """A dry run or import the page ran at once (a small file), kept as a finished job, so that its problems can
     be downloaded as XLSX or CSV like a background job's."""
     now = timezone.now()
-    return ImportJob.objects.create(
-        kind=stashed.kind, dry_run=result.dry_run, partial=partial, system=stashed.system,
-        filename=stashed.name[-200:], file_key=stashed.path.stem, token=stashed.token, columns=columns,
-        language=translation.get_language() or "", created_by=user, state=ImportJob.State.DONE, started_at=now,
-        finished_at=now, result=report(result))
+    return _record(user, stashed, columns, dry_run=result.dry_run, partial=partial, state=ImportJob.State.DONE,
+                   started_at=now, finished_at=now, result=report(result))
 
 
 def progress_path(job: ImportJob) -> Path:

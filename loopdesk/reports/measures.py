@@ -492,6 +492,7 @@ def derive(t: Totals, customers: int | None = None) -> dict[str, float | int | N
     reply = [t[f"rh{i}"] for i in range(BUCKETS)]
     per_hop = [t[f"hh{i}"] for i in range(BUCKETS)]
     e2e = [t[f"eh{i}"] for i in range(BUCKETS)]
+    late_hops = sum(per_hop[LATE_HOP_BUCKET:])
     timely = t["dispatched"] - t["overtime"] - t["problem"]
     callbacks = t["cb_satisfied"] + t["cb_dissatisfied"]
     values: dict[str, float | int | None] = {
@@ -529,9 +530,9 @@ def derive(t: Totals, customers: int | None = None) -> dict[str, float | int | N
         "hop_mean": t["hop_minutes"] / 60 / t["hop_done"] if t["hop_done"] else None,
         "hop_median": percentile_hours(per_hop, 0.5),
         "hop_p90": percentile_hours(per_hop, 0.9),
-        "hops_timely": t["hop_done"] - sum(per_hop[LATE_HOP_BUCKET:]),
-        "hops_late": sum(per_hop[LATE_HOP_BUCKET:]),
-        "hop_timeliness": _rate(t["hop_done"] - sum(per_hop[LATE_HOP_BUCKET:]), t["hop_done"]),
+        "hops_timely": t["hop_done"] - late_hops,
+        "hops_late": late_hops,
+        "hop_timeliness": _rate(t["hop_done"] - late_hops, t["hop_done"]),
         "callbacks": callbacks,
         "callback_rate": _rate(callbacks, t["answered"]),
         "satisfied": t["cb_satisfied"],
