@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from loopdesk.outbox.models import OutboxMessage, OutboxStatus
@@ -71,10 +71,23 @@ def backoff(attempts: int) -> dt.timedelta:
 
 
 def claim_due(*, batch: int, lease_seconds: int, now: dt.datetime | None = None) -> list[OutboxMessage]:
-    """Lock and claim up to `batch` due messages, oldest due first."""
+    """Lock and claim up to `batch` due messages, oldest due first.
+
+    One ticket's messages on one channel to one target (a TMF subscriber's events) go out one after the other in
+    the order they were written: a message is not claimed while an earlier one of the same ticket, channel and
+    target is undelivered (waiting for its back-off, or being sent by this or another worker: it stays pending or
+    failed until its delivery is recorded, whoever holds it). A message given up (dead) no longer holds the later
+    ones back. Messages enqueued without a ticket id (e.g. the SMS) have no order.
+    """
     now = now or timezone.now()
+    earlier_undelivered = OutboxMessage.objects.filter(
+        status__in=DUE_STATUSES, ticket_id=OuterRef("ticket_id"), channel=OuterRef("channel"),
+        target=OuterRef("target"), pk__lt=OuterRef("pk"),
+    )
     with transaction.atomic():
-        due = OutboxMessage.objects.filter(status__in=DUE_STATUSES, not_before__lte=now).order_by("not_before", "id")
+        due = OutboxMessage.objects.filter(status__in=DUE_STATUSES, not_before__lte=now).filter(
+            ~Exists(earlier_undelivered)
+        ).order_by("not_before", "id")
         if connection.features.has_select_for_update_skip_locked:
             due = due.select_for_update(skip_locked=True)
         # What deliverers read; the timestamps and the last error are not needed to send (and cost to convert).
@@ -194,7 +207,9 @@ def deliver_due(
             break
         passed = deliver_rows(rows, max_attempts=max_attempts, deadline=time.monotonic() + pass_seconds)
         report.add(passed)
-        if len(rows) < batch or passed.released or time.monotonic() - started > time_budget:
+        # A batch smaller than asked for does not end the run: a ticket's next message becomes claimable only once
+        # the one before it is delivered (one more claim, nothing found, ends it).
+        if passed.released or time.monotonic() - started > time_budget:
             break
     return report
 

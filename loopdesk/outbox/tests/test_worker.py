@@ -103,3 +103,60 @@ def test_celery_task_runs_the_worker(db, channels) -> None:
     _row("t-ok", "task1")
     result = deliver_due.delay()  # eager in tests
     assert result.get()["delivered"] == 1 and channels == ["task1"]
+
+
+@pytest.fixture
+def flaky(channels):
+    """Channel `t-flaky`: refuses the messages whose key is in `refuse` (an answer, e.g. HTTP 500), sends the rest."""
+    refuse: set[str] = set()
+
+    def deliver(message: OutboxMessage) -> None:
+        if message.dedupe_key in refuse:
+            raise RuntimeError("HTTP 500")
+        channels.append(message.dedupe_key)
+
+    register_deliverer("t-flaky", deliver)
+    return refuse
+
+
+def _due_again(key: str) -> None:
+    OutboxMessage.objects.filter(dedupe_key=key).update(not_before=timezone.now())
+
+
+def test_one_tickets_messages_wait_behind_an_earlier_failed_one(db, channels, flaky) -> None:
+    flaky.add("t1-a")
+    for key in ("t1-a", "t1-b", "t1-c"):
+        _row("t-flaky", key, ticket_id=1, target="sub-1")
+    _row("t-flaky", "t2-a", ticket_id=2, target="sub-1")  # another ticket
+    _row("t-flaky", "t1-other", ticket_id=1, target="sub-2")  # another subscriber of the same ticket
+    report = worker.deliver_due()
+    assert report.failed == 1 and sorted(channels) == ["t1-other", "t2-a"]
+    # Ticket 1's later events to sub-1 were not sent ahead of the one being retried, nor counted as attempts.
+    assert set(OutboxMessage.objects.filter(dedupe_key__in=["t1-b", "t1-c"]).values_list("status", "attempts")) == {
+        (OutboxStatus.PENDING, 0)
+    }
+    assert worker.deliver_due().claimed == 0  # still in back-off: nothing of ticket 1 to sub-1 goes out
+    flaky.clear()
+    _due_again("t1-a")
+    assert worker.deliver_due().delivered == 3  # one run: each one once the one before it is acknowledged
+    assert channels[2:] == ["t1-a", "t1-b", "t1-c"]
+
+
+def test_a_message_being_sent_holds_back_the_next_one_of_its_ticket(db, channels) -> None:
+    for key in ("s1", "s2"):
+        _row("t-ok", key, ticket_id=7, target="sub")
+    _row("t-ok", "free", ticket_id=None, target="sub")  # no ticket: no order
+    first = worker.claim_due(batch=10, lease_seconds=60)
+    assert [r.dedupe_key for r in first] == ["s1", "free"]
+    assert worker.claim_due(batch=10, lease_seconds=60) == []  # another worker does not send s2 meanwhile
+    worker.deliver_rows(first, max_attempts=5)
+    assert [r.dedupe_key for r in worker.claim_due(batch=10, lease_seconds=60)] == ["s2"]
+
+
+def test_a_given_up_message_no_longer_holds_back_the_later_ones(db, channels, flaky) -> None:
+    flaky.add("d1")
+    _row("t-flaky", "d1", ticket_id=3, target="sub")
+    _row("t-flaky", "d2", ticket_id=3, target="sub")
+    worker.deliver_due(max_attempts=1)
+    assert OutboxMessage.objects.get(dedupe_key="d1").status == OutboxStatus.DEAD
+    assert channels == ["d2"]
