@@ -1597,4 +1597,6 @@ T: dict[str, str] = {
     "import kind\u0004Customers": "客户",
     "Problems": "问题",
     "The problems, to correct the file:": "问题清单（用于修改文件）：",
+    "%(province)s province-wide": "%(province)s 全省",
+    "A region code (JM), “province:” and a province code (province:GD), or “all”.": "地市代码（如 JM）、“province:”加省代码（如 province:GD），或“all”（全部）。",
 }

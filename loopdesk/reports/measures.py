@@ -68,7 +68,8 @@ GROUP_LABELS = {
 }
 # Filters: name -> (rollup / fact column, how the value is read from a query string).
 FILTERS = {
-    "region": "region", "branch": "branch_id", "department": "department_id", "category": "category_id",
+    "province": "province", "region": "region", "branch": "branch_id", "department": "department_id",
+    "category": "category_id",
     "contact_type": "contact_type", "channel": "channel", "tier": "tier", "brand": "brand",
 }
 
@@ -338,7 +339,7 @@ def _ancestor_ids() -> dict[int, list[int]]:
 def _source(period: Period, names: tuple[str, ...], filters: dict[str, Any] | None) -> str:
     """The smallest rollup table that answers: daily totals, the monthly cube, or the full daily cube."""
     active = {k for k, v in (filters or {}).items() if v not in (None, "")}
-    if active <= {"region"} and set(names) <= {"day", "week", "month", "region"}:
+    if active <= {"province", "region"} and set(names) <= {"day", "week", "month", "region"}:
         return "totals"
     root_filter = "category" not in active or Category.objects.filter(
         pk=int(filters["category"]), depth=0).exists()  # type: ignore[index]
@@ -464,7 +465,8 @@ def customers_in_scope(user: Any, filters: dict[str, Any] | None) -> int:
     conditions: dict[str, Any] = {}
     if not is_admin(user) and unit is not None and unit.level != UnitLevel.HQ:
         conditions = {"province": unit.province} if unit.level == UnitLevel.PROVINCE else {"region": unit.region}
-    for name, column in (("region", "region"), ("brand", "brand"), ("branch", "home_branch_id")):
+    for name, column in (("province", "province"), ("region", "region"), ("brand", "brand"),
+                         ("branch", "home_branch_id")):
         if filters and filters.get(name):
             if column in conditions and conditions[column] != filters[name]:
                 return 0  # a region outside the user's scope: none of its customers (the figure shows "—")

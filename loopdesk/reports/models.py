@@ -378,7 +378,10 @@ class StoredReport(models.Model):
 
     kind = models.CharField(_("kind"), max_length=16, default="monthly")
     period = models.DateField(_("period start"))
-    scope = models.CharField(_("scope"), max_length=16, help_text=_("Region code, province code or “all”."))
+    scope = models.CharField(
+        _("scope"), max_length=24,
+        help_text=_("A region code (JM), “province:” and a province code (province:GD), or “all”."),
+    )
     file = models.FileField(_("file"), upload_to="reports/", max_length=255)
     size = models.PositiveIntegerField(_("size (bytes)"), default=0)
     created_at = models.DateTimeField(_("created at"))
@@ -390,6 +393,30 @@ class StoredReport(models.Model):
         verbose_name_plural = _("stored reports")
         constraints = [models.UniqueConstraint(fields=["kind", "period", "scope"], name="rpt_stored_unique")]
         ordering = ["-period", "scope"]
+
+    def scope_filters(self) -> dict[str, str] | None:
+        """The report filters of the scope: None for the whole company."""
+        return scope_filters(self.scope)
+
+    def scope_label(self) -> str:
+        """The scope as users read it: "all regions", "GD province-wide", or the region code."""
+        if self.scope == "all":
+            return str(_("all regions"))
+        if self.scope.startswith(PROVINCE_SCOPE):
+            return str(_("%(province)s province-wide") % {"province": self.scope.removeprefix(PROVINCE_SCOPE)})
+        return self.scope
+
+
+PROVINCE_SCOPE = "province:"  # a stored report's scope for a whole province: "province:GD"
+
+
+def scope_filters(scope: str) -> dict[str, str] | None:
+    """The report filters of a stored report's scope: None ("all"), a province, or a region."""
+    if scope == "all":
+        return None
+    if scope.startswith(PROVINCE_SCOPE):
+        return {"province": scope.removeprefix(PROVINCE_SCOPE)}
+    return {"region": scope}
 
 
 class ImportRun(models.Model):

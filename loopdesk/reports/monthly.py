@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from loopdesk.reports import exports
 from loopdesk.reports import measures as m
-from loopdesk.reports.models import DailyRollup, StoredReport
+from loopdesk.reports.models import PROVINCE_SCOPE, DailyRollup, StoredReport, scope_filters
 
 SHEETS = (
     ("department", _("By department")),
@@ -76,12 +76,12 @@ def workbook_sheets(viewer: Any, period: m.Period, filters: dict[str, Any] | Non
 
 
 def produce_monthly_report(year: int, month: int, scope: str = "all", language: str = "zh-hans") -> StoredReport:
-    """Write the month's workbook for a region (or "all") and keep it; producing it again replaces it."""
+    """Write the month's workbook for a region, a province ("province:GD") or "all" and keep it; producing it again
+    replaces it."""
     period = m.Period.month(year, month)
-    filters = None if scope == "all" else {"region": scope}
     with translation.override(language):
-        handle = exports.xlsx_file(workbook_sheets(Everyone(), period, filters))
-    name = f"monthly-{scope}-{year:04d}-{month:02d}.xlsx"
+        handle = exports.xlsx_file(workbook_sheets(Everyone(), period, scope_filters(scope)))
+    name = f"monthly-{scope.replace(':', '-')}-{year:04d}-{month:02d}.xlsx"
     with transaction.atomic():
         stored, _created = StoredReport.objects.select_for_update().get_or_create(
             kind="monthly", period=period.start, scope=scope,
@@ -105,10 +105,13 @@ def previous_month(today: dt.date | None = None) -> tuple[int, int]:
 
 
 def produce_all(year: int | None = None, month: int | None = None) -> list[StoredReport]:
-    """The month's workbook for the whole company and for every region with data (default: last month)."""
+    """The month's workbook for the whole company, every province and every region with data (default: last
+    month)."""
     if year is None or month is None:
         year, month = previous_month()
     period = m.Period.month(year, month)
-    regions = sorted(set(DailyRollup.objects.filter(day__range=(period.start, period.end))
-                         .values_list("region", flat=True).distinct()))
-    return [produce_monthly_report(year, month, scope) for scope in ["all", *regions]]
+    pairs = set(DailyRollup.objects.filter(day__range=(period.start, period.end))
+                .values_list("province", "region").distinct())
+    provinces = sorted(f"{PROVINCE_SCOPE}{province}" for province in {p for p, _r in pairs})
+    regions = sorted({region for _p, region in pairs})
+    return [produce_monthly_report(year, month, scope) for scope in ["all", *provinces, *regions]]

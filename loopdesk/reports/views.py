@@ -26,7 +26,7 @@ from loopdesk.org.choices import UnitFunction
 from loopdesk.org.models import OrgUnit
 from loopdesk.reports import exports, importjobs, imports, scorecards, stash
 from loopdesk.reports import measures as m
-from loopdesk.reports.models import ImportJob, ImportRun, ReportFact, RollupPending, StoredReport
+from loopdesk.reports.models import PROVINCE_SCOPE, ImportJob, ImportRun, ReportFact, RollupPending, StoredReport
 from loopdesk.tickets import policy
 from loopdesk.tickets.choices import Channel, ContactType
 from loopdesk.tickets.models import Category, Ticket
@@ -466,8 +466,9 @@ def _report_scopes(user: Any) -> set[str] | None:
         return None
     name, value = scope.children[0]  # type: ignore[misc]
     if name == "province":
-        # Reports are kept per region ("all": every province): a province's users get its regions' reports.
-        return set(OrgUnit.objects.filter(province=value).values_list("region", flat=True))
+        # Reports are kept per region, per province and for "all" (every province): a province's users get the
+        # province's report and its regions'.
+        return {f"{PROVINCE_SCOPE}{value}", *OrgUnit.objects.filter(province=value).values_list("region", flat=True)}
     if name == "region":
         return {value}
     return set()  # no unit: nothing
@@ -494,7 +495,7 @@ def file_download(request: HttpRequest, pk: int) -> FileResponse:
 def stored_report_filename(stored: StoredReport) -> str:
     """What a kept report downloads as: the report, its scope and its month ("月报 JM 2026-11.xlsx"), whatever name
     the storage gave the file (it appends random characters when a name is taken)."""
-    scope = str(_("all regions")) if stored.scope == "all" else stored.scope
+    scope = stored.scope_label()
     extension = stored.file.name.rsplit(".", 1)[-1] if "." in stored.file.name else "xlsx"
     label = str(_("Monthly report"))  # outside the f-string, where xgettext finds it
     return f"{label} {scope} {stored.period:%Y-%m}.{extension}"

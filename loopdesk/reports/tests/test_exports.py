@@ -68,7 +68,7 @@ def test_monthly_report_is_kept_and_replaced_when_produced_again(world: World, h
     overview = {r[0]: r[1] for r in workbook[overview_title].iter_rows(values_only=True)}
     assert overview[volume] == 9
     call_command("monthly_report", month="2026-11", verbosity=0)
-    assert set(StoredReport.objects.values_list("scope", flat=True)) == {"all", "JM"}
+    assert set(StoredReport.objects.values_list("scope", flat=True)) == {"all", "province:GD", "JM"}
 
 
 def test_scorecard_scores_every_department_with_the_seed_scheme(world: World, history: list[Ticket]) -> None:

@@ -6,16 +6,21 @@ import io
 import re
 from typing import Any
 
+import pytest
 from django.contrib.auth.models import Group
+from django.core.management import CommandError, call_command
 from django.test import Client
 from django.utils import translation
 from openpyxl import Workbook, load_workbook
 
 from loopdesk.conftest import World
-from loopdesk.org.choices import Role
-from loopdesk.org.models import User
+from loopdesk.org.choices import Role, UnitFunction, UnitLevel
+from loopdesk.org.models import OrgUnit, User
 from loopdesk.reports import measures as m
-from loopdesk.reports.monthly import produce_monthly_report
+from loopdesk.reports import rollups
+from loopdesk.reports.models import StoredReport
+from loopdesk.reports.monthly import produce_all, produce_monthly_report
+from loopdesk.tickets import services as s
 from loopdesk.tickets.models import Ticket
 
 NOV = "month=2026-11"
@@ -111,6 +116,66 @@ def test_a_province_supervisor_gets_the_regions_reports_under_a_meaningful_name(
     nobody.groups.add(Group.objects.get(name=Role.SUPERVISOR))
     client.force_login(nobody)
     assert client.get(f"/reports/files/{jm.pk}/").status_code in (403, 404)
+
+
+def _overview_volume(stored: Any) -> int:
+    """The overview sheet's number of work orders in a kept workbook."""
+    with stored.file.open("rb") as handle:
+        sheet = load_workbook(io.BytesIO(handle.read()), read_only=True).worksheets[0]
+        with translation.override("zh-hans"):
+            label = str(m.MEASURES["volume"][0])
+        return next(int(row[1]) for row in sheet.iter_rows(values_only=True) if row[0] == label)
+
+
+def test_each_province_gets_its_own_monthly_workbook(world: World, history: list[Ticket], settings,
+                                                      tmp_path) -> None:
+    settings.MEDIA_ROOT = tmp_path
+    # Another province with a work order of its own in November.
+    fj = OrgUnit.objects.create(code="FJ", name="福建公司", name_en="Fujian", parent=world.units["hq"],
+                                level=UnitLevel.PROVINCE, function=UnitFunction.MANAGEMENT, province="FJ", region="FJ")
+    xm = OrgUnit.objects.create(code="XM", name="厦门分公司", name_en="Xiamen", parent=fj, level=UnitLevel.CITY,
+                                function=UnitFunction.FRONT_LINE, province="FJ", region="XM")
+    xm_agent = User.objects.create_user(username="xm_agent", unit=xm)
+    xm_agent.groups.add(Group.objects.get_or_create(name=Role.HOTLINE_AGENT)[0])
+    s.do_create_ticket(acting_user=xm_agent, now=history[0].created_at,
+                       **world.ticket_kwargs(customer=world.customer(province="FJ", region="XM", home_branch=None)))
+    rollups.fold_pending()
+    kept = {r.scope: r for r in produce_all(2026, 11)}
+    assert set(kept) == {"all", "province:FJ", "province:GD", "JM", "XM"}
+    gd, jm = Ticket.objects.filter(province="GD").count(), Ticket.objects.filter(region="JM").count()
+    assert (_overview_volume(kept["province:GD"]), _overview_volume(kept["province:FJ"])) == (gd, 1)
+    assert (_overview_volume(kept["all"]), _overview_volume(kept["JM"])) == (gd + 1, jm)
+    # The province's supervisor gets the province's workbook and its regions', not another province's.
+    province = User.objects.create_user(username="gd_supervisor", unit=world.units["gd"])
+    province.groups.add(Group.objects.get_or_create(name=Role.SUPERVISOR)[0])
+    client = Client()
+    client.force_login(province)
+    listing = client.get("/reports/files/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert f"/reports/files/{kept['province:GD'].pk}/" in listing and "<td>GD 全省</td>" in listing
+    assert f"/reports/files/{kept['JM'].pk}/" in listing
+    assert f"/reports/files/{kept['province:FJ'].pk}/" not in listing
+    assert f"/reports/files/{kept['XM'].pk}/" not in listing
+    assert client.get(f"/reports/files/{kept['province:FJ'].pk}/").status_code == 404
+    with translation.override("en"):
+        response = client.get(f"/reports/files/{kept['province:GD'].pk}/", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 200
+    assert "GD%20province-wide%202026-11.xlsx" in response["Content-Disposition"] \
+        or "GD province-wide 2026-11.xlsx" in response["Content-Disposition"], response["Content-Disposition"]
+    # A city's supervisor gets its region's only.
+    jm_listing = _client(world, "supervisor").get("/reports/files/").content.decode()
+    assert f"/reports/files/{kept['JM'].pk}/" in jm_listing
+    assert f"/reports/files/{kept['province:GD'].pk}/" not in jm_listing
+
+
+def test_monthly_report_command_takes_a_province_scope(world: World, history: list[Ticket], settings,
+                                                        tmp_path) -> None:
+    settings.MEDIA_ROOT = tmp_path
+    out = io.StringIO()
+    call_command("monthly_report", "--month", "2026-11", "--scope", "Province:gd", stdout=out)
+    stored = StoredReport.objects.get(scope="province:GD")
+    assert _overview_volume(stored) == Ticket.objects.filter(province="GD").count() and "province:GD" in out.getvalue()
+    with pytest.raises(CommandError, match="no such province"):
+        call_command("monthly_report", "--month", "2026-11", "--scope", "province:ZZ")
 
 
 def _guessed_step(client: Client, page: str, step: str, **extra: str) -> Any:

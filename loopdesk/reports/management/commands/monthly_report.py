@@ -1,4 +1,5 @@
-"""`manage.py monthly_report [--month 2026-11] [--scope JM]`: produce and keep the monthly report workbook."""
+"""`manage.py monthly_report [--month 2026-11] [--scope JM|province:GD|all]`: produce and keep the monthly report
+workbook."""
 
 from __future__ import annotations
 
@@ -10,11 +11,12 @@ from loopdesk.reports.monthly import produce_all, produce_monthly_report
 
 
 class Command(BaseCommand):
-    help = "Produce the monthly KPI workbook (default: last month, the whole company and every region)."
+    help = "Produce the monthly KPI workbook (default: last month, the whole company, every province and region)."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--month", help="YYYY-MM (default: last month).")
-        parser.add_argument("--scope", help="A region code, or “all” (default: all and every region).")
+        parser.add_argument("--scope", help="A region code (JM), province:<code> (province:GD), or “all” (default: "
+                                            "all, every province and every region).")
 
     def handle(self, *args: Any, **options: Any) -> None:
         year = month = None
@@ -39,16 +41,25 @@ class Command(BaseCommand):
 
     @staticmethod
     def _scope(text: str) -> str:
-        """ "all", or a region code as the units have it (any case): a report kept under another spelling ("jm") is
-        offered to nobody, since users get the reports of their region's code."""
+        """ "all", "province:" and a province code, or a region code, as the units have them (any case): a report
+        kept under another spelling ("jm") is offered to nobody, since users get the reports of their unit's code."""
         from loopdesk.org.choices import UnitLevel
         from loopdesk.org.models import OrgUnit
+        from loopdesk.reports.models import PROVINCE_SCOPE
 
-        if text.strip().lower() == "all":
+        text = text.strip()
+        if text.lower() == "all":
             return "all"
+        if text.lower().startswith(PROVINCE_SCOPE):
+            provinces = set(OrgUnit.objects.filter(level=UnitLevel.PROVINCE).values_list("province", flat=True))
+            code = {c.lower(): c for c in provinces}.get(text[len(PROVINCE_SCOPE):].strip().lower())
+            if code is None:
+                raise CommandError(f"--scope {text}: no such province (provinces: {', '.join(sorted(provinces))}).")
+            return f"{PROVINCE_SCOPE}{code}"
         regions = set(OrgUnit.objects.filter(level__in=(UnitLevel.CITY, UnitLevel.CENTRE, UnitLevel.ROOM))
                       .values_list("region", flat=True))
-        found = {code.lower(): code for code in regions}.get(text.strip().lower())
+        found = {code.lower(): code for code in regions}.get(text.lower())
         if found is None:
-            raise CommandError(f"--scope {text}: no such region (regions: {', '.join(sorted(regions))}; or all).")
+            raise CommandError(f"--scope {text}: no such region (regions: {', '.join(sorted(regions))}; "
+                               "or province:<code>, or all).")
         return found
