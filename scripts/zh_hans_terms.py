@@ -1598,5 +1598,10 @@ T: dict[str, str] = {
     "Problems": "问题",
     "The problems, to correct the file:": "问题清单（用于修改文件）：",
     "%(province)s province-wide": "%(province)s 全省",
-    "A region code (JM), “province:” and a province code (province:GD), or “all”.": "地市代码（如 JM）、“province:”加省代码（如 province:GD），或“all”（全部）。",
+    "A region code (JM), “province:” and a province code (province:GD), or “all”.":
+        "地市代码（如 JM）、“province:”加省代码（如 province:GD），或“all”（全部）。",
+    "Someone else saved this %(model)s after you opened it, so your changes were not saved. Reload the page to "
+    "see theirs, then make yours again (what you entered is still shown below).":
+        "其他人在您打开后保存了此%(model)s，您的修改未保存。请重新加载页面查看他们的修改，然后再做您的修改"
+        "（您填写的内容仍显示在下方）。",
 }

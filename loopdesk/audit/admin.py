@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from loopdesk.audit.models import AuditLog
 from loopdesk.audit.services import record_audit
+from loopdesk.core.adminedit import STATE_FIELD, ConcurrentEditMixin
 from loopdesk.core.tree import TreeNode
 from loopdesk.org.models import OrgUnit
 
@@ -70,8 +71,10 @@ class ReadOnlyAdminMixin:
         return False
 
 
-class AuditedAdminMixin:
-    """Business policy edited in the admin (routing, SLA, categories, org) is recorded in the audit log."""
+class AuditedAdminMixin(ConcurrentEditMixin):
+    """Whatever staff edit in the admin (org, users and roles, routing, SLA, categories, policies, templates,
+    integrations) is recorded in the audit log, and a save over someone else's meanwhile is refused
+    (`ConcurrentEditMixin`)."""
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)  # type: ignore[misc]
@@ -79,8 +82,14 @@ class AuditedAdminMixin:
             request.user,
             "admin.change" if change else "admin.add",
             obj,
-            data={"fields": sorted(form.changed_data)} if change else {},
+            data={"fields": sorted(name for name in form.changed_data if name != STATE_FIELD)} if change else {},
         )
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)  # type: ignore[misc]
+        inlines = sorted({formset.model._meta.label_lower for formset in formsets if formset.has_changed()})
+        if inlines:  # rows of an inline (a calendar's days, a scheme's items) added, changed or deleted
+            record_audit(request.user, "admin.change", form.instance, data={"inlines": inlines})
 
     def delete_model(self, request: HttpRequest, obj: Any) -> None:
         record_audit(request.user, "admin.delete", obj)

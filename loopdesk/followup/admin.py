@@ -1,15 +1,17 @@
-"""Supervisors edit the follow-up policy and see escalations, callbacks and alerts."""
+"""Supervisors edit the follow-up policy and see escalations, callbacks and alerts (read only here: the workbench's
+pages resolve, record and mark them through the services, with the timeline and the audit)."""
 
 from __future__ import annotations
 
 from django.contrib import admin
 from django.http import HttpRequest
 
+from loopdesk.audit.admin import AuditedAdminMixin, ReadOnlyAdminMixin
 from loopdesk.followup.models import CallbackTask, Escalation, FollowupPolicy, StaffAlert
 
 
 @admin.register(FollowupPolicy)
-class FollowupPolicyAdmin(admin.ModelAdmin):
+class FollowupPolicyAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ("__str__", "progress_every_hours", "quiet_start", "quiet_end", "daily_cap", "dissatisfied_action",
                     "updated_at")
 
@@ -18,22 +20,21 @@ class FollowupPolicyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Escalation)
-class EscalationAdmin(admin.ModelAdmin):
+class EscalationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("ticket", "reason", "created_at", "resolved_at", "resolved_by")
     list_filter = ("reason",)
     raw_id_fields = ("ticket", "resolved_by")
-    readonly_fields = ("ticket", "reason", "occasion", "note", "created_at")
 
 
 @admin.register(CallbackTask)
-class CallbackTaskAdmin(admin.ModelAdmin):
+class CallbackTaskAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("ticket", "assignee", "due_at", "status", "verdict")
     list_filter = ("status",)
     raw_id_fields = ("ticket", "assignee")
 
 
 @admin.register(StaffAlert)
-class StaffAlertAdmin(admin.ModelAdmin):
+class StaffAlertAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("user", "ticket", "kind", "message", "created_at", "read_at")
     list_filter = ("kind",)
     raw_id_fields = ("user", "ticket")

@@ -9,11 +9,12 @@ from django.http import HttpRequest
 from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from loopdesk.audit.admin import AuditedAdminMixin
 from loopdesk.notify.models import TEMPLATE_VARIABLES, CustomerMessage, MessageTemplate, SmsOptOut
 
 
 @admin.register(MessageTemplate)
-class MessageTemplateAdmin(admin.ModelAdmin):
+class MessageTemplateAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ("kind", "text", "is_active", "updated_at", "updated_by")
     readonly_fields = ("variables", "updated_at", "updated_by")
     fields = ("kind", "text", "variables", "is_active", "updated_at", "updated_by")
@@ -29,7 +30,7 @@ class MessageTemplateAdmin(admin.ModelAdmin):
 
 
 @admin.register(SmsOptOut)
-class SmsOptOutAdmin(admin.ModelAdmin):
+class SmsOptOutAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ("msisdn", "source", "created_at")
     search_fields = ("msisdn",)
 

@@ -15,6 +15,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
 from loopdesk.audit.admin import AuditedAdminMixin, indented_name
+from loopdesk.audit.services import record_audit
 from loopdesk.org.choices import Role
 from loopdesk.org.models import OrgUnit, User
 
@@ -57,12 +58,13 @@ class RoleListFilter(admin.SimpleListFilter):
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(AuditedAdminMixin, DjangoUserAdmin):
     list_display = ("username", "display_name", "employee_no", "unit", "roles", "is_staff", "is_active")
     list_filter = ("is_staff", "is_superuser", "is_active", RoleListFilter, "unit__region")
     search_fields = ("username", "display_name", "employee_no", "first_name", "last_name", "email")
     list_select_related = ("unit",)
     autocomplete_fields = ("unit",)
+    readonly_fields = ("last_login", "date_joined")  # written by logging in and by creating the user
     fieldsets = (
         *(DjangoUserAdmin.fieldsets or ()),
         (_("LoopDesk"), {"fields": ("unit", "employee_no", "display_name", "language")}),
@@ -74,6 +76,12 @@ class UserAdmin(DjangoUserAdmin):
 
     def get_queryset(self, request: HttpRequest) -> models.QuerySet[User]:
         return super().get_queryset(request).prefetch_related("groups")
+
+    def user_change_password(self, request: HttpRequest, id: str, form_url: str = "") -> Any:
+        response = super().user_change_password(request, id, form_url)
+        if request.method == "POST" and response.status_code == 302:  # the new password was saved
+            record_audit(request.user, "admin.password", User.objects.get(pk=id))
+        return response
 
     def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         field = super().formfield_for_manytomany(db_field, request, **kwargs)
@@ -121,7 +129,7 @@ admin.site.unregister(Group)
 
 
 @admin.register(Group)
-class RoleAdmin(DjangoGroupAdmin):
+class RoleAdmin(AuditedAdminMixin, DjangoGroupAdmin):
     """The groups are the roles: shown with the role's name in the user's language besides the code."""
 
     list_display = ("name", "role")

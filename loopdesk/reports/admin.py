@@ -8,6 +8,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from loopdesk.audit.admin import AuditedAdminMixin
+from loopdesk.audit.services import record_audit
 from loopdesk.reports.models import AssessmentItem, AssessmentScheme, ImportJob, ImportRun, StoredReport
 
 
@@ -42,7 +44,7 @@ class AssessmentItemInline(admin.TabularInline):
 
 
 @admin.register(AssessmentScheme)
-class AssessmentSchemeAdmin(admin.ModelAdmin):
+class AssessmentSchemeAdmin(AuditedAdminMixin, admin.ModelAdmin):
     """A city company's supervisors edit their region's scheme and read the company's (which scores every region
     without its own); the action copies the company's scheme for their region to adapt. Province and group
     level users and administrators edit every scheme."""
@@ -91,6 +93,7 @@ class AssessmentSchemeAdmin(admin.ModelAdmin):
                     AssessmentItem(scheme=copy, position=i.position, name=i.name, measure=i.measure,
                                    method=i.method, target=i.target, weight=i.weight, channels=i.channels)
                     for i in items])
+                record_audit(request.user, "admin.add", copy, data={"copied_from": scheme.pk})
         self.message_user(request, _("Copied for %(region)s: its scorecards now use the copy.") % {"region": region},
                           messages.SUCCESS)
 

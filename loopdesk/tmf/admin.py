@@ -8,12 +8,14 @@ from django import forms
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
+from loopdesk.audit.admin import AuditedAdminMixin
+from loopdesk.audit.services import record_audit
 from loopdesk.tmf import mapping
 from loopdesk.tmf.models import ApiToken, DeliveryLog, EventSubscription
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ("name", "system", "user", "prefix", "can_write", "rate_per_minute", "is_active", "last_used_at")
     list_filter = ("is_active", "can_write", "system")
     search_fields = ("name", "system", "prefix", "user__username")
@@ -33,6 +35,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
         for token in queryset:
             raw = token.set_new_key()
             token.save(update_fields=["prefix", "key_hash"])
+            record_audit(request.user, "admin.token_reissued", token)
             messages.warning(request, _("New token for %(name)s, shown only this once: %(token)s")
                              % {"name": token.name, "token": raw})
 
@@ -50,7 +53,7 @@ class SubscriptionForm(forms.ModelForm):
 
 
 @admin.register(EventSubscription)
-class EventSubscriptionAdmin(admin.ModelAdmin):
+class EventSubscriptionAdmin(AuditedAdminMixin, admin.ModelAdmin):
     form = SubscriptionForm
     list_display = ("__str__", "kind", "callback", "owner", "is_active", "created_at")
     list_filter = ("kind", "is_active")

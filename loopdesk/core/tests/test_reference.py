@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from loopdesk.audit.models import AuditLog
+from loopdesk.conftest import post_admin_change
 from loopdesk.core.reference import (
     CATEGORY_TREE,
     COUNT_KEYS,
@@ -296,8 +297,8 @@ def test_saving_a_calendar_override_bumps_the_calendar_version(admin_client_with
 def test_saving_a_calendar_with_an_inline_override_bumps_its_version(admin_client_with_data) -> None:  # type: ignore[no-untyped-def]
     calendar = BusinessCalendar.objects.get(code="workdays-full")
     version = calendar.version
-    response = admin_client_with_data.post(
-        reverse("admin:sla_businesscalendar_change", args=[calendar.pk]),
+    response = post_admin_change(
+        admin_client_with_data, reverse("admin:sla_businesscalendar_change", args=[calendar.pk]),
         {
             "code": calendar.code,
             "name": calendar.name,
@@ -386,8 +387,8 @@ def test_revealing_a_customer_in_the_admin_is_audited(client, seeded) -> None:  
 
 def test_editing_a_routing_rule_in_the_admin_is_audited(admin_client_with_data) -> None:  # type: ignore[no-untyped-def]
     rule = RoutingRule.objects.get(category__code="MARKETING")
-    response = admin_client_with_data.post(
-        reverse("admin:routing_routingrule_change", args=[rule.pk]),
+    response = post_admin_change(
+        admin_client_with_data, reverse("admin:routing_routingrule_change", args=[rule.pk]),
         {
             "name": rule.name,
             "position": "65",

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from django.core.exceptions import ValidationError
 
-from loopdesk.conftest import World
+from loopdesk.conftest import World, post_admin_change
 from loopdesk.core.tests.test_admin_language import _admin_client
 from loopdesk.org.models import OrgUnit
 from loopdesk.tickets.models import Category
@@ -30,7 +30,7 @@ def _category_data(category: Category, parent: Category | None) -> dict[str, Any
 def test_a_unit_moved_below_itself_is_a_field_error(world: World, below: str) -> None:
     unit = world.units["net"]
     client = _admin_client(world, "zh-hans")
-    response = client.post(f"/admin/org/orgunit/{unit.pk}/change/", _unit_data(unit, world.units[below]))
+    response = post_admin_change(client, f"/admin/org/orgunit/{unit.pk}/change/", _unit_data(unit, world.units[below]))
     assert response.status_code == 200
     assert response.context["adminform"].form.errors["parent"]
     assert "自身" in response.content.decode()
@@ -42,8 +42,8 @@ def test_a_unit_moved_below_itself_is_a_field_error(world: World, below: str) ->
 def test_a_category_moved_below_itself_is_a_field_error(world: World, below: str) -> None:
     category = world.categories["basic"]
     client = _admin_client(world, "en")
-    response = client.post(f"/admin/tickets/category/{category.pk}/change/",
-                           _category_data(category, world.categories[below]))
+    response = post_admin_change(client, f"/admin/tickets/category/{category.pk}/change/",
+                             _category_data(category, world.categories[below]))
     assert response.status_code == 200
     assert "below itself" in " ".join(response.context["adminform"].form.errors["parent"])
     category.refresh_from_db()
@@ -53,7 +53,7 @@ def test_a_category_moved_below_itself_is_a_field_error(world: World, below: str
 def test_a_unit_moved_elsewhere_is_still_saved(world: World) -> None:
     unit = world.units["it"]
     client = _admin_client(world, "en")
-    response = client.post(f"/admin/org/orgunit/{unit.pk}/change/", _unit_data(unit, world.units["mkt"]))
+    response = post_admin_change(client, f"/admin/org/orgunit/{unit.pk}/change/", _unit_data(unit, world.units["mkt"]))
     assert response.status_code == 302
     unit.refresh_from_db()
     assert unit.parent_id == world.units["mkt"].pk and unit.path.startswith(world.units["mkt"].path)
@@ -72,7 +72,7 @@ def test_a_unit_below_a_city_takes_its_citys_region(world: World) -> None:
     client = _admin_client(world, "zh-hans")
     data = _unit_data(unit, world.units["net"])
     data["region"] = "ZH"
-    response = client.post(f"/admin/org/orgunit/{unit.pk}/change/", data)
+    response = post_admin_change(client, f"/admin/org/orgunit/{unit.pk}/change/", data)
     assert response.status_code == 200
     assert response.context["adminform"].form.errors["region"]
     unit.refresh_from_db()
@@ -84,7 +84,7 @@ def test_moving_a_department_to_another_city_moves_its_rooms_region_too(world: W
     client = _admin_client(world, "en")
     data = _unit_data(net, world.units["zh"])
     data["region"] = "ZH"
-    response = client.post(f"/admin/org/orgunit/{net.pk}/change/", data)
+    response = post_admin_change(client, f"/admin/org/orgunit/{net.pk}/change/", data)
     assert response.status_code == 302, response.context["adminform"].form.errors
     assert set(OrgUnit.objects.filter(path__startswith=OrgUnit.objects.get(pk=net.pk).path)
                .values_list("region", flat=True)) == {"ZH"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from loopdesk.conftest import T0, World
+from loopdesk.conftest import T0, World, post_admin_change
 from loopdesk.reports import rollups
 from loopdesk.reports.models import ReportFact, RollupPending
 from loopdesk.tickets import services as s
@@ -25,7 +25,7 @@ def test_moving_a_category_under_another_top_category_moves_its_tickets_and_thei
     admin.is_staff = admin.is_superuser = True
     admin.save()
     client.force_login(admin)
-    page = client.post(f"/admin/tickets/category/{coverage.pk}/change/", {
+    page = post_admin_change(client, f"/admin/tickets/category/{coverage.pk}/change/", {
         "code": coverage.code, "name": coverage.name, "name_en": coverage.name_en, "parent": billing.pk,
         "position": 0, "keywords": "", "is_active": "on"})
     assert page.status_code == 302, page.content.decode()[:3000]

@@ -10,7 +10,7 @@ from typing import Any
 from django.contrib.auth.models import Group, Permission
 from django.test import Client
 
-from loopdesk.conftest import World
+from loopdesk.conftest import World, post_admin_change
 from loopdesk.core.reference import SUPERVISOR_PERMISSIONS, _seed_groups
 from loopdesk.org.choices import Role
 from loopdesk.reports import measures as m
@@ -90,7 +90,7 @@ def test_a_supervisor_changes_a_weight_in_the_admin_and_the_score_changes(world:
     netmaint = world.units["netmaint"].pk
     fraction = before[netmaint].items[timely].points / 20  # seeded weight 20
     assert 0 < fraction < 1
-    response = client.post(url, _form(scheme, 工单处理及时率={"weight": 60}))
+    response = post_admin_change(client, url, _form(scheme, 工单处理及时率={"weight": 60}))
     assert response.status_code == 302, response.content.decode()[:2000]
     assert AssessmentItem.objects.get(scheme=scheme, name="工单处理及时率").weight == 60
     card = scorecards.score(supervisor, scheme, NOV, "department")
@@ -104,8 +104,8 @@ def test_the_admin_refuses_an_unknown_measure(world: World) -> None:
     client = _supervisor_client(world)
     scheme = _jm_scheme(client)
     assert scheme is not None
-    response = client.post(f"/admin/reports/assessmentscheme/{scheme.pk}/change/",
-                           _form(scheme, 工单处理及时率={"measure": "timelyness"}))
+    response = post_admin_change(client, f"/admin/reports/assessmentscheme/{scheme.pk}/change/",
+                                 _form(scheme, 工单处理及时率={"measure": "timelyness"}))
     assert response.status_code == 200 and "timelyness" in response.content.decode()  # the form again, with errors
     assert AssessmentItem.objects.get(scheme=scheme, name="工单处理及时率").measure == "timeliness"
 
@@ -160,17 +160,18 @@ def test_the_admin_refuses_an_item_that_cannot_be_scored_with_errors_on_its_fiel
         ({"channels": "hall,halls"}, "channels"),
     ]
     for change, field in cases:
-        response = client.post(url, _form(scheme, 工单处理及时率=change), HTTP_ACCEPT_LANGUAGE="en")
+        response = post_admin_change(client, url, _form(scheme, 工单处理及时率=change), HTTP_ACCEPT_LANGUAGE="en")
         assert response.status_code == 200, (change, response.status_code)
         formset = next(f for f in response.context["inline_admin_formsets"])
         errors = [form.errors for form in formset.formset.forms if form.errors]
         assert len(errors) == 1 and list(errors[0]) == [field], (change, errors)
     item = AssessmentItem.objects.get(scheme=scheme, name="工单处理及时率")
     assert (item.target, item.weight, item.channels) == (0.95, 20, "")
-    with_channels = client.post(url, _form(scheme, 工单处理及时率={"channels": " hall , hotline "}))
+    with_channels = post_admin_change(client, url, _form(scheme, 工单处理及时率={"channels": " hall , hotline "}))
     assert with_channels.status_code == 302
     assert AssessmentItem.objects.get(scheme=scheme, name="工单处理及时率").channels == "hall,hotline"
-    chinese = client.post(url, _form(scheme, 工单处理及时率={"weight": 0}), HTTP_ACCEPT_LANGUAGE="zh-hans")
+    chinese = post_admin_change(client, url, _form(scheme, 工单处理及时率={"weight": 0}),
+                                HTTP_ACCEPT_LANGUAGE="zh-hans")
     assert "权重即该项的分值，须大于 0。" in chinese.content.decode()
 
 
@@ -188,8 +189,8 @@ def test_a_city_supervisor_adapts_its_regions_scheme_not_the_companys(world: Wor
     assert refused.status_code == 403
     assert AssessmentItem.objects.get(scheme=company, name="工单处理及时率").weight == 20
     own = _jm_scheme(client)
-    assert client.post(f"/admin/reports/assessmentscheme/{own.pk}/change/",
-                       _form(own, 工单处理及时率={"weight": 60})).status_code == 302
+    assert post_admin_change(client, f"/admin/reports/assessmentscheme/{own.pk}/change/",
+                             _form(own, 工单处理及时率={"weight": 60})).status_code == 302
     supervisor = world.user("supervisor")
     assert scorecards.scheme_for(supervisor) == own
     assert scorecards.scheme_for(supervisor, {"region": "ZH"}) == company
@@ -202,5 +203,5 @@ def test_a_city_supervisor_adapts_its_regions_scheme_not_the_companys(world: Wor
     admin_user.save(update_fields=["is_staff"])
     admin_client = Client()
     admin_client.force_login(admin_user)
-    assert admin_client.post(change, _form(company, 工单处理及时率={"weight": 25})).status_code == 302
+    assert post_admin_change(admin_client, change, _form(company, 工单处理及时率={"weight": 25})).status_code == 302
     assert AssessmentItem.objects.get(scheme=company, name="工单处理及时率").weight == 25

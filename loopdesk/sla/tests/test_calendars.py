@@ -10,7 +10,7 @@ import pytest
 from django.core.checks import WARNING
 from django.core.management import CommandError, call_command
 
-from loopdesk.conftest import T0, World
+from loopdesk.conftest import T0, World, post_admin_change
 from loopdesk.sla import calendars, checks
 from loopdesk.sla.calendars import (
     SHANGHAI,
@@ -246,8 +246,8 @@ def test_editing_a_policy_in_the_admin_recomputes_its_open_tickets(
     for name in ("contact_type", "category", "tier", "priority", "channel"):
         data[name] = data.get(name) or ""
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        page = admin.post(f"/admin/sla/slapolicy/{policy.pk}/change/", data, headers={"accept-language": "en"},
-                          follow=True)
+        page = post_admin_change(admin, f"/admin/sla/slapolicy/{policy.pk}/change/", data,
+                                 headers={"accept-language": "en"}, follow=True)
     assert page.status_code == 200, page.content.decode()[:2000]
     assert len(callbacks) == 1
     assert "The due times of 1 open work orders are being recomputed in the background." in page.content.decode()
@@ -267,15 +267,15 @@ def test_a_working_day_ending_before_it_starts_is_a_field_error(world: World, cl
     form = {"code": workdays.code, "name": workdays.name, "kind": workdays.kind, "work_start": start,
             "work_end": end, "days-TOTAL_FORMS": "0", "days-INITIAL_FORMS": "0", "days-MIN_NUM_FORMS": "0",
             "days-MAX_NUM_FORMS": "1000"}
-    page = admin.post(f"/admin/sla/businesscalendar/{workdays.pk}/change/", form,
-                      headers={"accept-language": "zh-hans"})
+    page = post_admin_change(admin, f"/admin/sla/businesscalendar/{workdays.pk}/change/", form,
+                             headers={"accept-language": "zh-hans"})
     assert page.status_code == 200
     assert page.context["adminform"].form.errors["work_end"]
     workdays.refresh_from_db()
     assert workdays.work_end is None and workdays.work_start == dt.time(0, 0)
     form["work_end"] = "17:30"
     form["work_start"] = "08:30"
-    assert admin.post(f"/admin/sla/businesscalendar/{workdays.pk}/change/", form).status_code == 302
+    assert post_admin_change(admin, f"/admin/sla/businesscalendar/{workdays.pk}/change/", form).status_code == 302
     workdays.refresh_from_db()
     assert (workdays.work_start, workdays.work_end) == (dt.time(8, 30), dt.time(17, 30))
 
@@ -296,7 +296,8 @@ def test_the_callback_time_limit_is_editable_in_the_admin(world: World, client) 
     admin = _admin_client(world, client)
     page = admin.get(f"/admin/sla/slapolicy/{policy.pk}/change/").content.decode()
     assert 'name="callback_minutes"' in page
-    response = admin.post(f"/admin/sla/slapolicy/{policy.pk}/change/", _policy_form(policy, callback_minutes=1440))
+    response = post_admin_change(admin, f"/admin/sla/slapolicy/{policy.pk}/change/",
+                                 _policy_form(policy, callback_minutes=1440))
     assert response.status_code == 302
     policy.refresh_from_db()
     assert policy.callback_minutes == 1440
@@ -312,7 +313,7 @@ def test_time_limits_that_make_no_sense_are_field_errors(world: World, client, c
     policy = SlaPolicy.objects.get(pk=world.policies["default"].pk)
     before = (policy.overtime_minutes, policy.problem_minutes, policy.hop_reply_minutes, policy.version)
     admin = _admin_client(world, client)
-    response = admin.post(f"/admin/sla/slapolicy/{policy.pk}/change/", _policy_form(policy, **changes),
+    response = post_admin_change(admin, f"/admin/sla/slapolicy/{policy.pk}/change/", _policy_form(policy, **changes),
                           headers={"accept-language": "zh-hans"})
     assert response.status_code == 200
     assert response.context["adminform"].form.errors[field]
