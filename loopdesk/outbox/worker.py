@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from loopdesk.outbox.models import OutboxMessage, OutboxStatus
@@ -81,12 +81,14 @@ def claim_due(*, batch: int, lease_seconds: int, now: dt.datetime | None = None)
     """
     now = now or timezone.now()
     earlier_undelivered = OutboxMessage.objects.filter(
-        status__in=DUE_STATUSES, ticket_id=OuterRef("ticket_id"), channel=OuterRef("channel"),
+        status__in=DUE_STATUSES, ticket_id__isnull=False, ticket_id=OuterRef("ticket_id"), channel=OuterRef("channel"),
         target=OuterRef("target"), pk__lt=OuterRef("pk"),
     )
     with transaction.atomic():
+        # "No ticket, or nothing earlier": PostgreSQL runs the check as a subplan per candidate with a ticket,
+        # on `outbox_order` by (ticket, channel, target), whatever its statistics say (a fresh table has none).
         due = OutboxMessage.objects.filter(status__in=DUE_STATUSES, not_before__lte=now).filter(
-            ~Exists(earlier_undelivered)
+            Q(ticket_id__isnull=True) | ~Exists(earlier_undelivered)
         ).order_by("not_before", "id")
         if connection.features.has_select_for_update_skip_locked:
             due = due.select_for_update(skip_locked=True)
@@ -175,9 +177,17 @@ def deliver_rows(rows: list[OutboxMessage], *, max_attempts: int, deadline: floa
             report.dead += 1
             log.error("outbox %s (%s) gave up after %d attempts: %s", row.pk, row.channel, row.attempts, error)
         else:
+            retry_at = now + backoff(row.attempts)
             OutboxMessage.objects.filter(pk=row.pk).update(
-                status=OutboxStatus.FAILED, last_error=error, not_before=now + backoff(row.attempts)
+                status=OutboxStatus.FAILED, last_error=error, not_before=retry_at
             )
+            if row.ticket_id is not None:
+                # The same ticket's later messages to the same target wait for the retry (`claim_due` would skip
+                # them anyway): not due before it, they do not fill every claim's scan during a long outage.
+                OutboxMessage.objects.filter(
+                    status__in=DUE_STATUSES, ticket_id=row.ticket_id, channel=row.channel, target=row.target,
+                    pk__gt=row.pk, not_before__lt=retry_at,
+                ).update(not_before=retry_at)
             report.failed += 1
     return report
 
