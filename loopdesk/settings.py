@@ -139,6 +139,16 @@ LOGOUT_REDIRECT_URL = "/accounts/login/"
 # A shift plus some: an expired session sends the user to sign-in and back to the page afterwards.
 SESSION_COOKIE_AGE = int(env_str("LOOPDESK_SESSION_SECONDS", str(12 * 3600)))
 
+# Served over HTTPS (TLS ending at a reverse proxy that sets X-Forwarded-Proto): cookies only over HTTPS,
+# requests that came in over HTTPS known as such (CSRF origin checks, redirects and absolute links use https://),
+# optionally plain HTTP redirected and HSTS (docs/deployment.md). Off by default: the default serves plain HTTP.
+LOOPDESK_HTTPS = env_bool("LOOPDESK_HTTPS", False)
+if LOOPDESK_HTTPS:
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env_bool("LOOPDESK_SSL_REDIRECT", False)
+    SECURE_HSTS_SECONDS = int(env_str("LOOPDESK_HSTS_SECONDS", "0"))
+
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "loopdesk" / "locale"]
