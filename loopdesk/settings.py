@@ -5,6 +5,7 @@ Business policy (SLA targets, routing, categories, calendars) lives in the datab
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import sys
 from pathlib import Path
@@ -75,6 +76,7 @@ INSTALLED_APPS = [
     "loopdesk.followup",
     "loopdesk.notify",
     "loopdesk.surveys",
+    "loopdesk.org.axes_app.SignInProtectionConfig",  # django-axes
 ]
 
 MIDDLEWARE = [
@@ -91,6 +93,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: answers a locked-out sign-in with the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "loopdesk.urls"
@@ -129,6 +133,19 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "org.User"
+# Sign-in protection (django-axes; 等保 asks for login failure handling): after LOOPDESK_LOGIN_FAILURE_LIMIT failed
+# sign-ins for one user name from one address, that pair is locked for LOOPDESK_LOGIN_LOCKOUT_MINUTES (others go
+# on: nobody locks a colleague out from another computer); a successful sign-in clears the count. Administrators
+# unlock in the admin (Sign-in protection › access attempts), which also lists every sign-in (access logs).
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = int(env_str("LOOPDESK_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = dt.timedelta(minutes=int(env_str("LOOPDESK_LOGIN_LOCKOUT_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "loopdesk.org.signin.locked_out"
+AXES_CLIENT_IP_CALLABLE = "loopdesk.org.signin.client_ip"
+AXES_ENABLE_ADMIN = False  # loopdesk/org/admin.py registers its own, translated, with an audited unlock
+AXES_VERBOSE = False
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},

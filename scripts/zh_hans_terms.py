@@ -1604,4 +1604,25 @@ T: dict[str, str] = {
     "see theirs, then make yours again (what you entered is still shown below).":
         "其他人在您打开后保存了此%(model)s，您的修改未保存。请重新加载页面查看他们的修改，然后再做您的修改"
         "（您填写的内容仍显示在下方）。",
+    "Sign-in protection": "登录保护",
+    "access attempt": "登录失败记录",
+    "access attempts": "登录失败记录",
+    "access log": "登录日志",
+    "access logs": "登录日志",
+    "Username": "用户名",
+    "IP Address": "IP 地址",
+    "User Agent": "浏览器标识",
+    "Path": "路径",
+    "Attempt Time": "尝试时间",
+    "Failed Logins": "失败次数",
+    "Logout Time": "退出时间",
+    "locked": "已锁定",
+    "Unlock (clear the failed sign-ins)": "解锁（清除登录失败记录）",
+    "%(count)d unlocked.": "已解锁 %(count)d 条。",
+    "Sign-in locked": "登录已锁定",
+    "After %(limit)s failed attempts, signing in as “%(username)s” from this computer is locked for %(minutes)s "
+    "minutes. Try again later, or ask an administrator to unlock it (admin: Sign-in protection).":
+        "连续 %(limit)s 次登录失败，“%(username)s”在此电脑上的登录已锁定 %(minutes)s 分钟。请稍后再试，"
+        "或请管理员解锁（管理后台：登录保护）。",
+    "Back to sign-in": "返回登录",
 }

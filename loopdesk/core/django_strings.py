@@ -9,3 +9,18 @@ DJANGO_ADMIN_TEXTS = (
     gettext_noop("Change or view list link"),
     gettext_noop("After you’ve created a user, you’ll be able to edit more user options."),  # auth/user/add_form
 )
+
+# django-axes (sign-in protection) has no Chinese catalogue: its models' names, shown in the admin.
+AXES_TEXTS = (
+    gettext_noop("access attempt"),
+    gettext_noop("access attempts"),
+    gettext_noop("access log"),
+    gettext_noop("access logs"),
+    gettext_noop("Username"),
+    gettext_noop("IP Address"),
+    gettext_noop("User Agent"),
+    gettext_noop("Path"),
+    gettext_noop("Attempt Time"),
+    gettext_noop("Failed Logins"),
+    gettext_noop("Logout Time"),
+)

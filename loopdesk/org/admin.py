@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from axes.models import AccessAttempt, AccessLog
 from django import forms
-from django.contrib import admin
+from django.conf import settings
+from django.contrib import admin, messages
 from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group, Permission
@@ -14,7 +16,7 @@ from django.http import HttpRequest
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
-from loopdesk.audit.admin import AuditedAdminMixin, indented_name
+from loopdesk.audit.admin import AuditedAdminMixin, ReadOnlyAdminMixin, indented_name
 from loopdesk.audit.services import record_audit
 from loopdesk.org.choices import Role
 from loopdesk.org.models import OrgUnit, User
@@ -143,3 +145,53 @@ class RoleAdmin(AuditedAdminMixin, DjangoGroupAdmin):
             kwargs.setdefault("queryset", Permission.objects.select_related("content_type"))
             kwargs["form_class"] = PermissionChoiceField
         return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+
+@admin.register(AccessAttempt)
+class AccessAttemptAdmin(admin.ModelAdmin):
+    """Failed sign-ins per user name and address (django-axes). Unlocking clears them; it is audited."""
+
+    list_display = ("username", "ip_address", "failures_since_start", "attempt_time", "locked")
+    search_fields = ("username", "ip_address")
+    ordering = ("-attempt_time",)
+    actions = ["unlock"]
+    fields = ("username", "ip_address", "failures_since_start", "attempt_time", "user_agent", "path_info")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # unlocking is the one way to remove them, and it is audited
+        return actions
+
+    @admin.display(description=_("locked"), boolean=True)
+    def locked(self, obj: AccessAttempt) -> bool:
+        return obj.failures_since_start >= settings.AXES_FAILURE_LIMIT
+
+    @admin.action(description=_("Unlock (clear the failed sign-ins)"), permissions=["delete"])
+    def unlock(self, request: HttpRequest, queryset: models.QuerySet[AccessAttempt]) -> None:
+        count = 0
+        for attempt in queryset:
+            record_audit(request.user, "signin.unlock", attempt,
+                         data={"username": attempt.username, "ip_address": attempt.ip_address,
+                               "failures": attempt.failures_since_start})
+            attempt.delete()
+            count += 1
+        self.message_user(request, _("%(count)d unlocked.") % {"count": count}, messages.SUCCESS)
+
+
+@admin.register(AccessLog)
+class AccessLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Every sign-in and sign-out: who, when, from where (django-axes)."""
+
+    list_display = ("username", "ip_address", "attempt_time", "logout_time")
+    list_filter = ("attempt_time",)
+    search_fields = ("username", "ip_address")
+    ordering = ("-attempt_time",)
+    fields = ("username", "ip_address", "attempt_time", "logout_time", "user_agent", "path_info")
+    readonly_fields = fields
