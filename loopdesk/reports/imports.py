@@ -117,7 +117,13 @@ SYNONYMS = {
                   "银卡VIP": "silver", "金卡VIP": "gold", "钻石卡VIP": "diamond"},
 }
 DATE_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y-%m-%d",
-                "%Y/%m/%d", "%Y年%m月%d日 %H:%M", "%Y年%m月%d日", "%Y%m%d%H%M%S")
+                "%Y/%m/%d", "%Y年%m月%d日 %H:%M", "%Y年%m月%d日 %H:%M:%S", "%Y年%m月%d日%H:%M", "%Y年%m月%d日%H:%M:%S",
+                "%Y年%m月%d日", "%Y%m%d%H%M%S")
+# An Excel serial date (days since 1899-12-30, the fraction the time of day): what a time column formatted as a
+# number holds in an XLSX cell or writes to a CSV. Five digits before the point: 1927-05-18 to 2173-10-14, so a
+# year, a compact 20261102 or an id is not read as one.
+_EXCEL_SERIAL = re.compile(r"[1-9]\d{4}(?:\.\d+)?")
+_EXCEL_EPOCH = dt.datetime(1899, 12, 30, tzinfo=SHANGHAI)
 
 
 @dataclass
@@ -446,6 +452,11 @@ def parse_datetime(value: Any) -> dt.datetime | None:
     if isinstance(value, dt.date):
         return dt.datetime(value.year, value.month, value.day, tzinfo=SHANGHAI)
     text = _text(value)
+    if value.__class__ in (int, float) or _EXCEL_SERIAL.fullmatch(text):
+        serial = float(value) if value.__class__ in (int, float) else float(text)
+        if not 10000 <= serial < 100000:
+            return None
+        return _EXCEL_EPOCH + dt.timedelta(seconds=round(serial * 86400))  # to the second
     quick = _QUICK_DATETIME.fullmatch(text)
     if quick:
         y, mo, d, h, mi, sec, _fraction = quick.groups()  # to the second, as every time of a work order is

@@ -763,3 +763,32 @@ def test_a_file_with_only_its_header_is_reported_not_a_silent_success(world: Wor
     with translation.override("zh-hans"):
         result = import_tickets(acting_user=world.user("agent"), source=_csv([]), now=T0, dry_run=True)
     assert "没有数据行" in result.errors[0].message
+
+
+def test_times_as_chinese_excel_exports_write_them_are_read(world: World) -> None:
+    """Excel serial numbers (a time column formatted as a number: 46328.378... in an XLSX number cell or in the
+    CSV), and 2026年11月2日 with seconds: read as those times, not refused as not a date."""
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(HEADER.strip().split(","))
+    sheet.append(["XS-1", 46328.37847222222, 13900000001, "投诉", "OTHER", "短信", "断网"])  # 2026-11-02 09:05
+    sheet.append(["XS-2", 46328, 13900000002, "投诉", "OTHER", "短信", "断网"])  # 2026-11-02
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    now = dt.datetime(2026, 12, 1, tzinfo=SHANGHAI)
+    result = import_tickets(acting_user=world.user("agent"), source=buffer, name="legacy.xlsx", system="x", now=now)
+    assert result.error_count == 0, result.errors
+    assert ExternalRef.objects.get(external_id="XS-1").ticket.created_at == dt.datetime(2026, 11, 2, 9, 5,
+                                                                                           tzinfo=SHANGHAI)
+    assert ExternalRef.objects.get(external_id="XS-2").ticket.created_at == dt.datetime(2026, 11, 2, tzinfo=SHANGHAI)
+    data = io.BytesIO((BULK_HEADER
+                       + "CS-1,46328.378472222,13900000003,投诉,其它,10086热线,内容,,,\n"
+                       + "CS-2,2026年11月2日 09:05:00,13900000004,投诉,其它,10086热线,内容,,,\n").encode())
+    result = import_tickets(acting_user=world.user("agent"), source=data, system="x", now=now)
+    assert result.error_count == 0, result.errors
+    for number in ("CS-1", "CS-2"):
+        assert ExternalRef.objects.get(external_id=number).ticket.created_at == dt.datetime(2026, 11, 2, 9, 5,
+                                                                                               tzinfo=SHANGHAI)
+    refused = import_tickets(acting_user=world.user("agent"), source=io.BytesIO(
+        (BULK_HEADER + "CS-3,20261102,13900000005,投诉,其它,10086热线,内容,,,\n").encode()), dry_run=True, now=now)
+    assert [e.row for e in refused.errors] == [2]  # a number that is no Excel date of these years
