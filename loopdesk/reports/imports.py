@@ -285,7 +285,11 @@ def _read_xlsx(handle: IO[bytes]) -> tuple[list[str], Iterator[tuple[int, list[A
 
     try:
         workbook = load_workbook(handle, read_only=True, data_only=True)
-        rows = workbook.worksheets[0].iter_rows(values_only=True)
+        sheet = workbook.worksheets[0]
+        # The sheet's stated size (<dimension ref="A1:C2"/>) is stale in files some tools write, and read-only
+        # openpyxl would cut every row and column beyond it without a word: read what the sheet holds.
+        sheet.reset_dimensions()
+        rows = sheet.iter_rows(values_only=True)
         header = [str(c).strip() if c is not None else "" for c in next(rows, ())]
     except Exception:  # whatever a damaged zip or XML makes openpyxl raise (BadZipFile, KeyError ...)
         raise broken(1) from None

@@ -792,3 +792,31 @@ def test_times_as_chinese_excel_exports_write_them_are_read(world: World) -> Non
     refused = import_tickets(acting_user=world.user("agent"), source=io.BytesIO(
         (BULK_HEADER + "CS-3,20261102,13900000005,投诉,其它,10086热线,内容,,,\n").encode()), dry_run=True, now=now)
     assert [e.row for e in refused.errors] == [2]  # a number that is no Excel date of these years
+
+
+def test_an_xlsx_whose_stated_size_is_wrong_is_read_whole(world: World) -> None:
+    """Some exporting tools write a wrong (stale) sheet size (<dimension ref="A1:C2"/>): read-only openpyxl trusted
+    it, so columns and rows beyond it were dropped without a word. Every row and column in the sheet is read."""
+    import re
+    import zipfile
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(HEADER.strip().split(","))
+    for i in range(1, 4):
+        sheet.append([f"D-{i}", "2026-10-05 09:30", f"1390000000{i}", "投诉", "OTHER", "短信", "断网"])
+    saved = io.BytesIO()
+    workbook.save(saved)
+    stale = io.BytesIO()
+    with zipfile.ZipFile(saved) as source, zipfile.ZipFile(stale, "w") as target:
+        for name in source.namelist():
+            data = source.read(name)
+            if name == "xl/worksheets/sheet1.xml":
+                data, found = re.subn(rb'<dimension ref="[^"]*" ?/>', b'<dimension ref="A1:C2"/>', data)
+                assert found == 1
+            target.writestr(name, data)
+    stale.seek(0)
+    result = import_tickets(acting_user=world.user("agent"), source=stale, name="legacy.xlsx", system="x", now=T0)
+    assert result.error_count == 0, result.errors
+    assert (result.rows, result.created) == (3, 3)
+    assert sorted(ExternalRef.objects.values_list("external_id", flat=True)) == ["D-1", "D-2", "D-3"]
