@@ -286,7 +286,7 @@ def table_view(request: HttpRequest) -> HttpResponse:
     fmt = request.GET.get("format")
     if fmt in ("csv", "xlsx"):
         header = exports.measure_header(group_by, compare=compare)
-        data = exports.measure_rows(rows, compare=compare)
+        data = exports.measure_rows(rows, compare=compare, dates=group_by if fmt == "xlsx" else None)
         return _download(fmt, f"kpi-{group_by}-{period.start:%Y%m%d}-{period.end:%Y%m%d}", header, data,
                          str(m.GROUP_LABELS[group_by]))
     columns = [(name, m.MEASURES[name][0]) for name in exports.TABLE_MEASURES]
