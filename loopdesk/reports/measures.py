@@ -193,8 +193,15 @@ NUMERATOR: dict[str, str] = {
 }
 
 
-# A per-hop handling time opens the hops it is measured over.
-MEASURED_OVER: dict[str, str] = {"hop_mean": "hops_handled", "hop_median": "hops_handled", "hop_p90": "hops_handled"}
+# A handling time or a mean score opens what it is measured over: a per-hop time the hops handled, dispatch → reply
+# the replied work orders, registration → answer the answered ones, the mean survey score the answered surveys;
+# complaints per 10,000 customers open the complaints.
+MEASURED_OVER: dict[str, str] = {
+    **dict.fromkeys(("hop_mean", "hop_median", "hop_p90"), "hops_handled"),
+    **dict.fromkeys(("reply_mean", "reply_median", "reply_p90"), "replied"),
+    **dict.fromkeys(("e2e_mean", "e2e_median", "e2e_p90"), "answered"),
+    "survey_mean": "survey_responses", "per_10k": "complaints",
+}
 
 
 def drill_measure(measure: str) -> str | None:
