@@ -257,8 +257,8 @@ class Period:
             except ValueError:  # 29 February
                 return d.replace(year=d.year - 1, day=28)
 
-        if self.is_month():
-            return Period.month(self.start.year - 1, self.start.month)
+        if self.is_whole_months():  # the same calendar months (January–February 2029: to 29 February 2028)
+            return Period(back(self.start), Period.month(self.end.year - 1, self.end.month).end)
         return Period(back(self.start), back(self.end))
 
 

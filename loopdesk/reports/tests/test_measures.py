@@ -182,3 +182,15 @@ def test_the_period_before_several_whole_months_is_as_many_months() -> None:
     assert m.Period.month(2026, 3).previous() == m.Period.month(2026, 2)
     days = m.Period(dt.date(2026, 11, 5), dt.date(2026, 11, 14))
     assert days.previous() == m.Period(dt.date(2026, 10, 26), dt.date(2026, 11, 4))
+
+
+def test_the_year_before_several_whole_months_is_the_same_calendar_months() -> None:
+    """January–February 2029 is compared with January–February 2028, 29 February included (it ended on the 28th);
+    a single day or a range of days a year back as they are."""
+    assert m.Period(dt.date(2029, 1, 1), dt.date(2029, 2, 28)).year_before() == m.Period(
+        dt.date(2028, 1, 1), dt.date(2028, 2, 29))
+    assert m.Period(dt.date(2028, 1, 1), dt.date(2028, 2, 29)).year_before() == m.Period(
+        dt.date(2027, 1, 1), dt.date(2027, 2, 28))
+    assert m.Period.month(2029, 2).year_before() == m.Period.month(2028, 2)
+    assert m.Period(dt.date(2028, 2, 29), dt.date(2028, 3, 5)).year_before() == m.Period(
+        dt.date(2027, 2, 28), dt.date(2027, 3, 5))
