@@ -321,6 +321,8 @@ def tickets_view(request: HttpRequest) -> HttpResponse:
     group = request.GET.get("group") or None
     if measure not in m.DRILLABLE or (group_by is not None and group_by not in m.GROUPS):
         raise Http404(_("Unknown measure."))
+    if group_by is not None and group is not None and m.GROUPS[group_by].endswith("_id") and not is_db_id(group):
+        raise Http404(_("Unknown group."))  # a unit or category id past the database's integers was a 500
     try:
         qs = m.drilldown(request.user, measure, period, filters, group_by, group)
     except (TypeError, ValueError):

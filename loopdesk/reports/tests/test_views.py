@@ -369,3 +369,19 @@ def test_changes_are_coloured_by_whether_they_are_improvements(world: World) -> 
     assert 'class="worse"' in card and 'class="better"' not in card
     table = client.get(f"/reports/table/?{NOV}&group_by=contact_type&compare=1").content.decode()
     assert 'class="worse"' in table
+
+
+def test_a_drill_down_on_a_unit_or_category_id_past_the_databases_integers_is_not_found(
+        world: World, history: list[Ticket]) -> None:
+    """group=99999999999999999999 (a tampered or mistyped link) on a department, branch or category list was a 500
+    (OverflowError naming the group); it is a 404 like any unknown group."""
+    client = Client()
+    client.force_login(world.users["supervisor"])
+    for group_by in ("department", "branch", "category", "category_root", "category_mid"):
+        for measure in ("volume", "hops"):
+            response = client.get(f"/reports/tickets/?month=2026-11&measure={measure}&group_by={group_by}"
+                                  "&group=99999999999999999999999")
+            assert response.status_code == 404, (group_by, measure)
+    unit = world.units["netmaint"].pk
+    assert client.get(f"/reports/tickets/?month=2026-11&measure=volume&group_by=department&group={unit}"
+                      ).status_code == 200
