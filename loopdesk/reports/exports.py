@@ -261,8 +261,8 @@ def xlsx_file(sheets: Iterable[tuple[str, Sequence[str], Iterable[Sequence[Any]]
 # --- KPI tables ----------------------------------------------------------------------------------------
 
 TABLE_MEASURES = (
-    "volume", "complaints", "appeals", "dispatched", "timely", "timeliness", "overtime", "overtime_rate", "problem",
-    "problem_rate", "replied",
+    "volume", "complaints", "per_10k", "appeals", "dispatched", "timely", "timeliness", "overtime", "overtime_rate",
+    "problem", "problem_rate", "replied",
     "reply_mean", "reply_median", "reply_p90", "answered", "e2e_mean", "e2e_median", "e2e_p90", "closed", "fcr",
     "fcr_rate", "repeat", "repeat_rate", "returned", "hops", "hops_returned", "return_rate", "hops_transferred",
     "hops_handled", "hops_late", "hop_timeliness", "hop_mean", "hop_median", "hop_p90", "callbacks", "callback_rate",

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.cache import cache
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
@@ -464,10 +464,9 @@ def percentile_hours(buckets: list[int], fraction: float) -> float | None:
     return float(edges[-1])
 
 
-def customers_in_scope(user: Any, filters: dict[str, Any] | None) -> int:
-    """How many customers the user's scope and the filters that describe customers cover (region, branch: the
-    customers' home branch, tier, brand), cached for an hour: the complaints counted under a filter are divided by
-    the customers under the same filter, not by every customer of the scope."""
+def _customer_conditions(user: Any, filters: dict[str, Any] | None) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """The conditions (and exclusions) on customers for the user's scope and the filters that describe customers
+    (region, branch: the customers' home branch, tier, brand); None when a filter lies outside the scope."""
     unit = user.unit
     conditions: dict[str, Any] = {}
     if not is_admin(user) and unit is not None and unit.level != UnitLevel.HQ:
@@ -476,7 +475,7 @@ def customers_in_scope(user: Any, filters: dict[str, Any] | None) -> int:
                          ("branch", "home_branch_id")):
         if filters and filters.get(name):
             if column in conditions and conditions[column] != filters[name]:
-                return 0  # a region outside the user's scope: none of its customers (the figure shows "—")
+                return None  # a region outside the user's scope: none of its customers (the figure shows "—")
             conditions[column] = filters[name]
     excluded: dict[str, Any] = {}
     tier = (filters or {}).get("tier")
@@ -484,16 +483,63 @@ def customers_in_scope(user: Any, filters: dict[str, Any] | None) -> int:
         excluded["vip_level"] = VipLevel.NONE
     elif tier:  # regular, or a tier no customer has
         conditions["vip_level"] = VipLevel.NONE if tier == Tier.REGULAR else "-"
+    return conditions, excluded
+
+
+def _customers_cache_key(conditions: dict[str, Any], excluded: dict[str, Any], group_by: str = "") -> str:
     # Every import (customers, or work orders that bring new customers) leaves an ImportRun: the newest one's id in
     # the key makes every process count again after an import (the default cache is per process).
     last_import = ImportRun.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
-    key = f"reports:customers:{last_import}:" + ",".join(f"{k}={v}" for k, v in sorted(conditions.items())) + (
-        ";not-none" if excluded else "")
+    return (f"reports:customers:{last_import}:" + ",".join(f"{k}={v}" for k, v in sorted(conditions.items()))
+            + (";not-none" if excluded else "") + (f";by={group_by}" if group_by else ""))
+
+
+def customers_in_scope(user: Any, filters: dict[str, Any] | None) -> int:
+    """How many customers the user's scope and the filters that describe customers cover (region, branch: the
+    customers' home branch, tier, brand), cached for an hour: the complaints counted under a filter are divided by
+    the customers under the same filter, not by every customer of the scope."""
+    found = _customer_conditions(user, filters)
+    if found is None:
+        return 0
+    conditions, excluded = found
+    key = _customers_cache_key(conditions, excluded)
     count = cache.get(key)
     if count is None:
         count = Customer.objects.filter(**conditions).exclude(**excluded).count()
         cache.set(key, count, 3600)
     return int(count)
+
+
+# Groupings that describe customers: the customers of each group are counted (per 10,000 customers of a branch are
+# its home customers), by this column of the customer.
+CUSTOMER_GROUPS = {"region": "region", "branch": "home_branch_id", "brand": "brand", "tier": "vip_level"}
+
+
+def customers_by_group(user: Any, filters: dict[str, Any] | None, group_by: str) -> dict[Any, int] | int:
+    """The customers behind "per 10,000 customers" of each group of a table: per group for the groupings that
+    describe customers (`CUSTOMER_GROUPS`: one grouped count, cached for an hour as `customers_in_scope`), else
+    the same number for every group (complaints of a category or a day per 10,000 customers of the scope)."""
+    column = CUSTOMER_GROUPS.get(group_by)
+    if column is None:
+        return customers_in_scope(user, filters)
+    found = _customer_conditions(user, filters)
+    if found is None:
+        return {}
+    conditions, excluded = found
+    key = _customers_cache_key(conditions, excluded, group_by)
+    counts = cache.get(key)
+    if counts is None:
+        counts = {}
+        rows = (Customer.objects.filter(**conditions).exclude(**excluded).order_by().values_list(column)
+                .annotate(n=Count("pk")))
+        for value, n in rows:
+            if group_by == "tier":
+                value = Tier.REGULAR if value == VipLevel.NONE else Tier.VIP
+            elif group_by == "branch":
+                value = value or 0  # no home branch: the "(none)" branch of the facts
+            counts[value] = counts.get(value, 0) + n
+        cache.set(key, counts, 3600)
+    return dict(counts)
 
 
 def derive(t: Totals, customers: int | None = None) -> dict[str, float | int | None]:
@@ -618,10 +664,15 @@ def table(user: Any, period: Period, group_by: str, filters: dict[str, Any] | No
     previous = totals(user, period.previous(), filters, group_by) if with_previous else {}
     year = totals(user, period.year_before(), filters, group_by) if with_year else {}
     labels = group_labels(group_by, set(current) | set(previous))
+    customers = customers_by_group(user, filters, group_by)
+
+    def of(key: Any) -> int | None:
+        return customers.get(key) if isinstance(customers, dict) else customers
+
     rows = [
-        TableRow(key, labels.get(key, str(key) if key is not None else str(_("(none)"))), derive(values),
-                 derive(previous.get(key) or _empty()),
-                 derive(year.get(key) or _empty()) if with_year else {})
+        TableRow(key, labels.get(key, str(key) if key is not None else str(_("(none)"))), derive(values, of(key)),
+                 derive(previous.get(key) or _empty(), of(key)),
+                 derive(year.get(key) or _empty(), of(key)) if with_year else {})
         for key, values in current.items()
     ]
     rows.sort(key=lambda r: (str(r.key) if group_by in ("day", "week", "month") else r.label))
