@@ -1233,6 +1233,8 @@ def import_customers(
                 if changed:
                     Customer.objects.bulk_update(changed, ["name", "brand", "vip_level", "province", "region",
                                                            "home_branch_id", "arpu"], batch_size=CHUNK)
+                    # Their tickets' facts carry the brand: the fold brings them up to date.
+                    rollups.note_brand_changes([c.pk for c in changed])
                 result.created += len(new)
                 result.updated += len(changed)
                 result.skipped += len(chunk) - len(new) - len(changed)

@@ -486,6 +486,27 @@ def on_tickets_recategorised(sender: Any, ticket_ids: list[int], **kwargs: Any) 
     _kick_after_commit()
 
 
+def note_brand_changes(customer_ids: list[int], chunk: int = 2000) -> int:
+    """Customers whose brand may have changed (an import, an edit in the admin): note for the fold their tickets
+    whose fact holds another brand, so the brand figures follow (and `check_rollups` finds no difference). Returns
+    how many were noted."""
+    noted = 0
+    for start in range(0, len(customer_ids), chunk):
+        ids = list(ReportFact.objects.filter(ticket__customer_id__in=customer_ids[start:start + chunk])
+                   .exclude(brand=F("ticket__customer__brand")).values_list("pk", flat=True))
+        RollupPending.objects.bulk_create([RollupPending(ticket_id=pk) for pk in ids], batch_size=chunk)
+        noted += len(ids)
+    if noted:
+        _kick_after_commit()
+    return noted
+
+
+def on_customer_saved(sender: Any, instance: Any, created: bool = False, **kwargs: Any) -> None:
+    """post_save of a customer: an existing customer's brand may have changed (a new one has no tickets yet)."""
+    if not created:
+        note_brand_changes([instance.pk])
+
+
 def _note(model: Any, column: str, value: int) -> None:
     with connection.cursor() as cursor:
         cursor.execute(f"INSERT INTO {connection.ops.quote_name(model._meta.db_table)} ({column}) VALUES (%s)",  # noqa: S608

@@ -289,3 +289,35 @@ def test_check_reports_a_window_survey_fact_out_of_step(world: World, capsys: py
     with pytest.raises(SystemExit):
         call_command("check_rollups", verbosity=0)
     assert f"fact of window survey {survey.pk}: survey_score is 5, expected None" in capsys.readouterr().out
+
+
+def test_a_customers_new_brand_reaches_the_figures_after_an_import_or_an_edit(world: World) -> None:
+    """The brand is a dimension of the work orders' facts: a customer import (or an edit in the admin) that changes
+    it notes the customer's tickets for the fold, so the brand figures follow and check_rollups finds no
+    difference (it reported every such ticket's brand until the ticket's next event)."""
+    import io
+
+    from loopdesk.reports import measures as m
+    from loopdesk.reports.imports import import_customers
+
+    agent, supervisor = world.user("agent"), world.user("supervisor")
+    customer = world.customer()
+    tickets = [s.do_create_ticket(acting_user=agent, now=T0 + dt.timedelta(minutes=i),
+                                  **world.ticket_kwargs(customer=customer)) for i in range(2)]
+    other = s.do_create_ticket(acting_user=agent, now=T0, **world.ticket_kwargs())
+    rollups.fold_pending()
+    assert customer.brand == "szx" and other.customer_id != customer.pk
+    result = import_customers(acting_user=supervisor, source=io.BytesIO(
+        f"手机号码,品牌\n{customer.msisdn},全球通\n{other.customer.msisdn},神州行\n".encode()))
+    assert result.updated == 1 and result.applied
+    rollups.fold_pending()
+    assert rollups.check().ok
+    period = m.Period.month(T0.year, T0.month)
+    by_brand = {key: t["created"] for key, t in m.totals(supervisor, period, group_by="brand").items()}
+    assert by_brand == {"gotone": 2, "szx": 1}
+    customer.refresh_from_db()
+    customer.brand = "mzone"
+    customer.save()  # as the customer admin does
+    rollups.fold_pending()
+    assert rollups.check().ok
+    assert ReportFact.objects.get(pk=tickets[1].pk).brand == "mzone"
