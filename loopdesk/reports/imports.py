@@ -264,6 +264,8 @@ def read_table(handle: IO[bytes], name: str = "") -> tuple[list[str], Iterator[t
         raise _undecodable(1, encoding, exc) from None
     except csv.Error as exc:
         raise _csv_error(1, exc) from None
+    if not any(header):
+        raise _no_header()
 
     def csv_rows() -> Iterator[tuple[int, list[Any]]]:
         try:
@@ -276,6 +278,13 @@ def read_table(handle: IO[bytes], name: str = "") -> tuple[list[str], Iterator[t
             raise _csv_error(reader.line_num, exc) from None
 
     return header, csv_rows(), encoding
+
+
+def _no_header() -> UnreadableFile:
+    """An empty file, or one whose first line is empty: nothing says which column is which (the mapping form would
+    offer no column, and every field be reported as unmapped)."""
+    return UnreadableFile(1, _("The file is empty or its first line is blank: the first line must be the header "
+                               "with the column names."))
 
 
 def _read_xlsx(handle: IO[bytes]) -> tuple[list[str], Iterator[tuple[int, list[Any]]], str]:
@@ -293,6 +302,9 @@ def _read_xlsx(handle: IO[bytes]) -> tuple[list[str], Iterator[tuple[int, list[A
         header = [str(c).strip() if c is not None else "" for c in next(rows, ())]
     except Exception:  # whatever a damaged zip or XML makes openpyxl raise (BadZipFile, KeyError ...)
         raise broken(1) from None
+    if not any(header):
+        workbook.close()
+        raise _no_header()
 
     def xlsx_rows() -> Iterator[tuple[int, list[Any]]]:
         number = 1

@@ -820,3 +820,22 @@ def test_an_xlsx_whose_stated_size_is_wrong_is_read_whole(world: World) -> None:
     assert result.error_count == 0, result.errors
     assert (result.rows, result.created) == (3, 3)
     assert sorted(ExternalRef.objects.values_list("external_id", flat=True)) == ["D-1", "D-2", "D-3"]
+
+
+def test_an_empty_file_or_one_without_a_header_is_reported_as_such(world: World) -> None:
+    """A file of nothing (or a blank first line, or an empty sheet) is one problem on line 1 in the user's language,
+    not seven 'choose the column for ...' problems about a file that has no columns."""
+    empty_sheet = io.BytesIO()
+    Workbook().save(empty_sheet)
+    sources = [("a.csv", b""), ("b.csv", codecs.BOM_UTF8), ("c.csv", b"\r\nEOMS-1,2026-10-05 09:30\n"),
+               ("d.xlsx", empty_sheet.getvalue())]
+    for name, data in sources:
+        with translation.override("zh-hans"):
+            tickets = import_tickets(acting_user=world.user("agent"), source=io.BytesIO(data), name=name, now=T0,
+                                     dry_run=True)
+            customers = import_customers(acting_user=world.user("supervisor"), source=io.BytesIO(data), name=name,
+                                         dry_run=True)
+        for result in (tickets, customers):
+            assert [(e.row, e.column) for e in result.errors] == [(1, "")], (name, result.errors)
+            assert "表头" in result.errors[0].message
+    assert not Ticket.objects.exists() and not Customer.objects.exists()
