@@ -1191,7 +1191,9 @@ def import_customers(
                         error("region", _("Give the customer's home region (your unit is not in one region)."))
                 if cell.get("arpu"):
                     try:
-                        values["arpu"] = Decimal(cell["arpu"]).quantize(Decimal("0.01"))
+                        # As CRM and Excel exports write amounts: 1,234.50, ¥88.00, 88元.
+                        amount = re.sub(r"[,，\s]", "", cell["arpu"]).lstrip("¥￥").removesuffix("元")
+                        values["arpu"] = Decimal(amount).quantize(Decimal("0.01"))
                         if values["arpu"] < 0 or values["arpu"] >= Decimal("10000000"):
                             raise InvalidOperation
                     except InvalidOperation:

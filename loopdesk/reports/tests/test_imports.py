@@ -839,3 +839,14 @@ def test_an_empty_file_or_one_without_a_header_is_reported_as_such(world: World)
             assert [(e.row, e.column) for e in result.errors] == [(1, "")], (name, result.errors)
             assert "表头" in result.errors[0].message
     assert not Ticket.objects.exists() and not Customer.objects.exists()
+
+
+def test_amounts_are_read_as_crm_and_excel_exports_write_them(world: World) -> None:
+    """ARPU with a thousands separator, a currency sign or 元 (1,234.50, ¥88.00, 88元) is read as the amount;
+    text that is no amount is still a row error."""
+    data = ('手机号码,月均消费\n13900000001,"1,234.50"\n13900000002,¥88.00\n13900000003,88元\n13900000004,￥ 9.5\n'
+            '13900000005,八十\n').encode()
+    result = import_customers(acting_user=world.user("supervisor"), source=io.BytesIO(data), all_or_nothing=False)
+    assert [e.row for e in result.errors] == [6]
+    arpu = dict(Customer.objects.values_list("msisdn", "arpu"))
+    assert [str(arpu[f"1390000000{i}"]) for i in range(1, 5)] == ["1234.50", "88.00", "88.00", "9.50"]
