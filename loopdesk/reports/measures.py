@@ -679,6 +679,18 @@ def table(user: Any, period: Period, group_by: str, filters: dict[str, Any] | No
     return rows
 
 
+def every_day(rows: list[TableRow], period: Period, limit: int = 366) -> list[TableRow]:
+    """The rows of a table by day with the days without any figure put in (0 work orders, no rate), so that a trend
+    runs day by day instead of joining the days around a quiet one (the dashboard's chart, the monthly workbook's
+    daily sheet). Periods longer than `limit` days as they are."""
+    if period.days > limit:
+        return rows
+    by_day = {r.key: r for r in rows}
+    empty = derive(_empty())
+    days = (period.start + dt.timedelta(days=i) for i in range(period.days))
+    return [by_day.get(day) or TableRow(day, day.isoformat(), empty, {}) for day in days]
+
+
 def group_labels(group_by: str, keys: Iterable[Any], language: str | None = None) -> dict[Any, str]:
     """The names of group values: units and categories in `language` (default: the active one, as the labels of
     the measures are), choices by their labels, dates as ISO dates."""

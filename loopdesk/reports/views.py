@@ -163,7 +163,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "mom": _change(report.mom[name], unit, name), "yoy": _change(report.yoy[name], unit, name),
             "url": _drill_url(period, filters, m.drill_measure(name)) if m.drill_measure(name) else None,
         })
-    trend = _every_day(m.table(user, period, "day", filters), period)
+    trend = m.every_day(m.table(user, period, "day", filters), period)
     categories = m.table(user, period, "category_root", filters, with_previous=True)
     departments = m.table(user, period, "department", filters, with_previous=True)
     branches = m.table(user, period, "branch", filters)
@@ -203,17 +203,6 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         request, period, filters, cards=cards, charts=charts, short_boards=short_boards, report=report,
         department_hops=department_hops, stale=rollups_stale(),
     ))
-
-
-def _every_day(rows: list[m.TableRow], period: m.Period, limit: int = 366) -> list[m.TableRow]:
-    """The daily rows with the days without any figure put in (0 work orders, no rate), so that the trend's axis
-    runs day by day instead of joining the days around a quiet one (a weekend without work orders)."""
-    if period.days > limit:
-        return rows
-    by_day = {r.key: r for r in rows}
-    empty = m.derive(m._empty())
-    days = (period.start + dt.timedelta(days=i) for i in range(period.days))
-    return [by_day.get(day) or m.TableRow(day, day.isoformat(), empty, {}) for day in days]
 
 
 def rollups_stale() -> bool:

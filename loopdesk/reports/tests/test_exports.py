@@ -278,3 +278,8 @@ def test_kpi_tables_by_day_week_and_month_export_their_dates_as_date_cells(world
         daily = workbook[str(_("Daily trend"))]
     days = [row[0].value for row in daily.iter_rows(min_row=2)]
     assert days and all(isinstance(d, dt.datetime) for d in days)
+    # Every day of the month, a day without work orders at 0 (a chart drawn from the sheet runs day by day).
+    assert [d.date() for d in days] == [dt.date(2026, 11, day) for day in range(1, 31)]
+    volume = [row[1].value for row in daily.iter_rows(min_row=2)]
+    busy = {r.key: r.values["volume"] for r in m.table(Everyone(), NOV, "day", {"region": "JM"})}
+    assert volume == [busy.get(dt.date(2026, 11, day), 0) for day in range(1, 31)] and 0 in volume
