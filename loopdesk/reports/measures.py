@@ -469,6 +469,8 @@ def _customer_conditions(user: Any, filters: dict[str, Any] | None) -> tuple[dic
     (region, branch: the customers' home branch, tier, brand); None when a filter lies outside the scope."""
     unit = user.unit
     conditions: dict[str, Any] = {}
+    if not is_admin(user) and unit is None:
+        return None  # no unit, no scope: no figures (rollup_scope), and no customers either
     if not is_admin(user) and unit is not None and unit.level != UnitLevel.HQ:
         conditions = {"province": unit.province} if unit.level == UnitLevel.PROVINCE else {"region": unit.region}
     for name, column in (("province", "province"), ("region", "region"), ("brand", "brand"),

@@ -227,3 +227,15 @@ def test_the_kpi_table_has_complaints_per_10k_customers_of_each_group(world: Wor
     column = header.index(str(m.MEASURES["per_10k"][0]))
     regular = m.table(supervisor, NOV, "tier")[0]
     assert rows[regular.label][column] == round(regular.values["per_10k"], 2)
+
+
+def test_a_supervisor_without_a_unit_counts_no_customers(world: World, history: list[Ticket]) -> None:
+    """A supervisor whose account has no unit sees no figures (no scope): complaints per 10,000 customers is no
+    figure either, not 0 complaints over every customer of the company (whose number it gave away)."""
+    supervisor = world.user("supervisor")
+    supervisor.unit = None
+    supervisor.save()
+    supervisor = world.user("supervisor")
+    assert m.customers_in_scope(supervisor, {}) == 0
+    assert m.report(supervisor, NOV).values["per_10k"] is None
+    assert m.customers_by_group(supervisor, {}, "branch") == {}
