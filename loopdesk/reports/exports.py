@@ -23,6 +23,7 @@ from typing import IO, Any
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 
 from loopdesk.core.text import mask_msisdn
 from loopdesk.org.models import OrgUnit
@@ -232,8 +233,14 @@ def write_xlsx(target: IO[bytes] | str, sheets: Iterable[tuple[str, Sequence[str
                                     "rows. Export CSV for all of them, or narrow the filters.")
                                   % {"rows": f"{limit:,}", "limit": f"{XLSX_MAX_ROWS:,}"})])
                 break
-            sheet.append([safe_cell(c) for c in row])
+            sheet.append([_month_cell(sheet, c) if isinstance(c, MonthCell) else safe_cell(c) for c in row])
     workbook.save(target)
+
+
+def _month_cell(sheet: Any, value: MonthCell) -> WriteOnlyCell:
+    cell = WriteOnlyCell(sheet, value=dt.date(value.year, value.month, value.day))
+    cell.number_format = "yyyy-mm"
+    return cell
 
 
 def _sheet_title(title: str) -> str:
@@ -254,8 +261,8 @@ def xlsx_file(sheets: Iterable[tuple[str, Sequence[str], Iterable[Sequence[Any]]
 # --- KPI tables ----------------------------------------------------------------------------------------
 
 TABLE_MEASURES = (
-    "volume", "complaints", "appeals", "dispatched", "timely", "timeliness", "overtime", "overtime_rate", "problem",
-    "problem_rate", "replied",
+    "volume", "complaints", "per_10k", "appeals", "dispatched", "timely", "timeliness", "overtime", "overtime_rate",
+    "problem", "problem_rate", "replied",
     "reply_mean", "reply_median", "reply_p90", "answered", "e2e_mean", "e2e_median", "e2e_p90", "closed", "fcr",
     "fcr_rate", "repeat", "repeat_rate", "returned", "hops", "hops_returned", "return_rate", "hops_transferred",
     "hops_handled", "hops_late", "hop_timeliness", "hop_mean", "hop_median", "hop_p90", "callbacks", "callback_rate",
@@ -293,11 +300,24 @@ def _change_cell(value: float | None) -> Any:
     return "" if value is None else round(value * 100, 2)
 
 
+class MonthCell(dt.date):
+    """A month (its first day) that the XLSX writer gives the number format yyyy-mm: a date cell shown 2026-11."""
+
+
+def _group_cell(row: m.TableRow, dates: str | None) -> Any:
+    """The group's cell: its label, or (XLSX, `dates` the grouping) a day or week (its Monday) as a date cell and a
+    month as a date cell shown as the month, which Excel sorts and filters as dates."""
+    if dates in ("day", "week", "month") and isinstance(row.key, dt.date):
+        return MonthCell(row.key.year, row.key.month, 1) if dates == "month" else row.key
+    return row.label
+
+
 def measure_rows(rows: Iterable[m.TableRow], measures: Sequence[str] = TABLE_MEASURES,
-                 compare: bool = False) -> Iterator[list[Any]]:
-    """Rows for measure_header (`compare` needs rows from `m.table(..., with_previous=True, with_year=True)`)."""
+                 compare: bool = False, dates: str | None = None) -> Iterator[list[Any]]:
+    """Rows for measure_header (`compare` needs rows from `m.table(..., with_previous=True, with_year=True)`);
+    `dates` (XLSX: the grouping): days, weeks and months as date cells instead of text."""
     for row in rows:
-        cells: list[Any] = [row.label]
+        cells: list[Any] = [_group_cell(row, dates)]
         for name in measures:
             cells.append(_cell(row.values[name], m.MEASURES[name][1]))
             if compare:

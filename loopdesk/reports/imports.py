@@ -117,7 +117,13 @@ SYNONYMS = {
                   "银卡VIP": "silver", "金卡VIP": "gold", "钻石卡VIP": "diamond"},
 }
 DATE_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y-%m-%d",
-                "%Y/%m/%d", "%Y年%m月%d日 %H:%M", "%Y年%m月%d日", "%Y%m%d%H%M%S")
+                "%Y/%m/%d", "%Y年%m月%d日 %H:%M", "%Y年%m月%d日 %H:%M:%S", "%Y年%m月%d日%H:%M", "%Y年%m月%d日%H:%M:%S",
+                "%Y年%m月%d日", "%Y%m%d%H%M%S")
+# An Excel serial date (days since 1899-12-30, the fraction the time of day): what a time column formatted as a
+# number holds in an XLSX cell or writes to a CSV. Five digits before the point: 1927-05-18 to 2173-10-14, so a
+# year, a compact 20261102 or an id is not read as one.
+_EXCEL_SERIAL = re.compile(r"[1-9]\d{4}(?:\.\d+)?")
+_EXCEL_EPOCH = dt.datetime(1899, 12, 30, tzinfo=SHANGHAI)
 
 
 @dataclass
@@ -258,6 +264,8 @@ def read_table(handle: IO[bytes], name: str = "") -> tuple[list[str], Iterator[t
         raise _undecodable(1, encoding, exc) from None
     except csv.Error as exc:
         raise _csv_error(1, exc) from None
+    if not any(header):
+        raise _no_header()
 
     def csv_rows() -> Iterator[tuple[int, list[Any]]]:
         try:
@@ -272,6 +280,13 @@ def read_table(handle: IO[bytes], name: str = "") -> tuple[list[str], Iterator[t
     return header, csv_rows(), encoding
 
 
+def _no_header() -> UnreadableFile:
+    """An empty file, or one whose first line is empty: nothing says which column is which (the mapping form would
+    offer no column, and every field be reported as unmapped)."""
+    return UnreadableFile(1, _("The file is empty or its first line is blank: the first line must be the header "
+                               "with the column names."))
+
+
 def _read_xlsx(handle: IO[bytes]) -> tuple[list[str], Iterator[tuple[int, list[Any]]], str]:
     def broken(line: int) -> UnreadableFile:
         return UnreadableFile(line, _("The file is not a readable XLSX workbook from this line on: open it in Excel, "
@@ -279,10 +294,17 @@ def _read_xlsx(handle: IO[bytes]) -> tuple[list[str], Iterator[tuple[int, list[A
 
     try:
         workbook = load_workbook(handle, read_only=True, data_only=True)
-        rows = workbook.worksheets[0].iter_rows(values_only=True)
+        sheet = workbook.worksheets[0]
+        # The sheet's stated size (<dimension ref="A1:C2"/>) is stale in files some tools write, and read-only
+        # openpyxl would cut every row and column beyond it without a word: read what the sheet holds.
+        sheet.reset_dimensions()
+        rows = sheet.iter_rows(values_only=True)
         header = [str(c).strip() if c is not None else "" for c in next(rows, ())]
     except Exception:  # whatever a damaged zip or XML makes openpyxl raise (BadZipFile, KeyError ...)
         raise broken(1) from None
+    if not any(header):
+        workbook.close()
+        raise _no_header()
 
     def xlsx_rows() -> Iterator[tuple[int, list[Any]]]:
         number = 1
@@ -446,6 +468,11 @@ def parse_datetime(value: Any) -> dt.datetime | None:
     if isinstance(value, dt.date):
         return dt.datetime(value.year, value.month, value.day, tzinfo=SHANGHAI)
     text = _text(value)
+    if value.__class__ in (int, float) or _EXCEL_SERIAL.fullmatch(text):
+        serial = float(value) if value.__class__ in (int, float) else float(text)
+        if not 10000 <= serial < 100000:
+            return None
+        return _EXCEL_EPOCH + dt.timedelta(seconds=round(serial * 86400))  # to the second
     quick = _QUICK_DATETIME.fullmatch(text)
     if quick:
         y, mo, d, h, mi, sec, _fraction = quick.groups()  # to the second, as every time of a work order is
@@ -1164,7 +1191,9 @@ def import_customers(
                         error("region", _("Give the customer's home region (your unit is not in one region)."))
                 if cell.get("arpu"):
                     try:
-                        values["arpu"] = Decimal(cell["arpu"]).quantize(Decimal("0.01"))
+                        # As CRM and Excel exports write amounts: 1,234.50, ¥88.00, 88元.
+                        amount = re.sub(r"[,，\s]", "", cell["arpu"]).lstrip("¥￥").removesuffix("元")
+                        values["arpu"] = Decimal(amount).quantize(Decimal("0.01"))
                         if values["arpu"] < 0 or values["arpu"] >= Decimal("10000000"):
                             raise InvalidOperation
                     except InvalidOperation:
@@ -1218,6 +1247,8 @@ def import_customers(
                 if changed:
                     Customer.objects.bulk_update(changed, ["name", "brand", "vip_level", "province", "region",
                                                            "home_branch_id", "arpu"], batch_size=CHUNK)
+                    # Their tickets' facts carry the brand: the fold brings them up to date.
+                    rollups.note_brand_changes([c.pk for c in changed])
                 result.created += len(new)
                 result.updated += len(changed)
                 result.skipped += len(chunk) - len(new) - len(changed)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.cache import cache
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
@@ -193,8 +193,15 @@ NUMERATOR: dict[str, str] = {
 }
 
 
-# A per-hop handling time opens the hops it is measured over.
-MEASURED_OVER: dict[str, str] = {"hop_mean": "hops_handled", "hop_median": "hops_handled", "hop_p90": "hops_handled"}
+# A handling time or a mean score opens what it is measured over: a per-hop time the hops handled, dispatch → reply
+# the replied work orders, registration → answer the answered ones, the mean survey score the answered surveys;
+# complaints per 10,000 customers open the complaints.
+MEASURED_OVER: dict[str, str] = {
+    **dict.fromkeys(("hop_mean", "hop_median", "hop_p90"), "hops_handled"),
+    **dict.fromkeys(("reply_mean", "reply_median", "reply_p90"), "replied"),
+    **dict.fromkeys(("e2e_mean", "e2e_median", "e2e_p90"), "answered"),
+    "survey_mean": "survey_responses", "per_10k": "complaints",
+}
 
 
 def drill_measure(measure: str) -> str | None:
@@ -250,8 +257,8 @@ class Period:
             except ValueError:  # 29 February
                 return d.replace(year=d.year - 1, day=28)
 
-        if self.is_month():
-            return Period.month(self.start.year - 1, self.start.month)
+        if self.is_whole_months():  # the same calendar months (January–February 2029: to 29 February 2028)
+            return Period(back(self.start), Period.month(self.end.year - 1, self.end.month).end)
         return Period(back(self.start), back(self.end))
 
 
@@ -457,19 +464,20 @@ def percentile_hours(buckets: list[int], fraction: float) -> float | None:
     return float(edges[-1])
 
 
-def customers_in_scope(user: Any, filters: dict[str, Any] | None) -> int:
-    """How many customers the user's scope and the filters that describe customers cover (region, branch: the
-    customers' home branch, tier, brand), cached for an hour: the complaints counted under a filter are divided by
-    the customers under the same filter, not by every customer of the scope."""
+def _customer_conditions(user: Any, filters: dict[str, Any] | None) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """The conditions (and exclusions) on customers for the user's scope and the filters that describe customers
+    (region, branch: the customers' home branch, tier, brand); None when a filter lies outside the scope."""
     unit = user.unit
     conditions: dict[str, Any] = {}
+    if not is_admin(user) and unit is None:
+        return None  # no unit, no scope: no figures (rollup_scope), and no customers either
     if not is_admin(user) and unit is not None and unit.level != UnitLevel.HQ:
         conditions = {"province": unit.province} if unit.level == UnitLevel.PROVINCE else {"region": unit.region}
     for name, column in (("province", "province"), ("region", "region"), ("brand", "brand"),
                          ("branch", "home_branch_id")):
         if filters and filters.get(name):
             if column in conditions and conditions[column] != filters[name]:
-                return 0  # a region outside the user's scope: none of its customers (the figure shows "—")
+                return None  # a region outside the user's scope: none of its customers (the figure shows "—")
             conditions[column] = filters[name]
     excluded: dict[str, Any] = {}
     tier = (filters or {}).get("tier")
@@ -477,16 +485,63 @@ def customers_in_scope(user: Any, filters: dict[str, Any] | None) -> int:
         excluded["vip_level"] = VipLevel.NONE
     elif tier:  # regular, or a tier no customer has
         conditions["vip_level"] = VipLevel.NONE if tier == Tier.REGULAR else "-"
+    return conditions, excluded
+
+
+def _customers_cache_key(conditions: dict[str, Any], excluded: dict[str, Any], group_by: str = "") -> str:
     # Every import (customers, or work orders that bring new customers) leaves an ImportRun: the newest one's id in
     # the key makes every process count again after an import (the default cache is per process).
     last_import = ImportRun.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
-    key = f"reports:customers:{last_import}:" + ",".join(f"{k}={v}" for k, v in sorted(conditions.items())) + (
-        ";not-none" if excluded else "")
+    return (f"reports:customers:{last_import}:" + ",".join(f"{k}={v}" for k, v in sorted(conditions.items()))
+            + (";not-none" if excluded else "") + (f";by={group_by}" if group_by else ""))
+
+
+def customers_in_scope(user: Any, filters: dict[str, Any] | None) -> int:
+    """How many customers the user's scope and the filters that describe customers cover (region, branch: the
+    customers' home branch, tier, brand), cached for an hour: the complaints counted under a filter are divided by
+    the customers under the same filter, not by every customer of the scope."""
+    found = _customer_conditions(user, filters)
+    if found is None:
+        return 0
+    conditions, excluded = found
+    key = _customers_cache_key(conditions, excluded)
     count = cache.get(key)
     if count is None:
         count = Customer.objects.filter(**conditions).exclude(**excluded).count()
         cache.set(key, count, 3600)
     return int(count)
+
+
+# Groupings that describe customers: the customers of each group are counted (per 10,000 customers of a branch are
+# its home customers), by this column of the customer.
+CUSTOMER_GROUPS = {"region": "region", "branch": "home_branch_id", "brand": "brand", "tier": "vip_level"}
+
+
+def customers_by_group(user: Any, filters: dict[str, Any] | None, group_by: str) -> dict[Any, int] | int:
+    """The customers behind "per 10,000 customers" of each group of a table: per group for the groupings that
+    describe customers (`CUSTOMER_GROUPS`: one grouped count, cached for an hour as `customers_in_scope`), else
+    the same number for every group (complaints of a category or a day per 10,000 customers of the scope)."""
+    column = CUSTOMER_GROUPS.get(group_by)
+    if column is None:
+        return customers_in_scope(user, filters)
+    found = _customer_conditions(user, filters)
+    if found is None:
+        return {}
+    conditions, excluded = found
+    key = _customers_cache_key(conditions, excluded, group_by)
+    counts = cache.get(key)
+    if counts is None:
+        counts = {}
+        rows = (Customer.objects.filter(**conditions).exclude(**excluded).order_by().values_list(column)
+                .annotate(n=Count("pk")))
+        for value, n in rows:
+            if group_by == "tier":
+                value = Tier.REGULAR if value == VipLevel.NONE else Tier.VIP
+            elif group_by == "branch":
+                value = value or 0  # no home branch: the "(none)" branch of the facts
+            counts[value] = counts.get(value, 0) + n
+        cache.set(key, counts, 3600)
+    return dict(counts)
 
 
 def derive(t: Totals, customers: int | None = None) -> dict[str, float | int | None]:
@@ -611,14 +666,31 @@ def table(user: Any, period: Period, group_by: str, filters: dict[str, Any] | No
     previous = totals(user, period.previous(), filters, group_by) if with_previous else {}
     year = totals(user, period.year_before(), filters, group_by) if with_year else {}
     labels = group_labels(group_by, set(current) | set(previous))
+    customers = customers_by_group(user, filters, group_by)
+
+    def of(key: Any) -> int | None:
+        return customers.get(key) if isinstance(customers, dict) else customers
+
     rows = [
-        TableRow(key, labels.get(key, str(key) if key is not None else str(_("(none)"))), derive(values),
-                 derive(previous.get(key) or _empty()),
-                 derive(year.get(key) or _empty()) if with_year else {})
+        TableRow(key, labels.get(key, str(key) if key is not None else str(_("(none)"))), derive(values, of(key)),
+                 derive(previous.get(key) or _empty(), of(key)),
+                 derive(year.get(key) or _empty(), of(key)) if with_year else {})
         for key, values in current.items()
     ]
     rows.sort(key=lambda r: (str(r.key) if group_by in ("day", "week", "month") else r.label))
     return rows
+
+
+def every_day(rows: list[TableRow], period: Period, limit: int = 366) -> list[TableRow]:
+    """The rows of a table by day with the days without any figure put in (0 work orders, no rate), so that a trend
+    runs day by day instead of joining the days around a quiet one (the dashboard's chart, the monthly workbook's
+    daily sheet). Periods longer than `limit` days as they are."""
+    if period.days > limit:
+        return rows
+    by_day = {r.key: r for r in rows}
+    empty = derive(_empty())
+    days = (period.start + dt.timedelta(days=i) for i in range(period.days))
+    return [by_day.get(day) or TableRow(day, day.isoformat(), empty, {}) for day in days]
 
 
 def group_labels(group_by: str, keys: Iterable[Any], language: str | None = None) -> dict[Any, str]:

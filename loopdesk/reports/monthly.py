@@ -61,7 +61,9 @@ def workbook_sheets(viewer: Any, period: m.Period, filters: dict[str, Any] | Non
     sheets: list[tuple[str, list, Any]] = [(str(_("Overview")), header, _overview(report))]
     for group_by, title in SHEETS:
         rows = m.table(viewer, period, group_by, filters)
-        sheets.append((str(title), exports.measure_header(group_by), exports.measure_rows(rows)))
+        if group_by == "day":
+            rows = m.every_day(rows, period)  # every day of the month, a quiet one at 0
+        sheets.append((str(title), exports.measure_header(group_by), exports.measure_rows(rows, dates=group_by)))
     try:
         from loopdesk.reports import scorecards
 

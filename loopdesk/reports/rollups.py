@@ -486,6 +486,76 @@ def on_tickets_recategorised(sender: Any, ticket_ids: list[int], **kwargs: Any) 
     _kick_after_commit()
 
 
+def note_brand_changes(customer_ids: list[int], chunk: int = 2000) -> int:
+    """Customers whose brand may have changed (an import, an edit in the admin): note for the fold their tickets
+    whose fact holds another brand, so the brand figures follow (and `check_rollups` finds no difference). Returns
+    how many were noted."""
+    noted = 0
+    for start in range(0, len(customer_ids), chunk):
+        ids = list(ReportFact.objects.filter(ticket__customer_id__in=customer_ids[start:start + chunk])
+                   .exclude(brand=F("ticket__customer__brand")).values_list("pk", flat=True))
+        RollupPending.objects.bulk_create([RollupPending(ticket_id=pk) for pk in ids], batch_size=chunk)
+        noted += len(ids)
+    if noted:
+        _kick_after_commit()
+    return noted
+
+
+def on_customer_saved(sender: Any, instance: Any, created: bool = False, **kwargs: Any) -> None:
+    """post_save of a customer: an existing customer's brand may have changed (a new one has no tickets yet)."""
+    if not created:
+        note_brand_changes([instance.pk])
+
+
+def note_unit_moves(unit: OrgUnit, old_path: str) -> int:
+    """A unit moved (under another parent, or to another city): note for the fold the window surveys rated on it
+    or below it whose fact names another branch (the lowest centre-level unit above the unit rated) or province,
+    so the figures follow the move. Called while the unit has its new path and its subtree still the old one
+    (`old_path`); the subtree takes the unit's province. Returns how many were noted."""
+    members = [(unit.pk, unit.path)] + [
+        (pk, unit.path + path[len(old_path):])
+        for pk, path in OrgUnit.objects.filter(path__startswith=old_path).exclude(pk=unit.pk).values_list("pk", "path")]
+
+    def ancestors(path: str) -> list[int]:
+        return [int(part) for part in path.strip("/").split("/") if part]
+
+    centres = set(OrgUnit.objects.filter(pk__in={i for _pk, path in members for i in ancestors(path)},
+                                         level=UnitLevel.CENTRE).values_list("pk", flat=True))
+    expected: dict[int, list[int]] = defaultdict(list)
+    for pk, path in members:  # the branch as `survey_facts` finds it
+        branch = 0
+        for ancestor_id in ancestors(path):
+            if ancestor_id in centres:
+                branch = ancestor_id
+        expected[branch].append(pk)
+    ids: list[int] = []
+    for branch, units in expected.items():
+        ids += SurveyFact.objects.filter(department_id__in=units).exclude(
+            branch_id=branch, province=unit.province).values_list("pk", flat=True)
+    SurveyPending.objects.bulk_create([SurveyPending(survey_id=pk) for pk in ids], batch_size=2000)
+    if ids:
+        _kick_after_commit()
+    return len(ids)
+
+
+def on_unit_saving(sender: Any, instance: OrgUnit, **kwargs: Any) -> None:
+    """pre_save of a unit: what it was (parent, path, province), for `on_unit_saved` to tell a move."""
+    instance._rollups_before = (  # type: ignore[attr-defined]
+        OrgUnit.objects.filter(pk=instance.pk).values_list("parent_id", "path", "province").first()
+        if instance.pk is not None else None)
+
+
+def on_unit_saved(sender: Any, instance: OrgUnit, created: bool = False, **kwargs: Any) -> None:
+    """post_save of a unit: a unit moved under another parent or to another province takes its window surveys'
+    figures along (a rename, or a new unit, changes none)."""
+    before = getattr(instance, "_rollups_before", None)
+    if created or before is None or not before[1]:
+        return
+    parent_id, old_path, province = before
+    if parent_id != instance.parent_id or province != instance.province:
+        note_unit_moves(instance, old_path)
+
+
 def _note(model: Any, column: str, value: int) -> None:
     with connection.cursor() as cursor:
         cursor.execute(f"INSERT INTO {connection.ops.quote_name(model._meta.db_table)} ({column}) VALUES (%s)",  # noqa: S608

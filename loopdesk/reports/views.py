@@ -163,7 +163,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "mom": _change(report.mom[name], unit, name), "yoy": _change(report.yoy[name], unit, name),
             "url": _drill_url(period, filters, m.drill_measure(name)) if m.drill_measure(name) else None,
         })
-    trend = m.table(user, period, "day", filters)
+    trend = m.every_day(m.table(user, period, "day", filters), period)
     categories = m.table(user, period, "category_root", filters, with_previous=True)
     departments = m.table(user, period, "department", filters, with_previous=True)
     branches = m.table(user, period, "branch", filters)
@@ -172,8 +172,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "days": [r.label for r in trend], "volume": [r.values["volume"] for r in trend],
             "timeliness": [_pct(r.values["timeliness"]) for r in trend],
             # One list of links per series: a bar opens its work orders, a timeliness point the timely ones.
-            "urls": {"volume": [_drill_url(period, filters, "volume", "day", r.key) for r in trend],
-                     "timeliness": [_drill_url(period, filters, "timely", "day", r.key) for r in trend]},
+            "urls": {"volume": [_drill_url(period, filters, "volume", "day", r.key) if r.values["volume"] else None
+                                for r in trend],
+                     "timeliness": [_drill_url(period, filters, "timely", "day", r.key)
+                                    if r.values["dispatched"] else None for r in trend]},
             "labels": {"volume": str(_("Work orders")), "timeliness": str(_("Timeliness rate"))},
         },
         "categories": [{"name": r.label, "value": r.values["volume"],
@@ -286,7 +288,7 @@ def table_view(request: HttpRequest) -> HttpResponse:
     fmt = request.GET.get("format")
     if fmt in ("csv", "xlsx"):
         header = exports.measure_header(group_by, compare=compare)
-        data = exports.measure_rows(rows, compare=compare)
+        data = exports.measure_rows(rows, compare=compare, dates=group_by if fmt == "xlsx" else None)
         return _download(fmt, f"kpi-{group_by}-{period.start:%Y%m%d}-{period.end:%Y%m%d}", header, data,
                          str(m.GROUP_LABELS[group_by]))
     columns = [(name, m.MEASURES[name][0]) for name in exports.TABLE_MEASURES]
@@ -321,6 +323,8 @@ def tickets_view(request: HttpRequest) -> HttpResponse:
     group = request.GET.get("group") or None
     if measure not in m.DRILLABLE or (group_by is not None and group_by not in m.GROUPS):
         raise Http404(_("Unknown measure."))
+    if group_by is not None and group is not None and m.GROUPS[group_by].endswith("_id") and not is_db_id(group):
+        raise Http404(_("Unknown group."))  # a unit or category id past the database's integers was a 500
     try:
         qs = m.drilldown(request.user, measure, period, filters, group_by, group)
     except (TypeError, ValueError):

@@ -58,9 +58,16 @@ def test_dashboard_chart_links_open_the_numerators(world: World, full_history: l
     days = {r.label: r for r in m.table(user, NOV, "day")}
     t = charts["trend"]
     for label, volume_url, timely_url in zip(t["days"], t["urls"]["volume"], t["urls"]["timeliness"], strict=True):
-        if days[label].values["dispatched"] or days[label].values["volume"]:
-            assert _listed(client, volume_url) == days[label].values["volume"]
-            assert _listed(client, timely_url) == days[label].values["timely"]
+        if label not in days:  # a day without figures: on the axis, nothing to open
+            assert volume_url is None and timely_url is None
+            continue
+        row = days[label].values
+        assert (volume_url is not None) == bool(row["volume"]) and (timely_url is not None) == bool(row["dispatched"])
+        if row["volume"]:
+            assert _listed(client, volume_url) == row["volume"]
+            checked += 1
+        if row["dispatched"]:
+            assert _listed(client, timely_url) == row["timely"]
             checked += 1
     assert checked > 10
     # KPI cards: a rate opens its numerator (timeliness: 5 timely of 7 dispatched), a count itself.
@@ -142,3 +149,31 @@ def test_scorecard_short_board_links_stay_within_the_category_filter(world: Worl
                 assert _listed(client, cell.url) == expected, (unit_kind, unit.label, item.name)
                 checked += 1
     assert checked >= 1
+
+
+def test_handling_times_mean_scores_and_the_rate_per_customers_open_what_they_are_measured_over(
+        world: World, full_history: list[Ticket]) -> None:
+    """Dispatch → reply opens the replied work orders, registration → answer the answered ones, the mean survey
+    score the answered surveys, complaints per 10,000 customers the complaints (these cards and cells had no list)."""
+    user, client = world.user("supervisor"), _client(world)
+    values = m.report(user, NOV).values
+    cards = {c["name"]: c for c in client.get("/reports/?month=2026-11").context["cards"]}
+    expected = {"reply_median": "replied", "e2e_p90": "answered", "survey_mean": "survey_responses",
+                "per_10k": "complaints"}
+    for name, basis in expected.items():
+        url = cards[name]["url"]
+        assert url is not None and _param(url, "measure") == basis, name
+        assert values[basis] and _listed(client, url) == values[basis], name
+    response = client.get("/reports/table/?month=2026-11&group_by=department")
+    columns = [name for name, _label in response.context["columns"]]
+    rows = {r.label: r for r in m.table(user, NOV, "department")}
+    checked = 0
+    for row in response.context["rows"]:
+        for name, cell in zip(columns, row["cells"], strict=True):
+            basis = {"reply_mean": "replied", "reply_p90": "replied", "e2e_median": "answered",
+                     "survey_mean": "survey_responses"}.get(name)
+            if basis and rows[row["label"]].values[name] is not None:
+                assert cell["url"] is not None and _param(cell["url"], "measure") == basis, name
+                assert _listed(client, cell["url"]) == rows[row["label"]].values[basis]
+                checked += 1
+    assert checked >= 4

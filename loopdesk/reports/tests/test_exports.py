@@ -252,3 +252,34 @@ def test_xlsx_lists_have_their_times_as_date_times(world: World, history: list[T
     hops = load_workbook(io.BytesIO(b"".join(client.get(
         "/reports/tickets/?month=2026-11&measure=hops&format=xlsx").streaming_content))).worksheets[0]
     assert all(isinstance(r[4], dt.datetime) for r in list(hops.iter_rows(values_only=True))[1:])
+
+
+def test_kpi_tables_by_day_week_and_month_export_their_dates_as_date_cells(world: World, history: list[Ticket],
+                                                                          settings, tmp_path) -> None:
+    """In the workbook a day, a week (its Monday) or a month of a KPI table is a date cell (a month shown as
+    2026-11), which Excel sorts and filters as a date, not text; the CSV keeps the text; the monthly workbook's
+    daily trend too."""
+    client = Client()
+    client.force_login(world.users["supervisor"])
+    for group_by, fmt in (("day", "yyyy-mm-dd"), ("week", "yyyy-mm-dd"), ("month", "yyyy-mm")):
+        url = f"/reports/table/?month=2026-11&group_by={group_by}"
+        expected = [r.key for r in m.table(world.user("supervisor"), NOV, group_by)]
+        sheet = load_workbook(io.BytesIO(b"".join(client.get(url + "&format=xlsx").streaming_content))).worksheets[0]
+        cells = [row[0] for row in sheet.iter_rows(min_row=2)]
+        assert expected and [c.value.date() for c in cells] == expected, group_by
+        assert all(c.is_date and c.number_format == fmt for c in cells), group_by
+        body = client.get(url + "&format=csv")
+        text = b"".join(body.streaming_content).decode("utf-8-sig")
+        first = list(csv.reader(io.StringIO(text)))[1][0]
+        assert first == (expected[0].strftime("%Y-%m") if group_by == "month" else expected[0].isoformat())
+    settings.MEDIA_ROOT = tmp_path
+    workbook = load_workbook(produce_monthly_report(2026, 11, "JM").file.path)
+    with translation.override("zh-hans"):
+        daily = workbook[str(_("Daily trend"))]
+    days = [row[0].value for row in daily.iter_rows(min_row=2)]
+    assert days and all(isinstance(d, dt.datetime) for d in days)
+    # Every day of the month, a day without work orders at 0 (a chart drawn from the sheet runs day by day).
+    assert [d.date() for d in days] == [dt.date(2026, 11, day) for day in range(1, 31)]
+    volume = [row[1].value for row in daily.iter_rows(min_row=2)]
+    busy = {r.key: r.values["volume"] for r in m.table(Everyone(), NOV, "day", {"region": "JM"})}
+    assert volume == [busy.get(dt.date(2026, 11, day), 0) for day in range(1, 31)] and 0 in volume

@@ -763,3 +763,90 @@ def test_a_file_with_only_its_header_is_reported_not_a_silent_success(world: Wor
     with translation.override("zh-hans"):
         result = import_tickets(acting_user=world.user("agent"), source=_csv([]), now=T0, dry_run=True)
     assert "没有数据行" in result.errors[0].message
+
+
+def test_times_as_chinese_excel_exports_write_them_are_read(world: World) -> None:
+    """Excel serial numbers (a time column formatted as a number: 46328.378... in an XLSX number cell or in the
+    CSV), and 2026年11月2日 with seconds: read as those times, not refused as not a date."""
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(HEADER.strip().split(","))
+    sheet.append(["XS-1", 46328.37847222222, 13900000001, "投诉", "OTHER", "短信", "断网"])  # 2026-11-02 09:05
+    sheet.append(["XS-2", 46328, 13900000002, "投诉", "OTHER", "短信", "断网"])  # 2026-11-02
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    now = dt.datetime(2026, 12, 1, tzinfo=SHANGHAI)
+    result = import_tickets(acting_user=world.user("agent"), source=buffer, name="legacy.xlsx", system="x", now=now)
+    assert result.error_count == 0, result.errors
+    assert ExternalRef.objects.get(external_id="XS-1").ticket.created_at == dt.datetime(2026, 11, 2, 9, 5,
+                                                                                           tzinfo=SHANGHAI)
+    assert ExternalRef.objects.get(external_id="XS-2").ticket.created_at == dt.datetime(2026, 11, 2, tzinfo=SHANGHAI)
+    data = io.BytesIO((BULK_HEADER
+                       + "CS-1,46328.378472222,13900000003,投诉,其它,10086热线,内容,,,\n"
+                       + "CS-2,2026年11月2日 09:05:00,13900000004,投诉,其它,10086热线,内容,,,\n").encode())
+    result = import_tickets(acting_user=world.user("agent"), source=data, system="x", now=now)
+    assert result.error_count == 0, result.errors
+    for number in ("CS-1", "CS-2"):
+        assert ExternalRef.objects.get(external_id=number).ticket.created_at == dt.datetime(2026, 11, 2, 9, 5,
+                                                                                               tzinfo=SHANGHAI)
+    refused = import_tickets(acting_user=world.user("agent"), source=io.BytesIO(
+        (BULK_HEADER + "CS-3,20261102,13900000005,投诉,其它,10086热线,内容,,,\n").encode()), dry_run=True, now=now)
+    assert [e.row for e in refused.errors] == [2]  # a number that is no Excel date of these years
+
+
+def test_an_xlsx_whose_stated_size_is_wrong_is_read_whole(world: World) -> None:
+    """Some exporting tools write a wrong (stale) sheet size (<dimension ref="A1:C2"/>): read-only openpyxl trusted
+    it, so columns and rows beyond it were dropped without a word. Every row and column in the sheet is read."""
+    import re
+    import zipfile
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(HEADER.strip().split(","))
+    for i in range(1, 4):
+        sheet.append([f"D-{i}", "2026-10-05 09:30", f"1390000000{i}", "投诉", "OTHER", "短信", "断网"])
+    saved = io.BytesIO()
+    workbook.save(saved)
+    stale = io.BytesIO()
+    with zipfile.ZipFile(saved) as source, zipfile.ZipFile(stale, "w") as target:
+        for name in source.namelist():
+            data = source.read(name)
+            if name == "xl/worksheets/sheet1.xml":
+                data, found = re.subn(rb'<dimension ref="[^"]*" ?/>', b'<dimension ref="A1:C2"/>', data)
+                assert found == 1
+            target.writestr(name, data)
+    stale.seek(0)
+    result = import_tickets(acting_user=world.user("agent"), source=stale, name="legacy.xlsx", system="x", now=T0)
+    assert result.error_count == 0, result.errors
+    assert (result.rows, result.created) == (3, 3)
+    assert sorted(ExternalRef.objects.values_list("external_id", flat=True)) == ["D-1", "D-2", "D-3"]
+
+
+def test_an_empty_file_or_one_without_a_header_is_reported_as_such(world: World) -> None:
+    """A file of nothing (or a blank first line, or an empty sheet) is one problem on line 1 in the user's language,
+    not seven 'choose the column for ...' problems about a file that has no columns."""
+    empty_sheet = io.BytesIO()
+    Workbook().save(empty_sheet)
+    sources = [("a.csv", b""), ("b.csv", codecs.BOM_UTF8), ("c.csv", b"\r\nEOMS-1,2026-10-05 09:30\n"),
+               ("d.xlsx", empty_sheet.getvalue())]
+    for name, data in sources:
+        with translation.override("zh-hans"):
+            tickets = import_tickets(acting_user=world.user("agent"), source=io.BytesIO(data), name=name, now=T0,
+                                     dry_run=True)
+            customers = import_customers(acting_user=world.user("supervisor"), source=io.BytesIO(data), name=name,
+                                         dry_run=True)
+        for result in (tickets, customers):
+            assert [(e.row, e.column) for e in result.errors] == [(1, "")], (name, result.errors)
+            assert "表头" in result.errors[0].message
+    assert not Ticket.objects.exists() and not Customer.objects.exists()
+
+
+def test_amounts_are_read_as_crm_and_excel_exports_write_them(world: World) -> None:
+    """ARPU with a thousands separator, a currency sign or 元 (1,234.50, ¥88.00, 88元) is read as the amount;
+    text that is no amount is still a row error."""
+    data = ('手机号码,月均消费\n13900000001,"1,234.50"\n13900000002,¥88.00\n13900000003,88元\n13900000004,￥ 9.5\n'
+            '13900000005,八十\n').encode()
+    result = import_customers(acting_user=world.user("supervisor"), source=io.BytesIO(data), all_or_nothing=False)
+    assert [e.row for e in result.errors] == [6]
+    arpu = dict(Customer.objects.values_list("msisdn", "arpu"))
+    assert [str(arpu[f"1390000000{i}"]) for i in range(1, 5)] == ["1234.50", "88.00", "88.00", "9.50"]

@@ -182,3 +182,60 @@ def test_the_period_before_several_whole_months_is_as_many_months() -> None:
     assert m.Period.month(2026, 3).previous() == m.Period.month(2026, 2)
     days = m.Period(dt.date(2026, 11, 5), dt.date(2026, 11, 14))
     assert days.previous() == m.Period(dt.date(2026, 10, 26), dt.date(2026, 11, 4))
+
+
+def test_the_year_before_several_whole_months_is_the_same_calendar_months() -> None:
+    """January–February 2029 is compared with January–February 2028, 29 February included (it ended on the 28th);
+    a single day or a range of days a year back as they are."""
+    assert m.Period(dt.date(2029, 1, 1), dt.date(2029, 2, 28)).year_before() == m.Period(
+        dt.date(2028, 1, 1), dt.date(2028, 2, 29))
+    assert m.Period(dt.date(2028, 1, 1), dt.date(2028, 2, 29)).year_before() == m.Period(
+        dt.date(2027, 1, 1), dt.date(2027, 2, 28))
+    assert m.Period.month(2029, 2).year_before() == m.Period.month(2028, 2)
+    assert m.Period(dt.date(2028, 2, 29), dt.date(2028, 3, 5)).year_before() == m.Period(
+        dt.date(2027, 2, 28), dt.date(2027, 3, 5))
+
+
+def test_the_kpi_table_has_complaints_per_10k_customers_of_each_group(world: World, history: list[Ticket]) -> None:
+    """Per branch, tier, brand or region the complaints are divided by that group's customers (the branch's home
+    customers ...), per category or department by the customers of the scope; the table, its export and the
+    filter on the group give the same figure."""
+    from loopdesk.customers.choices import VipLevel
+    from loopdesk.customers.models import Customer
+    from loopdesk.reports import exports
+
+    supervisor = world.user("supervisor")
+    world.customer(home_branch=None, vip_level=VipLevel.GOLD)
+    jm = Customer.objects.filter(region="JM")
+    checked = 0
+    for group_by, count in (("tier", lambda k: jm.filter(vip_level=VipLevel.NONE).count() if k == "regular"
+                             else jm.exclude(vip_level=VipLevel.NONE).count()),
+                            ("branch", lambda k: jm.filter(home_branch_id=k).count()),
+                            ("brand", lambda k: jm.filter(brand=k).count()),
+                            ("category_root", lambda k: jm.count())):
+        for row in m.table(supervisor, NOV, group_by):
+            if not row.values["complaints"] or not count(row.key):
+                continue
+            expected = row.values["complaints"] * 10000 / count(row.key)
+            assert row.values["per_10k"] == pytest.approx(expected), (group_by, row.key)
+            if group_by != "category_root":
+                assert m.report(supervisor, NOV, {group_by: row.key}).values["per_10k"] == pytest.approx(expected)
+            checked += 1
+    assert checked >= 4
+    header = exports.measure_header("tier")
+    rows = {r[0]: r for r in exports.measure_rows(m.table(supervisor, NOV, "tier"))}
+    column = header.index(str(m.MEASURES["per_10k"][0]))
+    regular = m.table(supervisor, NOV, "tier")[0]
+    assert rows[regular.label][column] == round(regular.values["per_10k"], 2)
+
+
+def test_a_supervisor_without_a_unit_counts_no_customers(world: World, history: list[Ticket]) -> None:
+    """A supervisor whose account has no unit sees no figures (no scope): complaints per 10,000 customers is no
+    figure either, not 0 complaints over every customer of the company (whose number it gave away)."""
+    supervisor = world.user("supervisor")
+    supervisor.unit = None
+    supervisor.save()
+    supervisor = world.user("supervisor")
+    assert m.customers_in_scope(supervisor, {}) == 0
+    assert m.report(supervisor, NOV).values["per_10k"] is None
+    assert m.customers_by_group(supervisor, {}, "branch") == {}

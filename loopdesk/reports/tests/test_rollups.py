@@ -15,6 +15,7 @@ from loopdesk.core.errors import DomainError
 from loopdesk.customers.choices import Brand, VipLevel
 from loopdesk.reports import rollups
 from loopdesk.reports.models import DailyRollup, ReportFact, RollupPending
+from loopdesk.reports.monthly import Everyone
 from loopdesk.tickets import services as s
 from loopdesk.tickets.choices import Action, CallbackVerdict, Channel, ContactType, RejectReason
 from loopdesk.tickets.models import Ticket
@@ -289,3 +290,83 @@ def test_check_reports_a_window_survey_fact_out_of_step(world: World, capsys: py
     with pytest.raises(SystemExit):
         call_command("check_rollups", verbosity=0)
     assert f"fact of window survey {survey.pk}: survey_score is 5, expected None" in capsys.readouterr().out
+
+
+def test_a_customers_new_brand_reaches_the_figures_after_an_import_or_an_edit(world: World) -> None:
+    """The brand is a dimension of the work orders' facts: a customer import (or an edit in the admin) that changes
+    it notes the customer's tickets for the fold, so the brand figures follow and check_rollups finds no
+    difference (it reported every such ticket's brand until the ticket's next event)."""
+    import io
+
+    from loopdesk.reports import measures as m
+    from loopdesk.reports.imports import import_customers
+
+    agent, supervisor = world.user("agent"), world.user("supervisor")
+    customer = world.customer()
+    tickets = [s.do_create_ticket(acting_user=agent, now=T0 + dt.timedelta(minutes=i),
+                                  **world.ticket_kwargs(customer=customer)) for i in range(2)]
+    other = s.do_create_ticket(acting_user=agent, now=T0, **world.ticket_kwargs())
+    rollups.fold_pending()
+    assert customer.brand == "szx" and other.customer_id != customer.pk
+    result = import_customers(acting_user=supervisor, source=io.BytesIO(
+        f"手机号码,品牌\n{customer.msisdn},全球通\n{other.customer.msisdn},神州行\n".encode()))
+    assert result.updated == 1 and result.applied
+    rollups.fold_pending()
+    assert rollups.check().ok
+    period = m.Period.month(T0.year, T0.month)
+    by_brand = {key: t["created"] for key, t in m.totals(supervisor, period, group_by="brand").items()}
+    assert by_brand == {"gotone": 2, "szx": 1}
+    customer.refresh_from_db()
+    customer.brand = "mzone"
+    customer.save()  # as the customer admin does
+    rollups.fold_pending()
+    assert rollups.check().ok
+    assert ReportFact.objects.get(pk=tickets[1].pk).brand == "mzone"
+
+
+def test_a_unit_moved_under_another_centre_takes_its_window_survey_figures_along(world: World) -> None:
+    """A window survey counts under the centre above the unit rated: when the unit moves (the hall room to another
+    centre, or another city), its surveys' facts are noted for the fold, so the branch figures follow and
+    check_rollups finds no difference (it reported every such survey until a rebuild)."""
+    from loopdesk.reports import measures as m
+    from loopdesk.reports.models import SurveyFact
+    from loopdesk.surveys import services as surveys
+
+    hall, centre = world.units["hall_xh"], world.units["csc"]
+    made = [surveys.do_create_window_survey(acting_user=world.user("clerk"), msisdn=f"1390000222{i}",
+                                            channel=Channel.HALL, contact_ref=f"HALL-{i}", now=T0) for i in range(2)]
+    rollups.fold_pending()
+    assert rollups.check().ok
+    assert set(SurveyFact.objects.values_list("branch_id", flat=True)) == {world.units["branch_xh"].pk}
+    hall.refresh_from_db()
+    hall.parent = centre
+    hall.save()  # as the unit admin does
+    rollups.fold_pending()
+    assert rollups.check().ok
+    assert set(SurveyFact.objects.filter(pk__in=[s_.pk for s_ in made]).values_list("branch_id", flat=True)) == {
+        centre.pk}
+    period = m.Period.month(T0.year, T0.month)
+    by_branch = {k: t["ws_sent"] for k, t in m.totals(Everyone(), period, group_by="branch").items() if t["ws_sent"]}
+    assert by_branch == {centre.pk: 2}
+    hall.name = "新会渠道室（改名）"
+    hall.save()
+    assert rollups.pending_count() == 0  # nothing moved: nothing noted
+    # A unit with a unit below it: the surveys rated on the lower one move along with it.
+    from loopdesk.org.choices import UnitFunction, UnitLevel
+    from loopdesk.org.models import OrgUnit
+
+    group = OrgUnit.objects.create(code="XH-G", name="新会营业组", parent=world.units["branch_xh"],
+                                   level=UnitLevel.ROOM, function=UnitFunction.FRONT_LINE, province="GD", region="JM")
+    counter = OrgUnit.objects.create(code="XH-G1", name="新会一号台", parent=group, level=UnitLevel.ROOM,
+                                     function=UnitFunction.FRONT_LINE, province="GD", region="JM")
+    clerk = world.user("clerk")
+    clerk.unit = counter
+    clerk.save()
+    low = surveys.do_create_window_survey(acting_user=world.user("clerk"), msisdn="13900002229",
+                                          channel=Channel.HALL, contact_ref="HALL-9", now=T0)
+    rollups.fold_pending()
+    assert SurveyFact.objects.get(pk=low.pk).branch_id == world.units["branch_xh"].pk
+    group.parent = centre
+    group.save()
+    rollups.fold_pending()
+    assert rollups.check().ok and SurveyFact.objects.get(pk=low.pk).branch_id == centre.pk

@@ -369,3 +369,35 @@ def test_changes_are_coloured_by_whether_they_are_improvements(world: World) -> 
     assert 'class="worse"' in card and 'class="better"' not in card
     table = client.get(f"/reports/table/?{NOV}&group_by=contact_type&compare=1").content.decode()
     assert 'class="worse"' in table
+
+
+def test_a_drill_down_on_a_unit_or_category_id_past_the_databases_integers_is_not_found(
+        world: World, history: list[Ticket]) -> None:
+    """group=99999999999999999999 (a tampered or mistyped link) on a department, branch or category list was a 500
+    (OverflowError naming the group); it is a 404 like any unknown group."""
+    client = Client()
+    client.force_login(world.users["supervisor"])
+    for group_by in ("department", "branch", "category", "category_root", "category_mid"):
+        for measure in ("volume", "hops"):
+            response = client.get(f"/reports/tickets/?month=2026-11&measure={measure}&group_by={group_by}"
+                                  "&group=99999999999999999999999")
+            assert response.status_code == 404, (group_by, measure)
+    unit = world.units["netmaint"].pk
+    assert client.get(f"/reports/tickets/?month=2026-11&measure=volume&group_by=department&group={unit}"
+                      ).status_code == 200
+
+
+def test_the_daily_trend_runs_day_by_day_with_the_quiet_days_at_zero(world: World, history: list[Ticket]) -> None:
+    """The trend's axis has every day of the month: a day without work orders is a 0 bar without a link, not left
+    out (the chart joined the days around it as if they were next to each other)."""
+    client = Client()
+    client.force_login(world.users["supervisor"])
+    trend = client.get("/reports/?month=2026-11").context["charts"]["trend"]
+    assert trend["days"] == [f"2026-11-{day:02d}" for day in range(1, 31)]
+    busy = {r.label: r for r in m.table(world.user("supervisor"), m.Period.month(2026, 11), "day")}
+    assert 0 < len(busy) < 30
+    for label, volume, url in zip(trend["days"], trend["volume"], trend["urls"]["volume"], strict=True):
+        if label in busy:
+            assert volume == busy[label].values["volume"] and (url is not None) == bool(volume)
+        else:
+            assert volume == 0 and url is None
