@@ -146,9 +146,12 @@ AXES_LOCKOUT_CALLABLE = "loopdesk.org.signin.locked_out"
 AXES_CLIENT_IP_CALLABLE = "loopdesk.org.signin.client_ip"
 AXES_ENABLE_ADMIN = False  # loopdesk/org/admin.py registers its own, translated, with an audited unlock
 AXES_VERBOSE = False
-AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+AUTH_PASSWORD_VALIDATORS = [  # checked when a password is set in the admin or changed by its owner
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},  # 8 characters
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "loopdesk.org.passwords.CharacterKindsValidator"},  # 3 of: lower, upper, digits, others
 ]
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"

@@ -1627,4 +1627,7 @@ T: dict[str, str] = {
         "连续 %(limit)s 次登录失败，“%(username)s”在此电脑上的登录已锁定 %(minutes)s 分钟。请稍后再试，"
         "或请管理员解锁（管理后台：登录保护）。",
     "Back to sign-in": "返回登录",
+    "Your password must mix at least %(kinds)d of: lower-case letters, upper-case letters, digits, other "
+    "characters.":
+        "密码须至少包含以下四类中的 %(kinds)d 类：小写字母、大写字母、数字、其他字符。",
 }
