@@ -25,6 +25,7 @@ import contextlib
 import csv
 import datetime as dt
 import gc
+import itertools
 import multiprocessing
 import os
 import pickle
@@ -128,7 +129,7 @@ _EXCEL_EPOCH = dt.datetime(1899, 12, 30, tzinfo=SHANGHAI)
 
 @dataclass
 class RowError:
-    row: int  # the line of the file (the header is line 1)
+    row: int  # the line of the file (the header is line 1, or the line below a title)
     column: str
     message: str
 
@@ -277,7 +278,29 @@ def read_table(handle: IO[bytes], name: str = "") -> tuple[list[str], Iterator[t
         except csv.Error as exc:  # raised while parsing line line_num
             raise _csv_error(reader.line_num, exc) from None
 
-    return header, csv_rows(), encoding
+    header, rows = _skip_title(header, csv_rows(), lambda row: [c.strip().lstrip("\ufeff") for c in row])
+    return header, rows, encoding
+
+
+TITLE_LOOKAHEAD = 5  # lines after a title line searched for the header
+
+
+def _skip_title(first: list[str], rows: Iterator[tuple[int, list[Any]]], cells: Callable[[list[Any]], list[str]],
+                ) -> tuple[list[str], Iterator[tuple[int, list[Any]]]]:
+    """Many legacy exports put a title above the header ("江门移动投诉工单明细（2026年11月）" in A1, often merged
+    across): a first line with one cell filled, followed within a few lines by one with several, is a title and
+    that line is the header; lines between them (blank, or a note such as "导出时间：…") are skipped too. Otherwise
+    the first line is the header. Returns (header, the rows after it)."""
+    if sum(1 for c in first if c) != 1:
+        return first, rows
+    seen: list[tuple[int, list[Any]]] = []
+    for line, row in rows:
+        seen.append((line, row))
+        if sum(1 for c in cells(row) if c) >= 2:
+            return cells(row), rows
+        if len(seen) >= TITLE_LOOKAHEAD:
+            break
+    return first, itertools.chain(seen, rows)  # one column after all: the first line is its header
 
 
 def _no_header() -> UnreadableFile:
@@ -317,7 +340,8 @@ def _read_xlsx(handle: IO[bytes]) -> tuple[list[str], Iterator[tuple[int, list[A
         finally:
             workbook.close()
 
-    return header, xlsx_rows(), "xlsx"
+    found, data = _skip_title(header, xlsx_rows(), lambda row: [str(c).strip() if c is not None else "" for c in row])
+    return found, data, "xlsx"
 
 
 Fields = dict[str, tuple[Any, bool, tuple[str, ...]]]

@@ -850,3 +850,30 @@ def test_amounts_are_read_as_crm_and_excel_exports_write_them(world: World) -> N
     assert [e.row for e in result.errors] == [6]
     arpu = dict(Customer.objects.values_list("msisdn", "arpu"))
     assert [str(arpu[f"1390000000{i}"]) for i in range(1, 5)] == ["1234.50", "88.00", "88.00", "9.50"]
+
+
+def test_a_title_above_the_header_is_skipped_and_lines_keep_their_numbers(world: World) -> None:
+    """Legacy exports often start with a title in A1 (and a note below it) before the header: the header is found
+    below it, and errors name the file's own line numbers. A file of one column is still read from its first line."""
+    now = dt.datetime(2026, 12, 1, tzinfo=SHANGHAI)
+    csv_data = ("江门移动投诉工单明细（2026年11月）,,,,,,,,,\n导出时间：2026-12-01 08:00,,,,,,,,,\n\n" + BULK_HEADER
+                + "TT-1,2026-11-02 09:05,13900000011,投诉,其它,10086热线,内容,,,\n"
+                + "TT-2,不是时间,13900000012,投诉,其它,10086热线,内容,,,\n").encode("gbk")
+    result = import_tickets(acting_user=world.user("agent"), source=io.BytesIO(csv_data), system="x", now=now,
+                            dry_run=True)
+    assert [e.row for e in result.errors] == [6], result.errors  # TT-2 is the sixth line of the file
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["江门移动投诉工单明细（2026年11月）"])
+    sheet.merge_cells("A1:G1")
+    sheet.append(HEADER.strip().split(","))
+    sheet.append(["TX-1", "2026-11-02 09:05", "13900000013", "投诉", "OTHER", "短信", "断网"])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    result = import_tickets(acting_user=world.user("agent"), source=buffer, name="legacy.xlsx", system="x", now=now)
+    assert result.error_count == 0, result.errors
+    assert ExternalRef.objects.filter(external_id="TX-1").exists()
+    one_column = import_customers(acting_user=world.user("supervisor"),
+                                  source=io.BytesIO("手机号码\n13900000021\n13900000022\n".encode()))
+    assert one_column.error_count == 0, one_column.errors
+    assert Customer.objects.filter(msisdn__in=["13900000021", "13900000022"]).count() == 2
