@@ -101,7 +101,9 @@ class ConcurrentEditMixin:
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
         fieldsets = super().get_fieldsets(request, obj)  # type: ignore[misc]
-        if obj is None or obj.pk is None or any(STATE_FIELD in _flat(opts.get("fields", ())) for _n, opts in fieldsets):
+        if obj is None or obj.pk is None or not self.has_change_permission(request, obj):  # type: ignore[attr-defined]
+            return fieldsets  # nothing to save (a view-only user): no fingerprint on the page
+        if any(STATE_FIELD in _flat(opts.get("fields", ())) for _n, opts in fieldsets):
             return fieldsets
         # A hidden field on a line of its own: the admin renders it without a label.
         return [*fieldsets, (None, {"fields": (STATE_FIELD,), "classes": ("hidden",)})]

@@ -226,3 +226,15 @@ def test_the_fingerprint_is_hidden_on_the_form(world: World) -> None:
     rule = RoutingRule.objects.get(position=20)
     page = _root_client().get(f"/admin/routing/routingrule/{rule.pk}/change/").content.decode()
     assert re.search(r'<input type="hidden" name="edit_state" value="[0-9a-f]{64}"', page)
+
+
+def test_a_view_only_user_gets_no_fingerprint_field(world: World) -> None:
+    from django.contrib.auth.models import Permission
+
+    viewer = User.objects.create_user("viewer", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_routingrule"))
+    client = Client(headers={"accept-language": "zh-hans"})
+    client.force_login(viewer)
+    page = client.get(f"/admin/routing/routingrule/{RoutingRule.objects.first().pk}/change/")  # type: ignore[union-attr]
+    assert page.status_code == 200
+    assert "edit_state" not in page.content.decode() and "Edit state" not in page.content.decode()
