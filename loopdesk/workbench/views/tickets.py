@@ -80,6 +80,8 @@ def ticket_context(request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
         "can_reveal": policy.can_reveal(user),
         "can_write": may_write(user, ticket),
         "visibility_choices": Visibility.choices,
+        # What the note, attachment and link forms show as chosen (a refused form shows the user's choice again).
+        "note_visibility": Visibility.INTERNAL, "file_visibility": Visibility.INTERNAL, "link_kind": LinkKind.RELATED,
         "link_kinds": [(LinkKind.RELATED, LinkKind.RELATED.label), (LinkKind.PARENT, LinkKind.PARENT.label),
                        (LinkKind.DUPLICATE, LinkKind.DUPLICATE.label)],
     }
@@ -142,7 +144,8 @@ def add_note(request: HttpRequest, pk: int) -> HttpResponse:
                              visibility=request.POST.get("visibility", Visibility.INTERNAL))
     except ValidationFailed as exc:
         context = ticket_context(request, ticket)
-        context.update(note_errors=exc.errors, note_text=request.POST.get("text", ""))
+        context.update(note_errors=exc.errors, note_text=request.POST.get("text", ""),
+                       note_visibility=request.POST.get("visibility", Visibility.INTERNAL))
         return render(request, "workbench/ticket.html", context, status=422)
     except DomainError as exc:
         raise_for_domain_error(exc)
@@ -163,7 +166,7 @@ def add_attachment(request: HttpRequest, pk: int) -> HttpResponse:
                                    visibility=request.POST.get("visibility", Visibility.INTERNAL))
     except ValidationFailed as exc:
         context = ticket_context(request, ticket)
-        context.update(file_errors=exc.errors)
+        context.update(file_errors=exc.errors, file_visibility=request.POST.get("visibility", Visibility.INTERNAL))
         return render(request, "workbench/ticket.html", context, status=422)
     except DomainError as exc:
         raise_for_domain_error(exc)
@@ -194,7 +197,7 @@ def add_link(request: HttpRequest, pk: int) -> HttpResponse:
                                  kind=request.POST.get("kind", ""))
     except ValidationFailed as exc:
         context = ticket_context(request, ticket)
-        context.update(link_errors=exc.errors, link_other=number)
+        context.update(link_errors=exc.errors, link_other=number, link_kind=request.POST.get("kind", ""))
         return render(request, "workbench/ticket.html", context, status=422)
     except DomainError as exc:
         raise_for_domain_error(exc)
