@@ -123,8 +123,8 @@ class QueueFilterForm(forms.Form):
             qs = qs.filter(branch_id=data["branch"])
         if data.get("flag") == "problem":
             qs = qs.filter(is_problem=True)
-        elif data.get("flag") == "overtime":
-            qs = qs.filter(is_overtime=True)
+        elif data.get("flag") == "overtime":  # as the badge, home and board count them: a problem ticket is not here
+            qs = qs.filter(is_overtime=True, is_problem=False)
         if data.get("created_from"):
             qs = qs.filter(created_at__gte=_day_start(data["created_from"]))
         if data.get("created_to"):

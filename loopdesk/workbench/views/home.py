@@ -93,10 +93,12 @@ def home_sections(user: Any, flags: RoleFlags) -> list[Section]:
     if flags.dispatcher or flags.supervisor:
         sections.append(_section(_("To be dispatched"), queue_queryset(user, "dispatch", now=now), "dispatch"))
     if flags.supervisor:
-        open_qs = visible_tickets(user).filter(is_open=True)
-        sections.append(_section(_("Problem tickets (over 72 h)"), open_qs.filter(is_problem=True), "risk",
+        # The late tickets of the queue their "See all" opens (at risk and overdue, filtered as there), so that the
+        # block counts what the list shows; every late open ticket, whatever its clock, is on the board.
+        risk = queue_queryset(user, "risk", now=now)
+        sections.append(_section(_("Problem tickets (over 72 h)"), risk.filter(is_problem=True), "risk",
                                  flag="problem"))
-        sections.append(_section(_("Overtime tickets (over 48 h)"), open_qs.filter(is_overtime=True, is_problem=False),
+        sections.append(_section(_("Overtime tickets (over 48 h)"), risk.filter(is_overtime=True, is_problem=False),
                                  "risk", flag="overtime"))
     if not flags.supervisor:
         sections.append(_section(_("At risk and overdue"), queue_queryset(user, "risk", now=now), "risk"))
