@@ -77,8 +77,23 @@ def fill_categories(field: forms.Field, blank_label: Any) -> None:
     field.widget.choices = field.choices
 
 
+class MultiValueSelect(CategorySelect):
+    """One <select>, but the query string may name several values (?status=new&status=returned: a home block's
+    "See all" lists every status the block counts)."""
+
+    def value_from_datadict(self, data: Any, files: Any, name: str) -> Any:
+        getlist = getattr(data, "getlist", None)
+        return getlist(name) if getlist is not None else data.get(name)
+
+    def render(self, name: str, value: Any, attrs: Any = None, renderer: Any = None) -> SafeString:
+        if len([v for v in self.format_value(value) if v]) > 1:  # show every value chosen, and send them again
+            attrs = {**(attrs or {}), "multiple": True}
+        return super().render(name, value, attrs, renderer)
+
+
 class QueueFilterForm(forms.Form):
-    status = forms.ChoiceField(label=_("Status"), required=False, choices=BLANK + list(Status.choices))
+    status = forms.MultipleChoiceField(label=_("Status"), required=False, choices=BLANK + list(Status.choices),
+                                       widget=MultiValueSelect)
     contact_type = forms.ChoiceField(label=_("Contact type"), required=False, choices=BLANK + list(ContactType.choices))
     category = category_field(False, _("Category (with subcategories)"))
     channel = forms.ChoiceField(label=_("Channel"), required=False, choices=BLANK + list(Channel.choices))
@@ -99,6 +114,7 @@ class QueueFilterForm(forms.Form):
         language = get_language()
         branches = OrgUnit.objects.filter(level=UnitLevel.CENTRE, function=UnitFunction.FRONT_LINE, is_active=True)
         self.fields["branch"].choices = BLANK + [(u.pk, u.display_name(language)) for u in branches.order_by("path")]
+        self.fields["status"].widget.choices = self.fields["status"].choices
         for field in self.fields.values():  # every select's options as one string (see CategorySelect.render)
             if type(field.widget) is forms.Select:
                 field.widget = CategorySelect(attrs=field.widget.attrs, choices=field.choices)
@@ -113,7 +129,10 @@ class QueueFilterForm(forms.Form):
     def apply(self, qs: Any) -> Any:
         """Narrow a ticket queryset by the valid filters (call after is_valid())."""
         data = self.cleaned_data
-        for name in ("status", "contact_type", "channel", "tier"):
+        statuses = [value for value in data.get("status") or [] if value]
+        if statuses:
+            qs = qs.filter(status__in=statuses)
+        for name in ("contact_type", "channel", "tier"):
             if data.get(name):
                 qs = qs.filter(**{name: data[name]})
         if data.get("category"):

@@ -48,3 +48,34 @@ def test_the_overtime_filter_leaves_problem_tickets_to_the_problem_filter(world:
     client = client_for("agent")
     assert [t.number for t in client.get("/queues/mine/", {"flag": "overtime"}).context["rows"]] == [overtime.number]
     assert [t.number for t in client.get("/queues/mine/", {"flag": "problem"}).context["rows"]] == [problem.number]
+
+
+def test_the_agents_blocks_list_in_see_all_every_status_they_count(world: World, client_for: Any) -> None:
+    """A work order returned as misrouted (退单) waits with the front line like a new one; an answered one that was
+    called back waits for closing like an answered one: "See all" listed only the first status of each block."""
+    returned = _ticket(world, status="returned")
+    new = _ticket(world, status="new")
+    answered = _ticket(world, status="answered")
+    called_back = _ticket(world, status="called_back")
+    _ticket(world)  # dispatched: in neither block
+    client = client_for("agent")
+    sections = {str(s.title): s for s in client.get("/").context["sections"]}
+    expected = {"Registered or returned, not yet dispatched": {returned.number, new.number},
+                "Answered: call back and close": {answered.number, called_back.number}}
+    for title, numbers in expected.items():
+        section = sections[title]
+        assert {t.number for t in section.rows} == numbers, title
+        response = client.get(section.link)
+        assert response.status_code == 200 and not response.context["form"].errors
+        assert {t.number for t in response.context["rows"]} == numbers, title
+        assert '<select id="id_status" name="status" multiple>' in response.content.decode()
+
+
+def test_a_status_chosen_in_the_filter_form_still_narrows_to_one(world: World, client_for: Any) -> None:
+    returned = _ticket(world, status="returned")
+    _ticket(world, status="new")
+    response = client_for("agent").get("/queues/mine/", {"status": "returned", "channel": ""})
+    assert [t.number for t in response.context["rows"]] == [returned.number]
+    assert 'value="returned" selected' in response.content.decode()
+    bad = client_for("agent").get("/queues/mine/", {"status": ["returned", "nonsense"]})
+    assert bad.context["form"].errors["status"]

@@ -38,10 +38,11 @@ class Section:
     count: int | None = None  # None: a full section, counted by the request its heading sends once shown
 
 
-def _section(title: Any, qs: QuerySet[Ticket], queue: str, **params: str) -> Section:
+def _section(title: Any, qs: QuerySet[Ticket], queue: str, **params: str | list[str]) -> Section:
+    """A block of the home page; `queue` and `params` make its "See all" link, which must list what `qs` counts."""
     link = reverse("workbench:queue", args=[queue])
     if params:
-        link += "?" + urlencode(params)
+        link += "?" + urlencode(params, doseq=True)
     return Section(title, qs, link)
 
 
@@ -72,20 +73,19 @@ def home_sections(user: Any, flags: RoleFlags) -> list[Section]:
         mine = queue_queryset(user, "mine", now=now)
         sections.append(_section(_("Replies to answer to the customer"), mine.filter(status=Status.REPLIED),
                                  "mine", status=Status.REPLIED))
+        waiting = [Status.NEW, Status.RETURNED]
         sections.append(_section(_("Registered or returned, not yet dispatched"),
-                                 mine.filter(status__in=[Status.NEW, Status.RETURNED]), "mine", status=Status.NEW))
+                                 mine.filter(status__in=waiting), "mine", status=waiting))
+        answered = [Status.ANSWERED, Status.CALLED_BACK]
         sections.append(_section(_("Answered: call back and close"),
-                                 mine.filter(status__in=[Status.ANSWERED, Status.CALLED_BACK]), "mine",
-                                 status=Status.ANSWERED))
+                                 mine.filter(status__in=answered), "mine", status=answered))
     if flags.handler:
         unit = queue_queryset(user, "unit", now=now)
         sections.append(_section(_("Waiting for your unit to accept"), unit.filter(status=Status.DISPATCHED), "unit",
                                  status=Status.DISPATCHED))
-        in_hand = visible_tickets(user).filter(
-            is_open=True, handler_user=user,
-            status__in=[Status.IN_PROGRESS, Status.PENDING_INFO, Status.HOLD_REQUESTED, Status.ON_HOLD],
-        )
-        sections.append(_section(_("In your hands"), in_hand, "mine", status=Status.IN_PROGRESS))
+        handling = [Status.IN_PROGRESS, Status.PENDING_INFO, Status.HOLD_REQUESTED, Status.ON_HOLD]
+        in_hand = visible_tickets(user).filter(is_open=True, handler_user=user, status__in=handling)
+        sections.append(_section(_("In your hands"), in_hand, "mine", status=handling))
     if flags.head:
         sections.append(_section(_("Suspension requests to decide"),
                                  queue_queryset(user, "unit", now=now).filter(status=Status.HOLD_REQUESTED), "unit",
