@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,7 +17,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from loopdesk.core.text import ascii_digits
+from loopdesk.core.text import ascii_digits, normalize_msisdn
 from loopdesk.followup import selectors as followup_selectors
 from loopdesk.sla.calendars import SHANGHAI
 from loopdesk.tickets import policy
@@ -186,11 +187,14 @@ def _candidate_numbers(user: Any, text: str) -> list[str]:
 def find_ticket(request: HttpRequest) -> HttpResponse:
     """The header's search box: a work-order number (or the tail of today's) opens the ticket; a phone number opens
     the desk for those who register contacts, and lists the work orders of that number one may see for others."""
-    text = (request.GET.get("q") or "").strip().upper()
-    if ascii_digits(text) and len(text) == 11:
+    # Full-width digits, letters and dashes (a Chinese IME's) as ASCII; a phone number as the desk takes it
+    # ("138 0013 8000", "+86…").
+    text = unicodedata.normalize("NFKC", request.GET.get("q") or "").strip().upper()
+    msisdn = normalize_msisdn(text)
+    if ascii_digits(msisdn) and len(msisdn) == 11:
         if policy.can_create(request.user):
-            return redirect(reverse("workbench:desk") + "?" + urlencode({"caller": text}))
-        found = list(table_rows(visible_tickets(request.user).filter(customer__msisdn=text))
+            return redirect(reverse("workbench:desk") + "?" + urlencode({"caller": msisdn}))
+        found = list(table_rows(visible_tickets(request.user).filter(customer__msisdn=msisdn))
                      .order_by("-created_at", "-id")[:FOUND_ROWS])
         if found:
             return render(request, "workbench/found_by_phone.html", {"rows": found, "more": len(found) == FOUND_ROWS})
