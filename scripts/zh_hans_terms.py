@@ -973,6 +973,9 @@ T: dict[str, str] = {
     "Open work orders waiting with second-line support.": "在二线支撑（综援室）等待派单的未结工单。",
     "At risk and overdue": "即将超时和已超时",
     "Running clocks that fall due soon or are past due.": "正在计时且即将到期或已过期的工单。",
+    "Suspension requests": "挂起申请",
+    "Requests to suspend a work order (挂起) waiting for a department head or a supervisor to decide.":
+        "等待部门负责人或服务管理人员审批的工单挂起申请。",
     "On time": "正常",
     "At risk": "即将超时",
     "Overdue": "已逾期",

@@ -87,10 +87,9 @@ def home_sections(user: Any, flags: RoleFlags) -> list[Section]:
         handling = [Status.IN_PROGRESS, Status.PENDING_INFO, Status.HOLD_REQUESTED, Status.ON_HOLD]
         in_hand = visible_tickets(user).filter(is_open=True, handler_user=user, status__in=handling)
         sections.append(_section(_("In your hands"), in_hand, "mine", status=handling))
-    if flags.head:
-        sections.append(_section(_("Suspension requests to decide"),
-                                 queue_queryset(user, "unit", now=now).filter(status=Status.HOLD_REQUESTED), "unit",
-                                 status=Status.HOLD_REQUESTED))
+    if flags.head or flags.supervisor:  # supervisors approve too (e.g. a hold the unit's only head asked for)
+        sections.append(_section(_("Suspension requests to decide"), queue_queryset(user, "holds", now=now),
+                                 "holds"))
     if flags.dispatcher or flags.supervisor:
         sections.append(_section(_("To be dispatched"), queue_queryset(user, "dispatch", now=now), "dispatch"))
     if flags.supervisor:

@@ -23,7 +23,15 @@ from loopdesk.tickets.policy import allowed_actions, visible_tickets
 from loopdesk.workbench.actions import RELOAD, posted_version, stale_message
 from loopdesk.workbench.common import RoleFlags, posted_id, safe_next, staff_required
 from loopdesk.workbench.forms import QueueFilterForm
-from loopdesk.workbench.queues import PAGE_SIZE, QUEUES, capped_count, count_label, page, queue_queryset
+from loopdesk.workbench.queues import (
+    PAGE_SIZE,
+    QUEUES,
+    capped_count,
+    count_label,
+    decides_holds,
+    page,
+    queue_queryset,
+)
 from loopdesk.workbench.units import target_handler_groups, target_unit_choices
 
 BULK_LIMIT = 100
@@ -40,8 +48,9 @@ def queue(request: HttpRequest, key: str) -> HttpResponse:
         raise Http404(_("No such queue."))
     now = timezone.now()
     bulk = may_bulk_dispatch(request.user)
-    # The tabs: "to be dispatched" only for those who dispatch.
-    tabs = [q for q in QUEUES.values() if q.key != "dispatch" or bulk or key == "dispatch"]
+    # The tabs: "to be dispatched" only for those who dispatch, "suspension requests" for those who decide them.
+    offered = {"dispatch": bulk, "holds": decides_holds(request.user)}
+    tabs = [q for q in QUEUES.values() if offered.get(q.key, True) or q.key == key]
     target = request.htmx.target if request.htmx else None
     if target == TABS_TARGET:
         # The tabs with their counts: asked for by the page once it has loaded, so that the list does not wait for
