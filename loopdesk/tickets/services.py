@@ -19,6 +19,7 @@ from django.db import IntegrityError, connections, router, transaction
 from django.db.models import QuerySet
 from django.db.models.query import get_related_populators
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from loopdesk.audit.services import record_audit
@@ -344,11 +345,17 @@ def _grant_unit_access(ticket: Ticket, unit: OrgUnit) -> None:
     TicketUnitAccess.objects.bulk_create([TicketUnitAccess(ticket=ticket, unit=unit)], ignore_conflicts=True)
 
 
+def _unit_name(unit: OrgUnit) -> str:
+    """A unit's name in the language of the message that names it."""
+    return unit.display_name(get_language())
+
+
 def _check_target_unit(unit: OrgUnit | None, field: str = "to_unit") -> OrgUnit:
     if unit is None:
         raise ValidationFailed(field=field, message=_("Choose the unit to send the work order to."))
     if not unit.is_active:
-        raise ValidationFailed(field=field, message=_("Unit “%(unit)s” is no longer active.") % {"unit": unit.name})
+        raise ValidationFailed(field=field, message=_("Unit “%(unit)s” is no longer active.")
+                               % {"unit": _unit_name(unit)})
     if unit.function == UnitFunction.FRONT_LINE:  # nobody there accepts work orders: it would be stuck
         raise ValidationFailed(field=field, message=_(
             "Tickets are routed to specialist departments or second-line support, not to the front line."))
@@ -360,7 +367,7 @@ def _check_target_region(t: Ticket, unit: OrgUnit, field: str = "to_unit") -> No
     if unit.level in (UnitLevel.CITY, UnitLevel.CENTRE, UnitLevel.ROOM) and unit.region != t.region:
         raise ValidationFailed(field=field, message=_(
             "“%(unit)s” works for region %(unit_region)s; this work order is of region %(region)s.")
-            % {"unit": unit.name, "unit_region": unit.region, "region": t.region})
+            % {"unit": _unit_name(unit), "unit_region": unit.region, "region": t.region})
 
 
 def _check_target_user(user: Any, unit: OrgUnit, field: str = "to_user") -> Any:
@@ -368,7 +375,7 @@ def _check_target_user(user: Any, unit: OrgUnit, field: str = "to_user") -> Any:
         return None
     if user.unit is None or not user.unit.is_within(unit) or not user.is_active:
         raise ValidationFailed(
-            field=field, message=_("%(user)s does not work in %(unit)s.") % {"user": user, "unit": unit.name}
+            field=field, message=_("%(user)s does not work in %(unit)s.") % {"user": user, "unit": _unit_name(unit)}
         )
     return user
 
