@@ -623,16 +623,20 @@ def do_dispatch_ticket(
     note: str = "",
     expected_version: int | None = None,
     now: dt.datetime | None = None,
+    not_back: bool = False,
 ) -> Ticket:
-    """Dispatch (派单) to a department; with no unit given, where the routing rules send it."""
+    """Dispatch (派单) to a department; with no unit given, where the routing rules send it.
+
+    `not_back` (the workbench's forms): a returned work order that the rules would send back to the unit that
+    returned it is refused on `to_unit` (choose where it goes; naming that unit again is allowed)."""
     with refcache.pinned():
         return _dispatch(acting_user=acting_user, ticket=ticket, to_unit=to_unit, to_user=to_user, note=note,
-                         expected_version=expected_version, now=now)
+                         expected_version=expected_version, now=now, not_back=not_back)
 
 
 def _dispatch(
     *, acting_user: Any, ticket: Ticket | int, to_unit: OrgUnit | None, to_user: Any, note: str,
-    expected_version: int | None, now: dt.datetime | None, created: Ticket | None = None,
+    expected_version: int | None, now: dt.datetime | None, created: Ticket | None = None, not_back: bool = False,
 ) -> Ticket:
     note = _optional_text("note", note)
     routed: dict[str, Any] = {}
@@ -644,6 +648,11 @@ def _dispatch(
         )
         to_unit = decision.unit
         routed = {"routed_by_rule": decision.rule.pk if decision.rule else None}
+        if not_back and to_unit is not None and t.status == Status.RETURNED and _returned_by(t) == to_unit.pk:
+            # The same rules sent it there before: back again, it would only be returned again.
+            raise ValidationFailed(field="to_unit", message=_(
+                "The routing rules send it to %(unit)s, which returned it as not theirs: choose where it goes.")
+                % {"unit": _unit_name(to_unit)})
     unit = _check_target_unit(to_unit)
     user = _check_target_user(to_user, unit)
 
@@ -655,6 +664,12 @@ def _dispatch(
 
     return _transition(acting_user, ticket, Action.DISPATCH, expected_version=expected_version, now=now, note=note,
                        handler=(unit, user), change=change, data={"to_unit": unit.code, **routed}, created=created)
+
+
+def _returned_by(t: Ticket) -> int | None:
+    """The unit that returned the work order last (退单), by id."""
+    return (TicketEvent.objects.filter(ticket_id=t.pk, kind=EventKind.RETURN).order_by("-seq")
+            .values_list("from_unit_id", flat=True).first())
 
 
 def _back_to_first_responder(t: Ticket) -> tuple[OrgUnit, Any]:

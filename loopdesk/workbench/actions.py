@@ -117,6 +117,8 @@ class ActionForm(forms.Form):
         if "to_unit" in data:
             unit_id = data.pop("to_unit")
             kwargs["to_unit"] = OrgUnit.objects.get(pk=unit_id) if unit_id else None
+        if self.action == Action.DISPATCH:  # the rules' default is not the unit that just returned it
+            kwargs["not_back"] = True
         kwargs.update(data)
         return kwargs
 

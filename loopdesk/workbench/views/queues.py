@@ -178,7 +178,7 @@ def bulk_dispatch(request: HttpRequest) -> HttpResponse:
             actions = allowed_actions(request.user, ticket)
             if Action.DISPATCH in actions:
                 services.do_dispatch_ticket(acting_user=request.user, ticket=ticket, to_unit=unit, to_user=person,
-                                            note=note, expected_version=seen)
+                                            note=note, expected_version=seen, not_back=True)
             elif Action.TRANSFER in actions and ticket.status in (Status.DISPATCHED, Status.IN_PROGRESS):
                 if unit is None:
                     raise DomainError(_("Choose the unit to transfer it to."))
