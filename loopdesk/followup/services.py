@@ -559,16 +559,31 @@ def do_record_callback(*, acting_user: Any, task: CallbackTask | int, verdict: s
     with transaction.atomic():
         ticket = ticket_services.do_callback(acting_user=acting_user, ticket=task_obj.ticket_id, verdict=verdict,
                                              note=note, now=at)
-        if verdict == CallbackVerdict.DISSATISFIED:
-            action = FollowupPolicy.current().dissatisfied_action
-            reason_text = note.strip() or str(_("The customer was not satisfied at the callback."))
-            if action == DissatisfiedAction.REOPEN:
-                ticket = ticket_services.do_reopen_ticket(acting_user=acting_user, ticket=ticket,
-                                                          reason=reason_text, now=at)
-            else:
-                do_escalate_ticket(ticket=ticket, reason=EscalationReason.DISSATISFIED,
-                                   occasion=f"cb:{task_obj.pk}", note=reason_text, now=at)
-                ticket.refresh_from_db()
+        return _after_callback(acting_user, ticket, verdict, note, occasion=f"cb:{task_obj.pk}", at=at)
+
+
+def do_record_ticket_callback(*, acting_user: Any, ticket: Ticket | int, verdict: str, note: str = "",
+                              expected_version: int | None = None, now: dt.datetime | None = None) -> Ticket:
+    """The callback of a work order without a callback task (solved at first contact: no department replied), with
+    the same outcome as `do_record_callback`: a dissatisfied customer reopens or escalates per policy."""
+    at = now or timezone.now()
+    with transaction.atomic():
+        t = ticket_services.do_callback(acting_user=acting_user, ticket=ticket, verdict=verdict, note=note,
+                                        expected_version=expected_version, now=at)
+        return _after_callback(acting_user, t, verdict, note, occasion=f"cbt:{t.pk}:{t.reopen_count}", at=at)
+
+
+def _after_callback(acting_user: Any, ticket: Ticket, verdict: str, note: str, *, occasion: str,
+                    at: dt.datetime) -> Ticket:
+    """What the follow-up policy does after a dissatisfied callback: reopen (default) or escalate."""
+    if verdict != CallbackVerdict.DISSATISFIED:
+        return ticket
+    reason_text = note.strip() or str(_("The customer was not satisfied at the callback."))
+    if FollowupPolicy.current().dissatisfied_action == DissatisfiedAction.REOPEN:
+        return ticket_services.do_reopen_ticket(acting_user=acting_user, ticket=ticket, reason=reason_text, now=at)
+    do_escalate_ticket(ticket=ticket, reason=EscalationReason.DISSATISFIED, occasion=occasion, note=reason_text,
+                       now=at)
+    ticket.refresh_from_db()
     return ticket
 
 

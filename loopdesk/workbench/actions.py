@@ -8,6 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from loopdesk.core.text import is_db_id
+from loopdesk.followup.services import do_record_ticket_callback
 from loopdesk.org.models import OrgUnit
 from loopdesk.tickets.choices import Action, CallbackVerdict, RejectReason
 from loopdesk.tickets.models import Ticket
@@ -111,6 +112,13 @@ class ActionForm(forms.Form):
             raise forms.ValidationError(_("No work order you may see has this number."))
         return other
 
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if (self.action == Action.CALLBACK and data.get("verdict") == CallbackVerdict.DISSATISFIED
+                and not (data.get("note") or "").strip()):  # as the callback task's dialog asks
+            self.add_error("note", _("Say why the customer is not satisfied: the department will read it."))
+        return data
+
     def service_kwargs(self) -> dict[str, Any]:
         data = dict(self.cleaned_data)
         kwargs: dict[str, Any] = {"expected_version": data.pop("version")}
@@ -123,6 +131,8 @@ class ActionForm(forms.Form):
         return kwargs
 
     def run(self) -> Ticket:
+        if self.action == Action.CALLBACK:  # no callback task (solved at first contact): the same follow-up policy
+            return do_record_ticket_callback(acting_user=self.user, ticket=self.ticket, **self.service_kwargs())
         return ACTION_SERVICES[self.action](acting_user=self.user, ticket=self.ticket, **self.service_kwargs())
 
 
