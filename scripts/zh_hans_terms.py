@@ -974,6 +974,7 @@ T: dict[str, str] = {
     "At risk and overdue": "即将超时和已超时",
     "Running clocks that fall due soon or are past due.": "正在计时且即将到期或已过期的工单。",
     "Suspension requests": "挂起申请",
+    "Returned to your unit: dispatch again": "退回本单位的工单：请重新派单",
     "The routing rules send it to %(unit)s, which returned it as not theirs: choose where it goes.":
         "按派单规则将派往%(unit)s，但该单位已将此工单退回（非本单位处理）：请选择派往的单位。",
     "Requests to suspend a work order (挂起) waiting for a department head or a supervisor to decide.":

@@ -92,6 +92,10 @@ def home_sections(user: Any, flags: RoleFlags) -> list[Section]:
                                  "holds"))
     if flags.dispatcher or flags.supervisor:
         sections.append(_section(_("To be dispatched"), queue_queryset(user, "dispatch", now=now), "dispatch"))
+    if flags.supervisor:  # a return (退单) goes back to the unit that dispatched it: here, the supervisors'
+        sections.append(_section(_("Returned to your unit: dispatch again"),
+                                 queue_queryset(user, "unit", now=now).filter(status=Status.RETURNED), "unit",
+                                 status=Status.RETURNED))
     if flags.supervisor:
         # The late tickets of the queue their "See all" opens (at risk and overdue, filtered as there), so that the
         # block counts what the list shows; every late open ticket, whatever its clock, is on the board.
