@@ -564,13 +564,18 @@ def do_record_callback(*, acting_user: Any, task: CallbackTask | int, verdict: s
 
 def do_record_ticket_callback(*, acting_user: Any, ticket: Ticket | int, verdict: str, note: str = "",
                               expected_version: int | None = None, now: dt.datetime | None = None) -> Ticket:
-    """The callback of a work order without a callback task (solved at first contact: no department replied), with
-    the same outcome as `do_record_callback`: a dissatisfied customer reopens or escalates per policy."""
+    """The callback of a work order, by the work order (a callback task of it, if open, is done by it; one solved at
+    first contact has none), with the outcome of `do_record_callback`: a dissatisfied customer reopens or escalates
+    per policy. The workbench's action form and the REST API's callback action."""
     at = now or timezone.now()
+    ticket_id = ticket.pk if isinstance(ticket, Ticket) else ticket
+    task_id = (CallbackTask.objects.filter(ticket_id=ticket_id, status=CallbackStatus.OPEN)
+               .values_list("pk", flat=True).first())
     with transaction.atomic():
         t = ticket_services.do_callback(acting_user=acting_user, ticket=ticket, verdict=verdict, note=note,
                                         expected_version=expected_version, now=at)
-        return _after_callback(acting_user, t, verdict, note, occasion=f"cbt:{t.pk}:{t.reopen_count}", at=at)
+        occasion = f"cb:{task_id}" if task_id is not None else f"cbt:{t.pk}:{t.reopen_count}"
+        return _after_callback(acting_user, t, verdict, note, occasion=occasion, at=at)
 
 
 def _after_callback(acting_user: Any, ticket: Ticket, verdict: str, note: str, *, occasion: str,
