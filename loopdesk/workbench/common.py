@@ -86,6 +86,9 @@ class RoleFlags:
         self.auditor = Role.AUDITOR in roles
         self.admin = admin
         self.can_create = bool(user.is_authenticated and policy.can_create(user))
+        # Who registers contacts as their daily work and so answers and calls back their own work orders: the front
+        # line, and the second line, which registers the other channels' (12300, e-mail…) and handles some itself.
+        self.registers = self.front_line or self.dispatcher or admin
         self.can_reveal = bool(user.is_authenticated and policy.can_reveal(user))
         self.role_labels = [str(Role(code).label) for code in sorted(roles) if code in Role.values]
 

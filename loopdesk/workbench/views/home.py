@@ -70,7 +70,7 @@ def home_sections(user: Any, flags: RoleFlags) -> list[Section]:
     """What needs this user now, by role (querysets; see load_rows and section_counts)."""
     now = timezone.now()
     sections: list[Section] = []
-    if flags.front_line or flags.admin:
+    if flags.registers:
         mine = queue_queryset(user, "mine", now=now)
         sections.append(_section(_("Replies to answer to the customer"), mine.filter(status=Status.REPLIED),
                                  "mine", status=Status.REPLIED))
@@ -84,6 +84,7 @@ def home_sections(user: Any, flags: RoleFlags) -> list[Section]:
         unit = queue_queryset(user, "unit", now=now)
         sections.append(_section(_("Waiting for your unit to accept"), unit.filter(status=Status.DISPATCHED), "unit",
                                  status=Status.DISPATCHED))
+    if flags.handler or flags.dispatcher:  # the second line accepts and handles some work orders itself
         handling = [Status.IN_PROGRESS, Status.PENDING_INFO, Status.HOLD_REQUESTED, Status.ON_HOLD]
         in_hand = visible_tickets(user).filter(is_open=True, handler_user=user, status__in=handling)
         sections.append(_section(_("In your hands"), in_hand, "mine", status=handling))
@@ -119,9 +120,9 @@ class FollowupCard:
 
 
 def followup_cards(user: Any, flags: RoleFlags) -> list[FollowupCard]:
-    """Callbacks owed (front line) and open escalations (supervisors): one aggregate query each."""
+    """Callbacks owed (front line, second line) and open escalations (supervisors): one aggregate query each."""
     cards: list[FollowupCard] = []
-    if flags.front_line or flags.admin:
+    if flags.registers:
         counts = followup_selectors.my_open_callbacks(user).aggregate(
             total=Count("id"), overdue=Count("id", filter=Q(due_at__lt=timezone.now())))
         cards.append(FollowupCard("callbacks", _("Callbacks to make"), counts["total"],
