@@ -14,6 +14,7 @@ from loopdesk.tickets.choices import Action, CallbackVerdict, RejectReason
 from loopdesk.tickets.models import Ticket
 from loopdesk.tickets.policy import visible_tickets
 from loopdesk.tickets.services import ACTION_SERVICES, MAX_DESCRIPTION, MAX_NOTE
+from loopdesk.workbench.common import candidate_numbers, typed_number
 from loopdesk.workbench.units import target_unit_choices
 
 
@@ -104,10 +105,10 @@ class ActionForm(forms.Form):
         self.initial.setdefault("version", ticket.version)
 
     def clean_duplicate_of(self) -> Ticket | None:
-        number = (self.cleaned_data.get("duplicate_of") or "").strip().upper()
+        number = typed_number(self.cleaned_data.get("duplicate_of"))
         if not number:
             return None
-        other = visible_tickets(self.user).filter(number=number).first()
+        other = visible_tickets(self.user).filter(number__in=candidate_numbers(self.user, number)).first()
         if other is None:
             raise forms.ValidationError(_("No work order you may see has this number."))
         return other

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,12 +18,11 @@ from django.views.decorators.http import require_POST
 
 from loopdesk.core.text import ascii_digits, normalize_msisdn
 from loopdesk.followup import selectors as followup_selectors
-from loopdesk.sla.calendars import SHANGHAI
 from loopdesk.tickets import policy
 from loopdesk.tickets.choices import Status
 from loopdesk.tickets.models import Ticket
 from loopdesk.tickets.policy import visible_tickets
-from loopdesk.workbench.common import RoleFlags, safe_next, staff_required
+from loopdesk.workbench.common import RoleFlags, candidate_numbers, safe_next, staff_required, typed_number
 from loopdesk.workbench.queues import capped_count, queue_queryset, table_rows
 
 SECTION_ROWS = 8
@@ -172,28 +170,13 @@ def set_language(request: HttpRequest) -> HttpResponse:
 FOUND_ROWS = 50
 
 
-def _candidate_numbers(user: Any, text: str) -> list[str]:
-    """The numbers `text` may mean: itself; in the user's region, "20261122-000123"; and today's "123" / "000123"
-    (exact numbers only, so that the number index answers)."""
-    numbers = [text]
-    region = getattr(user.unit, "region", "")
-    if region:
-        day, _sep, tail = text.rpartition("-")
-        if ascii_digits(day) and len(day) == 8 and ascii_digits(tail) and len(tail) <= 6:
-            numbers.append(f"{region}-{day}-{int(tail):06d}")
-        elif ascii_digits(text) and len(text) <= 6 and int(text):
-            today = timezone.localtime(timezone.now(), SHANGHAI).date()
-            numbers.append(f"{region}-{today:%Y%m%d}-{int(text):06d}")
-    return numbers
-
-
 @staff_required
 def find_ticket(request: HttpRequest) -> HttpResponse:
     """The header's search box: a work-order number (or the tail of today's) opens the ticket; a phone number opens
     the desk for those who register contacts, and lists the work orders of that number one may see for others."""
     # Full-width digits, letters and dashes (a Chinese IME's) as ASCII; a phone number as the desk takes it
     # ("138 0013 8000", "+86…").
-    text = unicodedata.normalize("NFKC", request.GET.get("q") or "").strip().upper()
+    text = typed_number(request.GET.get("q"))
     msisdn = normalize_msisdn(text)
     if ascii_digits(msisdn) and len(msisdn) == 11:
         if policy.can_create(request.user):
@@ -203,7 +186,7 @@ def find_ticket(request: HttpRequest) -> HttpResponse:
         if found:
             return render(request, "workbench/found_by_phone.html", {"rows": found, "more": len(found) == FOUND_ROWS})
     elif text:
-        ticket = (visible_tickets(request.user).filter(number__in=_candidate_numbers(request.user, text))
+        ticket = (visible_tickets(request.user).filter(number__in=candidate_numbers(request.user, text))
                   .only("id").first())
         if ticket is not None:
             return redirect("workbench:ticket", pk=ticket.pk)

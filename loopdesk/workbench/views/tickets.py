@@ -21,7 +21,7 @@ from loopdesk.tickets import policy, services
 from loopdesk.tickets.choices import Action, CallbackVerdict, LinkKind, Visibility
 from loopdesk.tickets.models import Attachment, Ticket, TicketLink
 from loopdesk.workbench.actions import DANGEROUS, PRIMARY, ActionForm, posted_version, stale_message
-from loopdesk.workbench.common import raise_for_domain_error, staff_required
+from loopdesk.workbench.common import candidate_numbers, raise_for_domain_error, staff_required, typed_number
 from loopdesk.workbench.sla import badge, due_badge
 from loopdesk.workbench.views.dialogs import done, run_service
 
@@ -188,8 +188,9 @@ def download_attachment(request: HttpRequest, pk: int, attachment_id: int) -> Fi
 @require_POST
 def add_link(request: HttpRequest, pk: int) -> HttpResponse:
     ticket = get_ticket(request.user, pk)
-    number = (request.POST.get("other") or "").strip().upper()
-    other = policy.visible_tickets(request.user).filter(number=number).first() if number else None
+    number = typed_number(request.POST.get("other"))
+    other = (policy.visible_tickets(request.user).filter(number__in=candidate_numbers(request.user, number)).first()
+             if number else None)
     try:
         if other is None:
             raise ValidationFailed(field="other", message=_("No work order you may see has this number."))
