@@ -975,6 +975,10 @@ T: dict[str, str] = {
     "Running clocks that fall due soon or are past due.": "正在计时且即将到期或已过期的工单。",
     "Suspension requests": "挂起申请",
     "Returned to your unit: dispatch again": "退回本单位的工单：请重新派单",
+    "New committed time": "新的承诺时间",
+    "Why it changes (the customer sees it)": "变更原因（客户可见）",
+    "Change the committed time": "变更对客户承诺时间",
+    "Committed time changed; the customer is told.": "承诺时间已变更，将告知客户。",
     "The routing rules send it to %(unit)s, which returned it as not theirs: choose where it goes.":
         "按派单规则将派往%(unit)s，但该单位已将此工单退回（非本单位处理）：请选择派往的单位。",
     "Requests to suspend a work order (挂起) waiting for a department head or a supervisor to decide.":

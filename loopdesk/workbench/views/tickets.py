@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
@@ -20,7 +21,8 @@ from loopdesk.followup.selectors import open_callback_for
 from loopdesk.tickets import policy, services
 from loopdesk.tickets.choices import Action, CallbackVerdict, LinkKind, Visibility
 from loopdesk.tickets.models import Attachment, Ticket, TicketLink
-from loopdesk.workbench.actions import DANGEROUS, PRIMARY, ActionForm, posted_version, stale_message
+from loopdesk.tickets.services import MAX_NOTE
+from loopdesk.workbench.actions import DANGEROUS, PRIMARY, RELOAD, ActionForm, posted_version, stale_message
 from loopdesk.workbench.common import candidate_numbers, raise_for_domain_error, staff_required, typed_number
 from loopdesk.workbench.sla import badge, due_badge
 from loopdesk.workbench.views.dialogs import done, run_service
@@ -48,6 +50,25 @@ def get_ticket(user: Any, pk: int) -> Ticket:
 def may_write(user: Any, ticket: Ticket) -> bool:
     """Notes, attachments and links: anyone who sees the ticket, except a read-only auditor."""
     return bool(user.role_codes - {"auditor"}) or policy.is_admin(user)
+
+
+def may_change_committed_time(user: Any, ticket: Ticket) -> bool:
+    """Who may change the resolution time promised to the customer (as `services.do_set_committed_time` decides):
+    the first responder's side, a supervisor of the region or an administrator, while the work order is open."""
+    if not ticket.is_open or policy.is_read_only(user):
+        return False
+    return bool(policy.is_first_responder_side(user, ticket) or policy.is_region_supervisor(user, ticket)
+                or policy.is_admin(user))
+
+
+class CommitTimeForm(forms.Form):
+    """A new committed resolution time, read in Asia/Shanghai (the site's time zone), and why (the customer is told)."""
+
+    committed_at = forms.DateTimeField(label=_("New committed time"), input_formats=["%Y-%m-%dT%H:%M",
+                                                                                    "%Y-%m-%d %H:%M"])
+    reason = forms.CharField(label=_("Why it changes (the customer sees it)"), max_length=MAX_NOTE)
+    version = forms.IntegerField(min_value=0, error_messages={"required": RELOAD, "invalid": RELOAD,
+                                                              "min_value": RELOAD})
 
 
 def ticket_context(request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
@@ -78,6 +99,7 @@ def ticket_context(request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
         "actions": [(a, Action(a).label, "danger" if a in DANGEROUS else "primary" if a in PRIMARY else "")
                     for a in actions],
         "can_reveal": policy.can_reveal(user),
+        "can_commit": may_change_committed_time(user, ticket),
         "can_write": may_write(user, ticket),
         "visibility_choices": Visibility.choices,
         # What the note, attachment and link forms show as chosen (a refused form shows the user's choice again).
@@ -182,6 +204,40 @@ def download_attachment(request: HttpRequest, pk: int, attachment_id: int) -> Fi
     if attachment is None:
         raise Http404(_("File not found."))
     return FileResponse(attachment.file.open("rb"), as_attachment=True, filename=attachment.filename)
+
+
+@staff_required
+@require_POST
+def change_committed_time(request: HttpRequest, pk: int) -> HttpResponse:
+    """The ticket page's "change committed time" form: `do_set_committed_time`; a refusal re-shows the page with the
+    errors under the fields and what was typed (422, or 409 when the work order changed meanwhile)."""
+    ticket = get_ticket(request.user, pk)
+    if not may_change_committed_time(request.user, ticket):
+        raise PermissionDenied(_("Only the first responder or a supervisor may change the committed time."))
+    form = CommitTimeForm(request.POST)
+    errors: dict[str, list[str]] = {}
+    status = 422
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.do_set_committed_time(acting_user=request.user, ticket=ticket, committed_at=data["committed_at"],
+                                           reason=data["reason"], expected_version=data["version"])
+        except ValidationFailed as exc:
+            errors = exc.errors
+        except DomainError as exc:
+            raise_for_domain_error(exc)
+            errors, status = {"general": [str(exc.message)]}, exc.status
+        else:
+            messages.success(request, _("Committed time changed; the customer is told."))
+            return redirect("workbench:ticket", pk=ticket.pk)
+    else:
+        errors = {field: [str(e) for e in errs] for field, errs in form.errors.items()}
+    for field in [f for f in errors if f not in ("committed_at", "reason", "general")]:  # version, or the form's own
+        errors.setdefault("general", []).extend(errors.pop(field))
+    context = ticket_context(request, ticket)
+    context.update(commit_errors=errors, commit_at=request.POST.get("committed_at", ""),
+                   commit_reason=request.POST.get("reason", ""))
+    return render(request, "workbench/ticket.html", context, status=status)
 
 
 @staff_required
