@@ -38,7 +38,8 @@ def test_the_first_responder_changes_it_in_shanghai_time(world: World, client_fo
     event = stored.events.get(kind=EventKind.COMMIT_TIME)
     assert event.note == "需上门测试" and event.visibility == Visibility.CUSTOMER
     page = client.get(f"/tickets/{t.pk}/").content.decode()
-    assert when.strftime("%Y-%m-%d 18:00") in page
+    timeline = page.split('id="timeline"')[1].split("</ol>")[0]
+    assert f"Committed to the customer: {when:%Y-%m-%d} 18:00" in timeline  # the new promise, in Shanghai time
 
 
 def test_bad_input_is_a_field_error_in_the_users_language_and_nothing_changes(world: World,

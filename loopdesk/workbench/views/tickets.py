@@ -3,6 +3,7 @@ this user may take now, as dialogs that call the services."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django import forms
@@ -19,7 +20,7 @@ from loopdesk.core.errors import DomainError, ValidationFailed
 from loopdesk.customers.services import do_reveal_customer
 from loopdesk.followup.selectors import open_callback_for
 from loopdesk.tickets import policy, services
-from loopdesk.tickets.choices import Action, CallbackVerdict, LinkKind, Visibility
+from loopdesk.tickets.choices import Action, CallbackVerdict, EventKind, LinkKind, Visibility
 from loopdesk.tickets.models import Attachment, Ticket, TicketLink
 from loopdesk.tickets.services import MAX_NOTE
 from loopdesk.workbench.actions import DANGEROUS, PRIMARY, RELOAD, ActionForm, posted_version, stale_message
@@ -52,6 +53,13 @@ def may_write(user: Any, ticket: Ticket) -> bool:
     return bool(user.role_codes - {"auditor"}) or policy.is_admin(user)
 
 
+def _moment(value: Any) -> dt.datetime | None:
+    try:
+        return dt.datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
 def may_change_committed_time(user: Any, ticket: Ticket) -> bool:
     """Who may change the resolution time promised to the customer (as `services.do_set_committed_time` decides):
     the first responder's side, a supervisor of the region or an administrator, while the work order is open."""
@@ -81,9 +89,10 @@ def ticket_context(request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
         link.inverse_label = INVERSE_LINK_LABELS.get(link.kind, link.get_kind_display())
     actions = policy.allowed_actions(user, ticket)
     now = timezone.now()
-    for event in events:  # the callback's verdict, readable in the timeline
+    for event in events:  # the callback's verdict and a new committed time, readable in the timeline
         verdict = (event.data or {}).get("verdict")
         event.verdict_label = CallbackVerdict(verdict).label if verdict in CallbackVerdict.values else ""
+        event.committed_to = _moment((event.data or {}).get("to")) if event.kind == EventKind.COMMIT_TIME else None
     callback_task = open_callback_for(ticket)
     return {
         "callback_task": callback_task,
