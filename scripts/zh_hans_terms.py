@@ -584,6 +584,7 @@ T: dict[str, str] = {
     "Return as misrouted (退单)": "退单",
     "Request information (补充信息)": "补充信息",
     "Information supplied": "信息已补充",
+    "Supply the information": "提供补充信息",
     "Request suspension (挂起)": "挂起",
     "Approve suspension": "同意挂起",
     "Deny suspension": "不同意挂起",
