@@ -977,6 +977,8 @@ T: dict[str, str] = {
     "Suspension requests": "挂起申请",
     "Returned to your unit: dispatch again": "退回本单位的工单：请重新派单",
     "New committed time": "新的承诺时间",
+    "It is with a department already: a transfer needs its reason in the note.":
+        "该工单已在处理部门：转派须在备注中写明原因。",
     "Why it changes (the customer sees it)": "变更原因（客户可见）",
     "Change the committed time": "变更对客户承诺时间",
     "Committed time changed; the customer is told.": "承诺时间已变更，将告知客户。",

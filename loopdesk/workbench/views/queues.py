@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from loopdesk.core.errors import ConflictError, DomainError
+from loopdesk.org.choices import UnitFunction
 from loopdesk.org.models import OrgUnit, User
 from loopdesk.reports import exports
 from loopdesk.sla.calendars import SHANGHAI
@@ -182,6 +183,10 @@ def bulk_dispatch(request: HttpRequest) -> HttpResponse:
             elif Action.TRANSFER in actions and ticket.status in (Status.DISPATCHED, Status.IN_PROGRESS):
                 if unit is None:
                     raise DomainError(_("Choose the unit to transfer it to."))
+                with_second_line = ticket.handler_unit.function == UnitFunction.SECOND_LINE
+                if not note and not with_second_line:  # taking it from a department: 转派 needs its reason
+                    raise DomainError(_("It is with a department already: a transfer needs its reason in the note."))
+                # From second-line support's own queue (routed there by default) it is the dispatch it waited for.
                 services.do_transfer_ticket(acting_user=request.user, ticket=ticket, to_unit=unit, to_user=person,
                                             note=note or str(_("Bulk dispatch")), expected_version=seen)
             else:
