@@ -977,6 +977,8 @@ T: dict[str, str] = {
     "Suspension requests": "挂起申请",
     "Returned to your unit: dispatch again": "退回本单位的工单：请重新派单",
     "New committed time": "新的承诺时间",
+    "Handler": "处理人",
+    "With me": "由我处理",
     "It is with a department already: a transfer needs its reason in the note.":
         "该工单已在处理部门：转派须在备注中写明原因。",
     "Why it changes (the customer sees it)": "变更原因（客户可见）",

@@ -99,6 +99,7 @@ class QueueFilterForm(forms.Form):
     channel = forms.ChoiceField(label=_("Channel"), required=False, choices=BLANK + list(Channel.choices))
     branch = forms.TypedChoiceField(label=_("Branch"), required=False, coerce=int, empty_value=None)
     tier = forms.ChoiceField(label=_("Customer tier"), required=False, choices=BLANK + list(Tier.choices))
+    handler = forms.ChoiceField(label=_("Handler"), required=False, choices=[*BLANK, ("me", _("With me"))])
     flag = forms.ChoiceField(label=_("SLA"), required=False,
                              choices=[*BLANK, ("overtime", _("Overtime")), ("problem", _("Problem ticket"))])
     created_from = forms.DateField(label=_("Registered from"), required=False,
@@ -108,8 +109,9 @@ class QueueFilterForm(forms.Form):
     sort = forms.ChoiceField(label=_("Sort"), required=False, choices=[
         ("due", _("Due soonest first")), ("-due", _("Due latest first")), ("-created", _("Newest first"))])
 
-    def __init__(self, *args: Any, **kwargs: Any):
+    def __init__(self, *args: Any, user: Any = None, **kwargs: Any):
         super().__init__(*args, **kwargs)
+        self.user = user  # for "with me"
         fill_categories(self.fields["category"], _("Any"))
         language = get_language()
         branches = OrgUnit.objects.filter(level=UnitLevel.CENTRE, function=UnitFunction.FRONT_LINE, is_active=True)
@@ -140,6 +142,8 @@ class QueueFilterForm(forms.Form):
             qs = qs.filter(category__path__startswith=path)
         if data.get("branch"):
             qs = qs.filter(branch_id=data["branch"])
+        if data.get("handler") == "me" and self.user is not None:
+            qs = qs.filter(handler_user=self.user)
         if data.get("flag") == "problem":
             qs = qs.filter(is_problem=True)
         elif data.get("flag") == "overtime":  # as the badge, home and board count them: a problem ticket is not here

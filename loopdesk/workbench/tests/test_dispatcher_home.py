@@ -26,10 +26,18 @@ def test_the_dispatchers_own_work_orders_are_on_their_home_page(world: World, cl
     handled = do_accept_ticket(acting_user=dispatcher, ticket=handled, expected_version=handled.version)
     assert handled.handler_user == dispatcher
 
+    elsewhere = do_create_ticket(acting_user=dispatcher, dispatch=True, dispatch_to=world.units["netmaint"],
+                                 **world.ticket_kwargs())
+    do_accept_ticket(acting_user=world.user("specialist"), ticket=elsewhere, expected_version=elsewhere.version)
+
     response = client_for("dispatcher").get("/")
     sections = {str(s.title): s for s in response.context["sections"]}
     assert [t.number for t in sections["Replies to answer to the customer"].rows] == [registered.number]
-    assert [t.number for t in sections["In your hands"].rows] == [handled.number]
+    in_hands = sections["In your hands"]
+    assert [t.number for t in in_hands.rows] == [handled.number]
+    # "See all" lists what the block counts: not the work orders they registered that a department handles now.
+    listed = client_for("dispatcher").get(in_hands.link).context["rows"]
+    assert [t.number for t in listed] == [handled.number]
     cards = {c.key: c for c in response.context["followup_cards"]}
     assert cards["callbacks"].count == 1
     assert 'id="nav-callbacks"' in response.content.decode()

@@ -85,7 +85,7 @@ def home_sections(user: Any, flags: RoleFlags) -> list[Section]:
     if flags.handler or flags.dispatcher:  # the second line accepts and handles some work orders itself
         handling = [Status.IN_PROGRESS, Status.PENDING_INFO, Status.HOLD_REQUESTED, Status.ON_HOLD]
         in_hand = visible_tickets(user).filter(is_open=True, handler_user=user, status__in=handling)
-        sections.append(_section(_("In your hands"), in_hand, "mine", status=handling))
+        sections.append(_section(_("In your hands"), in_hand, "mine", status=handling, handler="me"))
     if flags.head or flags.supervisor:  # supervisors approve too (e.g. a hold the unit's only head asked for)
         sections.append(_section(_("Suspension requests to decide"), queue_queryset(user, "holds", now=now),
                                  "holds"))

@@ -61,7 +61,7 @@ def queue(request: HttpRequest, key: str) -> HttpResponse:
                           {"queue": QUEUES[key], "queues": counts, "counted": True})
         patch_vary_headers(response, ("HX-Request", "HX-Target"))
         return response
-    form = QueueFilterForm(request.GET or None)
+    form = QueueFilterForm(request.GET or None, user=request.user)
     qs = queue_queryset(request.user, key, now=now)
     if form.is_bound and form.is_valid():
         qs = form.apply(qs)
