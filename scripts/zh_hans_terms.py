@@ -584,6 +584,7 @@ T: dict[str, str] = {
     "Return as misrouted (退单)": "退单",
     "Request information (补充信息)": "补充信息",
     "Information supplied": "信息已补充",
+    "Supply the information": "提供补充信息",
     "Request suspension (挂起)": "挂起",
     "Approve suspension": "同意挂起",
     "Deny suspension": "不同意挂起",
@@ -975,6 +976,20 @@ T: dict[str, str] = {
     "Open work orders waiting with second-line support.": "在二线支撑（综援室）等待派单的未结工单。",
     "At risk and overdue": "即将超时和已超时",
     "Running clocks that fall due soon or are past due.": "正在计时且即将到期或已过期的工单。",
+    "Suspension requests": "挂起申请",
+    "Returned to your unit: dispatch again": "退回本单位的工单：请重新派单",
+    "New committed time": "新的承诺时间",
+    "Handler": "处理人",
+    "With me": "由我处理",
+    "It is with a department already: a transfer needs its reason in the note.":
+        "该工单已在处理部门：转派须在备注中写明原因。",
+    "Why it changes (the customer sees it)": "变更原因（客户可见）",
+    "Change the committed time": "变更对客户承诺时间",
+    "Committed time changed; the customer is told.": "承诺时间已变更，将告知客户。",
+    "The routing rules send it to %(unit)s, which returned it as not theirs: choose where it goes.":
+        "按派单规则将派往%(unit)s，但该单位已将此工单退回（非本单位处理）：请选择派往的单位。",
+    "Requests to suspend a work order (挂起) waiting for a department head or a supervisor to decide.":
+        "等待部门负责人或服务管理人员审批的工单挂起申请。",
     "On time": "正常",
     "At risk": "即将超时",
     "Overdue": "已逾期",

@@ -22,13 +22,16 @@ def is_db_id(value: str) -> bool:
 
 
 def normalize_msisdn(value: str) -> str:
-    """Strip spaces, dashes and a +86/0086 prefix; full-width digits become ASCII."""
+    """Strip spaces, dashes and a +86/0086 prefix (or a bare 86 before the 11 digits, as many CTI systems send the
+    caller, and as "+86…" arrives in a query string whose "+" was not encoded); full-width digits become ASCII."""
     value = (value or "").strip().translate(str.maketrans("０１２３４５６７８９", "0123456789"))
     value = re.sub(r"[\s\-()]", "", value)
     if value.startswith("+86"):
         value = value[3:]
     elif value.startswith("0086"):
         value = value[4:]
+    elif len(value) == 13 and value.startswith("861") and value.isascii() and value.isdigit():
+        value = value[2:]
     return value
 
 

@@ -559,16 +559,36 @@ def do_record_callback(*, acting_user: Any, task: CallbackTask | int, verdict: s
     with transaction.atomic():
         ticket = ticket_services.do_callback(acting_user=acting_user, ticket=task_obj.ticket_id, verdict=verdict,
                                              note=note, now=at)
-        if verdict == CallbackVerdict.DISSATISFIED:
-            action = FollowupPolicy.current().dissatisfied_action
-            reason_text = note.strip() or str(_("The customer was not satisfied at the callback."))
-            if action == DissatisfiedAction.REOPEN:
-                ticket = ticket_services.do_reopen_ticket(acting_user=acting_user, ticket=ticket,
-                                                          reason=reason_text, now=at)
-            else:
-                do_escalate_ticket(ticket=ticket, reason=EscalationReason.DISSATISFIED,
-                                   occasion=f"cb:{task_obj.pk}", note=reason_text, now=at)
-                ticket.refresh_from_db()
+        return _after_callback(acting_user, ticket, verdict, note, occasion=f"cb:{task_obj.pk}", at=at)
+
+
+def do_record_ticket_callback(*, acting_user: Any, ticket: Ticket | int, verdict: str, note: str = "",
+                              expected_version: int | None = None, now: dt.datetime | None = None) -> Ticket:
+    """The callback of a work order, by the work order (a callback task of it, if open, is done by it; one solved at
+    first contact has none), with the outcome of `do_record_callback`: a dissatisfied customer reopens or escalates
+    per policy. The workbench's action form and the REST API's callback action."""
+    at = now or timezone.now()
+    ticket_id = ticket.pk if isinstance(ticket, Ticket) else ticket
+    task_id = (CallbackTask.objects.filter(ticket_id=ticket_id, status=CallbackStatus.OPEN)
+               .values_list("pk", flat=True).first())
+    with transaction.atomic():
+        t = ticket_services.do_callback(acting_user=acting_user, ticket=ticket, verdict=verdict, note=note,
+                                        expected_version=expected_version, now=at)
+        occasion = f"cb:{task_id}" if task_id is not None else f"cbt:{t.pk}:{t.reopen_count}"
+        return _after_callback(acting_user, t, verdict, note, occasion=occasion, at=at)
+
+
+def _after_callback(acting_user: Any, ticket: Ticket, verdict: str, note: str, *, occasion: str,
+                    at: dt.datetime) -> Ticket:
+    """What the follow-up policy does after a dissatisfied callback: reopen (default) or escalate."""
+    if verdict != CallbackVerdict.DISSATISFIED:
+        return ticket
+    reason_text = note.strip() or str(_("The customer was not satisfied at the callback."))
+    if FollowupPolicy.current().dissatisfied_action == DissatisfiedAction.REOPEN:
+        return ticket_services.do_reopen_ticket(acting_user=acting_user, ticket=ticket, reason=reason_text, now=at)
+    do_escalate_ticket(ticket=ticket, reason=EscalationReason.DISSATISFIED, occasion=occasion, note=reason_text,
+                       now=at)
+    ticket.refresh_from_db()
     return ticket
 
 

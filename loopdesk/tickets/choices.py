@@ -65,7 +65,7 @@ class Action(models.TextChoices):
     TRANSFER = "transfer", _("Transfer (转派)")
     RETURN = "return", _("Return as misrouted (退单)")
     REQUEST_INFO = "request_info", _("Request information (补充信息)")
-    PROVIDE_INFO = "provide_info", _("Information supplied")
+    PROVIDE_INFO = "provide_info", _("Supply the information")
     REQUEST_HOLD = "request_hold", _("Request suspension (挂起)")
     APPROVE_HOLD = "approve_hold", _("Approve suspension")
     DENY_HOLD = "deny_hold", _("Deny suspension")

@@ -19,6 +19,7 @@ from django.db import IntegrityError, connections, router, transaction
 from django.db.models import QuerySet
 from django.db.models.query import get_related_populators
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from loopdesk.audit.services import record_audit
@@ -344,11 +345,17 @@ def _grant_unit_access(ticket: Ticket, unit: OrgUnit) -> None:
     TicketUnitAccess.objects.bulk_create([TicketUnitAccess(ticket=ticket, unit=unit)], ignore_conflicts=True)
 
 
+def _unit_name(unit: OrgUnit) -> str:
+    """A unit's name in the language of the message that names it."""
+    return unit.display_name(get_language())
+
+
 def _check_target_unit(unit: OrgUnit | None, field: str = "to_unit") -> OrgUnit:
     if unit is None:
         raise ValidationFailed(field=field, message=_("Choose the unit to send the work order to."))
     if not unit.is_active:
-        raise ValidationFailed(field=field, message=_("Unit “%(unit)s” is no longer active.") % {"unit": unit.name})
+        raise ValidationFailed(field=field, message=_("Unit “%(unit)s” is no longer active.")
+                               % {"unit": _unit_name(unit)})
     if unit.function == UnitFunction.FRONT_LINE:  # nobody there accepts work orders: it would be stuck
         raise ValidationFailed(field=field, message=_(
             "Tickets are routed to specialist departments or second-line support, not to the front line."))
@@ -360,7 +367,7 @@ def _check_target_region(t: Ticket, unit: OrgUnit, field: str = "to_unit") -> No
     if unit.level in (UnitLevel.CITY, UnitLevel.CENTRE, UnitLevel.ROOM) and unit.region != t.region:
         raise ValidationFailed(field=field, message=_(
             "“%(unit)s” works for region %(unit_region)s; this work order is of region %(region)s.")
-            % {"unit": unit.name, "unit_region": unit.region, "region": t.region})
+            % {"unit": _unit_name(unit), "unit_region": unit.region, "region": t.region})
 
 
 def _check_target_user(user: Any, unit: OrgUnit, field: str = "to_user") -> Any:
@@ -368,7 +375,7 @@ def _check_target_user(user: Any, unit: OrgUnit, field: str = "to_user") -> Any:
         return None
     if user.unit is None or not user.unit.is_within(unit) or not user.is_active:
         raise ValidationFailed(
-            field=field, message=_("%(user)s does not work in %(unit)s.") % {"user": user, "unit": unit.name}
+            field=field, message=_("%(user)s does not work in %(unit)s.") % {"user": user, "unit": _unit_name(unit)}
         )
     return user
 
@@ -616,16 +623,20 @@ def do_dispatch_ticket(
     note: str = "",
     expected_version: int | None = None,
     now: dt.datetime | None = None,
+    not_back: bool = False,
 ) -> Ticket:
-    """Dispatch (派单) to a department; with no unit given, where the routing rules send it."""
+    """Dispatch (派单) to a department; with no unit given, where the routing rules send it.
+
+    `not_back` (the workbench's forms): a returned work order that the rules would send back to the unit that
+    returned it is refused on `to_unit` (choose where it goes; naming that unit again is allowed)."""
     with refcache.pinned():
         return _dispatch(acting_user=acting_user, ticket=ticket, to_unit=to_unit, to_user=to_user, note=note,
-                         expected_version=expected_version, now=now)
+                         expected_version=expected_version, now=now, not_back=not_back)
 
 
 def _dispatch(
     *, acting_user: Any, ticket: Ticket | int, to_unit: OrgUnit | None, to_user: Any, note: str,
-    expected_version: int | None, now: dt.datetime | None, created: Ticket | None = None,
+    expected_version: int | None, now: dt.datetime | None, created: Ticket | None = None, not_back: bool = False,
 ) -> Ticket:
     note = _optional_text("note", note)
     routed: dict[str, Any] = {}
@@ -637,6 +648,11 @@ def _dispatch(
         )
         to_unit = decision.unit
         routed = {"routed_by_rule": decision.rule.pk if decision.rule else None}
+        if not_back and to_unit is not None and t.status == Status.RETURNED and _returned_by(t) == to_unit.pk:
+            # The same rules sent it there before: back again, it would only be returned again.
+            raise ValidationFailed(field="to_unit", message=_(
+                "The routing rules send it to %(unit)s, which returned it as not theirs: choose where it goes.")
+                % {"unit": _unit_name(to_unit)})
     unit = _check_target_unit(to_unit)
     user = _check_target_user(to_user, unit)
 
@@ -648,6 +664,12 @@ def _dispatch(
 
     return _transition(acting_user, ticket, Action.DISPATCH, expected_version=expected_version, now=now, note=note,
                        handler=(unit, user), change=change, data={"to_unit": unit.code, **routed}, created=created)
+
+
+def _returned_by(t: Ticket) -> int | None:
+    """The unit that returned the work order last (退单), by id."""
+    return (TicketEvent.objects.filter(ticket_id=t.pk, kind=EventKind.RETURN).order_by("-seq")
+            .values_list("from_unit_id", flat=True).first())
 
 
 def _back_to_first_responder(t: Ticket) -> tuple[OrgUnit, Any]:

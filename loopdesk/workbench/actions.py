@@ -8,11 +8,13 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from loopdesk.core.text import is_db_id
+from loopdesk.followup.services import do_record_ticket_callback
 from loopdesk.org.models import OrgUnit
 from loopdesk.tickets.choices import Action, CallbackVerdict, RejectReason
 from loopdesk.tickets.models import Ticket
 from loopdesk.tickets.policy import visible_tickets
 from loopdesk.tickets.services import ACTION_SERVICES, MAX_DESCRIPTION, MAX_NOTE
+from loopdesk.workbench.common import candidate_numbers, typed_number
 from loopdesk.workbench.units import target_unit_choices
 
 
@@ -103,13 +105,20 @@ class ActionForm(forms.Form):
         self.initial.setdefault("version", ticket.version)
 
     def clean_duplicate_of(self) -> Ticket | None:
-        number = (self.cleaned_data.get("duplicate_of") or "").strip().upper()
+        number = typed_number(self.cleaned_data.get("duplicate_of"))
         if not number:
             return None
-        other = visible_tickets(self.user).filter(number=number).first()
+        other = visible_tickets(self.user).filter(number__in=candidate_numbers(self.user, number)).first()
         if other is None:
             raise forms.ValidationError(_("No work order you may see has this number."))
         return other
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if (self.action == Action.CALLBACK and data.get("verdict") == CallbackVerdict.DISSATISFIED
+                and not (data.get("note") or "").strip()):  # as the callback task's dialog asks
+            self.add_error("note", _("Say why the customer is not satisfied: the department will read it."))
+        return data
 
     def service_kwargs(self) -> dict[str, Any]:
         data = dict(self.cleaned_data)
@@ -117,10 +126,14 @@ class ActionForm(forms.Form):
         if "to_unit" in data:
             unit_id = data.pop("to_unit")
             kwargs["to_unit"] = OrgUnit.objects.get(pk=unit_id) if unit_id else None
+        if self.action == Action.DISPATCH:  # the rules' default is not the unit that just returned it
+            kwargs["not_back"] = True
         kwargs.update(data)
         return kwargs
 
     def run(self) -> Ticket:
+        if self.action == Action.CALLBACK:  # no callback task (solved at first contact): the same follow-up policy
+            return do_record_ticket_callback(acting_user=self.user, ticket=self.ticket, **self.service_kwargs())
         return ACTION_SERVICES[self.action](acting_user=self.user, ticket=self.ticket, **self.service_kwargs())
 
 

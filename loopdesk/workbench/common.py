@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -11,11 +12,13 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from loopdesk.core.errors import DomainError, NotFoundError, PermissionDeniedError
-from loopdesk.core.text import is_db_id
+from loopdesk.core.text import ascii_digits, is_db_id
 from loopdesk.org.choices import FRONT_LINE_ROLES, Role
+from loopdesk.sla.calendars import SHANGHAI
 from loopdesk.tickets import policy
 
 View = Callable[..., HttpResponse]
@@ -86,6 +89,9 @@ class RoleFlags:
         self.auditor = Role.AUDITOR in roles
         self.admin = admin
         self.can_create = bool(user.is_authenticated and policy.can_create(user))
+        # Who registers contacts as their daily work and so answers and calls back their own work orders: the front
+        # line, and the second line, which registers the other channels' (12300, e-mail…) and handles some itself.
+        self.registers = self.front_line or self.dispatcher or admin
         self.can_reveal = bool(user.is_authenticated and policy.can_reveal(user))
         self.role_labels = [str(Role(code).label) for code in sorted(roles) if code in Role.values]
 
@@ -96,3 +102,24 @@ def safe_next(request: HttpRequest, fallback: str = "/") -> str:
     if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
         return target
     return fallback
+
+
+def typed_number(value: str | None) -> str:
+    """A work-order number as typed: full-width digits, letters and dashes (a Chinese IME's) as ASCII, upper case."""
+    return unicodedata.normalize("NFKC", value or "").strip().upper()
+
+
+def candidate_numbers(user: Any, text: str) -> list[str]:
+    """The numbers `text` (see typed_number) may mean: itself; in the user's region, "20261122-000123"; and today's
+    "123" / "000123" (exact numbers only, so that the number index answers). The search box, the link form and the
+    reject dialog's "duplicate of" read a number alike."""
+    numbers = [text]
+    region = getattr(user.unit, "region", "")
+    if region:
+        day, _sep, tail = text.rpartition("-")
+        if ascii_digits(day) and len(day) == 8 and ascii_digits(tail) and len(tail) <= 6:
+            numbers.append(f"{region}-{day}-{int(tail):06d}")
+        elif ascii_digits(text) and len(text) <= 6 and int(text):
+            today = timezone.localtime(timezone.now(), SHANGHAI).date()
+            numbers.append(f"{region}-{today:%Y%m%d}-{int(text):06d}")
+    return numbers

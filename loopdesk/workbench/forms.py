@@ -77,13 +77,29 @@ def fill_categories(field: forms.Field, blank_label: Any) -> None:
     field.widget.choices = field.choices
 
 
+class MultiValueSelect(CategorySelect):
+    """One <select>, but the query string may name several values (?status=new&status=returned: a home block's
+    "See all" lists every status the block counts)."""
+
+    def value_from_datadict(self, data: Any, files: Any, name: str) -> Any:
+        getlist = getattr(data, "getlist", None)
+        return getlist(name) if getlist is not None else data.get(name)
+
+    def render(self, name: str, value: Any, attrs: Any = None, renderer: Any = None) -> SafeString:
+        if len([v for v in self.format_value(value) if v]) > 1:  # show every value chosen, and send them again
+            attrs = {**(attrs or {}), "multiple": True}
+        return super().render(name, value, attrs, renderer)
+
+
 class QueueFilterForm(forms.Form):
-    status = forms.ChoiceField(label=_("Status"), required=False, choices=BLANK + list(Status.choices))
+    status = forms.MultipleChoiceField(label=_("Status"), required=False, choices=BLANK + list(Status.choices),
+                                       widget=MultiValueSelect)
     contact_type = forms.ChoiceField(label=_("Contact type"), required=False, choices=BLANK + list(ContactType.choices))
     category = category_field(False, _("Category (with subcategories)"))
     channel = forms.ChoiceField(label=_("Channel"), required=False, choices=BLANK + list(Channel.choices))
     branch = forms.TypedChoiceField(label=_("Branch"), required=False, coerce=int, empty_value=None)
     tier = forms.ChoiceField(label=_("Customer tier"), required=False, choices=BLANK + list(Tier.choices))
+    handler = forms.ChoiceField(label=_("Handler"), required=False, choices=[*BLANK, ("me", _("With me"))])
     flag = forms.ChoiceField(label=_("SLA"), required=False,
                              choices=[*BLANK, ("overtime", _("Overtime")), ("problem", _("Problem ticket"))])
     created_from = forms.DateField(label=_("Registered from"), required=False,
@@ -93,12 +109,14 @@ class QueueFilterForm(forms.Form):
     sort = forms.ChoiceField(label=_("Sort"), required=False, choices=[
         ("due", _("Due soonest first")), ("-due", _("Due latest first")), ("-created", _("Newest first"))])
 
-    def __init__(self, *args: Any, **kwargs: Any):
+    def __init__(self, *args: Any, user: Any = None, **kwargs: Any):
         super().__init__(*args, **kwargs)
+        self.user = user  # for "with me"
         fill_categories(self.fields["category"], _("Any"))
         language = get_language()
         branches = OrgUnit.objects.filter(level=UnitLevel.CENTRE, function=UnitFunction.FRONT_LINE, is_active=True)
         self.fields["branch"].choices = BLANK + [(u.pk, u.display_name(language)) for u in branches.order_by("path")]
+        self.fields["status"].widget.choices = self.fields["status"].choices
         for field in self.fields.values():  # every select's options as one string (see CategorySelect.render)
             if type(field.widget) is forms.Select:
                 field.widget = CategorySelect(attrs=field.widget.attrs, choices=field.choices)
@@ -113,7 +131,10 @@ class QueueFilterForm(forms.Form):
     def apply(self, qs: Any) -> Any:
         """Narrow a ticket queryset by the valid filters (call after is_valid())."""
         data = self.cleaned_data
-        for name in ("status", "contact_type", "channel", "tier"):
+        statuses = [value for value in data.get("status") or [] if value]
+        if statuses:
+            qs = qs.filter(status__in=statuses)
+        for name in ("contact_type", "channel", "tier"):
             if data.get(name):
                 qs = qs.filter(**{name: data[name]})
         if data.get("category"):
@@ -121,10 +142,12 @@ class QueueFilterForm(forms.Form):
             qs = qs.filter(category__path__startswith=path)
         if data.get("branch"):
             qs = qs.filter(branch_id=data["branch"])
+        if data.get("handler") == "me" and self.user is not None:
+            qs = qs.filter(handler_user=self.user)
         if data.get("flag") == "problem":
             qs = qs.filter(is_problem=True)
-        elif data.get("flag") == "overtime":
-            qs = qs.filter(is_overtime=True)
+        elif data.get("flag") == "overtime":  # as the badge, home and board count them: a problem ticket is not here
+            qs = qs.filter(is_overtime=True, is_problem=False)
         if data.get("created_from"):
             qs = qs.filter(created_at__gte=_day_start(data["created_from"]))
         if data.get("created_to"):

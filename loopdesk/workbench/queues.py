@@ -18,7 +18,7 @@ from loopdesk.org.models import OrgUnit
 from loopdesk.sla.models import SlaPolicy
 from loopdesk.tickets.choices import Status
 from loopdesk.tickets.models import Ticket
-from loopdesk.tickets.policy import visible_tickets
+from loopdesk.tickets.policy import is_admin, visible_tickets
 from loopdesk.workbench.sla import DEFAULT_WARN_MINUTES
 
 PAGE_SIZE = 25  # rows per queue page (keyset "next" for more); each row costs ~1 ms of template work
@@ -62,6 +62,8 @@ QUEUES = {
         Queue("unit", _("My unit's queue"), _("Open work orders with your unit and the rooms below it.")),
         Queue("dispatch", _("To be dispatched"), _("Open work orders waiting with second-line support.")),
         Queue("risk", _("At risk and overdue"), _("Running clocks that fall due soon or are past due.")),
+        Queue("holds", _("Suspension requests"),
+              _("Requests to suspend a work order (挂起) waiting for a department head or a supervisor to decide.")),
     )
 }
 
@@ -101,6 +103,14 @@ def queue_queryset(user: Any, key: str, *, now: dt.datetime | None = None) -> Qu
         # The unit ids as a list, so that the open-queue index (handler_unit, due_at, id) serves the query.
         second_line = list(OrgUnit.objects.filter(function=UnitFunction.SECOND_LINE).values_list("id", flat=True))
         return qs.filter(status__in=TO_DISPATCH_STATUSES, handler_unit_id__in=second_line)
+    if key == "holds":
+        # A head decides for the units below it, a supervisor for the company (what the policy lets them approve).
+        qs = qs.filter(status=Status.HOLD_REQUESTED)
+        if user.has_role(Role.SUPERVISOR) or is_admin(user):
+            return qs
+        if user.has_role(Role.DEPARTMENT_HEAD):
+            return qs.filter(handler_unit_id__in=unit_subtree_ids(user.unit))
+        return qs.none()
     if key == "risk":
         qs = qs.filter(sla_paused=False, due_at__lt=now + dt.timedelta(minutes=warn_window_minutes()))
         if user.role_codes & WIDE_ROLES or user.unit_id is None:
@@ -112,6 +122,11 @@ def queue_queryset(user: Any, key: str, *, now: dt.datetime | None = None) -> Qu
             own |= Q(first_responder_unit_id=user.unit_id)
         return qs.filter(own)
     raise KeyError(key)
+
+
+def decides_holds(user: Any) -> bool:
+    """Who gets the "Suspension requests" queue: department heads, supervisors and administrators."""
+    return bool(is_admin(user) or user.has_role(Role.SUPERVISOR) or user.has_role(Role.DEPARTMENT_HEAD))
 
 
 def table_rows(qs: QuerySet[Ticket]) -> QuerySet[Ticket]:

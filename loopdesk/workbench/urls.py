@@ -19,6 +19,7 @@ urlpatterns = [
     path("tickets/<int:pk>/attach/", tickets.add_attachment, name="ticket_attach"),
     path("tickets/<int:pk>/files/<int:attachment_id>/", tickets.download_attachment, name="ticket_file"),
     path("tickets/<int:pk>/link/", tickets.add_link, name="ticket_link"),
+    path("tickets/<int:pk>/committed-time/", tickets.change_committed_time, name="ticket_commit_time"),
     path("tickets/<int:pk>/reveal/", tickets.reveal_customer, name="ticket_reveal"),
     path("board/", board.board, name="board"),
     path("board/escalate/<int:pk>/", board.escalate, name="board_escalate"),

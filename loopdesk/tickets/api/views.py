@@ -22,6 +22,7 @@ from rest_framework.views import APIView
 from loopdesk.core.errors import ValidationFailed
 from loopdesk.core.text import is_db_id
 from loopdesk.customers.services import get_or_create_customer
+from loopdesk.followup.services import do_record_ticket_callback
 from loopdesk.org.models import OrgUnit
 from loopdesk.routing.services import route_ticket
 from loopdesk.tickets import services
@@ -111,6 +112,8 @@ class TicketViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMix
     def act(self, request: Request, pk: str, action_name: str) -> Response:
         """Take one action of the closed loop (dispatch, accept, transfer, …) with optimistic locking."""
         service = services.ACTION_SERVICES.get(action_name)
+        if action_name == Action.CALLBACK:  # with the follow-up policy's outcome (reopen or escalate), as in the UI
+            service = do_record_ticket_callback
         if service is None:
             raise NotFound(_("Unknown action “%(action)s”.") % {"action": action_name})
         ticket = self.get_object()

@@ -40,3 +40,25 @@ def test_a_phone_number_lists_the_visible_tickets_for_roles_that_do_not_register
     assert t.number in page and t.customer.masked_msisdn in page  # the table shows the number masked
     other = client_for("it_specialist").get("/find/", {"q": t.customer.msisdn})
     assert other.status_code == 404 and t.number not in other.content.decode()
+
+
+def test_a_phone_number_typed_with_spaces_dashes_a_country_code_or_full_width_digits_is_a_phone_number(
+        world: Any, client_for: Any) -> None:
+    """As the desk takes it (normalize_msisdn): "138 0013 8000" or a Chinese IME's "１３８…" was looked up as a
+    work-order number and not found."""
+    t = _ticket(world)
+    msisdn = t.customer.msisdn
+    full_width = msisdn.translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+    for q in (f"{msisdn[:3]} {msisdn[3:7]} {msisdn[7:]}", f"{msisdn[:3]}-{msisdn[3:7]}-{msisdn[7:]}",
+              f"+86 {msisdn}", full_width):
+        response = client_for("agent").get("/find/", {"q": q})
+        assert response.status_code == 302 and response["Location"] == f"/desk/?caller={msisdn}", q
+        listed = client_for("specialist").get("/find/", {"q": q})
+        assert listed.status_code == 200 and [r.number for r in listed.context["rows"]] == [t.number], q
+
+
+def test_full_width_digits_of_a_work_order_number_find_it(world: Any, client_for: Any) -> None:
+    t = _ticket(world)
+    typed = t.number.translate(str.maketrans("0123456789-", "０１２３４５６７８９－"))
+    response = client_for("agent").get("/find/", {"q": typed})
+    assert response.status_code == 302 and response["Location"] == f"/tickets/{t.pk}/"

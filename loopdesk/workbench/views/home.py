@@ -16,14 +16,13 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from loopdesk.core.text import ascii_digits
+from loopdesk.core.text import ascii_digits, normalize_msisdn
 from loopdesk.followup import selectors as followup_selectors
-from loopdesk.sla.calendars import SHANGHAI
 from loopdesk.tickets import policy
 from loopdesk.tickets.choices import Status
 from loopdesk.tickets.models import Ticket
 from loopdesk.tickets.policy import visible_tickets
-from loopdesk.workbench.common import RoleFlags, safe_next, staff_required
+from loopdesk.workbench.common import RoleFlags, candidate_numbers, safe_next, staff_required, typed_number
 from loopdesk.workbench.queues import capped_count, queue_queryset, table_rows
 
 SECTION_ROWS = 8
@@ -38,10 +37,11 @@ class Section:
     count: int | None = None  # None: a full section, counted by the request its heading sends once shown
 
 
-def _section(title: Any, qs: QuerySet[Ticket], queue: str, **params: str) -> Section:
+def _section(title: Any, qs: QuerySet[Ticket], queue: str, **params: str | list[str]) -> Section:
+    """A block of the home page; `queue` and `params` make its "See all" link, which must list what `qs` counts."""
     link = reverse("workbench:queue", args=[queue])
     if params:
-        link += "?" + urlencode(params)
+        link += "?" + urlencode(params, doseq=True)
     return Section(title, qs, link)
 
 
@@ -68,35 +68,40 @@ def home_sections(user: Any, flags: RoleFlags) -> list[Section]:
     """What needs this user now, by role (querysets; see load_rows and section_counts)."""
     now = timezone.now()
     sections: list[Section] = []
-    if flags.front_line or flags.admin:
+    if flags.registers:
         mine = queue_queryset(user, "mine", now=now)
         sections.append(_section(_("Replies to answer to the customer"), mine.filter(status=Status.REPLIED),
                                  "mine", status=Status.REPLIED))
+        waiting = [Status.NEW, Status.RETURNED]
         sections.append(_section(_("Registered or returned, not yet dispatched"),
-                                 mine.filter(status__in=[Status.NEW, Status.RETURNED]), "mine", status=Status.NEW))
+                                 mine.filter(status__in=waiting), "mine", status=waiting))
+        answered = [Status.ANSWERED, Status.CALLED_BACK]
         sections.append(_section(_("Answered: call back and close"),
-                                 mine.filter(status__in=[Status.ANSWERED, Status.CALLED_BACK]), "mine",
-                                 status=Status.ANSWERED))
+                                 mine.filter(status__in=answered), "mine", status=answered))
     if flags.handler:
         unit = queue_queryset(user, "unit", now=now)
         sections.append(_section(_("Waiting for your unit to accept"), unit.filter(status=Status.DISPATCHED), "unit",
                                  status=Status.DISPATCHED))
-        in_hand = visible_tickets(user).filter(
-            is_open=True, handler_user=user,
-            status__in=[Status.IN_PROGRESS, Status.PENDING_INFO, Status.HOLD_REQUESTED, Status.ON_HOLD],
-        )
-        sections.append(_section(_("In your hands"), in_hand, "mine", status=Status.IN_PROGRESS))
-    if flags.head:
-        sections.append(_section(_("Suspension requests to decide"),
-                                 queue_queryset(user, "unit", now=now).filter(status=Status.HOLD_REQUESTED), "unit",
-                                 status=Status.HOLD_REQUESTED))
+    if flags.handler or flags.dispatcher:  # the second line accepts and handles some work orders itself
+        handling = [Status.IN_PROGRESS, Status.PENDING_INFO, Status.HOLD_REQUESTED, Status.ON_HOLD]
+        in_hand = visible_tickets(user).filter(is_open=True, handler_user=user, status__in=handling)
+        sections.append(_section(_("In your hands"), in_hand, "mine", status=handling, handler="me"))
+    if flags.head or flags.supervisor:  # supervisors approve too (e.g. a hold the unit's only head asked for)
+        sections.append(_section(_("Suspension requests to decide"), queue_queryset(user, "holds", now=now),
+                                 "holds"))
     if flags.dispatcher or flags.supervisor:
         sections.append(_section(_("To be dispatched"), queue_queryset(user, "dispatch", now=now), "dispatch"))
+    if flags.supervisor:  # a return (退单) goes back to the unit that dispatched it: here, the supervisors'
+        sections.append(_section(_("Returned to your unit: dispatch again"),
+                                 queue_queryset(user, "unit", now=now).filter(status=Status.RETURNED), "unit",
+                                 status=Status.RETURNED))
     if flags.supervisor:
-        open_qs = visible_tickets(user).filter(is_open=True)
-        sections.append(_section(_("Problem tickets (over 72 h)"), open_qs.filter(is_problem=True), "risk",
+        # The late tickets of the queue their "See all" opens (at risk and overdue, filtered as there), so that the
+        # block counts what the list shows; every late open ticket, whatever its clock, is on the board.
+        risk = queue_queryset(user, "risk", now=now)
+        sections.append(_section(_("Problem tickets (over 72 h)"), risk.filter(is_problem=True), "risk",
                                  flag="problem"))
-        sections.append(_section(_("Overtime tickets (over 48 h)"), open_qs.filter(is_overtime=True, is_problem=False),
+        sections.append(_section(_("Overtime tickets (over 48 h)"), risk.filter(is_overtime=True, is_problem=False),
                                  "risk", flag="overtime"))
     if not flags.supervisor:
         sections.append(_section(_("At risk and overdue"), queue_queryset(user, "risk", now=now), "risk"))
@@ -113,9 +118,9 @@ class FollowupCard:
 
 
 def followup_cards(user: Any, flags: RoleFlags) -> list[FollowupCard]:
-    """Callbacks owed (front line) and open escalations (supervisors): one aggregate query each."""
+    """Callbacks owed (front line, second line) and open escalations (supervisors): one aggregate query each."""
     cards: list[FollowupCard] = []
-    if flags.front_line or flags.admin:
+    if flags.registers:
         counts = followup_selectors.my_open_callbacks(user).aggregate(
             total=Count("id"), overdue=Count("id", filter=Q(due_at__lt=timezone.now())))
         cards.append(FollowupCard("callbacks", _("Callbacks to make"), counts["total"],
@@ -165,35 +170,23 @@ def set_language(request: HttpRequest) -> HttpResponse:
 FOUND_ROWS = 50
 
 
-def _candidate_numbers(user: Any, text: str) -> list[str]:
-    """The numbers `text` may mean: itself; in the user's region, "20261122-000123"; and today's "123" / "000123"
-    (exact numbers only, so that the number index answers)."""
-    numbers = [text]
-    region = getattr(user.unit, "region", "")
-    if region:
-        day, _sep, tail = text.rpartition("-")
-        if ascii_digits(day) and len(day) == 8 and ascii_digits(tail) and len(tail) <= 6:
-            numbers.append(f"{region}-{day}-{int(tail):06d}")
-        elif ascii_digits(text) and len(text) <= 6 and int(text):
-            today = timezone.localtime(timezone.now(), SHANGHAI).date()
-            numbers.append(f"{region}-{today:%Y%m%d}-{int(text):06d}")
-    return numbers
-
-
 @staff_required
 def find_ticket(request: HttpRequest) -> HttpResponse:
     """The header's search box: a work-order number (or the tail of today's) opens the ticket; a phone number opens
     the desk for those who register contacts, and lists the work orders of that number one may see for others."""
-    text = (request.GET.get("q") or "").strip().upper()
-    if ascii_digits(text) and len(text) == 11:
+    # Full-width digits, letters and dashes (a Chinese IME's) as ASCII; a phone number as the desk takes it
+    # ("138 0013 8000", "+86…").
+    text = typed_number(request.GET.get("q"))
+    msisdn = normalize_msisdn(text)
+    if ascii_digits(msisdn) and len(msisdn) == 11:
         if policy.can_create(request.user):
-            return redirect(reverse("workbench:desk") + "?" + urlencode({"caller": text}))
-        found = list(table_rows(visible_tickets(request.user).filter(customer__msisdn=text))
+            return redirect(reverse("workbench:desk") + "?" + urlencode({"caller": msisdn}))
+        found = list(table_rows(visible_tickets(request.user).filter(customer__msisdn=msisdn))
                      .order_by("-created_at", "-id")[:FOUND_ROWS])
         if found:
             return render(request, "workbench/found_by_phone.html", {"rows": found, "more": len(found) == FOUND_ROWS})
     elif text:
-        ticket = (visible_tickets(request.user).filter(number__in=_candidate_numbers(request.user, text))
+        ticket = (visible_tickets(request.user).filter(number__in=candidate_numbers(request.user, text))
                   .only("id").first())
         if ticket is not None:
             return redirect("workbench:ticket", pk=ticket.pk)

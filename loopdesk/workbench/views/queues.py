@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from loopdesk.core.errors import ConflictError, DomainError
+from loopdesk.org.choices import UnitFunction
 from loopdesk.org.models import OrgUnit, User
 from loopdesk.reports import exports
 from loopdesk.sla.calendars import SHANGHAI
@@ -23,7 +24,15 @@ from loopdesk.tickets.policy import allowed_actions, visible_tickets
 from loopdesk.workbench.actions import RELOAD, posted_version, stale_message
 from loopdesk.workbench.common import RoleFlags, posted_id, safe_next, staff_required
 from loopdesk.workbench.forms import QueueFilterForm
-from loopdesk.workbench.queues import PAGE_SIZE, QUEUES, capped_count, count_label, page, queue_queryset
+from loopdesk.workbench.queues import (
+    PAGE_SIZE,
+    QUEUES,
+    capped_count,
+    count_label,
+    decides_holds,
+    page,
+    queue_queryset,
+)
 from loopdesk.workbench.units import target_handler_groups, target_unit_choices
 
 BULK_LIMIT = 100
@@ -40,8 +49,9 @@ def queue(request: HttpRequest, key: str) -> HttpResponse:
         raise Http404(_("No such queue."))
     now = timezone.now()
     bulk = may_bulk_dispatch(request.user)
-    # The tabs: "to be dispatched" only for those who dispatch.
-    tabs = [q for q in QUEUES.values() if q.key != "dispatch" or bulk or key == "dispatch"]
+    # The tabs: "to be dispatched" only for those who dispatch, "suspension requests" for those who decide them.
+    offered = {"dispatch": bulk, "holds": decides_holds(request.user)}
+    tabs = [q for q in QUEUES.values() if offered.get(q.key, True) or q.key == key]
     target = request.htmx.target if request.htmx else None
     if target == TABS_TARGET:
         # The tabs with their counts: asked for by the page once it has loaded, so that the list does not wait for
@@ -51,7 +61,7 @@ def queue(request: HttpRequest, key: str) -> HttpResponse:
                           {"queue": QUEUES[key], "queues": counts, "counted": True})
         patch_vary_headers(response, ("HX-Request", "HX-Target"))
         return response
-    form = QueueFilterForm(request.GET or None)
+    form = QueueFilterForm(request.GET or None, user=request.user)
     qs = queue_queryset(request.user, key, now=now)
     if form.is_bound and form.is_valid():
         qs = form.apply(qs)
@@ -169,10 +179,14 @@ def bulk_dispatch(request: HttpRequest) -> HttpResponse:
             actions = allowed_actions(request.user, ticket)
             if Action.DISPATCH in actions:
                 services.do_dispatch_ticket(acting_user=request.user, ticket=ticket, to_unit=unit, to_user=person,
-                                            note=note, expected_version=seen)
+                                            note=note, expected_version=seen, not_back=True)
             elif Action.TRANSFER in actions and ticket.status in (Status.DISPATCHED, Status.IN_PROGRESS):
                 if unit is None:
                     raise DomainError(_("Choose the unit to transfer it to."))
+                with_second_line = ticket.handler_unit.function == UnitFunction.SECOND_LINE
+                if not note and not with_second_line:  # taking it from a department: 转派 needs its reason
+                    raise DomainError(_("It is with a department already: a transfer needs its reason in the note."))
+                # From second-line support's own queue (routed there by default) it is the dispatch it waited for.
                 services.do_transfer_ticket(acting_user=request.user, ticket=ticket, to_unit=unit, to_user=person,
                                             note=note or str(_("Bulk dispatch")), expected_version=seen)
             else:

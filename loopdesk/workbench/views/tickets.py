@@ -3,8 +3,10 @@ this user may take now, as dialogs that call the services."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
@@ -18,10 +20,11 @@ from loopdesk.core.errors import DomainError, ValidationFailed
 from loopdesk.customers.services import do_reveal_customer
 from loopdesk.followup.selectors import open_callback_for
 from loopdesk.tickets import policy, services
-from loopdesk.tickets.choices import Action, CallbackVerdict, LinkKind, Visibility
+from loopdesk.tickets.choices import Action, CallbackVerdict, EventKind, LinkKind, Visibility
 from loopdesk.tickets.models import Attachment, Ticket, TicketLink
-from loopdesk.workbench.actions import DANGEROUS, PRIMARY, ActionForm, posted_version, stale_message
-from loopdesk.workbench.common import raise_for_domain_error, staff_required
+from loopdesk.tickets.services import MAX_NOTE
+from loopdesk.workbench.actions import DANGEROUS, PRIMARY, RELOAD, ActionForm, posted_version, stale_message
+from loopdesk.workbench.common import candidate_numbers, raise_for_domain_error, staff_required, typed_number
 from loopdesk.workbench.sla import badge, due_badge
 from loopdesk.workbench.views.dialogs import done, run_service
 
@@ -50,6 +53,32 @@ def may_write(user: Any, ticket: Ticket) -> bool:
     return bool(user.role_codes - {"auditor"}) or policy.is_admin(user)
 
 
+def _moment(value: Any) -> dt.datetime | None:
+    try:
+        return dt.datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def may_change_committed_time(user: Any, ticket: Ticket) -> bool:
+    """Who may change the resolution time promised to the customer (as `services.do_set_committed_time` decides):
+    the first responder's side, a supervisor of the region or an administrator, while the work order is open."""
+    if not ticket.is_open or policy.is_read_only(user):
+        return False
+    return bool(policy.is_first_responder_side(user, ticket) or policy.is_region_supervisor(user, ticket)
+                or policy.is_admin(user))
+
+
+class CommitTimeForm(forms.Form):
+    """A new committed resolution time, read in Asia/Shanghai (the site's time zone), and why (the customer is told)."""
+
+    committed_at = forms.DateTimeField(label=_("New committed time"), input_formats=["%Y-%m-%dT%H:%M",
+                                                                                    "%Y-%m-%d %H:%M"])
+    reason = forms.CharField(label=_("Why it changes (the customer sees it)"), max_length=MAX_NOTE)
+    version = forms.IntegerField(min_value=0, error_messages={"required": RELOAD, "invalid": RELOAD,
+                                                              "min_value": RELOAD})
+
+
 def ticket_context(request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
     user = request.user
     events = list(ticket.events.select_related("actor", "actor_unit", "from_unit", "to_unit", "to_user")
@@ -60,9 +89,10 @@ def ticket_context(request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
         link.inverse_label = INVERSE_LINK_LABELS.get(link.kind, link.get_kind_display())
     actions = policy.allowed_actions(user, ticket)
     now = timezone.now()
-    for event in events:  # the callback's verdict, readable in the timeline
+    for event in events:  # the callback's verdict and a new committed time, readable in the timeline
         verdict = (event.data or {}).get("verdict")
         event.verdict_label = CallbackVerdict(verdict).label if verdict in CallbackVerdict.values else ""
+        event.committed_to = _moment((event.data or {}).get("to")) if event.kind == EventKind.COMMIT_TIME else None
     callback_task = open_callback_for(ticket)
     return {
         "callback_task": callback_task,
@@ -78,8 +108,11 @@ def ticket_context(request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
         "actions": [(a, Action(a).label, "danger" if a in DANGEROUS else "primary" if a in PRIMARY else "")
                     for a in actions],
         "can_reveal": policy.can_reveal(user),
+        "can_commit": may_change_committed_time(user, ticket),
         "can_write": may_write(user, ticket),
         "visibility_choices": Visibility.choices,
+        # What the note, attachment and link forms show as chosen (a refused form shows the user's choice again).
+        "note_visibility": Visibility.INTERNAL, "file_visibility": Visibility.INTERNAL, "link_kind": LinkKind.RELATED,
         "link_kinds": [(LinkKind.RELATED, LinkKind.RELATED.label), (LinkKind.PARENT, LinkKind.PARENT.label),
                        (LinkKind.DUPLICATE, LinkKind.DUPLICATE.label)],
     }
@@ -142,7 +175,8 @@ def add_note(request: HttpRequest, pk: int) -> HttpResponse:
                              visibility=request.POST.get("visibility", Visibility.INTERNAL))
     except ValidationFailed as exc:
         context = ticket_context(request, ticket)
-        context.update(note_errors=exc.errors, note_text=request.POST.get("text", ""))
+        context.update(note_errors=exc.errors, note_text=request.POST.get("text", ""),
+                       note_visibility=request.POST.get("visibility", Visibility.INTERNAL))
         return render(request, "workbench/ticket.html", context, status=422)
     except DomainError as exc:
         raise_for_domain_error(exc)
@@ -163,7 +197,7 @@ def add_attachment(request: HttpRequest, pk: int) -> HttpResponse:
                                    visibility=request.POST.get("visibility", Visibility.INTERNAL))
     except ValidationFailed as exc:
         context = ticket_context(request, ticket)
-        context.update(file_errors=exc.errors)
+        context.update(file_errors=exc.errors, file_visibility=request.POST.get("visibility", Visibility.INTERNAL))
         return render(request, "workbench/ticket.html", context, status=422)
     except DomainError as exc:
         raise_for_domain_error(exc)
@@ -183,10 +217,45 @@ def download_attachment(request: HttpRequest, pk: int, attachment_id: int) -> Fi
 
 @staff_required
 @require_POST
+def change_committed_time(request: HttpRequest, pk: int) -> HttpResponse:
+    """The ticket page's "change committed time" form: `do_set_committed_time`; a refusal re-shows the page with the
+    errors under the fields and what was typed (422, or 409 when the work order changed meanwhile)."""
+    ticket = get_ticket(request.user, pk)
+    if not may_change_committed_time(request.user, ticket):
+        raise PermissionDenied(_("Only the first responder or a supervisor may change the committed time."))
+    form = CommitTimeForm(request.POST)
+    errors: dict[str, list[str]] = {}
+    status = 422
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.do_set_committed_time(acting_user=request.user, ticket=ticket, committed_at=data["committed_at"],
+                                           reason=data["reason"], expected_version=data["version"])
+        except ValidationFailed as exc:
+            errors = exc.errors
+        except DomainError as exc:
+            raise_for_domain_error(exc)
+            errors, status = {"general": [str(exc.message)]}, exc.status
+        else:
+            messages.success(request, _("Committed time changed; the customer is told."))
+            return redirect("workbench:ticket", pk=ticket.pk)
+    else:
+        errors = {field: [str(e) for e in errs] for field, errs in form.errors.items()}
+    for field in [f for f in errors if f not in ("committed_at", "reason", "general")]:  # version, or the form's own
+        errors.setdefault("general", []).extend(errors.pop(field))
+    context = ticket_context(request, ticket)
+    context.update(commit_errors=errors, commit_at=request.POST.get("committed_at", ""),
+                   commit_reason=request.POST.get("reason", ""))
+    return render(request, "workbench/ticket.html", context, status=status)
+
+
+@staff_required
+@require_POST
 def add_link(request: HttpRequest, pk: int) -> HttpResponse:
     ticket = get_ticket(request.user, pk)
-    number = (request.POST.get("other") or "").strip().upper()
-    other = policy.visible_tickets(request.user).filter(number=number).first() if number else None
+    number = typed_number(request.POST.get("other"))
+    other = (policy.visible_tickets(request.user).filter(number__in=candidate_numbers(request.user, number)).first()
+             if number else None)
     try:
         if other is None:
             raise ValidationFailed(field="other", message=_("No work order you may see has this number."))
@@ -194,7 +263,7 @@ def add_link(request: HttpRequest, pk: int) -> HttpResponse:
                                  kind=request.POST.get("kind", ""))
     except ValidationFailed as exc:
         context = ticket_context(request, ticket)
-        context.update(link_errors=exc.errors, link_other=number)
+        context.update(link_errors=exc.errors, link_other=number, link_kind=request.POST.get("kind", ""))
         return render(request, "workbench/ticket.html", context, status=422)
     except DomainError as exc:
         raise_for_domain_error(exc)
