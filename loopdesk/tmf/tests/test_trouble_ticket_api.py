@@ -954,3 +954,18 @@ def test_non_ascii_digits_in_if_match_and_our_api_ids_are_no_server_error(world:
     assert_error(patch(crm, pk, {"note": [{"text": "x"}]}, HTTP_IF_MATCH='"²"'), 400, "If-Match")
     for path in ("/api/tickets/²/", "/api/customers/²/", "/api/tickets/１/"):
         assert crm.get(path).status_code == 404
+
+
+def test_names_of_the_category_and_handling_unit_follow_the_request_language(world: World, crm) -> None:
+    """As the channel's name and our own API do: English names with Accept-Language: en, Chinese without."""
+    pk = create(crm, world, status="inProgress", statusChangeReason="请处理").json()["id"]
+    ticket = Ticket.objects.select_related("category", "handler_unit").get(pk=pk)
+    en = crm.get(f"{BASE}/troubleTicket/{pk}", HTTP_ACCEPT_LANGUAGE="en").json()
+    zh = crm.get(f"{BASE}/troubleTicket/{pk}", HTTP_ACCEPT_LANGUAGE="zh-hans").json()
+    assert en["relatedEntity"][0]["name"] == ticket.category.name_en != zh["relatedEntity"][0]["name"]
+    assert zh["relatedEntity"][0]["name"] == ticket.category.name
+    handler_en = next(p for p in en["relatedParty"] if p["@referredType"] == "Organization")
+    handler_zh = next(p for p in zh["relatedParty"] if p["@referredType"] == "Organization")
+    assert handler_en["name"] == ticket.handler_unit.name_en != handler_zh["name"] == ticket.handler_unit.name
+    listed = crm.get(f"{BASE}/troubleTicket", {"fields": "relatedEntity"}, HTTP_ACCEPT_LANGUAGE="en").json()
+    assert listed[0]["relatedEntity"][0]["name"] == ticket.category.name_en

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import get_language
 
 from loopdesk.tickets.choices import Channel, EventKind, Visibility
 from loopdesk.tickets.models import Ticket, TicketEvent, TicketLink
@@ -112,7 +113,8 @@ def _parties(ticket: Ticket) -> list[dict[str, Any]]:
         {"id": str(ticket.first_responder_id), "name": str(ticket.first_responder),
          "role": mapping.FIRST_RESPONDER_ROLE, "@referredType": "Individual"},
         {"id": str(ticket.handler_unit_id), "href": f"/api/units/{ticket.handler_unit_id}/",
-         "name": ticket.handler_unit.name, "role": mapping.HANDLER_ROLE, "@referredType": "Organization"},
+         "name": ticket.handler_unit.display_name(get_language()), "role": mapping.HANDLER_ROLE,
+         "@referredType": "Organization"},
     ]
     if ticket.handler_user_id:
         parties.append({"id": str(ticket.handler_user_id), "name": str(ticket.handler_user),
@@ -198,8 +200,8 @@ FIELDS: dict[str, Callable[[Ticket, str | None], Any]] = {
     "channel": lambda t, s: {"id": t.channel, "name": str(Channel(t.channel).label), "@referredType": "Channel"},
     "relatedParty": lambda t, s: _parties(t),
     "relatedEntity": lambda t, s: [
-        {"id": t.category.code, "href": f"/api/categories/{t.category_id}/", "name": t.category.name,
-         "role": mapping.CATEGORY_ROLE, "@referredType": "Category"}
+        {"id": t.category.code, "href": f"/api/categories/{t.category_id}/",
+         "name": t.category.display_name(get_language()), "role": mapping.CATEGORY_ROLE, "@referredType": "Category"}
     ],
     "note": lambda t, s: _notes(t),
     "attachment": lambda t, s: _attachments(t),
