@@ -306,6 +306,29 @@ def test_date_filter_with_an_offset_postgresql_would_refuse(world: World, crm) -
     assert crm.get(f"{BASE}/troubleTicket", {"creationDate.gt": "2825-03-30T16:52:41.44-20:51"}).json() == []
 
 
+def test_a_date_filter_typed_with_a_plain_plus_reads_the_offset(world: World, crm) -> None:
+    """"+" in a query string arrives as a space unless written %2B: "…T09:00:00+08:00" typed into a URL as it is
+    (the example of the error message) is read with its offset, not refused."""
+    first = create(crm, world).json()
+    created = Ticket.objects.get(pk=first["id"]).created_at.astimezone(dt.timezone(dt.timedelta(hours=8)))
+    before = (created - dt.timedelta(minutes=1)).replace(microsecond=0, tzinfo=None).isoformat()
+    after = (created + dt.timedelta(minutes=1)).replace(microsecond=0, tzinfo=None).isoformat()
+    url = f"{BASE}/troubleTicket?creationDate.gt={before}+08:00&creationDate.lt={after}+08:00"
+    response = crm.get(url)
+    assert response.status_code == 200, response.content
+    assert [t["id"] for t in response.json()] == [first["id"]]
+    assert crm.get(f"{BASE}/troubleTicket?creationDate.gt={after}+08:00").json() == []
+    # The offset counts (not dropped): the same wall-clock time at +09:00 is an hour earlier.
+    hour_later = (created + dt.timedelta(minutes=50)).replace(microsecond=0, tzinfo=None).isoformat()
+    assert [t["id"] for t in crm.get(f"{BASE}/troubleTicket?creationDate.lt={hour_later}+0900").json()] == []
+    assert [t["id"] for t in crm.get(f"{BASE}/troubleTicket?creationDate.lt={hour_later}+0800").json()] \
+        == [first["id"]]
+    # A date with a time and no offset keeps its meaning (local time), and nonsense is still a 400.
+    assert [t["id"] for t in crm.get(f"{BASE}/troubleTicket?creationDate.gt={before.replace('T', '+')}").json()] \
+        == [first["id"]]
+    assert_error(crm.get(f"{BASE}/troubleTicket?creationDate.gt={before}+08:00+08:00"), 400, "creationDate.gt")
+
+
 @pytest.mark.parametrize("params", [{"colour": "red"}, {"limit": "-1"}, {"limit": "100000"},
                                     {"creationDate.gt": "yesterday"}, {"status": "sleeping"}, {"sort": "shoe"},
                                     {"creationDate.gt": "2026-13-45T09:00:00+08:00"},
