@@ -161,13 +161,13 @@ def filter_tickets(qs: QuerySet[Ticket], params: Any, system: str | None = None)
         values = [v.strip() for raw in params.getlist(key) for v in raw.split(",") if v.strip()]
         if key in PAGING:
             continue
+        if not values:  # `status=` or `creationDate.gt=`: not a filter on nothing, not silently no filter
+            raise ValidationFailed(field=key, message=_("Give a value to filter on."))
         name, _dot, op = key.partition(".")
         if name in DATE_ATTRIBUTES and op in DATE_OPERATORS:
             for raw in values:
                 qs = qs.filter(**{f"{DATE_ATTRIBUTES[name]}__{DATE_OPERATORS[op]}": _date(key, raw)})
             continue
-        if not values:
-            raise ValidationFailed(field=key, message=_("Give a value to filter on."))
         if key == "status":
             bad = [v for v in values if v not in mapping.TMF_STATUSES]
             if bad:
