@@ -100,7 +100,8 @@ class TmfView(APIView):
 
 
 def parse_fields(request: Request) -> list[str] | None:
-    raw = request.query_params.get("fields")
+    # `fields=status&fields=severity` asks for both, as `fields=status,severity` does (not only the last one).
+    raw = ",".join(request.query_params.getlist("fields")) if "fields" in request.query_params else None
     if raw is None or not raw.strip():
         return None
     names = [name.strip() for name in raw.split(",") if name.strip()]
@@ -113,8 +114,16 @@ def parse_fields(request: Request) -> list[str] | None:
     return names
 
 
+def _single(request: Request, name: str) -> str | None:
+    """A parameter that takes one value: given twice with different values, which one was meant is unknown (400)."""
+    values = request.query_params.getlist(name)
+    if len(set(values)) > 1:
+        raise ValidationFailed(field=name, message=_("Give this parameter once."))
+    return values[0] if values else None
+
+
 def _int_param(request: Request, name: str, default: int, maximum: int | None = None) -> int:
-    raw = request.query_params.get(name)
+    raw = _single(request, name)
     if raw is None or raw == "":
         return default
     if not ascii_digits(raw) or len(raw) > 9:
@@ -238,7 +247,8 @@ class TroubleTicketListView(TmfView):
         fields = parse_fields(request)
         offset = _int_param(request, "offset", 0)
         limit = _int_param(request, "limit", DEFAULT_LIMIT, MAX_LIMIT)
-        sort = request.query_params.get("sort", "-creationDate")
+        sort = _single(request, "sort")
+        sort = "-creationDate" if sort is None else sort
         if sort.lstrip("-") not in SORTS:
             raise ValidationFailed(field="sort", message=_("Sort by creationDate, lastUpdate or id."))
         order = ("-" if sort.startswith("-") else "") + SORTS[sort.lstrip("-")]
