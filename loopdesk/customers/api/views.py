@@ -77,7 +77,7 @@ class CustomerViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
                                            reason=serializer.validated_data["reason"]))
 
     @extend_schema(responses={200: TicketListSerializer(many=True)})
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None)  # one list, not a page (also in the schema)
     def tickets(self, request: Request, pk: str) -> Response:
         """The customer's work orders the caller may see, newest first (at most 200)."""
         customer = self.get_object()

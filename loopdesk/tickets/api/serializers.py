@@ -85,7 +85,7 @@ class TicketListSerializer(serializers.ModelSerializer):
     category = CategoryRefSerializer(read_only=True)
     customer = MaskedCustomerSerializer(read_only=True)
     handler_unit = UnitRefSerializer(read_only=True)
-    handler_user = UserRefSerializer(read_only=True)
+    handler_user = UserRefSerializer(read_only=True, allow_null=True)  # none until someone accepts it
     status_label = serializers.CharField(source="get_status_display", read_only=True)
 
     class Meta:
@@ -96,8 +96,8 @@ class TicketListSerializer(serializers.ModelSerializer):
 
 
 class TimelineEventSerializer(serializers.ModelSerializer):
-    actor = UserRefSerializer(read_only=True)
-    to_unit = UnitRefSerializer(read_only=True)
+    actor = UserRefSerializer(read_only=True, allow_null=True)  # none: the system (SLA sweeps, customer SMS)
+    to_unit = UnitRefSerializer(read_only=True, allow_null=True)
     kind_label = serializers.CharField(source="get_kind_display", read_only=True)
 
     class Meta:
