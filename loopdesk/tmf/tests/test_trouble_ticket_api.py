@@ -467,6 +467,23 @@ def test_delete_withdraws_and_never_destroys(world: World, crm) -> None:
     assert ticket.events.filter(kind="withdraw").count() == 1
 
 
+def test_texts_written_for_the_caller_are_in_the_deployment_language_whatever_the_request_language(
+        world: World, crm) -> None:
+    """The timeline is read by staff and (the committed time) the customer in the deployment's language: a request in
+    English leaves no English note there."""
+    with translation.override("zh-hans"):
+        changed = str(_("Changed through the TMF621 API."))
+        withdrawn = str(_("Withdrawn through the TMF621 API by %(system)s.") % {"system": "CRM"})
+    assert "TMF621" in changed and "Changed" not in changed and "Withdrawn" not in withdrawn
+    pk = create(crm, world).json()["id"]
+    when = (timezone.now() + dt.timedelta(days=3)).replace(microsecond=0)
+    assert patch(crm, pk, {"expectedResolutionDate": when.isoformat()}, HTTP_ACCEPT_LANGUAGE="en").status_code == 200
+    assert crm.delete(f"{BASE}/troubleTicket/{pk}", HTTP_ACCEPT_LANGUAGE="en").status_code == 204
+    ticket = Ticket.objects.get(pk=pk)
+    assert ticket.events.get(kind="commit_time").note == changed
+    assert ticket.events.get(kind="withdraw").note == withdrawn
+
+
 def test_delete_of_a_closed_ticket_is_409(world: World, crm) -> None:
     agent = world.user("agent")
     t = s.do_create_ticket(acting_user=agent, **world.ticket_kwargs())

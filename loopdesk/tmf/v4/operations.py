@@ -11,8 +11,10 @@ import binascii
 import datetime as dt
 from typing import Any
 
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from loopdesk.core.errors import ConflictError, InvalidTransition, NotFoundError, ValidationFailed
@@ -428,7 +430,7 @@ def patch_ticket(user: Any, token: ApiToken | None, ticket: Ticket, data: dict[s
                     reason_used = True
                     ticket = services.do_set_committed_time(
                         acting_user=user, ticket=ticket, committed_at=committed, expected_version=version,
-                        reason=reason or str(_("Changed through the TMF621 API.")),
+                        reason=reason or _stored(_("Changed through the TMF621 API.")),
                     )
             _add_notes(user, ticket, data.get("note") or [])
             for upload in uploads:
@@ -450,6 +452,13 @@ def patch_ticket(user: Any, token: ApiToken | None, ticket: Ticket, data: dict[s
     except ValidationFailed as exc:
         raise _tmf_errors(exc) from None
     return ticket
+
+
+def _stored(text: Any, **params: Any) -> str:
+    """A text LoopDesk writes into the timeline on the caller's behalf, in the deployment's language (staff and the
+    customer read it there), not in the language of the request (Accept-Language: en would leave English notes)."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return str(text % params if params else text)
 
 
 def _add_external_id(user: Any, token: ApiToken | None, ticket: Ticket, value: str) -> None:
@@ -480,7 +489,7 @@ def delete_ticket(user: Any, token: ApiToken | None, ticket: Ticket, expected_ve
             return ticket
         if mapping.action_for_status_request(ticket.status, mapping.CANCELLED) is None:
             raise _refuse_status(ticket, mapping.CANCELLED)
-        reason = str(_("Withdrawn through the TMF621 API by %(system)s.") % {"system": system_of(token)})
+        reason = _stored(_("Withdrawn through the TMF621 API by %(system)s."), system=system_of(token))
         return services.do_withdraw_ticket(acting_user=user, ticket=ticket, reason=reason,
                                            expected_version=expected_version)
 
