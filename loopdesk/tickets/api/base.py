@@ -21,7 +21,15 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         field, messages = next(iter(errors.items()), ("body", [str(_("The request is not valid."))]))
         return Response({"code": "validation_error", "message": messages[0], "field": field, "errors": errors},
                         status=400)
-    return core_exception_handler(exc, context)
+    response = core_exception_handler(exc, context)
+    if response is not None and isinstance(exc, exceptions.APIException) and isinstance(response.data, dict) \
+            and set(response.data) == {"detail"}:
+        # 401, 403, 404, 405, 406, 415, 429 of the framework in the same shape as the services' errors: a client
+        # reads `code` and `message` whatever refused it (`detail` kept for clients that read it).
+        codes = exc.get_codes()
+        response.data = {"code": codes if isinstance(codes, str) else exc.default_code,
+                         "message": str(response.data["detail"]), "detail": response.data["detail"]}
+    return response
 
 
 class ApiViewMixin:

@@ -270,3 +270,31 @@ def test_an_unknown_unit_in_an_action_or_preview_is_a_clear_field_error(world: W
                                                    "branch": 999999}, HTTP_ACCEPT_LANGUAGE="en").json()
     assert "/api/units/" in preview["errors"]["branch"][0]
     assert Ticket.objects.get(pk=t.pk).status == Status.NEW
+
+
+def test_every_refusal_has_the_documented_code_and_message(world: World) -> None:
+    """Not only the services' errors: the framework's 401, 403, 404, 405 and 429 too (were {"detail": ...} only)."""
+    from loopdesk.tmf.tests.conftest import client_for, issue_token
+
+    t = make(world)[0]
+    client = as_user(world, "agent")
+    read_only = client_for(issue_token(world.users["agent"], write=False))
+    cases = [
+        (APIClient().get("/api/tickets/"), 401, "not_authenticated"),
+        (client_for("ld_nope_nope").get("/api/tickets/"), 401, "authentication_failed"),
+        (read_only.post(f"/api/tickets/{t.pk}/actions/dispatch/", {"version": 1}, format="json"), 403,
+         "permission_denied"),
+        (client.get("/api/tickets/999999/"), 404, "not_found"),
+        (client.get("/api/customers/999999/"), 404, "not_found"),
+        (client.post(f"/api/tickets/{t.pk}/actions/explode/", {"version": 1}, format="json"), 404, "not_found"),
+        (client.delete(f"/api/tickets/{t.pk}/"), 405, "method_not_allowed"),
+    ]
+    slow = client_for(issue_token(world.users["agent"], rate=1, system="SLOW"))
+    slow.get("/api/categories/")
+    cases.append((slow.get("/api/categories/", HTTP_ACCEPT_LANGUAGE="en"), 429, "throttled"))
+    for response, status, code in cases:
+        assert response.status_code == status, response.content
+        body = response.json()
+        assert body["code"] == code and body["message"], body
+    assert cases[-1][0]["Retry-After"] and "throttled" in cases[-1][0].json()["message"]
+    assert cases[0][0]["WWW-Authenticate"].startswith("Bearer")
