@@ -199,6 +199,36 @@ def test_customers_masked_and_reveal_is_audited(world: World) -> None:
     assert [x["id"] for x in client.get(f"/api/customers/{t.customer.pk}/tickets/").json()] == [t.pk]
 
 
+def test_a_customer_outside_the_scope_is_not_reached_by_id_alone(world: World) -> None:
+    """A front-line user reached (and revealed) any customer of the province by id: only customers with a work order
+    in scope, or the caller whose number they have (as the lookup and the desk's screen-pop)."""
+    other = s.do_create_ticket(acting_user=world.user("zh_agent"), **world.ticket_kwargs(customer=world.customer(
+        region="ZH")))
+    stranger = other.customer
+    client = as_user(world, "agent")
+    assert client.get(f"/api/customers/{stranger.pk}/").status_code == 404
+    assert client.get(f"/api/customers/{stranger.pk}/tickets/").status_code == 404
+    assert client.post(f"/api/customers/{stranger.pk}/reveal/", {"reason": "好奇"}, format="json").status_code == 404
+    assert not AuditLog.objects.filter(action="customer.reveal").exists()
+    # With the number on the line: found, and revealed (audited), but not their tickets elsewhere.
+    found = client.get(f"/api/customers/{stranger.pk}/", {"msisdn": stranger.msisdn})
+    assert found.status_code == 200 and found.json()["msisdn"] == stranger.masked_msisdn
+    revealed = client.post(f"/api/customers/{stranger.pk}/reveal/", {"reason": "来电", "msisdn": stranger.msisdn},
+                           format="json")
+    assert revealed.status_code == 200 and revealed.json()["msisdn"] == stranger.msisdn
+    assert client.get(f"/api/customers/{stranger.pk}/tickets/", {"msisdn": stranger.msisdn}).json() == []
+    # Another number does not open this customer.
+    assert client.post(f"/api/customers/{stranger.pk}/reveal/", {"reason": "x", "msisdn": "13800000001"},
+                       format="json").status_code == 404
+    # A token limited to units sees the customers of its scope only, whatever its user's role.
+    from loopdesk.tmf.tests.conftest import client_for, issue_token
+
+    mine = make(world)[0]
+    limited = client_for(issue_token(world.users["agent"], units=[world.user("agent").unit]))
+    assert limited.get(f"/api/customers/{mine.customer_id}/").status_code == 200
+    assert limited.get(f"/api/customers/{stranger.pk}/").status_code == 404
+
+
 def test_reveal_refused_to_a_role_without_the_permission(world: World) -> None:
     t = make(world)[0]
     s.do_dispatch_ticket(acting_user=world.user("agent"), ticket=t, to_unit=world.units["netmaint"])
