@@ -63,6 +63,8 @@ T: dict[str, str] = {
     "Per hop timeliness (hops handled within 48 h)": "环节处理及时率（48 小时内处理的环节）",
     "%(system)s id %(value)s is already trouble ticket %(id)s: read it (GET %(href)s) instead of registering it "
     "again.": "%(system)s 编号 %(value)s 已登记为故障单 %(id)s：请读取该故障单（GET %(href)s），不要重复登记。",
+    "This callback already listens with the same query: listener %(id)s (DELETE %(href)s to register it again).":
+        "该回调地址已以相同查询条件订阅：监听器 %(id)s（如需重新注册，请先 DELETE %(href)s）。",
     "Work order %(number)s is no longer open (it was closed meanwhile): only an open work order can be escalated.":
         "工单 %(number)s 已不再处于处理中（期间已被关闭）：只有未结工单才能升级督办。",
     "Name an original only when rejecting as a duplicate; otherwise leave it empty.":

@@ -23,7 +23,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from loopdesk.core.errors import NotFoundError, PermissionDeniedError, ValidationFailed
+from loopdesk.core.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationFailed
 from loopdesk.core.text import ascii_digits, is_db_id
 from loopdesk.customers.services import clean_msisdn
 from loopdesk.tickets.choices import Channel
@@ -408,12 +408,34 @@ class HubView(TmfView):
         data = _validated(serializers.EventSubscriptionInputSerializer, request)
         event_types, filters = parse_query(data.get("query", ""))
         token = request_token(request)
+        _check_not_listening_already(request, token, data["callback"], event_types, filters)
         sub = EventSubscription.objects.create(
             kind=SubscriptionKind.HUB, name=token.name if token else str(request.user), callback=data["callback"],
             query=data.get("query", ""), event_types=event_types, filters=filters, owner=request.user, token=token,
         )
         return Response(subscription_body(sub, with_secret=True), status=status.HTTP_201_CREATED,
                         headers={"Location": f"{request.path.rstrip('/')}/{sub.pk}"})
+
+
+def _same_selection(sub: EventSubscription, event_types: list[str], filters: dict[str, list[str]]) -> bool:
+    def canonical(types: list[str], attrs: dict[str, list[str]]) -> tuple[Any, ...]:
+        return tuple(sorted(set(types))), tuple(sorted((k, tuple(sorted(set(v)))) for k, v in attrs.items()))
+    return canonical(sub.event_types or [], sub.filters or {}) == canonical(event_types, filters)
+
+
+def _check_not_listening_already(request: Request, token: Any, callback: str, event_types: list[str],
+                                 filters: dict[str, list[str]]) -> None:
+    """A registration repeated by the same integration (a retry after a lost answer) would add a second listener
+    that hears every event again and that the integration cannot unregister (it never learnt its id): 409 with the
+    listener it has (unregister it to register again with a new secret)."""
+    same = EventSubscription.objects.filter(kind=SubscriptionKind.HUB, is_active=True, owner=request.user,
+                                            token=token, callback=callback)
+    existing = next((sub for sub in same.order_by("pk") if _same_selection(sub, event_types, filters)), None)
+    if existing is not None:
+        href = f"{request.path.rstrip('/')}/{existing.pk}"
+        raise ConflictError(_("This callback already listens with the same query: listener %(id)s (DELETE %(href)s "
+                              "to register it again).") % {"id": existing.pk, "href": href},
+                            params={"existingId": str(existing.pk), "existingHref": href})
 
 
 class HubDetailView(TmfView):
