@@ -353,6 +353,25 @@ def test_repeated_parameters_are_not_silently_cut_to_the_last(world: World, crm)
     assert response.status_code == 200 and [t["id"] for t in response.json()] == ids[:2]
 
 
+def test_fields_selects_attributes_inside_structured_ones(world: World, crm) -> None:
+    """TMF630 dot notation: `relatedParty.name` is the name of each related party, `channel.id` the channel's id."""
+    pk = create(crm, world, note=[{"text": "客户很着急", "@type": "CustomerNote"}]).json()["id"]
+    full = crm.get(f"{BASE}/troubleTicket/{pk}").json()
+    one = crm.get(f"{BASE}/troubleTicket/{pk}", {"fields": "channel.id,relatedParty.name,relatedParty.role,note.text,"
+                                                           "status"}).json()
+    assert one == {"id": pk, "href": full["href"], "status": full["status"], "channel": {"id": "hotline"},
+                   "relatedParty": [{"name": p["name"], "role": p["role"]} for p in full["relatedParty"]],
+                   "note": [{"text": "客户很着急"}]}
+    # A whole attribute and one of its parts: the whole attribute.
+    assert crm.get(f"{BASE}/troubleTicket/{pk}", {"fields": "channel,channel.id"}).json()["channel"] == full["channel"]
+    listed = crm.get(f"{BASE}/troubleTicket", {"fields": "relatedEntity.id"}).json()
+    assert listed == [{"id": pk, "href": full["href"], "relatedEntity": [{"id": world.categories["indoor"].code}]}]
+    # Unknown parts are named, as unknown attributes are.
+    for bad in ("channel.colour", "status.id", "relatedParty.", "nothing.id"):
+        body = assert_error(crm.get(f"{BASE}/troubleTicket/{pk}", {"fields": bad}), 400, "fields")
+        assert bad in body["errors"]["fields"][0]
+
+
 def test_list_fields_selection(world: World, crm) -> None:
     _three_tickets(world, crm)
     body = crm.get(f"{BASE}/troubleTicket", {"fields": "status"}).json()

@@ -211,7 +211,32 @@ FIELDS: dict[str, Callable[[Ticket, str | None], Any]] = {
 }
 
 
+def _only(value: Any, keys: set[str]) -> Any:
+    """`value` (an object, or a list of them) with only the attributes `keys`."""
+    if isinstance(value, list):
+        return [_only(item, keys) for item in value]
+    if isinstance(value, dict):
+        return {k: v for k, v in value.items() if k in keys}
+    return value
+
+
 def to_tmf(ticket: Ticket, *, fields: Iterable[str] | None = None, system: str | None = None) -> dict[str, Any]:
-    """The TroubleTicket for `ticket`; with `fields`, only those attributes (plus id and href)."""
-    names = list(FIELDS) if fields is None else [*ALWAYS, *(f for f in FIELDS if f in set(fields) - set(ALWAYS))]
-    return {name: FIELDS[name](ticket, system) for name in names}
+    """The TroubleTicket for `ticket`; with `fields`, only those attributes (plus id and href). A dotted name
+    (`relatedParty.name`, TMF630) selects attributes inside a structured attribute."""
+    if fields is None:
+        return {name: FIELDS[name](ticket, system) for name in FIELDS}
+    whole = set(ALWAYS)
+    inner: dict[str, set[str]] = {}
+    for name in fields:
+        top, dot, sub = name.partition(".")
+        if dot:
+            inner.setdefault(top, set()).add(sub)
+        else:
+            whole.add(name)
+    body: dict[str, Any] = {}
+    for name in [*ALWAYS, *(f for f in FIELDS if f not in ALWAYS)]:
+        if name in whole:
+            body[name] = FIELDS[name](ticket, system)
+        elif name in inner:
+            body[name] = _only(FIELDS[name](ticket, system), inner[name])
+    return body

@@ -21,6 +21,7 @@ from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
 from loopdesk.core.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationFailed
@@ -107,11 +108,30 @@ def parse_fields(request: Request) -> list[str] | None:
     names = [name.strip() for name in raw.split(",") if name.strip()]
     if not names:
         raise ValidationFailed(field="fields", message=_("Name at least one attribute, or leave out fields."))
-    unknown = [name for name in names if name not in FIELDS]
+    unknown = [name for name in names if not _selectable(name)]
     if unknown:
         raise ValidationFailed(field="fields", message=_("Unknown attribute(s) in fields: %(names)s.")
                                % {"names": ", ".join(unknown)})
     return names
+
+
+def _sub_attributes() -> dict[str, set[str]]:
+    """The attributes inside each structured attribute of the resource (`channel.id`, `relatedParty.name`...)."""
+    out: dict[str, set[str]] = {}
+    for name, field in serializers.TroubleTicketSerializer().fields.items():
+        inner = getattr(field, "child", field)
+        if isinstance(inner, Serializer):
+            out[name] = {*inner.fields, *serializers.META_FIELDS}
+    return out
+
+
+SUB_ATTRIBUTES = _sub_attributes()
+
+
+def _selectable(name: str) -> bool:
+    """An attribute of the resource, or (TMF630 dot notation) one attribute inside a structured one."""
+    top, dot, sub = name.partition(".")
+    return name in FIELDS if not dot else sub in SUB_ATTRIBUTES.get(top, ())
 
 
 def _single(request: Request, name: str) -> str | None:
