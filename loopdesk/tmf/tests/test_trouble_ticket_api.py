@@ -174,6 +174,21 @@ def test_attachment_by_value_is_stored_and_listed(world: World, crm) -> None:
     assert [a["name"] for a in response.json()["attachment"]] == ["bill.pdf"]
 
 
+def test_an_attachment_of_the_largest_allowed_size_fits_in_a_request(world: World, crm, settings, tmp_path) -> None:
+    """By value the file travels in base64 (4/3 of its size): the body limit left no room for a file of the size the
+    UI (and docs/tmf621.md) allow, refusing it as an oversized body."""
+    settings.MEDIA_ROOT = str(tmp_path)
+    data = b"%PDF-1.4 " + b"0" * (settings.LOOPDESK_ATTACHMENT_MAX_BYTES - 9)
+    response = create(crm, world, attachment=[{"name": "big.pdf", "mimeType": "application/pdf",
+                                                "content": base64.b64encode(data).decode()}])
+    assert response.status_code == 201, response.content[:300]
+    assert response.json()["attachment"][0]["size"]["amount"] == settings.LOOPDESK_ATTACHMENT_MAX_BYTES
+    # One byte more is refused on the attachment, by its size, not as a body too large.
+    response = create(crm, world, attachment=[{"name": "big.pdf", "mimeType": "application/pdf",
+                                                "content": base64.b64encode(data + b"0").decode()}])
+    assert_error(response, 400, "attachment")
+
+
 def test_attachment_of_a_forbidden_type_is_400_and_nothing_stored(world: World, crm) -> None:
     content = base64.b64encode(b"MZ...").decode()
     response = create(crm, world, attachment=[{"name": "x.exe", "mimeType": "application/x-msdownload",
