@@ -826,6 +826,12 @@ T: dict[str, str] = {
     "Attachments are accepted by value only: send the file in “content” (base64) with “mimeType”.":
         "附件只接受内嵌方式：请将文件放在“content”（base64）中，并提供“mimeType”。",
     "The attachment content is not valid base64.": "附件内容不是有效的 base64。",
+    "The size does not match the content (%(size)d bytes): leave it out, LoopDesk measures it.":
+        "大小与内容不符（%(size)d 字节）：请不要填写，LoopDesk 会自行计算。",
+    "Use “customer” for an attachment the customer may see, “internal” (or none) for staff only.":
+        "客户可见的附件请填“customer”，仅内部可见请填“internal”（或不填）。",
+    "LoopDesk does not keep an attachment type: the file's type is taken from its name and content.":
+        "LoopDesk 不保存附件类型：文件类型由文件名和内容确定。",
     "Related trouble ticket %(id)s not found.": "未找到关联的故障单 %(id)s。",
     "Unsupported relationshipType “%(type)s”: use isChild, isParent, isDuplicateOf or relatedTo.":
         "不支持的 relationshipType“%(type)s”：请使用 isChild、isParent、isDuplicateOf 或 relatedTo。",

@@ -189,6 +189,31 @@ def test_an_attachment_of_the_largest_allowed_size_fits_in_a_request(world: Worl
     assert_error(response, 400, "attachment")
 
 
+def test_an_attachments_description_is_who_may_see_it_and_what_is_not_kept_is_refused(world: World, crm) -> None:
+    """`description` is the visibility GET shows ("customer" / "internal"): sent, it was dropped (every attachment
+    internal); a url, an attachment type or a wrong size were dropped too."""
+    pdf = base64.b64encode(b"%PDF-1.4 bill").decode()
+    body = create(crm, world, attachment=[
+        {"name": "bill.pdf", "mimeType": "application/pdf", "content": pdf, "description": "customer",
+         "size": {"amount": 13, "units": "bytes"}},
+        {"name": "memo.pdf", "content": pdf, "description": "internal"}]).json()
+    ticket = Ticket.objects.get(pk=body["id"])
+    assert dict(ticket.attachments.values_list("filename", "visibility")) == {"bill.pdf": "customer",
+                                                                               "memo.pdf": "internal"}
+    assert [a["description"] for a in body["attachment"]] == ["customer", "internal"]
+    added = patch(crm, body["id"], {"attachment": [{"name": "later.pdf", "content": pdf, "description": "Customer"}]})
+    assert added.status_code == 200, added.content
+    assert ticket.attachments.get(filename="later.pdf").visibility == "customer"
+    for extra, field in (({"description": "photo of the bill"}, "attachment[0].description"),
+                         ({"url": "https://example.com/bill.pdf"}, "attachment[0].url"),
+                         ({"attachmentType": "bill"}, "attachment[0].attachmentType"),
+                         ({"size": {"amount": 99}}, "attachment[0].size")):
+        item = {"name": "x.pdf", "content": pdf, **extra}
+        assert_error(create(crm, world, attachment=[item]), 400, field)
+        assert_error(patch(crm, body["id"], {"attachment": [item]}), 400, field)
+    assert Ticket.objects.count() == 1 and ticket.attachments.count() == 3
+
+
 def test_attachment_of_a_forbidden_type_is_400_and_nothing_stored(world: World, crm) -> None:
     content = base64.b64encode(b"MZ...").decode()
     response = create(crm, world, attachment=[{"name": "x.exe", "mimeType": "application/x-msdownload",
