@@ -494,6 +494,24 @@ def test_patch_expected_resolution_date_changes_the_committed_time(world: World,
     assert dt.datetime.fromisoformat(body["expectedResolutionDate"]) == when
 
 
+def test_attributes_of_the_resource_that_cannot_be_sent_say_why(world: World, crm) -> None:
+    """relatedParty and relatedEntity are TroubleTicket_Update attributes, characteristic is ours: not "unknown"."""
+    created = create(crm, world).json()
+    pk = created["id"]
+    with translation.override("en"):
+        fixed = str(_("This attribute is fixed when the trouble ticket is registered."))
+        server_set = str(_("This attribute is set by LoopDesk and cannot be sent."))
+    for name in ("relatedParty", "relatedEntity"):
+        body = assert_error(patch(crm, pk, {name: created[name]}, HTTP_ACCEPT_LANGUAGE="en"), 400, name)
+        assert body["errors"][name] == [fixed]
+    body = assert_error(patch(crm, pk, {"characteristic": []}, HTTP_ACCEPT_LANGUAGE="en"), 400, "characteristic")
+    assert body["errors"]["characteristic"] == [server_set]
+    response = crm.post(f"{BASE}/troubleTicket", ticket_body(world, characteristic=[]), format="json",
+                        HTTP_ACCEPT_LANGUAGE="en")
+    assert assert_error(response, 400, "characteristic")["errors"]["characteristic"] == [server_set]
+    assert Ticket.objects.count() == 1
+
+
 def test_patch_accepts_merge_patch_content_type(world: World, crm) -> None:
     pk = create(crm, world).json()["id"]
     response = crm.patch(f"{BASE}/troubleTicket/{pk}", data='{"note": [{"text": "merge"}]}',
