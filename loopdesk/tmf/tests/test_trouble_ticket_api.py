@@ -346,6 +346,13 @@ def test_date_filter_with_an_offset_postgresql_would_refuse(world: World, crm) -
     assert crm.get(f"{BASE}/troubleTicket", {"creationDate.gt": "2825-03-30T16:52:41.44-20:51"}).json() == []
 
 
+@pytest.mark.parametrize("name", ["externalId", "relatedEntity.id", "relatedParty.id", "channel.id", "id"])
+def test_a_filter_value_with_a_nul_character_is_a_400_naming_it(world: World, crm, name) -> None:
+    """PostgreSQL refuses NUL in a query's text: externalId and relatedEntity.id were server errors there."""
+    create(crm, world, externalId="CRM-1")
+    assert_error(crm.get(f"{BASE}/troubleTicket?{name}=CRM%001"), 400, name)
+
+
 def test_a_date_filter_typed_with_a_plain_plus_reads_the_offset(world: World, crm) -> None:
     """"+" in a query string arrives as a space unless written %2B: "…T09:00:00+08:00" typed into a URL as it is
     (the example of the error message) is read with its offset, not refused."""

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.core.validators import ProhibitNullCharactersValidator
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.timezone import is_naive, make_aware
@@ -190,6 +191,8 @@ def filter_tickets(qs: QuerySet[Ticket], params: Any, system: str | None = None)
         values = [v.strip() for raw in params.getlist(key) for v in raw.split(",") if v.strip()]
         if key in PAGING:
             continue
+        if any("\x00" in v for v in values):  # PostgreSQL refuses them in a query: a server error, not no match
+            raise ValidationFailed(field=key, message=ProhibitNullCharactersValidator.message)
         if not values:  # `status=` or `creationDate.gt=`: not a filter on nothing, not silently no filter
             raise ValidationFailed(field=key, message=_("Give a value to filter on."))
         name, _dot, op = key.partition(".")
