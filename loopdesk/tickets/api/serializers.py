@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.validators import ProhibitNullCharactersValidator
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
@@ -159,6 +160,12 @@ class TicketCreateSerializer(StrictInputSerializer):
     dispatch = serializers.BooleanField(default=False)
     dispatch_to = serializers.PrimaryKeyRelatedField(queryset=OrgUnit.objects.filter(is_active=True), required=False,
                                                      allow_null=True, error_messages=UNIT_ERRORS)
+
+    def validate_external_refs(self, value: dict[str, str]) -> dict[str, str]:
+        # The values are checked by the child field; the keys (system codes) too: PostgreSQL refuses NUL (a 500).
+        if any("\x00" in system for system in value):
+            raise serializers.ValidationError(ProhibitNullCharactersValidator.message)
+        return value
 
 
 class ActionSerializer(StrictInputSerializer):

@@ -328,3 +328,12 @@ def test_every_refusal_has_the_documented_code_and_message(world: World) -> None
         assert body["code"] == code and body["message"], body
     assert cases[-1][0]["Retry-After"] and "throttled" in cases[-1][0].json()["message"]
     assert cases[0][0]["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_a_system_code_with_a_nul_character_is_a_400(world: World) -> None:
+    """The system codes of external_refs (keys) were not checked: a server error on PostgreSQL."""
+    payload = {"msisdn": "13912345678", "contact_type": "complaint", "category": world.categories["indoor"].pk,
+               "channel": "hotline", "description": "无信号", "external_refs": {"CRM\x00": "A-1"}}
+    response = as_user(world, "agent").post("/api/tickets/", payload, format="json")
+    assert response.status_code == 400, response.content
+    assert "external_refs" in response.json()["errors"] and not Ticket.objects.exists()
