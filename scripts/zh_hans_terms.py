@@ -860,6 +860,7 @@ T: dict[str, str] = {
     "Enter a date-time such as 2026-11-02T09:00:00+08:00.": "请输入日期时间，例如 2026-11-02T09:00:00+08:00。",
     "Give a value to filter on.": "请提供过滤值。",
     "Give this parameter once.": "此参数只能提供一次。",
+    "Enter true or false.": "请输入 true 或 false。",
     "Unknown status: %(values)s.": "未知状态：%(values)s。",
     "Unknown filter attribute “%(name)s”.": "未知的过滤属性“%(name)s”。",
     "Sort by creationDate, lastUpdate or id.": "请按 creationDate、lastUpdate 或 id 排序。",

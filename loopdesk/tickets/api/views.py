@@ -6,8 +6,9 @@ import inspect
 from typing import Any
 
 import django_filters
+from django import forms
 from django.conf import settings
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 from django_filters.rest_framework import DjangoFilterBackend
@@ -36,7 +37,38 @@ ERRORS = {400: OpenApiResponse(description="Bad input: {code, message, errors: {
           403: OpenApiResponse(description="Not allowed"), 404: OpenApiResponse(description="Not found")}
 
 
-class TicketFilter(django_filters.FilterSet):
+class StrictBooleanField(forms.NullBooleanField):
+    """true/false (also 1/0, any case); anything else is a 400 naming the parameter, not silently no filter (the
+    default widget read only true/false and 2/3: is_open=0 or is_open=yes listed every work order)."""
+
+    widget = forms.TextInput
+
+    def to_python(self, value: Any) -> bool | None:
+        text = str(value).strip().lower() if value is not None else ""
+        if text == "":
+            return None
+        if text in ("true", "1"):
+            return True
+        if text in ("false", "0"):
+            return False
+        raise forms.ValidationError(_("Enter true or false."), code="invalid")
+
+    def validate(self, value: Any) -> None:
+        pass
+
+
+class StrictBooleanFilter(django_filters.BooleanFilter):
+    field_class = StrictBooleanField
+
+
+class StrictFilterSet(django_filters.FilterSet):
+    """Boolean model fields named in Meta.fields are strict too."""
+
+    FILTER_DEFAULTS = {**django_filters.FilterSet.FILTER_DEFAULTS,
+                       models.BooleanField: {"filter_class": StrictBooleanFilter}}
+
+
+class TicketFilter(StrictFilterSet):
     status = django_filters.MultipleChoiceFilter(choices=Status.choices)
     priority = django_filters.MultipleChoiceFilter(choices=Priority.choices)
     channel = django_filters.MultipleChoiceFilter(choices=Channel.choices)
@@ -44,9 +76,9 @@ class TicketFilter(django_filters.FilterSet):
     category = django_filters.ModelChoiceFilter(queryset=Category.objects.all(), method="filter_category",
                                                 label=_("category (with its subcategories)"))
     handler_unit = django_filters.ModelChoiceFilter(queryset=OrgUnit.objects.all())
-    is_open = django_filters.BooleanFilter()
-    is_overtime = django_filters.BooleanFilter()
-    is_problem = django_filters.BooleanFilter()
+    is_open = StrictBooleanFilter()
+    is_overtime = StrictBooleanFilter()
+    is_problem = StrictBooleanFilter()
     created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
     number = django_filters.CharFilter(max_length=32)
@@ -150,6 +182,18 @@ def _service_kwargs(service: Any, data: dict[str, Any], request: Request) -> dic
     return kwargs
 
 
+class CategoryFilter(StrictFilterSet):
+    class Meta:
+        model = Category
+        fields = ["is_active", "parent"]
+
+
+class UnitFilter(StrictFilterSet):
+    class Meta:
+        model = OrgUnit
+        fields = ["is_active", "parent", "region", "function"]
+
+
 class CategoryViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
     """The category tree (active and retired nodes), in tree order."""
 
@@ -157,7 +201,7 @@ class CategoryViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
     queryset = Category.objects.order_by("path")
     pagination_class = None
     filter_backends = [DjangoFilterBackend]
-    filterset_fields = ["is_active", "parent"]
+    filterset_class = CategoryFilter
 
 
 class UnitViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
@@ -167,7 +211,7 @@ class UnitViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
     queryset = OrgUnit.objects.order_by("path")
     pagination_class = IdKeysetPagination
     filter_backends = [DjangoFilterBackend]
-    filterset_fields = ["is_active", "parent", "region", "function"]
+    filterset_class = UnitFilter
 
 
 class RoutePreviewView(ApiViewMixin, APIView):

@@ -337,3 +337,27 @@ def test_a_system_code_with_a_nul_character_is_a_400(world: World) -> None:
     response = as_user(world, "agent").post("/api/tickets/", payload, format="json")
     assert response.status_code == 400, response.content
     assert "external_refs" in response.json()["errors"] and not Ticket.objects.exists()
+
+
+def test_boolean_filters_read_1_and_0_and_refuse_anything_else(world: World) -> None:
+    """is_open=0 (or =yes) was silently no filter: every work order."""
+    open_one, closed_one = make(world, 2)
+    s.do_withdraw_ticket(acting_user=world.user("agent"), ticket=closed_one, reason="客户撤诉")
+    client = as_user(world, "agent")
+
+    def ids(params: dict[str, str]) -> set[int]:
+        response = client.get("/api/tickets/", params)
+        assert response.status_code == 200, response.content
+        return {t["id"] for t in response.json()["results"]}
+
+    assert ids({"is_open": "true"}) == ids({"is_open": "1"}) == ids({"is_open": "True"}) == {open_one.pk}
+    assert ids({"is_open": "false"}) == ids({"is_open": "0"}) == {closed_one.pk}
+    assert ids({"is_open": ""}) == {open_one.pk, closed_one.pk}
+    for bad in ("yes", "2", "maybe"):
+        response = client.get("/api/tickets/", {"is_open": bad}, HTTP_ACCEPT_LANGUAGE="en")
+        assert response.status_code == 400 and "is_open" in response.json()["errors"], response.content
+    assert client.get("/api/categories/", {"is_active": "yes"}).status_code == 400
+    assert client.get("/api/units/", {"is_active": "nope"}).status_code == 400
+    retired = Category.objects.create(code="OLD", name="旧类目", is_active=False)
+    assert retired.pk in [c["id"] for c in client.get("/api/categories/", {"is_active": "0"}).json()]
+    assert retired.pk not in [c["id"] for c in client.get("/api/categories/", {"is_active": "1"}).json()]
