@@ -861,6 +861,7 @@ T: dict[str, str] = {
     "Give a value to filter on.": "请提供过滤值。",
     "Give this parameter once.": "此参数只能提供一次。",
     "Enter true or false.": "请输入 true 或 false。",
+    "Unknown query parameter.": "未知的查询参数。",
     "Unknown status: %(values)s.": "未知状态：%(values)s。",
     "Unknown filter attribute “%(name)s”.": "未知的过滤属性“%(name)s”。",
     "Sort by creationDate, lastUpdate or id.": "请按 creationDate、lastUpdate 或 id 排序。",

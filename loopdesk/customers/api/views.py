@@ -38,6 +38,7 @@ class CustomerViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
 
     serializer_class = MaskedCustomerSerializer
     pagination_class = IdKeysetPagination
+    extra_query_params = frozenset({"msisdn"})
     queryset = Customer.objects.none()
 
     def _by_number(self) -> str | None:

@@ -32,9 +32,33 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     return response
 
 
+PAGING_PARAMS = frozenset({"cursor", "page_size", "offset", "limit"})
+
+
 class ApiViewMixin:
+    extra_query_params: frozenset[str] = frozenset()  # e.g. customers: msisdn
+
     def get_exception_handler(self) -> Any:
         return api_exception_handler
+
+    def known_query_params(self) -> set[str]:
+        """What a GET of this endpoint reads from the query string: its filters and pages (lists), `format`."""
+        known = {"format", *self.extra_query_params}
+        if getattr(self, "action", None) == "list":
+            filterset = getattr(self, "filterset_class", None)
+            if filterset is not None:
+                known |= set(filterset.base_filters)
+            if getattr(self, "pagination_class", None) is not None:
+                known |= PAGING_PARAMS
+        return known
+
+    def initial(self, request: Any, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)  # type: ignore[misc]
+        if request.method in ("GET", "HEAD") and hasattr(self, "action"):
+            # A misspelt filter (?state=new) is a 400 naming it, not silently every work order.
+            unknown = [key for key in request.query_params if key not in self.known_query_params()]
+            if unknown:
+                raise exceptions.ValidationError({key: [_("Unknown query parameter.")] for key in unknown})
 
 
 class KeysetOrOffsetPagination(CursorPagination):
