@@ -862,6 +862,8 @@ T: dict[str, str] = {
     "Give this parameter once.": "此参数只能提供一次。",
     "Enter true or false.": "请输入 true 或 false。",
     "Unknown query parameter.": "未知的查询参数。",
+    "A unit to dispatch to goes with dispatch: true (or leave it out to only register).":
+        "指定派单单位时须同时设置 dispatch: true（仅受理时请不要填写）。",
     "Unknown status: %(values)s.": "未知状态：%(values)s。",
     "Unknown filter attribute “%(name)s”.": "未知的过滤属性“%(name)s”。",
     "Sort by creationDate, lastUpdate or id.": "请按 creationDate、lastUpdate 或 id 排序。",

@@ -161,6 +161,13 @@ class TicketCreateSerializer(StrictInputSerializer):
     dispatch_to = serializers.PrimaryKeyRelatedField(queryset=OrgUnit.objects.filter(is_active=True), required=False,
                                                      allow_null=True, error_messages=UNIT_ERRORS)
 
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs.get("dispatch_to") is not None and not attrs.get("dispatch"):
+            # Without dispatch the unit was dropped: the ticket stayed registered, with nobody working on it.
+            raise serializers.ValidationError({"dispatch_to": [_(
+                "A unit to dispatch to goes with dispatch: true (or leave it out to only register).")]})
+        return attrs
+
     def validate_external_refs(self, value: dict[str, str]) -> dict[str, str]:
         # The values are checked by the child field; the keys (system codes) too: PostgreSQL refuses NUL (a 500).
         if any("\x00" in system for system in value):

@@ -378,3 +378,15 @@ def test_an_unknown_query_parameter_is_a_400_naming_it(world: World) -> None:
                         ("/api/tickets/", {"offset": "0", "limit": "5", "is_open": "1", "category": "1"}),
                         ("/api/customers/", {"msisdn": "13912345678"}), ("/api/units/", {"region": "JM"})):
         assert client.get(url, params).status_code == 200, (url, params)
+
+
+def test_a_unit_to_dispatch_to_without_dispatch_is_a_400_not_dropped(world: World) -> None:
+    payload = {"msisdn": "13912345678", "contact_type": "complaint", "category": world.categories["indoor"].pk,
+               "channel": "hotline", "description": "无信号", "dispatch_to": world.units["netmaint"].pk}
+    client = as_user(world, "agent")
+    response = client.post("/api/tickets/", payload, format="json")
+    assert response.status_code == 400 and "dispatch_to" in response.json()["errors"], response.content
+    assert not Ticket.objects.exists()
+    response = client.post("/api/tickets/", {**payload, "dispatch": True}, format="json")
+    assert response.status_code == 201, response.content
+    assert Ticket.objects.get().handler_unit == world.units["netmaint"]
