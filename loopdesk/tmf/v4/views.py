@@ -79,7 +79,7 @@ def _errors(*extra: int) -> dict[int, OpenApiResponse]:
 
 
 FIELDS_PARAM = OpenApiParameter("fields", str, description="Comma-separated attributes to return (id and href "
-                                "always come back).")
+                                "always come back); a dot selects inside one: channel.id, relatedParty.name.")
 
 
 class TmfView(APIView):
