@@ -862,6 +862,8 @@ T: dict[str, str] = {
     "Give this parameter once.": "此参数只能提供一次。",
     "Enter true or false.": "请输入 true 或 false。",
     "Unknown query parameter.": "未知的查询参数。",
+    "At least 1 request per minute; leave it empty for the deployment default.":
+        "每分钟至少 1 个请求；留空则使用部署的默认值。",
     "A unit to dispatch to goes with dispatch: true (or leave it out to only register).":
         "指定派单单位时须同时设置 dispatch: true（仅受理时请不要填写）。",
     "Unknown status: %(values)s.": "未知状态：%(values)s。",

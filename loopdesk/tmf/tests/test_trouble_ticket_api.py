@@ -619,7 +619,8 @@ def test_issue_api_token_command_prints_a_working_token(world: World) -> None:
     assert_error(create(client, world), 403)  # read-only unless --write
 
 
-@pytest.mark.parametrize(("options", "field"), [({"rate": -1}, "--rate"), ({"name": "x" * 300}, "--name")])
+@pytest.mark.parametrize(("options", "field"), [({"rate": -1}, "--rate"), ({"rate": 0}, "--rate"),
+                                                ({"name": "x" * 300}, "--name")])
 def test_issue_api_token_command_refuses_bad_options_without_a_traceback(world: World, options: dict,
                                                                          field: str) -> None:
     from django.core.management import CommandError, call_command
@@ -630,6 +631,25 @@ def test_issue_api_token_command_refuses_bad_options_without_a_traceback(world: 
     with pytest.raises(CommandError, match=field):
         call_command("issue_api_token", **values)
     assert not ApiToken.objects.filter(system="CRM").exists()
+
+
+def test_a_token_rate_of_0_is_refused_in_the_admin_not_read_as_the_default(world: World) -> None:
+    """0 requests per minute was saved and then read as "no rate of its own": the deployment's 600/min."""
+    from django.test import Client
+
+    from loopdesk.org.models import User
+    from loopdesk.tmf.models import ApiToken
+
+    root = User.objects.create_superuser("root", "root@example.com", "x-long-pass-2026")
+    client = Client()
+    client.force_login(root)
+    data = {"name": "CRM", "system": "CRM", "user": world.users["agent"].pk, "rate_per_minute": "0",
+            "is_active": "on"}
+    response = client.post("/admin/tmf/apitoken/add/", data, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 200 and not ApiToken.objects.exists()
+    assert "At least 1 request per minute" in response.content.decode()
+    assert client.post("/admin/tmf/apitoken/add/", {**data, "rate_per_minute": "1"}).status_code == 302
+    assert ApiToken.objects.get().rate_per_minute == 1
 
 
 # --- relationships stay inside the token's scope --------------------------------------------------------
