@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import models, transaction
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
+from django_filters.fields import IsoDateTimeField
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
@@ -21,7 +22,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from loopdesk.core.errors import ValidationFailed
-from loopdesk.core.text import is_db_id
+from loopdesk.core.text import is_db_id, plus_offset
 from loopdesk.customers.services import get_or_create_customer
 from loopdesk.org.models import OrgUnit
 from loopdesk.routing.services import route_ticket
@@ -57,6 +58,17 @@ class StrictBooleanField(forms.NullBooleanField):
         pass
 
 
+class QueryDateTimeField(IsoDateTimeField):
+    """An ISO date-time whose "+" offset arrived as a space (not written %2B in the URL) is read with its offset."""
+
+    def to_python(self, value: Any) -> Any:
+        return super().to_python(plus_offset(value.strip()) if isinstance(value, str) else value)
+
+
+class QueryDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = QueryDateTimeField
+
+
 class StrictBooleanFilter(django_filters.BooleanFilter):
     field_class = StrictBooleanField
 
@@ -79,8 +91,8 @@ class TicketFilter(StrictFilterSet):
     is_open = StrictBooleanFilter()
     is_overtime = StrictBooleanFilter()
     is_problem = StrictBooleanFilter()
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = QueryDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = QueryDateTimeFilter(field_name="created_at", lookup_expr="lt")
     number = django_filters.CharFilter(max_length=32)
 
     class Meta:

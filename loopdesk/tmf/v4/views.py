@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -26,7 +25,7 @@ from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
 from loopdesk.core.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationFailed
-from loopdesk.core.text import ascii_digits, is_db_id
+from loopdesk.core.text import ascii_digits, is_db_id, plus_offset
 from loopdesk.customers.services import clean_msisdn
 from loopdesk.tickets.choices import Channel
 from loopdesk.tickets.models import ExternalRef, Ticket
@@ -155,14 +154,9 @@ def _int_param(request: Request, name: str, default: int, maximum: int | None = 
     return value
 
 
-# A date-time whose "+" offset arrived as a space: "+" in a query string is a space unless written %2B, and the
-# example of our own error message, typed into a URL as it is, reads "2026-11-02T09:00:00 08:00".
-_PLUS_AS_SPACE = re.compile(r"^(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?) (\d{2}(?::?\d{2})?)$")
-
-
 def _date(name: str, raw: str) -> dt.datetime:
     invalid = ValidationFailed(field=name, message=_("Enter a date-time such as 2026-11-02T09:00:00+08:00."))
-    raw = _PLUS_AS_SPACE.sub(r"\1+\2", raw)
+    raw = plus_offset(raw)  # the example of our own error message, typed into a URL as it is
     try:
         value = parse_datetime(raw) if "T" in raw or " " in raw else None
         if value is None:

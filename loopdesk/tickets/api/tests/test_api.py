@@ -391,3 +391,19 @@ def test_a_unit_to_dispatch_to_without_dispatch_is_a_400_not_dropped(world: Worl
     response = client.post("/api/tickets/", {**payload, "dispatch": True}, format="json")
     assert response.status_code == 201, response.content
     assert Ticket.objects.get().handler_unit == world.units["netmaint"]
+
+
+def test_created_after_typed_with_a_plain_plus_reads_the_offset(world: World) -> None:
+    """"+" in a query string is a space unless written %2B: "…T09:00:00+08:00" typed as it is was a 400."""
+    import datetime as dt
+
+    ticket = make(world)[0]
+    local = ticket.created_at.astimezone(dt.timezone(dt.timedelta(hours=8))).replace(microsecond=0, tzinfo=None)
+    client = as_user(world, "agent")
+    before = (local - dt.timedelta(minutes=1)).isoformat()
+    after = (local + dt.timedelta(minutes=1)).isoformat()
+    response = client.get(f"/api/tickets/?created_after={before}+08:00&created_before={after}+08:00")
+    assert response.status_code == 200, response.content
+    assert [t["id"] for t in response.json()["results"]] == [ticket.pk]
+    assert client.get(f"/api/tickets/?created_after={after}+08:00").json()["results"] == []
+    assert client.get(f"/api/tickets/?created_after={before}+08:00+1").status_code == 400
