@@ -63,6 +63,8 @@ T: dict[str, str] = {
     "Per hop timeliness (hops handled within 48 h)": "环节处理及时率（48 小时内处理的环节）",
     "%(system)s id %(value)s is already trouble ticket %(id)s: read it (GET %(href)s) instead of registering it "
     "again.": "%(system)s 编号 %(value)s 已登记为故障单 %(id)s：请读取该故障单（GET %(href)s），不要重复登记。",
+    "This callback already listens with the same query: listener %(id)s (DELETE %(href)s to register it again).":
+        "该回调地址已以相同查询条件订阅：监听器 %(id)s（如需重新注册，请先 DELETE %(href)s）。",
     "Work order %(number)s is no longer open (it was closed meanwhile): only an open work order can be escalated.":
         "工单 %(number)s 已不再处于处理中（期间已被关闭）：只有未结工单才能升级督办。",
     "Name an original only when rejecting as a duplicate; otherwise leave it empty.":
@@ -827,6 +829,12 @@ T: dict[str, str] = {
     "Attachments are accepted by value only: send the file in “content” (base64) with “mimeType”.":
         "附件只接受内嵌方式：请将文件放在“content”（base64）中，并提供“mimeType”。",
     "The attachment content is not valid base64.": "附件内容不是有效的 base64。",
+    "The size does not match the content (%(size)d bytes): leave it out, LoopDesk measures it.":
+        "大小与内容不符（%(size)d 字节）：请不要填写，LoopDesk 会自行计算。",
+    "Use “customer” for an attachment the customer may see, “internal” (or none) for staff only.":
+        "客户可见的附件请填“customer”，仅内部可见请填“internal”（或不填）。",
+    "LoopDesk does not keep an attachment type: the file's type is taken from its name and content.":
+        "LoopDesk 不保存附件类型：文件类型由文件名和内容确定。",
     "Related trouble ticket %(id)s not found.": "未找到关联的故障单 %(id)s。",
     "Unsupported relationshipType “%(type)s”: use isChild, isParent, isDuplicateOf or relatedTo.":
         "不支持的 relationshipType“%(type)s”：请使用 isChild、isParent、isDuplicateOf 或 relatedTo。",
@@ -854,6 +862,13 @@ T: dict[str, str] = {
     "At most %(max)d.": "最大为 %(max)d。",
     "Enter a date-time such as 2026-11-02T09:00:00+08:00.": "请输入日期时间，例如 2026-11-02T09:00:00+08:00。",
     "Give a value to filter on.": "请提供过滤值。",
+    "Give this parameter once.": "此参数只能提供一次。",
+    "Enter true or false.": "请输入 true 或 false。",
+    "Unknown query parameter.": "未知的查询参数。",
+    "At least 1 request per minute; leave it empty for the deployment default.":
+        "每分钟至少 1 个请求；留空则使用部署的默认值。",
+    "A unit to dispatch to goes with dispatch: true (or leave it out to only register).":
+        "指定派单单位时须同时设置 dispatch: true（仅受理时请不要填写）。",
     "Unknown status: %(values)s.": "未知状态：%(values)s。",
     "Unknown filter attribute “%(name)s”.": "未知的过滤属性“%(name)s”。",
     "Sort by creationDate, lastUpdate or id.": "请按 creationDate、lastUpdate 或 id 排序。",

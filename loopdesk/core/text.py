@@ -56,3 +56,14 @@ def mask_name(value: str) -> str:
     if not value:
         return value
     return value[0] + "*" * max(1, len(value) - 1)
+
+
+# A date-time whose "+" offset arrived as a space: "+" in a query string is a space unless written %2B, so
+# "2026-11-02T09:00:00+08:00" typed into a URL as it is reads "2026-11-02T09:00:00 08:00".
+_PLUS_AS_SPACE = re.compile(r"^(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?) (\d{2}(?::?\d{2})?)$")
+
+
+def plus_offset(raw: str) -> str:
+    """`raw` with an offset whose "+" became a space in a query string given back its "+"; anything else as it is."""
+    return _PLUS_AS_SPACE.sub(r"\1+\2", raw)
+

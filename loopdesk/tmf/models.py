@@ -8,6 +8,7 @@ import hmac
 import secrets
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import models
 from django.db.models.signals import pre_delete
@@ -63,6 +64,12 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+    def clean(self) -> None:
+        # 0 read as "no rate of its own" (the deployment default, 600/min by default): refused, not silently that.
+        if self.rate_per_minute == 0:
+            raise ValidationError({"rate_per_minute": _(
+                "At least 1 request per minute; leave it empty for the deployment default.")})
 
     def set_new_key(self) -> str:
         """Generate a fresh token, store its prefix and hash, and return the raw token (shown once)."""

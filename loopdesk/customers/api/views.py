@@ -27,6 +27,9 @@ from loopdesk.tmf.auth import scoped_tickets
 
 class RevealSerializer(StrictInputSerializer):
     reason = serializers.CharField(max_length=200, help_text="Why you need the full number (kept in the audit log).")
+    msisdn = serializers.CharField(max_length=32, required=False, help_text=(
+        "The caller's number, for a customer without a work order in your scope (front-line roles: the caller on "
+        "the line, as the desk's screen-pop)."))
 
 
 class CustomerViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
@@ -35,6 +38,7 @@ class CustomerViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
 
     serializer_class = MaskedCustomerSerializer
     pagination_class = IdKeysetPagination
+    extra_query_params = frozenset({"msisdn"})
     queryset = Customer.objects.none()
 
     def _by_number(self) -> str | None:
@@ -51,13 +55,25 @@ class CustomerViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
         in_scope = scoped_tickets(self.request, Ticket.objects.filter(customer=OuterRef("pk")))
         return qs.filter(Exists(in_scope))
 
-    def get_object(self) -> Customer:
+    def get_object(self, number: str | None = None) -> Customer:
+        """A customer with a work order in the caller's scope (the token's units included). Front-line roles take
+        calls from anyone: they also reach a customer by the number they have (`?msisdn=`, as the list's lookup and
+        the desk's screen-pop), never any customer by id alone (that listed and revealed every customer)."""
         pk = str(self.kwargs["pk"])
-        qs = Customer.objects.all() if can_create(self.request.user) else self.get_queryset()
+        qs = self.get_queryset()
+        if number is None and self.request.query_params.get("msisdn"):
+            number = clean_msisdn(self.request.query_params["msisdn"])
+        if number is not None and can_create(self.request.user):
+            qs = Customer.objects.filter(msisdn=number)
         customer = qs.filter(pk=pk).first() if is_db_id(pk) else None
         if customer is None:
             raise NotFound(_("Customer not found."))
         return customer
+
+    @extend_schema(parameters=[OpenApiParameter("msisdn", str, description="The customer's number (front-line roles: "
+                                                "a customer without a work order in your scope)")])
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return Response(self.get_serializer(self.get_object()).data)
 
     @extend_schema(parameters=[OpenApiParameter("msisdn", str, description="Exact mobile number")])
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -68,16 +84,17 @@ class CustomerViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["post"])
     def reveal(self, request: Request, pk: str) -> Response:
         """The full number and name, for roles allowed to see them; every reveal is written to the audit log."""
-        customer = self.get_object()
         if not isinstance(request.data, dict):
             raise ValidationFailed(field="body", message=_("Send a JSON object."))
         serializer = RevealSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        number = serializer.validated_data.get("msisdn")
+        customer = self.get_object(clean_msisdn(number) if number else None)
         return Response(do_reveal_customer(acting_user=request.user, customer=customer,
                                            reason=serializer.validated_data["reason"]))
 
     @extend_schema(responses={200: TicketListSerializer(many=True)})
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None)  # one list, not a page (also in the schema)
     def tickets(self, request: Request, pk: str) -> Response:
         """The customer's work orders the caller may see, newest first (at most 200)."""
         customer = self.get_object()

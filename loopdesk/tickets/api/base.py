@@ -21,12 +21,44 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         field, messages = next(iter(errors.items()), ("body", [str(_("The request is not valid."))]))
         return Response({"code": "validation_error", "message": messages[0], "field": field, "errors": errors},
                         status=400)
-    return core_exception_handler(exc, context)
+    response = core_exception_handler(exc, context)
+    if response is not None and isinstance(exc, exceptions.APIException) and isinstance(response.data, dict) \
+            and set(response.data) == {"detail"}:
+        # 401, 403, 404, 405, 406, 415, 429 of the framework in the same shape as the services' errors: a client
+        # reads `code` and `message` whatever refused it (`detail` kept for clients that read it).
+        codes = exc.get_codes()
+        response.data = {"code": codes if isinstance(codes, str) else exc.default_code,
+                         "message": str(response.data["detail"]), "detail": response.data["detail"]}
+    return response
+
+
+PAGING_PARAMS = frozenset({"cursor", "page_size", "offset", "limit"})
 
 
 class ApiViewMixin:
+    extra_query_params: frozenset[str] = frozenset()  # e.g. customers: msisdn
+
     def get_exception_handler(self) -> Any:
         return api_exception_handler
+
+    def known_query_params(self) -> set[str]:
+        """What a GET of this endpoint reads from the query string: its filters and pages (lists), `format`."""
+        known = {"format", *self.extra_query_params}
+        if getattr(self, "action", None) == "list":
+            filterset = getattr(self, "filterset_class", None)
+            if filterset is not None:
+                known |= set(filterset.base_filters)
+            if getattr(self, "pagination_class", None) is not None:
+                known |= PAGING_PARAMS
+        return known
+
+    def initial(self, request: Any, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)  # type: ignore[misc]
+        if request.method in ("GET", "HEAD") and hasattr(self, "action"):
+            # A misspelt filter (?state=new) is a 400 naming it, not silently every work order.
+            unknown = [key for key in request.query_params if key not in self.known_query_params()]
+            if unknown:
+                raise exceptions.ValidationError({key: [_("Unknown query parameter.")] for key in unknown})
 
 
 class KeysetOrOffsetPagination(CursorPagination):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.validators import ProhibitNullCharactersValidator
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
@@ -85,7 +86,7 @@ class TicketListSerializer(serializers.ModelSerializer):
     category = CategoryRefSerializer(read_only=True)
     customer = MaskedCustomerSerializer(read_only=True)
     handler_unit = UnitRefSerializer(read_only=True)
-    handler_user = UserRefSerializer(read_only=True)
+    handler_user = UserRefSerializer(read_only=True, allow_null=True)  # none until someone accepts it
     status_label = serializers.CharField(source="get_status_display", read_only=True)
 
     class Meta:
@@ -96,8 +97,8 @@ class TicketListSerializer(serializers.ModelSerializer):
 
 
 class TimelineEventSerializer(serializers.ModelSerializer):
-    actor = UserRefSerializer(read_only=True)
-    to_unit = UnitRefSerializer(read_only=True)
+    actor = UserRefSerializer(read_only=True, allow_null=True)  # none: the system (SLA sweeps, customer SMS)
+    to_unit = UnitRefSerializer(read_only=True, allow_null=True)
     kind_label = serializers.CharField(source="get_kind_display", read_only=True)
 
     class Meta:
@@ -159,6 +160,19 @@ class TicketCreateSerializer(StrictInputSerializer):
     dispatch = serializers.BooleanField(default=False)
     dispatch_to = serializers.PrimaryKeyRelatedField(queryset=OrgUnit.objects.filter(is_active=True), required=False,
                                                      allow_null=True, error_messages=UNIT_ERRORS)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs.get("dispatch_to") is not None and not attrs.get("dispatch"):
+            # Without dispatch the unit was dropped: the ticket stayed registered, with nobody working on it.
+            raise serializers.ValidationError({"dispatch_to": [_(
+                "A unit to dispatch to goes with dispatch: true (or leave it out to only register).")]})
+        return attrs
+
+    def validate_external_refs(self, value: dict[str, str]) -> dict[str, str]:
+        # The values are checked by the child field; the keys (system codes) too: PostgreSQL refuses NUL (a 500).
+        if any("\x00" in system for system in value):
+            raise serializers.ValidationError(ProhibitNullCharactersValidator.message)
+        return value
 
 
 class ActionSerializer(StrictInputSerializer):

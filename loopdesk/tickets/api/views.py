@@ -6,10 +6,12 @@ import inspect
 from typing import Any
 
 import django_filters
+from django import forms
 from django.conf import settings
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
+from django_filters.fields import IsoDateTimeField
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
@@ -20,7 +22,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from loopdesk.core.errors import ValidationFailed
-from loopdesk.core.text import is_db_id
+from loopdesk.core.text import is_db_id, plus_offset
 from loopdesk.customers.services import get_or_create_customer
 from loopdesk.followup.services import do_record_ticket_callback
 from loopdesk.org.models import OrgUnit
@@ -37,7 +39,49 @@ ERRORS = {400: OpenApiResponse(description="Bad input: {code, message, errors: {
           403: OpenApiResponse(description="Not allowed"), 404: OpenApiResponse(description="Not found")}
 
 
-class TicketFilter(django_filters.FilterSet):
+class StrictBooleanField(forms.NullBooleanField):
+    """true/false (also 1/0, any case); anything else is a 400 naming the parameter, not silently no filter (the
+    default widget read only true/false and 2/3: is_open=0 or is_open=yes listed every work order)."""
+
+    widget = forms.TextInput
+
+    def to_python(self, value: Any) -> bool | None:
+        text = str(value).strip().lower() if value is not None else ""
+        if text == "":
+            return None
+        if text in ("true", "1"):
+            return True
+        if text in ("false", "0"):
+            return False
+        raise forms.ValidationError(_("Enter true or false."), code="invalid")
+
+    def validate(self, value: Any) -> None:
+        pass
+
+
+class QueryDateTimeField(IsoDateTimeField):
+    """An ISO date-time whose "+" offset arrived as a space (not written %2B in the URL) is read with its offset."""
+
+    def to_python(self, value: Any) -> Any:
+        return super().to_python(plus_offset(value.strip()) if isinstance(value, str) else value)
+
+
+class QueryDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = QueryDateTimeField
+
+
+class StrictBooleanFilter(django_filters.BooleanFilter):
+    field_class = StrictBooleanField
+
+
+class StrictFilterSet(django_filters.FilterSet):
+    """Boolean model fields named in Meta.fields are strict too."""
+
+    FILTER_DEFAULTS = {**django_filters.FilterSet.FILTER_DEFAULTS,
+                       models.BooleanField: {"filter_class": StrictBooleanFilter}}
+
+
+class TicketFilter(StrictFilterSet):
     status = django_filters.MultipleChoiceFilter(choices=Status.choices)
     priority = django_filters.MultipleChoiceFilter(choices=Priority.choices)
     channel = django_filters.MultipleChoiceFilter(choices=Channel.choices)
@@ -45,11 +89,11 @@ class TicketFilter(django_filters.FilterSet):
     category = django_filters.ModelChoiceFilter(queryset=Category.objects.all(), method="filter_category",
                                                 label=_("category (with its subcategories)"))
     handler_unit = django_filters.ModelChoiceFilter(queryset=OrgUnit.objects.all())
-    is_open = django_filters.BooleanFilter()
-    is_overtime = django_filters.BooleanFilter()
-    is_problem = django_filters.BooleanFilter()
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    is_open = StrictBooleanFilter()
+    is_overtime = StrictBooleanFilter()
+    is_problem = StrictBooleanFilter()
+    created_after = QueryDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = QueryDateTimeFilter(field_name="created_at", lookup_expr="lt")
     number = django_filters.CharFilter(max_length=32)
 
     class Meta:
@@ -153,6 +197,18 @@ def _service_kwargs(service: Any, data: dict[str, Any], request: Request) -> dic
     return kwargs
 
 
+class CategoryFilter(StrictFilterSet):
+    class Meta:
+        model = Category
+        fields = ["is_active", "parent"]
+
+
+class UnitFilter(StrictFilterSet):
+    class Meta:
+        model = OrgUnit
+        fields = ["is_active", "parent", "region", "function"]
+
+
 class CategoryViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
     """The category tree (active and retired nodes), in tree order."""
 
@@ -160,7 +216,7 @@ class CategoryViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
     queryset = Category.objects.order_by("path")
     pagination_class = None
     filter_backends = [DjangoFilterBackend]
-    filterset_fields = ["is_active", "parent"]
+    filterset_class = CategoryFilter
 
 
 class UnitViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
@@ -170,7 +226,7 @@ class UnitViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
     queryset = OrgUnit.objects.order_by("path")
     pagination_class = IdKeysetPagination
     filter_backends = [DjangoFilterBackend]
-    filterset_fields = ["is_active", "parent", "region", "function"]
+    filterset_class = UnitFilter
 
 
 class RoutePreviewView(ApiViewMixin, APIView):

@@ -171,6 +171,28 @@ def test_unregister_stops_events_and_only_the_owner_may_unregister(world: World,
     assert not OutboxMessage.objects.filter(channel=CHANNEL).exists()
 
 
+def test_a_registration_repeated_by_the_same_integration_is_a_409_naming_the_listener(world: World, crm,
+                                                                                     receiver) -> None:
+    """A retry after a lost answer added a second listener: every event twice, and one the integration could not
+    unregister (it never learnt its id)."""
+    hub = register(crm, receiver.url, "eventType=TroubleTicketCreateEvent,TroubleTicketResolvedEvent&severity=major")
+    again = crm.post(f"{BASE}/hub", {"callback": receiver.url, "query":
+                                     "severity=Major&eventType=TroubleTicketResolvedEvent,TroubleTicketCreateEvent"},
+                     format="json", HTTP_ACCEPT_LANGUAGE="en")
+    assert again.status_code == 409, again.content
+    body = again.json()
+    assert body["code"] == "conflict" and body["existingId"] == hub["id"]
+    assert body["existingHref"] == f"{BASE}/hub/{hub['id']}" and "secret" not in body
+    assert EventSubscription.objects.filter(is_active=True).count() == 1
+    # Another query, another token or a listener unregistered meanwhile: a new listener.
+    assert crm.post(f"{BASE}/hub", {"callback": receiver.url}, format="json").status_code == 201
+    oss = client_for(issue_token(world.users["specialist"], system="OSS"))
+    assert oss.post(f"{BASE}/hub", {"callback": receiver.url, "query": "eventType=TroubleTicketCreateEvent,"
+                                    "TroubleTicketResolvedEvent&severity=major"}, format="json").status_code == 201
+    assert crm.delete(body["existingHref"]).status_code == 204
+    register(crm, receiver.url, "eventType=TroubleTicketCreateEvent,TroubleTicketResolvedEvent&severity=major")
+
+
 @pytest.mark.parametrize("body", [{}, {"callback": "not a url"}, {"callback": "ftp://127.0.0.1/x"},
                                   {"callback": "http://127.0.0.1/x", "query": "eventType=Nonsense"},
                                   {"callback": "http://127.0.0.1/x", "query": "colour=red"},

@@ -174,6 +174,46 @@ def test_attachment_by_value_is_stored_and_listed(world: World, crm) -> None:
     assert [a["name"] for a in response.json()["attachment"]] == ["bill.pdf"]
 
 
+def test_an_attachment_of_the_largest_allowed_size_fits_in_a_request(world: World, crm, settings, tmp_path) -> None:
+    """By value the file travels in base64 (4/3 of its size): the body limit left no room for a file of the size the
+    UI (and docs/tmf621.md) allow, refusing it as an oversized body."""
+    settings.MEDIA_ROOT = str(tmp_path)
+    data = b"%PDF-1.4 " + b"0" * (settings.LOOPDESK_ATTACHMENT_MAX_BYTES - 9)
+    response = create(crm, world, attachment=[{"name": "big.pdf", "mimeType": "application/pdf",
+                                                "content": base64.b64encode(data).decode()}])
+    assert response.status_code == 201, response.content[:300]
+    assert response.json()["attachment"][0]["size"]["amount"] == settings.LOOPDESK_ATTACHMENT_MAX_BYTES
+    # One byte more is refused on the attachment, by its size, not as a body too large.
+    response = create(crm, world, attachment=[{"name": "big.pdf", "mimeType": "application/pdf",
+                                                "content": base64.b64encode(data + b"0").decode()}])
+    assert_error(response, 400, "attachment")
+
+
+def test_an_attachments_description_is_who_may_see_it_and_what_is_not_kept_is_refused(world: World, crm) -> None:
+    """`description` is the visibility GET shows ("customer" / "internal"): sent, it was dropped (every attachment
+    internal); a url, an attachment type or a wrong size were dropped too."""
+    pdf = base64.b64encode(b"%PDF-1.4 bill").decode()
+    body = create(crm, world, attachment=[
+        {"name": "bill.pdf", "mimeType": "application/pdf", "content": pdf, "description": "customer",
+         "size": {"amount": 13, "units": "bytes"}},
+        {"name": "memo.pdf", "content": pdf, "description": "internal"}]).json()
+    ticket = Ticket.objects.get(pk=body["id"])
+    assert dict(ticket.attachments.values_list("filename", "visibility")) == {"bill.pdf": "customer",
+                                                                               "memo.pdf": "internal"}
+    assert [a["description"] for a in body["attachment"]] == ["customer", "internal"]
+    added = patch(crm, body["id"], {"attachment": [{"name": "later.pdf", "content": pdf, "description": "Customer"}]})
+    assert added.status_code == 200, added.content
+    assert ticket.attachments.get(filename="later.pdf").visibility == "customer"
+    for extra, field in (({"description": "photo of the bill"}, "attachment[0].description"),
+                         ({"url": "https://example.com/bill.pdf"}, "attachment[0].url"),
+                         ({"attachmentType": "bill"}, "attachment[0].attachmentType"),
+                         ({"size": {"amount": 99}}, "attachment[0].size")):
+        item = {"name": "x.pdf", "content": pdf, **extra}
+        assert_error(create(crm, world, attachment=[item]), 400, field)
+        assert_error(patch(crm, body["id"], {"attachment": [item]}), 400, field)
+    assert Ticket.objects.count() == 1 and ticket.attachments.count() == 3
+
+
 def test_attachment_of_a_forbidden_type_is_400_and_nothing_stored(world: World, crm) -> None:
     content = base64.b64encode(b"MZ...").decode()
     response = create(crm, world, attachment=[{"name": "x.exe", "mimeType": "application/x-msdownload",
@@ -306,12 +346,77 @@ def test_date_filter_with_an_offset_postgresql_would_refuse(world: World, crm) -
     assert crm.get(f"{BASE}/troubleTicket", {"creationDate.gt": "2825-03-30T16:52:41.44-20:51"}).json() == []
 
 
+@pytest.mark.parametrize("name", ["externalId", "relatedEntity.id", "relatedParty.id", "channel.id", "id"])
+def test_a_filter_value_with_a_nul_character_is_a_400_naming_it(world: World, crm, name) -> None:
+    """PostgreSQL refuses NUL in a query's text: externalId and relatedEntity.id were server errors there."""
+    create(crm, world, externalId="CRM-1")
+    assert_error(crm.get(f"{BASE}/troubleTicket?{name}=CRM%001"), 400, name)
+
+
+def test_a_date_filter_typed_with_a_plain_plus_reads_the_offset(world: World, crm) -> None:
+    """"+" in a query string arrives as a space unless written %2B: "…T09:00:00+08:00" typed into a URL as it is
+    (the example of the error message) is read with its offset, not refused."""
+    first = create(crm, world).json()
+    created = Ticket.objects.get(pk=first["id"]).created_at.astimezone(dt.timezone(dt.timedelta(hours=8)))
+    before = (created - dt.timedelta(minutes=1)).replace(microsecond=0, tzinfo=None).isoformat()
+    after = (created + dt.timedelta(minutes=1)).replace(microsecond=0, tzinfo=None).isoformat()
+    url = f"{BASE}/troubleTicket?creationDate.gt={before}+08:00&creationDate.lt={after}+08:00"
+    response = crm.get(url)
+    assert response.status_code == 200, response.content
+    assert [t["id"] for t in response.json()] == [first["id"]]
+    assert crm.get(f"{BASE}/troubleTicket?creationDate.gt={after}+08:00").json() == []
+    # The offset counts (not dropped): the same wall-clock time at +09:00 is an hour earlier.
+    hour_later = (created + dt.timedelta(minutes=50)).replace(microsecond=0, tzinfo=None).isoformat()
+    assert [t["id"] for t in crm.get(f"{BASE}/troubleTicket?creationDate.lt={hour_later}+0900").json()] == []
+    assert [t["id"] for t in crm.get(f"{BASE}/troubleTicket?creationDate.lt={hour_later}+0800").json()] \
+        == [first["id"]]
+    # A date with a time and no offset keeps its meaning (local time), and nonsense is still a 400.
+    assert [t["id"] for t in crm.get(f"{BASE}/troubleTicket?creationDate.gt={before.replace('T', '+')}").json()] \
+        == [first["id"]]
+    assert_error(crm.get(f"{BASE}/troubleTicket?creationDate.gt={before}+08:00+08:00"), 400, "creationDate.gt")
+
+
 @pytest.mark.parametrize("params", [{"colour": "red"}, {"limit": "-1"}, {"limit": "100000"},
                                     {"creationDate.gt": "yesterday"}, {"status": "sleeping"}, {"sort": "shoe"},
                                     {"creationDate.gt": "2026-13-45T09:00:00+08:00"},
-                                    {"creationDate.lt": "9999-12-31T23:59:59-15:00"}])
+                                    {"creationDate.lt": "9999-12-31T23:59:59-15:00"},
+                                    {"creationDate.gt": ""}, {"lastUpdate.lte": " , "}, {"status": ""}])
 def test_bad_list_parameters_are_400(world: World, crm, params) -> None:
     assert_error(crm.get(f"{BASE}/troubleTicket", params), 400)
+
+
+def test_repeated_parameters_are_not_silently_cut_to_the_last(world: World, crm) -> None:
+    ids = _three_tickets(world, crm)
+    # fields given twice asks for both, as a comma does (was only the last one: status silently missing).
+    listed = crm.get(f"{BASE}/troubleTicket?fields=status&fields=severity&sort=id").json()
+    assert [set(t) for t in listed] == [{"id", "href", "status", "severity"}] * 3
+    one = crm.get(f"{BASE}/troubleTicket/{ids[0]}?fields=status&fields=severity").json()
+    assert set(one) == {"id", "href", "status", "severity"}
+    # A parameter that takes one value, given twice with different values: which one was meant? A 400 naming it.
+    for query, name in (("limit=1&limit=3", "limit"), ("offset=0&offset=2", "offset"), ("sort=id&sort=-id", "sort")):
+        assert_error(crm.get(f"{BASE}/troubleTicket?{query}"), 400, name)
+    # The same value twice is harmless.
+    response = crm.get(f"{BASE}/troubleTicket?limit=2&limit=2&sort=id&sort=id")
+    assert response.status_code == 200 and [t["id"] for t in response.json()] == ids[:2]
+
+
+def test_fields_selects_attributes_inside_structured_ones(world: World, crm) -> None:
+    """TMF630 dot notation: `relatedParty.name` is the name of each related party, `channel.id` the channel's id."""
+    pk = create(crm, world, note=[{"text": "客户很着急", "@type": "CustomerNote"}]).json()["id"]
+    full = crm.get(f"{BASE}/troubleTicket/{pk}").json()
+    one = crm.get(f"{BASE}/troubleTicket/{pk}", {"fields": "channel.id,relatedParty.name,relatedParty.role,note.text,"
+                                                           "status"}).json()
+    assert one == {"id": pk, "href": full["href"], "status": full["status"], "channel": {"id": "hotline"},
+                   "relatedParty": [{"name": p["name"], "role": p["role"]} for p in full["relatedParty"]],
+                   "note": [{"text": "客户很着急"}]}
+    # A whole attribute and one of its parts: the whole attribute.
+    assert crm.get(f"{BASE}/troubleTicket/{pk}", {"fields": "channel,channel.id"}).json()["channel"] == full["channel"]
+    listed = crm.get(f"{BASE}/troubleTicket", {"fields": "relatedEntity.id"}).json()
+    assert listed == [{"id": pk, "href": full["href"], "relatedEntity": [{"id": world.categories["indoor"].code}]}]
+    # Unknown parts are named, as unknown attributes are.
+    for bad in ("channel.colour", "status.id", "relatedParty.", "nothing.id"):
+        body = assert_error(crm.get(f"{BASE}/troubleTicket/{pk}", {"fields": bad}), 400, "fields")
+        assert bad in body["errors"]["fields"][0]
 
 
 def test_list_fields_selection(world: World, crm) -> None:
@@ -396,6 +501,24 @@ def test_patch_expected_resolution_date_changes_the_committed_time(world: World,
     assert dt.datetime.fromisoformat(body["expectedResolutionDate"]) == when
 
 
+def test_attributes_of_the_resource_that_cannot_be_sent_say_why(world: World, crm) -> None:
+    """relatedParty and relatedEntity are TroubleTicket_Update attributes, characteristic is ours: not "unknown"."""
+    created = create(crm, world).json()
+    pk = created["id"]
+    with translation.override("en"):
+        fixed = str(_("This attribute is fixed when the trouble ticket is registered."))
+        server_set = str(_("This attribute is set by LoopDesk and cannot be sent."))
+    for name in ("relatedParty", "relatedEntity"):
+        body = assert_error(patch(crm, pk, {name: created[name]}, HTTP_ACCEPT_LANGUAGE="en"), 400, name)
+        assert body["errors"][name] == [fixed]
+    body = assert_error(patch(crm, pk, {"characteristic": []}, HTTP_ACCEPT_LANGUAGE="en"), 400, "characteristic")
+    assert body["errors"]["characteristic"] == [server_set]
+    response = crm.post(f"{BASE}/troubleTicket", ticket_body(world, characteristic=[]), format="json",
+                        HTTP_ACCEPT_LANGUAGE="en")
+    assert assert_error(response, 400, "characteristic")["errors"]["characteristic"] == [server_set]
+    assert Ticket.objects.count() == 1
+
+
 def test_patch_accepts_merge_patch_content_type(world: World, crm) -> None:
     pk = create(crm, world).json()["id"]
     response = crm.patch(f"{BASE}/troubleTicket/{pk}", data='{"note": [{"text": "merge"}]}',
@@ -426,6 +549,23 @@ def test_delete_withdraws_and_never_destroys(world: World, crm) -> None:
     assert crm.get(f"{BASE}/troubleTicket/{pk}").json()["status"] == "cancelled"
     assert crm.delete(f"{BASE}/troubleTicket/{pk}").status_code == 204  # idempotent
     assert ticket.events.filter(kind="withdraw").count() == 1
+
+
+def test_texts_written_for_the_caller_are_in_the_deployment_language_whatever_the_request_language(
+        world: World, crm) -> None:
+    """The timeline is read by staff and (the committed time) the customer in the deployment's language: a request in
+    English leaves no English note there."""
+    with translation.override("zh-hans"):
+        changed = str(_("Changed through the TMF621 API."))
+        withdrawn = str(_("Withdrawn through the TMF621 API by %(system)s.") % {"system": "CRM"})
+    assert "TMF621" in changed and "Changed" not in changed and "Withdrawn" not in withdrawn
+    pk = create(crm, world).json()["id"]
+    when = (timezone.now() + dt.timedelta(days=3)).replace(microsecond=0)
+    assert patch(crm, pk, {"expectedResolutionDate": when.isoformat()}, HTTP_ACCEPT_LANGUAGE="en").status_code == 200
+    assert crm.delete(f"{BASE}/troubleTicket/{pk}", HTTP_ACCEPT_LANGUAGE="en").status_code == 204
+    ticket = Ticket.objects.get(pk=pk)
+    assert ticket.events.get(kind="commit_time").note == changed
+    assert ticket.events.get(kind="withdraw").note == withdrawn
 
 
 def test_delete_of_a_closed_ticket_is_409(world: World, crm) -> None:
@@ -479,7 +619,8 @@ def test_issue_api_token_command_prints_a_working_token(world: World) -> None:
     assert_error(create(client, world), 403)  # read-only unless --write
 
 
-@pytest.mark.parametrize(("options", "field"), [({"rate": -1}, "--rate"), ({"name": "x" * 300}, "--name")])
+@pytest.mark.parametrize(("options", "field"), [({"rate": -1}, "--rate"), ({"rate": 0}, "--rate"),
+                                                ({"name": "x" * 300}, "--name")])
 def test_issue_api_token_command_refuses_bad_options_without_a_traceback(world: World, options: dict,
                                                                          field: str) -> None:
     from django.core.management import CommandError, call_command
@@ -490,6 +631,25 @@ def test_issue_api_token_command_refuses_bad_options_without_a_traceback(world: 
     with pytest.raises(CommandError, match=field):
         call_command("issue_api_token", **values)
     assert not ApiToken.objects.filter(system="CRM").exists()
+
+
+def test_a_token_rate_of_0_is_refused_in_the_admin_not_read_as_the_default(world: World) -> None:
+    """0 requests per minute was saved and then read as "no rate of its own": the deployment's 600/min."""
+    from django.test import Client
+
+    from loopdesk.org.models import User
+    from loopdesk.tmf.models import ApiToken
+
+    root = User.objects.create_superuser("root", "root@example.com", "x-long-pass-2026")
+    client = Client()
+    client.force_login(root)
+    data = {"name": "CRM", "system": "CRM", "user": world.users["agent"].pk, "rate_per_minute": "0",
+            "is_active": "on"}
+    response = client.post("/admin/tmf/apitoken/add/", data, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 200 and not ApiToken.objects.exists()
+    assert "At least 1 request per minute" in response.content.decode()
+    assert client.post("/admin/tmf/apitoken/add/", {**data, "rate_per_minute": "1"}).status_code == 302
+    assert ApiToken.objects.get().rate_per_minute == 1
 
 
 # --- relationships stay inside the token's scope --------------------------------------------------------
@@ -954,3 +1114,18 @@ def test_non_ascii_digits_in_if_match_and_our_api_ids_are_no_server_error(world:
     assert_error(patch(crm, pk, {"note": [{"text": "x"}]}, HTTP_IF_MATCH='"²"'), 400, "If-Match")
     for path in ("/api/tickets/²/", "/api/customers/²/", "/api/tickets/１/"):
         assert crm.get(path).status_code == 404
+
+
+def test_names_of_the_category_and_handling_unit_follow_the_request_language(world: World, crm) -> None:
+    """As the channel's name and our own API do: English names with Accept-Language: en, Chinese without."""
+    pk = create(crm, world, status="inProgress", statusChangeReason="请处理").json()["id"]
+    ticket = Ticket.objects.select_related("category", "handler_unit").get(pk=pk)
+    en = crm.get(f"{BASE}/troubleTicket/{pk}", HTTP_ACCEPT_LANGUAGE="en").json()
+    zh = crm.get(f"{BASE}/troubleTicket/{pk}", HTTP_ACCEPT_LANGUAGE="zh-hans").json()
+    assert en["relatedEntity"][0]["name"] == ticket.category.name_en != zh["relatedEntity"][0]["name"]
+    assert zh["relatedEntity"][0]["name"] == ticket.category.name
+    handler_en = next(p for p in en["relatedParty"] if p["@referredType"] == "Organization")
+    handler_zh = next(p for p in zh["relatedParty"] if p["@referredType"] == "Organization")
+    assert handler_en["name"] == ticket.handler_unit.name_en != handler_zh["name"] == ticket.handler_unit.name
+    listed = crm.get(f"{BASE}/troubleTicket", {"fields": "relatedEntity"}, HTTP_ACCEPT_LANGUAGE="en").json()
+    assert listed[0]["relatedEntity"][0]["name"] == ticket.category.name_en

@@ -11,8 +11,10 @@ import binascii
 import datetime as dt
 from typing import Any
 
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from loopdesk.core.errors import ConflictError, InvalidTransition, NotFoundError, ValidationFailed
@@ -106,7 +108,7 @@ def _category(entities: list[dict[str, Any]]) -> Category:
     return category
 
 
-def _upload(item: dict[str, Any]) -> SimpleUploadedFile:
+def _upload(item: dict[str, Any], index: int = 0) -> SimpleUploadedFile:
     if not item.get("content"):
         raise ValidationFailed(field="attachment", message=_(
             "Attachments are accepted by value only: send the file in “content” (base64) with “mimeType”."))
@@ -114,7 +116,40 @@ def _upload(item: dict[str, Any]) -> SimpleUploadedFile:
         data = base64.b64decode(item["content"], validate=True)
     except (binascii.Error, ValueError):
         raise ValidationFailed(field="attachment", message=_("The attachment content is not valid base64.")) from None
+    amount = (item.get("size") or {}).get("amount")
+    if amount is not None and amount != len(data):
+        raise ValidationFailed(field=f"attachment[{index}].size", message=_(
+            "The size does not match the content (%(size)d bytes): leave it out, LoopDesk measures it.")
+            % {"size": len(data)})
     return SimpleUploadedFile(item.get("name") or "attachment", data, content_type=item.get("mimeType") or "")
+
+
+# An attachment's `description` as GET shows it: who may see it (the attachment's visibility).
+ATTACHMENT_VISIBILITY = {"customer": Visibility.CUSTOMER, "internal": Visibility.INTERNAL}
+
+
+def _attachment_visibility(item: dict[str, Any]) -> str:
+    return ATTACHMENT_VISIBILITY.get((item.get("description") or "internal").strip().lower(), Visibility.INTERNAL)
+
+
+def _new_attachment_errors(items: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """What a new attachment carries beyond its file is used or refused, never dropped: `description` is who may see
+    it (as GET shows it); a `url` or an `attachmentType` LoopDesk would not keep."""
+    errors: dict[str, list[str]] = {}
+    for index, item in enumerate(items):
+        if "id" in item:
+            continue
+        description = (item.get("description") or "").strip().lower()
+        if description and description not in ATTACHMENT_VISIBILITY:
+            errors[f"attachment[{index}].description"] = [str(_(
+                "Use “customer” for an attachment the customer may see, “internal” (or none) for staff only."))]
+        if item.get("url"):
+            errors[f"attachment[{index}].url"] = [str(_(
+                "Attachments are accepted by value only: send the file in “content” (base64) with “mimeType”."))]
+        if item.get("attachmentType"):
+            errors[f"attachment[{index}].attachmentType"] = [str(_(
+                "LoopDesk does not keep an attachment type: the file's type is taken from its name and content."))]
+    return errors
 
 
 def _related_ticket(user: Any, token: ApiToken | None, item: dict[str, Any]) -> Ticket:
@@ -218,10 +253,12 @@ def _create_ticket(user: Any, token: ApiToken | None, data: dict[str, Any]) -> T
             if "id" in item:
                 errors[f"{name}[{index}].id"] = [str(_(
                     "A new trouble ticket has no notes or attachments yet: leave out the id."))]
+    errors.update(_new_attachment_errors(data.get("attachment") or []))
     if errors:
         raise ValidationFailed(errors)
     _check_not_registered_already(user, token, data.get("externalId") or "")
-    uploads = [_upload(item) for item in data.get("attachment") or []]
+    attachments = data.get("attachment") or []
+    uploads = [_upload(item, index) for index, item in enumerate(attachments)]
     for upload in uploads:
         try:
             services.validate_upload(upload)
@@ -243,8 +280,9 @@ def _create_ticket(user: Any, token: ApiToken | None, data: dict[str, Any]) -> T
                 dispatch=status == mapping.IN_PROGRESS, dispatch_note=reason,
             )
             _add_notes(user, ticket, data.get("note") or [])
-            for upload in uploads:
-                services.do_add_attachment(acting_user=user, ticket=ticket, upload=upload)
+            for upload, item in zip(uploads, attachments, strict=True):
+                services.do_add_attachment(acting_user=user, ticket=ticket, upload=upload,
+                                           visibility=_attachment_visibility(item))
             _add_relationships(user, token, ticket, relationships, skip_child=True)
     except ValidationFailed as exc:
         raise _tmf_errors(exc) from None
@@ -270,6 +308,7 @@ def _check_echoed_items(ticket: Ticket, data: dict[str, Any]) -> None:
     """A note or attachment with an id is one the ticket has, sent back unchanged (merge patch sends the whole
     array); an id the ticket does not have, or a changed note text, is a 400 naming it, never skipped."""
     errors = _new_note_errors(data.get("note") or [])
+    errors.update(_new_attachment_errors(data.get("attachment") or []))
     notes = {str(seq): (text, visibility) for seq, text, visibility in ticket.events.filter(
         kind=EventKind.NOTE).values_list("seq", "note", "visibility")}
     for index, note in enumerate(data.get("note") or []):
@@ -401,7 +440,8 @@ def patch_ticket(user: Any, token: ApiToken | None, ticket: Ticket, data: dict[s
     echoed_reason = reason == (FIELDS["statusChangeReason"](ticket, None) or "").strip()
     relationships = data.get("troubleTicketRelationship") or []
     _check_relationship_types(relationships)
-    uploads = [_upload(item) for item in data.get("attachment") or [] if "id" not in item]
+    new_attachments = [(index, item) for index, item in enumerate(data.get("attachment") or []) if "id" not in item]
+    uploads = [(_upload(item, index), _attachment_visibility(item)) for index, item in new_attachments]
     try:
         with transaction.atomic():
             _check_if_match(ticket, expected_version)
@@ -428,11 +468,11 @@ def patch_ticket(user: Any, token: ApiToken | None, ticket: Ticket, data: dict[s
                     reason_used = True
                     ticket = services.do_set_committed_time(
                         acting_user=user, ticket=ticket, committed_at=committed, expected_version=version,
-                        reason=reason or str(_("Changed through the TMF621 API.")),
+                        reason=reason or _stored(_("Changed through the TMF621 API.")),
                     )
             _add_notes(user, ticket, data.get("note") or [])
-            for upload in uploads:
-                services.do_add_attachment(acting_user=user, ticket=ticket, upload=upload)
+            for upload, visibility in uploads:
+                services.do_add_attachment(acting_user=user, ticket=ticket, upload=upload, visibility=visibility)
             # An echo is an (id, relationshipType) the ticket shows already; the same id with another type is new.
             existing = {(str(link.to_ticket_id), mapping.RELATIONSHIP_OUT[link.kind].lower())
                         for link in ticket.links_out.all()} | {
@@ -450,6 +490,13 @@ def patch_ticket(user: Any, token: ApiToken | None, ticket: Ticket, data: dict[s
     except ValidationFailed as exc:
         raise _tmf_errors(exc) from None
     return ticket
+
+
+def _stored(text: Any, **params: Any) -> str:
+    """A text LoopDesk writes into the timeline on the caller's behalf, in the deployment's language (staff and the
+    customer read it there), not in the language of the request (Accept-Language: en would leave English notes)."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return str(text % params if params else text)
 
 
 def _add_external_id(user: Any, token: ApiToken | None, ticket: Ticket, value: str) -> None:
@@ -480,7 +527,7 @@ def delete_ticket(user: Any, token: ApiToken | None, ticket: Ticket, expected_ve
             return ticket
         if mapping.action_for_status_request(ticket.status, mapping.CANCELLED) is None:
             raise _refuse_status(ticket, mapping.CANCELLED)
-        reason = str(_("Withdrawn through the TMF621 API by %(system)s.") % {"system": system_of(token)})
+        reason = _stored(_("Withdrawn through the TMF621 API by %(system)s."), system=system_of(token))
         return services.do_withdraw_ticket(acting_user=user, ticket=ticket, reason=reason,
                                            expected_version=expected_version)
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import get_language
 
 from loopdesk.tickets.choices import Channel, EventKind, Visibility
 from loopdesk.tickets.models import Ticket, TicketEvent, TicketLink
@@ -112,7 +113,8 @@ def _parties(ticket: Ticket) -> list[dict[str, Any]]:
         {"id": str(ticket.first_responder_id), "name": str(ticket.first_responder),
          "role": mapping.FIRST_RESPONDER_ROLE, "@referredType": "Individual"},
         {"id": str(ticket.handler_unit_id), "href": f"/api/units/{ticket.handler_unit_id}/",
-         "name": ticket.handler_unit.name, "role": mapping.HANDLER_ROLE, "@referredType": "Organization"},
+         "name": ticket.handler_unit.display_name(get_language()), "role": mapping.HANDLER_ROLE,
+         "@referredType": "Organization"},
     ]
     if ticket.handler_user_id:
         parties.append({"id": str(ticket.handler_user_id), "name": str(ticket.handler_user),
@@ -198,8 +200,8 @@ FIELDS: dict[str, Callable[[Ticket, str | None], Any]] = {
     "channel": lambda t, s: {"id": t.channel, "name": str(Channel(t.channel).label), "@referredType": "Channel"},
     "relatedParty": lambda t, s: _parties(t),
     "relatedEntity": lambda t, s: [
-        {"id": t.category.code, "href": f"/api/categories/{t.category_id}/", "name": t.category.name,
-         "role": mapping.CATEGORY_ROLE, "@referredType": "Category"}
+        {"id": t.category.code, "href": f"/api/categories/{t.category_id}/",
+         "name": t.category.display_name(get_language()), "role": mapping.CATEGORY_ROLE, "@referredType": "Category"}
     ],
     "note": lambda t, s: _notes(t),
     "attachment": lambda t, s: _attachments(t),
@@ -209,7 +211,32 @@ FIELDS: dict[str, Callable[[Ticket, str | None], Any]] = {
 }
 
 
+def _only(value: Any, keys: set[str]) -> Any:
+    """`value` (an object, or a list of them) with only the attributes `keys`."""
+    if isinstance(value, list):
+        return [_only(item, keys) for item in value]
+    if isinstance(value, dict):
+        return {k: v for k, v in value.items() if k in keys}
+    return value
+
+
 def to_tmf(ticket: Ticket, *, fields: Iterable[str] | None = None, system: str | None = None) -> dict[str, Any]:
-    """The TroubleTicket for `ticket`; with `fields`, only those attributes (plus id and href)."""
-    names = list(FIELDS) if fields is None else [*ALWAYS, *(f for f in FIELDS if f in set(fields) - set(ALWAYS))]
-    return {name: FIELDS[name](ticket, system) for name in names}
+    """The TroubleTicket for `ticket`; with `fields`, only those attributes (plus id and href). A dotted name
+    (`relatedParty.name`, TMF630) selects attributes inside a structured attribute."""
+    if fields is None:
+        return {name: FIELDS[name](ticket, system) for name in FIELDS}
+    whole = set(ALWAYS)
+    inner: dict[str, set[str]] = {}
+    for name in fields:
+        top, dot, sub = name.partition(".")
+        if dot:
+            inner.setdefault(top, set()).add(sub)
+        else:
+            whole.add(name)
+    body: dict[str, Any] = {}
+    for name in [*ALWAYS, *(f for f in FIELDS if f not in ALWAYS)]:
+        if name in whole:
+            body[name] = FIELDS[name](ticket, system)
+        elif name in inner:
+            body[name] = _only(FIELDS[name](ticket, system), inner[name])
+    return body

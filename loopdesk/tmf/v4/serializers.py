@@ -32,6 +32,7 @@ class StrictSerializer(serializers.Serializer):
 
     extra_fields: tuple[str, ...] = META_FIELDS
     read_only_attributes: tuple[str, ...] = ()
+    fixed_attributes: tuple[str, ...] = ()  # attributes of the resource that this operation cannot change
 
     def get_fields(self) -> dict[str, serializers.Field]:
         fields = super().get_fields()
@@ -45,6 +46,8 @@ class StrictSerializer(serializers.Serializer):
             for key in data:
                 if key in self.read_only_attributes:
                     errors[key] = [str(_("This attribute is set by LoopDesk and cannot be sent."))]
+                elif key in self.fixed_attributes:
+                    errors[key] = [str(_("This attribute is fixed when the trouble ticket is registered."))]
                 elif key not in self.fields:
                     errors[key] = [str(_("Unknown attribute."))]
             if errors:
@@ -125,7 +128,7 @@ class TroubleTicketCreateSerializer(StrictSerializer):
     the customer (relatedParty role=customer, id = MSISDN) and the category (relatedEntity role=category)."""
 
     read_only_attributes = ("id", "href", "creationDate", "lastUpdate", "statusChange", "statusChangeDate",
-                            "resolutionDate")
+                            "resolutionDate", "characteristic")
     description = _text(MAX_DESCRIPTION)
     severity = StrictCharField(max_length=32)
     ticketType = StrictCharField(max_length=32)
@@ -148,7 +151,9 @@ class TroubleTicketUpdateSerializer(StrictSerializer):
     """TroubleTicket_Update (JSON merge patch). See docs/tmf621.md for what each attribute does."""
 
     read_only_attributes = ("id", "href", "creationDate", "lastUpdate", "statusChange", "statusChangeDate",
-                            "resolutionDate")
+                            "resolutionDate", "characteristic")
+    # The customer and the category (the handlers change by dispatch and transfer, not by PATCH).
+    fixed_attributes = ("relatedParty", "relatedEntity")
     status = serializers.ChoiceField(choices=mapping.TMF_STATUSES, required=False)
     statusChangeReason = _text(MAX_DESCRIPTION, required=False, allow_blank=True)
     note = NoteSerializer(many=True, required=False, max_length=50)

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.core.validators import ProhibitNullCharactersValidator
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.timezone import is_naive, make_aware
@@ -20,10 +21,11 @@ from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
-from loopdesk.core.errors import NotFoundError, PermissionDeniedError, ValidationFailed
-from loopdesk.core.text import ascii_digits, is_db_id
+from loopdesk.core.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationFailed
+from loopdesk.core.text import ascii_digits, is_db_id, plus_offset
 from loopdesk.customers.services import clean_msisdn
 from loopdesk.tickets.choices import Channel
 from loopdesk.tickets.models import ExternalRef, Ticket
@@ -76,7 +78,7 @@ def _errors(*extra: int) -> dict[int, OpenApiResponse]:
 
 
 FIELDS_PARAM = OpenApiParameter("fields", str, description="Comma-separated attributes to return (id and href "
-                                "always come back).")
+                                "always come back); a dot selects inside one: channel.id, relatedParty.name.")
 
 
 class TmfView(APIView):
@@ -99,21 +101,49 @@ class TmfView(APIView):
 
 
 def parse_fields(request: Request) -> list[str] | None:
-    raw = request.query_params.get("fields")
+    # `fields=status&fields=severity` asks for both, as `fields=status,severity` does (not only the last one).
+    raw = ",".join(request.query_params.getlist("fields")) if "fields" in request.query_params else None
     if raw is None or not raw.strip():
         return None
     names = [name.strip() for name in raw.split(",") if name.strip()]
     if not names:
         raise ValidationFailed(field="fields", message=_("Name at least one attribute, or leave out fields."))
-    unknown = [name for name in names if name not in FIELDS]
+    unknown = [name for name in names if not _selectable(name)]
     if unknown:
         raise ValidationFailed(field="fields", message=_("Unknown attribute(s) in fields: %(names)s.")
                                % {"names": ", ".join(unknown)})
     return names
 
 
+def _sub_attributes() -> dict[str, set[str]]:
+    """The attributes inside each structured attribute of the resource (`channel.id`, `relatedParty.name`...)."""
+    out: dict[str, set[str]] = {}
+    for name, field in serializers.TroubleTicketSerializer().fields.items():
+        inner = getattr(field, "child", field)
+        if isinstance(inner, Serializer):
+            out[name] = {*inner.fields, *serializers.META_FIELDS}
+    return out
+
+
+SUB_ATTRIBUTES = _sub_attributes()
+
+
+def _selectable(name: str) -> bool:
+    """An attribute of the resource, or (TMF630 dot notation) one attribute inside a structured one."""
+    top, dot, sub = name.partition(".")
+    return name in FIELDS if not dot else sub in SUB_ATTRIBUTES.get(top, ())
+
+
+def _single(request: Request, name: str) -> str | None:
+    """A parameter that takes one value: given twice with different values, which one was meant is unknown (400)."""
+    values = request.query_params.getlist(name)
+    if len(set(values)) > 1:
+        raise ValidationFailed(field=name, message=_("Give this parameter once."))
+    return values[0] if values else None
+
+
 def _int_param(request: Request, name: str, default: int, maximum: int | None = None) -> int:
-    raw = request.query_params.get(name)
+    raw = _single(request, name)
     if raw is None or raw == "":
         return default
     if not ascii_digits(raw) or len(raw) > 9:
@@ -126,6 +156,7 @@ def _int_param(request: Request, name: str, default: int, maximum: int | None = 
 
 def _date(name: str, raw: str) -> dt.datetime:
     invalid = ValidationFailed(field=name, message=_("Enter a date-time such as 2026-11-02T09:00:00+08:00."))
+    raw = plus_offset(raw)  # the example of our own error message, typed into a URL as it is
     try:
         value = parse_datetime(raw) if "T" in raw or " " in raw else None
         if value is None:
@@ -154,13 +185,15 @@ def filter_tickets(qs: QuerySet[Ticket], params: Any, system: str | None = None)
         values = [v.strip() for raw in params.getlist(key) for v in raw.split(",") if v.strip()]
         if key in PAGING:
             continue
+        if any("\x00" in v for v in values):  # PostgreSQL refuses them in a query: a server error, not no match
+            raise ValidationFailed(field=key, message=ProhibitNullCharactersValidator.message)
+        if not values:  # `status=` or `creationDate.gt=`: not a filter on nothing, not silently no filter
+            raise ValidationFailed(field=key, message=_("Give a value to filter on."))
         name, _dot, op = key.partition(".")
         if name in DATE_ATTRIBUTES and op in DATE_OPERATORS:
             for raw in values:
                 qs = qs.filter(**{f"{DATE_ATTRIBUTES[name]}__{DATE_OPERATORS[op]}": _date(key, raw)})
             continue
-        if not values:
-            raise ValidationFailed(field=key, message=_("Give a value to filter on."))
         if key == "status":
             bad = [v for v in values if v not in mapping.TMF_STATUSES]
             if bad:
@@ -231,7 +264,8 @@ class TroubleTicketListView(TmfView):
         fields = parse_fields(request)
         offset = _int_param(request, "offset", 0)
         limit = _int_param(request, "limit", DEFAULT_LIMIT, MAX_LIMIT)
-        sort = request.query_params.get("sort", "-creationDate")
+        sort = _single(request, "sort")
+        sort = "-creationDate" if sort is None else sort
         if sort.lstrip("-") not in SORTS:
             raise ValidationFailed(field="sort", message=_("Sort by creationDate, lastUpdate or id."))
         order = ("-" if sort.startswith("-") else "") + SORTS[sort.lstrip("-")]
@@ -391,12 +425,34 @@ class HubView(TmfView):
         data = _validated(serializers.EventSubscriptionInputSerializer, request)
         event_types, filters = parse_query(data.get("query", ""))
         token = request_token(request)
+        _check_not_listening_already(request, token, data["callback"], event_types, filters)
         sub = EventSubscription.objects.create(
             kind=SubscriptionKind.HUB, name=token.name if token else str(request.user), callback=data["callback"],
             query=data.get("query", ""), event_types=event_types, filters=filters, owner=request.user, token=token,
         )
         return Response(subscription_body(sub, with_secret=True), status=status.HTTP_201_CREATED,
                         headers={"Location": f"{request.path.rstrip('/')}/{sub.pk}"})
+
+
+def _same_selection(sub: EventSubscription, event_types: list[str], filters: dict[str, list[str]]) -> bool:
+    def canonical(types: list[str], attrs: dict[str, list[str]]) -> tuple[Any, ...]:
+        return tuple(sorted(set(types))), tuple(sorted((k, tuple(sorted(set(v)))) for k, v in attrs.items()))
+    return canonical(sub.event_types or [], sub.filters or {}) == canonical(event_types, filters)
+
+
+def _check_not_listening_already(request: Request, token: Any, callback: str, event_types: list[str],
+                                 filters: dict[str, list[str]]) -> None:
+    """A registration repeated by the same integration (a retry after a lost answer) would add a second listener
+    that hears every event again and that the integration cannot unregister (it never learnt its id): 409 with the
+    listener it has (unregister it to register again with a new secret)."""
+    same = EventSubscription.objects.filter(kind=SubscriptionKind.HUB, is_active=True, owner=request.user,
+                                            token=token, callback=callback)
+    existing = next((sub for sub in same.order_by("pk") if _same_selection(sub, event_types, filters)), None)
+    if existing is not None:
+        href = f"{request.path.rstrip('/')}/{existing.pk}"
+        raise ConflictError(_("This callback already listens with the same query: listener %(id)s (DELETE %(href)s "
+                              "to register it again).") % {"id": existing.pk, "href": href},
+                            params={"existingId": str(existing.pk), "existingHref": href})
 
 
 class HubDetailView(TmfView):

@@ -199,6 +199,36 @@ def test_customers_masked_and_reveal_is_audited(world: World) -> None:
     assert [x["id"] for x in client.get(f"/api/customers/{t.customer.pk}/tickets/").json()] == [t.pk]
 
 
+def test_a_customer_outside_the_scope_is_not_reached_by_id_alone(world: World) -> None:
+    """A front-line user reached (and revealed) any customer of the province by id: only customers with a work order
+    in scope, or the caller whose number they have (as the lookup and the desk's screen-pop)."""
+    other = s.do_create_ticket(acting_user=world.user("zh_agent"), **world.ticket_kwargs(customer=world.customer(
+        region="ZH")))
+    stranger = other.customer
+    client = as_user(world, "agent")
+    assert client.get(f"/api/customers/{stranger.pk}/").status_code == 404
+    assert client.get(f"/api/customers/{stranger.pk}/tickets/").status_code == 404
+    assert client.post(f"/api/customers/{stranger.pk}/reveal/", {"reason": "好奇"}, format="json").status_code == 404
+    assert not AuditLog.objects.filter(action="customer.reveal").exists()
+    # With the number on the line: found, and revealed (audited), but not their tickets elsewhere.
+    found = client.get(f"/api/customers/{stranger.pk}/", {"msisdn": stranger.msisdn})
+    assert found.status_code == 200 and found.json()["msisdn"] == stranger.masked_msisdn
+    revealed = client.post(f"/api/customers/{stranger.pk}/reveal/", {"reason": "来电", "msisdn": stranger.msisdn},
+                           format="json")
+    assert revealed.status_code == 200 and revealed.json()["msisdn"] == stranger.msisdn
+    assert client.get(f"/api/customers/{stranger.pk}/tickets/", {"msisdn": stranger.msisdn}).json() == []
+    # Another number does not open this customer.
+    assert client.post(f"/api/customers/{stranger.pk}/reveal/", {"reason": "x", "msisdn": "13800000001"},
+                       format="json").status_code == 404
+    # A token limited to units sees the customers of its scope only, whatever its user's role.
+    from loopdesk.tmf.tests.conftest import client_for, issue_token
+
+    mine = make(world)[0]
+    limited = client_for(issue_token(world.users["agent"], units=[world.user("agent").unit]))
+    assert limited.get(f"/api/customers/{mine.customer_id}/").status_code == 200
+    assert limited.get(f"/api/customers/{stranger.pk}/").status_code == 404
+
+
 def test_reveal_refused_to_a_role_without_the_permission(world: World) -> None:
     t = make(world)[0]
     s.do_dispatch_ticket(acting_user=world.user("agent"), ticket=t, to_unit=world.units["netmaint"])
@@ -270,3 +300,110 @@ def test_an_unknown_unit_in_an_action_or_preview_is_a_clear_field_error(world: W
                                                    "branch": 999999}, HTTP_ACCEPT_LANGUAGE="en").json()
     assert "/api/units/" in preview["errors"]["branch"][0]
     assert Ticket.objects.get(pk=t.pk).status == Status.NEW
+
+
+def test_every_refusal_has_the_documented_code_and_message(world: World) -> None:
+    """Not only the services' errors: the framework's 401, 403, 404, 405 and 429 too (were {"detail": ...} only)."""
+    from loopdesk.tmf.tests.conftest import client_for, issue_token
+
+    t = make(world)[0]
+    client = as_user(world, "agent")
+    read_only = client_for(issue_token(world.users["agent"], write=False))
+    cases = [
+        (APIClient().get("/api/tickets/"), 401, "not_authenticated"),
+        (client_for("ld_nope_nope").get("/api/tickets/"), 401, "authentication_failed"),
+        (read_only.post(f"/api/tickets/{t.pk}/actions/dispatch/", {"version": 1}, format="json"), 403,
+         "permission_denied"),
+        (client.get("/api/tickets/999999/"), 404, "not_found"),
+        (client.get("/api/customers/999999/"), 404, "not_found"),
+        (client.post(f"/api/tickets/{t.pk}/actions/explode/", {"version": 1}, format="json"), 404, "not_found"),
+        (client.delete(f"/api/tickets/{t.pk}/"), 405, "method_not_allowed"),
+    ]
+    slow = client_for(issue_token(world.users["agent"], rate=1, system="SLOW"))
+    slow.get("/api/categories/")
+    cases.append((slow.get("/api/categories/", HTTP_ACCEPT_LANGUAGE="en"), 429, "throttled"))
+    for response, status, code in cases:
+        assert response.status_code == status, response.content
+        body = response.json()
+        assert body["code"] == code and body["message"], body
+    assert cases[-1][0]["Retry-After"] and "throttled" in cases[-1][0].json()["message"]
+    assert cases[0][0]["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_a_system_code_with_a_nul_character_is_a_400(world: World) -> None:
+    """The system codes of external_refs (keys) were not checked: a server error on PostgreSQL."""
+    payload = {"msisdn": "13912345678", "contact_type": "complaint", "category": world.categories["indoor"].pk,
+               "channel": "hotline", "description": "无信号", "external_refs": {"CRM\x00": "A-1"}}
+    response = as_user(world, "agent").post("/api/tickets/", payload, format="json")
+    assert response.status_code == 400, response.content
+    assert "external_refs" in response.json()["errors"] and not Ticket.objects.exists()
+
+
+def test_boolean_filters_read_1_and_0_and_refuse_anything_else(world: World) -> None:
+    """is_open=0 (or =yes) was silently no filter: every work order."""
+    open_one, closed_one = make(world, 2)
+    s.do_withdraw_ticket(acting_user=world.user("agent"), ticket=closed_one, reason="客户撤诉")
+    client = as_user(world, "agent")
+
+    def ids(params: dict[str, str]) -> set[int]:
+        response = client.get("/api/tickets/", params)
+        assert response.status_code == 200, response.content
+        return {t["id"] for t in response.json()["results"]}
+
+    assert ids({"is_open": "true"}) == ids({"is_open": "1"}) == ids({"is_open": "True"}) == {open_one.pk}
+    assert ids({"is_open": "false"}) == ids({"is_open": "0"}) == {closed_one.pk}
+    assert ids({"is_open": ""}) == {open_one.pk, closed_one.pk}
+    for bad in ("yes", "2", "maybe"):
+        response = client.get("/api/tickets/", {"is_open": bad}, HTTP_ACCEPT_LANGUAGE="en")
+        assert response.status_code == 400 and "is_open" in response.json()["errors"], response.content
+    assert client.get("/api/categories/", {"is_active": "yes"}).status_code == 400
+    assert client.get("/api/units/", {"is_active": "nope"}).status_code == 400
+    retired = Category.objects.create(code="OLD", name="旧类目", is_active=False)
+    assert retired.pk in [c["id"] for c in client.get("/api/categories/", {"is_active": "0"}).json()]
+    assert retired.pk not in [c["id"] for c in client.get("/api/categories/", {"is_active": "1"}).json()]
+
+
+def test_an_unknown_query_parameter_is_a_400_naming_it(world: World) -> None:
+    """?state=new (for status) silently listed every work order."""
+    make(world)
+    client = as_user(world, "agent")
+    for url, params in (("/api/tickets/", {"state": "new"}), ("/api/categories/", {"active": "true"}),
+                        ("/api/units/", {"code": "CALL"}), ("/api/customers/", {"phone": "13912345678"}),
+                        (f"/api/tickets/{Ticket.objects.get().pk}/", {"fields": "id"})):
+        response = client.get(url, params)
+        assert response.status_code == 400, (url, response.content)
+        assert list(response.json()["errors"]) == list(params)
+    # What each endpoint reads is still accepted.
+    for url, params in (("/api/tickets/", {"status": "new", "page_size": "5", "format": "json"}),
+                        ("/api/tickets/", {"offset": "0", "limit": "5", "is_open": "1",
+                                           "category": str(world.categories["indoor"].pk)}),
+                        ("/api/customers/", {"msisdn": "13912345678"}), ("/api/units/", {"region": "JM"})):
+        assert client.get(url, params).status_code == 200, (url, params)
+
+
+def test_a_unit_to_dispatch_to_without_dispatch_is_a_400_not_dropped(world: World) -> None:
+    payload = {"msisdn": "13912345678", "contact_type": "complaint", "category": world.categories["indoor"].pk,
+               "channel": "hotline", "description": "无信号", "dispatch_to": world.units["netmaint"].pk}
+    client = as_user(world, "agent")
+    response = client.post("/api/tickets/", payload, format="json")
+    assert response.status_code == 400 and "dispatch_to" in response.json()["errors"], response.content
+    assert not Ticket.objects.exists()
+    response = client.post("/api/tickets/", {**payload, "dispatch": True}, format="json")
+    assert response.status_code == 201, response.content
+    assert Ticket.objects.get().handler_unit == world.units["netmaint"]
+
+
+def test_created_after_typed_with_a_plain_plus_reads_the_offset(world: World) -> None:
+    """"+" in a query string is a space unless written %2B: "…T09:00:00+08:00" typed as it is was a 400."""
+    import datetime as dt
+
+    ticket = make(world)[0]
+    local = ticket.created_at.astimezone(dt.timezone(dt.timedelta(hours=8))).replace(microsecond=0, tzinfo=None)
+    client = as_user(world, "agent")
+    before = (local - dt.timedelta(minutes=1)).isoformat()
+    after = (local + dt.timedelta(minutes=1)).isoformat()
+    response = client.get(f"/api/tickets/?created_after={before}+08:00&created_before={after}+08:00")
+    assert response.status_code == 200, response.content
+    assert [t["id"] for t in response.json()["results"]] == [ticket.pk]
+    assert client.get(f"/api/tickets/?created_after={after}+08:00").json()["results"] == []
+    assert client.get(f"/api/tickets/?created_after={before}+08:00+1").status_code == 400

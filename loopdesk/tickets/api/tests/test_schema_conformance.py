@@ -1,0 +1,85 @@
+"""The OpenAPI schema (/api/schema/) describes what the endpoints really return: real responses of /api/ and
+/tmf-api/ are validated against the response schema of their operation and status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jsonschema
+import pytest
+from django.core.cache import caches
+from rest_framework.test import APIClient
+
+from loopdesk.conftest import World
+from loopdesk.tickets import services as s
+
+pytestmark = pytest.mark.django_db
+
+TMF = "/tmf-api/troubleTicket/v4"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_counters() -> None:
+    caches["default"].clear()
+
+
+def _json_schema(node: Any) -> Any:
+    """OpenAPI 3.0's `nullable: true` as JSON Schema (a null allowed beside the type or the reference)."""
+    if isinstance(node, list):
+        return [_json_schema(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    node = {key: _json_schema(value) for key, value in node.items()}
+    if node.pop("nullable", False):
+        if "type" in node:
+            node["type"] = [node["type"], "null"]
+            if "enum" in node:
+                node["enum"] = [*node["enum"], None]
+        else:
+            inner = {key: node.pop(key) for key in ("allOf", "oneOf", "anyOf", "$ref") if key in node}
+            node["anyOf"] = [inner, {"type": "null"}]
+    return node
+
+
+class Conformance:
+    def __init__(self, client: APIClient) -> None:
+        self.client = client
+        self.schema = _json_schema(client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json())
+
+    def check(self, method: str, path: str, template: str, **kwargs: Any) -> Any:
+        response = getattr(self.client, method)(path, **kwargs)
+        operation = self.schema["paths"][template][method]
+        documented = operation["responses"].get(str(response.status_code))
+        assert documented is not None, (path, response.status_code, response.content[:300])
+        content = documented.get("content")
+        if not content:
+            return None
+        body = response.json()
+        validator = jsonschema.Draft202012Validator({"components": self.schema["components"],
+                                                     **next(iter(content.values()))["schema"]})
+        errors = [f"{list(e.absolute_path)}: {e.message[:200]}" for e in validator.iter_errors(body)]
+        assert errors == [], (method, path)
+        return body
+
+
+def test_responses_of_our_api_match_the_schema(world: World) -> None:
+    agent = world.user("agent")
+    new = s.do_create_ticket(acting_user=agent, **world.ticket_kwargs())
+    dispatched = s.do_create_ticket(acting_user=agent, dispatch=True, **world.ticket_kwargs())  # no handler user yet
+    client = APIClient()
+    client.force_login(agent)
+    check = Conformance(client).check
+    listed = check("get", "/api/tickets/", "/api/tickets/")
+    assert any(t["handler_user"] is None for t in listed["results"])
+    check("get", "/api/tickets/?offset=0", "/api/tickets/")
+    check("get", f"/api/tickets/{new.pk}/", "/api/tickets/{id}/")
+    assert check("get", f"/api/tickets/{dispatched.pk}/", "/api/tickets/{id}/")["handler_user"] is None
+    customer_tickets = check("get", f"/api/customers/{new.customer_id}/tickets/", "/api/customers/{id}/tickets/")
+    assert new.pk in [t["id"] for t in customer_tickets]
+    check("get", f"/api/customers/{new.customer_id}/", "/api/customers/{id}/")
+    check("get", "/api/customers/", "/api/customers/")
+    check("get", "/api/units/", "/api/units/")
+    check("get", "/api/categories/", "/api/categories/")
+    check("get", f"{TMF}/troubleTicket", f"{TMF}/troubleTicket")
+    check("get", f"{TMF}/troubleTicket/{new.pk}", f"{TMF}/troubleTicket/{{id}}")
+    check("get", f"{TMF}/troubleTicket?status=sleeping", f"{TMF}/troubleTicket")
