@@ -1129,3 +1129,16 @@ def test_names_of_the_category_and_handling_unit_follow_the_request_language(wor
     assert handler_en["name"] == ticket.handler_unit.name_en != handler_zh["name"] == ticket.handler_unit.name
     listed = crm.get(f"{BASE}/troubleTicket", {"fields": "relatedEntity"}, HTTP_ACCEPT_LANGUAGE="en").json()
     assert listed[0]["relatedEntity"][0]["name"] == ticket.category.name_en
+
+
+def test_a_lowered_rate_still_answers_429_with_retry_after(world: World) -> None:
+    """An administrator lowers a busy token's rate: the requests counted under the old rate exceed the new one, and
+    the 429 must still say when to come back (DRF's estimate gave none, so no Retry-After)."""
+    from loopdesk.tmf.models import ApiToken
+
+    client = client_for(issue_token(world.users["agent"], rate=5))
+    assert [client.get(f"{BASE}/troubleTicket").status_code for _ in range(5)] == [200] * 5
+    ApiToken.objects.update(rate_per_minute=2)
+    response = client.get(f"{BASE}/troubleTicket")
+    assert_error(response, 429)
+    assert 0 < int(response["Retry-After"]) <= 60
