@@ -440,6 +440,18 @@ def test_a_hub_query_matches_whatever_case_and_alias_the_api_accepts(world: Worl
     assert OutboxMessage.objects.filter(channel=CHANNEL).count() == 1
 
 
+def test_a_hub_query_attribute_given_twice_matches_either_value_as_get_does(world: World, crm, receiver) -> None:
+    """`ticketType=complaint&ticketType=fault` is an OR, as the comma and as GET /troubleTicket read it (and as
+    eventType given twice is): the first value was silently dropped, the listener heard only about faults."""
+    register(crm, receiver.url, query=f"eventType={mapping.CREATE_EVENT}&ticketType=complaint&ticketType=fault")
+    crm.post(f"{BASE}/troubleTicket", ticket_body(world), format="json")
+    crm.post(f"{BASE}/troubleTicket", ticket_body(world, ticketType="fault"), format="json")
+    crm.post(f"{BASE}/troubleTicket", ticket_body(world, ticketType="suggestion"), format="json")
+    types = [row.payload["event"]["troubleTicket"]["ticketType"]
+             for row in OutboxMessage.objects.filter(channel=CHANNEL).order_by("id")]
+    assert types == ["complaint", "fault"]
+
+
 def test_the_event_id_carries_the_tickets_timeline_sequence_as_documented(world: World, crm, receiver) -> None:
     """docs/tmf621.md: eventId is <ticket id>-<timeline sequence>-<eventType>; a receiver orders on the sequence."""
     register(crm, receiver.url)

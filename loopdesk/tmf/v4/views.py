@@ -401,8 +401,9 @@ def parse_query(query: str) -> tuple[list[str], dict[str, list[str]]]:
             if bad:
                 raise ValidationFailed(field="query", message=_("Unknown value(s) of %(name)s: %(values)s.")
                                        % {"name": name, "values": ", ".join(bad)})
-            # As the ticket's events show them (loopdesk.tmf.events.FILTER_VALUES), so that they can match.
-            filters[name] = [c for c in canonical if c is not None]
+            # As the ticket's events show them (loopdesk.tmf.events.FILTER_VALUES), so that they can match. Given
+            # twice, an attribute matches either value (as the comma, and as GET /troubleTicket reads it).
+            filters[name] = list(dict.fromkeys([*filters.get(name, []), *(c for c in canonical if c is not None)]))
         else:
             raise ValidationFailed(field="query", message=_(
                 "Unsupported query attribute “%(name)s”: use eventType, ticketType, severity, status or channel.id.")
