@@ -503,6 +503,23 @@ def test_a_listener_stops_hearing_when_its_token_is_revoked(world: World, receiv
     assert receiver.received == []
 
 
+def test_a_listener_follows_its_token_to_another_service_user(world: World, receiver) -> None:
+    """An administrator points a token at another service user (another region): its listener hears what the token
+    now sees, not the former user's tickets, and the integration may still unregister it (was: events of the former
+    user's region kept coming, and DELETE /hub/{id} with the same token was a 403)."""
+    from loopdesk.tmf.models import ApiToken
+
+    moved = client_for(issue_token(world.users["agent"], system="HQ"))
+    crm = client_for(issue_token(world.users["agent"]))
+    hub = register(moved, receiver.url)
+    token = ApiToken.objects.get(system="HQ")
+    token.user = world.users["zh_agent"]
+    token.save()
+    assert crm.post(f"{BASE}/troubleTicket", ticket_body(world), format="json").status_code == 201
+    assert not OutboxMessage.objects.filter(channel=CHANNEL).exists()  # a Jiangmen ticket: no longer its scope
+    assert moved.delete(f"{BASE}/hub/{hub['id']}").status_code == 204
+
+
 def test_only_the_registering_integration_may_unregister_even_with_the_same_service_user(world: World,
                                                                                           receiver) -> None:
     """Two integrations acting as one service user: one must not remove the other's listener."""
