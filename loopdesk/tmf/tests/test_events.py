@@ -380,6 +380,36 @@ def _admin_client(world: World, client):
     return client
 
 
+def test_the_verification_recipe_in_the_docs_runs_and_accepts_only_genuine_fresh_events(world: World, crm,
+                                                                                        receiver) -> None:
+    """docs/tmf621.md gives receivers a recipe: it must run as written and accept what we send, nothing else."""
+    import re
+    import textwrap
+
+    docs = (Path(__file__).resolve().parents[3] / "docs" / "tmf621.md").read_text()
+    found = re.search(r"```python\n(.*?)```", docs[docs.index("X-LoopDesk-Signature-256"):], re.S)
+    assert found, "no Python recipe after the signature header in docs/tmf621.md"
+    namespace: dict[str, Any] = {}
+    exec(textwrap.dedent(found.group(1)), namespace)  # our own documentation
+    verified = namespace["verified"]
+    hub = register(crm, receiver.url)
+    crm.post(f"{BASE}/troubleTicket", ticket_body(world), format="json")
+    deliver_all()
+    request = receiver.received[0]
+    from django.utils.datastructures import CaseInsensitiveMapping
+
+    headers = CaseInsensitiveMapping(dict(request["headers"].items()))  # as a web framework gives them
+    assert verified(hub["secret"], headers, request["body"])
+    assert not verified(hub["secret"], headers, request["body"].replace(b"acknowledged", b"closed"))
+    assert not verified("another secret", headers, request["body"])
+    old = str(int(headers["X-LoopDesk-Timestamp"]) - 3600)
+    from loopdesk.tmf.delivery import sign
+    replayed = CaseInsensitiveMapping({"x-loopdesk-timestamp": old,  # a genuine signature, an hour old
+                                       "x-loopdesk-signature-256": sign(hub["secret"], old, request["body"])})
+    assert verified(hub["secret"], replayed, request["body"], max_age=7200)
+    assert not verified(hub["secret"], replayed, request["body"])
+
+
 def test_admin_webhook_form_saves_event_types_and_makes_a_secret(world: World, client, receiver) -> None:
     client = _admin_client(world, client)
     form = client.get("/admin/tmf/eventsubscription/add/")
