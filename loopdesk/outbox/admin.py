@@ -27,7 +27,8 @@ class OutboxMessageAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: OutboxMessage | None = None) -> bool:
         return False
 
-    @admin.action(description=_("Retry the selected dead messages"))
+    # Sends again (SMS to customers, events to subscribers): not for a read-only (view) user.
+    @admin.action(description=_("Retry the selected dead messages"), permissions=["change"])
     def retry(self, request: HttpRequest, queryset: QuerySet[OutboxMessage]) -> None:
         count = worker.retry_dead(ids=list(queryset.values_list("pk", flat=True)))
         self.message_user(request, _("%(count)d messages will be retried.") % {"count": count}, messages.SUCCESS)

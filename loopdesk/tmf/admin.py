@@ -30,7 +30,8 @@ class ApiTokenAdmin(AuditedAdminMixin, admin.ModelAdmin):
         if raw:
             messages.warning(request, _("The new API token, shown only this once: %(token)s") % {"token": raw})
 
-    @admin.action(description=_("Issue a new token (the old one stops working)"))
+    # A change: a read-only (view) user must not get a working token nor cut the integration off.
+    @admin.action(description=_("Issue a new token (the old one stops working)"), permissions=["change"])
     def regenerate(self, request: Any, queryset: Any) -> None:
         for token in queryset:
             raw = token.set_new_key()

@@ -1142,3 +1142,40 @@ def test_a_lowered_rate_still_answers_429_with_retry_after(world: World) -> None
     response = client.get(f"{BASE}/troubleTicket")
     assert_error(response, 429)
     assert 0 < int(response["Retry-After"]) <= 60
+
+
+def test_a_read_only_admin_user_may_neither_reissue_tokens_nor_retry_dead_messages(world: World) -> None:
+    """An auditor (every view_ permission, read-only) could run the admin actions: reissuing a token showed them a
+    working token of the integration (and cut the integration off); retrying dead messages re-sent SMS and events."""
+    from django.contrib.auth.models import Permission
+    from django.test import Client
+    from django.utils import timezone
+
+    from loopdesk.org.models import User
+    from loopdesk.outbox.models import OutboxMessage, OutboxStatus
+    from loopdesk.tmf.models import ApiToken
+
+    raw = issue_token(world.users["agent"])
+    token = ApiToken.objects.get()
+    dead = OutboxMessage.objects.create(channel="sms", topic="ack", dedupe_key="k1", status=OutboxStatus.DEAD,
+                                        attempts=8, not_before=timezone.now(), created_at=timezone.now())
+    auditor = User.objects.create_user("auditor-staff", password="x-long-pass-2026", is_staff=True)
+    auditor.user_permissions.set(Permission.objects.filter(
+        content_type__app_label__in=["tmf", "outbox"], codename__startswith="view_"))
+    client = Client()
+    client.force_login(auditor)
+    assert client.get("/admin/tmf/apitoken/").status_code == 200  # may look
+    response = client.post("/admin/tmf/apitoken/", {"action": "regenerate", "_selected_action": [token.pk]},
+                           follow=True, HTTP_ACCEPT_LANGUAGE="en")
+    token.refresh_from_db()
+    assert token.matches(raw) and "shown only this once" not in response.content.decode()
+    client.post("/admin/outbox/outboxmessage/", {"action": "retry", "_selected_action": [dead.pk]})
+    dead.refresh_from_db()
+    assert dead.status == OutboxStatus.DEAD
+    # An administrator (change permission) still may.
+    auditor.user_permissions.add(*Permission.objects.filter(codename__in=["change_apitoken", "change_outboxmessage"]))
+    client.post("/admin/tmf/apitoken/", {"action": "regenerate", "_selected_action": [token.pk]})
+    client.post("/admin/outbox/outboxmessage/", {"action": "retry", "_selected_action": [dead.pk]})
+    token.refresh_from_db()
+    dead.refresh_from_db()
+    assert not token.matches(raw) and dead.status == OutboxStatus.PENDING
