@@ -62,6 +62,13 @@ class EventSubscriptionAdmin(AuditedAdminMixin, admin.ModelAdmin):
     autocomplete_fields = ("owner",)
     readonly_fields = ("query", "filters", "token", "created_at")
 
+    def get_fields(self, request: Any, obj: EventSubscription | None = None) -> Any:
+        fields = list(super().get_fields(request, obj))
+        if obj is not None and not self.has_change_permission(request, obj):
+            # The signing key lets whoever holds it forge events the receiver trusts: not for a read-only viewer.
+            fields = [name for name in fields if name != "secret"]
+        return fields
+
 
 @admin.register(DeliveryLog)
 class DeliveryLogAdmin(admin.ModelAdmin):

@@ -1179,3 +1179,25 @@ def test_a_read_only_admin_user_may_neither_reissue_tokens_nor_retry_dead_messag
     token.refresh_from_db()
     dead.refresh_from_db()
     assert not token.matches(raw) and dead.status == OutboxStatus.PENDING
+
+
+def test_a_read_only_admin_user_does_not_see_a_subscriptions_signing_secret(world: World) -> None:
+    """With the secret, an auditor (view permissions only) could sign forged events that the receiver accepts."""
+    from django.contrib.auth.models import Permission
+    from django.test import Client
+
+    from loopdesk.org.models import User
+    from loopdesk.tmf.models import EventSubscription
+
+    sub = EventSubscription.objects.create(name="HQ", callback="https://hq.example.com/events",
+                                           secret="s3cret-signing-key-of-hq")
+    staff = User.objects.create_user("auditor-staff", password="x-long-pass-2026", is_staff=True)
+    staff.user_permissions.set(Permission.objects.filter(codename="view_eventsubscription"))
+    client = Client()
+    client.force_login(staff)
+    page = client.get(f"/admin/tmf/eventsubscription/{sub.pk}/change/")
+    assert page.status_code == 200 and "hq.example.com" in page.content.decode()
+    assert "s3cret-signing-key-of-hq" not in page.content.decode()
+    staff.user_permissions.add(Permission.objects.get(codename="change_eventsubscription"))
+    client.force_login(User.objects.get(pk=staff.pk))
+    assert "s3cret-signing-key-of-hq" in client.get(f"/admin/tmf/eventsubscription/{sub.pk}/change/").content.decode()
