@@ -72,9 +72,14 @@ class EventSubscriptionAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
 @admin.register(DeliveryLog)
 class DeliveryLogAdmin(admin.ModelAdmin):
-    list_display = ("created_at", "event_type", "event_id", "url", "status_code", "ok", "duration_ms")
+    list_display = ("created_at", "event_type", "event_id", "url", "status_code", "ok", "short_error", "duration_ms")
     list_filter = ("ok", "event_type")
     search_fields = ("event_id", "url")
+
+    @admin.display(description=_("error"))
+    def short_error(self, obj: DeliveryLog) -> str:
+        """Why an attempt failed, in the list (a refused connection has no HTTP status to tell it)."""
+        return obj.error if len(obj.error) <= 120 else obj.error[:119] + "…"
     date_hierarchy = "created_at"
 
     def has_add_permission(self, request: Any) -> bool:

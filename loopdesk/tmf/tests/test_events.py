@@ -226,6 +226,22 @@ def test_a_dead_subscriber_is_a_logged_failure(world: World, crm) -> None:
     assert DeliveryLog.objects.get().error
 
 
+def test_the_delivery_log_list_says_why_an_attempt_failed(world: World, crm, client) -> None:
+    """docs/tmf621.md: the log shows time, event, URL, HTTP status, error, duration. The list had no error: a refused
+    connection was a row with no status and no reason until opened."""
+    register(crm, "http://127.0.0.1:9/nobody-listens")
+    crm.post(f"{BASE}/troubleTicket", ticket_body(world), format="json")
+    with pytest.raises(DeliveryError):
+        deliver(OutboxMessage.objects.get(channel=CHANNEL))
+    error = DeliveryLog.objects.get().error
+    admin = world.user("admin")
+    admin.is_staff = admin.is_superuser = True
+    admin.save()
+    client.force_login(admin)
+    page = client.get("/admin/tmf/deliverylog/").content.decode()
+    assert "Connection refused" in error and "Connection refused" in page
+
+
 def test_admin_webhook_gets_every_event_and_the_log_is_visible_to_admins(world: World, receiver, client) -> None:
     EventSubscription.objects.create(kind=SubscriptionKind.WEBHOOK, name="HQ", callback=receiver.url)
     t = s.do_create_ticket(acting_user=world.user("agent"), dispatch=True, **world.ticket_kwargs())
