@@ -16,7 +16,8 @@ from loopdesk.tmf.models import ApiToken, DeliveryLog, EventSubscription
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(AuditedAdminMixin, admin.ModelAdmin):
-    list_display = ("name", "system", "user", "prefix", "can_write", "rate_per_minute", "is_active", "last_used_at")
+    list_display = ("name", "system", "user", "prefix", "can_write", "rate_per_minute", "is_active", "expires_at",
+                    "last_used_at")
     list_filter = ("is_active", "can_write", "system")
     search_fields = ("name", "system", "prefix", "user__username")
     autocomplete_fields = ("user",)

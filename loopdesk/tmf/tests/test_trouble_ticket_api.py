@@ -1201,3 +1201,26 @@ def test_a_read_only_admin_user_does_not_see_a_subscriptions_signing_secret(worl
     staff.user_permissions.add(Permission.objects.get(codename="change_eventsubscription"))
     client.force_login(User.objects.get(pk=staff.pk))
     assert "s3cret-signing-key-of-hq" in client.get(f"/admin/tmf/eventsubscription/{sub.pk}/change/").content.decode()
+
+
+def test_issue_api_token_command_sets_an_expiry_and_refuses_a_bad_one(world: World) -> None:
+    """Tokens expire (the admin sets it); the command could only issue tokens that never do."""
+    import datetime as dt
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+    from django.utils import timezone
+
+    from loopdesk.tmf.models import ApiToken
+
+    for bad in ("next week", "2026-02-30", "2001-01-01"):
+        with pytest.raises(CommandError, match="--expires"):
+            call_command("issue_api_token", name="HQ", system="HQ", user="supervisor", expires=bad)
+    assert not ApiToken.objects.exists()
+    out = StringIO()
+    call_command("issue_api_token", name="HQ", system="HQ", user="supervisor", expires="2099-06-30", stdout=out)
+    token = ApiToken.objects.get()
+    assert timezone.localtime(token.expires_at).replace(tzinfo=None) == dt.datetime(2099, 6, 30)
+    assert client_for(out.getvalue().strip()).get(f"{BASE}/troubleTicket").status_code == 200
+    ApiToken.objects.update(expires_at=timezone.now() - dt.timedelta(seconds=1))
+    assert_error(client_for(out.getvalue().strip()).get(f"{BASE}/troubleTicket"), 401)
