@@ -498,6 +498,20 @@ def test_a_hub_query_attribute_given_twice_matches_either_value_as_get_does(worl
     assert types == ["complaint", "fault"]
 
 
+def test_a_recomputed_due_date_is_an_attribute_value_change_on_characteristic(world: World, crm, receiver) -> None:
+    """A calendar or policy edit recomputes open tickets' SLA (dueDate, isOvertime ... in `characteristic`): a
+    listener mirroring the ticket heard nothing and kept the old due date until the ticket's next event."""
+    register(crm, receiver.url)
+    pk = int(crm.post(f"{BASE}/troubleTicket", ticket_body(world), format="json").json()["id"])
+    Ticket.objects.filter(pk=pk).update(due_at=Ticket.objects.get(pk=pk).due_at + dt.timedelta(days=3))  # stale
+    mark = _last_row_id()
+    ticket = s.do_recompute_sla(ticket=pk)
+    rows = _rows_after(mark)
+    assert [(r.topic, r.payload.get("fieldPath")) for r in rows] == [(mapping.ATTRIBUTE_CHANGE_EVENT, "characteristic")]
+    due = {c["name"]: c["value"] for c in rows[0].payload["event"]["troubleTicket"]["characteristic"]}["dueDate"]
+    assert dt.datetime.fromisoformat(due) == ticket.due_at
+
+
 def test_the_event_id_carries_the_tickets_timeline_sequence_as_documented(world: World, crm, receiver) -> None:
     """docs/tmf621.md: eventId is <ticket id>-<timeline sequence>-<eventType>; a receiver orders on the sequence."""
     register(crm, receiver.url)
