@@ -656,6 +656,20 @@ def test_a_listener_registered_by_a_signed_in_user_without_a_token_still_hears(w
     assert OutboxMessage.objects.filter(channel=CHANNEL).count() == 1
 
 
+def test_a_signed_in_user_with_a_long_user_name_may_register_a_listener(world: World, receiver) -> None:
+    """The listener is named after the user (user names up to 150 characters, the name column 100): PostgreSQL
+    refused the row, a 500."""
+    from rest_framework.test import APIClient
+
+    user = world.users["agent"]
+    user.username, user.display_name = "crm-" + "x" * 140, ""
+    user.save()
+    client = APIClient()
+    client.force_authenticate(user)
+    register(client, receiver.url)
+    assert EventSubscription.objects.get().name == user.username[:100]
+
+
 def test_the_migration_stores_older_listeners_query_values_as_events_show_them(world: World, crm) -> None:
     """Listeners registered before the hub checked its query kept "severity=major" and "ticketType=incident",
     which never matched an event; the data migration makes them match."""

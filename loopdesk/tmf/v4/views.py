@@ -428,7 +428,8 @@ class HubView(TmfView):
         token = request_token(request)
         _check_not_listening_already(request, token, data["callback"], event_types, filters)
         sub = EventSubscription.objects.create(
-            kind=SubscriptionKind.HUB, name=token.name if token else str(request.user), callback=data["callback"],
+            kind=SubscriptionKind.HUB, name=(token.name if token else str(request.user))[:100],  # user names: 150
+            callback=data["callback"],
             query=data.get("query", ""), event_types=event_types, filters=filters, owner=request.user, token=token,
         )
         return Response(subscription_body(sub, with_secret=True), status=status.HTTP_201_CREATED,
