@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from loopdesk.core.text import mask_msisdn
 from loopdesk.outbox import worker
 from loopdesk.outbox.models import OutboxMessage
+
+REVEAL_PERMISSION = "tickets.reveal_customer"
+
+
+def _masked(text: str, target: str) -> str:
+    """`text` with the customer's number (an SMS row's target) masked wherever it appears (138****5678)."""
+    if len(target) == 11 and target.isdigit():
+        return text.replace(target, mask_msisdn(target))
+    return text
 
 
 @admin.register(OutboxMessage)
@@ -18,8 +31,32 @@ class OutboxMessageAdmin(admin.ModelAdmin):
     search_fields = ("dedupe_key", "topic")
     ordering = ("-id",)
     actions = ["retry"]
-    # Payloads hold customers' numbers: the admin shows but never edits them.
+    # Payloads hold customers' numbers: the admin shows but never edits them, and shows them in full only to staff
+    # who may reveal a customer's number (as the customer admin); an auditor sees them masked.
     readonly_fields = [f.name for f in OutboxMessage._meta.fields]
+
+    @staticmethod
+    def may_reveal(request: HttpRequest) -> bool:
+        return request.user.has_perm(REVEAL_PERMISSION)
+
+    def get_fields(self, request: HttpRequest, obj: OutboxMessage | None = None) -> Any:
+        fields = list(super().get_fields(request, obj))
+        if self.may_reveal(request):
+            return fields
+        masked = {"target": "masked_target", "payload": "masked_payload"}
+        return [masked.get(name, name) for name in fields]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: OutboxMessage | None = None) -> Any:
+        readonly = list(super().get_readonly_fields(request, obj))
+        return readonly if self.may_reveal(request) else [*readonly, "masked_target", "masked_payload"]
+
+    @admin.display(description=_("target"))
+    def masked_target(self, obj: OutboxMessage) -> str:
+        return _masked(obj.target, obj.target)
+
+    @admin.display(description=_("payload"))
+    def masked_payload(self, obj: OutboxMessage) -> str:
+        return _masked(json.dumps(obj.payload, ensure_ascii=False), obj.target)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -27,7 +64,8 @@ class OutboxMessageAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: OutboxMessage | None = None) -> bool:
         return False
 
-    @admin.action(description=_("Retry the selected dead messages"))
+    # Sends again (SMS to customers, events to subscribers): not for a read-only (view) user.
+    @admin.action(description=_("Retry the selected dead messages"), permissions=["change"])
     def retry(self, request: HttpRequest, queryset: QuerySet[OutboxMessage]) -> None:
         count = worker.retry_dead(ids=list(queryset.values_list("pk", flat=True)))
         self.message_user(request, _("%(count)d messages will be retried.") % {"count": count}, messages.SUCCESS)

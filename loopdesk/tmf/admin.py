@@ -16,7 +16,8 @@ from loopdesk.tmf.models import ApiToken, DeliveryLog, EventSubscription
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(AuditedAdminMixin, admin.ModelAdmin):
-    list_display = ("name", "system", "user", "prefix", "can_write", "rate_per_minute", "is_active", "last_used_at")
+    list_display = ("name", "system", "user", "prefix", "can_write", "rate_per_minute", "is_active", "expires_at",
+                    "last_used_at")
     list_filter = ("is_active", "can_write", "system")
     search_fields = ("name", "system", "prefix", "user__username")
     autocomplete_fields = ("user",)
@@ -30,7 +31,8 @@ class ApiTokenAdmin(AuditedAdminMixin, admin.ModelAdmin):
         if raw:
             messages.warning(request, _("The new API token, shown only this once: %(token)s") % {"token": raw})
 
-    @admin.action(description=_("Issue a new token (the old one stops working)"))
+    # A change: a read-only (view) user must not get a working token nor cut the integration off.
+    @admin.action(description=_("Issue a new token (the old one stops working)"), permissions=["change"])
     def regenerate(self, request: Any, queryset: Any) -> None:
         for token in queryset:
             raw = token.set_new_key()
@@ -61,12 +63,24 @@ class EventSubscriptionAdmin(AuditedAdminMixin, admin.ModelAdmin):
     autocomplete_fields = ("owner",)
     readonly_fields = ("query", "filters", "token", "created_at")
 
+    def get_fields(self, request: Any, obj: EventSubscription | None = None) -> Any:
+        fields = list(super().get_fields(request, obj))
+        if obj is not None and not self.has_change_permission(request, obj):
+            # The signing key lets whoever holds it forge events the receiver trusts: not for a read-only viewer.
+            fields = [name for name in fields if name != "secret"]
+        return fields
+
 
 @admin.register(DeliveryLog)
 class DeliveryLogAdmin(admin.ModelAdmin):
-    list_display = ("created_at", "event_type", "event_id", "url", "status_code", "ok", "duration_ms")
+    list_display = ("created_at", "event_type", "event_id", "url", "status_code", "ok", "short_error", "duration_ms")
     list_filter = ("ok", "event_type")
     search_fields = ("event_id", "url")
+
+    @admin.display(description=_("error"))
+    def short_error(self, obj: DeliveryLog) -> str:
+        """Why an attempt failed, in the list (a refused connection has no HTTP status to tell it)."""
+        return obj.error if len(obj.error) <= 120 else obj.error[:119] + "…"
     date_hierarchy = "created_at"
 
     def has_add_permission(self, request: Any) -> bool:

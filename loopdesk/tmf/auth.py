@@ -136,6 +136,15 @@ class ApiRateThrottle(SimpleRateThrottle):
         self.num_requests, self.duration = self.parse_rate(rate)
         return super().allow_request(request, view)
 
+    def wait(self) -> float | None:
+        """Seconds until a request is allowed again. DRF's estimate gives None when more requests are counted than
+        the rate allows (a token's rate lowered while it was busy): the 429 then had no Retry-After. The answer is
+        when enough of the counted requests have left the window."""
+        if len(self.history) >= self.num_requests > 0:
+            # history is newest first: the request that must leave the window is the num_requests-th one.
+            return max(self.duration - (self.now - self.history[self.num_requests - 1]), 1)
+        return super().wait()
+
     def get_cache_key(self, request: Any, view: Any) -> str:
         token = request_token(request)
         if token is not None:

@@ -156,6 +156,7 @@ ATTRIBUTE_FIELDS: dict[str, str] = {
     EventKind.ATTACHMENT: "attachment",
     EventKind.OVERTIME: "characteristic",
     EventKind.PROBLEM: "characteristic",
+    EventKind.SLA_RECOMPUTED: "characteristic",  # dueDate, isOvertime ... after a calendar or policy edit
     EventKind.REPEAT: "troubleTicketRelationship",
 }
 

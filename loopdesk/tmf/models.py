@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import models
-from django.db.models.signals import pre_delete
+from django.db.models.signals import post_save, pre_delete
 from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -152,6 +152,15 @@ def _deactivate_listeners_of_deleted_token(sender: type, instance: ApiToken, **k
     """A listener lives only as long as the token that registered it: without it (`token` set to NULL), it would
     hear about everything its service user may see, beyond the token's units."""
     EventSubscription.objects.filter(token=instance, kind=SubscriptionKind.HUB).update(is_active=False)
+
+
+@receiver(post_save, sender=ApiToken)
+def _listeners_follow_their_tokens_user(sender: type, instance: ApiToken, **kwargs: object) -> None:
+    """A hub listener acts as its token: when an administrator points the token at another service user, its
+    listeners hear what that user (within the token's units) may see, and the integration may still unregister
+    them. Left with the former user, they kept hearing about that user's region and answered DELETE with 403."""
+    EventSubscription.objects.filter(token=instance, kind=SubscriptionKind.HUB).exclude(owner=instance.user_id).update(
+        owner=instance.user_id)
 
 
 class DeliveryLog(models.Model):

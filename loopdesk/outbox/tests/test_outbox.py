@@ -75,3 +75,28 @@ def test_an_error_other_than_the_duplicate_key_is_raised(db) -> None:
     with pytest.raises(IntegrityError), transaction.atomic():
         enqueue(channel="sms", topic="t", dedupe_key="k3", payload={}, region=None)  # type: ignore[arg-type]
     assert not OutboxMessage.objects.filter(dedupe_key="k3").exists()
+
+
+def test_the_outbox_admin_masks_customers_numbers_for_staff_who_may_not_reveal_them(world: World) -> None:
+    """An auditor (every view permission, may not reveal) read customers' full numbers in SMS rows (target and
+    payload); staff with the reveal permission see them, as in the customer admin."""
+    from django.contrib.auth.models import Permission
+    from django.test import Client
+    from django.utils import timezone
+
+    from loopdesk.org.models import User
+
+    row = OutboxMessage.objects.create(
+        channel="sms", topic="ack", dedupe_key="sms:ack:1:1", target="13912345678", created_at=timezone.now(),
+        not_before=timezone.now(), payload={"to": "13912345678", "text": "您的工单已受理", "kind": "ack"})
+    staff = User.objects.create_user("auditor-staff", password="x-long-pass-2026", is_staff=True)
+    staff.user_permissions.set(Permission.objects.filter(codename="view_outboxmessage"))
+    client = Client()
+    client.force_login(staff)
+    page = client.get(f"/admin/outbox/outboxmessage/{row.pk}/change/").content.decode()
+    assert "13912345678" not in page and "139****5678" in page and "您的工单已受理" in page
+    staff.user_permissions.add(Permission.objects.get(codename="reveal_customer"))
+    staff = User.objects.get(pk=staff.pk)  # fresh permission cache
+    client.force_login(staff)
+    page = client.get(f"/admin/outbox/outboxmessage/{row.pk}/change/").content.decode()
+    assert "13912345678" in page

@@ -226,6 +226,22 @@ def test_a_dead_subscriber_is_a_logged_failure(world: World, crm) -> None:
     assert DeliveryLog.objects.get().error
 
 
+def test_the_delivery_log_list_says_why_an_attempt_failed(world: World, crm, client) -> None:
+    """docs/tmf621.md: the log shows time, event, URL, HTTP status, error, duration. The list had no error: a refused
+    connection was a row with no status and no reason until opened."""
+    register(crm, "http://127.0.0.1:9/nobody-listens")
+    crm.post(f"{BASE}/troubleTicket", ticket_body(world), format="json")
+    with pytest.raises(DeliveryError):
+        deliver(OutboxMessage.objects.get(channel=CHANNEL))
+    error = DeliveryLog.objects.get().error
+    admin = world.user("admin")
+    admin.is_staff = admin.is_superuser = True
+    admin.save()
+    client.force_login(admin)
+    page = client.get("/admin/tmf/deliverylog/").content.decode()
+    assert "Connection refused" in error and "Connection refused" in page
+
+
 def test_admin_webhook_gets_every_event_and_the_log_is_visible_to_admins(world: World, receiver, client) -> None:
     EventSubscription.objects.create(kind=SubscriptionKind.WEBHOOK, name="HQ", callback=receiver.url)
     t = s.do_create_ticket(acting_user=world.user("agent"), dispatch=True, **world.ticket_kwargs())
@@ -380,6 +396,36 @@ def _admin_client(world: World, client):
     return client
 
 
+def test_the_verification_recipe_in_the_docs_runs_and_accepts_only_genuine_fresh_events(world: World, crm,
+                                                                                        receiver) -> None:
+    """docs/tmf621.md gives receivers a recipe: it must run as written and accept what we send, nothing else."""
+    import re
+    import textwrap
+
+    docs = (Path(__file__).resolve().parents[3] / "docs" / "tmf621.md").read_text()
+    found = re.search(r"```python\n(.*?)```", docs[docs.index("X-LoopDesk-Signature-256"):], re.S)
+    assert found, "no Python recipe after the signature header in docs/tmf621.md"
+    namespace: dict[str, Any] = {}
+    exec(textwrap.dedent(found.group(1)), namespace)  # our own documentation
+    verified = namespace["verified"]
+    hub = register(crm, receiver.url)
+    crm.post(f"{BASE}/troubleTicket", ticket_body(world), format="json")
+    deliver_all()
+    request = receiver.received[0]
+    from django.utils.datastructures import CaseInsensitiveMapping
+
+    headers = CaseInsensitiveMapping(dict(request["headers"].items()))  # as a web framework gives them
+    assert verified(hub["secret"], headers, request["body"])
+    assert not verified(hub["secret"], headers, request["body"].replace(b"acknowledged", b"closed"))
+    assert not verified("another secret", headers, request["body"])
+    old = str(int(headers["X-LoopDesk-Timestamp"]) - 3600)
+    from loopdesk.tmf.delivery import sign
+    replayed = CaseInsensitiveMapping({"x-loopdesk-timestamp": old,  # a genuine signature, an hour old
+                                       "x-loopdesk-signature-256": sign(hub["secret"], old, request["body"])})
+    assert verified(hub["secret"], replayed, request["body"], max_age=7200)
+    assert not verified(hub["secret"], replayed, request["body"])
+
+
 def test_admin_webhook_form_saves_event_types_and_makes_a_secret(world: World, client, receiver) -> None:
     client = _admin_client(world, client)
     form = client.get("/admin/tmf/eventsubscription/add/")
@@ -440,6 +486,32 @@ def test_a_hub_query_matches_whatever_case_and_alias_the_api_accepts(world: Worl
     assert OutboxMessage.objects.filter(channel=CHANNEL).count() == 1
 
 
+def test_a_hub_query_attribute_given_twice_matches_either_value_as_get_does(world: World, crm, receiver) -> None:
+    """`ticketType=complaint&ticketType=fault` is an OR, as the comma and as GET /troubleTicket read it (and as
+    eventType given twice is): the first value was silently dropped, the listener heard only about faults."""
+    register(crm, receiver.url, query=f"eventType={mapping.CREATE_EVENT}&ticketType=complaint&ticketType=fault")
+    crm.post(f"{BASE}/troubleTicket", ticket_body(world), format="json")
+    crm.post(f"{BASE}/troubleTicket", ticket_body(world, ticketType="fault"), format="json")
+    crm.post(f"{BASE}/troubleTicket", ticket_body(world, ticketType="suggestion"), format="json")
+    types = [row.payload["event"]["troubleTicket"]["ticketType"]
+             for row in OutboxMessage.objects.filter(channel=CHANNEL).order_by("id")]
+    assert types == ["complaint", "fault"]
+
+
+def test_a_recomputed_due_date_is_an_attribute_value_change_on_characteristic(world: World, crm, receiver) -> None:
+    """A calendar or policy edit recomputes open tickets' SLA (dueDate, isOvertime ... in `characteristic`): a
+    listener mirroring the ticket heard nothing and kept the old due date until the ticket's next event."""
+    register(crm, receiver.url)
+    pk = int(crm.post(f"{BASE}/troubleTicket", ticket_body(world), format="json").json()["id"])
+    Ticket.objects.filter(pk=pk).update(due_at=Ticket.objects.get(pk=pk).due_at + dt.timedelta(days=3))  # stale
+    mark = _last_row_id()
+    ticket = s.do_recompute_sla(ticket=pk)
+    rows = _rows_after(mark)
+    assert [(r.topic, r.payload.get("fieldPath")) for r in rows] == [(mapping.ATTRIBUTE_CHANGE_EVENT, "characteristic")]
+    due = {c["name"]: c["value"] for c in rows[0].payload["event"]["troubleTicket"]["characteristic"]}["dueDate"]
+    assert dt.datetime.fromisoformat(due) == ticket.due_at
+
+
 def test_the_event_id_carries_the_tickets_timeline_sequence_as_documented(world: World, crm, receiver) -> None:
     """docs/tmf621.md: eventId is <ticket id>-<timeline sequence>-<eventType>; a receiver orders on the sequence."""
     register(crm, receiver.url)
@@ -489,6 +561,23 @@ def test_a_listener_stops_hearing_when_its_token_is_revoked(world: World, receiv
     assert OutboxMessage.objects.filter(channel=CHANNEL).count() == queued
     deliver_all()
     assert receiver.received == []
+
+
+def test_a_listener_follows_its_token_to_another_service_user(world: World, receiver) -> None:
+    """An administrator points a token at another service user (another region): its listener hears what the token
+    now sees, not the former user's tickets, and the integration may still unregister it (was: events of the former
+    user's region kept coming, and DELETE /hub/{id} with the same token was a 403)."""
+    from loopdesk.tmf.models import ApiToken
+
+    moved = client_for(issue_token(world.users["agent"], system="HQ"))
+    crm = client_for(issue_token(world.users["agent"]))
+    hub = register(moved, receiver.url)
+    token = ApiToken.objects.get(system="HQ")
+    token.user = world.users["zh_agent"]
+    token.save()
+    assert crm.post(f"{BASE}/troubleTicket", ticket_body(world), format="json").status_code == 201
+    assert not OutboxMessage.objects.filter(channel=CHANNEL).exists()  # a Jiangmen ticket: no longer its scope
+    assert moved.delete(f"{BASE}/hub/{hub['id']}").status_code == 204
 
 
 def test_only_the_registering_integration_may_unregister_even_with_the_same_service_user(world: World,
@@ -565,6 +654,20 @@ def test_a_listener_registered_by_a_signed_in_user_without_a_token_still_hears(w
     register(client, receiver.url)
     s.do_create_ticket(acting_user=world.user("agent"), **world.ticket_kwargs())
     assert OutboxMessage.objects.filter(channel=CHANNEL).count() == 1
+
+
+def test_a_signed_in_user_with_a_long_user_name_may_register_a_listener(world: World, receiver) -> None:
+    """The listener is named after the user (user names up to 150 characters, the name column 100): PostgreSQL
+    refused the row, a 500."""
+    from rest_framework.test import APIClient
+
+    user = world.users["agent"]
+    user.username, user.display_name = "crm-" + "x" * 140, ""
+    user.save()
+    client = APIClient()
+    client.force_authenticate(user)
+    register(client, receiver.url)
+    assert EventSubscription.objects.get().name == user.username[:100]
 
 
 def test_the_migration_stores_older_listeners_query_values_as_events_show_them(world: World, crm) -> None:

@@ -1129,3 +1129,98 @@ def test_names_of_the_category_and_handling_unit_follow_the_request_language(wor
     assert handler_en["name"] == ticket.handler_unit.name_en != handler_zh["name"] == ticket.handler_unit.name
     listed = crm.get(f"{BASE}/troubleTicket", {"fields": "relatedEntity"}, HTTP_ACCEPT_LANGUAGE="en").json()
     assert listed[0]["relatedEntity"][0]["name"] == ticket.category.name_en
+
+
+def test_a_lowered_rate_still_answers_429_with_retry_after(world: World) -> None:
+    """An administrator lowers a busy token's rate: the requests counted under the old rate exceed the new one, and
+    the 429 must still say when to come back (DRF's estimate gave none, so no Retry-After)."""
+    from loopdesk.tmf.models import ApiToken
+
+    client = client_for(issue_token(world.users["agent"], rate=5))
+    assert [client.get(f"{BASE}/troubleTicket").status_code for _ in range(5)] == [200] * 5
+    ApiToken.objects.update(rate_per_minute=2)
+    response = client.get(f"{BASE}/troubleTicket")
+    assert_error(response, 429)
+    assert 0 < int(response["Retry-After"]) <= 60
+
+
+def test_a_read_only_admin_user_may_neither_reissue_tokens_nor_retry_dead_messages(world: World) -> None:
+    """An auditor (every view_ permission, read-only) could run the admin actions: reissuing a token showed them a
+    working token of the integration (and cut the integration off); retrying dead messages re-sent SMS and events."""
+    from django.contrib.auth.models import Permission
+    from django.test import Client
+    from django.utils import timezone
+
+    from loopdesk.org.models import User
+    from loopdesk.outbox.models import OutboxMessage, OutboxStatus
+    from loopdesk.tmf.models import ApiToken
+
+    raw = issue_token(world.users["agent"])
+    token = ApiToken.objects.get()
+    dead = OutboxMessage.objects.create(channel="sms", topic="ack", dedupe_key="k1", status=OutboxStatus.DEAD,
+                                        attempts=8, not_before=timezone.now(), created_at=timezone.now())
+    auditor = User.objects.create_user("auditor-staff", password="x-long-pass-2026", is_staff=True)
+    auditor.user_permissions.set(Permission.objects.filter(
+        content_type__app_label__in=["tmf", "outbox"], codename__startswith="view_"))
+    client = Client()
+    client.force_login(auditor)
+    assert client.get("/admin/tmf/apitoken/").status_code == 200  # may look
+    response = client.post("/admin/tmf/apitoken/", {"action": "regenerate", "_selected_action": [token.pk]},
+                           follow=True, HTTP_ACCEPT_LANGUAGE="en")
+    token.refresh_from_db()
+    assert token.matches(raw) and "shown only this once" not in response.content.decode()
+    client.post("/admin/outbox/outboxmessage/", {"action": "retry", "_selected_action": [dead.pk]})
+    dead.refresh_from_db()
+    assert dead.status == OutboxStatus.DEAD
+    # An administrator (change permission) still may.
+    auditor.user_permissions.add(*Permission.objects.filter(codename__in=["change_apitoken", "change_outboxmessage"]))
+    client.post("/admin/tmf/apitoken/", {"action": "regenerate", "_selected_action": [token.pk]})
+    client.post("/admin/outbox/outboxmessage/", {"action": "retry", "_selected_action": [dead.pk]})
+    token.refresh_from_db()
+    dead.refresh_from_db()
+    assert not token.matches(raw) and dead.status == OutboxStatus.PENDING
+
+
+def test_a_read_only_admin_user_does_not_see_a_subscriptions_signing_secret(world: World) -> None:
+    """With the secret, an auditor (view permissions only) could sign forged events that the receiver accepts."""
+    from django.contrib.auth.models import Permission
+    from django.test import Client
+
+    from loopdesk.org.models import User
+    from loopdesk.tmf.models import EventSubscription
+
+    sub = EventSubscription.objects.create(name="HQ", callback="https://hq.example.com/events",
+                                           secret="s3cret-signing-key-of-hq")
+    staff = User.objects.create_user("auditor-staff", password="x-long-pass-2026", is_staff=True)
+    staff.user_permissions.set(Permission.objects.filter(codename="view_eventsubscription"))
+    client = Client()
+    client.force_login(staff)
+    page = client.get(f"/admin/tmf/eventsubscription/{sub.pk}/change/")
+    assert page.status_code == 200 and "hq.example.com" in page.content.decode()
+    assert "s3cret-signing-key-of-hq" not in page.content.decode()
+    staff.user_permissions.add(Permission.objects.get(codename="change_eventsubscription"))
+    client.force_login(User.objects.get(pk=staff.pk))
+    assert "s3cret-signing-key-of-hq" in client.get(f"/admin/tmf/eventsubscription/{sub.pk}/change/").content.decode()
+
+
+def test_issue_api_token_command_sets_an_expiry_and_refuses_a_bad_one(world: World) -> None:
+    """Tokens expire (the admin sets it); the command could only issue tokens that never do."""
+    import datetime as dt
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+    from django.utils import timezone
+
+    from loopdesk.tmf.models import ApiToken
+
+    for bad in ("next week", "2026-02-30", "2001-01-01"):
+        with pytest.raises(CommandError, match="--expires"):
+            call_command("issue_api_token", name="HQ", system="HQ", user="supervisor", expires=bad)
+    assert not ApiToken.objects.exists()
+    out = StringIO()
+    call_command("issue_api_token", name="HQ", system="HQ", user="supervisor", expires="2099-06-30", stdout=out)
+    token = ApiToken.objects.get()
+    assert timezone.localtime(token.expires_at).replace(tzinfo=None) == dt.datetime(2099, 6, 30)
+    assert client_for(out.getvalue().strip()).get(f"{BASE}/troubleTicket").status_code == 200
+    ApiToken.objects.update(expires_at=timezone.now() - dt.timedelta(seconds=1))
+    assert_error(client_for(out.getvalue().strip()).get(f"{BASE}/troubleTicket"), 401)

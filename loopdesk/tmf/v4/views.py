@@ -401,8 +401,9 @@ def parse_query(query: str) -> tuple[list[str], dict[str, list[str]]]:
             if bad:
                 raise ValidationFailed(field="query", message=_("Unknown value(s) of %(name)s: %(values)s.")
                                        % {"name": name, "values": ", ".join(bad)})
-            # As the ticket's events show them (loopdesk.tmf.events.FILTER_VALUES), so that they can match.
-            filters[name] = [c for c in canonical if c is not None]
+            # As the ticket's events show them (loopdesk.tmf.events.FILTER_VALUES), so that they can match. Given
+            # twice, an attribute matches either value (as the comma, and as GET /troubleTicket reads it).
+            filters[name] = list(dict.fromkeys([*filters.get(name, []), *(c for c in canonical if c is not None)]))
         else:
             raise ValidationFailed(field="query", message=_(
                 "Unsupported query attribute “%(name)s”: use eventType, ticketType, severity, status or channel.id.")
@@ -427,7 +428,8 @@ class HubView(TmfView):
         token = request_token(request)
         _check_not_listening_already(request, token, data["callback"], event_types, filters)
         sub = EventSubscription.objects.create(
-            kind=SubscriptionKind.HUB, name=token.name if token else str(request.user), callback=data["callback"],
+            kind=SubscriptionKind.HUB, name=(token.name if token else str(request.user))[:100],  # user names: 150
+            callback=data["callback"],
             query=data.get("query", ""), event_types=event_types, filters=filters, owner=request.user, token=token,
         )
         return Response(subscription_body(sub, with_secret=True), status=status.HTTP_201_CREATED,
