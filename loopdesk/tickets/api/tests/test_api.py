@@ -248,7 +248,15 @@ def test_categories_units_and_routing_preview(world: World) -> None:
     route = client.get("/api/routing/preview/", {"category": world.categories["indoor"].pk,
                                                   "contact_type": "fault", "channel": "hotline"}).json()
     assert route["unit_id"] == world.units["netopt"].pk
+    assert route["unit"] == "网络优化中心"
     assert client.get("/api/routing/preview/", {"category": 0}).status_code == 400
+
+
+def test_routing_preview_names_the_unit_in_the_requests_language(world: World) -> None:
+    route = as_user(world, "agent").get("/api/routing/preview/", {
+        "category": world.categories["indoor"].pk, "contact_type": "fault", "channel": "hotline"},
+        HTTP_ACCEPT_LANGUAGE="en").json()
+    assert route["unit"] == "netopt" and route["reason"].startswith("Matched routing rule"), route
 
 
 def test_schema_and_docs_are_served(world: World) -> None:
