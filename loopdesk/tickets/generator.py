@@ -860,7 +860,22 @@ class Generator:
         # Its number (region-day-sequence), for the repeat event: set once the number is known (below).
         self.last_day = array("H", [0]) * n
         self.last_seq = array("I", [0]) * n
+        # A customer's latest complaint replaced by one in another top category while still within 30 days, by
+        # (customer, top category): (created, id, day, sequence). A later complaint in the first category still
+        # repeats it (the service looks at every top category). Pruned to the window: a month's complaints at most.
+        self.displaced: dict[tuple[int, int], tuple[int, int, int, int]] = {}
+        self._displaced_pruned = 0
         self._repeat_state_allocated = True
+
+    def _displace(self, ci: int, created: int) -> None:
+        """Keep the customer's latest complaint (about to be replaced by one in another top category) if a later
+        complaint could still repeat it."""
+        if created - self.last_time[ci] <= REPEAT_WINDOW:
+            self.displaced[(ci, self.last_root[ci])] = (
+                self.last_time[ci], self.last_ticket[ci], self.last_day[ci], self.last_seq[ci])
+        if len(self.displaced) > 2 * self._displaced_pruned + 4096:
+            self.displaced = {k: v for k, v in self.displaced.items() if created - v[0] <= REPEAT_WINDOW}
+            self._displaced_pruned = len(self.displaced)
 
     def _batches(self, total: int, statuses: dict[str, int]) -> Iterator[tuple[list[list[Any]], ...]]:
         """(tickets, events, unit access, repeat links, surveys) rows, a batch of `batch_size` tickets at a time."""
@@ -1130,9 +1145,16 @@ class Generator:
         root_name = ref.root_name[leaf.id]
         repeat_of, number_of = None, ""
         if contact_type in (ContactType.COMPLAINT, ContactType.APPEAL):
-            if self.last_root[ci] == ri + 1 and created - self.last_time[ci] <= REPEAT_WINDOW:
-                repeat_of = self.last_ticket[ci]
-                number_of = self._number(self.last_day[ci], self.last_seq[ci])
+            if self.last_root[ci] == ri + 1:
+                if created - self.last_time[ci] <= REPEAT_WINDOW:
+                    repeat_of = self.last_ticket[ci]
+                    number_of = self._number(self.last_day[ci], self.last_seq[ci])
+            else:
+                older = self.displaced.get((ci, ri + 1))
+                if older is not None and created - older[0] <= REPEAT_WINDOW:
+                    repeat_of, number_of = older[1], self._number(older[2], older[3])
+                if self.last_root[ci]:
+                    self._displace(ci, created)
             previous = (self.last_root[ci], self.last_time[ci], self.last_ticket[ci])
             self.last_root[ci], self.last_time[ci], self.last_ticket[ci] = ri + 1, created, tid
         if contact_type == ContactType.APPEAL:

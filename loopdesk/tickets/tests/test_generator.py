@@ -208,6 +208,24 @@ def test_repeat_complaints_are_flagged_and_linked_to_the_earlier_one(demo: list[
 
 
 @pytest.mark.django_db
+def test_every_complaint_is_a_repeat_exactly_when_the_service_would_flag_it(demo: list[Ticket]) -> None:
+    """The service's rule (tickets.services._earlier_complaint): the latest complaint or appeal of the customer in
+    the same top category within 30 days, not rejected, whatever the customer complained about in between."""
+    links = {link.from_ticket_id: link.to_ticket_id for link in TicketLink.objects.filter(kind="repeat")}
+    complaints = [t for t in demo if t.contact_type in ("complaint", "appeal")]
+    wrong = []
+    for t in complaints:
+        earlier = [e for e in complaints if e.pk != t.pk and e.status != Status.REJECTED
+                   and (e.customer_id, e.category_root_id) == (t.customer_id, t.category_root_id)
+                   and dt.timedelta(0) <= t.created_at - e.created_at <= dt.timedelta(days=30)
+                   and (e.created_at, e.pk) < (t.created_at, t.pk)]
+        expected = max(earlier, key=lambda e: (e.created_at, e.pk)).pk if earlier else None
+        if links.get(t.pk) != expected or t.is_repeat != (expected is not None):
+            wrong.append((t.number, t.is_repeat, links.get(t.pk), expected))
+    assert not wrong, wrong[:5]
+
+
+@pytest.mark.django_db
 def test_load_demo_generates_once_and_prints_the_logins(reference: None, capsys: pytest.CaptureFixture) -> None:
     call_command("load_demo", tickets=200)
     out = capsys.readouterr().out
