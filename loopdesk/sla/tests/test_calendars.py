@@ -89,6 +89,18 @@ def test_calendar_change_recomputes_open_tickets_from_their_timelines(world: Wor
     assert Ticket.objects.get(pk=t.pk).overtime_at == at(2026, 11, 11, 9, 0)
 
 
+def test_a_recompute_after_a_crossing_the_sweep_has_not_marked_yet_leaves_the_ticket_workable(world: World) -> None:
+    """The due times did not move, but the ticket is past 48 h: the recompute's overtime event and flag are saved
+    with the ticket (the event was written and the ticket was not: the next action's event took the same number)."""
+    t = s.do_create_ticket(acting_user=world.user("agent"), now=T0, dispatch=True, **world.ticket_kwargs())
+    later = T0 + dt.timedelta(hours=49)
+    s.do_recompute_sla(ticket=t.pk, now=later)
+    t.refresh_from_db()
+    assert t.is_overtime and t.last_event_seq == t.events.count()
+    t = s.do_accept_ticket(acting_user=world.user("specialist"), ticket=t.pk, now=later)
+    assert t.status == "in_progress" and t.events.filter(kind="overtime").count() == 1
+
+
 def test_check_timelines_passes_on_service_made_tickets(world: World, capsys) -> None:
     t = s.do_create_ticket(acting_user=world.user("agent"), now=T0, dispatch=True, **world.ticket_kwargs())
     s.do_accept_ticket(acting_user=world.user("specialist"), ticket=t, now=T0)
