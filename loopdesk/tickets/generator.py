@@ -71,6 +71,7 @@ from loopdesk.tickets.choices import (
     Visibility,
 )
 from loopdesk.tickets.models import Category, Ticket, TicketSequence
+from loopdesk.tickets.numbers import _sequence_name
 
 DEMO_PASSWORD = "loopdesk-demo"  # noqa: S105 - the documented demo password
 PROVINCE = "GD"
@@ -712,6 +713,9 @@ class Generator:
                 [REGION],
             )
             self.sequences = {self._day_number(day): value for day, value in cursor.fetchall()}
+            self.pg_sequences = self._day_sequences(cursor)
+        for day, value in self.pg_sequences.items():  # registered on PostgreSQL: the day's sequence is ahead
+            self.sequences[day] = max(self.sequences.get(day, 0), value)
         self.touched_days: set[int] = set()
         self.ticket_id = self.w.next_id("ticket")
         self.event_id = self.w.next_id("event")
@@ -734,6 +738,24 @@ class Generator:
     def _number(day: int, seqno: int) -> str:
         """A work order's number from its local day (days since 1970-01-01) and that day's sequence."""
         return f"{REGION}-{dt.date(1970, 1, 1) + dt.timedelta(days=day):%Y%m%d}-{seqno:06d}"
+
+    @classmethod
+    def _day_sequences(cls, cursor: Any) -> dict[int, int]:
+        """PostgreSQL: the last number each day's sequence handed out (tickets.numbers takes a work order's number
+        from it, not from the counter row), by day."""
+        if connection.vendor != "postgresql":
+            return {}
+        cursor.execute(
+            "SELECT sequencename, COALESCE(last_value, start_value - 1) FROM pg_sequences "
+            "WHERE schemaname = current_schema() AND sequencename LIKE %s",
+            [f"tkt\\_no\\_{REGION.lower()}\\_%"],
+        )
+        found = {}
+        for name, value in cursor.fetchall():
+            digits = name.rsplit("_", 1)[-1]
+            if len(digits) == 8 and digits.isdigit():
+                found[cls._day_number(dt.date(int(digits[:4]), int(digits[4:6]), int(digits[6:])))] = int(value)
+        return found
 
     @staticmethod
     def _day_number(day: Any) -> int:
@@ -993,6 +1015,16 @@ class Generator:
         with transaction.atomic():
             TicketSequence.objects.bulk_create(new, batch_size=1000)
             TicketSequence.objects.bulk_update(changed, ["last_value"], batch_size=1000)
+            # A day whose sequence exists continues from it, not from the counter row: move it past our numbers.
+            days = [day for day in sorted(self.touched_days) if day in self.pg_sequences]
+            if days:
+                with connection.cursor() as cursor:
+                    for day in days:
+                        name = _sequence_name(REGION, epoch + dt.timedelta(days=day))
+                        cursor.execute(
+                            "SELECT setval(%s, GREATEST(%s, COALESCE((SELECT last_value FROM pg_sequences "
+                            "WHERE schemaname = current_schema() AND sequencename = %s), 0)))",
+                            [name, self.sequences[day], name])
 
     def _creation_times(self, total: int) -> Iterator[tuple[int, int]]:
         """`total` creation times in order, spread over the days by weight and over the day by the hour curve."""

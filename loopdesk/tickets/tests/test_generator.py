@@ -326,3 +326,19 @@ def test_consultations_and_suggestions_read_as_such(demo: list[Ticket]) -> None:
         assert not any(w in t.description for w in complaint_words), t.description
         assert "建议" in t.description or "希望" in t.description, t.description
     assert len({t.description for t in consultations}) > len(consultations) * 0.8  # varied, not one text
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_numbers_continue_after_the_days_sequence_on_postgresql(reference: None) -> None:
+    """Work orders registered today on PostgreSQL take their numbers from the day's sequence (not the counter
+    row): generated ones continue after them, and the next registration continues after the generated ones."""
+    from loopdesk.tickets.numbers import next_ticket_number
+
+    day = END.date()
+    taken = [next_ticket_number("JM", day), next_ticket_number("JM", day)]
+    generate(Options(tickets=300, seed=3, customers=100, end=END))
+    prefix = f"JM-{day:%Y%m%d}-"
+    generated = sorted(n for n in Ticket.objects.values_list("number", flat=True) if n.startswith(prefix))
+    assert generated and not set(generated) & set(taken)
+    assert next_ticket_number("JM", day) > generated[-1]
