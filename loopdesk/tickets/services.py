@@ -602,6 +602,7 @@ def _earlier_complaint(customer_id: int, root_id: int, at: dt.datetime) -> tuple
             customer_id=customer_id,
             category_root_id=root_id,
             created_at__gte=at - REPEAT_WINDOW,
+            created_at__lte=at,  # a work order registered with an earlier time (an import) repeats only older ones
             contact_type__in=(ContactType.COMPLAINT, ContactType.APPEAL),
         )
         .exclude(status=Status.REJECTED)
