@@ -45,6 +45,8 @@ T: dict[str, str] = {
         "“%(unit)s”属于地市 %(region)s：此处请填写 %(region)s，以免其他地市的工单派往该单位。",
     "This branch is in region %(branch)s, not %(region)s.": "该分公司属于地市 %(branch)s，而不是 %(region)s。",
     "No unit has region code %(region)s.": "没有单位使用地市代码 %(region)s。",
+    "Too long for this calendar: its clocks count at most about three years ahead.":
+        "超出该日历的计时范围：时限最多约三年。",
     "A unit below a city company has that city's region code (%(region)s).":
         "地市分公司下属单位的地市代码须与该地市一致（%(region)s）。",
     "A unit below a city company has that city's province code (%(province)s).":

@@ -115,8 +115,24 @@ class SlaPolicy(models.Model):
                 and self.problem_minutes < self.overtime_minutes):
             errors["problem_minutes"] = _("A work order cannot become a problem ticket before it is overtime: "
                                           "make this at least the overtime limit.")
+        if self.calendar_id is not None:
+            self._check_calendar_horizon(errors)
         if errors:
             raise ValidationError(errors)
+
+    def _check_calendar_horizon(self, errors: dict[str, Any]) -> None:
+        """Each limit fits in what the calendar's clocks count (about three years ahead, fewer minutes on a
+        working-day calendar): beyond it no due time exists and registering a work order fails."""
+        from django.utils import timezone
+
+        from loopdesk.sla.calendars import working_time_for
+
+        working_time = working_time_for(self.calendar)
+        start = timezone.now()
+        for name in self.LIMITS:
+            value = getattr(self, name)
+            if name not in errors and value and working_time.add(start, value) is None:
+                errors[name] = _("Too long for this calendar: its clocks count at most about three years ahead.")
 
     def __str__(self) -> str:
         return self.name

@@ -292,6 +292,20 @@ def test_a_working_day_ending_before_it_starts_is_a_field_error(world: World, cl
     assert (workdays.work_start, workdays.work_end) == (dt.time(8, 30), dt.time(17, 30))
 
 
+@pytest.mark.parametrize("field", ["resolution_minutes", "hop_reply_minutes", "callback_minutes"])
+def test_a_time_limit_longer_than_the_calendar_counts_is_a_field_error(world: World, client, field: str) -> None:
+    """Clocks look up to three years ahead: a limit beyond (2,000,000 minutes, a typo for 2,000) left every due
+    time empty and registering a work order under the policy failed (its committed time could not be computed)."""
+    policy = SlaPolicy.objects.get(pk=world.policies["default"].pk)
+    changes = {field: 2_000_000, "overtime_minutes": 2_000_000, "problem_minutes": 2_000_000}
+    response = post_admin_change(_admin_client(world, client), f"/admin/sla/slapolicy/{policy.pk}/change/",
+                                 _policy_form(policy, **changes), headers={"accept-language": "en"})
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert "calendar" in errors[field][0] and "overtime_minutes" in errors, errors
+    assert SlaPolicy.objects.get(pk=policy.pk).version == policy.version
+
+
 def _policy_form(policy: SlaPolicy, **changes: Any) -> dict[str, Any]:
     form = {"name": policy.name, "position": policy.position, "is_active": "on", "contact_type": "",
             "category": "", "tier": "", "priority": "", "channel": "", "calendar": policy.calendar_id,
