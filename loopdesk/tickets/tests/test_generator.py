@@ -7,7 +7,7 @@ import io
 from collections import Counter
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import transaction
 
 from loopdesk.core.text import MSISDN_RE
@@ -342,3 +342,16 @@ def test_numbers_continue_after_the_days_sequence_on_postgresql(reference: None)
     generated = sorted(n for n in Ticket.objects.values_list("number", flat=True) if n.startswith(prefix))
     assert generated and not set(generated) & set(taken)
     assert next_ticket_number("JM", day) > generated[-1]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("option", "value"), [
+    ("customers", 0), ("customers", -5), ("months", 0), ("months", -1), ("open_share", 2.0), ("open_share", -0.5),
+    ("batch_size", 0),
+])
+def test_generate_data_refuses_options_out_of_range_naming_them(reference: None, option: str, value: float) -> None:
+    """--customers 0 ended in a traceback; --months -1, --open-share 2 or -0.5 were taken and made odd data."""
+    flag = "--" + option.replace("_", "-")
+    with pytest.raises(CommandError, match=flag):
+        call_command("generate_data", tickets=30, seed=3, **{option: value}, stdout=io.StringIO())
+    assert not Ticket.objects.exists()
