@@ -266,6 +266,18 @@ def test_editing_a_policy_in_the_admin_recomputes_its_open_tickets(
     assert Ticket.objects.get(pk=t.pk).overtime_at == at(2026, 11, 11, 9, 0)  # 72 h of working days
 
 
+@pytest.mark.parametrize(("options", "message"), [
+    ({"policy": 0}, "no SLA policy with id 0"), ({"policy": 999999}, "no SLA policy with id 999999"),
+    ({"batch": 0}, "--batch"), ({"batch": -1}, "--batch"),
+])
+def test_recompute_command_refuses_an_unknown_policy_or_a_batch_below_one(world: World, options: dict[str, int],
+                                                                          message: str) -> None:
+    """--policy 0 recomputed every open work order (0 read as no policy given), an unknown id reported 0 quietly;
+    --batch 0 recomputed nothing and said so, --batch -1 was a traceback."""
+    with pytest.raises(CommandError, match=message):
+        call_command("recompute_sla", stdout=io.StringIO(), **options)
+
+
 def test_recompute_command_refuses_an_unknown_calendar(world: World) -> None:
     with pytest.raises(CommandError, match="no calendar"):
         call_command("recompute_sla", calendar="nope")
