@@ -47,6 +47,8 @@ T: dict[str, str] = {
     "No unit has region code %(region)s.": "没有单位使用地市代码 %(region)s。",
     "Too long for this calendar: its clocks count at most about three years ahead.":
         "超出该日历的计时范围：时限最多约三年。",
+    "A 24×7 calendar counts every minute: a date override has no effect on it. Enter it on a working-day calendar.":
+        "24×7 日历每分钟都计时，按日期调整对其无效，请在工作日日历中录入。",
     "A unit below a city company has that city's region code (%(region)s).":
         "地市分公司下属单位的地市代码须与该地市一致（%(region)s）。",
     "A unit below a city company has that city's province code (%(province)s).":

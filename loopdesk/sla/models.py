@@ -60,6 +60,15 @@ class CalendarDay(models.Model):
         verbose_name_plural = _("calendar overrides")
         constraints = [models.UniqueConstraint(fields=["calendar", "date"], name="sla_calendar_day_unique")]
 
+    def clean(self) -> None:
+        """Overrides apply to working-day calendars: a 24×7 calendar counts every minute and ignores them. A form
+        error, not a field's: the calendar is a hidden field on the calendar page's inline rows."""
+        super().clean()
+        if self.calendar_id is not None and BusinessCalendar.objects.filter(
+                pk=self.calendar_id, kind=CalendarKind.ALWAYS).exists():
+            raise ValidationError(_("A 24×7 calendar counts every minute: a date override has no effect on it. "
+                                    "Enter it on a working-day calendar."))
+
 
 class SlaPolicy(models.Model):
     """Time limits for the tickets it matches. The first active policy (by position) whose every

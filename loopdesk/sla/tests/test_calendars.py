@@ -229,6 +229,19 @@ def test_adding_an_override_in_the_admin_recomputes_open_tickets_after_commit(
     assert t.events.filter(kind="sla_recomputed").count() == 1
 
 
+def test_an_override_on_a_24x7_calendar_is_a_field_error(world: World, client) -> None:
+    """A 24×7 calendar counts every minute and ignores overrides: a typhoon day entered on it was saved and had no
+    effect on any clock."""
+    always = world.calendars["24x7"]
+    page = _admin_client(world, client).post("/admin/sla/calendarday/add/", {
+        "calendar": always.pk, "date": "2026-11-09", "is_workday": "", "note": "台风停工"},
+        headers={"accept-language": "zh-hans"})
+    assert page.status_code == 200
+    assert "24×7" in page.context["adminform"].form.non_field_errors()[0]
+    assert "24×7" in page.content.decode()
+    assert not CalendarDay.objects.filter(calendar=always).exists()
+
+
 def test_a_rolled_back_or_unrelated_edit_schedules_nothing(world: World, client,
                                                           django_capture_on_commit_callbacks) -> None:
     t, workdays = _overtime_ticket_on_workdays(world)
