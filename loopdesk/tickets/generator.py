@@ -872,8 +872,10 @@ class Generator:
 
     def _allocate_repeat_state(self) -> None:
         """Repeat complaints (same customer, same top category, within 30 days): each customer's latest complaint,
-        in flat arrays of 16 bytes a customer (53 MB for the 3.3 M customers of a 10 M-ticket run) and nothing
-        that grows with the number of tickets. Allocated where the tickets are built (the forked child), so the
+        in flat arrays of 16 bytes a customer (53 MB for the 3.3 M customers of a 10 M-ticket run), and beside them
+        only the latest complaints replaced within 30 days by one in another top category (`displaced`, pruned
+        to the window: a small share of a month's complaints), nothing that grows with the number of tickets.
+        Allocated where the tickets are built (the forked child), so the
         writing parent never holds a copy."""
         n = self.n_customers
         self.last_root = array("H", [0]) * n  # index + 1 of the top category (0: none yet)
