@@ -45,6 +45,8 @@ T: dict[str, str] = {
         "“%(unit)s”属于地市 %(region)s：此处请填写 %(region)s，以免其他地市的工单派往该单位。",
     "This branch is in region %(branch)s, not %(region)s.": "该分公司属于地市 %(branch)s，而不是 %(region)s。",
     "No unit has region code %(region)s.": "没有单位使用地市代码 %(region)s。",
+    "No rule matched and region %(region)s has no second-line support room: choose the unit.":
+        "没有匹配的路由规则，且地市 %(region)s 没有综援室：请选择处理单位。",
     "Too long for this calendar: its clocks count at most about three years ahead.":
         "超出该日历的计时范围：时限最多约三年。",
     "A 24×7 calendar counts every minute: a date override has no effect on it. Enter it on a working-day calendar.":

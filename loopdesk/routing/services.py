@@ -70,4 +70,7 @@ def route_ticket(
         ):
             return RouteDecision(rule.target_unit, rule, _("Matched routing rule “%(rule)s”.") % {"rule": rule.name})
     fallback = second_line_unit(region)
+    if fallback is None:  # nobody takes it: the dispatcher must choose (dispatch by the rules is refused)
+        return RouteDecision(None, None, _("No rule matched and region %(region)s has no second-line support room: "
+                                           "choose the unit.") % {"region": region})
     return RouteDecision(fallback, None, _("No rule matched: second-line support takes it."))

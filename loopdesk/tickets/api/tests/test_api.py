@@ -430,5 +430,7 @@ def test_routing_preview_of_another_citys_branch_routes_in_that_city(world: Worl
     """A Zhuhai customer's ticket is not sent to a Jiangmen room because a Jiangmen agent asks."""
     route = as_user(world, "agent").get("/api/routing/preview/", {
         "category": world.categories["indoor"].pk, "contact_type": "fault", "channel": "hotline",
-        "branch": world.units["zh_call"].pk}).json()
+        "branch": world.units["zh_call"].pk}, HTTP_ACCEPT_LANGUAGE="en").json()
     assert route["unit_id"] != world.units["netopt"].pk, route
+    # Zhuhai has no second-line room here: the preview says so instead of promising second-line support.
+    assert route["unit_id"] is None and "ZH has no second-line" in route["reason"], route
