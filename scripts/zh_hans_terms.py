@@ -49,6 +49,9 @@ T: dict[str, str] = {
         "没有匹配的路由规则，且地市 %(region)s 没有综援室：请选择处理单位。",
     "Too long for this calendar: its clocks count at most about three years ahead.":
         "超出该日历的计时范围：时限最多约三年。",
+    "Working days this short cannot count the longest time limit of the SLA policies on this calendar "
+    "(%(minutes)s minutes) within about three years.":
+        "工作时段过短：使用该日历的 SLA 策略中最长的时限（%(minutes)s 分钟）无法在约三年内计满。",
     "A 24×7 calendar counts every minute: a date override has no effect on it. Enter it on a working-day calendar.":
         "24×7 日历每分钟都计时，按日期调整对其无效，请在工作日日历中录入。",
     "A unit below a city company has that city's region code (%(region)s).":

@@ -44,6 +44,26 @@ class BusinessCalendar(models.Model):
         if self.work_end is not None and self.work_start is not None and self.work_end <= self.work_start:
             raise ValidationError({"work_end": _(
                 "The working day must end after it starts; leave it empty to count until midnight.")})
+        if self.pk is not None and self.work_start is not None:
+            self._check_policies_fit()
+
+    def _check_policies_fit(self) -> None:
+        """The longest time limit of the policies on this calendar still fits in what its clocks count (about
+        three years ahead): shorter working days could leave their work orders without any due time."""
+        from django.utils import timezone
+
+        from loopdesk.sla.calendars import WorkingTime
+
+        longest = max((max(getattr(p, name) for name in SlaPolicy.LIMITS)
+                       for p in SlaPolicy.objects.filter(calendar_id=self.pk)), default=0)
+        if not longest:
+            return
+        overrides = dict(self.days.values_list("date", "is_workday"))
+        working_time = WorkingTime(self.kind, self.work_start, self.work_end, overrides)
+        if working_time.add(timezone.now(), longest) is None:
+            raise ValidationError({"work_end": _(
+                "Working days this short cannot count the longest time limit of the SLA policies on this calendar "
+                "(%(minutes)s minutes) within about three years.") % {"minutes": longest}})
 
 
 class CalendarDay(models.Model):

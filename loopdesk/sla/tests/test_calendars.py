@@ -331,6 +331,22 @@ def test_a_time_limit_longer_than_the_calendar_counts_is_a_field_error(world: Wo
     assert SlaPolicy.objects.get(pk=policy.pk).version == policy.version
 
 
+def test_working_hours_too_short_for_the_policies_on_the_calendar_are_a_field_error(world: World, client) -> None:
+    """One minute a working day cannot count a 72-hour limit within the clocks' three years: every work order
+    under the policy would have failed to register."""
+    workdays = world.calendars["workdays"]
+    SlaPolicy.objects.filter(pk=world.policies["default"].pk).update(calendar=workdays)
+    form = {"code": workdays.code, "name": workdays.name, "kind": workdays.kind, "work_start": "09:00",
+            "work_end": "09:01", "days-TOTAL_FORMS": "0", "days-INITIAL_FORMS": "0", "days-MIN_NUM_FORMS": "0",
+            "days-MAX_NUM_FORMS": "1000"}
+    page = post_admin_change(_admin_client(world, client), f"/admin/sla/businesscalendar/{workdays.pk}/change/",
+                             form, headers={"accept-language": "en"})
+    assert page.status_code == 200
+    assert "4320 minutes" in page.context["adminform"].form.errors["work_end"][0]
+    workdays.refresh_from_db()
+    assert workdays.work_end is None
+
+
 def _policy_form(policy: SlaPolicy, **changes: Any) -> dict[str, Any]:
     form = {"name": policy.name, "position": policy.position, "is_active": "on", "contact_type": "",
             "category": "", "tier": "", "priority": "", "channel": "", "calendar": policy.calendar_id,
