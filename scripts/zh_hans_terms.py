@@ -44,6 +44,16 @@ T: dict[str, str] = {
     "“%(unit)s” is a unit of region %(region)s: enter %(region)s here, so that other regions' tickets do not go to it.":
         "“%(unit)s”属于地市 %(region)s：此处请填写 %(region)s，以免其他地市的工单派往该单位。",
     "This branch is in region %(branch)s, not %(region)s.": "该分公司属于地市 %(branch)s，而不是 %(region)s。",
+    "No unit has region code %(region)s.": "没有单位使用地市代码 %(region)s。",
+    "No rule matched and region %(region)s has no second-line support room: choose the unit.":
+        "没有匹配的路由规则，且地市 %(region)s 没有综援室：请选择处理单位。",
+    "Too long for this calendar: its clocks count at most about three years ahead.":
+        "超出该日历的计时范围：时限最多约三年。",
+    "Working days this short cannot count the longest time limit of the SLA policies on this calendar "
+    "(%(minutes)s minutes) within about three years.":
+        "工作时段过短：使用该日历的 SLA 策略中最长的时限（%(minutes)s 分钟）无法在约三年内计满。",
+    "A 24×7 calendar counts every minute: a date override has no effect on it. Enter it on a working-day calendar.":
+        "24×7 日历每分钟都计时，按日期调整对其无效，请在工作日日历中录入。",
     "A unit below a city company has that city's region code (%(region)s).":
         "地市分公司下属单位的地市代码须与该地市一致（%(region)s）。",
     "A unit below a city company has that city's province code (%(province)s).":

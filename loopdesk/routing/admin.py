@@ -6,10 +6,12 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from loopdesk.audit.admin import AuditedAdminMixin
 from loopdesk.org.choices import UnitFunction, UnitLevel
+from loopdesk.org.models import OrgUnit
 from loopdesk.routing.models import RoutingRule
 
 CITY_LEVELS = frozenset({UnitLevel.CITY, UnitLevel.CENTRE, UnitLevel.ROOM})
@@ -32,6 +34,14 @@ class RoutingRuleForm(forms.ModelForm):
             "target_unit",
         )
 
+    def clean_region(self) -> str:
+        """A region code in any case and spacing ('jm' is JM: rules compare the ticket's code exactly, so a
+        lower-case code never matched); a code no unit carries is refused (such a rule would never match)."""
+        region = (self.cleaned_data.get("region") or "").strip().upper()
+        if region and not OrgUnit.objects.filter(region=region).exists():
+            raise forms.ValidationError(_("No unit has region code %(region)s.") % {"region": region})
+        return region
+
     def clean_target_unit(self) -> Any:
         unit = self.cleaned_data.get("target_unit")
         if unit is not None and unit.function not in ROUTABLE_FUNCTIONS:
@@ -47,10 +57,10 @@ class RoutingRuleForm(forms.ModelForm):
         would send every other city's matching tickets to it); a branch condition is a branch of that region."""
         data = super().clean()
         unit, region, branch = data.get("target_unit"), (data.get("region") or "").strip(), data.get("branch")
-        if unit is not None and unit.level in CITY_LEVELS and region != unit.region:
+        if unit is not None and unit.level in CITY_LEVELS and region != unit.region and "region" not in self.errors:
             self.add_error("region", _("“%(unit)s” is a unit of region %(region)s: enter %(region)s here, so that "
-                                       "other regions' tickets do not go to it.") % {"unit": unit.name,
-                                                                                      "region": unit.region})
+                                       "other regions' tickets do not go to it.")
+                           % {"unit": unit.display_name(get_language()), "region": unit.region})
         if branch is not None and region and branch.region != region:
             self.add_error("branch", _("This branch is in region %(branch)s, not %(region)s.") % {
                 "branch": branch.region, "region": region})

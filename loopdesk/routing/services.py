@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.utils.functional import Promise
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from loopdesk.core.conditions import conditions_match
@@ -25,9 +26,10 @@ class RouteDecision:
     reason: StrOrPromise
 
     def as_dict(self) -> dict[str, object]:
+        """The API's view of the decision: the unit named in the active language (as the workbench shows it)."""
         return {
             "unit_id": self.unit.pk if self.unit else None,
-            "unit": self.unit.name if self.unit else None,
+            "unit": self.unit.display_name(get_language()) if self.unit else None,
             "rule_id": self.rule.pk if self.rule else None,
             "rule": self.rule.name if self.rule else None,
             "reason": str(self.reason),
@@ -68,4 +70,7 @@ def route_ticket(
         ):
             return RouteDecision(rule.target_unit, rule, _("Matched routing rule “%(rule)s”.") % {"rule": rule.name})
     fallback = second_line_unit(region)
+    if fallback is None:  # nobody takes it: the dispatcher must choose (dispatch by the rules is refused)
+        return RouteDecision(None, None, _("No rule matched and region %(region)s has no second-line support room: "
+                                           "choose the unit.") % {"region": region})
     return RouteDecision(fallback, None, _("No rule matched: second-line support takes it."))

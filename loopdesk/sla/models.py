@@ -44,6 +44,26 @@ class BusinessCalendar(models.Model):
         if self.work_end is not None and self.work_start is not None and self.work_end <= self.work_start:
             raise ValidationError({"work_end": _(
                 "The working day must end after it starts; leave it empty to count until midnight.")})
+        if self.pk is not None and self.work_start is not None:
+            self._check_policies_fit()
+
+    def _check_policies_fit(self) -> None:
+        """The longest time limit of the policies on this calendar still fits in what its clocks count (about
+        three years ahead): shorter working days could leave their work orders without any due time."""
+        from django.utils import timezone
+
+        from loopdesk.sla.calendars import WorkingTime
+
+        longest = max((max(getattr(p, name) for name in SlaPolicy.LIMITS)
+                       for p in SlaPolicy.objects.filter(calendar_id=self.pk)), default=0)
+        if not longest:
+            return
+        overrides = dict(self.days.values_list("date", "is_workday"))
+        working_time = WorkingTime(self.kind, self.work_start, self.work_end, overrides)
+        if working_time.add(timezone.now(), longest) is None:
+            raise ValidationError({"work_end": _(
+                "Working days this short cannot count the longest time limit of the SLA policies on this calendar "
+                "(%(minutes)s minutes) within about three years.") % {"minutes": longest}})
 
 
 class CalendarDay(models.Model):
@@ -59,6 +79,15 @@ class CalendarDay(models.Model):
         verbose_name = _("calendar override")
         verbose_name_plural = _("calendar overrides")
         constraints = [models.UniqueConstraint(fields=["calendar", "date"], name="sla_calendar_day_unique")]
+
+    def clean(self) -> None:
+        """Overrides apply to working-day calendars: a 24×7 calendar counts every minute and ignores them. A form
+        error, not a field's: the calendar is a hidden field on the calendar page's inline rows."""
+        super().clean()
+        if self.calendar_id is not None and BusinessCalendar.objects.filter(
+                pk=self.calendar_id, kind=CalendarKind.ALWAYS).exists():
+            raise ValidationError(_("A 24×7 calendar counts every minute: a date override has no effect on it. "
+                                    "Enter it on a working-day calendar."))
 
 
 class SlaPolicy(models.Model):
@@ -115,8 +144,24 @@ class SlaPolicy(models.Model):
                 and self.problem_minutes < self.overtime_minutes):
             errors["problem_minutes"] = _("A work order cannot become a problem ticket before it is overtime: "
                                           "make this at least the overtime limit.")
+        if self.calendar_id is not None:
+            self._check_calendar_horizon(errors)
         if errors:
             raise ValidationError(errors)
+
+    def _check_calendar_horizon(self, errors: dict[str, Any]) -> None:
+        """Each limit fits in what the calendar's clocks count (about three years ahead, fewer minutes on a
+        working-day calendar): beyond it no due time exists and registering a work order fails."""
+        from django.utils import timezone
+
+        from loopdesk.sla.calendars import working_time_for
+
+        working_time = working_time_for(self.calendar)
+        start = timezone.now()
+        for name in self.LIMITS:
+            value = getattr(self, name)
+            if name not in errors and value and working_time.add(start, value) is None:
+                errors[name] = _("Too long for this calendar: its clocks count at most about three years ahead.")
 
     def __str__(self) -> str:
         return self.name

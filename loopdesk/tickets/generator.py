@@ -71,6 +71,7 @@ from loopdesk.tickets.choices import (
     Visibility,
 )
 from loopdesk.tickets.models import Category, Ticket, TicketSequence
+from loopdesk.tickets.numbers import _sequence_name
 
 DEMO_PASSWORD = "loopdesk-demo"  # noqa: S105 - the documented demo password
 PROVINCE = "GD"
@@ -712,6 +713,9 @@ class Generator:
                 [REGION],
             )
             self.sequences = {self._day_number(day): value for day, value in cursor.fetchall()}
+            self.pg_sequences = self._day_sequences(cursor)
+        for day, value in self.pg_sequences.items():  # registered on PostgreSQL: the day's sequence is ahead
+            self.sequences[day] = max(self.sequences.get(day, 0), value)
         self.touched_days: set[int] = set()
         self.ticket_id = self.w.next_id("ticket")
         self.event_id = self.w.next_id("event")
@@ -734,6 +738,24 @@ class Generator:
     def _number(day: int, seqno: int) -> str:
         """A work order's number from its local day (days since 1970-01-01) and that day's sequence."""
         return f"{REGION}-{dt.date(1970, 1, 1) + dt.timedelta(days=day):%Y%m%d}-{seqno:06d}"
+
+    @classmethod
+    def _day_sequences(cls, cursor: Any) -> dict[int, int]:
+        """PostgreSQL: the last number each day's sequence handed out (tickets.numbers takes a work order's number
+        from it, not from the counter row), by day."""
+        if connection.vendor != "postgresql":
+            return {}
+        cursor.execute(
+            "SELECT sequencename, COALESCE(last_value, start_value - 1) FROM pg_sequences "
+            "WHERE schemaname = current_schema() AND sequencename LIKE %s",
+            [f"tkt\\_no\\_{REGION.lower()}\\_%"],
+        )
+        found = {}
+        for name, value in cursor.fetchall():
+            digits = name.rsplit("_", 1)[-1]
+            if len(digits) == 8 and digits.isdigit():
+                found[cls._day_number(dt.date(int(digits[:4]), int(digits[4:6]), int(digits[6:])))] = int(value)
+        return found
 
     @staticmethod
     def _day_number(day: Any) -> int:
@@ -850,8 +872,10 @@ class Generator:
 
     def _allocate_repeat_state(self) -> None:
         """Repeat complaints (same customer, same top category, within 30 days): each customer's latest complaint,
-        in flat arrays of 16 bytes a customer (53 MB for the 3.3 M customers of a 10 M-ticket run) and nothing
-        that grows with the number of tickets. Allocated where the tickets are built (the forked child), so the
+        in flat arrays of 16 bytes a customer (53 MB for the 3.3 M customers of a 10 M-ticket run), and beside them
+        only the latest complaints replaced within 30 days by one in another top category (`displaced`, pruned
+        to the window: a small share of a month's complaints), nothing that grows with the number of tickets.
+        Allocated where the tickets are built (the forked child), so the
         writing parent never holds a copy."""
         n = self.n_customers
         self.last_root = array("H", [0]) * n  # index + 1 of the top category (0: none yet)
@@ -860,7 +884,22 @@ class Generator:
         # Its number (region-day-sequence), for the repeat event: set once the number is known (below).
         self.last_day = array("H", [0]) * n
         self.last_seq = array("I", [0]) * n
+        # A customer's latest complaint replaced by one in another top category while still within 30 days, by
+        # (customer, top category): (created, id, day, sequence). A later complaint in the first category still
+        # repeats it (the service looks at every top category). Pruned to the window: a month's complaints at most.
+        self.displaced: dict[tuple[int, int], tuple[int, int, int, int]] = {}
+        self._displaced_pruned = 0
         self._repeat_state_allocated = True
+
+    def _displace(self, ci: int, created: int) -> None:
+        """Keep the customer's latest complaint (about to be replaced by one in another top category) if a later
+        complaint could still repeat it."""
+        if created - self.last_time[ci] <= REPEAT_WINDOW:
+            self.displaced[(ci, self.last_root[ci])] = (
+                self.last_time[ci], self.last_ticket[ci], self.last_day[ci], self.last_seq[ci])
+        if len(self.displaced) > 2 * self._displaced_pruned + 4096:
+            self.displaced = {k: v for k, v in self.displaced.items() if created - v[0] <= REPEAT_WINDOW}
+            self._displaced_pruned = len(self.displaced)
 
     def _batches(self, total: int, statuses: dict[str, int]) -> Iterator[tuple[list[list[Any]], ...]]:
         """(tickets, events, unit access, repeat links, surveys) rows, a batch of `batch_size` tickets at a time."""
@@ -978,6 +1017,16 @@ class Generator:
         with transaction.atomic():
             TicketSequence.objects.bulk_create(new, batch_size=1000)
             TicketSequence.objects.bulk_update(changed, ["last_value"], batch_size=1000)
+            # A day whose sequence exists continues from it, not from the counter row: move it past our numbers.
+            days = [day for day in sorted(self.touched_days) if day in self.pg_sequences]
+            if days:
+                with connection.cursor() as cursor:
+                    for day in days:
+                        name = _sequence_name(REGION, epoch + dt.timedelta(days=day))
+                        cursor.execute(
+                            "SELECT setval(%s, GREATEST(%s, COALESCE((SELECT last_value FROM pg_sequences "
+                            "WHERE schemaname = current_schema() AND sequencename = %s), 0)))",
+                            [name, self.sequences[day], name])
 
     def _creation_times(self, total: int) -> Iterator[tuple[int, int]]:
         """`total` creation times in order, spread over the days by weight and over the day by the hour curve."""
@@ -1130,9 +1179,16 @@ class Generator:
         root_name = ref.root_name[leaf.id]
         repeat_of, number_of = None, ""
         if contact_type in (ContactType.COMPLAINT, ContactType.APPEAL):
-            if self.last_root[ci] == ri + 1 and created - self.last_time[ci] <= REPEAT_WINDOW:
-                repeat_of = self.last_ticket[ci]
-                number_of = self._number(self.last_day[ci], self.last_seq[ci])
+            if self.last_root[ci] == ri + 1:
+                if created - self.last_time[ci] <= REPEAT_WINDOW:
+                    repeat_of = self.last_ticket[ci]
+                    number_of = self._number(self.last_day[ci], self.last_seq[ci])
+            else:
+                older = self.displaced.get((ci, ri + 1))
+                if older is not None and created - older[0] <= REPEAT_WINDOW:
+                    repeat_of, number_of = older[1], self._number(older[2], older[3])
+                if self.last_root[ci]:
+                    self._displace(ci, created)
             previous = (self.last_root[ci], self.last_time[ci], self.last_ticket[ci])
             self.last_root[ci], self.last_time[ci], self.last_ticket[ci] = ri + 1, created, tid
         if contact_type == ContactType.APPEAL:

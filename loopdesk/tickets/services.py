@@ -602,6 +602,7 @@ def _earlier_complaint(customer_id: int, root_id: int, at: dt.datetime) -> tuple
             customer_id=customer_id,
             category_root_id=root_id,
             created_at__gte=at - REPEAT_WINDOW,
+            created_at__lte=at,  # a work order registered with an earlier time (an import) repeats only older ones
             contact_type__in=(ContactType.COMPLAINT, ContactType.APPEAL),
         )
         .exclude(status=Status.REJECTED)
@@ -1063,12 +1064,17 @@ def do_recompute_sla(*, ticket: Ticket | int, acting_user: Any = None, now: dt.d
     with transaction.atomic(), refcache.pinned():
         t = _lock_ticket(_pk(ticket), None)  # no version check: this changes no state of the ticket
         before = {k: getattr(t, k) for k in ("due_at", "hop_due_at", "overtime_at", "problem_at", "resolution_due_at")}
+        columns, seq = {k: getattr(t, k) for k in SLA_COLUMNS}, t.last_event_seq
         _refresh_sla(t, at)
         after = {k: getattr(t, k) for k in before}
         if before != after:
             _append_event(t, EventKind.SLA_RECOMPUTED, acting_user, at,
                           data={k: v.isoformat() if v else None for k, v in after.items()})
-            _save(t, at, bump=False)
+        # Saved whenever anything moved, also only a flag: a crossing the sweep had not marked yet writes its
+        # overtime / problem event above, and the ticket must carry that event's number and the flag with it.
+        crossed = (t.is_overtime, t.is_problem) != (columns["is_overtime"], columns["is_problem"])
+        if t.last_event_seq != seq or columns != {k: getattr(t, k) for k in SLA_COLUMNS}:
+            _save(t, at, bump=crossed)  # as the sweep's crossing: an edit based on the flags before is stale
             _publish(t)
     return t
 

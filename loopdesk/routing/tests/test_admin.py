@@ -38,3 +38,30 @@ def test_a_rule_within_its_city_is_saved(world: World) -> None:
     response = _admin_client(world, "en").post("/admin/routing/routingrule/add/", _rule(world))
     assert response.status_code == 302
     assert RoutingRule.objects.filter(name="信号→网优", region="JM").exists()
+
+
+def test_a_region_typed_in_lower_case_is_saved_as_the_region_code(world: World) -> None:
+    response = _admin_client(world, "en").post("/admin/routing/routingrule/add/", _rule(world, region=" jm "))
+    assert response.status_code == 302
+    assert RoutingRule.objects.get(name="信号→网优").region == "JM"
+
+
+def test_an_unknown_region_is_a_field_error(world: World) -> None:
+    """A rule for a region no unit has would never match a ticket (the province's unit takes any region)."""
+    data = _rule(world, region="QQ", target_unit=world.units["gd"].pk)
+    response = _admin_client(world, "en").post("/admin/routing/routingrule/add/", data)
+    assert response.status_code == 200
+    assert "QQ" in response.context["adminform"].form.errors["region"][0]
+    assert not RoutingRule.objects.filter(name="信号→网优").exists()
+
+
+def test_the_region_error_names_the_unit_in_the_users_language(world: World) -> None:
+    response = _admin_client(world, "en").post("/admin/routing/routingrule/add/", _rule(world, region="ZH"))
+    message = response.context["adminform"].form.errors["region"][0]
+    assert "netopt" in message and "网络优化中心" not in message, message
+
+
+def test_the_unknown_region_error_is_in_chinese_for_a_chinese_user(world: World) -> None:
+    data = _rule(world, region="QQ", target_unit=world.units["gd"].pk)
+    response = _admin_client(world, "zh-hans").post("/admin/routing/routingrule/add/", data)
+    assert response.context["adminform"].form.errors["region"] == ["没有单位使用地市代码 QQ。"]

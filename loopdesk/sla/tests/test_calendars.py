@@ -89,6 +89,18 @@ def test_calendar_change_recomputes_open_tickets_from_their_timelines(world: Wor
     assert Ticket.objects.get(pk=t.pk).overtime_at == at(2026, 11, 11, 9, 0)
 
 
+def test_a_recompute_after_a_crossing_the_sweep_has_not_marked_yet_leaves_the_ticket_workable(world: World) -> None:
+    """The due times did not move, but the ticket is past 48 h: the recompute's overtime event and flag are saved
+    with the ticket (the event was written and the ticket was not: the next action's event took the same number)."""
+    t = s.do_create_ticket(acting_user=world.user("agent"), now=T0, dispatch=True, **world.ticket_kwargs())
+    later = T0 + dt.timedelta(hours=49)
+    s.do_recompute_sla(ticket=t.pk, now=later)
+    t.refresh_from_db()
+    assert t.is_overtime and t.last_event_seq == t.events.count()
+    t = s.do_accept_ticket(acting_user=world.user("specialist"), ticket=t.pk, now=later)
+    assert t.status == "in_progress" and t.events.filter(kind="overtime").count() == 1
+
+
 def test_check_timelines_passes_on_service_made_tickets(world: World, capsys) -> None:
     t = s.do_create_ticket(acting_user=world.user("agent"), now=T0, dispatch=True, **world.ticket_kwargs())
     s.do_accept_ticket(acting_user=world.user("specialist"), ticket=t, now=T0)
@@ -217,6 +229,19 @@ def test_adding_an_override_in_the_admin_recomputes_open_tickets_after_commit(
     assert t.events.filter(kind="sla_recomputed").count() == 1
 
 
+def test_an_override_on_a_24x7_calendar_is_a_field_error(world: World, client) -> None:
+    """A 24×7 calendar counts every minute and ignores overrides: a typhoon day entered on it was saved and had no
+    effect on any clock."""
+    always = world.calendars["24x7"]
+    page = _admin_client(world, client).post("/admin/sla/calendarday/add/", {
+        "calendar": always.pk, "date": "2026-11-09", "is_workday": "", "note": "台风停工"},
+        headers={"accept-language": "zh-hans"})
+    assert page.status_code == 200
+    assert "24×7" in page.context["adminform"].form.non_field_errors()[0]
+    assert "24×7" in page.content.decode()
+    assert not CalendarDay.objects.filter(calendar=always).exists()
+
+
 def test_a_rolled_back_or_unrelated_edit_schedules_nothing(world: World, client,
                                                           django_capture_on_commit_callbacks) -> None:
     t, workdays = _overtime_ticket_on_workdays(world)
@@ -254,6 +279,18 @@ def test_editing_a_policy_in_the_admin_recomputes_its_open_tickets(
     assert Ticket.objects.get(pk=t.pk).overtime_at == at(2026, 11, 11, 9, 0)  # 72 h of working days
 
 
+@pytest.mark.parametrize(("options", "message"), [
+    ({"policy": 0}, "no SLA policy with id 0"), ({"policy": 999999}, "no SLA policy with id 999999"),
+    ({"batch": 0}, "--batch"), ({"batch": -1}, "--batch"),
+])
+def test_recompute_command_refuses_an_unknown_policy_or_a_batch_below_one(world: World, options: dict[str, int],
+                                                                          message: str) -> None:
+    """--policy 0 recomputed every open work order (0 read as no policy given), an unknown id reported 0 quietly;
+    --batch 0 recomputed nothing and said so, --batch -1 was a traceback."""
+    with pytest.raises(CommandError, match=message):
+        call_command("recompute_sla", stdout=io.StringIO(), **options)
+
+
 def test_recompute_command_refuses_an_unknown_calendar(world: World) -> None:
     with pytest.raises(CommandError, match="no calendar"):
         call_command("recompute_sla", calendar="nope")
@@ -278,6 +315,36 @@ def test_a_working_day_ending_before_it_starts_is_a_field_error(world: World, cl
     assert post_admin_change(admin, f"/admin/sla/businesscalendar/{workdays.pk}/change/", form).status_code == 302
     workdays.refresh_from_db()
     assert (workdays.work_start, workdays.work_end) == (dt.time(8, 30), dt.time(17, 30))
+
+
+@pytest.mark.parametrize("field", ["resolution_minutes", "hop_reply_minutes", "callback_minutes"])
+def test_a_time_limit_longer_than_the_calendar_counts_is_a_field_error(world: World, client, field: str) -> None:
+    """Clocks look up to three years ahead: a limit beyond (2,000,000 minutes, a typo for 2,000) left every due
+    time empty and registering a work order under the policy failed (its committed time could not be computed)."""
+    policy = SlaPolicy.objects.get(pk=world.policies["default"].pk)
+    changes = {field: 2_000_000, "overtime_minutes": 2_000_000, "problem_minutes": 2_000_000}
+    response = post_admin_change(_admin_client(world, client), f"/admin/sla/slapolicy/{policy.pk}/change/",
+                                 _policy_form(policy, **changes), headers={"accept-language": "en"})
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert "calendar" in errors[field][0] and "overtime_minutes" in errors, errors
+    assert SlaPolicy.objects.get(pk=policy.pk).version == policy.version
+
+
+def test_working_hours_too_short_for_the_policies_on_the_calendar_are_a_field_error(world: World, client) -> None:
+    """One minute a working day cannot count a 72-hour limit within the clocks' three years: every work order
+    under the policy would have failed to register."""
+    workdays = world.calendars["workdays"]
+    SlaPolicy.objects.filter(pk=world.policies["default"].pk).update(calendar=workdays)
+    form = {"code": workdays.code, "name": workdays.name, "kind": workdays.kind, "work_start": "09:00",
+            "work_end": "09:01", "days-TOTAL_FORMS": "0", "days-INITIAL_FORMS": "0", "days-MIN_NUM_FORMS": "0",
+            "days-MAX_NUM_FORMS": "1000"}
+    page = post_admin_change(_admin_client(world, client), f"/admin/sla/businesscalendar/{workdays.pk}/change/",
+                             form, headers={"accept-language": "en"})
+    assert page.status_code == 200
+    assert "4320 minutes" in page.context["adminform"].form.errors["work_end"][0]
+    workdays.refresh_from_db()
+    assert workdays.work_end is None
 
 
 def _policy_form(policy: SlaPolicy, **changes: Any) -> dict[str, Any]:

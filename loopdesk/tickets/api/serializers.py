@@ -204,6 +204,14 @@ class RoutePreviewQuerySerializer(StrictInputSerializer):
     branch = serializers.PrimaryKeyRelatedField(queryset=OrgUnit.objects.all(), required=False, allow_null=True,
                                                 error_messages=UNIT_ERRORS)
 
+    def validate_region(self, value: str) -> str:
+        """A region code in any case ('jm' is JM: the rules compare codes exactly); one no unit has is refused
+        (the preview would say no rule matched and no second-line room takes it)."""
+        region = value.strip().upper()
+        if region and not OrgUnit.objects.filter(region=region).exists():
+            raise serializers.ValidationError(_("No unit has region code %(region)s.") % {"region": region})
+        return region
+
 
 class RouteDecisionSerializer(serializers.Serializer):
     unit_id = serializers.IntegerField(allow_null=True)

@@ -237,8 +237,10 @@ class RoutePreviewView(ApiViewMixin, APIView):
     def get(self, request: Request) -> Response:
         data = _validated(ser.RoutePreviewQuerySerializer, request.query_params.dict())
         unit = getattr(request.user, "unit", None)
-        region = data.get("region") or getattr(unit, "region", "") or settings.LOOPDESK_DEFAULT_REGION
         branch = data.get("branch")
+        # The ticket's region is its customer's: the branch's when one is given (as the workbench's preview).
+        region = (data.get("region") or (branch.region if branch else "") or getattr(unit, "region", "")
+                  or settings.LOOPDESK_DEFAULT_REGION)
         decision = route_ticket(region=region, category=data["category"], contact_type=data["contact_type"],
                                 tier=data["tier"], channel=data["channel"], branch_id=branch.pk if branch else None)
         return Response(decision.as_dict())

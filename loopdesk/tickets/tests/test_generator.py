@@ -7,7 +7,7 @@ import io
 from collections import Counter
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import transaction
 
 from loopdesk.core.text import MSISDN_RE
@@ -208,6 +208,24 @@ def test_repeat_complaints_are_flagged_and_linked_to_the_earlier_one(demo: list[
 
 
 @pytest.mark.django_db
+def test_every_complaint_is_a_repeat_exactly_when_the_service_would_flag_it(demo: list[Ticket]) -> None:
+    """The service's rule (tickets.services._earlier_complaint): the latest complaint or appeal of the customer in
+    the same top category within 30 days, not rejected, whatever the customer complained about in between."""
+    links = {link.from_ticket_id: link.to_ticket_id for link in TicketLink.objects.filter(kind="repeat")}
+    complaints = [t for t in demo if t.contact_type in ("complaint", "appeal")]
+    wrong = []
+    for t in complaints:
+        earlier = [e for e in complaints if e.pk != t.pk and e.status != Status.REJECTED
+                   and (e.customer_id, e.category_root_id) == (t.customer_id, t.category_root_id)
+                   and dt.timedelta(0) <= t.created_at - e.created_at <= dt.timedelta(days=30)
+                   and (e.created_at, e.pk) < (t.created_at, t.pk)]
+        expected = max(earlier, key=lambda e: (e.created_at, e.pk)).pk if earlier else None
+        if links.get(t.pk) != expected or t.is_repeat != (expected is not None):
+            wrong.append((t.number, t.is_repeat, links.get(t.pk), expected))
+    assert not wrong, wrong[:5]
+
+
+@pytest.mark.django_db
 def test_load_demo_generates_once_and_prints_the_logins(reference: None, capsys: pytest.CaptureFixture) -> None:
     call_command("load_demo", tickets=200)
     out = capsys.readouterr().out
@@ -308,3 +326,32 @@ def test_consultations_and_suggestions_read_as_such(demo: list[Ticket]) -> None:
         assert not any(w in t.description for w in complaint_words), t.description
         assert "建议" in t.description or "希望" in t.description, t.description
     assert len({t.description for t in consultations}) > len(consultations) * 0.8  # varied, not one text
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_numbers_continue_after_the_days_sequence_on_postgresql(reference: None) -> None:
+    """Work orders registered today on PostgreSQL take their numbers from the day's sequence (not the counter
+    row): generated ones continue after them, and the next registration continues after the generated ones."""
+    from loopdesk.tickets.numbers import next_ticket_number
+
+    day = END.date()
+    taken = [next_ticket_number("JM", day), next_ticket_number("JM", day)]
+    generate(Options(tickets=300, seed=3, customers=100, end=END))
+    prefix = f"JM-{day:%Y%m%d}-"
+    generated = sorted(n for n in Ticket.objects.values_list("number", flat=True) if n.startswith(prefix))
+    assert generated and not set(generated) & set(taken)
+    assert next_ticket_number("JM", day) > generated[-1]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("option", "value"), [
+    ("customers", 0), ("customers", -5), ("months", 0), ("months", -1), ("open_share", 2.0), ("open_share", -0.5),
+    ("batch_size", 0),
+])
+def test_generate_data_refuses_options_out_of_range_naming_them(reference: None, option: str, value: float) -> None:
+    """--customers 0 ended in a traceback; --months -1, --open-share 2 or -0.5 were taken and made odd data."""
+    flag = "--" + option.replace("_", "-")
+    with pytest.raises(CommandError, match=flag):
+        call_command("generate_data", tickets=30, seed=3, **{option: value}, stdout=io.StringIO())
+    assert not Ticket.objects.exists()

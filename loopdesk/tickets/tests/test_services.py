@@ -178,6 +178,16 @@ def test_repeat_complaint_same_customer_same_top_category_within_30_days(world: 
     assert not Ticket.objects.get(pk=later.pk).is_repeat
 
 
+def test_an_older_complaint_registered_later_does_not_repeat_a_newer_one(world: World) -> None:
+    """A legacy work order imported with its own (earlier) registration time repeats only what came before it, as
+    the bulk import decides (a complaint of ten days later is not the earlier one)."""
+    customer = world.customer()
+    newer = create(world, customer=customer, at=T0 + 10 * 24 * H)
+    older = create(world, customer=customer, category=world.categories["calls"], at=T0)
+    assert not Ticket.objects.get(pk=older.pk).is_repeat
+    assert not TicketLink.objects.filter(from_ticket=older, to_ticket=newer).exists()
+
+
 def test_bad_input_gives_field_errors_and_stores_nothing(world: World) -> None:
     before = Ticket.objects.count()
     with pytest.raises(ValidationFailed) as err:

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from loopdesk.sla.models import BusinessCalendar
+from loopdesk.sla.models import BusinessCalendar, SlaPolicy
 from loopdesk.sla.recompute import recompute_open_tickets
 
 
@@ -27,6 +27,12 @@ class Command(BaseCommand):
             calendar_ids = list(BusinessCalendar.objects.filter(code=options["calendar"]).values_list("pk", flat=True))
             if not calendar_ids:
                 raise CommandError(f"no calendar with code {options['calendar']!r}")
-        policy_ids = [options["policy"]] if options["policy"] else []
+        if options["batch"] < 1:
+            raise CommandError("--batch must be 1 or more.")
+        policy_ids: list[int] = []
+        if options["policy"] is not None:
+            if not SlaPolicy.objects.filter(pk=options["policy"]).exists():
+                raise CommandError(f"no SLA policy with id {options['policy']}")
+            policy_ids = [options["policy"]]
         result = recompute_open_tickets(calendar_ids=calendar_ids, policy_ids=policy_ids, batch=options["batch"])
         self.stdout.write(f"recomputed {result.total} open work orders, {result.changed} changed")

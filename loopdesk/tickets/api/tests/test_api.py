@@ -248,7 +248,15 @@ def test_categories_units_and_routing_preview(world: World) -> None:
     route = client.get("/api/routing/preview/", {"category": world.categories["indoor"].pk,
                                                   "contact_type": "fault", "channel": "hotline"}).json()
     assert route["unit_id"] == world.units["netopt"].pk
+    assert route["unit"] == "网络优化中心"
     assert client.get("/api/routing/preview/", {"category": 0}).status_code == 400
+
+
+def test_routing_preview_names_the_unit_in_the_requests_language(world: World) -> None:
+    route = as_user(world, "agent").get("/api/routing/preview/", {
+        "category": world.categories["indoor"].pk, "contact_type": "fault", "channel": "hotline"},
+        HTTP_ACCEPT_LANGUAGE="en").json()
+    assert route["unit"] == "netopt" and route["reason"].startswith("Matched routing rule"), route
 
 
 def test_schema_and_docs_are_served(world: World) -> None:
@@ -407,3 +415,22 @@ def test_created_after_typed_with_a_plain_plus_reads_the_offset(world: World) ->
     assert [t["id"] for t in response.json()["results"]] == [ticket.pk]
     assert client.get(f"/api/tickets/?created_after={after}+08:00").json()["results"] == []
     assert client.get(f"/api/tickets/?created_after={before}+08:00+1").status_code == 400
+
+
+def test_routing_preview_reads_the_region_as_a_code_and_refuses_an_unknown_one(world: World) -> None:
+    client = as_user(world, "agent")
+    query = {"category": world.categories["indoor"].pk, "contact_type": "fault", "channel": "hotline"}
+    lower = client.get("/api/routing/preview/", {**query, "region": " jm "}).json()
+    assert lower["unit_id"] == world.units["netopt"].pk, lower
+    unknown = client.get("/api/routing/preview/", {**query, "region": "QQ"}, HTTP_ACCEPT_LANGUAGE="en")
+    assert unknown.status_code == 400 and "QQ" in unknown.json()["errors"]["region"][0], unknown.json()
+
+
+def test_routing_preview_of_another_citys_branch_routes_in_that_city(world: World) -> None:
+    """A Zhuhai customer's ticket is not sent to a Jiangmen room because a Jiangmen agent asks."""
+    route = as_user(world, "agent").get("/api/routing/preview/", {
+        "category": world.categories["indoor"].pk, "contact_type": "fault", "channel": "hotline",
+        "branch": world.units["zh_call"].pk}, HTTP_ACCEPT_LANGUAGE="en").json()
+    assert route["unit_id"] != world.units["netopt"].pk, route
+    # Zhuhai has no second-line room here: the preview says so instead of promising second-line support.
+    assert route["unit_id"] is None and "ZH has no second-line" in route["reason"], route

@@ -42,6 +42,11 @@ class Command(BaseCommand):
             raise CommandError("--tickets must be 0 or more.")
         if not 0 <= options["staff_per_role"] <= 10_000:
             raise CommandError("--staff-per-role must be between 0 and 10,000.")
+        for name in ("customers", "months", "batch_size"):
+            if options[name] is not None and options[name] < 1:
+                raise CommandError(f"--{name.replace('_', '-')} must be 1 or more.")
+        if not 0 <= options["open_share"] <= 1:
+            raise CommandError("--open-share must be between 0 and 1.")
         try:
             if ensure_reference():
                 self.stdout.write("Reference data seeded (organisation, categories, SLA policies, routing).")
