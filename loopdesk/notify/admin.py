@@ -10,6 +10,7 @@ from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from loopdesk.audit.admin import AuditedAdminMixin
+from loopdesk.core.text import mask_msisdn
 from loopdesk.notify.models import TEMPLATE_VARIABLES, CustomerMessage, MessageTemplate, SmsOptOut
 
 
@@ -29,16 +30,52 @@ class MessageTemplateAdmin(AuditedAdminMixin, admin.ModelAdmin):
         super().save_model(request, obj, form, change)
 
 
+class MaskedNumberMixin:
+    """A customer's number (`msisdn`) in full only for staff who may reveal it (`tickets.reveal_customer`, as the
+    customer admin); others (an auditor) see 138****5678 in the list and the form, and find a row by the exact
+    number. A new row (an opt-out entered by hand) is typed in full."""
+
+    @staticmethod
+    def may_reveal(request: HttpRequest) -> bool:
+        return request.user.has_perm("tickets.reveal_customer")
+
+    @admin.display(description=_("mobile number"))
+    def masked_number(self, obj: Any) -> str:
+        return mask_msisdn(obj.msisdn)
+
+    def get_list_display(self, request: HttpRequest) -> Any:
+        shown = list(super().get_list_display(request))  # type: ignore[misc]
+        return shown if self.may_reveal(request) else ["masked_number" if n == "msisdn" else n for n in shown]
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        fields = list(super().get_fields(request, obj))  # type: ignore[misc]
+        if obj is None or self.may_reveal(request):
+            return fields
+        return ["masked_number" if name == "msisdn" else name for name in fields]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        readonly = list(super().get_readonly_fields(request, obj))  # type: ignore[misc]
+        if obj is None or self.may_reveal(request):
+            return readonly
+        return [n for n in readonly if n != "msisdn"] + ["masked_number"]
+
+    def get_exclude(self, request: HttpRequest, obj: Any = None) -> Any:
+        if obj is not None and not self.may_reveal(request):
+            return ("msisdn",)
+        return super().get_exclude(request, obj)  # type: ignore[misc]
+
+
 @admin.register(SmsOptOut)
-class SmsOptOutAdmin(AuditedAdminMixin, admin.ModelAdmin):
+class SmsOptOutAdmin(MaskedNumberMixin, AuditedAdminMixin, admin.ModelAdmin):
     list_display = ("msisdn", "source", "created_at")
-    search_fields = ("msisdn",)
+    search_fields = ("=msisdn",)  # the exact number: searching reveals nothing
 
 
 @admin.register(CustomerMessage)
-class CustomerMessageAdmin(admin.ModelAdmin):
-    list_display = ("kind", "ticket_id", "scheduled_for", "sender")
+class CustomerMessageAdmin(MaskedNumberMixin, admin.ModelAdmin):
+    list_display = ("msisdn", "kind", "ticket_id", "scheduled_for", "sender")
     list_filter = ("kind",)
+    search_fields = ("=msisdn",)
     readonly_fields = [f.name for f in CustomerMessage._meta.fields]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
