@@ -44,6 +44,12 @@ _deliverers: dict[str, Deliverer] = {}
 _destinations: dict[str, Destination] = {}
 
 
+class NotDeliverable(Exception):
+    """Raised by a deliverer when the message has no receiver any more (a listener deleted, deactivated, or its token
+    revoked): the worker gives it up at once (dead, with this reason in its last error), instead of retrying it or
+    counting it as delivered. An administrator may retry it after restoring the receiver."""
+
+
 class DestinationUnreachable(Exception):
     """Raised (or subclassed) by a deliverer when the receiver did not answer: no connection, or no answer within
     the timeout. The worker then puts the other rows for the same destination back without trying them."""

@@ -37,7 +37,7 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from loopdesk.outbox.models import OutboxMessage, OutboxStatus
-from loopdesk.outbox.services import DestinationUnreachable, deliverer_for, destination_of
+from loopdesk.outbox.services import DestinationUnreachable, NotDeliverable, deliverer_for, destination_of
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +128,7 @@ def deliver_rows(rows: list[OutboxMessage], *, max_attempts: int, deadline: floa
     report = PassReport(claimed=len(rows))
     delivered: list[int] = []
     failures: list[tuple[OutboxMessage, str]] = []
+    dropped: list[tuple[OutboxMessage, str]] = []  # no receiver any more: given up at once
     unreachable: dict[str, OutboxMessage] = {}  # destination -> the row that found it unreachable
     held: dict[str, list[int]] = {}
     released: list[int] = []
@@ -145,6 +146,8 @@ def deliver_rows(rows: list[OutboxMessage], *, max_attempts: int, deadline: floa
             continue
         try:
             deliverer(row)
+        except NotDeliverable as exc:
+            dropped.append((row, f"not deliverable: {exc}"[:2000]))
         except Exception as exc:  # a deliverer may fail in any way; the row is retried, the pass goes on
             log.warning("outbox %s (%s) attempt %d failed: %s", row.pk, row.channel, row.attempts, exc)
             failures.append((row, f"{type(exc).__name__}: {exc}"[:2000]))
@@ -171,6 +174,10 @@ def deliver_rows(rows: list[OutboxMessage], *, max_attempts: int, deadline: floa
             status=OutboxStatus.DELIVERED, delivered_at=now, last_error=""
         )
         report.delivered = len(delivered)
+    for row, error in dropped:
+        OutboxMessage.objects.filter(pk=row.pk).update(status=OutboxStatus.DEAD, last_error=error)
+        report.dead += 1
+        log.warning("outbox %s (%s) given up: %s", row.pk, row.channel, error)
     for row, error in failures:
         if row.attempts >= max_attempts:
             OutboxMessage.objects.filter(pk=row.pk).update(status=OutboxStatus.DEAD, last_error=error)

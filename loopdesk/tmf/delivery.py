@@ -24,7 +24,7 @@ from typing import Any
 from django.utils import timezone
 
 from loopdesk.core.http import NO_REDIRECT_OPENER
-from loopdesk.outbox.services import DestinationUnreachable
+from loopdesk.outbox.services import DestinationUnreachable, NotDeliverable
 from loopdesk.tmf.models import DeliveryLog, EventSubscription
 
 CHANNEL = "tmf_event"
@@ -60,8 +60,12 @@ def verify(secret: str, timestamp: str, body: bytes, signature: str) -> bool:
 def deliver(message: Any) -> None:
     """POST one event to its subscriber; raise DeliveryError unless it answers 2xx."""
     sub = EventSubscription.objects.select_related("owner", "token").filter(pk=int(message.target or 0)).first()
-    if sub is None or not sub.is_authorised():
-        return  # unsubscribed, or its token revoked, meanwhile: nothing to deliver, nothing to retry
+    # Unsubscribed, deactivated, or its token (or user) revoked meanwhile: nothing to send, nothing to retry; the
+    # outbox shows it given up with the reason (it was marked delivered although nobody received it).
+    if sub is None:
+        raise NotDeliverable(f"listener {message.target} was deleted")
+    if not sub.is_authorised():
+        raise NotDeliverable(f"listener {sub.pk} is inactive, or its token or user is revoked or expired")
     payload = message.payload
     body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
     timestamp = str(int(time.time()))

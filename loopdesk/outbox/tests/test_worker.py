@@ -160,3 +160,19 @@ def test_a_given_up_message_no_longer_holds_back_the_later_ones(db, channels, fl
     worker.deliver_due(max_attempts=1)
     assert OutboxMessage.objects.get(dedupe_key="d1").status == OutboxStatus.DEAD
     assert channels == ["d2"]
+
+
+def test_a_message_without_a_receiver_any_more_is_given_up_at_once_with_the_reason(db, channels) -> None:
+    from loopdesk.outbox.services import NotDeliverable
+
+    def gone(message: OutboxMessage) -> None:
+        raise NotDeliverable("listener 7 was deleted")
+
+    register_deliverer("t-gone", gone)
+    row = _row("t-gone", "g1", ticket_id=9, target="7")
+    _row("t-ok", "g2", ticket_id=9, target="7")  # another channel: not held
+    report = worker.deliver_due()
+    row.refresh_from_db()
+    assert (row.status, row.attempts, row.delivered_at) == (OutboxStatus.DEAD, 1, None)
+    assert row.last_error == "not deliverable: listener 7 was deleted"
+    assert report.dead == 1 and report.delivered == 1
