@@ -114,12 +114,18 @@ def _filter_options(language: str) -> dict[str, Any]:
     }
 
 
-def _context(request: HttpRequest, period: m.Period, filters: dict[str, Any], **extra: Any) -> dict[str, Any]:
+def _context(request: HttpRequest, period: m.Period, filters: dict[str, Any], keep: tuple = (),
+             **extra: Any) -> dict[str, Any]:
+    """`keep`: the page's own (name, value) parameters (the scorecard's unit kind, the table's grouping), which
+    the filter bar submits again with the filters it has no field for (province, region), so that "Show" changes
+    the month or a filter and nothing else."""
     language = translation.get_language() or "zh-hans"
+    hidden = [(name, filters[name]) for name in ("province", "region") if name in filters]
+    hidden += [(name, value) for name, value in keep if value not in (None, "")]
     return {
         "nav": "reports", "period": period, "filters": filters, "options": _filter_options(language),
         "month_value": period.start.strftime("%Y-%m"), "query": _query(period, filters),
-        "previous_query": _query(period.previous(), filters), **extra,
+        "previous_query": _query(period.previous(), filters), "keep": hidden, **extra,
     }
 
 
@@ -307,7 +313,8 @@ def table_view(request: HttpRequest) -> HttpResponse:
             cells.append(cell)
         body.append({"label": r.label, "cells": cells})
     return render(request, "reports/table.html", _context(
-        request, period, filters, group_by=group_by, groups=m.GROUP_LABELS.items(), columns=columns, rows=body,
+        request, period, filters, keep=(("group_by", group_by), ("compare", "1" if compare else "")),
+        group_by=group_by, groups=m.GROUP_LABELS.items(), columns=columns, rows=body,
         compare=compare, comparable=comparable,
     ))
 
@@ -417,7 +424,7 @@ def scorecard_view(request: HttpRequest) -> HttpResponse:
     if card is not None:
         _scorecard_links(card, filters)
     return render(request, "reports/scorecard.html", _context(
-        request, period, filters, card=card, scheme=scheme, unit_kind=unit_kind,
+        request, period, filters, keep=(("unit_kind", unit_kind),), card=card, scheme=scheme, unit_kind=unit_kind,
         may_edit_scheme=scheme is not None and scorecards.may_edit_scheme(request.user, scheme),
         scheme_region=scorecards.scheme_region(request.user, filters),
         unit_kinds=scorecards.UNIT_KINDS.items(),

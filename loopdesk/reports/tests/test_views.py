@@ -401,3 +401,35 @@ def test_the_daily_trend_runs_day_by_day_with_the_quiet_days_at_zero(world: Worl
             assert volume == busy[label].values["volume"] and (url is not None) == bool(volume)
         else:
             assert volume == 0 and url is None
+
+
+def _filter_bar_submit(html: str, **changes: str) -> dict[str, str]:
+    """What a browser sends when the filter bar's Show is pressed (its inputs and selected options), with changes."""
+    form = re.search(r'<form class="card report-filters".*?</form>', html, re.S)
+    assert form is not None
+    sent: dict[str, str] = {}
+    for tag in re.findall(r"<input [^>]*>", form.group(0)):
+        name, value = re.search(r'name="([^"]+)"', tag), re.search(r'value="([^"]*)"', tag)
+        if name:
+            sent[name.group(1)] = value.group(1) if value else ""
+    for name, body in re.findall(r'<select [^>]*name="([^"]+)"[^>]*>(.*?)</select>', form.group(0), re.S):
+        chosen = re.search(r'<option value="([^"]*)" selected', body)
+        sent[name] = chosen.group(1) if chosen else ""
+    sent.update(changes)
+    return sent
+
+
+def test_the_filter_bar_keeps_the_pages_grouping_and_the_region(world: World, history: list[Ticket]) -> None:
+    client = _client(world, "supervisor")
+    # Scorecard of departments, region filter from a link: Show with another month stays on departments of JM.
+    page = client.get(f"/reports/scorecard/?{NOV}&region=JM&unit_kind=department").content.decode()
+    sent = _filter_bar_submit(page, month="2026-10")
+    assert (sent.get("unit_kind"), sent.get("region")) == ("department", "JM")
+    again = client.get("/reports/scorecard/", sent).content.decode()
+    assert re.search(r'href="\?[^"]*unit_kind=department" aria-current="page"', again)
+    # The KPI table grouped by channel with the comparison: Show keeps both.
+    page = client.get(f"/reports/table/?{NOV}&group_by=channel&compare=1").content.decode()
+    sent = _filter_bar_submit(page, month="2026-10")
+    assert (sent.get("group_by"), sent.get("compare")) == ("channel", "1")
+    again = client.get("/reports/table/", sent).content.decode()
+    assert re.search(r'group_by=channel" aria-current="page"', again) and 'aria-pressed="true"' in again
