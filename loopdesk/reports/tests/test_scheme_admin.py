@@ -205,3 +205,27 @@ def test_a_city_supervisor_adapts_its_regions_scheme_not_the_companys(world: Wor
     admin_client.force_login(admin_user)
     assert post_admin_change(admin_client, change, _form(company, 工单处理及时率={"weight": 25})).status_code == 302
     assert AssessmentItem.objects.get(scheme=company, name="工单处理及时率").weight == 25
+
+
+def test_a_unit_with_no_data_for_any_item_has_no_total_and_no_rank(world: World, history: list[Ticket]) -> None:
+    """A scheme of the window-service item alone: the branches without window surveys were listed with 0 points
+    and ranked with (or above) a unit that really scored nothing; they have no total ('—') and come last."""
+    scheme = scorecards.active_scheme()
+    assert scheme is not None
+    scheme.items.exclude(name="窗口服务满意度").delete()
+    card = scorecards.score(world.user("supervisor"), scheme, NOV, "branch")
+    scored = [u for u in card.units if u.items[0].points is not None]
+    unscored = [u for u in card.units if u.items[0].points is None]
+    assert scored and unscored
+    assert card.units == scored + unscored
+    assert all(u.total is None and u.rank is None for u in unscored)
+    assert all(isinstance(u.rank, int) for u in scored)
+    rows = scorecards.rows(card)
+    assert all(row[0] == "" and row[-1] == "" for row in rows[len(scored):])
+    client = Client()
+    client.force_login(world.users["supervisor"])
+    html = client.get("/reports/scorecard/?month=2026-11&unit_kind=branch").content.decode()
+    label = unscored[0].label
+    at = html.index(f'<th scope="row">{label}</th>')
+    row = html[html.rindex("<tr>", 0, at):html.index("</tr>", at)]
+    assert '<td class="num">—</td>' in row and "<strong>" not in row
