@@ -93,6 +93,12 @@ class ItemScore:
     category: Any = None  # short board: the category it was measured on
     url: str | None = None  # the numerator's drill-down list (set by the scorecard page)
 
+    @property
+    def percent(self) -> str:
+        """The value as the page shows it, to a tenth of a point as the dashboard and the export do (94.6 %, not
+        a rounded 95 % that looks like a target of 95 % met while the item lost points)."""
+        return "" if self.value is None else f"{self.value * 100:.1f}%"
+
 
 @dataclass
 class UnitScore:

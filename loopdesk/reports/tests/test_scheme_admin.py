@@ -229,3 +229,20 @@ def test_a_unit_with_no_data_for_any_item_has_no_total_and_no_rank(world: World,
     at = html.index(f'<th scope="row">{label}</th>')
     row = html[html.rindex("<tr>", 0, at):html.index("</tr>", at)]
     assert '<td class="num">—</td>' in row and "<strong>" not in row
+
+
+def test_the_scorecard_page_shows_values_to_a_tenth_of_a_point(world: World, history: list[Ticket]) -> None:
+    """A timeliness of 94.6 % against a target of 95 % read '95%' (rounded to a whole point) beside lost points."""
+    scheme = scorecards.active_scheme()
+    assert scheme is not None
+    AssessmentItem.objects.create(scheme=scheme, position=99, name="及时率测试", measure="timeliness",
+                                  method="attainment", target=0.95, weight=5)
+    card = scorecards.score(world.user("supervisor"), scheme, NOV, "branch")
+    values = [s.value for u in card.units for s in u.items if s.value is not None]
+    odd = [v for v in values if round(v * 100, 1) != round(v * 100)]
+    assert odd  # the history has a rate that is not a whole percentage
+    client = Client()
+    client.force_login(world.users["supervisor"])
+    html = client.get("/reports/scorecard/?month=2026-11&unit_kind=branch").content.decode()
+    for v in odd:
+        assert f"{v * 100:.1f}%</" in html
