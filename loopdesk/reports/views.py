@@ -45,20 +45,27 @@ MAX_UPLOAD = 200 * 1024 * 1024
 
 def _period(request: HttpRequest) -> m.Period:
     """?month=2026-11 (default: this month), or ?start=2026-11-01&end=2026-11-15."""
+    return _read_period(request)[0]
+
+
+def _read_period(request: HttpRequest) -> tuple[m.Period, bool]:
+    """The period and whether it is the one asked for: False when a month or dates were given but could not be
+    read (2026-13, 2026-11-31, a start after its end, a start without an end), and this month is shown instead."""
+    asked = any(request.GET.get(name, "").strip() for name in ("month", "start", "end"))
     try:
         if request.GET.get("start") and request.GET.get("end"):
             start = dt.date.fromisoformat(request.GET["start"])
             end = dt.date.fromisoformat(request.GET["end"])
             if start <= end and (end - start).days <= 3660 and _plausible(start.year) and _plausible(end.year):
-                return m.Period(start, end)
+                return m.Period(start, end), True
         if request.GET.get("month"):
             year, month = (int(p) for p in request.GET["month"].split("-"))
             if _plausible(year):
-                return m.Period.month(year, month)
+                return m.Period.month(year, month), True
     except ValueError:
         pass
     today = timezone.localdate()
-    return m.Period.month(today.year, today.month)
+    return m.Period.month(today.year, today.month), not asked
 
 
 def _plausible(year: int) -> bool:
@@ -125,7 +132,8 @@ def _context(request: HttpRequest, period: m.Period, filters: dict[str, Any], ke
     return {
         "nav": "reports", "period": period, "filters": filters, "options": _filter_options(language),
         "month_value": period.start.strftime("%Y-%m"), "query": _query(period, filters),
-        "previous_query": _query(period.previous(), filters), "keep": hidden, **extra,
+        "previous_query": _query(period.previous(), filters), "keep": hidden,
+        "period_unread": not _read_period(request)[1], **extra,
     }
 
 

@@ -433,3 +433,19 @@ def test_the_filter_bar_keeps_the_pages_grouping_and_the_region(world: World, hi
     assert (sent.get("group_by"), sent.get("compare")) == ("channel", "1")
     again = client.get("/reports/table/", sent).content.decode()
     assert re.search(r'group_by=channel" aria-current="page"', again) and 'aria-pressed="true"' in again
+
+
+@pytest.mark.parametrize("query", ["start=2026-11-30&end=2026-11-01", "start=2026-11-31&end=2026-12-05",
+                                   "month=2026-13", "start=2026-11-01"])
+def test_a_period_that_cannot_be_read_says_so(world: World, history: list[Ticket], query: str) -> None:
+    """A range whose start is after its end, a date or month that does not exist: the pages showed this month's
+    figures without a word, as if they were the period asked for."""
+    client = _client(world, "supervisor")
+    for page in ("/reports/", "/reports/table/", "/reports/scorecard/"):
+        html = client.get(f"{page}?{query}").content.decode()
+        assert 'id="period-unread"' in html and "无法识别所选时段" in html, page
+    with translation.override("en"):
+        html = client.get(f"/reports/?{query}", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'id="period-unread"' in html
+    for fine in ("", NOV, "start=2026-11-01&end=2026-11-15"):
+        assert 'id="period-unread"' not in client.get(f"/reports/?{fine}").content.decode()
