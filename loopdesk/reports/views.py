@@ -207,6 +207,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                        "satisfaction": str(m.MEASURES["survey_satisfaction"][0])},
         },
         "branches": _ranking(branches, period, filters),
+        "empty": str(_("No data for this period.")),
     }
     department_hops = _department_hops([r for r in departments if r.key], period, filters)
     short_boards = {
