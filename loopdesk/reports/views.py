@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 
 from django.core import signing
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -33,6 +34,7 @@ from loopdesk.tickets.models import Category, Ticket
 from loopdesk.workbench.common import staff_required
 
 PAGE = 50
+FILES_PAGE = 120
 KPI_CARDS = ("volume", "timeliness", "overtime", "problem", "reply_median", "hop_median", "e2e_p90", "fcr_rate",
              "repeat_rate",
              "return_rate", "callback_rate", "satisfaction", "appeals", "per_10k", "surveys", "survey_mean",
@@ -500,7 +502,10 @@ def files_view(request: HttpRequest) -> HttpResponse:
     reports = StoredReport.objects.all()
     if scopes is not None:
         reports = reports.filter(scope__in=scopes)
-    return render(request, "reports/files.html", {"nav": "reports", "reports": reports[:120]})
+    # Pages of 120 (the newest month first): a province keeps 20-odd reports a month, the whole company hundreds;
+    # a plain first 120 hid the older months and, at the company's size, most regions of the latest one.
+    page = Paginator(reports, FILES_PAGE).get_page(request.GET.get("page"))
+    return render(request, "reports/files.html", {"nav": "reports", "reports": page.object_list, "page": page})
 
 
 @staff_required

@@ -449,3 +449,34 @@ def test_a_period_that_cannot_be_read_says_so(world: World, history: list[Ticket
     assert 'id="period-unread"' in html
     for fine in ("", NOV, "start=2026-11-01&end=2026-11-15"):
         assert 'id="period-unread"' not in client.get(f"/reports/?{fine}").content.decode()
+
+
+def test_every_kept_report_can_be_reached_from_the_reports_page(world: World, settings, tmp_path) -> None:
+    """A plain first 120: the company's administrator never saw the older months (nor, at a company's size, most
+    regions of the latest); the list goes on page by page, newest month first."""
+    import datetime as dt
+
+    from django.core.files.base import ContentFile
+    from django.utils import timezone
+
+    settings.MEDIA_ROOT = tmp_path
+    kept = []
+    for month in range(1, 13):
+        for number in range(11):
+            report = StoredReport(period=dt.date(2025, month, 1), scope=f"R{number:02d}", size=1,
+                                  created_at=timezone.now())
+            report.file.save(f"r-{month}-{number}.xlsx", ContentFile(b"x"), save=True)
+            kept.append(report.pk)
+    client = _client(world, "admin")
+    seen: list[int] = []
+    url = "/reports/files/"
+    for _turn in range(5):
+        html = client.get(url).content.decode()
+        seen += [int(pk) for pk in re.findall(r'href="/reports/files/(\d+)/"', html)]
+        more = re.search(r'href="(\?[^"]*page=\d+)" rel="next"', html)
+        if more is None:
+            break
+        url = "/reports/files/" + more.group(1).replace("&amp;", "&")
+    assert sorted(seen) == sorted(kept) and len(seen) == len(set(seen))
+    first = client.get("/reports/files/").content.decode()
+    assert first.index(">2025-12<") < first.index(">2025-11<")
