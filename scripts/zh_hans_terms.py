@@ -1196,6 +1196,7 @@ T: dict[str, str] = {
     "Last period": "上期",
     "Change": "变化",
     "No data for this period.": "本期无数据。",
+    "No city company has the region code “%(code)s”.": "没有地市公司的地市代码为“%(code)s”。",
     "The period asked for could not be read (a date that does not exist, or a start after the end): this month is "
     "shown.": "无法识别所选时段（日期不存在，或开始日期晚于结束日期），现显示本月数据。",
     "Monthly reports": "月报",

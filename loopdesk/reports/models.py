@@ -311,6 +311,16 @@ class AssessmentScheme(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self) -> None:
+        """The region as the units spell it (JM for ' jm'), and one the company has: a scheme for a region code
+        no unit carries was saved and never used, the region going on with the company's scheme."""
+        from loopdesk.org.models import OrgUnit
+
+        code = (self.region or "").strip().upper()
+        if code and not OrgUnit.objects.filter(region=code).exists():
+            raise ValidationError({"region": _("No city company has the region code “%(code)s”.") % {"code": code}})
+        self.region = code
+
 
 class ScoreMethod(models.TextChoices):
     ATTAINMENT = "attainment", _("Attainment of the target (达标)")

@@ -246,3 +246,27 @@ def test_the_scorecard_page_shows_values_to_a_tenth_of_a_point(world: World, his
     html = client.get("/reports/scorecard/?month=2026-11&unit_kind=branch").content.decode()
     for v in odd:
         assert f"{v * 100:.1f}%</" in html
+
+
+def test_a_schemes_region_is_read_as_the_units_spell_it_and_must_exist(world: World, history: list[Ticket]) -> None:
+    """An administrator's scheme for ' jm' was kept as 'jm' and never used (Jiangmen is 'JM'), one for a code no
+    unit has was kept silently: the region is read in upper case, an unknown one refused on its field."""
+    company = scorecards.active_scheme()
+    assert company is not None
+    admin_user = world.users["admin"]
+    admin_user.is_staff = admin_user.is_superuser = True
+    admin_user.save(update_fields=["is_staff", "is_superuser"])
+    client = Client()
+    client.force_login(admin_user)
+    url = f"/admin/reports/assessmentscheme/{company.pk}/change/"
+    refused = post_admin_change(client, url, {**_form(company), "region": "ZZ"})
+    assert refused.status_code == 200
+    errors = refused.context["adminform"].form.errors
+    assert "ZZ" in str(errors["region"]) and "地市代码" in str(errors["region"])
+    company.refresh_from_db()
+    assert company.region == ""
+    saved = post_admin_change(client, url, {**_form(company), "region": " jm"})
+    assert saved.status_code == 302, saved.content.decode()[:2000]
+    company.refresh_from_db()
+    assert company.region == "JM"
+    assert scorecards.scheme_for(world.user("supervisor")) == company  # Jiangmen's supervisor is scored on it
