@@ -92,12 +92,17 @@ class ItemScore:
     points: float | None
     category: Any = None  # short board: the category it was measured on
     url: str | None = None  # the numerator's drill-down list (set by the scorecard page)
+    category_label: str = ""  # short board: the category's name in the page's language (set by the scorecard page)
 
     @property
     def percent(self) -> str:
         """The value as the page shows it, to a tenth of a point as the dashboard and the export do (94.6 %, not
         a rounded 95 % that looks like a target of 95 % met while the item lost points)."""
         return "" if self.value is None else f"{self.value * 100:.1f}%"
+
+    @property
+    def previous_percent(self) -> str:
+        return "" if self.previous is None else f"{self.previous * 100:.1f}%"
 
 
 @dataclass

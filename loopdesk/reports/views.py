@@ -447,8 +447,14 @@ def _scorecard_links(card: scorecards.Scorecard, filters: dict[str, Any]) -> Non
     on the item's channel and, for a short board, the category it was measured on. Not drillable: window
     surveys (no work orders), items limited to several channels (one channel filter in a URL)."""
     within = _category_within(filters.get("category"))
+    # A short board names the category it was measured on (the unit's weakest of last period): without it the
+    # page showed a percentage of an unnamed category.
+    names = m.group_labels("category_root", {c.category for u in card.units for c in u.items
+                                             if c.category is not None}, translation.get_language())
     for unit in card.units:
         for item, cell in zip(card.items, unit.items, strict=True):
+            if cell.category is not None:
+                cell.category_label = str(names.get(cell.category, ""))
             drill = m.drill_measure(item.measure)
             channels = scorecards.item_channels(item)
             if drill is None or cell.value is None or len(channels) > 1:

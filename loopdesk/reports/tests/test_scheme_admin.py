@@ -270,3 +270,28 @@ def test_a_schemes_region_is_read_as_the_units_spell_it_and_must_exist(world: Wo
     company.refresh_from_db()
     assert company.region == "JM"
     assert scorecards.scheme_for(world.user("supervisor")) == company  # Jiangmen's supervisor is scored on it
+
+
+def test_a_short_board_cell_names_its_category_and_last_periods_value(world: World, full_history: Any) -> None:
+    """The short-board item showed a percentage of an unnamed category (the unit's weakest of last period), and
+    an improvement item's value without the value it improved on."""
+    scheme = scorecards.active_scheme()
+    assert scheme is not None
+    card = scorecards.score(world.user("supervisor"), scheme, NOV, "branch")
+    board = [i.name for i in card.items].index("短板改善")
+    cells = [(u, u.items[board]) for u in card.units if u.items[board].category is not None]
+    assert cells
+    unit, cell = cells[0]
+    client = Client()
+    client.force_login(world.users["supervisor"])
+    user = world.users["supervisor"]
+    for language, last in (("zh-hans", "上期"), ("en", "Last period")):
+        user.language = language
+        user.save(update_fields=["language"])
+        html = client.get("/reports/scorecard/?month=2026-11&unit_kind=branch").content.decode()
+        name = m.group_labels("category_root", [cell.category], language)[cell.category]
+        label = m.group_labels("branch", [unit.unit_id], language)[unit.unit_id]
+        at = html.index(f'<th scope="row">{label}</th>')
+        row = html[at:html.index("</tr>", at)]
+        assert f'<span class="short-board-category">{name}</span>' in row
+        assert cell.previous is not None and f"{last} {cell.previous * 100:.1f}%" in row
