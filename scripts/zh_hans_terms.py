@@ -56,6 +56,9 @@ T: dict[str, str] = {
     "Copy for my region (to adapt its items and weights)": "复制为本地市的考核办法（以调整项目和权重）",
     "Province and group level users edit the schemes themselves.": "省公司和集团层面的用户直接编辑考核办法。",
     "Copied for %(region)s: its scorecards now use the copy.": "已为 %(region)s 复制：其考核计分现使用该副本。",
+    "%(region)s already has its own scheme, “%(name)s”: edit that one.":
+        "%(region)s 已有本地市的考核办法“%(name)s”，请修改该办法。",
+    "Choose one scheme to copy.": "请只选择一个要复制的考核办法。",
     "The city company (region code) whose branches and departments this scheme scores. Empty: the company's "
     "scheme, for every region without one of its own.":
         "本考核办法计分的地市分公司（地区代码）。留空：公司考核办法，用于没有自己考核办法的所有地市。",

@@ -84,6 +84,16 @@ class AssessmentSchemeAdmin(AuditedAdminMixin, admin.ModelAdmin):
             self.message_user(request, _("Province and group level users edit the schemes themselves."),
                               messages.WARNING)
             return
+        own = AssessmentScheme.objects.filter(region=region, is_active=True).first()
+        if own is not None:
+            # A second copy would be a second active scheme of the region, the newest edited of which scores it:
+            # an edit to the older one would silently switch the region's scorecards to it.
+            self.message_user(request, _("%(region)s already has its own scheme, “%(name)s”: edit that one.")
+                              % {"region": region, "name": own.name}, messages.WARNING)
+            return
+        if queryset.count() > 1:
+            self.message_user(request, _("Choose one scheme to copy."), messages.WARNING)
+            return
         with transaction.atomic():
             for scheme in queryset:
                 items = list(scheme.items.all())

@@ -295,3 +295,17 @@ def test_a_short_board_cell_names_its_category_and_last_periods_value(world: Wor
         row = html[at:html.index("</tr>", at)]
         assert f'<span class="short-board-category">{name}</span>' in row
         assert cell.previous is not None and f"{last} {cell.previous * 100:.1f}%" in row
+
+
+def test_copying_for_a_region_that_has_its_own_scheme_is_refused(world: World, history: list[Ticket]) -> None:
+    """A second 'Copy for my region' made a second active scheme of the region: whichever was edited last scored
+    it, so fixing a weight in the first copy silently switched the region's scorecards to that one."""
+    client = _supervisor_client(world)
+    own = _jm_scheme(client)
+    company = scorecards.active_scheme()
+    assert company is not None and company.region == ""
+    response = client.post("/admin/reports/assessmentscheme/", {"action": "copy_for_my_region",
+                                                                 "_selected_action": [company.pk]}, follow=True)
+    assert AssessmentScheme.objects.filter(region="JM").count() == 1
+    assert "已有本地市的考核办法" in response.content.decode() and own.name in response.content.decode()
+    assert scorecards.active_scheme("JM") == own
