@@ -59,6 +59,9 @@ T: dict[str, str] = {
     "%(region)s already has its own scheme, “%(name)s”: edit that one.":
         "%(region)s 已有本地市的考核办法“%(name)s”，请修改该办法。",
     "Choose one scheme to copy.": "请只选择一个要复制的考核办法。",
+    "“%(name)s” is already the active scheme of %(scope)s: deactivate it first, or save this one inactive.":
+        "“%(name)s”已是%(scope)s的在用考核办法：请先停用该办法，或将本办法保存为停用。",
+    "the company": "全公司",
     "The city company (region code) whose branches and departments this scheme scores. Empty: the company's "
     "scheme, for every region without one of its own.":
         "本考核办法计分的地市分公司（地区代码）。留空：公司考核办法，用于没有自己考核办法的所有地市。",

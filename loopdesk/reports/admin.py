@@ -70,6 +70,21 @@ class AssessmentSchemeAdmin(AuditedAdminMixin, admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return self.has_change_permission(request, obj) and super().has_delete_permission(request, obj)
 
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, change=change, **kwargs)
+        region = _own_region(request)
+        if obj is not None or not region:
+            return form
+
+        class OwnRegionForm(form):  # type: ignore[misc, valid-type]
+            """A city company's new scheme is its region's already when it is checked (one active per region)."""
+
+            def __init__(self, *args: Any, **kw: Any) -> None:
+                super().__init__(*args, **kw)
+                self.instance.region = region
+
+        return OwnRegionForm
+
     def save_model(self, request: HttpRequest, obj: AssessmentScheme, form: Any, change: bool) -> None:
         region = _own_region(request)
         if not change and region:

@@ -309,3 +309,31 @@ def test_copying_for_a_region_that_has_its_own_scheme_is_refused(world: World, h
     assert AssessmentScheme.objects.filter(region="JM").count() == 1
     assert "已有本地市的考核办法" in response.content.decode() and own.name in response.content.decode()
     assert scorecards.active_scheme("JM") == own
+
+
+def test_a_region_or_the_company_has_one_active_scheme(world: World, history: list[Ticket]) -> None:
+    """A second active scheme (of the company, or of a region) was saved; the last edited scored every unit, so an
+    edit to the other switched the scorecards to it. Refused on 'active'; an inactive one is kept. A city
+    company's first own scheme is still accepted."""
+    company = scorecards.active_scheme()
+    assert company is not None
+    admin_user = world.users["admin"]
+    admin_user.is_staff = admin_user.is_superuser = True
+    admin_user.save(update_fields=["is_staff", "is_superuser"])
+    client = Client()
+    client.force_login(admin_user)
+    form = {"name": "新办法", "description": "", "region": "", "items-TOTAL_FORMS": "0", "items-INITIAL_FORMS": "0",
+            "items-MIN_NUM_FORMS": "0", "items-MAX_NUM_FORMS": "1000", "_save": "Save"}
+    refused = client.post("/admin/reports/assessmentscheme/add/", {**form, "is_active": "on"})
+    assert refused.status_code == 200
+    assert company.name in str(refused.context["adminform"].form.errors["is_active"])
+    assert AssessmentScheme.objects.count() == 1
+    kept = client.post("/admin/reports/assessmentscheme/add/", form)
+    assert kept.status_code == 302 and AssessmentScheme.objects.filter(is_active=False).count() == 1
+    # Jiangmen's supervisor adds the region's own active scheme: the company's does not stand in the way.
+    supervisor = _supervisor_client(world)
+    own = supervisor.post("/admin/reports/assessmentscheme/add/", {**form, "name": "江门办法", "is_active": "on"})
+    assert own.status_code == 302, own.content.decode()[:3000]
+    assert scorecards.active_scheme("JM").name == "江门办法"  # type: ignore[union-attr]
+    again = supervisor.post("/admin/reports/assessmentscheme/add/", {**form, "name": "江门二", "is_active": "on"})
+    assert again.status_code == 200 and "江门办法" in str(again.context["adminform"].form.errors["is_active"])
