@@ -85,6 +85,8 @@ def _filters(request: HttpRequest) -> dict[str, Any]:
             if not is_db_id(value):
                 continue
             filters[name] = int(value)
+        elif name in ("province", "region"):
+            filters[name] = value[:16].upper()  # codes as the units carry them (?region=jm was no work order)
         else:
             filters[name] = value[:16]
     return filters

@@ -480,3 +480,13 @@ def test_every_kept_report_can_be_reached_from_the_reports_page(world: World, se
     assert sorted(seen) == sorted(kept) and len(seen) == len(set(seen))
     first = client.get("/reports/files/").content.decode()
     assert first.index(">2025-12<") < first.index(">2025-11<")
+
+
+def test_a_region_filter_is_read_in_any_case(world: World, history: list[Ticket]) -> None:
+    """?region=jm (typed, or from a link that kept the case) showed no work order at all and the company's scheme."""
+    client = _client(world, "admin")
+    volume = re.compile(r'data-measure="volume">.*?<a href="[^"]+">(\d+)</a>', re.S)
+    upper = volume.search(client.get(f"/reports/?{NOV}&region=JM").content.decode())
+    lower = volume.search(client.get(f"/reports/?{NOV}&region=jm").content.decode())
+    assert upper is not None and lower is not None and int(upper.group(1)) > 0
+    assert lower.group(1) == upper.group(1)
