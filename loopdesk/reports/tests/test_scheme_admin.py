@@ -337,3 +337,23 @@ def test_a_region_or_the_company_has_one_active_scheme(world: World, history: li
     assert scorecards.active_scheme("JM").name == "江门办法"  # type: ignore[union-attr]
     again = supervisor.post("/admin/reports/assessmentscheme/add/", {**form, "name": "江门二", "is_active": "on"})
     assert again.status_code == 200 and "江门办法" in str(again.context["adminform"].form.errors["is_active"])
+
+
+def test_the_page_shows_totals_as_they_were_ranked(world: World, history: list[Ticket], monkeypatch: Any) -> None:
+    """Totals are kept and ranked to the hundredth (as the export shows them) but the page showed tenths: 85.04
+    ranked first and 84.96 second, both shown as 85.0, a tie that did not share its rank."""
+    real = scorecards.score
+
+    def with_close_totals(*args: Any, **kwargs: Any) -> scorecards.Scorecard:
+        card = real(*args, **kwargs)
+        assert len(card.units) >= 2
+        for unit, total in zip(card.units, (84.96, 85.04), strict=False):
+            unit.total = total
+        scorecards.rank_units(card.units)
+        return card
+
+    monkeypatch.setattr(scorecards, "score", with_close_totals)
+    client = Client()
+    client.force_login(world.users["supervisor"])
+    html = client.get("/reports/scorecard/?month=2026-11&unit_kind=branch").content.decode()
+    assert "<strong>85.04</strong>" in html and "<strong>84.96</strong>" in html
