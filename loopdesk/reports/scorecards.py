@@ -287,7 +287,8 @@ def header(card: Scorecard) -> list[str]:
     cols = [str(_("Rank")), str(UNIT_KINDS[card.unit_kind])]
     points = pgettext("score of an assessment item", "points")  # not the customer's loyalty points (积分)
     for item in card.items:
-        cols += [f"{item.name} ({_value_label(item)})", f"{item.name} ({points}/{item.weight:g})"]
+        # The value column holds percentages (71.43 for 71.43 %): its header says so, as the KPI table's does.
+        cols += [f"{item.name} ({_value_label(item)}, %)", f"{item.name} ({points}/{item.weight:g})"]
     cols.append(str(_("Total")))
     return cols
 
