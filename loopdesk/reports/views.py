@@ -432,7 +432,10 @@ def scorecard_view(request: HttpRequest) -> HttpResponse:
     card = scorecards.score(request.user, scheme, period, unit_kind, filters) if scheme else None
     fmt = request.GET.get("format")
     if card is not None and fmt in ("csv", "xlsx"):
-        return _download(fmt, f"scorecard-{unit_kind}-{period.start:%Y%m}", scorecards.header(card),
+        # A month as 202611; any other period by its days, as the KPI table's export (a range of days was named
+        # for its first month as if it were the whole month).
+        span = f"{period.start:%Y%m}" if period.is_month() else f"{period.start:%Y%m%d}-{period.end:%Y%m%d}"
+        return _download(fmt, f"scorecard-{unit_kind}-{span}", scorecards.header(card),
                          scorecards.rows(card), str(scorecards.UNIT_KINDS[unit_kind]))
     if card is not None:
         _scorecard_links(card, filters)

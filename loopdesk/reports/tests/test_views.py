@@ -490,3 +490,11 @@ def test_a_region_filter_is_read_in_any_case(world: World, history: list[Ticket]
     lower = volume.search(client.get(f"/reports/?{NOV}&region=jm").content.decode())
     assert upper is not None and lower is not None and int(upper.group(1)) > 0
     assert lower.group(1) == upper.group(1)
+
+
+def test_a_scorecard_export_of_some_days_is_named_for_them(world: World, history: list[Ticket]) -> None:
+    client = _client(world, "supervisor")
+    month = client.get(f"/reports/scorecard/?{NOV}&unit_kind=branch&format=csv")
+    assert 'filename="scorecard-branch-202611.csv"' in month["Content-Disposition"]
+    days = client.get("/reports/scorecard/?start=2026-11-05&end=2026-11-20&unit_kind=branch&format=csv")
+    assert 'filename="scorecard-branch-20261105-20261120.csv"' in days["Content-Disposition"]
