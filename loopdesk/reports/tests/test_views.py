@@ -498,3 +498,16 @@ def test_a_scorecard_export_of_some_days_is_named_for_them(world: World, history
     assert 'filename="scorecard-branch-202611.csv"' in month["Content-Disposition"]
     days = client.get("/reports/scorecard/?start=2026-11-05&end=2026-11-20&unit_kind=branch&format=csv")
     assert 'filename="scorecard-branch-20261105-20261120.csv"' in days["Content-Disposition"]
+
+
+@pytest.mark.parametrize(("who", "shown"), [("supervisor", True), ("head", True), ("auditor", True), ("admin", True),
+                                             ("agent", False), ("specialist", False)])
+def test_the_main_navigation_leads_to_the_reports(world: World, who: str, shown: bool) -> None:
+    """No page linked to /reports/: the KPI dashboard, tables, scorecards and monthly reports were reached only by
+    typing the address. Supervisors, department heads and auditors (and administrators) get 'Reports' (报表)."""
+    html = _client(world, who).get("/").content.decode()
+    nav = html[html.index('<nav class="mainnav"'):html.index("</nav>", html.index('<nav class="mainnav"'))]
+    assert ('href="/reports/"' in nav and "报表" in nav) is shown
+    if shown:
+        page = _client(world, who).get("/reports/?" + NOV).content.decode()
+        assert '<a href="/reports/" aria-current="page" id="nav-reports">' in page
