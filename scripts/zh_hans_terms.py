@@ -66,6 +66,12 @@ T: dict[str, str] = {
     "Copy for my region (to adapt its items and weights)": "复制为本地市的考核办法（以调整项目和权重）",
     "Province and group level users edit the schemes themselves.": "省公司和集团层面的用户直接编辑考核办法。",
     "Copied for %(region)s: its scorecards now use the copy.": "已为 %(region)s 复制：其考核计分现使用该副本。",
+    "%(region)s already has its own scheme, “%(name)s”: edit that one.":
+        "%(region)s 已有本地市的考核办法“%(name)s”，请修改该办法。",
+    "Choose one scheme to copy.": "请只选择一个要复制的考核办法。",
+    "“%(name)s” is already the active scheme of %(scope)s: deactivate it first, or save this one inactive.":
+        "“%(name)s”已是%(scope)s的在用考核办法：请先停用该办法，或将本办法保存为停用。",
+    "the company": "全公司",
     "The city company (region code) whose branches and departments this scheme scores. Empty: the company's "
     "scheme, for every region without one of its own.":
         "本考核办法计分的地市分公司（地区代码）。留空：公司考核办法，用于没有自己考核办法的所有地市。",
@@ -1206,6 +1212,9 @@ T: dict[str, str] = {
     "Last period": "上期",
     "Change": "变化",
     "No data for this period.": "本期无数据。",
+    "No city company has the region code “%(code)s”.": "没有地市公司的地市代码为“%(code)s”。",
+    "The period asked for could not be read (a date that does not exist, or a start after the end): this month is "
+    "shown.": "无法识别所选时段（日期不存在，或开始日期晚于结束日期），现显示本月数据。",
     "Monthly reports": "月报",
     "Monthly report": "月报",
     "all regions": "全部地市",

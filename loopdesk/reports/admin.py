@@ -70,6 +70,21 @@ class AssessmentSchemeAdmin(AuditedAdminMixin, admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return self.has_change_permission(request, obj) and super().has_delete_permission(request, obj)
 
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, change=change, **kwargs)
+        region = _own_region(request)
+        if obj is not None or not region:
+            return form
+
+        class OwnRegionForm(form):  # type: ignore[misc, valid-type]
+            """A city company's new scheme is its region's already when it is checked (one active per region)."""
+
+            def __init__(self, *args: Any, **kw: Any) -> None:
+                super().__init__(*args, **kw)
+                self.instance.region = region
+
+        return OwnRegionForm
+
     def save_model(self, request: HttpRequest, obj: AssessmentScheme, form: Any, change: bool) -> None:
         region = _own_region(request)
         if not change and region:
@@ -83,6 +98,16 @@ class AssessmentSchemeAdmin(AuditedAdminMixin, admin.ModelAdmin):
         if not region:
             self.message_user(request, _("Province and group level users edit the schemes themselves."),
                               messages.WARNING)
+            return
+        own = AssessmentScheme.objects.filter(region=region, is_active=True).first()
+        if own is not None:
+            # A second copy would be a second active scheme of the region, the newest edited of which scores it:
+            # an edit to the older one would silently switch the region's scorecards to it.
+            self.message_user(request, _("%(region)s already has its own scheme, “%(name)s”: edit that one.")
+                              % {"region": region, "name": own.name}, messages.WARNING)
+            return
+        if queryset.count() > 1:
+            self.message_user(request, _("Choose one scheme to copy."), messages.WARNING)
             return
         with transaction.atomic():
             for scheme in queryset:

@@ -311,6 +311,23 @@ class AssessmentScheme(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self) -> None:
+        """The region as the units spell it (JM for ' jm'), and one the company has: a scheme for a region code
+        no unit carries was saved and never used, the region going on with the company's scheme."""
+        from loopdesk.org.models import OrgUnit
+
+        code = (self.region or "").strip().upper()
+        if code and not OrgUnit.objects.filter(region=code).exists():
+            raise ValidationError({"region": _("No city company has the region code “%(code)s”.") % {"code": code}})
+        self.region = code
+        # One active scheme per region (and one of the company): of two, the last edited scored the region, so an
+        # edit to the other silently switched every scorecard to it.
+        other = AssessmentScheme.objects.filter(region=code, is_active=True).exclude(pk=self.pk).first()
+        if self.is_active and other is not None:
+            raise ValidationError({"is_active": _("“%(name)s” is already the active scheme of %(scope)s: deactivate "
+                                                  "it first, or save this one inactive.")
+                                   % {"name": other.name, "scope": code or _("the company")}})
+
 
 class ScoreMethod(models.TextChoices):
     ATTAINMENT = "attainment", _("Attainment of the target (达标)")

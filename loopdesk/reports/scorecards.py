@@ -92,6 +92,17 @@ class ItemScore:
     points: float | None
     category: Any = None  # short board: the category it was measured on
     url: str | None = None  # the numerator's drill-down list (set by the scorecard page)
+    category_label: str = ""  # short board: the category's name in the page's language (set by the scorecard page)
+
+    @property
+    def percent(self) -> str:
+        """The value as the page shows it, to a tenth of a point as the dashboard and the export do (94.6 %, not
+        a rounded 95 % that looks like a target of 95 % met while the item lost points)."""
+        return "" if self.value is None else f"{self.value * 100:.1f}%"
+
+    @property
+    def previous_percent(self) -> str:
+        return "" if self.previous is None else f"{self.previous * 100:.1f}%"
 
 
 @dataclass
@@ -99,8 +110,8 @@ class UnitScore:
     unit_id: int
     label: str
     items: list[ItemScore]
-    total: float = 0.0
-    rank: int = 0
+    total: float | None = 0.0  # None: no item could be scored (no data for any of them), not 0 points
+    rank: int | None = 0  # None for a unit without a total: it is listed after the ranked ones
 
 
 @dataclass
@@ -227,7 +238,7 @@ def score(viewer: Any, scheme: AssessmentScheme, period: m.Period, unit_kind: st
         weights = sum(item.weight for item, s in zip(items, scored, strict=True) if s.points is not None)
         got = sum(s.points for s in scored if s.points is not None)
         full = sum(item.weight for item in items)
-        total = round(got * full / weights, 2) if weights else 0.0
+        total = round(got * full / weights, 2) if weights else None
         card.units.append(UnitScore(unit, labels.get(unit, str(unit)), scored, total))
     rank_units(card.units)
     return card
@@ -235,9 +246,14 @@ def score(viewer: Any, scheme: AssessmentScheme, period: m.Period, unit_kind: st
 
 def rank_units(units: list[UnitScore]) -> None:
     """Sort by total (best first; equal totals by name) and rank them; equal totals share a rank and the next one
-    skips (1, 2, 2, 4), so that the order of the names never decides which of two equal units ranks higher."""
-    units.sort(key=lambda u: (-u.total, u.label))
+    skips (1, 2, 2, 4), so that the order of the names never decides which of two equal units ranks higher.
+    A unit without a total (no item had data for it) gets no rank and comes last, instead of ranking as 0 points
+    together with a unit that scored nothing."""
+    units.sort(key=lambda u: (u.total is None, -(u.total or 0.0), u.label))
     for position, unit_score in enumerate(units, start=1):
+        if unit_score.total is None:
+            unit_score.rank = None
+            continue
         tied = position > 1 and unit_score.total == units[position - 2].total
         unit_score.rank = units[position - 2].rank if tied else position
 
@@ -271,7 +287,8 @@ def header(card: Scorecard) -> list[str]:
     cols = [str(_("Rank")), str(UNIT_KINDS[card.unit_kind])]
     points = pgettext("score of an assessment item", "points")  # not the customer's loyalty points (积分)
     for item in card.items:
-        cols += [f"{item.name} ({_value_label(item)})", f"{item.name} ({points}/{item.weight:g})"]
+        # The value column holds percentages (71.43 for 71.43 %): its header says so, as the KPI table's does.
+        cols += [f"{item.name} ({_value_label(item)}, %)", f"{item.name} ({points}/{item.weight:g})"]
     cols.append(str(_("Total")))
     return cols
 
@@ -283,9 +300,9 @@ def _value_label(item: AssessmentItem) -> str:
 def rows(card: Scorecard) -> list[list[Any]]:
     out = []
     for unit in card.units:
-        row: list[Any] = [unit.rank, unit.label]
+        row: list[Any] = ["" if unit.rank is None else unit.rank, unit.label]
         for s in unit.items:
             row += ["" if s.value is None else round(s.value * 100, 2), "" if s.points is None else s.points]
-        row.append(unit.total)
+        row.append("" if unit.total is None else unit.total)
         out.append(row)
     return out

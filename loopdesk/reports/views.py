@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 
 from django.core import signing
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -33,6 +34,7 @@ from loopdesk.tickets.models import Category, Ticket
 from loopdesk.workbench.common import staff_required
 
 PAGE = 50
+FILES_PAGE = 120
 KPI_CARDS = ("volume", "timeliness", "overtime", "problem", "reply_median", "hop_median", "e2e_p90", "fcr_rate",
              "repeat_rate",
              "return_rate", "callback_rate", "satisfaction", "appeals", "per_10k", "surveys", "survey_mean",
@@ -45,20 +47,27 @@ MAX_UPLOAD = 200 * 1024 * 1024
 
 def _period(request: HttpRequest) -> m.Period:
     """?month=2026-11 (default: this month), or ?start=2026-11-01&end=2026-11-15."""
+    return _read_period(request)[0]
+
+
+def _read_period(request: HttpRequest) -> tuple[m.Period, bool]:
+    """The period and whether it is the one asked for: False when a month or dates were given but could not be
+    read (2026-13, 2026-11-31, a start after its end, a start without an end), and this month is shown instead."""
+    asked = any(request.GET.get(name, "").strip() for name in ("month", "start", "end"))
     try:
         if request.GET.get("start") and request.GET.get("end"):
             start = dt.date.fromisoformat(request.GET["start"])
             end = dt.date.fromisoformat(request.GET["end"])
             if start <= end and (end - start).days <= 3660 and _plausible(start.year) and _plausible(end.year):
-                return m.Period(start, end)
+                return m.Period(start, end), True
         if request.GET.get("month"):
             year, month = (int(p) for p in request.GET["month"].split("-"))
             if _plausible(year):
-                return m.Period.month(year, month)
+                return m.Period.month(year, month), True
     except ValueError:
         pass
     today = timezone.localdate()
-    return m.Period.month(today.year, today.month)
+    return m.Period.month(today.year, today.month), not asked
 
 
 def _plausible(year: int) -> bool:
@@ -76,6 +85,8 @@ def _filters(request: HttpRequest) -> dict[str, Any]:
             if not is_db_id(value):
                 continue
             filters[name] = int(value)
+        elif name in ("province", "region"):
+            filters[name] = value[:16].upper()  # codes as the units carry them (?region=jm was no work order)
         else:
             filters[name] = value[:16]
     return filters
@@ -114,12 +125,19 @@ def _filter_options(language: str) -> dict[str, Any]:
     }
 
 
-def _context(request: HttpRequest, period: m.Period, filters: dict[str, Any], **extra: Any) -> dict[str, Any]:
+def _context(request: HttpRequest, period: m.Period, filters: dict[str, Any], keep: tuple = (),
+             **extra: Any) -> dict[str, Any]:
+    """`keep`: the page's own (name, value) parameters (the scorecard's unit kind, the table's grouping), which
+    the filter bar submits again with the filters it has no field for (province, region), so that "Show" changes
+    the month or a filter and nothing else."""
     language = translation.get_language() or "zh-hans"
+    hidden = [(name, filters[name]) for name in ("province", "region") if name in filters]
+    hidden += [(name, value) for name, value in keep if value not in (None, "")]
     return {
         "nav": "reports", "period": period, "filters": filters, "options": _filter_options(language),
         "month_value": period.start.strftime("%Y-%m"), "query": _query(period, filters),
-        "previous_query": _query(period.previous(), filters), **extra,
+        "previous_query": _query(period.previous(), filters), "keep": hidden,
+        "period_unread": not _read_period(request)[1], **extra,
     }
 
 
@@ -193,6 +211,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                        "satisfaction": str(m.MEASURES["survey_satisfaction"][0])},
         },
         "branches": _ranking(branches, period, filters),
+        "empty": str(_("No data for this period.")),
     }
     department_hops = _department_hops([r for r in departments if r.key], period, filters)
     short_boards = {
@@ -307,7 +326,8 @@ def table_view(request: HttpRequest) -> HttpResponse:
             cells.append(cell)
         body.append({"label": r.label, "cells": cells})
     return render(request, "reports/table.html", _context(
-        request, period, filters, group_by=group_by, groups=m.GROUP_LABELS.items(), columns=columns, rows=body,
+        request, period, filters, keep=(("group_by", group_by), ("compare", "1" if compare else "")),
+        group_by=group_by, groups=m.GROUP_LABELS.items(), columns=columns, rows=body,
         compare=compare, comparable=comparable,
     ))
 
@@ -412,12 +432,15 @@ def scorecard_view(request: HttpRequest) -> HttpResponse:
     card = scorecards.score(request.user, scheme, period, unit_kind, filters) if scheme else None
     fmt = request.GET.get("format")
     if card is not None and fmt in ("csv", "xlsx"):
-        return _download(fmt, f"scorecard-{unit_kind}-{period.start:%Y%m}", scorecards.header(card),
+        # A month as 202611; any other period by its days, as the KPI table's export (a range of days was named
+        # for its first month as if it were the whole month).
+        span = f"{period.start:%Y%m}" if period.is_month() else f"{period.start:%Y%m%d}-{period.end:%Y%m%d}"
+        return _download(fmt, f"scorecard-{unit_kind}-{span}", scorecards.header(card),
                          scorecards.rows(card), str(scorecards.UNIT_KINDS[unit_kind]))
     if card is not None:
         _scorecard_links(card, filters)
     return render(request, "reports/scorecard.html", _context(
-        request, period, filters, card=card, scheme=scheme, unit_kind=unit_kind,
+        request, period, filters, keep=(("unit_kind", unit_kind),), card=card, scheme=scheme, unit_kind=unit_kind,
         may_edit_scheme=scheme is not None and scorecards.may_edit_scheme(request.user, scheme),
         scheme_region=scorecards.scheme_region(request.user, filters),
         unit_kinds=scorecards.UNIT_KINDS.items(),
@@ -429,8 +452,14 @@ def _scorecard_links(card: scorecards.Scorecard, filters: dict[str, Any]) -> Non
     on the item's channel and, for a short board, the category it was measured on. Not drillable: window
     surveys (no work orders), items limited to several channels (one channel filter in a URL)."""
     within = _category_within(filters.get("category"))
+    # A short board names the category it was measured on (the unit's weakest of last period): without it the
+    # page showed a percentage of an unnamed category.
+    names = m.group_labels("category_root", {c.category for u in card.units for c in u.items
+                                             if c.category is not None}, translation.get_language())
     for unit in card.units:
         for item, cell in zip(card.items, unit.items, strict=True):
+            if cell.category is not None:
+                cell.category_label = str(names.get(cell.category, ""))
             drill = m.drill_measure(item.measure)
             channels = scorecards.item_channels(item)
             if drill is None or cell.value is None or len(channels) > 1:
@@ -484,7 +513,10 @@ def files_view(request: HttpRequest) -> HttpResponse:
     reports = StoredReport.objects.all()
     if scopes is not None:
         reports = reports.filter(scope__in=scopes)
-    return render(request, "reports/files.html", {"nav": "reports", "reports": reports[:120]})
+    # Pages of 120 (the newest month first): a province keeps 20-odd reports a month, the whole company hundreds;
+    # a plain first 120 hid the older months and, at the company's size, most regions of the latest one.
+    page = Paginator(reports, FILES_PAGE).get_page(request.GET.get("page"))
+    return render(request, "reports/files.html", {"nav": "reports", "reports": page.object_list, "page": page})
 
 
 @staff_required

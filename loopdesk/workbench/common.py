@@ -89,6 +89,8 @@ class RoleFlags:
         self.auditor = Role.AUDITOR in roles
         self.admin = admin
         self.can_create = bool(user.is_authenticated and policy.can_create(user))
+        # Who judges units by the KPIs: supervisors (the service management room), department heads and auditors.
+        self.reports = self.supervisor or self.head or self.auditor
         # Who registers contacts as their daily work and so answers and calls back their own work orders: the front
         # line, and the second line, which registers the other channels' (12300, e-mail…) and handles some itself.
         self.registers = self.front_line or self.dispatcher or admin

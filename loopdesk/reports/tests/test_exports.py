@@ -283,3 +283,16 @@ def test_kpi_tables_by_day_week_and_month_export_their_dates_as_date_cells(world
     volume = [row[1].value for row in daily.iter_rows(min_row=2)]
     busy = {r.key: r.values["volume"] for r in m.table(Everyone(), NOV, "day", {"region": "JM"})}
     assert volume == [busy.get(dt.date(2026, 11, day), 0) for day in range(1, 31)] and 0 in volume
+
+
+def test_scorecard_export_headers_say_the_values_are_percentages(world: World, history: list[Ticket]) -> None:
+    """The values are written as 71.43 for 71.43 %: the header said only the measure (the KPI table's says (%))."""
+    scheme = scorecards.active_scheme()
+    assert scheme is not None
+    card = scorecards.score(world.user("supervisor"), scheme, m.Period.month(2026, 11), "department")
+    with translation.override("zh-hans"):
+        header = scorecards.header(card)
+    timeliness = scheme.items.get(measure="timeliness")
+    assert header[2 + 2 * list(scheme.items.all()).index(timeliness)] == f"{timeliness.name} (工单处理及时率, %)"
+    row = next(r for r in scorecards.rows(card) if r[2 + 2 * list(scheme.items.all()).index(timeliness)] != "")
+    assert 1 < row[2 + 2 * list(scheme.items.all()).index(timeliness)] <= 100

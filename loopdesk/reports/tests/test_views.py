@@ -401,3 +401,113 @@ def test_the_daily_trend_runs_day_by_day_with_the_quiet_days_at_zero(world: Worl
             assert volume == busy[label].values["volume"] and (url is not None) == bool(volume)
         else:
             assert volume == 0 and url is None
+
+
+def _filter_bar_submit(html: str, **changes: str) -> dict[str, str]:
+    """What a browser sends when the filter bar's Show is pressed (its inputs and selected options), with changes."""
+    form = re.search(r'<form class="card report-filters".*?</form>', html, re.S)
+    assert form is not None
+    sent: dict[str, str] = {}
+    for tag in re.findall(r"<input [^>]*>", form.group(0)):
+        name, value = re.search(r'name="([^"]+)"', tag), re.search(r'value="([^"]*)"', tag)
+        if name:
+            sent[name.group(1)] = value.group(1) if value else ""
+    for name, body in re.findall(r'<select [^>]*name="([^"]+)"[^>]*>(.*?)</select>', form.group(0), re.S):
+        chosen = re.search(r'<option value="([^"]*)" selected', body)
+        sent[name] = chosen.group(1) if chosen else ""
+    sent.update(changes)
+    return sent
+
+
+def test_the_filter_bar_keeps_the_pages_grouping_and_the_region(world: World, history: list[Ticket]) -> None:
+    client = _client(world, "supervisor")
+    # Scorecard of departments, region filter from a link: Show with another month stays on departments of JM.
+    page = client.get(f"/reports/scorecard/?{NOV}&region=JM&unit_kind=department").content.decode()
+    sent = _filter_bar_submit(page, month="2026-10")
+    assert (sent.get("unit_kind"), sent.get("region")) == ("department", "JM")
+    again = client.get("/reports/scorecard/", sent).content.decode()
+    assert re.search(r'href="\?[^"]*unit_kind=department" aria-current="page"', again)
+    # The KPI table grouped by channel with the comparison: Show keeps both.
+    page = client.get(f"/reports/table/?{NOV}&group_by=channel&compare=1").content.decode()
+    sent = _filter_bar_submit(page, month="2026-10")
+    assert (sent.get("group_by"), sent.get("compare")) == ("channel", "1")
+    again = client.get("/reports/table/", sent).content.decode()
+    assert re.search(r'group_by=channel" aria-current="page"', again) and 'aria-pressed="true"' in again
+
+
+@pytest.mark.parametrize("query", ["start=2026-11-30&end=2026-11-01", "start=2026-11-31&end=2026-12-05",
+                                   "month=2026-13", "start=2026-11-01"])
+def test_a_period_that_cannot_be_read_says_so(world: World, history: list[Ticket], query: str) -> None:
+    """A range whose start is after its end, a date or month that does not exist: the pages showed this month's
+    figures without a word, as if they were the period asked for."""
+    client = _client(world, "supervisor")
+    for page in ("/reports/", "/reports/table/", "/reports/scorecard/"):
+        html = client.get(f"{page}?{query}").content.decode()
+        assert 'id="period-unread"' in html and "无法识别所选时段" in html, page
+    with translation.override("en"):
+        html = client.get(f"/reports/?{query}", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'id="period-unread"' in html
+    for fine in ("", NOV, "start=2026-11-01&end=2026-11-15"):
+        assert 'id="period-unread"' not in client.get(f"/reports/?{fine}").content.decode()
+
+
+def test_every_kept_report_can_be_reached_from_the_reports_page(world: World, settings, tmp_path) -> None:
+    """A plain first 120: the company's administrator never saw the older months (nor, at a company's size, most
+    regions of the latest); the list goes on page by page, newest month first."""
+    import datetime as dt
+
+    from django.core.files.base import ContentFile
+    from django.utils import timezone
+
+    settings.MEDIA_ROOT = tmp_path
+    kept = []
+    for month in range(1, 13):
+        for number in range(11):
+            report = StoredReport(period=dt.date(2025, month, 1), scope=f"R{number:02d}", size=1,
+                                  created_at=timezone.now())
+            report.file.save(f"r-{month}-{number}.xlsx", ContentFile(b"x"), save=True)
+            kept.append(report.pk)
+    client = _client(world, "admin")
+    seen: list[int] = []
+    url = "/reports/files/"
+    for _turn in range(5):
+        html = client.get(url).content.decode()
+        seen += [int(pk) for pk in re.findall(r'href="/reports/files/(\d+)/"', html)]
+        more = re.search(r'href="(\?[^"]*page=\d+)" rel="next"', html)
+        if more is None:
+            break
+        url = "/reports/files/" + more.group(1).replace("&amp;", "&")
+    assert sorted(seen) == sorted(kept) and len(seen) == len(set(seen))
+    first = client.get("/reports/files/").content.decode()
+    assert first.index(">2025-12<") < first.index(">2025-11<")
+
+
+def test_a_region_filter_is_read_in_any_case(world: World, history: list[Ticket]) -> None:
+    """?region=jm (typed, or from a link that kept the case) showed no work order at all and the company's scheme."""
+    client = _client(world, "admin")
+    volume = re.compile(r'data-measure="volume">.*?<a href="[^"]+">(\d+)</a>', re.S)
+    upper = volume.search(client.get(f"/reports/?{NOV}&region=JM").content.decode())
+    lower = volume.search(client.get(f"/reports/?{NOV}&region=jm").content.decode())
+    assert upper is not None and lower is not None and int(upper.group(1)) > 0
+    assert lower.group(1) == upper.group(1)
+
+
+def test_a_scorecard_export_of_some_days_is_named_for_them(world: World, history: list[Ticket]) -> None:
+    client = _client(world, "supervisor")
+    month = client.get(f"/reports/scorecard/?{NOV}&unit_kind=branch&format=csv")
+    assert 'filename="scorecard-branch-202611.csv"' in month["Content-Disposition"]
+    days = client.get("/reports/scorecard/?start=2026-11-05&end=2026-11-20&unit_kind=branch&format=csv")
+    assert 'filename="scorecard-branch-20261105-20261120.csv"' in days["Content-Disposition"]
+
+
+@pytest.mark.parametrize(("who", "shown"), [("supervisor", True), ("head", True), ("auditor", True), ("admin", True),
+                                             ("agent", False), ("specialist", False)])
+def test_the_main_navigation_leads_to_the_reports(world: World, who: str, shown: bool) -> None:
+    """No page linked to /reports/: the KPI dashboard, tables, scorecards and monthly reports were reached only by
+    typing the address. Supervisors, department heads and auditors (and administrators) get 'Reports' (报表)."""
+    html = _client(world, who).get("/").content.decode()
+    nav = html[html.index('<nav class="mainnav"'):html.index("</nav>", html.index('<nav class="mainnav"'))]
+    assert ('href="/reports/"' in nav and "报表" in nav) is shown
+    if shown:
+        page = _client(world, who).get("/reports/?" + NOV).content.decode()
+        assert '<a href="/reports/" aria-current="page" id="nav-reports">' in page
