@@ -243,6 +243,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Stable names for the enumerations clients generate code from (were Status171Enum / StatusEc5Enum).
+    "ENUM_NAME_OVERRIDES": {
+        "TicketStatusEnum": "loopdesk.tickets.choices.Status",
+        "TroubleTicketStatusEnum": "loopdesk.tmf.mapping.TMF_STATUSES",
+        "CallbackVerdictEnum": "loopdesk.tickets.choices.CallbackVerdict",
+    },
 }
 # --- API tokens and rate limiting (loopdesk.tmf, docs/api.md) ---------------------------------------------
 # Default rate per token / user / address; a token may carry its own. Counted in the cache named by
