@@ -58,6 +58,12 @@ class CappedCountPaginator(Paginator):
         return len(queryset)
 
 
+def may_reveal_customers(request: HttpRequest) -> bool:
+    """Whether the admin shows customers' numbers and names in full to this user (`tickets.reveal_customer`);
+    everyone else sees them masked (138****5678) wherever an admin lists them."""
+    return request.user.has_perm("tickets.reveal_customer")
+
+
 class ReadOnlyAdminMixin:
     """Rows written only by services: the admin may look, never add, change or delete."""
 

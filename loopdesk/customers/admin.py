@@ -9,11 +9,10 @@ from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 
-from loopdesk.audit.admin import AuditedAdminMixin, CappedCountPaginator, RegionListFilter
+from loopdesk.audit.admin import AuditedAdminMixin, CappedCountPaginator, RegionListFilter, may_reveal_customers
 from loopdesk.audit.services import record_audit
 from loopdesk.customers.models import Area, Customer
 
-REVEAL_PERMISSION = "tickets.reveal_customer"
 PERSONAL_FIELDS = ("msisdn", "name")
 
 
@@ -46,25 +45,21 @@ class CustomerAdmin(AuditedAdminMixin, admin.ModelAdmin):
     def customer_name(self, obj: Customer) -> str:
         return obj.masked_name
 
-    @staticmethod
-    def may_reveal(request: HttpRequest) -> bool:
-        return request.user.has_perm(REVEAL_PERMISSION)
-
     def get_fields(self, request: HttpRequest, obj: Customer | None = None) -> Any:
         fields = list(super().get_fields(request, obj))
-        if obj is not None and not self.may_reveal(request):
+        if obj is not None and not may_reveal_customers(request):
             fields = [name for name in fields if name not in PERSONAL_FIELDS]
             fields[:0] = ["phone", "customer_name"]
         return fields
 
     def get_readonly_fields(self, request: HttpRequest, obj: Customer | None = None) -> Any:
         readonly = list(super().get_readonly_fields(request, obj))
-        if obj is not None and not self.may_reveal(request):
+        if obj is not None and not may_reveal_customers(request):
             readonly += ["phone", "customer_name"]
         return readonly
 
     def get_exclude(self, request: HttpRequest, obj: Customer | None = None) -> Any:
-        if obj is not None and not self.may_reveal(request):
+        if obj is not None and not may_reveal_customers(request):
             return PERSONAL_FIELDS
         return super().get_exclude(request, obj)
 
@@ -72,7 +67,7 @@ class CustomerAdmin(AuditedAdminMixin, admin.ModelAdmin):
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
         response = super().change_view(request, object_id, form_url, extra_context)
-        if request.method == "GET" and response.status_code == 200 and self.may_reveal(request):
+        if request.method == "GET" and response.status_code == 200 and may_reveal_customers(request):
             customer = self.get_object(request, object_id)
             if customer is not None:
                 record_audit(request.user, "customer.reveal", customer, data={"via": "admin"})

@@ -9,7 +9,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from loopdesk.audit.admin import AuditedAdminMixin
+from loopdesk.audit.admin import AuditedAdminMixin, may_reveal_customers
 from loopdesk.core.text import mask_msisdn
 from loopdesk.notify.models import TEMPLATE_VARIABLES, CustomerMessage, MessageTemplate, SmsOptOut
 
@@ -35,32 +35,28 @@ class MaskedNumberMixin:
     customer admin); others (an auditor) see 138****5678 in the list and the form, and find a row by the exact
     number. A new row (an opt-out entered by hand) is typed in full."""
 
-    @staticmethod
-    def may_reveal(request: HttpRequest) -> bool:
-        return request.user.has_perm("tickets.reveal_customer")
-
     @admin.display(description=_("mobile number"))
     def masked_number(self, obj: Any) -> str:
         return mask_msisdn(obj.msisdn)
 
     def get_list_display(self, request: HttpRequest) -> Any:
         shown = list(super().get_list_display(request))  # type: ignore[misc]
-        return shown if self.may_reveal(request) else ["masked_number" if n == "msisdn" else n for n in shown]
+        return shown if may_reveal_customers(request) else ["masked_number" if n == "msisdn" else n for n in shown]
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         fields = list(super().get_fields(request, obj))  # type: ignore[misc]
-        if obj is None or self.may_reveal(request):
+        if obj is None or may_reveal_customers(request):
             return fields
         return ["masked_number" if name == "msisdn" else name for name in fields]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         readonly = list(super().get_readonly_fields(request, obj))  # type: ignore[misc]
-        if obj is None or self.may_reveal(request):
+        if obj is None or may_reveal_customers(request):
             return readonly
         return [n for n in readonly if n != "msisdn"] + ["masked_number"]
 
     def get_exclude(self, request: HttpRequest, obj: Any = None) -> Any:
-        if obj is not None and not self.may_reveal(request):
+        if obj is not None and not may_reveal_customers(request):
             return ("msisdn",)
         return super().get_exclude(request, obj)  # type: ignore[misc]
 

@@ -10,11 +10,10 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from loopdesk.audit.admin import may_reveal_customers
 from loopdesk.core.text import mask_msisdn
 from loopdesk.outbox import worker
 from loopdesk.outbox.models import OutboxMessage
-
-REVEAL_PERMISSION = "tickets.reveal_customer"
 
 
 def _masked(text: str, target: str) -> str:
@@ -35,20 +34,16 @@ class OutboxMessageAdmin(admin.ModelAdmin):
     # who may reveal a customer's number (as the customer admin); an auditor sees them masked.
     readonly_fields = [f.name for f in OutboxMessage._meta.fields]
 
-    @staticmethod
-    def may_reveal(request: HttpRequest) -> bool:
-        return request.user.has_perm(REVEAL_PERMISSION)
-
     def get_fields(self, request: HttpRequest, obj: OutboxMessage | None = None) -> Any:
         fields = list(super().get_fields(request, obj))
-        if self.may_reveal(request):
+        if may_reveal_customers(request):
             return fields
         masked = {"target": "masked_target", "payload": "masked_payload"}
         return [masked.get(name, name) for name in fields]
 
     def get_readonly_fields(self, request: HttpRequest, obj: OutboxMessage | None = None) -> Any:
         readonly = list(super().get_readonly_fields(request, obj))
-        return readonly if self.may_reveal(request) else [*readonly, "masked_target", "masked_payload"]
+        return readonly if may_reveal_customers(request) else [*readonly, "masked_target", "masked_payload"]
 
     @admin.display(description=_("target"))
     def masked_target(self, obj: OutboxMessage) -> str:

@@ -55,9 +55,6 @@ class StrictBooleanField(forms.NullBooleanField):
             return False
         raise forms.ValidationError(_("Enter true or false."), code="invalid")
 
-    def validate(self, value: Any) -> None:
-        pass
-
 
 class QueryDateTimeField(IsoDateTimeField):
     """An ISO date-time whose "+" offset arrived as a space (not written %2B in the URL) is read with its offset."""
