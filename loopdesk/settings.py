@@ -281,6 +281,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         # Otherwise kombu keeps its exchange tables in ./control, wherever the worker was started.
         "control_folder": str(VAR_DIR / "celery" / "control"),
     }
+    # kombu's filesystem channel, with messages renamed into place when written (loopdesk/core/fsbroker.py).
+    CELERY_BROKER_TRANSPORT = "loopdesk.core.fsbroker:Transport"
 # Tests run every task synchronously in the calling process (the real-worker tests start their own worker).
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", RUNNING_TESTS)
 CELERY_TASK_EAGER_PROPAGATES = True
