@@ -46,33 +46,81 @@ MAX_UPLOAD = 200 * 1024 * 1024
 
 
 def _period(request: HttpRequest) -> m.Period:
-    """?month=2026-11 (default: this month), or ?start=2026-11-01&end=2026-11-15."""
+    """?month=2026-11 (default: this month), or ?start=2026-11-01&end=2026-11-15 (the filter bar's From / To)."""
     return _read_period(request)[0]
+
+
+MAX_RANGE_DAYS = 366  # a From / To range: at most a year (leap day included); whole years by month
 
 
 def _read_period(request: HttpRequest) -> tuple[m.Period, bool]:
     """The period and whether it is the one asked for: False when a month or dates were given but could not be
     read (2026-13, 2026-11-31, a start after its end, a start without an end), and this month is shown instead."""
-    asked = any(request.GET.get(name, "").strip() for name in ("month", "start", "end"))
-    try:
-        if request.GET.get("start") and request.GET.get("end"):
-            start = dt.date.fromisoformat(request.GET["start"])
-            end = dt.date.fromisoformat(request.GET["end"])
-            if start <= end and (end - start).days <= 3660 and _plausible(start.year) and _plausible(end.year):
-                return m.Period(start, end), True
-        if request.GET.get("month"):
-            year, month = (int(p) for p in request.GET["month"].split("-"))
+    period, errors = _period_and_errors(request)
+    return period, not errors
+
+
+def _period_and_errors(request: HttpRequest) -> tuple[m.Period, dict[str, str]]:
+    """The period and the problems of the fields that gave it (`start`, `end`, `month`), in the user's language.
+
+    From / To (`start`, `end`) win over the month when either is given: both are needed, each a date (YYYY-MM-DD)
+    of 1900–2999, the start not after the end, at most `MAX_RANGE_DAYS` days. With a problem this month is shown
+    (and the problems next to their fields)."""
+    errors: dict[str, str] = {}
+    start_text, end_text = (request.GET.get(name, "").strip() for name in ("start", "end"))
+    month_text = request.GET.get("month", "").strip()
+    if start_text or end_text:
+        dates: dict[str, dt.date] = {}
+        for name, text, missing in (("start", start_text, _("Enter the start date too, or leave both empty.")),
+                                    ("end", end_text, _("Enter the end date too, or leave both empty."))):
+            if not text:
+                errors[name] = str(missing)
+                continue
+            try:
+                day = dt.date.fromisoformat(text) if len(text) == 10 and text.isascii() else None
+            except ValueError:
+                day = None
+            if day is None:
+                errors[name] = str(_("Enter a date that exists, as YYYY-MM-DD."))
+            elif not _plausible(day.year):
+                errors[name] = str(_("Enter a date between 1900 and 2999."))
+            else:
+                dates[name] = day
+        if not errors:
+            start, end = dates["start"], dates["end"]
+            if start > end:
+                errors["end"] = str(_("The end date is before the start date."))
+            elif (end - start).days + 1 > MAX_RANGE_DAYS:
+                errors["end"] = str(_("A period is at most %(days)d days: choose a later start or an earlier end.")
+                                    % {"days": MAX_RANGE_DAYS})
+            else:
+                return m.Period(start, end), {}
+    elif month_text:
+        try:
+            year, month = (int(p) for p in month_text.split("-"))
             if _plausible(year):
-                return m.Period.month(year, month), True
-    except ValueError:
-        pass
+                return m.Period.month(year, month), {}
+        except ValueError:
+            pass
+        errors["month"] = str(_("Enter a month that exists, as YYYY-MM."))
     today = timezone.localdate()
-    return m.Period.month(today.year, today.month), not asked
+    return m.Period.month(today.year, today.month), errors
 
 
 def _plausible(year: int) -> bool:
     """A year whose period, previous period and year before are dates (year 1 or 9999 made every page a 500)."""
     return 1900 <= year <= 2999
+
+
+def _unread_export(request: HttpRequest) -> HttpResponse | None:
+    """An export (CSV / XLSX) of a period that could not be read is refused with its problems (400), not a file
+    of this month's figures named as if it were the period asked for."""
+    if request.GET.get("format") not in ("csv", "xlsx"):
+        return None
+    errors = _period_and_errors(request)[1]
+    if not errors:
+        return None
+    return HttpResponse("\n".join(errors.values()), status=400, content_type="text/plain; charset=utf-8")
 
 
 def _filters(request: HttpRequest) -> dict[str, Any]:
@@ -133,11 +181,19 @@ def _context(request: HttpRequest, period: m.Period, filters: dict[str, Any], ke
     language = translation.get_language() or "zh-hans"
     hidden = [(name, filters[name]) for name in ("province", "region") if name in filters]
     hidden += [(name, value) for name, value in keep if value not in (None, "")]
+    errors = _period_and_errors(request)[1]
+    ranged = bool(request.GET.get("start", "").strip() or request.GET.get("end", "").strip())
     return {
         "nav": "reports", "period": period, "filters": filters, "options": _filter_options(language),
-        "month_value": period.start.strftime("%Y-%m"), "query": _query(period, filters),
+        # The month field is empty while From / To give the period (they win when filled), and the fields asked
+        # for are shown as they were typed when they could not be read, next to their problems.
+        "month_value": "" if ranged else period.start.strftime("%Y-%m"),
+        "start_value": request.GET.get("start", "").strip()[:10] if ranged else "",
+        "end_value": request.GET.get("end", "").strip()[:10] if ranged else "",
+        "period_errors": errors, "max_range_days": MAX_RANGE_DAYS,
+        "query": _query(period, filters),
         "previous_query": _query(period.previous(), filters), "keep": hidden,
-        "period_unread": not _read_period(request)[1], **extra,
+        "period_unread": bool(errors), **extra,
     }
 
 
@@ -296,6 +352,8 @@ SHORT_BOARD_DRILL = {"satisfaction": "dissatisfied", "survey_satisfaction": "sur
 
 @staff_required
 def table_view(request: HttpRequest) -> HttpResponse:
+    if (refused := _unread_export(request)) is not None:
+        return refused
     period, filters = _period(request), _filters(request)
     group_by = request.GET.get("group_by", "department")
     if group_by not in m.GROUPS:
@@ -337,6 +395,8 @@ def table_view(request: HttpRequest) -> HttpResponse:
 
 @staff_required
 def tickets_view(request: HttpRequest) -> HttpResponse:
+    if (refused := _unread_export(request)) is not None:
+        return refused
     period, filters = _period(request), _filters(request)
     measure = request.GET.get("measure", "volume")
     group_by = request.GET.get("group_by") or None
@@ -424,6 +484,8 @@ def _hops_view(request: HttpRequest, period: m.Period, filters: dict[str, Any], 
 
 @staff_required
 def scorecard_view(request: HttpRequest) -> HttpResponse:
+    if (refused := _unread_export(request)) is not None:
+        return refused
     period, filters = _period(request), _filters(request)
     unit_kind = request.GET.get("unit_kind", "branch")
     if unit_kind not in scorecards.UNIT_KINDS:
