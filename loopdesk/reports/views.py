@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 from django.core import signing
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy as _
 from loopdesk.core.errors import DomainError
 from loopdesk.core.text import ascii_digits, is_db_id
 from loopdesk.customers.choices import Brand, Tier
-from loopdesk.org.choices import UnitFunction
+from loopdesk.org.choices import UnitFunction, UnitLevel
 from loopdesk.org.models import OrgUnit
 from loopdesk.reports import exports, importjobs, imports, scorecards, stash
 from loopdesk.reports import measures as m
@@ -158,12 +158,24 @@ def _drill_url(period: m.Period, filters: dict[str, Any], measure: str, group_by
     return reverse("reports:tickets") + "?" + _query(period, filters, measure=measure, group_by=group_by, group=group)
 
 
-def _filter_options(language: str) -> dict[str, Any]:
-    units = OrgUnit.objects.filter(is_active=True).only("pk", "name", "name_en", "function", "level")
+def _filter_options(user: Any, language: str, filters: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The filter bar's choices. Branches and departments: the units of what the user may see (their region, their
+    province, or all), within the page's province / region filter; inactive ones too, marked, as they have
+    figures for the periods they were active (a unit of another region only listed names the user cannot see)."""
+    units = OrgUnit.objects.filter(unit_scope(user)).only("pk", "name", "name_en", "function", "level",
+                                                          "is_active")
+    for name in ("province", "region"):
+        if (filters or {}).get(name):
+            units = units.filter(**{name: filters[name]})  # type: ignore[index]
+
+    def named(u: OrgUnit) -> str:
+        return u.display_name(language) if u.is_active else str(_("%(unit)s (inactive)") % {
+            "unit": u.display_name(language)})
+
     return {
-        "branches": [(u.pk, u.display_name(language)) for u in units if u.function == UnitFunction.FRONT_LINE
+        "branches": [(u.pk, named(u)) for u in units if u.function == UnitFunction.FRONT_LINE
                      and u.level == "centre"],
-        "departments": [(u.pk, u.display_name(language)) for u in units if u.function == UnitFunction.SPECIALIST],
+        "departments": [(u.pk, named(u)) for u in units if u.function == UnitFunction.SPECIALIST],
         # Every level, in tree order (a category filter covers its subtree).
         "categories": [(c.pk, ("· " * c.depth) + c.display_name(language))
                        for c in Category.objects.filter(is_active=True).only("pk", "name", "name_en", "depth",
@@ -171,6 +183,23 @@ def _filter_options(language: str) -> dict[str, Any]:
         "contact_types": ContactType.choices, "channels": Channel.choices, "tiers": Tier.choices,
         "brands": Brand.choices,
     }
+
+
+def unit_scope(user: Any) -> Q:
+    """The units whose figures the user may see: everything for administrators and HQ, a province's units for its
+    staff, else the units of the user's region (a user seeing only some work orders sees them within it)."""
+    if not user.is_authenticated:
+        return Q(pk__in=[])
+    if policy.is_admin(user):
+        return Q()
+    unit = user.unit
+    if unit is None:
+        return Q(pk__in=[])
+    if unit.level == UnitLevel.HQ:
+        return Q()
+    if unit.level == UnitLevel.PROVINCE:
+        return Q(province=unit.province)
+    return Q(region=unit.region)
 
 
 def _context(request: HttpRequest, period: m.Period, filters: dict[str, Any], keep: tuple = (),
@@ -184,7 +213,8 @@ def _context(request: HttpRequest, period: m.Period, filters: dict[str, Any], ke
     errors = _period_and_errors(request)[1]
     ranged = bool(request.GET.get("start", "").strip() or request.GET.get("end", "").strip())
     return {
-        "nav": "reports", "period": period, "filters": filters, "options": _filter_options(language),
+        "nav": "reports", "period": period, "filters": filters,
+        "options": _filter_options(request.user, language, filters),
         # The month field is empty while From / To give the period (they win when filled), and the fields asked
         # for are shown as they were typed when they could not be read, next to their problems.
         "month_value": "" if ranged else period.start.strftime("%Y-%m"),
