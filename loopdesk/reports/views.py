@@ -454,7 +454,7 @@ def tickets_view(request: HttpRequest) -> HttpResponse:
     page, next_url = _newest_first_page(request, qs.select_related("category", "handler_unit", "customer"))
     return render(request, "reports/tickets.html", _context(
         request, period, filters, tickets=page, total=qs.count(), measure=measure,
-        next_url=next_url, export_query=request.GET.urlencode(), **_list_labels(measure, group_by, group),
+        next_url=next_url, export_query=request.GET.urlencode(), **_list_labels(measure, group_by, group, period),
     ))
 
 
@@ -474,7 +474,7 @@ def _newest_first_page(request: HttpRequest, qs: QuerySet[Any]) -> tuple[list[An
     return page, "?" + next_query.urlencode()
 
 
-def _list_labels(measure: str, group_by: str | None, group: str | None) -> dict[str, Any]:
+def _list_labels(measure: str, group_by: str | None, group: str | None, period: m.Period) -> dict[str, Any]:
     label = m.MEASURES.get(measure, (measure, ""))[0] if measure in m.MEASURES else measure
     group_label = ""
     if group_by and group:
@@ -483,7 +483,7 @@ def _list_labels(measure: str, group_by: str | None, group: str | None) -> dict[
                 int(group) if m.GROUPS[group_by].endswith("_id") else group)
         except ValueError:
             key = group
-        group_label = m.group_labels(group_by, [key], translation.get_language()).get(key, group)
+        group_label = m.group_labels(group_by, [key], translation.get_language(), period).get(key, group)
     return {"measure_label": label, "group_by_label": m.GROUP_LABELS.get(group_by or "", ""),
             "group_label": group_label}
 
@@ -505,7 +505,7 @@ def _hops_view(request: HttpRequest, period: m.Period, filters: dict[str, Any], 
              "hours": None if h.hop_minutes is None else f"{h.hop_minutes / 60:.1f}"} for h in page]
     return render(request, "reports/hops.html", _context(
         request, period, filters, hops=rows, total=hops.count(), measure=measure,
-        next_url=next_url, export_query=request.GET.urlencode(), **_list_labels(measure, group_by, group),
+        next_url=next_url, export_query=request.GET.urlencode(), **_list_labels(measure, group_by, group, period),
     ))
 
 

@@ -74,3 +74,36 @@ def test_a_range_that_cannot_be_used_is_an_error_on_its_field(world: World, hist
         response = client.get(f"{page}{query}&format=csv")
         assert response.status_code == 400 and zh in response.content.decode(), page
     assert 'id="period-unread"' in client.get(f"/reports/tickets/?measure=volume&{query}").content.decode()
+
+
+def test_weeks_and_part_months_are_named_by_the_days_they_cover(world: World, history: list[Ticket]) -> None:
+    """November 2026 starts on a Sunday: its first week row counts 1 November only, and was labelled 2026-10-26
+    (its Monday, outside the month); a range from a Wednesday likewise. Page, CSV and XLSX say the days covered."""
+    import io
+
+    from openpyxl import load_workbook
+
+    supervisor = world.user("supervisor")
+    november = m.Period.month(2026, 11)
+    labels = m.group_labels("week", [m.dt.date(2026, 10, 26), m.dt.date(2026, 11, 30)], period=november)
+    assert labels == {m.dt.date(2026, 10, 26): "2026-W44 (2026-11-01 – 2026-11-01)",
+                      m.dt.date(2026, 11, 30): "2026-W49 (2026-11-30 – 2026-11-30)"}
+    rows = m.table(supervisor, november, "week")
+    assert rows[0].label == "2026-W45 (2026-11-02 – 2026-11-08)"
+    client = _client(world)
+    query = "start=2026-11-04&end=2026-11-20&group_by=week"
+    html = client.get(f"/reports/table/?{query}").content.decode()
+    assert "2026-W45 (2026-11-04 – 2026-11-08)" in html and ">2026-11-02<" not in html
+    link = re.search(r'<a href="([^"]*measure=volume[^"]*group=2026-11-02[^"]*)">(\d+)</a>', html)
+    assert link is not None
+    drill = client.get(link.group(1).replace("&amp;", "&")).content.decode()
+    assert f'<span id="drill-total">{link.group(2)}</span>' in drill
+    assert "2026-W45 (2026-11-04 – 2026-11-08)" in drill  # the list's heading names the same days
+    csv_rows = b"".join(client.get(f"/reports/table/?{query}&format=csv").streaming_content).decode("utf-8-sig")
+    assert csv_rows.splitlines()[1].startswith("2026-W45 (2026-11-04 – 2026-11-08),")
+    book = load_workbook(io.BytesIO(b"".join(client.get(f"/reports/table/?{query}&format=xlsx").streaming_content)))
+    assert book.worksheets[0]["A2"].value == "2026-W45 (2026-11-04 – 2026-11-08)"
+    # A month the range covers in part is named with its days; a whole month stays 2026-11.
+    part = m.table(supervisor, m.Period(m.dt.date(2026, 11, 4), m.dt.date(2026, 11, 20)), "month")
+    assert [r.label for r in part] == ["2026-11 (2026-11-04 – 2026-11-20)"]
+    assert [r.label for r in m.table(supervisor, m.Period.month(2026, 11), "month")] == ["2026-11"]
