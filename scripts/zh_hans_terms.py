@@ -1216,6 +1216,7 @@ T: dict[str, str] = {
     "The period asked for could not be read (a date that does not exist, or a start after the end): this month is "
     "shown.": "无法识别所选时段（日期不存在，或开始日期晚于结束日期），现显示本月数据。",
     "%(unit)s (inactive)": "%(unit)s（已停用）",
+    "file (English)": "文件（英文）",
     "From": "开始日期",
     "To": "结束日期",
     "Enter the start date too, or leave both empty.": "请同时填写开始日期，或两者都留空。",

@@ -10,6 +10,7 @@ import datetime as dt
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.core import signing
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -25,7 +26,7 @@ from loopdesk.core.text import ascii_digits, is_db_id
 from loopdesk.customers.choices import Brand, Tier
 from loopdesk.org.choices import UnitFunction, UnitLevel
 from loopdesk.org.models import OrgUnit
-from loopdesk.reports import exports, importjobs, imports, scorecards, stash
+from loopdesk.reports import exports, importjobs, imports, monthly, scorecards, stash
 from loopdesk.reports import measures as m
 from loopdesk.reports.models import PROVINCE_SCOPE, ImportJob, ImportRun, ReportFact, RollupPending, StoredReport
 from loopdesk.tickets import policy
@@ -617,14 +618,22 @@ def file_download(request: HttpRequest, pk: int) -> FileResponse:
     scopes = _report_scopes(request.user)
     if scopes is not None and stored.scope not in scopes:
         raise Http404
-    return FileResponse(stored.file.open("rb"), as_attachment=True, filename=stored_report_filename(stored))
+    # The user's language, or ?language=zh-hans|en (the list offers both): the workbook and its name in it.
+    language = request.GET.get("language", "")
+    if language not in {code for code, _name in settings.LANGUAGES}:
+        language = translation.get_language() or settings.LANGUAGE_CODE
+    handle = monthly.language_file(stored, language)
+    with translation.override(language):
+        filename = stored_report_filename(stored, handle.name)
+    return FileResponse(handle.open("rb"), as_attachment=True, filename=filename)
 
 
-def stored_report_filename(stored: StoredReport) -> str:
+def stored_report_filename(stored: StoredReport, name: str | None = None) -> str:
     """What a kept report downloads as: the report, its scope and its month ("月报 JM 2026-11.xlsx"), whatever name
     the storage gave the file (it appends random characters when a name is taken)."""
     scope = stored.scope_label()
-    extension = stored.file.name.rsplit(".", 1)[-1] if "." in stored.file.name else "xlsx"
+    name = name or stored.file.name
+    extension = name.rsplit(".", 1)[-1] if "." in name else "xlsx"
     label = str(_("Monthly report"))  # outside the f-string, where xgettext finds it
     return f"{label} {scope} {stored.period:%Y-%m}.{extension}"
 
