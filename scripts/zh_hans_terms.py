@@ -1217,6 +1217,10 @@ T: dict[str, str] = {
     "shown.": "无法识别所选时段（日期不存在，或开始日期晚于结束日期），现显示本月数据。",
     "%(unit)s (inactive)": "%(unit)s（已停用）",
     "file (English)": "文件（英文）",
+    "No line among lines 1–%(last)d names the usual columns (%(usual)s), so line %(line)d was taken as the header. "
+    "Delete the lines above the header, or choose each field's column.":
+        "第 1–%(last)d 行中没有一行包含常用列名（%(usual)s），因此将第 %(line)d 行作为表头。"
+        "请删除表头上方的行，或为每个字段选择列。",
     "From": "开始日期",
     "To": "结束日期",
     "Enter the start date too, or leave both empty.": "请同时填写开始日期，或两者都留空。",

@@ -777,6 +777,11 @@ def _mapping_context(context: dict[str, Any], stashed: stash.Stashed, preview: i
     context.update(mapping={"token": stashed.token, "kind": stashed.kind, "name": stashed.name,
                             "system": stashed.system, "encoding": preview.encoding, "header": preview.header,
                             "rows": preview.rows, "columns": options, "fields": rows, "partial": partial,
+                            # No line looked at named the usual columns, and a required field has none: say which
+                            # lines were searched and which one is shown as the header.
+                            "header_note": "" if getattr(preview.header, "recognised", True) or all(
+                                name in columns for name, spec in fields.items() if spec[1])
+                            else imports.header_not_found(preview.header, fields),
                             "unknown": {k: v for k, v in problems.items() if k not in fields}})
 
 
