@@ -702,8 +702,10 @@ def group_labels(group_by: str, keys: Iterable[Any], language: str | None = None
     language = language or get_language()
     keys = [k for k in keys if k is not None]
     if group_by in ("branch", "department"):
+        # A unit deactivated since keeps its figures of the periods it worked in: listed, marked as inactive now.
         units = OrgUnit.objects.in_bulk([k for k in keys if k])
-        labels = {k: units[k].display_name(language) for k in keys if k in units}
+        labels = {k: units[k].display_name(language) if units[k].is_active else str(
+            _("%(unit)s (inactive)") % {"unit": units[k].display_name(language)}) for k in keys if k in units}
         labels[0] = str(_("(none)") if group_by == "branch" else _("(front line)"))
         return labels
     if group_by in ("category", "category_root", "category_mid"):
