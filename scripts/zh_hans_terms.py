@@ -1215,6 +1215,23 @@ T: dict[str, str] = {
     "No city company has the region code “%(code)s”.": "没有地市公司的地市代码为“%(code)s”。",
     "The period asked for could not be read (a date that does not exist, or a start after the end): this month is "
     "shown.": "无法识别所选时段（日期不存在，或开始日期晚于结束日期），现显示本月数据。",
+    "%(unit)s (inactive)": "%(unit)s（已停用）",
+    "file (English)": "文件（英文）",
+    "No line among lines 1–%(last)d names the usual columns (%(usual)s), so line %(line)d was taken as the header. "
+    "Delete the lines above the header, or choose each field's column.":
+        "第 1–%(last)d 行中没有一行包含常用列名（%(usual)s），因此将第 %(line)d 行作为表头。"
+        "请删除表头上方的行，或为每个字段选择列。",
+    "From": "开始日期",
+    "To": "结束日期",
+    "Enter the start date too, or leave both empty.": "请同时填写开始日期，或两者都留空。",
+    "Enter the end date too, or leave both empty.": "请同时填写结束日期，或两者都留空。",
+    "Enter a date that exists, as YYYY-MM-DD.": "请输入存在的日期，格式为 YYYY-MM-DD。",
+    "Enter a date between 1900 and 2999.": "请输入 1900 至 2999 年之间的日期。",
+    "A period is at most %(days)d days: choose a later start or an earlier end.":
+        "时段最长 %(days)d 天：请选择较晚的开始日期或较早的结束日期。",
+    "Enter a month that exists, as YYYY-MM.": "请输入存在的月份，格式为 YYYY-MM。",
+    "From / To (at most %(days)s days) replace the month when filled: empty them to choose a month.":
+        "填写了开始和结束日期（最长 %(days)s 天）时按其统计，不按月份；清空两者即可按月份查看。",
     "Monthly reports": "月报",
     "Monthly report": "月报",
     "all regions": "全部地市",

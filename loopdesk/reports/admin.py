@@ -126,7 +126,7 @@ class AssessmentSchemeAdmin(AuditedAdminMixin, admin.ModelAdmin):
 @admin.register(StoredReport)
 class StoredReportAdmin(admin.ModelAdmin):
     list_display = ("kind", "period", "scope", "size", "created_at")
-    readonly_fields = ("kind", "period", "scope", "file", "size", "created_at", "created_by")
+    readonly_fields = ("kind", "period", "scope", "file", "file_en", "size", "created_at", "created_by")
 
 
 @admin.register(ImportRun)

@@ -305,17 +305,21 @@ class MonthCell(dt.date):
 
 
 def _group_cell(row: m.TableRow, dates: str | None) -> Any:
-    """The group's cell: its label, or (XLSX, `dates` the grouping) a day or week (its Monday) as a date cell and a
-    month as a date cell shown as the month, which Excel sorts and filters as dates."""
-    if dates in ("day", "week", "month") and isinstance(row.key, dt.date):
-        return MonthCell(row.key.year, row.key.month, 1) if dates == "month" else row.key
+    """The group's cell: its label, or (XLSX, `dates` the grouping) a day as a date cell and a whole month as a date
+    cell shown as the month, which Excel sorts and filters as dates. A week, and a month the period covers in part,
+    keep their label (the ISO week and the days covered, which sorts as the dates do): a date cell could only name
+    one day, and a Monday before the period's start is not what the row counts."""
+    if dates == "day" and isinstance(row.key, dt.date):
+        return row.key
+    if dates == "month" and isinstance(row.key, dt.date) and row.label == row.key.strftime("%Y-%m"):
+        return MonthCell(row.key.year, row.key.month, 1)
     return row.label
 
 
 def measure_rows(rows: Iterable[m.TableRow], measures: Sequence[str] = TABLE_MEASURES,
                  compare: bool = False, dates: str | None = None) -> Iterator[list[Any]]:
     """Rows for measure_header (`compare` needs rows from `m.table(..., with_previous=True, with_year=True)`);
-    `dates` (XLSX: the grouping): days, weeks and months as date cells instead of text."""
+    `dates` (XLSX: the grouping): days and whole months as date cells instead of text."""
     for row in rows:
         cells: list[Any] = [_group_cell(row, dates)]
         for name in measures:

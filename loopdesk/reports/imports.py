@@ -241,15 +241,17 @@ def _delimiter(head: bytes, encoding: str) -> str:
     return "\t" if first.count("\t") > first.count(",") else ","
 
 
-def read_table(handle: IO[bytes], name: str = "") -> tuple[list[str], Iterator[tuple[int, list[Any]]], str]:
-    """(header, rows as (line number, cells), encoding or "xlsx") of a CSV or XLSX file, read lazily.
+def read_table(handle: IO[bytes], name: str = "", fields: Fields | None = None, mapping: Mapping | None = None,
+               ) -> tuple[Header, Iterator[tuple[int, list[Any]]], str]:
+    """(header, rows as (line number, cells), encoding or "xlsx") of a CSV or XLSX file, read lazily; the header is
+    found below any title lines (`_find_header`, by the columns of `fields` and the headers `mapping` names).
     Raises UnreadableFile, here or while the rows are read, for a file that cannot be read from some line on."""
     head = handle.read(SAMPLE_BYTES)
     handle.seek(0)
     if head.startswith(b"\xd0\xcf\x11\xe0"):  # an OLE2 compound file: Excel 97-2003
         raise UnreadableFile(1, _("Excel 97-2003 workbooks (.xls) cannot be read: save the file as XLSX or CSV."))
     if _is_xlsx(head, name):
-        return _read_xlsx(handle)
+        return _read_xlsx(handle, fields, mapping)
     encoding = detect_encoding(head)
     delimiter = _delimiter(head, encoding)
     if encoding.startswith("utf-16"):
@@ -278,29 +280,70 @@ def read_table(handle: IO[bytes], name: str = "") -> tuple[list[str], Iterator[t
         except csv.Error as exc:  # raised while parsing line line_num
             raise _csv_error(reader.line_num, exc) from None
 
-    header, rows = _skip_title(header, csv_rows(), lambda row: [c.strip().lstrip("\ufeff") for c in row])
+    header, rows = _find_header(header, csv_rows(), lambda row: [c.strip().lstrip("\ufeff") for c in row], fields,
+                                mapping)
     return header, rows, encoding
 
 
-TITLE_LOOKAHEAD = 5  # lines after a title line searched for the header
+HEADER_LOOKAHEAD = 20  # lines below the first one searched for the header (titles, notes, export times ...)
 
 
-def _skip_title(first: list[str], rows: Iterator[tuple[int, list[Any]]], cells: Callable[[list[Any]], list[str]],
-                ) -> tuple[list[str], Iterator[tuple[int, list[Any]]]]:
-    """Many legacy exports put a title above the header ("江门移动投诉工单明细（2026年11月）" in A1, often merged
-    across): a first line with one cell filled, followed within a few lines by one with several, is a title and
-    that line is the header; lines between them (blank, or a note such as "导出时间：…") are skipped too. Otherwise
-    the first line is the header. Returns (header, the rows after it)."""
-    if sum(1 for c in first if c) != 1:
-        return first, rows
+class Header(list[str]):
+    """A file's header cells, and where it was found: `line` (1 unless title lines were skipped), `checked` (the
+    last line looked at for it) and `recognised` (whether it names a column of the fields, or one the mapping
+    names, rather than being a guess)."""
+
+    line: int = 1
+    checked: int = 1
+    recognised: bool = False
+
+    @classmethod
+    def at(cls, cells: list[str], line: int, checked: int, recognised: bool) -> Header:
+        header = cls(cells)
+        header.line, header.checked, header.recognised = line, checked, recognised
+        return header
+
+
+def _known_names(fields: Fields | None, mapping: Mapping | None) -> set[str]:
+    """The headers that name a column: the fields' usual headers and labels, and the headers a mapping names."""
+    names: set[str] = set()
+    for label, _required, synonyms in (fields or {}).values():
+        names.update(n.strip().lower() for n in (*synonyms, *_field_names(label)))
+    names.update(v.strip().lower() for v in (mapping or {}).values() if isinstance(v, str) and v.strip())
+    names.discard("")
+    return names
+
+
+def _find_header(first: list[str], rows: Iterator[tuple[int, list[Any]]], cells: Callable[[list[Any]], list[str]],
+                 fields: Fields | None = None, mapping: Mapping | None = None,
+                 ) -> tuple[Header, Iterator[tuple[int, list[Any]]]]:
+    """Many legacy exports put lines above the header: a title ("江门移动投诉工单明细（2026年11月）" in A1, often
+    merged across), an export time, the query's conditions, blank lines. The header is the first of the first
+    line and the `HEADER_LOOKAHEAD` non-blank lines below it that names the columns: at least two cells (one, in a
+    line of one cell) that are usual headers of `fields` or headers the mapping names. When none does (headers of
+    the file's own, mapped by position), the earlier rule: a first line with one cell filled, followed by a line
+    with several, is a title and that line the header; else the first line. Returns (header, the rows after it)."""
+    known = _known_names(fields, mapping)
+
+    def names_columns(line_cells: list[str]) -> bool:
+        filled = [c.strip().lower() for c in line_cells if c and c.strip()]
+        return bool(filled) and sum(1 for c in filled if c in known) >= min(2, len(filled))
+
+    if known and any(c.strip().lower() in known for c in first if c):  # the usual case: the first line
+        return Header.at(first, 1, 1, True), rows
     seen: list[tuple[int, list[Any]]] = []
     for line, row in rows:
         seen.append((line, row))
-        if sum(1 for c in cells(row) if c) >= 2:
-            return cells(row), rows
-        if len(seen) >= TITLE_LOOKAHEAD:
+        if known and names_columns(cells(row)):
+            return Header.at(cells(row), line, line, True), rows
+        if len(seen) >= HEADER_LOOKAHEAD:
             break
-    return first, itertools.chain(seen, rows)  # one column after all: the first line is its header
+    checked = seen[-1][0] if seen else 1
+    if sum(1 for c in first if c) == 1:  # a title, then the first line with several cells
+        for index, (line, row) in enumerate(seen):
+            if sum(1 for c in cells(row) if c) >= 2:
+                return Header.at(cells(row), line, checked, False), itertools.chain(seen[index + 1:], rows)
+    return Header.at(first, 1, checked, False), itertools.chain(seen, rows)  # the first line is the header
 
 
 def _no_header() -> UnreadableFile:
@@ -310,7 +353,8 @@ def _no_header() -> UnreadableFile:
                                "with the column names."))
 
 
-def _read_xlsx(handle: IO[bytes]) -> tuple[list[str], Iterator[tuple[int, list[Any]]], str]:
+def _read_xlsx(handle: IO[bytes], fields: Fields | None = None, mapping: Mapping | None = None,
+               ) -> tuple[Header, Iterator[tuple[int, list[Any]]], str]:
     def broken(line: int) -> UnreadableFile:
         return UnreadableFile(line, _("The file is not a readable XLSX workbook from this line on: open it in Excel, "
                                       "save it again as XLSX and import it again."))
@@ -340,10 +384,9 @@ def _read_xlsx(handle: IO[bytes]) -> tuple[list[str], Iterator[tuple[int, list[A
         finally:
             workbook.close()
 
-    found, data = _skip_title(header, xlsx_rows(), lambda row: [str(c).strip() if c is not None else "" for c in row])
+    found, data = _find_header(header, xlsx_rows(), lambda row: [str(c).strip() if c is not None else "" for c in row],
+                               fields, mapping)
     return found, data, "xlsx"
-
-
 Fields = dict[str, tuple[Any, bool, tuple[str, ...]]]
 Mapping = dict[str, str | int | None]
 Progress = Callable[[str, int], None]  # (step, rows so far): see import_tickets
@@ -434,11 +477,25 @@ def check_mapping(header: list[str], fields: Fields, mapping: Mapping | None) ->
 
 
 def resolve_columns(header: list[str], fields: Fields, mapping: Mapping | None, result: ImportResult) -> dict[str, int]:
-    """Field -> column index (see `check_mapping`); every problem of the mapping is an error on line 1."""
+    """Field -> column index (see `check_mapping`); every problem of the mapping is an error on the header's line.
+    When a required column is missing and no line looked at named the usual columns, an error says which lines
+    were searched for the header and which one was taken."""
     columns, problems = check_mapping(header, fields, mapping)
+    line = getattr(header, "line", 1)
+    missing = any(required and name not in columns for name, (_label, required, _s) in fields.items())
+    if missing and not getattr(header, "recognised", True):
+        result.add_error(line, "", header_not_found(header, fields))
     for name, problem in problems.items():
-        result.add_error(1, str(fields[name][0]) if name in fields else name, problem)
+        result.add_error(line, str(fields[name][0]) if name in fields else name, problem)
     return columns
+
+
+def header_not_found(header: list[str], fields: Fields) -> str:
+    """The problem of a file whose header was not recognised: the lines searched, the line taken, the usual headers."""
+    usual = "、".join(synonyms[0] for _label, required, synonyms in fields.values() if required)
+    return str(_("No line among lines 1–%(last)d names the usual columns (%(usual)s), so line %(line)d was taken as "
+                 "the header. Delete the lines above the header, or choose each field's column.")
+               % {"last": getattr(header, "checked", 1), "usual": usual, "line": getattr(header, "line", 1)})
 
 
 @dataclass
@@ -454,7 +511,7 @@ def preview(source: str | Path | IO[bytes], fields: Fields, name: str = "", rows
     """The header and the first `rows` rows of a CSV / XLSX file (raises UnreadableFile)."""
     handle = _open(source)
     try:
-        header, lines, encoding = read_table(handle, name or str(getattr(source, "name", source)))
+        header, lines, encoding = read_table(handle, name or str(getattr(source, "name", source)), fields)
         sample = []
         for _line, row in lines:
             sample.append([_text(c) for c in row])
@@ -917,7 +974,7 @@ def import_tickets(
     def opened(handle: IO[bytes]) -> tuple[_TicketValidator, Iterator[tuple[int, list[Any]]]] | None:
         """The validator for the file's columns and its rows still to read; None when the columns are wrong (the
         problems recorded). Raises UnreadableFile."""
-        header, rows, result.encoding = read_table(handle, name)
+        header, rows, result.encoding = read_table(handle, name, TICKET_FIELDS, mapping)
         columns = resolve_columns(header, TICKET_FIELDS, mapping, result)
         if result.error_count:
             return None
@@ -1144,7 +1201,7 @@ def import_customers(
     brands, vips = _choice_lookup("brand", Brand), _choice_lookup("vip_level", VipLevel)
 
     def parse(handle: IO[bytes]) -> Iterator[list[tuple[int, dict[str, Any]]]]:
-        header, rows, result.encoding = read_table(handle, name)
+        header, rows, result.encoding = read_table(handle, name, CUSTOMER_FIELDS, mapping)
         columns = resolve_columns(header, CUSTOMER_FIELDS, mapping, result)
         if result.error_count:
             return

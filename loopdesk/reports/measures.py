@@ -665,7 +665,7 @@ def table(user: Any, period: Period, group_by: str, filters: dict[str, Any] | No
     current = totals(user, period, filters, group_by)
     previous = totals(user, period.previous(), filters, group_by) if with_previous else {}
     year = totals(user, period.year_before(), filters, group_by) if with_year else {}
-    labels = group_labels(group_by, set(current) | set(previous))
+    labels = group_labels(group_by, set(current) | set(previous), period=period)
     customers = customers_by_group(user, filters, group_by)
 
     def of(key: Any) -> int | None:
@@ -693,14 +693,19 @@ def every_day(rows: list[TableRow], period: Period, limit: int = 366) -> list[Ta
     return [by_day.get(day) or TableRow(day, day.isoformat(), empty, {}) for day in days]
 
 
-def group_labels(group_by: str, keys: Iterable[Any], language: str | None = None) -> dict[Any, str]:
+def group_labels(group_by: str, keys: Iterable[Any], language: str | None = None,
+                 period: Period | None = None) -> dict[Any, str]:
     """The names of group values: units and categories in `language` (default: the active one, as the labels of
-    the measures are), choices by their labels, dates as ISO dates."""
+    the measures are), choices by their labels, dates as ISO dates; a week (keyed by its Monday) as its ISO week
+    and the days of it within `period` ("2026-W44 (2026-11-01 – 2026-11-01)" when November starts on its Sunday),
+    a month the period covers only in part with those days too."""
     language = language or get_language()
     keys = [k for k in keys if k is not None]
     if group_by in ("branch", "department"):
+        # A unit deactivated since keeps its figures of the periods it worked in: listed, marked as inactive now.
         units = OrgUnit.objects.in_bulk([k for k in keys if k])
-        labels = {k: units[k].display_name(language) for k in keys if k in units}
+        labels = {k: units[k].display_name(language) if units[k].is_active else str(
+            _("%(unit)s (inactive)") % {"unit": units[k].display_name(language)}) for k in keys if k in units}
         labels[0] = str(_("(none)") if group_by == "branch" else _("(front line)"))
         return labels
     if group_by in ("category", "category_root", "category_mid"):
@@ -715,10 +720,26 @@ def group_labels(group_by: str, keys: Iterable[Any], language: str | None = None
         return {k: str(choices(k).label) if k in choices.values else str(k) if k else str(_("(none)"))
                 for k in keys}
     if group_by == "month":
-        return {k: k.strftime("%Y-%m") for k in keys}
-    if group_by in ("day", "week"):
+        return {k: date_group_label("month", k, period) for k in keys}
+    if group_by == "week":
+        return {k: date_group_label("week", k, period) for k in keys}
+    if group_by == "day":
         return {k: k.isoformat() for k in keys}
     return {k: str(k) if k not in ("", None) else str(_("(none)")) for k in keys}
+
+
+def date_group_label(group_by: str, key: dt.date, period: Period | None = None) -> str:
+    """A week's or a month's name, true to the days it covers: the ISO week with its days ("2026-W45 (2026-11-02 –
+    2026-11-08)"), a month as 2026-11; the days cut to `period` when it covers the week or month only in part (a
+    week starting before the period's first day was named by a Monday outside the period)."""
+    covered = _sub_period(period or Period(dt.date.min, dt.date.max), group_by, key)
+    if group_by == "month":
+        whole = Period.month(key.year, key.month)
+        if covered == whole:
+            return key.strftime("%Y-%m")
+        return f"{key:%Y-%m} ({covered.start.isoformat()} – {covered.end.isoformat()})"
+    year, week, _weekday = key.isocalendar()
+    return f"{year}-W{week:02d} ({covered.start.isoformat()} – {covered.end.isoformat()})"
 
 
 # --- drill-down ----------------------------------------------------------------------------------------

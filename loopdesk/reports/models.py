@@ -400,6 +400,8 @@ class StoredReport(models.Model):
         help_text=_("A region code (JM), “province:” and a province code (province:GD), or “all”."),
     )
     file = models.FileField(_("file"), upload_to="reports/", max_length=255)
+    # The same workbook in English (sheet names, headers, units and categories), produced with the Chinese one.
+    file_en = models.FileField(_("file (English)"), upload_to="reports/", max_length=255, blank=True)
     size = models.PositiveIntegerField(_("size (bytes)"), default=0)
     created_at = models.DateTimeField(_("created at"))
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
@@ -410,6 +412,12 @@ class StoredReport(models.Model):
         verbose_name_plural = _("stored reports")
         constraints = [models.UniqueConstraint(fields=["kind", "period", "scope"], name="rpt_stored_unique")]
         ordering = ["-period", "scope"]
+
+    def file_for(self, language: str | None) -> Any:
+        """The workbook in `language`: the English one for English (when kept), else the Chinese one."""
+        if language and language.startswith("en") and self.file_en:
+            return self.file_en
+        return self.file
 
     def scope_filters(self) -> dict[str, str] | None:
         """The report filters of the scope: None for the whole company."""

@@ -77,27 +77,63 @@ def workbook_sheets(viewer: Any, period: m.Period, filters: dict[str, Any] | Non
     return sheets
 
 
-def produce_monthly_report(year: int, month: int, scope: str = "all", language: str = "zh-hans") -> StoredReport:
-    """Write the month's workbook for a region, a province ("province:GD") or "all" and keep it; producing it again
-    replaces it."""
-    period = m.Period.month(year, month)
+# The languages a monthly workbook is kept in, and the field of each (the site's two: Chinese, the default, and
+# English): an English user downloads the English one (`views.file_download`).
+LANGUAGE_FILES = (("zh-hans", "file"), ("en", "file_en"))
+
+
+def _workbook(period: m.Period, scope: str, language: str) -> Any:
     with translation.override(language):
-        handle = exports.xlsx_file(workbook_sheets(Everyone(), period, scope_filters(scope)))
-    name = f"monthly-{scope.replace(':', '-')}-{year:04d}-{month:02d}.xlsx"
+        return exports.xlsx_file(workbook_sheets(Everyone(), period, scope_filters(scope)))
+
+
+def _file_name(scope: str, period: m.Period, language: str) -> str:
+    suffix = "" if language == "zh-hans" else f"-{language}"
+    return f"monthly-{scope.replace(':', '-')}-{period.start:%Y-%m}{suffix}.xlsx"
+
+
+def produce_monthly_report(year: int, month: int, scope: str = "all") -> StoredReport:
+    """Write the month's workbook for a region, a province ("province:GD") or "all", in Chinese and in English, and
+    keep both; producing it again replaces them."""
+    period = m.Period.month(year, month)
+    # Written one after the other from the rollups (a month reported on the 1st no longer changes but for late
+    # callbacks and surveys, so the two hold the same numbers).
+    handles = {language: _workbook(period, scope, language) for language, _field in LANGUAGE_FILES}
+    old_names: list[str] = []
     with transaction.atomic():
         stored, _created = StoredReport.objects.select_for_update().get_or_create(
             kind="monthly", period=period.start, scope=scope,
             defaults={"created_at": timezone.now(), "file": ""},
         )
-        old_name = stored.file.name if stored.file else ""
-        stored.file.save(name, File(handle, name=name), save=False)
+        for language, field_name in LANGUAGE_FILES:
+            field_file = getattr(stored, field_name)
+            old_name = field_file.name if field_file else ""
+            name = _file_name(scope, period, language)
+            field_file.save(name, File(handles[language], name=name), save=False)
+            if old_name and old_name != field_file.name:
+                old_names.append(old_name)
         stored.size = stored.file.size
         stored.created_at = timezone.now()
         stored.save()
-    handle.close()
-    if old_name and old_name != stored.file.name:
+    for handle in handles.values():
+        handle.close()
+    for old_name in old_names:
         stored.file.storage.delete(old_name)
     return stored
+
+
+def language_file(stored: StoredReport, language: str | None) -> Any:
+    """The kept workbook in `language` (English or Chinese). A report kept before workbooks were written in English
+    has only the Chinese one: the English one is written now, from today's figures, and kept with it."""
+    if not (language and language.startswith("en")) or stored.file_en:
+        return stored.file_for(language)
+    period = m.Period.month(stored.period.year, stored.period.month)
+    handle = _workbook(period, stored.scope, "en")
+    name = _file_name(stored.scope, period, "en")
+    stored.file_en.save(name, File(handle, name=name), save=False)
+    handle.close()
+    StoredReport.objects.filter(pk=stored.pk).update(file_en=stored.file_en.name)
+    return stored.file_en
 
 
 def previous_month(today: dt.date | None = None) -> tuple[int, int]:

@@ -10,10 +10,11 @@ import datetime as dt
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.core import signing
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -23,9 +24,9 @@ from django.utils.translation import gettext_lazy as _
 from loopdesk.core.errors import DomainError
 from loopdesk.core.text import ascii_digits, is_db_id
 from loopdesk.customers.choices import Brand, Tier
-from loopdesk.org.choices import UnitFunction
+from loopdesk.org.choices import UnitFunction, UnitLevel
 from loopdesk.org.models import OrgUnit
-from loopdesk.reports import exports, importjobs, imports, scorecards, stash
+from loopdesk.reports import exports, importjobs, imports, monthly, scorecards, stash
 from loopdesk.reports import measures as m
 from loopdesk.reports.models import PROVINCE_SCOPE, ImportJob, ImportRun, ReportFact, RollupPending, StoredReport
 from loopdesk.tickets import policy
@@ -46,33 +47,81 @@ MAX_UPLOAD = 200 * 1024 * 1024
 
 
 def _period(request: HttpRequest) -> m.Period:
-    """?month=2026-11 (default: this month), or ?start=2026-11-01&end=2026-11-15."""
+    """?month=2026-11 (default: this month), or ?start=2026-11-01&end=2026-11-15 (the filter bar's From / To)."""
     return _read_period(request)[0]
+
+
+MAX_RANGE_DAYS = 366  # a From / To range: at most a year (leap day included); whole years by month
 
 
 def _read_period(request: HttpRequest) -> tuple[m.Period, bool]:
     """The period and whether it is the one asked for: False when a month or dates were given but could not be
     read (2026-13, 2026-11-31, a start after its end, a start without an end), and this month is shown instead."""
-    asked = any(request.GET.get(name, "").strip() for name in ("month", "start", "end"))
-    try:
-        if request.GET.get("start") and request.GET.get("end"):
-            start = dt.date.fromisoformat(request.GET["start"])
-            end = dt.date.fromisoformat(request.GET["end"])
-            if start <= end and (end - start).days <= 3660 and _plausible(start.year) and _plausible(end.year):
-                return m.Period(start, end), True
-        if request.GET.get("month"):
-            year, month = (int(p) for p in request.GET["month"].split("-"))
+    period, errors = _period_and_errors(request)
+    return period, not errors
+
+
+def _period_and_errors(request: HttpRequest) -> tuple[m.Period, dict[str, str]]:
+    """The period and the problems of the fields that gave it (`start`, `end`, `month`), in the user's language.
+
+    From / To (`start`, `end`) win over the month when either is given: both are needed, each a date (YYYY-MM-DD)
+    of 1900–2999, the start not after the end, at most `MAX_RANGE_DAYS` days. With a problem this month is shown
+    (and the problems next to their fields)."""
+    errors: dict[str, str] = {}
+    start_text, end_text = (request.GET.get(name, "").strip() for name in ("start", "end"))
+    month_text = request.GET.get("month", "").strip()
+    if start_text or end_text:
+        dates: dict[str, dt.date] = {}
+        for name, text, missing in (("start", start_text, _("Enter the start date too, or leave both empty.")),
+                                    ("end", end_text, _("Enter the end date too, or leave both empty."))):
+            if not text:
+                errors[name] = str(missing)
+                continue
+            try:
+                day = dt.date.fromisoformat(text) if len(text) == 10 and text.isascii() else None
+            except ValueError:
+                day = None
+            if day is None:
+                errors[name] = str(_("Enter a date that exists, as YYYY-MM-DD."))
+            elif not _plausible(day.year):
+                errors[name] = str(_("Enter a date between 1900 and 2999."))
+            else:
+                dates[name] = day
+        if not errors:
+            start, end = dates["start"], dates["end"]
+            if start > end:
+                errors["end"] = str(_("The end date is before the start date."))
+            elif (end - start).days + 1 > MAX_RANGE_DAYS:
+                errors["end"] = str(_("A period is at most %(days)d days: choose a later start or an earlier end.")
+                                    % {"days": MAX_RANGE_DAYS})
+            else:
+                return m.Period(start, end), {}
+    elif month_text:
+        try:
+            year, month = (int(p) for p in month_text.split("-"))
             if _plausible(year):
-                return m.Period.month(year, month), True
-    except ValueError:
-        pass
+                return m.Period.month(year, month), {}
+        except ValueError:
+            pass
+        errors["month"] = str(_("Enter a month that exists, as YYYY-MM."))
     today = timezone.localdate()
-    return m.Period.month(today.year, today.month), not asked
+    return m.Period.month(today.year, today.month), errors
 
 
 def _plausible(year: int) -> bool:
     """A year whose period, previous period and year before are dates (year 1 or 9999 made every page a 500)."""
     return 1900 <= year <= 2999
+
+
+def _unread_export(request: HttpRequest) -> HttpResponse | None:
+    """An export (CSV / XLSX) of a period that could not be read is refused with its problems (400), not a file
+    of this month's figures named as if it were the period asked for."""
+    if request.GET.get("format") not in ("csv", "xlsx"):
+        return None
+    errors = _period_and_errors(request)[1]
+    if not errors:
+        return None
+    return HttpResponse("\n".join(errors.values()), status=400, content_type="text/plain; charset=utf-8")
 
 
 def _filters(request: HttpRequest) -> dict[str, Any]:
@@ -110,12 +159,24 @@ def _drill_url(period: m.Period, filters: dict[str, Any], measure: str, group_by
     return reverse("reports:tickets") + "?" + _query(period, filters, measure=measure, group_by=group_by, group=group)
 
 
-def _filter_options(language: str) -> dict[str, Any]:
-    units = OrgUnit.objects.filter(is_active=True).only("pk", "name", "name_en", "function", "level")
+def _filter_options(user: Any, language: str, filters: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The filter bar's choices. Branches and departments: the units of what the user may see (their region, their
+    province, or all), within the page's province / region filter; inactive ones too, marked, as they have
+    figures for the periods they were active (a unit of another region only listed names the user cannot see)."""
+    units = OrgUnit.objects.filter(unit_scope(user)).only("pk", "name", "name_en", "function", "level",
+                                                          "is_active")
+    for name in ("province", "region"):
+        if (filters or {}).get(name):
+            units = units.filter(**{name: filters[name]})  # type: ignore[index]
+
+    def named(u: OrgUnit) -> str:
+        return u.display_name(language) if u.is_active else str(_("%(unit)s (inactive)") % {
+            "unit": u.display_name(language)})
+
     return {
-        "branches": [(u.pk, u.display_name(language)) for u in units if u.function == UnitFunction.FRONT_LINE
+        "branches": [(u.pk, named(u)) for u in units if u.function == UnitFunction.FRONT_LINE
                      and u.level == "centre"],
-        "departments": [(u.pk, u.display_name(language)) for u in units if u.function == UnitFunction.SPECIALIST],
+        "departments": [(u.pk, named(u)) for u in units if u.function == UnitFunction.SPECIALIST],
         # Every level, in tree order (a category filter covers its subtree).
         "categories": [(c.pk, ("· " * c.depth) + c.display_name(language))
                        for c in Category.objects.filter(is_active=True).only("pk", "name", "name_en", "depth",
@@ -123,6 +184,23 @@ def _filter_options(language: str) -> dict[str, Any]:
         "contact_types": ContactType.choices, "channels": Channel.choices, "tiers": Tier.choices,
         "brands": Brand.choices,
     }
+
+
+def unit_scope(user: Any) -> Q:
+    """The units whose figures the user may see: everything for administrators and HQ, a province's units for its
+    staff, else the units of the user's region (a user seeing only some work orders sees them within it)."""
+    if not user.is_authenticated:
+        return Q(pk__in=[])
+    if policy.is_admin(user):
+        return Q()
+    unit = user.unit
+    if unit is None:
+        return Q(pk__in=[])
+    if unit.level == UnitLevel.HQ:
+        return Q()
+    if unit.level == UnitLevel.PROVINCE:
+        return Q(province=unit.province)
+    return Q(region=unit.region)
 
 
 def _context(request: HttpRequest, period: m.Period, filters: dict[str, Any], keep: tuple = (),
@@ -133,11 +211,20 @@ def _context(request: HttpRequest, period: m.Period, filters: dict[str, Any], ke
     language = translation.get_language() or "zh-hans"
     hidden = [(name, filters[name]) for name in ("province", "region") if name in filters]
     hidden += [(name, value) for name, value in keep if value not in (None, "")]
+    errors = _period_and_errors(request)[1]
+    ranged = bool(request.GET.get("start", "").strip() or request.GET.get("end", "").strip())
     return {
-        "nav": "reports", "period": period, "filters": filters, "options": _filter_options(language),
-        "month_value": period.start.strftime("%Y-%m"), "query": _query(period, filters),
+        "nav": "reports", "period": period, "filters": filters,
+        "options": _filter_options(request.user, language, filters),
+        # The month field is empty while From / To give the period (they win when filled), and the fields asked
+        # for are shown as they were typed when they could not be read, next to their problems.
+        "month_value": "" if ranged else period.start.strftime("%Y-%m"),
+        "start_value": request.GET.get("start", "").strip()[:10] if ranged else "",
+        "end_value": request.GET.get("end", "").strip()[:10] if ranged else "",
+        "period_errors": errors, "max_range_days": MAX_RANGE_DAYS,
+        "query": _query(period, filters),
         "previous_query": _query(period.previous(), filters), "keep": hidden,
-        "period_unread": not _read_period(request)[1], **extra,
+        "period_unread": bool(errors), **extra,
     }
 
 
@@ -296,6 +383,8 @@ SHORT_BOARD_DRILL = {"satisfaction": "dissatisfied", "survey_satisfaction": "sur
 
 @staff_required
 def table_view(request: HttpRequest) -> HttpResponse:
+    if (refused := _unread_export(request)) is not None:
+        return refused
     period, filters = _period(request), _filters(request)
     group_by = request.GET.get("group_by", "department")
     if group_by not in m.GROUPS:
@@ -337,6 +426,8 @@ def table_view(request: HttpRequest) -> HttpResponse:
 
 @staff_required
 def tickets_view(request: HttpRequest) -> HttpResponse:
+    if (refused := _unread_export(request)) is not None:
+        return refused
     period, filters = _period(request), _filters(request)
     measure = request.GET.get("measure", "volume")
     group_by = request.GET.get("group_by") or None
@@ -364,7 +455,7 @@ def tickets_view(request: HttpRequest) -> HttpResponse:
     page, next_url = _newest_first_page(request, qs.select_related("category", "handler_unit", "customer"))
     return render(request, "reports/tickets.html", _context(
         request, period, filters, tickets=page, total=qs.count(), measure=measure,
-        next_url=next_url, export_query=request.GET.urlencode(), **_list_labels(measure, group_by, group),
+        next_url=next_url, export_query=request.GET.urlencode(), **_list_labels(measure, group_by, group, period),
     ))
 
 
@@ -384,7 +475,7 @@ def _newest_first_page(request: HttpRequest, qs: QuerySet[Any]) -> tuple[list[An
     return page, "?" + next_query.urlencode()
 
 
-def _list_labels(measure: str, group_by: str | None, group: str | None) -> dict[str, Any]:
+def _list_labels(measure: str, group_by: str | None, group: str | None, period: m.Period) -> dict[str, Any]:
     label = m.MEASURES.get(measure, (measure, ""))[0] if measure in m.MEASURES else measure
     group_label = ""
     if group_by and group:
@@ -393,7 +484,7 @@ def _list_labels(measure: str, group_by: str | None, group: str | None) -> dict[
                 int(group) if m.GROUPS[group_by].endswith("_id") else group)
         except ValueError:
             key = group
-        group_label = m.group_labels(group_by, [key], translation.get_language()).get(key, group)
+        group_label = m.group_labels(group_by, [key], translation.get_language(), period).get(key, group)
     return {"measure_label": label, "group_by_label": m.GROUP_LABELS.get(group_by or "", ""),
             "group_label": group_label}
 
@@ -415,7 +506,7 @@ def _hops_view(request: HttpRequest, period: m.Period, filters: dict[str, Any], 
              "hours": None if h.hop_minutes is None else f"{h.hop_minutes / 60:.1f}"} for h in page]
     return render(request, "reports/hops.html", _context(
         request, period, filters, hops=rows, total=hops.count(), measure=measure,
-        next_url=next_url, export_query=request.GET.urlencode(), **_list_labels(measure, group_by, group),
+        next_url=next_url, export_query=request.GET.urlencode(), **_list_labels(measure, group_by, group, period),
     ))
 
 
@@ -424,6 +515,8 @@ def _hops_view(request: HttpRequest, period: m.Period, filters: dict[str, Any], 
 
 @staff_required
 def scorecard_view(request: HttpRequest) -> HttpResponse:
+    if (refused := _unread_export(request)) is not None:
+        return refused
     period, filters = _period(request), _filters(request)
     unit_kind = request.GET.get("unit_kind", "branch")
     if unit_kind not in scorecards.UNIT_KINDS:
@@ -525,14 +618,22 @@ def file_download(request: HttpRequest, pk: int) -> FileResponse:
     scopes = _report_scopes(request.user)
     if scopes is not None and stored.scope not in scopes:
         raise Http404
-    return FileResponse(stored.file.open("rb"), as_attachment=True, filename=stored_report_filename(stored))
+    # The user's language, or ?language=zh-hans|en (the list offers both): the workbook and its name in it.
+    language = request.GET.get("language", "")
+    if language not in {code for code, _name in settings.LANGUAGES}:
+        language = translation.get_language() or settings.LANGUAGE_CODE
+    handle = monthly.language_file(stored, language)
+    with translation.override(language):
+        filename = stored_report_filename(stored, handle.name)
+    return FileResponse(handle.open("rb"), as_attachment=True, filename=filename)
 
 
-def stored_report_filename(stored: StoredReport) -> str:
+def stored_report_filename(stored: StoredReport, name: str | None = None) -> str:
     """What a kept report downloads as: the report, its scope and its month ("月报 JM 2026-11.xlsx"), whatever name
     the storage gave the file (it appends random characters when a name is taken)."""
     scope = stored.scope_label()
-    extension = stored.file.name.rsplit(".", 1)[-1] if "." in stored.file.name else "xlsx"
+    name = name or stored.file.name
+    extension = name.rsplit(".", 1)[-1] if "." in name else "xlsx"
     label = str(_("Monthly report"))  # outside the f-string, where xgettext finds it
     return f"{label} {scope} {stored.period:%Y-%m}.{extension}"
 
@@ -676,6 +777,11 @@ def _mapping_context(context: dict[str, Any], stashed: stash.Stashed, preview: i
     context.update(mapping={"token": stashed.token, "kind": stashed.kind, "name": stashed.name,
                             "system": stashed.system, "encoding": preview.encoding, "header": preview.header,
                             "rows": preview.rows, "columns": options, "fields": rows, "partial": partial,
+                            # No line looked at named the usual columns, and a required field has none: say which
+                            # lines were searched and which one is shown as the header.
+                            "header_note": "" if getattr(preview.header, "recognised", True) or all(
+                                name in columns for name, spec in fields.items() if spec[1])
+                            else imports.header_not_found(preview.header, fields),
                             "unknown": {k: v for k, v in problems.items() if k not in fields}})
 
 

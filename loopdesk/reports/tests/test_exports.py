@@ -256,12 +256,12 @@ def test_xlsx_lists_have_their_times_as_date_times(world: World, history: list[T
 
 def test_kpi_tables_by_day_week_and_month_export_their_dates_as_date_cells(world: World, history: list[Ticket],
                                                                           settings, tmp_path) -> None:
-    """In the workbook a day, a week (its Monday) or a month of a KPI table is a date cell (a month shown as
-    2026-11), which Excel sorts and filters as a date, not text; the CSV keeps the text; the monthly workbook's
-    daily trend too."""
+    """In the workbook a day or a month of a KPI table is a date cell (a month shown as 2026-11), which Excel sorts
+    and filters as a date, not text; the CSV keeps the text; the monthly workbook's daily trend too. (A week keeps
+    its label, the ISO week and the days covered: `test_period_range.py`.)"""
     client = Client()
     client.force_login(world.users["supervisor"])
-    for group_by, fmt in (("day", "yyyy-mm-dd"), ("week", "yyyy-mm-dd"), ("month", "yyyy-mm")):
+    for group_by, fmt in (("day", "yyyy-mm-dd"), ("month", "yyyy-mm")):
         url = f"/reports/table/?month=2026-11&group_by={group_by}"
         expected = [r.key for r in m.table(world.user("supervisor"), NOV, group_by)]
         sheet = load_workbook(io.BytesIO(b"".join(client.get(url + "&format=xlsx").streaming_content))).worksheets[0]

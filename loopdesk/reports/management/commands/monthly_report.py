@@ -37,7 +37,8 @@ class Command(BaseCommand):
         else:
             stored = produce_all(year, month)
         for report in stored:
-            self.stdout.write(f"{report.scope} {report.period:%Y-%m}: {report.file.name} ({report.size:,} bytes)")
+            self.stdout.write(f"{report.scope} {report.period:%Y-%m}: {report.file.name} ({report.size:,} bytes), "
+                              f"English: {report.file_en.name}")
 
     @staticmethod
     def _scope(text: str) -> str:

@@ -1,0 +1,48 @@
+"""The filter bar's branches and departments: the units of what the user may see, inactive ones marked."""
+
+from __future__ import annotations
+
+import re
+
+from django.test import Client
+
+from loopdesk.conftest import World
+from loopdesk.org.choices import UnitFunction, UnitLevel
+from loopdesk.org.models import OrgUnit
+
+
+def _options(html: str, name: str) -> dict[str, str]:
+    select = re.search(rf'<select id="f-{name}" name="{name}">(.*?)</select>', html, re.S)
+    assert select is not None
+    return {value: label.strip() for value, label in re.findall(r'<option value="(\d+)"[^>]*>([^<]*)</option>',
+                                                                 select.group(1))}
+
+
+def test_branch_and_department_choices_are_the_users_scope(world: World) -> None:
+    zh_branch = OrgUnit.objects.create(code="ZHB", name="香洲分公司", name_en="Xiangzhou", parent=world.units["zh"],
+                                       level=UnitLevel.CENTRE, function=UnitFunction.FRONT_LINE, province="GD",
+                                       region="ZH")
+    zh_dept = OrgUnit.objects.create(code="ZHN", name="珠海网络部", name_en="ZH network", parent=world.units["zh"],
+                                     level=UnitLevel.CENTRE, function=UnitFunction.SPECIALIST, province="GD",
+                                     region="ZH")
+    closed = world.units["branch_xh"]
+    closed.is_active = False
+    closed.save()
+    client = Client()
+    client.force_login(world.users["supervisor"])  # Jiangmen's service supervisor
+    for page in ("/reports/", "/reports/table/", "/reports/scorecard/"):
+        html = client.get(page + "?month=2026-11").content.decode()
+        branches, departments = _options(html, "branch"), _options(html, "department")
+        assert str(zh_branch.pk) not in branches and str(zh_dept.pk) not in departments, page
+        assert branches[str(world.units["csc"].pk)] == "客户服务中心"
+        assert branches[str(closed.pk)] == "新会分公司（已停用）"  # past periods have its figures
+        assert str(world.units["netmaint"].pk) in departments
+    english = client.get("/reports/?month=2026-11", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert _options(english, "branch")[str(closed.pk)] == "branch_xh (inactive)"
+    admin = Client()
+    admin.force_login(world.users["admin"])
+    html = admin.get("/reports/?month=2026-11").content.decode()
+    assert str(zh_branch.pk) in _options(html, "branch") and str(zh_dept.pk) in _options(html, "department")
+    # The administrator looking at one region (a link with region=JM): that region's units.
+    html = admin.get("/reports/?month=2026-11&region=JM").content.decode()
+    assert str(zh_branch.pk) not in _options(html, "branch")
