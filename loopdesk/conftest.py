@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import Group
+from django.utils import translation
 
 from loopdesk.customers.models import Customer
 from loopdesk.org.choices import Role, UnitFunction, UnitLevel
@@ -20,6 +21,16 @@ from loopdesk.sla.calendars import SHANGHAI
 from loopdesk.sla.models import BusinessCalendar, CalendarKind, SlaPolicy
 from loopdesk.tickets.choices import Channel, ContactType
 from loopdesk.tickets.models import Category
+
+
+@pytest.fixture(autouse=True)
+def _site_language() -> Any:
+    """Every test starts in the site's language: a request in English (the locale middleware activates it for
+    the thread and leaves it active) must not turn the next test's labels English."""
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
 
 T0 = dt.datetime(2026, 11, 2, 9, 0, tzinfo=SHANGHAI)  # a Monday
 
