@@ -29,7 +29,8 @@ from loopdesk.tmf.delivery import CHANNEL, DeliveryError, deliver, verify
 from loopdesk.tmf.models import DeliveryLog, EventSubscription, SubscriptionKind
 from loopdesk.tmf.tests.conftest import BASE, client_for, issue_token, ticket_body
 
-pytestmark = pytest.mark.django_db
+# Their listeners are on loopback: allowed here as a deployment allows a network (loopdesk.tmf.callbacks).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("allow_loopback_callbacks")]
 
 
 @dataclass
