@@ -68,13 +68,14 @@ def request_token(request: Any) -> ApiToken | None:
 
 
 class TokenScopePermission(permissions.BasePermission):
-    """A read-only token may only read."""
+    """A read-only token may only read. Registering (and unregistering) an event listener counts as reading
+    (`reading_view = True` on the view): the listener hears only about tickets the token may read."""
 
     message = _("This API token may only read.")
 
     def has_permission(self, request: Any, view: Any) -> bool:
         token = request_token(request)
-        if token is None or request.method in permissions.SAFE_METHODS:
+        if token is None or request.method in permissions.SAFE_METHODS or getattr(view, "reading_view", False):
             return True
         return token.can_write
 

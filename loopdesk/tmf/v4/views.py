@@ -419,6 +419,10 @@ def subscription_body(sub: EventSubscription, *, with_secret: bool = False) -> d
 
 
 class HubView(TmfView):
+    # Subscribing is reading: a read-only token may listen (to what it may read: events are scoped to its owner
+    # and token, loopdesk.tmf.events._in_scope).
+    reading_view = True
+
     @extend_schema(operation_id="registerListener", tags=["events subscription"],
                    request=serializers.EventSubscriptionInputSerializer,
                    responses={201: serializers.EventSubscriptionSerializer, **_errors()})
@@ -458,6 +462,8 @@ def _check_not_listening_already(request: Request, token: Any, callback: str, ev
 
 
 class HubDetailView(TmfView):
+    reading_view = True  # unregistering its own listener: as registering it
+
     @extend_schema(operation_id="unregisterListener", tags=["events subscription"], parameters=[ID_PARAM],
                    responses={204: None, **_errors()})
     def delete(self, request: Request, id: str) -> Response:
