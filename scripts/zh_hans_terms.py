@@ -736,6 +736,7 @@ T: dict[str, str] = {
     "Choose a valid channel.": "请选择有效的渠道。",
     "Choose a valid priority.": "请选择有效的优先级。",
     "Choose an active category.": "请选择启用中的类目。",
+    "The requested resolution time must be in the future.": "客户要求的解决时间必须晚于当前时间。",
     "The committed resolution time must be in the future.": "承诺解决时间必须晚于当前时间。",
     "Choose the customer.": "请选择客户。",
     "External ids need a system (≤ 32) and an id (≤ 64).": "外部编号须包含系统（≤ 32 个字符）和编号（≤ 64 个字符）。",

@@ -479,6 +479,10 @@ def do_create_ticket(
     title = _clean_text(errors, "title", title, required=False, limit=MAX_TITLE)
     if committed_at is not None and committed_at <= at:
         errors["committed_at"] = [str(_("The committed resolution time must be in the future."))]
+    # What the customer asks for: a time already past when the contact is registered cannot be promised (it made
+    # the ticket look overdue for the customer from its first minute).
+    if requested_resolution_at is not None and requested_resolution_at <= at:
+        errors["requested_resolution_at"] = [str(_("The requested resolution time must be in the future."))]
     if customer is None or customer.pk is None:
         errors["customer"] = [str(_("Choose the customer."))]
     for system, external_id in (external_refs or {}).items():

@@ -99,6 +99,17 @@ def test_create_with_a_wrong_type_is_400_naming_the_attribute(world: World, crm,
     assert Ticket.objects.count() == 0
 
 
+def test_a_requested_resolution_date_already_past_is_400_naming_it(world: World, crm) -> None:
+    body = assert_error(create(crm, world, requestedResolutionDate="2020-01-01T09:00:00+08:00"), 400,
+                        "requestedResolutionDate")
+    assert list(body["errors"]) == ["requestedResolutionDate"]
+    assert Ticket.objects.count() == 0
+    future = (dt.datetime.now(dt.UTC) + dt.timedelta(days=2)).replace(microsecond=0)
+    created = create(crm, world, requestedResolutionDate=future.isoformat())
+    assert created.status_code == 201, created.content
+    assert dt.datetime.fromisoformat(created.json()["requestedResolutionDate"]) == future
+
+
 def test_unknown_and_read_only_attributes_are_refused(world: World, crm) -> None:
     body = assert_error(create(crm, world, colour="red", creationDate="2026-01-01T00:00:00Z"), 400)
     assert {"colour", "creationDate"} <= set(body["errors"])
