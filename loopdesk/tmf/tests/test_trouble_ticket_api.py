@@ -821,6 +821,23 @@ def test_a_stale_if_match_is_412_for_every_part_of_a_patch(world: World, crm, bo
     assert patch(crm, pk, body, HTTP_IF_MATCH=current).status_code == 200
 
 
+def test_if_match_takes_a_list_of_etags_and_star(world: World, crm) -> None:
+    """RFC 9110 §13.1.1: If-Match is `*` or a list of ETags; the request is made when any of them is current."""
+    pk = create(crm, world).json()["id"]
+    current = crm.get(f"{BASE}/troubleTicket/{pk}")["ETag"]
+    stale = f'"{int(current.strip(chr(34))) - 1}"'
+    moved = patch(crm, pk, {"status": "inProgress"}, HTTP_IF_MATCH=f"{stale}, {current}")
+    assert moved.status_code == 200, moved.content
+    assert moved["ETag"] != current and Ticket.objects.get(pk=pk).status == Status.DISPATCHED
+    assert assert_error(patch(crm, pk, {"note": [{"text": "乙"}]}, HTTP_IF_MATCH=f'{stale}, {current}, "99"'),
+                        412)["code"] == "precondition_failed"  # the ticket moved on: none of them is current
+    assert patch(crm, pk, {"note": [{"text": "丙"}]}, HTTP_IF_MATCH="*").status_code == 200
+    assert_error(patch(crm, pk, {"note": [{"text": "丁"}]}, HTTP_IF_MATCH=f'{moved["ETag"]}, "x"'), 400, "If-Match")
+    latest = crm.get(f"{BASE}/troubleTicket/{pk}")["ETag"]
+    assert crm.delete(f"{BASE}/troubleTicket/{pk}", HTTP_IF_MATCH=f'"1", {latest}').status_code == 204
+    assert Ticket.objects.get(pk=pk).status == Status.WITHDRAWN
+
+
 def test_a_stale_if_match_is_412_even_with_a_body_that_is_not_valid(world: World, crm) -> None:
     """The precondition comes before the body (RFC 9110 §13.2.2): the client learns first that its copy is stale."""
     pk = create(crm, world).json()["id"]
