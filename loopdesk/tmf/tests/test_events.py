@@ -715,3 +715,20 @@ def test_a_read_only_token_may_listen_to_what_it_may_read_and_unregister(world: 
         int(hub["id"])]  # the Jiangmen ticket: not for the Zhuhai reader
     assert reader.delete(f"{BASE}/hub/{hub['id']}").status_code == 204
     assert not EventSubscription.objects.get(pk=hub["id"]).is_active
+
+
+def test_linking_two_tickets_tells_the_listeners_of_both(world: World, crm, receiver) -> None:
+    """The relationship shows on both tickets (isParent / isChild): each one's listeners hear an attribute change
+    of troubleTicketRelationship, each event with that ticket's new relationships."""
+    parent = crm.post(f"{BASE}/troubleTicket", ticket_body(world), format="json").json()["id"]
+    child = crm.post(f"{BASE}/troubleTicket", ticket_body(world), format="json").json()["id"]
+    register(crm, receiver.url, "eventType=TroubleTicketAttributeValueChangeEvent")
+    response = crm.patch(f"{BASE}/troubleTicket/{parent}", {"troubleTicketRelationship": [
+        {"id": child, "relationshipType": "isParent"}]}, format="json")
+    assert response.status_code == 200, response.content
+    deliver_all()
+    bodies = {json.loads(r["body"])["event"]["troubleTicket"]["id"]: json.loads(r["body"]) for r in receiver.received}
+    assert set(bodies) == {parent, child}
+    assert all(b["fieldPath"] == "troubleTicketRelationship" for b in bodies.values())
+    assert (parent, "isChild") in [(r["id"], r["relationshipType"]) for r in bodies[child]["event"]["troubleTicket"][
+        "troubleTicketRelationship"]]
