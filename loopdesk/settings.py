@@ -298,6 +298,9 @@ LOOPDESK_OUTBOX_POLL_SECONDS = float(env_str("LOOPDESK_OUTBOX_POLL_SECONDS", "2"
 LOOPDESK_OUTBOX_BATCH = int(env_str("LOOPDESK_OUTBOX_BATCH", "500"))
 LOOPDESK_OUTBOX_LEASE_SECONDS = int(env_str("LOOPDESK_OUTBOX_LEASE_SECONDS", "120"))
 LOOPDESK_OUTBOX_MAX_ATTEMPTS = int(env_str("LOOPDESK_OUTBOX_MAX_ATTEMPTS", "8"))
+# Days delivered and given-up (dead) outbox rows, and the TMF delivery log, are kept (purged nightly; 0: kept for ever).
+LOOPDESK_OUTBOX_KEEP_DELIVERED_DAYS = int(env_str("LOOPDESK_OUTBOX_KEEP_DELIVERED_DAYS", "30"))
+LOOPDESK_OUTBOX_KEEP_DEAD_DAYS = int(env_str("LOOPDESK_OUTBOX_KEEP_DEAD_DAYS", "90"))
 # Networks event callbacks (hub listeners, webhooks) may point into, as CIDR ranges: loopback, private, link-local
 # and other special addresses are refused otherwise (server-side request forgery; loopdesk.tmf.callbacks).
 LOOPDESK_WEBHOOK_ALLOWED_NETWORKS = [
