@@ -162,9 +162,10 @@ class ApiRateThrottle(SimpleRateThrottle):
             if connection.features.has_select_for_update:
                 self.cache.add(key, [], self.duration)  # the row to lock (no-op when it is there)
                 quote = connection.ops.quote_name
-                with connection.cursor() as cursor:  # the table: the cache setting, quoted; the key: a parameter
-                    cursor.execute(f"SELECT 1 FROM {quote(self.cache._table)} WHERE {quote('cache_key')} = %s "  # noqa: S608
-                                   "FOR UPDATE", [self.cache.make_and_validate_key(key)])
+                table = quote(self.cache.cache_model_class._meta.db_table)  # the cache's setting, quoted
+                with connection.cursor() as cursor:  # the key: a parameter
+                    cursor.execute(f"SELECT 1 FROM {table} WHERE {quote('cache_key')} = %s FOR UPDATE",  # noqa: S608
+                                   [self.cache.make_and_validate_key(key)])
             yield
 
     def wait(self) -> float | None:
