@@ -40,6 +40,8 @@ def periodic_jobs() -> dict[str, dict[str, object]]:
         "survey-expiry": {"task": "loopdesk.surveys.expire_surveys", **_every(3600)},
         # KPI rollups: fold the ticket changes noted since the last fold (also kicked after each commit).
         "rollup-fold": {"task": "reports.fold_rollups", **_every(10)},
+        # Delivered / given-up outbox rows and the delivery log past their retention (LOOPDESK_OUTBOX_KEEP_*_DAYS).
+        "outbox-purge": {"task": "loopdesk.outbox.purge_old", "schedule": crontab(minute=40, hour=3)},
         # Planner statistics (ANALYZE) at night: SQLite keeps none by itself, PostgreSQL's autovacuum lags bulk loads.
         "db-statistics": {"task": "loopdesk.core.refresh_statistics", "schedule": crontab(minute=10, hour=3)},
         # Last month's report workbooks, early on the 1st (Asia/Shanghai); idempotent.

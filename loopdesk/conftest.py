@@ -64,6 +64,13 @@ def post_admin_change(client: Any, url: str, data: dict[str, Any], **extra: Any)
     return client.post(url, {**data, "edit_state": found.group(1)}, **extra)
 
 
+@pytest.fixture
+def allow_loopback_callbacks(settings: Any) -> None:
+    """Event callbacks to 127.0.0.1 / ::1 allowed, as a deployment allows them with LOOPDESK_WEBHOOK_ALLOWED_NETWORKS
+    (refused by default: loopdesk.tmf.callbacks), for tests that deliver to a real listener on loopback."""
+    settings.LOOPDESK_WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1/128"]
+
+
 _msisdns = itertools.count(13800000001)
 
 

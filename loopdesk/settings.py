@@ -6,6 +6,7 @@ Business policy (SLA targets, routing, categories, calendars) lives in the datab
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import os
 import sys
 from pathlib import Path
@@ -299,6 +300,13 @@ LOOPDESK_OUTBOX_POLL_SECONDS = float(env_str("LOOPDESK_OUTBOX_POLL_SECONDS", "2"
 LOOPDESK_OUTBOX_BATCH = int(env_str("LOOPDESK_OUTBOX_BATCH", "500"))
 LOOPDESK_OUTBOX_LEASE_SECONDS = int(env_str("LOOPDESK_OUTBOX_LEASE_SECONDS", "120"))
 LOOPDESK_OUTBOX_MAX_ATTEMPTS = int(env_str("LOOPDESK_OUTBOX_MAX_ATTEMPTS", "8"))
+# Days delivered and given-up (dead) outbox rows, and the TMF delivery log, are kept (purged nightly; 0: kept for ever).
+LOOPDESK_OUTBOX_KEEP_DELIVERED_DAYS = int(env_str("LOOPDESK_OUTBOX_KEEP_DELIVERED_DAYS", "30"))
+LOOPDESK_OUTBOX_KEEP_DEAD_DAYS = int(env_str("LOOPDESK_OUTBOX_KEEP_DEAD_DAYS", "90"))
+# Networks event callbacks (hub listeners, webhooks) may point into, as CIDR ranges: loopback, private, link-local
+# and other special addresses are refused otherwise (server-side request forgery; loopdesk.tmf.callbacks).
+LOOPDESK_WEBHOOK_ALLOWED_NETWORKS = [
+    str(ipaddress.ip_network(item, strict=False)) for item in env_list("LOOPDESK_WEBHOOK_ALLOWED_NETWORKS")]
 # SMS gateway: "file" (JSON lines under var/sms/, default), "console" (log), or "http" (generic JSON gateway).
 LOOPDESK_SMS_GATEWAY = env_str("LOOPDESK_SMS_GATEWAY", "file")
 LOOPDESK_SMS_FILE = Path(env_str("LOOPDESK_SMS_FILE") or VAR_DIR / "sms" / "sent.jsonl")

@@ -736,6 +736,7 @@ T: dict[str, str] = {
     "Choose a valid channel.": "请选择有效的渠道。",
     "Choose a valid priority.": "请选择有效的优先级。",
     "Choose an active category.": "请选择启用中的类目。",
+    "The requested resolution time must be in the future.": "客户要求的解决时间必须晚于当前时间。",
     "The committed resolution time must be in the future.": "承诺解决时间必须晚于当前时间。",
     "Choose the customer.": "请选择客户。",
     "External ids need a system (≤ 32) and an id (≤ 64).": "外部编号须包含系统（≤ 32 个字符）和编号（≤ 64 个字符）。",
@@ -780,6 +781,14 @@ T: dict[str, str] = {
     "The file's content is not of its type (%(type)s).": "文件内容与其类型（%(type)s）不符。",
     "Choose who may see the file.": "请选择文件的可见范围。",
     # --- TMF621 integration ------------------------------------------------------------------------------
+    "Events cannot be sent to a %(kind)s address (%(address)s): give the receiver's public address, or ask the "
+    "administrator to allow this network (LOOPDESK_WEBHOOK_ALLOWED_NETWORKS).":
+        "事件不能发送到%(kind)s地址（%(address)s）：请填写接收方的公网地址，或请管理员放行该网段"
+        "（LOOPDESK_WEBHOOK_ALLOWED_NETWORKS）。",
+    "loopback": "回环",
+    "link-local": "链路本地",
+    "private network": "内网",
+    "reserved": "保留",
     "The new API token, shown only this once: %(token)s": "新的 API 令牌（仅显示这一次）：%(token)s",
     "Issue a new token (the old one stops working)": "签发新令牌（旧令牌随即失效）",
     "New token for %(name)s, shown only this once: %(token)s": "%(name)s 的新令牌（仅显示这一次）：%(token)s",

@@ -76,3 +76,50 @@ def deliverer_for(channel: str) -> Deliverer | None:
 def destination_of(message: OutboxMessage) -> str:
     named = _destinations.get(message.channel)
     return f"{message.channel}:{named(message)}" if named is not None else message.channel
+
+
+# --- retention: delivered and given-up rows do not stay for ever ----------------------------------------------
+
+PURGE_CHUNK = 5000
+Purger = Callable[[dt.datetime, dt.datetime], int]
+_purgers: dict[str, Purger] = {}
+
+
+def register_purger(name: str, purger: Purger) -> None:
+    """`purger(delivered_before, dead_before)` deletes an app's own records of deliveries (e.g. the TMF delivery log)
+    older than the retention and returns how many; run by `purge_old` with the outbox's own rows."""
+    _purgers[name] = purger
+
+
+def delete_in_chunks(queryset: Any) -> int:
+    """Delete what `queryset` selects in chunks of PURGE_CHUNK rows (short transactions, no long lock)."""
+    deleted = 0
+    while True:
+        pks = list(queryset.values_list("pk", flat=True)[:PURGE_CHUNK])
+        if not pks:
+            return deleted
+        deleted += queryset.model.objects.filter(pk__in=pks).delete()[0]
+
+
+def purge_old(now: dt.datetime | None = None) -> dict[str, int]:
+    """Delete delivered outbox rows older than LOOPDESK_OUTBOX_KEEP_DELIVERED_DAYS (30) and given-up (dead) ones older
+    than LOOPDESK_OUTBOX_KEEP_DEAD_DAYS (90), by creation time, and the registered records of deliveries (the TMF
+    delivery log: acknowledged attempts after the first retention, failed ones after the second). 0 keeps for ever.
+    Pending and failed rows (still to be delivered) are never purged."""
+    from django.conf import settings
+
+    now = now or timezone.now()
+    keep_delivered = settings.LOOPDESK_OUTBOX_KEEP_DELIVERED_DAYS
+    keep_dead = settings.LOOPDESK_OUTBOX_KEEP_DEAD_DAYS
+    far_past = dt.datetime.min.replace(tzinfo=dt.UTC)
+    delivered_before = now - dt.timedelta(days=keep_delivered) if keep_delivered else far_past
+    dead_before = now - dt.timedelta(days=keep_dead) if keep_dead else far_past
+    counts = {"delivered": 0, "dead": 0}
+    # Per channel: the index outbox_channel (channel, status, created_at) finds them.
+    for channel in OutboxMessage.objects.order_by().values_list("channel", flat=True).distinct():
+        for status, before in (("delivered", delivered_before), ("dead", dead_before)):
+            counts[status] += delete_in_chunks(OutboxMessage.objects.filter(
+                channel=channel, status=status, created_at__lt=before))
+    for name, purger in _purgers.items():
+        counts[name] = purger(delivered_before, dead_before)
+    return counts

@@ -479,6 +479,10 @@ def do_create_ticket(
     title = _clean_text(errors, "title", title, required=False, limit=MAX_TITLE)
     if committed_at is not None and committed_at <= at:
         errors["committed_at"] = [str(_("The committed resolution time must be in the future."))]
+    # What the customer asks for: a time already past when the contact is registered cannot be promised (it made
+    # the ticket look overdue for the customer from its first minute).
+    if requested_resolution_at is not None and requested_resolution_at <= at:
+        errors["requested_resolution_at"] = [str(_("The requested resolution time must be in the future."))]
     if customer is None or customer.pk is None:
         errors["customer"] = [str(_("Choose the customer."))]
     for system, external_id in (external_refs or {}).items():
@@ -587,6 +591,8 @@ def _create(
             TicketLink.objects.bulk_create(links)
             created["links"] += links
         _publish(ticket)
+        if parent is not None:
+            _record_link_on_other_side(parent.pk, LinkKind.PARENT, ticket.number, acting_user, at)
         record_audit(acting_user, "ticket.create", ticket, data={"number": number}, at=at)
         if dispatch:
             ticket = _dispatch(acting_user=acting_user, ticket=ticket, to_unit=dispatch_to, to_user=None,
@@ -901,10 +907,13 @@ def do_reject_ticket(
             if duplicate_of.pk == t.pk:
                 raise ValidationFailed(field="duplicate_of", message=_("A work order cannot duplicate itself."))
             t.duplicate_of = duplicate_of
-            TicketLink.objects.get_or_create(
+            at = _now(now)
+            _link, linked = TicketLink.objects.get_or_create(
                 from_ticket=t, to_ticket=duplicate_of, kind=LinkKind.DUPLICATE,
-                defaults={"created_at": _now(now), "created_by": acting_user},
+                defaults={"created_at": at, "created_by": acting_user},
             )
+            if linked:
+                _record_link_on_other_side(duplicate_of.pk, LinkKind.DUPLICATE, t.number, acting_user, at)
 
     data = {"reason": reason, "duplicate_of": duplicate_of.number if duplicate_of else None}
     return _transition(acting_user, ticket, Action.REJECT, expected_version=expected_version, now=now, note=note,
@@ -998,23 +1007,38 @@ def do_link_tickets(
         raise ValidationFailed(field="other", message=_("A work order cannot be linked to itself."))
     at = _now(now)
     with transaction.atomic(), refcache.pinned():
-        t = _lock_ticket(_pk(ticket), None)  # no version check: this changes no state of the ticket
+        # Both rows locked (both get a timeline entry), in id order: no deadlock with a link made the other way.
+        locked = {pk: _lock_ticket(pk, None) for pk in sorted({_pk(ticket), other.pk})}  # no version check
+        t, o = locked[_pk(ticket)], locked[other.pk]
         _check_can_write(acting_user, t)
-        if not policy.can_see(acting_user, other):
+        if not policy.can_see(acting_user, o):
             raise NotFoundError(_("Work order not found."))
         if kind == LinkKind.PARENT:
-            _check_parent_link(t, other)
+            _check_parent_link(t, o)
         link, created = TicketLink.objects.get_or_create(
-            from_ticket=t, to_ticket=other, kind=kind, defaults={"created_at": at, "created_by": acting_user}
+            from_ticket=t, to_ticket=o, kind=kind, defaults={"created_at": at, "created_by": acting_user}
         )
         if created:
             if kind == LinkKind.PARENT:
-                Ticket.objects.filter(pk=other.pk).update(parent=t)
-            _append_event(t, EventKind.LINK, acting_user, at, data={"kind": kind, "other": other.number})
+                Ticket.objects.filter(pk=o.pk).update(parent=t)
+                o.parent_id = t.pk
+            _append_event(t, EventKind.LINK, acting_user, at, data={"kind": kind, "other": o.number})
             _touch(t, at)
             _publish(t)
-            record_audit(acting_user, "ticket.link", t, data={"kind": kind, "other": other.number}, at=at)
+            _record_link_on_other_side(o, kind, t.number, acting_user, at)
+            record_audit(acting_user, "ticket.link", t, data={"kind": kind, "other": o.number}, at=at)
     return link
+
+
+def _record_link_on_other_side(other: Ticket | int, kind: str, number: str, acting_user: Any,
+                               at: dt.datetime) -> None:
+    """The other end of a new link gets its timeline entry too (`inverse`: it is the child / the original / the
+    related one): its relationships changed as well (TMF troubleTicketRelationship: its listeners hear a
+    TroubleTicketAttributeValueChangeEvent), and its handlers see who linked it and to what."""
+    o = other if isinstance(other, Ticket) else _lock_ticket(other, None)
+    _append_event(o, EventKind.LINK, acting_user, at, data={"kind": kind, "other": number, "inverse": True})
+    _touch(o, at)
+    _publish(o)
 
 
 def validate_upload(upload: UploadedFile) -> None:

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from loopdesk.audit.admin import AuditedAdminMixin
 from loopdesk.audit.services import record_audit
-from loopdesk.tmf import mapping
+from loopdesk.tmf import callbacks, mapping
 from loopdesk.tmf.models import ApiToken, DeliveryLog, EventSubscription
 
 
@@ -52,6 +52,13 @@ class SubscriptionForm(forms.ModelForm):
     class Meta:
         model = EventSubscription
         fields = ("kind", "name", "callback", "event_types", "owner", "secret", "is_active")
+
+    def clean_callback(self) -> str:
+        value = self.cleaned_data["callback"]
+        reason = callbacks.refusal(value)
+        if reason:
+            raise forms.ValidationError(reason, code="forbidden_address")
+        return value
 
 
 @admin.register(EventSubscription)

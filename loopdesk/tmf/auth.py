@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import caches
+from django.core.cache.backends.db import DatabaseCache
+from django.db import connections, router, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -20,6 +25,7 @@ from loopdesk.tickets.policy import visible_tickets
 from loopdesk.tmf.models import TOKEN_PREFIX, ApiToken
 
 LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
+_COUNT_LOCK = threading.Lock()  # the local-memory rate counters of this process: one request counted at a time
 
 
 class ApiTokenAuthentication(BaseAuthentication):
@@ -68,13 +74,14 @@ def request_token(request: Any) -> ApiToken | None:
 
 
 class TokenScopePermission(permissions.BasePermission):
-    """A read-only token may only read."""
+    """A read-only token may only read. Registering (and unregistering) an event listener counts as reading
+    (`reading_view = True` on the view): the listener hears only about tickets the token may read."""
 
     message = _("This API token may only read.")
 
     def has_permission(self, request: Any, view: Any) -> bool:
         token = request_token(request)
-        if token is None or request.method in permissions.SAFE_METHODS:
+        if token is None or request.method in permissions.SAFE_METHODS or getattr(view, "reading_view", False):
             return True
         return token.can_write
 
@@ -134,7 +141,32 @@ class ApiRateThrottle(SimpleRateThrottle):
         rate = f"{token.rate_per_minute}/min" if token is not None and token.rate_per_minute else self.get_rate()
         self.rate = rate
         self.num_requests, self.duration = self.parse_rate(rate)
-        return super().allow_request(request, view)
+        # DRF reads the history, decides, and writes it back: two requests at once both read the same history, so at
+        # the limit both passed (and one of them was not counted). The read-decide-write is made one step.
+        with self._counting(self.get_cache_key(request, view)):
+            return super().allow_request(request, view)
+
+    @contextmanager
+    def _counting(self, key: str) -> Iterator[None]:
+        """Hold what makes this client's count one step at a time: for the database cache, its row locked for the
+        transaction (PostgreSQL: SELECT … FOR UPDATE; SQLite: the write lock a transaction takes at BEGIN IMMEDIATE,
+        see settings), across every worker; for a local-memory cache, a lock in this process (its count is per
+        process anyway)."""
+        if not isinstance(self.cache, DatabaseCache):
+            with _COUNT_LOCK:
+                yield
+            return
+        db = router.db_for_write(self.cache.cache_model_class)
+        connection = connections[db]
+        with transaction.atomic(using=db):
+            if connection.features.has_select_for_update:
+                self.cache.add(key, [], self.duration)  # the row to lock (no-op when it is there)
+                quote = connection.ops.quote_name
+                table = quote(self.cache.cache_model_class._meta.db_table)  # the cache's setting, quoted
+                with connection.cursor() as cursor:  # the key: a parameter
+                    cursor.execute(f"SELECT 1 FROM {table} WHERE {quote('cache_key')} = %s FOR UPDATE",  # noqa: S608
+                                   [self.cache.make_and_validate_key(key)])
+            yield
 
     def wait(self) -> float | None:
         """Seconds until a request is allowed again. DRF's estimate gives None when more requests are counted than

@@ -23,8 +23,8 @@ from typing import Any
 
 from django.utils import timezone
 
-from loopdesk.core.http import NO_REDIRECT_OPENER
 from loopdesk.outbox.services import DestinationUnreachable, NotDeliverable
+from loopdesk.tmf.callbacks import GUARDED_OPENER, ForbiddenAddress
 from loopdesk.tmf.models import DeliveryLog, EventSubscription
 
 CHANNEL = "tmf_event"
@@ -84,17 +84,36 @@ def deliver(message: Any) -> None:
     error = ""
     unreachable = False
     try:
-        with NO_REDIRECT_OPENER.open(request, timeout=TIMEOUT_SECONDS) as response:  # checked above: http(s) only
+        # No redirects, and no connection to an address outside LOOPDESK_WEBHOOK_ALLOWED_NETWORKS (checked on the
+        # address the name resolves to now, which is the one connected to).
+        with GUARDED_OPENER.open(request, timeout=TIMEOUT_SECONDS) as response:  # checked above: http(s) only
             status_code = response.status
             response.read(1024)
     except urllib.error.HTTPError as exc:
         status_code = exc.code
         error = f"HTTP {exc.code} {exc.reason}"
-    except (urllib.error.URLError, OSError) as exc:
+    except urllib.error.URLError as exc:
+        if not isinstance(exc.reason, ForbiddenAddress):
+            error = f"{type(exc).__name__}: {exc}"
+            unreachable = True
+        else:
+            _log(sub, message, payload, None, f"not deliverable: {exc.reason}", started)
+            raise NotDeliverable(str(exc.reason)) from None
+    except OSError as exc:
         error = f"{type(exc).__name__}: {exc}"
         unreachable = True
     except ValueError as exc:
         error = f"{type(exc).__name__}: {exc}"
+    ok = _log(sub, message, payload, status_code, error, started)
+    if unreachable:
+        raise SubscriberUnreachable(error)
+    if not ok:
+        raise DeliveryError(error or f"HTTP {status_code}")
+
+
+def _log(sub: EventSubscription, message: Any, payload: dict[str, Any], status_code: int | None, error: str,
+         started: float) -> bool:
+    """One attempt in the delivery log; whether it was acknowledged (2xx)."""
     ok = status_code is not None and 200 <= status_code < 300
     DeliveryLog.objects.create(
         subscription=sub, outbox_message_id=message.pk, event_id=payload.get("eventId", ""),
@@ -102,7 +121,4 @@ def deliver(message: Any) -> None:
         status_code=status_code, ok=ok, error=error[:2000], duration_ms=int((time.monotonic() - started) * 1000),
         created_at=timezone.now(),
     )
-    if unreachable:
-        raise SubscriberUnreachable(error)
-    if not ok:
-        raise DeliveryError(error or f"HTTP {status_code}")
+    return ok

@@ -187,3 +187,12 @@ class DeliveryLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type} → {self.url}"
+
+
+def purge_delivery_log(delivered_before: datetime.datetime, dead_before: datetime.datetime) -> int:
+    """The delivery log past its retention (registered with the outbox's purge): acknowledged attempts after the
+    delivered rows' retention, failed ones after the given-up rows' (they explain what went wrong)."""
+    from loopdesk.outbox.services import delete_in_chunks
+
+    return (delete_in_chunks(DeliveryLog.objects.filter(ok=True, created_at__lt=delivered_before))
+            + delete_in_chunks(DeliveryLog.objects.filter(ok=False, created_at__lt=dead_before)))

@@ -27,7 +27,8 @@ from loopdesk.outbox.services import enqueue
 from loopdesk.tmf import delivery
 from loopdesk.tmf.models import DeliveryLog, EventSubscription
 
-pytestmark = pytest.mark.django_db
+# Their listeners are on loopback: allowed here as a deployment allows a network (loopdesk.tmf.callbacks).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("allow_loopback_callbacks")]
 
 TIMEOUT = 1.0  # the subscriber's delivery timeout in these tests (10 s in production)
 

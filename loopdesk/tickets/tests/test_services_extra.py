@@ -223,3 +223,36 @@ def test_notes_attachments_and_links_do_not_conflict_with_a_change_made_meanwhil
     s.do_link_tickets(acting_user=world.user("agent"), ticket=seen, other=other, kind=LinkKind.RELATED, now=T0)
     kinds = list(TicketEvent.objects.filter(ticket=seen).order_by("seq").values_list("kind", flat=True))
     assert kinds[-3:] == [EventKind.NOTE, EventKind.ATTACHMENT, EventKind.LINK]
+
+
+def test_a_new_link_is_on_the_timeline_of_both_work_orders(world: World) -> None:
+    """Linking, rejecting as a duplicate and registering a child: the other work order's relationships change too,
+    so it gets its own timeline entry (and its TMF listeners an attribute change), not only the one linked from."""
+    from loopdesk.tickets.choices import RejectReason
+
+    agent = world.user("agent")
+    parent = s.do_create_ticket(acting_user=agent, now=T0, **world.ticket_kwargs())
+    child = s.do_create_ticket(acting_user=agent, now=T0, **world.ticket_kwargs())
+    related = s.do_create_ticket(acting_user=agent, now=T0, **world.ticket_kwargs())
+
+    def links(t: Ticket) -> list[dict]:
+        return list(TicketEvent.objects.filter(ticket=t, kind=EventKind.LINK).order_by("seq").values_list(
+            "data", flat=True))
+
+    s.do_link_tickets(acting_user=agent, ticket=parent, other=child, kind=LinkKind.PARENT, now=T0)
+    s.do_link_tickets(acting_user=agent, ticket=related, other=parent, kind=LinkKind.RELATED, now=T0)
+    assert links(parent) == [{"kind": "parent", "other": child.number},
+                             {"kind": "related", "other": related.number, "inverse": True}]
+    assert links(child) == [{"kind": "parent", "other": parent.number, "inverse": True}]
+    child = Ticket.objects.get(pk=child.pk)
+    assert child.last_event_seq == TicketEvent.objects.filter(ticket=child).count()  # its event count follows
+    # Linked again: nothing new on either side.
+    s.do_link_tickets(acting_user=agent, ticket=parent, other=child, kind=LinkKind.PARENT, now=T0)
+    assert len(links(child)) == 1 and len(links(parent)) == 2
+
+    copy = s.do_create_ticket(acting_user=agent, now=T0, **world.ticket_kwargs())
+    s.do_reject_ticket(acting_user=agent, ticket=copy, reason=RejectReason.DUPLICATE, duplicate_of=related, now=T0)
+    assert links(related)[-1] == {"kind": "duplicate", "other": copy.number, "inverse": True}
+
+    second = s.do_create_ticket(acting_user=agent, now=T0, parent=parent, **world.ticket_kwargs())
+    assert links(parent)[-1] == {"kind": "parent", "other": second.number, "inverse": True}

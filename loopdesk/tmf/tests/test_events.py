@@ -29,7 +29,8 @@ from loopdesk.tmf.delivery import CHANNEL, DeliveryError, deliver, verify
 from loopdesk.tmf.models import DeliveryLog, EventSubscription, SubscriptionKind
 from loopdesk.tmf.tests.conftest import BASE, client_for, issue_token, ticket_body
 
-pytestmark = pytest.mark.django_db
+# Their listeners are on loopback: allowed here as a deployment allows a network (loopdesk.tmf.callbacks).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("allow_loopback_callbacks")]
 
 
 @dataclass
@@ -699,3 +700,35 @@ def test_the_migration_stores_older_listeners_query_values_as_events_show_them(w
     # Now the listener hears about a major fault as a listener registered today does.
     s.do_create_ticket(acting_user=world.user("agent"), **world.ticket_kwargs(contact_type="fault", priority="high"))
     assert OutboxMessage.objects.filter(channel=CHANNEL, target=str(old.pk)).exists()
+
+
+def test_a_read_only_token_may_listen_to_what_it_may_read_and_unregister(world: World, crm, receiver) -> None:
+    """Subscribing is reading: a read-only token registers a listener (it was 403), hears about the tickets it may
+    read only, and may unregister it; it still cannot write tickets."""
+    reader = client_for(issue_token(world.users["agent"], write=False, system="BI"))
+    zhuhai_reader = client_for(issue_token(world.users["zh_agent"], write=False, system="ZH-BI"))
+    hub = register(reader, receiver.url)
+    register(zhuhai_reader, receiver.url + "/zh")
+    assert reader.post(f"{BASE}/troubleTicket", ticket_body(world), format="json").status_code == 403
+    crm.post(f"{BASE}/troubleTicket", ticket_body(world), format="json")
+    assert [int(t) for t in OutboxMessage.objects.filter(channel=CHANNEL).values_list("target", flat=True)] == [
+        int(hub["id"])]  # the Jiangmen ticket: not for the Zhuhai reader
+    assert reader.delete(f"{BASE}/hub/{hub['id']}").status_code == 204
+    assert not EventSubscription.objects.get(pk=hub["id"]).is_active
+
+
+def test_linking_two_tickets_tells_the_listeners_of_both(world: World, crm, receiver) -> None:
+    """The relationship shows on both tickets (isParent / isChild): each one's listeners hear an attribute change
+    of troubleTicketRelationship, each event with that ticket's new relationships."""
+    parent = crm.post(f"{BASE}/troubleTicket", ticket_body(world), format="json").json()["id"]
+    child = crm.post(f"{BASE}/troubleTicket", ticket_body(world), format="json").json()["id"]
+    register(crm, receiver.url, "eventType=TroubleTicketAttributeValueChangeEvent")
+    response = crm.patch(f"{BASE}/troubleTicket/{parent}", {"troubleTicketRelationship": [
+        {"id": child, "relationshipType": "isParent"}]}, format="json")
+    assert response.status_code == 200, response.content
+    deliver_all()
+    bodies = {json.loads(r["body"])["event"]["troubleTicket"]["id"]: json.loads(r["body"]) for r in receiver.received}
+    assert set(bodies) == {parent, child}
+    assert all(b["fieldPath"] == "troubleTicketRelationship" for b in bodies.values())
+    assert (parent, "isChild") in [(r["id"], r["relationshipType"]) for r in bodies[child]["event"]["troubleTicket"][
+        "troubleTicketRelationship"]]

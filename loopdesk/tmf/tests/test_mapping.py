@@ -103,6 +103,19 @@ def test_status_change_history(world: World, crm) -> None:
     assert body["statusChangeReason"] == "客户撤销" and body["status"] == "cancelled"
 
 
+def test_status_change_history_does_not_repeat_a_status(world: World, crm, oss) -> None:
+    """Dispatched, accepted and transferred are all inProgress: one entry (the dispatch), not three in a row."""
+    pk = create(crm, world).json()["id"]
+    patch(crm, pk, {"status": "inProgress", "statusChangeReason": "请网维处理"})
+    s.do_accept_ticket(acting_user=world.user("specialist"), ticket=int(pk))
+    patch(oss, pk, {"status": "pending", "statusChangeReason": "地址？"})
+    patch(crm, pk, {"status": "inProgress", "statusChangeReason": "某小区"})
+    body = get(crm, pk)
+    assert [(c["status"], c["changeReason"]) for c in body["statusChange"]][1:] == [
+        ("inProgress", "请网维处理"), ("pending", "地址？"), ("inProgress", "某小区")]
+    assert Ticket.objects.get(pk=pk).events.exclude(to_status="").count() > len(body["statusChange"])
+
+
 # --- dates -------------------------------------------------------------------------------------------------
 
 

@@ -99,6 +99,17 @@ def test_create_with_a_wrong_type_is_400_naming_the_attribute(world: World, crm,
     assert Ticket.objects.count() == 0
 
 
+def test_a_requested_resolution_date_already_past_is_400_naming_it(world: World, crm) -> None:
+    body = assert_error(create(crm, world, requestedResolutionDate="2020-01-01T09:00:00+08:00"), 400,
+                        "requestedResolutionDate")
+    assert list(body["errors"]) == ["requestedResolutionDate"]
+    assert Ticket.objects.count() == 0
+    future = (dt.datetime.now(dt.UTC) + dt.timedelta(days=2)).replace(microsecond=0)
+    created = create(crm, world, requestedResolutionDate=future.isoformat())
+    assert created.status_code == 201, created.content
+    assert dt.datetime.fromisoformat(created.json()["requestedResolutionDate"]) == future
+
+
 def test_unknown_and_read_only_attributes_are_refused(world: World, crm) -> None:
     body = assert_error(create(crm, world, colour="red", creationDate="2026-01-01T00:00:00Z"), 400)
     assert {"colour", "creationDate"} <= set(body["errors"])
@@ -808,6 +819,23 @@ def test_a_stale_if_match_is_412_for_every_part_of_a_patch(world: World, crm, bo
     assert TicketEvent.objects.filter(ticket_id=pk).count() == events and ticket.status == Status.DISPATCHED
     assert not ticket.attachments.exists()
     assert patch(crm, pk, body, HTTP_IF_MATCH=current).status_code == 200
+
+
+def test_if_match_takes_a_list_of_etags_and_star(world: World, crm) -> None:
+    """RFC 9110 §13.1.1: If-Match is `*` or a list of ETags; the request is made when any of them is current."""
+    pk = create(crm, world).json()["id"]
+    current = crm.get(f"{BASE}/troubleTicket/{pk}")["ETag"]
+    stale = f'"{int(current.strip(chr(34))) - 1}"'
+    moved = patch(crm, pk, {"status": "inProgress"}, HTTP_IF_MATCH=f"{stale}, {current}")
+    assert moved.status_code == 200, moved.content
+    assert moved["ETag"] != current and Ticket.objects.get(pk=pk).status == Status.DISPATCHED
+    assert assert_error(patch(crm, pk, {"note": [{"text": "乙"}]}, HTTP_IF_MATCH=f'{stale}, {current}, "99"'),
+                        412)["code"] == "precondition_failed"  # the ticket moved on: none of them is current
+    assert patch(crm, pk, {"note": [{"text": "丙"}]}, HTTP_IF_MATCH="*").status_code == 200
+    assert_error(patch(crm, pk, {"note": [{"text": "丁"}]}, HTTP_IF_MATCH=f'{moved["ETag"]}, "x"'), 400, "If-Match")
+    latest = crm.get(f"{BASE}/troubleTicket/{pk}")["ETag"]
+    assert crm.delete(f"{BASE}/troubleTicket/{pk}", HTTP_IF_MATCH=f'"1", {latest}').status_code == 204
+    assert Ticket.objects.get(pk=pk).status == Status.WITHDRAWN
 
 
 def test_a_stale_if_match_is_412_even_with_a_body_that_is_not_valid(world: World, crm) -> None:

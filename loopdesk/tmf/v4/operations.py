@@ -37,7 +37,8 @@ SERVICE_FIELD_TO_TMF = {
     "resolution": "statusChangeReason", "answer": "statusChangeReason", "note": "statusChangeReason",
     "description": "description", "title": "name", "contact_type": "ticketType", "priority": "priority",
     "channel": "channel.id", "category": "relatedEntity", "customer": "relatedParty", "msisdn": "relatedParty",
-    "committed_at": "expectedResolutionDate", "external_refs": "externalId", "file": "attachment",
+    "committed_at": "expectedResolutionDate", "requested_resolution_at": "requestedResolutionDate",
+    "external_refs": "externalId", "file": "attachment",
     "to_unit": "status", "duplicate_of": "troubleTicketRelationship", "other": "troubleTicketRelationship",
     "kind": "troubleTicketRelationship", "text": "note", "visibility": "note",
 }

@@ -90,11 +90,18 @@ def _events(ticket: Ticket) -> list[TicketEvent]:
 
 
 def _status_changes(ticket: Ticket) -> list[dict[str, Any]]:
-    return [
-        {"status": mapping.tmf_status(e.to_status), "changeDate": iso(e.created_at), "changeReason": e.note,
-         "@type": "StatusChange"}
-        for e in _events(ticket) if e.to_status
-    ]
+    """One entry per change of the TMF status. Several workflow statuses map to one TMF status (dispatched,
+    accepted, transferred... are all inProgress): consecutive steps within it are one entry, the step that
+    entered it (its date and note), not the same status repeated."""
+    out: list[dict[str, Any]] = []
+    for e in _events(ticket):
+        if not e.to_status:
+            continue
+        status = mapping.tmf_status(e.to_status)
+        if out and out[-1]["status"] == status:
+            continue
+        out.append({"status": status, "changeDate": iso(e.created_at), "changeReason": e.note, "@type": "StatusChange"})
+    return out
 
 
 def _notes(ticket: Ticket) -> list[dict[str, Any]]:

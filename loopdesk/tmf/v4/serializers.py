@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from loopdesk.tickets.services import MAX_DESCRIPTION, MAX_NOTE, MAX_TITLE
-from loopdesk.tmf import mapping
+from loopdesk.tmf import callbacks, mapping
 from loopdesk.tmf.models import HTTP_URL
 
 META_FIELDS = ("@type", "@baseType", "@schemaLocation")
@@ -204,6 +204,12 @@ class EventSubscriptionInputSerializer(StrictSerializer):
     extra_fields = ()
     callback = serializers.URLField(max_length=500, validators=[HTTP_URL])
     query = StrictCharField(required=False, allow_blank=True, max_length=500)
+
+    def validate_callback(self, value: str) -> str:
+        reason = callbacks.refusal(value)
+        if reason:
+            raise serializers.ValidationError(reason)
+        return value
 
 
 class EventSubscriptionSerializer(serializers.Serializer):

@@ -310,14 +310,27 @@ def _etag(ticket: Ticket) -> str:
     return f'"{ticket.version}"'
 
 
-def _if_match(request: Request) -> int | None:
+def _if_match(request: Request) -> list[int] | None:
+    """The versions If-Match names (RFC 9110 §13.1.1: one ETag or a comma-separated list); None when absent or `*`
+    (any current version: the ticket exists, or the request is a 404)."""
     raw = request.headers.get("If-Match")
     if not raw or raw.strip() == "*":
         return None
-    value = raw.strip().removeprefix("W/").strip('"')
-    if not ascii_digits(value) or len(value) > 9:
-        raise ValidationFailed(field="If-Match", message=_("If-Match must be the ETag (version) you received."))
-    return int(value)
+    versions = []
+    for part in raw.split(","):
+        value = part.strip().removeprefix("W/").strip('"')
+        if not ascii_digits(value) or len(value) > 9:
+            raise ValidationFailed(field="If-Match", message=_("If-Match must be the ETag (version) you received."))
+        versions.append(int(value))
+    return versions
+
+
+def _expected_version(ticket: Ticket, versions: list[int] | None) -> int | None:
+    """The version the request is made on: the ticket's when If-Match lists it (any listed ETag matches), else the
+    first listed (a 412, now or when the locked row is compared again)."""
+    if versions is None:
+        return None
+    return ticket.version if ticket.version in versions else versions[0]
 
 
 ID_PARAM = OpenApiParameter("id", str, OpenApiParameter.PATH, description="Identifier of the trouble ticket")
@@ -340,12 +353,14 @@ class TroubleTicketDetailView(TmfView):
 
     @extend_schema(operation_id="patchTroubleTicket", tags=["troubleTicket"], parameters=[
         ID_PARAM, OpenApiParameter("If-Match", str, OpenApiParameter.HEADER,
-                                   description="The ETag of the version you changed; 412 if changed since.")],
+                                   description="The ETag of the version you changed (or a list of ETags: any may be "
+                                               "current; * for any version); 412 if changed since.")],
         request=serializers.TroubleTicketUpdateSerializer,
         responses={200: serializers.TroubleTicketSerializer, **_errors(412)})
     def patch(self, request: Request, id: str) -> Response:
-        expected = _if_match(request)
+        listed = _if_match(request)
         ticket = self.ticket(request, id)
+        expected = _expected_version(ticket, listed)
         # The precondition before the body (RFC 9110 §13.2.2): a stale If-Match is a 412 whatever the body says;
         # patch_ticket compares again on the locked row.
         operations.check_version(ticket.version, expected)
@@ -361,8 +376,9 @@ class TroubleTicketDetailView(TmfView):
                                "cancelled, kept with its whole history and still readable). See docs/tmf621.md.",
                    responses={204: None, **_errors(412)})
     def delete(self, request: Request, id: str) -> Response:
-        expected = _if_match(request)
+        listed = _if_match(request)
         ticket = self.ticket(request, id)
+        expected = _expected_version(ticket, listed)
         operations.delete_ticket(request.user, request_token(request), ticket, expected)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -419,6 +435,10 @@ def subscription_body(sub: EventSubscription, *, with_secret: bool = False) -> d
 
 
 class HubView(TmfView):
+    # Subscribing is reading: a read-only token may listen (to what it may read: events are scoped to its owner
+    # and token, loopdesk.tmf.events._in_scope).
+    reading_view = True
+
     @extend_schema(operation_id="registerListener", tags=["events subscription"],
                    request=serializers.EventSubscriptionInputSerializer,
                    responses={201: serializers.EventSubscriptionSerializer, **_errors()})
@@ -458,6 +478,8 @@ def _check_not_listening_already(request: Request, token: Any, callback: str, ev
 
 
 class HubDetailView(TmfView):
+    reading_view = True  # unregistering its own listener: as registering it
+
     @extend_schema(operation_id="unregisterListener", tags=["events subscription"], parameters=[ID_PARAM],
                    responses={204: None, **_errors()})
     def delete(self, request: Request, id: str) -> Response:

@@ -124,6 +124,7 @@ def test_create_through_the_service(world: World) -> None:
     ({"colour": "red"}, "colour"),
     ({"description": "无" * 4001}, "description"),  # MAX_DESCRIPTION is 4,000 characters
     ({"description": "无" * 3999 + "\U0001F4F6\U0001F4F6"}, "description"),  # 4,001 code points, two of them emoji
+    ({"requested_resolution_at": "2020-01-01T09:00:00+08:00"}, "requested_resolution_at"),  # already past
 ])
 def test_bad_create_is_400_naming_the_field_and_stores_nothing(world: World, body, field) -> None:
     payload = {"msisdn": "13912345678", "contact_type": "complaint", "category": world.categories["indoor"].pk,
