@@ -197,6 +197,16 @@ class SweepReport:
     remaining: bool = False
 
 
+def _crossing_message(t: Ticket, became_problem: bool) -> str:
+    """The alert of a crossing, with the limit of the ticket's own policy (regulator appeals have shorter ones)."""
+    policy = t.sla_policy
+    minutes = (policy.problem_minutes if became_problem else policy.overtime_minutes) if policy else 0
+    limit = f"{minutes / 60:g}"
+    if became_problem:
+        return str(_("%(number)s is now a problem ticket (over %(hours)s h).") % {"number": t.number, "hours": limit})
+    return str(_("%(number)s is now overtime (over %(hours)s h).") % {"number": t.number, "hours": limit})
+
+
 def _escalation_reason(ticket: Ticket, became_overtime: bool, became_problem: bool) -> str | None:
     if became_problem:
         return EscalationReason.PROBLEM
@@ -254,10 +264,8 @@ def _mark_sla_crossings(ticket: Ticket | int, now: dt.datetime | None) -> tuple[
         _publish(t)
         record_audit(None, "ticket.sla_crossed", t, data={"overtime": t.is_overtime, "problem": t.is_problem}, at=at)
         kind = AlertKind.PROBLEM if became_problem else AlertKind.OVERTIME
-        message = (_("%(number)s is now a problem ticket (over 72 h).") if became_problem
-                   else _("%(number)s is now overtime (over 48 h).")) % {"number": t.number}
         alert(handlers_of(t) + heads_over(t), ticket=t, kind=kind, occasion=f"{kind}:{t.pk}:{t.cycle_started_at}",
-              message=message, at=at)
+              message=_crossing_message(t, became_problem), at=at)
     return t, escalated
 
 
@@ -426,8 +434,7 @@ def _alert_crossings(crossed: list[tuple[Ticket, bool, bool]], at: dt.datetime) 
         path = t.handler_unit.path if t.handler_unit is not None else None
         users = {u.pk: u for u in [*handlers, *(h for h in heads if path and h.unit and path.startswith(h.unit.path))]}
         kind = AlertKind.PROBLEM if became_problem else AlertKind.OVERTIME
-        message = (_("%(number)s is now a problem ticket (over 72 h).") if became_problem
-                   else _("%(number)s is now overtime (over 48 h).")) % {"number": t.number}
+        message = _crossing_message(t, became_problem)
         occasion = f"{kind}:{t.pk}:{t.cycle_started_at}"[:100]
         alerts.extend(StaffAlert(user=user, ticket=t, kind=kind, occasion=occasion, message=str(message)[:300],
                                  created_at=at) for user in users.values())
