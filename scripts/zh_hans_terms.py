@@ -939,7 +939,8 @@ T: dict[str, str] = {
         "页面打开时间过长、您在其他窗口重新登录过，或浏览器拦截了 Cookie。未保存任何内容。请返回、刷新页面后重新提交。",
     "Department board": "部门监控看板",
     "Open work orders now with your department and its rooms.": "当前在本部门及其下属科室处理的未结工单。",
-    "The board is for service supervisors and department heads.": "监控看板仅供服务管理人员和部门负责人使用。",
+    "The board is for service supervisors, department heads and auditors.":
+        "监控看板仅供服务管理人员、部门负责人和审计人员使用。",
     "Escalated by hand": "手动升级",
     "escalated by": "升级人",
     "Who escalated it by hand; empty when the system did.": "手动升级的人员；系统自动升级时为空。",

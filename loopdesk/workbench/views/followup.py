@@ -155,12 +155,14 @@ def _require_supervisor(user: Any) -> None:
 
 @staff_required
 def escalations(request: HttpRequest) -> HttpResponse:
-    _require_supervisor(request.user)
+    if not RoleFlags(request.user).oversees:  # auditors read the list; resolving stays with the supervisors
+        _require_supervisor(request.user)
     now = timezone.now()
     qs = selectors.open_escalations_for(request.user).select_related(*selectors.TICKET_RELATED, "escalated_by")
     page = _page(request, qs)
     return render(request, "workbench/followup/escalations.html", {
         "nav": "escalations", "page": page, "rows": [(e, now - e.created_at) for e in page],
+        "may_resolve": RoleFlags(request.user).supervisor,
     })
 
 

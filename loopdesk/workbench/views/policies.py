@@ -18,14 +18,15 @@ from loopdesk.workbench.forms import PolicyPreviewForm
 from loopdesk.workbench.preview import preview, unit_parent_name
 
 
-def _require_supervisor(request: HttpRequest) -> None:
-    if not RoleFlags(request.user).supervisor:
+def _require_reader(request: HttpRequest) -> None:
+    """Supervisors keep the policies; auditors read them (the page changes nothing: edits are in the admin)."""
+    if not RoleFlags(request.user).oversees:
         raise PermissionDenied(_("Policies are kept by service supervisors."))
 
 
 @staff_required
 def policies(request: HttpRequest) -> HttpResponse:
-    _require_supervisor(request)
+    _require_reader(request)
     rules = list(RoutingRule.objects.select_related("category", "target_unit", "branch").order_by("position", "id"))
     slas = list(SlaPolicy.objects.select_related("category", "calendar").order_by("position", "id"))
     return render(request, "workbench/policies.html", {
@@ -35,7 +36,7 @@ def policies(request: HttpRequest) -> HttpResponse:
 
 @staff_required
 def policy_preview(request: HttpRequest) -> HttpResponse:
-    _require_supervisor(request)
+    _require_reader(request)
     form = PolicyPreviewForm(request.GET)
     result = None
     branch = None
