@@ -1337,6 +1337,12 @@ T: dict[str, str] = {
     "Type to search, e.g. 信号": "输入关键词搜索，如：信号",
     "Type to search, e.g. 信号 or 话费": "输入关键词搜索，如：信号、话费",
     "Customer's branch": "客户所属分公司",
+    "City": "地市",
+    "Where the customer is; by default your own city.": "客户所在地市；默认为您所在的地市。",
+    "My city": "本地市",
+    "This branch is not in the chosen city.": "该分公司不属于所选地市。",
+    "Choose the city or the customer's branch: the rules of each city differ.":
+        "请选择地市或客户所属分公司：各地市的派单规则不同。",
     "Choose a category.": "请选择类目。",
     "Supervisor board": "服务监控看板",
     "Refreshes every minute.": "每分钟自动刷新。",
