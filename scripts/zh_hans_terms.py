@@ -1337,6 +1337,7 @@ T: dict[str, str] = {
     "Type to search, e.g. 信号": "输入关键词搜索，如：信号",
     "Type to search, e.g. 信号 or 话费": "输入关键词搜索，如：信号、话费",
     "Customer's branch": "客户所属分公司",
+    "Shown when the interface is in English; empty: the Chinese name.": "界面为英文时显示；留空则显示中文名称。",
     "City": "地市",
     "Where the customer is; by default your own city.": "客户所在地市；默认为您所在的地市。",
     "My city": "本地市",
