@@ -175,7 +175,7 @@ T: dict[str, str] = {
     "read at": "阅读时间",
     "staff alert": "员工提醒",
     "staff alerts": "员工提醒",
-    "Problem ticket (over 72 h)": "问题工单（超过 72 小时）",
+    "Problem ticket (past its problem limit)": "问题工单（已超过问题工单时限）",
     "Regulator appeal overtime": "申诉工单超时",
     "Dissatisfied at the callback": "回访不满意",
     "Survey rated 1–2": "满意度调查评分 1–2 分",

@@ -194,7 +194,7 @@ def test_supervisor_sees_open_escalations_and_resolves_one_with_a_note(world: Wo
     client = client_for("supervisor")
     page = client.get("/escalations/")
     assert page.status_code == 200 and escalation.ticket.number in page.content.decode()
-    assert "Problem ticket (over 72 h)" in page.content.decode()
+    assert "Problem ticket (past its problem limit)" in page.content.decode()
     assert 'id="board-escalations"' in client.get("/board/").content.decode()
     response = client.post(f"/escalations/{escalation.pk}/resolve/", {"note": " "}, headers={"HX-Request": "true"})
     assert response.status_code == 422 and response.context["form"].errors["note"]

@@ -37,3 +37,18 @@ def test_the_alert_of_an_appeal_names_its_own_limit(world: World) -> None:
     f.sweep_sla(now=t.problem_at)
     messages = set(StaffAlert.objects.filter(ticket=t, kind="problem").values_list("message", flat=True))
     assert messages == {f"工单 {t.number} 已成为问题工单（超过 {t.sla_policy.problem_minutes // 60} 小时）。"}
+
+
+def test_the_escalation_reason_names_no_hours(world: World, client_for: Any) -> None:
+    """An appeal becomes a problem ticket after 36 h here: the escalation list said "Problem ticket (over 72 h)"."""
+    SlaPolicy.objects.create(name="申诉", position=5, contact_type="appeal", calendar=world.calendars["24x7"],
+                             overtime_minutes=24 * 60, problem_minutes=36 * 60)
+    t = s.do_create_ticket(acting_user=world.user("agent"), now=T0, dispatch=True,
+                           dispatch_to=world.units["netmaint"],
+                           **world.ticket_kwargs(contact_type="appeal", channel="regulator"))
+    f.sweep_sla(now=t.problem_at)
+    english = client_for("supervisor").get("/escalations/").content.decode()
+    assert t.number in english and "72 h" not in english
+    assert "Problem ticket (past its problem limit)" in english
+    chinese = client_for("supervisor", "zh-hans").get("/escalations/").content.decode()
+    assert "72 小时" not in chinese and "问题工单（已超过问题工单时限）" in chinese
