@@ -422,10 +422,12 @@ CAL_WORKDAYS = "workdays"
 CAL_WORKDAYS_FULL = "workdays-full"
 
 CALENDARS: list[dict[str, object]] = [
-    {"code": CAL_ALWAYS, "name": "全天候（24×7）", "kind": CalendarKind.ALWAYS, "work_start": dt.time(0, 0)},
+    {"code": CAL_ALWAYS, "name": "全天候（24×7）", "name_en": "Around the clock (24×7)",
+     "kind": CalendarKind.ALWAYS, "work_start": dt.time(0, 0)},
     {
         "code": CAL_WORKDAYS,
         "name": "工作日 08:30–17:30",
+        "name_en": "Working days 08:30–17:30",
         "kind": CalendarKind.WORKDAYS,
         "work_start": dt.time(8, 30),
         "work_end": dt.time(17, 30),
@@ -434,6 +436,7 @@ CALENDARS: list[dict[str, object]] = [
         # Whole working days: 1440 minutes on this calendar are one working day (regulator "N working days").
         "code": CAL_WORKDAYS_FULL,
         "name": "工作日（全天）",
+        "name_en": "Working days (whole days)",
         "kind": CalendarKind.WORKDAYS,
         "work_start": dt.time(0, 0),
         "work_end": None,
@@ -447,6 +450,7 @@ CALENDARS: list[dict[str, object]] = [
 SLA_POLICIES: list[dict[str, object]] = [
     {
         "name": "申诉工单（工信部/12300）",
+        "name_en": "Regulator appeals (MIIT / 12300)",
         "position": 10,
         "conditions": {"contact_type": ContactType.APPEAL},
         "calendar": CAL_ALWAYS,
@@ -459,6 +463,7 @@ SLA_POLICIES: list[dict[str, object]] = [
     },
     {
         "name": "VIP客户",
+        "name_en": "VIP customers",
         "position": 20,
         "conditions": {"tier": Tier.VIP},
         "calendar": CAL_ALWAYS,
@@ -471,6 +476,7 @@ SLA_POLICIES: list[dict[str, object]] = [
     },
     {
         "name": "信号覆盖投诉（3个工作日测试，7个工作日解决）",
+        "name_en": "Coverage complaints (test within 3 working days, solve within 7)",
         "position": 30,
         "conditions": {"category": "BASIC.COVERAGE"},
         "calendar": CAL_WORKDAYS_FULL,
@@ -483,6 +489,7 @@ SLA_POLICIES: list[dict[str, object]] = [
     },
     {
         "name": "投诉（默认）",
+        "name_en": "Complaints (default)",
         "position": 900,
         "conditions": {"contact_type": ContactType.COMPLAINT},
         "calendar": CAL_ALWAYS,
@@ -495,6 +502,7 @@ SLA_POLICIES: list[dict[str, object]] = [
     },
     {
         "name": "默认",
+        "name_en": "Default",
         "position": 1000,
         "conditions": {},
         "calendar": CAL_ALWAYS,
@@ -511,16 +519,16 @@ SLA_POLICIES: list[dict[str, object]] = [
 # Routing rules for Jiangmen (domain.md §5). Natural key: the conditions. (name, position, category, target)
 # --------------------------------------------------------------------------------------------------
 
-ROUTING_RULES: list[tuple[str, int, str, str]] = [
-    ("信号覆盖 → 网络优化中心", 10, "BASIC.COVERAGE", "JM-NET-OPT"),
-    ("基础通信 → 网络维护中心", 20, "BASIC", "JM-NET-MAINT"),
-    ("梦网业务 → 数据业务中心", 30, "MONTERNET", "JM-MKT-DATA"),
-    ("通信费用 → 信息技术中心", 40, "FEE", "JM-NET-IT"),
-    ("业务支撑 → 信息技术中心", 50, "SUPPORT", "JM-NET-IT"),
-    ("市场营销 → 支撑室", 60, "MARKETING", "JM-MKT-SUP"),
-    ("集团业务 → 集团客户室", 70, "GROUP", "JM-MKT-GROUP"),
-    ("服务质量 → 渠道管理室", 80, "SERVICE", "JM-MKT-CHN"),
-    ("其它 → 综援室", 90, "OTHER", "JM-L2"),
+ROUTING_RULES: list[tuple[str, str, int, str, str]] = [
+    ("信号覆盖 → 网络优化中心", "Signal coverage → network optimisation centre", 10, "BASIC.COVERAGE", "JM-NET-OPT"),
+    ("基础通信 → 网络维护中心", "Basic telecom → network maintenance centre", 20, "BASIC", "JM-NET-MAINT"),
+    ("梦网业务 → 数据业务中心", "Monternet services → data services centre", 30, "MONTERNET", "JM-MKT-DATA"),
+    ("通信费用 → 信息技术中心", "Charges → IT centre", 40, "FEE", "JM-NET-IT"),
+    ("业务支撑 → 信息技术中心", "Business support → IT centre", 50, "SUPPORT", "JM-NET-IT"),
+    ("市场营销 → 支撑室", "Marketing → support room", 60, "MARKETING", "JM-MKT-SUP"),
+    ("集团业务 → 集团客户室", "Corporate services → corporate customers room", 70, "GROUP", "JM-MKT-GROUP"),
+    ("服务质量 → 渠道管理室", "Service quality → channel management room", 80, "SERVICE", "JM-MKT-CHN"),
+    ("其它 → 综援室", "Other → second-line support room", 90, "OTHER", "JM-L2"),
 ]
 
 # --------------------------------------------------------------------------------------------------
@@ -665,7 +673,7 @@ def _seed_sla_policies(
 
 
 def _seed_routing_rules(counts: Counter[str], categories: dict[str, Category], units: dict[str, OrgUnit]) -> None:
-    for name, position, category_code, target_code in ROUTING_RULES:
+    for name, name_en, position, category_code, target_code in ROUTING_RULES:
         lookup = {
             "region": REGION,
             "category": categories[category_code],
@@ -675,7 +683,8 @@ def _seed_routing_rules(counts: Counter[str], categories: dict[str, Category], u
             "channel": "",
         }
         _, created = RoutingRule.objects.get_or_create(
-            **lookup, defaults={"name": name, "position": position, "target_unit": units[target_code]}
+            **lookup, defaults={"name": name, "name_en": name_en, "position": position,
+                                "target_unit": units[target_code]}
         )
         counts["routing_rules"] += int(created)
 

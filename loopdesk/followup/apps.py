@@ -13,3 +13,4 @@ class FollowupConfig(AppConfig):
 
         register_listener("followup.sla_watches", services.sync_watches)
         register_listener("followup.callbacks", services.on_ticket_event_callbacks)
+        register_listener("followup.sla_crossings", services.on_crossing_event)

@@ -133,7 +133,7 @@ class StaffAlert(models.Model):
 
 
 class EscalationReason(models.TextChoices):
-    PROBLEM = "problem", _("Problem ticket (over 72 h)")
+    PROBLEM = "problem", _("Problem ticket (past its problem limit)")  # the limit is the policy's (appeals: shorter)
     APPEAL_OVERTIME = "appeal_overtime", _("Regulator appeal overtime")
     DISSATISFIED = "dissatisfied", _("Dissatisfied at the callback")
     LOW_RATING = "low_rating", _("Survey rated 1–2")

@@ -197,6 +197,16 @@ class SweepReport:
     remaining: bool = False
 
 
+def _crossing_message(t: Ticket, became_problem: bool) -> str:
+    """The alert of a crossing, with the limit of the ticket's own policy (regulator appeals have shorter ones)."""
+    policy = t.sla_policy
+    minutes = (policy.problem_minutes if became_problem else policy.overtime_minutes) if policy else 0
+    limit = f"{minutes / 60:g}"
+    if became_problem:
+        return str(_("%(number)s is now a problem ticket (over %(hours)s h).") % {"number": t.number, "hours": limit})
+    return str(_("%(number)s is now overtime (over %(hours)s h).") % {"number": t.number, "hours": limit})
+
+
 def _escalation_reason(ticket: Ticket, became_overtime: bool, became_problem: bool) -> str | None:
     if became_problem:
         return EscalationReason.PROBLEM
@@ -248,17 +258,53 @@ def _mark_sla_crossings(ticket: Ticket | int, now: dt.datetime | None) -> tuple[
             return t, False
         reason = _escalation_reason(t, became_overtime, became_problem)
         if reason:
-            escalated = _escalate_locked(
-                t, reason, at, occasion=f"sla:{t.pk}:{reason}:{t.cycle_started_at:%Y%m%d%H%M%S}") is not None
+            escalated = _escalate_locked(t, reason, at, occasion=_sla_occasion(t, reason)) is not None
         _save(t, at)  # a new version: an edit based on what was seen before the crossing gets a conflict
+        t.__dict__[_CROSSING_HANDLED] = True  # escalated and alerted here: `on_crossing_event` leaves it alone
         _publish(t)
         record_audit(None, "ticket.sla_crossed", t, data={"overtime": t.is_overtime, "problem": t.is_problem}, at=at)
         kind = AlertKind.PROBLEM if became_problem else AlertKind.OVERTIME
-        message = (_("%(number)s is now a problem ticket (over 72 h).") if became_problem
-                   else _("%(number)s is now overtime (over 48 h).")) % {"number": t.number}
         alert(handlers_of(t) + heads_over(t), ticket=t, kind=kind, occasion=f"{kind}:{t.pk}:{t.cycle_started_at}",
-              message=message, at=at)
+              message=_crossing_message(t, became_problem), at=at)
     return t, escalated
+
+
+def _sla_occasion(t: Ticket, reason: str) -> str:
+    """The escalation's occasion for a crossing: one per ticket, reason and handling cycle."""
+    return f"sla:{t.pk}:{reason}:{t.cycle_started_at:%Y%m%d%H%M%S}"
+
+
+# Set on a ticket whose crossing the sweep has escalated and alerted itself.
+_CROSSING_HANDLED = "_sla_crossing_handled"
+
+
+def on_crossing_event(ticket: Ticket, event: Any) -> None:
+    """Ticket-event listener: a crossing that an action or a recompute noticed (not the sweep) is escalated and
+    alerted at once, exactly as the sweep would have done (same occasions, so never twice).
+
+    Runs inside the service's transaction on the locked ticket, after it was saved: the escalation's own timeline
+    entry is saved with the ticket's event counter and handed to the listeners too."""
+    if event.kind not in (EventKind.OVERTIME, EventKind.PROBLEM) or ticket.__dict__.get(_CROSSING_HANDLED):
+        return
+    if not ticket.is_open:
+        return
+    became_problem = event.kind == EventKind.PROBLEM
+    if not became_problem and ticket.is_problem:
+        return  # crossed both at once: the problem event that follows does it, as the sweep does
+    at = event.created_at
+    seq = ticket.last_event_seq
+    reason = _escalation_reason(ticket, not became_problem, became_problem)
+    if reason:
+        _escalate_locked(ticket, reason, at, occasion=_sla_occasion(ticket, reason))
+    if ticket.last_event_seq != seq:
+        Ticket.objects.filter(pk=ticket.pk).update(last_event_seq=ticket.last_event_seq)
+        _publish(ticket)
+    record_audit(None, "ticket.sla_crossed", ticket,
+                 data={"overtime": ticket.is_overtime, "problem": ticket.is_problem}, at=at)
+    kind = AlertKind.PROBLEM if became_problem else AlertKind.OVERTIME
+    alert(handlers_of(ticket) + heads_over(ticket), ticket=ticket, kind=kind,
+          occasion=f"{kind}:{ticket.pk}:{ticket.cycle_started_at}", message=_crossing_message(ticket, became_problem),
+          at=at)
 
 
 def _warn(watch: SlaWatch, now: dt.datetime) -> bool:
@@ -372,9 +418,9 @@ def _mark_crossings_batch(watch_ids: list[int], now: dt.datetime) -> tuple[int, 
             TicketEvent.objects.bulk_create(new_events)
             for t, became_overtime, became_problem in crossed:
                 reason = _escalation_reason(t, became_overtime, became_problem)
-                if reason and _escalate_locked(
-                        t, reason, now, occasion=f"sla:{t.pk}:{reason}:{t.cycle_started_at:%Y%m%d%H%M%S}"):
+                if reason and _escalate_locked(t, reason, now, occasion=_sla_occasion(t, reason)):
                     escalated += 1
+                t.__dict__[_CROSSING_HANDLED] = True
                 t.version += 1
                 t.updated_at = now
             _write_columns([t for t, _o, _p in crossed],
@@ -426,8 +472,7 @@ def _alert_crossings(crossed: list[tuple[Ticket, bool, bool]], at: dt.datetime) 
         path = t.handler_unit.path if t.handler_unit is not None else None
         users = {u.pk: u for u in [*handlers, *(h for h in heads if path and h.unit and path.startswith(h.unit.path))]}
         kind = AlertKind.PROBLEM if became_problem else AlertKind.OVERTIME
-        message = (_("%(number)s is now a problem ticket (over 72 h).") if became_problem
-                   else _("%(number)s is now overtime (over 48 h).")) % {"number": t.number}
+        message = _crossing_message(t, became_problem)
         occasion = f"{kind}:{t.pk}:{t.cycle_started_at}"[:100]
         alerts.extend(StaffAlert(user=user, ticket=t, kind=kind, occasion=occasion, message=str(message)[:300],
                                  created_at=at) for user in users.values())

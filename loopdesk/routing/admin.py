@@ -23,6 +23,7 @@ class RoutingRuleForm(forms.ModelForm):
         model = RoutingRule
         fields = (
             "name",
+            "name_en",
             "position",
             "is_active",
             "region",
@@ -89,7 +90,7 @@ class RoutingRuleAdmin(AuditedAdminMixin, admin.ModelAdmin):
     autocomplete_fields = ("category", "branch", "target_unit")
     ordering = ("position", "id")
     fieldsets = (
-        (None, {"fields": ("name", "position", "is_active")}),
+        (None, {"fields": ("name", "name_en", "position", "is_active")}),
         (
             _("Applies to (empty conditions match everything)"),
             {"fields": ("region", "category", "contact_type", "tier", "channel", "branch")},

@@ -14,6 +14,8 @@ class RoutingRule(models.Model):
     position; when none matches, the region's second-line support room takes the ticket."""
 
     name = models.CharField(_("name"), max_length=100)
+    name_en = models.CharField(_("English name"), max_length=100, blank=True,
+                               help_text=_("Shown when the interface is in English; empty: the Chinese name."))
     position = models.PositiveIntegerField(_("position"), default=100, help_text=_("Lower is tried first."))
     is_active = models.BooleanField(_("active"), default=True)
     region = models.CharField(_("region code"), max_length=8, blank=True, help_text=_("Empty: every region."))
@@ -47,3 +49,9 @@ class RoutingRule(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def display_name(self, language: str | None = None) -> str:
+        """The English name when the language is English and there is one, else the (Chinese) name."""
+        if language and language.startswith("en") and self.name_en:
+            return str(self.name_en)
+        return str(self.name)

@@ -68,7 +68,8 @@ def route_ticket(
             branch_id=branch_id,
             channel=channel,
         ):
-            return RouteDecision(rule.target_unit, rule, _("Matched routing rule “%(rule)s”.") % {"rule": rule.name})
+            return RouteDecision(rule.target_unit, rule, _("Matched routing rule “%(rule)s”.") % {
+                "rule": rule.display_name(get_language())})
     fallback = second_line_unit(region)
     if fallback is None:  # nobody takes it: the dispatcher must choose (dispatch by the rules is refused)
         return RouteDecision(None, None, _("No rule matched and region %(region)s has no second-line support room: "

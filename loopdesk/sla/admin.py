@@ -81,9 +81,9 @@ class CalendarDayInline(admin.TabularInline):
 
 @admin.register(BusinessCalendar)
 class BusinessCalendarAdmin(CalendarWarningMixin, AuditedAdminMixin, admin.ModelAdmin):
-    list_display = ("code", "name", "kind", "work_start", "work_end", "override_count", "version")
+    list_display = ("code", "name", "name_en", "kind", "work_start", "work_end", "override_count", "version")
     list_filter = ("kind",)
-    search_fields = ("code", "name")
+    search_fields = ("code", "name", "name_en")
     readonly_fields = ("version",)
     inlines = (CalendarDayInline,)
 
@@ -154,7 +154,7 @@ class SlaPolicyAdmin(AuditedAdminMixin, admin.ModelAdmin):
     ordering = ("position", "id")
     readonly_fields = ("version",)
     fieldsets = (
-        (None, {"fields": ("name", "position", "is_active", "version")}),
+        (None, {"fields": ("name", "name_en", "position", "is_active", "version")}),
         (
             _("Applies to (empty conditions match everything)"),
             {"fields": ("contact_type", "category", "tier", "priority", "channel")},

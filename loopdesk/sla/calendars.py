@@ -199,17 +199,18 @@ class WorkingTime:
         return total.total_seconds() / 60
 
 
-_cache: dict[tuple[int, int], WorkingTime] = {}
-
-
 def working_time_for(calendar: BusinessCalendar | None) -> WorkingTime:
-    """The WorkingTime of a calendar, cached by (id, version): editing a calendar bumps its version."""
+    """The WorkingTime of a calendar, kept with the reference data (`loopdesk.sla.refcache`): valid while no
+    calendar, override or other reference row changed, and for this calendar's version. Keyed by id and version
+    alone, a calendar deleted and another created with the same id (SQLite hands out the last id again) kept the
+    old one's kind and days off."""
+    from loopdesk.sla import refcache
+
     if calendar is None:
         return WorkingTime.always()
-    key = (calendar.pk, calendar.version)
-    wt = _cache.get(key)
-    if wt is None:
+
+    def load() -> WorkingTime:
         overrides = dict(calendar.days.values_list("date", "is_workday"))
-        wt = WorkingTime(calendar.kind, calendar.work_start, calendar.work_end, overrides)
-        _cache[key] = wt
-    return wt
+        return WorkingTime(calendar.kind, calendar.work_start, calendar.work_end, overrides)
+
+    return refcache.cached(f"working_time:{calendar.pk}:{calendar.version}:{calendar.kind}", load)

@@ -77,6 +77,10 @@ class Timeline(Generic[T]):
     closed_pauses: list[tuple[T, T]] = field(default_factory=list)
     open_pause: T | None = None
     cycles: list[tuple[T, T | None]] = field(default_factory=list)  # (first dispatch, end) of each cycle
+    # The timeline has an overtime / problem event: the ticket crossed the limit in force then, and stays flagged
+    # (also after a supervisor raises the policy's limits, docs/sla.md).
+    marked_overtime: bool = False
+    marked_problem: bool = False
 
     @property
     def pauses(self) -> list[tuple[T, T | None]]:
@@ -92,6 +96,12 @@ def fold_timeline(events: Iterable[tuple[str, T, str]]) -> Timeline[T]:
             tl.status = to_status
         if kind == EventKind.CREATE:
             tl.created_at = at
+            continue
+        if kind == EventKind.OVERTIME:
+            tl.marked_overtime = True
+            continue
+        if kind == EventKind.PROBLEM:
+            tl.marked_problem = True
             continue
         if tl.first_responded_at is None and kind in FIRST_RESPONSE_EVENTS:
             tl.first_responded_at = at
@@ -184,6 +194,8 @@ def derive_sla(tl: Timeline[T], policy: PolicyLike, clock: ClockLike[T], now: T)
         answered_at=tl.answered_at,
         paused=tl.open_pause is not None,
         status=tl.status,
+        is_overtime=tl.marked_overtime or tl.marked_problem,
+        is_problem=tl.marked_problem,
     )
     if tl.created_at is not None:
         state.first_response_due_at = clock.add(tl.created_at, policy.first_response_minutes, pauses)
@@ -195,7 +207,8 @@ def derive_sla(tl: Timeline[T], policy: PolicyLike, clock: ClockLike[T], now: T)
     if tl.cycle_started_at is not None:
         state.overtime_at = clock.add(tl.cycle_started_at, policy.overtime_minutes, pauses)
         state.problem_at = clock.add(tl.cycle_started_at, policy.problem_minutes, pauses)
-    # A ticket that ever went over the limit in any cycle stays overtime / problem.
+    # A ticket that ever went over the limit in any cycle stays overtime / problem; so does one whose timeline
+    # records a crossing (marked_*), whatever the limits are now.
     for start, end in tl.cycles:
         used = clock.elapsed(start, end if end is not None else now, pauses)
         state.is_overtime = state.is_overtime or used >= policy.overtime_minutes

@@ -24,6 +24,8 @@ class BusinessCalendar(models.Model):
 
     code = models.CharField(_("code"), max_length=32, unique=True)
     name = models.CharField(_("name"), max_length=100)
+    name_en = models.CharField(_("English name"), max_length=100, blank=True,
+                               help_text=_("Shown when the interface is in English; empty: the Chinese name."))
     kind = models.CharField(_("kind"), max_length=16, choices=CalendarKind.choices, default=CalendarKind.ALWAYS)
     work_start = models.TimeField(_("working day starts"), default=dt.time(0, 0))
     work_end = models.TimeField(
@@ -37,6 +39,12 @@ class BusinessCalendar(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def display_name(self, language: str | None = None) -> str:
+        """The English name when the language is English and there is one, else the (Chinese) name."""
+        if language and language.startswith("en") and self.name_en:
+            return str(self.name_en)
+        return str(self.name)
 
     def clean(self) -> None:
         """A working day ends after it starts (a day with no working time would stop every clock for good)."""
@@ -95,6 +103,8 @@ class SlaPolicy(models.Model):
     non-empty condition matches applies; a policy with no conditions is the default."""
 
     name = models.CharField(_("name"), max_length=100)
+    name_en = models.CharField(_("English name"), max_length=100, blank=True,
+                               help_text=_("Shown when the interface is in English; empty: the Chinese name."))
     position = models.PositiveIntegerField(_("position"), default=100, help_text=_("Lower is tried first."))
     is_active = models.BooleanField(_("active"), default=True)
     contact_type = models.CharField(_("contact type"), max_length=16, choices=ContactType.choices, blank=True)
@@ -165,6 +175,12 @@ class SlaPolicy(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def display_name(self, language: str | None = None) -> str:
+        """The English name when the language is English and there is one, else the (Chinese) name."""
+        if language and language.startswith("en") and self.name_en:
+            return str(self.name_en)
+        return str(self.name)
 
 
 class ReferenceVersion(models.Model):

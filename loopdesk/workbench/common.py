@@ -87,6 +87,8 @@ class RoleFlags:
         self.dispatcher = Role.DISPATCHER in roles
         self.supervisor = admin or Role.SUPERVISOR in roles
         self.auditor = Role.AUDITOR in roles
+        # Who reads the supervisors' pages (board, policies, escalations): the supervisors, and auditors read-only.
+        self.oversees = self.supervisor or self.auditor
         self.admin = admin
         self.can_create = bool(user.is_authenticated and policy.can_create(user))
         # Who judges units by the KPIs: supervisors (the service management room), department heads and auditors.

@@ -198,14 +198,35 @@ class PolicyPreviewForm(forms.Form):
     tier = forms.ChoiceField(label=_("Customer tier"), choices=Tier.choices, initial=Tier.REGULAR)
     channel = forms.ChoiceField(label=_("Channel"), choices=Channel.choices, initial=Channel.HOTLINE)
     priority = forms.ChoiceField(label=_("Priority"), choices=Priority.choices, initial=Priority.NORMAL)
+    city = forms.TypedChoiceField(label=_("City"), required=False, coerce=int, empty_value=None,
+                                  help_text=_("Where the customer is; by default your own city."))
     branch = forms.TypedChoiceField(label=_("Customer's branch"), required=False, coerce=int, empty_value=None)
 
-    def __init__(self, *args: Any, **kwargs: Any):
+    def __init__(self, *args: Any, home_region: str = "", **kwargs: Any):
+        """`home_region`: the user's own city (region code), or "" for a user above the city level (province, HQ),
+        who must choose the city or a branch: the city's rules and second-line support depend on it."""
         super().__init__(*args, **kwargs)
+        self.home_region = home_region
         fill_categories(self.fields["category"], _("Type to search, e.g. 信号"))
         language = get_language()
+        cities = OrgUnit.objects.filter(level=UnitLevel.CITY, is_active=True).order_by("path")
+        self.fields["city"].choices = [("", _("My city") if home_region else "—")] + [
+            (u.pk, f"{u.display_name(language)} ({u.region})") for u in cities]
         branches = OrgUnit.objects.filter(level=UnitLevel.CENTRE, function=UnitFunction.FRONT_LINE, is_active=True)
         self.fields["branch"].choices = BLANK + [(u.pk, u.display_name(language)) for u in branches.order_by("path")]
+
+    def clean(self) -> dict[str, Any]:
+        """Adds `region` (the city whose rules apply) and the chosen `branch_unit`."""
+        data = super().clean() or {}
+        city = OrgUnit.objects.filter(pk=data["city"]).first() if data.get("city") else None
+        branch = OrgUnit.objects.filter(pk=data["branch"]).first() if data.get("branch") else None
+        data["branch_unit"] = branch
+        if branch is not None and city is not None and branch.region != city.region:
+            self.add_error("branch", _("This branch is not in the chosen city."))
+        data["region"] = (branch.region if branch else city.region if city else self.home_region)
+        if not data["region"] and "city" not in self.errors:
+            self.add_error("city", _("Choose the city or the customer's branch: the rules of each city differ."))
+        return data
 
     def clean_category(self) -> Category | None:
         pk = self.cleaned_data.get("category")

@@ -391,6 +391,7 @@ def test_editing_a_routing_rule_in_the_admin_is_audited(admin_client_with_data) 
         admin_client_with_data, reverse("admin:routing_routingrule_change", args=[rule.pk]),
         {
             "name": rule.name,
+            "name_en": rule.name_en,
             "position": "65",
             "is_active": "on",
             "region": "JM",

@@ -386,3 +386,22 @@ def test_time_limits_that_make_no_sense_are_field_errors(world: World, client, c
     assert response.context["adminform"].form.errors[field]
     policy.refresh_from_db()
     assert (policy.overtime_minutes, policy.problem_minutes, policy.hop_reply_minutes, policy.version) == before
+
+
+@pytest.mark.django_db
+def test_a_new_calendar_that_gets_a_deleted_ones_id_is_not_counted_by_the_old_rules() -> None:
+    """The per-process copy of a calendar's rules was keyed by (id, version) only: a calendar deleted and another
+    created with the same id (SQLite hands out the last id again; a rolled-back test too) kept the old one's kind
+    and days off."""
+    old = BusinessCalendar.objects.create(code="old", name="旧", kind=CalendarKind.WORKDAYS)
+    CalendarDay.objects.create(calendar=old, date=dt.date(2026, 11, 2), is_workday=False, note="台风停工")
+    old.refresh_from_db()
+    assert not working_time_for(old).is_workday(dt.date(2026, 11, 2))
+    pk, version = old.pk, old.version
+    old.delete()
+    new = BusinessCalendar.objects.create(pk=pk, code="new", name="新", kind=CalendarKind.ALWAYS)
+    BusinessCalendar.objects.filter(pk=pk).update(version=version)
+    new.refresh_from_db()
+    assert (new.pk, new.version) == (pk, version)
+    counted = working_time_for(new)
+    assert counted.kind == CalendarKind.ALWAYS and counted.overrides == {}

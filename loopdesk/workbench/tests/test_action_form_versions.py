@@ -80,3 +80,22 @@ def test_the_transfer_form_does_not_offer_the_unit_that_has_the_ticket(world: An
     offered = [value for value, _label in response.context["form"].fields["to_unit"].choices]
     assert ticket.handler_unit_id not in offered
     assert world.units["netopt"].pk in offered
+
+
+def test_a_stale_form_of_an_action_still_possible_is_a_409_that_keeps_what_was_typed(world: Any,
+                                                                                      client_for: Any) -> None:
+    """The reply is still possible, but the work order moved on while the dialog was open (here: the SLA sweep marked
+    it overtime): a conflict (409, as the API), in the user's language, with the text kept (was a 422)."""
+    from loopdesk.followup.services import sweep_sla
+
+    ticket = do_accept_ticket(acting_user=world.user("specialist"), ticket=_dispatched(world))
+    seen = ticket.version
+    sweep_sla(now=ticket.overtime_at)  # marks it overtime: a new version
+    for language, words in (("en", "reload"), ("zh-hans", "刷新")):
+        response = client_for("specialist", language).post(
+            f"/tickets/{ticket.pk}/act/reply/", {"version": seen, "resolution": "已调整天线方位角"}, headers=HX)
+        assert response.status_code == 409, language
+        page = response.content.decode()
+        assert words in page.lower() and "已调整天线方位角" in page, language
+    ticket.refresh_from_db()
+    assert ticket.status == Status.IN_PROGRESS

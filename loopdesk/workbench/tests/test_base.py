@@ -90,7 +90,7 @@ def test_home_shows_each_role_what_needs_them(world: Any, client_for: Any) -> No
     page = client_for("agent").get("/").content.decode()
     assert "Replies to answer to the customer" in page
     page = client_for("supervisor").get("/").content.decode()
-    assert "Problem tickets (over 72 h)" in page
+    assert "Problem tickets (past their problem limit)" in page
 
 
 def test_home_query_count_does_not_grow_with_tickets(world: Any, client_for: Any) -> None:

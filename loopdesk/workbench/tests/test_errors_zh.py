@@ -48,7 +48,7 @@ def test_403_page_is_in_chinese_with_the_reason(world: World, client_for: Any) -
     response = client_for("agent", language="zh-hans").get("/board/")
     assert response.status_code == 403
     html = response.content.decode()
-    assert "您无权打开此页面" in html and "监控看板仅供服务管理人员和部门负责人使用。" in html
+    assert "您无权打开此页面" in html and "监控看板仅供服务管理人员、部门负责人和审计人员使用。" in html
     assert 'lang="zh-hans"' in html and "返回首页" in html
 
 

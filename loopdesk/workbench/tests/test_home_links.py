@@ -30,14 +30,14 @@ def test_each_supervisor_block_lists_in_see_all_what_it_counts(world: World, cli
     overtime_overdue = _ticket(world, is_overtime=True, due_at=timezone.now() - dt.timedelta(hours=1))
     client = client_for("supervisor")
     sections = {str(s.title): s for s in client.get("/").context["sections"]}
-    for title in ("Problem tickets (over 72 h)", "Overtime tickets (over 48 h)"):
+    for title in ("Problem tickets (past their problem limit)", "Overtime tickets (past their reply limit)"):
         section = sections[title]
         listed = {t.number for t in client.get(section.link).context["rows"]}
         assert {t.number for t in section.rows} == listed, title
     # What the block shows is the list's: the late ones whose running clock is due now or soon (the board lists
     # every late open ticket, whatever its clock).
-    assert {t.number for t in sections["Problem tickets (over 72 h)"].rows} == {problem_overdue.number}
-    assert {t.number for t in sections["Overtime tickets (over 48 h)"].rows} == {overtime_overdue.number}
+    assert {t.number for t in sections["Problem tickets (past their problem limit)"].rows} == {problem_overdue.number}
+    assert {t.number for t in sections["Overtime tickets (past their reply limit)"].rows} == {overtime_overdue.number}
     assert problem_due_later.number not in {t.number for t in client.get("/queues/risk/").context["rows"]}
 
 

@@ -114,12 +114,12 @@ def board_context(user: Any, now: dt.datetime, department: OrgUnit | None = None
 @staff_required
 def board(request: HttpRequest) -> HttpResponse:
     flags = RoleFlags(request.user)
-    if flags.supervisor:
+    if flags.oversees:  # an auditor reads the whole board; its buttons are only what the user may do (none)
         department = None
     elif flags.head and request.user.unit is not None:
         department = request.user.unit  # a department head: their own department's board
     else:
-        raise PermissionDenied(_("The board is for service supervisors and department heads."))
+        raise PermissionDenied(_("The board is for service supervisors, department heads and auditors."))
     context = board_context(request.user, timezone.now(), department)
     context["nav"] = "board"
     if not request.htmx and department is None:

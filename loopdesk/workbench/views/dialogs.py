@@ -11,7 +11,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from loopdesk.core.errors import DomainError, ValidationFailed
+from loopdesk.core.errors import ConflictError, DomainError, ValidationFailed
 from loopdesk.workbench.common import raise_for_domain_error
 
 T = TypeVar("T")
@@ -32,10 +32,18 @@ def run_service(form: forms.Form, call: Callable[[], T]) -> tuple[bool, T | None
         return True, call()
     except ValidationFailed as exc:
         apply_errors(form, exc)
+    except ConflictError as exc:  # someone else changed the work order meanwhile: a 409 (`status_for`)
+        form.conflict = True  # type: ignore[attr-defined]
+        form.add_error(None, str(exc.message))
     except DomainError as exc:
         raise_for_domain_error(exc)
         form.add_error(None, str(exc.message))
     return False, None
+
+
+def status_for(form: forms.Form) -> int:
+    """The status of a refused dialog: 409 when the work order changed meanwhile (as the API), else 422."""
+    return 409 if getattr(form, "conflict", False) else 422
 
 
 def done(request: HttpRequest, message: Any, url: str) -> HttpResponse:
@@ -50,7 +58,8 @@ def form_dialog(request: HttpRequest, form_class: type[forms.Form], run: Callabl
                 templates: tuple[str, str], context: dict[str, Any]) -> HttpResponse:
     """A one-form dialog: GET shows the empty form; POST of a valid form calls `run(form)` (the service call,
     returning the success message and the next page's URL) through `run_service`, then `done`; an invalid or
-    refused form is shown again with what was typed and a 422. `templates`: (htmx partial, whole page)."""
+    refused form is shown again with what was typed and a 422 (409 on a conflict). `templates`: (htmx partial,
+    whole page)."""
     status = 200
     if request.method == "POST":
         form = form_class(request.POST)
@@ -58,7 +67,7 @@ def form_dialog(request: HttpRequest, form_class: type[forms.Form], run: Callabl
             ok, result = run_service(form, lambda: run(form))
             if ok and result is not None:
                 return done(request, *result)
-        status = 422
+        status = status_for(form)
     else:
         form = form_class()
     template = templates[0] if getattr(request, "htmx", False) else templates[1]

@@ -34,7 +34,7 @@ from loopdesk.tickets.services import MAX_NOTE
 from loopdesk.workbench.actions import RELOAD
 from loopdesk.workbench.common import RoleFlags, posted_id, raise_for_domain_error, safe_next, staff_required
 from loopdesk.workbench.sla import due_badge
-from loopdesk.workbench.views.dialogs import done, form_dialog, run_service
+from loopdesk.workbench.views.dialogs import done, form_dialog, run_service, status_for
 from loopdesk.workbench.views.tickets import may_write
 
 PAGE_SIZE = 50
@@ -126,13 +126,14 @@ def record_callback(request: HttpRequest, task_id: int) -> HttpResponse:
             if data["version"] != ticket.version:
                 form.add_error(None, _("The work order changed since you opened this form: reload the page and "
                                        "check before recording."))
+                form.conflict = True  # type: ignore[attr-defined]
             else:
                 ok, changed = run_service(form, lambda: do_record_callback(
                     acting_user=request.user, task=task, verdict=data["verdict"], note=data["note"]))
                 if ok:
                     return done(request, _outcome_message(task, data["verdict"], changed),
                                 reverse("workbench:ticket", args=[ticket.pk]))
-        status = 422
+        status = status_for(form)
     else:
         form = CallbackForm(initial={"version": ticket.version})
         if blocked and request.method == "POST":
@@ -154,12 +155,14 @@ def _require_supervisor(user: Any) -> None:
 
 @staff_required
 def escalations(request: HttpRequest) -> HttpResponse:
-    _require_supervisor(request.user)
+    if not RoleFlags(request.user).oversees:  # auditors read the list; resolving stays with the supervisors
+        _require_supervisor(request.user)
     now = timezone.now()
     qs = selectors.open_escalations_for(request.user).select_related(*selectors.TICKET_RELATED, "escalated_by")
     page = _page(request, qs)
     return render(request, "workbench/followup/escalations.html", {
         "nav": "escalations", "page": page, "rows": [(e, now - e.created_at) for e in page],
+        "may_resolve": RoleFlags(request.user).supervisor,
     })
 
 

@@ -99,10 +99,11 @@ def home_sections(user: Any, flags: RoleFlags) -> list[Section]:
         # The late tickets of the queue their "See all" opens (at risk and overdue, filtered as there), so that the
         # block counts what the list shows; every late open ticket, whatever its clock, is on the board.
         risk = queue_queryset(user, "risk", now=now)
-        sections.append(_section(_("Problem tickets (over 72 h)"), risk.filter(is_problem=True), "risk",
-                                 flag="problem"))
-        sections.append(_section(_("Overtime tickets (over 48 h)"), risk.filter(is_overtime=True, is_problem=False),
-                                 "risk", flag="overtime"))
+        # The limits are the ticket's policy's (regulator appeals have shorter ones than 48 h / 72 h).
+        sections.append(_section(_("Problem tickets (past their problem limit)"), risk.filter(is_problem=True),
+                                 "risk", flag="problem"))
+        sections.append(_section(_("Overtime tickets (past their reply limit)"),
+                                 risk.filter(is_overtime=True, is_problem=False), "risk", flag="overtime"))
     if not flags.supervisor:
         sections.append(_section(_("At risk and overdue"), queue_queryset(user, "risk", now=now), "risk"))
     return sections

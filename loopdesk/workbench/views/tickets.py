@@ -8,7 +8,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -26,7 +26,7 @@ from loopdesk.tickets.services import MAX_NOTE
 from loopdesk.workbench.actions import DANGEROUS, PRIMARY, RELOAD, ActionForm, posted_version, stale_message
 from loopdesk.workbench.common import candidate_numbers, raise_for_domain_error, staff_required, typed_number
 from loopdesk.workbench.sla import badge, due_badge
-from loopdesk.workbench.views.dialogs import done, run_service
+from loopdesk.workbench.views.dialogs import done, run_service, status_for
 
 DETAIL_RELATED = ("category", "category_root", "customer", "customer__account_manager", "handler_unit",
                   "handler_user", "first_responder", "first_responder_unit", "sla_policy", "branch")
@@ -157,7 +157,11 @@ def ticket_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
             if ok:
                 return done(request, _("%(action)s: done.") % {"action": Action(action).label},
                             reverse("workbench:ticket", args=[ticket.pk]))
-        status = 422
+        status = status_for(form)
+        if status == 409:  # changed meanwhile: say so with the versions and "reload"; the typed text stays shown
+            ticket.refresh_from_db(fields=["version"])
+            form.errors.pop(NON_FIELD_ERRORS, None)
+            form.add_error(None, stale_message(ticket, form.cleaned_data["version"]))
     else:
         form = ActionForm(action=action, ticket=ticket, user=request.user)
     context = {"ticket": ticket, "form": form, "action": action, "action_label": Action(action).label,
