@@ -10,11 +10,12 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils.translation import gettext_lazy as _
 
+from loopdesk.core.names import EnglishNamed
 from loopdesk.core.tree import TreeNode
 from loopdesk.org.choices import FRONT_LINE_ROLES, Role, UnitFunction, UnitLevel
 
 
-class OrgUnit(TreeNode):
+class OrgUnit(EnglishNamed, TreeNode):
     """A unit of the operator: company, branch, centre, department or room.
 
     `path` is a materialised path ("/1/4/17/") so a subtree is one indexed prefix query; it is kept
@@ -39,11 +40,6 @@ class OrgUnit(TreeNode):
         ordering = ["path"]
 
     def __str__(self) -> str:
-        return self.name
-
-    def display_name(self, language: str | None = None) -> str:
-        if language and language.startswith("en") and self.name_en:
-            return self.name_en
         return self.name
 
     def clean(self) -> None:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from loopdesk.core.names import EnglishNamed
 from loopdesk.customers.choices import Tier
 from loopdesk.tickets.choices import Channel, ContactType
 
 
-class RoutingRule(models.Model):
+class RoutingRule(EnglishNamed, models.Model):
     """If a ticket matches every non-empty condition, it goes to `target_unit`. Rules are tried by
     position; when none matches, the region's second-line support room takes the ticket."""
 
@@ -49,9 +50,3 @@ class RoutingRule(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-    def display_name(self, language: str | None = None) -> str:
-        """The English name when the language is English and there is one, else the (Chinese) name."""
-        if language and language.startswith("en") and self.name_en:
-            return str(self.name_en)
-        return str(self.name)

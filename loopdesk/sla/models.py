@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from loopdesk.core.names import EnglishNamed
 from loopdesk.customers.choices import Tier
 from loopdesk.tickets.choices import Channel, ContactType, Priority
 
@@ -18,7 +19,7 @@ class CalendarKind(models.TextChoices):
     WORKDAYS = "workdays", _("Working days (Chinese public holidays and make-up workdays honoured)")
 
 
-class BusinessCalendar(models.Model):
+class BusinessCalendar(EnglishNamed, models.Model):
     """The time an SLA clock counts. Working days come from a maintained holiday library; the
     `days` table overrides single dates where the library is wrong or a local arrangement applies."""
 
@@ -39,12 +40,6 @@ class BusinessCalendar(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-    def display_name(self, language: str | None = None) -> str:
-        """The English name when the language is English and there is one, else the (Chinese) name."""
-        if language and language.startswith("en") and self.name_en:
-            return str(self.name_en)
-        return str(self.name)
 
     def clean(self) -> None:
         """A working day ends after it starts (a day with no working time would stop every clock for good)."""
@@ -98,7 +93,7 @@ class CalendarDay(models.Model):
                                     "Enter it on a working-day calendar."))
 
 
-class SlaPolicy(models.Model):
+class SlaPolicy(EnglishNamed, models.Model):
     """Time limits for the tickets it matches. The first active policy (by position) whose every
     non-empty condition matches applies; a policy with no conditions is the default."""
 
@@ -175,12 +170,6 @@ class SlaPolicy(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-    def display_name(self, language: str | None = None) -> str:
-        """The English name when the language is English and there is one, else the (Chinese) name."""
-        if language and language.startswith("en") and self.name_en:
-            return str(self.name_en)
-        return str(self.name)
 
 
 class ReferenceVersion(models.Model):

@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from loopdesk.core.db import index_where_set
+from loopdesk.core.names import EnglishNamed
 from loopdesk.core.tree import TreeNode
 from loopdesk.customers.choices import Tier
 from loopdesk.tickets.choices import (
@@ -28,7 +29,7 @@ from loopdesk.tickets.choices import (
 )
 
 
-class Category(TreeNode):
+class Category(EnglishNamed, TreeNode):
     """A node of the multi-level complaint category tree (投诉类目), e.g. 基础通信 › 信号覆盖 › 室内无信号."""
 
     code = models.CharField(_("code"), max_length=64, unique=True)
@@ -52,11 +53,6 @@ class Category(TreeNode):
         ordering = ["path"]
 
     def __str__(self) -> str:
-        return self.name
-
-    def display_name(self, language: str | None = None) -> str:
-        if language and language.startswith("en") and self.name_en:
-            return self.name_en
         return self.name
 
     def save(self, *args: Any, **kwargs: Any) -> None:
