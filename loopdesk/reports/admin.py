@@ -26,7 +26,7 @@ def _own_region(request: HttpRequest) -> str:
 class AssessmentItemInline(admin.TabularInline):
     model = AssessmentItem
     extra = 1
-    fields = ("position", "name", "measure", "method", "target", "weight", "channels")
+    fields = ("position", "name", "name_en", "measure", "method", "target", "weight", "channels")
 
     def _may(self, request: HttpRequest, obj: AssessmentScheme | None) -> bool:
         from loopdesk.reports.scorecards import may_edit_scheme
@@ -112,10 +112,11 @@ class AssessmentSchemeAdmin(AuditedAdminMixin, admin.ModelAdmin):
         with transaction.atomic():
             for scheme in queryset:
                 items = list(scheme.items.all())
-                copy = AssessmentScheme.objects.create(name=scheme.name, description=scheme.description,
-                                                       region=region, is_active=scheme.is_active)
+                copy = AssessmentScheme.objects.create(
+                    name=scheme.name, name_en=scheme.name_en, description=scheme.description, region=region,
+                    is_active=scheme.is_active)
                 AssessmentItem.objects.bulk_create([
-                    AssessmentItem(scheme=copy, position=i.position, name=i.name, measure=i.measure,
+                    AssessmentItem(scheme=copy, position=i.position, name=i.name, name_en=i.name_en, measure=i.measure,
                                    method=i.method, target=i.target, weight=i.weight, channels=i.channels)
                     for i in items])
                 record_audit(request.user, "admin.add", copy, data={"copied_from": scheme.pk})

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from loopdesk.core.db import index_where_set
+from loopdesk.core.names import EnglishNamed
 
 # Handling-time histogram: bucket i holds durations in [EDGES[i-1], EDGES[i]) hours; the last is open-ended.
 BUCKET_EDGES_HOURS = (2, 4, 8, 12, 24, 36, 48, 72, 96, 168, 336)
@@ -290,11 +291,13 @@ class DailyTotal(RollupCounters):
         constraints = [models.UniqueConstraint(fields=["day", "province", "region"], name="rpt_daily_total_key")]
 
 
-class AssessmentScheme(models.Model):
+class AssessmentScheme(EnglishNamed, models.Model):
     """An assessment scheme (考核办法): items with weights that score every branch and department for a period.
     A city company may have its own (`region`); a region without one is scored on the company's (region empty)."""
 
     name = models.CharField(_("name"), max_length=100)
+    name_en = models.CharField(_("English name"), max_length=100, blank=True,
+                               help_text=_("Shown when the interface is in English; empty: the Chinese name."))
     region = models.CharField(
         _("region"), max_length=16, blank=True, default="",
         help_text=_("The city company (region code) whose branches and departments this scheme scores. Empty: the "
@@ -344,13 +347,15 @@ def assessment_measures() -> list[tuple[str, Any]]:
     return [(name, MEASURES[name][0]) for name in RATE_MEASURES]
 
 
-class AssessmentItem(models.Model):
+class AssessmentItem(EnglishNamed, models.Model):
     """One item of a scheme: a measure, how it is scored, its target and its weight in points."""
 
     scheme = models.ForeignKey(AssessmentScheme, on_delete=models.CASCADE, related_name="items",
                                verbose_name=_("scheme"))
     position = models.PositiveSmallIntegerField(_("position"), default=0)
     name = models.CharField(_("name"), max_length=100)
+    name_en = models.CharField(_("English name"), max_length=100, blank=True,
+                               help_text=_("Shown when the interface is in English; empty: the Chinese name."))
     measure = models.CharField(_("measure"), max_length=32, choices=assessment_measures)
     method = models.CharField(_("method"), max_length=16, choices=ScoreMethod.choices)
     target = models.FloatField(

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import get_language, pgettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext
 
 from loopdesk.org.choices import UnitLevel
 from loopdesk.reports import measures as m
@@ -33,23 +33,27 @@ UNIT_KINDS = {"branch": _("Branches"), "department": _("Departments")}
 # window-service satisfaction) and the work-order KPIs of domain.md §7; 100 points. "Lead over competitors"
 # needs survey data on competitors that the platform does not hold, so it is not an item.
 DEFAULT_SCHEME = (
-    ("综合满意度达标", "survey_satisfaction", ScoreMethod.ATTAINMENT, 0.90, 20, ""),
-    ("综合满意度改善", "survey_satisfaction", ScoreMethod.IMPROVEMENT, 0.02, 10, ""),
-    ("短板改善", "survey_satisfaction", ScoreMethod.SHORT_BOARD, 0.05, 15, ""),
-    ("窗口服务满意度", "window_satisfaction", ScoreMethod.ATTAINMENT, 0.90, 15, "hall,hotline"),
-    ("工单处理及时率", "timeliness", ScoreMethod.ATTAINMENT, 0.95, 20, ""),
-    ("回访完成率", "callback_rate", ScoreMethod.ATTAINMENT, 0.90, 10, ""),
-    ("重复投诉率", "repeat_rate", ScoreMethod.ATTAINMENT, 0.05, 10, ""),
+    ("综合满意度达标", "Satisfaction attainment", "survey_satisfaction", ScoreMethod.ATTAINMENT, 0.90, 20, ""),
+    ("综合满意度改善", "Satisfaction improvement", "survey_satisfaction", ScoreMethod.IMPROVEMENT, 0.02, 10, ""),
+    ("短板改善", "Short-board improvement", "survey_satisfaction", ScoreMethod.SHORT_BOARD, 0.05, 15, ""),
+    ("窗口服务满意度", "Window-service satisfaction", "window_satisfaction", ScoreMethod.ATTAINMENT, 0.90, 15,
+     "hall,hotline"),
+    ("工单处理及时率", "Work-order timeliness", "timeliness", ScoreMethod.ATTAINMENT, 0.95, 20, ""),
+    ("回访完成率", "Callback completion", "callback_rate", ScoreMethod.ATTAINMENT, 0.90, 10, ""),
+    ("重复投诉率", "Repeat-complaint rate", "repeat_rate", ScoreMethod.ATTAINMENT, 0.05, 10, ""),
 )
+DEFAULT_SCHEME_NAME = ("客户服务考核（种子000）", "Customer-service assessment (seed 000)")
 
 
 def create_default_scheme() -> AssessmentScheme:
     with transaction.atomic():
         scheme = AssessmentScheme.objects.create(
-            name="客户服务考核（种子000）", description="满意度达标/改善、短板改善、窗口服务满意度、工单及时率等。")
-        for position, (name, measure, method, target, weight, channels) in enumerate(DEFAULT_SCHEME):
-            AssessmentItem.objects.create(scheme=scheme, position=position, name=name, measure=measure, method=method,
-                                          target=target, weight=weight, channels=channels)
+            name=DEFAULT_SCHEME_NAME[0], name_en=DEFAULT_SCHEME_NAME[1],
+            description="满意度达标/改善、短板改善、窗口服务满意度、工单及时率等。")
+        for position, (name, name_en, measure, method, target, weight, channels) in enumerate(DEFAULT_SCHEME):
+            AssessmentItem.objects.create(scheme=scheme, position=position, name=name, name_en=name_en,
+                                          measure=measure, method=method, target=target, weight=weight,
+                                          channels=channels)
     return scheme
 
 
@@ -210,7 +214,8 @@ def score(viewer: Any, scheme: AssessmentScheme, period: m.Period, unit_kind: st
     # A measure the admin's choices would refuse (a row from before them, a raw UPDATE): the item is reported
     # and left out, as an item without data is, instead of failing the page.
     card.problems = [str(_("Item “%(item)s” has an unknown measure “%(measure)s” and is left out of the scores.")
-                         % {"item": item.name, "measure": item.measure}) for item in items if item.pk in unknown]
+                         % {"item": item.display_name(get_language()), "measure": item.measure})
+                     for item in items if item.pk in unknown]
     for unit in units:
         scored: list[ItemScore] = []
         for item in items:
@@ -288,7 +293,8 @@ def header(card: Scorecard) -> list[str]:
     points = pgettext("score of an assessment item", "points")  # not the customer's loyalty points (积分)
     for item in card.items:
         # The value column holds percentages (71.43 for 71.43 %): its header says so, as the KPI table's does.
-        cols += [f"{item.name} ({_value_label(item)}, %)", f"{item.name} ({points}/{item.weight:g})"]
+        name = item.display_name(get_language())
+        cols += [f"{name} ({_value_label(item)}, %)", f"{name} ({points}/{item.weight:g})"]
     cols.append(str(_("Total")))
     return cols
 

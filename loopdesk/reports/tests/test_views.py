@@ -511,3 +511,28 @@ def test_the_main_navigation_leads_to_the_reports(world: World, who: str, shown:
     if shown:
         page = _client(world, who).get("/reports/?" + NOV).content.decode()
         assert '<a href="/reports/" aria-current="page" id="nav-reports">' in page
+
+
+def test_assessment_schemes_and_items_are_named_in_the_users_language(world: World, history: list[Ticket]) -> None:
+    from loopdesk.reports.scorecards import active_scheme
+
+    scheme = active_scheme()
+    assert scheme is not None and scheme.name_en  # the seeded scheme comes with English names
+    items = list(scheme.items.all())
+    assert all(item.name_en for item in items)
+    untranslated = items[-1]  # an item an administrator named in Chinese only: shown in Chinese in both languages
+    untranslated.name_en = ""
+    untranslated.save(update_fields=["name_en"])
+    client = _client(world, "supervisor")
+    url = f"/reports/scorecard/?{NOV}&unit_kind=department"
+    english = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert scheme.name_en in english and scheme.name not in english
+    for item in items[:-1]:  # each item's column heading (the method's label quotes the Chinese term: 短板改善)
+        assert f"<th>{item.name_en}<br>" in english and f"<th>{item.name}<br>" not in english
+    assert f"<th>{untranslated.name}<br>" in english
+    export = b"".join(client.get(url + "&format=csv", HTTP_ACCEPT_LANGUAGE="en").streaming_content).decode("utf-8-sig")
+    header = export.splitlines()[0]
+    assert f"{items[0].name_en} (" in header and items[0].name not in header
+    chinese = client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert scheme.name in chinese and all(f"<th>{item.name}<br>" in chinese for item in items)
+    assert not any(item.name_en in chinese for item in items[:-1])
