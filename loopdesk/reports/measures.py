@@ -86,9 +86,9 @@ MEASURES: dict[str, tuple[Any, str]] = {  # name -> (label, unit: count | rate |
     "timely": (_("Timely"), "count"),
     "untimely": (_("Not timely (overtime or problem)"), "count"),
     "timeliness": (_("Timeliness rate"), "rate"),
-    "overtime": (_("Overtime tickets (48–72 h)"), "count"),
+    "overtime": (_("Overtime tickets (not yet problem tickets)"), "count"),  # the SLA flags: each policy's limits
     "overtime_rate": (_("Overtime ticket rate"), "rate"),
-    "problem": (_("Problem tickets (over 72 h)"), "count"),
+    "problem": (_("Problem tickets (past their problem limit)"), "count"),
     "problem_rate": (_("Problem ticket rate"), "rate"),
     "replied": (_("Replied work orders"), "count"),
     "reply_mean": (_("Dispatch to reply, mean (h)"), "hours"),
