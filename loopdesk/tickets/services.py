@@ -593,6 +593,8 @@ def _create(
         _publish(ticket)
         if parent is not None:
             _record_link_on_other_side(parent.pk, LinkKind.PARENT, ticket.number, acting_user, at)
+        if earlier is not None:  # the earlier complaint is repeated: its handlers and its TMF listeners hear of it
+            _record_link_on_other_side(earlier[0], LinkKind.REPEAT, ticket.number, acting_user, at)
         record_audit(acting_user, "ticket.create", ticket, data={"number": number}, at=at)
         if dispatch:
             ticket = _dispatch(acting_user=acting_user, ticket=ticket, to_unit=dispatch_to, to_user=None,

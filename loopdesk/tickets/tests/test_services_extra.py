@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db.models.signals import post_save
@@ -256,3 +258,17 @@ def test_a_new_link_is_on_the_timeline_of_both_work_orders(world: World) -> None
 
     second = s.do_create_ticket(acting_user=agent, now=T0, parent=parent, **world.ticket_kwargs())
     assert links(parent)[-1] == {"kind": "parent", "other": second.number, "inverse": True}
+
+
+def test_a_repeat_complaint_is_on_the_timeline_of_the_complaint_it_repeats(world: World) -> None:
+    agent, customer = world.user("agent"), world.customer()
+    first = s.do_create_ticket(acting_user=agent, now=T0, **world.ticket_kwargs(customer=customer))
+    again = s.do_create_ticket(acting_user=agent, now=T0 + dt.timedelta(days=3),
+                               **world.ticket_kwargs(customer=customer))
+    assert Ticket.objects.get(pk=again.pk).is_repeat
+    entry = TicketEvent.objects.filter(ticket=first).order_by("-seq").first()
+    assert entry is not None and entry.kind == EventKind.LINK
+    assert entry.data == {"kind": "repeat", "other": again.number, "inverse": True}
+    first = Ticket.objects.get(pk=first.pk)
+    assert first.last_event_seq == TicketEvent.objects.filter(ticket=first).count()
+    assert first.updated_at == T0 + dt.timedelta(days=3) and not first.is_repeat
