@@ -1241,6 +1241,8 @@ T: dict[str, str] = {
     "Enter a month that exists, as YYYY-MM.": "请输入存在的月份，格式为 YYYY-MM。",
     "From / To (at most %(days)s days) replace the month when filled: empty them to choose a month.":
         "填写了开始和结束日期（最长 %(days)s 天）时按其统计，不按月份；清空两者即可按月份查看。",
+    "MoM against %(ps)s – %(pe)s · YoY against %(ys)s – %(ye)s":
+        "环比对照期 %(ps)s – %(pe)s · 同比对照期 %(ys)s – %(ye)s",
     "Monthly reports": "月报",
     "Monthly report": "月报",
     "all regions": "全部地市",

@@ -224,6 +224,9 @@ def _context(request: HttpRequest, period: m.Period, filters: dict[str, Any], ke
         "period_errors": errors, "max_range_days": MAX_RANGE_DAYS,
         "query": _query(period, filters),
         "previous_query": _query(period.previous(), filters), "keep": hidden,
+        # What month-on-month and year-on-year compare with: for a From / To range the days just before it (as many),
+        # not a month, so the pages name both periods.
+        "previous_period": period.previous(), "year_period": period.year_before(),
         "period_unread": bool(errors), **extra,
     }
 
