@@ -296,3 +296,17 @@ def test_scorecard_export_headers_say_the_values_are_percentages(world: World, h
     assert header[2 + 2 * list(scheme.items.all()).index(timeliness)] == f"{timeliness.name} (工单处理及时率, %)"
     row = next(r for r in scorecards.rows(card) if r[2 + 2 * list(scheme.items.all()).index(timeliness)] != "")
     assert 1 < row[2 + 2 * list(scheme.items.all()).index(timeliness)] <= 100
+
+
+def test_the_monthly_overview_says_which_values_are_percentages(world: World, history: list[Ticket],
+                                                                 settings, tmp_path) -> None:
+    """71.43 under a bare "工单处理及时率" (the KPI table's export and the scorecard's say "(%)")."""
+    settings.MEDIA_ROOT = tmp_path
+    stored = produce_monthly_report(2026, 11, "JM")
+    for path, language in ((stored.file.path, "zh-hans"), (stored.file_en.path, "en")):
+        workbook = load_workbook(path, read_only=True)
+        with translation.override(language):
+            overview = {r[0]: r[1] for r in workbook[str(_("Overview"))].iter_rows(values_only=True)}
+            timeliness, volume = (str(m.MEASURES[name][0]) for name in ("timeliness", "volume"))
+        assert overview[f"{timeliness} (%)"] == pytest.approx(5 / 7 * 100, abs=0.01)
+        assert timeliness not in overview and overview[volume] == 9  # a count keeps its bare name
