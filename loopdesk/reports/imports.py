@@ -1199,6 +1199,7 @@ def import_customers(
         for key in {branch.name.lower(), branch.code.lower()}:
             branches.setdefault(key, []).append(branch)
     brands, vips = _choice_lookup("brand", Brand), _choice_lookup("vip_level", VipLevel)
+    branch_regions = {branch.pk: branch.region for branch in regional}
 
     def parse(handle: IO[bytes]) -> Iterator[list[tuple[int, dict[str, Any]]]]:
         header, rows, result.encoding = read_table(handle, name, CUSTOMER_FIELDS, mapping)
@@ -1320,6 +1321,11 @@ def import_customers(
                     if customer is None:
                         new.append(Customer(**values))
                         continue
+                    if ("home_branch_id" not in values and customer.home_branch_id in branch_regions
+                            and branch_regions[customer.home_branch_id] != values["region"]):
+                        # Moved to another region without a branch: the old region's branch is not theirs any more
+                        # (they were counted per 10,000 customers of it).
+                        values = {**values, "home_branch_id": None}
                     if any(getattr(customer, k) != v for k, v in values.items()):
                         for k, v in values.items():
                             setattr(customer, k, v)

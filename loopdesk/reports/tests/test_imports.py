@@ -877,3 +877,17 @@ def test_a_title_above_the_header_is_skipped_and_lines_keep_their_numbers(world:
                                   source=io.BytesIO("手机号码\n13900000021\n13900000022\n".encode()))
     assert one_column.error_count == 0, one_column.errors
     assert Customer.objects.filter(msisdn__in=["13900000021", "13900000022"]).count() == 2
+
+
+def test_a_customer_moved_to_another_region_does_not_keep_the_old_regions_branch(world: World) -> None:
+    """A file row moving a known customer to another region without naming a branch: the Jiangmen branch they had
+    is not theirs any more (they were counted per 10,000 customers of a Jiangmen branch while a Zhuhai customer)."""
+    world.customer(msisdn="13900000009", region="JM", home_branch=world.units["branch_xh"])
+    result = _customers("手机号码,归属地市\n13900000009,ZH\n", "admin", world)
+    assert (result.error_count, result.updated) == (0, 1)
+    customer = Customer.objects.get(msisdn="13900000009")
+    assert (customer.region, customer.home_branch) == ("ZH", None)
+    # Within the same region the branch stays.
+    world.customer(msisdn="13900000010", region="JM", home_branch=world.units["branch_xh"])
+    _customers("手机号码,归属地市,客户姓名\n13900000010,JM,新名\n", "admin", world)
+    assert Customer.objects.get(msisdn="13900000010").home_branch == world.units["branch_xh"]
