@@ -449,11 +449,11 @@ def tickets_view(request: HttpRequest) -> HttpResponse:
     if fmt == "csv":
         response = StreamingHttpResponse(exports.ticket_csv(qs, translation.get_language()),
                                          content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="tickets-{measure}-{period.start:%Y%m%d}.csv"'
+        response["Content-Disposition"] = f'attachment; filename="tickets-{measure}-{_span(period)}.csv"'
         return response
     if fmt == "xlsx":
         language = translation.get_language()
-        return _download(fmt, f"tickets-{measure}-{period.start:%Y%m%d}", exports.ticket_header(),
+        return _download(fmt, f"tickets-{measure}-{_span(period)}", exports.ticket_header(),
                          exports.ticket_rows(qs, language, typed=True), str(_("Work orders")))
     page, next_url = _newest_first_page(request, qs.select_related("category", "handler_unit", "customer"))
     return render(request, "reports/tickets.html", _context(
@@ -499,7 +499,7 @@ def _hops_view(request: HttpRequest, period: m.Period, filters: dict[str, Any], 
     hops = m.hop_drilldown(request.user, measure, period, filters, group_by, group)
     language = translation.get_language()
     if fmt in ("csv", "xlsx"):
-        return _download(fmt, f"hops-{measure}-{period.start:%Y%m%d}", exports.hop_header(),
+        return _download(fmt, f"hops-{measure}-{_span(period)}", exports.hop_header(),
                          exports.hop_rows(hops, language, typed=fmt == "xlsx"), str(_("Hops")))
     page, next_url = _newest_first_page(request, hops.select_related("ticket", "ticket__customer"))
     units = m.group_labels("department", {h.department_id for h in page}, language)
@@ -528,10 +528,7 @@ def scorecard_view(request: HttpRequest) -> HttpResponse:
     card = scorecards.score(request.user, scheme, period, unit_kind, filters) if scheme else None
     fmt = request.GET.get("format")
     if card is not None and fmt in ("csv", "xlsx"):
-        # A month as 202611; any other period by its days, as the KPI table's export (a range of days was named
-        # for its first month as if it were the whole month).
-        span = f"{period.start:%Y%m}" if period.is_month() else f"{period.start:%Y%m%d}-{period.end:%Y%m%d}"
-        return _download(fmt, f"scorecard-{unit_kind}-{span}", scorecards.header(card),
+        return _download(fmt, f"scorecard-{unit_kind}-{_span(period)}", scorecards.header(card),
                          scorecards.rows(card), str(scorecards.UNIT_KINDS[unit_kind]))
     if card is not None:
         _scorecard_links(card, filters)
@@ -847,6 +844,13 @@ def _run_import(user: Any, stashed: stash.Stashed, columns: dict[str, int], *, d
 
 
 # --- downloads ------------------------------------------------------------------------------------------
+
+
+def _span(period: m.Period) -> str:
+    """A period in an export's file name: a month as 202611; any other period by its days, as the KPI table's
+    export (a range of days was named for its first month as if it were the whole month, or a drill-down list for
+    its first day)."""
+    return f"{period.start:%Y%m}" if period.is_month() else f"{period.start:%Y%m%d}-{period.end:%Y%m%d}"
 
 
 def _download(fmt: str, stem: str, header: list[str], rows: Any, sheet: str) -> HttpResponse:

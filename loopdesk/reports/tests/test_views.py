@@ -511,3 +511,14 @@ def test_the_main_navigation_leads_to_the_reports(world: World, who: str, shown:
     if shown:
         page = _client(world, who).get("/reports/?" + NOV).content.decode()
         assert '<a href="/reports/" aria-current="page" id="nav-reports">' in page
+
+
+def test_a_drill_down_export_is_named_for_its_period(world: World, history: list[Ticket]) -> None:
+    """tickets-volume-20261101.csv read as the list of 1 November (it was November's), a range's as its first day."""
+    client = _client(world, "supervisor")
+    for query, span in ((NOV, "202611"), ("start=2026-11-05&end=2026-11-20", "20261105-20261120")):
+        for measure, stem in (("volume", "tickets"), ("hops", "hops")):
+            for fmt in ("csv", "xlsx"):
+                response = client.get(f"/reports/tickets/?{query}&measure={measure}&format={fmt}")
+                assert response.status_code == 200
+                assert f'filename="{stem}-{measure}-{span}.{fmt}"' in response["Content-Disposition"], (query, fmt)
