@@ -29,7 +29,8 @@ def _expected(values: dict, measure: str) -> int:
 
 
 def _filters(world: World) -> list[dict]:
-    return [{}, {"category": world.categories["billing"].pk}, {"channel": "hotline"},
+    return [{}, {"category": world.categories["billing"].pk}, {"category": world.categories["coverage"].pk},
+            {"channel": "hotline"},
             {"department": world.units["netmaint"].pk, "tier": "regular"}]
 
 
