@@ -127,7 +127,9 @@ def _unread_export(request: HttpRequest) -> HttpResponse | None:
 def _filters(request: HttpRequest) -> dict[str, Any]:
     filters: dict[str, Any] = {}
     for name in m.FILTERS:
-        value = request.GET.get(name, "").strip()
+        # A NUL character (a scanner, a broken link) made PostgreSQL refuse the query (a 500): such a value can match
+        # nothing, and still matches nothing with it replaced.
+        value = request.GET.get(name, "").strip().replace("\x00", "\ufffd")
         if not value:
             continue
         if name in ("branch", "department", "category"):
@@ -437,6 +439,8 @@ def tickets_view(request: HttpRequest) -> HttpResponse:
     group = request.GET.get("group") or None
     if measure not in m.DRILLABLE or (group_by is not None and group_by not in m.GROUPS):
         raise Http404(_("Unknown measure."))
+    if group is not None and "\x00" in group:
+        raise Http404(_("Unknown group."))  # no group holds a NUL character (PostgreSQL refused the query: a 500)
     if group_by is not None and group is not None and m.GROUPS[group_by].endswith("_id") and not is_db_id(group):
         raise Http404(_("Unknown group."))  # a unit or category id past the database's integers was a 500
     try:
@@ -742,7 +746,7 @@ def _import_upload(request: HttpRequest, context: dict[str, Any], may_tickets: b
         context["errors"] = errors
         return render(request, "reports/import.html", context, status=422)
     assert upload is not None
-    system = (request.POST.get("system", "") or "legacy").strip()[:32] or "legacy"
+    system = (request.POST.get("system", "").replace("\x00", "") or "legacy").strip()[:32] or "legacy"
     stashed = stash.keep(upload, user_id=request.user.pk, kind=kind, system=system)
     fields = _import_fields(kind)
     try:
