@@ -1336,6 +1336,9 @@ T: dict[str, str] = {
     "import it again.":
         "此行不是 %(encoding)s 编码的文本（字节 %(bytes)s）。请将文件另存为 UTF-8 或 GBK 编码的 CSV，或另存为 XLSX，"
         "然后重新导入。",
+    "This line contains a NUL character (byte 00), which is not text. Remove it (save the file as CSV or XLSX "
+    "again from Excel) and import it again.":
+        "此行含有 NUL 字符（字节 00），不是文本。请删除该字符（在 Excel 中重新另存为 CSV 或 XLSX）后重新导入。",
     "A cell is longer than %(limit)d characters: is a quotation mark not closed?":
         "有单元格超过 %(limit)d 个字符：是否有引号未闭合？",
     "This line cannot be read as CSV (%(error)s).": "此行无法按 CSV 格式读取（%(error)s）。",
