@@ -398,6 +398,8 @@ def table_view(request: HttpRequest) -> HttpResponse:
     comparable = group_by not in ("day", "week", "month")
     compare = comparable and request.GET.get("compare") == "1"
     rows = m.table(request.user, period, group_by, filters, with_previous=compare, with_year=compare)
+    if group_by == "day":  # every day, a quiet one at 0, as the dashboard's trend and the monthly workbook have them
+        rows = m.every_day(rows, period)
     fmt = request.GET.get("format")
     if fmt in ("csv", "xlsx"):
         header = exports.measure_header(group_by, compare=compare)

@@ -124,3 +124,17 @@ def test_the_periods_compared_with_are_named(world: World, history: list[Ticket]
             assert found is not None, (url, language)
             text = found.group(1)
             assert words[0] in text and previous in text and words[1] in text and year in text, (url, text)
+
+
+def test_a_table_by_day_has_every_day_of_the_period(world: World, history: list[Ticket]) -> None:
+    """As the dashboard's trend and the monthly workbook's daily sheet: a quiet day is a row of 0 work orders, not
+    left out (a daily table taken into Excel joined the days around it)."""
+    client = _client(world)
+    query = {"start": "2026-10-30", "end": "2026-11-10", "group_by": "day"}
+    page = client.get("/reports/table/", query)
+    labels = [row["label"] for row in page.context["rows"]]
+    assert labels == [f"2026-10-{d}" for d in (30, 31)] + [f"2026-11-{d:02d}" for d in range(1, 11)]
+    body = b"".join(client.get("/reports/table/", {**query, "format": "csv"}).streaming_content)
+    lines = body.decode("utf-8-sig").strip().splitlines()[1:]
+    assert len(lines) == 12 and lines[0].startswith("2026-10-30,0,")
+    assert sum(int(line.split(",")[1]) for line in lines) == len(history)
