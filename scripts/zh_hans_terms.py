@@ -1245,6 +1245,8 @@ T: dict[str, str] = {
     "Enter a month that exists, as YYYY-MM.": "请输入存在的月份，格式为 YYYY-MM。",
     "From / To (at most %(days)s days) replace the month when filled: empty them to choose a month.":
         "填写了开始和结束日期（最长 %(days)s 天）时按其统计，不按月份；清空两者即可按月份查看。",
+    "MoM against %(ps)s – %(pe)s · YoY against %(ys)s – %(ye)s":
+        "环比对照期 %(ps)s – %(pe)s · 同比对照期 %(ys)s – %(ye)s",
     "Monthly reports": "月报",
     "Monthly report": "月报",
     "all regions": "全部地市",
@@ -1338,6 +1340,9 @@ T: dict[str, str] = {
     "import it again.":
         "此行不是 %(encoding)s 编码的文本（字节 %(bytes)s）。请将文件另存为 UTF-8 或 GBK 编码的 CSV，或另存为 XLSX，"
         "然后重新导入。",
+    "This line contains a NUL character (byte 00), which is not text. Remove it (save the file as CSV or XLSX "
+    "again from Excel) and import it again.":
+        "此行含有 NUL 字符（字节 00），不是文本。请删除该字符（在 Excel 中重新另存为 CSV 或 XLSX）后重新导入。",
     "A cell is longer than %(limit)d characters: is a quotation mark not closed?":
         "有单元格超过 %(limit)d 个字符：是否有引号未闭合？",
     "This line cannot be read as CSV (%(error)s).": "此行无法按 CSV 格式读取（%(error)s）。",

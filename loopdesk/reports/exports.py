@@ -24,6 +24,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from loopdesk.core.text import mask_msisdn
 from loopdesk.org.models import OrgUnit
@@ -43,6 +44,15 @@ def safe_cell(value: Any) -> Any:
     """A text that a spreadsheet would run as a formula, with a leading apostrophe; anything else as it is."""
     if isinstance(value, str) and value.startswith(FORMULA_START):
         return "'" + value
+    return value
+
+
+def _xlsx_cell(value: Any) -> Any:
+    """`safe_cell` for a worksheet, without the control characters a worksheet cannot hold (openpyxl refuses them:
+    a summary pasted from Word with a vertical tab made the whole export a 500); tabs and line ends stay."""
+    value = safe_cell(value)
+    if isinstance(value, str):
+        return ILLEGAL_CHARACTERS_RE.sub("", value)
     return value
 
 # (label, value column of the ticket row, how it is shown)
@@ -225,7 +235,7 @@ def write_xlsx(target: IO[bytes] | str, sheets: Iterable[tuple[str, Sequence[str
     workbook = Workbook(write_only=True)
     for title, header, rows in sheets:
         sheet = workbook.create_sheet(title=_sheet_title(title))
-        sheet.append([safe_cell(c) for c in header])
+        sheet.append([_xlsx_cell(c) for c in header])
         remaining = iter(rows)
         for written, row in enumerate(remaining):
             if written == limit and next(remaining, None) is not None:  # one row more than the sheet holds
@@ -233,7 +243,7 @@ def write_xlsx(target: IO[bytes] | str, sheets: Iterable[tuple[str, Sequence[str
                                     "rows. Export CSV for all of them, or narrow the filters.")
                                   % {"rows": f"{limit:,}", "limit": f"{XLSX_MAX_ROWS:,}"})])
                 break
-            sheet.append([_month_cell(sheet, c) if isinstance(c, MonthCell) else safe_cell(c) for c in row])
+            sheet.append([_month_cell(sheet, c) if isinstance(c, MonthCell) else _xlsx_cell(c) for c in row])
     workbook.save(target)
 
 

@@ -212,6 +212,13 @@ def _csv_error(line: int, exc: csv.Error) -> UnreadableFile:
     return UnreadableFile(line, _("This line cannot be read as CSV (%(error)s).") % {"error": exc})
 
 
+def _nul(line: int) -> UnreadableFile:
+    """A NUL character (byte 00, as some legacy exports pad cells): Python 3.11's csv reads it (older ones refused
+    the line), and PostgreSQL would refuse the whole write; reported on its line as bytes that are not text."""
+    return UnreadableFile(line, _("This line contains a NUL character (byte 00), which is not text. Remove it (save "
+                                  "the file as CSV or XLSX again from Excel) and import it again."))
+
+
 def _text_lines(handle: IO[bytes], encoding: str) -> Iterator[str]:
     """The file's lines, each with its "\\n", for an encoding whose line feed is not the single byte b"\\n"
     (UTF-16), where splitting the bytes before decoding would cut characters."""
@@ -270,10 +277,15 @@ def read_table(handle: IO[bytes], name: str = "", fields: Fields | None = None, 
     if not any(header):
         raise _no_header()
 
+    if "\x00" in "".join(header):
+        raise _nul(1)
+
     def csv_rows() -> Iterator[tuple[int, list[Any]]]:
         try:
             for row in reader:
                 if any(c.strip() for c in row):
+                    if "\x00" in "".join(row):
+                        raise _nul(reader.line_num)
                     yield reader.line_num, row
         except UnicodeDecodeError as exc:  # raised while the reader fetched the line after line_num
             raise _undecodable(reader.line_num + 1, encoding, exc) from None
@@ -1199,6 +1211,7 @@ def import_customers(
         for key in {branch.name.lower(), branch.code.lower()}:
             branches.setdefault(key, []).append(branch)
     brands, vips = _choice_lookup("brand", Brand), _choice_lookup("vip_level", VipLevel)
+    branch_regions = {branch.pk: branch.region for branch in regional}
 
     def parse(handle: IO[bytes]) -> Iterator[list[tuple[int, dict[str, Any]]]]:
         header, rows, result.encoding = read_table(handle, name, CUSTOMER_FIELDS, mapping)
@@ -1320,6 +1333,11 @@ def import_customers(
                     if customer is None:
                         new.append(Customer(**values))
                         continue
+                    if ("home_branch_id" not in values and customer.home_branch_id in branch_regions
+                            and branch_regions[customer.home_branch_id] != values["region"]):
+                        # Moved to another region without a branch: the old region's branch is not theirs any more
+                        # (they were counted per 10,000 customers of it).
+                        values = {**values, "home_branch_id": None}
                     if any(getattr(customer, k) != v for k, v in values.items()):
                         for k, v in values.items():
                             setattr(customer, k, v)

@@ -44,8 +44,9 @@ class Everyone:
 
 def _overview(report: m.Report) -> Iterator[list[Any]]:
     for name, (label, unit) in m.MEASURES.items():
-        yield [str(label), exports._cell(report.values[name], unit), _change(report.mom[name], unit),
-               _change(report.yoy[name], unit)]
+        # A rate's value is a percentage (71.43 for 71.43 %): its name says so, as the KPI sheets' headers do.
+        yield [str(label) + (" (%)" if unit == "rate" else ""), exports._cell(report.values[name], unit),
+               _change(report.mom[name], unit), _change(report.yoy[name], unit)]
 
 
 def _change(value: float | None, unit: str) -> Any:

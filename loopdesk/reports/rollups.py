@@ -951,6 +951,7 @@ def check(*, limit: int = 100, chunk_days: int = 7) -> CheckReport:
                     b = fact["hops"][i] if i < len(fact["hops"]) else {}
                     report.fact_differences += [(pk, f"hop {i + 1} {name}", a.get(name), b.get(name))
                                                 for name in HOP_FIELDS if a.get(name) != b.get(name)]
+                del report.fact_differences[limit:]  # at most `limit`, as for the other kinds
     report.extra_facts = ReportFact.objects.count() - (report.tickets - len(report.missing_facts))
     # Hops of a ticket with a fact were compared above; hops of a ticket without one are extra.
     report.extra_facts += HopFact.objects.filter(ticket__report_fact__isnull=True).count()

@@ -127,7 +127,9 @@ def _unread_export(request: HttpRequest) -> HttpResponse | None:
 def _filters(request: HttpRequest) -> dict[str, Any]:
     filters: dict[str, Any] = {}
     for name in m.FILTERS:
-        value = request.GET.get(name, "").strip()
+        # A NUL character (a scanner, a broken link) made PostgreSQL refuse the query (a 500): such a value can match
+        # nothing, and still matches nothing with it replaced.
+        value = request.GET.get(name, "").strip().replace("\x00", "\ufffd")
         if not value:
             continue
         if name in ("branch", "department", "category"):
@@ -224,6 +226,9 @@ def _context(request: HttpRequest, period: m.Period, filters: dict[str, Any], ke
         "period_errors": errors, "max_range_days": MAX_RANGE_DAYS,
         "query": _query(period, filters),
         "previous_query": _query(period.previous(), filters), "keep": hidden,
+        # What month-on-month and year-on-year compare with: for a From / To range the days just before it (as many),
+        # not a month, so the pages name both periods.
+        "previous_period": period.previous(), "year_period": period.year_before(),
         "period_unread": bool(errors), **extra,
     }
 
@@ -393,6 +398,8 @@ def table_view(request: HttpRequest) -> HttpResponse:
     comparable = group_by not in ("day", "week", "month")
     compare = comparable and request.GET.get("compare") == "1"
     rows = m.table(request.user, period, group_by, filters, with_previous=compare, with_year=compare)
+    if group_by == "day":  # every day, a quiet one at 0, as the dashboard's trend and the monthly workbook have them
+        rows = m.every_day(rows, period)
     fmt = request.GET.get("format")
     if fmt in ("csv", "xlsx"):
         header = exports.measure_header(group_by, compare=compare)
@@ -434,6 +441,8 @@ def tickets_view(request: HttpRequest) -> HttpResponse:
     group = request.GET.get("group") or None
     if measure not in m.DRILLABLE or (group_by is not None and group_by not in m.GROUPS):
         raise Http404(_("Unknown measure."))
+    if group is not None and "\x00" in group:
+        raise Http404(_("Unknown group."))  # no group holds a NUL character (PostgreSQL refused the query: a 500)
     if group_by is not None and group is not None and m.GROUPS[group_by].endswith("_id") and not is_db_id(group):
         raise Http404(_("Unknown group."))  # a unit or category id past the database's integers was a 500
     try:
@@ -446,11 +455,11 @@ def tickets_view(request: HttpRequest) -> HttpResponse:
     if fmt == "csv":
         response = StreamingHttpResponse(exports.ticket_csv(qs, translation.get_language()),
                                          content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="tickets-{measure}-{period.start:%Y%m%d}.csv"'
+        response["Content-Disposition"] = f'attachment; filename="tickets-{measure}-{_span(period)}.csv"'
         return response
     if fmt == "xlsx":
         language = translation.get_language()
-        return _download(fmt, f"tickets-{measure}-{period.start:%Y%m%d}", exports.ticket_header(),
+        return _download(fmt, f"tickets-{measure}-{_span(period)}", exports.ticket_header(),
                          exports.ticket_rows(qs, language, typed=True), str(_("Work orders")))
     page, next_url = _newest_first_page(request, qs.select_related("category", "handler_unit", "customer"))
     return render(request, "reports/tickets.html", _context(
@@ -496,7 +505,7 @@ def _hops_view(request: HttpRequest, period: m.Period, filters: dict[str, Any], 
     hops = m.hop_drilldown(request.user, measure, period, filters, group_by, group)
     language = translation.get_language()
     if fmt in ("csv", "xlsx"):
-        return _download(fmt, f"hops-{measure}-{period.start:%Y%m%d}", exports.hop_header(),
+        return _download(fmt, f"hops-{measure}-{_span(period)}", exports.hop_header(),
                          exports.hop_rows(hops, language, typed=fmt == "xlsx"), str(_("Hops")))
     page, next_url = _newest_first_page(request, hops.select_related("ticket", "ticket__customer"))
     units = m.group_labels("department", {h.department_id for h in page}, language)
@@ -525,10 +534,7 @@ def scorecard_view(request: HttpRequest) -> HttpResponse:
     card = scorecards.score(request.user, scheme, period, unit_kind, filters) if scheme else None
     fmt = request.GET.get("format")
     if card is not None and fmt in ("csv", "xlsx"):
-        # A month as 202611; any other period by its days, as the KPI table's export (a range of days was named
-        # for its first month as if it were the whole month).
-        span = f"{period.start:%Y%m}" if period.is_month() else f"{period.start:%Y%m%d}-{period.end:%Y%m%d}"
-        return _download(fmt, f"scorecard-{unit_kind}-{span}", scorecards.header(card),
+        return _download(fmt, f"scorecard-{unit_kind}-{_span(period)}", scorecards.header(card),
                          scorecards.rows(card), str(scorecards.UNIT_KINDS[unit_kind]))
     if card is not None:
         _scorecard_links(card, filters)
@@ -742,7 +748,7 @@ def _import_upload(request: HttpRequest, context: dict[str, Any], may_tickets: b
         context["errors"] = errors
         return render(request, "reports/import.html", context, status=422)
     assert upload is not None
-    system = (request.POST.get("system", "") or "legacy").strip()[:32] or "legacy"
+    system = (request.POST.get("system", "").replace("\x00", "") or "legacy").strip()[:32] or "legacy"
     stashed = stash.keep(upload, user_id=request.user.pk, kind=kind, system=system)
     fields = _import_fields(kind)
     try:
@@ -844,6 +850,13 @@ def _run_import(user: Any, stashed: stash.Stashed, columns: dict[str, int], *, d
 
 
 # --- downloads ------------------------------------------------------------------------------------------
+
+
+def _span(period: m.Period) -> str:
+    """A period in an export's file name: a month as 202611; any other period by its days, as the KPI table's
+    export (a range of days was named for its first month as if it were the whole month, or a drill-down list for
+    its first day)."""
+    return f"{period.start:%Y%m}" if period.is_month() else f"{period.start:%Y%m%d}-{period.end:%Y%m%d}"
 
 
 def _download(fmt: str, stem: str, header: list[str], rows: Any, sheet: str) -> HttpResponse:

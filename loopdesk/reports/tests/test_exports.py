@@ -263,7 +263,8 @@ def test_kpi_tables_by_day_week_and_month_export_their_dates_as_date_cells(world
     client.force_login(world.users["supervisor"])
     for group_by, fmt in (("day", "yyyy-mm-dd"), ("month", "yyyy-mm")):
         url = f"/reports/table/?month=2026-11&group_by={group_by}"
-        expected = [r.key for r in m.table(world.user("supervisor"), NOV, group_by)]
+        rows = m.table(world.user("supervisor"), NOV, group_by)
+        expected = [r.key for r in (m.every_day(rows, NOV) if group_by == "day" else rows)]  # every day of it
         sheet = load_workbook(io.BytesIO(b"".join(client.get(url + "&format=xlsx").streaming_content))).worksheets[0]
         cells = [row[0] for row in sheet.iter_rows(min_row=2)]
         assert expected and [c.value.date() for c in cells] == expected, group_by
@@ -296,3 +297,39 @@ def test_scorecard_export_headers_say_the_values_are_percentages(world: World, h
     assert header[2 + 2 * list(scheme.items.all()).index(timeliness)] == f"{timeliness.name} (工单处理及时率, %)"
     row = next(r for r in scorecards.rows(card) if r[2 + 2 * list(scheme.items.all()).index(timeliness)] != "")
     assert 1 < row[2 + 2 * list(scheme.items.all()).index(timeliness)] <= 100
+
+
+def test_the_monthly_overview_says_which_values_are_percentages(world: World, history: list[Ticket],
+                                                                 settings, tmp_path) -> None:
+    """71.43 under a bare "工单处理及时率" (the KPI table's export and the scorecard's say "(%)")."""
+    settings.MEDIA_ROOT = tmp_path
+    stored = produce_monthly_report(2026, 11, "JM")
+    for path, language in ((stored.file.path, "zh-hans"), (stored.file_en.path, "en")):
+        workbook = load_workbook(path, read_only=True)
+        with translation.override(language):
+            overview = {r[0]: r[1] for r in workbook[str(_("Overview"))].iter_rows(values_only=True)}
+            timeliness, volume = (str(m.MEASURES[name][0]) for name in ("timeliness", "volume"))
+        assert overview[f"{timeliness} (%)"] == pytest.approx(5 / 7 * 100, abs=0.01)
+        assert timeliness not in overview and overview[volume] == 9  # a count keeps its bare name
+
+
+def test_control_characters_in_text_do_not_break_an_xlsx_export(world: World, history: list[Ticket]) -> None:
+    """A summary pasted from Word (a vertical tab, \\x0b) or a name with another control character: openpyxl refuses
+    them in a worksheet, and the XLSX export was a 500. They are left out of the XLSX cell (the CSV keeps the text
+    as it is); tabs and line ends stay."""
+    Ticket.objects.filter(pk=history[0].pk).update(title="复制\x0b自Word\x1f\t第二段\n第三段")
+    world.categories["indoor"].name = "室内\x07无信号"
+    world.categories["indoor"].save()
+    client = Client()
+    client.force_login(world.users["supervisor"])
+    response = client.get("/reports/tickets/?month=2026-11&measure=volume&format=xlsx")
+    assert response.status_code == 200
+    sheet = load_workbook(io.BytesIO(b"".join(response.streaming_content))).worksheets[0]
+    values = {c.value for row in sheet.iter_rows() for c in row}
+    assert "复制自Word\t第二段\n第三段" in values and "室内无信号" in values
+    table = client.get("/reports/table/?month=2026-11&group_by=category&format=xlsx")
+    assert table.status_code == 200
+    rows = load_workbook(io.BytesIO(b"".join(table.streaming_content))).worksheets[0]
+    assert "室内无信号" in {c.value for row in rows.iter_rows() for c in row}
+    body = b"".join(client.get("/reports/tickets/?month=2026-11&measure=volume&format=csv").streaming_content)
+    assert "复制\x0b自Word\x1f" in body.decode("utf-8-sig")

@@ -202,3 +202,13 @@ def test_a_scorecard_item_may_score_per_hop_timeliness(world: World) -> None:
     assert not card.problems
     assert by_unit[world.units["netmaint"].pk].items[0].value == 0.0
     assert by_unit[world.units["it"].pk].items[0].value == 1.0
+
+
+def test_check_reports_at_most_limit_differences_also_for_hops(world: World) -> None:
+    """`check_rollups --limit 2`: a ticket whose hops differ in many fields listed every one of them."""
+    _travelled(world)
+    rollups.fold_pending()
+    HopFact.objects.update(outcome=HopOutcome.WITHDRAWN, hop_minutes=None, hop_bucket=None)
+    full = rollups.check()
+    assert len(full.fact_differences) > 2
+    assert len(rollups.check(limit=2).fact_differences) == 2

@@ -254,3 +254,15 @@ def test_customers_through_the_mapping_form_from_xlsx(world: World) -> None:
     agent = _client(world, "agent")
     assert agent.post("/reports/import/", {"step": "upload", "kind": "customers",
                                            "file": _upload("手机号码\n13900000003\n")}).status_code == 403
+
+
+def test_a_nul_character_in_the_source_system_is_no_server_error(world: World) -> None:
+    """The upload's source system "eo\\0ms" reached PostgreSQL in the dry run's look-up and the import (a 500)."""
+    client = _client(world, "agent")
+    token = _token(client.post("/reports/import/", {"step": "upload", "kind": "tickets", "system": "eo\x00ms",
+                                                    "file": _upload(HEADER + "".join(ROWS))}).content.decode())
+    dry = client.post("/reports/import/", {**MAPPING, "token": token, "step": "check"})
+    assert dry.status_code == 200
+    checked = re.search(r'name="checked" value="([^"]+)"', dry.content.decode()).group(1)  # type: ignore[union-attr]
+    done = client.post("/reports/import/", {**MAPPING, "token": token, "step": "import", "checked": checked})
+    assert done.status_code == 200 and ExternalRef.objects.filter(system="eoms").count() == 2

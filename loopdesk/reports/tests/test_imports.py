@@ -877,3 +877,35 @@ def test_a_title_above_the_header_is_skipped_and_lines_keep_their_numbers(world:
                                   source=io.BytesIO("手机号码\n13900000021\n13900000022\n".encode()))
     assert one_column.error_count == 0, one_column.errors
     assert Customer.objects.filter(msisdn__in=["13900000021", "13900000022"]).count() == 2
+
+
+def test_a_customer_moved_to_another_region_does_not_keep_the_old_regions_branch(world: World) -> None:
+    """A file row moving a known customer to another region without naming a branch: the Jiangmen branch they had
+    is not theirs any more (they were counted per 10,000 customers of a Jiangmen branch while a Zhuhai customer)."""
+    world.customer(msisdn="13900000009", region="JM", home_branch=world.units["branch_xh"])
+    result = _customers("手机号码,归属地市\n13900000009,ZH\n", "admin", world)
+    assert (result.error_count, result.updated) == (0, 1)
+    customer = Customer.objects.get(msisdn="13900000009")
+    assert (customer.region, customer.home_branch) == ("ZH", None)
+    # Within the same region the branch stays.
+    world.customer(msisdn="13900000010", region="JM", home_branch=world.units["branch_xh"])
+    _customers("手机号码,归属地市,客户姓名\n13900000010,JM,新名\n", "admin", world)
+    assert Customer.objects.get(msisdn="13900000010").home_branch == world.units["branch_xh"]
+
+
+@MODES
+def test_a_nul_character_in_a_csv_line_is_reported_on_its_line(world: World, parallel: bool) -> None:
+    """Legacy exports pad cells with NUL bytes. Python 3.11's csv reads them (older ones refused the line), and
+    PostgreSQL then refused the whole write (COPY: invalid byte sequence, a failed import); SQLite stored them.
+    The line is reported, in the user's language, and nothing is imported, as for bytes that are not text."""
+    bad = "EOMS-3,2026-10-07 10:00,13900000003,投诉,其它,10086热线,内\x00容\n"
+    for all_or_nothing in (True, False):
+        with translation.override("en"):
+            result = _mode(import_tickets(acting_user=world.user("agent"), source=_csv([*GOOD, bad]), now=T0,
+                                          system="eoms", all_or_nothing=all_or_nothing, parallel=parallel), parallel)
+        assert [e.row for e in result.errors] == [4] and "NUL" in result.errors[0].message
+        assert not result.applied and Ticket.objects.count() == 0
+    customers = import_customers(acting_user=world.user("supervisor"),
+                                 source=io.BytesIO("手机号码,客户姓名\n13900000002,李\x00四\n".encode()))
+    assert [e.row for e in customers.errors] == [2] and Customer.objects.count() == 0
+    assert "NUL 字符" in customers.errors[0].message  # in the user's language (the site's: Chinese)

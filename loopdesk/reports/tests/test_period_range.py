@@ -107,3 +107,34 @@ def test_weeks_and_part_months_are_named_by_the_days_they_cover(world: World, hi
     part = m.table(supervisor, m.Period(m.dt.date(2026, 11, 4), m.dt.date(2026, 11, 20)), "month")
     assert [r.label for r in part] == ["2026-11 (2026-11-04 – 2026-11-20)"]
     assert [r.label for r in m.table(supervisor, m.Period.month(2026, 11), "month")] == ["2026-11"]
+
+
+@pytest.mark.parametrize(("query", "previous", "year"), [
+    ("start=2026-11-04&end=2026-11-20", "2026-10-18 – 2026-11-03", "2025-11-04 – 2025-11-20"),
+    ("month=2026-11", "2026-10-01 – 2026-10-31", "2025-11-01 – 2025-11-30"),
+])
+def test_the_periods_compared_with_are_named(world: World, history: list[Ticket], query: str, previous: str,
+                                             year: str) -> None:
+    """MoM of a From / To range compares with the days just before it, not a month: the pages say which days."""
+    for path in ("/reports/?", "/reports/table/?group_by=channel&compare=1&", "/reports/scorecard/?"):
+        url = path + query
+        for language, words in (("zh-hans", ("环比对照期", "同比对照期")), ("en", ("MoM against", "YoY against"))):
+            html = _client(world).get(url, HTTP_ACCEPT_LANGUAGE=language).content.decode()
+            found = re.search(r'id="period-compared"[^>]*>(.*?)</', html, re.S)
+            assert found is not None, (url, language)
+            text = found.group(1)
+            assert words[0] in text and previous in text and words[1] in text and year in text, (url, text)
+
+
+def test_a_table_by_day_has_every_day_of_the_period(world: World, history: list[Ticket]) -> None:
+    """As the dashboard's trend and the monthly workbook's daily sheet: a quiet day is a row of 0 work orders, not
+    left out (a daily table taken into Excel joined the days around it)."""
+    client = _client(world)
+    query = {"start": "2026-10-30", "end": "2026-11-10", "group_by": "day"}
+    page = client.get("/reports/table/", query)
+    labels = [row["label"] for row in page.context["rows"]]
+    assert labels == [f"2026-10-{d}" for d in (30, 31)] + [f"2026-11-{d:02d}" for d in range(1, 11)]
+    body = b"".join(client.get("/reports/table/", {**query, "format": "csv"}).streaming_content)
+    lines = body.decode("utf-8-sig").strip().splitlines()[1:]
+    assert len(lines) == 12 and lines[0].startswith("2026-10-30,0,")
+    assert sum(int(line.split(",")[1]) for line in lines) == len(history)

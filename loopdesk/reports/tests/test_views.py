@@ -536,3 +536,30 @@ def test_assessment_schemes_and_items_are_named_in_the_users_language(world: Wor
     chinese = client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert scheme.name in chinese and all(f"<th>{item.name}<br>" in chinese for item in items)
     assert not any(item.name_en in chinese for item in items[:-1])
+
+
+def test_a_drill_down_export_is_named_for_its_period(world: World, history: list[Ticket]) -> None:
+    """tickets-volume-20261101.csv read as the list of 1 November (it was November's), a range's as its first day."""
+    client = _client(world, "supervisor")
+    for query, span in ((NOV, "202611"), ("start=2026-11-05&end=2026-11-20", "20261105-20261120")):
+        for measure, stem in (("volume", "tickets"), ("hops", "hops")):
+            for fmt in ("csv", "xlsx"):
+                response = client.get(f"/reports/tickets/?{query}&measure={measure}&format={fmt}")
+                assert response.status_code == 200
+                assert f'filename="{stem}-{measure}-{span}.{fmt}"' in response["Content-Disposition"], (query, fmt)
+
+
+def test_a_nul_character_in_a_filter_or_group_is_no_server_error(world: World, history: list[Ticket]) -> None:
+    """?brand=%00 (a scanner, a broken link) was a 500 on PostgreSQL, whose text cannot hold NUL: a filter with it
+    matches nothing, a drill-down group with it is unknown (404)."""
+    client = _client(world, "supervisor")
+    volume = re.compile(r'data-measure="volume">.*?>(\d+)<', re.S)
+    for query in ("brand=%00", "region=J%00", "channel=hot%00line", "tier=%00"):
+        page = client.get(f"/reports/?{NOV}&{query}")
+        assert page.status_code == 200, query
+        found = volume.search(page.content.decode())
+        assert found is not None and found.group(1) == "0", query
+        assert client.get(f"/reports/table/?{NOV}&group_by=brand&{query}&format=csv").status_code == 200
+        assert client.get(f"/reports/scorecard/?{NOV}&{query}").status_code == 200
+    drill = client.get(f"/reports/tickets/?{NOV}&measure=volume&group_by=brand&group=szx%00")
+    assert drill.status_code == 404

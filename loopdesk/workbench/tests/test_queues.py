@@ -403,3 +403,21 @@ def test_bulk_dispatch_is_refused_to_roles_without_the_bulk_form(world: Any, cli
         f"version_{waiting[0].pk}": waiting[0].version})
     assert response.status_code == 403
     assert Ticket.objects.get(pk=waiting[0].pk).handler_unit_id == world.units["l2"].pk
+
+
+def test_a_queue_xlsx_has_its_times_as_date_times(world: Any, client_for: Any) -> None:
+    """As the reports' ticket lists (docs/reports.md): Excel sorts and filters date-time cells as dates; the queue's
+    XLSX wrote its times as text ("2026-11-02 09:30")."""
+    import datetime as dt
+    import io
+
+    import openpyxl
+
+    from loopdesk.sla.calendars import SHANGHAI
+
+    made = _create(world, 1)
+    response = client_for("specialist", language="zh-hans").get("/queues/unit/?format=xlsx")
+    rows = list(openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
+                .iter_rows(values_only=True))
+    created = made[0].created_at.astimezone(SHANGHAI).replace(tzinfo=None, second=0, microsecond=0)
+    assert rows[1][0] == made[0].number and rows[1][1] == created and isinstance(rows[1][1], dt.datetime)

@@ -121,7 +121,8 @@ def queue_download(qs: Any, fmt: str, stem: str, sheet: str) -> HttpResponse:
                                                        content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{stem}.csv"'
         return response
-    handle = exports.xlsx_file([(sheet, exports.ticket_header(), exports.ticket_rows(qs, language))])
+    # Times as date-time cells (Excel sorts and filters them as dates), as the reports' ticket lists have them.
+    handle = exports.xlsx_file([(sheet, exports.ticket_header(), exports.ticket_rows(qs, language, typed=True))])
     return FileResponse(handle, as_attachment=True, filename=f"{stem}.xlsx",
                         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
