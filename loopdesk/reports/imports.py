@@ -1167,7 +1167,7 @@ def _create_ticket(acting_user: Any, item: _TicketRow, system: str) -> None:
     ticket = do_create_ticket(
         acting_user=acting_user, customer=customer, contact_type=item.contact_type, category=item.category,
         channel=item.channel, description=item.description, title=item.title, priority=item.priority,
-        external_refs={system: item.external_id}, now=item.created_at,
+        external_refs={system: item.external_id}, now=item.created_at, imported=True,
     )
     if item.closed_at is not None:
         ticket = do_answer_customer(acting_user=acting_user, ticket=ticket, answer=item.resolution,

@@ -454,8 +454,12 @@ def do_create_ticket(
     dispatch_to: OrgUnit | None = None,
     dispatch_note: str = "",
     now: dt.datetime | None = None,
+    imported: bool = False,
 ) -> Ticket:
     """Register (受理) a contact as a work order. The acting user becomes its first responder.
+
+    `imported`: a legacy work order registered as history (the import's reference path): the complaint it repeats
+    gets no timeline entry, as the bulk import writes none.
 
     With `dispatch=True` the ticket is dispatched in the same transaction, to `dispatch_to` or, when
     that is empty, where the routing rules send it ("create and dispatch" in one step), with `dispatch_note`
@@ -499,7 +503,7 @@ def do_create_ticket(
             acting_user=acting_user, customer=customer, contact_type=contact_type, category=category, channel=channel,
             description=description, priority=priority, title=title, committed_at=committed_at,
             requested_resolution_at=requested_resolution_at, external_refs=external_refs, parent=parent,
-            dispatch=dispatch, dispatch_to=dispatch_to, dispatch_note=dispatch_note, at=at,
+            dispatch=dispatch, dispatch_to=dispatch_to, dispatch_note=dispatch_note, at=at, imported=imported,
         )
 
 
@@ -511,7 +515,7 @@ def _create(
     *, acting_user: Any, customer: Customer, contact_type: str, category: Category, channel: str, description: str,
     priority: str, title: str, committed_at: dt.datetime | None, requested_resolution_at: dt.datetime | None,
     external_refs: dict[str, str] | None, parent: Ticket | None, dispatch: bool, dispatch_to: OrgUnit | None,
-    at: dt.datetime, dispatch_note: str = "",
+    at: dt.datetime, dispatch_note: str = "", imported: bool = False,
 ) -> Ticket:
     root = (refcache.categories().get(category.root_id) or Category.objects.get(pk=category.root_id)
             if category.parent_id else category)
@@ -593,7 +597,7 @@ def _create(
         _publish(ticket)
         if parent is not None:
             _record_link_on_other_side(parent.pk, LinkKind.PARENT, ticket.number, acting_user, at)
-        if earlier is not None:  # the earlier complaint is repeated: its handlers and its TMF listeners hear of it
+        if earlier is not None and not imported:  # the complaint repeated: its handlers and TMF listeners hear of it
             _record_link_on_other_side(earlier[0], LinkKind.REPEAT, ticket.number, acting_user, at)
         record_audit(acting_user, "ticket.create", ticket, data={"number": number}, at=at)
         if dispatch:
