@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions
 from rest_framework.pagination import CursorPagination, LimitOffsetPagination
@@ -14,8 +16,28 @@ from loopdesk.core.text import ascii_digits
 from loopdesk.tmf.errors import flatten_errors
 
 
+def body_error(exc: Exception) -> exceptions.ValidationError | None:
+    """A body that could not be read as a field error on `body` in the request's language: malformed JSON (with its
+    line and column) was DRF's English {"code": "parse_error"}, a body over DATA_UPLOAD_MAX_MEMORY_SIZE Django's
+    HTML "Bad Request (400)" page."""
+    if isinstance(exc, RequestDataTooBig):
+        return exceptions.ValidationError({"body": [_("The request body is too large.")]})
+    if isinstance(exc, exceptions.ParseError):
+        cause = exc.__context__
+        if isinstance(cause, json.JSONDecodeError):
+            message = _("The request body is not valid JSON (line %(line)d, column %(column)d).") % {
+                "line": cause.lineno, "column": cause.colno}
+        elif isinstance(cause, ValueError):  # not in the request's encoding, or NaN/Infinity
+            message = _("The request body is not valid JSON.")
+        else:  # a form or multipart body that could not be read
+            message = _("The request is not valid.")
+        return exceptions.ValidationError({"body": [message]})
+    return None
+
+
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Bad input as {"code", "message", "errors": {field: [...]}}, the same shape services' ValidationFailed has."""
+    exc = body_error(exc) or exc
     if isinstance(exc, exceptions.ValidationError):
         errors = flatten_errors(exc.detail)
         field, messages = next(iter(errors.items()), ("body", [str(_("The request is not valid."))]))

@@ -435,3 +435,31 @@ def test_routing_preview_of_another_citys_branch_routes_in_that_city(world: Worl
     assert route["unit_id"] != world.units["netopt"].pk, route
     # Zhuhai has no second-line room here: the preview says so instead of promising second-line support.
     assert route["unit_id"] is None and "ZH has no second-line" in route["reason"], route
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_a_body_that_is_not_json_or_too_large_is_a_field_error_on_body(world: World, settings: Any,
+                                                                      language: str) -> None:
+    """Malformed JSON was {"code": "parse_error"} with DRF's English text and no field; a body over
+    DATA_UPLOAD_MAX_MEMORY_SIZE an HTML "Bad Request (400)" page: now both the documented validation_error on
+    `body`, in the request's language, and nothing stored."""
+    t = make(world)[0]
+    client = as_user(world, "agent")
+    with translation.override(language):
+        not_json = str(_("The request body is not valid JSON (line %(line)d, column %(column)d).")
+                       % {"line": 1, "column": 2})
+        too_large = str(_("The request body is too large."))
+    broken = client.post("/api/tickets/", data="{bad", content_type="application/json",
+                         HTTP_ACCEPT_LANGUAGE=language)
+    assert broken.status_code == 400
+    assert broken.json() == {"code": "validation_error", "message": not_json, "field": "body",
+                             "errors": {"body": [not_json]}}
+    action = client.post(f"/api/tickets/{t.pk}/actions/withdraw/", data='{"version": 1, "reason": "x",}',
+                         content_type="application/json", HTTP_ACCEPT_LANGUAGE=language)
+    assert action.status_code == 400 and action.json()["field"] == "body"
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100
+    big = client.post(f"/api/tickets/{t.pk}/actions/withdraw/", data={"version": t.version, "reason": "x" * 200},
+                      format="json", HTTP_ACCEPT_LANGUAGE=language)
+    assert big.status_code == 400 and big["Content-Type"] == "application/json"
+    assert big.json()["errors"] == {"body": [too_large]}
+    assert Ticket.objects.get(pk=t.pk).status == Status.NEW
