@@ -117,6 +117,14 @@ class KeysetOrOffsetPagination(CursorPagination):
             return self.offset_pager.paginate_queryset(queryset.order_by(*self.ordering), request, view)
         return super().paginate_queryset(queryset, request, view)
 
+    def decode_cursor(self, request: Any) -> Any:
+        """A cursor cut short or edited by hand is bad input, a 400 naming `cursor` (DRF answers 404, as if the list
+        did not exist)."""
+        try:
+            return super().decode_cursor(request)
+        except exceptions.NotFound:
+            raise exceptions.ValidationError({self.cursor_query_param: [self.invalid_cursor_message]}) from None
+
     def get_paginated_response(self, data: Any) -> Response:
         if self.offset_pager is not None:
             return self.offset_pager.get_paginated_response(data)

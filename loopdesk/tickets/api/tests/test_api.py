@@ -463,3 +463,23 @@ def test_a_body_that_is_not_json_or_too_large_is_a_field_error_on_body(world: Wo
     assert big.status_code == 400 and big["Content-Type"] == "application/json"
     assert big.json()["errors"] == {"body": [too_large]}
     assert Ticket.objects.get(pk=t.pk).status == Status.NEW
+
+
+@pytest.mark.parametrize("url", ["/api/tickets/", "/api/units/", "/api/customers/"])
+def test_a_broken_cursor_is_a_400_naming_it_not_a_404(world: World, url: str) -> None:
+    """A cursor cut short or edited by hand answered 404 "Invalid cursor", as if the list did not exist; it is bad
+    input: a 400 naming `cursor`, in the request's language."""
+    make(world, 3)
+    client = as_user(world, "supervisor")
+    following = client.get(url, {"page_size": 1}).json()["next"]
+    assert following and "cursor=" in following
+    cursor = following.split("cursor=", 1)[1].split("&", 1)[0]
+    for language in ("en", "zh-hans"):
+        response = client.get(url, {"cursor": cursor[:-3] + "zz!"}, HTTP_ACCEPT_LANGUAGE=language)
+        assert response.status_code == 400, response.content
+        body = response.json()
+        assert body["code"] == "validation_error" and body["field"] == "cursor"
+        with translation.override(language):
+            from rest_framework.pagination import CursorPagination
+            assert body["errors"]["cursor"] == [str(CursorPagination.invalid_cursor_message)]
+    assert client.get(following).status_code == 200
