@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
+from django.http import Http404
 from django.utils.translation import gettext_lazy as _
-from rest_framework import exceptions
+from drf_spectacular.openapi import AutoSchema
+from rest_framework import exceptions, serializers
 from rest_framework.pagination import CursorPagination, LimitOffsetPagination
 from rest_framework.response import Response
 
@@ -38,6 +41,10 @@ def body_error(exc: Exception) -> exceptions.ValidationError | None:
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Bad input as {"code", "message", "errors": {field: [...]}}, the same shape services' ValidationFailed has."""
     exc = body_error(exc) or exc
+    if isinstance(exc, Http404):  # get_object of the units and categories: {"detail"} only, no code and message
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
     if isinstance(exc, exceptions.ValidationError):
         errors = flatten_errors(exc.detail)
         field, messages = next(iter(errors.items()), ("body", [str(_("The request is not valid."))]))
@@ -54,11 +61,44 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     return response
 
 
+class ApiErrorSerializer(serializers.Serializer):
+    """Every refusal of our API (services' errors, bad input, the framework's 401/403/404/405/415/429)."""
+
+    code = serializers.CharField(help_text="validation_error, not_authenticated, authentication_failed, "
+                                 "permission_denied, not_found, conflict, invalid_transition, throttled, …")
+    message = serializers.CharField(help_text="In the request's language")
+    field = serializers.CharField(required=False, help_text="Bad input: the (first) field at fault")
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False,
+                                   help_text="Bad input: every field at fault with its messages")
+    detail = serializers.CharField(required=False, help_text="The framework's refusals: the message again")
+    status = serializers.CharField(required=False, help_text="invalid_transition: the work order's status now")
+    allowed_actions = serializers.ListField(child=serializers.CharField(), required=False,
+                                            help_text="invalid_transition: the actions possible in that status")
+
+
+class ApiAutoSchema(AutoSchema):
+    """Every operation of our API lists the refusals it can answer with, in the shape they have: 400 (bad input;
+    an unknown query parameter, also on a detail), 401, 429, and 403 for writes, 404 where an id is in the path."""
+
+    def _get_response_bodies(self, direction: Any = "response") -> dict[str, Any]:
+        responses = super()._get_response_bodies(direction)
+        codes = [400, 401, 429]
+        if self.method not in ("GET", "HEAD", "OPTIONS"):
+            codes.append(403)
+        if "{" in self.path:
+            codes.append(404)
+        for code in sorted(codes):
+            if str(code) not in responses:
+                responses[str(code)] = self._get_response_for_code(ApiErrorSerializer, str(code), direction=direction)
+        return dict(sorted(responses.items()))
+
+
 PAGING_PARAMS = frozenset({"cursor", "page_size", "offset", "limit"})
 
 
 class ApiViewMixin:
     extra_query_params: frozenset[str] = frozenset()  # e.g. customers: msisdn
+    schema = ApiAutoSchema()
 
     def get_exception_handler(self) -> Any:
         return api_exception_handler

@@ -29,14 +29,16 @@ from loopdesk.org.models import OrgUnit
 from loopdesk.routing.services import route_ticket
 from loopdesk.tickets import services
 from loopdesk.tickets.api import serializers as ser
-from loopdesk.tickets.api.base import ApiViewMixin, IdKeysetPagination, KeysetOrOffsetPagination
+from loopdesk.tickets.api.base import ApiErrorSerializer, ApiViewMixin, IdKeysetPagination, KeysetOrOffsetPagination
 from loopdesk.tickets.choices import Action, Channel, ContactType, Priority, Status
 from loopdesk.tickets.models import Category, Ticket
 from loopdesk.tickets.selectors import LIST_RELATED
 from loopdesk.tmf.auth import check_registers_in_scope, request_token, scoped_tickets
 
-ERRORS = {400: OpenApiResponse(description="Bad input: {code, message, errors: {field: [...]}}"),
-          403: OpenApiResponse(description="Not allowed"), 404: OpenApiResponse(description="Not found")}
+ERRORS = {400: OpenApiResponse(ApiErrorSerializer, description="Bad input: {code, message, field, errors: {field: "
+                                "[...]}}"),
+          403: OpenApiResponse(ApiErrorSerializer, description="Not allowed"),
+          404: OpenApiResponse(ApiErrorSerializer, description="Not found")}
 
 
 class StrictBooleanField(forms.NullBooleanField):
@@ -146,8 +148,9 @@ class TicketViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMix
         request=ser.ActionSerializer,
         parameters=[OpenApiParameter("action_name", str, OpenApiParameter.PATH,
                                      enum=[a for a in Action.values if a != Action.CREATE])],
-        responses={200: ser.TicketDetailSerializer, 409: OpenApiResponse(description="Changed meanwhile (version) "
-                                                                         "or not possible in this state"), **ERRORS},
+        responses={200: ser.TicketDetailSerializer, 409: OpenApiResponse(
+            ApiErrorSerializer, description="Changed meanwhile (version: conflict) or not possible in this state "
+            "(invalid_transition, with allowed_actions)"), **ERRORS},
     )
     @action(detail=True, methods=["post"], url_path=r"actions/(?P<action_name>[a-z_]+)")
     def act(self, request: Request, pk: str, action_name: str) -> Response:

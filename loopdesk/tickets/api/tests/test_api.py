@@ -483,3 +483,13 @@ def test_a_broken_cursor_is_a_400_naming_it_not_a_404(world: World, url: str) ->
             from rest_framework.pagination import CursorPagination
             assert body["errors"]["cursor"] == [str(CursorPagination.invalid_cursor_message)]
     assert client.get(following).status_code == 200
+
+
+def test_an_unknown_unit_or_category_is_a_404_with_code_and_message(world: World) -> None:
+    """/api/units/{id}/ and /api/categories/{id}/ answered {"detail": ...} only (Django's Http404 of get_object
+    was not given the documented code and message)."""
+    client = as_user(world, "agent")
+    for url in ("/api/units/999999/", "/api/categories/999999/", "/api/units/abc/"):
+        response = client.get(url, HTTP_ACCEPT_LANGUAGE="en")
+        assert response.status_code == 404
+        assert response.json()["code"] == "not_found" and response.json()["message"], response.content

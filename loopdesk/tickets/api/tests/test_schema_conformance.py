@@ -100,3 +100,44 @@ def test_the_schema_generates_without_warnings_and_names_its_enumerations() -> N
     assert schemas["TroubleTicketStatusEnum"]["enum"][:2] == ["acknowledged", "rejected"]
     assert "closed" in schemas["TicketStatusEnum"]["enum"] and "called_back" in schemas["TicketStatusEnum"]["enum"]
     assert not [name for name in schemas if name.startswith("Status") and name.endswith("Enum")]
+
+
+def test_the_refusals_of_our_api_are_in_the_schema_with_their_shape(world: World) -> None:
+    """Our own API's operations described at most 400/403/404 with no content (most only their 200): a client
+    generated from the schema knew neither the 401, 404, 409, 429 it gets nor the error body's shape."""
+    from loopdesk.tmf.tests.conftest import client_for, issue_token
+
+    agent = world.user("agent")
+    t = s.do_create_ticket(acting_user=agent, **world.ticket_kwargs())
+    client = APIClient()
+    client.force_login(agent)
+    conformance = Conformance(client)
+    check = conformance.check
+    act = "/api/tickets/{id}/actions/{action_name}/"
+    bodies = [
+        check("get", "/api/tickets/?state=new", "/api/tickets/"),
+        check("get", "/api/tickets/999999/", "/api/tickets/{id}/"),
+        check("get", f"/api/tickets/{t.pk}/?expand=all", "/api/tickets/{id}/"),
+        check("post", "/api/tickets/", "/api/tickets/", data={}, format="json"),
+        check("post", f"/api/tickets/{t.pk}/actions/close/", act, data={"version": t.version}, format="json"),
+        check("post", f"/api/tickets/{t.pk}/actions/accept/", act, data={"version": t.version + 5}, format="json"),
+        check("get", "/api/customers/?msisdn=123", "/api/customers/"),
+        check("get", "/api/customers/999999/", "/api/customers/{id}/"),
+        check("get", "/api/customers/999999/tickets/", "/api/customers/{id}/tickets/"),
+        check("post", f"/api/customers/{t.customer_id}/reveal/", "/api/customers/{id}/reveal/", data={},
+              format="json"),
+        check("get", "/api/units/999999/", "/api/units/{id}/"),
+        check("get", "/api/categories/?parent=abc", "/api/categories/"),
+        check("get", "/api/routing/preview/", "/api/routing/preview/"),
+    ]
+    auditor = APIClient()
+    auditor.force_login(world.user("auditor"))
+    bodies.append(Conformance(auditor).check("post", f"/api/customers/{t.customer_id}/reveal/",
+                                             "/api/customers/{id}/reveal/", data={"reason": "x"}, format="json"))
+    anonymous = Conformance(APIClient())
+    for template in ("/api/tickets/", "/api/customers/", "/api/units/", "/api/categories/"):
+        bodies.append(anonymous.check("get", template, template))
+    slow = Conformance(client_for(issue_token(agent, rate=1, system="SLOW")))
+    slow.client.get("/api/units/")
+    bodies.append(slow.check("get", "/api/units/", "/api/units/"))
+    assert all(body and body["code"] and body["message"] for body in bodies), bodies
