@@ -182,3 +182,10 @@ class KeysetOrOffsetPagination(CursorPagination):
 
 class IdKeysetPagination(KeysetOrOffsetPagination):
     ordering = ("id",)
+
+
+class TreeKeysetPagination(KeysetOrOffsetPagination):
+    """Tree order (the materialised path: each node right after its parent, a subtree together), as documented;
+    the keyset pagination's own ordering replaced the queryset's (the units came by id)."""
+
+    ordering = ("path",)

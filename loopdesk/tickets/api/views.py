@@ -29,7 +29,12 @@ from loopdesk.org.models import OrgUnit
 from loopdesk.routing.services import route_ticket
 from loopdesk.tickets import services
 from loopdesk.tickets.api import serializers as ser
-from loopdesk.tickets.api.base import ApiErrorSerializer, ApiViewMixin, IdKeysetPagination, KeysetOrOffsetPagination
+from loopdesk.tickets.api.base import (
+    ApiErrorSerializer,
+    ApiViewMixin,
+    KeysetOrOffsetPagination,
+    TreeKeysetPagination,
+)
 from loopdesk.tickets.choices import Action, Channel, ContactType, Priority, Status
 from loopdesk.tickets.models import Category, Ticket
 from loopdesk.tickets.selectors import LIST_RELATED
@@ -224,7 +229,7 @@ class UnitViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
 
     serializer_class = ser.UnitSerializer
     queryset = OrgUnit.objects.order_by("path")
-    pagination_class = IdKeysetPagination
+    pagination_class = TreeKeysetPagination
     filter_backends = [DjangoFilterBackend]
     filterset_class = UnitFilter
 

@@ -493,3 +493,24 @@ def test_an_unknown_unit_or_category_is_a_404_with_code_and_message(world: World
         response = client.get(url, HTTP_ACCEPT_LANGUAGE="en")
         assert response.status_code == 404
         assert response.json()["code"] == "not_found" and response.json()["message"], response.content
+
+
+def test_units_are_listed_in_tree_order_across_pages(world: World) -> None:
+    """Documented 'in tree order' (each unit right after its parent, a subtree together), the units came by id: the
+    city of Zhuhai between Jiangmen and Jiangmen's own centres, a room added later at the very end."""
+    from loopdesk.org.models import OrgUnit
+
+    OrgUnit.objects.create(code="CALL2", name="话务二室", parent=world.units["csc"], level="room",
+                           function="front_line", province="GD", region="JM")
+    client = as_user(world, "agent")
+    listed: list[str] = []
+    url = "/api/units/?page_size=4"
+    while url:
+        page = client.get(url).json()
+        listed += [u["code"] for u in page["results"]]
+        url = page["next"]
+    expected = list(OrgUnit.objects.order_by("path").values_list("code", flat=True))
+    assert listed == expected
+    assert listed.index("CALL2") < listed.index("BRANCH_XH") < listed.index("ZH")
+    offset = client.get("/api/units/", {"offset": 4, "limit": 4}).json()
+    assert [u["code"] for u in offset["results"]] == expected[4:8]
