@@ -141,3 +141,18 @@ def test_the_refusals_of_our_api_are_in_the_schema_with_their_shape(world: World
     slow.client.get("/api/units/")
     bodies.append(slow.check("get", "/api/units/", "/api/units/"))
     assert all(body and body["code"] and body["message"] for body in bodies), bodies
+
+
+def test_the_schema_lists_the_msisdn_lookup_of_a_customers_work_orders(world: World) -> None:
+    """GET /api/customers/{id}/tickets/ reads ?msisdn= (a front-line role reaches the caller on the line by number,
+    as on /api/customers/{id}/), but the schema did not list it: a generated client could not send it."""
+    agent = world.user("agent")
+    t = s.do_create_ticket(acting_user=agent, **world.ticket_kwargs())
+    other = APIClient()
+    other.force_login(world.user("agent2"))
+    schema = Conformance(other).schema
+    for template in ("/api/customers/{id}/", "/api/customers/{id}/tickets/"):
+        names = [p["name"] for p in schema["paths"][template]["get"].get("parameters", [])]
+        assert "msisdn" in names, (template, names)
+    listed = other.get(f"/api/customers/{t.customer_id}/tickets/", {"msisdn": t.customer.msisdn}).json()
+    assert [row["id"] for row in listed] == [t.pk]
