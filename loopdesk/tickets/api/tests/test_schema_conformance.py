@@ -156,3 +156,24 @@ def test_the_schema_lists_the_msisdn_lookup_of_a_customers_work_orders(world: Wo
         assert "msisdn" in names, (template, names)
     listed = other.get(f"/api/customers/{t.customer_id}/tickets/", {"msisdn": t.customer.msisdn}).json()
     assert [row["id"] for row in listed] == [t.pk]
+
+
+def test_the_schema_describes_the_timeline_and_allowed_actions_of_a_work_order(world: World) -> None:
+    """`timeline` was 'an array of any objects' and `allowed_actions` 'strings': a generated client had no model of
+    a timeline entry (seq, kind, actor, from/to status, to_unit, note, visibility) nor the action names."""
+    agent = world.user("agent")
+    t = s.do_create_ticket(acting_user=agent, dispatch=True, dispatch_to=world.units["netmaint"],
+                           **world.ticket_kwargs())
+    client = APIClient()
+    client.force_login(agent)
+    conformance = Conformance(client)
+    detail = conformance.schema["components"]["schemas"]["TicketDetail"]["properties"]
+    assert detail["timeline"]["items"] == {"$ref": "#/components/schemas/TimelineEvent"}
+    entry = conformance.schema["components"]["schemas"]["TimelineEvent"]
+    assert {"seq", "kind", "actor", "to_status", "to_unit", "note", "visibility"} <= set(entry["properties"])
+    assert detail["allowed_actions"]["items"] == {"$ref": "#/components/schemas/TicketActionEnum"}
+    assert {"dispatch", "withdraw", "callback"} <= set(conformance.schema["components"]["schemas"]["TicketActionEnum"][
+        "enum"])
+    body = conformance.check("get", f"/api/tickets/{t.pk}/", "/api/tickets/{id}/")
+    assert [e["kind"] for e in body["timeline"]] == ["create", "dispatch"]
+    assert body["timeline"][1]["to_unit"]["code"] == "NETMAINT"
