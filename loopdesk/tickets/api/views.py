@@ -98,7 +98,7 @@ class TicketFilter(StrictFilterSet):
     is_problem = StrictBooleanFilter()
     created_after = QueryDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = QueryDateTimeFilter(field_name="created_at", lookup_expr="lt")
-    number = django_filters.CharFilter(max_length=32)
+    number = django_filters.CharFilter(max_length=32, method="filter_number")
 
     class Meta:
         model = Ticket
@@ -106,6 +106,11 @@ class TicketFilter(StrictFilterSet):
 
     def filter_category(self, queryset: QuerySet[Ticket], name: str, value: Category) -> QuerySet[Ticket]:
         return queryset.filter(category__path__startswith=value.path)
+
+    def filter_number(self, queryset: QuerySet[Ticket], name: str, value: str) -> QuerySet[Ticket]:
+        """In any case (jm-20261105-000001 as JM-…: it listed nothing), exact otherwise (the number's index)."""
+        typed = value.strip()
+        return queryset.filter(number__in={typed, typed.upper()})
 
 
 class TicketViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -209,6 +214,8 @@ class CategoryFilter(StrictFilterSet):
 
 
 class UnitFilter(StrictFilterSet):
+    region = django_filters.CharFilter(field_name="region", lookup_expr="iexact", max_length=8)  # jm as JM
+
     class Meta:
         model = OrgUnit
         fields = ["is_active", "parent", "region", "function"]

@@ -514,3 +514,16 @@ def test_units_are_listed_in_tree_order_across_pages(world: World) -> None:
     assert listed.index("CALL2") < listed.index("BRANCH_XH") < listed.index("ZH")
     offset = client.get("/api/units/", {"offset": 4, "limit": 4}).json()
     assert [u["code"] for u in offset["results"]] == expected[4:8]
+
+
+def test_a_work_order_number_and_a_region_code_are_found_in_any_case(world: World) -> None:
+    """?number=jm-20261105-000001 and /api/units/?region=jm listed nothing (a 200 with an empty list: 'no such work
+    order'), as report filters did before they read codes in any case."""
+    t = make(world)[0]
+    client = as_user(world, "agent")
+    for typed in (t.number, t.number.lower(), f" {t.number.lower()} "):
+        assert [r["id"] for r in client.get("/api/tickets/", {"number": typed}).json()["results"]] == [t.pk], typed
+    codes = lambda params: {u["code"] for u in client.get("/api/units/", params).json()["results"]}  # noqa: E731
+    assert codes({"region": "jm", "page_size": 100}) == codes({"region": "JM", "page_size": 100})
+    assert "ZH_CALL" not in codes({"region": "jm", "page_size": 100}) and "NETMAINT" in codes({"region": "jm",
+                                                                                                "page_size": 100})
