@@ -256,3 +256,16 @@ class RoutePreviewView(ApiViewMixin, APIView):
         decision = route_ticket(region=region, category=data["category"], contact_type=data["contact_type"],
                                 tier=data["tier"], channel=data["channel"], branch_id=branch.pk if branch else None)
         return Response(decision.as_dict())
+
+
+class ApiNotFoundView(ApiViewMixin, APIView):
+    """Any other path under /api/ ending in a slash: the documented 404 body, not Django's HTML page (a path without
+    its slash still goes to CommonMiddleware, which redirects it when the slash makes it a real one)."""
+
+    permission_classes: list[Any] = []  # a path that names nothing: 404 for everyone
+
+    @extend_schema(exclude=True)
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        raise NotFound()
+
+    post = put = patch = delete = head = options = get

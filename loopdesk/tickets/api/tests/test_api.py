@@ -527,3 +527,22 @@ def test_a_work_order_number_and_a_region_code_are_found_in_any_case(world: Worl
     assert codes({"region": "jm", "page_size": 100}) == codes({"region": "JM", "page_size": 100})
     assert "ZH_CALL" not in codes({"region": "jm", "page_size": 100}) and "NETMAINT" in codes({"region": "jm",
                                                                                                 "page_size": 100})
+
+
+def test_a_path_under_api_that_names_nothing_is_a_json_404(world: World) -> None:
+    """/api/categories/1.9/, /api/nothing/ or an action name in capitals answered Django's HTML 'not found' page
+    (a JSON client could not read it); now the documented 404 not_found with its message, as on /tmf-api/. A path
+    without its trailing slash is still redirected to it, and the schema and docs are still served."""
+    t = make(world)[0]
+    client = as_user(world, "agent")
+    for method, url in (("get", "/api/categories/1.9/"), ("get", "/api/nothing/"), ("get", "/api/"),
+                        ("post", f"/api/tickets/{t.pk}/actions/Withdraw/"), ("delete", "/api/units/x/y/"),
+                        ("get", "/api/tickets/1/timeline/")):
+        response = getattr(client, method)(url, HTTP_ACCEPT_LANGUAGE="en")
+        assert response.status_code == 404, (url, response.status_code)
+        assert response["Content-Type"] == "application/json", (url, response.content[:80])
+        assert response.json()["code"] == "not_found" and response.json()["message"]
+    assert APIClient().get("/api/nothing/").status_code == 404
+    redirected = client.get("/api/tickets")
+    assert redirected.status_code == 301 and redirected["Location"] == "/api/tickets/"
+    assert client.get("/api/schema/").status_code == 200 and client.get("/api/docs/").status_code == 200
