@@ -21,7 +21,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from loopdesk.core.errors import ValidationFailed
+from loopdesk.core.errors import InvalidTransition, ValidationFailed
 from loopdesk.core.text import is_db_id, plus_offset
 from loopdesk.customers.services import get_or_create_customer
 from loopdesk.followup.services import do_record_ticket_callback
@@ -37,6 +37,7 @@ from loopdesk.tickets.api.base import (
 )
 from loopdesk.tickets.choices import Action, Channel, ContactType, Priority, Status
 from loopdesk.tickets.models import Category, Ticket
+from loopdesk.tickets.policy import allowed_actions
 from loopdesk.tickets.selectors import LIST_RELATED
 from loopdesk.tmf.auth import check_registers_in_scope, request_token, scoped_tickets
 
@@ -173,7 +174,14 @@ class TicketViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMix
         ticket = self.get_object()
         data = _validated(ser.ActionSerializer, request.data)
         kwargs = _service_kwargs(service, data, request)
-        ticket = service(acting_user=request.user, ticket=ticket, expected_version=data["version"], **kwargs)
+        try:
+            ticket = service(acting_user=request.user, ticket=ticket, expected_version=data["version"], **kwargs)
+        except InvalidTransition as exc:
+            # What the caller may do now, as the detail's allowed_actions (the service names every action of the
+            # status, also those the caller's role may not take: each of them a 403).
+            current = self.get_queryset().filter(pk=ticket.pk).first()
+            exc.params["allowed_actions"] = allowed_actions(request.user, current) if current is not None else []
+            raise
         return self._detail(ticket)
 
 

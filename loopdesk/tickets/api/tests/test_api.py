@@ -546,3 +546,21 @@ def test_a_path_under_api_that_names_nothing_is_a_json_404(world: World) -> None
     redirected = client.get("/api/tickets")
     assert redirected.status_code == 301 and redirected["Location"] == "/api/tickets/"
     assert client.get("/api/schema/").status_code == 200 and client.get("/api/docs/").status_code == 200
+
+
+def test_an_impossible_action_lists_the_actions_the_caller_may_take_now(world: World) -> None:
+    """409 invalid_transition listed as `allowed_actions` every action of the status, also those the caller's role
+    may not take (the first responder was offered accept, return, transfer of a dispatched work order: each a 403),
+    while the detail's `allowed_actions` (same name) are the caller's own."""
+    t = make(world)[0]
+    t = s.do_dispatch_ticket(acting_user=world.user("agent"), ticket=t, to_unit=world.units["netmaint"])
+    for key in ("agent", "specialist"):
+        client = as_user(world, key)
+        refused = client.post(f"/api/tickets/{t.pk}/actions/close/", {"version": t.version}, format="json")
+        assert refused.status_code == 409 and refused.json()["code"] == "invalid_transition"
+        detail = client.get(f"/api/tickets/{t.pk}/").json()
+        assert refused.json()["allowed_actions"] == detail["allowed_actions"], key
+        assert refused.json()["status"] == "dispatched"
+    agent = as_user(world, "agent").post(f"/api/tickets/{t.pk}/actions/close/", {"version": t.version},
+                                         format="json").json()
+    assert "accept" not in agent["allowed_actions"]
