@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.openapi import AutoSchema
@@ -93,6 +95,7 @@ class ApiAutoSchema(AutoSchema):
         return dict(sorted(responses.items()))
 
 
+TREE_PATH = re.compile(r"(?:/[0-9]+)+/")  # a materialised path, /1/4/17/ (loopdesk.core.tree)
 PAGING_PARAMS = frozenset({"cursor", "page_size", "offset", "limit"})
 
 
@@ -134,6 +137,7 @@ class KeysetOrOffsetPagination(CursorPagination):
 
     def __init__(self) -> None:
         self.offset_pager: LimitOffsetPagination | None = None
+        self.model: Any = None
 
     def check_paging(self, request: Any) -> None:
         """`offset` a whole number from 0, `limit` and `page_size` from 1 (above the maximum: the maximum); anything
@@ -150,6 +154,7 @@ class KeysetOrOffsetPagination(CursorPagination):
 
     def paginate_queryset(self, queryset: Any, request: Any, view: Any = None) -> Any:
         self.check_paging(request)
+        self.model = queryset.model  # what a cursor's position is checked against
         if "offset" in request.query_params:
             self.offset_pager = LimitOffsetPagination()
             self.offset_pager.default_limit = self.page_size
@@ -159,11 +164,26 @@ class KeysetOrOffsetPagination(CursorPagination):
 
     def decode_cursor(self, request: Any) -> Any:
         """A cursor cut short or edited by hand is bad input, a 400 naming `cursor` (DRF answers 404, as if the list
-        did not exist)."""
+        did not exist); so is one whose position is not a value of the order's first field (it went into the query:
+        a server error)."""
+        invalid = exceptions.ValidationError({self.cursor_query_param: [self.invalid_cursor_message]})
         try:
-            return super().decode_cursor(request)
+            cursor = super().decode_cursor(request)
         except exceptions.NotFound:
-            raise exceptions.ValidationError({self.cursor_query_param: [self.invalid_cursor_message]}) from None
+            raise invalid from None
+        if cursor is not None and cursor.position is not None and not self.position_is_valid(cursor.position):
+            raise invalid
+        return cursor
+
+    def position_is_valid(self, position: str) -> bool:
+        if "\x00" in position:  # PostgreSQL refuses it in any text
+            return False
+        field = self.model._meta.get_field(self.ordering[0].lstrip("-"))
+        try:
+            field.to_python(position)
+        except (DjangoValidationError, ValueError, TypeError, OverflowError):
+            return False
+        return True
 
     def get_paginated_response(self, data: Any) -> Response:
         if self.offset_pager is not None:
@@ -189,3 +209,6 @@ class TreeKeysetPagination(KeysetOrOffsetPagination):
     the keyset pagination's own ordering replaced the queryset's (the units came by id)."""
 
     ordering = ("path",)
+
+    def position_is_valid(self, position: str) -> bool:
+        return bool(TREE_PATH.fullmatch(position))

@@ -564,3 +564,20 @@ def test_an_impossible_action_lists_the_actions_the_caller_may_take_now(world: W
     agent = as_user(world, "agent").post(f"/api/tickets/{t.pk}/actions/close/", {"version": t.version},
                                          format="json").json()
     assert "accept" not in agent["allowed_actions"]
+
+
+@pytest.mark.parametrize("url", ["/api/tickets/", "/api/units/", "/api/customers/"])
+@pytest.mark.parametrize("position", ["garbage", "o=1&r=1&p=2026-13-45", "p=\x00"])
+def test_a_cursor_whose_position_is_not_a_value_of_the_order_is_a_400_not_a_server_error(
+        world: World, url: str, position: str) -> None:
+    """A cursor is base64 of o=, r=, p= (the position: a creation time, an id, a tree path). One that decodes but
+    whose position is not such a value (garbage, an impossible date, a NUL) went into the query: a server error
+    (tickets: an invalid date, customers: not a number; PostgreSQL: NUL in a text)."""
+    import base64
+
+    make(world, 2)
+    raw = position if "=" in position else f"p={position}"
+    cursor = base64.b64encode(raw.encode()).decode()
+    response = as_user(world, "supervisor").get(url, {"cursor": cursor})
+    assert response.status_code == 400, response.content[:200]
+    assert response.json()["field"] == "cursor"
