@@ -475,7 +475,7 @@ def test_a_broken_cursor_is_a_400_naming_it_not_a_404(world: World, url: str) ->
     assert following and "cursor=" in following
     cursor = following.split("cursor=", 1)[1].split("&", 1)[0]
     for language in ("en", "zh-hans"):
-        response = client.get(url, {"cursor": cursor[:-3] + "zz!"}, HTTP_ACCEPT_LANGUAGE=language)
+        response = client.get(url, {"cursor": cursor[:-1]}, HTTP_ACCEPT_LANGUAGE=language)
         assert response.status_code == 400, response.content
         body = response.json()
         assert body["code"] == "validation_error" and body["field"] == "cursor"
