@@ -172,7 +172,14 @@ class TroubleTicketUpdateSerializer(StrictSerializer):
 
 
 class TroubleTicketSerializer(serializers.Serializer):
-    """The TroubleTicket resource as LoopDesk returns it (documentation of the response)."""
+    """The TroubleTicket resource as LoopDesk returns it (documentation of the response). Every attribute is there
+    unless `fields=` selects some: then only id, href and those (the only ones the schema requires)."""
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        for name, field in fields.items():
+            field.required = name in ("id", "href")
+        return fields
 
     id = StrictCharField()
     href = StrictCharField()
