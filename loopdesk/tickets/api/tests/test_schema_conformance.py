@@ -181,8 +181,8 @@ def test_the_schema_describes_the_timeline_and_allowed_actions_of_a_work_order(w
 
 def test_a_tmf_field_selection_answers_as_the_schema_says(world: World) -> None:
     """With fields= a trouble ticket has id, href and the attributes asked for; the schema required every attribute
-    (the v4 specification requires none of the response's but id and href here), so a client generated from it
-    refused every selected answer."""
+    (the v4 specification's TroubleTicket requires only description, severity and ticketType, and fields= may
+    leave those out too), so a client generated from it refused every selected answer."""
     from loopdesk.tmf.tests.conftest import client_for, issue_token
 
     agent = world.user("agent")
