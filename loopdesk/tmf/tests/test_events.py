@@ -753,3 +753,14 @@ def test_a_hub_query_written_by_a_url_encoder_is_read_as_the_same_query(world: W
         mapping.CREATE_EVENT]
     spaced = register(crm, receiver.url + "2", query="eventType=TroubleTicketCreateEvent%20")
     assert EventSubscription.objects.get(pk=spaced["id"]).event_types == [mapping.CREATE_EVENT]
+
+
+@pytest.mark.parametrize("callback", ["https:///x", "not a url", "ftp://example.com/x"])
+def test_a_bad_callback_is_named_once(world: World, crm, callback: str) -> None:
+    """The URL field and the http(s) validator both refused such a callback: the same message twice in `errors`
+    ("Enter a valid URL. Enter a valid URL.")."""
+    response = crm.post(f"{BASE}/hub", {"callback": callback}, format="json", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 400
+    messages = response.json()["errors"]["callback"]
+    assert len(messages) == len(set(messages)) == 1, messages
+    assert response.json()["message"] == f"callback: {messages[0]}"
