@@ -192,5 +192,8 @@ def test_a_tmf_field_selection_answers_as_the_schema_says(world: World) -> None:
     assert listed == [{"id": str(t.pk), "href": f"{TMF}/troubleTicket/{t.pk}", "status": "acknowledged"}]
     one = check("get", f"{TMF}/troubleTicket/{t.pk}?fields=severity,statusChange", f"{TMF}/troubleTicket/{{id}}")
     assert set(one) == {"id", "href", "severity", "statusChange"}
+    dotted = check("get", f"{TMF}/troubleTicket/{t.pk}?fields=relatedParty.name,channel.name,statusChange.status",
+                   f"{TMF}/troubleTicket/{{id}}")
+    assert all(set(party) == {"name"} for party in dotted["relatedParty"]) and set(dotted["channel"]) == {"name"}
     whole = Conformance(client_for(issue_token(agent, system="OSS"))).schema["components"]["schemas"]["TroubleTicket"]
     assert sorted(whole["required"]) == ["href", "id"]
