@@ -249,6 +249,7 @@ SPECTACULAR_SETTINGS = {
         "TicketStatusEnum": "loopdesk.tickets.choices.Status",
         "TroubleTicketStatusEnum": "loopdesk.tmf.mapping.TMF_STATUSES",
         "CallbackVerdictEnum": "loopdesk.tickets.choices.CallbackVerdict",
+        "TicketActionEnum": "loopdesk.tickets.choices.Action",
     },
 }
 # --- API tokens and rate limiting (loopdesk.tmf, docs/api.md) ---------------------------------------------

@@ -21,7 +21,13 @@ class PreconditionFailed(DomainError):
 
 
 def flatten_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:
-    """DRF's nested error detail as {"relatedParty[0].id": ["..."]}."""
+    """DRF's nested error detail as {"relatedParty[0].id": ["..."]}, each message once per attribute (a URL field
+    and an http(s) validator both say "Enter a valid URL.")."""
+    out = _flatten(detail, prefix)
+    return {name: list(dict.fromkeys(messages)) for name, messages in out.items()}
+
+
+def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     if isinstance(detail, dict):
         for key, value in detail.items():
@@ -31,14 +37,14 @@ def flatten_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:
                 name = prefix
             else:
                 name = f"{prefix}.{key}" if prefix else str(key)
-            for k, v in flatten_errors(value, name).items():
+            for k, v in _flatten(value, name).items():
                 out.setdefault(k, []).extend(v)
     elif isinstance(detail, list):
         if all(not isinstance(item, (dict, list)) for item in detail):
             out[prefix or "body"] = [str(item) for item in detail]
         else:
             for index, item in enumerate(detail):
-                for k, v in flatten_errors(item, f"{prefix}[{index}]").items():
+                for k, v in _flatten(item, f"{prefix}[{index}]").items():
                     out.setdefault(k, []).extend(v)
     else:
         out[prefix or "body"] = [str(detail)]

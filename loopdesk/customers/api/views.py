@@ -32,6 +32,10 @@ class RevealSerializer(StrictInputSerializer):
         "the line, as the desk's screen-pop)."))
 
 
+MSISDN_LOOKUP = OpenApiParameter("msisdn", str, description="The customer's number (front-line roles: a customer "
+                                 "without a work order in your scope)")
+
+
 class CustomerViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
     """Customers the caller has a ticket of in scope. `?msisdn=` looks one caller up by number (front-line roles
     may look up any number: they take calls from anyone)."""
@@ -70,8 +74,7 @@ class CustomerViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
             raise NotFound(_("Customer not found."))
         return customer
 
-    @extend_schema(parameters=[OpenApiParameter("msisdn", str, description="The customer's number (front-line roles: "
-                                                "a customer without a work order in your scope)")])
+    @extend_schema(parameters=[MSISDN_LOOKUP])
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return Response(self.get_serializer(self.get_object()).data)
 
@@ -93,7 +96,7 @@ class CustomerViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
         return Response(do_reveal_customer(acting_user=request.user, customer=customer,
                                            reason=serializer.validated_data["reason"]))
 
-    @extend_schema(responses={200: TicketListSerializer(many=True)})
+    @extend_schema(parameters=[MSISDN_LOOKUP], responses={200: TicketListSerializer(many=True)})
     @action(detail=True, methods=["get"], pagination_class=None)  # one list, not a page (also in the schema)
     def tickets(self, request: Request, pk: str) -> Response:
         """The customer's work orders the caller may see, newest first (at most 200)."""

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
 from django.utils.translation import gettext_lazy as _
-from rest_framework import exceptions
+from drf_spectacular.openapi import AutoSchema
+from rest_framework import exceptions, serializers
 from rest_framework.pagination import CursorPagination, LimitOffsetPagination
 from rest_framework.response import Response
 
@@ -14,8 +21,32 @@ from loopdesk.core.text import ascii_digits
 from loopdesk.tmf.errors import flatten_errors
 
 
+def body_error(exc: Exception) -> exceptions.ValidationError | None:
+    """A body that could not be read as a field error on `body` in the request's language: malformed JSON (with its
+    line and column) was DRF's English {"code": "parse_error"}, a body over DATA_UPLOAD_MAX_MEMORY_SIZE Django's
+    HTML "Bad Request (400)" page."""
+    if isinstance(exc, RequestDataTooBig):
+        return exceptions.ValidationError({"body": [_("The request body is too large.")]})
+    if isinstance(exc, exceptions.ParseError):
+        cause = exc.__context__
+        if isinstance(cause, json.JSONDecodeError):
+            message = _("The request body is not valid JSON (line %(line)d, column %(column)d).") % {
+                "line": cause.lineno, "column": cause.colno}
+        elif isinstance(cause, ValueError):  # not in the request's encoding, or NaN/Infinity
+            message = _("The request body is not valid JSON.")
+        else:  # a form or multipart body that could not be read
+            message = _("The request is not valid.")
+        return exceptions.ValidationError({"body": [message]})
+    return None
+
+
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Bad input as {"code", "message", "errors": {field: [...]}}, the same shape services' ValidationFailed has."""
+    exc = body_error(exc) or exc
+    if isinstance(exc, Http404):  # get_object of the units and categories: {"detail"} only, no code and message
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
     if isinstance(exc, exceptions.ValidationError):
         errors = flatten_errors(exc.detail)
         field, messages = next(iter(errors.items()), ("body", [str(_("The request is not valid."))]))
@@ -32,11 +63,45 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     return response
 
 
+class ApiErrorSerializer(serializers.Serializer):
+    """Every refusal of our API (services' errors, bad input, the framework's 401/403/404/405/415/429)."""
+
+    code = serializers.CharField(help_text="validation_error, not_authenticated, authentication_failed, "
+                                 "permission_denied, not_found, conflict, invalid_transition, throttled, …")
+    message = serializers.CharField(help_text="In the request's language")
+    field = serializers.CharField(required=False, help_text="Bad input: the (first) field at fault")
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False,
+                                   help_text="Bad input: every field at fault with its messages")
+    detail = serializers.CharField(required=False, help_text="The framework's refusals: the message again")
+    status = serializers.CharField(required=False, help_text="invalid_transition: the work order's status now")
+    allowed_actions = serializers.ListField(child=serializers.CharField(), required=False,
+                                            help_text="invalid_transition: the actions possible in that status")
+
+
+class ApiAutoSchema(AutoSchema):
+    """Every operation of our API lists the refusals it can answer with, in the shape they have: 400 (bad input;
+    an unknown query parameter, also on a detail), 401, 429, and 403 for writes, 404 where an id is in the path."""
+
+    def _get_response_bodies(self, direction: Any = "response") -> dict[str, Any]:
+        responses = super()._get_response_bodies(direction)
+        codes = [400, 401, 429]
+        if self.method not in ("GET", "HEAD", "OPTIONS"):
+            codes.append(403)
+        if "{" in self.path:
+            codes.append(404)
+        for code in sorted(codes):
+            if str(code) not in responses:
+                responses[str(code)] = self._get_response_for_code(ApiErrorSerializer, str(code), direction=direction)
+        return dict(sorted(responses.items()))
+
+
+TREE_PATH = re.compile(r"(?:/[0-9]+)+/")  # a materialised path, /1/4/17/ (loopdesk.core.tree)
 PAGING_PARAMS = frozenset({"cursor", "page_size", "offset", "limit"})
 
 
 class ApiViewMixin:
     extra_query_params: frozenset[str] = frozenset()  # e.g. customers: msisdn
+    schema = ApiAutoSchema()
 
     def get_exception_handler(self) -> Any:
         return api_exception_handler
@@ -72,6 +137,7 @@ class KeysetOrOffsetPagination(CursorPagination):
 
     def __init__(self) -> None:
         self.offset_pager: LimitOffsetPagination | None = None
+        self.model: Any = None
 
     def check_paging(self, request: Any) -> None:
         """`offset` a whole number from 0, `limit` and `page_size` from 1 (above the maximum: the maximum); anything
@@ -88,12 +154,36 @@ class KeysetOrOffsetPagination(CursorPagination):
 
     def paginate_queryset(self, queryset: Any, request: Any, view: Any = None) -> Any:
         self.check_paging(request)
+        self.model = queryset.model  # what a cursor's position is checked against
         if "offset" in request.query_params:
             self.offset_pager = LimitOffsetPagination()
             self.offset_pager.default_limit = self.page_size
             self.offset_pager.max_limit = self.max_page_size
             return self.offset_pager.paginate_queryset(queryset.order_by(*self.ordering), request, view)
         return super().paginate_queryset(queryset, request, view)
+
+    def decode_cursor(self, request: Any) -> Any:
+        """A cursor cut short or edited by hand is bad input, a 400 naming `cursor` (DRF answers 404, as if the list
+        did not exist); so is one whose position is not a value of the order's first field (it went into the query:
+        a server error)."""
+        invalid = exceptions.ValidationError({self.cursor_query_param: [self.invalid_cursor_message]})
+        try:
+            cursor = super().decode_cursor(request)
+        except exceptions.NotFound:
+            raise invalid from None
+        if cursor is not None and cursor.position is not None and not self.position_is_valid(cursor.position):
+            raise invalid
+        return cursor
+
+    def position_is_valid(self, position: str) -> bool:
+        if "\x00" in position:  # PostgreSQL refuses it in any text
+            return False
+        field = self.model._meta.get_field(self.ordering[0].lstrip("-"))
+        try:
+            field.to_python(position)
+        except (DjangoValidationError, ValueError, TypeError, OverflowError):
+            return False
+        return True
 
     def get_paginated_response(self, data: Any) -> Response:
         if self.offset_pager is not None:
@@ -112,3 +202,13 @@ class KeysetOrOffsetPagination(CursorPagination):
 
 class IdKeysetPagination(KeysetOrOffsetPagination):
     ordering = ("id",)
+
+
+class TreeKeysetPagination(KeysetOrOffsetPagination):
+    """Tree order (the materialised path: each node right after its parent, a subtree together), as documented;
+    the keyset pagination's own ordering replaced the queryset's (the units came by id)."""
+
+    ordering = ("path",)
+
+    def position_is_valid(self, position: str) -> bool:
+        return bool(TREE_PATH.fullmatch(position))

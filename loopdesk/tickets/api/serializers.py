@@ -7,11 +7,12 @@ from typing import Any
 from django.core.validators import ProhibitNullCharactersValidator
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from loopdesk.customers.models import Customer
 from loopdesk.org.models import OrgUnit, User
-from loopdesk.tickets.choices import CallbackVerdict, Channel, ContactType, Priority, Status
+from loopdesk.tickets.choices import Action, CallbackVerdict, Channel, ContactType, Priority, Status
 from loopdesk.tickets.models import Category, Ticket, TicketEvent
 from loopdesk.tickets.policy import allowed_actions
 from loopdesk.tickets.services import MAX_DESCRIPTION, MAX_NOTE, MAX_TITLE
@@ -121,9 +122,11 @@ class TicketDetailSerializer(TicketListSerializer):
                   "reopen_count", "dispatch_count", "return_count", "parent", "duplicate_of", "external_ids",
                   "allowed_actions", "timeline")
 
+    @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(choices=Action.choices)))
     def get_allowed_actions(self, ticket: Ticket) -> list[str]:
         return allowed_actions(self.context["request"].user, ticket)
 
+    @extend_schema_field(TimelineEventSerializer(many=True))
     def get_timeline(self, ticket: Ticket) -> list[dict[str, Any]]:
         events = ticket.events.select_related("actor", "to_unit").order_by("seq")
         return TimelineEventSerializer(events, many=True).data

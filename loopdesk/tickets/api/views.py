@@ -21,7 +21,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from loopdesk.core.errors import ValidationFailed
+from loopdesk.core.errors import InvalidTransition, ValidationFailed
 from loopdesk.core.text import is_db_id, plus_offset
 from loopdesk.customers.services import get_or_create_customer
 from loopdesk.followup.services import do_record_ticket_callback
@@ -29,14 +29,22 @@ from loopdesk.org.models import OrgUnit
 from loopdesk.routing.services import route_ticket
 from loopdesk.tickets import services
 from loopdesk.tickets.api import serializers as ser
-from loopdesk.tickets.api.base import ApiViewMixin, IdKeysetPagination, KeysetOrOffsetPagination
+from loopdesk.tickets.api.base import (
+    ApiErrorSerializer,
+    ApiViewMixin,
+    KeysetOrOffsetPagination,
+    TreeKeysetPagination,
+)
 from loopdesk.tickets.choices import Action, Channel, ContactType, Priority, Status
 from loopdesk.tickets.models import Category, Ticket
+from loopdesk.tickets.policy import allowed_actions
 from loopdesk.tickets.selectors import LIST_RELATED
 from loopdesk.tmf.auth import check_registers_in_scope, request_token, scoped_tickets
 
-ERRORS = {400: OpenApiResponse(description="Bad input: {code, message, errors: {field: [...]}}"),
-          403: OpenApiResponse(description="Not allowed"), 404: OpenApiResponse(description="Not found")}
+ERRORS = {400: OpenApiResponse(ApiErrorSerializer, description="Bad input: {code, message, field, errors: {field: "
+                                "[...]}}"),
+          403: OpenApiResponse(ApiErrorSerializer, description="Not allowed"),
+          404: OpenApiResponse(ApiErrorSerializer, description="Not found")}
 
 
 class StrictBooleanField(forms.NullBooleanField):
@@ -91,7 +99,7 @@ class TicketFilter(StrictFilterSet):
     is_problem = StrictBooleanFilter()
     created_after = QueryDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = QueryDateTimeFilter(field_name="created_at", lookup_expr="lt")
-    number = django_filters.CharFilter(max_length=32)
+    number = django_filters.CharFilter(max_length=32, method="filter_number")
 
     class Meta:
         model = Ticket
@@ -99,6 +107,11 @@ class TicketFilter(StrictFilterSet):
 
     def filter_category(self, queryset: QuerySet[Ticket], name: str, value: Category) -> QuerySet[Ticket]:
         return queryset.filter(category__path__startswith=value.path)
+
+    def filter_number(self, queryset: QuerySet[Ticket], name: str, value: str) -> QuerySet[Ticket]:
+        """In any case (jm-20261105-000001 as JM-…: it listed nothing), exact otherwise (the number's index)."""
+        typed = value.strip()
+        return queryset.filter(number__in={typed, typed.upper()})
 
 
 class TicketViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -146,8 +159,9 @@ class TicketViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMix
         request=ser.ActionSerializer,
         parameters=[OpenApiParameter("action_name", str, OpenApiParameter.PATH,
                                      enum=[a for a in Action.values if a != Action.CREATE])],
-        responses={200: ser.TicketDetailSerializer, 409: OpenApiResponse(description="Changed meanwhile (version) "
-                                                                         "or not possible in this state"), **ERRORS},
+        responses={200: ser.TicketDetailSerializer, 409: OpenApiResponse(
+            ApiErrorSerializer, description="Changed meanwhile (version: conflict) or not possible in this state "
+            "(invalid_transition, with allowed_actions)"), **ERRORS},
     )
     @action(detail=True, methods=["post"], url_path=r"actions/(?P<action_name>[a-z_]+)")
     def act(self, request: Request, pk: str, action_name: str) -> Response:
@@ -160,7 +174,14 @@ class TicketViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMix
         ticket = self.get_object()
         data = _validated(ser.ActionSerializer, request.data)
         kwargs = _service_kwargs(service, data, request)
-        ticket = service(acting_user=request.user, ticket=ticket, expected_version=data["version"], **kwargs)
+        try:
+            ticket = service(acting_user=request.user, ticket=ticket, expected_version=data["version"], **kwargs)
+        except InvalidTransition as exc:
+            # What the caller may do now, as the detail's allowed_actions (the service names every action of the
+            # status, also those the caller's role may not take: each of them a 403).
+            current = self.get_queryset().filter(pk=ticket.pk).first()
+            exc.params["allowed_actions"] = allowed_actions(request.user, current) if current is not None else []
+            raise
         return self._detail(ticket)
 
 
@@ -201,6 +222,8 @@ class CategoryFilter(StrictFilterSet):
 
 
 class UnitFilter(StrictFilterSet):
+    region = django_filters.CharFilter(field_name="region", lookup_expr="iexact", max_length=8)  # jm as JM
+
     class Meta:
         model = OrgUnit
         fields = ["is_active", "parent", "region", "function"]
@@ -221,7 +244,7 @@ class UnitViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
 
     serializer_class = ser.UnitSerializer
     queryset = OrgUnit.objects.order_by("path")
-    pagination_class = IdKeysetPagination
+    pagination_class = TreeKeysetPagination
     filter_backends = [DjangoFilterBackend]
     filterset_class = UnitFilter
 
@@ -241,3 +264,16 @@ class RoutePreviewView(ApiViewMixin, APIView):
         decision = route_ticket(region=region, category=data["category"], contact_type=data["contact_type"],
                                 tier=data["tier"], channel=data["channel"], branch_id=branch.pk if branch else None)
         return Response(decision.as_dict())
+
+
+class ApiNotFoundView(ApiViewMixin, APIView):
+    """Any other path under /api/ ending in a slash: the documented 404 body, not Django's HTML page (a path without
+    its slash still goes to CommonMiddleware, which redirects it when the slash makes it a real one)."""
+
+    permission_classes: list[Any] = []  # a path that names nothing: 404 for everyone
+
+    @extend_schema(exclude=True)
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        raise NotFound()
+
+    post = put = patch = delete = head = options = get

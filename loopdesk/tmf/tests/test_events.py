@@ -732,3 +732,35 @@ def test_linking_two_tickets_tells_the_listeners_of_both(world: World, crm, rece
     assert all(b["fieldPath"] == "troubleTicketRelationship" for b in bodies.values())
     assert (parent, "isChild") in [(r["id"], r["relationshipType"]) for r in bodies[child]["event"]["troubleTicket"][
         "troubleTicketRelationship"]]
+
+
+def test_a_hub_query_written_by_a_url_encoder_is_read_as_the_same_query(world: World, crm, receiver) -> None:
+    """The query has the syntax of a URL's query string: a client that builds it with its URL encoder (a comma as
+    %2C, a space as %20, a leading ?) was refused with 400 'unknown event type(s): A%2CB'."""
+    from urllib.parse import urlencode
+
+    encoded = "?" + urlencode({"eventType": f"{mapping.CREATE_EVENT},{mapping.DELETE_EVENT}",
+                               "event.troubleTicket.ticketType": "complaint"})
+    assert "%2C" in encoded
+    hub = register(crm, receiver.url, query=encoded)
+    sub = EventSubscription.objects.get(pk=hub["id"])
+    assert sub.event_types == [mapping.CREATE_EVENT, mapping.DELETE_EVENT]
+    assert sub.filters == {"ticketType": ["complaint"]}
+    assert hub["query"] == encoded
+    crm.post(f"{BASE}/troubleTicket", ticket_body(world, ticketType="fault"), format="json")
+    crm.post(f"{BASE}/troubleTicket", ticket_body(world), format="json")
+    assert list(OutboxMessage.objects.filter(channel=CHANNEL).values_list("topic", flat=True)) == [
+        mapping.CREATE_EVENT]
+    spaced = register(crm, receiver.url + "2", query="eventType=TroubleTicketCreateEvent%20")
+    assert EventSubscription.objects.get(pk=spaced["id"]).event_types == [mapping.CREATE_EVENT]
+
+
+@pytest.mark.parametrize("callback", ["https:///x", "not a url", "ftp://example.com/x"])
+def test_a_bad_callback_is_named_once(world: World, crm, callback: str) -> None:
+    """The URL field and the http(s) validator both refused such a callback: the same message twice in `errors`
+    ("Enter a valid URL. Enter a valid URL.")."""
+    response = crm.post(f"{BASE}/hub", {"callback": callback}, format="json", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 400
+    messages = response.json()["errors"]["callback"]
+    assert len(messages) == len(set(messages)) == 1, messages
+    assert response.json()["message"] == f"callback: {messages[0]}"

@@ -171,8 +171,26 @@ class TroubleTicketUpdateSerializer(StrictSerializer):
     requestedResolutionDate = serializers.DateTimeField(required=False, allow_null=True)
 
 
+def _parts_optional(field: serializers.Field) -> None:
+    """fields=relatedParty.name selects inside a structured attribute: its other parts may be left out too (the
+    response's parts only; the request components are separate, COMPONENT_SPLIT_REQUEST)."""
+    inner = field.child if isinstance(field, serializers.ListSerializer) else field
+    if isinstance(inner, serializers.Serializer):
+        for part in inner.fields.values():
+            part.required = False
+            _parts_optional(part)
+
+
 class TroubleTicketSerializer(serializers.Serializer):
-    """The TroubleTicket resource as LoopDesk returns it (documentation of the response)."""
+    """The TroubleTicket resource as LoopDesk returns it (documentation of the response). Every attribute is there
+    unless `fields=` selects some: then only id, href and those (the only ones the schema requires)."""
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        for name, field in fields.items():
+            field.required = name in ("id", "href")
+            _parts_optional(field)
+        return fields
 
     id = StrictCharField()
     href = StrictCharField()

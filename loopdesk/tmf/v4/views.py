@@ -6,6 +6,7 @@ import datetime as dt
 import json
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import unquote_plus
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
@@ -394,15 +395,16 @@ HUB_FILTERS: dict[str, Callable[[str], str | None]] = {
 
 
 def parse_query(query: str) -> tuple[list[str], dict[str, list[str]]]:
-    """`eventType=A,B&ticketType=complaint`: the event types and attribute filters of a subscription."""
+    """`eventType=A,B&ticketType=complaint`: the event types and attribute filters of a subscription. Written as a
+    URL's query string may be (a leading ?, percent-encoding: a URL encoder writes the comma as %2C), or as is."""
     event_types: list[str] = []
     filters: dict[str, list[str]] = {}
-    for part in (query or "").split("&"):
+    for part in (query or "").strip().removeprefix("?").split("&"):
         if not part.strip():
             continue
         key, eq, value = part.partition("=")
-        key = key.strip()
-        values = [v.strip() for v in value.split(",") if v.strip()]
+        key = unquote_plus(key).strip()
+        values = [v.strip() for v in unquote_plus(value).split(",") if v.strip()]
         if not eq or not values:
             raise ValidationFailed(field="query", message=_("Write the query as name=value[,value]&…"))
         if key in ("eventType", "event.eventType"):

@@ -435,3 +435,149 @@ def test_routing_preview_of_another_citys_branch_routes_in_that_city(world: Worl
     assert route["unit_id"] != world.units["netopt"].pk, route
     # Zhuhai has no second-line room here: the preview says so instead of promising second-line support.
     assert route["unit_id"] is None and "ZH has no second-line" in route["reason"], route
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_a_body_that_is_not_json_or_too_large_is_a_field_error_on_body(world: World, settings: Any,
+                                                                      language: str) -> None:
+    """Malformed JSON was {"code": "parse_error"} with DRF's English text and no field; a body over
+    DATA_UPLOAD_MAX_MEMORY_SIZE an HTML "Bad Request (400)" page: now both the documented validation_error on
+    `body`, in the request's language, and nothing stored."""
+    t = make(world)[0]
+    client = as_user(world, "agent")
+    with translation.override(language):
+        not_json = str(_("The request body is not valid JSON (line %(line)d, column %(column)d).")
+                       % {"line": 1, "column": 2})
+        too_large = str(_("The request body is too large."))
+    broken = client.post("/api/tickets/", data="{bad", content_type="application/json",
+                         HTTP_ACCEPT_LANGUAGE=language)
+    assert broken.status_code == 400
+    assert broken.json() == {"code": "validation_error", "message": not_json, "field": "body",
+                             "errors": {"body": [not_json]}}
+    action = client.post(f"/api/tickets/{t.pk}/actions/withdraw/", data='{"version": 1, "reason": "x",}',
+                         content_type="application/json", HTTP_ACCEPT_LANGUAGE=language)
+    assert action.status_code == 400 and action.json()["field"] == "body"
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100
+    big = client.post(f"/api/tickets/{t.pk}/actions/withdraw/", data={"version": t.version, "reason": "x" * 200},
+                      format="json", HTTP_ACCEPT_LANGUAGE=language)
+    assert big.status_code == 400 and big["Content-Type"] == "application/json"
+    assert big.json()["errors"] == {"body": [too_large]}
+    assert Ticket.objects.get(pk=t.pk).status == Status.NEW
+
+
+@pytest.mark.parametrize("url", ["/api/tickets/", "/api/units/", "/api/customers/"])
+def test_a_broken_cursor_is_a_400_naming_it_not_a_404(world: World, url: str) -> None:
+    """A cursor cut short or edited by hand answered 404 "Invalid cursor", as if the list did not exist; it is bad
+    input: a 400 naming `cursor`, in the request's language."""
+    make(world, 3)
+    client = as_user(world, "supervisor")
+    following = client.get(url, {"page_size": 1}).json()["next"]
+    assert following and "cursor=" in following
+    cursor = following.split("cursor=", 1)[1].split("&", 1)[0]
+    for language in ("en", "zh-hans"):
+        response = client.get(url, {"cursor": cursor[:-1]}, HTTP_ACCEPT_LANGUAGE=language)
+        assert response.status_code == 400, response.content
+        body = response.json()
+        assert body["code"] == "validation_error" and body["field"] == "cursor"
+        with translation.override(language):
+            from rest_framework.pagination import CursorPagination
+            assert body["errors"]["cursor"] == [str(CursorPagination.invalid_cursor_message)]
+    assert client.get(following).status_code == 200
+
+
+def test_an_unknown_unit_or_category_is_a_404_with_code_and_message(world: World) -> None:
+    """/api/units/{id}/ and /api/categories/{id}/ answered {"detail": ...} only (Django's Http404 of get_object
+    was not given the documented code and message)."""
+    client = as_user(world, "agent")
+    for url in ("/api/units/999999/", "/api/categories/999999/", "/api/units/abc/"):
+        response = client.get(url, HTTP_ACCEPT_LANGUAGE="en")
+        assert response.status_code == 404
+        assert response.json()["code"] == "not_found" and response.json()["message"], response.content
+
+
+def test_units_are_listed_in_tree_order_across_pages(world: World) -> None:
+    """Documented 'in tree order' (each unit right after its parent, a subtree together), the units came by id: the
+    city of Zhuhai between Jiangmen and Jiangmen's own centres, a room added later at the very end."""
+    from loopdesk.org.models import OrgUnit
+
+    OrgUnit.objects.create(code="CALL2", name="话务二室", parent=world.units["csc"], level="room",
+                           function="front_line", province="GD", region="JM")
+    client = as_user(world, "agent")
+    listed: list[str] = []
+    url = "/api/units/?page_size=4"
+    while url:
+        page = client.get(url).json()
+        listed += [u["code"] for u in page["results"]]
+        url = page["next"]
+    expected = list(OrgUnit.objects.order_by("path").values_list("code", flat=True))
+    assert listed == expected
+    assert listed.index("CALL2") < listed.index("BRANCH_XH") < listed.index("ZH")
+    offset = client.get("/api/units/", {"offset": 4, "limit": 4}).json()
+    assert [u["code"] for u in offset["results"]] == expected[4:8]
+
+
+def test_a_work_order_number_and_a_region_code_are_found_in_any_case(world: World) -> None:
+    """?number=jm-20261105-000001 and /api/units/?region=jm listed nothing (a 200 with an empty list: 'no such work
+    order'), as report filters did before they read codes in any case."""
+    t = make(world)[0]
+    client = as_user(world, "agent")
+    for typed in (t.number, t.number.lower(), f" {t.number.lower()} "):
+        assert [r["id"] for r in client.get("/api/tickets/", {"number": typed}).json()["results"]] == [t.pk], typed
+    codes = lambda params: {u["code"] for u in client.get("/api/units/", params).json()["results"]}  # noqa: E731
+    assert codes({"region": "jm", "page_size": 100}) == codes({"region": "JM", "page_size": 100})
+    assert "ZH_CALL" not in codes({"region": "jm", "page_size": 100}) and "NETMAINT" in codes({"region": "jm",
+                                                                                                "page_size": 100})
+
+
+def test_a_path_under_api_that_names_nothing_is_a_json_404(world: World) -> None:
+    """/api/categories/1.9/, /api/nothing/ or an action name in capitals answered Django's HTML 'not found' page
+    (a JSON client could not read it); now the documented 404 not_found with its message, as on /tmf-api/. A path
+    without its trailing slash is still redirected to it, and the schema and docs are still served."""
+    t = make(world)[0]
+    client = as_user(world, "agent")
+    for method, url in (("get", "/api/categories/1.9/"), ("get", "/api/nothing/"), ("get", "/api/"),
+                        ("post", f"/api/tickets/{t.pk}/actions/Withdraw/"), ("delete", "/api/units/x/y/"),
+                        ("get", "/api/tickets/1/timeline/")):
+        response = getattr(client, method)(url, HTTP_ACCEPT_LANGUAGE="en")
+        assert response.status_code == 404, (url, response.status_code)
+        assert response["Content-Type"] == "application/json", (url, response.content[:80])
+        assert response.json()["code"] == "not_found" and response.json()["message"]
+    assert APIClient().get("/api/nothing/").status_code == 404
+    redirected = client.get("/api/tickets")
+    assert redirected.status_code == 301 and redirected["Location"] == "/api/tickets/"
+    assert client.get("/api/schema/").status_code == 200 and client.get("/api/docs/").status_code == 200
+
+
+def test_an_impossible_action_lists_the_actions_the_caller_may_take_now(world: World) -> None:
+    """409 invalid_transition listed as `allowed_actions` every action of the status, also those the caller's role
+    may not take (the first responder was offered accept, return, transfer of a dispatched work order: each a 403),
+    while the detail's `allowed_actions` (same name) are the caller's own."""
+    t = make(world)[0]
+    t = s.do_dispatch_ticket(acting_user=world.user("agent"), ticket=t, to_unit=world.units["netmaint"])
+    for key in ("agent", "specialist"):
+        client = as_user(world, key)
+        refused = client.post(f"/api/tickets/{t.pk}/actions/close/", {"version": t.version}, format="json")
+        assert refused.status_code == 409 and refused.json()["code"] == "invalid_transition"
+        detail = client.get(f"/api/tickets/{t.pk}/").json()
+        assert refused.json()["allowed_actions"] == detail["allowed_actions"], key
+        assert refused.json()["status"] == "dispatched"
+    agent = as_user(world, "agent").post(f"/api/tickets/{t.pk}/actions/close/", {"version": t.version},
+                                         format="json").json()
+    assert "accept" not in agent["allowed_actions"]
+
+
+@pytest.mark.parametrize("url", ["/api/tickets/", "/api/units/", "/api/customers/"])
+@pytest.mark.parametrize("position", ["garbage", "o=1&r=1&p=2026-13-45", "p=\x00"])
+def test_a_cursor_whose_position_is_not_a_value_of_the_order_is_a_400_not_a_server_error(
+        world: World, url: str, position: str) -> None:
+    """A cursor is base64 of o=, r=, p= (the position: a creation time, an id, a tree path). One that decodes but
+    whose position is not such a value (garbage, an impossible date, a NUL) went into the query: a server error
+    (tickets: an invalid date, customers: not a number; PostgreSQL: NUL in a text)."""
+    import base64
+
+    make(world, 2)
+    raw = position if "=" in position else f"p={position}"
+    cursor = base64.b64encode(raw.encode()).decode()
+    response = as_user(world, "supervisor").get(url, {"cursor": cursor})
+    assert response.status_code == 400, response.content[:200]
+    assert response.json()["field"] == "cursor"

@@ -100,3 +100,100 @@ def test_the_schema_generates_without_warnings_and_names_its_enumerations() -> N
     assert schemas["TroubleTicketStatusEnum"]["enum"][:2] == ["acknowledged", "rejected"]
     assert "closed" in schemas["TicketStatusEnum"]["enum"] and "called_back" in schemas["TicketStatusEnum"]["enum"]
     assert not [name for name in schemas if name.startswith("Status") and name.endswith("Enum")]
+
+
+def test_the_refusals_of_our_api_are_in_the_schema_with_their_shape(world: World) -> None:
+    """Our own API's operations described at most 400/403/404 with no content (most only their 200): a client
+    generated from the schema knew neither the 401, 404, 409, 429 it gets nor the error body's shape."""
+    from loopdesk.tmf.tests.conftest import client_for, issue_token
+
+    agent = world.user("agent")
+    t = s.do_create_ticket(acting_user=agent, **world.ticket_kwargs())
+    client = APIClient()
+    client.force_login(agent)
+    conformance = Conformance(client)
+    check = conformance.check
+    act = "/api/tickets/{id}/actions/{action_name}/"
+    bodies = [
+        check("get", "/api/tickets/?state=new", "/api/tickets/"),
+        check("get", "/api/tickets/999999/", "/api/tickets/{id}/"),
+        check("get", f"/api/tickets/{t.pk}/?expand=all", "/api/tickets/{id}/"),
+        check("post", "/api/tickets/", "/api/tickets/", data={}, format="json"),
+        check("post", f"/api/tickets/{t.pk}/actions/close/", act, data={"version": t.version}, format="json"),
+        check("post", f"/api/tickets/{t.pk}/actions/accept/", act, data={"version": t.version + 5}, format="json"),
+        check("get", "/api/customers/?msisdn=123", "/api/customers/"),
+        check("get", "/api/customers/999999/", "/api/customers/{id}/"),
+        check("get", "/api/customers/999999/tickets/", "/api/customers/{id}/tickets/"),
+        check("post", f"/api/customers/{t.customer_id}/reveal/", "/api/customers/{id}/reveal/", data={},
+              format="json"),
+        check("get", "/api/units/999999/", "/api/units/{id}/"),
+        check("get", "/api/categories/?parent=abc", "/api/categories/"),
+        check("get", "/api/routing/preview/", "/api/routing/preview/"),
+    ]
+    auditor = APIClient()
+    auditor.force_login(world.user("auditor"))
+    bodies.append(Conformance(auditor).check("post", f"/api/customers/{t.customer_id}/reveal/",
+                                             "/api/customers/{id}/reveal/", data={"reason": "x"}, format="json"))
+    anonymous = Conformance(APIClient())
+    for template in ("/api/tickets/", "/api/customers/", "/api/units/", "/api/categories/"):
+        bodies.append(anonymous.check("get", template, template))
+    slow = Conformance(client_for(issue_token(agent, rate=1, system="SLOW")))
+    slow.client.get("/api/units/")
+    bodies.append(slow.check("get", "/api/units/", "/api/units/"))
+    assert all(body and body["code"] and body["message"] for body in bodies), bodies
+
+
+def test_the_schema_lists_the_msisdn_lookup_of_a_customers_work_orders(world: World) -> None:
+    """GET /api/customers/{id}/tickets/ reads ?msisdn= (a front-line role reaches the caller on the line by number,
+    as on /api/customers/{id}/), but the schema did not list it: a generated client could not send it."""
+    agent = world.user("agent")
+    t = s.do_create_ticket(acting_user=agent, **world.ticket_kwargs())
+    other = APIClient()
+    other.force_login(world.user("agent2"))
+    schema = Conformance(other).schema
+    for template in ("/api/customers/{id}/", "/api/customers/{id}/tickets/"):
+        names = [p["name"] for p in schema["paths"][template]["get"].get("parameters", [])]
+        assert "msisdn" in names, (template, names)
+    listed = other.get(f"/api/customers/{t.customer_id}/tickets/", {"msisdn": t.customer.msisdn}).json()
+    assert [row["id"] for row in listed] == [t.pk]
+
+
+def test_the_schema_describes_the_timeline_and_allowed_actions_of_a_work_order(world: World) -> None:
+    """`timeline` was 'an array of any objects' and `allowed_actions` 'strings': a generated client had no model of
+    a timeline entry (seq, kind, actor, from/to status, to_unit, note, visibility) nor the action names."""
+    agent = world.user("agent")
+    t = s.do_create_ticket(acting_user=agent, dispatch=True, dispatch_to=world.units["netmaint"],
+                           **world.ticket_kwargs())
+    client = APIClient()
+    client.force_login(agent)
+    conformance = Conformance(client)
+    detail = conformance.schema["components"]["schemas"]["TicketDetail"]["properties"]
+    assert detail["timeline"]["items"] == {"$ref": "#/components/schemas/TimelineEvent"}
+    entry = conformance.schema["components"]["schemas"]["TimelineEvent"]
+    assert {"seq", "kind", "actor", "to_status", "to_unit", "note", "visibility"} <= set(entry["properties"])
+    assert detail["allowed_actions"]["items"] == {"$ref": "#/components/schemas/TicketActionEnum"}
+    assert {"dispatch", "withdraw", "callback"} <= set(conformance.schema["components"]["schemas"]["TicketActionEnum"][
+        "enum"])
+    body = conformance.check("get", f"/api/tickets/{t.pk}/", "/api/tickets/{id}/")
+    assert [e["kind"] for e in body["timeline"]] == ["create", "dispatch"]
+    assert body["timeline"][1]["to_unit"]["code"] == "NETMAINT"
+
+
+def test_a_tmf_field_selection_answers_as_the_schema_says(world: World) -> None:
+    """With fields= a trouble ticket has id, href and the attributes asked for; the schema required every attribute
+    (the v4 specification's TroubleTicket requires only description, severity and ticketType, and fields= may
+    leave those out too), so a client generated from it refused every selected answer."""
+    from loopdesk.tmf.tests.conftest import client_for, issue_token
+
+    agent = world.user("agent")
+    t = s.do_create_ticket(acting_user=agent, **world.ticket_kwargs())
+    check = Conformance(client_for(issue_token(agent))).check
+    listed = check("get", f"{TMF}/troubleTicket?fields=status", f"{TMF}/troubleTicket")
+    assert listed == [{"id": str(t.pk), "href": f"{TMF}/troubleTicket/{t.pk}", "status": "acknowledged"}]
+    one = check("get", f"{TMF}/troubleTicket/{t.pk}?fields=severity,statusChange", f"{TMF}/troubleTicket/{{id}}")
+    assert set(one) == {"id", "href", "severity", "statusChange"}
+    dotted = check("get", f"{TMF}/troubleTicket/{t.pk}?fields=relatedParty.name,channel.name,statusChange.status",
+                   f"{TMF}/troubleTicket/{{id}}")
+    assert all(set(party) == {"name"} for party in dotted["relatedParty"]) and set(dotted["channel"]) == {"name"}
+    whole = Conformance(client_for(issue_token(agent, system="OSS"))).schema["components"]["schemas"]["TroubleTicket"]
+    assert sorted(whole["required"]) == ["href", "id"]
