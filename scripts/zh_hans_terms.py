@@ -739,6 +739,8 @@ T: dict[str, str] = {
     "Choose an active category.": "请选择启用中的类目。",
     "The requested resolution time must be in the future.": "客户要求的解决时间必须晚于当前时间。",
     "The committed resolution time must be in the future.": "承诺解决时间必须晚于当前时间。",
+    "The committed resolution time must be within a year (by %(latest)s).":
+        "承诺解决时间须在一年以内（不晚于 %(latest)s）。",
     "Choose the customer.": "请选择客户。",
     "External ids need a system (≤ 32) and an id (≤ 64).": "外部编号须包含系统（≤ 32 个字符）和编号（≤ 64 个字符）。",
     "%(system)s id %(id)s is already on another work order.": "%(system)s 编号 %(id)s 已用于其他工单。",
