@@ -1,0 +1,57 @@
+"""The admin's work-order pages (tickets, timeline events, attachments, links, external ids, unit access) list and
+open only the work orders the user may see (`policy.visible_tickets`), as every other list does (docs/access.md):
+an auditor of one city, whose role gives the admin's view permissions, read every city's and province's work
+orders, their descriptions and timelines there."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import Group, Permission
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+
+from loopdesk.conftest import World
+from loopdesk.tickets import services as s
+from loopdesk.tickets.models import Ticket
+
+PAGES = ("ticket", "ticketevent", "attachment", "ticketlink", "externalref", "ticketunitaccess")
+
+
+def _staff_client(world: World, key: str) -> Client:
+    user = world.users[key]
+    user.is_staff = True
+    user.save(update_fields=["is_staff"])
+    group = Group.objects.get(name="auditor")
+    group.permissions.add(*Permission.objects.filter(content_type__app_label="tickets", codename__startswith="view_"))
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def _ticket(world: World, agent: str, **customer: str) -> Ticket:
+    t = s.do_create_ticket(acting_user=world.user(agent), external_refs={"legacy": f"L-{agent}"},
+                           **world.ticket_kwargs(customer=world.customer(**customer)))
+    s.do_add_attachment(acting_user=world.user(agent), ticket=t,
+                        upload=SimpleUploadedFile("n.txt", b"note", content_type="text/plain"))
+    return t
+
+
+def test_a_city_auditor_sees_their_citys_work_orders_only_in_the_admin(world: World) -> None:
+    jm = _ticket(world, "agent")
+    zh = _ticket(world, "zh_agent", region="ZH")
+    s.do_link_tickets(acting_user=world.user("admin"), ticket=zh, other=jm, kind="related")
+    client = _staff_client(world, "auditor")
+    for page in PAGES:
+        listing = client.get(f"/admin/tickets/{page}/")
+        assert listing.status_code == 200, page
+        shown = {getattr(row, "ticket_id", None) or getattr(row, "from_ticket_id", None) or row.pk
+                 for row in listing.context["cl"].result_list}
+        assert zh.pk not in shown, page
+    assert jm.number in client.get("/admin/tickets/ticket/").content.decode()
+    assert client.get(f"/admin/tickets/ticket/{zh.pk}/change/").status_code == 302  # "does not exist"
+    assert client.get(f"/admin/tickets/ticket/{jm.pk}/change/").status_code == 200
+    world.users["admin"].is_staff = world.users["admin"].is_superuser = True
+    world.users["admin"].save(update_fields=["is_staff", "is_superuser"])
+    admin = Client()
+    admin.force_login(world.users["admin"])
+    assert zh.number in admin.get("/admin/tickets/ticket/").content.decode()  # administrators: everything
+    assert admin.get(f"/admin/tickets/ticket/{zh.pk}/change/").status_code == 200
