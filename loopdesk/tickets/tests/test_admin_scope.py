@@ -10,10 +10,13 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from loopdesk.conftest import World
+from loopdesk.followup.models import CallbackTask, EscalationReason
+from loopdesk.followup.services import do_escalate_ticket
 from loopdesk.tickets import services as s
 from loopdesk.tickets.models import Ticket
 
-PAGES = ("ticket", "ticketevent", "attachment", "ticketlink", "externalref", "ticketunitaccess")
+PAGES = ("tickets/ticket", "tickets/ticketevent", "tickets/attachment", "tickets/ticketlink", "tickets/externalref",
+         "tickets/ticketunitaccess", "followup/escalation", "followup/callbacktask")
 
 
 def _staff_client(world: World, key: str) -> Client:
@@ -21,7 +24,8 @@ def _staff_client(world: World, key: str) -> Client:
     user.is_staff = True
     user.save(update_fields=["is_staff"])
     group = Group.objects.get(name="auditor")
-    group.permissions.add(*Permission.objects.filter(content_type__app_label="tickets", codename__startswith="view_"))
+    group.permissions.add(*Permission.objects.filter(content_type__app_label__in=("tickets", "followup"),
+                                                     codename__startswith="view_"))
     client = Client()
     client.force_login(user)
     return client
@@ -32,6 +36,8 @@ def _ticket(world: World, agent: str, **customer: str) -> Ticket:
                            **world.ticket_kwargs(customer=world.customer(**customer)))
     s.do_add_attachment(acting_user=world.user(agent), ticket=t,
                         upload=SimpleUploadedFile("n.txt", b"note", content_type="text/plain"))
+    do_escalate_ticket(ticket=t, reason=EscalationReason.LOW_RATING, occasion=f"test:{t.pk}", note="客户不满")
+    CallbackTask.objects.create(ticket=t, assignee=world.user(agent), due_at=t.created_at, created_at=t.created_at)
     return t
 
 
@@ -41,7 +47,7 @@ def test_a_city_auditor_sees_their_citys_work_orders_only_in_the_admin(world: Wo
     s.do_link_tickets(acting_user=world.user("admin"), ticket=zh, other=jm, kind="related")
     client = _staff_client(world, "auditor")
     for page in PAGES:
-        listing = client.get(f"/admin/tickets/{page}/")
+        listing = client.get(f"/admin/{page}/")
         assert listing.status_code == 200, page
         shown = {getattr(row, "ticket_id", None) or getattr(row, "from_ticket_id", None) or row.pk
                  for row in listing.context["cl"].result_list}
