@@ -44,6 +44,7 @@ T: dict[str, str] = {
     "“%(unit)s” is a unit of region %(region)s: enter %(region)s here, so that other regions' tickets do not go to it.":
         "“%(unit)s”属于地市 %(region)s：此处请填写 %(region)s，以免其他地市的工单派往该单位。",
     "This branch is in region %(branch)s, not %(region)s.": "该分公司属于地市 %(branch)s，而不是 %(region)s。",
+    "%(user)s is not an active account manager.": "%(user)s 不是在职的客户经理。",
     "No unit has region code %(region)s.": "没有单位使用地市代码 %(region)s。",
     "No rule matched and region %(region)s has no second-line support room: choose the unit.":
         "没有匹配的路由规则，且地市 %(region)s 没有综援室：请选择处理单位。",
