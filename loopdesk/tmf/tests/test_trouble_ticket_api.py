@@ -714,6 +714,7 @@ def test_a_unit_limited_token_cannot_link_a_ticket_outside_its_units(world: Worl
     ({"note": [{"txt": "x"}]}, "note[0].txt"),
     ({"statusChangeReason": ["x"]}, "statusChangeReason"),
     ({"expectedResolutionDate": "tomorrow"}, "expectedResolutionDate"),
+    ({"expectedResolutionDate": "9999-12-31T23:59:00+08:00"}, "expectedResolutionDate"),  # beyond a year ahead
     ({"troubleTicketRelationship": {"id": "1"}}, "troubleTicketRelationship"),
     ({"colour": "red"}, "colour"),
     ({"lastUpdate": "2026-01-01T00:00:00Z"}, "lastUpdate"),
