@@ -743,6 +743,8 @@ T: dict[str, str] = {
     "The committed resolution time must be within a year (by %(latest)s).":
         "承诺解决时间须在一年以内（不晚于 %(latest)s）。",
     "Choose the customer.": "请选择客户。",
+    "Work order %(number)s was rejected or withdrawn: name an original that is handled, or reject this one as "
+    "invalid.": "工单 %(number)s 已驳回或已撤销：请填写仍在处理或已处理的原工单，或以无效为由驳回本工单。",
     "External ids need a system (≤ 32) and an id (≤ 64).": "外部编号须包含系统（≤ 32 个字符）和编号（≤ 64 个字符）。",
     "%(system)s id %(id)s is already on another work order.": "%(system)s 编号 %(id)s 已用于其他工单。",
     "The work order is already with this unit.": "工单已在该单位处理。",

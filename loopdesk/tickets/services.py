@@ -908,6 +908,12 @@ def do_reject_ticket(
         if duplicate_of is not None:
             if duplicate_of.pk == t.pk:
                 raise ValidationFailed(field="duplicate_of", message=_("A work order cannot duplicate itself."))
+            # As it is now (not as the caller read it): an original nobody handles any more would leave the
+            # customer's contact with nobody (two work orders rejected as each other's duplicate).
+            if Ticket.objects.filter(pk=duplicate_of.pk, status__in=(Status.REJECTED, Status.WITHDRAWN)).exists():
+                raise ValidationFailed(field="duplicate_of", message=_(
+                    "Work order %(number)s was rejected or withdrawn: name an original that is handled, or reject "
+                    "this one as invalid.") % {"number": duplicate_of.number})
             t.duplicate_of = duplicate_of
             at = _now(now)
             _link, linked = TicketLink.objects.get_or_create(
