@@ -20,6 +20,7 @@ from loopdesk.audit.models import AuditLog
 from loopdesk.audit.services import record_audit
 from loopdesk.core.adminedit import STATE_FIELD, ConcurrentEditMixin
 from loopdesk.core.tree import TreeNode
+from loopdesk.org.choices import Role, UnitLevel
 from loopdesk.org.models import OrgUnit
 
 
@@ -138,3 +139,18 @@ class AuditLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     paginator = CappedCountPaginator
     ordering = ("-id",)
     list_per_page = 50
+
+    def get_queryset(self, request: HttpRequest) -> models.QuerySet[AuditLog]:
+        """A city's staff (its auditors) read that city's records, a province's the province's, HQ and
+        administrators all; records of no region (policies, calendars, settings) are everyone's. As the work orders
+        they may see (docs/access.md): a city's auditor read every region's records here."""
+        qs = super().get_queryset(request)
+        user = request.user
+        unit = getattr(user, "unit", None)
+        if user.is_superuser or user.has_role(Role.ADMINISTRATOR) or (unit is not None and unit.level == UnitLevel.HQ):
+            return qs
+        if unit is None:
+            return qs.filter(region="", province="")
+        if unit.level == UnitLevel.PROVINCE:
+            return qs.filter(models.Q(province=unit.province) | models.Q(province=""))
+        return qs.filter(models.Q(region=unit.region) | models.Q(region=""))

@@ -61,3 +61,15 @@ def test_a_city_auditor_sees_their_citys_work_orders_only_in_the_admin(world: Wo
     admin.force_login(world.users["admin"])
     assert zh.number in admin.get("/admin/tickets/ticket/").content.decode()  # administrators: everything
     assert admin.get(f"/admin/tickets/ticket/{zh.pk}/change/").status_code == 200
+
+
+def test_a_city_auditor_reads_their_citys_audit_records_and_the_global_ones(world: World) -> None:
+    jm = _ticket(world, "agent")
+    zh = _ticket(world, "zh_agent", region="ZH")
+    client = _staff_client(world, "auditor")
+    Group.objects.get(name="auditor").permissions.add(Permission.objects.get(codename="view_auditlog"))
+    rows = client.get("/admin/audit/auditlog/?o=-1").context["cl"].result_list
+    shown = {(row.object_type, row.object_id) for row in rows}
+    assert ("tickets.ticket", str(jm.pk)) in shown
+    assert ("tickets.ticket", str(zh.pk)) not in shown
+    assert {row.region for row in rows} <= {"JM", ""}
