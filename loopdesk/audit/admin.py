@@ -59,6 +59,22 @@ class CappedCountPaginator(Paginator):
         return len(queryset)
 
 
+def in_users_regions(request: HttpRequest, qs: models.QuerySet[Any], *, keep_unplaced: bool) -> models.QuerySet[Any]:
+    """The rows (with `region` and `province` columns) of the user's scope, as `policy.visible_tickets` scopes the
+    wide roles: a city's staff their region's, a province's the province's, HQ and administrators all.
+    `keep_unplaced`: rows of no region and province are everyone's."""
+    user = request.user
+    unit = getattr(user, "unit", None)
+    if user.is_superuser or user.has_role(Role.ADMINISTRATOR) or (unit is not None and unit.level == UnitLevel.HQ):
+        return qs
+    unplaced = models.Q(region="", province="") if keep_unplaced else models.Q(pk__in=[])
+    if unit is None:
+        return qs.filter(unplaced)
+    if unit.level == UnitLevel.PROVINCE:
+        return qs.filter(models.Q(province=unit.province) | unplaced)
+    return qs.filter(models.Q(region=unit.region) | unplaced)
+
+
 def may_reveal_customers(request: HttpRequest) -> bool:
     """Whether the admin shows customers' numbers and names in full to this user (`tickets.reveal_customer`);
     everyone else sees them masked (138****5678) wherever an admin lists them."""
@@ -144,13 +160,4 @@ class AuditLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         """A city's staff (its auditors) read that city's records, a province's the province's, HQ and
         administrators all; records of no region (policies, calendars, settings) are everyone's. As the work orders
         they may see (docs/access.md): a city's auditor read every region's records here."""
-        qs = super().get_queryset(request)
-        user = request.user
-        unit = getattr(user, "unit", None)
-        if user.is_superuser or user.has_role(Role.ADMINISTRATOR) or (unit is not None and unit.level == UnitLevel.HQ):
-            return qs
-        if unit is None:
-            return qs.filter(region="", province="")
-        if unit.level == UnitLevel.PROVINCE:
-            return qs.filter(models.Q(province=unit.province) | models.Q(province=""))
-        return qs.filter(models.Q(region=unit.region) | models.Q(region=""))
+        return in_users_regions(request, super().get_queryset(request), keep_unplaced=True)

@@ -73,3 +73,12 @@ def test_a_city_auditor_reads_their_citys_audit_records_and_the_global_ones(worl
     assert ("tickets.ticket", str(jm.pk)) in shown
     assert ("tickets.ticket", str(zh.pk)) not in shown
     assert {row.region for row in rows} <= {"JM", ""}
+
+
+def test_a_city_auditor_lists_their_citys_customers_in_the_admin(world: World) -> None:
+    jm, zh = world.customer(), world.customer(region="ZH")
+    client = _staff_client(world, "auditor")
+    Group.objects.get(name="auditor").permissions.add(Permission.objects.get(codename="view_customer"))
+    shown = {row.pk for row in client.get("/admin/customers/customer/").context["cl"].result_list}
+    assert jm.pk in shown and zh.pk not in shown
+    assert client.get(f"/admin/customers/customer/{zh.pk}/change/").status_code == 302  # "does not exist"
