@@ -82,3 +82,15 @@ def test_a_city_auditor_lists_their_citys_customers_in_the_admin(world: World) -
     shown = {row.pk for row in client.get("/admin/customers/customer/").context["cl"].result_list}
     assert jm.pk in shown and zh.pk not in shown
     assert client.get(f"/admin/customers/customer/{zh.pk}/change/").status_code == 302  # "does not exist"
+
+
+def test_a_city_auditor_lists_the_sms_of_their_citys_work_orders_in_the_admin(world: World) -> None:
+    from loopdesk.notify.models import CustomerMessage
+
+    jm = _ticket(world, "agent")
+    zh = _ticket(world, "zh_agent", region="ZH")
+    assert set(CustomerMessage.objects.values_list("ticket_id", flat=True)) == {jm.pk, zh.pk}  # the two acks
+    client = _staff_client(world, "auditor")
+    Group.objects.get(name="auditor").permissions.add(Permission.objects.get(codename="view_customermessage"))
+    shown = {row.ticket_id for row in client.get("/admin/notify/customermessage/").context["cl"].result_list}
+    assert shown == {jm.pk}
