@@ -44,6 +44,7 @@ T: dict[str, str] = {
     "“%(unit)s” is a unit of region %(region)s: enter %(region)s here, so that other regions' tickets do not go to it.":
         "“%(unit)s”属于地市 %(region)s：此处请填写 %(region)s，以免其他地市的工单派往该单位。",
     "This branch is in region %(branch)s, not %(region)s.": "该分公司属于地市 %(branch)s，而不是 %(region)s。",
+    "%(user)s is not an active account manager.": "%(user)s 不是在职的客户经理。",
     "No unit has region code %(region)s.": "没有单位使用地市代码 %(region)s。",
     "No rule matched and region %(region)s has no second-line support room: choose the unit.":
         "没有匹配的路由规则，且地市 %(region)s 没有综援室：请选择处理单位。",
@@ -739,7 +740,11 @@ T: dict[str, str] = {
     "Choose an active category.": "请选择启用中的类目。",
     "The requested resolution time must be in the future.": "客户要求的解决时间必须晚于当前时间。",
     "The committed resolution time must be in the future.": "承诺解决时间必须晚于当前时间。",
+    "The committed resolution time must be within a year (by %(latest)s).":
+        "承诺解决时间须在一年以内（不晚于 %(latest)s）。",
     "Choose the customer.": "请选择客户。",
+    "Work order %(number)s was rejected or withdrawn: name an original that is handled, or reject this one as "
+    "invalid.": "工单 %(number)s 已驳回或已撤销：请填写仍在处理或已处理的原工单，或以无效为由驳回本工单。",
     "External ids need a system (≤ 32) and an id (≤ 64).": "外部编号须包含系统（≤ 32 个字符）和编号（≤ 64 个字符）。",
     "%(system)s id %(id)s is already on another work order.": "%(system)s 编号 %(id)s 已用于其他工单。",
     "The work order is already with this unit.": "工单已在该单位处理。",

@@ -20,6 +20,7 @@ from loopdesk.audit.models import AuditLog
 from loopdesk.audit.services import record_audit
 from loopdesk.core.adminedit import STATE_FIELD, ConcurrentEditMixin
 from loopdesk.core.tree import TreeNode
+from loopdesk.org.choices import Role, UnitLevel
 from loopdesk.org.models import OrgUnit
 
 
@@ -56,6 +57,22 @@ class CappedCountPaginator(Paginator):
         if isinstance(queryset, models.QuerySet):
             return queryset.values("pk")[: self.CAP].count()
         return len(queryset)
+
+
+def in_users_regions(request: HttpRequest, qs: models.QuerySet[Any], *, keep_unplaced: bool) -> models.QuerySet[Any]:
+    """The rows (with `region` and `province` columns) of the user's scope, as `policy.visible_tickets` scopes the
+    wide roles: a city's staff their region's, a province's the province's, HQ and administrators all.
+    `keep_unplaced`: rows of no region and province are everyone's."""
+    user = request.user
+    unit = getattr(user, "unit", None)
+    if user.is_superuser or user.has_role(Role.ADMINISTRATOR) or (unit is not None and unit.level == UnitLevel.HQ):
+        return qs
+    unplaced = models.Q(region="", province="") if keep_unplaced else models.Q(pk__in=[])
+    if unit is None:
+        return qs.filter(unplaced)
+    if unit.level == UnitLevel.PROVINCE:
+        return qs.filter(models.Q(province=unit.province) | unplaced)
+    return qs.filter(models.Q(region=unit.region) | unplaced)
 
 
 def may_reveal_customers(request: HttpRequest) -> bool:
@@ -138,3 +155,9 @@ class AuditLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     paginator = CappedCountPaginator
     ordering = ("-id",)
     list_per_page = 50
+
+    def get_queryset(self, request: HttpRequest) -> models.QuerySet[AuditLog]:
+        """A city's staff (its auditors) read that city's records, a province's the province's, HQ and
+        administrators all; records of no region (policies, calendars, settings) are everyone's. As the work orders
+        they may see (docs/access.md): a city's auditor read every region's records here."""
+        return in_users_regions(request, super().get_queryset(request), keep_unplaced=True)

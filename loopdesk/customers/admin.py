@@ -6,10 +6,17 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 
-from loopdesk.audit.admin import AuditedAdminMixin, CappedCountPaginator, RegionListFilter, may_reveal_customers
+from loopdesk.audit.admin import (
+    AuditedAdminMixin,
+    CappedCountPaginator,
+    RegionListFilter,
+    in_users_regions,
+    may_reveal_customers,
+)
 from loopdesk.audit.services import record_audit
 from loopdesk.customers.models import Area, Customer
 
@@ -36,6 +43,10 @@ class CustomerAdmin(AuditedAdminMixin, admin.ModelAdmin):
     show_full_result_count = False
     paginator = CappedCountPaginator
     ordering = ("-id",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Customer]:
+        """The customers of the user's region (a city's auditor: that city's; a province's: the province's)."""
+        return in_users_regions(request, super().get_queryset(request), keep_unplaced=True)
 
     @admin.display(description=_("mobile number"))
     def phone(self, obj: Customer) -> str:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -72,6 +75,22 @@ class Customer(models.Model):
 
     def __str__(self) -> str:
         return self.masked_msisdn
+
+    def clean(self) -> None:
+        """The account manager is an active account manager (only they see their customers' work orders, and the
+        customer 360 names them); the home branch is one of the customer's region (routing rules by branch)."""
+        from loopdesk.org.choices import Role
+
+        errors: dict[str, Any] = {}
+        manager = self.account_manager if self.account_manager_id else None
+        if manager is not None and not (manager.is_active and Role.ACCOUNT_MANAGER in manager.role_codes):
+            errors["account_manager"] = _("%(user)s is not an active account manager.") % {"user": manager}
+        branch = self.home_branch if self.home_branch_id else None
+        if branch is not None and self.region and branch.region != self.region:
+            errors["home_branch"] = _("This branch is in region %(branch)s, not %(region)s.") % {
+                "branch": branch.region, "region": self.region}
+        if errors:
+            raise ValidationError(errors)
 
     @property
     def tier(self) -> str:

@@ -8,6 +8,7 @@ from django.http import HttpRequest
 
 from loopdesk.audit.admin import AuditedAdminMixin, ReadOnlyAdminMixin
 from loopdesk.followup.models import CallbackTask, Escalation, FollowupPolicy, StaffAlert
+from loopdesk.tickets.admin import VisibleTicketsMixin
 
 
 @admin.register(FollowupPolicy)
@@ -20,14 +21,14 @@ class FollowupPolicyAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Escalation)
-class EscalationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class EscalationAdmin(VisibleTicketsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("ticket", "reason", "created_at", "resolved_at", "resolved_by")
     list_filter = ("reason",)
     raw_id_fields = ("ticket", "resolved_by")
 
 
 @admin.register(CallbackTask)
-class CallbackTaskAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class CallbackTaskAdmin(VisibleTicketsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("ticket", "assignee", "due_at", "status", "verdict")
     list_filter = ("status",)
     raw_id_fields = ("ticket", "assignee")

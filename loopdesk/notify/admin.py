@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
@@ -12,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from loopdesk.audit.admin import AuditedAdminMixin, may_reveal_customers
 from loopdesk.core.text import mask_msisdn
 from loopdesk.notify.models import TEMPLATE_VARIABLES, CustomerMessage, MessageTemplate, SmsOptOut
+from loopdesk.tickets.policy import visible_tickets
 
 
 @admin.register(MessageTemplate)
@@ -73,6 +75,15 @@ class CustomerMessageAdmin(MaskedNumberMixin, admin.ModelAdmin):
     list_filter = ("kind",)
     search_fields = ("=msisdn",)
     readonly_fields = [f.name for f in CustomerMessage._meta.fields]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[CustomerMessage]:
+        """The messages of the work orders the user may see (texts name the work order and its unit), and those of
+        no work order (answers to the customer's SMS, window surveys); a city's auditor read every region's."""
+        qs = super().get_queryset(request)
+        visible = visible_tickets(request.user)
+        if not visible.query.where:
+            return qs
+        return qs.filter(Q(ticket_id__isnull=True) | Q(ticket_id__in=visible.values("pk")))
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -3,6 +3,8 @@ ticket goes through `loopdesk.tickets.services`, which writes the timeline and t
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
 from django.db import models
 from django.http import HttpRequest
@@ -26,6 +28,7 @@ from loopdesk.tickets.models import (
     TicketSequence,
     TicketUnitAccess,
 )
+from loopdesk.tickets.policy import visible_tickets
 
 TICKET_FKS = (
     "category",
@@ -40,6 +43,22 @@ TICKET_FKS = (
     "parent",
     "duplicate_of",
 )
+
+
+class VisibleTicketsMixin:
+    """Only the work orders the user may see (`policy.visible_tickets`, as every list of the site): a city's auditor,
+    whose role has the admin's view permissions, read every region's work orders here. `ticket_field` names the
+    row's work order ("" for the work order itself)."""
+
+    ticket_field = "ticket"
+
+    def get_queryset(self, request: HttpRequest) -> models.QuerySet[Any]:
+        qs = super().get_queryset(request)  # type: ignore[misc]
+        if not self.ticket_field:
+            return visible_tickets(request.user, qs)
+        if visible_tickets(request.user).query.where:  # narrowed: the rows of visible work orders only
+            return qs.filter(**{f"{self.ticket_field}__in": visible_tickets(request.user).values("pk")})
+        return qs
 
 
 @admin.register(Category)
@@ -72,7 +91,8 @@ class TicketEventInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(Ticket)
-class TicketAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class TicketAdmin(VisibleTicketsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    ticket_field = ""
     list_display = (
         "number",
         "status",
@@ -111,7 +131,7 @@ class TicketAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(TicketEvent)
-class TicketEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class TicketEventAdmin(VisibleTicketsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("ticket", "seq", "kind", "actor", "from_status", "to_status", "to_unit", "created_at")
     list_filter = ("kind",)
     search_fields = ("=ticket__number",)
@@ -124,7 +144,7 @@ class TicketEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(TicketUnitAccess)
-class TicketUnitAccessAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class TicketUnitAccessAdmin(VisibleTicketsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("ticket", "unit")
     search_fields = ("=ticket__number",)
     list_select_related = ("ticket", "unit")
@@ -135,7 +155,8 @@ class TicketUnitAccessAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(TicketLink)
-class TicketLinkAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class TicketLinkAdmin(VisibleTicketsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    ticket_field = "from_ticket"
     list_display = ("from_ticket", "kind", "to_ticket", "created_by", "created_at")
     list_filter = ("kind",)
     search_fields = ("=from_ticket__number", "=to_ticket__number")
@@ -147,7 +168,7 @@ class TicketLinkAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(ExternalRef)
-class ExternalRefAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class ExternalRefAdmin(VisibleTicketsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("ticket", "system", "external_id")
     search_fields = ("=external_id", "=ticket__number")
     list_select_related = ("ticket",)
@@ -158,7 +179,7 @@ class ExternalRefAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Attachment)
-class AttachmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class AttachmentAdmin(VisibleTicketsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("ticket", "filename", "content_type", "size", "visibility", "uploaded_by", "created_at")
     list_filter = ("visibility",)
     search_fields = ("=ticket__number",)

@@ -63,6 +63,7 @@ MAX_DESCRIPTION = 4000
 MAX_TITLE = 200
 MAX_NOTE = 2000
 REPEAT_WINDOW = dt.timedelta(days=30)
+MAX_COMMITTED_AHEAD = dt.timedelta(days=365)  # the latest resolution time a customer may be promised
 # Columns a service may change; `number`, `created_at` and the first responder never change.
 _IMMUTABLE = {"id", "number", "created_at", "first_responder_id", "first_responder_unit_id", "province", "region"}
 
@@ -481,8 +482,9 @@ def do_create_ticket(
         errors["category"] = [str(_("Choose an active category."))]
     description = _clean_text(errors, "description", description, required=True, limit=MAX_DESCRIPTION)
     title = _clean_text(errors, "title", title, required=False, limit=MAX_TITLE)
-    if committed_at is not None and committed_at <= at:
-        errors["committed_at"] = [str(_("The committed resolution time must be in the future."))]
+    committed_error = _committed_time_error(committed_at, at) if committed_at is not None else ""
+    if committed_error:
+        errors["committed_at"] = [committed_error]
     # What the customer asks for: a time already past when the contact is registered cannot be promised (it made
     # the ticket look overdue for the customer from its first minute).
     if requested_resolution_at is not None and requested_resolution_at <= at:
@@ -912,6 +914,12 @@ def do_reject_ticket(
         if duplicate_of is not None:
             if duplicate_of.pk == t.pk:
                 raise ValidationFailed(field="duplicate_of", message=_("A work order cannot duplicate itself."))
+            # As it is now (not as the caller read it): an original nobody handles any more would leave the
+            # customer's contact with nobody (two work orders rejected as each other's duplicate).
+            if Ticket.objects.filter(pk=duplicate_of.pk, status__in=(Status.REJECTED, Status.WITHDRAWN)).exists():
+                raise ValidationFailed(field="duplicate_of", message=_(
+                    "Work order %(number)s was rejected or withdrawn: name an original that is handled, or reject "
+                    "this one as invalid.") % {"number": duplicate_of.number})
             t.duplicate_of = duplicate_of
             at = _now(now)
             _link, linked = TicketLink.objects.get_or_create(
@@ -960,6 +968,18 @@ def do_add_note(
     return event
 
 
+def _committed_time_error(committed_at: dt.datetime, at: dt.datetime) -> str:
+    """What is wrong with promising the customer `committed_at` at `at` ("" when nothing): it must be in the
+    future and within a year (MAX_COMMITTED_AHEAD). The customer's SMS names the day without its year (`11月5日18:00`),
+    and a time years ahead is a mistyped year (2207 for 2027, 9999), not a promise."""
+    if committed_at <= at:
+        return str(_("The committed resolution time must be in the future."))
+    if committed_at > at + MAX_COMMITTED_AHEAD:
+        return str(_("The committed resolution time must be within a year (by %(latest)s).")
+                   % {"latest": (at + MAX_COMMITTED_AHEAD).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")})
+    return ""
+
+
 def do_set_committed_time(
     *, acting_user: Any, ticket: Ticket | int, committed_at: dt.datetime, reason: str,
     expected_version: int | None = None, now: dt.datetime | None = None,
@@ -967,8 +987,9 @@ def do_set_committed_time(
     """Change the resolution time promised to the customer (the customer is told: a visible event)."""
     reason = _required_text("reason", reason)
     at = _now(now)
-    if committed_at <= at:
-        raise ValidationFailed(field="committed_at", message=_("The committed resolution time must be in the future."))
+    committed_error = _committed_time_error(committed_at, at)
+    if committed_error:
+        raise ValidationFailed(field="committed_at", message=committed_error)
     with transaction.atomic(), refcache.pinned():
         t = _lock_ticket(ticket, expected_version)
         if not (policy.is_first_responder_side(acting_user, t) or policy.is_region_supervisor(acting_user, t)

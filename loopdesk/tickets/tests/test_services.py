@@ -210,6 +210,23 @@ def test_reject_as_duplicate_needs_the_original(world: World) -> None:
     assert copy.status == Status.REJECTED and copy.duplicate_of == original
 
 
+def test_the_original_of_a_duplicate_is_not_a_rejected_or_withdrawn_work_order(world: World) -> None:
+    # Rejecting B as a duplicate of A after A was rejected as a duplicate of B left the customer's complaint with
+    # nobody: both rejected, each pointing at the other. A withdrawn original is handled by nobody either.
+    agent = world.user("agent")
+    a, b = create(world), create(world, at=T0 + H)
+    a = s.do_reject_ticket(acting_user=agent, ticket=a, reason=RejectReason.DUPLICATE, duplicate_of=b, now=T0 + 2 * H)
+    gone = s.do_withdraw_ticket(acting_user=agent, ticket=create(world, at=T0 + H), reason="客户撤销", now=T0 + 2 * H)
+    for original in (a, gone):
+        with pytest.raises(ValidationFailed) as err:
+            s.do_reject_ticket(acting_user=agent, ticket=b, reason=RejectReason.DUPLICATE, duplicate_of=original,
+                               now=T0 + 3 * H)
+        assert err.value.field == "duplicate_of" and original.number in err.value.errors["duplicate_of"][0]
+    b.refresh_from_db()
+    assert b.status == Status.NEW and b.duplicate_of is None
+    assert not TicketLink.objects.filter(from_ticket=b).exists()
+
+
 def test_rejecting_as_invalid_while_naming_an_original_is_a_field_error(world: World) -> None:
     original = create(world)
     copy = create(world, at=T0 + H)

@@ -4,6 +4,8 @@ parent, a requested date with an offset), and the ETag the same."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -13,6 +15,8 @@ from loopdesk.tickets.models import Ticket
 from loopdesk.tmf.tests.conftest import BASE, ticket_body
 
 pytestmark = pytest.mark.django_db
+# Within the year ahead a committed time may be (services.MAX_COMMITTED_AHEAD), with microseconds and an offset.
+SOON = (dt.date.today() + dt.timedelta(days=200)).isoformat()
 
 
 def post_then_get(client, world: World, **overrides):
@@ -26,8 +30,8 @@ def post_then_get(client, world: World, **overrides):
 @pytest.mark.parametrize("overrides", [
     {},
     {"status": "inProgress"},
-    {"externalId": "CRM-77", "expectedResolutionDate": "2099-01-02T03:04:05.123456+08:00",
-     "requestedResolutionDate": "2099-01-01T10:00:00-05:00"},
+    {"externalId": "CRM-77", "expectedResolutionDate": f"{SOON}T03:04:05.123456+08:00",
+     "requestedResolutionDate": f"{SOON}T10:00:00-05:00"},
     {"ticketType": "consultation", "severity": "Minor", "priority": "Low", "name": ""},
 ], ids=["plain", "dispatched", "dates-and-external-id", "consultation"])
 def test_the_201_body_is_what_get_returns(world: World, crm, overrides) -> None:

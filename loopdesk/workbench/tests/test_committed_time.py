@@ -64,6 +64,24 @@ def test_bad_input_is_a_field_error_in_the_users_language_and_nothing_changes(wo
     assert not Ticket.objects.get(pk=t.pk).events.filter(kind=EventKind.COMMIT_TIME).exists()
 
 
+def test_a_time_more_than_a_year_ahead_is_refused_on_its_field(world: World, client_for: Any) -> None:
+    # The customer's SMS names the day without its year (12月31日23:59): 9999 (or 2207 for 2027) was stored and told.
+    t = _ticket(world)
+    before = Ticket.objects.get(pk=t.pk).committed_at
+    client = client_for("agent", "zh-hans")
+    for typed in ("9999-12-31T23:59", _local(timezone.now() + dt.timedelta(days=367))):
+        response = client.post(f"/tickets/{t.pk}/committed-time/",
+                               {"version": t.version, "committed_at": typed, "reason": "客户要求"})
+        assert response.status_code == 422, typed
+        assert "一年" in response.context["commit_errors"]["committed_at"][0]
+        assert typed in response.content.decode()
+    assert Ticket.objects.get(pk=t.pk).committed_at == before
+    assert not Ticket.objects.get(pk=t.pk).events.filter(kind=EventKind.COMMIT_TIME).exists()
+    within = _local(timezone.now() + dt.timedelta(days=300))
+    assert client.post(f"/tickets/{t.pk}/committed-time/",
+                       {"version": t.version, "committed_at": within, "reason": "客户要求"}).status_code == 302
+
+
 def test_only_the_first_responders_side_and_supervisors_may(world: World, client_for: Any) -> None:
     t = _ticket(world)
     later = _local(timezone.now() + dt.timedelta(days=2))

@@ -101,6 +101,19 @@ def test_preview_names_the_unit_and_the_committed_time(world: Any, client_for: A
     assert 'id="preview-committed"' in page
 
 
+def test_the_desks_preview_is_refused_to_roles_that_may_not_register(world: Any, client_for: Any) -> None:
+    # The preview reads the caller's customer record (tier: the VIP policy; home branch: the branch's rule): for
+    # a role without the desk, a way to learn any number's VIP status and branch without a work order of theirs.
+    customer = world.customer(vip_level=3)
+    query = {"caller": customer.msisdn, "contact_type": "complaint", "category": world.categories["indoor"].pk,
+             "channel": "hotline", "priority": "normal"}
+    for role in ("specialist", "head", "auditor"):
+        response = client_for(role).get("/desk/preview/", query, headers={"HX-Request": "true"})
+        assert response.status_code == 403, role
+        assert 'id="preview-committed"' not in response.content.decode(), role
+    assert client_for("agent").get("/desk/preview/", query, headers={"HX-Request": "true"}).status_code == 200
+
+
 def test_reveal_at_the_desk_is_audited(world: Any, client_for: Any) -> None:
     customer = world.customer()
     response = client_for("agent").post(f"/desk/reveal/?caller={customer.msisdn}")

@@ -421,3 +421,26 @@ def test_a_queue_xlsx_has_its_times_as_date_times(world: Any, client_for: Any) -
                 .iter_rows(values_only=True))
     created = made[0].created_at.astimezone(SHANGHAI).replace(tzinfo=None, second=0, microsecond=0)
     assert rows[1][0] == made[0].number and rows[1][1] == created and isinstance(rows[1][1], dt.datetime)
+
+
+def test_a_province_or_hq_supervisor_bulk_dispatches_to_the_cities_units(world: Any, client_for: Any) -> None:
+    # The bulk form offered the units of the user's own region code: GD / HQ, which no city's department carries,
+    # so a province's or HQ's supervisor could only leave the unit to the routing rules.
+    from loopdesk.conftest import _staff
+    from loopdesk.org.choices import Role
+
+    _staff(world, "gd_sup", "gd", Role.SUPERVISOR)
+    _staff(world, "hq_sup", "hq", Role.SUPERVISOR)
+    netmaint, specialist = world.units["netmaint"], world.user("specialist")
+    for key in ("gd_sup", "hq_sup"):
+        context = client_for(key).get("/queues/dispatch/").context
+        units = dict(context["bulk_units"])
+        assert netmaint.pk in units and "JM" in units[netmaint.pk], key  # named with its city: several have one
+        assert specialist.pk in [pk for _unit, people in context["bulk_handlers"] for pk, _name in people], key
+    city = client_for("dispatcher").get("/queues/dispatch/").context
+    assert netmaint.pk in dict(city["bulk_units"]) and "JM" not in dict(city["bulk_units"])[netmaint.pk]
+    waiting = _create(world, 1, category=world.categories["other"])
+    client_for("gd_sup").post("/queues/bulk-dispatch/", {
+        "ids": [t.pk for t in waiting], "to_unit": netmaint.pk, "next": "/queues/dispatch/",
+        **{f"version_{t.pk}": t.version for t in waiting}})
+    assert Ticket.objects.get(pk=waiting[0].pk).handler_unit_id == netmaint.pk

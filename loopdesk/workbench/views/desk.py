@@ -105,7 +105,10 @@ def _create(request: HttpRequest, msisdn: str, form: DeskForm) -> Any:
 
 @staff_required
 def desk_preview(request: HttpRequest) -> HttpResponse:
-    """htmx: the routing target and the committed time for what the form says so far."""
+    """htmx: the routing target and the committed time for what the form says so far (the desk's roles only: it
+    reads the caller's customer record, whose tier and home branch pick the policy and the rule)."""
+    if not policy.can_create(request.user):
+        raise PermissionDenied(_("Your role may not register contacts."))
     msisdn, _error = _caller(request)
     form = DeskForm(request.GET, channel=default_channel(request.user))
     form.is_valid()

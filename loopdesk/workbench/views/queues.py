@@ -33,7 +33,7 @@ from loopdesk.workbench.queues import (
     page,
     queue_queryset,
 )
-from loopdesk.workbench.units import target_handler_groups, target_unit_choices
+from loopdesk.workbench.units import target_handler_groups, target_unit_choices, user_scope
 
 BULK_LIMIT = 100
 
@@ -98,10 +98,9 @@ def queue(request: HttpRequest, key: str) -> HttpResponse:
         "first_page": bool(after),
         "bulk": bulk,
         # The bulk form's choices are on the page only (not in a list refresh).
-        "bulk_handlers": target_handler_groups(getattr(request.user.unit, "region", None))
+        "bulk_handlers": target_handler_groups(**user_scope(request.user)) if bulk and not partial else [],
+        "bulk_units": target_unit_choices(blank=_("Where the routing rules send each"), **user_scope(request.user))
         if bulk and not partial else [],
-        "bulk_units": target_unit_choices(getattr(request.user.unit, "region", None),
-                                          _("Where the routing rules send each")) if bulk and not partial else [],
     }
     template = "workbench/partials/queue_results.html" if partial else "workbench/queue.html"
     response = render(request, template, context)

@@ -125,6 +125,7 @@ def test_create_through_the_service(world: World) -> None:
     ({"description": "无" * 4001}, "description"),  # MAX_DESCRIPTION is 4,000 characters
     ({"description": "无" * 3999 + "\U0001F4F6\U0001F4F6"}, "description"),  # 4,001 code points, two of them emoji
     ({"requested_resolution_at": "2020-01-01T09:00:00+08:00"}, "requested_resolution_at"),  # already past
+    ({"committed_at": "9999-12-31T23:59:00+08:00"}, "committed_at"),  # years ahead: a mistyped year, not a promise
 ])
 def test_bad_create_is_400_naming_the_field_and_stores_nothing(world: World, body, field) -> None:
     payload = {"msisdn": "13912345678", "contact_type": "complaint", "category": world.categories["indoor"].pk,

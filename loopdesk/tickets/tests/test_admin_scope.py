@@ -1,0 +1,96 @@
+"""The admin's work-order pages (tickets, timeline events, attachments, links, external ids, unit access) list and
+open only the work orders the user may see (`policy.visible_tickets`), as every other list does (docs/access.md):
+an auditor of one city, whose role gives the admin's view permissions, read every city's and province's work
+orders, their descriptions and timelines there."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import Group, Permission
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+
+from loopdesk.conftest import World
+from loopdesk.followup.models import CallbackTask, EscalationReason
+from loopdesk.followup.services import do_escalate_ticket
+from loopdesk.tickets import services as s
+from loopdesk.tickets.models import Ticket
+
+PAGES = ("tickets/ticket", "tickets/ticketevent", "tickets/attachment", "tickets/ticketlink", "tickets/externalref",
+         "tickets/ticketunitaccess", "followup/escalation", "followup/callbacktask")
+
+
+def _staff_client(world: World, key: str) -> Client:
+    user = world.users[key]
+    user.is_staff = True
+    user.save(update_fields=["is_staff"])
+    group = Group.objects.get(name="auditor")
+    group.permissions.add(*Permission.objects.filter(content_type__app_label__in=("tickets", "followup"),
+                                                     codename__startswith="view_"))
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def _ticket(world: World, agent: str, **customer: str) -> Ticket:
+    t = s.do_create_ticket(acting_user=world.user(agent), external_refs={"legacy": f"L-{agent}"},
+                           **world.ticket_kwargs(customer=world.customer(**customer)))
+    s.do_add_attachment(acting_user=world.user(agent), ticket=t,
+                        upload=SimpleUploadedFile("n.txt", b"note", content_type="text/plain"))
+    do_escalate_ticket(ticket=t, reason=EscalationReason.LOW_RATING, occasion=f"test:{t.pk}", note="客户不满")
+    CallbackTask.objects.create(ticket=t, assignee=world.user(agent), due_at=t.created_at, created_at=t.created_at)
+    return t
+
+
+def test_a_city_auditor_sees_their_citys_work_orders_only_in_the_admin(world: World) -> None:
+    jm = _ticket(world, "agent")
+    zh = _ticket(world, "zh_agent", region="ZH")
+    s.do_link_tickets(acting_user=world.user("admin"), ticket=zh, other=jm, kind="related")
+    client = _staff_client(world, "auditor")
+    for page in PAGES:
+        listing = client.get(f"/admin/{page}/")
+        assert listing.status_code == 200, page
+        shown = {getattr(row, "ticket_id", None) or getattr(row, "from_ticket_id", None) or row.pk
+                 for row in listing.context["cl"].result_list}
+        assert zh.pk not in shown, page
+    assert jm.number in client.get("/admin/tickets/ticket/").content.decode()
+    assert client.get(f"/admin/tickets/ticket/{zh.pk}/change/").status_code == 302  # "does not exist"
+    assert client.get(f"/admin/tickets/ticket/{jm.pk}/change/").status_code == 200
+    world.users["admin"].is_staff = world.users["admin"].is_superuser = True
+    world.users["admin"].save(update_fields=["is_staff", "is_superuser"])
+    admin = Client()
+    admin.force_login(world.users["admin"])
+    assert zh.number in admin.get("/admin/tickets/ticket/").content.decode()  # administrators: everything
+    assert admin.get(f"/admin/tickets/ticket/{zh.pk}/change/").status_code == 200
+
+
+def test_a_city_auditor_reads_their_citys_audit_records_and_the_global_ones(world: World) -> None:
+    jm = _ticket(world, "agent")
+    zh = _ticket(world, "zh_agent", region="ZH")
+    client = _staff_client(world, "auditor")
+    Group.objects.get(name="auditor").permissions.add(Permission.objects.get(codename="view_auditlog"))
+    rows = client.get("/admin/audit/auditlog/?o=-1").context["cl"].result_list
+    shown = {(row.object_type, row.object_id) for row in rows}
+    assert ("tickets.ticket", str(jm.pk)) in shown
+    assert ("tickets.ticket", str(zh.pk)) not in shown
+    assert {row.region for row in rows} <= {"JM", ""}
+
+
+def test_a_city_auditor_lists_their_citys_customers_in_the_admin(world: World) -> None:
+    jm, zh = world.customer(), world.customer(region="ZH")
+    client = _staff_client(world, "auditor")
+    Group.objects.get(name="auditor").permissions.add(Permission.objects.get(codename="view_customer"))
+    shown = {row.pk for row in client.get("/admin/customers/customer/").context["cl"].result_list}
+    assert jm.pk in shown and zh.pk not in shown
+    assert client.get(f"/admin/customers/customer/{zh.pk}/change/").status_code == 302  # "does not exist"
+
+
+def test_a_city_auditor_lists_the_sms_of_their_citys_work_orders_in_the_admin(world: World) -> None:
+    from loopdesk.notify.models import CustomerMessage
+
+    jm = _ticket(world, "agent")
+    zh = _ticket(world, "zh_agent", region="ZH")
+    assert set(CustomerMessage.objects.values_list("ticket_id", flat=True)) == {jm.pk, zh.pk}  # the two acks
+    client = _staff_client(world, "auditor")
+    Group.objects.get(name="auditor").permissions.add(Permission.objects.get(codename="view_customermessage"))
+    shown = {row.ticket_id for row in client.get("/admin/notify/customermessage/").context["cl"].result_list}
+    assert shown == {jm.pk}
