@@ -1276,6 +1276,9 @@ def import_customers(
                             # The branch the customer's work orders are counted under (the reports' branches).
                             error("home_branch", _("“%(value)s” is not a branch (a front-line centre).")
                                   % {"value": cell["home_branch"]})
+                        elif not matching[0].is_active:  # closed: no customer is counted under it any more
+                            error("home_branch", _("Unit “%(unit)s” is no longer active.")
+                                  % {"unit": cell["home_branch"]})
                         else:
                             values["home_branch_id"] = matching[0].pk
                             region = matching[0].region
