@@ -117,6 +117,8 @@ SYNONYMS = {
     "vip_level": {"普通": "none", "无": "none", "银卡": "silver", "金卡": "gold", "钻石卡": "diamond",
                   "银卡VIP": "silver", "金卡VIP": "gold", "钻石卡VIP": "diamond"},
 }
+# What legacy exports write in a cell that has no value: read as an empty cell in an optional column.
+PLACEHOLDERS = frozenset({"-", "--", "—", "——", "n/a", "na", "无", "/"})
 DATE_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y-%m-%d",
                 "%Y/%m/%d", "%Y年%m月%d日 %H:%M", "%Y年%m月%d日 %H:%M:%S", "%Y年%m月%d日%H:%M", "%Y年%m月%d日%H:%M:%S",
                 "%Y年%m月%d日", "%Y%m%d%H%M%S")
@@ -1234,6 +1236,10 @@ def import_customers(
                     result.add_error(line, str(CUSTOMER_FIELDS[field_name][0]), message)
 
                 cell = {f: _text(row[i]) if i < len(row) else "" for f, i in columns.items()}
+                for f, value in cell.items():  # "-", "N/A", 无 ... in an optional column: no value, as an empty cell
+                    if (not CUSTOMER_FIELDS[f][1] and value.lower() in PLACEHOLDERS
+                            and value not in SYNONYMS.get(f, {})):  # 无 is a VIP level (none)
+                        cell[f] = ""
                 msisdn = normalize_msisdn(cell.get("msisdn", ""))
                 try:
                     validate_msisdn(msisdn)

@@ -25,3 +25,16 @@ def test_a_deactivated_branch_is_refused_as_home_branch(world: World) -> None:
     assert [(e.row, e.column) for e in result.errors] == [(2, "归属分公司")]
     assert "已停用" in result.errors[0].message
     assert not Customer.objects.exists()
+
+
+def test_placeholders_for_no_value_are_read_as_empty_cells(world: World) -> None:
+    """Legacy exports write "-", "--", "—", "N/A" or 无 for an amount they do not have: no ARPU (the customer's stays),
+    not "not an amount"; 无 is still a VIP level (none), and text that is no amount still a row error."""
+    world.customer(msisdn="13900000009", region="JM", arpu="55.00", vip_level="gold", home_branch=None)
+    data = ("手机号码,月均消费,品牌,VIP等级\n13900000001,-,-,\n13900000002,--,,—\n13900000003,—,N/A,\n"
+            "13900000004,N/A,,\n13900000009,无,,无\n13900000005,八十,,\n")
+    result = _customers(data, "supervisor", world, all_or_nothing=False)
+    assert [(e.row, e.column) for e in result.errors] == [(7, "monthly ARPU (CNY)")], result.errors
+    assert (result.created, result.updated) == (4, 1)
+    assert Customer.objects.values_list("arpu", "vip_level").get(msisdn="13900000009") == (55, "none")
+    assert set(Customer.objects.exclude(msisdn="13900000009").values_list("arpu", flat=True)) == {0}
