@@ -1247,6 +1247,8 @@ def import_customers(
                     error("msisdn", exc.messages[0])
                 if msisdn in seen:
                     error("msisdn", _("The number is also in line %(line)d.") % {"line": seen[msisdn]})
+                elif msisdn:  # valid or not: a later row of the number is a duplicate either way
+                    seen[msisdn] = line
                 values: dict[str, Any] = {}
                 if cell.get("name"):
                     values["name"] = cell["name"]
@@ -1310,7 +1312,6 @@ def import_customers(
                 values["region"] = region
                 values["province"] = provinces.get(region, "")
                 if result.error_count == before:
-                    seen[msisdn] = line
                     good.append((line, {"msisdn": msisdn, **values}))
                 else:
                     result.error_rows += 1

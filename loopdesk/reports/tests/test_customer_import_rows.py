@@ -38,3 +38,13 @@ def test_placeholders_for_no_value_are_read_as_empty_cells(world: World) -> None
     assert (result.created, result.updated) == (4, 1)
     assert Customer.objects.values_list("arpu", "vip_level").get(msisdn="13900000009") == (55, "none")
     assert set(Customer.objects.exclude(msisdn="13900000009").values_list("arpu", flat=True)) == {0}
+
+
+def test_every_later_row_of_a_number_is_a_duplicate_even_after_an_invalid_one(world: World) -> None:
+    """The first row of a number has an error: the second is still a duplicate of it (it was imported alone with
+    "import the good rows", as if the file had one row for the number)."""
+    data = "手机号码,品牌\n13900000001,小灵通\n13900000001,全球通\n13900000001,神州行\n13900000002,全球通\n"
+    result = _customers(data, "supervisor", world, all_or_nothing=False)
+    assert [(e.row, e.column) for e in result.errors] == [(2, "brand"), (3, "mobile number"), (4, "mobile number")]
+    assert "line 2" in result.errors[1].message and "line 2" in result.errors[2].message
+    assert list(Customer.objects.values_list("msisdn", flat=True)) == ["13900000002"]
