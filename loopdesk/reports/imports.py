@@ -53,8 +53,8 @@ from loopdesk.core.text import ascii_digits, normalize_msisdn, validate_msisdn
 from loopdesk.customers.choices import Brand, VipLevel
 from loopdesk.customers.models import Customer
 from loopdesk.customers.services import get_or_create_customer
-from loopdesk.org.choices import UnitFunction, UnitLevel
-from loopdesk.org.models import OrgUnit
+from loopdesk.org.choices import Role, UnitFunction, UnitLevel
+from loopdesk.org.models import OrgUnit, User
 from loopdesk.reports import rollups
 from loopdesk.reports.bulkimport import BulkTicketWriter
 from loopdesk.reports.models import ImportRun
@@ -101,6 +101,9 @@ CUSTOMER_FIELDS: dict[str, tuple[Any, bool, tuple[str, ...]]] = {
     "region": (_("home region"), False, ("归属地市", "地市", "region")),
     "home_branch": (_("home branch"), False, ("归属分公司", "分公司", "home_branch")),
     "arpu": (_("monthly ARPU (CNY)"), False, ("ARPU", "月均消费", "arpu")),
+    # Staff username, or name when no other account manager of the customer's region has it.
+    "account_manager": (_("account manager"), False, ("客户经理", "客户经理工号", "客户经理姓名", "所属客户经理",
+                                                     "account manager", "account_manager")),
 }
 SYNONYMS = {
     "contact_type": {"投诉": "complaint", "咨询": "consultation", "建议": "suggestion", "意见": "suggestion",
@@ -1180,6 +1183,54 @@ def _create_ticket(acting_user: Any, item: _TicketRow, system: str) -> None:
 # --- customers -----------------------------------------------------------------------------------------
 
 
+class _AccountManagers:
+    """The staff a customer import may make a customer's account manager: active users holding the account manager
+    role, in a unit of the customer's region; by username, or by name (display name or full name) when it is unique
+    among the region's account managers."""
+
+    def __init__(self) -> None:
+        self.by_username: dict[str, tuple[int, str]] = {}
+        self.by_name: dict[str, list[tuple[int, str]]] = {}
+        self.refused: dict[str, Any] = {}
+        rows = (User.objects.filter(is_active=True, groups__name=Role.ACCOUNT_MANAGER)
+                .values_list("pk", "username", "display_name", "first_name", "last_name", "unit__region").distinct())
+        for pk, username, display_name, first, last, unit_region in rows:
+            manager = (pk, unit_region or "")
+            self.by_username[username.lower()] = manager
+            for staff_name in {display_name.strip().lower(), f"{first} {last}".strip().lower(),
+                               f"{last}{first}".strip().lower()} - {""}:
+                self.by_name.setdefault(staff_name, []).append(manager)
+
+    def _unknown(self, value: str) -> Any:
+        """Why no account manager has this username or name (one query per such value of the file)."""
+        if value not in self.refused:
+            if User.objects.filter(username__iexact=value).exists():
+                self.refused[value] = _("“%(value)s” is not an active account manager.") % {"value": value}
+            else:
+                self.refused[value] = (_("No account manager has the username or name “%(value)s”.")
+                                       % {"value": value})
+        return self.refused[value]
+
+    def resolve(self, value: str, region: str) -> tuple[int | None, Any]:
+        """(the account manager's id, None) or (None, the problem); (None, None) without a region to check
+        against (the row's region is in error)."""
+        key = value.lower()
+        found = self.by_username.get(key)
+        candidates = [found] if found is not None else self.by_name.get(key, [])
+        if not candidates:
+            return None, self._unknown(value)
+        if not region:
+            return None, None
+        mine = {pk for pk, manager_region in candidates if manager_region == region}
+        if not mine:
+            return None, (_("“%(value)s” is not an account manager of region %(region)s.")
+                          % {"value": value, "region": region})
+        if len(mine) > 1:
+            return None, (_("Several account managers of region %(region)s are named “%(value)s”: give the "
+                            "username.") % {"value": value, "region": region})
+        return mine.pop(), None
+
+
 def import_customers(
     *, acting_user: Any, source: str | Path | IO[bytes], name: str = "", mapping: Mapping | None = None,
     dry_run: bool = False, all_or_nothing: bool = True, progress: Progress | None = None,
@@ -1214,6 +1265,7 @@ def import_customers(
             branches.setdefault(key, []).append(branch)
     brands, vips = _choice_lookup("brand", Brand), _choice_lookup("vip_level", VipLevel)
     branch_regions = {branch.pk: branch.region for branch in regional}
+    managers = _AccountManagers()
 
     def parse(handle: IO[bytes]) -> Iterator[list[tuple[int, dict[str, Any]]]]:
         header, rows, result.encoding = read_table(handle, name, CUSTOMER_FIELDS, mapping)
@@ -1303,6 +1355,12 @@ def import_customers(
                             raise InvalidOperation
                     except InvalidOperation:
                         error("arpu", _("“%(value)s” is not an amount.") % {"value": cell["arpu"]})
+                if cell.get("account_manager"):
+                    manager, problem = managers.resolve(cell["account_manager"], region)
+                    if problem is not None:
+                        error("account_manager", problem)
+                    elif manager is not None:
+                        values["account_manager_id"] = manager
                 if region and region not in allowed:
                     error("region", _("You may import customers of your own region only (%(regions)s).")
                           % {"regions": ", ".join(sorted(allowed)) or "-"})
@@ -1337,6 +1395,9 @@ def import_customers(
         with transaction.atomic():
             for chunk in parse(handle):
                 existing = Customer.objects.in_bulk([v["msisdn"] for _l, v in chunk], field_name="msisdn")
+                manager_regions = dict(User.objects.filter(
+                    pk__in={c.account_manager_id for c in existing.values() if c.account_manager_id is not None})
+                    .values_list("pk", "unit__region"))
                 new, changed = [], []
                 for _line, values in chunk:
                     customer = existing.get(values["msisdn"])
@@ -1348,6 +1409,11 @@ def import_customers(
                         # Moved to another region without a branch: the old region's branch is not theirs any more
                         # (they were counted per 10,000 customers of it).
                         values = {**values, "home_branch_id": None}
+                    if ("account_manager_id" not in values and customer.account_manager_id is not None
+                            and customer.region != values["region"]
+                            and manager_regions.get(customer.account_manager_id) != values["region"]):
+                        # Moved to another region: the old region's account manager does not serve them any more.
+                        values = {**values, "account_manager_id": None}
                     if any(getattr(customer, k) != v for k, v in values.items()):
                         for k, v in values.items():
                             setattr(customer, k, v)
@@ -1355,7 +1421,8 @@ def import_customers(
                 Customer.objects.bulk_create(new, batch_size=CHUNK)
                 if changed:
                     Customer.objects.bulk_update(changed, ["name", "brand", "vip_level", "province", "region",
-                                                           "home_branch_id", "arpu"], batch_size=CHUNK)
+                                                           "home_branch_id", "arpu", "account_manager_id"],
+                                                 batch_size=CHUNK)
                     # Their tickets' facts carry the brand: the fold brings them up to date.
                     rollups.note_brand_changes([c.pk for c in changed])
                 result.created += len(new)
