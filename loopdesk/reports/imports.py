@@ -248,8 +248,10 @@ def _text_lines(handle: IO[bytes], encoding: str) -> Iterator[str]:
 
 
 def _delimiter(head: bytes, encoding: str) -> str:
-    """A tab when the header line has more tabs than commas (Excel's "Unicode text" and other TSV files)."""
-    first = head.decode(encoding, errors="replace").split("\n", 1)[0]
+    """A tab when the header line (the first that is not blank) has more tabs than commas (Excel's "Unicode text" and
+    other TSV files)."""
+    lines = head.decode(encoding, errors="replace").split("\n")
+    first = next((line for line in lines if line.strip().lstrip("\ufeff").strip()), "")
     return "\t" if first.count("\t") > first.count(",") else ","
 
 
@@ -273,17 +275,21 @@ def read_table(handle: IO[bytes], name: str = "", fields: Fields | None = None, 
         # contain that byte. (A TextIOWrapper would close the caller's file when it is collected.)
         lines = codecs.iterdecode(handle, encoding)
     reader = csv.reader(lines, delimiter=delimiter)
+    header: list[str] = []
     try:
-        header = [c.strip().lstrip("\ufeff") for c in next(reader, [])]
-    except UnicodeDecodeError as exc:  # from iterdecode: the first line (_text_lines raises UnreadableFile)
-        raise _undecodable(1, encoding, exc) from None
+        for row in reader:  # blank lines above the first one with a value are skipped, as those below it are
+            header = [c.strip().lstrip("\ufeff") for c in row]
+            if any(c.strip() for c in header):
+                break
+    except UnicodeDecodeError as exc:  # from iterdecode: the line after the last one read (_text_lines raises
+        raise _undecodable(reader.line_num + 1, encoding, exc) from None  # UnreadableFile itself)
     except csv.Error as exc:
-        raise _csv_error(1, exc) from None
-    if not any(header):
+        raise _csv_error(max(reader.line_num, 1), exc) from None
+    if not any(c.strip() for c in header):
         raise _no_header()
-
+    first_line = reader.line_num
     if "\x00" in "".join(header):
-        raise _nul(1)
+        raise _nul(first_line)
 
     def csv_rows() -> Iterator[tuple[int, list[Any]]]:
         try:
@@ -298,7 +304,7 @@ def read_table(handle: IO[bytes], name: str = "", fields: Fields | None = None, 
             raise _csv_error(reader.line_num, exc) from None
 
     header, rows = _find_header(header, csv_rows(), lambda row: [c.strip().lstrip("\ufeff") for c in row], fields,
-                                mapping)
+                                mapping, first_line)
     return header, rows, encoding
 
 
@@ -332,14 +338,15 @@ def _known_names(fields: Fields | None, mapping: Mapping | None) -> set[str]:
 
 
 def _find_header(first: list[str], rows: Iterator[tuple[int, list[Any]]], cells: Callable[[list[Any]], list[str]],
-                 fields: Fields | None = None, mapping: Mapping | None = None,
+                 fields: Fields | None = None, mapping: Mapping | None = None, first_line: int = 1,
                  ) -> tuple[Header, Iterator[tuple[int, list[Any]]]]:
     """Many legacy exports put lines above the header: a title ("江门移动投诉工单明细（2026年11月）" in A1, often
     merged across), an export time, the query's conditions, blank lines. The header is the first of the first
     line and the `HEADER_LOOKAHEAD` non-blank lines below it that names the columns: at least two cells (one, in a
     line of one cell) that are usual headers of `fields` or headers the mapping names. When none does (headers of
     the file's own, mapped by position), the earlier rule: a first line with one cell filled, followed by a line
-    with several, is a title and that line the header; else the first line. Returns (header, the rows after it)."""
+    with several, is a title and that line the header; else the first line. `first_line`: the file's line of `first`
+    (the first that is not blank). Returns (header, the rows after it)."""
     known = _known_names(fields, mapping)
 
     def names_columns(line_cells: list[str]) -> bool:
@@ -347,7 +354,7 @@ def _find_header(first: list[str], rows: Iterator[tuple[int, list[Any]]], cells:
         return bool(filled) and sum(1 for c in filled if c in known) >= min(2, len(filled))
 
     if known and any(c.strip().lower() in known for c in first if c):  # the usual case: the first line
-        return Header.at(first, 1, 1, True), rows
+        return Header.at(first, first_line, first_line, True), rows
     seen: list[tuple[int, list[Any]]] = []
     for line, row in rows:
         seen.append((line, row))
@@ -355,19 +362,18 @@ def _find_header(first: list[str], rows: Iterator[tuple[int, list[Any]]], cells:
             return Header.at(cells(row), line, line, True), rows
         if len(seen) >= HEADER_LOOKAHEAD:
             break
-    checked = seen[-1][0] if seen else 1
+    checked = seen[-1][0] if seen else first_line
     if sum(1 for c in first if c) == 1:  # a title, then the first line with several cells
         for index, (line, row) in enumerate(seen):
             if sum(1 for c in cells(row) if c) >= 2:
                 return Header.at(cells(row), line, checked, False), itertools.chain(seen[index + 1:], rows)
-    return Header.at(first, 1, checked, False), itertools.chain(seen, rows)  # the first line is the header
+    return Header.at(first, first_line, checked, False), itertools.chain(seen, rows)  # the first line is the header
 
 
 def _no_header() -> UnreadableFile:
-    """An empty file, or one whose first line is empty: nothing says which column is which (the mapping form would
-    offer no column, and every field be reported as unmapped)."""
-    return UnreadableFile(1, _("The file is empty or its first line is blank: the first line must be the header "
-                               "with the column names."))
+    """An empty file (or sheet), or one of blank lines only: nothing says which column is which (the mapping form
+    would offer no column, and every field be reported as unmapped)."""
+    return UnreadableFile(1, _("The file is empty: it has no line with the column names (the header)."))
 
 
 def _read_xlsx(handle: IO[bytes], fields: Fields | None = None, mapping: Mapping | None = None,
@@ -376,6 +382,7 @@ def _read_xlsx(handle: IO[bytes], fields: Fields | None = None, mapping: Mapping
         return UnreadableFile(line, _("The file is not a readable XLSX workbook from this line on: open it in Excel, "
                                       "save it again as XLSX and import it again."))
 
+    first_line = 0  # the line of the header, once found
     try:
         workbook = load_workbook(handle, read_only=True, data_only=True)
         sheet = workbook.worksheets[0]
@@ -383,17 +390,22 @@ def _read_xlsx(handle: IO[bytes], fields: Fields | None = None, mapping: Mapping
         # openpyxl would cut every row and column beyond it without a word: read what the sheet holds.
         sheet.reset_dimensions()
         rows = sheet.iter_rows(values_only=True)
-        header = [str(c).strip() if c is not None else "" for c in next(rows, ())]
+        header: list[str] = []
+        for cells in rows:  # blank rows above the first with a value are skipped
+            first_line += 1
+            header = [str(c).strip() if c is not None else "" for c in cells]
+            if any(header):
+                break
     except Exception:  # whatever a damaged zip or XML makes openpyxl raise (BadZipFile, KeyError ...)
-        raise broken(1) from None
+        raise broken(first_line + 1) from None
     if not any(header):
         workbook.close()
         raise _no_header()
 
     def xlsx_rows() -> Iterator[tuple[int, list[Any]]]:
-        number = 1
+        number = first_line
         try:
-            for number, row in enumerate(rows, start=2):
+            for number, row in enumerate(rows, start=first_line + 1):
                 if any(c not in (None, "") for c in row):
                     yield number, list(row)
         except Exception:  # a damaged sheet part: the line after the last one read
@@ -402,7 +414,7 @@ def _read_xlsx(handle: IO[bytes], fields: Fields | None = None, mapping: Mapping
             workbook.close()
 
     found, data = _find_header(header, xlsx_rows(), lambda row: [str(c).strip() if c is not None else "" for c in row],
-                               fields, mapping)
+                               fields, mapping, first_line)
     return found, data, "xlsx"
 Fields = dict[str, tuple[Any, bool, tuple[str, ...]]]
 Mapping = dict[str, str | int | None]
