@@ -122,6 +122,8 @@ SYNONYMS = {
 }
 # What legacy exports write in a cell that has no value: read as an empty cell in an optional column.
 PLACEHOLDERS = frozenset({"-", "--", "—", "——", "n/a", "na", "无", "/"})
+# The optional ticket columns where such a placeholder is no value (not the free texts: title, resolution).
+TICKET_PLACEHOLDER_FIELDS = ("priority", "customer_name", "status", "closed_at")
 DATE_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y-%m-%d",
                 "%Y/%m/%d", "%Y年%m月%d日 %H:%M", "%Y年%m月%d日 %H:%M:%S", "%Y年%m月%d日%H:%M", "%Y年%m月%d日%H:%M:%S",
                 "%Y年%m月%d日", "%Y%m%d%H%M%S")
@@ -701,6 +703,9 @@ class _TicketValidator:
             if index < width:
                 value = row[index]
                 values[name] = value.strip() if value.__class__ is str else _text(value)  # CSV cells are str
+        for name in TICKET_PLACEHOLDER_FIELDS:  # "-", "N/A", 无 ... as legacy exports write for no value
+            if values[name] and values[name].lower() in PLACEHOLDERS:
+                values[name] = ""
         for name in self.required:
             if not values[name]:
                 error(name, _("This field is required."))

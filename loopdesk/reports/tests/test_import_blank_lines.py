@@ -50,3 +50,20 @@ def test_an_xlsx_with_blank_rows_above_its_header(world: World) -> None:
                             all_or_nothing=False)
     assert [e.row for e in result.errors] == [5], result.errors
     assert ExternalRef.objects.filter(external_id="B-1").exists()
+
+
+def test_placeholders_for_no_value_in_optional_ticket_columns(world: World) -> None:
+    """An open legacy ticket exported with "-" as its closing time (or "--" as its priority, N/A as its status, 无 as
+    the customer's name) is read as having none, not refused as "not a date"; a closed one still needs its time."""
+    data = (HEADER.strip() + ",优先级,工单状态,结案时间,客户姓名,处理结果\n"
+            "P-1,2026-10-05 09:30,13900000001,投诉,其它,10086热线,内容,--,处理中,-,无,-\n"
+            "P-2,2026-10-05 09:31,13900000002,投诉,其它,10086热线,内容,,N/A,—,,\n"
+            "P-3,2026-10-05 09:32,13900000003,投诉,其它,10086热线,内容,,已结案,-,,已处理\n")
+    with translation.override("en"):
+        result = import_tickets(acting_user=world.user("agent"), source=io.BytesIO(data.encode()), system="p",
+                                now=T0, all_or_nothing=False)
+    assert [(e.row, e.column) for e in result.errors] == [(4, "closed at")], result.errors
+    ticket = ExternalRef.objects.get(system="p", external_id="P-1").ticket
+    assert (ticket.status, ticket.priority, ticket.closed_at) == ("new", "normal", None)
+    assert ExternalRef.objects.get(system="p", external_id="P-2").ticket.is_open
+    assert Customer.objects.get(msisdn="13900000001").name == ""
