@@ -756,9 +756,13 @@ T: dict[str, str] = {
     "Unknown region “%(value)s”.": "未知的地市“%(value)s”。",
     "“%(value)s” is not a branch (a front-line centre).": "“%(value)s”不是分公司（一线营业单位）。",
     "The file has no rows below its header: there is nothing to import.": "文件在表头下没有数据行，没有可导入的内容。",
-    "The file is empty or its first line is blank: the first line must be the header with the column names.":
-        "文件为空或第一行为空：第一行必须是包含各列名称的表头。",
+    "The file is empty: it has no line with the column names (the header).": "文件为空：没有包含各列名称的表头行。",
     "“%(value)s” is not a unit of region %(region)s.": "“%(value)s”不是地市 %(region)s 的单位。",
+    "“%(value)s” is not an active account manager.": "“%(value)s”不是在岗的客户经理（已停用或没有客户经理角色）。",
+    "No account manager has the username or name “%(value)s”.": "没有用户名或姓名为“%(value)s”的客户经理。",
+    "“%(value)s” is not an account manager of region %(region)s.": "“%(value)s”不是地市 %(region)s 的客户经理。",
+    "Several account managers of region %(region)s are named “%(value)s”: give the username.":
+        "地市 %(region)s 有多名客户经理名为“%(value)s”，请填写用户名。",
     "Several units are named “%(value)s”: give the unit's code or the region.":
         "有多个单位名为“%(value)s”：请填写单位编码或归属地市。",
     "Give the customer's home region (your unit is not in one region).":

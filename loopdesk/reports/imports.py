@@ -53,8 +53,8 @@ from loopdesk.core.text import ascii_digits, normalize_msisdn, validate_msisdn
 from loopdesk.customers.choices import Brand, VipLevel
 from loopdesk.customers.models import Customer
 from loopdesk.customers.services import get_or_create_customer
-from loopdesk.org.choices import UnitFunction, UnitLevel
-from loopdesk.org.models import OrgUnit
+from loopdesk.org.choices import Role, UnitFunction, UnitLevel
+from loopdesk.org.models import OrgUnit, User
 from loopdesk.reports import rollups
 from loopdesk.reports.bulkimport import BulkTicketWriter
 from loopdesk.reports.models import ImportRun
@@ -101,6 +101,9 @@ CUSTOMER_FIELDS: dict[str, tuple[Any, bool, tuple[str, ...]]] = {
     "region": (_("home region"), False, ("归属地市", "地市", "region")),
     "home_branch": (_("home branch"), False, ("归属分公司", "分公司", "home_branch")),
     "arpu": (_("monthly ARPU (CNY)"), False, ("ARPU", "月均消费", "arpu")),
+    # Staff username, or name when no other account manager of the customer's region has it.
+    "account_manager": (_("account manager"), False, ("客户经理", "客户经理工号", "客户经理姓名", "所属客户经理",
+                                                     "account manager", "account_manager")),
 }
 SYNONYMS = {
     "contact_type": {"投诉": "complaint", "咨询": "consultation", "建议": "suggestion", "意见": "suggestion",
@@ -117,6 +120,10 @@ SYNONYMS = {
     "vip_level": {"普通": "none", "无": "none", "银卡": "silver", "金卡": "gold", "钻石卡": "diamond",
                   "银卡VIP": "silver", "金卡VIP": "gold", "钻石卡VIP": "diamond"},
 }
+# What legacy exports write in a cell that has no value: read as an empty cell in an optional column.
+PLACEHOLDERS = frozenset({"-", "--", "—", "——", "n/a", "na", "无", "/"})
+# The optional ticket columns where such a placeholder is no value (not the free texts: title, resolution).
+TICKET_PLACEHOLDER_FIELDS = ("priority", "customer_name", "status", "closed_at")
 DATE_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y-%m-%d",
                 "%Y/%m/%d", "%Y年%m月%d日 %H:%M", "%Y年%m月%d日 %H:%M:%S", "%Y年%m月%d日%H:%M", "%Y年%m月%d日%H:%M:%S",
                 "%Y年%m月%d日", "%Y%m%d%H%M%S")
@@ -243,8 +250,10 @@ def _text_lines(handle: IO[bytes], encoding: str) -> Iterator[str]:
 
 
 def _delimiter(head: bytes, encoding: str) -> str:
-    """A tab when the header line has more tabs than commas (Excel's "Unicode text" and other TSV files)."""
-    first = head.decode(encoding, errors="replace").split("\n", 1)[0]
+    """A tab when the header line (the first that is not blank) has more tabs than commas (Excel's "Unicode text" and
+    other TSV files)."""
+    lines = head.decode(encoding, errors="replace").split("\n")
+    first = next((line for line in lines if line.strip().lstrip("\ufeff").strip()), "")
     return "\t" if first.count("\t") > first.count(",") else ","
 
 
@@ -268,17 +277,21 @@ def read_table(handle: IO[bytes], name: str = "", fields: Fields | None = None, 
         # contain that byte. (A TextIOWrapper would close the caller's file when it is collected.)
         lines = codecs.iterdecode(handle, encoding)
     reader = csv.reader(lines, delimiter=delimiter)
+    header: list[str] = []
     try:
-        header = [c.strip().lstrip("\ufeff") for c in next(reader, [])]
-    except UnicodeDecodeError as exc:  # from iterdecode: the first line (_text_lines raises UnreadableFile)
-        raise _undecodable(1, encoding, exc) from None
+        for row in reader:  # blank lines above the first one with a value are skipped, as those below it are
+            header = [c.strip().lstrip("\ufeff") for c in row]
+            if any(c.strip() for c in header):
+                break
+    except UnicodeDecodeError as exc:  # from iterdecode: the line after the last one read (_text_lines raises
+        raise _undecodable(reader.line_num + 1, encoding, exc) from None  # UnreadableFile itself)
     except csv.Error as exc:
-        raise _csv_error(1, exc) from None
-    if not any(header):
+        raise _csv_error(max(reader.line_num, 1), exc) from None
+    if not any(c.strip() for c in header):
         raise _no_header()
-
+    first_line = reader.line_num
     if "\x00" in "".join(header):
-        raise _nul(1)
+        raise _nul(first_line)
 
     def csv_rows() -> Iterator[tuple[int, list[Any]]]:
         try:
@@ -293,7 +306,7 @@ def read_table(handle: IO[bytes], name: str = "", fields: Fields | None = None, 
             raise _csv_error(reader.line_num, exc) from None
 
     header, rows = _find_header(header, csv_rows(), lambda row: [c.strip().lstrip("\ufeff") for c in row], fields,
-                                mapping)
+                                mapping, first_line)
     return header, rows, encoding
 
 
@@ -327,14 +340,15 @@ def _known_names(fields: Fields | None, mapping: Mapping | None) -> set[str]:
 
 
 def _find_header(first: list[str], rows: Iterator[tuple[int, list[Any]]], cells: Callable[[list[Any]], list[str]],
-                 fields: Fields | None = None, mapping: Mapping | None = None,
+                 fields: Fields | None = None, mapping: Mapping | None = None, first_line: int = 1,
                  ) -> tuple[Header, Iterator[tuple[int, list[Any]]]]:
     """Many legacy exports put lines above the header: a title ("江门移动投诉工单明细（2026年11月）" in A1, often
     merged across), an export time, the query's conditions, blank lines. The header is the first of the first
     line and the `HEADER_LOOKAHEAD` non-blank lines below it that names the columns: at least two cells (one, in a
     line of one cell) that are usual headers of `fields` or headers the mapping names. When none does (headers of
     the file's own, mapped by position), the earlier rule: a first line with one cell filled, followed by a line
-    with several, is a title and that line the header; else the first line. Returns (header, the rows after it)."""
+    with several, is a title and that line the header; else the first line. `first_line`: the file's line of `first`
+    (the first that is not blank). Returns (header, the rows after it)."""
     known = _known_names(fields, mapping)
 
     def names_columns(line_cells: list[str]) -> bool:
@@ -342,7 +356,7 @@ def _find_header(first: list[str], rows: Iterator[tuple[int, list[Any]]], cells:
         return bool(filled) and sum(1 for c in filled if c in known) >= min(2, len(filled))
 
     if known and any(c.strip().lower() in known for c in first if c):  # the usual case: the first line
-        return Header.at(first, 1, 1, True), rows
+        return Header.at(first, first_line, first_line, True), rows
     seen: list[tuple[int, list[Any]]] = []
     for line, row in rows:
         seen.append((line, row))
@@ -350,19 +364,18 @@ def _find_header(first: list[str], rows: Iterator[tuple[int, list[Any]]], cells:
             return Header.at(cells(row), line, line, True), rows
         if len(seen) >= HEADER_LOOKAHEAD:
             break
-    checked = seen[-1][0] if seen else 1
+    checked = seen[-1][0] if seen else first_line
     if sum(1 for c in first if c) == 1:  # a title, then the first line with several cells
         for index, (line, row) in enumerate(seen):
             if sum(1 for c in cells(row) if c) >= 2:
                 return Header.at(cells(row), line, checked, False), itertools.chain(seen[index + 1:], rows)
-    return Header.at(first, 1, checked, False), itertools.chain(seen, rows)  # the first line is the header
+    return Header.at(first, first_line, checked, False), itertools.chain(seen, rows)  # the first line is the header
 
 
 def _no_header() -> UnreadableFile:
-    """An empty file, or one whose first line is empty: nothing says which column is which (the mapping form would
-    offer no column, and every field be reported as unmapped)."""
-    return UnreadableFile(1, _("The file is empty or its first line is blank: the first line must be the header "
-                               "with the column names."))
+    """An empty file (or sheet), or one of blank lines only: nothing says which column is which (the mapping form
+    would offer no column, and every field be reported as unmapped)."""
+    return UnreadableFile(1, _("The file is empty: it has no line with the column names (the header)."))
 
 
 def _read_xlsx(handle: IO[bytes], fields: Fields | None = None, mapping: Mapping | None = None,
@@ -371,6 +384,7 @@ def _read_xlsx(handle: IO[bytes], fields: Fields | None = None, mapping: Mapping
         return UnreadableFile(line, _("The file is not a readable XLSX workbook from this line on: open it in Excel, "
                                       "save it again as XLSX and import it again."))
 
+    first_line = 0  # the line of the header, once found
     try:
         workbook = load_workbook(handle, read_only=True, data_only=True)
         sheet = workbook.worksheets[0]
@@ -378,17 +392,22 @@ def _read_xlsx(handle: IO[bytes], fields: Fields | None = None, mapping: Mapping
         # openpyxl would cut every row and column beyond it without a word: read what the sheet holds.
         sheet.reset_dimensions()
         rows = sheet.iter_rows(values_only=True)
-        header = [str(c).strip() if c is not None else "" for c in next(rows, ())]
+        header: list[str] = []
+        for cells in rows:  # blank rows above the first with a value are skipped
+            first_line += 1
+            header = [str(c).strip() if c is not None else "" for c in cells]
+            if any(header):
+                break
     except Exception:  # whatever a damaged zip or XML makes openpyxl raise (BadZipFile, KeyError ...)
-        raise broken(1) from None
+        raise broken(first_line + 1) from None
     if not any(header):
         workbook.close()
         raise _no_header()
 
     def xlsx_rows() -> Iterator[tuple[int, list[Any]]]:
-        number = 1
+        number = first_line
         try:
-            for number, row in enumerate(rows, start=2):
+            for number, row in enumerate(rows, start=first_line + 1):
                 if any(c not in (None, "") for c in row):
                     yield number, list(row)
         except Exception:  # a damaged sheet part: the line after the last one read
@@ -397,7 +416,7 @@ def _read_xlsx(handle: IO[bytes], fields: Fields | None = None, mapping: Mapping
             workbook.close()
 
     found, data = _find_header(header, xlsx_rows(), lambda row: [str(c).strip() if c is not None else "" for c in row],
-                               fields, mapping)
+                               fields, mapping, first_line)
     return found, data, "xlsx"
 Fields = dict[str, tuple[Any, bool, tuple[str, ...]]]
 Mapping = dict[str, str | int | None]
@@ -684,6 +703,9 @@ class _TicketValidator:
             if index < width:
                 value = row[index]
                 values[name] = value.strip() if value.__class__ is str else _text(value)  # CSV cells are str
+        for name in TICKET_PLACEHOLDER_FIELDS:  # "-", "N/A", 无 ... as legacy exports write for no value
+            if values[name] and values[name].lower() in PLACEHOLDERS:
+                values[name] = ""
         for name in self.required:
             if not values[name]:
                 error(name, _("This field is required."))
@@ -1178,6 +1200,54 @@ def _create_ticket(acting_user: Any, item: _TicketRow, system: str) -> None:
 # --- customers -----------------------------------------------------------------------------------------
 
 
+class _AccountManagers:
+    """The staff a customer import may make a customer's account manager: active users holding the account manager
+    role, in a unit of the customer's region; by username, or by name (display name or full name) when it is unique
+    among the region's account managers."""
+
+    def __init__(self) -> None:
+        self.by_username: dict[str, tuple[int, str]] = {}
+        self.by_name: dict[str, list[tuple[int, str]]] = {}
+        self.refused: dict[str, Any] = {}
+        rows = (User.objects.filter(is_active=True, groups__name=Role.ACCOUNT_MANAGER)
+                .values_list("pk", "username", "display_name", "first_name", "last_name", "unit__region").distinct())
+        for pk, username, display_name, first, last, unit_region in rows:
+            manager = (pk, unit_region or "")
+            self.by_username[username.lower()] = manager
+            for staff_name in {display_name.strip().lower(), f"{first} {last}".strip().lower(),
+                               f"{last}{first}".strip().lower()} - {""}:
+                self.by_name.setdefault(staff_name, []).append(manager)
+
+    def _unknown(self, value: str) -> Any:
+        """Why no account manager has this username or name (one query per such value of the file)."""
+        if value not in self.refused:
+            if User.objects.filter(username__iexact=value).exists():
+                self.refused[value] = _("“%(value)s” is not an active account manager.") % {"value": value}
+            else:
+                self.refused[value] = (_("No account manager has the username or name “%(value)s”.")
+                                       % {"value": value})
+        return self.refused[value]
+
+    def resolve(self, value: str, region: str) -> tuple[int | None, Any]:
+        """(the account manager's id, None) or (None, the problem); (None, None) without a region to check
+        against (the row's region is in error)."""
+        key = value.lower()
+        found = self.by_username.get(key)
+        candidates = [found] if found is not None else self.by_name.get(key, [])
+        if not candidates:
+            return None, self._unknown(value)
+        if not region:
+            return None, None
+        mine = {pk for pk, manager_region in candidates if manager_region == region}
+        if not mine:
+            return None, (_("“%(value)s” is not an account manager of region %(region)s.")
+                          % {"value": value, "region": region})
+        if len(mine) > 1:
+            return None, (_("Several account managers of region %(region)s are named “%(value)s”: give the "
+                            "username.") % {"value": value, "region": region})
+        return mine.pop(), None
+
+
 def import_customers(
     *, acting_user: Any, source: str | Path | IO[bytes], name: str = "", mapping: Mapping | None = None,
     dry_run: bool = False, all_or_nothing: bool = True, progress: Progress | None = None,
@@ -1212,6 +1282,7 @@ def import_customers(
             branches.setdefault(key, []).append(branch)
     brands, vips = _choice_lookup("brand", Brand), _choice_lookup("vip_level", VipLevel)
     branch_regions = {branch.pk: branch.region for branch in regional}
+    managers = _AccountManagers()
 
     def parse(handle: IO[bytes]) -> Iterator[list[tuple[int, dict[str, Any]]]]:
         header, rows, result.encoding = read_table(handle, name, CUSTOMER_FIELDS, mapping)
@@ -1234,6 +1305,10 @@ def import_customers(
                     result.add_error(line, str(CUSTOMER_FIELDS[field_name][0]), message)
 
                 cell = {f: _text(row[i]) if i < len(row) else "" for f, i in columns.items()}
+                for f, value in cell.items():  # "-", "N/A", 无 ... in an optional column: no value, as an empty cell
+                    if (not CUSTOMER_FIELDS[f][1] and value.lower() in PLACEHOLDERS
+                            and value not in SYNONYMS.get(f, {})):  # 无 is a VIP level (none)
+                        cell[f] = ""
                 msisdn = normalize_msisdn(cell.get("msisdn", ""))
                 try:
                     validate_msisdn(msisdn)
@@ -1241,6 +1316,8 @@ def import_customers(
                     error("msisdn", exc.messages[0])
                 if msisdn in seen:
                     error("msisdn", _("The number is also in line %(line)d.") % {"line": seen[msisdn]})
+                elif msisdn:  # valid or not: a later row of the number is a duplicate either way
+                    seen[msisdn] = line
                 values: dict[str, Any] = {}
                 if cell.get("name"):
                     values["name"] = cell["name"]
@@ -1276,6 +1353,9 @@ def import_customers(
                             # The branch the customer's work orders are counted under (the reports' branches).
                             error("home_branch", _("“%(value)s” is not a branch (a front-line centre).")
                                   % {"value": cell["home_branch"]})
+                        elif not matching[0].is_active:  # closed: no customer is counted under it any more
+                            error("home_branch", _("Unit “%(unit)s” is no longer active.")
+                                  % {"unit": cell["home_branch"]})
                         else:
                             values["home_branch_id"] = matching[0].pk
                             region = matching[0].region
@@ -1292,6 +1372,12 @@ def import_customers(
                             raise InvalidOperation
                     except InvalidOperation:
                         error("arpu", _("“%(value)s” is not an amount.") % {"value": cell["arpu"]})
+                if cell.get("account_manager"):
+                    manager, problem = managers.resolve(cell["account_manager"], region)
+                    if problem is not None:
+                        error("account_manager", problem)
+                    elif manager is not None:
+                        values["account_manager_id"] = manager
                 if region and region not in allowed:
                     error("region", _("You may import customers of your own region only (%(regions)s).")
                           % {"regions": ", ".join(sorted(allowed)) or "-"})
@@ -1301,7 +1387,6 @@ def import_customers(
                 values["region"] = region
                 values["province"] = provinces.get(region, "")
                 if result.error_count == before:
-                    seen[msisdn] = line
                     good.append((line, {"msisdn": msisdn, **values}))
                 else:
                     result.error_rows += 1
@@ -1327,6 +1412,9 @@ def import_customers(
         with transaction.atomic():
             for chunk in parse(handle):
                 existing = Customer.objects.in_bulk([v["msisdn"] for _l, v in chunk], field_name="msisdn")
+                manager_regions = dict(User.objects.filter(
+                    pk__in={c.account_manager_id for c in existing.values() if c.account_manager_id is not None})
+                    .values_list("pk", "unit__region"))
                 new, changed = [], []
                 for _line, values in chunk:
                     customer = existing.get(values["msisdn"])
@@ -1338,6 +1426,11 @@ def import_customers(
                         # Moved to another region without a branch: the old region's branch is not theirs any more
                         # (they were counted per 10,000 customers of it).
                         values = {**values, "home_branch_id": None}
+                    if ("account_manager_id" not in values and customer.account_manager_id is not None
+                            and customer.region != values["region"]
+                            and manager_regions.get(customer.account_manager_id) != values["region"]):
+                        # Moved to another region: the old region's account manager does not serve them any more.
+                        values = {**values, "account_manager_id": None}
                     if any(getattr(customer, k) != v for k, v in values.items()):
                         for k, v in values.items():
                             setattr(customer, k, v)
@@ -1345,7 +1438,8 @@ def import_customers(
                 Customer.objects.bulk_create(new, batch_size=CHUNK)
                 if changed:
                     Customer.objects.bulk_update(changed, ["name", "brand", "vip_level", "province", "region",
-                                                           "home_branch_id", "arpu"], batch_size=CHUNK)
+                                                           "home_branch_id", "arpu", "account_manager_id"],
+                                                 batch_size=CHUNK)
                     # Their tickets' facts carry the brand: the fold brings them up to date.
                     rollups.note_brand_changes([c.pk for c in changed])
                 result.created += len(new)

@@ -681,14 +681,17 @@ def table(user: Any, period: Period, group_by: str, filters: dict[str, Any] | No
     return rows
 
 
-def every_day(rows: list[TableRow], period: Period, limit: int = 366) -> list[TableRow]:
+def every_day(rows: list[TableRow], period: Period, limit: int = 366, *, customers: int | None = None,
+              ) -> list[TableRow]:
     """The rows of a table by day with the days without any figure put in (0 work orders, no rate), so that a trend
     runs day by day instead of joining the days around a quiet one (the dashboard's chart, the monthly workbook's
-    daily sheet). Periods longer than `limit` days as they are."""
+    daily sheet). `customers`: those of the table's scope and filters (`customers_in_scope`), as its rows were
+    divided by: a quiet day has 0.0 complaints per 10,000 of them (no figure only without customers). Periods longer
+    than `limit` days as they are."""
     if period.days > limit:
         return rows
     by_day = {r.key: r for r in rows}
-    empty = derive(_empty())
+    empty = derive(_empty(), customers)
     days = (period.start + dt.timedelta(days=i) for i in range(period.days))
     return [by_day.get(day) or TableRow(day, day.isoformat(), empty, {}) for day in days]
 

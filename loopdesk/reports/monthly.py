@@ -63,7 +63,8 @@ def workbook_sheets(viewer: Any, period: m.Period, filters: dict[str, Any] | Non
     for group_by, title in SHEETS:
         rows = m.table(viewer, period, group_by, filters)
         if group_by == "day":
-            rows = m.every_day(rows, period)  # every day of the month, a quiet one at 0
+            # Every day of the month, a quiet one at 0 (0.0 per 10,000 customers).
+            rows = m.every_day(rows, period, customers=m.customers_in_scope(viewer, filters))
         sheets.append((str(title), exports.measure_header(group_by), exports.measure_rows(rows, dates=group_by)))
     try:
         from loopdesk.reports import scorecards

@@ -823,11 +823,11 @@ def test_an_xlsx_whose_stated_size_is_wrong_is_read_whole(world: World) -> None:
 
 
 def test_an_empty_file_or_one_without_a_header_is_reported_as_such(world: World) -> None:
-    """A file of nothing (or a blank first line, or an empty sheet) is one problem on line 1 in the user's language,
+    """A file of nothing (or of blank lines only, or an empty sheet) is one problem on line 1 in the user's language,
     not seven 'choose the column for ...' problems about a file that has no columns."""
     empty_sheet = io.BytesIO()
     Workbook().save(empty_sheet)
-    sources = [("a.csv", b""), ("b.csv", codecs.BOM_UTF8), ("c.csv", b"\r\nEOMS-1,2026-10-05 09:30\n"),
+    sources = [("a.csv", b""), ("b.csv", codecs.BOM_UTF8), ("c.csv", b"\r\n\n , \r\n"),
                ("d.xlsx", empty_sheet.getvalue())]
     for name, data in sources:
         with translation.override("zh-hans"):
