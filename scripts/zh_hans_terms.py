@@ -217,6 +217,7 @@ T: dict[str, str] = {
     "Customer messages": "客户短信",
     "Acknowledgement (number and committed date)": "受理回执（工单号和承诺日期）",
     "Progress update": "进展通知",
+    "Progress update (committed time passed)": "进展通知（承诺时间已过）",
     "Information needed from the customer": "请客户补充信息",
     "Resolution notice": "处理结果通知",
     "Committed date changed": "承诺日期变更",
