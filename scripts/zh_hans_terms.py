@@ -217,6 +217,7 @@ T: dict[str, str] = {
     "Customer messages": "客户短信",
     "Acknowledgement (number and committed date)": "受理回执（工单号和承诺日期）",
     "Progress update": "进展通知",
+    "Progress update (committed time passed)": "进展通知（承诺时间已过）",
     "Information needed from the customer": "请客户补充信息",
     "Resolution notice": "处理结果通知",
     "Committed date changed": "承诺日期变更",
@@ -1008,6 +1009,9 @@ T: dict[str, str] = {
     "Where the routing rules send it": "按派单规则应派往",
     "Choose a unit": "请选择单位",
     "No work order you may see has this number.": "您可查看的工单中没有此编号。",
+    "Several work orders you may see have this number (%(numbers)s): type the full number, with its region.":
+        "您可查看的工单中有多张与此编号相符（%(numbers)s），请输入含地市代码的完整工单号。",
+    "Work orders with this number in your regions": "您所辖地市中编号相符的工单",
     "Workbench": "工作台",
     "Any": "全部",
     "Status": "状态",

@@ -59,20 +59,26 @@ class CappedCountPaginator(Paginator):
         return len(queryset)
 
 
+def users_regions_q(request: HttpRequest, *, prefix: str = "", keep_unplaced: bool) -> models.Q:
+    """The condition of `in_users_regions` on the `region` and `province` columns at `prefix` (e.g. `"unit__"` for
+    a row's unit): empty (everything) for HQ and administrators."""
+    user = request.user
+    unit = getattr(user, "unit", None)
+    if user.is_superuser or user.has_role(Role.ADMINISTRATOR) or (unit is not None and unit.level == UnitLevel.HQ):
+        return models.Q()
+    unplaced = models.Q(**{f"{prefix}region": "", f"{prefix}province": ""}) if keep_unplaced else models.Q(pk__in=[])
+    if unit is None:
+        return unplaced
+    if unit.level == UnitLevel.PROVINCE:
+        return models.Q(**{f"{prefix}province": unit.province}) | unplaced
+    return models.Q(**{f"{prefix}region": unit.region}) | unplaced
+
+
 def in_users_regions(request: HttpRequest, qs: models.QuerySet[Any], *, keep_unplaced: bool) -> models.QuerySet[Any]:
     """The rows (with `region` and `province` columns) of the user's scope, as `policy.visible_tickets` scopes the
     wide roles: a city's staff their region's, a province's the province's, HQ and administrators all.
     `keep_unplaced`: rows of no region and province are everyone's."""
-    user = request.user
-    unit = getattr(user, "unit", None)
-    if user.is_superuser or user.has_role(Role.ADMINISTRATOR) or (unit is not None and unit.level == UnitLevel.HQ):
-        return qs
-    unplaced = models.Q(region="", province="") if keep_unplaced else models.Q(pk__in=[])
-    if unit is None:
-        return qs.filter(unplaced)
-    if unit.level == UnitLevel.PROVINCE:
-        return qs.filter(models.Q(province=unit.province) | unplaced)
-    return qs.filter(models.Q(region=unit.region) | unplaced)
+    return qs.filter(users_regions_q(request, keep_unplaced=keep_unplaced))
 
 
 def may_reveal_customers(request: HttpRequest) -> bool:

@@ -3,12 +3,26 @@ pages resolve, record and mark them through the services, with the timeline and 
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
-from loopdesk.audit.admin import AuditedAdminMixin, ReadOnlyAdminMixin
+from loopdesk.audit.admin import AuditedAdminMixin, ReadOnlyAdminMixin, users_regions_q
 from loopdesk.followup.models import CallbackTask, Escalation, FollowupPolicy, StaffAlert
 from loopdesk.tickets.admin import VisibleTicketsMixin
+from loopdesk.tickets.policy import visible_tickets
+
+
+def ticket_or_region_scoped(request: HttpRequest, qs: QuerySet[Any], *, region_prefix: str) -> QuerySet[Any]:
+    """Rows of a work order the user may see (`policy.visible_tickets`), and rows of no work order in the user's
+    regions (`region_prefix` names the row's region/province columns, as `audit.admin.in_users_regions`): a city's
+    auditor read every region's alerts and surveys."""
+    visible = visible_tickets(request.user)
+    of_ticket = Q(ticket__isnull=False) if not visible.query.where else Q(ticket__in=visible.values("pk"))
+    ticketless = Q(ticket__isnull=True) & users_regions_q(request, prefix=region_prefix, keep_unplaced=False)
+    return qs.filter(of_ticket | ticketless)
 
 
 @admin.register(FollowupPolicy)
@@ -39,3 +53,7 @@ class StaffAlertAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("user", "ticket", "kind", "message", "created_at", "read_at")
     list_filter = ("kind",)
     raw_id_fields = ("user", "ticket")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[StaffAlert]:
+        """The alerts of work orders the user may see; those of none: the addressee's unit in the user's regions."""
+        return ticket_or_region_scoped(request, super().get_queryset(request), region_prefix="user__unit__")

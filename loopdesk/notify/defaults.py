@@ -6,6 +6,8 @@ DEFAULT_TEXTS: dict[str, str] = {
     "ack": "【中国移动】您反映的问题已受理，工单号{number}，我们将于{committed_date}前答复您。"
     "如有疑问请致电{hotline}。",
     "progress": "【中国移动】您的工单{number}正由{handler_unit}处理，承诺答复时间{committed_date}，感谢您耐心等待。",
+    "progress_late": "【中国移动】您的工单{number}正由{handler_unit}继续处理，我们将尽快答复您并告知新的答复时间，"
+    "给您带来不便敬请谅解。",
     "info_request": "【中国移动】处理您的工单{number}需要您补充信息，{handler_unit}将与您联系，您也可致电{hotline}。",
     "resolution": "【中国移动】您的工单{number}已处理完毕并答复您。如仍有问题请致电{hotline}。",
     "commit_changed": "【中国移动】您的工单{number}承诺答复时间调整为{committed_date}，给您带来不便敬请谅解。",

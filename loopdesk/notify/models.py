@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 class MessageKind(models.TextChoices):
     ACK = "ack", _("Acknowledgement (number and committed date)")
     PROGRESS = "progress", _("Progress update")
+    PROGRESS_LATE = "progress_late", _("Progress update (committed time passed)")
     INFO_REQUEST = "info_request", _("Information needed from the customer")
     RESOLUTION = "resolution", _("Resolution notice")
     COMMIT_CHANGED = "commit_changed", _("Committed date changed")
@@ -28,6 +29,8 @@ class MessageKind(models.TextChoices):
 TEMPLATE_VARIABLES: dict[str, frozenset[str]] = {
     MessageKind.ACK: frozenset({"number", "committed_date", "handler_unit", "hotline"}),
     MessageKind.PROGRESS: frozenset({"number", "committed_date", "handler_unit", "hotline"}),
+    # Sent instead of `progress` once the committed time has passed: it never quotes that time.
+    MessageKind.PROGRESS_LATE: frozenset({"number", "handler_unit", "hotline"}),
     MessageKind.INFO_REQUEST: frozenset({"number", "handler_unit", "hotline"}),
     MessageKind.RESOLUTION: frozenset({"number", "handler_unit", "hotline"}),
     MessageKind.COMMIT_CHANGED: frozenset({"number", "committed_date", "hotline"}),

@@ -41,7 +41,7 @@ SMS_CHANNEL = "sms"
 RESPONSE_KINDS = frozenset({MessageKind.SURVEY_THANKS, MessageKind.HELP, MessageKind.SPAM_ACK,
                             MessageKind.OPTOUT_ACK})
 # Skipped (not postponed) when the daily cap is reached: the next one comes anyway.
-SKIPPABLE_KINDS = frozenset({MessageKind.PROGRESS})
+SKIPPABLE_KINDS = frozenset({MessageKind.PROGRESS, MessageKind.PROGRESS_LATE})
 
 
 def render(kind: str, context: dict[str, Any]) -> str | None:
@@ -213,7 +213,13 @@ def sweep_progress(*, now: dt.datetime | None = None, batch: int = 500) -> int:
                 ProgressSchedule.objects.filter(pk=item.pk).delete()
                 continue
             day = now.astimezone(SHANGHAI).date().isoformat()
-            queued += _queue_for_ticket(ticket, MessageKind.PROGRESS, day, now) is not None
+            # Never a committed time that has passed (overdue, or long on hold): then the work goes on and a new
+            # time will be given (`progress_late`). One progress SMS a day either way: the same key.
+            late = ticket.committed_at <= release_time(now, policy)  # as it goes out (after the quiet hours)
+            kind = MessageKind.PROGRESS_LATE if late else MessageKind.PROGRESS
+            queued += queue_sms(msisdn=ticket.customer.msisdn, kind=kind, context=ticket_context(ticket),
+                                dedupe_key=f"sms:{MessageKind.PROGRESS}:{ticket.pk}:{day}", ticket_id=ticket.pk,
+                                region=ticket.region, now=now) is not None
             ProgressSchedule.objects.filter(pk=item.pk).update(next_at=max(item.next_at + every, now + every / 2))
     return queued
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from loopdesk.followup.admin import ticket_or_region_scoped
 from loopdesk.surveys.models import InboundSms, SpamNumber, SpamReport, Survey
 
 
@@ -21,6 +23,10 @@ class SurveyAdmin(ReadOnlyAdmin):
     list_display = ("kind", "ticket", "unit", "status", "score", "sent_at", "answered_via")
     list_filter = ("kind", "status", "score")
     exclude = ("token_hash",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Survey]:
+        """The surveys of work orders the user may see; window surveys (no work order): the rated unit's region."""
+        return ticket_or_region_scoped(request, super().get_queryset(request), region_prefix="unit__")
 
 
 @admin.register(InboundSms)

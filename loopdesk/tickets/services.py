@@ -866,8 +866,11 @@ def do_reopen_ticket(
     *, acting_user: Any, ticket: Ticket | int, reason: str, expected_version: int | None = None,
     now: dt.datetime | None = None,
 ) -> Ticket:
-    """Reopen (重开): back to the first responder; a new handling cycle starts."""
+    """Reopen (重开): back to the first responder; a new handling cycle starts. A committed time that has passed
+    is renewed from the SLA policy (from the reopening), as a customer-visible change of the committed time: the
+    customer is told the new time, and no later SMS quotes the passed one."""
     reason = _required_text("reason", reason)
+    at = _now(now)
 
     def change(t: Ticket) -> None:
         t.reopen_count += 1
@@ -876,8 +879,20 @@ def do_reopen_ticket(
         t.callback_verdict = ""
         t.closed_at = None
 
-    return _transition(acting_user, ticket, Action.REOPEN, expected_version=expected_version, now=now, note=reason,
-                       handler=_back_to_first_responder, change=change)
+    with transaction.atomic():
+        t = _transition(acting_user, ticket, Action.REOPEN, expected_version=expected_version, now=at, note=reason,
+                        handler=_back_to_first_responder, change=change)
+        if t.committed_at <= at:
+            sla_policy = t.sla_policy or select_policy(
+                contact_type=t.contact_type, category=t.category, tier=t.tier, priority=t.priority, channel=t.channel)
+            previous, t.committed_at = t.committed_at, committed_time(sla_policy, at)
+            # No note: the reopening's reason is internal, and this event is the customer's.
+            _append_event(t, EventKind.COMMIT_TIME, acting_user, at, visibility=Visibility.CUSTOMER,
+                          data={"from": previous.isoformat(), "to": t.committed_at.isoformat(), "reopen": True})
+            _save(t, at, bump=False)  # one action, one version
+            _publish(t)
+            record_audit(acting_user, "ticket.commit_time", t, data={"to": t.committed_at.isoformat()}, at=at)
+    return t
 
 
 def do_withdraw_ticket(

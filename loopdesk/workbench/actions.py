@@ -7,14 +7,14 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from loopdesk.core.errors import ValidationFailed
 from loopdesk.core.text import is_db_id
 from loopdesk.followup.services import do_record_ticket_callback
 from loopdesk.org.models import OrgUnit
 from loopdesk.tickets.choices import Action, CallbackVerdict, RejectReason
 from loopdesk.tickets.models import Ticket
-from loopdesk.tickets.policy import visible_tickets
 from loopdesk.tickets.services import ACTION_SERVICES, MAX_DESCRIPTION, MAX_NOTE
-from loopdesk.workbench.common import candidate_numbers, typed_number
+from loopdesk.workbench.common import numbered_ticket, typed_number
 from loopdesk.workbench.units import target_unit_choices
 
 
@@ -108,10 +108,10 @@ class ActionForm(forms.Form):
         number = typed_number(self.cleaned_data.get("duplicate_of"))
         if not number:
             return None
-        other = visible_tickets(self.user).filter(number__in=candidate_numbers(self.user, number)).first()
-        if other is None:
-            raise forms.ValidationError(_("No work order you may see has this number."))
-        return other
+        try:
+            return numbered_ticket(self.user, number, field="duplicate_of")
+        except ValidationFailed as exc:
+            raise forms.ValidationError(exc.errors["duplicate_of"]) from exc
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

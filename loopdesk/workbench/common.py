@@ -14,10 +14,12 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 
-from loopdesk.core.errors import DomainError, NotFoundError, PermissionDeniedError
+from loopdesk.core.errors import DomainError, NotFoundError, PermissionDeniedError, ValidationFailed
 from loopdesk.core.text import ascii_digits, is_db_id
-from loopdesk.org.choices import FRONT_LINE_ROLES, Role
+from loopdesk.org.choices import FRONT_LINE_ROLES, Role, UnitLevel
+from loopdesk.org.models import OrgUnit
 from loopdesk.sla.calendars import SHANGHAI
 from loopdesk.tickets import policy
 
@@ -113,17 +115,47 @@ def typed_number(value: str | None) -> str:
     return unicodedata.normalize("NFKC", value or "").strip().upper()
 
 
+def search_regions(user: Any) -> list[str]:
+    """The regions whose numbers a short number ("123", "20261122-000123") may mean for `user`: a city's staff their
+    region's; above a city (a province's, HQ's staff) their unit's own region and every city's they oversee (a
+    province's cities, HQ all), since their unit's code (GD, HQ) is on few work orders."""
+    unit = getattr(user, "unit", None)
+    if unit is None:
+        return []
+    regions = [unit.region] if unit.region else []
+    if unit.level in (UnitLevel.HQ, UnitLevel.PROVINCE):
+        cities = OrgUnit.objects.filter(level=UnitLevel.CITY).exclude(region="")
+        if unit.level == UnitLevel.PROVINCE:
+            cities = cities.filter(province=unit.province)
+        regions += sorted(set(cities.values_list("region", flat=True)) - set(regions))
+    return regions
+
+
 def candidate_numbers(user: Any, text: str) -> list[str]:
-    """The numbers `text` (see typed_number) may mean: itself; in the user's region, "20261122-000123"; and today's
-    "123" / "000123" (exact numbers only, so that the number index answers). The search box, the link form and the
-    reject dialog's "duplicate of" read a number alike."""
+    """The numbers `text` (see typed_number) may mean: itself; in the user's regions (`search_regions`),
+    "20261122-000123"; and today's "123" / "000123" (exact numbers only, so that the number index answers). The
+    search box, the link form and the reject dialog's "duplicate of" read a number alike."""
     numbers = [text]
-    region = getattr(user.unit, "region", "")
-    if region:
-        day, _sep, tail = text.rpartition("-")
-        if ascii_digits(day) and len(day) == 8 and ascii_digits(tail) and len(tail) <= 6:
-            numbers.append(f"{region}-{day}-{int(tail):06d}")
-        elif ascii_digits(text) and len(text) <= 6 and int(text):
-            today = timezone.localtime(timezone.now(), SHANGHAI).date()
-            numbers.append(f"{region}-{today:%Y%m%d}-{int(text):06d}")
-    return numbers
+    day, _sep, tail = text.rpartition("-")
+    if ascii_digits(day) and len(day) == 8 and ascii_digits(tail) and len(tail) <= 6:
+        suffix = f"-{day}-{int(tail):06d}"
+    elif ascii_digits(text) and len(text) <= 6 and int(text):
+        suffix = f"-{timezone.localtime(timezone.now(), SHANGHAI).date():%Y%m%d}-{int(text):06d}"
+    else:
+        return numbers
+    return numbers + [f"{region}{suffix}" for region in search_regions(user)]
+
+
+def numbered_ticket(user: Any, text: str, *, field: str) -> Any:
+    """The one work order `user` may see that `text` names (`candidate_numbers`), for the link form and the reject
+    dialog's "duplicate of"; a field error when none, or when a short number means several (cities' numbers of
+    the same day and sequence, for a province's or HQ's staff): then the full number is asked for."""
+    found = list(policy.visible_tickets(user).filter(number__in=candidate_numbers(user, text))
+                 .only("id", "number").order_by("number")[:5])
+    if not found:
+        raise ValidationFailed(field=field, message=_("No work order you may see has this number."))
+    if len(found) > 1:
+        raise ValidationFailed(field=field, message=_(
+            "Several work orders you may see have this number (%(numbers)s): type the full number, with its region."
+        ) % {"numbers": ", ".join(t.number for t in found)})
+    return found[0]

@@ -236,3 +236,47 @@ def test_http_gateway_error_is_a_failure_the_worker_retries(http_gateway, world:
     OutboxMessage.objects.update(not_before=T0)
     report = worker.deliver_due()
     assert report.failed == 1 and "503" in OutboxMessage.objects.get(channel="sms").last_error
+
+
+def test_progress_never_quotes_a_committed_time_that_has_passed(world: World) -> None:
+    """Overdue (or long on hold): the daily update says the work goes on and a new time will be given."""
+    t = s.do_create_ticket(acting_user=world.user("agent"), now=T0, dispatch=True, **world.ticket_kwargs())
+    committed = t.committed_at
+    passed = notify.local_date_text(committed)
+    assert notify.sweep_progress(now=T0 + dt.timedelta(hours=24)) == 1
+    day = committed + dt.timedelta(hours=1)
+    assert notify.sweep_progress(now=day) == 1
+    texts = list(CustomerMessage.objects.filter(ticket_id=t.pk).order_by("id").values_list("kind", "text"))
+    assert texts[-2][0] == "progress" and passed in texts[-2][1]  # still ahead: quoted
+    assert texts[-1][0] == "progress_late" and passed not in texts[-1][1] and t.number in texts[-1][1]
+    assert "新的答复时间" in texts[-1][1]
+    assert notify.sweep_progress(now=day + dt.timedelta(minutes=10)) == 0  # still one progress SMS a day
+
+
+def test_reopen_after_the_committed_time_renews_it_from_the_policy_and_tells_the_customer(world: World) -> None:
+    from loopdesk.sla.services import committed_time
+    from loopdesk.tickets.choices import EventKind
+
+    t = s.do_create_ticket(acting_user=world.user("agent"), now=T0, dispatch=True, **world.ticket_kwargs())
+    t = s.do_accept_ticket(acting_user=world.user("specialist"), ticket=t, now=T0 + dt.timedelta(hours=1))
+    t = s.do_reply_ticket(acting_user=world.user("specialist"), ticket=t, resolution="ok",
+                          now=T0 + dt.timedelta(hours=2))
+    t = s.do_answer_customer(acting_user=world.user("agent"), ticket=t, answer="ok", now=T0 + dt.timedelta(hours=3))
+    old = t.committed_at
+    later = old + dt.timedelta(days=2)
+    version = t.version
+    t = s.do_reopen_ticket(acting_user=world.user("agent"), ticket=t, reason="客户仍无信号", now=later)
+    assert t.committed_at == committed_time(t.sla_policy, later) > later
+    assert t.version == version + 1
+    event = t.events.get(kind=EventKind.COMMIT_TIME)
+    assert event.visibility == "customer" and event.note == "" and event.data["from"] == old.isoformat()
+    message = CustomerMessage.objects.filter(ticket_id=t.pk).latest("id")
+    assert message.kind == "commit_changed" and notify.local_date_text(t.committed_at) in message.text
+    # Reopened before the committed time: the promise stands.
+    u = s.do_create_ticket(acting_user=world.user("agent"), now=T0, **world.ticket_kwargs())
+    u = s.do_answer_customer(acting_user=world.user("agent"), ticket=u, answer="已解决", resolution="已解决",
+                             now=T0 + dt.timedelta(minutes=5))
+    kept = u.committed_at
+    u = s.do_reopen_ticket(acting_user=world.user("agent"), ticket=u, reason="客户再来电",
+                           now=T0 + dt.timedelta(minutes=10))
+    assert u.committed_at == kept and not u.events.filter(kind=EventKind.COMMIT_TIME).exists()

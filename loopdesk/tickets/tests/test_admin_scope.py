@@ -94,3 +94,37 @@ def test_a_city_auditor_lists_the_sms_of_their_citys_work_orders_in_the_admin(wo
     Group.objects.get(name="auditor").permissions.add(Permission.objects.get(codename="view_customermessage"))
     shown = {row.ticket_id for row in client.get("/admin/notify/customermessage/").context["cl"].result_list}
     assert shown == {jm.pk}
+
+
+def test_a_city_auditor_lists_their_citys_staff_alerts_and_surveys_in_the_admin(world: World) -> None:
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from loopdesk.followup.models import AlertKind, StaffAlert
+    from loopdesk.surveys.models import Survey, SurveyKind
+    from loopdesk.surveys.services import do_create_window_survey
+
+    jm = _ticket(world, "agent")
+    zh = _ticket(world, "zh_agent", region="ZH")
+    now = timezone.now()
+    for key, ticket in (("agent", jm), ("zh_agent", zh), ("agent", None), ("zh_agent", None)):
+        StaffAlert.objects.create(user=world.user(key), ticket=ticket, kind=AlertKind.OVERTIME, message="超时",
+                                  occasion=f"t:{key}:{ticket and ticket.pk}", created_at=now)
+        if ticket is not None:
+            Survey.objects.create(kind=SurveyKind.TICKET, msisdn="13800138000", ticket=ticket, region=ticket.region,
+                                  occasion=f"ticket:{ticket.pk}", token_hash=f"{ticket.pk:064d}", sent_at=now,
+                                  expires_at=now + dt.timedelta(days=1))
+        else:
+            do_create_window_survey(acting_user=world.user(key), msisdn="13800138000", channel="hall",
+                                    contact_ref=f"c-{key}")
+    client = _staff_client(world, "auditor")
+    Group.objects.get(name="auditor").permissions.add(
+        *Permission.objects.filter(codename__in=("view_staffalert", "view_survey")))
+    alerts = client.get("/admin/followup/staffalert/").context["cl"].result_list
+    assert {a.ticket_id for a in alerts} == {jm.pk, None}
+    assert {a.user_id for a in alerts if a.ticket_id is None} == {world.user("agent").pk}
+    surveys = client.get("/admin/surveys/survey/").context["cl"].result_list
+    assert {(sv.ticket_id, sv.region) for sv in surveys} == {(jm.pk, "JM"), (None, "JM")}
+    zh_window = Survey.objects.get(ticket=None, region="ZH")
+    assert client.get(f"/admin/surveys/survey/{zh_window.pk}/change/").status_code == 302  # "does not exist"

@@ -62,3 +62,32 @@ def test_full_width_digits_of_a_work_order_number_find_it(world: Any, client_for
     typed = t.number.translate(str.maketrans("0123456789-", "０１２３４５６７８９－"))
     response = client_for("agent").get("/find/", {"q": typed})
     assert response.status_code == 302 and response["Location"] == f"/tickets/{t.pk}/"
+
+
+def test_a_short_number_is_searched_in_every_city_a_province_or_hq_user_oversees(world: Any, client_for: Any) -> None:
+    """Above a city the unit's code (GD, HQ) was put before the short number: "1" meant GD-<today>-000001, on no
+    work order, for the province's and HQ's supervisors. Now every city's they oversee; several are listed, and
+    the link form asks for the full number."""
+    from loopdesk.conftest import _staff
+    from loopdesk.org.choices import Role
+
+    _staff(world, "gd_sup", "gd", Role.SUPERVISOR)
+    _staff(world, "hq_sup", "hq", Role.SUPERVISOR)
+    jm1 = do_create_ticket(acting_user=world.user("agent"), **world.ticket_kwargs())
+    zh1 = do_create_ticket(acting_user=world.user("zh_agent"), **world.ticket_kwargs(
+        customer=world.customer(region="ZH")))
+    jm2 = do_create_ticket(acting_user=world.user("agent"), **world.ticket_kwargs())
+    assert jm1.number.endswith("-000001") and zh1.number.endswith("-000001") and jm2.number.endswith("-000002")
+    for key in ("gd_sup", "hq_sup"):
+        client = client_for(key)
+        response = client.get("/find/", {"q": "2"})
+        assert response.status_code == 302 and response["Location"] == f"/tickets/{jm2.pk}/", key
+        listed = client.get("/find/", {"q": "1"})
+        assert listed.status_code == 200 and [r.number for r in listed.context["rows"]] == sorted(
+            [jm1.number, zh1.number]), key
+        assert client.get("/find/", {"q": zh1.number.split("-", 1)[1]}).status_code == 200  # day-sequence: both
+        linked = client.post(f"/tickets/{jm2.pk}/link/", {"kind": "related", "other": "1"})
+        assert linked.status_code == 422 and zh1.number in linked.content.decode(), key
+    assert client_for("agent").get("/find/", {"q": "1"})["Location"] == f"/tickets/{jm1.pk}/"  # a city: its own
+    assert client_for("gd_sup").post(f"/tickets/{jm2.pk}/link/", {"kind": "related", "other": zh1.number}
+                                     ).status_code == 302

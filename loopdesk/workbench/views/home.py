@@ -187,8 +187,13 @@ def find_ticket(request: HttpRequest) -> HttpResponse:
         if found:
             return render(request, "workbench/found_by_phone.html", {"rows": found, "more": len(found) == FOUND_ROWS})
     elif text:
-        ticket = (visible_tickets(request.user).filter(number__in=candidate_numbers(request.user, text))
-                  .only("id").first())
-        if ticket is not None:
-            return redirect("workbench:ticket", pk=ticket.pk)
+        # A short number may mean several cities' work orders for a province's or HQ's staff: then they are listed.
+        found = list(table_rows(visible_tickets(request.user).filter(number__in=candidate_numbers(request.user, text)))
+                     .order_by("number")[:FOUND_ROWS])
+        if len(found) == 1:
+            return redirect("workbench:ticket", pk=found[0].pk)
+        if found:
+            return render(request, "workbench/found_by_phone.html", {
+                "rows": found, "more": len(found) == FOUND_ROWS,
+                "heading": _("Work orders with this number in your regions")})
     return render(request, "workbench/not_found_number.html", {"q": text}, status=404)

@@ -24,7 +24,7 @@ from loopdesk.tickets.choices import Action, CallbackVerdict, EventKind, LinkKin
 from loopdesk.tickets.models import Attachment, Ticket, TicketLink
 from loopdesk.tickets.services import MAX_NOTE
 from loopdesk.workbench.actions import DANGEROUS, PRIMARY, RELOAD, ActionForm, posted_version, stale_message
-from loopdesk.workbench.common import candidate_numbers, raise_for_domain_error, staff_required, typed_number
+from loopdesk.workbench.common import numbered_ticket, raise_for_domain_error, staff_required, typed_number
 from loopdesk.workbench.sla import badge, due_badge
 from loopdesk.workbench.views.dialogs import done, run_service, status_for
 
@@ -258,11 +258,10 @@ def change_committed_time(request: HttpRequest, pk: int) -> HttpResponse:
 def add_link(request: HttpRequest, pk: int) -> HttpResponse:
     ticket = get_ticket(request.user, pk)
     number = typed_number(request.POST.get("other"))
-    other = (policy.visible_tickets(request.user).filter(number__in=candidate_numbers(request.user, number)).first()
-             if number else None)
     try:
-        if other is None:
+        if not number:
             raise ValidationFailed(field="other", message=_("No work order you may see has this number."))
+        other = numbered_ticket(request.user, number, field="other")
         services.do_link_tickets(acting_user=request.user, ticket=ticket, other=other,
                                  kind=request.POST.get("kind", ""))
     except ValidationFailed as exc:
