@@ -479,6 +479,16 @@ def _check_not_listening_already(request: Request, token: Any, callback: str, ev
                             params={"existingId": str(existing.pk), "existingHref": href})
 
 
+def _may_unregister(request: Request, sub: EventSubscription) -> bool:
+    """Who registered a listener unregisters it, with the same credential: the same token (not another token of
+    the same service user: another integration), or, registered in a signed-in session without a token, a session
+    of that user (not one of the user's tokens). Someone who may change listeners in the admin may remove any."""
+    if request.user.has_perm("tmf.change_eventsubscription"):
+        return True
+    token = request_token(request)
+    return sub.owner_id == request.user.pk and sub.token_id == (token.pk if token else None)
+
+
 class HubDetailView(TmfView):
     reading_view = True  # unregistering its own listener: as registering it
 
@@ -489,9 +499,7 @@ class HubDetailView(TmfView):
             if is_db_id(id) else None
         if sub is None:
             raise NotFoundError(_("Listener %(id)s not found.") % {"id": id})
-        token = request_token(request)
-        other_token = sub.token_id is not None and token is not None and sub.token_id != token.pk
-        if sub.owner_id != request.user.pk or other_token:
+        if not _may_unregister(request, sub):
             raise PermissionDeniedError(_("This listener was registered by another integration."))
         sub.is_active = False
         sub.save(update_fields=["is_active"])
