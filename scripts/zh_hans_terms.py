@@ -896,6 +896,8 @@ T: dict[str, str] = {
     "Give this parameter once.": "此参数只能提供一次。",
     "Enter true or false.": "请输入 true 或 false。",
     "Unknown query parameter.": "未知的查询参数。",
+    "Give this parameter only once.": "此参数只能给出一次。",
+    "Give either offset or cursor, not both.": "offset 与 cursor 只能二选一，不能同时给出。",
     "At least 1 request per minute; leave it empty for the deployment default.":
         "每分钟至少 1 个请求；留空则使用部署的默认值。",
     "A unit to dispatch to goes with dispatch: true (or leave it out to only register).":

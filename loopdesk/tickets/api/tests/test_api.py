@@ -486,6 +486,35 @@ def test_a_broken_cursor_is_a_400_naming_it_not_a_404(world: World, url: str) ->
     assert client.get(following).status_code == 200
 
 
+@pytest.mark.parametrize("language, message", [("en", "Give either offset or cursor, not both."),
+                                               ("zh-hans", "offset 与 cursor 只能二选一，不能同时给出。")])
+def test_offset_with_a_cursor_is_a_400_naming_both(world: World, language: str, message: str) -> None:
+    """The offset page was answered and the cursor silently ignored."""
+    make(world, 3)
+    client = as_user(world, "supervisor")
+    following = client.get("/api/tickets/", {"page_size": 1}).json()["next"]
+    cursor = following.split("cursor=", 1)[1].split("&", 1)[0]
+    response = client.get("/api/tickets/", {"cursor": cursor, "offset": "0"}, HTTP_ACCEPT_LANGUAGE=language)
+    assert response.status_code == 400, response.content
+    body = response.json()
+    assert body["code"] == "validation_error" and body["errors"] == {"offset": [message], "cursor": [message]}
+
+
+@pytest.mark.parametrize("language, message", [("en", "Give this parameter only once."),
+                                               ("zh-hans", "此参数只能给出一次。")])
+def test_a_single_valued_parameter_given_twice_is_a_400_naming_it(world: World, language: str, message: str) -> None:
+    """?is_open=true&is_open=false silently used the last value; a filter taking several values still may."""
+    make(world, 2)
+    client = as_user(world, "supervisor")
+    for query in ("is_open=true&is_open=false", "page_size=1&page_size=5", "number=a&number=b"):
+        response = client.get(f"/api/tickets/?{query}", HTTP_ACCEPT_LANGUAGE=language)
+        assert response.status_code == 400, (query, response.content)
+        name = query.split("=", 1)[0]
+        assert response.json()["errors"] == {name: [message]} and response.json()["field"] == name
+    both = client.get("/api/tickets/?status=new&status=dispatched")
+    assert both.status_code == 200 and len(both.json()["results"]) == 2
+
+
 def test_an_unknown_unit_or_category_is_a_404_with_code_and_message(world: World) -> None:
     """/api/units/{id}/ and /api/categories/{id}/ answered {"detail": ...} only (Django's Http404 of get_object
     was not given the documented code and message)."""
