@@ -312,6 +312,21 @@ def test_an_unknown_unit_in_an_action_or_preview_is_a_clear_field_error(world: W
     assert Ticket.objects.get(pk=t.pk).status == Status.NEW
 
 
+@pytest.mark.parametrize("language, unknown, not_a_number", [
+    ("en", "No active staff member has the id 999999.", "Give the staff member's numeric id."),
+    ("zh-hans", "没有 ID 为 999999 的在职员工。", "请填写员工的数字 ID。")])
+def test_an_unknown_user_in_an_action_is_a_clear_field_error(world: World, language: str, unknown: str,
+                                                            not_a_number: str) -> None:
+    """DRF's generic 'Invalid pk "999999" - object does not exist.', as units and categories had before."""
+    t = s.do_create_ticket(acting_user=world.user("agent"), **world.ticket_kwargs())
+    client = as_user(world, "agent")
+    for to_user, message in ((999999, unknown), ("abc", not_a_number)):
+        response = client.post(f"/api/tickets/{t.pk}/actions/dispatch/", {"version": t.version, "to_user": to_user},
+                               format="json", HTTP_ACCEPT_LANGUAGE=language)
+        assert response.status_code == 400 and response.json()["errors"] == {"to_user": [message]}
+    assert Ticket.objects.get(pk=t.pk).status == Status.NEW
+
+
 def test_every_refusal_has_the_documented_code_and_message(world: World) -> None:
     """Not only the services' errors: the framework's 401, 403, 404, 405 and 429 too (were {"detail": ...} only)."""
     from loopdesk.tmf.tests.conftest import client_for, issue_token
