@@ -240,6 +240,22 @@ def test_reveal_refused_to_a_role_without_the_permission(world: World) -> None:
     assert not AuditLog.objects.filter(action="customer.reveal").exists()
 
 
+def test_a_read_only_token_reveals_if_its_user_may(world: World) -> None:
+    """A reveal is an audited read: a read-only token got 403 though its user may reveal; the reveal permission
+    of the token's user still decides."""
+    from loopdesk.tmf.tests.conftest import client_for, issue_token
+
+    t = make(world)[0]
+    url = f"/api/customers/{t.customer.pk}/reveal/"
+    revealed = client_for(issue_token(world.users["agent"], write=False)).post(url, {"reason": "回访"}, format="json")
+    assert revealed.status_code == 200 and revealed.json()["msisdn"] == t.customer.msisdn
+    assert AuditLog.objects.filter(action="customer.reveal", object_id=str(t.customer.pk)).count() == 1
+    s.do_dispatch_ticket(acting_user=world.user("agent"), ticket=t, to_unit=world.units["netmaint"])
+    specialist = client_for(issue_token(world.users["specialist"], write=False))
+    assert specialist.post(url, {"reason": "x"}, format="json").status_code == 403
+    assert AuditLog.objects.filter(action="customer.reveal").count() == 1
+
+
 def test_categories_units_and_routing_preview(world: World) -> None:
     client = as_user(world, "agent")
     codes = [c["code"] for c in client.get("/api/categories/").json()]
