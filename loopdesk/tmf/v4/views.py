@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote_plus
@@ -311,6 +312,9 @@ def _etag(ticket: Ticket) -> str:
     return f'"{ticket.version}"'
 
 
+IF_MATCH_ETAG = re.compile(r'(?:W/)?"([^"]*)"|([^"/]*)')
+
+
 def _if_match(request: Request) -> list[int] | None:
     """The versions If-Match names (RFC 9110 §13.1.1: one ETag or a comma-separated list); None when absent or `*`
     (any current version: the ticket exists, or the request is a 404)."""
@@ -319,7 +323,10 @@ def _if_match(request: Request) -> list[int] | None:
         return None
     versions = []
     for part in raw.split(","):
-        value = part.strip().removeprefix("W/").strip('"')
+        # Lenient on purpose: a weak `W/"3"` matches as `"3"` does (proxies that compress a response weaken its
+        # ETag, and clients send back what they received), and so does a bare `3`; a half-quoted `"3` does not.
+        match = IF_MATCH_ETAG.fullmatch(part.strip())
+        value = (match.group(1) or match.group(2)) if match else ""
         if not ascii_digits(value) or len(value) > 9:
             raise ValidationFailed(field="If-Match", message=_("If-Match must be the ETag (version) you received."))
         versions.append(int(value))
