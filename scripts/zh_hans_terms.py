@@ -98,6 +98,8 @@ T: dict[str, str] = {
     "No active unit has the id {pk_value}; the units and their ids are listed at /api/units/.":
         "没有 ID 为 {pk_value} 的启用单位；单位及其 ID 见 /api/units/。",
     "Give the unit's numeric id (listed at /api/units/).": "请填写单位的数字 ID（见 /api/units/）。",
+    "No active staff member has the id {pk_value}.": "没有 ID 为 {pk_value} 的在职员工。",
+    "Give the staff member's numeric id.": "请填写员工的数字 ID。",
     "The working day must end after it starts; leave it empty to count until midnight.":
         "工作日结束时间必须晚于开始时间；留空表示计至午夜。",
     "It cannot be placed below itself or one of its own subunits.": "不能放在自身或其下级节点之下。",
@@ -901,6 +903,8 @@ T: dict[str, str] = {
     "Give this parameter once.": "此参数只能提供一次。",
     "Enter true or false.": "请输入 true 或 false。",
     "Unknown query parameter.": "未知的查询参数。",
+    "Give this parameter only once.": "此参数只能给出一次。",
+    "Give either offset or cursor, not both.": "offset 与 cursor 只能二选一，不能同时给出。",
     "At least 1 request per minute; leave it empty for the deployment default.":
         "每分钟至少 1 个请求；留空则使用部署的默认值。",
     "A unit to dispatch to goes with dispatch: true (or leave it out to only register).":

@@ -44,6 +44,7 @@ class CustomerViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
     pagination_class = IdKeysetPagination
     extra_query_params = frozenset({"msisdn"})
     queryset = Customer.objects.none()
+    reading_view = False  # True on the reveal action (an audited read)
 
     def _by_number(self) -> str | None:
         raw = self.request.query_params.get("msisdn")
@@ -84,7 +85,8 @@ class CustomerViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(request=RevealSerializer, responses={200: inline_serializer(
         "RevealedCustomer", {"msisdn": serializers.CharField(), "name": serializers.CharField()})})
-    @action(detail=True, methods=["post"])
+    # A reveal is an audited read: a read-only token may reveal if its user may (reading_view, TokenScopePermission).
+    @action(detail=True, methods=["post"], reading_view=True)
     def reveal(self, request: Request, pk: str) -> Response:
         """The full number and name, for roles allowed to see them; every reveal is written to the audit log."""
         if not isinstance(request.data, dict):

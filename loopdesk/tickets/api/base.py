@@ -6,6 +6,7 @@ import json
 import re
 from typing import Any
 
+from django import forms
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -117,13 +118,28 @@ class ApiViewMixin:
                 known |= PAGING_PARAMS
         return known
 
+    def repeatable_query_params(self) -> set[str]:
+        """The filters that take several values (`?status=new&status=assigned`: either); every other parameter once."""
+        filterset = getattr(self, "filterset_class", None)
+        if getattr(self, "action", None) != "list" or filterset is None:
+            return set()
+        return {name for name, item in filterset.base_filters.items()
+                if issubclass(item.field_class, forms.MultipleChoiceField)}
+
     def initial(self, request: Any, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)  # type: ignore[misc]
-        if request.method in ("GET", "HEAD") and hasattr(self, "action"):
+        if request.method not in ("GET", "HEAD"):
+            return
+        if hasattr(self, "action"):
             # A misspelt filter (?state=new) is a 400 naming it, not silently every work order.
             unknown = [key for key in request.query_params if key not in self.known_query_params()]
             if unknown:
                 raise exceptions.ValidationError({key: [_("Unknown query parameter.")] for key in unknown})
+        # ?is_open=true&is_open=false used the last value only, silently: a 400 naming the parameter.
+        repeatable = self.repeatable_query_params()
+        repeated = [key for key, values in request.query_params.lists() if len(values) > 1 and key not in repeatable]
+        if repeated:
+            raise exceptions.ValidationError({key: [_("Give this parameter only once.")] for key in repeated})
 
 
 class KeysetOrOffsetPagination(CursorPagination):
@@ -149,6 +165,10 @@ class KeysetOrOffsetPagination(CursorPagination):
             value = request.query_params[name].strip()
             if not (ascii_digits(value) and len(value) <= 12 and int(value) >= least):
                 errors[name] = [str(_("Give a whole number of at least %(least)d.") % {"least": least})]
+        if "offset" in request.query_params and self.cursor_query_param in request.query_params:
+            # The offset page was answered and the cursor silently ignored.
+            message = str(_("Give either offset or cursor, not both."))
+            errors.update({"offset": [message], self.cursor_query_param: [message]})
         if errors:
             raise exceptions.ValidationError(errors)
 

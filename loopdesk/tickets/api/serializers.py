@@ -144,6 +144,10 @@ UNIT_ERRORS = {
     "does_not_exist": _("No active unit has the id {pk_value}; the units and their ids are listed at /api/units/."),
     "incorrect_type": _("Give the unit's numeric id (listed at /api/units/)."),
 }
+USER_ERRORS = {
+    "does_not_exist": _("No active staff member has the id {pk_value}."),
+    "incorrect_type": _("Give the staff member's numeric id."),
+}
 
 
 class TicketCreateSerializer(StrictInputSerializer):
@@ -193,7 +197,7 @@ class ActionSerializer(StrictInputSerializer):
     to_unit = serializers.PrimaryKeyRelatedField(queryset=OrgUnit.objects.all(), required=False, allow_null=True,
                                                  error_messages=UNIT_ERRORS)
     to_user = serializers.PrimaryKeyRelatedField(queryset=User.objects.filter(is_active=True), required=False,
-                                                 allow_null=True)
+                                                 allow_null=True, error_messages=USER_ERRORS)
     duplicate_of = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
 
 

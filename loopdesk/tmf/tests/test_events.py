@@ -598,6 +598,28 @@ def test_only_the_registering_integration_may_unregister_even_with_the_same_serv
     assert first.delete(f"{BASE}/hub/{hub['id']}").status_code == 204
 
 
+def test_a_listener_is_unregistered_with_the_credential_that_registered_it(world: World, receiver) -> None:
+    """A listener registered in a signed-in session could be removed by any token of that user (another
+    integration), and one registered by a token by the user's session; an administrator may remove any."""
+    from rest_framework.test import APIClient
+
+    session = APIClient()
+    session.force_login(world.users["agent"])
+    token = client_for(issue_token(world.users["agent"], system="CRM"))
+    by_session, by_token = register(session, receiver.url), register(token, receiver.url)
+    assert token.delete(f"{BASE}/hub/{by_session['id']}").status_code == 403
+    assert session.delete(f"{BASE}/hub/{by_token['id']}").status_code == 403
+    assert EventSubscription.objects.filter(is_active=True).count() == 2
+    assert session.delete(f"{BASE}/hub/{by_session['id']}").status_code == 204
+    from django.contrib.auth.models import Permission
+
+    world.users["admin"].user_permissions.add(Permission.objects.get(codename="change_eventsubscription"))
+    admin = APIClient()
+    admin.force_login(world.users["admin"])
+    assert admin.delete(f"{BASE}/hub/{by_token['id']}").status_code == 204
+    assert not EventSubscription.objects.filter(is_active=True).exists()
+
+
 def test_each_listener_gets_the_external_id_of_its_own_system(world: World, receiver) -> None:
     """As GET shows it to that system: a CRM listener must not correlate an event by the OSS id."""
     from loopdesk.tickets.models import ExternalRef

@@ -1139,6 +1139,19 @@ def test_digits_that_are_not_ascii_are_no_server_error(world: World, crm, path, 
     assert response.status_code != 200 or path == "troubleTicket"  # "١" is not ticket 1
 
 
+def test_if_match_is_lenient_about_weak_and_unquoted_etags_but_not_half_quoted(world: World, crm) -> None:
+    """Documented in docs/tmf621.md: a proxy that compresses the response weakens the ETag (`W/"2"`) and a client
+    sends back what it received, so a weak or a bare version matches as the quoted one; a half-quoted one is bad."""
+    pk = create(crm, world).json()["id"]
+    version = int(crm.get(f"{BASE}/troubleTicket/{pk}")["ETag"].strip('"'))
+    assert patch(crm, pk, {"note": [{"text": "甲"}]}, HTTP_IF_MATCH=f'W/"{version}"').status_code == 200
+    assert patch(crm, pk, {"note": [{"text": "乙"}]}, HTTP_IF_MATCH=str(version)).status_code == 200
+    assert_error(patch(crm, pk, {"note": [{"text": "丙"}]}, HTTP_IF_MATCH=f'W/"{version + 1}"'), 412)
+    for broken in (f'"{version}', f'{version}"', f'w/"{version}"', f'W/{version}'):
+        assert_error(patch(crm, pk, {"note": [{"text": "丁"}]}, HTTP_IF_MATCH=broken), 400, "If-Match")
+    assert TicketEvent.objects.filter(ticket_id=pk, kind="note").count() == 2
+
+
 def test_non_ascii_digits_in_if_match_and_our_api_ids_are_no_server_error(world: World, crm) -> None:
     pk = create(crm, world).json()["id"]
     assert_error(patch(crm, pk, {"note": [{"text": "x"}]}, HTTP_IF_MATCH='"²"'), 400, "If-Match")

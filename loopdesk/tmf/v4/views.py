@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote_plus
@@ -311,6 +312,9 @@ def _etag(ticket: Ticket) -> str:
     return f'"{ticket.version}"'
 
 
+IF_MATCH_ETAG = re.compile(r'(?:W/)?"([^"]*)"|([^"/]*)')
+
+
 def _if_match(request: Request) -> list[int] | None:
     """The versions If-Match names (RFC 9110 §13.1.1: one ETag or a comma-separated list); None when absent or `*`
     (any current version: the ticket exists, or the request is a 404)."""
@@ -319,7 +323,10 @@ def _if_match(request: Request) -> list[int] | None:
         return None
     versions = []
     for part in raw.split(","):
-        value = part.strip().removeprefix("W/").strip('"')
+        # Lenient on purpose: a weak `W/"3"` matches as `"3"` does (proxies that compress a response weaken its
+        # ETag, and clients send back what they received), and so does a bare `3`; a half-quoted `"3` does not.
+        match = IF_MATCH_ETAG.fullmatch(part.strip())
+        value = (match.group(1) or match.group(2)) if match else ""
         if not ascii_digits(value) or len(value) > 9:
             raise ValidationFailed(field="If-Match", message=_("If-Match must be the ETag (version) you received."))
         versions.append(int(value))
@@ -479,6 +486,16 @@ def _check_not_listening_already(request: Request, token: Any, callback: str, ev
                             params={"existingId": str(existing.pk), "existingHref": href})
 
 
+def _may_unregister(request: Request, sub: EventSubscription) -> bool:
+    """Who registered a listener unregisters it, with the same credential: the same token (not another token of
+    the same service user: another integration), or, registered in a signed-in session without a token, a session
+    of that user (not one of the user's tokens). Someone who may change listeners in the admin may remove any."""
+    if request.user.has_perm("tmf.change_eventsubscription"):
+        return True
+    token = request_token(request)
+    return sub.owner_id == request.user.pk and sub.token_id == (token.pk if token else None)
+
+
 class HubDetailView(TmfView):
     reading_view = True  # unregistering its own listener: as registering it
 
@@ -489,9 +506,7 @@ class HubDetailView(TmfView):
             if is_db_id(id) else None
         if sub is None:
             raise NotFoundError(_("Listener %(id)s not found.") % {"id": id})
-        token = request_token(request)
-        other_token = sub.token_id is not None and token is not None and sub.token_id != token.pk
-        if sub.owner_id != request.user.pk or other_token:
+        if not _may_unregister(request, sub):
             raise PermissionDeniedError(_("This listener was registered by another integration."))
         sub.is_active = False
         sub.save(update_fields=["is_active"])

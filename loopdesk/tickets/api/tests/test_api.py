@@ -240,6 +240,22 @@ def test_reveal_refused_to_a_role_without_the_permission(world: World) -> None:
     assert not AuditLog.objects.filter(action="customer.reveal").exists()
 
 
+def test_a_read_only_token_reveals_if_its_user_may(world: World) -> None:
+    """A reveal is an audited read: a read-only token got 403 though its user may reveal; the reveal permission
+    of the token's user still decides."""
+    from loopdesk.tmf.tests.conftest import client_for, issue_token
+
+    t = make(world)[0]
+    url = f"/api/customers/{t.customer.pk}/reveal/"
+    revealed = client_for(issue_token(world.users["agent"], write=False)).post(url, {"reason": "回访"}, format="json")
+    assert revealed.status_code == 200 and revealed.json()["msisdn"] == t.customer.msisdn
+    assert AuditLog.objects.filter(action="customer.reveal", object_id=str(t.customer.pk)).count() == 1
+    s.do_dispatch_ticket(acting_user=world.user("agent"), ticket=t, to_unit=world.units["netmaint"])
+    specialist = client_for(issue_token(world.users["specialist"], write=False))
+    assert specialist.post(url, {"reason": "x"}, format="json").status_code == 403
+    assert AuditLog.objects.filter(action="customer.reveal").count() == 1
+
+
 def test_categories_units_and_routing_preview(world: World) -> None:
     client = as_user(world, "agent")
     codes = [c["code"] for c in client.get("/api/categories/").json()]
@@ -309,6 +325,21 @@ def test_an_unknown_unit_in_an_action_or_preview_is_a_clear_field_error(world: W
                                                    "contact_type": "complaint", "channel": "hotline",
                                                    "branch": 999999}, HTTP_ACCEPT_LANGUAGE="en").json()
     assert "/api/units/" in preview["errors"]["branch"][0]
+    assert Ticket.objects.get(pk=t.pk).status == Status.NEW
+
+
+@pytest.mark.parametrize("language, unknown, not_a_number", [
+    ("en", "No active staff member has the id 999999.", "Give the staff member's numeric id."),
+    ("zh-hans", "没有 ID 为 999999 的在职员工。", "请填写员工的数字 ID。")])
+def test_an_unknown_user_in_an_action_is_a_clear_field_error(world: World, language: str, unknown: str,
+                                                            not_a_number: str) -> None:
+    """DRF's generic 'Invalid pk "999999" - object does not exist.', as units and categories had before."""
+    t = s.do_create_ticket(acting_user=world.user("agent"), **world.ticket_kwargs())
+    client = as_user(world, "agent")
+    for to_user, message in ((999999, unknown), ("abc", not_a_number)):
+        response = client.post(f"/api/tickets/{t.pk}/actions/dispatch/", {"version": t.version, "to_user": to_user},
+                               format="json", HTTP_ACCEPT_LANGUAGE=language)
+        assert response.status_code == 400 and response.json()["errors"] == {"to_user": [message]}
     assert Ticket.objects.get(pk=t.pk).status == Status.NEW
 
 
@@ -484,6 +515,35 @@ def test_a_broken_cursor_is_a_400_naming_it_not_a_404(world: World, url: str) ->
             from rest_framework.pagination import CursorPagination
             assert body["errors"]["cursor"] == [str(CursorPagination.invalid_cursor_message)]
     assert client.get(following).status_code == 200
+
+
+@pytest.mark.parametrize("language, message", [("en", "Give either offset or cursor, not both."),
+                                               ("zh-hans", "offset 与 cursor 只能二选一，不能同时给出。")])
+def test_offset_with_a_cursor_is_a_400_naming_both(world: World, language: str, message: str) -> None:
+    """The offset page was answered and the cursor silently ignored."""
+    make(world, 3)
+    client = as_user(world, "supervisor")
+    following = client.get("/api/tickets/", {"page_size": 1}).json()["next"]
+    cursor = following.split("cursor=", 1)[1].split("&", 1)[0]
+    response = client.get("/api/tickets/", {"cursor": cursor, "offset": "0"}, HTTP_ACCEPT_LANGUAGE=language)
+    assert response.status_code == 400, response.content
+    body = response.json()
+    assert body["code"] == "validation_error" and body["errors"] == {"offset": [message], "cursor": [message]}
+
+
+@pytest.mark.parametrize("language, message", [("en", "Give this parameter only once."),
+                                               ("zh-hans", "此参数只能给出一次。")])
+def test_a_single_valued_parameter_given_twice_is_a_400_naming_it(world: World, language: str, message: str) -> None:
+    """?is_open=true&is_open=false silently used the last value; a filter taking several values still may."""
+    make(world, 2)
+    client = as_user(world, "supervisor")
+    for query in ("is_open=true&is_open=false", "page_size=1&page_size=5", "number=a&number=b"):
+        response = client.get(f"/api/tickets/?{query}", HTTP_ACCEPT_LANGUAGE=language)
+        assert response.status_code == 400, (query, response.content)
+        name = query.split("=", 1)[0]
+        assert response.json()["errors"] == {name: [message]} and response.json()["field"] == name
+    both = client.get("/api/tickets/?status=new&status=dispatched")
+    assert both.status_code == 200 and len(both.json()["results"]) == 2
 
 
 def test_an_unknown_unit_or_category_is_a_404_with_code_and_message(world: World) -> None:
