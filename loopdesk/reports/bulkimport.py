@@ -41,8 +41,8 @@ from loopdesk.sla.calendars import SHANGHAI, working_time_for
 from loopdesk.sla.models import SlaPolicy
 from loopdesk.sla.services import active_policies, select_policy
 from loopdesk.tickets.bulk import CUSTOMER_FIELDS, DAY, LOCAL_OFFSET, FastClock, RowWriter, TimeText, fast_sla
-from loopdesk.tickets.choices import ContactType, EventKind, LinkKind, Priority, Status, Visibility
-from loopdesk.tickets.models import Category, Ticket, TicketEvent, TicketSequence
+from loopdesk.tickets.choices import ContactType, EventKind, Priority, Status, Visibility
+from loopdesk.tickets.models import Category, Ticket, TicketSequence
 from loopdesk.tickets.numbers import _sequence_name, format_numbers, next_ticket_number
 
 if TYPE_CHECKING:
@@ -305,23 +305,6 @@ class BulkTicketWriter:
         return {n: (pk, tiers[vip], prov, reg, branch, brand) for n, (pk, vip, prov, reg, branch, brand) in
                 found.items()}, created
 
-    def _note_repeated(self, repeated: list[tuple[int, int, str]]) -> None:
-        """The complaint a row repeats gets its timeline entry (link 'repeat', inverse, naming the new number) and its
-        last update then, as `do_create_ticket` gives it (`_record_link_on_other_side`): an earlier batch's, an
-        earlier import's or this batch's own (its row is stored by now)."""
-        touched = {t.pk: t for t in Ticket.objects.filter(pk__in={tid for tid, _at, _n in repeated})
-                   .only("pk", "last_event_seq", "updated_at")}
-        events = []
-        for tid, at, number in repeated:
-            ticket = touched[tid]
-            ticket.last_event_seq += 1
-            ticket.updated_at = dt.datetime.fromtimestamp(at, dt.UTC)
-            events.append(TicketEvent(ticket_id=tid, seq=ticket.last_event_seq, kind=EventKind.LINK,
-                                      actor_id=self.user_id, actor_unit_id=self.unit.pk, created_at=ticket.updated_at,
-                                      data={"kind": LinkKind.REPEAT, "other": number, "inverse": True}))
-        TicketEvent.objects.bulk_create(events)
-        Ticket.objects.bulk_update(list(touched.values()), ["last_event_seq", "updated_at"])
-
     def _earlier_in_database(self, items: list[_TicketRow], customers: dict[str, Any],
                              new_customers: set[int]) -> dict[int, tuple[int, int, str]]:
         """Row position -> (epoch, id, number) of the complaint that row repeats from the database (earlier batches
@@ -396,7 +379,6 @@ class BulkTicketWriter:
         tickets: list[list[Any]] = []
         events: list[tuple[int, int, list[Any]]] = []
         links: list[list[str]] = []
-        repeated: list[tuple[int, int, str]] = []  # (the complaint repeated, when, the new number)
         refs: list[list[str]] = []
         facts: list[tuple[int, rollups.Fact]] = []
         aware = _aware
@@ -437,7 +419,6 @@ class BulkTicketWriter:
                     evs.append([EventKind.REPEAT, created, None, None, "", "", None, None, None, "",
                                 Visibility.INTERNAL, json.dumps({"repeat_of": repeat_of[2]}, ensure_ascii=False)])
                     links.append([str(tid), str(repeat_of[1]), "repeat", str(user_id), ts(created)])
-                    repeated.append((repeat_of[1], created, number))
                 closed = item.closed_at is not None
                 resolution = w.text(item.resolution) if closed else ""
                 if closed:
@@ -495,9 +476,6 @@ class BulkTicketWriter:
         w.write("link", links, with_id=False)  # usually none: no statement then
         w.write("ref", refs, with_id=False)
         self._step("COPY links and external ids")
-        if repeated:
-            self._note_repeated(repeated)
-            self._step("timelines of the complaints repeated")
         if self.check_references:
             # After the rows (they are invisible to others until commit): a row deleted meanwhile by another
             # transaction is found missing here, and what is found stays locked until the import commits.
