@@ -363,7 +363,9 @@ def test_ticket_change_page_is_read_only(admin_client_with_data) -> None:  # typ
 
 def test_customer_numbers_are_masked_without_the_reveal_permission(client, seeded) -> None:  # type: ignore[no-untyped-def]
     customer = Customer.objects.create(msisdn="13912345678", name="李四", province="GD", region="JM")
-    auditor = User.objects.create_user("auditor1", password="pw-for-tests-only", is_staff=True)
+    # A city's auditor: the customer admin lists the customers of the user's region (a user of no unit sees none).
+    auditor = User.objects.create_user("auditor1", password="pw-for-tests-only", is_staff=True,
+                                       unit=OrgUnit.objects.get(code="JM"))
     auditor.groups.add(Group.objects.get(name=Role.AUDITOR))
     client.force_login(auditor)
     page = client.get(reverse("admin:customers_customer_change", args=[customer.pk]))
@@ -375,7 +377,8 @@ def test_customer_numbers_are_masked_without_the_reveal_permission(client, seede
 
 def test_revealing_a_customer_in_the_admin_is_audited(client, seeded) -> None:  # type: ignore[no-untyped-def]
     customer = Customer.objects.create(msisdn="13912345678", name="李四", province="GD", region="JM")
-    supervisor = User.objects.create_user("supervisor1", password="pw-for-tests-only", is_staff=True)
+    supervisor = User.objects.create_user("supervisor1", password="pw-for-tests-only", is_staff=True,
+                                          unit=OrgUnit.objects.get(code="JM"))
     supervisor.groups.add(Group.objects.get(name=Role.SUPERVISOR), Group.objects.get(name=Role.AUDITOR))
     client.force_login(supervisor)
     page = client.get(reverse("admin:customers_customer_change", args=[customer.pk]))
