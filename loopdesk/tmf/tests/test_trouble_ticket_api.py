@@ -1147,7 +1147,7 @@ def test_if_match_is_lenient_about_weak_and_unquoted_etags_but_not_half_quoted(w
     assert patch(crm, pk, {"note": [{"text": "甲"}]}, HTTP_IF_MATCH=f'W/"{version}"').status_code == 200
     assert patch(crm, pk, {"note": [{"text": "乙"}]}, HTTP_IF_MATCH=str(version)).status_code == 200
     assert_error(patch(crm, pk, {"note": [{"text": "丙"}]}, HTTP_IF_MATCH=f'W/"{version + 1}"'), 412)
-    for broken in (f'"{version}', f'{version}"', f'w/"{version}"', f'W/{version}'):
+    for broken in (f'"{version}', f'{version}"', f'w/"{version}"', f'W/{version}', 'W/""', '""', f'W/"", "{version}'):
         assert_error(patch(crm, pk, {"note": [{"text": "丁"}]}, HTTP_IF_MATCH=broken), 400, "If-Match")
     assert TicketEvent.objects.filter(ticket_id=pk, kind="note").count() == 2
 

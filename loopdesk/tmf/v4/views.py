@@ -326,7 +326,7 @@ def _if_match(request: Request) -> list[int] | None:
         # Lenient on purpose: a weak `W/"3"` matches as `"3"` does (proxies that compress a response weaken its
         # ETag, and clients send back what they received), and so does a bare `3`; a half-quoted `"3` does not.
         match = IF_MATCH_ETAG.fullmatch(part.strip())
-        value = (match.group(1) or match.group(2)) if match else ""
+        value = next((group for group in match.groups() if group is not None), "") if match else ""  # W/"": ""
         if not ascii_digits(value) or len(value) > 9:
             raise ValidationFailed(field="If-Match", message=_("If-Match must be the ETag (version) you received."))
         versions.append(int(value))
