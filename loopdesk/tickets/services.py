@@ -434,6 +434,37 @@ def _transition(
     return t
 
 
+def _renew_passed_commitment(t: Ticket, acting_user: Any, action: str, at: dt.datetime) -> None:
+    """After `action` (a reopening, the end of a suspension, information supplied after a long wait) at `at`: a
+    committed time that has passed by then is renewed from the SLA policy, counted from `at`, as a
+    customer-visible change of the committed time (the customer's `commit_changed` SMS with the new date), so no
+    later SMS quotes the passed one and nobody has to set it by hand. A time still ahead stands."""
+    if t.committed_at > at:
+        return
+    sla_policy = t.sla_policy or select_policy(
+        contact_type=t.contact_type, category=t.category, tier=t.tier, priority=t.priority, channel=t.channel)
+    previous, t.committed_at = t.committed_at, committed_time(sla_policy, at)
+    # No note: the action's note (a reason, the information) is internal, and this event is the customer's.
+    _append_event(t, EventKind.COMMIT_TIME, acting_user, at, visibility=Visibility.CUSTOMER,
+                  data={"from": previous.isoformat(), "to": t.committed_at.isoformat(), action: True})
+    _save(t, at, bump=False)  # one action, one version
+    _publish(t)
+    record_audit(acting_user, "ticket.commit_time", t, data={"to": t.committed_at.isoformat()}, at=at)
+
+
+def _transition_renewing(
+    acting_user: Any, ticket: Ticket | int, action: str, *, expected_version: int | None,
+    now: dt.datetime | None, **kwargs: Any,
+) -> Ticket:
+    """`_transition`, then `_renew_passed_commitment`, in one transaction: the actions after which the work goes
+    on although the committed time may have passed meanwhile (reopen, resume, provide_info)."""
+    at = _now(now)
+    with transaction.atomic():
+        t = _transition(acting_user, ticket, action, expected_version=expected_version, now=at, **kwargs)
+        _renew_passed_commitment(t, acting_user, action, at)
+    return t
+
+
 # --- creation --------------------------------------------------------------------------------------
 
 
@@ -756,9 +787,11 @@ def do_provide_info(
     *, acting_user: Any, ticket: Ticket | int, info: str, expected_version: int | None = None,
     now: dt.datetime | None = None,
 ) -> Ticket:
-    """The information asked for: the clocks run again."""
+    """The information asked for: the clocks run again, and a committed time that has passed meanwhile is renewed
+    (`_renew_passed_commitment`)."""
     info = _required_text("info", info, MAX_DESCRIPTION)
-    return _transition(acting_user, ticket, Action.PROVIDE_INFO, expected_version=expected_version, now=now, note=info)
+    return _transition_renewing(acting_user, ticket, Action.PROVIDE_INFO, expected_version=expected_version, now=now,
+                                note=info)
 
 
 def do_request_hold(
@@ -792,8 +825,10 @@ def do_resume_ticket(
     *, acting_user: Any, ticket: Ticket | int, note: str = "", expected_version: int | None = None,
     now: dt.datetime | None = None,
 ) -> Ticket:
-    return _transition(acting_user, ticket, Action.RESUME, expected_version=expected_version, now=now,
-                       note=_optional_text("note", note))
+    """End a suspension: the clocks run again, and a committed time that has passed meanwhile is renewed
+    (`_renew_passed_commitment`)."""
+    return _transition_renewing(acting_user, ticket, Action.RESUME, expected_version=expected_version, now=now,
+                                note=_optional_text("note", note))
 
 
 def do_reply_ticket(
@@ -867,10 +902,8 @@ def do_reopen_ticket(
     now: dt.datetime | None = None,
 ) -> Ticket:
     """Reopen (重开): back to the first responder; a new handling cycle starts. A committed time that has passed
-    is renewed from the SLA policy (from the reopening), as a customer-visible change of the committed time: the
-    customer is told the new time, and no later SMS quotes the passed one."""
+    is renewed (`_renew_passed_commitment`)."""
     reason = _required_text("reason", reason)
-    at = _now(now)
 
     def change(t: Ticket) -> None:
         t.reopen_count += 1
@@ -879,20 +912,8 @@ def do_reopen_ticket(
         t.callback_verdict = ""
         t.closed_at = None
 
-    with transaction.atomic():
-        t = _transition(acting_user, ticket, Action.REOPEN, expected_version=expected_version, now=at, note=reason,
-                        handler=_back_to_first_responder, change=change)
-        if t.committed_at <= at:
-            sla_policy = t.sla_policy or select_policy(
-                contact_type=t.contact_type, category=t.category, tier=t.tier, priority=t.priority, channel=t.channel)
-            previous, t.committed_at = t.committed_at, committed_time(sla_policy, at)
-            # No note: the reopening's reason is internal, and this event is the customer's.
-            _append_event(t, EventKind.COMMIT_TIME, acting_user, at, visibility=Visibility.CUSTOMER,
-                          data={"from": previous.isoformat(), "to": t.committed_at.isoformat(), "reopen": True})
-            _save(t, at, bump=False)  # one action, one version
-            _publish(t)
-            record_audit(acting_user, "ticket.commit_time", t, data={"to": t.committed_at.isoformat()}, at=at)
-    return t
+    return _transition_renewing(acting_user, ticket, Action.REOPEN, expected_version=expected_version, now=now,
+                                note=reason, handler=_back_to_first_responder, change=change)
 
 
 def do_withdraw_ticket(
