@@ -170,11 +170,14 @@ def check_action(user: Any, action: str, ticket: Ticket) -> None:
     allowed_from = TRANSITIONS[action].sources
     if ticket.status not in allowed_from:
         status_label = Status(ticket.status).label
-        now_allowed = ", ".join(str(Action(a).label) for a in actions_from(ticket.status)) or str(_("none"))
+        # What this user may do now (as the UI offers it), not every action of the status: one their role may not
+        # take would only be refused next (403).
+        mine = allowed_actions(user, ticket)
+        now_allowed = ", ".join(str(Action(a).label) for a in mine) or str(_("none"))
         raise InvalidTransition(
             _("“%(action)s” is not possible while the work order is “%(status)s”. Possible now: %(allowed)s.")
             % {"action": Action(action).label, "status": status_label, "allowed": now_allowed},
-            params={"status": ticket.status, "allowed_actions": actions_from(ticket.status)},
+            params={"status": ticket.status, "allowed_actions": mine},
         )
     if not _may(user, action, ticket):
         raise PermissionDeniedError(

@@ -6,6 +6,7 @@ import datetime as dt
 import re
 
 import pytest
+from django.utils import translation
 
 from loopdesk.audit.models import AuditLog
 from loopdesk.conftest import T0, World
@@ -13,6 +14,7 @@ from loopdesk.core.errors import ConflictError, InvalidTransition, PermissionDen
 from loopdesk.tickets import services as s
 from loopdesk.tickets.choices import CallbackVerdict, ContactType, EventKind, LinkKind, RejectReason, Status
 from loopdesk.tickets.models import Ticket, TicketEvent, TicketLink
+from loopdesk.tickets.policy import allowed_actions
 
 H = dt.timedelta(hours=1)
 
@@ -81,8 +83,17 @@ def test_invalid_action_names_the_current_state_and_what_is_allowed(world: World
         s.do_reply_ticket(acting_user=world.user("specialist"), ticket=t, resolution="x", now=T0 + H)
     assert "Registered" in err.value.message or "已受理" in err.value.message
     assert err.value.params["status"] == Status.NEW
-    assert "dispatch" in err.value.params["allowed_actions"]
+    # The caller's own allowed actions (policy.allowed_actions), not every action of the status: the specialist
+    # may not dispatch, reject or answer a registered work order (each of them a 403).
+    assert err.value.params["allowed_actions"] == [] and "Dispatch" not in err.value.message
     assert Ticket.objects.get(pk=t.pk).version == t.version
+    with pytest.raises(InvalidTransition) as err:
+        s.do_accept_ticket(acting_user=world.user("agent"), ticket=t, now=T0 + H)
+    assert err.value.params["allowed_actions"] == allowed_actions(world.user("agent"), t)
+    assert "dispatch" in err.value.params["allowed_actions"]
+    with translation.override("en"), pytest.raises(InvalidTransition) as err:
+        s.do_reply_ticket(acting_user=world.user("specialist"), ticket=t, resolution="x", now=T0 + H)
+    assert err.value.message.endswith("Possible now: none.")
 
 
 def test_stale_version_is_a_conflict_and_changes_nothing(world: World) -> None:
