@@ -191,10 +191,14 @@ def _pk(ticket: Ticket | int) -> int:
     return int(ticket.pk if isinstance(ticket, Ticket) else ticket)
 
 
-def _lock_ticket(ticket: Ticket | int, expected_version: int | None) -> Ticket:
+def _lock_ticket(
+    ticket: Ticket | int, expected_version: int | None, may: Callable[[Ticket], None] | None = None,
+) -> Ticket:
     """Lock the ticket row and check that nobody changed it since the caller read it.
 
-    One query: the row, locked, with its never-changing relations and the reference data token.
+    One query: the row, locked, with its never-changing relations and the reference data token. `may`, the
+    caller's permission check, runs on the locked row before the version check: one who may not act is refused
+    (403) without learning that the work order changed, or its version.
     """
     pk = ticket.pk if isinstance(ticket, Ticket) else ticket
     if expected_version is None and isinstance(ticket, Ticket):
@@ -206,6 +210,8 @@ def _lock_ticket(ticket: Ticket | int, expected_version: int | None) -> Ticket:
     refcache.note_token(token)
     _attach_reference(locked, token)
     locked.__dict__[LOADED] = {name: getattr(locked, name) for name in _SNAPSHOT}
+    if may is not None:
+        may(locked)
     if expected_version is not None and locked.version != expected_version:
         raise ConflictError(
             _(
@@ -406,7 +412,8 @@ def _transition(
             _("You may not “%(action)s” this work order.") % {"action": Action(action).label})
     # A step of create-and-dispatch needs no savepoint: if it fails, the whole creation rolls back.
     with transaction.atomic(savepoint=created is None), refcache.pinned():
-        t = created if created is not None else _lock_ticket(ticket, expected_version)
+        t = created if created is not None else _lock_ticket(
+            ticket, expected_version, lambda locked: policy.check_may(acting_user, action, locked, ever=True))
         policy.check_action(acting_user, action, t)
         at = _now(now)
         from_status, from_unit = t.status, t.handler_unit
@@ -1016,6 +1023,12 @@ def _committed_time_error(committed_at: dt.datetime, at: dt.datetime) -> str:
     return ""
 
 
+def _check_may_commit(acting_user: Any, t: Ticket) -> None:
+    if not (policy.is_first_responder_side(acting_user, t) or policy.is_region_supervisor(acting_user, t)
+            or policy.is_admin(acting_user)):
+        raise PermissionDeniedError(_("Only the first responder or a supervisor may change the committed time."))
+
+
 def do_set_committed_time(
     *, acting_user: Any, ticket: Ticket | int, committed_at: dt.datetime, reason: str,
     expected_version: int | None = None, now: dt.datetime | None = None,
@@ -1027,10 +1040,7 @@ def do_set_committed_time(
     if committed_error:
         raise ValidationFailed(field="committed_at", message=committed_error)
     with transaction.atomic(), refcache.pinned():
-        t = _lock_ticket(ticket, expected_version)
-        if not (policy.is_first_responder_side(acting_user, t) or policy.is_region_supervisor(acting_user, t)
-                or policy.is_admin(acting_user)):
-            raise PermissionDeniedError(_("Only the first responder or a supervisor may change the committed time."))
+        t = _lock_ticket(ticket, expected_version, lambda locked: _check_may_commit(acting_user, locked))
         if not t.is_open:
             raise ValidationFailed(field="committed_at", message=_("The work order is no longer open."))
         previous = t.committed_at

@@ -88,7 +88,7 @@ def test_invalid_action_names_the_current_state_and_what_is_allowed(world: World
     assert err.value.params["allowed_actions"] == [] and "Dispatch" not in err.value.message
     assert Ticket.objects.get(pk=t.pk).version == t.version
     with pytest.raises(InvalidTransition) as err:
-        s.do_accept_ticket(acting_user=world.user("agent"), ticket=t, now=T0 + H)
+        s.do_close_ticket(acting_user=world.user("agent"), ticket=t, now=T0 + H)
     assert err.value.params["allowed_actions"] == allowed_actions(world.user("agent"), t)
     assert "dispatch" in err.value.params["allowed_actions"]
     with translation.override("en"), pytest.raises(InvalidTransition) as err:
@@ -267,6 +267,9 @@ def test_committed_time_change_is_visible_to_the_customer(world: World) -> None:
     with pytest.raises(PermissionDeniedError):
         s.do_set_committed_time(acting_user=world.user("specialist"), ticket=t, committed_at=T0 + 300 * H,
                                 reason="x", now=T0 + H)
+    with pytest.raises(PermissionDeniedError):  # not a conflict: nothing about versions to one who may not
+        s.do_set_committed_time(acting_user=world.user("specialist"), ticket=t, committed_at=T0 + 300 * H,
+                                reason="x", now=T0 + H, expected_version=t.version - 1)
 
 
 def test_withdrawn_after_dispatch_stops_the_department_clock(world: World) -> None:

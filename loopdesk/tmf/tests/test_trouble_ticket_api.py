@@ -481,6 +481,21 @@ def test_patch_by_a_token_without_permission_is_403_and_changes_nothing(world: W
     assert Ticket.objects.get(pk=pk).status == Status.NEW
 
 
+def test_a_read_only_user_is_403_before_any_if_match_check(world: World, crm) -> None:
+    """An auditor's token sending a stale If-Match got 412 (and so learnt the ticket had changed) on PATCH and
+    DELETE: one who may not change the ticket is refused first, whatever If-Match says."""
+    pk = create(crm, world).json()["id"]
+    patch(crm, pk, {"note": [{"text": "跟进"}]})
+    auditor = client_for(issue_token(world.users["auditor"]))
+    for if_match in ('"1"', '"99"'):
+        assert_error(patch(auditor, pk, {"status": "cancelled", "statusChangeReason": "x"}, HTTP_IF_MATCH=if_match),
+                     403)
+        assert_error(auditor.delete(f"{BASE}/troubleTicket/{pk}", HTTP_IF_MATCH=if_match), 403)
+    specialist = client_for(issue_token(world.users["zh_agent"]))  # another region: no such ticket for it
+    assert_error(specialist.delete(f"{BASE}/troubleTicket/{pk}", HTTP_IF_MATCH='"1"'), 404)
+    assert Ticket.objects.get(pk=pk).status == Status.NEW
+
+
 def test_patch_required_reason_is_a_field_error(world: World, crm) -> None:
     pk = create(crm, world).json()["id"]
     assert_error(patch(crm, pk, {"status": "cancelled"}), 400, "statusChangeReason")

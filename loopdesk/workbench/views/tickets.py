@@ -132,8 +132,9 @@ def ticket_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         raise Http404(_("No such action."))
     if action not in policy.allowed_actions(request.user, ticket):
         seen = posted_version(request.POST) if request.method == "POST" else None
-        if seen is not None and seen != ticket.version and may_write(request.user, ticket):
-            # A form opened before someone else moved the ticket on: say so (reload), not "you may not".
+        if seen is not None and seen != ticket.version and policy.could_take(request.user, action, ticket):
+            # A form opened before someone else moved the ticket on: say so (reload), not "you may not". Only to
+            # one who could take the action at all: the others get the 403 whatever version they send.
             form = ActionForm(request.POST, action=action, ticket=ticket, user=request.user)
             form.is_valid()
             form.errors.clear()  # only the conflict: the fields' own errors would not help before a reload
