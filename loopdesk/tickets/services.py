@@ -1023,6 +1023,10 @@ def _committed_time_error(committed_at: dt.datetime, at: dt.datetime) -> str:
     return ""
 
 
+# Answered (答复客户), waiting for the callback or closing: the committed time is kept as it was (until a reopening).
+ANSWERED_STATUSES = frozenset({Status.ANSWERED, Status.CALLED_BACK})
+
+
 def _check_may_commit(acting_user: Any, t: Ticket) -> None:
     if not (policy.is_first_responder_side(acting_user, t) or policy.is_region_supervisor(acting_user, t)
             or policy.is_admin(acting_user)):
@@ -1043,6 +1047,10 @@ def do_set_committed_time(
         t = _lock_ticket(ticket, expected_version, lambda locked: _check_may_commit(acting_user, locked))
         if not t.is_open:
             raise ValidationFailed(field="committed_at", message=_("The work order is no longer open."))
+        if t.status in ANSWERED_STATUSES:  # the customer has the result: no "time changed" SMS after it
+            raise ValidationFailed(field="committed_at", message=_(
+                "The customer has been answered: the committed time can no longer change (reopen the work order "
+                "to go on with it)."))
         previous = t.committed_at
         t.committed_at = committed_at
         _append_event(t, EventKind.COMMIT_TIME, acting_user, at, note=reason, visibility=Visibility.CUSTOMER,

@@ -272,6 +272,29 @@ def test_committed_time_change_is_visible_to_the_customer(world: World) -> None:
                                 reason="x", now=T0 + H, expected_version=t.version - 1)
 
 
+def test_the_committed_time_cannot_change_once_the_customer_is_answered_until_reopened(world: World) -> None:
+    """After the answer (答复客户) the customer has the result: a new committed time would send a "time changed" SMS
+    about work already done. Refused under the field (zh and en) while answered or called back; a reopening (a new
+    cycle) allows it again."""
+    t = create(world)
+    t = s.do_answer_customer(acting_user=world.user("agent"), ticket=t, answer="已解决", resolution="已解决",
+                             now=T0 + H)
+    for language, text in (("en", "answered"), ("zh-hans", "已答复客户")):
+        with translation.override(language), pytest.raises(ValidationFailed) as err:
+            s.do_set_committed_time(acting_user=world.user("agent"), ticket=t, committed_at=T0 + 200 * H,
+                                    reason="x", now=T0 + 2 * H)
+        assert text in err.value.errors["committed_at"][0], err.value.errors
+    t = s.do_callback(acting_user=world.user("agent"), ticket=t, verdict=CallbackVerdict.SATISFIED, now=T0 + 3 * H)
+    with pytest.raises(ValidationFailed):
+        s.do_set_committed_time(acting_user=world.user("agent"), ticket=t, committed_at=T0 + 200 * H, reason="x",
+                                now=T0 + 4 * H)
+    assert not TicketEvent.objects.filter(ticket=t, kind=EventKind.COMMIT_TIME).exists()
+    t = s.do_reopen_ticket(acting_user=world.user("agent"), ticket=t, reason="客户再来电", now=T0 + 5 * H)
+    t = s.do_set_committed_time(acting_user=world.user("agent"), ticket=t, committed_at=T0 + 200 * H, reason="x",
+                                now=T0 + 6 * H)
+    assert t.committed_at == T0 + 200 * H
+
+
 def test_withdrawn_after_dispatch_stops_the_department_clock(world: World) -> None:
     t = s.do_create_ticket(acting_user=world.user("agent"), now=T0, dispatch=True, **world.ticket_kwargs())
     t = s.do_withdraw_ticket(acting_user=world.user("agent"), ticket=t, reason="客户撤诉", now=T0 + 10 * H)

@@ -527,6 +527,16 @@ def test_patch_expected_resolution_date_changes_the_committed_time(world: World,
     assert dt.datetime.fromisoformat(body["expectedResolutionDate"]) == when
 
 
+def test_patch_expected_resolution_date_after_the_answer_is_a_400_on_it(world: World, crm) -> None:
+    """Resolved (the customer answered): a new committed time would SMS 'time changed' about finished work."""
+    pk = create(crm, world).json()["id"]
+    s.do_answer_customer(acting_user=world.users["agent"], ticket=pk, answer="已解决", resolution="已解决")
+    when = (timezone.now() + dt.timedelta(days=3)).replace(microsecond=0)
+    assert_error(patch(crm, pk, {"expectedResolutionDate": when.isoformat(), "statusChangeReason": "客户同意"}),
+                 400, "expectedResolutionDate")
+    assert Ticket.objects.get(pk=pk).committed_at != when
+
+
 def test_attributes_of_the_resource_that_cannot_be_sent_say_why(world: World, crm) -> None:
     """relatedParty and relatedEntity are TroubleTicket_Update attributes, characteristic is ours: not "unknown"."""
     created = create(crm, world).json()

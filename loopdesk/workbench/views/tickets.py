@@ -60,10 +60,12 @@ def _moment(value: Any) -> dt.datetime | None:
         return None
 
 
-def may_change_committed_time(user: Any, ticket: Ticket) -> bool:
+def may_change_committed_time(user: Any, ticket: Ticket, *, now: bool = True) -> bool:
     """Who may change the resolution time promised to the customer (as `services.do_set_committed_time` decides):
-    the first responder's side, a supervisor of the region or an administrator, while the work order is open."""
-    if not ticket.is_open or policy.is_read_only(user):
+    the first responder's side, a supervisor of the region or an administrator; with `now` (the form is offered),
+    only while the work order is open and the customer not yet answered (the service refuses it then, under the
+    field)."""
+    if policy.is_read_only(user) or (now and (not ticket.is_open or ticket.status in services.ANSWERED_STATUSES)):
         return False
     return bool(policy.is_first_responder_side(user, ticket) or policy.is_region_supervisor(user, ticket)
                 or policy.is_admin(user))
@@ -226,7 +228,7 @@ def change_committed_time(request: HttpRequest, pk: int) -> HttpResponse:
     """The ticket page's "change committed time" form: `do_set_committed_time`; a refusal re-shows the page with the
     errors under the fields and what was typed (422, or 409 when the work order changed meanwhile)."""
     ticket = get_ticket(request.user, pk)
-    if not may_change_committed_time(request.user, ticket):
+    if not may_change_committed_time(request.user, ticket, now=False):  # the state is the service's field error
         raise PermissionDenied(_("Only the first responder or a supervisor may change the committed time."))
     form = CommitTimeForm(request.POST)
     errors: dict[str, list[str]] = {}
