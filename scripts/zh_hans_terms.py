@@ -785,6 +785,8 @@ T: dict[str, str] = {
     "Only the first responder or a supervisor may change the committed time.":
         "只有首问责任人或服务管理人员可以修改承诺时间。",
     "The work order is no longer open.": "工单已办结。",
+    "The customer has been answered: the committed time can no longer change (reopen the work order to go on "
+    "with it).": "已答复客户，承诺时间不能再变更（如需继续处理，请先重开工单）。",
     "Choose a valid kind of link.": "请选择有效的关联类型。",
     "A work order cannot be linked to itself.": "工单不能与自身关联。",
     "The file is larger than %(limit)d MB.": "文件超过 %(limit)d MB。",

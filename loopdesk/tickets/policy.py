@@ -129,16 +129,25 @@ def _requested_hold(user: Any, ticket: Ticket) -> bool:
     return bool(requester is not None and requester == user.pk)
 
 
-def _may(user: Any, action: str, ticket: Ticket) -> bool:
-    """Who may take `action` on `ticket`, regardless of its state."""
+def _may(user: Any, action: str, ticket: Ticket, *, ever: bool = False) -> bool:
+    """Who may take `action` on `ticket`, regardless of its state. With `ever`: whether `user` could at some point
+    of the ticket's life (the first responder and region never change; the handling unit does, so a handler's role
+    is enough, and a hold's requester is not yet known)."""
     if is_admin(user):
         return True
     if is_read_only(user):
         return False
     supervisor = is_region_supervisor(user, ticket)
     first = is_first_responder_side(user, ticket)
-    handler = is_handler_side(user, ticket)
     dispatcher = is_region_dispatcher(user, ticket)
+    if ever:
+        handler = bool(user.unit is not None and user.role_codes & HANDLER_ROLES)  # department heads too
+        if action in (Action.APPROVE_HOLD, Action.DENY_HOLD):
+            return bool(user.unit is not None and user.has_role(Role.DEPARTMENT_HEAD)) or supervisor
+        if action == Action.RESUME:
+            return handler or supervisor
+    else:
+        handler = is_handler_side(user, ticket)
     if action in (Action.DISPATCH, Action.REJECT, Action.WITHDRAW):
         return first or dispatcher or supervisor
     if action in (Action.ACCEPT, Action.RETURN, Action.REQUEST_INFO, Action.REQUEST_HOLD, Action.REPLY):
@@ -158,6 +167,13 @@ def _may(user: Any, action: str, ticket: Ticket) -> bool:
     return False
 
 
+def could_take(user: Any, action: str, ticket: Ticket) -> bool:
+    """Whether `user` could take `action` on `ticket` at some point of its life (their role and the ticket's
+    first responder and region allow it). Checked before the version the caller saw: one who could not is refused
+    (403) and learns nothing about versions; one who could, whose form or copy is stale, is told to reload (409)."""
+    return _may(user, action, ticket, ever=True)
+
+
 def allowed_actions(user: Any, ticket: Ticket) -> list[str]:
     """The actions `user` may take on `ticket` in its current state (what the UI offers). Closing is not offered
     after a dissatisfied callback: the service refuses it (reopen instead)."""
@@ -170,13 +186,22 @@ def check_action(user: Any, action: str, ticket: Ticket) -> None:
     allowed_from = TRANSITIONS[action].sources
     if ticket.status not in allowed_from:
         status_label = Status(ticket.status).label
-        now_allowed = ", ".join(str(Action(a).label) for a in actions_from(ticket.status)) or str(_("none"))
+        # What this user may do now (as the UI offers it), not every action of the status: one their role may not
+        # take would only be refused next (403).
+        mine = allowed_actions(user, ticket)
+        now_allowed = ", ".join(str(Action(a).label) for a in mine) or str(_("none"))
         raise InvalidTransition(
             _("“%(action)s” is not possible while the work order is “%(status)s”. Possible now: %(allowed)s.")
             % {"action": Action(action).label, "status": status_label, "allowed": now_allowed},
-            params={"status": ticket.status, "allowed_actions": actions_from(ticket.status)},
+            params={"status": ticket.status, "allowed_actions": mine},
         )
-    if not _may(user, action, ticket):
+    check_may(user, action, ticket)
+
+
+def check_may(user: Any, action: str, ticket: Ticket, *, ever: bool = False) -> None:
+    """Raise PermissionDeniedError unless `user` may take `action` on `ticket` (in some state; with `ever`, at some
+    point of its life: `_may`)."""
+    if not _may(user, action, ticket, ever=ever):
         raise PermissionDeniedError(
             _("You may not “%(action)s” this work order.") % {"action": Action(action).label},
             params={"status": ticket.status},

@@ -191,10 +191,14 @@ def _pk(ticket: Ticket | int) -> int:
     return int(ticket.pk if isinstance(ticket, Ticket) else ticket)
 
 
-def _lock_ticket(ticket: Ticket | int, expected_version: int | None) -> Ticket:
+def _lock_ticket(
+    ticket: Ticket | int, expected_version: int | None, may: Callable[[Ticket], None] | None = None,
+) -> Ticket:
     """Lock the ticket row and check that nobody changed it since the caller read it.
 
-    One query: the row, locked, with its never-changing relations and the reference data token.
+    One query: the row, locked, with its never-changing relations and the reference data token. `may`, the
+    caller's permission check, runs on the locked row before the version check: one who may not act is refused
+    (403) without learning that the work order changed, or its version.
     """
     pk = ticket.pk if isinstance(ticket, Ticket) else ticket
     if expected_version is None and isinstance(ticket, Ticket):
@@ -206,6 +210,8 @@ def _lock_ticket(ticket: Ticket | int, expected_version: int | None) -> Ticket:
     refcache.note_token(token)
     _attach_reference(locked, token)
     locked.__dict__[LOADED] = {name: getattr(locked, name) for name in _SNAPSHOT}
+    if may is not None:
+        may(locked)
     if expected_version is not None and locked.version != expected_version:
         raise ConflictError(
             _(
@@ -406,7 +412,8 @@ def _transition(
             _("You may not “%(action)s” this work order.") % {"action": Action(action).label})
     # A step of create-and-dispatch needs no savepoint: if it fails, the whole creation rolls back.
     with transaction.atomic(savepoint=created is None), refcache.pinned():
-        t = created if created is not None else _lock_ticket(ticket, expected_version)
+        t = created if created is not None else _lock_ticket(
+            ticket, expected_version, lambda locked: policy.check_may(acting_user, action, locked, ever=True))
         policy.check_action(acting_user, action, t)
         at = _now(now)
         from_status, from_unit = t.status, t.handler_unit
@@ -431,6 +438,37 @@ def _transition(
         _publish(t)
         record_audit(acting_user, f"ticket.{action}", t, data={"from": from_status, "to": target, **(data or {})},
                      at=at)
+    return t
+
+
+def _renew_passed_commitment(t: Ticket, acting_user: Any, action: str, at: dt.datetime) -> None:
+    """After `action` (a reopening, the end of a suspension, information supplied after a long wait) at `at`: a
+    committed time that has passed by then is renewed from the SLA policy, counted from `at`, as a
+    customer-visible change of the committed time (the customer's `commit_changed` SMS with the new date), so no
+    later SMS quotes the passed one and nobody has to set it by hand. A time still ahead stands."""
+    if t.committed_at > at:
+        return
+    sla_policy = t.sla_policy or select_policy(
+        contact_type=t.contact_type, category=t.category, tier=t.tier, priority=t.priority, channel=t.channel)
+    previous, t.committed_at = t.committed_at, committed_time(sla_policy, at)
+    # No note: the action's note (a reason, the information) is internal, and this event is the customer's.
+    _append_event(t, EventKind.COMMIT_TIME, acting_user, at, visibility=Visibility.CUSTOMER,
+                  data={"from": previous.isoformat(), "to": t.committed_at.isoformat(), action: True})
+    _save(t, at, bump=False)  # one action, one version
+    _publish(t)
+    record_audit(acting_user, "ticket.commit_time", t, data={"to": t.committed_at.isoformat()}, at=at)
+
+
+def _transition_renewing(
+    acting_user: Any, ticket: Ticket | int, action: str, *, expected_version: int | None,
+    now: dt.datetime | None, **kwargs: Any,
+) -> Ticket:
+    """`_transition`, then `_renew_passed_commitment`, in one transaction: the actions after which the work goes
+    on although the committed time may have passed meanwhile (reopen, resume, provide_info)."""
+    at = _now(now)
+    with transaction.atomic():
+        t = _transition(acting_user, ticket, action, expected_version=expected_version, now=at, **kwargs)
+        _renew_passed_commitment(t, acting_user, action, at)
     return t
 
 
@@ -756,9 +794,11 @@ def do_provide_info(
     *, acting_user: Any, ticket: Ticket | int, info: str, expected_version: int | None = None,
     now: dt.datetime | None = None,
 ) -> Ticket:
-    """The information asked for: the clocks run again."""
+    """The information asked for: the clocks run again, and a committed time that has passed meanwhile is renewed
+    (`_renew_passed_commitment`)."""
     info = _required_text("info", info, MAX_DESCRIPTION)
-    return _transition(acting_user, ticket, Action.PROVIDE_INFO, expected_version=expected_version, now=now, note=info)
+    return _transition_renewing(acting_user, ticket, Action.PROVIDE_INFO, expected_version=expected_version, now=now,
+                                note=info)
 
 
 def do_request_hold(
@@ -792,8 +832,10 @@ def do_resume_ticket(
     *, acting_user: Any, ticket: Ticket | int, note: str = "", expected_version: int | None = None,
     now: dt.datetime | None = None,
 ) -> Ticket:
-    return _transition(acting_user, ticket, Action.RESUME, expected_version=expected_version, now=now,
-                       note=_optional_text("note", note))
+    """End a suspension: the clocks run again, and a committed time that has passed meanwhile is renewed
+    (`_renew_passed_commitment`)."""
+    return _transition_renewing(acting_user, ticket, Action.RESUME, expected_version=expected_version, now=now,
+                                note=_optional_text("note", note))
 
 
 def do_reply_ticket(
@@ -867,10 +909,8 @@ def do_reopen_ticket(
     now: dt.datetime | None = None,
 ) -> Ticket:
     """Reopen (重开): back to the first responder; a new handling cycle starts. A committed time that has passed
-    is renewed from the SLA policy (from the reopening), as a customer-visible change of the committed time: the
-    customer is told the new time, and no later SMS quotes the passed one."""
+    is renewed (`_renew_passed_commitment`)."""
     reason = _required_text("reason", reason)
-    at = _now(now)
 
     def change(t: Ticket) -> None:
         t.reopen_count += 1
@@ -879,20 +919,8 @@ def do_reopen_ticket(
         t.callback_verdict = ""
         t.closed_at = None
 
-    with transaction.atomic():
-        t = _transition(acting_user, ticket, Action.REOPEN, expected_version=expected_version, now=at, note=reason,
-                        handler=_back_to_first_responder, change=change)
-        if t.committed_at <= at:
-            sla_policy = t.sla_policy or select_policy(
-                contact_type=t.contact_type, category=t.category, tier=t.tier, priority=t.priority, channel=t.channel)
-            previous, t.committed_at = t.committed_at, committed_time(sla_policy, at)
-            # No note: the reopening's reason is internal, and this event is the customer's.
-            _append_event(t, EventKind.COMMIT_TIME, acting_user, at, visibility=Visibility.CUSTOMER,
-                          data={"from": previous.isoformat(), "to": t.committed_at.isoformat(), "reopen": True})
-            _save(t, at, bump=False)  # one action, one version
-            _publish(t)
-            record_audit(acting_user, "ticket.commit_time", t, data={"to": t.committed_at.isoformat()}, at=at)
-    return t
+    return _transition_renewing(acting_user, ticket, Action.REOPEN, expected_version=expected_version, now=now,
+                                note=reason, handler=_back_to_first_responder, change=change)
 
 
 def do_withdraw_ticket(
@@ -995,6 +1023,16 @@ def _committed_time_error(committed_at: dt.datetime, at: dt.datetime) -> str:
     return ""
 
 
+# Answered (答复客户), waiting for the callback or closing: the committed time is kept as it was (until a reopening).
+ANSWERED_STATUSES = frozenset({Status.ANSWERED, Status.CALLED_BACK})
+
+
+def _check_may_commit(acting_user: Any, t: Ticket) -> None:
+    if not (policy.is_first_responder_side(acting_user, t) or policy.is_region_supervisor(acting_user, t)
+            or policy.is_admin(acting_user)):
+        raise PermissionDeniedError(_("Only the first responder or a supervisor may change the committed time."))
+
+
 def do_set_committed_time(
     *, acting_user: Any, ticket: Ticket | int, committed_at: dt.datetime, reason: str,
     expected_version: int | None = None, now: dt.datetime | None = None,
@@ -1006,12 +1044,13 @@ def do_set_committed_time(
     if committed_error:
         raise ValidationFailed(field="committed_at", message=committed_error)
     with transaction.atomic(), refcache.pinned():
-        t = _lock_ticket(ticket, expected_version)
-        if not (policy.is_first_responder_side(acting_user, t) or policy.is_region_supervisor(acting_user, t)
-                or policy.is_admin(acting_user)):
-            raise PermissionDeniedError(_("Only the first responder or a supervisor may change the committed time."))
+        t = _lock_ticket(ticket, expected_version, lambda locked: _check_may_commit(acting_user, locked))
         if not t.is_open:
             raise ValidationFailed(field="committed_at", message=_("The work order is no longer open."))
+        if t.status in ANSWERED_STATUSES:  # the customer has the result: no "time changed" SMS after it
+            raise ValidationFailed(field="committed_at", message=_(
+                "The customer has been answered: the committed time can no longer change (reopen the work order "
+                "to go on with it)."))
         previous = t.committed_at
         t.committed_at = committed_at
         _append_event(t, EventKind.COMMIT_TIME, acting_user, at, note=reason, visibility=Visibility.CUSTOMER,

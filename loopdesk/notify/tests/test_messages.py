@@ -280,3 +280,47 @@ def test_reopen_after_the_committed_time_renews_it_from_the_policy_and_tells_the
     u = s.do_reopen_ticket(acting_user=world.user("agent"), ticket=u, reason="客户再来电",
                            now=T0 + dt.timedelta(minutes=10))
     assert u.committed_at == kept and not u.events.filter(kind=EventKind.COMMIT_TIME).exists()
+
+
+@pytest.mark.parametrize("way", ["resume", "provide_info"])
+def test_coming_back_from_a_wait_after_the_committed_time_renews_it_and_tells_the_customer(
+        world: World, way: str) -> None:
+    """Off hold (or information supplied after a long wait) once the committed time has passed: as at a reopening,
+    a new committed time from the policy, counted from then, and the customer's commit_changed SMS."""
+    from loopdesk.sla.services import committed_time
+    from loopdesk.tickets.choices import EventKind
+
+    specialist, agent = world.user("specialist"), world.user("agent")
+    t = s.do_create_ticket(acting_user=agent, now=T0, dispatch=True, **world.ticket_kwargs())
+    t = s.do_accept_ticket(acting_user=specialist, ticket=t, now=T0 + dt.timedelta(hours=1))
+    if way == "resume":
+        t = s.do_request_hold(acting_user=specialist, ticket=t, reason="待建基站", now=T0 + dt.timedelta(hours=2))
+        t = s.do_approve_hold(acting_user=world.user("head"), ticket=t, now=T0 + dt.timedelta(hours=3))
+    else:
+        t = s.do_request_info(acting_user=specialist, ticket=t, question="具体楼层？", now=T0 + dt.timedelta(hours=2))
+    old = t.committed_at
+    later = old + dt.timedelta(days=10)
+    version = t.version
+    if way == "resume":
+        t = s.do_resume_ticket(acting_user=specialist, ticket=t, now=later)
+    else:
+        t = s.do_provide_info(acting_user=agent, ticket=t, info="18楼", now=later)
+    assert t.committed_at == committed_time(t.sla_policy, later) > later
+    assert t.version == version + 1
+    event = t.events.get(kind=EventKind.COMMIT_TIME)
+    assert event.visibility == "customer" and event.note == "" and event.data["from"] == old.isoformat()
+    message = CustomerMessage.objects.filter(ticket_id=t.pk).latest("id")
+    assert message.kind == "commit_changed" and notify.local_date_text(t.committed_at) in message.text
+
+
+def test_coming_back_from_a_short_hold_keeps_the_committed_time(world: World) -> None:
+    from loopdesk.tickets.choices import EventKind
+
+    specialist = world.user("specialist")
+    t = s.do_create_ticket(acting_user=world.user("agent"), now=T0, dispatch=True, **world.ticket_kwargs())
+    t = s.do_accept_ticket(acting_user=specialist, ticket=t, now=T0 + dt.timedelta(hours=1))
+    t = s.do_request_hold(acting_user=specialist, ticket=t, reason="待建基站", now=T0 + dt.timedelta(hours=2))
+    t = s.do_approve_hold(acting_user=world.user("head"), ticket=t, now=T0 + dt.timedelta(hours=3))
+    kept = t.committed_at
+    t = s.do_resume_ticket(acting_user=specialist, ticket=t, now=T0 + dt.timedelta(hours=4))
+    assert t.committed_at == kept and not t.events.filter(kind=EventKind.COMMIT_TIME).exists()

@@ -6,6 +6,7 @@ import datetime as dt
 import re
 
 import pytest
+from django.utils import translation
 
 from loopdesk.audit.models import AuditLog
 from loopdesk.conftest import T0, World
@@ -13,6 +14,7 @@ from loopdesk.core.errors import ConflictError, InvalidTransition, PermissionDen
 from loopdesk.tickets import services as s
 from loopdesk.tickets.choices import CallbackVerdict, ContactType, EventKind, LinkKind, RejectReason, Status
 from loopdesk.tickets.models import Ticket, TicketEvent, TicketLink
+from loopdesk.tickets.policy import allowed_actions
 
 H = dt.timedelta(hours=1)
 
@@ -81,8 +83,17 @@ def test_invalid_action_names_the_current_state_and_what_is_allowed(world: World
         s.do_reply_ticket(acting_user=world.user("specialist"), ticket=t, resolution="x", now=T0 + H)
     assert "Registered" in err.value.message or "已受理" in err.value.message
     assert err.value.params["status"] == Status.NEW
-    assert "dispatch" in err.value.params["allowed_actions"]
+    # The caller's own allowed actions (policy.allowed_actions), not every action of the status: the specialist
+    # may not dispatch, reject or answer a registered work order (each of them a 403).
+    assert err.value.params["allowed_actions"] == [] and "Dispatch" not in err.value.message
     assert Ticket.objects.get(pk=t.pk).version == t.version
+    with pytest.raises(InvalidTransition) as err:
+        s.do_close_ticket(acting_user=world.user("agent"), ticket=t, now=T0 + H)
+    assert err.value.params["allowed_actions"] == allowed_actions(world.user("agent"), t)
+    assert "dispatch" in err.value.params["allowed_actions"]
+    with translation.override("en"), pytest.raises(InvalidTransition) as err:
+        s.do_reply_ticket(acting_user=world.user("specialist"), ticket=t, resolution="x", now=T0 + H)
+    assert err.value.message.endswith("Possible now: none.")
 
 
 def test_stale_version_is_a_conflict_and_changes_nothing(world: World) -> None:
@@ -256,6 +267,32 @@ def test_committed_time_change_is_visible_to_the_customer(world: World) -> None:
     with pytest.raises(PermissionDeniedError):
         s.do_set_committed_time(acting_user=world.user("specialist"), ticket=t, committed_at=T0 + 300 * H,
                                 reason="x", now=T0 + H)
+    with pytest.raises(PermissionDeniedError):  # not a conflict: nothing about versions to one who may not
+        s.do_set_committed_time(acting_user=world.user("specialist"), ticket=t, committed_at=T0 + 300 * H,
+                                reason="x", now=T0 + H, expected_version=t.version - 1)
+
+
+def test_the_committed_time_cannot_change_once_the_customer_is_answered_until_reopened(world: World) -> None:
+    """After the answer (答复客户) the customer has the result: a new committed time would send a "time changed" SMS
+    about work already done. Refused under the field (zh and en) while answered or called back; a reopening (a new
+    cycle) allows it again."""
+    t = create(world)
+    t = s.do_answer_customer(acting_user=world.user("agent"), ticket=t, answer="已解决", resolution="已解决",
+                             now=T0 + H)
+    for language, text in (("en", "answered"), ("zh-hans", "已答复客户")):
+        with translation.override(language), pytest.raises(ValidationFailed) as err:
+            s.do_set_committed_time(acting_user=world.user("agent"), ticket=t, committed_at=T0 + 200 * H,
+                                    reason="x", now=T0 + 2 * H)
+        assert text in err.value.errors["committed_at"][0], err.value.errors
+    t = s.do_callback(acting_user=world.user("agent"), ticket=t, verdict=CallbackVerdict.SATISFIED, now=T0 + 3 * H)
+    with pytest.raises(ValidationFailed):
+        s.do_set_committed_time(acting_user=world.user("agent"), ticket=t, committed_at=T0 + 200 * H, reason="x",
+                                now=T0 + 4 * H)
+    assert not TicketEvent.objects.filter(ticket=t, kind=EventKind.COMMIT_TIME).exists()
+    t = s.do_reopen_ticket(acting_user=world.user("agent"), ticket=t, reason="客户再来电", now=T0 + 5 * H)
+    t = s.do_set_committed_time(acting_user=world.user("agent"), ticket=t, committed_at=T0 + 200 * H, reason="x",
+                                now=T0 + 6 * H)
+    assert t.committed_at == T0 + 200 * H
 
 
 def test_withdrawn_after_dispatch_stops_the_department_clock(world: World) -> None:

@@ -481,6 +481,21 @@ def test_patch_by_a_token_without_permission_is_403_and_changes_nothing(world: W
     assert Ticket.objects.get(pk=pk).status == Status.NEW
 
 
+def test_a_read_only_user_is_403_before_any_if_match_check(world: World, crm) -> None:
+    """An auditor's token sending a stale If-Match got 412 (and so learnt the ticket had changed) on PATCH and
+    DELETE: one who may not change the ticket is refused first, whatever If-Match says."""
+    pk = create(crm, world).json()["id"]
+    patch(crm, pk, {"note": [{"text": "跟进"}]})
+    auditor = client_for(issue_token(world.users["auditor"]))
+    for if_match in ('"1"', '"99"'):
+        assert_error(patch(auditor, pk, {"status": "cancelled", "statusChangeReason": "x"}, HTTP_IF_MATCH=if_match),
+                     403)
+        assert_error(auditor.delete(f"{BASE}/troubleTicket/{pk}", HTTP_IF_MATCH=if_match), 403)
+    specialist = client_for(issue_token(world.users["zh_agent"]))  # another region: no such ticket for it
+    assert_error(specialist.delete(f"{BASE}/troubleTicket/{pk}", HTTP_IF_MATCH='"1"'), 404)
+    assert Ticket.objects.get(pk=pk).status == Status.NEW
+
+
 def test_patch_required_reason_is_a_field_error(world: World, crm) -> None:
     pk = create(crm, world).json()["id"]
     assert_error(patch(crm, pk, {"status": "cancelled"}), 400, "statusChangeReason")
@@ -510,6 +525,16 @@ def test_patch_expected_resolution_date_changes_the_committed_time(world: World,
     body = patch(crm, pk, {"expectedResolutionDate": when.isoformat(), "statusChangeReason": "客户同意"}).json()
     assert Ticket.objects.get(pk=pk).committed_at == when
     assert dt.datetime.fromisoformat(body["expectedResolutionDate"]) == when
+
+
+def test_patch_expected_resolution_date_after_the_answer_is_a_400_on_it(world: World, crm) -> None:
+    """Resolved (the customer answered): a new committed time would SMS 'time changed' about finished work."""
+    pk = create(crm, world).json()["id"]
+    s.do_answer_customer(acting_user=world.users["agent"], ticket=pk, answer="已解决", resolution="已解决")
+    when = (timezone.now() + dt.timedelta(days=3)).replace(microsecond=0)
+    assert_error(patch(crm, pk, {"expectedResolutionDate": when.isoformat(), "statusChangeReason": "客户同意"}),
+                 400, "expectedResolutionDate")
+    assert Ticket.objects.get(pk=pk).committed_at != when
 
 
 def test_attributes_of_the_resource_that_cannot_be_sent_say_why(world: World, crm) -> None:

@@ -29,7 +29,8 @@ from rest_framework.views import APIView
 from loopdesk.core.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationFailed
 from loopdesk.core.text import ascii_digits, is_db_id, plus_offset
 from loopdesk.customers.services import clean_msisdn
-from loopdesk.tickets.choices import Channel
+from loopdesk.tickets import policy
+from loopdesk.tickets.choices import Action, Channel
 from loopdesk.tickets.models import ExternalRef, Ticket
 from loopdesk.tmf import mapping
 from loopdesk.tmf.auth import TokenScopePermission, request_token, scoped_tickets
@@ -369,6 +370,10 @@ class TroubleTicketDetailView(TmfView):
         listed = _if_match(request)
         ticket = self.ticket(request, id)
         expected = _expected_version(ticket, listed)
+        # One who may change nothing is refused before the precondition (RFC 9110 §13.2.1: a request refused
+        # without it ignores it), and learns nothing about versions.
+        if policy.is_read_only(request.user):
+            raise PermissionDeniedError(_("You may not change this work order."))
         # The precondition before the body (RFC 9110 §13.2.2): a stale If-Match is a 412 whatever the body says;
         # patch_ticket compares again on the locked row.
         operations.check_version(ticket.version, expected)
@@ -387,6 +392,9 @@ class TroubleTicketDetailView(TmfView):
         listed = _if_match(request)
         ticket = self.ticket(request, id)
         expected = _expected_version(ticket, listed)
+        if not policy.could_take(request.user, Action.WITHDRAW, ticket):  # before If-Match: as PATCH
+            raise PermissionDeniedError(_("You may not “%(action)s” this work order.") % {
+                "action": Action.WITHDRAW.label})
         operations.delete_ticket(request.user, request_token(request), ticket, expected)
         return Response(status=status.HTTP_204_NO_CONTENT)
 

@@ -47,6 +47,17 @@ def test_a_current_form_of_an_action_not_allowed_is_still_a_403(world: Any, clie
     assert response.status_code == 403
 
 
+def test_a_stale_form_of_an_action_the_user_could_never_take_is_a_403(world: Any, client_for: Any) -> None:
+    """The first responder posting "accept" (a handler's action) with a stale version was told the work order had
+    changed (409, with its version): the permission check comes first, as in the API."""
+    ticket = _dispatched(world)
+    seen = ticket.version
+    do_accept_ticket(acting_user=world.user("specialist2"), ticket=ticket)
+    response = client_for("agent").post(f"/tickets/{ticket.pk}/act/accept/", {"version": seen}, headers=HX)
+    assert response.status_code == 403
+    assert "changed by someone else" not in response.content.decode()
+
+
 def test_a_read_only_auditor_posting_any_action_form_gets_a_403(world: Any, client_for: Any) -> None:
     ticket = _dispatched(world)
     seen = ticket.version

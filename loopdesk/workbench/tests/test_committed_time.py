@@ -93,3 +93,22 @@ def test_only_the_first_responders_side_and_supervisors_may(world: World, client
         assert response.status_code == 403, role
     assert client_for("supervisor").post(f"/tickets/{t.pk}/committed-time/", {
         "version": t.version, "committed_at": later, "reason": "监管要求"}).status_code == 302
+
+
+def test_once_the_customer_is_answered_the_form_is_gone_and_a_post_is_a_field_error(world: World,
+                                                                                   client_for: Any) -> None:
+    """After the answer a new committed time would SMS 'time changed' to a customer who has the result: not
+    offered, and a form posted from an older page is refused under its field (was a 302 and an SMS)."""
+    from loopdesk.tickets.services import do_answer_customer
+
+    t = do_create_ticket(acting_user=world.user("agent"), **world.ticket_kwargs())
+    t = do_answer_customer(acting_user=world.user("agent"), ticket=t, answer="已解决", resolution="已解决")
+    client = client_for("agent", "zh-hans")
+    assert 'id="commit-time"' not in client.get(f"/tickets/{t.pk}/").content.decode()
+    later = _local(timezone.now() + dt.timedelta(days=2))
+    response = client.post(f"/tickets/{t.pk}/committed-time/",
+                           {"version": t.version, "committed_at": later, "reason": "客户要求"})
+    assert response.status_code == 422
+    assert "已答复客户" in response.context["commit_errors"]["committed_at"][0]
+    assert "已答复客户，承诺时间不能再变更" in response.content.decode()  # shown under the field
+    assert not Ticket.objects.get(pk=t.pk).events.filter(kind=EventKind.COMMIT_TIME).exists()

@@ -60,10 +60,12 @@ def _moment(value: Any) -> dt.datetime | None:
         return None
 
 
-def may_change_committed_time(user: Any, ticket: Ticket) -> bool:
+def may_change_committed_time(user: Any, ticket: Ticket, *, now: bool = True) -> bool:
     """Who may change the resolution time promised to the customer (as `services.do_set_committed_time` decides):
-    the first responder's side, a supervisor of the region or an administrator, while the work order is open."""
-    if not ticket.is_open or policy.is_read_only(user):
+    the first responder's side, a supervisor of the region or an administrator; with `now` (the form is offered),
+    only while the work order is open and the customer not yet answered (the service refuses it then, under the
+    field)."""
+    if policy.is_read_only(user) or (now and (not ticket.is_open or ticket.status in services.ANSWERED_STATUSES)):
         return False
     return bool(policy.is_first_responder_side(user, ticket) or policy.is_region_supervisor(user, ticket)
                 or policy.is_admin(user))
@@ -132,8 +134,9 @@ def ticket_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         raise Http404(_("No such action."))
     if action not in policy.allowed_actions(request.user, ticket):
         seen = posted_version(request.POST) if request.method == "POST" else None
-        if seen is not None and seen != ticket.version and may_write(request.user, ticket):
-            # A form opened before someone else moved the ticket on: say so (reload), not "you may not".
+        if seen is not None and seen != ticket.version and policy.could_take(request.user, action, ticket):
+            # A form opened before someone else moved the ticket on: say so (reload), not "you may not". Only to
+            # one who could take the action at all: the others get the 403 whatever version they send.
             form = ActionForm(request.POST, action=action, ticket=ticket, user=request.user)
             form.is_valid()
             form.errors.clear()  # only the conflict: the fields' own errors would not help before a reload
@@ -225,7 +228,7 @@ def change_committed_time(request: HttpRequest, pk: int) -> HttpResponse:
     """The ticket page's "change committed time" form: `do_set_committed_time`; a refusal re-shows the page with the
     errors under the fields and what was typed (422, or 409 when the work order changed meanwhile)."""
     ticket = get_ticket(request.user, pk)
-    if not may_change_committed_time(request.user, ticket):
+    if not may_change_committed_time(request.user, ticket, now=False):  # the state is the service's field error
         raise PermissionDenied(_("Only the first responder or a supervisor may change the committed time."))
     form = CommitTimeForm(request.POST)
     errors: dict[str, list[str]] = {}

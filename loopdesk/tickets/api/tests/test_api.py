@@ -615,9 +615,11 @@ def test_an_impossible_action_lists_the_actions_the_caller_may_take_now(world: W
     while the detail's `allowed_actions` (same name) are the caller's own."""
     t = make(world)[0]
     t = s.do_dispatch_ticket(acting_user=world.user("agent"), ticket=t, to_unit=world.units["netmaint"])
-    for key in ("agent", "specialist"):
+    # Each an action of theirs, not possible now (one they could never take is a 403).
+    for key, action, extra in (("agent", "close", {}), ("specialist", "reply", {"resolution": "x"})):
         client = as_user(world, key)
-        refused = client.post(f"/api/tickets/{t.pk}/actions/close/", {"version": t.version}, format="json")
+        refused = client.post(f"/api/tickets/{t.pk}/actions/{action}/", {"version": t.version, **extra},
+                              format="json")
         assert refused.status_code == 409 and refused.json()["code"] == "invalid_transition"
         detail = client.get(f"/api/tickets/{t.pk}/").json()
         assert refused.json()["allowed_actions"] == detail["allowed_actions"], key
@@ -642,3 +644,20 @@ def test_a_cursor_whose_position_is_not_a_value_of_the_order_is_a_400_not_a_serv
     response = as_user(world, "supervisor").get(url, {"cursor": cursor})
     assert response.status_code == 400, response.content[:200]
     assert response.json()["field"] == "cursor"
+
+
+def test_an_action_the_caller_may_not_take_is_403_before_any_version_check(world: World) -> None:
+    """A user who may not take the action got 409 "changed meanwhile" (with the current version) when also sending
+    a stale version: the permission check comes first, and tells nothing about versions."""
+    t = s.do_create_ticket(acting_user=world.user("agent"), **world.ticket_kwargs(), dispatch=True)
+    agent = as_user(world, "agent")  # the first responder: sees it, may not accept it
+    for version in (t.version, t.version - 1, t.version + 5):
+        response = agent.post(f"/api/tickets/{t.pk}/actions/accept/", {"version": version}, format="json")
+        assert response.status_code == 403, (version, response.content)
+        assert response.json()["code"] == "permission_denied" and "current_version" not in response.json()
+    # One who may: a stale version is still a conflict.
+    stale = as_user(world, "specialist").post(f"/api/tickets/{t.pk}/actions/accept/", {"version": t.version - 1},
+                                              format="json")
+    assert stale.status_code == 409 and stale.json()["code"] == "conflict"
+    t.refresh_from_db()
+    assert t.status == Status.DISPATCHED and t.handler_user_id is None
