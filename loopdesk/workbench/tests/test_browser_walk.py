@@ -1,0 +1,28 @@
+"""Defects found walking the web UI in a real browser (Playwright, Debian's Chromium), each the shortest path that
+shows it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from playwright.sync_api import Browser, expect
+
+from loopdesk.workbench.tests.test_browser import CALLER, browser, sign_in  # noqa: F401 - the module-scoped fixture
+
+
+def test_desk_route_preview_sends_only_what_routing_reads(world: Any, live_server: Any,
+                                                          browser: Browser) -> None:  # noqa: F811
+    # The preview is a GET fired on every change of the desk form: with the whole form in its URL, a long
+    # description (a few hundred Chinese characters, 9 bytes each once encoded) overflowed gunicorn's 4 KB request
+    # line (414, "something went wrong") and put the customer's complaint and the CSRF token into access logs.
+    page = sign_in(browser, live_server.url, "agent", "pw-agent", "zh-hans")
+    page.goto(f"{live_server.url}/desk/?caller={CALLER}")
+    page.fill("#id_description", "客户反映家中室内无信号，" * 40)
+    with page.expect_request(lambda r: "/desk/preview/" in r.url) as preview:
+        page.locator("#id_category_search").fill("室内")
+        page.locator("#id_category_search").press("Enter")
+    url = preview.value.url
+    assert "description=" not in url and "csrfmiddlewaretoken=" not in url, url
+    assert "category=" in url and len(url) < 400, url
+    expect(page.locator("#preview-unit")).to_contain_text("网络维护中心")
+    page.context.close()
