@@ -26,3 +26,18 @@ def test_desk_route_preview_sends_only_what_routing_reads(world: Any, live_serve
     assert "category=" in url and len(url) < 400, url
     expect(page.locator("#preview-unit")).to_contain_text("网络维护中心")
     page.context.close()
+
+
+
+def test_no_page_logs_a_missing_favicon(world: Any, live_server: Any, browser: Browser) -> None:  # noqa: F811
+    # Chromium asks for /favicon.ico where a page names no icon (the admin, the API docs): a 404 and a console
+    # error on the first page of every session.
+    page = browser.new_context(locale="en").new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(f"{live_server.url}/accounts/login/", wait_until="networkidle")
+    page.wait_for_timeout(300)
+    assert errors == []
+    icon = page.request.get(f"{live_server.url}/favicon.ico")
+    assert icon.ok and icon.headers["content-type"].startswith("image/svg+xml")
+    page.context.close()
