@@ -41,3 +41,15 @@ def test_no_page_logs_a_missing_favicon(world: Any, live_server: Any, browser: B
     icon = page.request.get(f"{live_server.url}/favicon.ico")
     assert icon.ok and icon.headers["content-type"].startswith("image/svg+xml")
     page.context.close()
+
+
+def test_the_board_fits_the_window(world: Any, live_server: Any, browser: Browser) -> None:  # noqa: F811
+    # The by-branch table's unwrapped column titles in the board's narrow column pushed the page sideways.
+    for language in ("en", "zh-hans"):
+        world.users["supervisor"].language = language
+        world.users["supervisor"].save(update_fields=["language"])
+        page = sign_in(browser, live_server.url, "supervisor", "pw-supervisor", language)
+        page.goto(f"{live_server.url}/board/")
+        expect(page.locator("#by-branch")).to_be_visible()
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), language
+        page.context.close()
