@@ -7,6 +7,7 @@ from typing import Any
 
 from playwright.sync_api import Browser, expect
 
+from loopdesk.tickets.services import do_create_ticket
 from loopdesk.workbench.tests.test_browser import CALLER, browser, sign_in  # noqa: F401 - the module-scoped fixture
 
 
@@ -53,3 +54,16 @@ def test_the_board_fits_the_window(world: Any, live_server: Any, browser: Browse
         expect(page.locator("#by-branch")).to_be_visible()
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), language
         page.context.close()
+
+
+def test_the_ticket_page_and_the_desk_fit_the_window(world: Any, live_server: Any,
+                                                    browser: Browser) -> None:  # noqa: F811
+    # The hidden legends of the note's and the desk's radio rows (screen-reader text) stuck out to the right of the
+    # page: a horizontal scroll bar on every ticket page.
+    ticket = do_create_ticket(acting_user=world.user("agent"), **world.ticket_kwargs())
+    page = sign_in(browser, live_server.url, "agent", "pw-agent", "en")
+    for path in (f"/tickets/{ticket.pk}/", f"/desk/?caller={CALLER}"):
+        page.goto(f"{live_server.url}{path}")
+        expect(page.locator("legend").first).to_be_attached()
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), path
+    page.context.close()
