@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from loopdesk.followup.admin import ticket_or_region_scoped
 from loopdesk.surveys.models import InboundSms, SpamNumber, SpamReport, Survey
@@ -20,9 +21,16 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(Survey)
 class SurveyAdmin(ReadOnlyAdmin):
-    list_display = ("kind", "ticket", "unit", "status", "score", "sent_at", "answered_via")
+    list_display = ("kind", "ticket", "unit", "status", "score", "sent_at", "answered_via_label")
     list_filter = ("kind", "status", "score")
-    exclude = ("token_hash",)
+    exclude = ("token_hash", "answered_via")
+    readonly_fields = ("answered_via_label",)
+
+    @admin.display(description=_("answered via"), ordering="answered_via")
+    def answered_via_label(self, obj: Survey) -> str:
+        """How the customer answered, in the user's language (the stored code read "sms" / "web")."""
+        labels = {"sms": _("SMS"), "web": _("one-time survey link")}
+        return str(labels.get(obj.answered_via, obj.answered_via))
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Survey]:
         """The surveys of work orders the user may see; window surveys (no work order): the rated unit's region."""

@@ -23,6 +23,13 @@
       }
       return option;
     }
+    // A bar chart by unit names every bar (ECharts hid every other name once they crowded the axis) and grows to
+    // give each its line.
+    function fit(id, names) {
+      var el = document.getElementById(id);
+      if (el) { el.style.height = Math.max(el.clientHeight, names.length * 24 + 80) + "px"; }
+      return { type: "category", data: names, axisLabel: { interval: 0 } };
+    }
     // urls: one list per series (a rate's points open its numerator's list, not the bars' volume).
     function chart(id, option, urls) {
       var el = document.getElementById(id);
@@ -54,7 +61,7 @@
     chart("chart-departments", empty({
       tooltip: { trigger: "axis" }, legend: {}, grid: { left: 120 },
       xAxis: { type: "value", max: 100, axisLabel: { formatter: "{value}%" } },
-      yAxis: { type: "category", data: d.names },
+      yAxis: fit("chart-departments", d.names),
       series: [{ name: d.labels.timeliness, type: "bar", data: d.timeliness, tooltip: pctTip },
                { name: d.labels.satisfaction, type: "bar", data: d.satisfaction, tooltip: pctTip }]
     }, [present(d.timeliness), present(d.satisfaction)]), [d.urls.timeliness, d.urls.satisfaction]);
@@ -62,7 +69,7 @@
     chart("chart-branches", empty({
       tooltip: { trigger: "axis" }, legend: {}, grid: { left: 120 },
       xAxis: { type: "value", max: 100, axisLabel: { formatter: "{value}%" } },
-      yAxis: { type: "category", data: b.names },
+      yAxis: fit("chart-branches", b.names),
       series: [{ name: b.labels.timeliness, type: "bar", data: b.timeliness, tooltip: pctTip }]
     }, [present(b.timeliness)]), [b.urls.timeliness]);
   }
