@@ -49,7 +49,7 @@ from loopdesk.reports.rollups import (
 )
 from loopdesk.tickets.choices import CallbackVerdict, Channel, ContactType
 from loopdesk.tickets.models import Category, Ticket
-from loopdesk.tickets.policy import is_admin, visible_tickets
+from loopdesk.tickets.policy import company_scope_q, is_admin, visible_tickets
 
 Totals = dict[str, int]
 
@@ -272,14 +272,7 @@ def rollup_scope(user: Any) -> Q | None:
     if is_admin(user):
         return Q()
     if user.role_codes & {Role.SUPERVISOR, Role.AUDITOR, Role.DISPATCHER}:
-        unit = user.unit
-        if unit is None:
-            return Q(pk__in=[])
-        if unit.level == UnitLevel.HQ:
-            return Q()
-        if unit.level == UnitLevel.PROVINCE:
-            return Q(province=unit.province)
-        return Q(region=unit.region)
+        return company_scope_q(user.unit)
     return None
 
 

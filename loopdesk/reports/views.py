@@ -24,7 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from loopdesk.core.errors import DomainError
 from loopdesk.core.text import ascii_digits, is_db_id
 from loopdesk.customers.choices import Brand, Tier
-from loopdesk.org.choices import UnitFunction, UnitLevel
+from loopdesk.org.choices import UnitFunction
 from loopdesk.org.models import OrgUnit
 from loopdesk.reports import exports, importjobs, imports, monthly, scorecards, stash
 from loopdesk.reports import measures as m
@@ -195,14 +195,7 @@ def unit_scope(user: Any) -> Q:
         return Q(pk__in=[])
     if policy.is_admin(user):
         return Q()
-    unit = user.unit
-    if unit is None:
-        return Q(pk__in=[])
-    if unit.level == UnitLevel.HQ:
-        return Q()
-    if unit.level == UnitLevel.PROVINCE:
-        return Q(province=unit.province)
-    return Q(region=unit.region)
+    return policy.company_scope_q(user.unit)
 
 
 def _context(request: HttpRequest, period: m.Period, filters: dict[str, Any], keep: tuple = (),

@@ -35,9 +35,9 @@ def is_read_only(user: Any) -> bool:
     return bool(user.role_codes == {Role.AUDITOR} and not is_admin(user))
 
 
-def _scope_q_for_wide_role(user: Any) -> Q:
-    """Supervisors, auditors and dispatchers see every ticket of the company their unit belongs to."""
-    unit = user.unit
+def company_scope_q(unit: Any) -> Q:
+    """The rows (with `province` and `region` columns: tickets, units, rollups) of the company `unit` belongs to:
+    everything for HQ, its province for a province's unit, else its region (city); nothing without a unit."""
     if unit is None:
         return Q(pk__in=[])
     if unit.level == UnitLevel.HQ:
@@ -45,6 +45,11 @@ def _scope_q_for_wide_role(user: Any) -> Q:
     if unit.level == UnitLevel.PROVINCE:
         return Q(province=unit.province)
     return Q(region=unit.region)
+
+
+def _scope_q_for_wide_role(user: Any) -> Q:
+    """Supervisors, auditors and dispatchers see every ticket of the company their unit belongs to."""
+    return company_scope_q(user.unit)
 
 
 def visible_tickets(user: Any, queryset: QuerySet[Ticket] | None = None) -> QuerySet[Ticket]:
