@@ -177,8 +177,8 @@ class DeskForm(forms.Form):
 
     def __init__(self, *args: Any, channel: str = Channel.HOTLINE, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        fill_categories(self.fields["category"], _("Type to search, e.g. 信号"))
-        self.fields["category"].widget.attrs["data-placeholder"] = str(_("Type to search, e.g. 信号 or 话费"))
+        fill_categories(self.fields["category"], _("Type to search, e.g. signal"))
+        self.fields["category"].widget.attrs["data-placeholder"] = str(_("Type to search, e.g. signal or bill"))
         self.fields["channel"].initial = channel
 
     def clean_category(self) -> Category | None:
@@ -207,7 +207,7 @@ class PolicyPreviewForm(forms.Form):
         who must choose the city or a branch: the city's rules and second-line support depend on it."""
         super().__init__(*args, **kwargs)
         self.home_region = home_region
-        fill_categories(self.fields["category"], _("Type to search, e.g. 信号"))
+        fill_categories(self.fields["category"], _("Type to search, e.g. signal"))
         language = get_language()
         cities = OrgUnit.objects.filter(level=UnitLevel.CITY, is_active=True).order_by("path")
         self.fields["city"].choices = [("", _("My city") if home_region else "—")] + [

@@ -266,3 +266,10 @@ def test_a_contact_the_service_refuses_leaves_no_new_customer_behind(world: Any,
     assert response.status_code == 422
     assert "No SLA policy" in response.content.decode()
     assert not Ticket.objects.exists() and not Customer.objects.filter(msisdn="13912345678").exists()
+
+
+def test_the_category_search_hint_gives_examples_in_the_pages_language(world: Any, client_for: Any) -> None:
+    english = client_for("agent").get("/desk/?caller=13912345678").content.decode()
+    assert "Type to search, e.g. signal or bill" in english and "e.g. 信号" not in english
+    chinese = client_for("agent", "zh-hans").get("/desk/?caller=13912345678").content.decode()
+    assert "输入关键词搜索，如：信号、话费" in chinese
