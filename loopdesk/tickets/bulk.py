@@ -40,6 +40,10 @@ MINUTE = 60
 Pauses = list[tuple[int, int | None]]
 
 
+def _seconds_of_day(t: dt.time) -> int:
+    return t.hour * HOUR + t.minute * MINUTE + t.second
+
+
 class FastClock:
     """`WorkingTime.add` / `elapsed` on epoch seconds. Working days are looked up once into merged segments."""
 
@@ -50,8 +54,8 @@ class FastClock:
         if self.always:
             return
         wt = working_time
-        start_s = wt.work_start.hour * HOUR + wt.work_start.minute * MINUTE + wt.work_start.second
-        end_s = DAY if wt.work_end is None else wt.work_end.hour * HOUR + wt.work_end.minute * MINUTE
+        start_s = _seconds_of_day(wt.work_start)
+        end_s = DAY if wt.work_end is None else _seconds_of_day(wt.work_end)
         for day in range(first_day, last_day + 1):
             if not wt.is_workday(dt.date(1970, 1, 1) + dt.timedelta(days=day)):
                 continue

@@ -405,3 +405,21 @@ def test_a_new_calendar_that_gets_a_deleted_ones_id_is_not_counted_by_the_old_ru
     assert (new.pk, new.version) == (pk, version)
     counted = working_time_for(new)
     assert counted.kind == CalendarKind.ALWAYS and counted.overrides == {}
+
+
+def test_the_bulk_clock_counts_a_working_day_ending_on_seconds_like_the_live_clock() -> None:
+    """The generator's and legacy import's FastClock must count what WorkingTime counts: a working day entered as
+    ending at 17:30:30 (the admin takes seconds) lost its last 30 seconds there, so bulk-loaded due times were
+    earlier than the ones a recompute gives."""
+    from loopdesk.tickets.bulk import DAY, LOCAL_OFFSET, FastClock
+
+    wt = WorkingTime(CalendarKind.WORKDAYS, dt.time(8, 30, 15), dt.time(17, 30, 30), {})
+    start = at(2026, 11, 2, 17, 0)  # a Monday
+    first = (int(start.timestamp()) + LOCAL_OFFSET) // DAY
+    fast = FastClock(wt, first - 1, first + 30)
+    for minutes in (30, 31, 60, 9 * 60, 10 * 60):
+        expected = wt.add(start, minutes)
+        assert expected is not None
+        assert fast.add(int(start.timestamp()), minutes, []) == int(expected.timestamp()), minutes
+    end = at(2026, 11, 4, 12, 0)
+    assert fast.elapsed(int(start.timestamp()), int(end.timestamp()), []) == wt.elapsed(start, end)
