@@ -55,6 +55,9 @@ T: dict[str, str] = {
         "工作时段过短：使用该日历的 SLA 策略中最长的时限（%(minutes)s 分钟）无法在约三年内计满。",
     "A 24×7 calendar counts every minute: a date override has no effect on it. Enter it on a working-day calendar.":
         "24×7 日历每分钟都计时，按日期调整对其无效，请在工作日日历中录入。",
+    "A 24×7 calendar counts every minute: date overrides have no effect on it. "
+    "Delete them, or keep it a working-day calendar.":
+        "24×7 日历每分钟都计时，按日期调整对其无效：请删除这些调整，或保留为工作日日历。",
     "A unit below a city company has that city's region code (%(region)s).":
         "地市分公司下属单位的地市代码须与该地市一致（%(region)s）。",
     "A unit below a city company has that city's province code (%(province)s).":

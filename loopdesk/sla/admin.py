@@ -13,14 +13,16 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F
+from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 
 from loopdesk.audit.admin import AuditedAdminMixin
 from loopdesk.sla.calendars import uncovered_years
-from loopdesk.sla.models import BusinessCalendar, CalendarDay, SlaPolicy
+from loopdesk.sla.models import BusinessCalendar, CalendarDay, CalendarKind, SlaPolicy
 from loopdesk.sla.recompute import schedule_recompute
 
 
@@ -72,8 +74,26 @@ class CalendarWarningMixin:
         return super().changeform_view(request, object_id, form_url, extra_context)  # type: ignore[misc]
 
 
+class CalendarDayFormSet(BaseInlineFormSet):
+    """The calendar page's override rows: none on a 24×7 calendar (docs/sla.md), judged by the kind the form is
+    saving, not the stored one, so that turning a calendar with overrides into 24×7, or adding a 24×7 calendar
+    with override rows, is refused as the override page refuses one (rows marked for deletion do not count)."""
+
+    def clean(self) -> None:
+        super().clean()
+        if self.instance.kind != CalendarKind.ALWAYS:
+            return
+        kept = [form for form in self.forms
+                if form.has_changed() or form.instance.pk is not None
+                if not (self.can_delete and self._should_delete_form(form))]
+        if kept:
+            raise ValidationError(_("A 24×7 calendar counts every minute: date overrides have no effect on it. "
+                                    "Delete them, or keep it a working-day calendar."))
+
+
 class CalendarDayInline(admin.TabularInline):
     model = CalendarDay
+    formset = CalendarDayFormSet
     fields = ("date", "is_workday", "note")
     ordering = ("-date",)
     extra = 1

@@ -423,3 +423,44 @@ def test_the_bulk_clock_counts_a_working_day_ending_on_seconds_like_the_live_clo
         assert fast.add(int(start.timestamp()), minutes, []) == int(expected.timestamp()), minutes
     end = at(2026, 11, 4, 12, 0)
     assert fast.elapsed(int(start.timestamp()), int(end.timestamp()), []) == wt.elapsed(start, end)
+
+
+def _calendar_form(calendar: BusinessCalendar, **changes: str) -> dict[str, str]:
+    form = {"code": calendar.code, "name": calendar.name, "kind": calendar.kind, "work_start": "00:00",
+            "work_end": "", "days-TOTAL_FORMS": "0", "days-INITIAL_FORMS": "0", "days-MIN_NUM_FORMS": "0",
+            "days-MAX_NUM_FORMS": "1000"}
+    form.update(changes)
+    return form
+
+
+def test_a_calendar_with_overrides_cannot_become_24x7_nor_get_them_on_the_calendar_page(world: World,
+                                                                                         client) -> None:
+    """docs/sla.md: overrides belong to working-day calendars, a 24×7 calendar refuses them. The override page
+    refused them, but the calendar page did not: turning a working-day calendar with a typhoon day into 24×7 kept
+    the day (listed, counted, and without effect), and a new 24×7 calendar took overrides in its inline rows."""
+    workdays = world.calendars["workdays"]
+    typhoon = CalendarDay.objects.create(calendar=workdays, date=dt.date(2026, 11, 9), is_workday=False, note="台风")
+    admin = _admin_client(world, client)
+    url = f"/admin/sla/businesscalendar/{workdays.pk}/change/"
+    row = {"days-INITIAL_FORMS": "1", "days-TOTAL_FORMS": "1", "days-0-id": str(typhoon.pk),
+           "days-0-calendar": str(workdays.pk), "days-0-date": "2026-11-09", "days-0-is_workday": "",
+           "days-0-note": "台风"}
+    page = post_admin_change(admin, url, _calendar_form(workdays, kind=CalendarKind.ALWAYS, **row),
+                             headers={"accept-language": "zh-hans"})
+    assert page.status_code == 200
+    assert "请删除这些调整" in str(page.context["inline_admin_formsets"][0].formset.non_form_errors())
+    assert "请删除这些调整" in page.content.decode()
+    workdays.refresh_from_db()
+    assert workdays.kind == CalendarKind.WORKDAYS
+    # Deleting the overrides in the same save is fine.
+    page = post_admin_change(admin, url, _calendar_form(workdays, kind=CalendarKind.ALWAYS, **row,
+                                                        **{"days-0-DELETE": "on"}))
+    assert page.status_code == 302
+    workdays.refresh_from_db()
+    assert workdays.kind == CalendarKind.ALWAYS and not workdays.days.exists()
+    # A new 24×7 calendar with an override row: refused, nothing created.
+    new = BusinessCalendar(code="new24", name="新全天", kind=CalendarKind.ALWAYS)
+    page = admin.post("/admin/sla/businesscalendar/add/", _calendar_form(new, **{
+        "days-TOTAL_FORMS": "1", "days-0-date": "2026-11-10", "days-0-is_workday": "", "days-0-note": "台风"}))
+    assert page.status_code == 200
+    assert not BusinessCalendar.objects.filter(code="new24").exists()
