@@ -11,7 +11,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from loopdesk.audit.admin import may_reveal_customers, users_regions_q
-from loopdesk.core.text import mask_msisdn
+from loopdesk.core.text import hide_survey_tokens, mask_msisdn
 from loopdesk.outbox import worker
 from loopdesk.outbox.models import OutboxMessage
 
@@ -56,16 +56,19 @@ class OutboxMessageAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[OutboxMessage]:
         return super().get_queryset(request).filter(users_rows_q(request))
 
+    # A survey SMS's link token (the customer's credential to rate) is hidden from everyone, revealers too.
     def get_fields(self, request: HttpRequest, obj: OutboxMessage | None = None) -> Any:
-        fields = list(super().get_fields(request, obj))
-        if may_reveal_customers(request):
-            return fields
-        masked = {"target": "masked_target", "payload": "masked_payload"}
+        fields = [name for name in super().get_fields(request, obj) if name not in ("masked_target", "masked_payload",
+                                                                                    "shown_payload")]
+        masked = {"payload": "shown_payload"}
+        if not may_reveal_customers(request):
+            masked = {"target": "masked_target", "payload": "masked_payload"}
         return [masked.get(name, name) for name in fields]
 
     def get_readonly_fields(self, request: HttpRequest, obj: OutboxMessage | None = None) -> Any:
         readonly = list(super().get_readonly_fields(request, obj))
-        return readonly if may_reveal_customers(request) else [*readonly, "masked_target", "masked_payload"]
+        return [*readonly, "shown_payload"] if may_reveal_customers(request) else [*readonly, "masked_target",
+                                                                                   "masked_payload"]
 
     @admin.display(description=_("target"))
     def masked_target(self, obj: OutboxMessage) -> str:
@@ -73,7 +76,11 @@ class OutboxMessageAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("payload"))
     def masked_payload(self, obj: OutboxMessage) -> str:
-        return _masked(json.dumps(obj.payload, ensure_ascii=False), obj.target)
+        return hide_survey_tokens(_masked(json.dumps(obj.payload, ensure_ascii=False), obj.target))
+
+    @admin.display(description=_("payload"))
+    def shown_payload(self, obj: OutboxMessage) -> str:
+        return hide_survey_tokens(json.dumps(obj.payload, ensure_ascii=False))
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -161,3 +161,35 @@ def test_a_city_auditor_reads_the_outbox_and_delivery_log_of_their_citys_work_or
     assert client.get(f"/admin/outbox/outboxmessage/{zh_row.pk}/change/").status_code == 302  # "does not exist"
     logs = client.get("/admin/tmf/deliverylog/").context["cl"].result_list
     assert {row.ticket_id for row in logs} == {jm.pk, None}
+
+
+def test_the_admin_never_shows_a_surveys_one_time_link(world: World) -> None:
+    """A survey SMS carries the customer's one-time rating link (the survey row keeps only its hash): the SMS and
+    outbox admin showed it whole, so staff reading there could rate the work order as the customer."""
+    from loopdesk.notify.models import MessageKind
+    from loopdesk.notify.services import queue_sms
+    from loopdesk.outbox.models import OutboxMessage
+    from loopdesk.surveys.services import survey_for_token, survey_link
+
+    token = "Sec7retT0ken_-abc"
+    message = queue_sms(msisdn="13800138000", kind=MessageKind.SURVEY, dedupe_key="sms:survey:t",
+                        context={"number": "JM-1", "survey_link": survey_link(token), "valid_hours": 24},
+                        region="JM")
+    assert message is not None and token in message.text
+    outbox = OutboxMessage.objects.get(pk=message.outbox_id)
+    world.users["admin"].is_staff = world.users["admin"].is_superuser = True
+    world.users["admin"].save(update_fields=["is_staff", "is_superuser"])
+    for user in (world.users["admin"], world.users["auditor"]):
+        client = _staff_client(world, "auditor") if user == world.users["auditor"] else Client()
+        if user == world.users["admin"]:
+            client.force_login(user)
+        Group.objects.get(name="auditor").permissions.add(
+            *Permission.objects.filter(codename__in=("view_outboxmessage", "view_customermessage")))
+        for page in (f"/admin/notify/customermessage/{message.pk}/change/",
+                     f"/admin/outbox/outboxmessage/{outbox.pk}/change/"):
+            response = client.get(page)
+            assert response.status_code == 200, page
+            shown = response.content.decode()
+            assert token not in shown, page
+            assert "/s/" in shown, page  # the rest of the text is there
+    assert survey_for_token(token) is None  # not a real survey: nothing to rate here
