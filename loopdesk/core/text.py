@@ -51,6 +51,16 @@ def mask_msisdn(value: str) -> str:
     return "*" * len(value)
 
 
+# A survey's one-time rating link (loopdesk.surveys.services.survey_link: <public URL>/s/<token>/) in an SMS text.
+_SURVEY_TOKEN = re.compile(r"(/s/)[A-Za-z0-9_-]+(/)")
+
+
+def hide_survey_tokens(text: str) -> str:
+    """`text` with the token of any survey link replaced by ****: the link is the customer's credential to rate
+    the work order (the survey row keeps only its hash); nobody reading a stored SMS may use it."""
+    return _SURVEY_TOKEN.sub(r"\1****\2", text)
+
+
 def mask_name(value: str) -> str:
     """张** / Z***: keep the first character only."""
     if not value:

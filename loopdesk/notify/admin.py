@@ -11,7 +11,7 @@ from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from loopdesk.audit.admin import AuditedAdminMixin, may_reveal_customers
-from loopdesk.core.text import mask_msisdn
+from loopdesk.core.text import hide_survey_tokens, mask_msisdn
 from loopdesk.notify.models import TEMPLATE_VARIABLES, CustomerMessage, MessageTemplate, SmsOptOut
 from loopdesk.tickets.policy import visible_tickets
 
@@ -74,7 +74,16 @@ class CustomerMessageAdmin(MaskedNumberMixin, admin.ModelAdmin):
     list_display = ("msisdn", "kind", "ticket_id", "scheduled_for", "sender")
     list_filter = ("kind",)
     search_fields = ("=msisdn",)
-    readonly_fields = [f.name for f in CustomerMessage._meta.fields]
+    readonly_fields = [f.name for f in CustomerMessage._meta.fields if f.name != "text"] + ["shown_text"]
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        # The text as sent, except a survey link's token (the customer's credential to rate): never shown whole.
+        return ["shown_text" if name == "text" else name for name in super().get_fields(request, obj)
+                if name != "shown_text"]
+
+    @admin.display(description=_("text"))
+    def shown_text(self, obj: CustomerMessage) -> str:
+        return hide_survey_tokens(obj.text)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[CustomerMessage]:
         """The messages of the work orders the user may see (texts name the work order and its unit), and those of

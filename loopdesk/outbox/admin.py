@@ -6,14 +6,33 @@ import json
 from typing import Any
 
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from loopdesk.audit.admin import may_reveal_customers
-from loopdesk.core.text import mask_msisdn
+from loopdesk.audit.admin import may_reveal_customers, users_regions_q
+from loopdesk.core.text import hide_survey_tokens, mask_msisdn
 from loopdesk.outbox import worker
 from loopdesk.outbox.models import OutboxMessage
+
+
+def users_rows_q(request: HttpRequest, *, has_region: bool = True) -> Q:
+    """The outbox-like rows (`ticket_id`, `region`) this user may read in the admin: those of the work orders the user
+    may see, and of no work order those of the user's regions (or of none; all of them without `has_region`);
+    everything for HQ and administrators.
+    Payloads carry SMS texts and whole tickets (descriptions, notes): a city's auditor read every region's."""
+    from loopdesk.org.models import OrgUnit
+    from loopdesk.tickets.policy import visible_tickets
+
+    visible = visible_tickets(request.user)
+    regions_q = users_regions_q(request, keep_unplaced=False)
+    if not visible.query.where and not regions_q:
+        return Q()
+    regions = OrgUnit.objects.filter(regions_q).values("region") if regions_q else None
+    no_ticket = Q(ticket_id__isnull=True)
+    if has_region and regions is not None:
+        no_ticket &= Q(region="") | Q(region__in=regions)
+    return no_ticket | Q(ticket_id__in=visible.values("pk"))
 
 
 def _masked(text: str, target: str) -> str:
@@ -34,16 +53,22 @@ class OutboxMessageAdmin(admin.ModelAdmin):
     # who may reveal a customer's number (as the customer admin); an auditor sees them masked.
     readonly_fields = [f.name for f in OutboxMessage._meta.fields]
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[OutboxMessage]:
+        return super().get_queryset(request).filter(users_rows_q(request))
+
+    # A survey SMS's link token (the customer's credential to rate) is hidden from everyone, revealers too.
     def get_fields(self, request: HttpRequest, obj: OutboxMessage | None = None) -> Any:
-        fields = list(super().get_fields(request, obj))
-        if may_reveal_customers(request):
-            return fields
-        masked = {"target": "masked_target", "payload": "masked_payload"}
+        fields = [name for name in super().get_fields(request, obj) if name not in ("masked_target", "masked_payload",
+                                                                                    "shown_payload")]
+        masked = {"payload": "shown_payload"}
+        if not may_reveal_customers(request):
+            masked = {"target": "masked_target", "payload": "masked_payload"}
         return [masked.get(name, name) for name in fields]
 
     def get_readonly_fields(self, request: HttpRequest, obj: OutboxMessage | None = None) -> Any:
         readonly = list(super().get_readonly_fields(request, obj))
-        return readonly if may_reveal_customers(request) else [*readonly, "masked_target", "masked_payload"]
+        return [*readonly, "shown_payload"] if may_reveal_customers(request) else [*readonly, "masked_target",
+                                                                                   "masked_payload"]
 
     @admin.display(description=_("target"))
     def masked_target(self, obj: OutboxMessage) -> str:
@@ -51,7 +76,11 @@ class OutboxMessageAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("payload"))
     def masked_payload(self, obj: OutboxMessage) -> str:
-        return _masked(json.dumps(obj.payload, ensure_ascii=False), obj.target)
+        return hide_survey_tokens(_masked(json.dumps(obj.payload, ensure_ascii=False), obj.target))
+
+    @admin.display(description=_("payload"))
+    def shown_payload(self, obj: OutboxMessage) -> str:
+        return hide_survey_tokens(json.dumps(obj.payload, ensure_ascii=False))
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

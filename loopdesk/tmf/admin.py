@@ -90,6 +90,12 @@ class DeliveryLogAdmin(admin.ModelAdmin):
         return obj.error if len(obj.error) <= 120 else obj.error[:119] + "…"
     date_hierarchy = "created_at"
 
+    def get_queryset(self, request: Any) -> Any:
+        """The attempts of the work orders the user may see (and those of none), as the outbox."""
+        from loopdesk.outbox.admin import users_rows_q
+
+        return super().get_queryset(request).filter(users_rows_q(request, has_region=False))
+
     def has_add_permission(self, request: Any) -> bool:
         return False
 

@@ -128,3 +128,68 @@ def test_a_city_auditor_lists_their_citys_staff_alerts_and_surveys_in_the_admin(
     assert {(sv.ticket_id, sv.region) for sv in surveys} == {(jm.pk, "JM"), (None, "JM")}
     zh_window = Survey.objects.get(ticket=None, region="ZH")
     assert client.get(f"/admin/surveys/survey/{zh_window.pk}/change/").status_code == 302  # "does not exist"
+
+
+def test_a_city_auditor_reads_the_outbox_and_delivery_log_of_their_citys_work_orders(world: World) -> None:
+    """Outbox payloads hold SMS texts and whole tickets (description, notes), and the delivery log names every
+    region's work orders: a city's auditor read them all there."""
+    from django.utils import timezone
+
+    from loopdesk.outbox.models import OutboxMessage
+    from loopdesk.outbox.services import enqueue
+    from loopdesk.tmf.models import DeliveryLog
+
+    jm = _ticket(world, "agent")
+    zh = _ticket(world, "zh_agent", region="ZH")
+    for ticket in (jm, zh):  # a ticket event (SMS rows carry the region only)
+        enqueue(channel="tmf_event", topic="TroubleTicketCreateEvent", dedupe_key=f"tmf:{ticket.pk}", target="1",
+                payload={"event": {"troubleTicket": {"description": ticket.description}}}, ticket_id=ticket.pk,
+                region=ticket.region)
+    enqueue(channel="sms", topic="survey", dedupe_key="unplaced", target="13800138002", payload={"text": "?"})
+    assert {"JM", "ZH"} <= set(OutboxMessage.objects.filter(channel="sms").values_list("region", flat=True))
+    for ticket in (jm, zh, None):
+        DeliveryLog.objects.create(event_id=f"e-{ticket and ticket.pk}", event_type="TroubleTicketCreateEvent",
+                                   ticket_id=ticket and ticket.pk, url="https://crm.example/cb", ok=True,
+                                   created_at=timezone.now())
+    client = _staff_client(world, "auditor")
+    Group.objects.get(name="auditor").permissions.add(
+        *Permission.objects.filter(codename__in=("view_outboxmessage", "view_deliverylog")))
+    rows = client.get("/admin/outbox/outboxmessage/").context["cl"].result_list
+    assert {row.ticket_id for row in rows} == {jm.pk, None}
+    assert {row.region for row in rows if row.ticket_id is None} == {"JM", ""}  # the SMS of the city's work orders
+    zh_row = OutboxMessage.objects.filter(ticket_id=zh.pk).first()
+    assert client.get(f"/admin/outbox/outboxmessage/{zh_row.pk}/change/").status_code == 302  # "does not exist"
+    logs = client.get("/admin/tmf/deliverylog/").context["cl"].result_list
+    assert {row.ticket_id for row in logs} == {jm.pk, None}
+
+
+def test_the_admin_never_shows_a_surveys_one_time_link(world: World) -> None:
+    """A survey SMS carries the customer's one-time rating link (the survey row keeps only its hash): the SMS and
+    outbox admin showed it whole, so staff reading there could rate the work order as the customer."""
+    from loopdesk.notify.models import MessageKind
+    from loopdesk.notify.services import queue_sms
+    from loopdesk.outbox.models import OutboxMessage
+    from loopdesk.surveys.services import survey_for_token, survey_link
+
+    token = "Sec7retT0ken_-abc"
+    message = queue_sms(msisdn="13800138000", kind=MessageKind.SURVEY, dedupe_key="sms:survey:t",
+                        context={"number": "JM-1", "survey_link": survey_link(token), "valid_hours": 24},
+                        region="JM")
+    assert message is not None and token in message.text
+    outbox = OutboxMessage.objects.get(pk=message.outbox_id)
+    world.users["admin"].is_staff = world.users["admin"].is_superuser = True
+    world.users["admin"].save(update_fields=["is_staff", "is_superuser"])
+    for user in (world.users["admin"], world.users["auditor"]):
+        client = _staff_client(world, "auditor") if user == world.users["auditor"] else Client()
+        if user == world.users["admin"]:
+            client.force_login(user)
+        Group.objects.get(name="auditor").permissions.add(
+            *Permission.objects.filter(codename__in=("view_outboxmessage", "view_customermessage")))
+        for page in (f"/admin/notify/customermessage/{message.pk}/change/",
+                     f"/admin/outbox/outboxmessage/{outbox.pk}/change/"):
+            response = client.get(page)
+            assert response.status_code == 200, page
+            shown = response.content.decode()
+            assert token not in shown, page
+            assert "/s/" in shown, page  # the rest of the text is there
+    assert survey_for_token(token) is None  # not a real survey: nothing to rate here

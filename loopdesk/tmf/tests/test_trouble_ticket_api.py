@@ -1292,3 +1292,29 @@ def test_issue_api_token_command_sets_an_expiry_and_refuses_a_bad_one(world: Wor
     assert client_for(out.getvalue().strip()).get(f"{BASE}/troubleTicket").status_code == 200
     ApiToken.objects.update(expires_at=timezone.now() - dt.timedelta(seconds=1))
     assert_error(client_for(out.getvalue().strip()).get(f"{BASE}/troubleTicket"), 401)
+
+
+def test_resolution_and_status_change_dates_filter_with_gt_and_lt(world: World, crm) -> None:
+    """Every date attribute of the resource filters (TMF REST guidelines): resolutionDate and statusChangeDate were
+    400 'unknown filter', so 'resolved since yesterday' could not be asked; X-Total-Count counts what matched."""
+    resolved = create(crm, world).json()
+    other = create(crm, world).json()
+    now = timezone.now()
+    Ticket.objects.filter(pk=resolved["id"]).update(answered_at=now - dt.timedelta(hours=2),
+                                                    replied_at=now - dt.timedelta(hours=3))
+    TicketEvent.objects.filter(ticket_id=other["id"]).exclude(to_status="").update(
+        created_at=now - dt.timedelta(days=3))
+    shown = {x["id"]: x for x in crm.get(f"{BASE}/troubleTicket", {"fields": "resolutionDate,statusChangeDate"}).json()}
+    hours_ago = (now - dt.timedelta(hours=2, minutes=30)).isoformat()
+    response = crm.get(f"{BASE}/troubleTicket", {"resolutionDate.lt": hours_ago, "fields": "resolutionDate"})
+    assert response.status_code == 200, response.content
+    assert [x["id"] for x in response.json()] == [resolved["id"]]  # the earlier of replied and answered
+    assert response["X-Total-Count"] == "1"
+    assert crm.get(f"{BASE}/troubleTicket", {"resolutionDate.gt": hours_ago}).json() == []
+    assert [x["id"] for x in crm.get(f"{BASE}/troubleTicket", {"resolutionDate.gte": shown[resolved["id"]][
+        "resolutionDate"]}).json()] == [resolved["id"]]
+    day_ago = (now - dt.timedelta(days=1)).isoformat()
+    assert [x["id"] for x in crm.get(f"{BASE}/troubleTicket", {"statusChangeDate.lt": day_ago}).json()] == [other["id"]]
+    assert [x["id"] for x in crm.get(f"{BASE}/troubleTicket", {"statusChangeDate.gt": day_ago}).json()] == [
+        resolved["id"]]
+    assert_error(crm.get(f"{BASE}/troubleTicket", {"resolutionDate.gt": "yesterday"}), 400, "resolutionDate.gt")

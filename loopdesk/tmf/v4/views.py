@@ -12,7 +12,8 @@ from urllib.parse import unquote_plus
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.core.validators import ProhibitNullCharactersValidator
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Subquery, When
+from django.db.models.functions import Coalesce
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.timezone import is_naive, make_aware
 from django.utils.translation import gettext_lazy as _
@@ -31,7 +32,7 @@ from loopdesk.core.text import ascii_digits, is_db_id, plus_offset
 from loopdesk.customers.services import clean_msisdn
 from loopdesk.tickets import policy
 from loopdesk.tickets.choices import Action, Channel
-from loopdesk.tickets.models import ExternalRef, Ticket
+from loopdesk.tickets.models import ExternalRef, Ticket, TicketEvent
 from loopdesk.tmf import mapping
 from loopdesk.tmf.auth import TokenScopePermission, request_token, scoped_tickets
 from loopdesk.tmf.errors import tmf_exception_handler
@@ -47,7 +48,22 @@ DATE_ATTRIBUTES = {
     "expectedResolutionDate": "committed_at",
     "requestedResolutionDate": "requested_resolution_at",
 }
+# Date attributes computed as GET shows them: resolutionDate the earlier of the reply and the answer (none before
+# either), statusChangeDate the time of the last status change (the creation before any).
+COMPUTED_DATES = {"resolutionDate": "tmf_resolution_date", "statusChangeDate": "tmf_status_change_date"}
 DATE_OPERATORS = {"gt": "gt", "gte": "gte", "lt": "lt", "lte": "lte"}
+
+
+def _with_computed_date(qs: QuerySet[Ticket], name: str) -> QuerySet[Ticket]:
+    if name == "resolutionDate":
+        return qs.alias(tmf_resolution_date=Case(
+            When(replied_at__isnull=True, then=F("answered_at")),
+            When(answered_at__isnull=True, then=F("replied_at")),
+            When(replied_at__lte=F("answered_at"), then=F("replied_at")),
+            default=F("answered_at")))
+    last_change = (TicketEvent.objects.filter(ticket=OuterRef("pk")).exclude(to_status="").order_by("-seq")
+                   .values("created_at")[:1])
+    return qs.alias(tmf_status_change_date=Coalesce(Subquery(last_change), F("created_at")))
 PAGING = {"fields", "offset", "limit", "sort"}
 SORTS = {"creationDate": "created_at", "lastUpdate": "updated_at", "id": "id"}
 
@@ -197,6 +213,13 @@ def filter_tickets(qs: QuerySet[Ticket], params: Any, system: str | None = None)
             for raw in values:
                 qs = qs.filter(**{f"{DATE_ATTRIBUTES[name]}__{DATE_OPERATORS[op]}": _date(key, raw)})
             continue
+        if name in COMPUTED_DATES and op in DATE_OPERATORS:
+            dates = [_date(key, raw) for raw in values]
+            if COMPUTED_DATES[name] not in qs.query.annotations:
+                qs = _with_computed_date(qs, name)
+            for value in dates:
+                qs = qs.filter(**{f"{COMPUTED_DATES[name]}__{DATE_OPERATORS[op]}": value})
+            continue
         if key == "status":
             bad = [v for v in values if v not in mapping.TMF_STATUSES]
             if bad:
@@ -250,7 +273,8 @@ LIST_PARAMETERS = [
     OpenApiParameter("relatedParty.id", str, description="The customer id (as relatedParty role customer shows "
                                                          "it) or the customer's MSISDN."),
     OpenApiParameter("relatedEntity.id", str, description="A category code."),
-    *[OpenApiParameter(f"{name}.{op}", OpenApiTypes.DATETIME) for name in DATE_ATTRIBUTES for op in DATE_OPERATORS],
+    *[OpenApiParameter(f"{name}.{op}", OpenApiTypes.DATETIME) for name in [*DATE_ATTRIBUTES, *COMPUTED_DATES]
+      for op in DATE_OPERATORS],
 ]
 COUNT_HEADERS = [
     OpenApiParameter("X-Total-Count", int, OpenApiParameter.HEADER, response=True,
