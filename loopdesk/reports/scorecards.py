@@ -232,6 +232,7 @@ def score(viewer: Any, scheme: AssessmentScheme, period: m.Period, unit_kind: st
     card.problems = [str(_("Item “%(item)s” has an unknown measure “%(measure)s” and is left out of the scores.")
                          % {"item": item.display_name(get_language()), "measure": item.measure})
                      for item in items if item.pk in unknown]
+    scorable = sum(item.weight for item in items if item.pk not in unknown)
     for unit in units:
         scored: list[ItemScore] = []
         for item in items:
@@ -260,8 +261,9 @@ def score(viewer: Any, scheme: AssessmentScheme, period: m.Period, unit_kind: st
         got = sum(s.points for s in scored if s.points is not None)
         full = sum(item.weight for item in items)
         total = round(got * full / weights, 2) if weights else None
+        # The share needed for a rank is of the weights that can be scored at all (not an unknown measure's).
         card.units.append(UnitScore(unit, labels.get(unit, str(unit)), scored, total, scored_weight=float(weights),
-                                    full_weight=float(full)))
+                                    full_weight=float(scorable)))
     rank_units(card.units)
     return card
 

@@ -361,3 +361,18 @@ def test_a_unit_scored_on_a_small_share_of_the_weights_does_not_outrank_fully_sc
     client.force_login(world.user("supervisor"))
     page = client.get("/reports/scorecard/?month=2026-11&unit_kind=department").content.decode()
     assert "计分 15/100" in page and "60/100" in page
+
+
+def test_an_item_nobody_can_be_scored_on_does_not_keep_every_unit_from_its_rank(
+        world: World, history: list[Ticket]) -> None:
+    """An item with an unknown measure (a raw UPDATE) is left out for every unit: the share needed for a rank is
+    of the weights that can be scored, else a 60-point broken item left every unit unranked."""
+    scheme = scorecards.active_scheme()
+    assert scheme is not None
+    AssessmentItem.objects.filter(scheme=scheme, measure="repeat_rate").update(measure="no_such_measure", weight=60)
+    card = scorecards.score(Everyone(), scheme, NOV, "department")
+    assert card.problems
+    by_unit = {u.label: u for u in card.units}
+    netmaint = by_unit["网络维护中心"]
+    assert netmaint.scored_weight == 50.0 and netmaint.full_weight == 90.0 and netmaint.rank == 1
+    assert by_unit["话务室"].rank is None
