@@ -1201,6 +1201,11 @@ T: dict[str, str] = {
     "Departments": "部门",
     "Rank": "排名",
     "Total": "总分",
+    "Scored weight": "计分权重",
+    "Scored on": "计分",
+    "A unit without data for an item is scored on the other items, scaled to the scheme's full weight; a unit "
+    "scored on less than half of the weights is shown but not ranked.":
+        "某项无数据的单位按其余各项计分，并折算到方案的满分；计分权重不足一半的单位列出得分，但不参加排名。",
     "app name\u0004Work orders": "工单",
     # --- reports: imports, dashboard, files, tables ----------------------------------------------------------
     "customer name": "客户姓名",

@@ -6,7 +6,9 @@ window-service satisfaction, plus the work-order KPIs):
 - improvement: weight × clamp(gain / target, 0, 1), gain = value − last period's (reversed when lower is better);
 - short board (短板改善): the same improvement, on the unit's weakest top category of last period.
 An item without data for a unit (no callbacks, say) is left out and the unit's total is scaled to the
-weights it was scored on, so a unit is not punished for a measure that does not apply to it.
+weights it was scored on, so a unit is not punished for a measure that does not apply to it. The scored weight is
+shown next to the total, and a unit scored on less than half of the scheme's weights (MIN_RANKED_SHARE: the call
+room, rated by window surveys alone) is not ranked against the units scored on most of the scheme.
 """
 
 from __future__ import annotations
@@ -27,6 +29,9 @@ RATE_MEASURES = ("satisfaction", "timeliness", "fcr_rate", "repeat_rate", "retur
                  "overtime_rate", "problem_rate", "survey_satisfaction", "survey_response_rate", "window_satisfaction",
                  "window_response_rate", "hop_timeliness")
 LOWER_IS_BETTER = frozenset({"repeat_rate", "return_rate", "overtime_rate", "problem_rate"})
+# A unit whose scored items carry less than this share of the scheme's weights keeps its (scaled) total but gets no
+# rank: 15 points of window-service surveys scaled to 100 must not outrank a unit scored on every item.
+MIN_RANKED_SHARE = 0.5
 UNIT_KINDS = {"branch": _("Branches"), "department": _("Departments")}
 
 # Seed 000: the group's 2007 customer-service KPIs (satisfaction attainment/improvement, short boards,
@@ -115,7 +120,18 @@ class UnitScore:
     label: str
     items: list[ItemScore]
     total: float | None = 0.0  # None: no item could be scored (no data for any of them), not 0 points
-    rank: int | None = 0  # None for a unit without a total: it is listed after the ranked ones
+    rank: int | None = 0  # None for a unit without a total or scored on too little: listed after the ranked ones
+    scored_weight: float = 0.0  # the weights of the items it was scored on
+    full_weight: float = 0.0  # the scheme's weights (0: unknown, the unit is ranked)
+
+    @property
+    def rankable(self) -> bool:
+        return self.total is not None and (
+            self.full_weight <= 0 or self.scored_weight >= MIN_RANKED_SHARE * self.full_weight)
+
+    @property
+    def weight_label(self) -> str:
+        return f"{self.scored_weight:g}/{self.full_weight:g}"
 
 
 @dataclass
@@ -216,6 +232,7 @@ def score(viewer: Any, scheme: AssessmentScheme, period: m.Period, unit_kind: st
     card.problems = [str(_("Item “%(item)s” has an unknown measure “%(measure)s” and is left out of the scores.")
                          % {"item": item.display_name(get_language()), "measure": item.measure})
                      for item in items if item.pk in unknown]
+    scorable = sum(item.weight for item in items if item.pk not in unknown)
     for unit in units:
         scored: list[ItemScore] = []
         for item in items:
@@ -244,7 +261,9 @@ def score(viewer: Any, scheme: AssessmentScheme, period: m.Period, unit_kind: st
         got = sum(s.points for s in scored if s.points is not None)
         full = sum(item.weight for item in items)
         total = round(got * full / weights, 2) if weights else None
-        card.units.append(UnitScore(unit, labels.get(unit, str(unit)), scored, total))
+        # The share needed for a rank is of the weights that can be scored at all (not an unknown measure's).
+        card.units.append(UnitScore(unit, labels.get(unit, str(unit)), scored, total, scored_weight=float(weights),
+                                    full_weight=float(scorable)))
     rank_units(card.units)
     return card
 
@@ -253,10 +272,11 @@ def rank_units(units: list[UnitScore]) -> None:
     """Sort by total (best first; equal totals by name) and rank them; equal totals share a rank and the next one
     skips (1, 2, 2, 4), so that the order of the names never decides which of two equal units ranks higher.
     A unit without a total (no item had data for it) gets no rank and comes last, instead of ranking as 0 points
-    together with a unit that scored nothing."""
-    units.sort(key=lambda u: (u.total is None, -(u.total or 0.0), u.label))
+    together with a unit that scored nothing; a unit scored on less than MIN_RANKED_SHARE of the weights keeps its
+    total but gets no rank either, and comes after the ranked units (before those without a total)."""
+    units.sort(key=lambda u: (u.total is None, not u.rankable, -(u.total or 0.0), u.label))
     for position, unit_score in enumerate(units, start=1):
-        if unit_score.total is None:
+        if not unit_score.rankable:
             unit_score.rank = None
             continue
         tied = position > 1 and unit_score.total == units[position - 2].total
@@ -295,7 +315,7 @@ def header(card: Scorecard) -> list[str]:
         # The value column holds percentages (71.43 for 71.43 %): its header says so, as the KPI table's does.
         name = item.display_name(get_language())
         cols += [f"{name} ({_value_label(item)}, %)", f"{name} ({points}/{item.weight:g})"]
-    cols.append(str(_("Total")))
+    cols += [str(_("Scored weight")), str(_("Total"))]
     return cols
 
 
@@ -309,6 +329,6 @@ def rows(card: Scorecard) -> list[list[Any]]:
         row: list[Any] = ["" if unit.rank is None else unit.rank, unit.label]
         for s in unit.items:
             row += ["" if s.value is None else round(s.value * 100, 2), "" if s.points is None else s.points]
-        row.append("" if unit.total is None else unit.total)
+        row += [unit.scored_weight if unit.total is not None else "", "" if unit.total is None else unit.total]
         out.append(row)
     return out

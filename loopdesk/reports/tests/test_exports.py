@@ -85,9 +85,9 @@ def test_scorecard_scores_every_department_with_the_seed_scheme(world: World, hi
     timeliness = netmaint.items[4]
     assert timeliness.value == 3 / 5  # two of the five replies were late
     assert timeliness.points == round(20 * (3 / 5) / 0.95, 2)
-    # Two units at 100 points share the first rank; the third is third.
-    assert [u.total for u in card.units][:2] == [100.0, 100.0] and card.units[2].total < 100
-    assert [u.rank for u in card.units] == [1, 1, 3]
+    # The two units at 100 points were scored on 15 and 40 of the 100 points: listed, not ranked (see below).
+    assert card.units[0].label == "网络维护中心" and card.units[0].total < 100
+    assert [u.total for u in card.units][1:] == [100.0, 100.0] and [u.rank for u in card.units] == [1, None, None]
     # The item's points are a score (得分), not the customer's loyalty points (积分) of the same English word.
     with translation.override("zh-hans"):
         header = scorecards.header(card)
@@ -333,3 +333,46 @@ def test_control_characters_in_text_do_not_break_an_xlsx_export(world: World, hi
     assert "室内无信号" in {c.value for row in rows.iter_rows() for c in row}
     body = b"".join(client.get("/reports/tickets/?month=2026-11&measure=volume&format=csv").streaming_content)
     assert "复制\x0b自Word\x1f" in body.decode("utf-8-sig")
+
+
+def test_a_unit_scored_on_a_small_share_of_the_weights_does_not_outrank_fully_scored_units(
+        world: World, history: list[Ticket]) -> None:
+    """The call room has data for the window-service item alone (15 of 100 points): scaled to 100 it ranked first,
+    ahead of departments scored on every item. It keeps its scaled total, with the weight it was scored on shown
+    next to it, but is not ranked against units scored on at least half of the scheme's weights."""
+    scheme = scorecards.active_scheme()
+    assert scheme is not None
+    card = scorecards.score(Everyone(), scheme, NOV, "department")
+    by_unit = {u.label: u for u in card.units}
+    call_room, netmaint = by_unit["话务室"], by_unit["网络维护中心"]
+    assert call_room.total == 100.0 and call_room.scored_weight == 15.0 and call_room.full_weight == 100.0
+    assert call_room.rank is None
+    ranked = [u for u in card.units if u.rank is not None]
+    # 信息技术中心 has no surveys: 40 of 100 points (timeliness, callbacks, repeats) scaled to 100, not ranked either.
+    assert by_unit["信息技术中心"].total == 100.0 and by_unit["信息技术中心"].rank is None
+    assert ranked == [netmaint] and netmaint.rank == 1 and netmaint.scored_weight == 60.0 and netmaint.total < 100
+    assert card.units[:len(ranked)] == ranked and call_room in card.units[len(ranked):]
+    with translation.override("en"):
+        header = scorecards.header(card)
+    assert header[-2:] == ["Scored weight", "Total"]
+    row = next(r for r in scorecards.rows(card) if r[1] == "话务室")
+    assert row[0] == "" and row[-2:] == [15.0, 100.0]
+    client = Client()
+    client.force_login(world.user("supervisor"))
+    page = client.get("/reports/scorecard/?month=2026-11&unit_kind=department").content.decode()
+    assert "计分 15/100" in page and "60/100" in page
+
+
+def test_an_item_nobody_can_be_scored_on_does_not_keep_every_unit_from_its_rank(
+        world: World, history: list[Ticket]) -> None:
+    """An item with an unknown measure (a raw UPDATE) is left out for every unit: the share needed for a rank is
+    of the weights that can be scored, else a 60-point broken item left every unit unranked."""
+    scheme = scorecards.active_scheme()
+    assert scheme is not None
+    AssessmentItem.objects.filter(scheme=scheme, measure="repeat_rate").update(measure="no_such_measure", weight=60)
+    card = scorecards.score(Everyone(), scheme, NOV, "department")
+    assert card.problems
+    by_unit = {u.label: u for u in card.units}
+    netmaint = by_unit["网络维护中心"]
+    assert netmaint.scored_weight == 50.0 and netmaint.full_weight == 90.0 and netmaint.rank == 1
+    assert by_unit["话务室"].rank is None
