@@ -9,15 +9,15 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Max, Q, QuerySet
+from django.db.models import Max, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from loopdesk.org.choices import FRONT_LINE_ROLES, Role, UnitFunction
 from loopdesk.org.models import OrgUnit
 from loopdesk.sla.models import SlaPolicy
-from loopdesk.tickets.choices import Status
-from loopdesk.tickets.models import Ticket
+from loopdesk.tickets.choices import EventKind, Status
+from loopdesk.tickets.models import Ticket, TicketEvent
 from loopdesk.tickets.policy import is_admin, visible_tickets
 from loopdesk.workbench.sla import DEFAULT_WARN_MINUTES
 
@@ -104,8 +104,12 @@ def queue_queryset(user: Any, key: str, *, now: dt.datetime | None = None) -> Qu
         second_line = list(OrgUnit.objects.filter(function=UnitFunction.SECOND_LINE).values_list("id", flat=True))
         return qs.filter(status__in=TO_DISPATCH_STATUSES, handler_unit_id__in=second_line)
     if key == "holds":
-        # A head decides for the units below it, a supervisor for the company (what the policy lets them approve).
-        qs = qs.filter(status=Status.HOLD_REQUESTED)
+        # A head decides for the units below it, a supervisor for the company (what the policy lets them approve);
+        # not a request they made themselves, which someone else approves (the policy's rule).
+        requester = (TicketEvent.objects.filter(ticket_id=OuterRef("pk"), kind=EventKind.REQUEST_HOLD)
+                     .order_by("-seq").values("actor_id")[:1])
+        qs = qs.filter(status=Status.HOLD_REQUESTED).alias(hold_requester=Subquery(requester)).exclude(
+            hold_requester=user.pk)
         if user.has_role(Role.SUPERVISOR) or is_admin(user):
             return qs
         if user.has_role(Role.DEPARTMENT_HEAD):

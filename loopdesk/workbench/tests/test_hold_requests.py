@@ -50,3 +50,17 @@ def test_the_suspension_queue_is_translated(world: World, client_for: Any) -> No
     _held_by(world, "specialist")
     page = client_for("supervisor", "zh-hans").get("/queues/holds/").content.decode()
     assert "挂起申请" in page and "Suspension requests" not in page
+
+
+def test_a_head_is_not_asked_to_decide_a_hold_they_asked_for(world: World, client_for: Any) -> None:
+    """Nobody approves their own request: the head's own request is the supervisor's to decide, not in the head's
+    "to decide" list (or its count), where only "deny" would have worked."""
+    own = _held_by(world, "head")
+    other = _held_by(world, "specialist")
+    client = client_for("head")
+    sections = {str(s.title): s for s in client.get("/").context["sections"]}
+    block = sections["Suspension requests to decide"]
+    assert [t.number for t in block.rows] == [other.number]
+    assert [t.number for t in client.get(block.link).context["rows"]] == [other.number]
+    rows = client_for("supervisor").get("/queues/holds/").context["rows"]
+    assert {t.number for t in rows} == {own.number, other.number}
