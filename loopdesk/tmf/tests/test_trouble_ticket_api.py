@@ -349,6 +349,22 @@ def test_date_filters_with_gt_and_lt(world: World, crm) -> None:
     assert crm.get(f"{BASE}/troubleTicket", {"creationDate.lt": before}).json() == []
 
 
+def test_a_date_without_a_time_names_the_whole_day(world: World, crm) -> None:
+    """`creationDate.lte=<today>` includes today's tickets (it meant today's midnight, leaving them all out);
+    `.gt=<today>` starts tomorrow; `.gte` / `.lt` compare with the day's start, in Asia/Shanghai."""
+    first = create(crm, world).json()
+    today = timezone.localdate().isoformat()
+
+    def ids(**params: str) -> list[str]:
+        return [t["id"] for t in crm.get(f"{BASE}/troubleTicket", params).json()]
+
+    assert ids(**{"creationDate.lte": today}) == [first["id"]]
+    assert ids(**{"creationDate.gte": today}) == [first["id"]]
+    assert ids(**{"creationDate.gt": today}) == [] and ids(**{"creationDate.lt": today}) == []
+    response = crm.get(f"{BASE}/troubleTicket", {"creationDate.lte": today})
+    assert response["X-Total-Count"] == "1"
+
+
 def test_date_filter_with_an_offset_postgresql_would_refuse(world: World, crm) -> None:
     first = create(crm, world).json()
     # Found by schemathesis on PostgreSQL: a valid ISO offset beyond ±15:59 was a server error.

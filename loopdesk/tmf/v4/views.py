@@ -15,7 +15,7 @@ from django.core.validators import ProhibitNullCharactersValidator
 from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Subquery, When
 from django.db.models.functions import Coalesce
 from django.utils.dateparse import parse_date, parse_datetime
-from django.utils.timezone import is_naive, make_aware
+from django.utils.timezone import is_naive, localtime, make_aware
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -189,6 +189,16 @@ def _date(name: str, raw: str) -> dt.datetime:
         raise invalid from None
 
 
+def _date_bound(name: str, raw: str, op: str) -> tuple[str, dt.datetime]:
+    """The lookup and the time of a date filter. A date without a time names the whole day (Asia/Shanghai):
+    `.lte=2026-11-02` and `.gt=2026-11-02` compare with the end of that day, `.gte` / `.lt` with its start."""
+    value = _date(name, raw)
+    if len(plus_offset(raw)) == 10 and op in ("lte", "gt"):  # a date alone: the next day's start is the bound
+        next_day = localtime(value).date() + dt.timedelta(days=1)
+        return {"lte": "lt", "gt": "gte"}[op], make_aware(dt.datetime.combine(next_day, dt.time())).astimezone(dt.UTC)
+    return DATE_OPERATORS[op], value
+
+
 def _known(key: str, values: list[str], known: Callable[[str], bool]) -> None:
     """A value the attribute can never have is a 400 (as for status), not an empty list."""
     bad = [v for v in values if not known(v)]
@@ -211,14 +221,15 @@ def filter_tickets(qs: QuerySet[Ticket], params: Any, system: str | None = None)
         name, _dot, op = key.partition(".")
         if name in DATE_ATTRIBUTES and op in DATE_OPERATORS:
             for raw in values:
-                qs = qs.filter(**{f"{DATE_ATTRIBUTES[name]}__{DATE_OPERATORS[op]}": _date(key, raw)})
+                lookup, value = _date_bound(key, raw, op)
+                qs = qs.filter(**{f"{DATE_ATTRIBUTES[name]}__{lookup}": value})
             continue
         if name in COMPUTED_DATES and op in DATE_OPERATORS:
-            dates = [_date(key, raw) for raw in values]
+            bounds = [_date_bound(key, raw, op) for raw in values]
             if COMPUTED_DATES[name] not in qs.query.annotations:
                 qs = _with_computed_date(qs, name)
-            for value in dates:
-                qs = qs.filter(**{f"{COMPUTED_DATES[name]}__{DATE_OPERATORS[op]}": value})
+            for lookup, value in bounds:
+                qs = qs.filter(**{f"{COMPUTED_DATES[name]}__{lookup}": value})
             continue
         if key == "status":
             bad = [v for v in values if v not in mapping.TMF_STATUSES]
