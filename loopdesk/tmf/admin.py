@@ -80,8 +80,9 @@ class EventSubscriptionAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
 @admin.register(DeliveryLog)
 class DeliveryLogAdmin(admin.ModelAdmin):
-    list_display = ("created_at", "event_type", "event_id", "url", "status_code", "ok", "short_error", "duration_ms")
-    list_filter = ("ok", "event_type")
+    list_display = ("created_at", "subscription", "event_type", "event_id", "url", "status_code", "ok", "short_error",
+                    "duration_ms")
+    list_filter = ("ok", "event_type", "subscription")  # one subscriber's attempts (several may share a URL)
     search_fields = ("event_id", "url")
 
     @admin.display(description=_("error"))

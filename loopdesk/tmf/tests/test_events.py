@@ -258,6 +258,25 @@ def test_admin_webhook_gets_every_event_and_the_log_is_visible_to_admins(world: 
     assert page.status_code == 200 and f"{t.pk}-1-{mapping.CREATE_EVENT}" in page.content.decode()
 
 
+def test_the_delivery_log_filters_by_subscription(world: World, receiver, client) -> None:
+    """Two subscribers at the same receiver: one's attempts are found by its subscription, not only by URL."""
+    hq = EventSubscription.objects.create(kind=SubscriptionKind.WEBHOOK, name="HQ", callback=receiver.url)
+    EventSubscription.objects.create(kind=SubscriptionKind.WEBHOOK, name="CRM", callback=receiver.url)
+    s.do_create_ticket(acting_user=world.user("agent"), **world.ticket_kwargs())
+    deliver_all()
+    assert DeliveryLog.objects.count() == 2
+    admin = world.user("admin")
+    admin.is_staff = admin.is_superuser = True
+    admin.save()
+    client.force_login(admin)
+    page = client.get(f"/admin/tmf/deliverylog/?subscription__id__exact={hq.pk}")
+    assert page.status_code == 200
+    changelist = page.context["cl"]
+    assert [log.subscription_id for log in changelist.result_list] == [hq.pk]
+    offered = [spec for spec in changelist.filter_specs if spec.field_path == "subscription"]
+    assert offered and f"?subscription__id__exact={hq.pk}" in page.content.decode()  # in the sidebar, to pick
+
+
 def test_withdrawal_sends_status_change_and_delete_events(world: World, crm, receiver) -> None:
     register(crm, receiver.url)
     pk = crm.post(f"{BASE}/troubleTicket", ticket_body(world), format="json").json()["id"]
