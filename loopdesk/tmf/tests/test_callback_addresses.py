@@ -3,11 +3,6 @@ delivery, unless LOOPDESK_WEBHOOK_ALLOWED_NETWORKS allows them (server-side requ
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
-
 import pytest
 from django.utils import translation
 
@@ -18,35 +13,9 @@ from loopdesk.tickets import services as s
 from loopdesk.tmf import mapping
 from loopdesk.tmf.delivery import CHANNEL
 from loopdesk.tmf.models import DeliveryLog, EventSubscription, SubscriptionKind
-from loopdesk.tmf.tests.conftest import BASE
+from loopdesk.tmf.tests.conftest import BASE, Receiver
 
 pytestmark = pytest.mark.django_db
-
-
-class Received(list):
-    port = 0
-
-
-@pytest.fixture
-def listener() -> Iterator[Received]:
-    received = Received()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            received.append(self.rfile.read(int(self.headers["Content-Length"])))
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    received.port = server.server_port
-    yield received
-    server.shutdown()
-    server.server_close()
 
 
 @pytest.mark.parametrize("callback", [
@@ -93,16 +62,16 @@ def test_the_admin_refuses_a_webhook_into_our_own_network_with_a_form_error(worl
     assert list(errors) == ["callback"] and "link-local" in errors["callback"][0]
 
 
-def test_a_callback_that_now_resolves_into_our_network_is_given_up_at_delivery(world: World, listener,
+def test_a_callback_that_now_resolves_into_our_network_is_given_up_at_delivery(world: World, receiver: Receiver,
                                                                              settings) -> None:
     """Stored before (or its name re-pointed since): the worker does not connect, the event is dead with the
     reason, and the attempt is in the delivery log."""
-    sub = EventSubscription.objects.create(name="rebound", callback=f"http://localhost:{listener.port}/events")
+    sub = EventSubscription.objects.create(name="rebound", callback=receiver.url.replace("127.0.0.1", "localhost"))
     s.do_create_ticket(acting_user=world.user("agent"), **world.ticket_kwargs())
     row = OutboxMessage.objects.get(channel=CHANNEL)
     worker.deliver_due()
     row.refresh_from_db()
-    assert row.status == OutboxStatus.DEAD and listener == []
+    assert row.status == OutboxStatus.DEAD and receiver.received == []
     assert "loopback" in row.last_error and "127.0.0.1" in row.last_error
     log = DeliveryLog.objects.get(subscription=sub)
     assert not log.ok and "loopback" in log.error
@@ -110,4 +79,4 @@ def test_a_callback_that_now_resolves_into_our_network_is_given_up_at_delivery(w
     settings.LOOPDESK_WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.0/8"]  # allowed on purpose: delivered
     s.do_create_ticket(acting_user=world.user("agent"), **world.ticket_kwargs())
     worker.deliver_due()
-    assert len(listener) == 1
+    assert len(receiver.received) == 1

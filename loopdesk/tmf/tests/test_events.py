@@ -9,8 +9,6 @@ import hmac
 import json
 import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -31,37 +29,6 @@ from loopdesk.tmf.tests.conftest import BASE, client_for, issue_token, ticket_bo
 
 # Their listeners are on loopback: allowed here as a deployment allows a network (loopdesk.tmf.callbacks).
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("allow_loopback_callbacks")]
-
-
-@dataclass
-class Receiver:
-    url: str
-    received: list[dict[str, Any]] = field(default_factory=list)
-    answer: int = 200
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    """A real HTTP server on 127.0.0.1 recording every POST (headers and raw body)."""
-    state = Receiver(url="")
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            state.received.append({"headers": self.headers, "body": body})  # case-insensitive
-            self.send_response(state.answer)
-            self.end_headers()
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.url = f"http://127.0.0.1:{server.server_port}/listener"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield state
-    server.shutdown()
-    server.server_close()
 
 
 def deliver_all() -> list[OutboxMessage]:
