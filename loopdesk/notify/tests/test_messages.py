@@ -21,6 +21,7 @@ from loopdesk.outbox import worker
 from loopdesk.outbox.models import OutboxMessage
 from loopdesk.sla.calendars import SHANGHAI
 from loopdesk.tickets import services as s
+from loopdesk.tickets.models import Ticket
 
 
 def _kinds(ticket_id: int) -> list[str]:
@@ -253,8 +254,21 @@ def test_progress_never_quotes_a_committed_time_that_has_passed(world: World) ->
     assert notify.sweep_progress(now=day + dt.timedelta(minutes=10)) == 0  # still one progress SMS a day
 
 
-def test_reopen_after_the_committed_time_renews_it_from_the_policy_and_tells_the_customer(world: World) -> None:
+def _assert_commitment_renewed(t: Ticket, old: dt.datetime, at: dt.datetime, version: int) -> None:
+    """A passed committed time renewed at `at`: from the policy, counted from then, in the same version step, as a
+    customer-visible event (no internal text), and the customer's commit_changed SMS with the new date."""
     from loopdesk.sla.services import committed_time
+    from loopdesk.tickets.choices import EventKind
+
+    assert t.committed_at == committed_time(t.sla_policy, at) > at
+    assert t.version == version + 1
+    event = t.events.get(kind=EventKind.COMMIT_TIME)
+    assert event.visibility == "customer" and event.note == "" and event.data["from"] == old.isoformat()
+    message = CustomerMessage.objects.filter(ticket_id=t.pk).latest("id")
+    assert message.kind == "commit_changed" and notify.local_date_text(t.committed_at) in message.text
+
+
+def test_reopen_after_the_committed_time_renews_it_from_the_policy_and_tells_the_customer(world: World) -> None:
     from loopdesk.tickets.choices import EventKind
 
     t = s.do_create_ticket(acting_user=world.user("agent"), now=T0, dispatch=True, **world.ticket_kwargs())
@@ -266,12 +280,7 @@ def test_reopen_after_the_committed_time_renews_it_from_the_policy_and_tells_the
     later = old + dt.timedelta(days=2)
     version = t.version
     t = s.do_reopen_ticket(acting_user=world.user("agent"), ticket=t, reason="客户仍无信号", now=later)
-    assert t.committed_at == committed_time(t.sla_policy, later) > later
-    assert t.version == version + 1
-    event = t.events.get(kind=EventKind.COMMIT_TIME)
-    assert event.visibility == "customer" and event.note == "" and event.data["from"] == old.isoformat()
-    message = CustomerMessage.objects.filter(ticket_id=t.pk).latest("id")
-    assert message.kind == "commit_changed" and notify.local_date_text(t.committed_at) in message.text
+    _assert_commitment_renewed(t, old, later, version)
     # Reopened before the committed time: the promise stands.
     u = s.do_create_ticket(acting_user=world.user("agent"), now=T0, **world.ticket_kwargs())
     u = s.do_answer_customer(acting_user=world.user("agent"), ticket=u, answer="已解决", resolution="已解决",
@@ -287,9 +296,6 @@ def test_coming_back_from_a_wait_after_the_committed_time_renews_it_and_tells_th
         world: World, way: str) -> None:
     """Off hold (or information supplied after a long wait) once the committed time has passed: as at a reopening,
     a new committed time from the policy, counted from then, and the customer's commit_changed SMS."""
-    from loopdesk.sla.services import committed_time
-    from loopdesk.tickets.choices import EventKind
-
     specialist, agent = world.user("specialist"), world.user("agent")
     t = s.do_create_ticket(acting_user=agent, now=T0, dispatch=True, **world.ticket_kwargs())
     t = s.do_accept_ticket(acting_user=specialist, ticket=t, now=T0 + dt.timedelta(hours=1))
@@ -305,12 +311,7 @@ def test_coming_back_from_a_wait_after_the_committed_time_renews_it_and_tells_th
         t = s.do_resume_ticket(acting_user=specialist, ticket=t, now=later)
     else:
         t = s.do_provide_info(acting_user=agent, ticket=t, info="18楼", now=later)
-    assert t.committed_at == committed_time(t.sla_policy, later) > later
-    assert t.version == version + 1
-    event = t.events.get(kind=EventKind.COMMIT_TIME)
-    assert event.visibility == "customer" and event.note == "" and event.data["from"] == old.isoformat()
-    message = CustomerMessage.objects.filter(ticket_id=t.pk).latest("id")
-    assert message.kind == "commit_changed" and notify.local_date_text(t.committed_at) in message.text
+    _assert_commitment_renewed(t, old, later, version)
 
 
 def test_coming_back_from_a_short_hold_keeps_the_committed_time(world: World) -> None:

@@ -34,6 +34,16 @@ def _supervisor_client(world: World) -> Client:
     return client
 
 
+def _admin_client(world: World) -> Client:
+    """Signed in as the world's administrator, made a superuser (edits every scheme)."""
+    user = world.users["admin"]
+    user.is_staff = user.is_superuser = True
+    user.save(update_fields=["is_staff", "is_superuser"])
+    client = Client()
+    client.force_login(user)
+    return client
+
+
 def _jm_scheme(client: Client) -> AssessmentScheme:
     """Jiangmen's own scheme, copied from the company's with the admin's action (a city company's supervisor edits
     its own region's scheme, not the company's, which scores every other region too)."""
@@ -253,11 +263,7 @@ def test_a_schemes_region_is_read_as_the_units_spell_it_and_must_exist(world: Wo
     unit has was kept silently: the region is read in upper case, an unknown one refused on its field."""
     company = scorecards.active_scheme()
     assert company is not None
-    admin_user = world.users["admin"]
-    admin_user.is_staff = admin_user.is_superuser = True
-    admin_user.save(update_fields=["is_staff", "is_superuser"])
-    client = Client()
-    client.force_login(admin_user)
+    client = _admin_client(world)
     url = f"/admin/reports/assessmentscheme/{company.pk}/change/"
     refused = post_admin_change(client, url, {**_form(company), "region": "ZZ"})
     assert refused.status_code == 200
@@ -317,11 +323,7 @@ def test_a_region_or_the_company_has_one_active_scheme(world: World, history: li
     company's first own scheme is still accepted."""
     company = scorecards.active_scheme()
     assert company is not None
-    admin_user = world.users["admin"]
-    admin_user.is_staff = admin_user.is_superuser = True
-    admin_user.save(update_fields=["is_staff", "is_superuser"])
-    client = Client()
-    client.force_login(admin_user)
+    client = _admin_client(world)
     form = {"name": "新办法", "description": "", "region": "", "items-TOTAL_FORMS": "0", "items-INITIAL_FORMS": "0",
             "items-MIN_NUM_FORMS": "0", "items-MAX_NUM_FORMS": "1000", "_save": "Save"}
     refused = client.post("/admin/reports/assessmentscheme/add/", {**form, "is_active": "on"})
