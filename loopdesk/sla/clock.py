@@ -7,7 +7,8 @@ every due time and flag, so changing a calendar or replaying a timeline recomput
 - per hop: each dispatch or transfer to a department → its reply (or return)
 - overtime / problem: the first dispatch of a cycle → the department's reply (or the ticket's withdrawal or
   rejection); a reopen starts a new cycle
-- resolution: registration → the answer to the customer
+- resolution: registration (or the latest reopening: a fresh limit, as the customer's renewed committed time)
+  → the answer to the customer
 - callback: the answer → the callback and closing (回访, 归档)
 Every clock stops while the ticket waits for information or is suspended (approved hold).
 
@@ -69,6 +70,8 @@ class Timeline(Generic[T]):
 
     status: str = Status.NEW
     created_at: T | None = None
+    # The resolution clock's start: the registration, or the latest reopening (a new round of handling).
+    resolution_started_at: T | None = None
     first_responded_at: T | None = None
     cycle_started_at: T | None = None
     hop_started_at: T | None = None
@@ -95,7 +98,7 @@ def fold_timeline(events: Iterable[tuple[str, T, str]]) -> Timeline[T]:
         if to_status:
             tl.status = to_status
         if kind == EventKind.CREATE:
-            tl.created_at = at
+            tl.created_at = tl.resolution_started_at = at
             continue
         if kind == EventKind.OVERTIME:
             tl.marked_overtime = True
@@ -129,6 +132,7 @@ def fold_timeline(events: Iterable[tuple[str, T, str]]) -> Timeline[T]:
             tl.answered_at = at
         elif kind == EventKind.REOPEN:
             tl.cycle_started_at = tl.hop_started_at = tl.replied_at = tl.answered_at = None
+            tl.resolution_started_at = at
     return tl
 
 
@@ -199,7 +203,8 @@ def derive_sla(tl: Timeline[T], policy: PolicyLike, clock: ClockLike[T], now: T)
     )
     if tl.created_at is not None:
         state.first_response_due_at = clock.add(tl.created_at, policy.first_response_minutes, pauses)
-        state.resolution_due_at = clock.add(tl.created_at, policy.resolution_minutes, pauses)
+    if tl.resolution_started_at is not None:
+        state.resolution_due_at = clock.add(tl.resolution_started_at, policy.resolution_minutes, pauses)
     if tl.hop_started_at is not None:
         state.hop_due_at = clock.add(tl.hop_started_at, policy.hop_reply_minutes, pauses)
     if tl.answered_at is not None:

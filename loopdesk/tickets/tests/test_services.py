@@ -325,3 +325,25 @@ def test_dispatching_to_the_front_line_or_another_city_is_a_field_error(world: W
                              note="转", now=T0 + 2 * H)
     assert err.value.field == "to_unit"
     assert Ticket.objects.get(pk=t.pk).handler_unit_id == world.units["netmaint"].pk
+
+
+def test_a_reopened_ticket_gets_a_fresh_resolution_time_limit_from_the_reopening(world: World) -> None:
+    """A ticket reopened a week after its first round (a repeat complaint about the same fault) is handled again
+    within the policy's resolution limit counted from the reopening, as the customer's renewed committed time
+    says: not overdue at once by a limit counted from the original registration. The first round's timeliness
+    (a timely cycle) stays as it was."""
+    t = s.do_create_ticket(acting_user=world.user("agent"), now=T0, dispatch=True, **world.ticket_kwargs())
+    t = s.do_accept_ticket(acting_user=world.user("specialist"), ticket=t, now=T0 + H)
+    t = s.do_reply_ticket(acting_user=world.user("specialist"), ticket=t, resolution="ok", now=T0 + 2 * H)
+    t = s.do_answer_customer(acting_user=world.user("agent"), ticket=t, answer="ok", now=T0 + 3 * H)
+    t = s.do_callback(acting_user=world.user("agent"), ticket=t, verdict=CallbackVerdict.SATISFIED, now=T0 + 4 * H)
+    t = s.do_close_ticket(acting_user=world.user("agent"), ticket=t, now=T0 + 5 * H)
+    first_round_due = t.resolution_due_at
+    assert first_round_due == T0 + 72 * H
+    reopened_at = T0 + 7 * 24 * H
+    t = s.do_reopen_ticket(acting_user=world.user("agent"), ticket=t, reason="客户再次来电", now=reopened_at)
+    assert t.resolution_due_at == reopened_at + 72 * H
+    assert t.due_at == reopened_at + 72 * H and t.due_at == t.committed_at
+    t = s.do_recompute_sla(ticket=t, now=reopened_at + H)
+    assert t.resolution_due_at == reopened_at + 72 * H
+    assert not t.is_overtime and not t.is_problem
