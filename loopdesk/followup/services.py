@@ -9,13 +9,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from loopdesk.audit.models import AuditLog
@@ -79,12 +80,31 @@ def supervisors_for(ticket: Ticket) -> list[User]:
         u.unit.level == UnitLevel.HQ or (u.unit.level == UnitLevel.PROVINCE and u.unit.province == ticket.province))]
 
 
-def alert(users: Iterable[User], *, ticket: Ticket | None, kind: str, occasion: str, message: str,
-          at: dt.datetime) -> int:
-    """One alert per user and occasion: a repeated sweep adds nothing. Returns how many were new."""
+def alert_language(user: Any) -> str:
+    """The language an alert to `user` is written in: the one they chose (the top bar's switcher), else the site's
+    (an empty choice follows a browser that a sweep or someone else's action cannot know)."""
+    chosen = (getattr(user, "language", "") or "").lower()
+    return chosen if chosen in {code for code, _name in settings.LANGUAGES} else settings.LANGUAGE_CODE
+
+
+def alert(users: Iterable[User], *, ticket: Ticket | None, kind: str, occasion: str,
+          message: str | Callable[[], Any], at: dt.datetime) -> int:
+    """One alert per user and occasion: a repeated sweep adds nothing. Returns how many were new.
+
+    `message`, a function that builds the (translated) text, is built for each user in their language
+    (`alert_language`), not in that of the action or sweep that raised the alert; a plain string is stored as is."""
     created = 0
+    texts: dict[str, str] = {}
     for user in {u.pk: u for u in users}.values():
-        row = StaffAlert(user=user, ticket=ticket, kind=kind, occasion=occasion[:100], message=str(message)[:300],
+        if callable(message):
+            language = alert_language(user)
+            if language not in texts:
+                with translation.override(language):
+                    texts[language] = str(message())
+            text = texts[language]
+        else:
+            text = str(message)
+        row = StaffAlert(user=user, ticket=ticket, kind=kind, occasion=occasion[:100], message=text[:300],
                          created_at=at)
         created += insert_unless_exists(row, ["user", "occasion"])
     return created
@@ -233,7 +253,9 @@ def _escalate_locked(t: Ticket, reason: str, at: dt.datetime, *, occasion: str, 
                   data={"escalation": reason, "escalation_id": escalation.pk})
     alert([u for u in supervisors_for(t) if actor is None or u.pk != actor.pk], ticket=t, kind=AlertKind.ESCALATED,
           occasion=f"esc:{escalation.pk}",
-          message=_("%(number)s escalated: %(reason)s") % {"number": t.number, "reason": label}, at=at)
+          message=lambda: _("%(number)s escalated: %(reason)s") % {"number": t.number,
+                                                                   "reason": EscalationReason(reason).label},
+          at=at)
     return escalation
 
 
@@ -265,7 +287,7 @@ def _mark_sla_crossings(ticket: Ticket | int, now: dt.datetime | None) -> tuple[
         record_audit(None, "ticket.sla_crossed", t, data={"overtime": t.is_overtime, "problem": t.is_problem}, at=at)
         kind = AlertKind.PROBLEM if became_problem else AlertKind.OVERTIME
         alert(handlers_of(t) + heads_over(t), ticket=t, kind=kind, occasion=f"{kind}:{t.pk}:{t.cycle_started_at}",
-              message=_crossing_message(t, became_problem), at=at)
+              message=lambda: _crossing_message(t, became_problem), at=at)
     return t, escalated
 
 
@@ -303,8 +325,8 @@ def on_crossing_event(ticket: Ticket, event: Any) -> None:
                  data={"overtime": ticket.is_overtime, "problem": ticket.is_problem}, at=at)
     kind = AlertKind.PROBLEM if became_problem else AlertKind.OVERTIME
     alert(handlers_of(ticket) + heads_over(ticket), ticket=ticket, kind=kind,
-          occasion=f"{kind}:{ticket.pk}:{ticket.cycle_started_at}", message=_crossing_message(ticket, became_problem),
-          at=at)
+          occasion=f"{kind}:{ticket.pk}:{ticket.cycle_started_at}",
+          message=lambda: _crossing_message(ticket, became_problem), at=at)
 
 
 def _warn(watch: SlaWatch, now: dt.datetime) -> bool:
@@ -315,7 +337,10 @@ def _warn(watch: SlaWatch, now: dt.datetime) -> bool:
             or ticket.due_at <= now:
         return False
     local_due = timezone.localtime(ticket.due_at)
-    message = _("%(number)s is due at %(due)s.") % {"number": ticket.number, "due": f"{local_due:%m-%d %H:%M}"}
+
+    def message() -> str:
+        return str(_("%(number)s is due at %(due)s.") % {"number": ticket.number, "due": f"{local_due:%m-%d %H:%M}"})
+
     return alert(handlers_of(ticket) + heads_over(ticket), ticket=ticket, kind=AlertKind.DUE_SOON,
                  occasion=f"warn:{ticket.pk}:{ticket.due_at.isoformat()}", message=message, at=now) > 0
 
@@ -472,10 +497,15 @@ def _alert_crossings(crossed: list[tuple[Ticket, bool, bool]], at: dt.datetime) 
         path = t.handler_unit.path if t.handler_unit is not None else None
         users = {u.pk: u for u in [*handlers, *(h for h in heads if path and h.unit and path.startswith(h.unit.path))]}
         kind = AlertKind.PROBLEM if became_problem else AlertKind.OVERTIME
-        message = _crossing_message(t, became_problem)
         occasion = f"{kind}:{t.pk}:{t.cycle_started_at}"[:100]
-        alerts.extend(StaffAlert(user=user, ticket=t, kind=kind, occasion=occasion, message=str(message)[:300],
-                                 created_at=at) for user in users.values())
+        texts: dict[str, str] = {}  # in each user's language (`alert`)
+        for user in users.values():
+            language = alert_language(user)
+            if language not in texts:
+                with translation.override(language):
+                    texts[language] = _crossing_message(t, became_problem)
+            alerts.append(StaffAlert(user=user, ticket=t, kind=kind, occasion=occasion,
+                                     message=texts[language][:300], created_at=at))
     StaffAlert.objects.bulk_create(alerts, ignore_conflicts=True)  # one alert per user and occasion
 
 
@@ -580,7 +610,7 @@ def on_ticket_event_callbacks(ticket: Ticket, event: TicketEvent) -> None:
                             due_at=event.created_at + dt.timedelta(hours=hours), created_at=event.created_at)
         if insert_unless_exists(task, ["ticket", "cycle"]):  # one per handling cycle: a second reply adds none
             alert([ticket.first_responder], ticket=ticket, kind=AlertKind.CALLBACK_DUE, occasion=f"cb:{task.pk}",
-                  message=_("Call back the customer of %(number)s by %(due)s.") % {
+                  message=lambda: _("Call back the customer of %(number)s by %(due)s.") % {
                       "number": ticket.number, "due": f"{timezone.localtime(task.due_at):%m-%d %H:%M}"},
                   at=event.created_at)
     elif kind == EventKind.CALLBACK:
@@ -642,10 +672,12 @@ def sweep_callbacks(*, now: dt.datetime | None = None, batch: int = SWEEP_BATCH)
     now = now or timezone.now()
     overdue = list(CallbackTask.objects.filter(status=CallbackStatus.OPEN, overdue_alerted=False, due_at__lte=now)
                    .select_related("ticket", "assignee").order_by("due_at")[:batch])
+    def overdue_message(number: str) -> Callable[[], str]:
+        return lambda: str(_("The callback of %(number)s is overdue.") % {"number": number})
+
     for task in overdue:
         alert([task.assignee, *supervisors_for(task.ticket)], ticket=task.ticket, kind=AlertKind.CALLBACK_OVERDUE,
-              occasion=f"cbo:{task.pk}", message=_("The callback of %(number)s is overdue.") % {
-                  "number": task.ticket.number}, at=now)
+              occasion=f"cbo:{task.pk}", message=overdue_message(task.ticket.number), at=now)
     CallbackTask.objects.filter(pk__in=[t.pk for t in overdue]).update(overdue_alerted=True)
     return len(overdue)
 

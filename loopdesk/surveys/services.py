@@ -167,7 +167,7 @@ def do_rate_survey(*, survey: Survey | int, score: int, via: str, comment: str =
                 supervisors = [u for u in User.objects.filter(groups__name=Role.SUPERVISOR, is_active=True)
                                .select_related("unit") if u.unit is not None and u.unit.region == locked.region]
                 alert(supervisors, ticket=None, kind=AlertKind.LOW_RATING, occasion=f"survey:{locked.pk}",
-                      message=_("A window-service survey was rated %(score)d.") % {"score": score}, at=at)
+                      message=lambda: _("A window-service survey was rated %(score)d.") % {"score": score}, at=at)
         queue_sms(msisdn=locked.msisdn, kind=MessageKind.SURVEY_THANKS, dedupe_key=f"sms:thanks:{locked.pk}",
                   context={"score_label": SCORE_WORDS[score]}, ticket_id=locked.ticket_id, region=locked.region,
                   sender=settings.LOOPDESK_SMS_SURVEY_PORT, now=at)
