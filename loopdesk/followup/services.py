@@ -236,6 +236,27 @@ def _escalation_reason(ticket: Ticket, became_overtime: bool, became_problem: bo
     return None
 
 
+def escalation_note(reason: str, note: str = "") -> str:
+    """The timeline entry of an escalation, in the active language: stored in the language it was made in, and
+    rebuilt in the reader's (`escalation_notes`). `note`: the person's, of an escalation by hand."""
+    label = EscalationReason(reason).label
+    if note:
+        return str(_("Escalated to the service supervisors: %(reason)s. %(note)s") % {"reason": label, "note": note})
+    return str(_("Escalated to the service supervisors: %(reason)s") % {"reason": label})
+
+
+def escalation_notes(events: Iterable[TicketEvent]) -> None:
+    """Rewrite the notes of the escalation entries among `events` in the active language (the reader's), with the
+    note of an escalation by hand as the person wrote it (one query)."""
+    entries = [e for e in events if e.kind == EventKind.NOTE and (e.data or {}).get("escalation") in
+               EscalationReason.values]
+    ids = {e.data.get("escalation_id") for e in entries if e.actor_id is not None}
+    notes = dict(Escalation.objects.filter(pk__in=ids).values_list("pk", "note")) if ids else {}
+    for event in entries:
+        note = notes.get(event.data.get("escalation_id"), "") if event.actor_id is not None else ""
+        event.note = escalation_note(event.data["escalation"], note)
+
+
 def _escalate_locked(t: Ticket, reason: str, at: dt.datetime, *, occasion: str, note: str = "",
                      actor: Any = None) -> Escalation | None:
     """Hand a locked ticket to the supervisors: an escalation row, a timeline entry and alerts. Idempotent.
@@ -245,11 +266,8 @@ def _escalate_locked(t: Ticket, reason: str, at: dt.datetime, *, occasion: str, 
                             escalated_by=actor)
     if not insert_unless_exists(escalation, ["occasion"]):
         return None
-    label = EscalationReason(reason).label
-    text = _("Escalated to the service supervisors: %(reason)s") % {"reason": label}
-    if actor is not None and note:
-        text = _("Escalated to the service supervisors: %(reason)s. %(note)s") % {"reason": label, "note": note}
-    _append_event(t, EventKind.NOTE, actor, at, note=str(text),
+    text = escalation_note(reason, note if actor is not None else "")
+    _append_event(t, EventKind.NOTE, actor, at, note=text,
                   data={"escalation": reason, "escalation_id": escalation.pk})
     alert([u for u in supervisors_for(t) if actor is None or u.pk != actor.pk], ticket=t, kind=AlertKind.ESCALATED,
           occasion=f"esc:{escalation.pk}",

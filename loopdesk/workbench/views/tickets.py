@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 from loopdesk.core.errors import DomainError, ValidationFailed
 from loopdesk.customers.services import do_reveal_customer
 from loopdesk.followup.selectors import open_callback_for
+from loopdesk.followup.services import escalation_notes
 from loopdesk.tickets import policy, services
 from loopdesk.tickets.choices import Action, CallbackVerdict, EventKind, LinkKind, Visibility
 from loopdesk.tickets.models import Attachment, Ticket, TicketLink
@@ -95,6 +96,7 @@ def ticket_context(request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
         verdict = (event.data or {}).get("verdict")
         event.verdict_label = CallbackVerdict(verdict).label if verdict in CallbackVerdict.values else ""
         event.committed_to = _moment((event.data or {}).get("to")) if event.kind == EventKind.COMMIT_TIME else None
+    escalation_notes(events)  # stored in the language they were made in: shown in the reader's
     callback_task = open_callback_for(ticket)
     return {
         "callback_task": callback_task,
