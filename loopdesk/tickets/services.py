@@ -370,11 +370,16 @@ def _check_target_unit(unit: OrgUnit | None, field: str = "to_unit") -> OrgUnit:
 
 
 def _check_target_region(t: Ticket, unit: OrgUnit, field: str = "to_unit") -> None:
-    """A unit of a city (at or below the city company) takes that city's work orders only."""
+    """A unit of a city (at or below the city company) takes that city's work orders only; a province's unit its
+    province's."""
     if unit.level in (UnitLevel.CITY, UnitLevel.CENTRE, UnitLevel.ROOM) and unit.region != t.region:
         raise ValidationFailed(field=field, message=_(
             "“%(unit)s” works for region %(unit_region)s; this work order is of region %(region)s.")
             % {"unit": _unit_name(unit), "unit_region": unit.region, "region": t.region})
+    if unit.level == UnitLevel.PROVINCE and unit.province != t.province:
+        raise ValidationFailed(field=field, message=_(
+            "“%(unit)s” works for province %(unit_province)s; this work order is of province %(province)s.")
+            % {"unit": _unit_name(unit), "unit_province": unit.province, "province": t.province})
 
 
 def _check_target_user(user: Any, unit: OrgUnit, field: str = "to_user") -> Any:

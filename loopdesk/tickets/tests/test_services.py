@@ -347,3 +347,29 @@ def test_a_reopened_ticket_gets_a_fresh_resolution_time_limit_from_the_reopening
     t = s.do_recompute_sla(ticket=t, now=reopened_at + H)
     assert t.resolution_due_at == reopened_at + 72 * H
     assert not t.is_overtime and not t.is_problem
+
+
+def test_a_work_order_is_not_sent_to_another_provinces_department(world: World) -> None:
+    """A provincial department takes its own province's work orders: dispatch or transfer of a Jiangmen (GD) work
+    order to another province's department is a field error (zh and en), nothing changed, no access granted."""
+    from loopdesk.org.choices import UnitFunction, UnitLevel
+    from loopdesk.org.models import OrgUnit
+    from loopdesk.tickets.models import TicketUnitAccess
+
+    js = OrgUnit.objects.create(code="JS", name="江苏公司", name_en="Jiangsu", parent=world.units["hq"],
+                                level=UnitLevel.PROVINCE, function=UnitFunction.MANAGEMENT, province="JS", region="JS")
+    js_net = OrgUnit.objects.create(code="JSNET", name="江苏省网络部", name_en="Jiangsu network", parent=js,
+                                    level=UnitLevel.PROVINCE, function=UnitFunction.SPECIALIST, province="JS",
+                                    region="JS")
+    t = create(world)
+    for language, text in (("en", "province JS"), ("zh-hans", "省份 JS")):
+        with translation.override(language), pytest.raises(ValidationFailed) as err:
+            s.do_dispatch_ticket(acting_user=world.user("agent"), ticket=t, to_unit=js_net)
+        assert text in err.value.errors["to_unit"][0], err.value.errors
+    t = s.do_dispatch_ticket(acting_user=world.user("agent"), ticket=t, now=T0 + H)
+    with pytest.raises(ValidationFailed) as err:
+        s.do_transfer_ticket(acting_user=world.user("dispatcher"), ticket=t, to_unit=js_net, note="x",
+                             now=T0 + 2 * H)
+    assert "to_unit" in err.value.errors
+    assert Ticket.objects.get(pk=t.pk).handler_unit == world.units["netmaint"]
+    assert not TicketUnitAccess.objects.filter(ticket=t, unit=js_net).exists()
