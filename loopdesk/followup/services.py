@@ -71,13 +71,18 @@ def heads_over(ticket: Ticket) -> list[User]:
 
 def supervisors_for(ticket: Ticket) -> list[User]:
     """Service supervisors of the ticket's region (province and HQ supervisors when the region has none)."""
+    return supervisors_of(ticket.region, ticket.province)
+
+
+def supervisors_of(region: str, province: str) -> list[User]:
+    """Service supervisors of a region (a city), or its province's and HQ's when the region has none."""
     staff = list(User.objects.filter(groups__name=Role.SUPERVISOR, is_active=True).select_related("unit"))
-    regional = [u for u in staff if u.unit is not None and u.unit.region == ticket.region
+    regional = [u for u in staff if u.unit is not None and u.unit.region == region
                 and u.unit.level not in (UnitLevel.HQ, UnitLevel.PROVINCE)]
     if regional:
         return regional
     return [u for u in staff if u.unit is not None and (
-        u.unit.level == UnitLevel.HQ or (u.unit.level == UnitLevel.PROVINCE and u.unit.province == ticket.province))]
+        u.unit.level == UnitLevel.HQ or (u.unit.level == UnitLevel.PROVINCE and u.unit.province == province))]
 
 
 def alert_language(user: Any) -> str:

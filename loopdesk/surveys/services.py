@@ -27,11 +27,10 @@ from django.utils.translation import gettext_lazy as _
 from loopdesk.core.db import insert_unless_exists
 from loopdesk.core.errors import NotFoundError, ValidationFailed
 from loopdesk.followup.models import AlertKind, EscalationReason, FollowupPolicy
-from loopdesk.followup.services import alert, do_escalate_ticket
+from loopdesk.followup.services import alert, do_escalate_ticket, supervisors_of
 from loopdesk.notify.models import MessageKind
 from loopdesk.notify.services import do_opt_out, queue_sms
-from loopdesk.org.choices import Role
-from loopdesk.org.models import OrgUnit, User
+from loopdesk.org.models import OrgUnit
 from loopdesk.sla import refcache
 from loopdesk.surveys.models import (
     SCORE_WORDS,
@@ -164,8 +163,9 @@ def do_rate_survey(*, survey: Survey | int, score: int, via: str, comment: str =
                 do_escalate_ticket(ticket=locked.ticket_id, reason=EscalationReason.LOW_RATING,
                                    occasion=f"survey:{locked.pk}", note=comment, now=at)
             else:
-                supervisors = [u for u in User.objects.filter(groups__name=Role.SUPERVISOR, is_active=True)
-                               .select_related("unit") if u.unit is not None and u.unit.region == locked.region]
+                # As a work order's: the city's supervisors, else its province's and HQ's.
+                unit = OrgUnit.objects.filter(pk=locked.unit_id).only("province").first() if locked.unit_id else None
+                supervisors = supervisors_of(locked.region, unit.province if unit is not None else "")
                 alert(supervisors, ticket=None, kind=AlertKind.LOW_RATING, occasion=f"survey:{locked.pk}",
                       message=lambda: _("A window-service survey was rated %(score)d.") % {"score": score}, at=at)
         queue_sms(msisdn=locked.msisdn, kind=MessageKind.SURVEY_THANKS, dedupe_key=f"sms:thanks:{locked.pk}",

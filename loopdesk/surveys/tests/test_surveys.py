@@ -239,3 +239,28 @@ def test_window_survey_input_errors_are_per_field(world: World) -> None:
     with pytest.raises(ValidationFailed) as err:
         sv.do_create_window_survey(acting_user=world.user("clerk"), msisdn="123", channel="web", contact_ref="")
     assert set(err.value.errors) == {"msisdn", "channel", "contact_ref"}
+
+
+def test_a_low_window_rating_reaches_the_province_supervisors_when_the_city_has_none(world: World) -> None:
+    """As a work order's escalation does (`supervisors_for`): a city without service supervisors of its own hands a
+    low window rating to its province's (and HQ's); it reached nobody. A city's own supervisors get it, no other
+    city's."""
+    from django.contrib.auth.models import Group
+
+    from loopdesk.followup.models import StaffAlert
+    from loopdesk.org.choices import Role
+    from loopdesk.org.models import User
+
+    province_supervisor = User.objects.create_user(username="gd_sup", password="pw-gd", unit=world.units["gd"])
+    province_supervisor.groups.add(Group.objects.get_or_create(name=Role.SUPERVISOR)[0])
+    window = sv.do_create_window_survey(acting_user=world.user("zh_agent"), msisdn="13912345678",
+                                        channel="hotline", contact_ref="ZH-1", now=T0)
+    sv.do_rate_survey(survey=window, score=1, via="sms", now=T0 + dt.timedelta(hours=1))
+    alerted = set(StaffAlert.objects.filter(kind="low_rating", occasion=f"survey:{window.pk}")
+                  .values_list("user__username", flat=True))
+    assert alerted == {"gd_sup"}
+    jm = sv.do_create_window_survey(acting_user=world.user("clerk"), msisdn="13912345679", channel="hall",
+                                    contact_ref="JM-1", now=T0)
+    sv.do_rate_survey(survey=jm, score=2, via="sms", now=T0 + dt.timedelta(hours=1))
+    assert set(StaffAlert.objects.filter(kind="low_rating", occasion=f"survey:{jm.pk}")
+               .values_list("user__username", flat=True)) == {"supervisor"}
