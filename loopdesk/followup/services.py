@@ -180,9 +180,11 @@ def _watches_for(ticket: Ticket, at: dt.datetime) -> list[SlaWatch]:
         watches.append(SlaWatch(ticket_id=ticket.pk, kind=WatchKind.WARN, fire_at=ticket.due_at - warn_before,
                                 due_at=ticket.due_at))
     if ticket.status in WITH_DEPARTMENT_STATUSES:
-        if ticket.overtime_at and not ticket.is_overtime:
+        # A limit still ahead is watched also when the flag is set: a reopened ticket's new cycle (the flags stay
+        # from the earlier round) is chased like the first.
+        if ticket.overtime_at and (not ticket.is_overtime or ticket.overtime_at > at):
             watches.append(SlaWatch(ticket_id=ticket.pk, kind=WatchKind.OVERTIME, fire_at=ticket.overtime_at))
-        if ticket.problem_at and not ticket.is_problem:
+        if ticket.problem_at and (not ticket.is_problem or ticket.problem_at > at):
             watches.append(SlaWatch(ticket_id=ticket.pk, kind=WatchKind.PROBLEM, fire_at=ticket.problem_at))
     return watches
 
@@ -295,10 +297,7 @@ def _mark_sla_crossings(ticket: Ticket | int, now: dt.datetime | None) -> tuple[
         t = _lock_ticket(ticket, None)
         if not t.is_open:
             return t, False
-        was_overtime, was_problem = t.is_overtime, t.is_problem
-        _refresh_sla(t, at)
-        became_overtime = t.is_overtime and not was_overtime
-        became_problem = t.is_problem and not was_problem
+        became_overtime, became_problem = _refresh_sla(t, at)
         if not (became_overtime or became_problem):
             return t, False
         reason = _escalation_reason(t, became_overtime, became_problem)
@@ -334,7 +333,7 @@ def on_crossing_event(ticket: Ticket, event: Any) -> None:
     if not ticket.is_open:
         return
     became_problem = event.kind == EventKind.PROBLEM
-    if not became_problem and ticket.is_problem:
+    if not became_problem and ticket.__dict__.get(ticket_services.SLA_MARKED, (False, False))[1]:
         return  # crossed both at once: the problem event that follows does it, as the sweep does
     at = event.created_at
     seq = ticket.last_event_seq
@@ -455,9 +454,8 @@ def _mark_crossings_batch(watch_ids: list[int], now: dt.datetime) -> tuple[int, 
             t.__dict__[ticket_services.LOADED] = {name: getattr(t, name) for name in ticket_services._SNAPSHOT}
             if not t.is_open:
                 continue
-            was_overtime, was_problem = t.is_overtime, t.is_problem
-            ticket_services._refresh_sla(t, now, timelines[t.pk], unsaved=new_events)
-            became_overtime, became_problem = t.is_overtime and not was_overtime, t.is_problem and not was_problem
+            became_overtime, became_problem = ticket_services._refresh_sla(t, now, timelines[t.pk],
+                                                                           unsaved=new_events)
             if became_overtime or became_problem:
                 crossed.append((t, became_overtime, became_problem))
 

@@ -84,6 +84,11 @@ class Timeline(Generic[T]):
     # (also after a supervisor raises the policy's limits, docs/sla.md).
     marked_overtime: bool = False
     marked_problem: bool = False
+    # Since the latest reopening: the ticket-level flags above stay set from an earlier round, so a later round's
+    # crossings are told by the round's own overtime / problem events (docs/sla.md).
+    reopened: bool = False
+    round_marked_overtime: bool = False
+    round_marked_problem: bool = False
 
     @property
     def pauses(self) -> list[tuple[T, T | None]]:
@@ -101,10 +106,10 @@ def fold_timeline(events: Iterable[tuple[str, T, str]]) -> Timeline[T]:
             tl.created_at = tl.resolution_started_at = at
             continue
         if kind == EventKind.OVERTIME:
-            tl.marked_overtime = True
+            tl.marked_overtime = tl.round_marked_overtime = True
             continue
         if kind == EventKind.PROBLEM:
-            tl.marked_problem = True
+            tl.marked_problem = tl.round_marked_problem = True
             continue
         if tl.first_responded_at is None and kind in FIRST_RESPONSE_EVENTS:
             tl.first_responded_at = at
@@ -133,6 +138,8 @@ def fold_timeline(events: Iterable[tuple[str, T, str]]) -> Timeline[T]:
         elif kind == EventKind.REOPEN:
             tl.cycle_started_at = tl.hop_started_at = tl.replied_at = tl.answered_at = None
             tl.resolution_started_at = at
+            tl.reopened = True
+            tl.round_marked_overtime = tl.round_marked_problem = False
     return tl
 
 
@@ -152,6 +159,10 @@ class SlaState(Generic[T]):
     paused: bool = False
     is_overtime: bool = False
     is_problem: bool = False
+    # A reopened ticket's current cycle crossed a limit that no overtime / problem event of this round marks yet
+    # (the flags above may be set from an earlier round): the crossing is still to be marked and acted on.
+    unmarked_overtime: bool = False
+    unmarked_problem: bool = False
     status: str = Status.NEW
 
     def next_due(self) -> T | None:
@@ -218,6 +229,12 @@ def derive_sla(tl: Timeline[T], policy: PolicyLike, clock: ClockLike[T], now: T)
         used = clock.elapsed(start, end if end is not None else now, pauses)
         state.is_overtime = state.is_overtime or used >= policy.overtime_minutes
         state.is_problem = state.is_problem or used >= policy.problem_minutes
+    if tl.reopened and tl.cycle_started_at is not None and tl.cycles:  # this round's cycle (dispatched again)
+        start, end = tl.cycles[-1]
+        used = clock.elapsed(start, end if end is not None else now, pauses)
+        state.unmarked_problem = used >= policy.problem_minutes and not tl.round_marked_problem
+        state.unmarked_overtime = used >= policy.overtime_minutes and not (
+            tl.round_marked_overtime or tl.round_marked_problem)
     return state
 
 

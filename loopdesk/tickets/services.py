@@ -301,13 +301,15 @@ SLA_COLUMNS = ("first_response_due_at", "first_responded_at", "cycle_started_at"
 
 def _refresh_sla(
     ticket: Ticket, at: dt.datetime, events: Iterable[Any] | None = None, *, unsaved: list[TicketEvent] | None = None
-) -> None:
-    """Derive every SLA column from the timeline; write an event when a ticket first crosses 48 h / 72 h.
+) -> tuple[bool, bool]:
+    """Derive every SLA column from the timeline; write an event when a ticket first crosses 48 h / 72 h, and
+    when a reopened ticket's new cycle crosses them (its flags stay set from the earlier round).
 
     With `unsaved`, the crossing events are added to that list for the caller to insert in bulk instead.
+    Returns whether it marked an overtime and a problem crossing now.
     """
     if ticket.sla_policy is None:
-        return
+        return False, False
     if events is None:
         events = t_rows if (t_rows := ticket.__dict__.get(_TIMELINE)) is not None else None
     if events is None:
@@ -324,10 +326,19 @@ def _refresh_sla(
     ticket.replied_at = state.replied_at
     ticket.answered_at = state.answered_at
     add = _append_event if unsaved is None else lambda *a, **kw: unsaved.append(_new_event(*a, **kw))
-    if ticket.pk and ticket.is_overtime and not was_overtime:
+    new_overtime = bool(ticket.pk) and ((ticket.is_overtime and not was_overtime) or state.unmarked_overtime)
+    new_problem = bool(ticket.pk) and ((ticket.is_problem and not was_problem) or state.unmarked_problem)
+    if new_overtime:
         add(ticket, EventKind.OVERTIME, None, at, data={"overtime_at": str(ticket.overtime_at)})
-    if ticket.pk and ticket.is_problem and not was_problem:
+    if new_problem:
         add(ticket, EventKind.PROBLEM, None, at, data={"problem_at": str(ticket.problem_at)})
+    ticket.__dict__[SLA_MARKED] = (new_overtime, new_problem)
+    return new_overtime, new_problem
+
+
+# On a ticket `_refresh_sla` refreshed: (overtime, problem) crossings it marked then (the listeners of the crossing
+# events read it: one that crossed both at once is alerted as a problem ticket only).
+SLA_MARKED = "_sla_marked"
 
 
 def _save(ticket: Ticket, at: dt.datetime, *, bump: bool = True) -> None:
@@ -1175,14 +1186,14 @@ def do_recompute_sla(*, ticket: Ticket | int, acting_user: Any = None, now: dt.d
         t = _lock_ticket(_pk(ticket), None)  # no version check: this changes no state of the ticket
         before = {k: getattr(t, k) for k in ("due_at", "hop_due_at", "overtime_at", "problem_at", "resolution_due_at")}
         columns, seq = {k: getattr(t, k) for k in SLA_COLUMNS}, t.last_event_seq
-        _refresh_sla(t, at)
+        marked = _refresh_sla(t, at)
         after = {k: getattr(t, k) for k in before}
         if before != after:
             _append_event(t, EventKind.SLA_RECOMPUTED, acting_user, at,
                           data={k: v.isoformat() if v else None for k, v in after.items()})
         # Saved whenever anything moved, also only a flag: a crossing the sweep had not marked yet writes its
         # overtime / problem event above, and the ticket must carry that event's number and the flag with it.
-        crossed = (t.is_overtime, t.is_problem) != (columns["is_overtime"], columns["is_problem"])
+        crossed = any(marked)
         if t.last_event_seq != seq or columns != {k: getattr(t, k) for k in SLA_COLUMNS}:
             _save(t, at, bump=crossed)  # as the sweep's crossing: an edit based on the flags before is stale
             _publish(t)
