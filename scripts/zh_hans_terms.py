@@ -1016,6 +1016,7 @@ T: dict[str, str] = {
     "Why it is reopened": "重开原因",
     "Why it is withdrawn": "撤销原因",
     "Reject as": "驳回类型",
+    "Rejected as": "驳回类型",
     "Duplicate of (work order number)": "重复于（工单编号）",
     "Where the routing rules send it": "按派单规则应派往",
     "Choose a unit": "请选择单位",

@@ -21,7 +21,7 @@ from loopdesk.customers.services import do_reveal_customer
 from loopdesk.followup.selectors import open_callback_for
 from loopdesk.followup.services import escalation_notes
 from loopdesk.tickets import policy, services
-from loopdesk.tickets.choices import Action, CallbackVerdict, EventKind, LinkKind, Visibility
+from loopdesk.tickets.choices import Action, CallbackVerdict, EventKind, LinkKind, RejectReason, Visibility
 from loopdesk.tickets.models import Attachment, Ticket, TicketLink
 from loopdesk.tickets.services import MAX_NOTE
 from loopdesk.workbench.actions import DANGEROUS, PRIMARY, RELOAD, ActionForm, posted_version, stale_message
@@ -96,6 +96,8 @@ def ticket_context(request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
         verdict = (event.data or {}).get("verdict")
         event.verdict_label = CallbackVerdict(verdict).label if verdict in CallbackVerdict.values else ""
         event.committed_to = _moment((event.data or {}).get("to")) if event.kind == EventKind.COMMIT_TIME else None
+        reject = (event.data or {}).get("reason") if event.kind == EventKind.REJECT else None
+        event.reject_label = RejectReason(reject).label if reject in RejectReason.values else ""
     escalation_notes(events)  # stored in the language they were made in: shown in the reader's
     callback_task = open_callback_for(ticket)
     return {
