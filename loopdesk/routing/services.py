@@ -51,14 +51,25 @@ def second_line_unit(region: str) -> OrgUnit | None:
     return min(rooms, key=lambda u: (u.depth, u.pk), default=None)
 
 
+def _province_of(region: str) -> str | None:
+    """The province of a city (region code), from its units in the reference data copy; None when unknown."""
+    return next((u.province for u in refcache.units().values() if u.region == region and u.level in CITY_LEVELS),
+                None)
+
+
 def route_ticket(
     *, region: str, category: Category, contact_type: str, tier: str, channel: str, branch_id: int | None = None
 ) -> RouteDecision:
     """The target unit for a ticket with these attributes, and why (rules from the reference data copy)."""
+    province: str | None = ""  # looked up at the first rule to a province's department ("": not yet)
     for rule in refcache.routing_rules():
         target = rule.target_unit
         if target.level in CITY_LEVELS and target.region != region:
             continue  # a city's unit takes that city's tickets only, whatever the rule's region says
+        if target.level == UnitLevel.PROVINCE:
+            province = _province_of(region) if province == "" else province
+            if province is not None and target.province != province:
+                continue  # and a province's department its province's (the dispatch refuses another's)
         if _matches(
             rule,
             region=region,

@@ -81,3 +81,23 @@ def test_a_rule_without_a_region_does_not_send_another_citys_tickets_to_its_city
     t = s.do_create_ticket(acting_user=world.user("zh_agent"), now=T0, dispatch=True,
                            **world.ticket_kwargs(customer=world.customer(region="ZH", home_branch=None)))
     assert t.handler_unit_id == zh_l2.pk
+
+
+def test_a_rule_to_another_provinces_department_is_passed_over(world: World) -> None:
+    """As a city's unit takes only its city's tickets, a province's department takes only its province's: a rule
+    without a region that targets another province's department falls through to the next rule (the dispatch
+    would be refused on the unit), also in the "where would this go" preview."""
+    from loopdesk.org.choices import UnitFunction, UnitLevel
+    from loopdesk.org.models import OrgUnit
+
+    js = OrgUnit.objects.create(code="JS", name="江苏公司", parent=world.units["hq"], level=UnitLevel.PROVINCE,
+                                function=UnitFunction.MANAGEMENT, province="JS", region="JS")
+    js_net = OrgUnit.objects.create(code="JSNET", name="江苏省网络部", parent=js, level=UnitLevel.PROVINCE,
+                                    function=UnitFunction.SPECIALIST, province="JS", region="JS")
+    RoutingRule.objects.create(name="全部→江苏", position=1, category=world.categories["basic"], target_unit=js_net)
+    decision = route_ticket(region="JM", category=world.categories["indoor"], contact_type=ContactType.COMPLAINT,
+                            tier=Tier.REGULAR, channel=Channel.HOTLINE)
+    assert decision.unit == world.units["netmaint"]
+    t = s.do_create_ticket(acting_user=world.user("agent"), now=T0, dispatch=True,
+                           **world.ticket_kwargs(category=world.categories["calls"]))
+    assert t.handler_unit == world.units["netmaint"]
