@@ -35,3 +35,19 @@ def test_an_escalation_by_hand_keeps_the_persons_note(world: World, client_for: 
         f.do_escalate_by_hand(acting_user=world.user("supervisor"), ticket=t, note="客户第三次来电")
     chinese = _timeline(client_for("agent", "zh-hans"), t.pk)
     assert "已升级至服务管理人员：手动升级。客户第三次来电" in chinese, chinese
+
+
+def test_the_rest_apis_timeline_reads_the_escalation_in_the_callers_language(world: World) -> None:
+    from django.core.cache import caches
+    from rest_framework.test import APIClient
+
+    caches["default"].clear()  # the API's rate counters
+    t = s.do_create_ticket(acting_user=world.user("agent"), dispatch=True, dispatch_to=world.units["netmaint"],
+                           **world.ticket_kwargs())
+    with translation.override("zh-hans"):
+        f.sweep_sla(now=t.problem_at)
+    client = APIClient()
+    client.force_login(world.users["supervisor"])
+    timeline = client.get(f"/api/tickets/{t.pk}/", HTTP_ACCEPT_LANGUAGE="en").json()["timeline"]
+    notes = [e["note"] for e in timeline if e["kind"] == "note"]
+    assert notes == ["Escalated to the service supervisors: Problem ticket (past its problem limit)"], notes
