@@ -119,8 +119,8 @@ class TicketDetailSerializer(TicketListSerializer):
         fields = (*TicketListSerializer.Meta.fields, "description", "resolution", "answer", "callback_verdict",
                   "first_responder", "first_responder_unit", "requested_resolution_at", "first_response_due_at",
                   "hop_due_at", "resolution_due_at", "sla_paused", "replied_at", "answered_at", "closed_at",
-                  "reopen_count", "dispatch_count", "return_count", "parent", "duplicate_of", "external_ids",
-                  "allowed_actions", "timeline")
+                  "reopen_count", "dispatch_count", "return_count", "parent", "reject_reason", "duplicate_of",
+                  "external_ids", "allowed_actions", "timeline")
 
     @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(choices=Action.choices)))
     def get_allowed_actions(self, ticket: Ticket) -> list[str]:

@@ -666,3 +666,19 @@ def test_an_action_the_caller_may_not_take_is_403_before_any_version_check(world
     assert stale.status_code == 409 and stale.json()["code"] == "conflict"
     t.refresh_from_db()
     assert t.status == Status.DISPATCHED and t.handler_user_id is None
+
+
+def test_the_detail_says_why_a_work_order_was_rejected(world: World) -> None:
+    """The reject action requires the reason (invalid / duplicate); the detail gave `duplicate_of` but not the reason,
+    so an integrator could not tell a work order rejected as invalid from one withdrawn or closed unsolved."""
+    from loopdesk.tickets.choices import RejectReason
+
+    original, duplicate, invalid = make(world, 3)
+    s.do_reject_ticket(acting_user=world.user("agent"), ticket=duplicate, reason=RejectReason.DUPLICATE,
+                       duplicate_of=original)
+    s.do_reject_ticket(acting_user=world.user("agent"), ticket=invalid, reason=RejectReason.INVALID)
+    client = as_user(world, "agent")
+    assert client.get(f"/api/tickets/{invalid.pk}/").json()["reject_reason"] == "invalid"
+    body = client.get(f"/api/tickets/{duplicate.pk}/").json()
+    assert (body["reject_reason"], body["duplicate_of"]) == ("duplicate", original.pk)
+    assert client.get(f"/api/tickets/{original.pk}/").json()["reject_reason"] == ""
