@@ -1353,6 +1353,7 @@ T: dict[str, str] = {
     "Unknown measure.": "未知指标。",
     "Unknown group.": "未知的分组。",
     "You may not import data.": "您无权导入数据。",
+    "You may not read the reports.": "您无权读取报表。",
     "Choose a CSV or XLSX file.": "请选择 CSV 或 XLSX 文件。",
     "Choose what to import.": "请选择导入内容。",
     "Second-level category": "二级类目",
