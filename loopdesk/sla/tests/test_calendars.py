@@ -121,6 +121,28 @@ def test_library_coverage_by_year() -> None:
     assert year_covered(2026) and not year_covered(2027)
 
 
+def test_a_year_whose_notice_is_entered_drops_the_fallback_s_guessed_days_off() -> None:
+    """The fallback library guesses "observed" days off for 2027+ (2027-02-10, a Wednesday after the Spring Festival
+    weekend; 2027-10-05). Once the year's notice is entered as overrides (a make-up Saturday or Sunday), such a
+    guessed day is no day off: docs/sla.md says the entered notice makes the calendar independent of the fallback,
+    but the guesses kept counting as days off unless each was entered again as a working day."""
+    guessed, statutory, ordinary = dt.date(2027, 2, 10), dt.date(2027, 2, 8), dt.date(2027, 3, 3)
+    assert not national_workday(guessed) and not national_workday(dt.date(2027, 10, 5))
+    unentered = WorkingTime(CalendarKind.WORKDAYS, dt.time(9), dt.time(18), {dt.date(2027, 7, 14): False})
+    assert not unentered.is_workday(guessed)  # nothing entered for 2027: the fallback as before
+    notice = {dt.date(2027, 2, 20): True, dt.date(2027, 2, 11): False}  # a make-up Saturday, a weekday off
+    wt = WorkingTime(CalendarKind.WORKDAYS, dt.time(9), dt.time(18), notice)
+    assert wt.is_workday(guessed) and wt.is_workday(dt.date(2027, 10, 5)) and wt.is_workday(ordinary)
+    assert not wt.is_workday(statutory)  # the statutory holidays stay days off
+    assert wt.is_workday(dt.date(2027, 2, 20)) and not wt.is_workday(dt.date(2027, 2, 11))  # the overrides win
+    assert not wt.is_workday(dt.date(2027, 2, 13))  # an ordinary Saturday
+    assert wt.is_workday(dt.date(2028, 5, 4)) is national_workday(dt.date(2028, 5, 4))  # other years as before
+    # A clock over the guessed days counts them: Tuesday 2027-02-09 17:00 + 2 working hours = Wednesday 10:00
+    # (the fallback alone: Tuesday and Wednesday off, Thursday 11:00).
+    assert wt.add(at(2027, 2, 9, 17, 0), 120) == at(2027, 2, 10, 10, 0)
+    assert unentered.add(at(2027, 2, 9, 17, 0), 120) == at(2027, 2, 11, 11, 0)
+
+
 @pytest.mark.django_db
 def test_a_year_is_covered_by_its_make_up_working_days_not_by_any_override() -> None:
     cal = BusinessCalendar.objects.create(code="local", name="本地", kind=CalendarKind.WORKDAYS)
