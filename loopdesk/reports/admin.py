@@ -7,6 +7,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from loopdesk.audit.admin import AuditedAdminMixin
 from loopdesk.audit.services import record_audit
@@ -126,26 +127,77 @@ class AssessmentSchemeAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
 @admin.register(StoredReport)
 class StoredReportAdmin(admin.ModelAdmin):
-    list_display = ("kind", "period", "scope", "size", "created_at")
-    readonly_fields = ("kind", "period", "scope", "file", "file_en", "size", "created_at", "created_by")
+    """Kept reports, read only: the monthly job (or `manage.py produce_monthly_reports`) writes them. The add page
+    offered an empty, all read-only form whose save kept a report without a month or a file; the kind and scope
+    showed as stored ("monthly", "province:GD") on the English and Chinese pages."""
+
+    list_display = ("kind_label", "period", "scope_label", "size", "created_at")
+    fields = readonly_fields = ("kind_label", "period", "scope_label", "file", "file_en", "size", "created_at",
+                                "created_by")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.display(description=_("kind"), ordering="kind")
+    def kind_label(self, obj: StoredReport) -> str:
+        return str(REPORT_KINDS.get(obj.kind, obj.kind))
+
+    @admin.display(description=_("scope"), ordering="scope")
+    def scope_label(self, obj: StoredReport) -> str:
+        return obj.scope_label()
+
+
+REPORT_KINDS = {"monthly": _("Monthly report")}
+IMPORT_KINDS = {"tickets": pgettext_lazy("import kind", "Work orders"),
+                "customers": pgettext_lazy("import kind", "Customers")}
+
+
+def _import_kind(obj: ImportRun | ImportJob) -> str:
+    return str(IMPORT_KINDS.get(obj.kind, obj.kind))
+
+
+class ImportKindFilter(admin.SimpleListFilter):
+    """The kind of an import by its name ("tickets" / "customers" were listed as stored)."""
+
+    title = _("kind")
+    parameter_name = "kind"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(code, str(label)) for code, label in IMPORT_KINDS.items()]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        return queryset.filter(kind=self.value()) if self.value() else queryset
 
 
 @admin.register(ImportRun)
 class ImportRunAdmin(admin.ModelAdmin):
-    list_display = ("kind", "filename", "created_by", "created_at", "rows", "created", "skipped", "errors")
-    readonly_fields = list_display
+    """Imports done, read only (the import page records them; the add page made an empty record)."""
+
+    list_display = ("kind_label", "filename", "created_by", "created_at", "rows", "created", "skipped", "errors")
+    fields = readonly_fields = list_display
+    list_filter = (ImportKindFilter,)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.display(description=_("kind"), ordering="kind")
+    def kind_label(self, obj: ImportRun) -> str:
+        return _import_kind(obj)
 
 
 @admin.register(ImportJob)
 class ImportJobAdmin(admin.ModelAdmin):
     """Background dry runs and imports: read only (the import page starts them; a failed one shows why)."""
 
-    list_display = ("filename", "kind", "dry_run", "state", "created_by", "created_at", "finished_at")
-    list_filter = ("state", "kind", "dry_run")
-    readonly_fields = ("filename", "kind", "dry_run", "partial", "system", "columns", "language", "created_by",
+    list_display = ("filename", "kind_label", "dry_run", "state", "created_by", "created_at", "finished_at")
+    list_filter = ("state", ImportKindFilter, "dry_run")
+    readonly_fields = ("filename", "kind_label", "dry_run", "partial", "system", "columns", "language", "created_by",
                        "created_at", "state", "started_at", "finished_at", "result", "failure")
-    exclude = ("token", "file_key")
+    exclude = ("token", "file_key", "kind")  # shown by its name (kind_label)
 
     def has_add_permission(self, request) -> bool:  # type: ignore[no-untyped-def]
         return False
 
+    @admin.display(description=_("kind"), ordering="kind")
+    def kind_label(self, obj: ImportJob) -> str:
+        return _import_kind(obj)
