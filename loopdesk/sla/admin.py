@@ -107,6 +107,16 @@ class BusinessCalendarAdmin(CalendarWarningMixin, AuditedAdminMixin, admin.Model
     readonly_fields = ("version",)
     inlines = (CalendarDayInline,)
 
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        # The model's help said an empty end counts "the whole working day" while the error said "until
+        # midnight": it counts from the start time to 24:00 (the model's text needs a migration to change).
+        kwargs["help_texts"] = {
+            "work_start": _("Each working day's clock starts at this time (00:00: at the start of the day)."),
+            "work_end": _("Empty: until midnight (24:00) at the end of the day, from the start time above."),
+            **kwargs.get("help_texts", {}),
+        }
+        return super().get_form(request, obj, change, **kwargs)
+
     def get_queryset(self, request: HttpRequest) -> models.QuerySet[BusinessCalendar]:
         return super().get_queryset(request).annotate(_override_count=models.Count("days"))
 

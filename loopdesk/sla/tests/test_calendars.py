@@ -329,7 +329,8 @@ def test_a_working_day_ending_before_it_starts_is_a_field_error(world: World, cl
     page = post_admin_change(admin, f"/admin/sla/businesscalendar/{workdays.pk}/change/", form,
                              headers={"accept-language": "zh-hans"})
     assert page.status_code == 200
-    assert page.context["adminform"].form.errors["work_end"]
+    assert page.context["adminform"].form.errors["work_end"] == [
+        "工作日结束时间必须晚于开始时间；如需计至当天 24:00（午夜），请将结束时间留空。"]
     workdays.refresh_from_db()
     assert workdays.work_end is None and workdays.work_start == dt.time(0, 0)
     form["work_end"] = "17:30"
@@ -337,6 +338,25 @@ def test_a_working_day_ending_before_it_starts_is_a_field_error(world: World, cl
     assert post_admin_change(admin, f"/admin/sla/businesscalendar/{workdays.pk}/change/", form).status_code == 302
     workdays.refresh_from_db()
     assert (workdays.work_start, workdays.work_end) == (dt.time(8, 30), dt.time(17, 30))
+
+
+def test_the_calendar_page_says_what_an_empty_end_counts(world: World, client) -> None:
+    """The end's help read "Empty: the whole working day counts." while its error said "until midnight": an empty
+    end counts from the start time to 24:00. Both now say so, in English and in Chinese."""
+    admin = _admin_client(world, client)
+    url = f"/admin/sla/businesscalendar/{world.calendars['workdays'].pk}/change/"
+    english = admin.get(url, headers={"accept-language": "en"}).content.decode()
+    assert "Empty: until midnight (24:00) at the end of the day, from the start time above." in english
+    assert "the whole working day counts" not in english
+    assert "s clock starts at this time (00:00: at the start of the day)." in english
+    chinese = admin.get(url, headers={"accept-language": "zh-hans"}).content.decode()
+    assert "留空：从上面的开始时间计至当天 24:00（午夜）。" in chinese
+    form = {"code": "workdays", "name": "工作日", "kind": "workdays", "work_start": "09:00", "work_end": "00:00",
+            "days-TOTAL_FORMS": "0", "days-INITIAL_FORMS": "0", "days-MIN_NUM_FORMS": "0",
+            "days-MAX_NUM_FORMS": "1000"}
+    page = post_admin_change(admin, url, form, headers={"accept-language": "en"})
+    assert page.context["adminform"].form.errors["work_end"] == [
+        "The working day must end after it starts; to count until midnight (24:00), leave the end empty."]
 
 
 @pytest.mark.parametrize("field", ["resolution_minutes", "hop_reply_minutes", "callback_minutes"])
