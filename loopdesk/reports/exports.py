@@ -254,7 +254,9 @@ def _month_cell(sheet: Any, value: MonthCell) -> WriteOnlyCell:
 
 
 def _sheet_title(title: str) -> str:
-    """Excel refuses []:*?/\\ in sheet names and more than 31 characters."""
+    """Excel refuses []:*?/\\ in sheet names and more than 31 characters. "Scorecard: branches" becomes
+    "Scorecard - branches" (was "Scorecard- branches")."""
+    title = title.replace(": ", " - ")
     for char in "[]:*?/\\":
         title = title.replace(char, "-")
     return title[:31] or "Sheet"

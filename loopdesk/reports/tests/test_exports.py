@@ -376,3 +376,13 @@ def test_an_item_nobody_can_be_scored_on_does_not_keep_every_unit_from_its_rank(
     netmaint = by_unit["网络维护中心"]
     assert netmaint.scored_weight == 50.0 and netmaint.full_weight == 90.0 and netmaint.rank == 1
     assert by_unit["话务室"].rank is None
+
+
+def test_the_english_workbook_names_its_scorecard_sheets_readably(world: World, history: list[Ticket], settings,
+                                                                   tmp_path) -> None:
+    """Excel refuses ':' in sheet names; it was replaced by '-' and left "Scorecard- branches"."""
+    settings.MEDIA_ROOT = tmp_path
+    stored = produce_monthly_report(2026, 11, "JM")
+    names = load_workbook(stored.file_en.path, read_only=True).sheetnames
+    assert "Scorecard - branches" in names and "Scorecard - departments" in names
+    assert exports._sheet_title("a:b [c]/d") == "a-b -c--d"
