@@ -1358,6 +1358,9 @@ T: dict[str, str] = {
     "Unknown group.": "未知的分组。",
     "You may not import data.": "您无权导入数据。",
     "You may not read the reports.": "您无权读取报表。",
+    "The monthly reports cover a whole region: they are kept for its supervisors, auditors and dispatchers. Your "
+    "figures are on the dashboard and in the tables.":
+        "月报涵盖整个地市，仅供该地市的服务管理人员、审计员和综援派单员查阅。您的数据见看板和指标报表。",
     "Choose a CSV or XLSX file.": "请选择 CSV 或 XLSX 文件。",
     "Choose what to import.": "请选择导入内容。",
     "Second-level category": "二级类目",

@@ -624,7 +624,10 @@ def files_view(request: HttpRequest) -> HttpResponse:
     # Pages of 120 (the newest month first): a province keeps 20-odd reports a month, the whole company hundreds;
     # a plain first 120 hid the older months and, at the company's size, most regions of the latest one.
     page = Paginator(reports, FILES_PAGE).get_page(request.GET.get("page"))
-    return render(request, "reports/files.html", {"nav": "reports", "reports": page.object_list, "page": page})
+    # A department head reads the figures of their work orders only, not a region's workbook: the list said "No
+    # reports yet." to them as if none had been produced.
+    return render(request, "reports/files.html", {"nav": "reports", "reports": page.object_list, "page": page,
+                                                  "none_for_user": scopes == set()})
 
 
 @reports_required

@@ -592,3 +592,14 @@ def test_report_pages_are_for_those_the_navigation_offers_them_to(world: World, 
     if policy.can_create(world.users[who]):
         nav = client.get("/reports/import/").content.decode()
         assert ('href="/reports/scorecard/' in nav) is allowed
+
+
+def test_the_monthly_reports_page_tells_a_head_why_it_lists_none(world: World, history: list[Ticket]) -> None:
+    """A department head gets no region workbook (their figures are those of their work orders): the list said "No
+    reports yet." as if none had been produced."""
+    produce_monthly_report(2026, 11, "JM")
+    head = _client(world, "head").get("/reports/files/").content.decode()
+    assert "月报涵盖整个地市" in head and "暂无" not in head.split('id="files-empty"')[1][:80]
+    assert "月报涵盖整个地市" not in _client(world, "supervisor").get("/reports/files/").content.decode()
+    StoredReport.objects.all().delete()
+    assert "月报涵盖整个地市" not in _client(world, "supervisor").get("/reports/files/").content.decode()
