@@ -20,6 +20,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, Stream
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from loopdesk.core.errors import DomainError
@@ -841,7 +842,7 @@ def import_job_problems(request: HttpRequest, pk: int, fmt: str) -> HttpResponse
     if fmt not in ("csv", "xlsx") or not job.result:
         raise Http404
     header = [str(_("Line")), str(_("Column")), str(_("Problem"))]
-    rows = [[e["row"], e["column"], e["message"]] for e in job.result.get("errors", [])]
+    rows = [[e["row"], capfirst(e["column"]), e["message"]] for e in job.result.get("errors", [])]
     stem = f"import-{job.pk}-problems"
     return _download(fmt, stem, header, rows, str(_("Problems")))
 
