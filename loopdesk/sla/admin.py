@@ -101,7 +101,7 @@ class CalendarDayInline(admin.TabularInline):
 
 @admin.register(BusinessCalendar)
 class BusinessCalendarAdmin(CalendarWarningMixin, AuditedAdminMixin, admin.ModelAdmin):
-    list_display = ("code", "name", "name_en", "kind", "work_start", "work_end", "override_count", "version")
+    list_display = ("code", "name", "name_en", "kind", "starts", "ends", "override_count", "version")
     list_filter = ("kind",)
     search_fields = ("code", "name", "name_en")
     readonly_fields = ("version",)
@@ -119,6 +119,16 @@ class BusinessCalendarAdmin(CalendarWarningMixin, AuditedAdminMixin, admin.Model
 
     def get_queryset(self, request: HttpRequest) -> models.QuerySet[BusinessCalendar]:
         return super().get_queryset(request).annotate(_override_count=models.Count("days"))
+
+    # The list showed English times as Django words them: "midnight", "8:30 a.m.", and "-" for a day that counts
+    # until its end; as the clock counts them now (24-hour, an empty end 24:00), as the Chinese list had them.
+    @admin.display(description=_("working day starts"), ordering="work_start")
+    def starts(self, obj: BusinessCalendar) -> str:
+        return f"{obj.work_start:%H:%M}"
+
+    @admin.display(description=_("working day ends"), ordering="work_end")
+    def ends(self, obj: BusinessCalendar) -> str:
+        return "24:00" if obj.work_end is None else f"{obj.work_end:%H:%M}"
 
     @admin.display(description=_("overrides"), ordering="_override_count")
     def override_count(self, obj: BusinessCalendar) -> int:

@@ -359,6 +359,19 @@ def test_the_calendar_page_says_what_an_empty_end_counts(world: World, client) -
         "The working day must end after it starts; to count until midnight (24:00), leave the end empty."]
 
 
+def test_the_calendar_list_shows_24_hour_times(world: World, client) -> None:
+    """The English list read "midnight" for a day starting at 00:00, "8:30 a.m." / "5:30 p.m.", and "-" for a day
+    counted until its end."""
+    admin = _admin_client(world, client)
+    world.calendars["workdays"].work_start, world.calendars["workdays"].work_end = dt.time(8, 30), dt.time(17, 30)
+    world.calendars["workdays"].save()
+    html = admin.get("/admin/sla/businesscalendar/", headers={"accept-language": "en"}).content.decode()
+    assert "midnight" not in html and "a.m." not in html and "p.m." not in html
+    assert '<td class="field-starts">08:30</td><td class="field-ends">17:30</td>' in html
+    assert '<td class="field-starts">00:00</td><td class="field-ends">24:00</td>' in html
+    assert "Working day starts" in html
+
+
 @pytest.mark.parametrize("field", ["resolution_minutes", "hop_reply_minutes", "callback_minutes"])
 def test_a_time_limit_longer_than_the_calendar_counts_is_a_field_error(world: World, client, field: str) -> None:
     """Clocks look up to three years ahead: a limit beyond (2,000,000 minutes, a typo for 2,000) left every due
