@@ -6,12 +6,23 @@ from django.contrib import admin, messages
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from loopdesk.audit.admin import AuditedAdminMixin
+from loopdesk.audit.admin import AuditedAdminMixin, users_regions_q
 from loopdesk.audit.services import record_audit
-from loopdesk.reports.models import AssessmentItem, AssessmentScheme, ImportJob, ImportRun, StoredReport
+from loopdesk.org.choices import UnitLevel
+from loopdesk.org.models import OrgUnit
+from loopdesk.reports.models import (
+    PROVINCE_SCOPE,
+    AssessmentItem,
+    AssessmentScheme,
+    ImportJob,
+    ImportRun,
+    StoredReport,
+)
 
 
 def _own_region(request: HttpRequest) -> str:
@@ -132,11 +143,33 @@ class StoredReportAdmin(admin.ModelAdmin):
     showed as stored ("monthly", "province:GD") on the English and Chinese pages."""
 
     list_display = ("kind_label", "period", "scope_label", "size", "created_at")
-    fields = readonly_fields = ("kind_label", "period", "scope_label", "file", "file_en", "size", "created_at",
+    fields = readonly_fields = ("kind_label", "period", "scope_label", "download", "size", "created_at",
                                 "created_by")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[StoredReport]:
+        """The reports of the user's regions, as `audit.admin.in_users_regions` scopes other rows: a city's staff
+        their region's, a province's the province-wide one and its regions', HQ and administrators all (a city's
+        auditor listed every region's and the whole company's)."""
+        qs = super().get_queryset(request)
+        if not users_regions_q(request, keep_unplaced=False):  # everything (HQ, administrators)
+            return qs
+        unit = getattr(request.user, "unit", None)
+        if unit is None:
+            return qs.none()
+        if unit.level == UnitLevel.PROVINCE:
+            regions = set(OrgUnit.objects.filter(province=unit.province).values_list("region", flat=True))
+            return qs.filter(scope__in={f"{PROVINCE_SCOPE}{unit.province}", *regions})
+        return qs.filter(scope=unit.region)
+
+    @admin.display(description=_("file"))
+    def download(self, obj: StoredReport) -> str:
+        """The report page's download (the stored file's own URL is not served: its link was a 404)."""
+        url = reverse("reports:file", args=[obj.pk])
+        return format_html('<a href="{}?language=zh-hans" lang="zh-hans">中文</a> · <a href="{}?language=en" '
+                           'lang="en">English</a>', url, url)
 
     @admin.display(description=_("kind"), ordering="kind")
     def kind_label(self, obj: StoredReport) -> str:
@@ -180,6 +213,11 @@ class ImportRunAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ImportRun]:
+        # The imports of the user's regions (by the importing user's unit); a city's auditor listed every region's.
+        return super().get_queryset(request).filter(
+            users_regions_q(request, prefix="created_by__unit__", keep_unplaced=False))
+
     @admin.display(description=_("kind"), ordering="kind")
     def kind_label(self, obj: ImportRun) -> str:
         return _import_kind(obj)
@@ -197,6 +235,11 @@ class ImportJobAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:  # type: ignore[no-untyped-def]
         return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ImportJob]:
+        # As ImportRunAdmin: the jobs (file names, problems) of the user's regions' users only.
+        return super().get_queryset(request).filter(
+            users_regions_q(request, prefix="created_by__unit__", keep_unplaced=False))
 
     @admin.display(description=_("kind"), ordering="kind")
     def kind_label(self, obj: ImportJob) -> str:

@@ -44,3 +44,41 @@ def test_stored_reports_and_imports_show_their_kind_and_scope_by_name(world: Wor
         assert ">tickets<" not in pages and "kind=tickets" in pages  # the kind filter, by name
     assert client.get("/admin/reports/importjob/?kind=customers").context["cl"].result_count == 0
     assert client.get("/admin/reports/importjob/?kind=tickets").context["cl"].result_count == 1
+
+
+def test_a_city_auditor_lists_the_reports_and_imports_of_their_region_only(world: World) -> None:
+    """Auditors view every model in the admin: a city's auditor listed every region's and the whole company's kept
+    reports, and every region's imports and background imports (file names, problems)."""
+    now = timezone.now()
+    for scope in ("JM", "ZH", "province:GD", "all"):
+        StoredReport.objects.create(period=dt.date(2026, 11, 1), scope=scope, file=f"reports/{scope}.xlsx",
+                                    created_at=now)
+    ImportRun.objects.create(kind="tickets", filename="jm.csv", created_at=now, created_by=world.users["agent"])
+    ImportRun.objects.create(kind="tickets", filename="zh.csv", created_at=now, created_by=world.users["zh_agent"])
+    for who, name in (("agent", "jm-job.csv"), ("zh_agent", "zh-job.csv")):
+        ImportJob.objects.create(kind="tickets", dry_run=True, filename=name, file_key="k", token="t",
+                                 created_by=world.users[who])
+    auditor = world.users["auditor"]
+    auditor.is_staff = True
+    auditor.save(update_fields=["is_staff"])
+    from collections import Counter
+
+    from loopdesk.core.reference import _seed_groups
+
+    _seed_groups(Counter())  # what seed_reference grants the role groups: auditors view every model
+    client = Client()
+    client.force_login(auditor)
+    listed = client.get("/admin/reports/storedreport/")
+    assert listed.status_code == 200
+    assert sorted(r.scope for r in listed.context["cl"].result_list) == ["JM"]
+    runs = client.get("/admin/reports/importrun/").context["cl"].result_list
+    jobs = client.get("/admin/reports/importjob/").context["cl"].result_list
+    assert [r.filename for r in runs] == ["jm.csv"] and [j.filename for j in jobs] == ["jm-job.csv"]
+    other = StoredReport.objects.get(scope="ZH")
+    assert client.get(f"/admin/reports/storedreport/{other.pk}/change/").status_code == 302  # not found: home
+    own = StoredReport.objects.get(scope="JM")
+    page = client.get(f"/admin/reports/storedreport/{own.pk}/change/").content.decode()
+    assert f'href="/reports/files/{own.pk}/?language=en"' in page and "/media/" not in page
+    admin_client = _admin(world)
+    assert admin_client.get("/admin/reports/storedreport/").context["cl"].result_count == 4
+    assert admin_client.get("/admin/reports/importjob/").context["cl"].result_count == 2
