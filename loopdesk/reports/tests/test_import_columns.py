@@ -35,3 +35,18 @@ def test_the_mapping_form_labels_are_sentence_case(world: World) -> None:
     upload.name = "legacy.csv"
     html = client.post("/reports/import/", {"kind": "tickets", "file": upload}, HTTP_ACCEPT_LANGUAGE="en").content
     assert '<label for="map-external_id">External id</label>' in html.decode()
+
+
+def test_an_import_job_s_state_reads_as_a_heading_in_english(world: World) -> None:
+    """The background import's page was headed "finished" / "failed" (the state labels are lower case), and the
+    import page's list of recent jobs said so too."""
+    from loopdesk.reports.models import ImportJob
+
+    job = ImportJob.objects.create(kind="tickets", dry_run=True, filename="t.csv", file_key="k", token="t",
+                                   created_by=world.users["agent"], state=ImportJob.State.DONE,
+                                   result={"rows": 0, "valid": 0, "created": 0, "skipped": 0, "errors": []})
+    client = Client()
+    client.force_login(world.users["agent"])
+    page = client.get(f"/reports/import/jobs/{job.pk}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "<h2>Finished</h2>" in page
+    assert "<td>Finished</td>" in _page(world, "agent", "en")
