@@ -745,7 +745,8 @@ def facts_from_tickets(tickets: Any = None, batch_size: int = 5000) -> Iterator[
                 created_at=r[10],
                 cycle_started_at=r[11], replied_at=r[12], answered_at=r[13], closed_at=r[14], is_repeat=r[15],
                 return_count=r[16], reopen_count=r[17], is_overtime=r[18], is_problem=r[19],
-                callback_verdict=CallbackVerdict.DISSATISFIED if r[0] in unsatisfied else r[20], dispatch_count=r[21],
+                callback_verdict=CallbackVerdict.DISSATISFIED.value if r[0] in unsatisfied else r[20],
+                dispatch_count=r[21],
                 survey_sent_at=surveys.get(r[0], (None, None))[0],
                 survey_score=surveys.get(r[0], (None, None))[1],
             ), hops_from_events(hop_events.get(r[0], [])))))
