@@ -105,8 +105,12 @@ T: dict[str, str] = {
     "Give the unit's numeric id (listed at /api/units/).": "请填写单位的数字 ID（见 /api/units/）。",
     "No active staff member has the id {pk_value}.": "没有 ID 为 {pk_value} 的在职员工。",
     "Give the staff member's numeric id.": "请填写员工的数字 ID。",
-    "The working day must end after it starts; leave it empty to count until midnight.":
-        "工作日结束时间必须晚于开始时间；留空表示计至午夜。",
+    "The working day must end after it starts; to count until midnight (24:00), leave the end empty.":
+        "工作日结束时间必须晚于开始时间；如需计至当天 24:00（午夜），请将结束时间留空。",
+    "Each working day's clock starts at this time (00:00: at the start of the day).":
+        "每个工作日从此时刻开始计时（00:00：从当天零点起）。",
+    "Empty: until midnight (24:00) at the end of the day, from the start time above.":
+        "留空：从上面的开始时间计至当天 24:00（午夜）。",
     "It cannot be placed below itself or one of its own subunits.": "不能放在自身或其下级节点之下。",
     # --- customers ---------------------------------------------------------------------------------------
     "mobile number": "手机号码",
@@ -1356,6 +1360,10 @@ T: dict[str, str] = {
     "Unknown measure.": "未知指标。",
     "Unknown group.": "未知的分组。",
     "You may not import data.": "您无权导入数据。",
+    "You may not read the reports.": "您无权读取报表。",
+    "The monthly reports cover a whole region: they are kept for its supervisors, auditors and dispatchers. Your "
+    "figures are on the dashboard and in the tables.":
+        "月报涵盖整个地市，仅供该地市的服务管理人员、审计员和综援派单员查阅。您的数据见看板和指标报表。",
     "Choose a CSV or XLSX file.": "请选择 CSV 或 XLSX 文件。",
     "Choose what to import.": "请选择导入内容。",
     "Second-level category": "二级类目",

@@ -6,11 +6,23 @@ from django.contrib import admin, messages
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
-from loopdesk.audit.admin import AuditedAdminMixin
+from loopdesk.audit.admin import AuditedAdminMixin, users_regions_q
 from loopdesk.audit.services import record_audit
-from loopdesk.reports.models import AssessmentItem, AssessmentScheme, ImportJob, ImportRun, StoredReport
+from loopdesk.org.choices import UnitLevel
+from loopdesk.org.models import OrgUnit
+from loopdesk.reports.models import (
+    PROVINCE_SCOPE,
+    AssessmentItem,
+    AssessmentScheme,
+    ImportJob,
+    ImportRun,
+    StoredReport,
+)
 
 
 def _own_region(request: HttpRequest) -> str:
@@ -126,26 +138,109 @@ class AssessmentSchemeAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
 @admin.register(StoredReport)
 class StoredReportAdmin(admin.ModelAdmin):
-    list_display = ("kind", "period", "scope", "size", "created_at")
-    readonly_fields = ("kind", "period", "scope", "file", "file_en", "size", "created_at", "created_by")
+    """Kept reports, read only: the monthly job (or `manage.py produce_monthly_reports`) writes them. The add page
+    offered an empty, all read-only form whose save kept a report without a month or a file; the kind and scope
+    showed as stored ("monthly", "province:GD") on the English and Chinese pages."""
+
+    list_display = ("kind_label", "period", "scope_label", "size", "created_at")
+    fields = readonly_fields = ("kind_label", "period", "scope_label", "download", "size", "created_at",
+                                "created_by")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[StoredReport]:
+        """The reports of the user's regions, as `audit.admin.in_users_regions` scopes other rows: a city's staff
+        their region's, a province's the province-wide one and its regions', HQ and administrators all (a city's
+        auditor listed every region's and the whole company's)."""
+        qs = super().get_queryset(request)
+        if not users_regions_q(request, keep_unplaced=False):  # everything (HQ, administrators)
+            return qs
+        unit = getattr(request.user, "unit", None)
+        if unit is None:
+            return qs.none()
+        if unit.level == UnitLevel.PROVINCE:
+            regions = set(OrgUnit.objects.filter(province=unit.province).values_list("region", flat=True))
+            return qs.filter(scope__in={f"{PROVINCE_SCOPE}{unit.province}", *regions})
+        return qs.filter(scope=unit.region)
+
+    @admin.display(description=_("file"))
+    def download(self, obj: StoredReport) -> str:
+        """The report page's download (the stored file's own URL is not served: its link was a 404)."""
+        url = reverse("reports:file", args=[obj.pk])
+        return format_html('<a href="{}?language=zh-hans" lang="zh-hans">中文</a> · <a href="{}?language=en" '
+                           'lang="en">English</a>', url, url)
+
+    @admin.display(description=_("kind"), ordering="kind")
+    def kind_label(self, obj: StoredReport) -> str:
+        return str(REPORT_KINDS.get(obj.kind, obj.kind))
+
+    @admin.display(description=_("scope"), ordering="scope")
+    def scope_label(self, obj: StoredReport) -> str:
+        return obj.scope_label()
+
+
+REPORT_KINDS = {"monthly": _("Monthly report")}
+IMPORT_KINDS = {"tickets": pgettext_lazy("import kind", "Work orders"),
+                "customers": pgettext_lazy("import kind", "Customers")}
+
+
+def _import_kind(obj: ImportRun | ImportJob) -> str:
+    return str(IMPORT_KINDS.get(obj.kind, obj.kind))
+
+
+class ImportKindFilter(admin.SimpleListFilter):
+    """The kind of an import by its name ("tickets" / "customers" were listed as stored)."""
+
+    title = _("kind")
+    parameter_name = "kind"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(code, str(label)) for code, label in IMPORT_KINDS.items()]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        return queryset.filter(kind=self.value()) if self.value() else queryset
 
 
 @admin.register(ImportRun)
 class ImportRunAdmin(admin.ModelAdmin):
-    list_display = ("kind", "filename", "created_by", "created_at", "rows", "created", "skipped", "errors")
-    readonly_fields = list_display
+    """Imports done, read only (the import page records them; the add page made an empty record)."""
+
+    list_display = ("kind_label", "filename", "created_by", "created_at", "rows", "created", "skipped", "errors")
+    fields = readonly_fields = list_display
+    list_filter = (ImportKindFilter,)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ImportRun]:
+        # The imports of the user's regions (by the importing user's unit); a city's auditor listed every region's.
+        return super().get_queryset(request).filter(
+            users_regions_q(request, prefix="created_by__unit__", keep_unplaced=False))
+
+    @admin.display(description=_("kind"), ordering="kind")
+    def kind_label(self, obj: ImportRun) -> str:
+        return _import_kind(obj)
 
 
 @admin.register(ImportJob)
 class ImportJobAdmin(admin.ModelAdmin):
     """Background dry runs and imports: read only (the import page starts them; a failed one shows why)."""
 
-    list_display = ("filename", "kind", "dry_run", "state", "created_by", "created_at", "finished_at")
-    list_filter = ("state", "kind", "dry_run")
-    readonly_fields = ("filename", "kind", "dry_run", "partial", "system", "columns", "language", "created_by",
+    list_display = ("filename", "kind_label", "dry_run", "state", "created_by", "created_at", "finished_at")
+    list_filter = ("state", ImportKindFilter, "dry_run")
+    readonly_fields = ("filename", "kind_label", "dry_run", "partial", "system", "columns", "language", "created_by",
                        "created_at", "state", "started_at", "finished_at", "result", "failure")
-    exclude = ("token", "file_key")
+    exclude = ("token", "file_key", "kind")  # shown by its name (kind_label)
 
     def has_add_permission(self, request) -> bool:  # type: ignore[no-untyped-def]
         return False
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ImportJob]:
+        # As ImportRunAdmin: the jobs (file names, problems) of the user's regions' users only.
+        return super().get_queryset(request).filter(
+            users_regions_q(request, prefix="created_by__unit__", keep_unplaced=False))
+
+    @admin.display(description=_("kind"), ordering="kind")
+    def kind_label(self, obj: ImportJob) -> str:
+        return _import_kind(obj)

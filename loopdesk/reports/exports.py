@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import IO, Any
 
 from django.db.models import QuerySet
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -137,7 +138,9 @@ def _same(value: Any) -> Any:
 
 
 def ticket_header() -> list[str]:
-    return [str(label) for label, _col in TICKET_COLUMNS]
+    """The columns' names in sentence case ("Created at": the labels are lower case for use inside sentences, and
+    the English export's header read "number,created at,…" beside the KPI tables' "Work orders,…")."""
+    return [capfirst(str(label)) for label, _col in TICKET_COLUMNS]
 
 
 def ticket_rows(tickets: QuerySet[Ticket], language: str | None = None, page: int = PAGE,
@@ -187,7 +190,7 @@ HOP_COLUMNS: tuple[tuple[Any, str], ...] = (
 
 
 def hop_header() -> list[str]:
-    return [str(label) for label, _col in HOP_COLUMNS]
+    return [capfirst(str(label)) for label, _col in HOP_COLUMNS]
 
 
 def hop_rows(hops: QuerySet[Any], language: str | None = None, page: int = PAGE,
@@ -254,7 +257,9 @@ def _month_cell(sheet: Any, value: MonthCell) -> WriteOnlyCell:
 
 
 def _sheet_title(title: str) -> str:
-    """Excel refuses []:*?/\\ in sheet names and more than 31 characters."""
+    """Excel refuses []:*?/\\ in sheet names and more than 31 characters. "Scorecard: branches" becomes
+    "Scorecard - branches" (was "Scorecard- branches")."""
+    title = title.replace(": ", " - ")
     for char in "[]:*?/\\":
         title = title.replace(char, "-")
     return title[:31] or "Sheet"

@@ -730,6 +730,13 @@ def facts_from_tickets(tickets: Any = None, batch_size: int = 5000) -> Iterator[
                 hop_events[ticket_id].append((seq, kind, unit_id, at))
                 if kind in DEPARTMENT_EVENTS:
                     departments[ticket_id] = unit_id or 0
+        # A customer not satisfied at a callback has the work order reopened, which clears its verdict: the
+        # dissatisfaction stays in the figures (satisfaction rate, callback completion) from its callback event,
+        # whatever a later callback says. Only reopened tickets can have lost one.
+        reopened = [r[0] for r in rows if r[17]]
+        unsatisfied = set(TicketEvent.objects.filter(
+            ticket_id__in=reopened, kind=EventKind.CALLBACK, data__verdict=CallbackVerdict.DISSATISFIED,
+        ).values_list("ticket_id", flat=True)) if reopened else set()
         batch = []
         for r in rows:
             batch.append((r[0], with_hops(fact_from_values(
@@ -737,8 +744,10 @@ def facts_from_tickets(tickets: Any = None, batch_size: int = 5000) -> Iterator[
                 category_root_id=r[22], contact_type=r[5], channel=r[6], tier=r[7], brand=r[8], status=r[9],
                 created_at=r[10],
                 cycle_started_at=r[11], replied_at=r[12], answered_at=r[13], closed_at=r[14], is_repeat=r[15],
-                return_count=r[16], reopen_count=r[17], is_overtime=r[18], is_problem=r[19], callback_verdict=r[20],
-                dispatch_count=r[21], survey_sent_at=surveys.get(r[0], (None, None))[0],
+                return_count=r[16], reopen_count=r[17], is_overtime=r[18], is_problem=r[19],
+                callback_verdict=CallbackVerdict.DISSATISFIED.value if r[0] in unsatisfied else r[20],
+                dispatch_count=r[21],
+                survey_sent_at=surveys.get(r[0], (None, None))[0],
                 survey_score=surveys.get(r[0], (None, None))[1],
             ), hops_from_events(hop_events.get(r[0], [])))))
         yield batch

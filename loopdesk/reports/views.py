@@ -7,6 +7,7 @@ tickets behind it (`drilldown`), and every table and list can be taken away as C
 from __future__ import annotations
 
 import datetime as dt
+from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
 
@@ -19,6 +20,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, Stream
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from loopdesk.core.errors import DomainError
@@ -32,7 +34,7 @@ from loopdesk.reports.models import PROVINCE_SCOPE, ImportJob, ImportRun, Report
 from loopdesk.tickets import policy
 from loopdesk.tickets.choices import Channel, ContactType
 from loopdesk.tickets.models import Category, Ticket
-from loopdesk.workbench.common import staff_required
+from loopdesk.workbench.common import may_read_reports, staff_required
 
 PAGE = 50
 FILES_PAGE = 120
@@ -41,6 +43,21 @@ KPI_CARDS = ("volume", "timeliness", "overtime", "problem", "reply_median", "hop
              "return_rate", "callback_rate", "satisfaction", "appeals", "per_10k", "surveys", "survey_mean",
              "survey_satisfaction", "survey_response_rate", "window_mean", "window_satisfaction")
 MAX_UPLOAD = 200 * 1024 * 1024
+
+
+def reports_required(view: Any) -> Any:
+    """Signed in (`staff_required`) and one of the users who read the KPI pages (`may_read_reports`): agents and
+    specialist handlers opened the dashboard, tables, drill-down lists, scorecards and monthly reports by typing the
+    address, though no menu offered them (403 now)."""
+
+    @staff_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not may_read_reports(request.user):
+            raise PermissionDenied(_("You may not read the reports."))
+        return view(request, *args, **kwargs)
+
+    return wrapper
 
 
 # --- request parameters ---------------------------------------------------------------------------------
@@ -253,7 +270,7 @@ def _change(value: float | None, unit: str, measure: str = "") -> dict[str, Any]
 # --- dashboard ------------------------------------------------------------------------------------------
 
 
-@staff_required
+@reports_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     period, filters = _period(request), _filters(request)
     user = request.user
@@ -379,7 +396,7 @@ SHORT_BOARD_DRILL = {"satisfaction": "dissatisfied", "survey_satisfaction": "sur
                      "timeliness": "untimely"}
 
 
-@staff_required
+@reports_required
 def table_view(request: HttpRequest) -> HttpResponse:
     if (refused := _unread_export(request)) is not None:
         return refused
@@ -424,7 +441,7 @@ def table_view(request: HttpRequest) -> HttpResponse:
 # --- drill-down -----------------------------------------------------------------------------------------
 
 
-@staff_required
+@reports_required
 def tickets_view(request: HttpRequest) -> HttpResponse:
     if (refused := _unread_export(request)) is not None:
         return refused
@@ -515,7 +532,7 @@ def _hops_view(request: HttpRequest, period: m.Period, filters: dict[str, Any], 
 # --- scorecards -----------------------------------------------------------------------------------------
 
 
-@staff_required
+@reports_required
 def scorecard_view(request: HttpRequest) -> HttpResponse:
     if (refused := _unread_export(request)) is not None:
         return refused
@@ -599,7 +616,7 @@ def _report_scopes(user: Any) -> set[str] | None:
     return set()  # no unit: nothing
 
 
-@staff_required
+@reports_required
 def files_view(request: HttpRequest) -> HttpResponse:
     scopes = _report_scopes(request.user)
     reports = StoredReport.objects.all()
@@ -608,10 +625,13 @@ def files_view(request: HttpRequest) -> HttpResponse:
     # Pages of 120 (the newest month first): a province keeps 20-odd reports a month, the whole company hundreds;
     # a plain first 120 hid the older months and, at the company's size, most regions of the latest one.
     page = Paginator(reports, FILES_PAGE).get_page(request.GET.get("page"))
-    return render(request, "reports/files.html", {"nav": "reports", "reports": page.object_list, "page": page})
+    # A department head reads the figures of their work orders only, not a region's workbook: the list said "No
+    # reports yet." to them as if none had been produced.
+    return render(request, "reports/files.html", {"nav": "reports", "reports": page.object_list, "page": page,
+                                                  "none_for_user": scopes == set()})
 
 
-@staff_required
+@reports_required
 def file_download(request: HttpRequest, pk: int) -> FileResponse:
     stored = get_object_or_404(StoredReport, pk=pk)
     scopes = _report_scopes(request.user)
@@ -822,7 +842,7 @@ def import_job_problems(request: HttpRequest, pk: int, fmt: str) -> HttpResponse
     if fmt not in ("csv", "xlsx") or not job.result:
         raise Http404
     header = [str(_("Line")), str(_("Column")), str(_("Problem"))]
-    rows = [[e["row"], e["column"], e["message"]] for e in job.result.get("errors", [])]
+    rows = [[e["row"], capfirst(e["column"]), e["message"]] for e in job.result.get("errors", [])]
     stem = f"import-{job.pk}-problems"
     return _download(fmt, stem, header, rows, str(_("Problems")))
 

@@ -101,14 +101,34 @@ class CalendarDayInline(admin.TabularInline):
 
 @admin.register(BusinessCalendar)
 class BusinessCalendarAdmin(CalendarWarningMixin, AuditedAdminMixin, admin.ModelAdmin):
-    list_display = ("code", "name", "name_en", "kind", "work_start", "work_end", "override_count", "version")
+    list_display = ("code", "name", "name_en", "kind", "starts", "ends", "override_count", "version")
     list_filter = ("kind",)
     search_fields = ("code", "name", "name_en")
     readonly_fields = ("version",)
     inlines = (CalendarDayInline,)
 
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        # The model's help said an empty end counts "the whole working day" while the error said "until
+        # midnight": it counts from the start time to 24:00 (the model's text needs a migration to change).
+        kwargs["help_texts"] = {
+            "work_start": _("Each working day's clock starts at this time (00:00: at the start of the day)."),
+            "work_end": _("Empty: until midnight (24:00) at the end of the day, from the start time above."),
+            **kwargs.get("help_texts", {}),
+        }
+        return super().get_form(request, obj, change, **kwargs)
+
     def get_queryset(self, request: HttpRequest) -> models.QuerySet[BusinessCalendar]:
         return super().get_queryset(request).annotate(_override_count=models.Count("days"))
+
+    # The list showed English times as Django words them: "midnight", "8:30 a.m.", and "-" for a day that counts
+    # until its end; as the clock counts them now (24-hour, an empty end 24:00), as the Chinese list had them.
+    @admin.display(description=_("working day starts"), ordering="work_start")
+    def starts(self, obj: BusinessCalendar) -> str:
+        return f"{obj.work_start:%H:%M}"
+
+    @admin.display(description=_("working day ends"), ordering="work_end")
+    def ends(self, obj: BusinessCalendar) -> str:
+        return "24:00" if obj.work_end is None else f"{obj.work_end:%H:%M}"
 
     @admin.display(description=_("overrides"), ordering="_override_count")
     def override_count(self, obj: BusinessCalendar) -> int:

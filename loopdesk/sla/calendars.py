@@ -1,7 +1,8 @@
 """Working time: which minutes an SLA clock counts.
 
 Working days come from `chinesecalendar` (the State Council's holidays *and* make-up workdays, 调休);
-for years it does not cover yet, from the `holidays` package's Chinese calendar (public holidays);
+for years it does not cover yet, from the `holidays` package's Chinese calendar (public holidays, and its guessed
+"observed" days off while the year's notice is not entered; see `WorkingTime.notice_years`);
 a calendar's own `CalendarDay` rows override both.
 
 The fallback knows no make-up workdays, so a year past `chinesecalendar` is *covered* only once the
@@ -41,6 +42,19 @@ def national_workday(day: dt.date) -> bool:
         if day in _holidays_for(day.year):
             return False
         return day.weekday() < 5
+
+
+@functools.lru_cache(maxsize=8192)
+def statutory_holiday(day: dt.date) -> bool:
+    """Whether `day` is one of the statutory holidays (《全国年节及纪念日放假办法》) in a year `chinesecalendar`
+    does not cover: the fallback's days without its guesses (`holidays` adds "observed" days after a holiday that
+    falls on a weekend, which the State Council's notice usually arranges otherwise)."""
+    return day in _statutory_for(day.year)
+
+
+@functools.lru_cache(maxsize=64)
+def _statutory_for(year: int) -> holidays.HolidayBase:
+    return holidays.China(years=[year], observed=False)
 
 
 @functools.lru_cache(maxsize=64)
@@ -132,6 +146,12 @@ class WorkingTime:
         self.work_start = work_start
         self.work_end = work_end
         self.overrides = overrides
+        # Years chinesecalendar does not know whose State Council notice is entered as overrides (a make-up working
+        # day on a Saturday or Sunday, as `year_covered`): the fallback's guessed days off ("observed") do not
+        # apply to them, only the statutory holidays and the overrides, so a notice entered in full is all that
+        # counts (a guessed day the notice does not give off was a day off nobody could see or had entered).
+        self.notice_years = frozenset(day.year for day, workday in overrides.items()
+                                      if workday and day.weekday() >= 5 and not library_covers(day.year))
 
     @classmethod
     def always(cls) -> WorkingTime:
@@ -140,6 +160,8 @@ class WorkingTime:
     def is_workday(self, day: dt.date) -> bool:
         if day in self.overrides:
             return self.overrides[day]
+        if day.year in self.notice_years:
+            return day.weekday() < 5 and not statutory_holiday(day)
         return national_workday(day)
 
     def segments(self, start: dt.datetime) -> Iterator[tuple[dt.datetime, dt.datetime]]:

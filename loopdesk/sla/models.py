@@ -46,7 +46,7 @@ class BusinessCalendar(EnglishNamed, models.Model):
         super().clean()
         if self.work_end is not None and self.work_start is not None and self.work_end <= self.work_start:
             raise ValidationError({"work_end": _(
-                "The working day must end after it starts; leave it empty to count until midnight.")})
+                "The working day must end after it starts; to count until midnight (24:00), leave the end empty.")})
         if self.pk is not None and self.work_start is not None:
             self._check_policies_fit()
 

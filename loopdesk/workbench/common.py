@@ -77,6 +77,19 @@ def raise_for_domain_error(exc: DomainError) -> None:
         raise Http404(str(exc.message)) from exc
 
 
+# Who reads the KPI pages (dashboard, tables, drill-down lists, scorecards, monthly reports): the service management
+# room's supervisors, the department heads and auditors, who judge units by them (issue 6: "for supervisors and
+# managers"; HR reads them under the auditor role), the second line, which chases the departments' timeliness in its
+# region (docs/reports.md "Scope"), and administrators. Front-line agents and specialist handlers work their own
+# work orders from the workbench; the reports refuse them (403), and the navigation does not offer them.
+REPORT_ROLES = frozenset({Role.SUPERVISOR, Role.DEPARTMENT_HEAD, Role.AUDITOR, Role.DISPATCHER})
+
+
+def may_read_reports(user: Any) -> bool:
+    """Whether `user` may open the report pages (see REPORT_ROLES); the import page has its own rule."""
+    return bool(user.is_authenticated and (policy.is_admin(user) or user.role_codes & REPORT_ROLES))
+
+
 class RoleFlags:
     """What the navigation and home page offer this user (computed once per request from its roles)."""
 
@@ -93,8 +106,8 @@ class RoleFlags:
         self.oversees = self.supervisor or self.auditor
         self.admin = admin
         self.can_create = bool(user.is_authenticated and policy.can_create(user))
-        # Who judges units by the KPIs: supervisors (the service management room), department heads and auditors.
-        self.reports = self.supervisor or self.head or self.auditor
+        # Who reads the KPI pages: `may_read_reports` (supervisors, department heads, auditors, dispatchers).
+        self.reports = may_read_reports(user)
         # Who registers contacts as their daily work and so answers and calls back their own work orders: the front
         # line, and the second line, which registers the other channels' (12300, e-mail…) and handles some itself.
         self.registers = self.front_line or self.dispatcher or admin

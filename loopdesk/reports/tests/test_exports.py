@@ -10,6 +10,7 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 from django.utils import translation
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from openpyxl import load_workbook
 
@@ -241,7 +242,7 @@ def test_xlsx_lists_have_their_times_as_date_times(world: World, history: list[T
     url = "/reports/tickets/?month=2026-11&measure=volume"
     sheet = load_workbook(io.BytesIO(b"".join(client.get(url + "&format=xlsx").streaming_content))).worksheets[0]
     rows = list(sheet.iter_rows(values_only=True))
-    created = exports.ticket_header().index(str(_("created at")))
+    created = exports.ticket_header().index(capfirst(str(_("created at"))))
     by_number = {t.number: t for t in Ticket.objects.all()}
     for row in rows[1:]:
         expected = by_number[row[0]].created_at.astimezone(SHANGHAI).replace(tzinfo=None, second=0, microsecond=0)
@@ -376,3 +377,26 @@ def test_an_item_nobody_can_be_scored_on_does_not_keep_every_unit_from_its_rank(
     netmaint = by_unit["网络维护中心"]
     assert netmaint.scored_weight == 50.0 and netmaint.full_weight == 90.0 and netmaint.rank == 1
     assert by_unit["话务室"].rank is None
+
+
+def test_the_english_workbook_names_its_scorecard_sheets_readably(world: World, history: list[Ticket], settings,
+                                                                   tmp_path) -> None:
+    """Excel refuses ':' in sheet names; it was replaced by '-' and left "Scorecard- branches"."""
+    settings.MEDIA_ROOT = tmp_path
+    stored = produce_monthly_report(2026, 11, "JM")
+    names = load_workbook(stored.file_en.path, read_only=True).sheetnames
+    assert "Scorecard - branches" in names and "Scorecard - departments" in names
+    assert exports._sheet_title("a:b [c]/d") == "a-b -c--d"
+
+
+def test_the_english_ticket_and_hop_exports_have_sentence_case_headers(world: World, history: list[Ticket]) -> None:
+    """The ticket list's English CSV began "number,created at,region code,…" (the KPI table's: "Work orders,…")."""
+    client = Client()
+    client.force_login(world.users["supervisor"])
+    base = "/reports/tickets/?month=2026-11&format=csv&measure="
+    tickets = b"".join(client.get(base + "volume", HTTP_ACCEPT_LANGUAGE="en").streaming_content).decode("utf-8-sig")
+    assert tickets.startswith("Number,Created at,Region code,Contact type,")
+    hops = b"".join(client.get(base + "hops", HTTP_ACCEPT_LANGUAGE="en").streaming_content).decode("utf-8-sig")
+    assert hops[0].isupper() and hops.split(",")[0] == capfirst(hops.split(",")[0])
+    chinese = b"".join(client.get(base + "volume", HTTP_ACCEPT_LANGUAGE="zh-hans").streaming_content)
+    assert chinese.decode("utf-8-sig").startswith("编号,")

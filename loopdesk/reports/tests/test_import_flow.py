@@ -266,3 +266,19 @@ def test_a_nul_character_in_the_source_system_is_no_server_error(world: World) -
     checked = re.search(r'name="checked" value="([^"]+)"', dry.content.decode()).group(1)  # type: ignore[union-attr]
     done = client.post("/reports/import/", {**MAPPING, "token": token, "step": "import", "checked": checked})
     assert done.status_code == 200 and ExternalRef.objects.filter(system="eoms").count() == 2
+
+
+def test_the_problem_report_names_the_fields_in_sentence_case(world: World) -> None:
+    """The English problem table and its CSV / XLSX named the fields as used inside sentences ("created at",
+    "category"), beside the page's own "Line" / "Column" / "Problem"."""
+    rows = [*ROWS, "L-3,明天,12345,投诉,不存在的类目,10086热线,内容,无\n"]
+    client = _client(world, "agent", "en")
+    token = _token(client.post("/reports/import/", {"step": "upload", "kind": "tickets",
+                                                    "file": _upload(HEADER + "".join(rows))}).content.decode())
+    dry = client.post("/reports/import/", {**MAPPING, "token": token, "step": "check"})
+    html = dry.content.decode()
+    assert "<td>Created at</td>" in html and "<td>Category</td>" in html and "<td>created at</td>" not in html
+    job = dry.context["problems_job"]
+    csv_text = b"".join(client.get(reverse("reports:import_job_problems", args=[job.pk, "csv"]))
+                        .streaming_content).decode("utf-8-sig")
+    assert "\n4,Created at," in csv_text.replace("\r\n", "\n") and ",created at," not in csv_text

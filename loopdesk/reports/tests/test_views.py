@@ -20,6 +20,7 @@ from loopdesk.reports import measures as m
 from loopdesk.reports import rollups
 from loopdesk.reports.models import StoredReport
 from loopdesk.reports.monthly import produce_all, produce_monthly_report
+from loopdesk.tickets import policy
 from loopdesk.tickets import services as s
 from loopdesk.tickets.models import Ticket
 
@@ -501,7 +502,8 @@ def test_a_scorecard_export_of_some_days_is_named_for_them(world: World, history
 
 
 @pytest.mark.parametrize(("who", "shown"), [("supervisor", True), ("head", True), ("auditor", True), ("admin", True),
-                                             ("agent", False), ("specialist", False)])
+                                             ("dispatcher", True), ("agent", False), ("specialist", False),
+                                             ("clerk", False), ("manager", False)])
 def test_the_main_navigation_leads_to_the_reports(world: World, who: str, shown: bool) -> None:
     """No page linked to /reports/: the KPI dashboard, tables, scorecards and monthly reports were reached only by
     typing the address. Supervisors, department heads and auditors (and administrators) get 'Reports' (报表)."""
@@ -563,3 +565,41 @@ def test_a_nul_character_in_a_filter_or_group_is_no_server_error(world: World, h
         assert client.get(f"/reports/scorecard/?{NOV}&{query}").status_code == 200
     drill = client.get(f"/reports/tickets/?{NOV}&measure=volume&group_by=brand&group=szx%00")
     assert drill.status_code == 404
+
+
+REPORT_PAGES = ("/reports/?" + NOV, "/reports/table/?" + NOV, "/reports/table/?" + NOV + "&format=csv",
+                "/reports/tickets/?" + NOV + "&measure=volume", "/reports/tickets/?" + NOV + "&measure=hops",
+                "/reports/scorecard/?" + NOV, "/reports/files/")
+
+
+@pytest.mark.parametrize(("who", "allowed"), [("supervisor", True), ("head", True), ("auditor", True),
+                                               ("admin", True), ("dispatcher", True), ("agent", False),
+                                               ("specialist", False), ("clerk", False), ("manager", False)])
+def test_report_pages_are_for_those_the_navigation_offers_them_to(world: World, history: list[Ticket], who: str,
+                                                                  allowed: bool) -> None:
+    """Agents and specialist handlers opened every report page by typing its address (figures of their own work
+    orders), though the navigation offered them none: they are refused (403), a stored report too; the report tabs
+    on the import page, which agents may use, are not offered to them either."""
+    client = _client(world, who)
+    for url in REPORT_PAGES:
+        assert client.get(url).status_code == (200 if allowed else 403), url
+    produce_monthly_report(2026, 11, "JM")
+    stored = StoredReport.objects.get(scope="JM")
+    # (A department head sees figures of their work orders only, not their region's workbook: 404 as before.)
+    assert (client.get(f"/reports/files/{stored.pk}/").status_code == 403) is not allowed
+    if not allowed:
+        assert "读取报表" in client.get("/reports/").content.decode()
+    if policy.can_create(world.users[who]):
+        nav = client.get("/reports/import/").content.decode()
+        assert ('href="/reports/scorecard/' in nav) is allowed
+
+
+def test_the_monthly_reports_page_tells_a_head_why_it_lists_none(world: World, history: list[Ticket]) -> None:
+    """A department head gets no region workbook (their figures are those of their work orders): the list said "No
+    reports yet." as if none had been produced."""
+    produce_monthly_report(2026, 11, "JM")
+    head = _client(world, "head").get("/reports/files/").content.decode()
+    assert "月报涵盖整个地市" in head and "暂无" not in head.split('id="files-empty"')[1][:80]
+    assert "月报涵盖整个地市" not in _client(world, "supervisor").get("/reports/files/").content.decode()
+    StoredReport.objects.all().delete()
+    assert "月报涵盖整个地市" not in _client(world, "supervisor").get("/reports/files/").content.decode()

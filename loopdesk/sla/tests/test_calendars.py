@@ -121,6 +121,28 @@ def test_library_coverage_by_year() -> None:
     assert year_covered(2026) and not year_covered(2027)
 
 
+def test_a_year_whose_notice_is_entered_drops_the_fallback_s_guessed_days_off() -> None:
+    """The fallback library guesses "observed" days off for 2027+ (2027-02-10, a Wednesday after the Spring Festival
+    weekend; 2027-10-05). Once the year's notice is entered as overrides (a make-up Saturday or Sunday), such a
+    guessed day is no day off: docs/sla.md says the entered notice makes the calendar independent of the fallback,
+    but the guesses kept counting as days off unless each was entered again as a working day."""
+    guessed, statutory, ordinary = dt.date(2027, 2, 10), dt.date(2027, 2, 8), dt.date(2027, 3, 3)
+    assert not national_workday(guessed) and not national_workday(dt.date(2027, 10, 5))
+    unentered = WorkingTime(CalendarKind.WORKDAYS, dt.time(9), dt.time(18), {dt.date(2027, 7, 14): False})
+    assert not unentered.is_workday(guessed)  # nothing entered for 2027: the fallback as before
+    notice = {dt.date(2027, 2, 20): True, dt.date(2027, 2, 11): False}  # a make-up Saturday, a weekday off
+    wt = WorkingTime(CalendarKind.WORKDAYS, dt.time(9), dt.time(18), notice)
+    assert wt.is_workday(guessed) and wt.is_workday(dt.date(2027, 10, 5)) and wt.is_workday(ordinary)
+    assert not wt.is_workday(statutory)  # the statutory holidays stay days off
+    assert wt.is_workday(dt.date(2027, 2, 20)) and not wt.is_workday(dt.date(2027, 2, 11))  # the overrides win
+    assert not wt.is_workday(dt.date(2027, 2, 13))  # an ordinary Saturday
+    assert wt.is_workday(dt.date(2028, 5, 4)) is national_workday(dt.date(2028, 5, 4))  # other years as before
+    # A clock over the guessed days counts them: Tuesday 2027-02-09 17:00 + 2 working hours = Wednesday 10:00
+    # (the fallback alone: Tuesday and Wednesday off, Thursday 11:00).
+    assert wt.add(at(2027, 2, 9, 17, 0), 120) == at(2027, 2, 10, 10, 0)
+    assert unentered.add(at(2027, 2, 9, 17, 0), 120) == at(2027, 2, 11, 11, 0)
+
+
 @pytest.mark.django_db
 def test_a_year_is_covered_by_its_make_up_working_days_not_by_any_override() -> None:
     cal = BusinessCalendar.objects.create(code="local", name="本地", kind=CalendarKind.WORKDAYS)
@@ -307,7 +329,8 @@ def test_a_working_day_ending_before_it_starts_is_a_field_error(world: World, cl
     page = post_admin_change(admin, f"/admin/sla/businesscalendar/{workdays.pk}/change/", form,
                              headers={"accept-language": "zh-hans"})
     assert page.status_code == 200
-    assert page.context["adminform"].form.errors["work_end"]
+    assert page.context["adminform"].form.errors["work_end"] == [
+        "工作日结束时间必须晚于开始时间；如需计至当天 24:00（午夜），请将结束时间留空。"]
     workdays.refresh_from_db()
     assert workdays.work_end is None and workdays.work_start == dt.time(0, 0)
     form["work_end"] = "17:30"
@@ -315,6 +338,38 @@ def test_a_working_day_ending_before_it_starts_is_a_field_error(world: World, cl
     assert post_admin_change(admin, f"/admin/sla/businesscalendar/{workdays.pk}/change/", form).status_code == 302
     workdays.refresh_from_db()
     assert (workdays.work_start, workdays.work_end) == (dt.time(8, 30), dt.time(17, 30))
+
+
+def test_the_calendar_page_says_what_an_empty_end_counts(world: World, client) -> None:
+    """The end's help read "Empty: the whole working day counts." while its error said "until midnight": an empty
+    end counts from the start time to 24:00. Both now say so, in English and in Chinese."""
+    admin = _admin_client(world, client)
+    url = f"/admin/sla/businesscalendar/{world.calendars['workdays'].pk}/change/"
+    english = admin.get(url, headers={"accept-language": "en"}).content.decode()
+    assert "Empty: until midnight (24:00) at the end of the day, from the start time above." in english
+    assert "the whole working day counts" not in english
+    assert "s clock starts at this time (00:00: at the start of the day)." in english
+    chinese = admin.get(url, headers={"accept-language": "zh-hans"}).content.decode()
+    assert "留空：从上面的开始时间计至当天 24:00（午夜）。" in chinese
+    form = {"code": "workdays", "name": "工作日", "kind": "workdays", "work_start": "09:00", "work_end": "00:00",
+            "days-TOTAL_FORMS": "0", "days-INITIAL_FORMS": "0", "days-MIN_NUM_FORMS": "0",
+            "days-MAX_NUM_FORMS": "1000"}
+    page = post_admin_change(admin, url, form, headers={"accept-language": "en"})
+    assert page.context["adminform"].form.errors["work_end"] == [
+        "The working day must end after it starts; to count until midnight (24:00), leave the end empty."]
+
+
+def test_the_calendar_list_shows_24_hour_times(world: World, client) -> None:
+    """The English list read "midnight" for a day starting at 00:00, "8:30 a.m." / "5:30 p.m.", and "-" for a day
+    counted until its end."""
+    admin = _admin_client(world, client)
+    world.calendars["workdays"].work_start, world.calendars["workdays"].work_end = dt.time(8, 30), dt.time(17, 30)
+    world.calendars["workdays"].save()
+    html = admin.get("/admin/sla/businesscalendar/", headers={"accept-language": "en"}).content.decode()
+    assert "midnight" not in html and "a.m." not in html and "p.m." not in html
+    assert '<td class="field-starts">08:30</td><td class="field-ends">17:30</td>' in html
+    assert '<td class="field-starts">00:00</td><td class="field-ends">24:00</td>' in html
+    assert "Working day starts" in html
 
 
 @pytest.mark.parametrize("field", ["resolution_minutes", "hop_reply_minutes", "callback_minutes"])
