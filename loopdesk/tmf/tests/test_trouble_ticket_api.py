@@ -490,6 +490,18 @@ def test_patch_an_impossible_status_change_is_409_naming_what_is_possible(world:
     assert Ticket.objects.get(pk=pk).status == Status.NEW
 
 
+def test_the_409_lists_only_the_statuses_this_caller_may_request(world: World, crm, oss) -> None:
+    pk = create(crm, world, status="inProgress").json()["id"]
+    s.do_accept_ticket(acting_user=world.user("specialist"), ticket=Ticket.objects.get(pk=pk))
+    # In progress: the handler may ask for information, a suspension or reply; withdrawing is the front line's.
+    handler = assert_error(patch(oss, pk, {"status": "closed"}), 409)
+    assert handler["possibleStatus"] == ["pending", "held", "resolved"]
+    assert "cancelled" not in handler["message"] and "pending, held, resolved" in handler["message"]
+    front = assert_error(patch(crm, pk, {"status": "closed"}), 409)
+    assert front["possibleStatus"] == ["cancelled"]
+    assert Ticket.objects.get(pk=pk).status == Status.IN_PROGRESS
+
+
 def test_patch_by_a_token_without_permission_is_403_and_changes_nothing(world: World, crm) -> None:
     pk = create(crm, world).json()["id"]
     auditor = client_for(issue_token(world.users["auditor"]))

@@ -21,7 +21,7 @@ from loopdesk.core.errors import ConflictError, InvalidTransition, NotFoundError
 from loopdesk.core.text import is_db_id
 from loopdesk.customers.services import get_or_create_customer
 from loopdesk.sla import refcache
-from loopdesk.tickets import services
+from loopdesk.tickets import policy, services
 from loopdesk.tickets.choices import Action, Channel, EventKind, LinkKind, RejectReason, Status, Visibility
 from loopdesk.tickets.models import Category, ExternalRef, Ticket
 from loopdesk.tmf import mapping
@@ -373,15 +373,24 @@ def _status_kwargs(action: str, ticket: Ticket, reason: str, relationships: list
     return {"reason": reason}  # deny_hold, request_hold, reopen, withdraw
 
 
-def _refuse_status(ticket: Ticket, requested: str) -> InvalidTransition:
-    possible = ", ".join(mapping.reachable_statuses(ticket.status)) or str(_("none"))
+def possible_statuses(user: Any, ticket: Ticket) -> list[str]:
+    """The TMF statuses this caller may request now: a row of the table for the ticket's status whose action the
+    caller's role allows (as the UI offers it: `policy.allowed_actions`), not every reachable one (a status whose
+    action the caller may not take would only be refused next, 403)."""
+    mine = set(policy.allowed_actions(user, ticket))
+    return [tmf for tmf in mapping.reachable_statuses(ticket.status)
+            if mapping.action_for_status_request(ticket.status, tmf) in mine]
+
+
+def _refuse_status(user: Any, ticket: Ticket, requested: str) -> InvalidTransition:
+    allowed = possible_statuses(user, ticket)
+    possible = ", ".join(allowed) or str(_("none"))
     return InvalidTransition(
         _("The trouble ticket cannot go from “%(current)s” to “%(requested)s” (work order status “%(ours)s”). "
           "Possible now: %(possible)s.")
         % {"current": mapping.tmf_status(ticket.status), "requested": requested,
            "ours": Status(ticket.status).label, "possible": possible},
-        params={"status": mapping.tmf_status(ticket.status), "possibleStatus": mapping.reachable_statuses(
-            ticket.status)},
+        params={"status": mapping.tmf_status(ticket.status), "possibleStatus": allowed},
     )
 
 
@@ -453,7 +462,7 @@ def patch_ticket(user: Any, token: ApiToken | None, ticket: Ticket, data: dict[s
             # customer); only a request for the status shown now with no row for our status is no change.
             action = mapping.action_for_status_request(ticket.status, requested) if requested else None
             if requested and action is None and requested != mapping.tmf_status(ticket.status):
-                raise _refuse_status(ticket, requested)
+                raise _refuse_status(user, ticket, requested)
             reason_used = action is not None
             if action is not None:
                 kwargs = _status_kwargs(action, ticket, reason, relationships, user, token)
@@ -527,7 +536,7 @@ def delete_ticket(user: Any, token: ApiToken | None, ticket: Ticket, expected_ve
         if ticket.status == Status.WITHDRAWN:
             return ticket
         if mapping.action_for_status_request(ticket.status, mapping.CANCELLED) is None:
-            raise _refuse_status(ticket, mapping.CANCELLED)
+            raise _refuse_status(user, ticket, mapping.CANCELLED)
         reason = _stored(_("Withdrawn through the TMF621 API by %(system)s."), system=system_of(token))
         return services.do_withdraw_ticket(acting_user=user, ticket=ticket, reason=reason,
                                            expected_version=expected_version)
