@@ -916,6 +916,8 @@ T: dict[str, str] = {
         "指定派单单位时须同时设置 dispatch: true（仅受理时请不要填写）。",
     "Unknown status: %(values)s.": "未知状态：%(values)s。",
     "Unknown filter attribute “%(name)s”.": "未知的过滤属性“%(name)s”。",
+    "Give relatedParty.id with it: the filter names a related party by its id and role.":
+        "请同时提供 relatedParty.id：该过滤按 id 和角色指定相关方。",
     "Sort by creationDate, lastUpdate or id.": "请按 creationDate、lastUpdate 或 id 排序。",
     "Send a JSON object.": "请发送 JSON 对象。",
     "If-Match must be the ETag (version) you received.": "If-Match 必须是您收到的 ETag（版本号）。",

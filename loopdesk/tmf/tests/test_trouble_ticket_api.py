@@ -1167,6 +1167,39 @@ def test_an_unknown_query_parameter_on_retrieve_is_400_as_on_list(world: World, 
     assert_error(crm.get(f"{BASE}/troubleTicket", params), 400, name)
 
 
+def test_related_party_role_tells_a_handler_unit_from_the_customer(world: World, crm) -> None:
+    dispatched = create(crm, world, status="inProgress").json()
+    waiting = create(crm, world, relatedParty=[{"id": "13800000001", "role": "customer"}]).json()
+    unit = next(p for p in dispatched["relatedParty"] if p["role"] == "handler")
+    assert unit["@referredType"] == "Organization" and unit["id"] == str(world.units["netmaint"].pk)
+
+    def ids(**params):
+        response = crm.get(f"{BASE}/troubleTicket", {**params, "sort": "id"})
+        assert response.status_code == 200, response.content
+        return [t["id"] for t in response.json()]
+
+    netmaint = str(world.units["netmaint"].pk)
+    assert ids(**{"relatedParty.id": netmaint, "relatedParty.role": "handler"}) == [dispatched["id"]]
+    assert ids(**{"relatedParty.id": netmaint, "relatedParty.role": "Handler",
+                  "relatedParty.@referredType": "Organization"}) == [dispatched["id"]]
+    assert ids(**{"relatedParty.id": netmaint, "relatedParty.role": "handler",
+                  "relatedParty.@referredType": "Individual"}) == []
+    agent = str(world.users["agent"].pk)
+    assert ids(**{"relatedParty.id": agent, "relatedParty.role": "firstResponder"}) == [dispatched["id"],
+                                                                                        waiting["id"]]
+    customer = next(p["id"] for p in waiting["relatedParty"] if p["role"] == "customer")
+    assert ids(**{"relatedParty.id": customer, "relatedParty.role": "customer"}) == [waiting["id"]]
+    assert ids(**{"relatedParty.id": "13800000001", "relatedParty.role": "customer"}) == [waiting["id"]]
+    # Not the customer with the unit's id (ids of customers, staff and units are counted apart).
+    assert ids(**{"relatedParty.id": customer, "relatedParty.role": "handler"}) == (
+        [dispatched["id"]] if customer == netmaint else [])
+    assert_error(crm.get(f"{BASE}/troubleTicket", {"relatedParty.id": netmaint, "relatedParty.role": "boss"}), 400,
+                 "relatedParty.role")
+    assert_error(crm.get(f"{BASE}/troubleTicket", {"relatedParty.role": "handler"}), 400, "relatedParty.role")
+    assert_error(crm.get(f"{BASE}/troubleTicket", {"relatedParty.id": "x", "relatedParty.role": "handler"}), 400,
+                 "relatedParty.id")
+
+
 def test_the_related_party_id_get_shows_can_be_filtered_on(world: World, crm) -> None:
     """GET shows the customer as relatedParty id = customer id (the number is masked); filtering on that id was a
     400 "enter a valid mobile number". The number works as before."""
