@@ -896,6 +896,7 @@ T: dict[str, str] = {
     "Changed through the TMF621 API.": "通过 TMF621 接口修改。",
     "This trouble ticket already has an id in %(system)s.": "此故障单在 %(system)s 中已有编号。",
     "An external id can only be given when the trouble ticket is registered.": "外部编号只能在故障单受理时提供。",
+    "An external id cannot be removed once the trouble ticket has one.": "故障单已有外部编号，不能删除。",
     "Withdrawn through the TMF621 API by %(system)s.": "由 %(system)s 通过 TMF621 接口撤销。",
     "Trouble ticket %(id)s not found.": "未找到故障单 %(id)s。",
     "This attribute is set by LoopDesk and cannot be sent.": "此属性由 LoopDesk 设置，不能提交。",

@@ -1098,6 +1098,26 @@ def test_the_external_id_a_system_without_its_own_received_may_be_echoed(world: 
     assert_error(patch(oss, pk, {"externalId": "OSS-5"}), 400, "externalId")
 
 
+def test_the_resource_get_returned_may_be_sent_back_whole_externalid_null_and_all(world: World, crm) -> None:
+    """A client sends back what GET gave it, minus the server-set attributes (merge patch): a ticket without an
+    external id shows externalId null, which was a 400 "may not be null"."""
+    pk = create(crm, world, note=[{"text": "客户很着急"}]).json()["id"]
+    body = crm.get(f"{BASE}/troubleTicket/{pk}").json()
+    assert body["externalId"] is None
+    for name in ("id", "href", "creationDate", "lastUpdate", "statusChange", "statusChangeDate", "resolutionDate",
+                 "characteristic", "relatedParty", "relatedEntity", "@type"):
+        del body[name]
+    response = patch(crm, pk, body)
+    assert response.status_code == 200, response.content
+    ticket = Ticket.objects.get(pk=pk)
+    assert ticket.version == 1 and not ticket.external_refs.exists()
+    assert TicketEvent.objects.filter(ticket_id=pk, kind="note").count() == 1
+    # null asks to remove an id the ticket has: refused, not silently kept.
+    other = create(crm, world, externalId="CRM-9").json()["id"]
+    assert_error(patch(crm, other, {"externalId": None}), 400, "externalId")
+    assert list(Ticket.objects.get(pk=other).external_refs.values_list("external_id", flat=True)) == ["CRM-9"]
+
+
 def test_an_echoed_note_cannot_change_who_may_see_it(world: World, crm) -> None:
     """An internal note sent back as CustomerNote would have been skipped as an echo: the customer would not see
     what the integrator thinks it showed."""

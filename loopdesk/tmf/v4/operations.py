@@ -493,6 +493,9 @@ def patch_ticket(user: Any, token: ApiToken | None, ticket: Ticket, data: dict[s
                 skip_child=False)
             if data.get("externalId"):
                 _add_external_id(user, token, ticket, data["externalId"])
+            elif "externalId" in data and data["externalId"] is None and external_id(ticket, system_of(token)):
+                raise ValidationFailed(field="externalId", message=_(
+                    "An external id cannot be removed once the trouble ticket has one."))
             if reason and not reason_used and not echoed_reason:
                 raise ValidationFailed(field="statusChangeReason", message=_(
                     "Nothing in this request uses the reason: it goes with a status change or a new "
