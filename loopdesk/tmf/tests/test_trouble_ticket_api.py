@@ -9,6 +9,7 @@ import re
 import pytest
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
+from rest_framework.test import APIClient
 
 from loopdesk.audit.models import AuditLog
 from loopdesk.conftest import World
@@ -662,6 +663,19 @@ def test_rate_limit_answers_429_with_retry_after(world: World) -> None:
     response = client.get(f"{BASE}/troubleTicket")
     assert_error(response, 429)
     assert 0 < int(response["Retry-After"]) <= 60
+
+
+@pytest.mark.parametrize("url", [f"{BASE}/troubleTicket", "/api/tickets/"])
+def test_requests_without_a_valid_token_are_limited_per_address_too(world: World, settings, url: str) -> None:
+    """The rate was checked after authentication: a caller trying tokens (or sending none) got 401s without end."""
+    settings.LOOPDESK_API_RATE = "3/min"
+    guesser = client_for("ld_deadbeef_not-a-token")
+    assert [guesser.get(url).status_code for _ in range(3)] == [401, 401, 401]
+    refused = guesser.get(url)
+    assert refused.status_code == 429 and 0 < int(refused["Retry-After"]) <= 60
+    assert APIClient().get(url).status_code == 429  # the same address, no token at all
+    # A valid token is counted on its own.
+    assert client_for(issue_token(world.users["agent"])).get(url).status_code == 200
 
 
 def test_our_own_messages_are_translated_too(world: World, crm) -> None:

@@ -34,7 +34,7 @@ from loopdesk.tickets import policy
 from loopdesk.tickets.choices import Action, Channel
 from loopdesk.tickets.models import ExternalRef, Ticket, TicketEvent
 from loopdesk.tmf import mapping
-from loopdesk.tmf.auth import TokenScopePermission, request_token, scoped_tickets
+from loopdesk.tmf.auth import ThrottleUnauthenticated, TokenScopePermission, request_token, scoped_tickets
 from loopdesk.tmf.errors import tmf_exception_handler
 from loopdesk.tmf.models import EventSubscription, SubscriptionKind
 from loopdesk.tmf.v4 import operations, serializers
@@ -100,7 +100,7 @@ FIELDS_PARAM = OpenApiParameter("fields", str, description="Comma-separated attr
                                 "always come back); a dot selects inside one: channel.id, relatedParty.name.")
 
 
-class TmfView(APIView):
+class TmfView(ThrottleUnauthenticated, APIView):
     permission_classes = [*APIView.permission_classes, TokenScopePermission]
     parser_classes = [TmfJSONParser, MergePatchJSONParser]
 
