@@ -1234,6 +1234,15 @@ def test_related_party_role_tells_a_handler_unit_from_the_customer(world: World,
                  "relatedParty.id")
 
 
+def test_a_category_code_no_category_has_is_a_400_not_an_empty_list(world: World, crm) -> None:
+    pk = create(crm, world).json()["id"]
+    code = world.categories["indoor"].code
+    assert [t["id"] for t in crm.get(f"{BASE}/troubleTicket", {"relatedEntity.id": code}).json()] == [pk]
+    body = assert_error(crm.get(f"{BASE}/troubleTicket", {"relatedEntity.id": f"{code},NO-SUCH-CODE"}), 400,
+                        "relatedEntity.id")
+    assert "NO-SUCH-CODE" in body["message"] and code not in body["message"].replace("relatedEntity.id", "")
+
+
 def test_the_related_party_id_get_shows_can_be_filtered_on(world: World, crm) -> None:
     """GET shows the customer as relatedParty id = customer id (the number is masked); filtering on that id was a
     400 "enter a valid mobile number". The number works as before."""

@@ -32,7 +32,7 @@ from loopdesk.core.text import ascii_digits, is_db_id, plus_offset
 from loopdesk.customers.services import clean_msisdn
 from loopdesk.tickets import policy
 from loopdesk.tickets.choices import Action, Channel
-from loopdesk.tickets.models import ExternalRef, Ticket, TicketEvent
+from loopdesk.tickets.models import Category, ExternalRef, Ticket, TicketEvent
 from loopdesk.tmf import mapping
 from loopdesk.tmf.auth import ThrottleUnauthenticated, TokenScopePermission, request_token, scoped_tickets
 from loopdesk.tmf.errors import tmf_exception_handler
@@ -315,6 +315,9 @@ def filter_tickets(qs: QuerySet[Ticket], params: Any, system: str | None = None)
                 raise ValidationFailed(field=key, message=_(
                     "Give relatedParty.id with it: the filter names a related party by its id and role."))
         elif key == "relatedEntity.id":
+            # A code no category has (active or retired) can match nothing: a 400, not "no tickets" for a typo.
+            known_codes = set(Category.objects.filter(code__in=values).values_list("code", flat=True))
+            _known(key, values, known_codes.__contains__)
             qs = qs.filter(category__code__in=values)
         else:
             raise ValidationFailed(field=key, message=_("Unknown filter attribute “%(name)s”.") % {"name": key})
