@@ -307,8 +307,7 @@ def filter_tickets(qs: QuerySet[Ticket], params: Any, system: str | None = None)
                 external_id__in=values)
             qs = qs.filter(Q(Exists(own.filter(external_id__in=values))) | (~Q(Exists(own)) & Q(Exists(first))))
         elif key == "id":
-            _known(key, values, is_db_id)  # "abc" is no trouble ticket's id: a 400, not silently no match
-            qs = qs.filter(pk__in=[int(v) for v in values])
+            qs = qs.filter(pk__in=[int(v) for v in values if is_db_id(v)])
         elif key == "relatedParty.id":
             qs = qs.filter(_related_party_q(params, values))
         elif key in PARTY_QUALIFIERS:
