@@ -1170,6 +1170,28 @@ def test_the_reason_get_shows_may_be_echoed_with_the_status_it_has(world: World,
     assert_error(patch(crm, pk, {**echo, "statusChangeReason": "另一个理由"}), 400, "statusChangeReason")
 
 
+def test_the_resource_echoed_with_a_note_does_not_answer_the_customer(world: World, crm, oss) -> None:
+    """Replied shows resolved with the handler's reply as the reason; the front line sending the resource back with
+    a new note answered the customer with the reply's text (the replied → resolved row ran on the echo)."""
+    pk = create(crm, world, status="inProgress").json()["id"]
+    s.do_accept_ticket(acting_user=world.user("specialist"), ticket=Ticket.objects.get(pk=pk))
+    assert patch(oss, pk, {"status": "resolved", "statusChangeReason": "已调整天线"}).status_code == 200
+    body = crm.get(f"{BASE}/troubleTicket/{pk}").json()
+    assert (body["status"], body["statusChangeReason"]) == ("resolved", "已调整天线")
+    for name in ("id", "href", "creationDate", "lastUpdate", "statusChange", "statusChangeDate", "resolutionDate",
+                 "characteristic", "relatedParty", "relatedEntity", "@type"):
+        del body[name]
+    body["note"] = [*body["note"], {"text": "客户来电询问进度"}]
+    response = patch(crm, pk, body)
+    assert response.status_code == 200, response.content
+    ticket = Ticket.objects.get(pk=pk)
+    assert ticket.status == Status.REPLIED and not ticket.answer
+    assert [n["text"] for n in response.json()["note"]] == ["客户来电询问进度"]
+    # A new reason with the status is the answer, as before.
+    assert patch(crm, pk, {"status": "resolved", "statusChangeReason": "已告知客户"}).status_code == 200
+    assert Ticket.objects.get(pk=pk).status == Status.ANSWERED
+
+
 def test_the_external_id_filter_matches_what_get_shows_that_system(world: World, crm) -> None:
     """A ticket with CRM id A and OSS id 1001 shows CRM externalId A: CRM filtering on 1001 must not find it
     (was: any system's id matched)."""

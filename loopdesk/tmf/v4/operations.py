@@ -459,8 +459,13 @@ def patch_ticket(user: Any, token: ApiToken | None, ticket: Ticket, data: dict[s
             requested = data.get("status")
             # A row of the table runs even when the TMF status stays the same (returned → inProgress
             # dispatches again, hold_requested → inProgress denies the hold, replied → resolved answers the
-            # customer); only a request for the status shown now with no row for our status is no change.
-            action = mapping.action_for_status_request(ticket.status, requested) if requested else None
+            # customer); a request for the status shown now with no row for our status is no change, and so is
+            # the status shown sent back with the reason GET shows (the resource echoed, e.g. with a new note):
+            # it would otherwise answer the customer with the reply's text, or deny a hold with its request's.
+            echoed_status = (requested == mapping.tmf_status(ticket.status) and "statusChangeReason" in data
+                             and echoed_reason)
+            action = mapping.action_for_status_request(ticket.status, requested) \
+                if requested and not echoed_status else None
             if requested and action is None and requested != mapping.tmf_status(ticket.status):
                 raise _refuse_status(user, ticket, requested)
             reason_used = action is not None
