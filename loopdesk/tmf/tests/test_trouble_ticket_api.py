@@ -678,6 +678,15 @@ def test_requests_without_a_valid_token_are_limited_per_address_too(world: World
     assert client_for(issue_token(world.users["agent"])).get(url).status_code == 200
 
 
+def test_a_forged_x_forwarded_for_does_not_escape_the_rate_per_address(world: World, settings) -> None:
+    """DRF's address was the whole X-Forwarded-For as sent: a new value on every request was a new counter."""
+    settings.LOOPDESK_API_RATE = "2/min"
+    client = APIClient()
+    statuses = [client.get(f"{BASE}/troubleTicket", HTTP_X_FORWARDED_FOR=f"203.0.113.{n}").status_code
+                for n in range(3)]
+    assert statuses == [401, 401, 429]
+
+
 def test_our_own_messages_are_translated_too(world: World, crm) -> None:
     zh = crm.get(f"{BASE}/troubleTicket", {"colour": "red"}, HTTP_ACCEPT_LANGUAGE="zh-hans").json()
     en = crm.get(f"{BASE}/troubleTicket", {"colour": "red"}, HTTP_ACCEPT_LANGUAGE="en").json()
