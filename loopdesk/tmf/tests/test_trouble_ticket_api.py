@@ -503,6 +503,18 @@ def test_the_409_lists_only_the_statuses_this_caller_may_request(world: World, c
     assert Ticket.objects.get(pk=pk).status == Status.IN_PROGRESS
 
 
+def test_closing_after_a_dissatisfied_callback_is_a_409_offering_the_reopening(world: World, crm) -> None:
+    """Was a 400 on `callback_verdict`, a field the TMF resource does not have."""
+    pk = create(crm, world).json()["id"]
+    agent = world.user("agent")
+    s.do_answer_customer(acting_user=agent, ticket=int(pk), answer="已答复", resolution="重启终端")
+    s.do_callback(acting_user=agent, ticket=int(pk), verdict="dissatisfied", note="客户不满意")
+    body = assert_error(patch(crm, pk, {"status": "closed"}), 409)
+    assert body["code"] == "invalid_transition" and body["possibleStatus"] == ["acknowledged"]
+    assert "errors" not in body and "callback_verdict" not in body["message"]
+    assert Ticket.objects.get(pk=pk).status == Status.CALLED_BACK
+
+
 def test_patch_by_a_token_without_permission_is_403_and_changes_nothing(world: World, crm) -> None:
     pk = create(crm, world).json()["id"]
     auditor = client_for(issue_token(world.users["auditor"]))

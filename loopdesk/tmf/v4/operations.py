@@ -22,7 +22,16 @@ from loopdesk.core.text import is_db_id
 from loopdesk.customers.services import get_or_create_customer
 from loopdesk.sla import refcache
 from loopdesk.tickets import policy, services
-from loopdesk.tickets.choices import Action, Channel, EventKind, LinkKind, RejectReason, Status, Visibility
+from loopdesk.tickets.choices import (
+    Action,
+    CallbackVerdict,
+    Channel,
+    EventKind,
+    LinkKind,
+    RejectReason,
+    Status,
+    Visibility,
+)
 from loopdesk.tickets.models import Category, ExternalRef, Ticket
 from loopdesk.tmf import mapping
 from loopdesk.tmf.auth import check_registers_in_scope, tickets_for
@@ -468,6 +477,14 @@ def patch_ticket(user: Any, token: ApiToken | None, ticket: Ticket, data: dict[s
                 if requested and not echoed_status else None
             if requested and action is None and requested != mapping.tmf_status(ticket.status):
                 raise _refuse_status(user, ticket, requested)
+            if action == Action.CLOSE and ticket.callback_verdict == CallbackVerdict.DISSATISFIED:
+                # A status the ticket cannot take now, as any other: 409 with what is possible (reopen), not the
+                # service's 400 on `callback_verdict`, which is no TMF attribute. One who may not close: 403.
+                policy.check_may(user, action, ticket)
+                raise InvalidTransition(
+                    _("The customer was not satisfied at the callback: reopen the work order instead."),
+                    params={"status": mapping.tmf_status(ticket.status),
+                            "possibleStatus": possible_statuses(user, ticket)})
             reason_used = action is not None
             if action is not None:
                 kwargs = _status_kwargs(action, ticket, reason, relationships, user, token)
