@@ -500,6 +500,9 @@ def test_the_409_lists_only_the_statuses_this_caller_may_request(world: World, c
     assert "cancelled" not in handler["message"] and "pending, held, resolved" in handler["message"]
     front = assert_error(patch(crm, pk, {"status": "closed"}), 409)
     assert front["possibleStatus"] == ["cancelled"]
+    # A reachable status the caller's role may not request: 403, naming what it may.
+    denied = assert_error(patch(oss, pk, {"status": "cancelled", "statusChangeReason": "不处理了"}), 403)
+    assert denied["possibleStatus"] == ["pending", "held", "resolved"]
     assert Ticket.objects.get(pk=pk).status == Status.IN_PROGRESS
 
 

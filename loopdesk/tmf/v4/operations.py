@@ -17,7 +17,13 @@ from django.db import transaction
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
-from loopdesk.core.errors import ConflictError, InvalidTransition, NotFoundError, ValidationFailed
+from loopdesk.core.errors import (
+    ConflictError,
+    InvalidTransition,
+    NotFoundError,
+    PermissionDeniedError,
+    ValidationFailed,
+)
 from loopdesk.core.text import is_db_id
 from loopdesk.customers.services import get_or_create_customer
 from loopdesk.sla import refcache
@@ -488,8 +494,13 @@ def patch_ticket(user: Any, token: ApiToken | None, ticket: Ticket, data: dict[s
             reason_used = action is not None
             if action is not None:
                 kwargs = _status_kwargs(action, ticket, reason, relationships, user, token)
-                ticket = services.ACTION_SERVICES[action](acting_user=user, ticket=ticket, expected_version=version,
-                                                          **kwargs)
+                try:
+                    ticket = services.ACTION_SERVICES[action](acting_user=user, ticket=ticket,
+                                                              expected_version=version, **kwargs)
+                except PermissionDeniedError as exc:
+                    # A status this caller's role may not request: say which ones it may (as the 409 does).
+                    exc.params.setdefault("possibleStatus", possible_statuses(user, ticket))
+                    raise
                 version = ticket.version
                 if action == Action.REJECT:
                     relationships = [r for r in relationships
