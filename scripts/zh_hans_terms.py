@@ -902,6 +902,7 @@ T: dict[str, str] = {
     "Changed through the TMF621 API.": "通过 TMF621 接口修改。",
     "This trouble ticket already has an id in %(system)s.": "此故障单在 %(system)s 中已有编号。",
     "An external id can only be given when the trouble ticket is registered.": "外部编号只能在故障单受理时提供。",
+    "An external id cannot be removed once the trouble ticket has one.": "故障单已有外部编号，不能删除。",
     "Withdrawn through the TMF621 API by %(system)s.": "由 %(system)s 通过 TMF621 接口撤销。",
     "Trouble ticket %(id)s not found.": "未找到故障单 %(id)s。",
     "This attribute is set by LoopDesk and cannot be sent.": "此属性由 LoopDesk 设置，不能提交。",
@@ -922,6 +923,8 @@ T: dict[str, str] = {
         "指定派单单位时须同时设置 dispatch: true（仅受理时请不要填写）。",
     "Unknown status: %(values)s.": "未知状态：%(values)s。",
     "Unknown filter attribute “%(name)s”.": "未知的过滤属性“%(name)s”。",
+    "Give relatedParty.id with it: the filter names a related party by its id and role.":
+        "请同时提供 relatedParty.id：该过滤按 id 和角色指定相关方。",
     "Sort by creationDate, lastUpdate or id.": "请按 creationDate、lastUpdate 或 id 排序。",
     "Send a JSON object.": "请发送 JSON 对象。",
     "If-Match must be the ETag (version) you received.": "If-Match 必须是您收到的 ETag（版本号）。",

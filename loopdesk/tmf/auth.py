@@ -86,6 +86,19 @@ class TokenScopePermission(permissions.BasePermission):
         return token.can_write
 
 
+class ThrottleUnauthenticated:
+    """DRF checks the rate after authentication and permissions, so a request without a valid credential had its 401
+    before it was counted: requests per address (a client trying tokens, or calling without one) were never limited.
+    Such a request is counted per address too, and over the rate answered 429 with Retry-After."""
+
+    def initial(self, request: Any, *args: Any, **kwargs: Any) -> None:
+        try:
+            super().initial(request, *args, **kwargs)  # type: ignore[misc]
+        except (exceptions.NotAuthenticated, exceptions.AuthenticationFailed):
+            self.check_throttles(request)  # type: ignore[attr-defined]
+            raise
+
+
 def scoped_tickets(request: Any, queryset: QuerySet[Ticket] | None = None) -> QuerySet[Ticket]:
     """The tickets this request may see: the policy's scope for the user, narrowed to the token's units."""
     return tickets_for(request.user, request_token(request), queryset)
@@ -176,6 +189,13 @@ class ApiRateThrottle(SimpleRateThrottle):
             # history is newest first: the request that must leave the window is the num_requests-th one.
             return max(self.duration - (self.now - self.history[self.num_requests - 1]), 1)
         return super().wait()
+
+    def get_ident(self, request: Any) -> str:
+        """The client's address as sign-in protection reads it: DRF's took the whole X-Forwarded-For header as sent, so
+        a client writing another value in it on every request was never limited."""
+        from loopdesk.org.signin import client_ip
+
+        return client_ip(request._request if hasattr(request, "_request") else request) or ""
 
     def get_cache_key(self, request: Any, view: Any) -> str:
         token = request_token(request)

@@ -161,6 +161,10 @@ ATTRIBUTE_FIELDS: dict[str, str] = {
 }
 
 
+# Actions that keep the TMF status and change who handles the ticket (relatedParty role handler).
+HANDLER_CHANGES = frozenset({EventKind.DISPATCH, EventKind.ACCEPT, EventKind.TRANSFER, EventKind.RETURN})
+
+
 @dataclass(frozen=True)
 class TmfEvent:
     event_type: str
@@ -181,8 +185,12 @@ def events_for(kind: str, from_status: str, to_status: str) -> list[TmfEvent]:
             if new in (CANCELLED, REJECTED):
                 # What DELETE does: the complaint is kept, but it is gone from the integrator's open work.
                 out.append(TmfEvent(DELETE_EVENT))
-        else:
+        elif kind in HANDLER_CHANGES:
             out.append(TmfEvent(ATTRIBUTE_CHANGE_EVENT, "relatedParty"))  # e.g. transfer: new handling unit
+        else:
+            # answer, callback, a suspension asked for or denied: the handlers stay, the work order status moves
+            # (characteristic workflowStatus, with statusChangeDate and statusChangeReason).
+            out.append(TmfEvent(ATTRIBUTE_CHANGE_EVENT, "characteristic"))
         if kind == EventKind.REQUEST_INFO:
             out.append(TmfEvent(INFORMATION_REQUIRED_EVENT))
         return out

@@ -19,6 +19,7 @@ from rest_framework.response import Response
 
 from loopdesk.core.api import exception_handler as core_exception_handler
 from loopdesk.core.text import ascii_digits
+from loopdesk.tmf.auth import ThrottleUnauthenticated
 from loopdesk.tmf.errors import flatten_errors
 
 
@@ -100,7 +101,7 @@ TREE_PATH = re.compile(r"(?:/[0-9]+)+/")  # a materialised path, /1/4/17/ (loopd
 PAGING_PARAMS = frozenset({"cursor", "page_size", "offset", "limit"})
 
 
-class ApiViewMixin:
+class ApiViewMixin(ThrottleUnauthenticated):
     extra_query_params: frozenset[str] = frozenset()  # e.g. customers: msisdn
     schema = ApiAutoSchema()
 

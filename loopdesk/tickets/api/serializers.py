@@ -18,14 +18,29 @@ from loopdesk.tickets.policy import allowed_actions
 from loopdesk.tickets.services import MAX_DESCRIPTION, MAX_NOTE, MAX_TITLE
 
 
+def _not_text(field: serializers.Field, value: Any) -> bool:
+    """A text field (or a dictionary of texts) given something else than text: 42 or true for a description, a
+    reason or a number were stored as "42" / "True" (DRF's CharField turns numbers and booleans into text)."""
+    if value is None:
+        return False
+    if isinstance(field, serializers.DictField) and isinstance(field.child, serializers.CharField):
+        return isinstance(value, dict) and any(not isinstance(v, str) for v in value.values())
+    return isinstance(field, serializers.CharField) and not isinstance(value, str)
+
+
 class StrictInputSerializer(serializers.Serializer):
-    """Input: an attribute the endpoint does not know is a 400 naming it, not silently dropped."""
+    """Input: an attribute the endpoint does not know is a 400 naming it, not silently dropped; a text attribute
+    given a number or a boolean is a 400 naming it, not turned into text."""
 
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, dict):
             unknown = [key for key in data if key not in self.fields]
             if unknown:
                 raise serializers.ValidationError({key: [_("Unknown field.")] for key in unknown})
+            not_text = [key for key, value in data.items() if _not_text(self.fields[key], value)]
+            if not_text:
+                raise serializers.ValidationError({key: [serializers.CharField.default_error_messages["invalid"]]
+                                                   for key in not_text})
         return super().to_internal_value(data)
 
 

@@ -326,6 +326,25 @@ def test_accept_and_transfer_are_attribute_value_changes_on_related_party(world:
     assert handlers == expected
 
 
+def test_answering_the_customer_is_an_attribute_change_on_characteristic_not_related_party(
+        world: World, crm, oss, receiver) -> None:
+    """Replied and answered are both resolved: the handlers stay, the workflow status moves (was fieldPath
+    relatedParty, so a listener following handler changes was told the handler changed)."""
+    register(crm, receiver.url)
+    pk = int(crm.post(f"{BASE}/troubleTicket", ticket_body(world, status="inProgress"), format="json").json()["id"])
+    s.do_accept_ticket(acting_user=world.user("specialist"), ticket=pk)
+    assert oss.patch(f"{BASE}/troubleTicket/{pk}", {"status": "resolved", "statusChangeReason": "已调整天线"},
+                     format="json").status_code == 200
+    mark = _last_row_id()
+    answered = crm.patch(f"{BASE}/troubleTicket/{pk}", {"status": "resolved", "statusChangeReason": "已告知客户"},
+                         format="json")
+    assert answered.status_code == 200, answered.content
+    rows = _rows_after(mark)
+    assert [(r.topic, r.payload.get("fieldPath")) for r in rows] == [(mapping.ATTRIBUTE_CHANGE_EVENT, "characteristic")]
+    ticket = rows[0].payload["event"]["troubleTicket"]
+    assert {c["name"]: c["value"] for c in ticket["characteristic"]}["workflowStatus"] == "answered"
+
+
 def test_every_envelope_has_only_the_v4_swagger_attributes_of_its_event_type(
         world: World, crm, oss, receiver, swagger_definitions) -> None:
     register(crm, receiver.url)

@@ -9,6 +9,7 @@ import re
 import pytest
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
+from rest_framework.test import APIClient
 
 from loopdesk.audit.models import AuditLog
 from loopdesk.conftest import World
@@ -490,6 +491,33 @@ def test_patch_an_impossible_status_change_is_409_naming_what_is_possible(world:
     assert Ticket.objects.get(pk=pk).status == Status.NEW
 
 
+def test_the_409_lists_only_the_statuses_this_caller_may_request(world: World, crm, oss) -> None:
+    pk = create(crm, world, status="inProgress").json()["id"]
+    s.do_accept_ticket(acting_user=world.user("specialist"), ticket=Ticket.objects.get(pk=pk))
+    # In progress: the handler may ask for information, a suspension or reply; withdrawing is the front line's.
+    handler = assert_error(patch(oss, pk, {"status": "closed"}), 409)
+    assert handler["possibleStatus"] == ["pending", "held", "resolved"]
+    assert "cancelled" not in handler["message"] and "pending, held, resolved" in handler["message"]
+    front = assert_error(patch(crm, pk, {"status": "closed"}), 409)
+    assert front["possibleStatus"] == ["cancelled"]
+    # A reachable status the caller's role may not request: 403, naming what it may.
+    denied = assert_error(patch(oss, pk, {"status": "cancelled", "statusChangeReason": "不处理了"}), 403)
+    assert denied["possibleStatus"] == ["pending", "held", "resolved"]
+    assert Ticket.objects.get(pk=pk).status == Status.IN_PROGRESS
+
+
+def test_closing_after_a_dissatisfied_callback_is_a_409_offering_the_reopening(world: World, crm) -> None:
+    """Was a 400 on `callback_verdict`, a field the TMF resource does not have."""
+    pk = create(crm, world).json()["id"]
+    agent = world.user("agent")
+    s.do_answer_customer(acting_user=agent, ticket=int(pk), answer="已答复", resolution="重启终端")
+    s.do_callback(acting_user=agent, ticket=int(pk), verdict="dissatisfied", note="客户不满意")
+    body = assert_error(patch(crm, pk, {"status": "closed"}), 409)
+    assert body["code"] == "invalid_transition" and body["possibleStatus"] == ["acknowledged"]
+    assert "errors" not in body and "callback_verdict" not in body["message"]
+    assert Ticket.objects.get(pk=pk).status == Status.CALLED_BACK
+
+
 def test_patch_by_a_token_without_permission_is_403_and_changes_nothing(world: World, crm) -> None:
     pk = create(crm, world).json()["id"]
     auditor = client_for(issue_token(world.users["auditor"]))
@@ -650,6 +678,28 @@ def test_rate_limit_answers_429_with_retry_after(world: World) -> None:
     response = client.get(f"{BASE}/troubleTicket")
     assert_error(response, 429)
     assert 0 < int(response["Retry-After"]) <= 60
+
+
+@pytest.mark.parametrize("url", [f"{BASE}/troubleTicket", "/api/tickets/"])
+def test_requests_without_a_valid_token_are_limited_per_address_too(world: World, settings, url: str) -> None:
+    """The rate was checked after authentication: a caller trying tokens (or sending none) got 401s without end."""
+    settings.LOOPDESK_API_RATE = "3/min"
+    guesser = client_for("ld_deadbeef_not-a-token")
+    assert [guesser.get(url).status_code for _ in range(3)] == [401, 401, 401]
+    refused = guesser.get(url)
+    assert refused.status_code == 429 and 0 < int(refused["Retry-After"]) <= 60
+    assert APIClient().get(url).status_code == 429  # the same address, no token at all
+    # A valid token is counted on its own.
+    assert client_for(issue_token(world.users["agent"])).get(url).status_code == 200
+
+
+def test_a_forged_x_forwarded_for_does_not_escape_the_rate_per_address(world: World, settings) -> None:
+    """DRF's address was the whole X-Forwarded-For as sent: a new value on every request was a new counter."""
+    settings.LOOPDESK_API_RATE = "2/min"
+    client = APIClient()
+    statuses = [client.get(f"{BASE}/troubleTicket", HTTP_X_FORWARDED_FOR=f"203.0.113.{n}").status_code
+                for n in range(3)]
+    assert statuses == [401, 401, 429]
 
 
 def test_our_own_messages_are_translated_too(world: World, crm) -> None:
@@ -1086,6 +1136,26 @@ def test_the_external_id_a_system_without_its_own_received_may_be_echoed(world: 
     assert_error(patch(oss, pk, {"externalId": "OSS-5"}), 400, "externalId")
 
 
+def test_the_resource_get_returned_may_be_sent_back_whole_externalid_null_and_all(world: World, crm) -> None:
+    """A client sends back what GET gave it, minus the server-set attributes (merge patch): a ticket without an
+    external id shows externalId null, which was a 400 "may not be null"."""
+    pk = create(crm, world, note=[{"text": "客户很着急"}]).json()["id"]
+    body = crm.get(f"{BASE}/troubleTicket/{pk}").json()
+    assert body["externalId"] is None
+    for name in ("id", "href", "creationDate", "lastUpdate", "statusChange", "statusChangeDate", "resolutionDate",
+                 "characteristic", "relatedParty", "relatedEntity", "@type"):
+        del body[name]
+    response = patch(crm, pk, body)
+    assert response.status_code == 200, response.content
+    ticket = Ticket.objects.get(pk=pk)
+    assert ticket.version == 1 and not ticket.external_refs.exists()
+    assert TicketEvent.objects.filter(ticket_id=pk, kind="note").count() == 1
+    # null asks to remove an id the ticket has: refused, not silently kept.
+    other = create(crm, world, externalId="CRM-9").json()["id"]
+    assert_error(patch(crm, other, {"externalId": None}), 400, "externalId")
+    assert list(Ticket.objects.get(pk=other).external_refs.values_list("external_id", flat=True)) == ["CRM-9"]
+
+
 def test_an_echoed_note_cannot_change_who_may_see_it(world: World, crm) -> None:
     """An internal note sent back as CustomerNote would have been skipped as an echo: the customer would not see
     what the integrator thinks it showed."""
@@ -1124,6 +1194,28 @@ def test_the_reason_get_shows_may_be_echoed_with_the_status_it_has(world: World,
     assert_error(patch(crm, pk, {**echo, "statusChangeReason": "另一个理由"}), 400, "statusChangeReason")
 
 
+def test_the_resource_echoed_with_a_note_does_not_answer_the_customer(world: World, crm, oss) -> None:
+    """Replied shows resolved with the handler's reply as the reason; the front line sending the resource back with
+    a new note answered the customer with the reply's text (the replied → resolved row ran on the echo)."""
+    pk = create(crm, world, status="inProgress").json()["id"]
+    s.do_accept_ticket(acting_user=world.user("specialist"), ticket=Ticket.objects.get(pk=pk))
+    assert patch(oss, pk, {"status": "resolved", "statusChangeReason": "已调整天线"}).status_code == 200
+    body = crm.get(f"{BASE}/troubleTicket/{pk}").json()
+    assert (body["status"], body["statusChangeReason"]) == ("resolved", "已调整天线")
+    for name in ("id", "href", "creationDate", "lastUpdate", "statusChange", "statusChangeDate", "resolutionDate",
+                 "characteristic", "relatedParty", "relatedEntity", "@type"):
+        del body[name]
+    body["note"] = [*body["note"], {"text": "客户来电询问进度"}]
+    response = patch(crm, pk, body)
+    assert response.status_code == 200, response.content
+    ticket = Ticket.objects.get(pk=pk)
+    assert ticket.status == Status.REPLIED and not ticket.answer
+    assert [n["text"] for n in response.json()["note"]] == ["客户来电询问进度"]
+    # A new reason with the status is the answer, as before.
+    assert patch(crm, pk, {"status": "resolved", "statusChangeReason": "已告知客户"}).status_code == 200
+    assert Ticket.objects.get(pk=pk).status == Status.ANSWERED
+
+
 def test_the_external_id_filter_matches_what_get_shows_that_system(world: World, crm) -> None:
     """A ticket with CRM id A and OSS id 1001 shows CRM externalId A: CRM filtering on 1001 must not find it
     (was: any system's id matched)."""
@@ -1153,6 +1245,48 @@ def test_an_unknown_query_parameter_on_retrieve_is_400_as_on_list(world: World, 
     name = next(k for k in params if k != "fields")
     assert_error(crm.get(f"{BASE}/troubleTicket/{pk}", params), 400, name)
     assert_error(crm.get(f"{BASE}/troubleTicket", params), 400, name)
+
+
+def test_related_party_role_tells_a_handler_unit_from_the_customer(world: World, crm) -> None:
+    dispatched = create(crm, world, status="inProgress").json()
+    waiting = create(crm, world, relatedParty=[{"id": "13800000001", "role": "customer"}]).json()
+    unit = next(p for p in dispatched["relatedParty"] if p["role"] == "handler")
+    assert unit["@referredType"] == "Organization" and unit["id"] == str(world.units["netmaint"].pk)
+
+    def ids(**params):
+        response = crm.get(f"{BASE}/troubleTicket", {**params, "sort": "id"})
+        assert response.status_code == 200, response.content
+        return [t["id"] for t in response.json()]
+
+    netmaint = str(world.units["netmaint"].pk)
+    assert ids(**{"relatedParty.id": netmaint, "relatedParty.role": "handler"}) == [dispatched["id"]]
+    assert ids(**{"relatedParty.id": netmaint, "relatedParty.role": "Handler",
+                  "relatedParty.@referredType": "Organization"}) == [dispatched["id"]]
+    assert ids(**{"relatedParty.id": netmaint, "relatedParty.role": "handler",
+                  "relatedParty.@referredType": "Individual"}) == []
+    agent = str(world.users["agent"].pk)
+    assert ids(**{"relatedParty.id": agent, "relatedParty.role": "firstResponder"}) == [dispatched["id"],
+                                                                                        waiting["id"]]
+    customer = next(p["id"] for p in waiting["relatedParty"] if p["role"] == "customer")
+    assert ids(**{"relatedParty.id": customer, "relatedParty.role": "customer"}) == [waiting["id"]]
+    assert ids(**{"relatedParty.id": "13800000001", "relatedParty.role": "customer"}) == [waiting["id"]]
+    # Not the customer with the unit's id (ids of customers, staff and units are counted apart).
+    assert ids(**{"relatedParty.id": customer, "relatedParty.role": "handler"}) == (
+        [dispatched["id"]] if customer == netmaint else [])
+    assert_error(crm.get(f"{BASE}/troubleTicket", {"relatedParty.id": netmaint, "relatedParty.role": "boss"}), 400,
+                 "relatedParty.role")
+    assert_error(crm.get(f"{BASE}/troubleTicket", {"relatedParty.role": "handler"}), 400, "relatedParty.role")
+    assert_error(crm.get(f"{BASE}/troubleTicket", {"relatedParty.id": "x", "relatedParty.role": "handler"}), 400,
+                 "relatedParty.id")
+
+
+def test_a_category_code_no_category_has_is_a_400_not_an_empty_list(world: World, crm) -> None:
+    pk = create(crm, world).json()["id"]
+    code = world.categories["indoor"].code
+    assert [t["id"] for t in crm.get(f"{BASE}/troubleTicket", {"relatedEntity.id": code}).json()] == [pk]
+    body = assert_error(crm.get(f"{BASE}/troubleTicket", {"relatedEntity.id": f"{code},NO-SUCH-CODE"}), 400,
+                        "relatedEntity.id")
+    assert "NO-SUCH-CODE" in body["message"] and code not in body["message"].replace("relatedEntity.id", "")
 
 
 def test_the_related_party_id_get_shows_can_be_filtered_on(world: World, crm) -> None:

@@ -17,12 +17,27 @@ from django.db import transaction
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
-from loopdesk.core.errors import ConflictError, InvalidTransition, NotFoundError, ValidationFailed
+from loopdesk.core.errors import (
+    ConflictError,
+    InvalidTransition,
+    NotFoundError,
+    PermissionDeniedError,
+    ValidationFailed,
+)
 from loopdesk.core.text import is_db_id
 from loopdesk.customers.services import get_or_create_customer
 from loopdesk.sla import refcache
-from loopdesk.tickets import services
-from loopdesk.tickets.choices import Action, Channel, EventKind, LinkKind, RejectReason, Status, Visibility
+from loopdesk.tickets import policy, services
+from loopdesk.tickets.choices import (
+    Action,
+    CallbackVerdict,
+    Channel,
+    EventKind,
+    LinkKind,
+    RejectReason,
+    Status,
+    Visibility,
+)
 from loopdesk.tickets.models import Category, ExternalRef, Ticket
 from loopdesk.tmf import mapping
 from loopdesk.tmf.auth import check_registers_in_scope, tickets_for
@@ -373,15 +388,24 @@ def _status_kwargs(action: str, ticket: Ticket, reason: str, relationships: list
     return {"reason": reason}  # deny_hold, request_hold, reopen, withdraw
 
 
-def _refuse_status(ticket: Ticket, requested: str) -> InvalidTransition:
-    possible = ", ".join(mapping.reachable_statuses(ticket.status)) or str(_("none"))
+def possible_statuses(user: Any, ticket: Ticket) -> list[str]:
+    """The TMF statuses this caller may request now: a row of the table for the ticket's status whose action the
+    caller's role allows (as the UI offers it: `policy.allowed_actions`), not every reachable one (a status whose
+    action the caller may not take would only be refused next, 403)."""
+    mine = set(policy.allowed_actions(user, ticket))
+    return [tmf for tmf in mapping.reachable_statuses(ticket.status)
+            if mapping.action_for_status_request(ticket.status, tmf) in mine]
+
+
+def _refuse_status(user: Any, ticket: Ticket, requested: str) -> InvalidTransition:
+    allowed = possible_statuses(user, ticket)
+    possible = ", ".join(allowed) or str(_("none"))
     return InvalidTransition(
         _("The trouble ticket cannot go from “%(current)s” to “%(requested)s” (work order status “%(ours)s”). "
           "Possible now: %(possible)s.")
         % {"current": mapping.tmf_status(ticket.status), "requested": requested,
            "ours": Status(ticket.status).label, "possible": possible},
-        params={"status": mapping.tmf_status(ticket.status), "possibleStatus": mapping.reachable_statuses(
-            ticket.status)},
+        params={"status": mapping.tmf_status(ticket.status), "possibleStatus": allowed},
     )
 
 
@@ -450,15 +474,33 @@ def patch_ticket(user: Any, token: ApiToken | None, ticket: Ticket, data: dict[s
             requested = data.get("status")
             # A row of the table runs even when the TMF status stays the same (returned → inProgress
             # dispatches again, hold_requested → inProgress denies the hold, replied → resolved answers the
-            # customer); only a request for the status shown now with no row for our status is no change.
-            action = mapping.action_for_status_request(ticket.status, requested) if requested else None
+            # customer); a request for the status shown now with no row for our status is no change, and so is
+            # the status shown sent back with the reason GET shows (the resource echoed, e.g. with a new note):
+            # it would otherwise answer the customer with the reply's text, or deny a hold with its request's.
+            echoed_status = (requested == mapping.tmf_status(ticket.status) and "statusChangeReason" in data
+                             and echoed_reason)
+            action = mapping.action_for_status_request(ticket.status, requested) \
+                if requested and not echoed_status else None
             if requested and action is None and requested != mapping.tmf_status(ticket.status):
-                raise _refuse_status(ticket, requested)
+                raise _refuse_status(user, ticket, requested)
+            if action == Action.CLOSE and ticket.callback_verdict == CallbackVerdict.DISSATISFIED:
+                # A status the ticket cannot take now, as any other: 409 with what is possible (reopen), not the
+                # service's 400 on `callback_verdict`, which is no TMF attribute. One who may not close: 403.
+                policy.check_may(user, action, ticket)
+                raise InvalidTransition(
+                    _("The customer was not satisfied at the callback: reopen the work order instead."),
+                    params={"status": mapping.tmf_status(ticket.status),
+                            "possibleStatus": possible_statuses(user, ticket)})
             reason_used = action is not None
             if action is not None:
                 kwargs = _status_kwargs(action, ticket, reason, relationships, user, token)
-                ticket = services.ACTION_SERVICES[action](acting_user=user, ticket=ticket, expected_version=version,
-                                                          **kwargs)
+                try:
+                    ticket = services.ACTION_SERVICES[action](acting_user=user, ticket=ticket,
+                                                              expected_version=version, **kwargs)
+                except PermissionDeniedError as exc:
+                    # A status this caller's role may not request: say which ones it may (as the 409 does).
+                    exc.params.setdefault("possibleStatus", possible_statuses(user, ticket))
+                    raise
                 version = ticket.version
                 if action == Action.REJECT:
                     relationships = [r for r in relationships
@@ -484,6 +526,9 @@ def patch_ticket(user: Any, token: ApiToken | None, ticket: Ticket, data: dict[s
                 skip_child=False)
             if data.get("externalId"):
                 _add_external_id(user, token, ticket, data["externalId"])
+            elif "externalId" in data and data["externalId"] is None and external_id(ticket, system_of(token)):
+                raise ValidationFailed(field="externalId", message=_(
+                    "An external id cannot be removed once the trouble ticket has one."))
             if reason and not reason_used and not echoed_reason:
                 raise ValidationFailed(field="statusChangeReason", message=_(
                     "Nothing in this request uses the reason: it goes with a status change or a new "
@@ -527,7 +572,7 @@ def delete_ticket(user: Any, token: ApiToken | None, ticket: Ticket, expected_ve
         if ticket.status == Status.WITHDRAWN:
             return ticket
         if mapping.action_for_status_request(ticket.status, mapping.CANCELLED) is None:
-            raise _refuse_status(ticket, mapping.CANCELLED)
+            raise _refuse_status(user, ticket, mapping.CANCELLED)
         reason = _stored(_("Withdrawn through the TMF621 API by %(system)s."), system=system_of(token))
         return services.do_withdraw_ticket(acting_user=user, ticket=ticket, reason=reason,
                                            expected_version=expected_version)

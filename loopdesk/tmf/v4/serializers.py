@@ -160,7 +160,8 @@ class TroubleTicketUpdateSerializer(StrictSerializer):
     attachment = AttachmentSerializer(many=True, required=False, max_length=5)
     troubleTicketRelationship = RelationshipSerializer(many=True, required=False, max_length=20)
     expectedResolutionDate = serializers.DateTimeField(required=False)
-    externalId = StrictCharField(required=False, max_length=64)
+    # null as GET shows a ticket without one (merge patch: remove it; sent back unchanged, nothing to do).
+    externalId = StrictCharField(required=False, allow_null=True, max_length=64)
     # Fixed at registration: accepted only with the value the ticket already has.
     description = _text(MAX_DESCRIPTION, required=False)
     name = _text(MAX_TITLE, required=False, allow_blank=True)

@@ -32,9 +32,9 @@ from loopdesk.core.text import ascii_digits, is_db_id, plus_offset
 from loopdesk.customers.services import clean_msisdn
 from loopdesk.tickets import policy
 from loopdesk.tickets.choices import Action, Channel
-from loopdesk.tickets.models import ExternalRef, Ticket, TicketEvent
+from loopdesk.tickets.models import Category, ExternalRef, Ticket, TicketEvent
 from loopdesk.tmf import mapping
-from loopdesk.tmf.auth import TokenScopePermission, request_token, scoped_tickets
+from loopdesk.tmf.auth import ThrottleUnauthenticated, TokenScopePermission, request_token, scoped_tickets
 from loopdesk.tmf.errors import tmf_exception_handler
 from loopdesk.tmf.models import EventSubscription, SubscriptionKind
 from loopdesk.tmf.v4 import operations, serializers
@@ -100,7 +100,7 @@ FIELDS_PARAM = OpenApiParameter("fields", str, description="Comma-separated attr
                                 "always come back); a dot selects inside one: channel.id, relatedParty.name.")
 
 
-class TmfView(APIView):
+class TmfView(ThrottleUnauthenticated, APIView):
     permission_classes = [*APIView.permission_classes, TokenScopePermission]
     parser_classes = [TmfJSONParser, MergePatchJSONParser]
 
@@ -207,6 +207,55 @@ def _known(key: str, values: list[str], known: Callable[[str], bool]) -> None:
                                % {"name": key, "values": ", ".join(bad)})
 
 
+# The related parties GET shows (representation._parties): role → @referredType → the ticket's column holding its id.
+PARTY_COLUMNS: dict[str, dict[str, str]] = {
+    mapping.CUSTOMER_ROLE: {"Customer": "customer_id"},
+    mapping.FIRST_RESPONDER_ROLE: {"Individual": "first_responder_id"},
+    mapping.HANDLER_ROLE: {"Organization": "handler_unit_id", "Individual": "handler_user_id"},
+}
+PARTY_QUALIFIERS = ("relatedParty.role", "relatedParty.@referredType")
+
+
+def _party_values(params: Any, key: str, known: dict[str, str]) -> list[str] | None:
+    """The canonical spellings of `relatedParty.role` / `.@referredType` (any case); None when not given."""
+    if key not in params:
+        return None
+    values = [v.strip() for raw in params.getlist(key) for v in raw.split(",") if v.strip()]
+    _known(key, values, lambda v: v.lower() in known)
+    return [known[v.lower()] for v in values]
+
+
+def _related_party_q(params: Any, values: list[str]) -> Q:
+    """`relatedParty.id`, with `relatedParty.role` and `relatedParty.@referredType` (TMF REST guidelines: the three
+    name the same related party as GET shows it). Without a role, the customer: its id as GET shows it, or the
+    mobile number POST takes. With a role, the party of that role with that id (handler: the handling unit or the
+    handler, unless @referredType names one)."""
+    roles = _party_values(params, "relatedParty.role", {r.lower(): r for r in PARTY_COLUMNS})
+    types = _party_values(params, "relatedParty.@referredType",
+                          {t.lower(): t for columns in PARTY_COLUMNS.values() for t in columns})
+    key = "relatedParty.id"
+    if roles is None:
+        ids = [v for v in values if ascii_digits(v) and len(v) < 11]
+        numbers = [clean_msisdn(v, field=key) for v in values if v not in ids]
+        q = Q(customer_id__in=[int(v) for v in ids]) | Q(customer__msisdn__in=numbers)
+        return q if types is None or "Customer" in types else Q(pk__in=[])
+    q = Q(pk__in=[])
+    for role in roles:
+        ids = [v for v in values if ascii_digits(v) and len(v) < 11]
+        if role == mapping.CUSTOMER_ROLE:
+            numbers = [clean_msisdn(v, field=key) for v in values if v not in ids]
+        else:
+            _known(key, values, lambda v: ascii_digits(v) and len(v) < 11)
+            numbers = []
+        for referred, column in PARTY_COLUMNS[role].items():
+            if types is not None and referred not in types:
+                continue
+            q |= Q(**{f"{column}__in": [int(v) for v in ids]})
+            if numbers:
+                q |= Q(customer__msisdn__in=numbers)
+    return q
+
+
 def filter_tickets(qs: QuerySet[Ticket], params: Any, system: str | None = None) -> QuerySet[Ticket]:
     """TMF REST guidelines filtering: attribute=value[,value...] (OR), dates with .gt/.gte/.lt/.lte. `system`: the
     caller's (its externalId is the one GET shows it)."""
@@ -260,11 +309,15 @@ def filter_tickets(qs: QuerySet[Ticket], params: Any, system: str | None = None)
         elif key == "id":
             qs = qs.filter(pk__in=[int(v) for v in values if is_db_id(v)])
         elif key == "relatedParty.id":
-            # The customer's id as GET shows it (relatedParty role customer), or the mobile number POST takes.
-            ids = [v for v in values if ascii_digits(v) and len(v) < 11]
-            numbers = [clean_msisdn(v, field=key) for v in values if v not in ids]
-            qs = qs.filter(Q(customer_id__in=[int(v) for v in ids]) | Q(customer__msisdn__in=numbers))
+            qs = qs.filter(_related_party_q(params, values))
+        elif key in PARTY_QUALIFIERS:
+            if "relatedParty.id" not in params:
+                raise ValidationFailed(field=key, message=_(
+                    "Give relatedParty.id with it: the filter names a related party by its id and role."))
         elif key == "relatedEntity.id":
+            # A code no category has (active or retired) can match nothing: a 400, not "no tickets" for a typo.
+            known_codes = set(Category.objects.filter(code__in=values).values_list("code", flat=True))
+            _known(key, values, known_codes.__contains__)
             qs = qs.filter(category__code__in=values)
         else:
             raise ValidationFailed(field=key, message=_("Unknown filter attribute “%(name)s”.") % {"name": key})
@@ -281,8 +334,12 @@ LIST_PARAMETERS = [
     OpenApiParameter("status", str, description="TMF status(es), comma-separated."),
     OpenApiParameter("severity", str), OpenApiParameter("priority", str), OpenApiParameter("ticketType", str),
     OpenApiParameter("channel.id", str), OpenApiParameter("externalId", str),
-    OpenApiParameter("relatedParty.id", str, description="The customer id (as relatedParty role customer shows "
-                                                         "it) or the customer's MSISDN."),
+    OpenApiParameter("relatedParty.id", str, description="A related party's id as GET shows it: without "
+                     "relatedParty.role the customer (its id, or the customer's MSISDN)."),
+    OpenApiParameter("relatedParty.role", str, description="With relatedParty.id: customer, firstResponder or "
+                                                           "handler (the handling unit or the handler)."),
+    OpenApiParameter("relatedParty.@referredType", str, description="With relatedParty.id: Customer, Individual or "
+                                                                    "Organization (handler: the unit)."),
     OpenApiParameter("relatedEntity.id", str, description="A category code."),
     *[OpenApiParameter(f"{name}.{op}", OpenApiTypes.DATETIME) for name in [*DATE_ATTRIBUTES, *COMPUTED_DATES]
       for op in DATE_OPERATORS],

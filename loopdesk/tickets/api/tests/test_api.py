@@ -138,6 +138,26 @@ def test_bad_create_is_400_naming_the_field_and_stores_nothing(world: World, bod
     assert not AuditLog.objects.exists()
 
 
+@pytest.mark.parametrize(("body", "field"), [
+    ({"description": 42}, "description"),
+    ({"msisdn": 13912345678}, "msisdn"),
+    ({"title": True}, "title"),
+    ({"external_refs": {"CRM": 1001}}, "external_refs"),
+])
+def test_a_number_or_boolean_for_a_text_is_400_not_stored_as_text(world: World, body, field) -> None:
+    payload = {"msisdn": "13912345678", "contact_type": "complaint", "category": world.categories["indoor"].pk,
+               "channel": "hotline", "description": "室内无信号", **body}
+    response = as_user(world, "agent").post("/api/tickets/", payload, format="json", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 400, response.content
+    assert response.json()["errors"][field] == ["Not a valid string."]
+    assert not Ticket.objects.exists()
+    t = make(world)[0]
+    refused = as_user(world, "agent").post(f"/api/tickets/{t.pk}/actions/withdraw/", {"version": 1, "reason": 5},
+                                           format="json")
+    assert refused.status_code == 400 and "reason" in refused.json()["errors"]
+    assert Ticket.objects.get(pk=t.pk).status == Status.NEW
+
+
 def test_a_description_of_exactly_the_limit_is_stored_whole(world: World) -> None:
     text = "信" * 3999 + "\U0001F4F6"
     response = as_user(world, "agent").post("/api/tickets/", {
