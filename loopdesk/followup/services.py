@@ -651,6 +651,7 @@ def do_record_callback(*, acting_user: Any, task: CallbackTask | int, verdict: s
         raise NotFoundError(_("Callback task not found."))
     if task_obj.status != CallbackStatus.OPEN:
         raise ValidationFailed(field="task", message=_("This callback was already recorded or cancelled."))
+    _check_dissatisfied_note(verdict, note)
     at = now or timezone.now()
     with transaction.atomic():
         ticket = ticket_services.do_callback(acting_user=acting_user, ticket=task_obj.ticket_id, verdict=verdict,
@@ -663,6 +664,7 @@ def do_record_ticket_callback(*, acting_user: Any, ticket: Ticket | int, verdict
     """The callback of a work order, by the work order (a callback task of it, if open, is done by it; one solved at
     first contact has none), with the outcome of `do_record_callback`: a dissatisfied customer reopens or escalates
     per policy. The workbench's action form and the REST API's callback action."""
+    _check_dissatisfied_note(verdict, note)
     at = now or timezone.now()
     ticket_id = ticket.pk if isinstance(ticket, Ticket) else ticket
     task_id = (CallbackTask.objects.filter(ticket_id=ticket_id, status=CallbackStatus.OPEN)
@@ -672,6 +674,14 @@ def do_record_ticket_callback(*, acting_user: Any, ticket: Ticket | int, verdict
                                         expected_version=expected_version, now=at)
         occasion = f"cb:{task_id}" if task_id is not None else f"cbt:{t.pk}:{t.reopen_count}"
         return _after_callback(acting_user, t, verdict, note, occasion=occasion, at=at)
+
+
+def _check_dissatisfied_note(verdict: str, note: str | None) -> None:
+    """A dissatisfied customer's callback says why (the department reads it on the reopened or escalated work order):
+    the rule of the workbench's callback forms, for every caller of the follow-up services (the REST API too)."""
+    if verdict == CallbackVerdict.DISSATISFIED and not (note or "").strip():
+        raise ValidationFailed(field="note",
+                               message=_("Say why the customer is not satisfied: the department will read it."))
 
 
 def _after_callback(acting_user: Any, ticket: Ticket, verdict: str, note: str, *, occasion: str,
