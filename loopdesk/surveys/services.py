@@ -4,7 +4,8 @@
   deliberate POST records a rating, so link scanners cannot rate). Scores 1–2 escalate to the supervisors.
 - Window services (hall, hotline) get a survey from the survey port (seed 002's 10086700).
 - Inbound SMS: a reply is matched to the latest open survey sent to that number; messages to the spam
-  port become spam reports, aggregated by reported number; TD/退订 opts out; anything else gets help.
+  port become spam reports, aggregated by reported number; TD/退订 opts out; a rating after the survey closed is
+  told so (it did not count); anything else gets help.
 """
 
 from __future__ import annotations
@@ -254,7 +255,9 @@ def handle_inbound(*, gateway_id: str, sender: str, recipient: str, text: str,
                 inbound.outcome, inbound.survey = InboundOutcome.RATED, survey
             elif survey is not None:
                 inbound.outcome, inbound.survey = InboundOutcome.EXPIRED, survey
-        if inbound.outcome in (InboundOutcome.HELP, InboundOutcome.EXPIRED):
+        if inbound.outcome == InboundOutcome.EXPIRED:  # a rating that came too late: say so, not "reply a number"
+            reply(MessageKind.SURVEY_CLOSED, {}, recipient or None)
+        elif inbound.outcome == InboundOutcome.HELP:
             reply(MessageKind.HELP, {}, recipient or None)
         inbound.save(update_fields=["outcome", "survey"])
         log.info("inbound SMS %s: %s", inbound.pk, inbound.outcome)

@@ -105,7 +105,7 @@ def test_reply_after_expiry_is_logged_and_answered(closed, inbound) -> None:
     assert inbound(t.customer.msisdn, "5").json()["outcome"] == "expired"
     survey.refresh_from_db()
     assert survey.status == "expired" and survey.score is None
-    assert CustomerMessage.objects.filter(msisdn=t.customer.msisdn, kind="help").exists()
+    assert CustomerMessage.objects.filter(msisdn=t.customer.msisdn, kind="survey_closed").exists()
 
 
 def test_unknown_number_or_text_gets_help(world: World, inbound) -> None:
