@@ -143,7 +143,8 @@ def do_rate_survey(*, survey: Survey | int, score: int, via: str, comment: str =
     """Record the one answer of a survey. Scores 1–2 create a follow-up for the service supervisors."""
     if score not in SCORE_WORDS:
         raise ValidationFailed(field="score", message=_("Choose a rating from 1 to 5."))
-    comment = (comment or "").strip()
+    # A line break counts once, as the survey page's comment box counts it (a form posts it as CR LF).
+    comment = (comment or "").replace("\r\n", "\n").strip()
     if len(comment) > 500:
         raise ValidationFailed(field="comment", message=_("At most %(limit)d characters.") % {"limit": 500})
     at = now or timezone.now()
