@@ -665,6 +665,8 @@ class Generator:
         self.dispatchers = [(u.pk, u.unit_id) for u in by_prefix.get("dispatcher", [])] or [
             self._any_user(ref.second_line)
         ]
+        # Whose transfer routes a work order as a dispatch does (`do_transfer_ticket` sets the dispatching unit).
+        self.dispatcher_ids = {u.pk for u in by_prefix.get("dispatcher", [])}
         self.branch_ids = [b.pk for b in ref.branches] or [ref.call_room.pk]
         # Per branch: every clerk of its hall and every account manager of its customer room (a ticket takes one by
         # its id, so that the work spreads over them without another random draw).
@@ -1332,6 +1334,8 @@ class Generator:
                         note(E.TRANSFER),
                         data=f'{{"to_unit": "{new_unit}"}}',
                     )
+                    if spec in self.dispatcher_ids:
+                        extra["dispatcher"] = str(unit)
                     unit = new_unit
                     counters["dispatch"] += 1
                     units_seen.append(unit)
@@ -1502,6 +1506,7 @@ class Generator:
                             note(E.DISPATCH),
                             data=f'{{"to_unit": "{target}"}}',
                         )
+                        extra["dispatcher"] = str(by[1])  # a dispatcher's transfer routes it (`do_transfer_ticket`)
                         counters["dispatch"] += 1
                         units_seen.append(target)
                         unit, spec = target, self._staff_of(target)

@@ -742,8 +742,10 @@ def _returned_by(t: Ticket) -> int | None:
 
 
 def _dispatched_by(t: Ticket, unit: OrgUnit) -> Any:
-    """The user whose dispatch sent the work order on (the last one), if active and still in `unit`; else None."""
-    actor_id = (TicketEvent.objects.filter(ticket_id=t.pk, kind=EventKind.DISPATCH).order_by("-seq")
+    """The user of `unit` whose dispatch (or dispatcher's transfer) sent the work order on last, if active and still
+    in `unit`; else None."""
+    actor_id = (TicketEvent.objects.filter(ticket_id=t.pk, kind__in=(EventKind.DISPATCH, EventKind.TRANSFER),
+                                           actor_unit_id=unit.pk).order_by("-seq")
                 .values_list("actor_id", flat=True).first())
     if actor_id is None:
         return None
@@ -781,6 +783,10 @@ def do_transfer_ticket(
         _check_target_region(t, unit)
         if t.handler_unit_id == unit.pk:
             raise ValidationFailed(field="to_unit", message=_("The work order is already with this unit."))
+        if policy.is_region_dispatcher(acting_user, t) or policy.is_region_supervisor(acting_user, t):
+            # A dispatcher's (or supervisor's) transfer routes it, as a dispatch does (second-line support sending on
+            # what was passed to it): a return comes back to them. A department's own transfer leaves the dispatcher.
+            t.dispatcher_unit_id = acting_user.unit_id
         t.dispatch_count += 1
         _grant_unit_access(t, unit)
 
@@ -792,8 +798,8 @@ def do_return_ticket(
     *, acting_user: Any, ticket: Ticket | int, reason: str, expected_version: int | None = None,
     now: dt.datetime | None = None,
 ) -> Ticket:
-    """Return as misrouted (退单), with the reason: back to the unit that dispatched it, to the person who dispatched
-    it (the last dispatch's actor, while active and still in that unit): they passed it on, so it is theirs again,
+    """Return as misrouted (退单), with the reason: back to the unit that dispatched it (or a dispatcher's transfer
+    sent it on), to the person who did (while active and still in that unit): they routed it, so it is theirs again,
     not every member's of a front-line room (its alerts went to all of them, and nobody had it in hand)."""
     reason = _required_text("reason", reason)
 

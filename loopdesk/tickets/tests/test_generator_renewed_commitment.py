@@ -67,3 +67,17 @@ def test_a_return_goes_back_to_the_dispatcher_by_name(demo: list[Ticket]) -> Non
                 assert (e.to_unit_id, e.to_user_id) == (dispatch.actor_unit_id, dispatch.actor_id)
                 returns += 1
     assert returns > 5
+
+
+def test_the_dispatching_unit_is_the_last_dispatchers_as_the_services_keep_it(demo: list[Ticket]) -> None:
+    from loopdesk.org.models import User
+
+    dispatchers = set(User.objects.filter(groups__name="dispatcher").values_list("pk", flat=True))
+    routed_by_second_line = 0
+    for t in demo:
+        sent = [e for e in t.events.order_by("seq") if e.kind == EventKind.DISPATCH
+                or (e.kind == EventKind.TRANSFER and e.actor_id in dispatchers)]
+        expected = sent[-1].actor_unit_id if sent else None
+        assert t.dispatcher_unit_id == expected, t.number
+        routed_by_second_line += bool(sent and sent[-1].kind == EventKind.TRANSFER)
+    assert routed_by_second_line > 10

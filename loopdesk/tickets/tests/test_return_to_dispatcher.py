@@ -44,3 +44,26 @@ def test_a_dispatcher_who_left_the_unit_leaves_it_to_the_unit(world: World) -> N
     t = s.do_return_ticket(acting_user=world.user("specialist"), ticket=t, reason="非本部门问题", now=T0 + H)
     assert (t.handler_unit, t.handler_user) == (world.units["call"], None)
     assert [u.username for u in handlers_of(t)] == ["agent2"]
+
+
+def test_a_return_after_the_second_lines_transfer_goes_back_to_that_dispatcher(world: World) -> None:
+    """The hotline's flow: the agent passes it to second-line support, whose dispatcher takes it and sends it on to a
+    department (a transfer, "the dispatch it waited for"). A department that returns it as not theirs sends it back
+    to that dispatcher, who routed it, not to the hotline room that only passed it on."""
+    t = s.do_create_ticket(acting_user=world.user("agent"), now=T0, dispatch=True, dispatch_to=world.units["l2"],
+                           **world.ticket_kwargs())
+    t = s.do_accept_ticket(acting_user=world.user("dispatcher"), ticket=t, now=T0 + H)
+    t = s.do_transfer_ticket(acting_user=world.user("dispatcher"), ticket=t, to_unit=world.units["netopt"],
+                             note="属网优", now=T0 + 2 * H)
+    t = s.do_return_ticket(acting_user=world.user("optimiser"), ticket=t, reason="非本部门问题", now=T0 + 3 * H)
+    assert (t.handler_unit, t.handler_user_id) == (world.units["l2"], world.users["dispatcher"].pk)
+
+
+def test_a_departments_own_transfer_leaves_the_return_to_the_dispatcher(world: World) -> None:
+    t = s.do_create_ticket(acting_user=world.user("agent"), now=T0, **world.ticket_kwargs())
+    t = s.do_dispatch_ticket(acting_user=world.user("dispatcher"), ticket=t, to_unit=world.units["netmaint"],
+                             now=T0 + H)
+    t = s.do_transfer_ticket(acting_user=world.user("specialist"), ticket=t, to_unit=world.units["netopt"],
+                             note="属网优", now=T0 + 2 * H)
+    t = s.do_return_ticket(acting_user=world.user("optimiser"), ticket=t, reason="非本部门问题", now=T0 + 3 * H)
+    assert (t.handler_unit, t.handler_user_id) == (world.units["l2"], world.users["dispatcher"].pk)
