@@ -48,3 +48,26 @@ def test_the_new_message_kind_is_named_in_both_languages() -> None:
         assert str(MessageKind("survey_closed").label) == "Reply to a closed survey"
     with translation.override("zh-hans"):
         assert str(MessageKind("survey_closed").label) == "已结束评价的回复"
+
+
+def test_a_second_rating_of_an_answered_survey_is_told_it_was_counted_once(world: World) -> None:
+    """Rated once (by the link, or a reply sent twice): the next rating got the help text ("could not recognise
+    your reply, please reply with a number"), asking for what the customer had just done."""
+    customer = world.customer()
+    t = whole_life(agent=world.user("agent"), specialist=world.user("specialist"), customer=customer,
+                   category=world.categories["indoor"], start=T0, unit=world.units["netmaint"],
+                   with_info_request=False)
+    survey = Survey.objects.get(ticket=t)
+    at = survey.sent_at + dt.timedelta(hours=1)
+    first = sv.handle_inbound(gateway_id="gw-a", sender=customer.msisdn, recipient="10086700", text="5",
+                              received_at=at)
+    assert first.inbound.outcome == InboundOutcome.RATED
+    again = sv.handle_inbound(gateway_id="gw-b", sender=customer.msisdn, recipient="10086700", text="4",
+                              received_at=at + dt.timedelta(minutes=5))
+    assert again.inbound.outcome == InboundOutcome.ANSWERED and again.inbound.survey_id == survey.pk
+    survey.refresh_from_db()
+    assert survey.score == 5
+    reply = CustomerMessage.objects.get(msisdn=customer.msisdn, dedupe_key=f"sms:reply:{again.inbound.pk}")
+    assert reply.kind == "survey_closed" and "评价已结束" in reply.text and "未能识别" not in reply.text
+    with translation.override("zh-hans"):
+        assert str(InboundOutcome.ANSWERED.label) == "已评价后的重复回复"

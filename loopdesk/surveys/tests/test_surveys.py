@@ -78,8 +78,8 @@ def test_sms_reply_rates_the_latest_open_survey(closed, inbound) -> None:
     survey.refresh_from_db()
     assert survey.score == 5 and survey.answered_via == "sms"
     assert CustomerMessage.objects.filter(msisdn=t.customer.msisdn, kind="survey_thanks").count() == 1
-    again = inbound(t.customer.msisdn, "1", received_at=LATER)  # already answered: help, the rating stands
-    assert again.json()["outcome"] == "help" and Survey.objects.get(pk=survey.pk).score == 5
+    again = inbound(t.customer.msisdn, "1", received_at=LATER)  # already answered: told so, the rating stands
+    assert again.json()["outcome"] == "answered" and Survey.objects.get(pk=survey.pk).score == 5
 
 
 def test_reply_rates_the_latest_open_survey_sent_to_that_number(world: World, inbound) -> None:
