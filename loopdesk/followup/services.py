@@ -653,8 +653,10 @@ def on_ticket_event_callbacks(ticket: Ticket, event: TicketEvent) -> None:
 
 
 def do_record_callback(*, acting_user: Any, task: CallbackTask | int, verdict: str, note: str = "",
-                       now: dt.datetime | None = None) -> Ticket:
-    """Record the callback's outcome through `do_callback`; a dissatisfied customer reopens or escalates per policy."""
+                       expected_version: int | None = None, now: dt.datetime | None = None) -> Ticket:
+    """Record the callback's outcome through `do_callback`; a dissatisfied customer reopens or escalates per policy.
+    `expected_version`: the work order's version the form showed, compared under the row lock (a conflict if it
+    changed since)."""
     task_obj = task if isinstance(task, CallbackTask) else CallbackTask.objects.filter(pk=task).first()
     if task_obj is None:
         raise NotFoundError(_("Callback task not found."))
@@ -664,7 +666,7 @@ def do_record_callback(*, acting_user: Any, task: CallbackTask | int, verdict: s
     at = now or timezone.now()
     with transaction.atomic():
         ticket = ticket_services.do_callback(acting_user=acting_user, ticket=task_obj.ticket_id, verdict=verdict,
-                                             note=note, now=at)
+                                             note=note, expected_version=expected_version, now=at)
         return _after_callback(acting_user, ticket, verdict, note, occasion=f"cb:{task_obj.pk}", at=at)
 
 
