@@ -75,6 +75,7 @@ class SpamNumberAdmin(ReadOnlyAdmin):
 
 
 @admin.register(SpamReport)
-class SpamReportAdmin(ReadOnlyAdmin):
+class SpamReportAdmin(MaskedCustomerNumberAdmin):
+    number_field = "reporter"  # the customer who forwarded the spam
     list_display = ("spam_number", "created_at")
     raw_id_fields = ("spam_number", "inbound")

@@ -1,6 +1,6 @@
-"""Customers' numbers in the surveys' admin (surveys, inbound SMS) were shown in full to staff who may not reveal
-them (an auditor), while the customer and SMS admins mask them: masked now (138****5678), in full only for staff who
-may reveal them (`tickets.reveal_customer`)."""
+"""Customers' numbers in the surveys' admin (surveys, inbound SMS, spam reports' reporters) were shown in full to
+staff who may not reveal them (an auditor), while the customer and SMS admins mask them: masked now (138****5678), in
+full only for staff who may reveal them (`tickets.reveal_customer`)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from django.test import Client
 
 from loopdesk.conftest import World
 from loopdesk.surveys import services
-from loopdesk.surveys.models import InboundSms
+from loopdesk.surveys.models import InboundSms, SpamReport
 
 NUMBER = "13912345678"
 
@@ -28,10 +28,13 @@ def test_an_auditor_sees_the_numbers_masked_and_an_administrator_in_full(world: 
                                               contact_ref="call-1")
     services.handle_inbound(gateway_id="gw-1", sender=NUMBER, recipient="10086700", text="5")
     inbound = InboundSms.objects.get(gateway_id="gw-1")
+    services.handle_inbound(gateway_id="gw-2", sender=NUMBER, recipient="10086999", text="10659000123 中奖啦")
+    report = SpamReport.objects.get()
     Group.objects.get(name="auditor").permissions.add(
-        *Permission.objects.filter(codename__in=("view_survey", "view_inboundsms")))
+        *Permission.objects.filter(codename__in=("view_survey", "view_inboundsms", "view_spamreport")))
     urls = ("/admin/surveys/survey/", f"/admin/surveys/survey/{survey.pk}/change/",
-            "/admin/surveys/inboundsms/", f"/admin/surveys/inboundsms/{inbound.pk}/change/")
+            "/admin/surveys/inboundsms/", f"/admin/surveys/inboundsms/{inbound.pk}/change/",
+            "/admin/surveys/spamreport/", f"/admin/surveys/spamreport/{report.pk}/change/")
     auditor = _client(world, "auditor")
     for url in urls:
         page = auditor.get(url)
@@ -40,6 +43,7 @@ def test_an_auditor_sees_the_numbers_masked_and_an_administrator_in_full(world: 
         assert NUMBER not in html, url
     assert "139****5678" in auditor.get(urls[1]).content.decode()
     assert "139****5678" in auditor.get(urls[3]).content.decode()
+    assert "139****5678" in auditor.get(urls[5]).content.decode()
     admin = world.users["admin"]
     admin.is_superuser = True
     admin.save(update_fields=["is_superuser"])
