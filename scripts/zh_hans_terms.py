@@ -236,6 +236,8 @@ T: dict[str, str] = {
     "Window-service survey": "窗口服务满意度调查",
     "Thanks for the rating": "感谢评价",
     "Help reply to an unrecognised SMS": "无法识别短信的帮助回复",
+    "Reply to a closed survey": "已结束评价的回复",
+    "Another rating of an answered survey": "已评价后的重复回复",
     "Spam report received": "垃圾短信举报已受理",
     "Opt-out confirmed": "退订确认",
     "This field is required.": "此项为必填项。",

@@ -55,10 +55,19 @@ SWEEP_CHUNK = 100
 # --- who hears about a ticket ----------------------------------------------------------------------
 
 
+def _still_handles(user: User | None, ticket: Ticket) -> bool:
+    """Whether the named handler is still on it: active, and in the handling unit (or a room below it)."""
+    return bool(user is not None and user.is_active and user.unit is not None
+                and user.unit.path.startswith(ticket.handler_unit.path))
+
+
 def handlers_of(ticket: Ticket) -> list[User]:
-    """The handler, or while nobody took it, the handling unit's active staff."""
+    """The handler, or while nobody took it, or when the one named left or moved to another unit, the handling unit's
+    active staff (else its alerts reached nobody, or someone no longer on it)."""
     if ticket.handler_user_id:
-        return list(User.objects.filter(pk=ticket.handler_user_id, is_active=True))
+        named = User.objects.filter(pk=ticket.handler_user_id).select_related("unit").first()
+        if _still_handles(named, ticket):
+            return [named]  # type: ignore[list-item]
     return list(User.objects.filter(unit_id=ticket.handler_unit_id, is_active=True))
 
 
@@ -501,9 +510,12 @@ def _write_columns(tickets: list[Ticket], names: list[str]) -> None:
 def _alert_crossings(crossed: list[tuple[Ticket, bool, bool]], at: dt.datetime) -> None:
     """The handlers' and department heads' alerts of `_mark_sla_crossings`, for many tickets in three queries."""
     handler_ids = {t.handler_user_id for t, _o, _p in crossed if t.handler_user_id}
-    unit_ids = {t.handler_unit_id for t, _o, _p in crossed if not t.handler_user_id}
     active = User.objects.filter(is_active=True)
-    by_id = {u.pk: u for u in active.filter(pk__in=handler_ids)} if handler_ids else {}
+    by_id = {u.pk: u for u in active.filter(pk__in=handler_ids).select_related("unit")} if handler_ids else {}
+    # The unit's staff where nobody is named, or the one named left or moved (as `handlers_of`).
+    named = {t.pk: by_id[t.handler_user_id] for t, _o, _p in crossed
+             if t.handler_user_id and _still_handles(by_id.get(t.handler_user_id), t)}
+    unit_ids = {t.handler_unit_id for t, _o, _p in crossed if t.pk not in named}
     by_unit: dict[int, list[User]] = defaultdict(list)
     for user in (active.filter(unit_id__in=unit_ids) if unit_ids else []):
         if user.unit_id is not None:
@@ -511,10 +523,7 @@ def _alert_crossings(crossed: list[tuple[Ticket, bool, bool]], at: dt.datetime) 
     heads = [u for u in active.filter(groups__name=Role.DEPARTMENT_HEAD).select_related("unit") if u.unit is not None]
     alerts: list[StaffAlert] = []
     for t, _became_overtime, became_problem in crossed:
-        if t.handler_user_id:
-            handlers = [by_id[t.handler_user_id]] if t.handler_user_id in by_id else []
-        else:
-            handlers = by_unit.get(t.handler_unit_id, [])
+        handlers = [named[t.pk]] if t.pk in named else by_unit.get(t.handler_unit_id, [])
         path = t.handler_unit.path if t.handler_unit is not None else None
         users = {u.pk: u for u in [*handlers, *(h for h in heads if path and h.unit and path.startswith(h.unit.path))]}
         kind = AlertKind.PROBLEM if became_problem else AlertKind.OVERTIME
@@ -644,17 +653,20 @@ def on_ticket_event_callbacks(ticket: Ticket, event: TicketEvent) -> None:
 
 
 def do_record_callback(*, acting_user: Any, task: CallbackTask | int, verdict: str, note: str = "",
-                       now: dt.datetime | None = None) -> Ticket:
-    """Record the callback's outcome through `do_callback`; a dissatisfied customer reopens or escalates per policy."""
+                       expected_version: int | None = None, now: dt.datetime | None = None) -> Ticket:
+    """Record the callback's outcome through `do_callback`; a dissatisfied customer reopens or escalates per policy.
+    `expected_version`: the work order's version the form showed, compared under the row lock (a conflict if it
+    changed since)."""
     task_obj = task if isinstance(task, CallbackTask) else CallbackTask.objects.filter(pk=task).first()
     if task_obj is None:
         raise NotFoundError(_("Callback task not found."))
     if task_obj.status != CallbackStatus.OPEN:
         raise ValidationFailed(field="task", message=_("This callback was already recorded or cancelled."))
+    _check_dissatisfied_note(verdict, note)
     at = now or timezone.now()
     with transaction.atomic():
         ticket = ticket_services.do_callback(acting_user=acting_user, ticket=task_obj.ticket_id, verdict=verdict,
-                                             note=note, now=at)
+                                             note=note, expected_version=expected_version, now=at)
         return _after_callback(acting_user, ticket, verdict, note, occasion=f"cb:{task_obj.pk}", at=at)
 
 
@@ -663,6 +675,7 @@ def do_record_ticket_callback(*, acting_user: Any, ticket: Ticket | int, verdict
     """The callback of a work order, by the work order (a callback task of it, if open, is done by it; one solved at
     first contact has none), with the outcome of `do_record_callback`: a dissatisfied customer reopens or escalates
     per policy. The workbench's action form and the REST API's callback action."""
+    _check_dissatisfied_note(verdict, note)
     at = now or timezone.now()
     ticket_id = ticket.pk if isinstance(ticket, Ticket) else ticket
     task_id = (CallbackTask.objects.filter(ticket_id=ticket_id, status=CallbackStatus.OPEN)
@@ -672,6 +685,14 @@ def do_record_ticket_callback(*, acting_user: Any, ticket: Ticket | int, verdict
                                         expected_version=expected_version, now=at)
         occasion = f"cb:{task_id}" if task_id is not None else f"cbt:{t.pk}:{t.reopen_count}"
         return _after_callback(acting_user, t, verdict, note, occasion=occasion, at=at)
+
+
+def _check_dissatisfied_note(verdict: str, note: str | None) -> None:
+    """A dissatisfied customer's callback says why (the department reads it on the reopened or escalated work order):
+    the rule of the workbench's callback forms, for every caller of the follow-up services (the REST API too)."""
+    if verdict == CallbackVerdict.DISSATISFIED and not (note or "").strip():
+        raise ValidationFailed(field="note",
+                               message=_("Say why the customer is not satisfied: the department will read it."))
 
 
 def _after_callback(acting_user: Any, ticket: Ticket, verdict: str, note: str, *, occasion: str,

@@ -16,6 +16,8 @@ DEFAULT_TEXTS: dict[str, str] = {
     "window_survey": "【中国移动】感谢您光临{unit}。{survey_instructions}{valid_hours}小时内回复有效。",
     "survey_thanks": "【中国移动】已收到您的评价（{score_label}），感谢您的支持！",
     "help": "【中国移动】未能识别您的回复。{survey_instructions}如需帮助请致电{hotline}。",
+    "survey_closed": "【中国移动】您回复的满意度评价已结束（已评价或已超过有效期），本次回复未计入评价，感谢您的支持。"
+    "如需帮助请致电{hotline}。",
     "spam_ack": "【中国移动】已收到您对{reported_number}的垃圾信息举报，感谢您的监督。",
     "optout_ack": "【中国移动】您已退订服务通知短信，如需恢复请致电{hotline}。",
 }

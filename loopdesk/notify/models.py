@@ -21,6 +21,7 @@ class MessageKind(models.TextChoices):
     WINDOW_SURVEY = "window_survey", _("Window-service survey")
     SURVEY_THANKS = "survey_thanks", _("Thanks for the rating")
     HELP = "help", _("Help reply to an unrecognised SMS")
+    SURVEY_CLOSED = "survey_closed", _("Reply to a closed survey")
     SPAM_ACK = "spam_ack", _("Spam report received")
     OPTOUT_ACK = "optout_ack", _("Opt-out confirmed")
 
@@ -38,6 +39,8 @@ TEMPLATE_VARIABLES: dict[str, frozenset[str]] = {
     MessageKind.WINDOW_SURVEY: frozenset({"unit", "survey_instructions", "valid_hours", "hotline"}),
     MessageKind.SURVEY_THANKS: frozenset({"score_label", "hotline"}),
     MessageKind.HELP: frozenset({"survey_instructions", "hotline"}),
+    # A rating sent after the survey's validity: it did not count (not the help text, which asks for a number).
+    MessageKind.SURVEY_CLOSED: frozenset({"hotline"}),
     MessageKind.SPAM_ACK: frozenset({"reported_number", "hotline"}),
     MessageKind.OPTOUT_ACK: frozenset({"hotline"}),
 }

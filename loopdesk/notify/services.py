@@ -38,8 +38,8 @@ log = logging.getLogger(__name__)
 
 SMS_CHANNEL = "sms"
 # Answers to a message the customer sent: they go out even to an opted-out number and in quiet hours.
-RESPONSE_KINDS = frozenset({MessageKind.SURVEY_THANKS, MessageKind.HELP, MessageKind.SPAM_ACK,
-                            MessageKind.OPTOUT_ACK})
+RESPONSE_KINDS = frozenset({MessageKind.SURVEY_THANKS, MessageKind.HELP, MessageKind.SURVEY_CLOSED,
+                            MessageKind.SPAM_ACK, MessageKind.OPTOUT_ACK})
 # Skipped (not postponed) when the daily cap is reached: the next one comes anyway.
 SKIPPABLE_KINDS = frozenset({MessageKind.PROGRESS, MessageKind.PROGRESS_LATE})
 

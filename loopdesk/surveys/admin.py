@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from loopdesk.audit.admin import may_reveal_customers
+from loopdesk.core.text import mask_msisdn
 from loopdesk.followup.admin import ticket_or_region_scoped
 from loopdesk.surveys.models import InboundSms, SpamNumber, SpamReport, Survey
 
@@ -19,8 +23,27 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class MaskedCustomerNumberAdmin(ReadOnlyAdmin):
+    """The customer's number (`number_field`) in full only for staff who may reveal it (`tickets.reveal_customer`, as
+    the customer and SMS admins); others (an auditor) see 138****5678 in the form."""
+
+    number_field = "msisdn"
+
+    @admin.display(description=_("mobile number"))
+    def masked_number(self, obj: Any) -> str:
+        return mask_msisdn(getattr(obj, self.number_field) or "")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        readonly = [n for n in super().get_readonly_fields(request, obj) if n != self.number_field]
+        return readonly if may_reveal_customers(request) else [*readonly, "masked_number"]
+
+    def get_exclude(self, request: HttpRequest, obj: Any = None) -> Any:
+        exclude = list(super().get_exclude(request, obj) or ())
+        return exclude if may_reveal_customers(request) else [*exclude, self.number_field]
+
+
 @admin.register(Survey)
-class SurveyAdmin(ReadOnlyAdmin):
+class SurveyAdmin(MaskedCustomerNumberAdmin):
     list_display = ("kind", "ticket", "unit", "status", "score", "sent_at", "answered_via_label")
     list_filter = ("kind", "status", "score")
     exclude = ("token_hash", "answered_via")
@@ -38,7 +61,8 @@ class SurveyAdmin(ReadOnlyAdmin):
 
 
 @admin.register(InboundSms)
-class InboundSmsAdmin(ReadOnlyAdmin):
+class InboundSmsAdmin(MaskedCustomerNumberAdmin):
+    number_field = "sender"
     list_display = ("gateway_id", "recipient", "outcome", "received_at")
     list_filter = ("outcome",)
 
@@ -51,6 +75,7 @@ class SpamNumberAdmin(ReadOnlyAdmin):
 
 
 @admin.register(SpamReport)
-class SpamReportAdmin(ReadOnlyAdmin):
+class SpamReportAdmin(MaskedCustomerNumberAdmin):
+    number_field = "reporter"  # the customer who forwarded the spam
     list_display = ("spam_number", "created_at")
     raw_id_fields = ("spam_number", "inbound")

@@ -68,6 +68,7 @@ class Survey(models.Model):
 class InboundOutcome(models.TextChoices):
     RATED = "rated", _("Survey answered")
     EXPIRED = "expired", _("Reply after the survey expired")
+    ANSWERED = "answered", _("Another rating of an answered survey")
     HELP = "help", _("Not understood: help sent")
     SPAM = "spam", _("Spam report")
     OPT_OUT = "opt_out", _("Opt-out")

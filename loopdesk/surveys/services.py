@@ -4,7 +4,8 @@
   deliberate POST records a rating, so link scanners cannot rate). Scores 1–2 escalate to the supervisors.
 - Window services (hall, hotline) get a survey from the survey port (seed 002's 10086700).
 - Inbound SMS: a reply is matched to the latest open survey sent to that number; messages to the spam
-  port become spam reports, aggregated by reported number; TD/退订 opts out; anything else gets help.
+  port become spam reports, aggregated by reported number; TD/退订 opts out; a rating after the survey closed (expired,
+  or already rated) is told so (it did not count); anything else gets help.
 """
 
 from __future__ import annotations
@@ -142,7 +143,8 @@ def do_rate_survey(*, survey: Survey | int, score: int, via: str, comment: str =
     """Record the one answer of a survey. Scores 1–2 create a follow-up for the service supervisors."""
     if score not in SCORE_WORDS:
         raise ValidationFailed(field="score", message=_("Choose a rating from 1 to 5."))
-    comment = (comment or "").strip()
+    # A line break counts once, as the survey page's comment box counts it (a form posts it as CR LF).
+    comment = (comment or "").replace("\r\n", "\n").strip()
     if len(comment) > 500:
         raise ValidationFailed(field="comment", message=_("At most %(limit)d characters.") % {"limit": 500})
     at = now or timezone.now()
@@ -249,12 +251,21 @@ def handle_inbound(*, gateway_id: str, sender: str, recipient: str, text: str,
             score = parse_score(text)
             survey = (Survey.objects.filter(msisdn=sender).exclude(status=SurveyStatus.ANSWERED)
                       .order_by("-sent_at", "-id").first()) if score is not None else None
+            answered = (Survey.objects.filter(msisdn=sender, status=SurveyStatus.ANSWERED)
+                        .order_by("-sent_at", "-id").first()) if score is not None else None
             if survey is not None and survey.status == SurveyStatus.OPEN and survey.expires_at > at:
                 do_rate_survey(survey=survey, score=score or 0, via="sms", now=at)
                 inbound.outcome, inbound.survey = InboundOutcome.RATED, survey
+            elif answered is not None and (survey is None or (answered.sent_at, answered.pk) > (survey.sent_at,
+                                                                                              survey.pk)):
+                # The latest survey was rated already (by the link, or this reply sent twice): it counted once.
+                inbound.outcome, inbound.survey = InboundOutcome.ANSWERED, answered
             elif survey is not None:
                 inbound.outcome, inbound.survey = InboundOutcome.EXPIRED, survey
-        if inbound.outcome in (InboundOutcome.HELP, InboundOutcome.EXPIRED):
+        if inbound.outcome in (InboundOutcome.EXPIRED, InboundOutcome.ANSWERED):
+            # A rating that came too late or twice: say so, not "reply with a number" (they just did).
+            reply(MessageKind.SURVEY_CLOSED, {}, recipient or None)
+        elif inbound.outcome == InboundOutcome.HELP:
             reply(MessageKind.HELP, {}, recipient or None)
         inbound.save(update_fields=["outcome", "survey"])
         log.info("inbound SMS %s: %s", inbound.pk, inbound.outcome)

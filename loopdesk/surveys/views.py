@@ -120,7 +120,8 @@ def survey_page(request: HttpRequest, token: str) -> HttpResponse:
             services.do_rate_survey(survey=survey, score=score, via="web",
                                     comment=request.POST.get("comment", ""))
         except ValidationFailed as exc:
-            context["errors"] = exc.errors
+            # What the customer typed and chose stays in the form they correct.
+            context.update(errors=exc.errors, comment=request.POST.get("comment", ""), chosen=score)
             return render(request, "surveys/survey.html", context, status=400)
         context["state"] = "thanks"
     elif request.method == "POST":

@@ -10,6 +10,10 @@ What the services would have stored is reproduced exactly:
 - the SLA columns are those `loopdesk.sla.clock.compute_sla` derives from the timeline, computed here with
   an integer port of the same algorithm (`FastClock`) that the tests check against `compute_sla` itself;
   `due_at`, when no clock runs (a paused ticket), keeps the deadline before the pause, as the services do;
+- the committed time is the policy's from registration, renewed as `_renew_passed_commitment` renews it when a
+  reopening, a resumption or the information supplied finds it passed (with its customer-visible entry); a return
+  goes back to the dispatcher by name, as `do_return_ticket` sends it (the bulk import has neither: its work orders
+  are never reopened, suspended or returned);
 - numbers are `JM-YYYYMMDD-NNNNNN`, continuing `TicketSequence`, which is brought up to date afterwards.
 
 The clock port and the row writer live in `loopdesk.tickets.bulk`, shared with the bulk import of legacy tickets.
@@ -661,6 +665,8 @@ class Generator:
         self.dispatchers = [(u.pk, u.unit_id) for u in by_prefix.get("dispatcher", [])] or [
             self._any_user(ref.second_line)
         ]
+        # Whose transfer routes a work order as a dispatch does (`do_transfer_ticket` sets the dispatching unit).
+        self.dispatcher_ids = {u.pk for u in by_prefix.get("dispatcher", [])}
         self.branch_ids = [b.pk for b in ref.branches] or [ref.call_room.pk]
         # Per branch: every clerk of its hall and every account manager of its customer room (a ticket takes one by
         # its id, so that the work spreads over them without another random draw).
@@ -1231,6 +1237,14 @@ class Generator:
             stuck_at = 2 + int(rnd() * 5)
         units_seen: list[int] = []
         counters = {"dispatch": 0, "return": 0, "reopen": 0}
+        ckey = (policy.pk, created)
+        first_commitment = self.committed_cache.get(ckey)
+        if first_commitment is None:
+            first_commitment = clock.add(created, policy.resolution_minutes, [])
+            if len(self.committed_cache) > 10_000:
+                self.committed_cache.clear()
+            self.committed_cache[ckey] = first_commitment  # type: ignore[assignment]
+        commitment: dict[str, Any] = {"at": first_commitment}
         extra: dict[str, Any] = {"resolution": "", "answer": "", "verdict": "", "reject": "", "dispatcher": N}
 
         def ev(
@@ -1273,6 +1287,18 @@ class Generator:
                 ]
             )
 
+        def renew_passed_commitment() -> None:
+            """After the last event (reopen, resume, information supplied): a committed time passed by then is renewed
+            from the policy, counted from then, with the customer-visible entry `_renew_passed_commitment` writes."""
+            last = evs[-1]
+            at = last[1]
+            if commitment["at"] > at:
+                return
+            previous, commitment["at"] = commitment["at"], clock.add(at, policy.resolution_minutes, [])
+            data = (f'{{"from": "{dt.datetime.fromtimestamp(previous, dt.UTC).isoformat()}", '
+                    f'"to": "{dt.datetime.fromtimestamp(commitment["at"], dt.UTC).isoformat()}", "{last[0]}": true}}')
+            evs.append([E.COMMIT_TIME, at, last[2], last[3], "", "", None, None, None, "", Visibility.CUSTOMER, data])
+
         def note(kind: str) -> str:
             options = NOTES[kind]
             return options[int(rnd() * len(options))]
@@ -1286,7 +1312,8 @@ class Generator:
                 if wrong != unit:
                     dispatch(d_user, d_unit, wrong, r.uniform(60, 3600), note(E.DISPATCH))
                     spec = self._staff_of(wrong)
-                    ev(E.RETURN, r.uniform(0.5, 10) * HOUR, spec, wrong, S.RETURNED, (d_unit, None), note(E.RETURN))
+                    # Back to the one who dispatched it, by name (`do_return_ticket`).
+                    ev(E.RETURN, r.uniform(0.5, 10) * HOUR, spec, wrong, S.RETURNED, (d_unit, d_user), note(E.RETURN))
                     counters["return"] += 1
             budget = self._handling_seconds(vip)
             start = state["t"]
@@ -1307,6 +1334,8 @@ class Generator:
                         note(E.TRANSFER),
                         data=f'{{"to_unit": "{new_unit}"}}',
                     )
+                    if spec in self.dispatcher_ids:
+                        extra["dispatcher"] = str(unit)
                     unit = new_unit
                     counters["dispatch"] += 1
                     units_seen.append(unit)
@@ -1328,6 +1357,7 @@ class Generator:
             if x < 0.06:
                 ev(E.REQUEST_INFO, budget * 0.1, spec, unit, S.PENDING_INFO, note=note(E.REQUEST_INFO))
                 ev(E.PROVIDE_INFO, r.uniform(1, 48) * HOUR, fr_user, fr_unit, S.IN_PROGRESS, note=note(E.PROVIDE_INFO))
+                renew_passed_commitment()
             elif x < 0.075 and allow_hold and ref.head_by_unit.get(ref.unit_by_id[unit].parent_id or 0):
                 # Approved by one of the heads of the department above (never by the specialist who asked:
                 # the services refuse that); a unit without a head above gets no hold.
@@ -1336,6 +1366,7 @@ class Generator:
                 head = r.choice(ref.head_by_unit[parent])
                 ev(E.APPROVE_HOLD, r.uniform(1, 8) * HOUR, head, parent, S.ON_HOLD, note=note(E.APPROVE_HOLD))
                 ev(E.RESUME, r.uniform(5, 40) * DAY, spec, unit, S.IN_PROGRESS, note=note(E.RESUME))
+                renew_passed_commitment()
 
         def reply(spec: int, unit: int, delay: float) -> None:
             ev(E.REPLY, delay, spec, unit, S.REPLIED, (fr_unit, fr_user), resolution_text)
@@ -1390,6 +1421,7 @@ class Generator:
                             (fr_unit, fr_user),
                             note(E.REOPEN),
                         )
+                        renew_passed_commitment()
                         counters["reopen"] += 1
                         extra["resolution"] = extra["answer"] = extra["verdict"] = ""
                         again = target if target != fr_unit else self.specialist_units[0]
@@ -1474,6 +1506,7 @@ class Generator:
                             note(E.DISPATCH),
                             data=f'{{"to_unit": "{target}"}}',
                         )
+                        extra["dispatcher"] = str(by[1])  # a dispatcher's transfer routes it (`do_transfer_ticket`)
                         counters["dispatch"] += 1
                         units_seen.append(target)
                         unit, spec = target, self._staff_of(target)
@@ -1494,13 +1527,7 @@ class Generator:
 
         # SLA columns, exactly as compute_sla derives them from this timeline.
         sla = fast_sla([(e[0], e[1], e[5]) for e in evs], policy, clock, end)
-        ckey = (policy.pk, created)
-        committed = self.committed_cache.get(ckey)
-        if committed is None:
-            committed = clock.add(created, policy.resolution_minutes, [])
-            if len(self.committed_cache) > 10_000:
-                self.committed_cache.clear()
-            self.committed_cache[ckey] = committed  # type: ignore[assignment]
+        committed = commitment["at"]
         due = sla.due_at if sla.due_at is not None else (sla.due_before_pause or committed)
 
         # Became overtime / problem: written when the reply revealed it, or by the periodic sweep at the time.

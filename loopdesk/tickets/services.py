@@ -26,7 +26,7 @@ from loopdesk.audit.services import record_audit
 from loopdesk.core.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationFailed
 from loopdesk.customers.models import Customer
 from loopdesk.org.choices import UnitFunction, UnitLevel
-from loopdesk.org.models import OrgUnit
+from loopdesk.org.models import OrgUnit, User
 from loopdesk.routing.services import route_ticket
 from loopdesk.sla import refcache
 from loopdesk.sla.calendars import SHANGHAI, working_time_for
@@ -741,6 +741,17 @@ def _returned_by(t: Ticket) -> int | None:
             .values_list("from_unit_id", flat=True).first())
 
 
+def _dispatched_by(t: Ticket, unit: OrgUnit) -> Any:
+    """The user of `unit` whose dispatch (or dispatcher's transfer) sent the work order on last, if active and still
+    in `unit`; else None."""
+    actor_id = (TicketEvent.objects.filter(ticket_id=t.pk, kind__in=(EventKind.DISPATCH, EventKind.TRANSFER),
+                                           actor_unit_id=unit.pk).order_by("-seq")
+                .values_list("actor_id", flat=True).first())
+    if actor_id is None:
+        return None
+    return User.objects.filter(pk=actor_id, is_active=True, unit_id=unit.pk).first()
+
+
 def _back_to_first_responder(t: Ticket) -> tuple[OrgUnit, Any]:
     return t.first_responder_unit, t.first_responder
 
@@ -772,6 +783,10 @@ def do_transfer_ticket(
         _check_target_region(t, unit)
         if t.handler_unit_id == unit.pk:
             raise ValidationFailed(field="to_unit", message=_("The work order is already with this unit."))
+        if policy.is_region_dispatcher(acting_user, t) or policy.is_region_supervisor(acting_user, t):
+            # A dispatcher's (or supervisor's) transfer routes it, as a dispatch does (second-line support sending on
+            # what was passed to it): a return comes back to them. A department's own transfer leaves the dispatcher.
+            t.dispatcher_unit_id = acting_user.unit_id
         t.dispatch_count += 1
         _grant_unit_access(t, unit)
 
@@ -783,11 +798,14 @@ def do_return_ticket(
     *, acting_user: Any, ticket: Ticket | int, reason: str, expected_version: int | None = None,
     now: dt.datetime | None = None,
 ) -> Ticket:
-    """Return as misrouted (退单), with the reason: back to the unit that dispatched it."""
+    """Return as misrouted (退单), with the reason: back to the unit that dispatched it (or a dispatcher's transfer
+    sent it on), to the person who did (while active and still in that unit): they routed it, so it is theirs again,
+    not every member's of a front-line room (its alerts went to all of them, and nobody had it in hand)."""
     reason = _required_text("reason", reason)
 
     def back_to(t: Ticket) -> tuple[OrgUnit, Any]:
-        return OrgUnit.objects.get(pk=t.dispatcher_unit_id or t.first_responder_unit_id), None
+        unit = OrgUnit.objects.get(pk=t.dispatcher_unit_id or t.first_responder_unit_id)
+        return unit, _dispatched_by(t, unit)
 
     def change(t: Ticket) -> None:
         t.return_count += 1

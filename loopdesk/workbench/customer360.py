@@ -51,9 +51,11 @@ class Customer360:
         return self.open_tickets if show_all else self.open_tickets[:HISTORY_SHOWN]
 
 
-def last_satisfaction(customer: Customer, history: list[Ticket]) -> Satisfaction | None:
+def last_satisfaction(customer: Customer, history: list[Ticket], user: Any = None) -> Satisfaction | None:
     """The newer of the last callback verdict (its timeline event) on a work order shown and the last answered
-    survey of the number. Two indexed queries at most, whatever the history's length."""
+    survey of the number. Three indexed queries at most, whatever the history's length. A survey's work order is
+    named only to a user who may see it (`visible_tickets`; not when `user` is None): the rating is the customer's
+    word on our service, the number of a work order out of the user's reach is not theirs to see."""
     verdict = None
     with_verdict = {t.pk: t for t in history if t.callback_verdict}
     if with_verdict:
@@ -69,8 +71,12 @@ def last_satisfaction(customer: Customer, history: list[Ticket]) -> Satisfaction
               .order_by("-answered_at", "-id").first())
     scored = None
     if survey is not None and survey.answered_at is not None:
-        scored = Satisfaction(str(Score(survey.score).label), survey.answered_at, "survey",
-                              survey.ticket.number if survey.ticket else "")
+        number = ""
+        if survey.ticket is not None and user is not None and (
+                survey.ticket_id in {t.pk for t in history}
+                or visible_tickets(user).filter(pk=survey.ticket_id).exists()):
+            number = survey.ticket.number
+        scored = Satisfaction(str(Score(survey.score).label), survey.answered_at, "survey", number)
     if verdict is None or (scored is not None and scored.at > verdict.at):
         return scored
     return verdict
@@ -94,7 +100,7 @@ def customer_360(user: Any, msisdn: str, *, now: dt.datetime | None = None) -> C
         customer=customer,
         history=history,
         open_tickets=[t for t in history if t.is_open],
-        last_satisfaction=last_satisfaction(customer, history),
+        last_satisfaction=last_satisfaction(customer, history, user),
         repeats=recent_complaints(customer, now),
         more=more,
     )

@@ -173,7 +173,7 @@ def test_dissatisfied_callback_escalates_when_policy_says_so(world: World) -> No
     t = _replied(world)
     s.do_answer_customer(acting_user=world.user("agent"), ticket=t, answer="已告知", now=T0 + 3 * H)
     t = f.do_record_callback(acting_user=world.user("agent"), task=CallbackTask.objects.get(ticket=t),
-                             verdict="dissatisfied", now=T0 + 4 * H)
+                             verdict="dissatisfied", note="态度不好", now=T0 + 4 * H)
     assert t.status == "called_back" and Escalation.objects.get(ticket=t).reason == "dissatisfied"
 
 

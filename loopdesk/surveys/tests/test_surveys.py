@@ -78,8 +78,8 @@ def test_sms_reply_rates_the_latest_open_survey(closed, inbound) -> None:
     survey.refresh_from_db()
     assert survey.score == 5 and survey.answered_via == "sms"
     assert CustomerMessage.objects.filter(msisdn=t.customer.msisdn, kind="survey_thanks").count() == 1
-    again = inbound(t.customer.msisdn, "1", received_at=LATER)  # already answered: help, the rating stands
-    assert again.json()["outcome"] == "help" and Survey.objects.get(pk=survey.pk).score == 5
+    again = inbound(t.customer.msisdn, "1", received_at=LATER)  # already answered: told so, the rating stands
+    assert again.json()["outcome"] == "answered" and Survey.objects.get(pk=survey.pk).score == 5
 
 
 def test_reply_rates_the_latest_open_survey_sent_to_that_number(world: World, inbound) -> None:
@@ -105,7 +105,7 @@ def test_reply_after_expiry_is_logged_and_answered(closed, inbound) -> None:
     assert inbound(t.customer.msisdn, "5").json()["outcome"] == "expired"
     survey.refresh_from_db()
     assert survey.status == "expired" and survey.score is None
-    assert CustomerMessage.objects.filter(msisdn=t.customer.msisdn, kind="help").exists()
+    assert CustomerMessage.objects.filter(msisdn=t.customer.msisdn, kind="survey_closed").exists()
 
 
 def test_unknown_number_or_text_gets_help(world: World, inbound) -> None:

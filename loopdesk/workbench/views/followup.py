@@ -129,7 +129,8 @@ def record_callback(request: HttpRequest, task_id: int) -> HttpResponse:
                 form.conflict = True  # type: ignore[attr-defined]
             else:
                 ok, changed = run_service(form, lambda: do_record_callback(
-                    acting_user=request.user, task=task, verdict=data["verdict"], note=data["note"]))
+                    acting_user=request.user, task=task, verdict=data["verdict"], note=data["note"],
+                    expected_version=data["version"]))  # checked again under the lock
                 if ok:
                     return done(request, _outcome_message(task, data["verdict"], changed),
                                 reverse("workbench:ticket", args=[ticket.pk]))
