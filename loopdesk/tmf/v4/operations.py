@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
+from loopdesk.audit.services import record_audit
 from loopdesk.core.errors import (
     ConflictError,
     InvalidTransition,
@@ -25,6 +26,7 @@ from loopdesk.core.errors import (
     ValidationFailed,
 )
 from loopdesk.core.text import is_db_id
+from loopdesk.customers.models import Customer
 from loopdesk.customers.services import get_or_create_customer
 from loopdesk.sla import refcache
 from loopdesk.tickets import policy, services
@@ -71,12 +73,42 @@ def _role(item: dict[str, Any]) -> str:
     return (item.get("role") or "").strip().lower()
 
 
-def _customer_msisdn(parties: list[dict[str, Any]]) -> str:
-    customers = [p for p in parties if _role(p) == mapping.CUSTOMER_ROLE.lower()]
+def _customer_party(parties: list[dict[str, Any]]) -> tuple[int, dict[str, Any]]:
+    """The related party with role customer, and its index in `relatedParty`."""
+    customers = [(index, p) for index, p in enumerate(parties) if _role(p) == mapping.CUSTOMER_ROLE.lower()]
     if len(customers) != 1:
         raise ValidationFailed(field="relatedParty", message=_(
             "Name exactly one related party with role “customer” whose id is the customer's mobile number."))
-    return customers[0]["id"]
+    return customers[0]
+
+
+def _customer_name_errors(index: int, party: dict[str, Any]) -> dict[str, list[str]]:
+    name = (party.get("name") or "").strip()
+    limit = Customer._meta.get_field("name").max_length
+    if limit is not None and len(name) > limit:
+        return {f"relatedParty[{index}].name": [str(_("At most %(limit)d characters.") % {"limit": limit})]}
+    return {}
+
+
+def _customer_for(user: Any, msisdn: str, index: int, name: str) -> Customer:
+    """The customer by mobile number, with the name the caller sent never dropped: a new customer record gets it; a
+    known customer without a name gets it (audited); a known customer with another name is a 400 naming it (the
+    profile's name is changed there, not by registering a ticket)."""
+    field = f"relatedParty[{index}].name"
+    try:
+        customer = get_or_create_customer(msisdn=msisdn, acting_user=user, defaults={"name": name} if name else None)
+    except ValidationFailed as exc:
+        raise ValidationFailed(field="relatedParty", message=exc.message) from None
+    if not name or customer.name.strip() == name:
+        return customer
+    if customer.name.strip():
+        raise ValidationFailed(field=field, message=_(
+            "This mobile number belongs to a known customer with another name; the name is changed in the customer "
+            "profile, not by registering a trouble ticket: leave out the name."))
+    Customer.objects.filter(pk=customer.pk).update(name=name)
+    customer.name = name
+    record_audit(user, "customer.update", customer, data={"fields": ["name"]})
+    return customer
 
 
 NOTE_TYPES = ("Note", "InternalNote", "CustomerNote")
@@ -258,10 +290,12 @@ def _create_ticket(user: Any, token: ApiToken | None, data: dict[str, Any]) -> T
         errors.update(exc.errors)
         category = None
     try:
-        msisdn = _customer_msisdn(data["relatedParty"])
+        customer_index, customer_party = _customer_party(data["relatedParty"])
+        msisdn = customer_party["id"]
+        errors.update(_customer_name_errors(customer_index, customer_party))
     except ValidationFailed as exc:
         errors.update(exc.errors)
-        msisdn = ""
+        customer_index, customer_party, msisdn = 0, {}, ""
     errors.update(_new_note_errors(data.get("note") or []))
     errors.update(_other_party_errors(data["relatedParty"]))
     for name in ("note", "attachment"):
@@ -284,10 +318,7 @@ def _create_ticket(user: Any, token: ApiToken | None, data: dict[str, Any]) -> T
     external = {system_of(token): data["externalId"]} if data.get("externalId") else None
     try:
         with transaction.atomic():
-            try:
-                customer = get_or_create_customer(msisdn=msisdn, acting_user=user)
-            except ValidationFailed as exc:
-                raise ValidationFailed(field="relatedParty", message=exc.message) from None
+            customer = _customer_for(user, msisdn, customer_index, (customer_party.get("name") or "").strip())
             ticket = services.do_create_ticket(
                 acting_user=user, customer=customer, contact_type=contact_type or "", category=category,
                 channel=channel, description=data["description"], priority=priority or "", title=data.get("name", ""),
