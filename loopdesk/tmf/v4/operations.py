@@ -332,6 +332,10 @@ def _create_ticket(user: Any, token: ApiToken | None, data: dict[str, Any]) -> T
                                            visibility=_attachment_visibility(item))
             _add_relationships(user, token, ticket, relationships, skip_child=True)
     except ValidationFailed as exc:
+        if "external_refs" in exc.errors and data.get("externalId"):
+            # Registered by another request between our check and our write (two POSTs at once, the loser waits on
+            # the unique index until the winner commits): the same 409 as for a retry, now that it can be seen.
+            _check_not_registered_already(user, token, data["externalId"])
         raise _tmf_errors(exc) from None
     return ticket
 
