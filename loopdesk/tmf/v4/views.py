@@ -10,8 +10,10 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import RequestDataTooBig
 from django.core.validators import ProhibitNullCharactersValidator
+from django.db import transaction
 from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Subquery, When
 from django.db.models.functions import Coalesce
 from django.utils.dateparse import parse_date, parse_datetime
@@ -36,7 +38,7 @@ from loopdesk.tickets.models import Category, ExternalRef, Ticket, TicketEvent
 from loopdesk.tmf import mapping
 from loopdesk.tmf.auth import ThrottleUnauthenticated, TokenScopePermission, request_token, scoped_tickets
 from loopdesk.tmf.errors import tmf_exception_handler
-from loopdesk.tmf.models import EventSubscription, SubscriptionKind
+from loopdesk.tmf.models import ApiToken, EventSubscription, SubscriptionKind
 from loopdesk.tmf.v4 import operations, serializers
 from loopdesk.tmf.v4.representation import FIELDS, as_created, mark_empty, to_tmf, with_related
 
@@ -555,12 +557,19 @@ class HubView(TmfView):
         data = _validated(serializers.EventSubscriptionInputSerializer, request)
         event_types, filters = parse_query(data.get("query", ""))
         token = request_token(request)
-        _check_not_listening_already(request, token, data["callback"], event_types, filters)
-        sub = EventSubscription.objects.create(
-            kind=SubscriptionKind.HUB, name=(token.name if token else str(request.user))[:100],  # user names: 150
-            callback=data["callback"],
-            query=data.get("query", ""), event_types=event_types, filters=filters, owner=request.user, token=token,
-        )
+        with transaction.atomic():
+            # One registration of this integration at a time (the token's row, or the user's without a token):
+            # the same registration sent twice at once waits for the first and gets the 409, not a second listener.
+            if token is not None:
+                ApiToken.objects.select_for_update().filter(pk=token.pk).first()
+            else:
+                get_user_model().objects.select_for_update().filter(pk=request.user.pk).first()
+            _check_not_listening_already(request, token, data["callback"], event_types, filters)
+            sub = EventSubscription.objects.create(
+                kind=SubscriptionKind.HUB, name=(token.name if token else str(request.user))[:100],  # user names: 150
+                callback=data["callback"],
+                query=data.get("query", ""), event_types=event_types, filters=filters, owner=request.user, token=token,
+            )
         return Response(subscription_body(sub, with_secret=True), status=status.HTTP_201_CREATED,
                         headers={"Location": f"{request.path.rstrip('/')}/{sub.pk}"})
 
