@@ -143,9 +143,15 @@ def _relationships(ticket: Ticket) -> list[dict[str, Any]]:
     return out
 
 
+def attachment_href(ticket_pk: int | str, attachment_pk: int | str) -> str:
+    """Where the attachment's file is downloaded (with the API token, within the ticket's scope)."""
+    return f"{ticket_href(ticket_pk)}/attachment/{attachment_pk}"
+
+
 def _attachments(ticket: Ticket) -> list[dict[str, Any]]:
     return [
-        {"id": str(a.pk), "name": a.filename, "mimeType": a.content_type, "size": {"amount": a.size, "units": "bytes"},
+        {"id": str(a.pk), "href": attachment_href(ticket.pk, a.pk), "url": attachment_href(ticket.pk, a.pk),
+         "name": a.filename, "mimeType": a.content_type, "size": {"amount": a.size, "units": "bytes"},
          "description": "customer" if a.visibility == Visibility.CUSTOMER else "internal",
          "@type": "AttachmentRef"}
         for a in ticket.attachments.all()

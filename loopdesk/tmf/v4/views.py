@@ -16,6 +16,7 @@ from django.core.validators import ProhibitNullCharactersValidator
 from django.db import transaction
 from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Subquery, When
 from django.db.models.functions import Coalesce
+from django.http import FileResponse
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.timezone import is_naive, localtime, make_aware
 from django.utils.translation import gettext_lazy as _
@@ -620,6 +621,29 @@ class HubDetailView(TmfView):
         sub.is_active = False
         sub.save(update_fields=["is_active"])
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class AttachmentContentView(TmfView):
+    """An attachment's file (its `href` and `url` in the trouble ticket): with the API token, of a ticket the token
+    may read (the same scope as GET /troubleTicket/{id}), as the work order page offers it to its user."""
+
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
+        return super().perform_content_negotiation(request, force=True)  # a file, whatever Accept asks for
+
+    @extend_schema(operation_id="retrieveTroubleTicketAttachment", tags=["troubleTicket"], parameters=[
+        ID_PARAM, OpenApiParameter("attachmentId", str, OpenApiParameter.PATH,
+                                   description="Identifier of the attachment (its id in the trouble ticket)")],
+        responses={(200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY,
+                                                                      description="The file, as uploaded"),
+                   **_errors()})
+    def get(self, request: Request, id: str, attachment_id: str) -> FileResponse:
+        ticket = operations.get_scoped(scoped_tickets(request), id)
+        attachment = ticket.attachments.filter(pk=attachment_id).first() if is_db_id(attachment_id) else None
+        if attachment is None:
+            raise NotFoundError(_("Trouble ticket %(id)s has no attachment %(attachment)s.")
+                                % {"id": id, "attachment": attachment_id})
+        return FileResponse(attachment.file.open("rb"), as_attachment=True, filename=attachment.filename,
+                            content_type=attachment.content_type or "application/octet-stream")
 
 
 class NotFoundView(TmfView):
