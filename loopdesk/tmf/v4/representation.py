@@ -6,8 +6,9 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Prefetch, Q, QuerySet
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
@@ -112,7 +113,10 @@ def _change_reason(ticket: Ticket, event: TicketEvent | None) -> str:
     if event is None:
         return ""
     if event.kind == EventKind.CREATE:
-        return str(_("Registered through %(channel)s") % {"channel": Channel(ticket.channel).label})
+        # In the deployment's language, as the other reasons (texts of the timeline): the same whatever the request's
+        # language, so that it is recognised when sent back unchanged (PATCH) or read from an event.
+        with translation.override(settings.LANGUAGE_CODE):
+            return str(_("Registered through %(channel)s") % {"channel": Channel(ticket.channel).label})
     return event.note
 
 
