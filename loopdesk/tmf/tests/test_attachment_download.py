@@ -56,3 +56,15 @@ def test_an_attachment_outside_the_tokens_scope_or_of_another_ticket_is_a_404(wo
     assert crm.get(f"{BASE}/troubleTicket/{body['id']}/attachment/x").status_code == 404
     anonymous = client_for("not-a-token").get(f"{BASE}/troubleTicket/{body['id']}/attachment/{attachment_id}")
     assert anonymous.status_code == 401
+
+
+def test_the_attachments_as_get_shows_them_may_be_sent_back_with_a_new_one(world: World, crm) -> None:
+    """Merge patch sends the whole array: the references GET shows (href and url included) are no change."""
+    body = registered(world, crm)
+    more = {"name": "more.pdf", "mimeType": "application/pdf", "content": base64.b64encode(PDF).decode()}
+    response = crm.patch(f"{BASE}/troubleTicket/{body['id']}", {"attachment": [*body["attachment"], more]},
+                         format="json")
+    assert response.status_code == 200, response.content
+    names = [a["name"] for a in response.json()["attachment"]]
+    assert sorted(names) == ["bill.pdf", "more.pdf"]
+    assert all(a["url"].endswith(f"/attachment/{a['id']}") for a in response.json()["attachment"])
