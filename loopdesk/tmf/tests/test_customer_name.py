@@ -58,3 +58,19 @@ def test_a_known_customer_with_another_name_is_a_400_naming_it_and_nothing_chang
     customer.refresh_from_db()
     assert customer.name == "李四" and Ticket.objects.count() == tickets
     assert post(crm, world, party()).status_code == 201  # without a name: the known customer
+
+
+def test_a_name_given_meanwhile_by_another_request_is_not_overwritten(world: World, crm, monkeypatch) -> None:
+    """Two registrations for a customer without a name at once: the second read the record before the first gave it
+    a name; it must not replace that name with its own (a lost update), but refuse as for any other name."""
+    from loopdesk.tmf.v4 import operations
+
+    customer = Customer.objects.create(msisdn="13912345670", name="")
+    stale = Customer.objects.get(pk=customer.pk)
+    Customer.objects.filter(pk=customer.pk).update(name="李四")  # the other request, committed meanwhile
+    monkeypatch.setattr(operations, "get_or_create_customer", lambda **kwargs: stale)
+    response = post(crm, world, party(name="王五"))
+    assert response.status_code == 400, response.content
+    assert "relatedParty[0].name" in response.json()["errors"]
+    customer.refresh_from_db()
+    assert customer.name == "李四"

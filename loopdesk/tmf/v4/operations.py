@@ -101,11 +101,14 @@ def _customer_for(user: Any, msisdn: str, index: int, name: str) -> Customer:
         raise ValidationFailed(field="relatedParty", message=exc.message) from None
     if not name or customer.name.strip() == name:
         return customer
-    if customer.name.strip():
+    # Only if the record still has the (empty) name read: a name given meanwhile by another request is kept.
+    if customer.name.strip() or not Customer.objects.filter(pk=customer.pk, name=customer.name).update(name=name):
+        customer.refresh_from_db(fields=["name"])
+        if customer.name.strip() == name:
+            return customer
         raise ValidationFailed(field=field, message=_(
             "This mobile number belongs to a known customer with another name; the name is changed in the customer "
             "profile, not by registering a trouble ticket: leave out the name."))
-    Customer.objects.filter(pk=customer.pk).update(name=name)
     customer.name = name
     record_audit(user, "customer.update", customer, data={"fields": ["name"]})
     return customer
