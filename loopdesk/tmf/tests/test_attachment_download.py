@@ -68,3 +68,13 @@ def test_the_attachments_as_get_shows_them_may_be_sent_back_with_a_new_one(world
     names = [a["name"] for a in response.json()["attachment"]]
     assert sorted(names) == ["bill.pdf", "more.pdf"]
     assert all(a["url"].endswith(f"/attachment/{a['id']}") for a in response.json()["attachment"])
+
+
+def test_a_new_attachment_by_reference_href_is_refused_not_dropped(world: World, crm) -> None:
+    """A new attachment (no id) naming a file by `href` with its content: the href was silently dropped (a `url` was
+    already refused). Attachments are accepted by value only."""
+    item = {"name": "bill.pdf", "mimeType": "application/pdf", "content": base64.b64encode(PDF).decode(),
+            "href": "https://files.example.com/bill.pdf"}
+    response = crm.post(f"{BASE}/troubleTicket", ticket_body(world, attachment=[item]), format="json")
+    assert response.status_code == 400, response.content
+    assert "attachment[0].href" in response.json()["errors"]

@@ -185,7 +185,7 @@ def _attachment_visibility(item: dict[str, Any]) -> str:
 
 def _new_attachment_errors(items: list[dict[str, Any]]) -> dict[str, list[str]]:
     """What a new attachment carries beyond its file is used or refused, never dropped: `description` is who may see
-    it (as GET shows it); a `url` or an `attachmentType` LoopDesk would not keep."""
+    it (as GET shows it); a `url` or `href` or an `attachmentType` LoopDesk would not keep."""
     errors: dict[str, list[str]] = {}
     for index, item in enumerate(items):
         if "id" in item:
@@ -194,9 +194,10 @@ def _new_attachment_errors(items: list[dict[str, Any]]) -> dict[str, list[str]]:
         if description and description not in ATTACHMENT_VISIBILITY:
             errors[f"attachment[{index}].description"] = [str(_(
                 "Use “customer” for an attachment the customer may see, “internal” (or none) for staff only."))]
-        if item.get("url"):
-            errors[f"attachment[{index}].url"] = [str(_(
-                "Attachments are accepted by value only: send the file in “content” (base64) with “mimeType”."))]
+        for name in ("url", "href"):  # a reference to a file elsewhere: LoopDesk would not fetch it
+            if item.get(name):
+                errors[f"attachment[{index}].{name}"] = [str(_(
+                    "Attachments are accepted by value only: send the file in “content” (base64) with “mimeType”."))]
         if item.get("attachmentType"):
             errors[f"attachment[{index}].attachmentType"] = [str(_(
                 "LoopDesk does not keep an attachment type: the file's type is taken from its name and content."))]
