@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
+from loopdesk.audit.services import record_audit
 from loopdesk.core.errors import (
     ConflictError,
     InvalidTransition,
@@ -25,6 +26,7 @@ from loopdesk.core.errors import (
     ValidationFailed,
 )
 from loopdesk.core.text import is_db_id
+from loopdesk.customers.models import Customer
 from loopdesk.customers.services import get_or_create_customer
 from loopdesk.sla import refcache
 from loopdesk.tickets import policy, services
@@ -71,12 +73,45 @@ def _role(item: dict[str, Any]) -> str:
     return (item.get("role") or "").strip().lower()
 
 
-def _customer_msisdn(parties: list[dict[str, Any]]) -> str:
-    customers = [p for p in parties if _role(p) == mapping.CUSTOMER_ROLE.lower()]
+def _customer_party(parties: list[dict[str, Any]]) -> tuple[int, dict[str, Any]]:
+    """The related party with role customer, and its index in `relatedParty`."""
+    customers = [(index, p) for index, p in enumerate(parties) if _role(p) == mapping.CUSTOMER_ROLE.lower()]
     if len(customers) != 1:
         raise ValidationFailed(field="relatedParty", message=_(
             "Name exactly one related party with role “customer” whose id is the customer's mobile number."))
-    return customers[0]["id"]
+    return customers[0]
+
+
+def _customer_name_errors(index: int, party: dict[str, Any]) -> dict[str, list[str]]:
+    name = (party.get("name") or "").strip()
+    limit = Customer._meta.get_field("name").max_length
+    if limit is not None and len(name) > limit:
+        return {f"relatedParty[{index}].name": [str(_("At most %(limit)d characters.") % {"limit": limit})]}
+    return {}
+
+
+def _customer_for(user: Any, msisdn: str, index: int, name: str) -> Customer:
+    """The customer by mobile number, with the name the caller sent never dropped: a new customer record gets it; a
+    known customer without a name gets it (audited); a known customer with another name is a 400 naming it (the
+    profile's name is changed there, not by registering a ticket)."""
+    field = f"relatedParty[{index}].name"
+    try:
+        customer = get_or_create_customer(msisdn=msisdn, acting_user=user, defaults={"name": name} if name else None)
+    except ValidationFailed as exc:
+        raise ValidationFailed(field="relatedParty", message=exc.message) from None
+    if not name or customer.name.strip() == name:
+        return customer
+    # Only if the record still has the (empty) name read: a name given meanwhile by another request is kept.
+    if customer.name.strip() or not Customer.objects.filter(pk=customer.pk, name=customer.name).update(name=name):
+        customer.refresh_from_db(fields=["name"])
+        if customer.name.strip() == name:
+            return customer
+        raise ValidationFailed(field=field, message=_(
+            "This mobile number belongs to a known customer with another name; the name is changed in the customer "
+            "profile, not by registering a trouble ticket: leave out the name."))
+    customer.name = name
+    record_audit(user, "customer.update", customer, data={"fields": ["name"]})
+    return customer
 
 
 NOTE_TYPES = ("Note", "InternalNote", "CustomerNote")
@@ -150,7 +185,7 @@ def _attachment_visibility(item: dict[str, Any]) -> str:
 
 def _new_attachment_errors(items: list[dict[str, Any]]) -> dict[str, list[str]]:
     """What a new attachment carries beyond its file is used or refused, never dropped: `description` is who may see
-    it (as GET shows it); a `url` or an `attachmentType` LoopDesk would not keep."""
+    it (as GET shows it); a `url` or `href` or an `attachmentType` LoopDesk would not keep."""
     errors: dict[str, list[str]] = {}
     for index, item in enumerate(items):
         if "id" in item:
@@ -159,9 +194,10 @@ def _new_attachment_errors(items: list[dict[str, Any]]) -> dict[str, list[str]]:
         if description and description not in ATTACHMENT_VISIBILITY:
             errors[f"attachment[{index}].description"] = [str(_(
                 "Use “customer” for an attachment the customer may see, “internal” (or none) for staff only."))]
-        if item.get("url"):
-            errors[f"attachment[{index}].url"] = [str(_(
-                "Attachments are accepted by value only: send the file in “content” (base64) with “mimeType”."))]
+        for name in ("url", "href"):  # a reference to a file elsewhere: LoopDesk would not fetch it
+            if item.get(name):
+                errors[f"attachment[{index}].{name}"] = [str(_(
+                    "Attachments are accepted by value only: send the file in “content” (base64) with “mimeType”."))]
         if item.get("attachmentType"):
             errors[f"attachment[{index}].attachmentType"] = [str(_(
                 "LoopDesk does not keep an attachment type: the file's type is taken from its name and content."))]
@@ -258,10 +294,12 @@ def _create_ticket(user: Any, token: ApiToken | None, data: dict[str, Any]) -> T
         errors.update(exc.errors)
         category = None
     try:
-        msisdn = _customer_msisdn(data["relatedParty"])
+        customer_index, customer_party = _customer_party(data["relatedParty"])
+        msisdn = customer_party["id"]
+        errors.update(_customer_name_errors(customer_index, customer_party))
     except ValidationFailed as exc:
         errors.update(exc.errors)
-        msisdn = ""
+        customer_index, customer_party, msisdn = 0, {}, ""
     errors.update(_new_note_errors(data.get("note") or []))
     errors.update(_other_party_errors(data["relatedParty"]))
     for name in ("note", "attachment"):
@@ -284,10 +322,7 @@ def _create_ticket(user: Any, token: ApiToken | None, data: dict[str, Any]) -> T
     external = {system_of(token): data["externalId"]} if data.get("externalId") else None
     try:
         with transaction.atomic():
-            try:
-                customer = get_or_create_customer(msisdn=msisdn, acting_user=user)
-            except ValidationFailed as exc:
-                raise ValidationFailed(field="relatedParty", message=exc.message) from None
+            customer = _customer_for(user, msisdn, customer_index, (customer_party.get("name") or "").strip())
             ticket = services.do_create_ticket(
                 acting_user=user, customer=customer, contact_type=contact_type or "", category=category,
                 channel=channel, description=data["description"], priority=priority or "", title=data.get("name", ""),
@@ -301,6 +336,10 @@ def _create_ticket(user: Any, token: ApiToken | None, data: dict[str, Any]) -> T
                                            visibility=_attachment_visibility(item))
             _add_relationships(user, token, ticket, relationships, skip_child=True)
     except ValidationFailed as exc:
+        if "external_refs" in exc.errors and data.get("externalId"):
+            # Registered by another request between our check and our write (two POSTs at once, the loser waits on
+            # the unique index until the winner commits): the same 409 as for a retry, now that it can be seen.
+            _check_not_registered_already(user, token, data["externalId"])
         raise _tmf_errors(exc) from None
     return ticket
 

@@ -6,9 +6,11 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Prefetch, Q, QuerySet
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 
 from loopdesk.tickets.choices import Channel, EventKind, Visibility
 from loopdesk.tickets.models import Ticket, TicketEvent, TicketLink
@@ -100,8 +102,22 @@ def _status_changes(ticket: Ticket) -> list[dict[str, Any]]:
         status = mapping.tmf_status(e.to_status)
         if out and out[-1]["status"] == status:
             continue
-        out.append({"status": status, "changeDate": iso(e.created_at), "changeReason": e.note, "@type": "StatusChange"})
+        out.append({"status": status, "changeDate": iso(e.created_at), "changeReason": _change_reason(ticket, e),
+                    "@type": "StatusChange"})
     return out
+
+
+def _change_reason(ticket: Ticket, event: TicketEvent | None) -> str:
+    """The note of the step that set the status; the registration's note is the description (the timeline shows it
+    there), which is no reason: the registration and its channel are."""
+    if event is None:
+        return ""
+    if event.kind == EventKind.CREATE:
+        # In the deployment's language, as the other reasons (texts of the timeline): the same whatever the request's
+        # language, so that it is recognised when sent back unchanged (PATCH) or read from an event.
+        with translation.override(settings.LANGUAGE_CODE):
+            return str(_("Registered through %(channel)s") % {"channel": Channel(ticket.channel).label})
+    return event.note
 
 
 def _notes(ticket: Ticket) -> list[dict[str, Any]]:
@@ -143,9 +159,15 @@ def _relationships(ticket: Ticket) -> list[dict[str, Any]]:
     return out
 
 
+def attachment_href(ticket_pk: int | str, attachment_pk: int | str) -> str:
+    """Where the attachment's file is downloaded (with the API token, within the ticket's scope)."""
+    return f"{ticket_href(ticket_pk)}/attachment/{attachment_pk}"
+
+
 def _attachments(ticket: Ticket) -> list[dict[str, Any]]:
     return [
-        {"id": str(a.pk), "name": a.filename, "mimeType": a.content_type, "size": {"amount": a.size, "units": "bytes"},
+        {"id": str(a.pk), "href": attachment_href(ticket.pk, a.pk), "url": attachment_href(ticket.pk, a.pk),
+         "name": a.filename, "mimeType": a.content_type, "size": {"amount": a.size, "units": "bytes"},
          "description": "customer" if a.visibility == Visibility.CUSTOMER else "internal",
          "@type": "AttachmentRef"}
         for a in ticket.attachments.all()
@@ -201,7 +223,7 @@ FIELDS: dict[str, Callable[[Ticket, str | None], Any]] = {
     "ticketType": lambda t, s: mapping.ticket_type_for(t.contact_type),
     "status": lambda t, s: mapping.tmf_status(t.status),
     "statusChangeDate": lambda t, s: iso(getattr(_last_status_change(t), "created_at", None) or t.created_at),
-    "statusChangeReason": lambda t, s: getattr(_last_status_change(t), "note", ""),
+    "statusChangeReason": lambda t, s: _change_reason(t, _last_status_change(t)),
     "statusChange": lambda t, s: _status_changes(t),
     "externalId": lambda t, s: external_id(t, s),
     "channel": lambda t, s: {"id": t.channel, "name": str(Channel(t.channel).label), "@referredType": "Channel"},

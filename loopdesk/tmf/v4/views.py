@@ -10,10 +10,13 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import RequestDataTooBig
 from django.core.validators import ProhibitNullCharactersValidator
+from django.db import transaction
 from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Subquery, When
 from django.db.models.functions import Coalesce
+from django.http import FileResponse
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.timezone import is_naive, localtime, make_aware
 from django.utils.translation import gettext_lazy as _
@@ -36,7 +39,7 @@ from loopdesk.tickets.models import Category, ExternalRef, Ticket, TicketEvent
 from loopdesk.tmf import mapping
 from loopdesk.tmf.auth import ThrottleUnauthenticated, TokenScopePermission, request_token, scoped_tickets
 from loopdesk.tmf.errors import tmf_exception_handler
-from loopdesk.tmf.models import EventSubscription, SubscriptionKind
+from loopdesk.tmf.models import ApiToken, EventSubscription, SubscriptionKind
 from loopdesk.tmf.v4 import operations, serializers
 from loopdesk.tmf.v4.representation import FIELDS, as_created, mark_empty, to_tmf, with_related
 
@@ -555,12 +558,19 @@ class HubView(TmfView):
         data = _validated(serializers.EventSubscriptionInputSerializer, request)
         event_types, filters = parse_query(data.get("query", ""))
         token = request_token(request)
-        _check_not_listening_already(request, token, data["callback"], event_types, filters)
-        sub = EventSubscription.objects.create(
-            kind=SubscriptionKind.HUB, name=(token.name if token else str(request.user))[:100],  # user names: 150
-            callback=data["callback"],
-            query=data.get("query", ""), event_types=event_types, filters=filters, owner=request.user, token=token,
-        )
+        with transaction.atomic():
+            # One registration of this integration at a time (the token's row, or the user's without a token):
+            # the same registration sent twice at once waits for the first and gets the 409, not a second listener.
+            if token is not None:
+                ApiToken.objects.select_for_update().filter(pk=token.pk).first()
+            else:
+                get_user_model().objects.select_for_update().filter(pk=request.user.pk).first()
+            _check_not_listening_already(request, token, data["callback"], event_types, filters)
+            sub = EventSubscription.objects.create(
+                kind=SubscriptionKind.HUB, name=(token.name if token else str(request.user))[:100],  # user names: 150
+                callback=data["callback"],
+                query=data.get("query", ""), event_types=event_types, filters=filters, owner=request.user, token=token,
+            )
         return Response(subscription_body(sub, with_secret=True), status=status.HTTP_201_CREATED,
                         headers={"Location": f"{request.path.rstrip('/')}/{sub.pk}"})
 
@@ -611,6 +621,29 @@ class HubDetailView(TmfView):
         sub.is_active = False
         sub.save(update_fields=["is_active"])
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class AttachmentContentView(TmfView):
+    """An attachment's file (its `href` and `url` in the trouble ticket): with the API token, of a ticket the token
+    may read (the same scope as GET /troubleTicket/{id}), as the work order page offers it to its user."""
+
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
+        return super().perform_content_negotiation(request, force=True)  # a file, whatever Accept asks for
+
+    @extend_schema(operation_id="retrieveTroubleTicketAttachment", tags=["troubleTicket"], parameters=[
+        ID_PARAM, OpenApiParameter("attachmentId", str, OpenApiParameter.PATH,
+                                   description="Identifier of the attachment (its id in the trouble ticket)")],
+        responses={(200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY,
+                                                                      description="The file, as uploaded"),
+                   **_errors()})
+    def get(self, request: Request, id: str, attachment_id: str) -> FileResponse:
+        ticket = operations.get_scoped(scoped_tickets(request), id)
+        attachment = ticket.attachments.filter(pk=attachment_id).first() if is_db_id(attachment_id) else None
+        if attachment is None:
+            raise NotFoundError(_("Trouble ticket %(id)s has no attachment %(attachment)s.")
+                                % {"id": id, "attachment": attachment_id})
+        return FileResponse(attachment.file.open("rb"), as_attachment=True, filename=attachment.filename,
+                            content_type=attachment.content_type or "application/octet-stream")
 
 
 class NotFoundView(TmfView):
