@@ -1692,10 +1692,9 @@ T: dict[str, str] = {
     "a hop: from the dispatch or transfer to a department until it replies, transfers on or returns":
         "环节：自派单或转派到部门起，至该部门回单、转派或退单止",
     # --- background imports (reports.importjobs) ----------------------------------------------------------
-    "queued": "排队中",
-    "running": "运行中",
-    "finished": "已完成",
-    "failed": "失败",
+    "Queued": "排队中",
+    "Running": "运行中",
+    "Failed": "失败",
     "dry run": "试运行",
     "import the good rows": "导入无误的行",
     "source system": "来源系统",

@@ -474,10 +474,10 @@ class ImportJob(models.Model):
     report. The page shows it while it runs and when it has finished; a web request never waits for it."""
 
     class State(models.TextChoices):
-        QUEUED = "queued", _("queued")
-        RUNNING = "running", _("running")
-        DONE = "done", _("finished")
-        FAILED = "failed", _("failed")
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Finished")
+        FAILED = "failed", _("Failed")
 
     kind = models.CharField(_("kind"), max_length=16)  # "tickets" or "customers"
     dry_run = models.BooleanField(_("dry run"))
