@@ -77,6 +77,10 @@ class ReportFact(FactDimensions):
     e2e_minutes = models.IntegerField(_("registration to answer (minutes)"), null=True)
     e2e_bucket = models.SmallIntegerField(_("registration to answer bucket"), null=True)
     verdict = models.CharField(_("callback verdict"), max_length=16, blank=True)
+    # The day of the callback whose verdict `verdict` is (the verdict counts on it, also when the work order has been
+    # reopened since); and whether this handling cycle's callback reached the customer (callback completion).
+    callback_day = models.DateField(_("called back on"), null=True)
+    called_back = models.BooleanField(_("called back in this cycle"), default=False, db_default=False)
     fcr = models.BooleanField(_("first-contact resolution"), default=False)
     # The ticket's latest satisfaction survey (sent when it was closed): the day it was sent, its 1–5 score.
     survey_day = models.DateField(_("survey sent on"), null=True)
@@ -94,6 +98,7 @@ class ReportFact(FactDimensions):
             index_where_set("region", "replied_day", name="rpt_fact_replied"),
             index_where_set("region", "answered_day", name="rpt_fact_answered"),
             index_where_set("region", "closed_day", name="rpt_fact_closed"),
+            index_where_set("region", "callback_day", name="rpt_fact_callback"),
         ]
 
 
@@ -151,8 +156,8 @@ class RollupCounters(models.Model):
     """The counters every rollup table holds. Each belongs to a family counted on its own day (see
     `loopdesk.reports.rollups.COUNTERS`): created, repeat, returns, reopened on the creation day; dispatched,
     overtime, problem on the first dispatch day; replied and the dispatch→reply histogram on the reply day;
-    answered, callbacks and the registration→answer histogram on the answer day; closed and first-contact
-    resolution on the close day."""
+    answered, callbacks owed and completed and the registration→answer histogram on the answer day; callback
+    verdicts on the callback day; closed and first-contact resolution on the close day."""
 
     created = _counter(_("created"))
     complaints = _counter(_("complaints"))
@@ -194,6 +199,10 @@ class RollupCounters(models.Model):
     cb_satisfied = _counter(_("callbacks: satisfied"))
     cb_dissatisfied = _counter(_("callbacks: not satisfied"))
     cb_unreachable = _counter(_("callbacks: unreachable"))
+    # Callback completion, on the answer day: work orders answered after a department's reply (owed a callback) and
+    # those of them whose callback reached the customer. A database default, as the hop counters below.
+    cb_due = _hop_counter(_("callbacks owed"))
+    cb_done = _hop_counter(_("callbacks completed"))
     closed = _counter(_("closed"))
     fcr = _counter(_("first-contact resolutions"))
     # Satisfaction surveys (1–5; 4 and 5 are "satisfied"), counted on the day the survey was sent: of closed
