@@ -369,6 +369,8 @@ T: dict[str, str] = {
     "Callbacks completed": "回访完成量",
     "Callback completion": "回访完成率",
     "Satisfied at callback": "回访满意量",
+    "Not satisfied at callback": "回访不满意量",
+    "Unreachable at callback": "回访联系不上量",
     "Satisfaction (% satisfied)": "满意率（%）",
     "(none)": "（无）",
     "(front line)": "（一线解决）",
