@@ -1699,6 +1699,11 @@ T: dict[str, str] = {
         "环节：自派单或转派到部门起，至该部门回单、转派或退单止",
     # --- background imports (reports.importjobs) ----------------------------------------------------------
     "Queued": "排队中",
+    "column mapping": "列对应",
+    "run started at": "运行开始时间",
+    "finished at": "结束时间",
+    "result": "结果",
+    "reason for failure": "失败原因",
     "Running": "运行中",
     "Failed": "失败",
     "dry run": "试运行",

@@ -495,16 +495,17 @@ class ImportJob(models.Model):
     filename = models.CharField(_("file name"), max_length=200)
     file_key = models.CharField(max_length=64)  # the kept file (`stash`), by its random name
     token = models.TextField()  # the page's signed token for that file (the next step's form carries it)
-    columns = models.JSONField(default=dict)  # field -> column position, as the dry run checked them
-    language = models.CharField(max_length=16, blank=True)  # of the report's messages
+    columns = models.JSONField(_("column mapping"), default=dict)  # field -> column position, as the dry run checked
+    language = models.CharField(_("language"), max_length=16, blank=True)  # of the report's messages
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+",
                                    verbose_name=_("started by"))
     created_at = models.DateTimeField(_("started at"), auto_now_add=True)
     state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.QUEUED)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    result = models.JSONField(null=True, blank=True)  # counts and the first problems (`importjobs.report`)
-    failure = models.TextField(blank=True)
+    started_at = models.DateTimeField(_("run started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    # counts and the first problems (`importjobs.report`)
+    result = models.JSONField(_("result"), null=True, blank=True)
+    failure = models.TextField(_("reason for failure"), blank=True)
 
     class Meta:
         verbose_name = _("background import")

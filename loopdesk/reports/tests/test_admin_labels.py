@@ -101,3 +101,18 @@ def test_background_import_states_are_named_in_sentence_case_in_the_admin(world:
     html = client.get("/admin/reports/importjob/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     for label in ("排队中", "运行中", "已完成", "失败"):
         assert f">{label}</a>" in html, label
+
+
+def test_background_import_fields_are_named_in_chinese(world: World) -> None:
+    """The background imports' list and page named some fields in English on the Chinese admin ("Finished at",
+    "Started at", "Result", "Failure", "Columns", "Language": fields without a translated name)."""
+    client = _admin(world)
+    job = ImportJob.objects.create(kind="tickets", dry_run=True, filename="t.csv", file_key="k", token="t",
+                                   created_by=world.users["admin"], state=ImportJob.State.FAILED, failure="boom",
+                                   result={"rows": 1})
+    pages = "".join(client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode() for url in (
+        "/admin/reports/importjob/", f"/admin/reports/importjob/{job.pk}/change/"))
+    for english in ("Finished at", "Started at", "Result", "Failure", "Columns", "Language"):
+        assert f">{english}<" not in pages and f">{english}:<" not in pages, english
+    for chinese in ("结束时间", "开始时间"):
+        assert chinese in pages, chinese
