@@ -1083,6 +1083,8 @@ T: dict[str, str] = {
         "您可查看的工单中没有编号为“%(q)s”的。请核对编号，或输入 11 位手机号码打开客户信息。",
     "Cancel": "取消",
     "%(total)s work order": "%(total)s 张工单",
+    '<span id="drill-total">%(total)s</span> work order': '<span id="drill-total">%(total)s</span> 张工单',
+    '<span id="drill-total">%(total)s</span> hop': '<span id="drill-total">%(total)s</span> 个环节',
     "Pages": "分页",
     "First page": "首页",
     "Next page": "下一页",
