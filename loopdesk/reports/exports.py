@@ -297,6 +297,13 @@ def _cell(value: float | int | None, unit: str) -> Any:
     return value
 
 
+def rate_label(label: Any, unit: str) -> str:
+    """A measure's name for a column of values: a rate's values are percentages (71.43 for 71.43 %), which its name
+    says (" (%)") unless it says so already ("Survey satisfaction (% satisfied)")."""
+    text = str(label)
+    return text + " (%)" if unit == "rate" and "%" not in text else text
+
+
 def measure_header(group_by: str, measures: Sequence[str] = TABLE_MEASURES, compare: bool = False) -> list[str]:
     """The group, then each measure; with `compare`, each followed by its month-on-month and year-on-year
     change (rates: in percentage points; counts, hours and scores: in per cent)."""
@@ -304,7 +311,7 @@ def measure_header(group_by: str, measures: Sequence[str] = TABLE_MEASURES, comp
     mom, yoy, points = str(_("MoM")), str(_("YoY")), str(_("pt"))
     for name in measures:
         label, unit = m.MEASURES[name]
-        header.append(str(label) + (" (%)" if unit == "rate" else ""))
+        header.append(rate_label(label, unit))
         if compare:
             suffix = points if unit == "rate" else "%"
             header += [f"{label} ({mom}, {suffix})", f"{label} ({yoy}, {suffix})"]

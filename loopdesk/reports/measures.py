@@ -47,7 +47,7 @@ from loopdesk.reports.rollups import (
     family_queryset,
     hop_family_queryset,
 )
-from loopdesk.tickets.choices import CallbackVerdict, Channel, ContactType
+from loopdesk.tickets.choices import Channel, ContactType
 from loopdesk.tickets.models import Category, Ticket
 from loopdesk.tickets.policy import company_scope_q, is_admin, visible_tickets
 
@@ -174,7 +174,7 @@ DRILLABLE: dict[str, tuple[str, Q]] = {
     "hops_handled": ("hop_done", Q()),
     "hops_timely": ("hop_done", Q(hop_bucket__lt=LATE_HOP_BUCKET)),
     "hops_late": ("hop_done", Q(hop_bucket__gte=LATE_HOP_BUCKET)),
-    "callbacks": ("answered", Q(verdict__in=(CallbackVerdict.SATISFIED, CallbackVerdict.DISSATISFIED))),
+    "callbacks": ("cb_done", Q()),
     "satisfied": ("cb_satisfied", Q()),
     "dissatisfied": ("cb_dissatisfied", Q()),
     "unreachable": ("cb_unreachable", Q()),
@@ -425,7 +425,7 @@ MEASURE_COUNTERS: dict[str, tuple[str, ...]] = {
     "repeat_rate": ("repeat", "complaints", "appeals"),
     "return_rate": ("hop_returned", "hops"),
     "hop_timeliness": ("hop_done", *(f"hh{i}" for i in range(LATE_HOP_BUCKET, BUCKETS))),
-    "callback_rate": ("cb_satisfied", "cb_dissatisfied", "answered"),
+    "callback_rate": ("cb_done", "cb_due"),
     "satisfaction": ("cb_satisfied", "cb_dissatisfied"),
     "survey_response_rate": ("sv_answered", "sv_sent"),
     "survey_satisfaction": ("sv_satisfied", "sv_answered"),
@@ -544,7 +544,7 @@ def derive(t: Totals, customers: int | None = None) -> dict[str, float | int | N
     e2e = [t[f"eh{i}"] for i in range(BUCKETS)]
     late_hops = sum(per_hop[LATE_HOP_BUCKET:])
     timely = t["dispatched"] - t["overtime"] - t["problem"]
-    callbacks = t["cb_satisfied"] + t["cb_dissatisfied"]
+    verdicts = t["cb_satisfied"] + t["cb_dissatisfied"]
     values: dict[str, float | int | None] = {
         "volume": t["created"],
         "per_10k": t["complaints"] * 10000 / customers if customers else None,
@@ -583,10 +583,10 @@ def derive(t: Totals, customers: int | None = None) -> dict[str, float | int | N
         "hops_timely": t["hop_done"] - late_hops,
         "hops_late": late_hops,
         "hop_timeliness": _rate(t["hop_done"] - late_hops, t["hop_done"]),
-        "callbacks": callbacks,
-        "callback_rate": _rate(callbacks, t["answered"]),
+        "callbacks": t["cb_done"],
+        "callback_rate": _rate(t["cb_done"], t["cb_due"]),
         "satisfied": t["cb_satisfied"],
-        "satisfaction": _rate(t["cb_satisfied"], callbacks),
+        "satisfaction": _rate(t["cb_satisfied"], verdicts),
         "surveys": t["sv_sent"],
         "survey_responses": t["sv_answered"],
         "survey_response_rate": _rate(t["sv_answered"], t["sv_sent"]),

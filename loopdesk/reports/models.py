@@ -77,6 +77,10 @@ class ReportFact(FactDimensions):
     e2e_minutes = models.IntegerField(_("registration to answer (minutes)"), null=True)
     e2e_bucket = models.SmallIntegerField(_("registration to answer bucket"), null=True)
     verdict = models.CharField(_("callback verdict"), max_length=16, blank=True)
+    # The day of the callback whose verdict `verdict` is (the verdict counts on it, also when the work order has been
+    # reopened since); and whether this handling cycle's callback reached the customer (callback completion).
+    callback_day = models.DateField(_("called back on"), null=True)
+    called_back = models.BooleanField(_("called back in this cycle"), default=False, db_default=False)
     fcr = models.BooleanField(_("first-contact resolution"), default=False)
     # The ticket's latest satisfaction survey (sent when it was closed): the day it was sent, its 1–5 score.
     survey_day = models.DateField(_("survey sent on"), null=True)
@@ -94,6 +98,7 @@ class ReportFact(FactDimensions):
             index_where_set("region", "replied_day", name="rpt_fact_replied"),
             index_where_set("region", "answered_day", name="rpt_fact_answered"),
             index_where_set("region", "closed_day", name="rpt_fact_closed"),
+            index_where_set("region", "callback_day", name="rpt_fact_callback"),
         ]
 
 
@@ -151,8 +156,8 @@ class RollupCounters(models.Model):
     """The counters every rollup table holds. Each belongs to a family counted on its own day (see
     `loopdesk.reports.rollups.COUNTERS`): created, repeat, returns, reopened on the creation day; dispatched,
     overtime, problem on the first dispatch day; replied and the dispatch→reply histogram on the reply day;
-    answered, callbacks and the registration→answer histogram on the answer day; closed and first-contact
-    resolution on the close day."""
+    answered, callbacks owed and completed and the registration→answer histogram on the answer day; callback
+    verdicts on the callback day; closed and first-contact resolution on the close day."""
 
     created = _counter(_("created"))
     complaints = _counter(_("complaints"))
@@ -194,6 +199,10 @@ class RollupCounters(models.Model):
     cb_satisfied = _counter(_("callbacks: satisfied"))
     cb_dissatisfied = _counter(_("callbacks: not satisfied"))
     cb_unreachable = _counter(_("callbacks: unreachable"))
+    # Callback completion, on the answer day: work orders answered after a department's reply (owed a callback) and
+    # those of them whose callback reached the customer. A database default, as the hop counters below.
+    cb_due = _hop_counter(_("callbacks owed"))
+    cb_done = _hop_counter(_("callbacks completed"))
     closed = _counter(_("closed"))
     fcr = _counter(_("first-contact resolutions"))
     # Satisfaction surveys (1–5; 4 and 5 are "satisfied"), counted on the day the survey was sent: of closed
@@ -474,10 +483,10 @@ class ImportJob(models.Model):
     report. The page shows it while it runs and when it has finished; a web request never waits for it."""
 
     class State(models.TextChoices):
-        QUEUED = "queued", _("queued")
-        RUNNING = "running", _("running")
-        DONE = "done", _("finished")
-        FAILED = "failed", _("failed")
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Finished")
+        FAILED = "failed", _("Failed")
 
     kind = models.CharField(_("kind"), max_length=16)  # "tickets" or "customers"
     dry_run = models.BooleanField(_("dry run"))
@@ -486,16 +495,17 @@ class ImportJob(models.Model):
     filename = models.CharField(_("file name"), max_length=200)
     file_key = models.CharField(max_length=64)  # the kept file (`stash`), by its random name
     token = models.TextField()  # the page's signed token for that file (the next step's form carries it)
-    columns = models.JSONField(default=dict)  # field -> column position, as the dry run checked them
-    language = models.CharField(max_length=16, blank=True)  # of the report's messages
+    columns = models.JSONField(_("column mapping"), default=dict)  # field -> column position, as the dry run checked
+    language = models.CharField(_("language"), max_length=16, blank=True)  # of the report's messages
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+",
                                    verbose_name=_("started by"))
     created_at = models.DateTimeField(_("started at"), auto_now_add=True)
     state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.QUEUED)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    result = models.JSONField(null=True, blank=True)  # counts and the first problems (`importjobs.report`)
-    failure = models.TextField(blank=True)
+    started_at = models.DateTimeField(_("run started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    # counts and the first problems (`importjobs.report`)
+    result = models.JSONField(_("result"), null=True, blank=True)
+    failure = models.TextField(_("reason for failure"), blank=True)
 
     class Meta:
         verbose_name = _("background import")

@@ -45,7 +45,7 @@ class Everyone:
 def _overview(report: m.Report) -> Iterator[list[Any]]:
     for name, (label, unit) in m.MEASURES.items():
         # A rate's value is a percentage (71.43 for 71.43 %): its name says so, as the KPI sheets' headers do.
-        yield [str(label) + (" (%)" if unit == "rate" else ""), exports._cell(report.values[name], unit),
+        yield [exports.rate_label(label, unit), exports._cell(report.values[name], unit),
                _change(report.mom[name], unit), _change(report.yoy[name], unit)]
 
 

@@ -53,11 +53,12 @@ logger = logging.getLogger(__name__)
 
 Fact = dict[str, Any]
 Key = tuple[Any, ...]  # a contribution: (day, *DIMENSIONS, category_root_id); a cube row: its key columns
-DAY_FIELDS = ("created_day", "dispatched_day", "replied_day", "answered_day", "closed_day", "survey_day")
+DAY_FIELDS = ("created_day", "dispatched_day", "replied_day", "answered_day", "closed_day", "survey_day",
+              "callback_day")
 FACT_FIELDS = (
     *DIMENSIONS, "category_root_id", *DAY_FIELDS, "repeat", "returns", "reopened", "overtime", "problem",
     "reply_minutes", "reply_bucket",
-    "e2e_minutes", "e2e_bucket", "verdict", "fcr", "survey_score",
+    "e2e_minutes", "e2e_bucket", "verdict", "fcr", "survey_score", "called_back",
 )
 DEPARTMENT_EVENTS = (EventKind.DISPATCH, EventKind.TRANSFER)
 # A hop starts with a dispatch or transfer to a department and ends with the next of these (a transfer starts the
@@ -132,11 +133,17 @@ COUNTERS: tuple[Counter, ...] = (
     Counter("e2e_minutes", "answered_day", lambda f: f["e2e_minutes"] is not None,
             Q(e2e_minutes__isnull=False), value="e2e_minutes"),
     *_bucket_counters("eh", "answered_day", "e2e_bucket"),
-    Counter("cb_satisfied", "answered_day", lambda f: f["verdict"] == CallbackVerdict.SATISFIED,
+    # Callback completion: the work orders answered after a department's reply (a callback task is then owed: one
+    # answered at first contact owes none), and those whose callback in this cycle reached the customer.
+    Counter("cb_due", "answered_day", lambda f: f["replied_day"] is not None, Q(replied_day__isnull=False)),
+    Counter("cb_done", "answered_day", lambda f: f["replied_day"] is not None and f["called_back"],
+            Q(replied_day__isnull=False, called_back=True)),
+    # Callback verdicts, on the day of the callback (a reopened work order's dissatisfied one stays counted there).
+    Counter("cb_satisfied", "callback_day", lambda f: f["verdict"] == CallbackVerdict.SATISFIED,
             Q(verdict=CallbackVerdict.SATISFIED)),
-    Counter("cb_dissatisfied", "answered_day", lambda f: f["verdict"] == CallbackVerdict.DISSATISFIED,
+    Counter("cb_dissatisfied", "callback_day", lambda f: f["verdict"] == CallbackVerdict.DISSATISFIED,
             Q(verdict=CallbackVerdict.DISSATISFIED)),
-    Counter("cb_unreachable", "answered_day", lambda f: f["verdict"] == CallbackVerdict.UNREACHABLE,
+    Counter("cb_unreachable", "callback_day", lambda f: f["verdict"] == CallbackVerdict.UNREACHABLE,
             Q(verdict=CallbackVerdict.UNREACHABLE)),
     Counter("closed", "closed_day", _always),
     Counter("fcr", "closed_day", lambda f: f["fcr"], Q(fcr=True)),
@@ -194,9 +201,11 @@ def fact_from_values(
     cycle_started_at: dt.datetime | None, replied_at: dt.datetime | None, answered_at: dt.datetime | None,
     closed_at: dt.datetime | None, is_repeat: bool, return_count: int, reopen_count: int, is_overtime: bool,
     is_problem: bool, callback_verdict: str, dispatch_count: int, survey_sent_at: dt.datetime | None = None,
-    survey_score: int | None = None,
+    survey_score: int | None = None, callback_at: dt.datetime | None = None, called_back: bool = False,
 ) -> Fact:
-    """The KPI fact of a ticket, from its columns (and the department it was last sent to, and the brand)."""
+    """The KPI fact of a ticket, from its columns (and the department it was last sent to, and the brand); the
+    verdict counted (`callback_verdict`) was given at `callback_at`; `called_back`: this cycle's callback reached
+    the customer (satisfied or not)."""
     closed = status == Status.CLOSED
     reply_minutes = _minutes(cycle_started_at, replied_at)
     e2e_minutes = _minutes(created_at, answered_at)
@@ -229,6 +238,8 @@ def fact_from_values(
         "fcr": bool(closed and not dispatch_count),
         "survey_day": local_day(survey_sent_at),
         "survey_score": survey_score if survey_sent_at is not None else None,
+        "callback_day": local_day(callback_at) if callback_verdict else None,
+        "called_back": bool(called_back),
     }
 
 
@@ -730,25 +741,35 @@ def facts_from_tickets(tickets: Any = None, batch_size: int = 5000) -> Iterator[
                 hop_events[ticket_id].append((seq, kind, unit_id, at))
                 if kind in DEPARTMENT_EVENTS:
                     departments[ticket_id] = unit_id or 0
-        # A customer not satisfied at a callback has the work order reopened, which clears its verdict: the
-        # dissatisfaction stays in the figures (satisfaction rate, callback completion) from its callback event,
-        # whatever a later callback says. Only reopened tickets can have lost one.
-        reopened = [r[0] for r in rows if r[17]]
-        unsatisfied = set(TicketEvent.objects.filter(
-            ticket_id__in=reopened, kind=EventKind.CALLBACK, data__verdict=CallbackVerdict.DISSATISFIED,
-        ).values_list("ticket_id", flat=True)) if reopened else set()
+        # A verdict counts on the day of its callback (the latest callback event). A customer not satisfied at a
+        # callback has the work order reopened, which clears its verdict: the dissatisfaction stays in the
+        # satisfaction figures from its callback event (the latest dissatisfied one), whatever a later callback
+        # says. Only reopened tickets can have lost one.
+        called = [r[0] for r in rows if r[20] or r[17]]
+        last_callback: dict[int, dt.datetime] = {}
+        unsatisfied: dict[int, dt.datetime] = {}
+        if called:
+            for ticket_id, at, data in (TicketEvent.objects.filter(ticket_id__in=called, kind=EventKind.CALLBACK)
+                                        .order_by("ticket_id", "seq").values_list("ticket_id", "created_at", "data")):
+                last_callback[ticket_id] = at
+                if (data or {}).get("verdict") == CallbackVerdict.DISSATISFIED:
+                    unsatisfied[ticket_id] = at
         batch = []
         for r in rows:
+            lost = r[0] in unsatisfied and bool(r[17])  # reopened after a dissatisfied callback
+            verdict = CallbackVerdict.DISSATISFIED.value if lost else r[20]
             batch.append((r[0], with_hops(fact_from_values(
                 province=r[1], region=r[2], branch_id=r[3], department_id=departments.get(r[0], 0), category_id=r[4],
                 category_root_id=r[22], contact_type=r[5], channel=r[6], tier=r[7], brand=r[8], status=r[9],
                 created_at=r[10],
                 cycle_started_at=r[11], replied_at=r[12], answered_at=r[13], closed_at=r[14], is_repeat=r[15],
                 return_count=r[16], reopen_count=r[17], is_overtime=r[18], is_problem=r[19],
-                callback_verdict=CallbackVerdict.DISSATISFIED.value if r[0] in unsatisfied else r[20],
-                dispatch_count=r[21],
+                callback_verdict=verdict, dispatch_count=r[21],
                 survey_sent_at=surveys.get(r[0], (None, None))[0],
                 survey_score=surveys.get(r[0], (None, None))[1],
+                # A verdict without its callback event (data written by other means): on the answer day, as before.
+                callback_at=(unsatisfied[r[0]] if lost else last_callback.get(r[0], r[13])) if verdict else None,
+                called_back=r[20] in (CallbackVerdict.SATISFIED, CallbackVerdict.DISSATISFIED),
             ), hops_from_events(hop_events.get(r[0], [])))))
         yield batch
 

@@ -494,8 +494,12 @@ def _newest_first_page(request: HttpRequest, qs: QuerySet[Any]) -> tuple[list[An
     return page, "?" + next_query.urlencode()
 
 
+# Drill-down lists of counts that have no column of their own (no entry in `m.MEASURES`).
+LIST_LABELS = {"dissatisfied": _("Not satisfied at callback"), "unreachable": _("Unreachable at callback")}
+
+
 def _list_labels(measure: str, group_by: str | None, group: str | None, period: m.Period) -> dict[str, Any]:
-    label = m.MEASURES.get(measure, (measure, ""))[0] if measure in m.MEASURES else measure
+    label = m.MEASURES[measure][0] if measure in m.MEASURES else LIST_LABELS.get(measure, measure)
     group_label = ""
     if group_by and group:
         try:

@@ -108,6 +108,9 @@ class RoleFlags:
         self.can_create = bool(user.is_authenticated and policy.can_create(user))
         # Who reads the KPI pages: `may_read_reports` (supervisors, department heads, auditors, dispatchers).
         self.reports = may_read_reports(user)
+        # Who may import legacy work orders (anyone who registers them) or customers (supervisors): the import page
+        # (`reports.views.import_view`'s rule). Readers reach it from the Reports menu; the others from its own entry.
+        self.imports = self.can_create or self.supervisor
         # Who registers contacts as their daily work and so answers and calls back their own work orders: the front
         # line, and the second line, which registers the other channels' (12300, e-mail…) and handles some itself.
         self.registers = self.front_line or self.dispatcher or admin

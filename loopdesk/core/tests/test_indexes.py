@@ -30,6 +30,7 @@ DAY_INDEXES = {
     "rpt_fact_replied": ("reports_reportfact", "replied_day", True),
     "rpt_fact_answered": ("reports_reportfact", "answered_day", True),
     "rpt_fact_closed": ("reports_reportfact", "closed_day", True),
+    "rpt_fact_callback": ("reports_reportfact", "callback_day", True),
     "rpt_hop_day": ("reports_hopfact", "hop_day", False),
     "rpt_hop_end_day": ("reports_hopfact", "hop_end_day", True),
 }

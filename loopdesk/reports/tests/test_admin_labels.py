@@ -82,3 +82,37 @@ def test_a_city_auditor_lists_the_reports_and_imports_of_their_region_only(world
     admin_client = _admin(world)
     assert admin_client.get("/admin/reports/storedreport/").context["cl"].result_count == 4
     assert admin_client.get("/admin/reports/importjob/").context["cl"].result_count == 2
+
+
+def test_background_import_states_are_named_in_sentence_case_in_the_admin(world: World) -> None:
+    """The background imports' state filter and list read "queued", "running", "finished", "failed" (lower-case
+    labels) beside the admin's capitalised choices."""
+    client = _admin(world)
+    for state in ImportJob.State:
+        ImportJob.objects.create(kind="tickets", dry_run=True, filename=f"{state}.csv", file_key="k", token="t",
+                                 created_by=world.users["admin"], state=state)
+    html = client.get("/admin/reports/importjob/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    label_state = {"Queued": "queued", "Running": "running", "Finished": "done", "Failed": "failed"}
+    for label in ("Queued", "Running", "Finished", "Failed"):
+        assert f'state__exact={ImportJob.State(label_state[label])}">{label}</a>' in html, label  # the filter
+        assert f">{label}</td>" in html, label  # the list's state column
+    for lower in ("queued", "running", "finished", "failed"):
+        assert f">{lower}<" not in html, lower
+    html = client.get("/admin/reports/importjob/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    for label in ("排队中", "运行中", "已完成", "失败"):
+        assert f">{label}</a>" in html, label
+
+
+def test_background_import_fields_are_named_in_chinese(world: World) -> None:
+    """The background imports' list and page named some fields in English on the Chinese admin ("Finished at",
+    "Started at", "Result", "Failure", "Columns", "Language": fields without a translated name)."""
+    client = _admin(world)
+    job = ImportJob.objects.create(kind="tickets", dry_run=True, filename="t.csv", file_key="k", token="t",
+                                   created_by=world.users["admin"], state=ImportJob.State.FAILED, failure="boom",
+                                   result={"rows": 1})
+    pages = "".join(client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode() for url in (
+        "/admin/reports/importjob/", f"/admin/reports/importjob/{job.pk}/change/"))
+    for english in ("Finished at", "Started at", "Result", "Failure", "Columns", "Language"):
+        assert f">{english}<" not in pages and f">{english}:<" not in pages, english
+    for chinese in ("结束时间", "开始时间"):
+        assert chinese in pages, chinese

@@ -18,7 +18,7 @@ from loopdesk.conftest import T0, World
 from loopdesk.reports import exports, rollups, scorecards
 from loopdesk.reports import measures as m
 from loopdesk.reports.models import AssessmentItem, ScoreMethod, StoredReport
-from loopdesk.reports.monthly import Everyone, produce_monthly_report
+from loopdesk.reports.monthly import Everyone, produce_monthly_report, workbook_sheets
 from loopdesk.sla.calendars import SHANGHAI
 from loopdesk.tickets.models import Ticket
 from loopdesk.tickets.policy import visible_tickets
@@ -400,3 +400,17 @@ def test_the_english_ticket_and_hop_exports_have_sentence_case_headers(world: Wo
     assert hops[0].isupper() and hops.split(",")[0] == capfirst(hops.split(",")[0])
     chinese = b"".join(client.get(base + "volume", HTTP_ACCEPT_LANGUAGE="zh-hans").streaming_content)
     assert chinese.decode("utf-8-sig").startswith("编号,")
+
+
+def test_a_rate_whose_name_says_per_cent_is_not_marked_twice(world: World, history: list[Ticket]) -> None:
+    """The English KPI exports and the monthly overview headed "Survey satisfaction (% satisfied) (%)" and "Window
+    service satisfaction (% satisfied) (%)": a rate's " (%)" was added to a name that says so already."""
+    with translation.override("en"):
+        header = exports.measure_header("channel", compare=True)
+        sheets = {name: list(rows) for name, _header, rows in workbook_sheets(Everyone(), NOV, None)}
+    assert "Survey satisfaction (% satisfied)" in header and "Window service satisfaction (% satisfied)" in header
+    assert not [h for h in header if h.endswith(") (%)") and "%" in h[:-4]]
+    assert "Timeliness rate (%)" in header
+    overview = [row[0] for rows in sheets.values() for row in rows if isinstance(row[0], str)]
+    assert "Survey satisfaction (% satisfied)" in overview and "Timeliness rate (%)" in overview
+    assert not [h for h in overview if h.endswith(") (%)") and "%" in h[:-4]]

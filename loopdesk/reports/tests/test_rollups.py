@@ -179,6 +179,7 @@ def test_rollups_equal_a_direct_recount_after_random_changes(steps: list) -> Non
     for cube in rollups.CUBES:
         assert incremental[cube.table] == rollups.recount_from_tickets(cube), cube.table
     _hops_agree_with_the_timelines(incremental[rollups.DAILY.table])
+    _callbacks_agree_with_the_timelines(incremental[rollups.DAILY.table])
     assert rollups.check().ok
     rollups.rebuild()
     assert {cube.table: rollups.stored_rollups(cube=cube) for cube in rollups.CUBES} == incremental
@@ -209,6 +210,44 @@ def _hops_agree_with_the_timelines(daily: dict) -> None:
     assert stored("hop_returned") == by_unit("from_unit", EventKind.RETURN)
     assert stored("hop_transferred") == by_unit("from_unit", EventKind.TRANSFER)
     assert stored("hop_done") == by_unit("from_unit", EventKind.REPLY, EventKind.RETURN, EventKind.TRANSFER)
+
+
+def _callbacks_agree_with_the_timelines(daily: dict) -> None:
+    """The callback counters by day, against the tickets and their callback events counted directly: a verdict on the
+    day of its callback (a reopened work order's dissatisfied one on the day of the last dissatisfied callback, the
+    verdict it has now otherwise); owed (answered after a reply) and completed (called back satisfied or not in this
+    cycle) on the answer day."""
+    from loopdesk.reports.rollups import local_day
+    from loopdesk.tickets.choices import EventKind
+    from loopdesk.tickets.models import TicketEvent
+
+    counters = ("cb_satisfied", "cb_dissatisfied", "cb_unreachable", "cb_due", "cb_done")
+    expected: dict[tuple, int] = {}
+
+    def add(day: dt.date | None, counter: str) -> None:
+        if day is not None:
+            expected[(day, counter)] = expected.get((day, counter), 0) + 1
+
+    calls: dict[int, list] = {}
+    for ticket_id, at, data in TicketEvent.objects.filter(kind=EventKind.CALLBACK).order_by("seq").values_list(
+            "ticket_id", "created_at", "data"):
+        calls.setdefault(ticket_id, []).append((data["verdict"], local_day(at)))
+    for t in Ticket.objects.all():
+        unhappy = [day for verdict, day in calls.get(t.pk, []) if verdict == CallbackVerdict.DISSATISFIED]
+        if t.reopen_count and unhappy:
+            add(unhappy[-1], "cb_dissatisfied")
+        elif t.callback_verdict:
+            add(calls[t.pk][-1][1], f"cb_{t.callback_verdict}")
+        if t.answered_at is not None and t.replied_at is not None:
+            add(local_day(t.answered_at), "cb_due")
+            if t.callback_verdict in (CallbackVerdict.SATISFIED, CallbackVerdict.DISSATISFIED):
+                add(local_day(t.answered_at), "cb_done")
+    stored: dict[tuple, int] = {}
+    for key, amounts in daily.items():
+        for counter in counters:
+            if amounts.get(counter):
+                stored[(key[0], counter)] = stored.get((key[0], counter), 0) + amounts[counter]
+    assert stored == expected
 
 
 _cached: dict[str, World] = {}

@@ -603,3 +603,32 @@ def test_the_monthly_reports_page_tells_a_head_why_it_lists_none(world: World, h
     assert "月报涵盖整个地市" not in _client(world, "supervisor").get("/reports/files/").content.decode()
     StoredReport.objects.all().delete()
     assert "月报涵盖整个地市" not in _client(world, "supervisor").get("/reports/files/").content.decode()
+
+
+@pytest.mark.parametrize(("language", "words"), [("en", ("Not satisfied at callback", "Unreachable at callback")),
+                                                 ("zh-hans", ("回访不满意量", "回访联系不上量"))])
+def test_the_callback_verdict_lists_are_named(world: World, history: list[Ticket], language: str,
+                                              words: tuple[str, str]) -> None:
+    """The lists of the work orders not satisfied and unreachable at the callback (drill-down measures without a
+    column of their own) were headed with the measure's key, "dissatisfied" / "unreachable", in Chinese too."""
+    client = _client(world, "supervisor")
+    for measure, word in zip(("dissatisfied", "unreachable"), words, strict=True):
+        page = client.get(f"/reports/tickets/?{NOV}&measure={measure}", HTTP_ACCEPT_LANGUAGE=language).content
+        assert f"<h1>{word}</h1>" in page.decode(), measure
+        assert f">{measure}<" not in page.decode()
+
+
+@pytest.mark.parametrize(("language", "one", "many"), [
+    ("en", '<span id="drill-total">1</span> work order<', '<span id="drill-total">9</span> work orders<'),
+    ("zh-hans", '<span id="drill-total">1</span> 张工单<', '<span id="drill-total">9</span> 张工单<')])
+def test_a_drill_down_list_counts_its_work_orders_in_words(world: World, history: list[Ticket], language: str,
+                                                          one: str, many: str) -> None:
+    """The English list of one work order read "1 work orders" (and of one hop "1 hops")."""
+    client = _client(world, "supervisor")
+    single = client.get(f"/reports/tickets/?{NOV}&measure=fcr", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    assert one in single
+    every = client.get(f"/reports/tickets/?{NOV}&measure=volume", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    assert many in every
+    hop = client.get(f"/reports/tickets/?{NOV}&measure=hops_returned", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    assert ('<span id="drill-total">1</span> hop ' if language == "en" else
+            '<span id="drill-total">1</span> 个环节') in hop
