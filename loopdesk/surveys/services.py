@@ -27,6 +27,7 @@ from django.utils.translation import gettext_lazy as _
 
 from loopdesk.core.db import insert_unless_exists
 from loopdesk.core.errors import NotFoundError, ValidationFailed
+from loopdesk.core.text import normalize_msisdn
 from loopdesk.followup.models import AlertKind, EscalationReason, FollowupPolicy
 from loopdesk.followup.services import alert, do_escalate_ticket, supervisors_of
 from loopdesk.notify.models import MessageKind
@@ -222,7 +223,9 @@ def handle_inbound(*, gateway_id: str, sender: str, recipient: str, text: str,
                    received_at: dt.datetime | None = None) -> InboundResult:
     """Make sense of one inbound SMS. Idempotent on the gateway's message id; never raises for odd content."""
     at = received_at or timezone.now()
-    sender, recipient = _digits(sender), _digits(recipient)
+    # The sender as the mobile number (a +86 / 0086 / 86 prefix dropped, as the desk reads a caller): else the
+    # surveys sent to the number, its opt-out and replies missed a gateway that reports it in international form.
+    sender, recipient = _digits(normalize_msisdn(_digits(sender))), _digits(recipient)
     with transaction.atomic():
         existing = InboundSms.objects.filter(gateway_id=gateway_id).first()
         if existing is not None:
