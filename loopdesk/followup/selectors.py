@@ -1,8 +1,10 @@
 """Read queries of follow-up that the workbench shares: my callbacks, my alerts, the supervisors' escalations.
 
 Every query is scoped in the database and served by an index of loopdesk/followup/models.py:
-callbacks by `followup_cb_mine` (assignee, due_at where open), alerts by `followup_alert_inbox`
-(user, read_at, created_at), open escalations by `followup_esc_open` and the visible-ticket filter.
+callbacks by `followup_cb_mine` (assignee, due_at where open; for the front line, whose lists also take the open
+callbacks of their unit's first responders who left, a walk of that partial index: the open callbacks only),
+alerts by `followup_alert_inbox` (user, read_at, created_at), open escalations by `followup_esc_open` and the
+visible-ticket filter.
 """
 
 from __future__ import annotations
