@@ -67,3 +67,13 @@ def test_the_due_alert_reaches_the_unit_when_the_first_responder_left_before_the
     s.do_reply_ticket(acting_user=world.user("specialist"), ticket=t, resolution="已处理", now=T0 + 2 * H)
     alerted = set(StaffAlert.objects.filter(kind="callback_due").values_list("user__username", flat=True))
     assert alerted == {"agent2"}
+
+
+def test_the_ticket_page_tells_a_colleague_to_answer_the_customer_first(world: World, client: Any) -> None:
+    t = _replied(world)
+    User.objects.filter(pk=world.users["agent"].pk).update(is_active=False)
+    User.objects.filter(pk=world.users["agent2"].pk).update(language="en")
+    client.force_login(world.user("agent2"))
+    page = client.get(f"/tickets/{t.pk}/").content.decode()
+    assert "Callback due" in page
+    assert "Answer the customer first, then record the callback." in page

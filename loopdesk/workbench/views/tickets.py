@@ -103,6 +103,8 @@ def ticket_context(request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
     callback_task = open_callback_for(ticket)
     return {
         "callback_task": callback_task,
+        # Whoever may record it (the first responder, the unit's front line: the next shift, or when they left).
+        "callback_ours": bool(callback_task and policy.is_first_responder_side(user, ticket)),
         "callback_badge": due_badge(callback_task.due_at, now) if callback_task else None,
         "ticket": ticket,
         "badge": badge(ticket, now),
