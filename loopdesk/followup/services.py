@@ -278,7 +278,9 @@ def _escalate_locked(t: Ticket, reason: str, at: dt.datetime, *, occasion: str, 
     """Hand a locked ticket to the supervisors: an escalation row, a timeline entry and alerts. Idempotent.
 
     `actor`: the person who escalated it by hand (None: the system); they get no alert of their own escalation."""
-    escalation = Escalation(ticket=t, reason=reason, occasion=occasion[:100], note=note[:300], created_at=at,
+    # The note holds 300 characters: a longer reason (a callback's note, a survey comment) says it was cut.
+    cut = note if len(note) <= MAX_ESCALATION_NOTE else note[:MAX_ESCALATION_NOTE - 1] + "…"
+    escalation = Escalation(ticket=t, reason=reason, occasion=occasion[:100], note=cut, created_at=at,
                             escalated_by=actor)
     if not insert_unless_exists(escalation, ["occasion"]):
         return None
