@@ -106,7 +106,8 @@ def on_ticket_event(ticket: Ticket, event: TicketEvent) -> None:
 
 def do_create_window_survey(*, acting_user: Any, msisdn: str, channel: str, contact_ref: str,
                             unit: OrgUnit | None = None, now: dt.datetime | None = None) -> Survey:
-    """After a hall or hotline contact, ask the customer to rate it by SMS from the survey port."""
+    """After a hall or hotline contact, ask the customer to rate it by SMS from the survey port. When the SMS is not
+    queued (switched off, opted out, the daily limit), no survey is kept: the one returned is unsaved (no pk)."""
     from loopdesk.core.text import validate_msisdn
 
     errors: dict[str, list[str]] = {}
@@ -131,12 +132,26 @@ def do_create_window_survey(*, acting_user: Any, msisdn: str, channel: str, cont
         survey, _token = _new_survey(kind=SurveyKind.WINDOW, msisdn=msisdn, occasion=occasion, at=at,
                                      channel=channel, unit=unit, staff=acting_user,
                                      region=getattr(unit, "region", "") or "")
-        survey.save(force_insert=True)
-        queue_sms(msisdn=msisdn, kind=MessageKind.WINDOW_SURVEY, dedupe_key=f"sms:window:{survey.pk}",
-                  context={"unit": unit.name if unit else "",
-                           "valid_hours": FollowupPolicy.current().survey_valid_hours},
-                  region=survey.region, sender=settings.LOOPDESK_SMS_SURVEY_PORT, now=at)
+        try:
+            with transaction.atomic():
+                survey.save(force_insert=True)
+                message = queue_sms(msisdn=msisdn, kind=MessageKind.WINDOW_SURVEY,
+                                    dedupe_key=f"sms:window:{survey.pk}",
+                                    context={"unit": unit.name if unit else "",
+                                             "valid_hours": FollowupPolicy.current().survey_valid_hours},
+                                    region=survey.region, sender=settings.LOOPDESK_SMS_SURVEY_PORT, now=at)
+                if message is None:
+                    raise _NotSent
+        except _NotSent:
+            # Not sent (switched off, opted out, the daily limit for days): nothing was asked, so no survey is kept.
+            # Else a press again said "already sent", and, the number's latest open survey, it took the customer's
+            # SMS rating of the survey they did get. The unsaved survey says why (`selectors.window_survey_delivery`).
+            survey.pk = None
     return survey
+
+
+class _NotSent(Exception):
+    """A window survey's SMS was not queued: its survey is rolled back."""
 
 
 def do_rate_survey(*, survey: Survey | int, score: int, via: str, comment: str = "",
