@@ -97,11 +97,16 @@ def on_ticket_event(ticket: Ticket, event: TicketEvent) -> None:
     # in the same transaction.
     if not insert_unless_exists(survey, ["occasion"]):
         return
-    queue_sms(msisdn=msisdn, kind=MessageKind.SURVEY, dedupe_key=f"sms:survey:{ticket.pk}:{event.seq}",
-              context={"number": ticket.number, "survey_link": survey_link(token),
-                       "valid_hours": refcache.followup_policy().survey_valid_hours},
-              ticket_id=ticket.pk, region=ticket.region, sender=settings.LOOPDESK_SMS_SURVEY_PORT,
-              now=event.created_at)
+    message = queue_sms(msisdn=msisdn, kind=MessageKind.SURVEY, dedupe_key=f"sms:survey:{ticket.pk}:{event.seq}",
+                        context={"number": ticket.number, "survey_link": survey_link(token),
+                                 "valid_hours": refcache.followup_policy().survey_valid_hours},
+                        ticket_id=ticket.pk, region=ticket.region, sender=settings.LOOPDESK_SMS_SURVEY_PORT,
+                        now=event.created_at)
+    if message is None:
+        # Not sent (opted out, switched off, the daily limit): nobody was asked, so no survey is kept (as a window
+        # survey's). Else, open and the number's latest, it took the SMS rating of a survey the customer did get,
+        # and the reports counted it as sent.
+        Survey.objects.filter(pk=survey.pk).delete()
 
 
 def do_create_window_survey(*, acting_user: Any, msisdn: str, channel: str, contact_ref: str,

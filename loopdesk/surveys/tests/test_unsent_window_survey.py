@@ -42,3 +42,21 @@ def test_an_unsent_window_survey_does_not_take_the_rating_of_the_survey_sent(wor
     sent.refresh_from_db()
     assert sent.score == 5
     assert not Survey.objects.filter(kind="window").exists()
+
+
+def test_a_closed_work_orders_survey_not_sent_is_not_kept(world: World) -> None:
+    """The same for the survey of a closed work order whose SMS was not queued (the customer opted out, or the
+    survey message switched off): an open survey nobody was asked, taking the rating of a window survey sent before
+    it, and counted as sent in the reports."""
+    customer = world.customer()
+    window = services.do_create_window_survey(acting_user=world.user("agent"), msisdn=customer.msisdn,
+                                              channel="hotline", contact_ref="call-1", now=T0)
+    MessageTemplate.objects.filter(kind="survey").update(is_active=False)
+    t = whole_life(agent=world.user("agent"), specialist=world.user("specialist"), customer=customer,
+                   category=world.categories["indoor"], start=T0 + dt.timedelta(minutes=5),
+                   unit=world.units["netmaint"], with_info_request=False)
+    assert not Survey.objects.filter(ticket=t).exists()
+    closed = Survey.objects.get(pk=window.pk).sent_at + dt.timedelta(hours=30)
+    services.handle_inbound(gateway_id="gw-1", sender=customer.msisdn, recipient="10086700", text="4",
+                            received_at=closed)
+    assert Survey.objects.get(pk=window.pk).score == 4
