@@ -22,10 +22,11 @@ TICKET_RELATED = ("ticket", "ticket__category", "ticket__category_root", "ticket
 
 
 def my_open_callbacks(user: Any) -> QuerySet[CallbackTask]:
-    """The open callbacks assigned to `user`, overdue first (earliest due first); for the front line, also those of
-    their unit's contacts whose first responder left (deactivated) or moved to another unit: the colleagues who may
-    record them (the next shift) see them, else they were in nobody's list."""
-    mine = Q(assignee_id=user.pk)
+    """The open callbacks assigned to `user` while they are in the unit that registered the contact, overdue first
+    (earliest due first); for the front line, also those of their unit's contacts whose first responder left
+    (deactivated) or moved to another unit: the colleagues who may record them (the next shift) see them, else they
+    were in nobody's list (and someone who moved on has them no more). As `services.callback_owners`."""
+    mine = Q(assignee_id=user.pk, ticket__first_responder_unit_id=user.unit_id)
     if user.unit_id is not None and user.role_codes & FRONT_LINE_ROLES:
         mine |= Q(ticket__first_responder_unit_id=user.unit_id) & (
             Q(assignee__is_active=False) | ~Q(assignee__unit_id=user.unit_id))

@@ -43,7 +43,7 @@ def test_a_colleague_sees_the_callback_of_a_first_responder_who_moved(world: Wor
     t = _replied(world)
     User.objects.filter(pk=world.users["agent"].pk).update(unit=world.units["hall_xh"])
     assert _listed(world, "agent2") == [t.pk]
-    assert _listed(world, "agent") == [t.pk]  # still named: they may still see it, if they may see the ticket
+    assert _listed(world, "agent") == []  # no longer theirs: the unit's (as its alerts)
     assert _listed(world, "clerk") == []  # the agent's new colleagues: not theirs
     client.force_login(world.user("agent2"))
     page = client.get("/callbacks/")
