@@ -10,6 +10,12 @@ from django.utils.translation import gettext_lazy as _
 MSISDN_RE = re.compile(r"^1[3-9]\d{9}$")
 
 
+def one_char_line_breaks(value: str) -> str:
+    """Line breaks as one character (LF), as a browser counts them against a text box's `maxlength`: a form posts
+    each as CR LF, so a multi-line text within the box's limit was refused as too long (and stored with CR LF)."""
+    return value.replace("\r\n", "\n").replace("\r", "\n")
+
+
 def ascii_digits(value: str) -> bool:
     """True for a non-empty string of ASCII digits 0-9 only: str.isdigit() also takes "²" (int() refuses it: a 500)
     and "١" or full-width "１" (int() reads them as 1), which no user meant as a number here."""

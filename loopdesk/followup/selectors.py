@@ -1,17 +1,20 @@
 """Read queries of follow-up that the workbench shares: my callbacks, my alerts, the supervisors' escalations.
 
 Every query is scoped in the database and served by an index of loopdesk/followup/models.py:
-callbacks by `followup_cb_mine` (assignee, due_at where open), alerts by `followup_alert_inbox`
-(user, read_at, created_at), open escalations by `followup_esc_open` and the visible-ticket filter.
+callbacks by `followup_cb_mine` (assignee, due_at where open; for the front line, whose lists also take the open
+callbacks of their unit's first responders who left, a walk of that partial index: the open callbacks only),
+alerts by `followup_alert_inbox` (user, read_at, created_at), open escalations by `followup_esc_open` and the
+visible-ticket filter.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from loopdesk.followup.models import CallbackStatus, CallbackTask, Escalation, StaffAlert
+from loopdesk.org.choices import FRONT_LINE_ROLES
 from loopdesk.tickets.policy import visible_tickets
 
 TICKET_RELATED = ("ticket", "ticket__category", "ticket__category_root", "ticket__customer", "ticket__handler_unit",
@@ -19,9 +22,15 @@ TICKET_RELATED = ("ticket", "ticket__category", "ticket__category_root", "ticket
 
 
 def my_open_callbacks(user: Any) -> QuerySet[CallbackTask]:
-    """The open callbacks assigned to `user`, overdue first (earliest due first)."""
-    return (CallbackTask.objects.filter(assignee_id=user.pk, status=CallbackStatus.OPEN)
-            .order_by("due_at", "id"))
+    """The open callbacks assigned to `user` while they are in the unit that registered the contact, overdue first
+    (earliest due first); for the front line, also those of their unit's contacts whose first responder left
+    (deactivated) or moved to another unit: the colleagues who may record them (the next shift) see them, else they
+    were in nobody's list (and someone who moved on has them no more). As `services.callback_owners`."""
+    mine = Q(assignee_id=user.pk, ticket__first_responder_unit_id=user.unit_id)
+    if user.unit_id is not None and user.role_codes & FRONT_LINE_ROLES:
+        mine |= Q(ticket__first_responder_unit_id=user.unit_id) & (
+            Q(assignee__is_active=False) | ~Q(assignee__unit_id=user.unit_id))
+    return CallbackTask.objects.filter(mine, status=CallbackStatus.OPEN).order_by("due_at", "id")
 
 
 def my_open_callback_count(user: Any) -> int:

@@ -35,7 +35,7 @@ from loopdesk.followup.models import (
     StaffAlert,
     WatchKind,
 )
-from loopdesk.org.choices import Role, UnitLevel
+from loopdesk.org.choices import FRONT_LINE_ROLES, Role, UnitLevel
 from loopdesk.org.models import User
 from loopdesk.sla import refcache
 from loopdesk.tickets import events as ticket_events
@@ -278,7 +278,9 @@ def _escalate_locked(t: Ticket, reason: str, at: dt.datetime, *, occasion: str, 
     """Hand a locked ticket to the supervisors: an escalation row, a timeline entry and alerts. Idempotent.
 
     `actor`: the person who escalated it by hand (None: the system); they get no alert of their own escalation."""
-    escalation = Escalation(ticket=t, reason=reason, occasion=occasion[:100], note=note[:300], created_at=at,
+    # The note holds 300 characters: a longer reason (a callback's note, a survey comment) says it was cut.
+    cut = note if len(note) <= MAX_ESCALATION_NOTE else note[:MAX_ESCALATION_NOTE - 1] + "…"
+    escalation = Escalation(ticket=t, reason=reason, occasion=occasion[:100], note=cut, created_at=at,
                             escalated_by=actor)
     if not insert_unless_exists(escalation, ["occasion"]):
         return None
@@ -631,6 +633,16 @@ def do_resolve_escalation(*, acting_user: Any, escalation: Escalation, note: str
 # --- callbacks (回访) -------------------------------------------------------------------------------
 
 
+def callback_owners(ticket: Ticket, assignee: User | None) -> list[User]:
+    """Who owes a callback: the first responder it is named to, or when they left (deactivated) or moved to another
+    unit, the active front-line staff of the unit that registered the contact (who may record it, and whose callback
+    lists show it: `selectors.my_open_callbacks`). Else its alerts reached nobody there."""
+    if assignee is not None and assignee.is_active and assignee.unit_id == ticket.first_responder_unit_id:
+        return [assignee]
+    return list(User.objects.filter(unit_id=ticket.first_responder_unit_id, is_active=True,
+                                    groups__name__in=FRONT_LINE_ROLES).distinct())
+
+
 def on_ticket_event_callbacks(ticket: Ticket, event: TicketEvent) -> None:
     """Listener: a reply creates the first responder's callback task; a callback or end of cycle finishes it."""
     kind = event.kind
@@ -639,7 +651,8 @@ def on_ticket_event_callbacks(ticket: Ticket, event: TicketEvent) -> None:
         task = CallbackTask(ticket=ticket, cycle=ticket.reopen_count, assignee_id=ticket.first_responder_id,
                             due_at=event.created_at + dt.timedelta(hours=hours), created_at=event.created_at)
         if insert_unless_exists(task, ["ticket", "cycle"]):  # one per handling cycle: a second reply adds none
-            alert([ticket.first_responder], ticket=ticket, kind=AlertKind.CALLBACK_DUE, occasion=f"cb:{task.pk}",
+            alert(callback_owners(ticket, ticket.first_responder), ticket=ticket, kind=AlertKind.CALLBACK_DUE,
+                  occasion=f"cb:{task.pk}",
                   message=lambda: _("Call back the customer of %(number)s by %(due)s.") % {
                       "number": ticket.number, "due": f"{timezone.localtime(task.due_at):%m-%d %H:%M}"},
                   at=event.created_at)
@@ -710,7 +723,8 @@ def _after_callback(acting_user: Any, ticket: Ticket, verdict: str, note: str, *
 
 
 def sweep_callbacks(*, now: dt.datetime | None = None, batch: int = SWEEP_BATCH) -> int:
-    """Alert the first responder (and supervisors) once about every overdue callback."""
+    """Alert the first responder (or their unit's front line if they left: `callback_owners`) and the supervisors once
+    about every overdue callback."""
     now = now or timezone.now()
     overdue = list(CallbackTask.objects.filter(status=CallbackStatus.OPEN, overdue_alerted=False, due_at__lte=now)
                    .select_related("ticket", "assignee").order_by("due_at")[:batch])
@@ -718,7 +732,8 @@ def sweep_callbacks(*, now: dt.datetime | None = None, batch: int = SWEEP_BATCH)
         return lambda: str(_("The callback of %(number)s is overdue.") % {"number": number})
 
     for task in overdue:
-        alert([task.assignee, *supervisors_for(task.ticket)], ticket=task.ticket, kind=AlertKind.CALLBACK_OVERDUE,
+        alert([*callback_owners(task.ticket, task.assignee), *supervisors_for(task.ticket)], ticket=task.ticket,
+              kind=AlertKind.CALLBACK_OVERDUE,
               occasion=f"cbo:{task.pk}", message=overdue_message(task.ticket.number), at=now)
     CallbackTask.objects.filter(pk__in=[t.pk for t in overdue]).update(overdue_alerted=True)
     return len(overdue)

@@ -13,6 +13,8 @@ from django.utils.translation import gettext_lazy as _
 from loopdesk.audit.admin import AuditedAdminMixin, may_reveal_customers
 from loopdesk.core.text import hide_survey_tokens, mask_msisdn
 from loopdesk.notify.models import TEMPLATE_VARIABLES, CustomerMessage, MessageTemplate, SmsOptOut
+from loopdesk.outbox.admin import users_rows_q
+from loopdesk.outbox.models import OutboxMessage
 from loopdesk.tickets.policy import visible_tickets
 
 
@@ -87,12 +89,18 @@ class CustomerMessageAdmin(MaskedNumberMixin, admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[CustomerMessage]:
         """The messages of the work orders the user may see (texts name the work order and its unit), and those of
-        no work order (answers to the customer's SMS, window surveys); a city's auditor read every region's."""
+        no work order (window surveys, thanks for a rating, answers to the customer's SMS) by their outbox row's
+        region, as the outbox admin (`users_rows_q`: the user's regions, or none); a city's auditor read every
+        region's."""
         qs = super().get_queryset(request)
-        visible = visible_tickets(request.user)
-        if not visible.query.where:
+        rows_q = users_rows_q(request)
+        if not rows_q:  # HQ and administrators
             return qs
-        return qs.filter(Q(ticket_id__isnull=True) | Q(ticket_id__in=visible.values("pk")))
+        visible = visible_tickets(request.user)
+        ticketless = OutboxMessage.objects.filter(rows_q, ticket_id__isnull=True).values("pk")
+        # A message of no outbox row (none is queued so) has no region: as an outbox row of none.
+        regional = Q(outbox_id__isnull=True) | Q(outbox_id__in=ticketless)
+        return qs.filter(Q(ticket_id__isnull=True) & regional | Q(ticket_id__in=visible.values("pk")))
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

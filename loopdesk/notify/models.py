@@ -9,6 +9,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from loopdesk.core.text import one_char_line_breaks
+
 
 class MessageKind(models.TextChoices):
     ACK = "ack", _("Acknowledgement (number and committed date)")
@@ -91,7 +93,9 @@ class MessageTemplate(models.Model):
         return str(self.get_kind_display())
 
     def clean(self) -> None:
-        errors = check_template(self.kind, self.text or "")
+        # A line break is one character (LF) of the SMS, as the text box counts it: a form posts it as CR LF.
+        self.text = one_char_line_breaks(self.text or "")
+        errors = check_template(self.kind, self.text)
         if errors:
             raise ValidationError(errors)
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from loopdesk.audit.admin import may_reveal_customers
+from loopdesk.audit.admin import may_reveal_customers, users_regions_q
 from loopdesk.core.text import mask_msisdn
+from loopdesk.customers.models import Customer
 from loopdesk.followup.admin import ticket_or_region_scoped
 from loopdesk.surveys.models import InboundSms, SpamNumber, SpamReport, Survey
 
@@ -65,6 +66,18 @@ class InboundSmsAdmin(MaskedCustomerNumberAdmin):
     number_field = "sender"
     list_display = ("gateway_id", "recipient", "outcome", "received_at")
     list_filter = ("outcome",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[InboundSms]:
+        """An SMS answering a survey: as the survey (`SurveyAdmin`); any other (opt-out, spam report, help): the
+        sender's customer region (a customer of no region: everyone's, as in the customers admin; a number of no
+        customer: HQ and administrators only). A city's auditor read every region's replies."""
+        qs = super().get_queryset(request)
+        regions = users_regions_q(request, keep_unplaced=True)
+        if not regions:  # HQ and administrators: all
+            return qs
+        surveys = ticket_or_region_scoped(request, Survey.objects.all(), region_prefix="unit__")
+        customers = Customer.objects.filter(regions, msisdn=OuterRef("sender"))
+        return qs.filter(Q(survey__in=surveys.values("pk")) | Q(Q(survey__isnull=True), Exists(customers)))
 
 
 @admin.register(SpamNumber)

@@ -27,6 +27,7 @@ from django.utils.translation import gettext_lazy as _
 
 from loopdesk.core.db import insert_unless_exists
 from loopdesk.core.errors import NotFoundError, ValidationFailed
+from loopdesk.core.text import normalize_msisdn
 from loopdesk.followup.models import AlertKind, EscalationReason, FollowupPolicy
 from loopdesk.followup.services import alert, do_escalate_ticket, supervisors_of
 from loopdesk.notify.models import MessageKind
@@ -96,16 +97,22 @@ def on_ticket_event(ticket: Ticket, event: TicketEvent) -> None:
     # in the same transaction.
     if not insert_unless_exists(survey, ["occasion"]):
         return
-    queue_sms(msisdn=msisdn, kind=MessageKind.SURVEY, dedupe_key=f"sms:survey:{ticket.pk}:{event.seq}",
-              context={"number": ticket.number, "survey_link": survey_link(token),
-                       "valid_hours": refcache.followup_policy().survey_valid_hours},
-              ticket_id=ticket.pk, region=ticket.region, sender=settings.LOOPDESK_SMS_SURVEY_PORT,
-              now=event.created_at)
+    message = queue_sms(msisdn=msisdn, kind=MessageKind.SURVEY, dedupe_key=f"sms:survey:{ticket.pk}:{event.seq}",
+                        context={"number": ticket.number, "survey_link": survey_link(token),
+                                 "valid_hours": refcache.followup_policy().survey_valid_hours},
+                        ticket_id=ticket.pk, region=ticket.region, sender=settings.LOOPDESK_SMS_SURVEY_PORT,
+                        now=event.created_at)
+    if message is None:
+        # Not sent (opted out, switched off, the daily limit): nobody was asked, so no survey is kept (as a window
+        # survey's). Else, open and the number's latest, it took the SMS rating of a survey the customer did get,
+        # and the reports counted it as sent.
+        Survey.objects.filter(pk=survey.pk).delete()
 
 
 def do_create_window_survey(*, acting_user: Any, msisdn: str, channel: str, contact_ref: str,
                             unit: OrgUnit | None = None, now: dt.datetime | None = None) -> Survey:
-    """After a hall or hotline contact, ask the customer to rate it by SMS from the survey port."""
+    """After a hall or hotline contact, ask the customer to rate it by SMS from the survey port. When the SMS is not
+    queued (switched off, opted out, the daily limit), no survey is kept: the one returned is unsaved (no pk)."""
     from loopdesk.core.text import validate_msisdn
 
     errors: dict[str, list[str]] = {}
@@ -130,12 +137,26 @@ def do_create_window_survey(*, acting_user: Any, msisdn: str, channel: str, cont
         survey, _token = _new_survey(kind=SurveyKind.WINDOW, msisdn=msisdn, occasion=occasion, at=at,
                                      channel=channel, unit=unit, staff=acting_user,
                                      region=getattr(unit, "region", "") or "")
-        survey.save(force_insert=True)
-        queue_sms(msisdn=msisdn, kind=MessageKind.WINDOW_SURVEY, dedupe_key=f"sms:window:{survey.pk}",
-                  context={"unit": unit.name if unit else "",
-                           "valid_hours": FollowupPolicy.current().survey_valid_hours},
-                  region=survey.region, sender=settings.LOOPDESK_SMS_SURVEY_PORT, now=at)
+        try:
+            with transaction.atomic():
+                survey.save(force_insert=True)
+                message = queue_sms(msisdn=msisdn, kind=MessageKind.WINDOW_SURVEY,
+                                    dedupe_key=f"sms:window:{survey.pk}",
+                                    context={"unit": unit.name if unit else "",
+                                             "valid_hours": FollowupPolicy.current().survey_valid_hours},
+                                    region=survey.region, sender=settings.LOOPDESK_SMS_SURVEY_PORT, now=at)
+                if message is None:
+                    raise _NotSent
+        except _NotSent:
+            # Not sent (switched off, opted out, the daily limit for days): nothing was asked, so no survey is kept.
+            # Else a press again said "already sent", and, the number's latest open survey, it took the customer's
+            # SMS rating of the survey they did get. The unsaved survey says why (`selectors.window_survey_delivery`).
+            survey.pk = None
     return survey
+
+
+class _NotSent(Exception):
+    """A window survey's SMS was not queued: its survey is rolled back."""
 
 
 def do_rate_survey(*, survey: Survey | int, score: int, via: str, comment: str = "",
@@ -222,7 +243,9 @@ def handle_inbound(*, gateway_id: str, sender: str, recipient: str, text: str,
                    received_at: dt.datetime | None = None) -> InboundResult:
     """Make sense of one inbound SMS. Idempotent on the gateway's message id; never raises for odd content."""
     at = received_at or timezone.now()
-    sender, recipient = _digits(sender), _digits(recipient)
+    # The sender as the mobile number (a +86 / 0086 / 86 prefix dropped, as the desk reads a caller): else the
+    # surveys sent to the number, its opt-out and replies missed a gateway that reports it in international form.
+    sender, recipient = _digits(normalize_msisdn(_digits(sender))), _digits(recipient)
     with transaction.atomic():
         existing = InboundSms.objects.filter(gateway_id=gateway_id).first()
         if existing is not None:

@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 
 from loopdesk.audit.services import record_audit
 from loopdesk.core.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationFailed
+from loopdesk.core.text import one_char_line_breaks
 from loopdesk.customers.models import Customer
 from loopdesk.org.choices import UnitFunction, UnitLevel
 from loopdesk.org.models import OrgUnit, User
@@ -76,7 +77,7 @@ def _now(now: dt.datetime | None) -> dt.datetime:
 
 
 def _clean_text(errors: dict[str, list[str]], field: str, value: str | None, *, required: bool, limit: int) -> str:
-    text = (value or "").strip()
+    text = one_char_line_breaks(value or "").strip()  # a line break counts once, as the text boxes count it
     if required and not text:
         errors.setdefault(field, []).append(str(_("This field is required.")))
     elif len(text) > limit:

@@ -15,11 +15,12 @@ from loopdesk.tickets.choices import Action, CallbackVerdict, RejectReason
 from loopdesk.tickets.models import Ticket
 from loopdesk.tickets.services import ACTION_SERVICES, MAX_DESCRIPTION, MAX_NOTE
 from loopdesk.workbench.common import numbered_ticket, typed_number
+from loopdesk.workbench.forms import TextField
 from loopdesk.workbench.units import target_unit_choices
 
 
 def _text(label: Any, required: bool, help_text: Any = "", limit: int = MAX_NOTE, rows: int = 4) -> forms.CharField:
-    return forms.CharField(label=label, required=required, max_length=limit, help_text=help_text,
+    return TextField(label=label, required=required, max_length=limit, help_text=help_text,
                            widget=forms.Textarea(attrs={"rows": rows}))
 
 

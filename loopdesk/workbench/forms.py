@@ -14,6 +14,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from loopdesk.core.text import one_char_line_breaks
 from loopdesk.customers.choices import Tier
 from loopdesk.org.choices import UnitFunction, UnitLevel
 from loopdesk.org.models import OrgUnit
@@ -22,6 +23,16 @@ from loopdesk.tickets.choices import Channel, ContactType, Priority, Status
 from loopdesk.tickets.models import Category
 
 BLANK = [("", _("Any"))]
+
+
+class TextField(forms.CharField):
+    """A text box's field: its `max_length` counts a line break once, as the box (`maxlength`) does, and the text is
+    kept with LF line breaks (a form posts CR LF). Every workbench text box with a limit uses it."""
+
+    widget = forms.Textarea
+
+    def to_python(self, value: Any) -> str:
+        return one_char_line_breaks(super().to_python(value))
 
 
 def category_options(active_only: bool = True) -> list[tuple[int, str, str]]:
@@ -172,7 +183,7 @@ class DeskForm(forms.Form):
     channel = forms.ChoiceField(label=_("Channel"), choices=Channel.choices)
     priority = forms.ChoiceField(label=_("Priority"), choices=Priority.choices, initial=Priority.NORMAL)
     title = forms.CharField(label=_("Summary"), required=False, max_length=200)
-    description = forms.CharField(label=_("What the customer says"), max_length=4000,
+    description = TextField(label=_("What the customer says"), max_length=4000,
                                   widget=forms.Textarea(attrs={"rows": 5}))
 
     def __init__(self, *args: Any, channel: str = Channel.HOTLINE, **kwargs: Any):

@@ -26,6 +26,7 @@ from loopdesk.org.models import OrgUnit
 from loopdesk.tickets.choices import Action
 from loopdesk.tickets.policy import allowed_actions, visible_tickets
 from loopdesk.workbench.common import RoleFlags, staff_required
+from loopdesk.workbench.forms import TextField
 from loopdesk.workbench.queues import LIST_RELATED
 from loopdesk.workbench.views.dialogs import form_dialog
 from loopdesk.workbench.views.tickets import get_ticket
@@ -129,7 +130,7 @@ def board(request: HttpRequest) -> HttpResponse:
 
 
 class EscalateForm(forms.Form):
-    note = forms.CharField(label=_("Why it is escalated"), max_length=MAX_ESCALATION_NOTE,
+    note = TextField(label=_("Why it is escalated"), max_length=MAX_ESCALATION_NOTE,
                            widget=forms.Textarea(attrs={"rows": 3}),
                            help_text=_("The supervisors see it on their escalation list; it goes on the timeline "
                                        "and in the audit log."))

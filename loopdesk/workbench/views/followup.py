@@ -33,6 +33,7 @@ from loopdesk.tickets.choices import Action, CallbackVerdict, Status
 from loopdesk.tickets.services import MAX_NOTE
 from loopdesk.workbench.actions import RELOAD
 from loopdesk.workbench.common import RoleFlags, posted_id, raise_for_domain_error, safe_next, staff_required
+from loopdesk.workbench.forms import TextField
 from loopdesk.workbench.sla import due_badge
 from loopdesk.workbench.views.dialogs import done, form_dialog, run_service, status_for
 from loopdesk.workbench.views.tickets import may_write
@@ -67,7 +68,7 @@ def callbacks(request: HttpRequest) -> HttpResponse:
 class CallbackForm(forms.Form):
     verdict = forms.ChoiceField(label=_("Customer's verdict"), choices=CallbackVerdict.choices,
                                 widget=forms.RadioSelect)
-    note = forms.CharField(label=_("Note"), required=False, max_length=MAX_NOTE,
+    note = TextField(label=_("Note"), required=False, max_length=MAX_NOTE,
                            widget=forms.Textarea(attrs={"rows": 4}),
                            help_text=_("What the customer said. Required when the customer is not satisfied."))
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=0,
@@ -168,7 +169,7 @@ def escalations(request: HttpRequest) -> HttpResponse:
 
 
 class ResolveForm(forms.Form):
-    note = forms.CharField(label=_("What was done"), max_length=2000, widget=forms.Textarea(attrs={"rows": 4}),
+    note = TextField(label=_("What was done"), max_length=2000, widget=forms.Textarea(attrs={"rows": 4}),
                            help_text=_("Kept with the escalation and in the audit log."))
 
 

@@ -21,7 +21,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from loopdesk.audit.services import record_audit
-from loopdesk.core.text import mask_msisdn
+from loopdesk.core.text import mask_msisdn, one_char_line_breaks
 from loopdesk.followup.models import FollowupPolicy
 from loopdesk.notify.defaults import DEFAULT_TEXTS
 from loopdesk.notify.models import MAX_SMS_TEXT, TEMPLATE_VARIABLES, MessageKind, MessageTemplate, check_template
@@ -31,6 +31,7 @@ from loopdesk.surveys.selectors import SPAM_PAGE_SIZE, spam_page
 from loopdesk.surveys.services import survey_link
 from loopdesk.tickets import policy
 from loopdesk.workbench.common import RoleFlags, staff_required
+from loopdesk.workbench.forms import TextField
 
 # What each variable means, shown next to the editor (the names themselves are fixed by the notify app).
 VARIABLE_HELP: dict[str, Any] = {
@@ -75,7 +76,7 @@ def sms_parts(text: str) -> int:
 
 
 class TemplateForm(forms.Form):
-    text = forms.CharField(label=_("Text"), max_length=MAX_SMS_TEXT, strip=False,
+    text = TextField(label=_("Text"), max_length=MAX_SMS_TEXT, strip=False,
                            widget=forms.Textarea(attrs={"rows": 5}),
                            help_text=_("Write a variable as {name}; a brace itself as {{ or }}."))
     is_active = forms.BooleanField(label=_("Send this message"), required=False)
@@ -169,6 +170,7 @@ def _variables(kind: str) -> list[tuple[str, Any]]:
 
 
 def _preview(kind: str, text: str) -> dict[str, Any]:
+    text = one_char_line_breaks(text)  # as the saved text: a line break is one character of the SMS
     errors = check_template(kind, text).get("text", [])
     if errors:
         return {"errors": errors}

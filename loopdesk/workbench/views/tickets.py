@@ -26,6 +26,7 @@ from loopdesk.tickets.models import Attachment, Ticket, TicketLink
 from loopdesk.tickets.services import MAX_NOTE
 from loopdesk.workbench.actions import DANGEROUS, PRIMARY, RELOAD, ActionForm, posted_version, stale_message
 from loopdesk.workbench.common import numbered_ticket, raise_for_domain_error, staff_required, typed_number
+from loopdesk.workbench.forms import TextField
 from loopdesk.workbench.sla import badge, due_badge
 from loopdesk.workbench.views.dialogs import done, run_service, status_for
 
@@ -77,7 +78,7 @@ class CommitTimeForm(forms.Form):
 
     committed_at = forms.DateTimeField(label=_("New committed time"), input_formats=["%Y-%m-%dT%H:%M",
                                                                                     "%Y-%m-%d %H:%M"])
-    reason = forms.CharField(label=_("Why it changes (the customer sees it)"), max_length=MAX_NOTE)
+    reason = TextField(label=_("Why it changes (the customer sees it)"), max_length=MAX_NOTE)  # a text box
     version = forms.IntegerField(min_value=0, error_messages={"required": RELOAD, "invalid": RELOAD,
                                                               "min_value": RELOAD})
 
@@ -102,6 +103,8 @@ def ticket_context(request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
     callback_task = open_callback_for(ticket)
     return {
         "callback_task": callback_task,
+        # Whoever may record it (the first responder, the unit's front line: the next shift, or when they left).
+        "callback_ours": bool(callback_task and policy.is_first_responder_side(user, ticket)),
         "callback_badge": due_badge(callback_task.due_at, now) if callback_task else None,
         "ticket": ticket,
         "badge": badge(ticket, now),
