@@ -64,6 +64,20 @@ def post_admin_change(client: Any, url: str, data: dict[str, Any], **extra: Any)
     return client.post(url, {**data, "edit_state": found.group(1)}, **extra)
 
 
+def staff_client(world: World, key: str, *, language: str | None = None, superuser: bool = False) -> Any:
+    """A test client signed in as the world's user `key`, made staff (and superuser when asked), asking for
+    `language` ("en", "zh-hans") when given: the admin pages' tests."""
+    from django.test import Client
+
+    user = world.users[key]
+    user.is_staff = True
+    user.is_superuser = user.is_superuser or superuser
+    user.save(update_fields=["is_staff", "is_superuser"])
+    client = Client(headers={"accept-language": language} if language else None)
+    client.force_login(user)
+    return client
+
+
 @pytest.fixture
 def allow_loopback_callbacks(settings: Any) -> None:
     """Event callbacks to 127.0.0.1 / ::1 allowed, as a deployment allows them with LOOPDESK_WEBHOOK_ALLOWED_NETWORKS

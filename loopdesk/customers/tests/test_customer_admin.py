@@ -8,18 +8,13 @@ from typing import Any
 
 from django.test import Client
 
-from loopdesk.conftest import World, _staff, _unit, post_admin_change
+from loopdesk.conftest import World, _staff, _unit, post_admin_change, staff_client
 from loopdesk.customers.models import Customer
 from loopdesk.org.choices import Role, UnitFunction, UnitLevel
 
 
 def _admin(world: World) -> Client:
-    user = world.users["admin"]
-    user.is_staff = user.is_superuser = True
-    user.save(update_fields=["is_staff", "is_superuser"])
-    client = Client()
-    client.force_login(user)
-    return client
+    return staff_client(world, "admin", superuser=True)
 
 
 def _form(customer: Customer, **changes: Any) -> dict[str, Any]:

@@ -7,18 +7,13 @@ from __future__ import annotations
 from django.contrib.auth.models import Group, Permission
 from django.test import Client
 
-from loopdesk.conftest import World
+from loopdesk.conftest import World, staff_client
 from loopdesk.notify.models import CustomerMessage
 from loopdesk.surveys import services
 
 
 def _client(world: World, key: str) -> Client:
-    user = world.users[key]
-    user.is_staff = True
-    user.save(update_fields=["is_staff"])
-    client = Client(headers={"accept-language": "en"})
-    client.force_login(user)
-    return client
+    return staff_client(world, key, language="en")
 
 
 def test_a_city_auditor_reads_only_the_citys_sms_of_no_work_order(world: World) -> None:

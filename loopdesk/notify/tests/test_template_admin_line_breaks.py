@@ -5,19 +5,13 @@ template editor."""
 
 from __future__ import annotations
 
-from django.test import Client
-
-from loopdesk.conftest import World, post_admin_change
+from loopdesk.conftest import World, post_admin_change, staff_client
 from loopdesk.notify.models import MAX_SMS_TEXT, MessageTemplate
 
 
 def test_a_multi_line_template_within_the_limit_is_saved_in_the_admin(world: World) -> None:
     template = MessageTemplate.objects.get(kind="ack")  # the built-in texts are stored rows
-    admin = world.users["admin"]
-    admin.is_superuser = admin.is_staff = True
-    admin.save(update_fields=["is_superuser", "is_staff"])
-    client = Client(headers={"accept-language": "en"})
-    client.force_login(admin)
+    client = staff_client(world, "admin", language="en", superuser=True)
     lines = "\n".join(["工单{number}已受理。"] + ["信号时好时坏，请尽快处理"] * 37)
     text = lines + "好" * (MAX_SMS_TEXT - len(lines))
     assert len(text) == MAX_SMS_TEXT

@@ -7,17 +7,12 @@ import datetime as dt
 from django.test import Client
 from django.utils import timezone
 
-from loopdesk.conftest import World
+from loopdesk.conftest import World, staff_client
 from loopdesk.reports.models import ImportJob, ImportRun, StoredReport
 
 
 def _admin(world: World) -> Client:
-    user = world.users["admin"]
-    user.is_staff = user.is_superuser = True
-    user.save(update_fields=["is_staff", "is_superuser"])
-    client = Client()
-    client.force_login(user)
-    return client
+    return staff_client(world, "admin", superuser=True)
 
 
 def test_stored_reports_and_imports_show_their_kind_and_scope_by_name(world: World) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 from django.contrib.auth.models import Group, Permission
 from django.test import Client
 
-from loopdesk.conftest import World, post_admin_change
+from loopdesk.conftest import World, post_admin_change, staff_client
 from loopdesk.core.reference import SUPERVISOR_PERMISSIONS, _seed_groups
 from loopdesk.org.choices import Role
 from loopdesk.reports import measures as m
@@ -36,12 +36,7 @@ def _supervisor_client(world: World) -> Client:
 
 def _admin_client(world: World) -> Client:
     """Signed in as the world's administrator, made a superuser (edits every scheme)."""
-    user = world.users["admin"]
-    user.is_staff = user.is_superuser = True
-    user.save(update_fields=["is_staff", "is_superuser"])
-    client = Client()
-    client.force_login(user)
-    return client
+    return staff_client(world, "admin", superuser=True)
 
 
 def _jm_scheme(client: Client) -> AssessmentScheme:

@@ -8,18 +8,13 @@ from __future__ import annotations
 from django.contrib.auth.models import Group, Permission
 from django.test import Client
 
-from loopdesk.conftest import World
+from loopdesk.conftest import World, staff_client
 from loopdesk.surveys import services
 from loopdesk.surveys.models import InboundSms
 
 
 def _client(world: World, key: str) -> Client:
-    user = world.users[key]
-    user.is_staff = True
-    user.save(update_fields=["is_staff"])
-    client = Client(headers={"accept-language": "en"})
-    client.force_login(user)
-    return client
+    return staff_client(world, key, language="en")
 
 
 def test_a_city_auditor_reads_only_the_inbound_sms_of_the_city(world: World) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from django.contrib.auth.models import Group, Permission
 from django.test import Client
 
-from loopdesk.conftest import World
+from loopdesk.conftest import World, staff_client
 from loopdesk.surveys import services
 from loopdesk.surveys.models import InboundSms, SpamReport
 
@@ -15,12 +15,7 @@ NUMBER = "13912345678"
 
 
 def _client(world: World, key: str) -> Client:
-    user = world.users[key]
-    user.is_staff = True
-    user.save(update_fields=["is_staff"])
-    client = Client(headers={"accept-language": "zh-hans"})
-    client.force_login(user)
-    return client
+    return staff_client(world, key, language="zh-hans")
 
 
 def test_an_auditor_sees_the_numbers_masked_and_an_administrator_in_full(world: World) -> None:
