@@ -118,6 +118,22 @@ class World:
             values["customer"] = self.customer()
         return values
 
+    def replied_ticket(self, *, answered: bool = False) -> Any:
+        """A complaint the agent registered at T0 and dispatched to network maintenance, accepted an hour later and
+        replied ("已处理") at T0 + 2 h by the specialist; answered to the customer at T0 + 3 h when asked."""
+        from loopdesk.tickets import services
+
+        hour = dt.timedelta(hours=1)
+        t = services.do_create_ticket(acting_user=self.user("agent"), now=T0, dispatch=True,
+                                      dispatch_to=self.units["netmaint"], **self.ticket_kwargs())
+        t = services.do_accept_ticket(acting_user=self.user("specialist"), ticket=t, now=T0 + hour)
+        t = services.do_reply_ticket(acting_user=self.user("specialist"), ticket=t, resolution="已处理",
+                                     now=T0 + 2 * hour)
+        if answered:
+            t = services.do_answer_customer(acting_user=self.user("agent"), ticket=t, answer="已告知",
+                                            now=T0 + 3 * hour)
+        return t
+
 
 def _unit(world: World, key: str, name: str, parent: OrgUnit | None, level: str, function: str,
           region: str = "JM") -> OrgUnit:

@@ -10,17 +10,13 @@ from loopdesk.conftest import T0, World
 from loopdesk.followup.models import StaffAlert
 from loopdesk.followup.services import _alert_crossings, handlers_of
 from loopdesk.org.models import User
-from loopdesk.tickets import services as s
 from loopdesk.tickets.models import Ticket
 
 H = dt.timedelta(hours=1)
 
 
 def _replied(world: World) -> Ticket:
-    t = s.do_create_ticket(acting_user=world.user("agent"), now=T0, dispatch=True,
-                           dispatch_to=world.units["netmaint"], **world.ticket_kwargs())
-    t = s.do_accept_ticket(acting_user=world.user("specialist"), ticket=t, now=T0 + H)
-    return s.do_reply_ticket(acting_user=world.user("specialist"), ticket=t, resolution="已处理", now=T0 + 2 * H)
+    return world.replied_ticket()
 
 
 def test_the_unit_hears_of_a_work_order_whose_named_handler_left(world: World) -> None:

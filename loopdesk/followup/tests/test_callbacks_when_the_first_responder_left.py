@@ -21,10 +21,7 @@ H = dt.timedelta(hours=1)
 
 
 def _replied(world: World) -> Ticket:
-    t = s.do_create_ticket(acting_user=world.user("agent"), now=T0, dispatch=True,
-                           dispatch_to=world.units["netmaint"], **world.ticket_kwargs())
-    t = s.do_accept_ticket(acting_user=world.user("specialist"), ticket=t, now=T0 + H)
-    return s.do_reply_ticket(acting_user=world.user("specialist"), ticket=t, resolution="已处理", now=T0 + 2 * H)
+    return world.replied_ticket()
 
 
 def _listed(world: World, key: str) -> list[int]:

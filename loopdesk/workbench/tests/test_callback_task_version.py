@@ -14,7 +14,6 @@ from loopdesk.conftest import T0, World
 from loopdesk.core.errors import ConflictError
 from loopdesk.followup import services as f
 from loopdesk.followup.models import CallbackTask
-from loopdesk.tickets import services as s
 from loopdesk.tickets.choices import Status
 from loopdesk.tickets.models import Ticket
 
@@ -22,11 +21,7 @@ H = dt.timedelta(hours=1)
 
 
 def _answered(world: World) -> Ticket:
-    t = s.do_create_ticket(acting_user=world.user("agent"), now=T0, dispatch=True,
-                           dispatch_to=world.units["netmaint"], **world.ticket_kwargs())
-    t = s.do_accept_ticket(acting_user=world.user("specialist"), ticket=t, now=T0 + H)
-    t = s.do_reply_ticket(acting_user=world.user("specialist"), ticket=t, resolution="已处理", now=T0 + 2 * H)
-    return s.do_answer_customer(acting_user=world.user("agent"), ticket=t, answer="已告知", now=T0 + 3 * H)
+    return world.replied_ticket(answered=True)
 
 
 def test_a_stale_version_is_a_conflict_and_nothing_is_recorded(world: World) -> None:

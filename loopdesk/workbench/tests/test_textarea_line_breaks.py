@@ -8,10 +8,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from loopdesk.conftest import T0, World
+from loopdesk.conftest import World
 from loopdesk.followup.models import CallbackTask
 from loopdesk.notify.models import MAX_SMS_TEXT, MessageTemplate
-from loopdesk.tickets import services as s
 from loopdesk.tickets.models import Ticket, TicketEvent
 from loopdesk.tickets.services import MAX_DESCRIPTION, MAX_NOTE
 
@@ -39,11 +38,7 @@ def test_a_multi_line_sms_template_within_the_limit_is_saved(world: World, clien
 
 
 def _answered(world: World) -> Ticket:
-    t = s.do_create_ticket(acting_user=world.user("agent"), now=T0, dispatch=True,
-                           dispatch_to=world.units["netmaint"], **world.ticket_kwargs())
-    t = s.do_accept_ticket(acting_user=world.user("specialist"), ticket=t, now=T0 + H)
-    t = s.do_reply_ticket(acting_user=world.user("specialist"), ticket=t, resolution="已处理", now=T0 + 2 * H)
-    return s.do_answer_customer(acting_user=world.user("agent"), ticket=t, answer="已告知", now=T0 + 3 * H)
+    return world.replied_ticket(answered=True)
 
 
 def test_a_multi_line_callback_note_within_the_limit_is_recorded(world: World, client_for: Any) -> None:
