@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.validators import ProhibitNullCharactersValidator
+from django.http import QueryDict
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
@@ -28,9 +29,17 @@ def _not_text(field: serializers.Field, value: Any) -> bool:
     return isinstance(field, serializers.CharField) and not isinstance(value, str)
 
 
+def _not_integer(field: serializers.Field, value: Any) -> bool:
+    """An integer field given something else than a JSON integer: "1" for a version, true (1) or 2.0 were taken as
+    the number (DRF's IntegerField reads text and whole decimals)."""
+    return (value is not None and isinstance(field, serializers.IntegerField)
+            and (isinstance(value, bool) or not isinstance(value, int)))
+
+
 class StrictInputSerializer(serializers.Serializer):
     """Input: an attribute the endpoint does not know is a 400 naming it, not silently dropped; a text attribute
-    given a number or a boolean is a 400 naming it, not turned into text."""
+    given a number or a boolean is a 400 naming it, not turned into text; in a JSON body, an integer attribute given
+    text, a boolean or a decimal is a 400 naming it (a form or a query string has only text: read as DRF does)."""
 
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, dict):
@@ -41,6 +50,11 @@ class StrictInputSerializer(serializers.Serializer):
             if not_text:
                 raise serializers.ValidationError({key: [serializers.CharField.default_error_messages["invalid"]]
                                                    for key in not_text})
+            if not isinstance(data, QueryDict):
+                not_integer = [key for key, value in data.items() if _not_integer(self.fields[key], value)]
+                if not_integer:
+                    raise serializers.ValidationError({
+                        key: [serializers.IntegerField.default_error_messages["invalid"]] for key in not_integer})
         return super().to_internal_value(data)
 
 
