@@ -29,17 +29,25 @@ def _not_text(field: serializers.Field, value: Any) -> bool:
     return isinstance(field, serializers.CharField) and not isinstance(value, str)
 
 
-def _not_integer(field: serializers.Field, value: Any) -> bool:
-    """An integer field given something else than a JSON integer: "1" for a version, true (1) or 2.0 were taken as
-    the number (DRF's IntegerField reads text and whole decimals)."""
-    return (value is not None and isinstance(field, serializers.IntegerField)
-            and (isinstance(value, bool) or not isinstance(value, int)))
+def _not_integer(field: serializers.Field, value: Any) -> str:
+    """The error of an integer field (or an id) given something else than a JSON integer: "1" for a version, "5"
+    for a category, or 2.0 were taken as the number (DRF reads text and whole decimals); "" when an integer."""
+    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+        return ""
+    if isinstance(field, serializers.IntegerField):
+        return str(field.error_messages["invalid"])
+    if isinstance(field, serializers.PrimaryKeyRelatedField):
+        return str(field.error_messages["incorrect_type"]).format(data_type=type(value).__name__)
+    return ""
 
 
 class StrictInputSerializer(serializers.Serializer):
     """Input: an attribute the endpoint does not know is a 400 naming it, not silently dropped; a text attribute
-    given a number or a boolean is a 400 naming it, not turned into text; in a JSON body, an integer attribute given
-    text, a boolean or a decimal is a 400 naming it (a form or a query string has only text: read as DRF does)."""
+    given a number or a boolean is a 400 naming it, not turned into text; in a JSON body, an integer attribute or an
+    id given text, a boolean or a decimal is a 400 naming it (a form or a query string has only text: read as
+    DRF does)."""
+
+    reads_text_only = False  # True for a query string's serializer: its values are text, whatever they stand for
 
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, dict):
@@ -50,11 +58,11 @@ class StrictInputSerializer(serializers.Serializer):
             if not_text:
                 raise serializers.ValidationError({key: [serializers.CharField.default_error_messages["invalid"]]
                                                    for key in not_text})
-            if not isinstance(data, QueryDict):
-                not_integer = [key for key, value in data.items() if _not_integer(self.fields[key], value)]
+            if not self.reads_text_only and not isinstance(data, QueryDict):
+                not_integer = {key: [error] for key, value in data.items()
+                               if (error := _not_integer(self.fields[key], value))}
                 if not_integer:
-                    raise serializers.ValidationError({
-                        key: [serializers.IntegerField.default_error_messages["invalid"]] for key in not_integer})
+                    raise serializers.ValidationError(not_integer)
         return super().to_internal_value(data)
 
 
@@ -234,6 +242,8 @@ class ActionSerializer(StrictInputSerializer):
 
 
 class RoutePreviewQuerySerializer(StrictInputSerializer):
+    reads_text_only = True
+
     category = serializers.PrimaryKeyRelatedField(queryset=Category.objects.filter(is_active=True),
                                                   error_messages=CATEGORY_ERRORS)
     contact_type = serializers.ChoiceField(choices=ContactType.choices)

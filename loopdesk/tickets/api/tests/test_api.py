@@ -735,3 +735,16 @@ def test_a_form_posts_the_version_as_text_and_is_read(world: World) -> None:
                                             {"version": str(t.version), "reason": "客户撤诉"})
     assert response.status_code == 200, response.content
     assert Ticket.objects.get(pk=t.pk).status == Status.WITHDRAWN
+
+
+def test_an_id_as_text_is_400_naming_it_and_nothing_is_stored(world: World) -> None:
+    """"category": "5" was read as the category 5 (DRF reads text as an id); the schema says integer."""
+    category = world.categories["indoor"]
+    payload = {"msisdn": "13912345678", "contact_type": "complaint", "category": str(category.pk),
+               "channel": "hotline", "description": "室内无信号"}
+    response = as_user(world, "agent").post("/api/tickets/", payload, format="json", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 400, response.content
+    assert response.json()["errors"] == {"category": ["Give the category's numeric id (listed at /api/categories/)."]}
+    assert not Ticket.objects.exists()
+    assert as_user(world, "agent").post("/api/tickets/", {**payload, "category": category.pk},
+                                        format="json").status_code == 201
