@@ -29,10 +29,15 @@ def _not_text(field: serializers.Field, value: Any) -> bool:
     return isinstance(field, serializers.CharField) and not isinstance(value, str)
 
 
-def _not_integer(field: serializers.Field, value: Any) -> str:
-    """The error of an integer field (or an id) given something else than a JSON integer: "1" for a version, "5"
-    for a category, or 2.0 were taken as the number (DRF reads text and whole decimals); "" when an integer."""
-    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+def _wrong_json_type(field: serializers.Field, value: Any) -> str:
+    """The error of an integer field (or an id) given something else than a JSON integer, or of a boolean field given
+    something else than true or false: "1" for a version, "5" for a category, 2.0, or "yes" for dispatch were read
+    as the number or the truth (DRF reads text and whole decimals); "" when of the right type."""
+    if value is None:
+        return ""
+    if isinstance(field, serializers.BooleanField):  # "dispatch": "yes", 1 or "0" were read as true / false
+        return "" if isinstance(value, bool) else str(field.error_messages["invalid"])
+    if isinstance(value, int) and not isinstance(value, bool):
         return ""
     if isinstance(field, serializers.IntegerField):
         return str(field.error_messages["invalid"])
@@ -60,7 +65,7 @@ class StrictInputSerializer(serializers.Serializer):
                                                    for key in not_text})
             if not self.reads_text_only and not isinstance(data, QueryDict):
                 not_integer = {key: [error] for key, value in data.items()
-                               if (error := _not_integer(self.fields[key], value))}
+                               if (error := _wrong_json_type(self.fields[key], value))}
                 if not_integer:
                     raise serializers.ValidationError(not_integer)
         return super().to_internal_value(data)

@@ -748,3 +748,13 @@ def test_an_id_as_text_is_400_naming_it_and_nothing_is_stored(world: World) -> N
     assert not Ticket.objects.exists()
     assert as_user(world, "agent").post("/api/tickets/", {**payload, "category": category.pk},
                                         format="json").status_code == 201
+
+
+@pytest.mark.parametrize("dispatch", ["yes", 1, "0"])
+def test_a_text_or_number_for_dispatch_is_400_naming_it_and_nothing_is_stored(world: World, dispatch) -> None:
+    payload = {"msisdn": "13912345678", "contact_type": "complaint", "category": world.categories["indoor"].pk,
+               "channel": "hotline", "description": "室内无信号", "dispatch": dispatch}
+    response = as_user(world, "agent").post("/api/tickets/", payload, format="json", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 400, response.content
+    assert response.json()["errors"] == {"dispatch": ["Must be a valid boolean."]}
+    assert not Ticket.objects.exists()
