@@ -971,9 +971,7 @@ T: dict[str, str] = {
         "请重新读取，并使用新的 ETag 提交修改。",
     "A new trouble ticket has no notes or attachments yet: leave out the id.":
         "新故障单还没有备注或附件：请不要提供 id。",
-    "This mobile number belongs to a known customer with another name; the name is changed in the customer "
-    "profile, not by registering a trouble ticket: leave out the name.":
-        "此手机号码属于已有客户，其姓名与所填不同；姓名须在客户资料中修改，不能通过登记故障单修改：请不要提供 name。",
+    "Name given by %(integration)s: %(name)s": "%(integration)s 提供的姓名：%(name)s",
     "This trouble ticket has no note %(id)s.": "此故障单没有备注 %(id)s。",
     "Trouble ticket %(id)s has no attachment %(attachment)s.": "故障单 %(id)s 没有附件 %(attachment)s。",
     "Registered through %(channel)s": "经%(channel)s受理",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.validators import ProhibitNullCharactersValidator
+from django.http import QueryDict
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
@@ -28,9 +29,30 @@ def _not_text(field: serializers.Field, value: Any) -> bool:
     return isinstance(field, serializers.CharField) and not isinstance(value, str)
 
 
+def _wrong_json_type(field: serializers.Field, value: Any) -> str:
+    """The error of an integer field (or an id) given something else than a JSON integer, or of a boolean field given
+    something else than true or false: "1" for a version, "5" for a category, 2.0, or "yes" for dispatch were read
+    as the number or the truth (DRF reads text and whole decimals); "" when of the right type."""
+    if value is None:
+        return ""
+    if isinstance(field, serializers.BooleanField):  # "dispatch": "yes", 1 or "0" were read as true / false
+        return "" if isinstance(value, bool) else str(field.error_messages["invalid"])
+    if isinstance(value, int) and not isinstance(value, bool):
+        return ""
+    if isinstance(field, serializers.IntegerField):
+        return str(field.error_messages["invalid"])
+    if isinstance(field, serializers.PrimaryKeyRelatedField):
+        return str(field.error_messages["incorrect_type"]).format(data_type=type(value).__name__)
+    return ""
+
+
 class StrictInputSerializer(serializers.Serializer):
     """Input: an attribute the endpoint does not know is a 400 naming it, not silently dropped; a text attribute
-    given a number or a boolean is a 400 naming it, not turned into text."""
+    given a number or a boolean is a 400 naming it, not turned into text; in a JSON body, an integer attribute or an
+    id given text, a boolean or a decimal is a 400 naming it (a form or a query string has only text: read as
+    DRF does)."""
+
+    reads_text_only = False  # True for a query string's serializer: its values are text, whatever they stand for
 
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, dict):
@@ -41,6 +63,11 @@ class StrictInputSerializer(serializers.Serializer):
             if not_text:
                 raise serializers.ValidationError({key: [serializers.CharField.default_error_messages["invalid"]]
                                                    for key in not_text})
+            if not self.reads_text_only and not isinstance(data, QueryDict):
+                not_integer = {key: [error] for key, value in data.items()
+                               if (error := _wrong_json_type(self.fields[key], value))}
+                if not_integer:
+                    raise serializers.ValidationError(not_integer)
         return super().to_internal_value(data)
 
 
@@ -220,6 +247,8 @@ class ActionSerializer(StrictInputSerializer):
 
 
 class RoutePreviewQuerySerializer(StrictInputSerializer):
+    reads_text_only = True
+
     category = serializers.PrimaryKeyRelatedField(queryset=Category.objects.filter(is_active=True),
                                                   error_messages=CATEGORY_ERRORS)
     contact_type = serializers.ChoiceField(choices=ContactType.choices)

@@ -90,28 +90,41 @@ def _customer_name_errors(index: int, party: dict[str, Any]) -> dict[str, list[s
     return {}
 
 
-def _customer_for(user: Any, msisdn: str, index: int, name: str) -> Customer:
-    """The customer by mobile number, with the name the caller sent never dropped: a new customer record gets it; a
-    known customer without a name gets it (audited); a known customer with another name is a 400 naming it (the
-    profile's name is changed there, not by registering a ticket)."""
-    field = f"relatedParty[{index}].name"
+def _customer_for(user: Any, msisdn: str, name: str) -> Customer:
+    """The customer by mobile number. A new customer record, or a known customer without a name, gets the name the
+    caller sent (audited); a known customer's stored name is kept whatever was sent (the profile's name is changed
+    there, not by registering a ticket). Never refused for the name: a 400 on a name that differs from the stored
+    one would tell any caller whether a guessed name belongs to a mobile number; the name sent is kept on the ticket
+    instead (`_name_given_note`)."""
     try:
         customer = get_or_create_customer(msisdn=msisdn, acting_user=user, defaults={"name": name} if name else None)
     except ValidationFailed as exc:
         raise ValidationFailed(field="relatedParty", message=exc.message) from None
-    if not name or customer.name.strip() == name:
+    if not name or customer.name.strip():
         return customer
     # Only if the record still has the (empty) name read: a name given meanwhile by another request is kept.
-    if customer.name.strip() or not Customer.objects.filter(pk=customer.pk, name=customer.name).update(name=name):
+    if Customer.objects.filter(pk=customer.pk, name=customer.name).update(name=name):
+        customer.name = name
+        record_audit(user, "customer.update", customer, data={"fields": ["name"]})
+    else:
         customer.refresh_from_db(fields=["name"])
-        if customer.name.strip() == name:
-            return customer
-        raise ValidationFailed(field=field, message=_(
-            "This mobile number belongs to a known customer with another name; the name is changed in the customer "
-            "profile, not by registering a trouble ticket: leave out the name."))
-    customer.name = name
-    record_audit(user, "customer.update", customer, data={"fields": ["name"]})
     return customer
+
+
+def customer_name_sent(data: dict[str, Any]) -> bool:
+    """Whether a POST sends the customer's name (kept as a note on the ticket, `_name_given_note`)."""
+    return any(_role(p) == mapping.CUSTOMER_ROLE.lower() and (p.get("name") or "").strip()
+               for p in data.get("relatedParty") or [])
+
+
+def _name_given_note(user: Any, token: ApiToken | None, ticket: Ticket, name: str) -> None:
+    """The customer's name as the caller sent it, an internal note on the new ticket: nothing is dropped when it
+    differs from the stored name, and the note is there whether it differs or not, so that the response (which shows
+    internal notes to the integration) does not tell whether the name sent is the customer's."""
+    if name:
+        integration = token.name if token is not None else system_of(token)
+        services.do_add_note(acting_user=user, ticket=ticket, visibility=Visibility.INTERNAL, text=_stored(
+            _("Name given by %(integration)s: %(name)s"), integration=integration, name=name))
 
 
 NOTE_TYPES = ("Note", "InternalNote", "CustomerNote")
@@ -322,7 +335,8 @@ def _create_ticket(user: Any, token: ApiToken | None, data: dict[str, Any]) -> T
     external = {system_of(token): data["externalId"]} if data.get("externalId") else None
     try:
         with transaction.atomic():
-            customer = _customer_for(user, msisdn, customer_index, (customer_party.get("name") or "").strip())
+            customer_name = (customer_party.get("name") or "").strip()
+            customer = _customer_for(user, msisdn, customer_name)
             ticket = services.do_create_ticket(
                 acting_user=user, customer=customer, contact_type=contact_type or "", category=category,
                 channel=channel, description=data["description"], priority=priority or "", title=data.get("name", ""),
@@ -330,6 +344,7 @@ def _create_ticket(user: Any, token: ApiToken | None, data: dict[str, Any]) -> T
                 requested_resolution_at=data.get("requestedResolutionDate"), external_refs=external, parent=parent,
                 dispatch=status == mapping.IN_PROGRESS, dispatch_note=reason,
             )
+            _name_given_note(user, token, ticket, customer_name)
             _add_notes(user, ticket, data.get("note") or [])
             for upload, item in zip(uploads, attachments, strict=True):
                 services.do_add_attachment(acting_user=user, ticket=ticket, upload=upload,

@@ -380,10 +380,12 @@ class TroubleTicketListView(TmfView):
         data = _validated(serializers.TroubleTicketCreateSerializer, request)
         ticket = operations.create_ticket(request.user, request_token(request), data)
         # A request with only what the creation itself writes is shown from what it wrote (no read-back);
-        # notes, attachments and relationships go through other services: then the ticket is read back.
+        # notes (also the customer's name sent, kept as one), attachments and relationships go through other
+        # services: then the ticket is read back.
         linked = [r for r in data.get("troubleTicketRelationship") or []
                   if r["relationshipType"].strip().lower() != "ischild"]  # a parent is linked by the creation
-        shown = None if data.get("note") or data.get("attachment") or linked else as_created(ticket)
+        noted = data.get("note") or operations.customer_name_sent(data)
+        shown = None if noted or data.get("attachment") or linked else as_created(ticket)
         if shown is None:
             # What the request did not send, the new ticket does not have: no query for it.
             empty = tuple(name for name, sent in (

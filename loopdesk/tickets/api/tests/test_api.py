@@ -702,3 +702,59 @@ def test_the_detail_says_why_a_work_order_was_rejected(world: World) -> None:
     body = client.get(f"/api/tickets/{duplicate.pk}/").json()
     assert (body["reject_reason"], body["duplicate_of"]) == ("duplicate", original.pk)
     assert client.get(f"/api/tickets/{original.pk}/").json()["reject_reason"] == ""
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"version": "1"}, "version"),
+    ({"version": True}, "version"),
+    ({"version": 1.0}, "version"),
+    ({"version": 1, "reason": "invalid", "duplicate_of": "7"}, "duplicate_of"),
+])
+def test_a_text_boolean_or_decimal_for_an_integer_is_400_naming_it_in_the_users_language(world: World, body,
+                                                                                         field) -> None:
+    """As a number for a text (e47308d): "version": "1" was taken as 1, true as 1 (JSON has integers)."""
+    t = make(world)[0]
+    action = "reject" if "duplicate_of" in body else "withdraw"
+    for language, message in (("en", "A valid integer is required."), ("zh-hans", None)):
+        response = as_user(world, "agent").post(f"/api/tickets/{t.pk}/actions/{action}/", body, format="json",
+                                                HTTP_ACCEPT_LANGUAGE=language)
+        assert response.status_code == 400, response.content
+        errors = response.json()["errors"]
+        assert list(errors) == [field]
+        if message:
+            assert errors[field] == [message]
+        else:
+            assert errors[field][0] != "A valid integer is required." and "整数" in errors[field][0]
+    assert Ticket.objects.get(pk=t.pk).status == Status.NEW and Ticket.objects.get(pk=t.pk).version == t.version
+
+
+def test_a_form_posts_the_version_as_text_and_is_read(world: World) -> None:
+    """A form (the browsable API) has only text: its "1" is the version, as before."""
+    t = make(world)[0]
+    response = as_user(world, "agent").post(f"/api/tickets/{t.pk}/actions/withdraw/",
+                                            {"version": str(t.version), "reason": "客户撤诉"})
+    assert response.status_code == 200, response.content
+    assert Ticket.objects.get(pk=t.pk).status == Status.WITHDRAWN
+
+
+def test_an_id_as_text_is_400_naming_it_and_nothing_is_stored(world: World) -> None:
+    """"category": "5" was read as the category 5 (DRF reads text as an id); the schema says integer."""
+    category = world.categories["indoor"]
+    payload = {"msisdn": "13912345678", "contact_type": "complaint", "category": str(category.pk),
+               "channel": "hotline", "description": "室内无信号"}
+    response = as_user(world, "agent").post("/api/tickets/", payload, format="json", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 400, response.content
+    assert response.json()["errors"] == {"category": ["Give the category's numeric id (listed at /api/categories/)."]}
+    assert not Ticket.objects.exists()
+    assert as_user(world, "agent").post("/api/tickets/", {**payload, "category": category.pk},
+                                        format="json").status_code == 201
+
+
+@pytest.mark.parametrize("dispatch", ["yes", 1, "0"])
+def test_a_text_or_number_for_dispatch_is_400_naming_it_and_nothing_is_stored(world: World, dispatch) -> None:
+    payload = {"msisdn": "13912345678", "contact_type": "complaint", "category": world.categories["indoor"].pk,
+               "channel": "hotline", "description": "室内无信号", "dispatch": dispatch}
+    response = as_user(world, "agent").post("/api/tickets/", payload, format="json", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 400, response.content
+    assert response.json()["errors"] == {"dispatch": ["Must be a valid boolean."]}
+    assert not Ticket.objects.exists()
