@@ -194,6 +194,8 @@ T: dict[str, str] = {
     "reason": "原因",
     "note": "备注",
     "resolved at": "处理完成时间",
+    "resolved by": "处理人",
+    "assignee": "回访人",
     "resolution note": "处理说明",
     "escalation": "升级",
     "escalations": "升级",

@@ -85,7 +85,8 @@ class SlaWatch(models.Model):
     the number of open tickets.
     """
 
-    ticket = models.ForeignKey("tickets.Ticket", on_delete=models.CASCADE, related_name="+")
+    ticket = models.ForeignKey("tickets.Ticket", on_delete=models.CASCADE, related_name="+",
+                               verbose_name=_("work order"))
     kind = models.CharField(_("kind"), max_length=16, choices=WatchKind.choices)
     fire_at = models.DateTimeField(_("fires at"))
     due_at = models.DateTimeField(_("due at"), null=True, blank=True)
@@ -110,8 +111,10 @@ class AlertKind(models.TextChoices):
 class StaffAlert(models.Model):
     """A message to one member of staff about one ticket (shown in the workbench); unique per occasion."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="followup_alerts")
-    ticket = models.ForeignKey("tickets.Ticket", on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="followup_alerts",
+                             verbose_name=_("staff member"))
+    ticket = models.ForeignKey("tickets.Ticket", on_delete=models.CASCADE, null=True, blank=True, related_name="+",
+                               verbose_name=_("work order"))
     kind = models.CharField(_("kind"), max_length=20, choices=AlertKind.choices)
     occasion = models.CharField(_("occasion"), max_length=100, help_text=_("Makes a repeated sweep harmless."))
     message = models.CharField(_("message"), max_length=300)
@@ -143,7 +146,8 @@ class EscalationReason(models.TextChoices):
 class Escalation(models.Model):
     """A ticket handed to the service supervisors for follow-up; resolved by a supervisor with a note."""
 
-    ticket = models.ForeignKey("tickets.Ticket", on_delete=models.CASCADE, related_name="escalations")
+    ticket = models.ForeignKey("tickets.Ticket", on_delete=models.CASCADE, related_name="escalations",
+                               verbose_name=_("work order"))
     reason = models.CharField(_("reason"), max_length=20, choices=EscalationReason.choices)
     occasion = models.CharField(_("occasion"), max_length=100, unique=True)
     note = models.CharField(_("note"), max_length=300, blank=True)
@@ -154,7 +158,8 @@ class Escalation(models.Model):
     )
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
     resolved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("resolved by"),
     )
     resolution_note = models.TextField(_("resolution note"), blank=True)
 
@@ -173,9 +178,11 @@ class CallbackStatus(models.TextChoices):
 class CallbackTask(models.Model):
     """A callback (回访) the first responder owes the customer after the department replied."""
 
-    ticket = models.ForeignKey("tickets.Ticket", on_delete=models.CASCADE, related_name="callback_tasks")
+    ticket = models.ForeignKey("tickets.Ticket", on_delete=models.CASCADE, related_name="callback_tasks",
+                               verbose_name=_("work order"))
     cycle = models.PositiveSmallIntegerField(_("handling cycle"), default=0, help_text=_("Times reopened before."))
-    assignee = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="callback_tasks")
+    assignee = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="callback_tasks",
+                                 verbose_name=_("assignee"))
     due_at = models.DateTimeField(_("due at"))
     status = models.CharField(_("status"), max_length=16, choices=CallbackStatus.choices, default=CallbackStatus.OPEN)
     verdict = models.CharField(_("verdict"), max_length=16, blank=True)

@@ -140,7 +140,8 @@ class CustomerMessage(models.Model):
 class ProgressSchedule(models.Model):
     """When an open ticket's customer is next owed a progress update (one row per ticket)."""
 
-    ticket = models.OneToOneField("tickets.Ticket", on_delete=models.CASCADE, primary_key=True, related_name="+")
+    ticket = models.OneToOneField("tickets.Ticket", on_delete=models.CASCADE, primary_key=True, related_name="+",
+                                  verbose_name=_("work order"))
     next_at = models.DateTimeField(_("next update at"), db_index=True)
 
     class Meta:

@@ -84,7 +84,8 @@ class InboundSms(models.Model):
     text = models.CharField(_("text"), max_length=1000)
     received_at = models.DateTimeField(_("received at"))
     outcome = models.CharField(_("outcome"), max_length=12, choices=InboundOutcome.choices)
-    survey = models.ForeignKey(Survey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    survey = models.ForeignKey(Survey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                               verbose_name=_("survey"))
 
     class Meta:
         verbose_name = _("inbound SMS")
@@ -110,10 +111,12 @@ class SpamNumber(models.Model):
 class SpamReport(models.Model):
     """One customer's report (a forwarded spam SMS) of one number."""
 
-    spam_number = models.ForeignKey(SpamNumber, on_delete=models.CASCADE, related_name="reports")
+    spam_number = models.ForeignKey(SpamNumber, on_delete=models.CASCADE, related_name="reports",
+                                    verbose_name=_("reported spam number"))
     reporter = models.CharField(_("reporter"), max_length=11)
     content = models.CharField(_("content"), max_length=1000)
-    inbound = models.OneToOneField(InboundSms, on_delete=models.CASCADE, related_name="+")
+    inbound = models.OneToOneField(InboundSms, on_delete=models.CASCADE, related_name="+",
+                                   verbose_name=_("inbound SMS"))
     created_at = models.DateTimeField(_("reported at"))
 
     class Meta:
