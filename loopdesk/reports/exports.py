@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import IO, Any
 
 from django.db.models import QuerySet
+from django.db.models.functions import Coalesce
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from openpyxl import Workbook
@@ -143,12 +144,22 @@ def ticket_header() -> list[str]:
     return [capfirst(str(label)) for label, _col in TICKET_COLUMNS]
 
 
+def _counted_verdict() -> Coalesce:
+    """The callback verdict the KPIs count (the ticket's `ReportFact`): a work order reopened after a dissatisfied
+    callback has no verdict of its own any more, but its dissatisfaction stays counted; the ticket's own verdict
+    while no fact is kept for it yet."""
+    return Coalesce("report_fact__verdict", "callback_verdict")
+
+
 def ticket_rows(tickets: QuerySet[Ticket], language: str | None = None, page: int = PAGE,
-                typed: bool = False) -> Iterator[list[Any]]:
+                typed: bool = False, counted_verdict: bool = False) -> Iterator[list[Any]]:
     """The rows of a ticket list (already scoped by `visible_tickets`), read in keyset pages by id; `typed` (XLSX):
-    times as date-time values instead of text."""
+    times as date-time values instead of text; `counted_verdict` (the reports' drill-down lists): the callback
+    verdict as the figures count it (`_counted_verdict`), so that the list agrees with the number it is behind."""
     labels = _Labels(language)
-    columns = ["pk", *(col for _label, col in TICKET_COLUMNS)]
+    columns: list[Any] = ["pk", *(col for _label, col in TICKET_COLUMNS)]
+    if counted_verdict:
+        columns[columns.index("callback_verdict")] = _counted_verdict()
     converters: list[Callable[[Any], Any]] = []
     for _label, col in TICKET_COLUMNS:
         if col.endswith("_at"):
@@ -362,9 +373,10 @@ def _label_case(column: str, choices: dict[str, str], params: list[Any]) -> str:
     return f"CASE {column} {' '.join(parts)} ELSE {column} END" if parts else column
 
 
-def ticket_csv_copy(tickets: QuerySet[Ticket], language: str | None = None) -> Iterator[bytes]:
-    """The same CSV as `csv_stream(ticket_header(), ticket_rows(tickets))`, formatted by PostgreSQL with
-    `COPY (SELECT ...) TO STDOUT` and streamed in the chunks the server sends (PostgreSQL only)."""
+def ticket_csv_copy(tickets: QuerySet[Ticket], language: str | None = None,
+                    counted_verdict: bool = False) -> Iterator[bytes]:
+    """The same CSV as `csv_stream(ticket_header(), ticket_rows(tickets, counted_verdict=...))`, formatted by
+    PostgreSQL with `COPY (SELECT ...) TO STDOUT` and streamed in the chunks the server sends (PostgreSQL only)."""
     from django.db import connection
 
     labels = _Labels(language)
@@ -405,6 +417,8 @@ def ticket_csv_copy(tickets: QuerySet[Ticket], language: str | None = None) -> I
             select.append(safe(name("hu")))
         elif col in ("number", "region", "title"):
             select.append(safe(f"t.{col}"))
+        elif col == "callback_verdict" and counted_verdict:
+            select.append(_label_case("COALESCE(rf.verdict, t.callback_verdict)", labels.choices[col], params))
         elif col in labels.choices:
             select.append(_label_case(f"t.{col}", labels.choices[col], params))
         elif col.startswith("is_"):
@@ -421,6 +435,7 @@ def ticket_csv_copy(tickets: QuerySet[Ticket], language: str | None = None) -> I
         "JOIN tickets_category c ON c.id = t.category_id JOIN tickets_category cr ON cr.id = t.category_root_id "
         "LEFT JOIN org_orgunit b ON b.id = t.branch_id JOIN org_orgunit fu ON fu.id = t.first_responder_unit_id "
         "JOIN org_orgunit hu ON hu.id = t.handler_unit_id "
+        "LEFT JOIN reports_reportfact rf ON rf.ticket_id = t.id "
         f"WHERE t.id IN ({ids_sql}) ORDER BY t.id) TO STDOUT WITH (FORMAT csv)"
     )
     buffer = io.StringIO()
@@ -438,10 +453,11 @@ def ticket_csv_copy(tickets: QuerySet[Ticket], language: str | None = None) -> I
             yield bytes(pending)
 
 
-def ticket_csv(tickets: QuerySet[Ticket], language: str | None = None) -> Iterator[bytes]:
+def ticket_csv(tickets: QuerySet[Ticket], language: str | None = None,
+               counted_verdict: bool = False) -> Iterator[bytes]:
     """The ticket list as CSV: formatted by PostgreSQL when it is the database, else row by row in Python."""
     from django.db import connection
 
     if connection.vendor == "postgresql":
-        return ticket_csv_copy(tickets, language)
-    return csv_stream(ticket_header(), ticket_rows(tickets, language))
+        return ticket_csv_copy(tickets, language, counted_verdict)
+    return csv_stream(ticket_header(), ticket_rows(tickets, language, counted_verdict=counted_verdict))

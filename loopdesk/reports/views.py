@@ -463,14 +463,14 @@ def tickets_view(request: HttpRequest) -> HttpResponse:
     if m.is_hop_measure(measure):
         return _hops_view(request, period, filters, measure, group_by, group, fmt)
     if fmt == "csv":
-        response = StreamingHttpResponse(exports.ticket_csv(qs, translation.get_language()),
+        response = StreamingHttpResponse(exports.ticket_csv(qs, translation.get_language(), counted_verdict=True),
                                          content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="tickets-{measure}-{_span(period)}.csv"'
         return response
     if fmt == "xlsx":
         language = translation.get_language()
         return _download(fmt, f"tickets-{measure}-{_span(period)}", exports.ticket_header(),
-                         exports.ticket_rows(qs, language, typed=True), str(_("Work orders")))
+                         exports.ticket_rows(qs, language, typed=True, counted_verdict=True), str(_("Work orders")))
     page, next_url = _newest_first_page(request, qs.select_related("category", "handler_unit", "customer"))
     return render(request, "reports/tickets.html", _context(
         request, period, filters, tickets=page, total=qs.count(), measure=measure,

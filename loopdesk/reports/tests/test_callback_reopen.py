@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 
 import pytest
+from django.test import Client
+from django.utils import translation
+from openpyxl import load_workbook
 
 from loopdesk.conftest import T0, World
+from loopdesk.reports import exports, rollups
 from loopdesk.reports import measures as m
-from loopdesk.reports import rollups
 from loopdesk.reports.tests.test_rollups import _callbacks_agree_with_the_timelines
 from loopdesk.sla.calendars import SHANGHAI
 from loopdesk.tickets import services as s
@@ -93,3 +98,43 @@ def test_callback_completion_counts_the_work_orders_owed_a_callback(world: World
     assert values["answered"] == 7
     assert (values["callbacks"], values["callback_rate"]) == (4, pytest.approx(4 / 6))
     assert m.drilldown(supervisor, "callbacks", NOV).count() == 4
+
+
+def _reopen_the_unhappy_one(world: World) -> Ticket:
+    unhappy = Ticket.objects.get(callback_verdict=CallbackVerdict.DISSATISFIED)
+    t = s.do_reopen_ticket(acting_user=world.user("agent"), ticket=unhappy, reason="客户不满意",
+                           now=unhappy.answered_at + dt.timedelta(hours=3))
+    rollups.fold_pending()
+    return t
+
+
+def test_the_not_satisfied_list_exports_the_counted_verdict(world: World, history: list[Ticket]) -> None:
+    """The "not satisfied at callback" list of a work order reopened after that callback: the reopen cleared the
+    work order's verdict, and its export showed a blank "Callback verdict" in the list of the dissatisfied. The
+    export shows the verdict the number counts."""
+    t = _reopen_the_unhappy_one(world)
+    assert t.callback_verdict == ""
+    client = Client(headers={"accept-language": "zh-hans"})
+    client.force_login(world.users["supervisor"])
+    url = "/reports/tickets/?month=2026-11&measure=dissatisfied"
+    rows = list(csv.reader(io.StringIO(b"".join(client.get(url + "&format=csv").streaming_content)
+                                       .decode("utf-8-sig"))))
+    column = rows[0].index("回访结果")
+    with translation.override("zh-hans"):
+        dissatisfied = str(CallbackVerdict.DISSATISFIED.label)
+    assert [(r[0], r[column]) for r in rows[1:]] == [(t.number, dissatisfied)]
+    sheet = load_workbook(io.BytesIO(b"".join(client.get(url + "&format=xlsx").streaming_content))).worksheets[0]
+    cells = [[c.value for c in row] for row in sheet.iter_rows()]
+    assert [(r[0], r[column]) for r in cells[1:]] == [(t.number, dissatisfied)]
+
+
+@pytest.mark.postgres
+def test_postgresql_copy_export_has_the_counted_verdict_too(world: World, history: list[Ticket]) -> None:
+    _reopen_the_unhappy_one(world)
+    tickets = m.drilldown(world.user("supervisor"), "dissatisfied", NOV)
+    with translation.override("zh-hans"):
+        fast = b"".join(exports.ticket_csv_copy(tickets, "zh-hans", counted_verdict=True))
+        slow = b"".join(exports.csv_stream(exports.ticket_header(),
+                                           exports.ticket_rows(tickets, "zh-hans", counted_verdict=True)))
+        assert str(CallbackVerdict.DISSATISFIED.label).encode() in fast
+    assert fast == slow
