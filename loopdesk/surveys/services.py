@@ -84,6 +84,15 @@ def _new_survey(*, kind: str, msisdn: str, occasion: str, at: dt.datetime, **fie
     return survey, token
 
 
+def _valid_from_sending(survey: Survey, scheduled_for: dt.datetime) -> None:
+    """A survey whose SMS waits (quiet hours, the number's daily limit for up to a week) is valid for the policy's
+    hours from when the SMS goes out, as its text says: else the customer got a link already expired, or nearly."""
+    if scheduled_for > survey.sent_at:
+        survey.expires_at += scheduled_for - survey.sent_at
+        # A queryset update: the survey's figures (the rollups' post_save) do not depend on its expiry.
+        Survey.objects.filter(pk=survey.pk).update(expires_at=survey.expires_at)
+
+
 def on_ticket_event(ticket: Ticket, event: TicketEvent) -> None:
     """Ticket-event listener: a closed work order gets its satisfaction survey (once per close)."""
     if event.kind != EventKind.CLOSE:
@@ -107,6 +116,8 @@ def on_ticket_event(ticket: Ticket, event: TicketEvent) -> None:
         # survey's). Else, open and the number's latest, it took the SMS rating of a survey the customer did get,
         # and the reports counted it as sent.
         Survey.objects.filter(pk=survey.pk).delete()
+    else:
+        _valid_from_sending(survey, message.scheduled_for)
 
 
 def do_create_window_survey(*, acting_user: Any, msisdn: str, channel: str, contact_ref: str,
@@ -147,6 +158,7 @@ def do_create_window_survey(*, acting_user: Any, msisdn: str, channel: str, cont
                                     region=survey.region, sender=settings.LOOPDESK_SMS_SURVEY_PORT, now=at)
                 if message is None:
                     raise _NotSent
+                _valid_from_sending(survey, message.scheduled_for)
         except _NotSent:
             # Not sent (switched off, opted out, the daily limit for days): nothing was asked, so no survey is kept.
             # Else a press again said "already sent", and, the number's latest open survey, it took the customer's

@@ -58,7 +58,9 @@ def _parse(body: bytes) -> tuple[dict[str, Any], dict[str, list[str]]]:
     clean: dict[str, Any] = {}
     for field, limit in (("id", 64), ("from", 21), ("to", 21), ("text", 1000)):
         value = data.get(field)
-        if not isinstance(value, str) or not value.strip():
+        # An empty or blank text is a message all the same (a mis-tap, an MMS without text): refused, the gateway
+        # would retry it for ever; it is logged and answered as any text we do not understand.
+        if not isinstance(value, str) or (field != "text" and not value.strip()):
             errors[field] = [str(_("This field is required."))]
         elif len(value) > limit:
             errors[field] = [str(_("At most %(limit)d characters.") % {"limit": limit})]

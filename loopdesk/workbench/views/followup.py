@@ -233,10 +233,11 @@ def alerts_read(request: HttpRequest) -> HttpResponse:
 
 def contact_reference(request: HttpRequest, user: Any, msisdn: str, now: dt.datetime) -> str:
     """The contact a window survey rates: the telephony's call id when the screen-pop passed one (`contact`),
-    else this member of staff, this caller and this day (one survey per caller, staff member and day)."""
+    else this member of staff, this caller and this day (one survey per caller, staff member and day). A call id over
+    64 characters is passed whole: the service refuses it (cut, two call ids with the same start were one contact)."""
     given = (request.POST.get("contact") or "").strip()
     if given:
-        return given[:64]
+        return given
     return f"desk:{user.pk}:{msisdn}:{timezone.localdate(now):%Y%m%d}"
 
 
