@@ -516,6 +516,7 @@ T: dict[str, str] = {
     "link token (SHA-256)": "链接令牌（SHA-256）",
     "sent at": "发送时间",
     "valid until": "有效期至",
+    "SMS goes out at": "短信发出时间",
     "score": "评分",
     "answered at": "答复时间",
     "answered via": "回复方式",

@@ -47,6 +47,9 @@ class Survey(models.Model):
     status = models.CharField(_("status"), max_length=8, choices=SurveyStatus.choices, default=SurveyStatus.OPEN)
     sent_at = models.DateTimeField(_("sent at"))
     expires_at = models.DateTimeField(_("valid until"))
+    # When its SMS goes out (the SMS's `CustomerMessage.scheduled_for`: later than `sent_at` when held for quiet
+    # hours or the daily limit). An SMS reply rates only a survey whose SMS has gone out; blank on older rows.
+    sms_at = models.DateTimeField(_("SMS goes out at"), null=True, blank=True)
     score = models.PositiveSmallIntegerField(_("score"), choices=Score.choices, null=True, blank=True)
     answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
     answered_via = models.CharField(_("answered via"), max_length=8, blank=True)
@@ -81,7 +84,7 @@ class InboundSms(models.Model):
     gateway_id = models.CharField(_("gateway message id"), max_length=64, unique=True)
     sender = models.CharField(_("from"), max_length=21)
     recipient = models.CharField(_("to"), max_length=21)
-    text = models.CharField(_("text"), max_length=1000)
+    text = models.TextField(_("text"), blank=True)
     received_at = models.DateTimeField(_("received at"))
     outcome = models.CharField(_("outcome"), max_length=12, choices=InboundOutcome.choices)
     survey = models.ForeignKey(Survey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
@@ -114,7 +117,7 @@ class SpamReport(models.Model):
     spam_number = models.ForeignKey(SpamNumber, on_delete=models.CASCADE, related_name="reports",
                                     verbose_name=_("reported spam number"))
     reporter = models.CharField(_("reporter"), max_length=11)
-    content = models.CharField(_("content"), max_length=1000)
+    content = models.TextField(_("content"))
     inbound = models.OneToOneField(InboundSms, on_delete=models.CASCADE, related_name="+",
                                    verbose_name=_("inbound SMS"))
     created_at = models.DateTimeField(_("reported at"))

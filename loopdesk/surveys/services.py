@@ -21,7 +21,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -87,10 +87,12 @@ def _new_survey(*, kind: str, msisdn: str, occasion: str, at: dt.datetime, **fie
 def _valid_from_sending(survey: Survey, scheduled_for: dt.datetime) -> None:
     """A survey whose SMS waits (quiet hours, the number's daily limit for up to a week) is valid for the policy's
     hours from when the SMS goes out, as its text says: else the customer got a link already expired, or nearly."""
+    survey.sms_at = scheduled_for
     if scheduled_for > survey.sent_at:
         survey.expires_at += scheduled_for - survey.sent_at
-        # A queryset update: the survey's figures (the rollups' post_save) do not depend on its expiry.
-        Survey.objects.filter(pk=survey.pk).update(expires_at=survey.expires_at)
+    # A queryset update: the survey's figures (the rollups' post_save) depend neither on its expiry nor on when its
+    # SMS goes out (a held survey still counts on the day it was created).
+    Survey.objects.filter(pk=survey.pk).update(expires_at=survey.expires_at, sms_at=survey.sms_at)
 
 
 def on_ticket_event(ticket: Ticket, event: TicketEvent) -> None:
@@ -243,7 +245,7 @@ def _record_spam(inbound: InboundSms, text: str, at: dt.datetime) -> str | None:
     spam, _created = SpamNumber.objects.select_for_update().get_or_create(
         number=number, defaults={"first_reported_at": at, "last_reported_at": at})
     new_reporter = not SpamReport.objects.filter(spam_number=spam, reporter=inbound.sender).exists()
-    SpamReport.objects.create(spam_number=spam, reporter=inbound.sender[:11], content=text[:1000], inbound=inbound,
+    SpamReport.objects.create(spam_number=spam, reporter=inbound.sender[:11], content=text, inbound=inbound,
                               created_at=at)
     SpamNumber.objects.filter(pk=spam.pk).update(
         report_count=F("report_count") + 1, reporter_count=F("reporter_count") + int(new_reporter),
@@ -263,7 +265,7 @@ def handle_inbound(*, gateway_id: str, sender: str, recipient: str, text: str,
         if existing is not None:
             return InboundResult(existing, duplicate=True)
         inbound = InboundSms.objects.create(gateway_id=gateway_id, sender=sender[:21], recipient=recipient[:21],
-                                            text=text[:1000], received_at=at, outcome=InboundOutcome.HELP)
+                                            text=text, received_at=at, outcome=InboundOutcome.HELP)
         reply_key = f"sms:reply:{inbound.pk}"
         can_reply = _MOBILE_RE.fullmatch(sender) is not None
 
@@ -284,9 +286,12 @@ def handle_inbound(*, gateway_id: str, sender: str, recipient: str, text: str,
             reply(MessageKind.OPTOUT_ACK, {})
         else:
             score = parse_score(text)
-            survey = (Survey.objects.filter(msisdn=sender).exclude(status=SurveyStatus.ANSWERED)
+            # Only surveys whose SMS had gone out by the reply: one still held (quiet hours, the daily limit) was
+            # not seen yet, and took the rating of the survey the customer did get. (Blank `sms_at`: older rows.)
+            received = Survey.objects.filter(Q(sms_at__isnull=True) | Q(sms_at__lte=at), msisdn=sender)
+            survey = (received.exclude(status=SurveyStatus.ANSWERED)
                       .order_by("-sent_at", "-id").first()) if score is not None else None
-            answered = (Survey.objects.filter(msisdn=sender, status=SurveyStatus.ANSWERED)
+            answered = (received.filter(status=SurveyStatus.ANSWERED)
                         .order_by("-sent_at", "-id").first()) if score is not None else None
             if survey is not None and survey.status == SurveyStatus.OPEN and survey.expires_at > at:
                 do_rate_survey(survey=survey, score=score or 0, via="sms", now=at)

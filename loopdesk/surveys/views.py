@@ -56,7 +56,9 @@ def _parse(body: bytes) -> tuple[dict[str, Any], dict[str, list[str]]]:
         return {}, {"body": [str(_("The body must be a JSON object."))]}
     errors: dict[str, list[str]] = {}
     clean: dict[str, Any] = {}
-    for field, limit in (("id", 64), ("from", 21), ("to", 21), ("text", 1000)):
+    # The text has no limit of its own (the body's 16 KiB bounds it): a long text refused was retried by the
+    # gateway for ever; it is kept whole and, unless it is a spam report, answered with the help text.
+    for field, limit in (("id", 64), ("from", 21), ("to", 21), ("text", MAX_BODY)):
         value = data.get(field)
         # An empty or blank text is a message all the same (a mis-tap, an MMS without text): refused, the gateway
         # would retry it for ever; it is logged and answered as any text we do not understand.

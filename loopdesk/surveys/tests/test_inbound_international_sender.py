@@ -5,7 +5,9 @@ mobile number: no reply at all), their TD (opt-out) was ignored, and a spam repo
 
 from __future__ import annotations
 
-from loopdesk.conftest import World
+import datetime as dt
+
+from loopdesk.conftest import T0, World
 from loopdesk.notify.models import SmsOptOut
 from loopdesk.surveys import services
 from loopdesk.surveys.models import InboundSms, SpamReport, Survey
@@ -13,8 +15,10 @@ from loopdesk.surveys.models import InboundSms, SpamReport, Survey
 
 def test_a_rating_from_an_international_sender_counts(world: World) -> None:
     survey = services.do_create_window_survey(acting_user=world.user("agent"), msisdn="13912345678",
-                                              channel="hotline", contact_ref="call-1")
-    result = services.handle_inbound(gateway_id="gw-1", sender="+8613912345678", recipient="10086700", text="4")
+                                              channel="hotline", contact_ref="call-1", now=T0)
+    # A fixed time: a survey created in the quiet hours goes out (and can be answered) only in the morning.
+    result = services.handle_inbound(gateway_id="gw-1", sender="+8613912345678", recipient="10086700", text="4",
+                                     received_at=T0 + dt.timedelta(hours=1))
     assert result.inbound.outcome == "rated" and result.inbound.sender == "13912345678"
     assert Survey.objects.get(pk=survey.pk).score == 4
 

@@ -5,10 +5,12 @@ region; HQ and administrators see all."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.contrib.auth.models import Group, Permission
 from django.test import Client
 
-from loopdesk.conftest import World, staff_client
+from loopdesk.conftest import T0, World, staff_client
 from loopdesk.surveys import services
 from loopdesk.surveys.models import InboundSms
 
@@ -21,11 +23,15 @@ def test_a_city_auditor_reads_only_the_inbound_sms_of_the_city(world: World) -> 
     jm_customer = world.customer(msisdn="13900000001")
     zh_customer = world.customer(msisdn="13900000002", region="ZH", home_branch=None)
     services.do_create_window_survey(acting_user=world.user("agent"), msisdn="13900000003", channel="hotline",
-                                     contact_ref="JM-1")
+                                     contact_ref="JM-1", now=T0)
     services.do_create_window_survey(acting_user=world.user("zh_agent"), msisdn="13900000004", channel="hotline",
-                                     contact_ref="ZH-1")
-    services.handle_inbound(gateway_id="jm-rate", sender="13900000003", recipient="10086700", text="5")
-    services.handle_inbound(gateway_id="zh-rate", sender="13900000004", recipient="10086700", text="1 差劲透顶")
+                                     contact_ref="ZH-1", now=T0)
+    # A fixed time: a survey created in the quiet hours goes out (and can be answered) only in the morning.
+    reply_at = T0 + dt.timedelta(hours=1)
+    services.handle_inbound(gateway_id="jm-rate", sender="13900000003", recipient="10086700", text="5",
+                            received_at=reply_at)
+    services.handle_inbound(gateway_id="zh-rate", sender="13900000004", recipient="10086700", text="1 差劲透顶",
+                            received_at=reply_at)
     services.handle_inbound(gateway_id="jm-td", sender=jm_customer.msisdn, recipient="10086700", text="TD")
     services.handle_inbound(gateway_id="zh-td", sender=zh_customer.msisdn, recipient="10086700", text="TD")
     services.handle_inbound(gateway_id="zh-help", sender=zh_customer.msisdn, recipient="10086700", text="你好吗")

@@ -4,10 +4,12 @@ full only for staff who may reveal them (`tickets.reveal_customer`)."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.contrib.auth.models import Group, Permission
 from django.test import Client
 
-from loopdesk.conftest import World, staff_client
+from loopdesk.conftest import T0, World, staff_client
 from loopdesk.surveys import services
 from loopdesk.surveys.models import InboundSms, SpamReport
 
@@ -20,8 +22,10 @@ def _client(world: World, key: str) -> Client:
 
 def test_an_auditor_sees_the_numbers_masked_and_an_administrator_in_full(world: World) -> None:
     survey = services.do_create_window_survey(acting_user=world.user("agent"), msisdn=NUMBER, channel="hotline",
-                                              contact_ref="call-1")
-    services.handle_inbound(gateway_id="gw-1", sender=NUMBER, recipient="10086700", text="5")
+                                              contact_ref="call-1", now=T0)
+    # A fixed time: a survey created in the quiet hours goes out (and can be answered) only in the morning.
+    services.handle_inbound(gateway_id="gw-1", sender=NUMBER, recipient="10086700", text="5",
+                            received_at=T0 + dt.timedelta(hours=1))
     inbound = InboundSms.objects.get(gateway_id="gw-1")
     services.handle_inbound(gateway_id="gw-2", sender=NUMBER, recipient="10086999", text="10659000123 中奖啦")
     report = SpamReport.objects.get()

@@ -88,7 +88,8 @@ def test_reply_rates_the_latest_open_survey_sent_to_that_number(world: World, in
               "category": world.categories["indoor"], "unit": world.units["netmaint"], "with_info_request": False}
     first = whole_life(start=T0, **kwargs)
     second = whole_life(start=T0 + dt.timedelta(hours=1), **kwargs)
-    assert inbound(customer.msisdn, "4", received_at=LATER).json()["outcome"] == "rated"
+    # The second survey's SMS waits for the next morning (the number's daily limit): the reply comes after it.
+    assert inbound(customer.msisdn, "4", received_at=T0 + dt.timedelta(days=1)).json()["outcome"] == "rated"
     assert Survey.objects.get(ticket=second).score == 4
     assert Survey.objects.get(ticket=first).score is None and Survey.objects.get(ticket=first).status == "open"
 
@@ -208,12 +209,13 @@ def test_web_link_rates_only_on_a_deliberate_post(closed, client) -> None:
 
 def test_window_service_survey_is_rated_by_reply(world: World, inbound) -> None:
     survey = sv.do_create_window_survey(acting_user=world.user("clerk"), msisdn="13912345678", channel="hall",
-                                        contact_ref="Q-0001")
+                                        contact_ref="Q-0001", now=T0)
     sms = CustomerMessage.objects.get(msisdn="13912345678", kind="window_survey")
     assert "新会渠道室" in sms.text and sms.sender == "10086700"
     assert sv.do_create_window_survey(acting_user=world.user("clerk"), msisdn="13912345678", channel="hall",
                                       contact_ref="Q-0001").pk == survey.pk
-    assert inbound("13912345678", "2").json()["outcome"] == "rated"
+    # A fixed time: a survey created in the quiet hours goes out (and can be answered) only in the morning.
+    assert inbound("13912345678", "2", received_at=T0 + dt.timedelta(hours=1)).json()["outcome"] == "rated"
     assert Survey.objects.get(pk=survey.pk).score == 2
 
 
@@ -227,8 +229,8 @@ def test_low_scores_by_web_link_and_window_survey_also_reach_the_supervisors(wor
     assert client.post(reverse("surveys:survey", args=[token]), {"score": "2"}).status_code == 200
     assert Escalation.objects.get(ticket=t).reason == "low_rating"
     window = sv.do_create_window_survey(acting_user=world.user("clerk"), msisdn="13912345678", channel="hall",
-                                        contact_ref="Q-0002")
-    assert inbound("13912345678", "1").json()["outcome"] == "rated"
+                                        contact_ref="Q-0002", now=LATER)
+    assert inbound("13912345678", "1", received_at=LATER + dt.timedelta(hours=1)).json()["outcome"] == "rated"
     assert StaffAlert.objects.filter(user=world.users["supervisor"], kind="low_rating",
                                      occasion=f"survey:{window.pk}").exists()
 

@@ -1,0 +1,44 @@
+"""An inbound SMS text over 1,000 characters (a long concatenated SMS) was a 400 from the webhook, which the gateway
+retries for ever, and the model kept at most 1,000 characters. It is accepted now (200), kept whole, and answered
+with the help text like any text we do not understand; a long forwarded spam to the spam port keeps its content."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from django.urls import reverse
+
+from loopdesk.conftest import World
+from loopdesk.notify.gateways import sign
+from loopdesk.notify.models import CustomerMessage
+from loopdesk.surveys.models import InboundSms, SpamReport
+
+SECRET = "inbound-test-secret"
+
+
+def _post(client, payload: dict) -> object:
+    raw = json.dumps(payload, ensure_ascii=False).encode()
+    ts = str(int(time.time()))
+    return client.post(reverse("surveys:inbound-sms"), raw, content_type="application/json",
+                       headers={"X-LoopDesk-Timestamp": ts, "X-LoopDesk-Signature": sign(SECRET, ts, raw)})
+
+
+def test_a_text_over_1000_characters_is_accepted_kept_whole_and_answered_with_help(world: World, client,
+                                                                                  settings) -> None:
+    settings.LOOPDESK_SMS_INBOUND_SECRET = SECRET
+    text = "我的宽带一直断线" * 200  # 1,600 characters
+    response = _post(client, {"id": "gw-long", "from": "13912345678", "to": "10086700", "text": text})
+    assert response.status_code == 200 and response.json() == {"outcome": "help", "duplicate": False}
+    logged = InboundSms.objects.get(gateway_id="gw-long")
+    assert logged.text == text and logged.outcome == "help"
+    assert CustomerMessage.objects.filter(msisdn="13912345678", kind="help").count() == 1
+
+
+def test_a_long_forwarded_spam_is_a_report_with_its_whole_content(world: World, client, settings) -> None:
+    settings.LOOPDESK_SMS_INBOUND_SECRET = SECRET
+    text = "13800001111: " + "恭喜您中奖" * 300
+    response = _post(client, {"id": "gw-long-spam", "from": "13912345678", "to": settings.LOOPDESK_SMS_SPAM_PORT,
+                              "text": text})
+    assert response.status_code == 200 and response.json()["outcome"] == "spam"
+    assert SpamReport.objects.get().content == text
