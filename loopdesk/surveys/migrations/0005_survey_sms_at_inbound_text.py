@@ -3,10 +3,28 @@
 from django.db import migrations, models
 
 
+def backfill_sms_at(apps, schema_editor):
+    """The open surveys' SMS send time, from their customer SMS: one still held when this runs would else take the
+    rating of a survey the customer did get (a blank `sms_at` matches as before). Answered and expired ones keep it
+    blank (a reply can no longer rate them)."""
+    Survey = apps.get_model("surveys", "Survey")
+    CustomerMessage = apps.get_model("notify", "CustomerMessage")
+    surveys = Survey.objects.filter(status="open", sms_at__isnull=True).only("pk", "kind", "occasion")
+    for survey in surveys.iterator(chunk_size=2000):
+        if survey.kind == "window":
+            key = f"sms:window:{survey.pk}"
+        else:  # occasion "ticket:<ticket id>:<close event seq>", the SMS "sms:survey:<ticket id>:<seq>"
+            key = "sms:survey:" + survey.occasion.removeprefix("ticket:")
+        scheduled = CustomerMessage.objects.filter(dedupe_key=key).values_list("scheduled_for", flat=True).first()
+        if scheduled is not None:
+            Survey.objects.filter(pk=survey.pk).update(sms_at=scheduled)
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
         ('surveys', '0004_alter_inboundsms_survey_alter_spamreport_inbound_and_more'),
+        ('notify', '0005_alter_progressschedule_ticket'),
     ]
 
     operations = [
@@ -25,4 +43,5 @@ class Migration(migrations.Migration):
             name='content',
             field=models.TextField(verbose_name='content'),
         ),
+        migrations.RunPython(backfill_sms_at, migrations.RunPython.noop, elidable=True),
     ]

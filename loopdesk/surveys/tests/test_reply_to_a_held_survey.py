@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 from loopdesk.conftest import T0, World
+from loopdesk.followup.life import whole_life
 from loopdesk.notify.models import CustomerMessage
 from loopdesk.surveys import services
 from loopdesk.surveys.models import Survey
@@ -43,3 +44,27 @@ def test_a_reply_before_the_only_survey_went_out_gets_the_help_text(world: World
                                      received_at=T0 + dt.timedelta(hours=13, minutes=10))
     assert result.inbound.outcome == "help" and result.inbound.survey_id is None
     assert Survey.objects.get(pk=held.pk).status == "open"
+
+
+def test_the_migration_fills_in_when_the_open_surveys_sms_goes_out(world: World) -> None:
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("loopdesk.surveys.migrations.0005_survey_sms_at_inbound_text")
+    agent = world.user("agent")
+    held = services.do_create_window_survey(acting_user=agent, msisdn=MSISDN, channel="hall",
+                                            contact_ref="visit-night", now=T0 + dt.timedelta(hours=13))
+    answered = services.do_create_window_survey(acting_user=agent, msisdn="13912340002", channel="hall",
+                                                contact_ref="visit-day", now=T0)
+    services.do_rate_survey(survey=answered.pk, score=4, via="web", now=T0 + dt.timedelta(hours=1))
+    t = whole_life(agent=agent, specialist=world.user("specialist"), customer=world.customer(),
+                   category=world.categories["indoor"], start=T0, unit=world.units["netmaint"],
+                   with_info_request=False)
+    Survey.objects.update(sms_at=None)  # rows from before the field
+    migration.backfill_sms_at(apps, None)
+    assert Survey.objects.get(pk=held.pk).sms_at == CustomerMessage.objects.get(
+        dedupe_key=f"sms:window:{held.pk}").scheduled_for
+    assert Survey.objects.get(pk=answered.pk).sms_at is None
+    assert Survey.objects.get(ticket=t).sms_at == CustomerMessage.objects.get(ticket_id=t.pk,
+                                                                            kind="survey").scheduled_for
