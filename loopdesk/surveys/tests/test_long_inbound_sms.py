@@ -42,3 +42,22 @@ def test_a_long_forwarded_spam_is_a_report_with_its_whole_content(world: World, 
                               "text": text})
     assert response.status_code == 200 and response.json()["outcome"] == "spam"
     assert SpamReport.objects.get().content == text
+
+
+def test_a_long_chinese_text_escaped_by_the_gateway_is_accepted_and_an_oversized_body_still_refused(
+        world: World, client, settings) -> None:
+    """A gateway that escapes non-ASCII (`\\u6211`, 6 bytes a character) sent 3,000 Chinese characters as 18 KB:
+    over the old 16 KiB body limit, a 413 the gateway retried for ever."""
+    settings.LOOPDESK_SMS_INBOUND_SECRET = SECRET
+    text = "宽带断线请尽快处理" * 334  # 3,006 characters
+    raw = json.dumps({"id": "gw-escaped", "from": "13912345678", "to": "10086700", "text": text}).encode()
+    assert len(raw) > 16 * 1024
+    ts = str(int(time.time()))
+    headers = {"X-LoopDesk-Timestamp": ts, "X-LoopDesk-Signature": sign(SECRET, ts, raw)}
+    response = client.post(reverse("surveys:inbound-sms"), raw, content_type="application/json", headers=headers)
+    assert response.status_code == 200 and response.json()["outcome"] == "help"
+    assert InboundSms.objects.get(gateway_id="gw-escaped").text == text
+    huge = json.dumps({"id": "gw-huge", "from": "13912345678", "to": "10086700", "text": "x" * 200_000}).encode()
+    headers = {"X-LoopDesk-Timestamp": ts, "X-LoopDesk-Signature": sign(SECRET, ts, huge)}
+    assert client.post(reverse("surveys:inbound-sms"), huge, content_type="application/json",
+                       headers=headers).status_code == 413
