@@ -1591,6 +1591,13 @@ T: dict[str, str] = {
     "the rating the customer gave": "客户给出的评价",
     "the number reported as spam": "被举报的号码",
     "SMS templates are kept by service supervisors.": "短信模板由服务管理人员维护。",
+    "The SMS templates are sent in every city: only the province's or the group's supervisors and the "
+    "administrators may change or switch them off. You may read and preview them.":
+        "短信模板用于所有地市：只有省公司或集团的服务管理人员及系统管理员可以修改或停用。您可以查看和预览。",
+    "These messages are sent in every city: only the province's or the group's supervisors and the "
+    "administrators change them. You may read and preview them.":
+        "这些短信用于所有地市：只有省公司或集团的服务管理人员及系统管理员可以修改。您可以查看和预览。",
+    "Open": "查看",
     "Text": "内容",
     "Write a variable as {name}; a brace itself as {{ or }}.": "变量写作 {name}；花括号本身写作 {{ 或 }}。",
     "Send this message": "发送此短信",
