@@ -1573,6 +1573,10 @@ T: dict[str, str] = {
         "窗口服务评价短信由一线人员在服务结束后发送。",
     "Already sent for this contact at %(time)s: the customer is asked only once.":
         "本次服务已于 %(time)s 发送过评价短信：每次服务只邀请客户评价一次。",
+    "Already asked for this contact at %(time)s; its SMS is still waiting and goes out at %(send_at)s (quiet hours or "
+    "daily limit): the customer is asked only once.":
+        "本次服务已于 %(time)s 邀请评价，评价短信尚在等待发送，将于 %(send_at)s 发出（免打扰时段或每日条数上限）："
+        "每次服务只邀请客户评价一次。",
     "Not sent: this customer has opted out of service SMS.": "未发送：该客户已退订服务短信。",
     "Satisfaction SMS sent to the customer.": "满意度评价短信已发送给客户。",
     "Satisfaction SMS queued: it goes out at %(time)s (quiet hours or daily limit).":
