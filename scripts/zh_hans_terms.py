@@ -1574,6 +1574,10 @@ T: dict[str, str] = {
         "窗口服务评价短信由一线人员在服务结束后发送。",
     "Already sent for this contact at %(time)s: the customer is asked only once.":
         "本次服务已于 %(time)s 发送过评价短信：每次服务只邀请客户评价一次。",
+    "Already asked for this contact at %(time)s; its SMS is still waiting and goes out at %(send_at)s (quiet hours or "
+    "daily limit): the customer is asked only once.":
+        "本次服务已于 %(time)s 邀请评价，评价短信尚在等待发送，将于 %(send_at)s 发出（免打扰时段或每日条数上限）："
+        "每次服务只邀请客户评价一次。",
     "Not sent: this customer has opted out of service SMS.": "未发送：该客户已退订服务短信。",
     "Satisfaction SMS sent to the customer.": "满意度评价短信已发送给客户。",
     "Satisfaction SMS queued: it goes out at %(time)s (quiet hours or daily limit).":
@@ -1592,6 +1596,13 @@ T: dict[str, str] = {
     "the rating the customer gave": "客户给出的评价",
     "the number reported as spam": "被举报的号码",
     "SMS templates are kept by service supervisors.": "短信模板由服务管理人员维护。",
+    "The SMS templates are sent in every city: only the province's or the group's supervisors and the "
+    "administrators may change or switch them off. You may read and preview them.":
+        "短信模板用于所有地市：只有省公司或集团的服务管理人员及系统管理员可以修改或停用。您可以查看和预览。",
+    "These messages are sent in every city: only the province's or the group's supervisors and the "
+    "administrators change them. You may read and preview them.":
+        "这些短信用于所有地市：只有省公司或集团的服务管理人员及系统管理员可以修改。您可以查看和预览。",
+    "Open": "查看",
     "Text": "内容",
     "Write a variable as {name}; a brace itself as {{ or }}.": "变量写作 {name}；花括号本身写作 {{ 或 }}。",
     "Send this message": "发送此短信",

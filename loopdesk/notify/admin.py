@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from loopdesk.audit.admin import AuditedAdminMixin, may_reveal_customers
 from loopdesk.core.text import hide_survey_tokens, mask_msisdn
 from loopdesk.notify.models import TEMPLATE_VARIABLES, CustomerMessage, MessageTemplate, SmsOptOut
+from loopdesk.notify.services import may_edit_templates
 from loopdesk.outbox.admin import users_rows_q
 from loopdesk.outbox.models import OutboxMessage
 from loopdesk.tickets.policy import visible_tickets
@@ -28,6 +29,18 @@ class MessageTemplateAdmin(AuditedAdminMixin, admin.ModelAdmin):
     def variables(self, obj: MessageTemplate) -> str:
         names = sorted(TEMPLATE_VARIABLES.get(obj.kind, ())) if obj.kind else []
         return format_html_join(", ", "<code>{{{}}}</code>", ((n,) for n in names)) or "—"
+
+    # One set of templates serves every region: only users whose scope covers them all (`may_edit_templates`) add,
+    # change or delete one, whatever model permissions a city's staff were given; they still view them (Django's view
+    # permission: view or change).
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return super().has_add_permission(request) and may_edit_templates(request.user)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_change_permission(request, obj) and may_edit_templates(request.user)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_delete_permission(request, obj) and may_edit_templates(request.user)
 
     def save_model(self, request: HttpRequest, obj: MessageTemplate, form: Any, change: bool) -> None:
         obj.updated_by = request.user  # type: ignore[assignment]

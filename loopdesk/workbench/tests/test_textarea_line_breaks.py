@@ -13,6 +13,7 @@ from loopdesk.followup.models import CallbackTask
 from loopdesk.notify.models import MAX_SMS_TEXT, MessageTemplate
 from loopdesk.tickets.models import Ticket, TicketEvent
 from loopdesk.tickets.services import MAX_DESCRIPTION, MAX_NOTE
+from loopdesk.workbench.tests.test_sms_template_scope import province_supervisor
 
 H = dt.timedelta(hours=1)
 
@@ -29,7 +30,7 @@ def _lines(first: str, limit: int) -> str:
 
 
 def test_a_multi_line_sms_template_within_the_limit_is_saved(world: World, client_for: Any) -> None:
-    client = client_for("supervisor")
+    client = client_for(province_supervisor(world))  # a city's supervisor only reads the templates
     seen = client.get("/sms-templates/ack/").context["form"].initial["seen"]
     text = _lines("工单{number}已受理，{handler_unit}将于{committed_date}前答复您。", MAX_SMS_TEXT)
     response = client.post("/sms-templates/ack/", {"text": text, "is_active": "on", "seen": seen})

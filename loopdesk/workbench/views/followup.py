@@ -261,9 +261,7 @@ def window_survey(request: HttpRequest) -> HttpResponse:
         channel = default_channel(request.user)
         existing = find_window_survey(f"window:{channel}:{ref}")
         if existing is not None:
-            level = "warning"
-            text = str(_("Already sent for this contact at %(time)s: the customer is asked only once.") % {
-                "time": timezone.localtime(existing.sent_at).strftime("%H:%M")})
+            level, text = "warning", _already_sent_text(existing, now)
         elif is_opted_out(msisdn):
             text = str(_("Not sent: this customer has opted out of service SMS."))
         else:
@@ -280,6 +278,24 @@ def window_survey(request: HttpRequest) -> HttpResponse:
                       status=status)
     getattr(messages, level)(request, text)
     return redirect(desk_url(msisdn) if msisdn else reverse("workbench:desk"))
+
+
+def _local_when(at: dt.datetime, now: dt.datetime) -> str:
+    """A time as the desk shows it: "14:05" today, "2026-11-21 14:05" on another day."""
+    local = timezone.localtime(at)
+    return local.strftime("%H:%M" if local.date() == timezone.localtime(now).date() else "%Y-%m-%d %H:%M")
+
+
+def _already_sent_text(survey: Any, now: dt.datetime) -> str:
+    """Why no second survey goes out: when this contact's was asked (with its date unless today), and, while its SMS
+    waits (quiet hours, the daily limit), when it goes out."""
+    delivery = window_survey_delivery(survey, now=now)
+    if delivery.state == "postponed" and delivery.send_at is not None:
+        return str(_("Already asked for this contact at %(time)s; its SMS is still waiting and goes out at "
+                     "%(send_at)s (quiet hours or daily limit): the customer is asked only once.") % {
+            "time": _local_when(survey.sent_at, now), "send_at": _local_when(delivery.send_at, now)})
+    return str(_("Already sent for this contact at %(time)s: the customer is asked only once.") % {
+        "time": _local_when(survey.sent_at, now)})
 
 
 def _delivery_text(survey: Any, now: dt.datetime) -> tuple[str, str]:

@@ -25,7 +25,7 @@ from loopdesk.core.text import mask_msisdn, one_char_line_breaks
 from loopdesk.followup.models import FollowupPolicy
 from loopdesk.notify.defaults import DEFAULT_TEXTS
 from loopdesk.notify.models import MAX_SMS_TEXT, TEMPLATE_VARIABLES, MessageKind, MessageTemplate, check_template
-from loopdesk.notify.services import fill, local_date_text
+from loopdesk.notify.services import fill, local_date_text, may_edit_templates
 from loopdesk.surveys.models import SpamNumber
 from loopdesk.surveys.selectors import SPAM_PAGE_SIZE, spam_page
 from loopdesk.surveys.services import survey_link
@@ -53,6 +53,14 @@ SMS_PART = 67
 def _require_supervisor(user: Any) -> None:
     if not RoleFlags(user).supervisor:
         raise PermissionDenied(_("SMS templates are kept by service supervisors."))
+
+
+def _require_template_editor(user: Any) -> None:
+    """The templates serve every region: a city's supervisor reads and previews them, never changes them."""
+    if not may_edit_templates(user):
+        raise PermissionDenied(_("The SMS templates are sent in every city: only the province's or the group's "
+                                 "supervisors and the administrators may change or switch them off. You may read "
+                                 "and preview them."))
 
 
 def sample_context(now: dt.datetime) -> dict[str, Any]:
@@ -112,7 +120,8 @@ def _rows() -> list[dict[str, Any]]:
 @staff_required
 def templates(request: HttpRequest) -> HttpResponse:
     _require_supervisor(request.user)
-    return render(request, "workbench/followup/templates.html", {"nav": "policies", "rows": _rows()})
+    return render(request, "workbench/followup/templates.html", {
+        "nav": "policies", "rows": _rows(), "can_edit": may_edit_templates(request.user)})
 
 
 def _kind(kind: str) -> str:
@@ -125,9 +134,11 @@ def _kind(kind: str) -> str:
 def edit_template(request: HttpRequest, kind: str) -> HttpResponse:
     _require_supervisor(request.user)
     kind = _kind(kind)
+    can_edit = may_edit_templates(request.user)
     template = MessageTemplate.objects.filter(kind=kind).first()
     status = 200
     if request.method == "POST":
+        _require_template_editor(request.user)
         form = TemplateForm(request.POST, kind=kind)
         if form.is_valid() and _save(request, form, kind):
             messages.success(request, _("Template “%(kind)s” saved.") % {"kind": MessageKind(kind).label})
@@ -138,11 +149,13 @@ def edit_template(request: HttpRequest, kind: str) -> HttpResponse:
         form = TemplateForm(kind=kind, initial={
             "text": template.text if template else DEFAULT_TEXTS[kind],
             "is_active": template.is_active if template else True, "seen": _stamp(template)})
+        if not can_edit:  # read-only: the text can still be tried in the preview, not saved
+            form.fields["is_active"].disabled = True
     text = form.data.get("text") if form.is_bound else form.initial["text"]
     return render(request, "workbench/followup/template_edit.html", {
         "nav": "policies", "kind": kind, "label": MessageKind(kind).label, "form": form, "template": template,
         "default_text": DEFAULT_TEXTS[kind], "variables": _variables(kind),
-        "preview": _preview(kind, text or ""),
+        "preview": _preview(kind, text or ""), "can_edit": can_edit,
     }, status=status)
 
 
