@@ -329,7 +329,7 @@ MSISDN_PREFIXES = [
 ]
 SURVEY_FIELDS = [
     "id", "kind", "msisdn", "ticket", "channel", "unit", "staff", "occasion", "token_hash", "status", "sent_at",
-    "expires_at", "score", "answered_at", "answered_via", "comment", "region",
+    "sms_at", "expires_at", "score", "answered_at", "answered_via", "comment", "region",
 ]
 SURVEY_SCORES = {
     CallbackVerdict.SATISFIED: (5, 5, 4, 4, 3), CallbackVerdict.DISSATISFIED: (1, 2, 2, 3), "": (5, 4, 4, 3, 2),
@@ -649,7 +649,7 @@ class Generator:
                 status = SurveyStatus.EXPIRED
             token = hashlib.sha256(f"{self.o.seed}:{occasion}".encode()).hexdigest()
             self.survey_rows.append([str(self.survey_id), kind, msisdn, ticket, channel, unit_s, user_s, occasion,
-                                     token, status, sent, expires_s, score, answered_at, via, "", REGION])
+                                     token, status, sent, sent, expires_s, score, answered_at, via, "", REGION])
             self.survey_id += 1
 
     # -- preparation --------------------------------------------------------------------------------
