@@ -19,23 +19,21 @@ from loopdesk.tickets.policy import allowed_actions
 from loopdesk.tickets.services import MAX_DESCRIPTION, MAX_NOTE, MAX_TITLE
 
 
-def _not_text(field: serializers.Field, value: Any) -> bool:
-    """A text field (or a dictionary of texts) given something else than text: 42 or true for a description, a
-    reason or a number were stored as "42" / "True" (DRF's CharField turns numbers and booleans into text)."""
-    if value is None:
-        return False
-    if isinstance(field, serializers.DictField) and isinstance(field.child, serializers.CharField):
-        return isinstance(value, dict) and any(not isinstance(v, str) for v in value.values())
-    return isinstance(field, serializers.CharField) and not isinstance(value, str)
-
-
 def _wrong_json_type(field: serializers.Field, value: Any) -> str:
-    """The error of an integer field (or an id) given something else than a JSON integer, or of a boolean field given
-    something else than true or false: "1" for a version, "5" for a category, 2.0, or "yes" for dispatch were read
-    as the number or the truth (DRF reads text and whole decimals); "" when of the right type."""
+    """The error of an attribute given a JSON value of the wrong type; "" when of the right type (or null):
+    - a text field (or a dictionary of texts) given a number or a boolean: 42 or true for a description, a reason or
+      a number were stored as "42" / "True" (DRF's CharField turns numbers and booleans into text);
+    - a boolean field given something else than true or false: "yes", 1 or "0" for dispatch were read as the truth;
+    - an integer field (or an id) given something else than a JSON integer: "1" for a version, "5" for a category or
+      2.0 were read as the number (DRF reads text and whole decimals)."""
     if value is None:
         return ""
-    if isinstance(field, serializers.BooleanField):  # "dispatch": "yes", 1 or "0" were read as true / false
+    not_text = str(serializers.CharField.default_error_messages["invalid"])
+    if isinstance(field, serializers.DictField) and isinstance(field.child, serializers.CharField):
+        return not_text if isinstance(value, dict) and any(not isinstance(v, str) for v in value.values()) else ""
+    if isinstance(field, serializers.CharField):
+        return "" if isinstance(value, str) else not_text
+    if isinstance(field, serializers.BooleanField):
         return "" if isinstance(value, bool) else str(field.error_messages["invalid"])
     if isinstance(value, int) and not isinstance(value, bool):
         return ""
@@ -59,15 +57,12 @@ class StrictInputSerializer(serializers.Serializer):
             unknown = [key for key in data if key not in self.fields]
             if unknown:
                 raise serializers.ValidationError({key: [_("Unknown field.")] for key in unknown})
-            not_text = [key for key, value in data.items() if _not_text(self.fields[key], value)]
-            if not_text:
-                raise serializers.ValidationError({key: [serializers.CharField.default_error_messages["invalid"]]
-                                                   for key in not_text})
+            # A form or a query string has only text (whatever it stands for): read as DRF reads it.
             if not self.reads_text_only and not isinstance(data, QueryDict):
-                not_integer = {key: [error] for key, value in data.items()
-                               if (error := _wrong_json_type(self.fields[key], value))}
-                if not_integer:
-                    raise serializers.ValidationError(not_integer)
+                wrong = {key: [error] for key, value in data.items()
+                         if (error := _wrong_json_type(self.fields[key], value))}
+                if wrong:
+                    raise serializers.ValidationError(wrong)
         return super().to_internal_value(data)
 
 

@@ -85,7 +85,7 @@ def receiver() -> Iterator[Receiver]:
             self.end_headers()
 
         def log_message(self, *args: Any) -> None:
-            pass
+            """Silent: the tests read what the listener received, not its access log on stderr."""
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     state.url = f"http://127.0.0.1:{server.server_port}/listener"
