@@ -1793,4 +1793,6 @@ T: dict[str, str] = {
     "Your password must mix at least %(kinds)d of: lower-case letters, upper-case letters, digits, other "
     "characters.":
         "密码须至少包含以下四类中的 %(kinds)d 类：小写字母、大写字母、数字、其他字符。",
+    "%(counter)s linked work order you may not see": "另有 %(counter)s 个关联工单（您无权查看）",
+    "a work order you may not see": "一个您无权查看的工单",
 }

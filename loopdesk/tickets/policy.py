@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -80,6 +81,18 @@ def visible_tickets(user: Any, queryset: QuerySet[Ticket] | None = None) -> Quer
 
 def can_see(user: Any, ticket: Ticket) -> bool:
     return visible_tickets(user, Ticket.objects.filter(pk=ticket.pk)).exists()
+
+
+def visible_among(user: Any, ids: Iterable[int] = (), numbers: Iterable[str] = ()) -> tuple[set[int], set[str]]:
+    """Which of these work orders (by id, by number) `user` may see, in one query: a linked work order (parent,
+    child, duplicate, related, repeat) outside the reader's scope is shown as one they may not see, not by number."""
+    ids, numbers = set(ids), {n for n in numbers if n}
+    if not ids and not numbers:
+        return set(), set()
+    rows = visible_tickets(user, Ticket.objects.filter(Q(pk__in=ids) | Q(number__in=numbers))).values_list(
+        "pk", "number")
+    seen = list(rows)
+    return {pk for pk, _n in seen}, {n for _pk, n in seen}
 
 
 # --- relations between a user and a ticket -------------------------------------------------------

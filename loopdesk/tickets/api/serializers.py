@@ -15,7 +15,7 @@ from loopdesk.customers.models import Customer
 from loopdesk.org.models import OrgUnit, User
 from loopdesk.tickets.choices import Action, CallbackVerdict, Channel, ContactType, Priority, Status
 from loopdesk.tickets.models import Category, Ticket, TicketEvent
-from loopdesk.tickets.policy import allowed_actions
+from loopdesk.tickets.policy import allowed_actions, visible_among
 from loopdesk.tickets.services import MAX_DESCRIPTION, MAX_NOTE, MAX_TITLE
 
 
@@ -158,6 +158,15 @@ class TicketDetailSerializer(TicketListSerializer):
                   "hop_due_at", "resolution_due_at", "sla_paused", "replied_at", "answered_at", "closed_at",
                   "reopen_count", "dispatch_count", "return_count", "parent", "reject_reason", "duplicate_of",
                   "external_ids", "allowed_actions", "timeline")
+
+    def to_representation(self, instance: Ticket) -> dict[str, Any]:
+        """A parent or original (duplicate of) the caller may not see is null: not named outside their scope."""
+        data = super().to_representation(instance)
+        linked = {key: data[key] for key in ("parent", "duplicate_of") if data.get(key)}
+        if linked:
+            seen, _numbers = visible_among(self.context["request"].user, ids=linked.values())
+            data.update({key: None for key, pk in linked.items() if pk not in seen})
+        return data
 
     @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(choices=Action.choices)))
     def get_allowed_actions(self, ticket: Ticket) -> list[str]:

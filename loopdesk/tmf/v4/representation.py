@@ -145,16 +145,29 @@ def _parties(ticket: Ticket) -> list[dict[str, Any]]:
     return parties
 
 
+def only_visible_links(tickets: Iterable[Ticket], scope: Callable[[QuerySet[Ticket]], QuerySet[Ticket]]) -> None:
+    """Mark on each of `tickets` (their links prefetched) the linked work orders the caller may see (`scope`: the
+    caller's tickets of a queryset), in one query for all: `troubleTicketRelationship` names only those (one outside
+    the caller's scope is left out, as the ticket page counts it without its number)."""
+    tickets = list(tickets)
+    ids = {link.to_ticket_id for t in tickets for link in t.links_out.all()} | {
+        link.from_ticket_id for t in tickets for link in t.links_in.all()}
+    seen = set(scope(Ticket.objects.filter(pk__in=ids)).values_list("pk", flat=True)) if ids else set()
+    for ticket in tickets:
+        ticket.tmf_visible_links = seen  # type: ignore[attr-defined]
+
+
 def _relationships(ticket: Ticket) -> list[dict[str, Any]]:
+    seen = getattr(ticket, "tmf_visible_links", None)  # None: a listener's copy (events), not a caller's
     out = [
         {"id": str(link.to_ticket_id), "href": ticket_href(link.to_ticket_id), "name": link.to_ticket.number,
          "relationshipType": mapping.RELATIONSHIP_OUT[link.kind]}
-        for link in ticket.links_out.all()
+        for link in ticket.links_out.all() if seen is None or link.to_ticket_id in seen
     ]
     out += [
         {"id": str(link.from_ticket_id), "href": ticket_href(link.from_ticket_id), "name": link.from_ticket.number,
          "relationshipType": mapping.RELATIONSHIP_IN[link.kind]}
-        for link in ticket.links_in.all()
+        for link in ticket.links_in.all() if seen is None or link.from_ticket_id in seen
     ]
     return out
 

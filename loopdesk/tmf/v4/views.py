@@ -41,7 +41,7 @@ from loopdesk.tmf.auth import ThrottleUnauthenticated, TokenScopePermission, req
 from loopdesk.tmf.errors import tmf_exception_handler
 from loopdesk.tmf.models import ApiToken, EventSubscription, SubscriptionKind
 from loopdesk.tmf.v4 import operations, serializers
-from loopdesk.tmf.v4.representation import FIELDS, as_created, mark_empty, to_tmf, with_related
+from loopdesk.tmf.v4.representation import FIELDS, as_created, mark_empty, only_visible_links, to_tmf, with_related
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000
@@ -370,6 +370,7 @@ class TroubleTicketListView(TmfView):
         qs = filter_tickets(scoped_tickets(request), request.query_params, self.system())
         total = qs.count()
         page = list(with_related(qs.order_by(order, "-id" if order.startswith("-") else "id"))[offset:offset + limit])
+        only_visible_links(page, lambda qs: scoped_tickets(request, qs))
         body = [to_tmf(t, fields=fields, system=self.system()) for t in page]
         return Response(body, headers={"X-Total-Count": str(total), "X-Result-Count": str(len(body))})
 
@@ -393,6 +394,7 @@ class TroubleTicketListView(TmfView):
                 ("links_in", data.get("troubleTicketRelationship"))) if not sent)
             shown = mark_empty(with_related(Ticket.objects.filter(pk=ticket.pk), known_empty=empty).get(), empty)
         ticket = shown
+        only_visible_links([ticket], lambda qs: scoped_tickets(request, qs))
         body = to_tmf(ticket, system=self.system())
         return Response(body, status=status.HTTP_201_CREATED,
                         headers={"Location": body["href"], "ETag": _etag(ticket)})
@@ -444,7 +446,9 @@ ID_PARAM = OpenApiParameter("id", str, OpenApiParameter.PATH, description="Ident
 
 class TroubleTicketDetailView(TmfView):
     def ticket(self, request: Request, id: str) -> Ticket:
-        return operations.get_scoped(with_related(scoped_tickets(request)), id)
+        ticket = operations.get_scoped(with_related(scoped_tickets(request)), id)
+        only_visible_links([ticket], lambda qs: scoped_tickets(request, qs))
+        return ticket
 
     @extend_schema(operation_id="retrieveTroubleTicket", tags=["troubleTicket"], parameters=[ID_PARAM, FIELDS_PARAM],
                    responses={200: serializers.TroubleTicketSerializer, **_errors()})

@@ -40,6 +40,9 @@ INVERSE_LINK_LABELS = {
     LinkKind.RELATED: _("Related to"),
     LinkKind.REPEAT: _("Repeated by"),
 }
+# The other work order's number a timeline entry names (a link, a repeat complaint, a rejection as a duplicate).
+NUMBERS_IN_EVENTS = ("other", "repeat_of", "duplicate_of")
+HIDDEN_TICKET = _("a work order you may not see")
 
 
 def get_ticket(user: Any, pk: int) -> Ticket:
@@ -89,8 +92,22 @@ def ticket_context(request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
                   .order_by("seq"))
     links = list(TicketLink.objects.filter(from_ticket=ticket).select_related("to_ticket"))
     links_in = list(TicketLink.objects.filter(to_ticket=ticket).select_related("from_ticket"))
+    # A linked work order the reader may not see (another region, a unit it was never dispatched to) is counted,
+    # not named: its number and page are as much outside their scope as the work order itself.
+    numbers = {str((e.data or {}).get(key) or "") for e in events for key in NUMBERS_IN_EVENTS}
+    seen_ids, seen_numbers = policy.visible_among(
+        user, ids=[link.to_ticket_id for link in links] + [link.from_ticket_id for link in links_in], numbers=numbers)
+    hidden_links = sum(1 for link in links if link.to_ticket_id not in seen_ids) + sum(
+        1 for link in links_in if link.from_ticket_id not in seen_ids)
+    links = [link for link in links if link.to_ticket_id in seen_ids]
+    links_in = [link for link in links_in if link.from_ticket_id in seen_ids]
     for link in links_in:  # seen from this side: "JM-1 is the parent of this one" reads "Child of JM-1"
         link.inverse_label = INVERSE_LINK_LABELS.get(link.kind, link.get_kind_display())
+    for event in events:
+        data = event.data or {}
+        if any(data.get(key) and data[key] not in seen_numbers for key in NUMBERS_IN_EVENTS):
+            event.data = {**data, **{key: str(HIDDEN_TICKET) for key in NUMBERS_IN_EVENTS
+                                     if data.get(key) and data[key] not in seen_numbers}}  # shown, never saved
     actions = policy.allowed_actions(user, ticket)
     now = timezone.now()
     for event in events:  # the callback's verdict and a new committed time, readable in the timeline
@@ -114,6 +131,7 @@ def ticket_context(request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
         "attachments": list(ticket.attachments.select_related("uploaded_by").order_by("created_at")),
         "links_out": links,
         "links_in": links_in,
+        "hidden_links": hidden_links,
         "actions": [(a, Action(a).label, "danger" if a in DANGEROUS else "primary" if a in PRIMARY else "")
                     for a in actions],
         "can_reveal": policy.can_reveal(user),
