@@ -1795,4 +1795,14 @@ T: dict[str, str] = {
         "密码须至少包含以下四类中的 %(kinds)d 类：小写字母、大写字母、数字、其他字符。",
     "%(counter)s linked work order you may not see": "另有 %(counter)s 个关联工单（您无权查看）",
     "a work order you may not see": "一个您无权查看的工单",
+    "survey SMS": "满意度调查短信",
+    "Delivered at %(time)s": "已于 %(time)s 送达",
+    "Waiting to go out": "等待发出",
+    "Waiting to go out (not before %(time)s)": "等待发出（不早于 %(time)s）",
+    "Not delivered yet: failed, will retry": "尚未送达：发送失败，将重试",
+    "Not delivered: the gateway gave up": "未送达：短信网关已放弃发送",
+    "No SMS on record": "无短信记录",
+    "Already asked for this contact at %(time)s, but its SMS has not reached the customer: the SMS gateway failed "
+    "(see the outbox).":
+        "已于 %(time)s 为此次接触发送评价，但短信未送达客户：短信网关发送失败（见发件箱）。",
 }

@@ -14,6 +14,7 @@ from loopdesk.core.text import mask_msisdn
 from loopdesk.customers.models import Customer
 from loopdesk.followup.admin import ticket_or_region_scoped
 from loopdesk.surveys.models import InboundSms, SpamNumber, SpamReport, Survey
+from loopdesk.surveys.selectors import sms_delivery_label, with_sms_delivery
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -45,10 +46,18 @@ class MaskedCustomerNumberAdmin(ReadOnlyAdmin):
 
 @admin.register(Survey)
 class SurveyAdmin(MaskedCustomerNumberAdmin):
-    list_display = ("kind", "ticket", "unit", "status", "score", "sent_at", "answered_via_label")
+    list_display = ("kind", "ticket", "unit", "status", "score", "sent_at", "sms_delivery", "answered_via_label")
     list_filter = ("kind", "status", "score")
-    exclude = ("token_hash", "answered_via")
-    readonly_fields = ("answered_via_label",)
+    list_select_related = ("ticket", "unit")  # the page in one query, whatever its length
+    # `sms_at` is when the SMS was to go out (after quiet hours or the daily limit), not that it did: the form shows
+    # what the outbox says instead (`sms_delivery`).
+    exclude = ("token_hash", "answered_via", "sms_at")
+    readonly_fields = ("sms_delivery", "answered_via_label")
+
+    @admin.display(description=_("survey SMS"))
+    def sms_delivery(self, obj: Survey) -> str:
+        """Delivered (when), waiting (until when), failed or given up, as the outbox says."""
+        return sms_delivery_label(obj)
 
     @admin.display(description=_("answered via"), ordering="answered_via")
     def answered_via_label(self, obj: Survey) -> str:
@@ -58,7 +67,8 @@ class SurveyAdmin(MaskedCustomerNumberAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Survey]:
         """The surveys of work orders the user may see; window surveys (no work order): the rated unit's region."""
-        return ticket_or_region_scoped(request, super().get_queryset(request), region_prefix="unit__")
+        return with_sms_delivery(
+            ticket_or_region_scoped(request, super().get_queryset(request), region_prefix="unit__"))
 
 
 @admin.register(InboundSms)

@@ -290,6 +290,9 @@ def _already_sent_text(survey: Any, now: dt.datetime) -> str:
     """Why no second survey goes out: when this contact's was asked (with its date unless today), and, while its SMS
     waits (quiet hours, the daily limit), when it goes out."""
     delivery = window_survey_delivery(survey, now=now)
+    if delivery.state == "undelivered":
+        return str(_("Already asked for this contact at %(time)s, but its SMS has not reached the customer: the SMS "
+                     "gateway failed (see the outbox).") % {"time": _local_when(survey.sent_at, now)})
     if delivery.state == "postponed" and delivery.send_at is not None:
         return str(_("Already asked for this contact at %(time)s; its SMS is still waiting and goes out at "
                      "%(send_at)s (quiet hours or daily limit): the customer is asked only once.") % {
