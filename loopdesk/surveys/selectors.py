@@ -13,8 +13,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import CharField, F, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models import Case as CaseWhen
+from django.db.models import CharField, F, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Cast, Concat, Substr
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -73,7 +73,8 @@ def window_survey_delivery(survey: Survey, *, now: dt.datetime) -> Delivery:
     message = CustomerMessage.objects.filter(dedupe_key=f"sms:window:{survey.pk}").only("scheduled_for",
                                                                                         "outbox_id").first()
     if message is not None:
-        outbox = OutboxMessage.objects.filter(pk=message.outbox_id).values_list("status", flat=True).first()
+        outbox = (OutboxMessage.objects.filter(pk=message.outbox_id).values_list("status", flat=True).first()
+                  if message.outbox_id is not None else None)
         if outbox in (OutboxStatus.FAILED, OutboxStatus.DEAD):
             return Delivery("undelivered", message.scheduled_for)
         later = message.scheduled_for > now + dt.timedelta(minutes=1)
