@@ -76,7 +76,8 @@ def test_the_desk_does_not_say_already_sent_for_an_sms_the_gateway_did_not_take(
     do_create_window_survey(acting_user=world.users["clerk"], msisdn="13912340000", channel="hall",
                             contact_ref="call-1", now=T0)
     worker.deliver_due()
-    page = staff_client(world, "clerk", language="en").post("/desk/window-survey/", {"caller": "13912340000", "contact": "call-1"},
-                                    headers={"HX-Request": "true"}).content.decode()
+    clerk = staff_client(world, "clerk", language="en")
+    page = clerk.post("/desk/window-survey/", {"caller": "13912340000", "contact": "call-1"},
+                      headers={"HX-Request": "true"}).content.decode()
     assert "Already sent" not in page
     assert "its SMS has not reached the customer" in page
