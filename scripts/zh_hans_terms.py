@@ -1805,4 +1805,5 @@ T: dict[str, str] = {
     "Already asked for this contact at %(time)s, but its SMS has not reached the customer: the SMS gateway failed "
     "(see the outbox).":
         "已于 %(time)s 为此次接触发送评价，但短信未送达客户：短信网关发送失败（见发件箱）。",
+    "Larger than any SMS: logged, not read": "超出任何短信的长度：已记录，未处理",
 }

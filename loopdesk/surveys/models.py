@@ -76,6 +76,7 @@ class InboundOutcome(models.TextChoices):
     SPAM = "spam", _("Spam report")
     OPT_OUT = "opt_out", _("Opt-out")
     DUPLICATE = "duplicate", _("Repeated delivery")
+    TOO_LARGE = "too_large", _("Larger than any SMS: logged, not read")
 
 
 class InboundSms(models.Model):

@@ -27,7 +27,7 @@ from django.utils.translation import gettext_lazy as _
 
 from loopdesk.core.db import insert_unless_exists
 from loopdesk.core.errors import NotFoundError, ValidationFailed
-from loopdesk.core.text import normalize_msisdn
+from loopdesk.core.text import mask_msisdn, normalize_msisdn
 from loopdesk.followup.models import AlertKind, EscalationReason, FollowupPolicy
 from loopdesk.followup.services import alert, do_escalate_ticket, supervisors_of
 from loopdesk.notify.models import MessageKind
@@ -251,6 +251,22 @@ def _record_spam(inbound: InboundSms, text: str, at: dt.datetime) -> str | None:
         report_count=F("report_count") + 1, reporter_count=F("reporter_count") + int(new_reporter),
         last_reported_at=at)
     return number
+
+
+def log_oversized_inbound(*, gateway_id: str, sender: str, recipient: str, text: str,
+                          received_at: dt.datetime | None = None) -> InboundResult:
+    """A signed inbound body larger than any SMS (`views.MAX_BODY`): kept (text whole) as outcome `too_large` for an
+    administrator to look at, neither read as a rating, opt-out or spam report nor answered. Idempotent on the
+    gateway's message id, as `handle_inbound`."""
+    at = received_at or timezone.now()
+    sender, recipient = _digits(normalize_msisdn(_digits(sender))), _digits(recipient)
+    inbound, created = InboundSms.objects.get_or_create(gateway_id=gateway_id, defaults={
+        "sender": sender[:21], "recipient": recipient[:21], "text": text, "received_at": at,
+        "outcome": InboundOutcome.TOO_LARGE})
+    if created:
+        log.warning("inbound SMS %s from %s: %d characters, larger than any SMS: logged, not read", gateway_id,
+                       mask_msisdn(sender), len(text))
+    return InboundResult(inbound, duplicate=not created)
 
 
 def handle_inbound(*, gateway_id: str, sender: str, recipient: str, text: str,

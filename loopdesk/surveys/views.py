@@ -24,9 +24,10 @@ from loopdesk.surveys import services
 from loopdesk.surveys.models import SCORE_WORDS, SurveyStatus
 
 MAX_CLOCK_SKEW = 300
-# A long concatenated SMS, its Chinese escaped by the gateway (6 bytes a character), fits: a refused body is retried
-# by the gateway for ever.
-MAX_BODY = 64 * 1024
+# The longest concatenated SMS (255 parts of 67 Chinese characters), escaped by the gateway as \uXXXX (6 bytes a
+# character), is ~100 KB: it fits. A signed body over this is no SMS a phone can send; it is logged and acknowledged
+# (outcome too_large), not refused: any answer but 2xx is retried by the gateway for ever.
+MAX_BODY = 128 * 1024
 
 
 def _error(status: int, message: Any, errors: dict[str, list[str]] | None = None) -> JsonResponse:
@@ -60,7 +61,7 @@ def _parse(body: bytes) -> tuple[dict[str, Any], dict[str, list[str]]]:
     clean: dict[str, Any] = {}
     # The text has no limit of its own (the body's 64 KiB bounds it): a long text refused was retried by the
     # gateway for ever; it is kept whole and, unless it is a spam report, answered with the help text.
-    for field, limit in (("id", 64), ("from", 21), ("to", 21), ("text", MAX_BODY)):
+    for field, limit in (("id", 64), ("from", 21), ("to", 21), ("text", len(body))):
         value = data.get(field)
         # An empty or blank text is a message all the same (a mis-tap, an MMS without text): refused, the gateway
         # would retry it for ever; it is logged and answered as any text we do not understand.
@@ -91,17 +92,19 @@ def _parse(body: bytes) -> tuple[dict[str, Any], dict[str, list[str]]]:
 @require_POST
 def inbound_sms(request: HttpRequest) -> JsonResponse:
     """POST from the SMS gateway: {"id", "from", "to", "text", "received_at"?}, signed like our outbound calls."""
-    body = request.body[: MAX_BODY + 1]
-    if len(body) > MAX_BODY:
-        return _error(413, _("The body is too large."))
+    body = request.body  # whole (Django's DATA_UPLOAD_MAX_MEMORY_SIZE bounds it): the signature covers all of it
     refused = _check_signature(request, body)
     if refused is not None:
         return refused
     data, errors = _parse(body)
     if errors:
         return _error(400, _("The message was not accepted."), errors)
-    result = services.handle_inbound(gateway_id=data["id"], sender=data["from"], recipient=data["to"],
-                                     text=data["text"], received_at=data.get("received_at"))
+    if len(body) > MAX_BODY:
+        result = services.log_oversized_inbound(gateway_id=data["id"], sender=data["from"], recipient=data["to"],
+                                                text=data["text"], received_at=data.get("received_at"))
+    else:
+        result = services.handle_inbound(gateway_id=data["id"], sender=data["from"], recipient=data["to"],
+                                         text=data["text"], received_at=data.get("received_at"))
     return JsonResponse({"outcome": result.inbound.outcome, "duplicate": result.duplicate})
 
 

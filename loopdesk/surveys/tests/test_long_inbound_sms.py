@@ -44,7 +44,7 @@ def test_a_long_forwarded_spam_is_a_report_with_its_whole_content(world: World, 
     assert SpamReport.objects.get().content == text
 
 
-def test_a_long_chinese_text_escaped_by_the_gateway_is_accepted_and_an_oversized_body_still_refused(
+def test_a_long_chinese_text_escaped_by_the_gateway_is_accepted_and_an_oversized_body_logged(
         world: World, client, settings) -> None:
     """A gateway that escapes non-ASCII (`\\u6211`, 6 bytes a character) sent 3,000 Chinese characters as 18 KB:
     over the old 16 KiB body limit, a 413 the gateway retried for ever."""
@@ -59,5 +59,34 @@ def test_a_long_chinese_text_escaped_by_the_gateway_is_accepted_and_an_oversized
     assert InboundSms.objects.get(gateway_id="gw-escaped").text == text
     huge = json.dumps({"id": "gw-huge", "from": "13912345678", "to": "10086700", "text": "x" * 200_000}).encode()
     headers = {"X-LoopDesk-Timestamp": ts, "X-LoopDesk-Signature": sign(SECRET, ts, huge)}
-    assert client.post(reverse("surveys:inbound-sms"), huge, content_type="application/json",
-                       headers=headers).status_code == 413
+    response = client.post(reverse("surveys:inbound-sms"), huge, content_type="application/json", headers=headers)
+    assert response.status_code == 200 and response.json() == {"outcome": "too_large", "duplicate": False}
+
+
+def test_the_longest_sms_escaped_fits_and_a_body_larger_than_any_sms_is_logged_and_acknowledged_not_refused(
+        world: World, client, settings) -> None:
+    """A body over the limit was a 413, which the gateway retries for ever (any answer but 2xx), and the 64 KiB limit
+    was below the longest concatenated SMS (255 parts of 67 Chinese characters, escaped \\uXXXX: ~100 KB). The
+    longest SMS is read as any; a signed body larger than any SMS is kept (outcome too_large, text whole), answered
+    200 once, not read and not answered by SMS; an unsigned one is still a 401."""
+    settings.LOOPDESK_SMS_INBOUND_SECRET = SECRET
+    longest = "宽" * (255 * 67)
+    raw = json.dumps({"id": "gw-255", "from": "13912345678", "to": "10086700", "text": longest}).encode()
+    assert len(raw) > 64 * 1024
+    ts = str(int(time.time()))
+    response = client.post(reverse("surveys:inbound-sms"), raw, content_type="application/json",
+                           headers={"X-LoopDesk-Timestamp": ts, "X-LoopDesk-Signature": sign(SECRET, ts, raw)})
+    assert response.status_code == 200 and response.json()["outcome"] == "help"
+    huge_text = "1" + "x" * 300_000  # a rating digit first: not read as one
+    huge = json.dumps({"id": "gw-huge", "from": "13912345678", "to": "10086700", "text": huge_text}).encode()
+    headers = {"X-LoopDesk-Timestamp": ts, "X-LoopDesk-Signature": sign(SECRET, ts, huge)}
+    for duplicate in (False, True):
+        response = client.post(reverse("surveys:inbound-sms"), huge, content_type="application/json",
+                               headers=headers)
+        assert response.status_code == 200 and response.json() == {"outcome": "too_large", "duplicate": duplicate}
+    logged = InboundSms.objects.get(gateway_id="gw-huge")
+    assert logged.outcome == "too_large" and logged.text == huge_text and logged.survey is None
+    assert CustomerMessage.objects.filter(msisdn="13912345678").count() == 1  # the help for gw-255 only
+    unsigned = client.post(reverse("surveys:inbound-sms"), huge, content_type="application/json",
+                           headers={"X-LoopDesk-Timestamp": ts, "X-LoopDesk-Signature": "sha256=00"})
+    assert unsigned.status_code == 401
