@@ -1806,4 +1806,5 @@ T: dict[str, str] = {
     "(see the outbox).":
         "已于 %(time)s 为此次接触发送评价，但短信未送达客户：短信网关发送失败（见发件箱）。",
     "Larger than any SMS: logged, not read": "超出任何短信的长度：已记录，未处理",
+    "message in each language": "各语言的消息",
 }

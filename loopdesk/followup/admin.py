@@ -8,6 +8,7 @@ from typing import Any
 from django.contrib import admin
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from loopdesk.audit.admin import AuditedAdminMixin, ReadOnlyAdminMixin, users_regions_q
 from loopdesk.followup.models import CallbackTask, Escalation, FollowupPolicy, StaffAlert
@@ -50,9 +51,14 @@ class CallbackTaskAdmin(VisibleTicketsMixin, ReadOnlyAdminMixin, admin.ModelAdmi
 
 @admin.register(StaffAlert)
 class StaffAlertAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("user", "ticket", "kind", "message", "created_at", "read_at")
+    list_display = ("user", "ticket", "kind", "shown", "created_at", "read_at")
     list_filter = ("kind",)
     raw_id_fields = ("user", "ticket")
+
+    @admin.display(description=_("message"))
+    def shown(self, obj: StaffAlert) -> str:
+        """In the reader's language (`StaffAlert.texts`), else as stored."""
+        return obj.shown_message()
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[StaffAlert]:
         """The alerts of work orders the user may see; those of none: the addressee's unit in the user's regions."""

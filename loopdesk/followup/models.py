@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from loopdesk.tickets.choices import ContactType
@@ -117,7 +118,10 @@ class StaffAlert(models.Model):
                                verbose_name=_("work order"))
     kind = models.CharField(_("kind"), max_length=20, choices=AlertKind.choices)
     occasion = models.CharField(_("occasion"), max_length=100, help_text=_("Makes a repeated sweep harmless."))
-    message = models.CharField(_("message"), max_length=300)
+    message = models.CharField(_("message"), max_length=300)  # in the addressee's language when it was raised
+    # The same message in every language of the site ({"zh-hans": ..., "en": ...}): shown in the reader's language
+    # of the moment (`shown_message`). Empty on alerts raised before it was kept: `message` is shown.
+    texts = models.JSONField(_("message in each language"), default=dict, blank=True, editable=False)
     created_at = models.DateTimeField(_("created at"))
     read_at = models.DateTimeField(_("read at"), null=True, blank=True)
 
@@ -133,6 +137,10 @@ class StaffAlert(models.Model):
                          name="followup_alert_unread"),
         ]
         constraints = [models.UniqueConstraint(fields=["user", "occasion"], name="followup_alert_once")]
+
+    def shown_message(self) -> str:
+        """The message in the active language (the reader's), else as it was stored."""
+        return str((self.texts or {}).get(get_language() or "") or self.message)
 
 
 class EscalationReason(models.TextChoices):

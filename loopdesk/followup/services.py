@@ -11,6 +11,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -101,25 +102,29 @@ def alert_language(user: Any) -> str:
     return chosen if chosen in {code for code, _name in settings.LANGUAGES} else settings.LANGUAGE_CODE
 
 
+def alert_texts(message: Callable[[], Any]) -> dict[str, str]:
+    """An alert's message built in every language of the site: a reader sees it in theirs of the moment, whatever
+    language they had, or the site had, when it was raised."""
+    texts: dict[str, str] = {}
+    for language, _name in settings.LANGUAGES:
+        with translation.override(language):
+            texts[language] = str(message())[:300]
+    return texts
+
+
 def alert(users: Iterable[User], *, ticket: Ticket | None, kind: str, occasion: str,
           message: str | Callable[[], Any], at: dt.datetime) -> int:
     """One alert per user and occasion: a repeated sweep adds nothing. Returns how many were new.
 
-    `message`, a function that builds the (translated) text, is built for each user in their language
-    (`alert_language`), not in that of the action or sweep that raised the alert; a plain string is stored as is."""
+    `message`, a function that builds the (translated) text, is built in every language (`alert_texts`: shown in the
+    reader's language of the moment) and stored as `message` in each user's (`alert_language`), not in that of the
+    action or sweep that raised the alert; a plain string is stored as is."""
     created = 0
-    texts: dict[str, str] = {}
+    texts = alert_texts(message) if callable(message) else {}
     for user in {u.pk: u for u in users}.values():
-        if callable(message):
-            language = alert_language(user)
-            if language not in texts:
-                with translation.override(language):
-                    texts[language] = str(message())
-            text = texts[language]
-        else:
-            text = str(message)
+        text = texts[alert_language(user)] if callable(message) else str(message)
         row = StaffAlert(user=user, ticket=ticket, kind=kind, occasion=occasion[:100], message=text[:300],
-                         created_at=at)
+                         texts=texts, created_at=at)
         created += insert_unless_exists(row, ["user", "occasion"])
     return created
 
@@ -530,14 +535,10 @@ def _alert_crossings(crossed: list[tuple[Ticket, bool, bool]], at: dt.datetime) 
         users = {u.pk: u for u in [*handlers, *(h for h in heads if path and h.unit and path.startswith(h.unit.path))]}
         kind = AlertKind.PROBLEM if became_problem else AlertKind.OVERTIME
         occasion = f"{kind}:{t.pk}:{t.cycle_started_at}"[:100]
-        texts: dict[str, str] = {}  # in each user's language (`alert`)
+        texts = alert_texts(partial(_crossing_message, t, became_problem)) if users else {}  # as `alert`
         for user in users.values():
-            language = alert_language(user)
-            if language not in texts:
-                with translation.override(language):
-                    texts[language] = _crossing_message(t, became_problem)
             alerts.append(StaffAlert(user=user, ticket=t, kind=kind, occasion=occasion,
-                                     message=texts[language][:300], created_at=at))
+                                     message=texts[alert_language(user)], texts=texts, created_at=at))
     StaffAlert.objects.bulk_create(alerts, ignore_conflicts=True)  # one alert per user and occasion
 
 
