@@ -166,6 +166,14 @@ class TicketLinkAdmin(VisibleTicketsMixin, ReadOnlyAdminMixin, admin.ModelAdmin)
     paginator = CappedCountPaginator
     ordering = ("-id",)
 
+    def get_queryset(self, request: HttpRequest) -> models.QuerySet[Any]:
+        """Links between two work orders the user may see: one to a work order outside their scope (another region)
+        named it, as the ticket page does not (docs/access.md)."""
+        qs = super().get_queryset(request)
+        if visible_tickets(request.user).query.where:
+            return qs.filter(to_ticket__in=visible_tickets(request.user).values("pk"))
+        return qs
+
 
 @admin.register(ExternalRef)
 class ExternalRefAdmin(VisibleTicketsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):

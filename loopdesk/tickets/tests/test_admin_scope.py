@@ -193,3 +193,15 @@ def test_the_admin_never_shows_a_surveys_one_time_link(world: World) -> None:
             assert token not in shown, page
             assert "/s/" in shown, page  # the rest of the text is there
     assert survey_for_token(token) is None  # not a real survey: nothing to rate here
+
+
+def test_the_links_admin_does_not_name_a_linked_work_order_of_another_city(world: World) -> None:
+    """A link from one of the auditor's city's work orders to another city's was listed, naming the other's number
+    (the ticket page, REST and TMF do not: docs/access.md); only links between work orders they may see are listed."""
+    jm, jm2 = _ticket(world, "agent"), _ticket(world, "agent2")
+    zh = _ticket(world, "zh_agent", region="ZH")
+    s.do_link_tickets(acting_user=world.user("admin"), ticket=jm, other=zh, kind="related")
+    s.do_link_tickets(acting_user=world.user("admin"), ticket=jm, other=jm2, kind="related")
+    listing = _staff_client(world, "auditor").get("/admin/tickets/ticketlink/")
+    assert [row.to_ticket_id for row in listing.context["cl"].result_list] == [jm2.pk]
+    assert zh.number not in listing.content.decode()
