@@ -45,6 +45,18 @@ def _in_scope(sub: EventSubscription, ticket: Ticket) -> bool:
     return tickets_for(sub.owner, sub.token, Ticket.objects.filter(pk=ticket.pk)).exists()
 
 
+def _linked_in_scope(sub: EventSubscription, ticket: Ticket) -> frozenset[int] | None:
+    """The work orders linked to `ticket` (links prefetched) the subscriber may see; None: all (no owner)."""
+    if sub.owner_id is None:
+        return None
+    ids = {link.to_ticket_id for link in ticket.links_out.all()} | {
+        link.from_ticket_id for link in ticket.links_in.all()}
+    if not ids:
+        return frozenset()
+    return frozenset(tickets_for(sub.owner, sub.token, Ticket.objects.filter(pk__in=ids)).values_list("pk",
+                                                                                                    flat=True))
+
+
 def envelope(event_id: str, event_type: str, ticket_body: dict[str, Any], at: Any, field_path: str = "") -> dict:
     """The v4 notification structure (e.g. TroubleTicketStatusChangeEvent)."""
     body: dict[str, Any] = {
@@ -72,7 +84,9 @@ def on_ticket_event(ticket: Ticket, event: Any) -> None:
     if not subs:
         return
     scope_cache: dict[int, bool] = {}
-    bodies: dict[str | None, dict[str, Any]] = {}  # by the subscriber's system (its externalId, as GET shows it)
+    # By the subscriber's system (its externalId, as GET shows it) and the linked work orders it may see.
+    bodies: dict[tuple[str | None, frozenset[int] | None], dict[str, Any]] = {}
+    seen_cache: dict[int, frozenset[int] | None] = {}
     loaded: Ticket | None = None
     for tmf_event in tmf_events:
         event_id = f"{ticket.pk}-{event.seq}-{tmf_event.event_type}"
@@ -84,14 +98,19 @@ def on_ticket_event(ticket: Ticket, event: Any) -> None:
             if not scope_cache[sub.pk]:
                 continue
             system = sub.token.system if sub.token is not None else None
-            if system not in bodies:
-                if loaded is None:
-                    loaded = with_related(Ticket.objects.filter(pk=ticket.pk)).get()
+            if loaded is None:
+                loaded = with_related(Ticket.objects.filter(pk=ticket.pk)).get()
+            if sub.pk not in seen_cache:
+                seen_cache[sub.pk] = _linked_in_scope(sub, loaded)
+            key = (system, seen_cache[sub.pk])
+            if key not in bodies:
+                # Only the linked work orders the subscriber may see (as its GET shows them).
+                loaded.tmf_visible_links = key[1]  # type: ignore[attr-defined]
                 # Names (channel, category ...) in the deployment's language, whichever user's action (in
                 # whichever language) made the event: a listener sees the same words for the same thing.
                 with translation.override(settings.LANGUAGE_CODE):
-                    bodies[system] = to_tmf(loaded, system=system)
-            body = bodies[system]
+                    bodies[key] = to_tmf(loaded, system=system)
+            body = bodies[key]
             enqueue(
                 channel=CHANNEL, topic=tmf_event.event_type, dedupe_key=f"tmf:{sub.pk}:{event_id}",
                 payload=envelope(event_id, tmf_event.event_type, body, event.created_at, tmf_event.field_path),

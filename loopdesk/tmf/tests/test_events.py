@@ -791,3 +791,20 @@ def test_a_bad_callback_is_named_once(world: World, crm, callback: str) -> None:
     messages = response.json()["errors"]["callback"]
     assert len(messages) == len(set(messages)) == 1, messages
     assert response.json()["message"] == f"callback: {messages[0]}"
+
+
+def test_an_event_names_only_the_linked_work_orders_its_listener_may_see(world: World, oss, receiver) -> None:
+    """The network system's listener heard of a link from its work order to the IT centre's, with the other's number
+    and id, which its GET does not show (docs/access.md): the events carry the relationships its scope allows."""
+    register(oss, receiver.url)
+    agent = world.user("agent")
+    mine = s.do_create_ticket(acting_user=agent, dispatch=True, dispatch_to=world.units["netmaint"],
+                              **world.ticket_kwargs())
+    other = s.do_create_ticket(acting_user=agent, dispatch=True, dispatch_to=world.units["it"],
+                               **world.ticket_kwargs())
+    OutboxMessage.objects.filter(channel=CHANNEL).delete()
+    s.do_link_tickets(acting_user=agent, ticket=mine, other=other, kind="related")
+    bodies = [json.dumps(row.payload, ensure_ascii=False)
+              for row in OutboxMessage.objects.filter(channel=CHANNEL, ticket_id=mine.pk)]
+    assert bodies and all(other.number not in body for body in bodies)
+    assert not OutboxMessage.objects.filter(channel=CHANNEL, ticket_id=other.pk).exists()  # not its scope
