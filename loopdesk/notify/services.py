@@ -30,7 +30,7 @@ from loopdesk.notify.models import (
 from loopdesk.org.choices import UnitLevel
 from loopdesk.org.models import OrgUnit
 from loopdesk.outbox.models import OutboxMessage
-from loopdesk.outbox.services import enqueue
+from loopdesk.outbox.services import NotDeliverable, enqueue
 from loopdesk.sla import refcache
 from loopdesk.sla.calendars import SHANGHAI
 from loopdesk.tickets.choices import EventKind
@@ -254,7 +254,18 @@ def do_opt_out(*, msisdn: str, source: str, now: dt.datetime | None = None) -> b
 
 
 def deliver_sms(message: OutboxMessage) -> None:
-    """Outbox deliverer of the `sms` channel: hand the message to the configured gateway."""
+    """Outbox deliverer of the `sms` channel: hand the message to the configured gateway. A progress update whose
+    work order was answered or closed while it waited (quiet hours, the daily limit, a gateway outage) is given up:
+    the customer would read "still in progress" after "resolved"."""
     payload = message.payload
+    if message.topic in (MessageKind.PROGRESS, MessageKind.PROGRESS_LATE):
+        # The SMS rows carry no ticket id (no delivery order between them): the work order is in the key that
+        # `sweep_progress` gives them, sms:progress:<ticket>:<day>.
+        parts = message.dedupe_key.split(":")
+        ticket_id = parts[2] if len(parts) > 2 else ""
+        state = (Ticket.objects.filter(pk=int(ticket_id)).values_list("is_open", "answered_at").first()
+                 if ticket_id.isdigit() else None)
+        if state is not None and (not state[0] or state[1] is not None):
+            raise NotDeliverable("the work order was answered or closed before this progress update went out")
     get_gateway().send(Sms(id=message.dedupe_key, to=payload["to"], sender=payload.get("sender", ""),
                            text=payload["text"]))
