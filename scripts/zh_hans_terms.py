@@ -1579,7 +1579,7 @@ T: dict[str, str] = {
         "本次服务已于 %(time)s 邀请评价，评价短信尚在等待发送，将于 %(send_at)s 发出（免打扰时段或每日条数上限）："
         "每次服务只邀请客户评价一次。",
     "Not sent: this customer has opted out of service SMS.": "未发送：该客户已退订服务短信。",
-    "Satisfaction SMS sent to the customer.": "满意度评价短信已发送给客户。",
+    "Satisfaction SMS queued: it goes out now.": "满意度评价短信已排队，即刻发出。",
     "Satisfaction SMS queued: it goes out at %(time)s (quiet hours or daily limit).":
         "满意度评价短信已排队，将于 %(time)s 发出（免打扰时段或每日条数上限）。",
     "Not sent: the supervisors have switched the window-survey SMS off.":

@@ -285,6 +285,8 @@ def test_window_survey_is_sent_once_per_contact_from_the_desk(world: World, clie
     assert 'id="send-window-survey"' in client.get("/desk/?caller=13912340000").content.decode()
     response = client.post("/desk/window-survey/", {"caller": "13912340000"}, headers={"HX-Request": "true"})
     assert response.status_code == 200 and 'data-level="success"' in response.content.decode()
+    # Pressing the button queues the SMS; it has not reached the customer yet (now, or after the quiet hours)
+    assert "Satisfaction SMS queued: it goes out" in response.content.decode()
     survey = Survey.objects.get(msisdn="13912340000")
     assert survey.kind == "window" and survey.channel == "hall"
     message = CustomerMessage.objects.get(msisdn="13912340000", kind="window_survey")

@@ -304,7 +304,7 @@ def _already_sent_text(survey: Any, now: dt.datetime) -> str:
 def _delivery_text(survey: Any, now: dt.datetime) -> tuple[str, str]:
     delivery = window_survey_delivery(survey, now=now)
     if delivery.state == "queued":
-        return "success", str(_("Satisfaction SMS sent to the customer."))
+        return "success", str(_("Satisfaction SMS queued: it goes out now."))
     if delivery.state == "postponed" and delivery.send_at is not None:
         return "success", str(_("Satisfaction SMS queued: it goes out at %(time)s (quiet hours or daily limit).") % {
             "time": timezone.localtime(delivery.send_at).strftime("%m-%d %H:%M")})
