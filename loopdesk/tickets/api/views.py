@@ -10,9 +10,11 @@ from django import forms
 from django.conf import settings
 from django.db import models, transaction
 from django.db.models import QuerySet
+from django.http import FileResponse
 from django.utils.translation import gettext_lazy as _
 from django_filters.fields import IsoDateTimeField
 from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -128,6 +130,10 @@ class TicketViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMix
     def get_serializer_class(self) -> type:
         return ser.TicketDetailSerializer if self.action in ("retrieve", "create", "act") else ser.TicketListSerializer
 
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
+        # An attachment is a file, whatever Accept asks for (its errors are JSON).
+        return super().perform_content_negotiation(request, force=force or self.action == "attachment")
+
     def get_object(self) -> Ticket:
         pk = str(self.kwargs["pk"])
         ticket = self.get_queryset().filter(pk=pk).first() if is_db_id(pk) else None
@@ -154,6 +160,23 @@ class TicketViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMix
                 dispatch_to=data.get("dispatch_to"),
             )
         return self._detail(ticket, status.HTTP_201_CREATED)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("attachment_id", int, OpenApiParameter.PATH,
+                                     description="The attachment's id (in the detail's attachments)")],
+        responses={(200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY,
+                                                                      description="The file, as uploaded"),
+                   404: ERRORS[404]},
+    )
+    @action(detail=True, methods=["get"], url_path=r"attachments/(?P<attachment_id>[0-9]+)")
+    def attachment(self, request: Request, pk: str, attachment_id: str) -> FileResponse:
+        """An attachment's file, for a work order the caller may see (as on its page): 404 otherwise."""
+        ticket = self.get_object()
+        found = ticket.attachments.filter(pk=attachment_id).first() if is_db_id(attachment_id) else None
+        if found is None:
+            raise NotFound(_("File not found."))
+        return FileResponse(found.file.open("rb"), as_attachment=True, filename=found.filename,
+                            content_type=found.content_type or "application/octet-stream")
 
     @extend_schema(
         request=ser.ActionSerializer,
