@@ -1793,4 +1793,10 @@ T: dict[str, str] = {
     "Your password must mix at least %(kinds)d of: lower-case letters, upper-case letters, digits, other "
     "characters.":
         "密码须至少包含以下四类中的 %(kinds)d 类：小写字母、大写字母、数字、其他字符。",
+    "This %(attribute)s contradicts the id: LoopDesk's is “%(expected)s”. The id names what is referred to: leave "
+    "the %(attribute)s out or send the one GET shows.":
+        "此 %(attribute)s 与 id 不符：LoopDesk 中为“%(expected)s”。所指对象由 id 决定：请省略 %(attribute)s，"
+        "或按 GET 返回的原样发送。",
+    "LoopDesk keeps no href here: the id names what is referred to; leave the href out.":
+        "LoopDesk 此处不保存 href：所指对象由 id 决定，请省略 href。",
 }
