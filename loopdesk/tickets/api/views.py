@@ -12,7 +12,7 @@ from django.db import models, transaction
 from django.db.models import QuerySet
 from django.http import FileResponse
 from django.utils.translation import gettext_lazy as _
-from django_filters.fields import IsoDateTimeField
+from django_filters.fields import IsoDateTimeField, MultipleChoiceField
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -81,6 +81,18 @@ class StrictBooleanFilter(django_filters.BooleanFilter):
     field_class = StrictBooleanField
 
 
+class CommaMultipleChoiceField(MultipleChoiceField):
+    """Several values repeated (`?status=a&status=b`) or comma-separated (`?status=a,b`, as the TMF621 API takes
+    them): `a,b` was one unknown value, a 400."""
+
+    def to_python(self, value: Any) -> list[str]:
+        return [part.strip() for item in super().to_python(value) for part in item.split(",")]
+
+
+class CommaMultipleChoiceFilter(django_filters.MultipleChoiceFilter):
+    field_class = CommaMultipleChoiceField
+
+
 class StrictFilterSet(django_filters.FilterSet):
     """Boolean model fields named in Meta.fields are strict too."""
 
@@ -89,10 +101,10 @@ class StrictFilterSet(django_filters.FilterSet):
 
 
 class TicketFilter(StrictFilterSet):
-    status = django_filters.MultipleChoiceFilter(choices=Status.choices)
-    priority = django_filters.MultipleChoiceFilter(choices=Priority.choices)
-    channel = django_filters.MultipleChoiceFilter(choices=Channel.choices)
-    contact_type = django_filters.MultipleChoiceFilter(choices=ContactType.choices)
+    status = CommaMultipleChoiceFilter(choices=Status.choices)
+    priority = CommaMultipleChoiceFilter(choices=Priority.choices)
+    channel = CommaMultipleChoiceFilter(choices=Channel.choices)
+    contact_type = CommaMultipleChoiceFilter(choices=ContactType.choices)
     category = django_filters.ModelChoiceFilter(queryset=Category.objects.all(), method="filter_category",
                                                 label=_("category (with its subcategories)"))
     handler_unit = django_filters.ModelChoiceFilter(queryset=OrgUnit.objects.all())

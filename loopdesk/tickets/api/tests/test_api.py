@@ -758,3 +758,16 @@ def test_a_text_or_number_for_dispatch_is_400_naming_it_and_nothing_is_stored(wo
     assert response.status_code == 400, response.content
     assert response.json()["errors"] == {"dispatch": ["Must be a valid boolean."]}
     assert not Ticket.objects.exists()
+
+
+def test_a_repeatable_filter_takes_comma_separated_values_as_well(world: World) -> None:
+    """?status=new,dispatched (the TMF621 API's way, and a common client's) was one unknown value: a 400."""
+    new, dispatched = make(world, 2)
+    s.do_dispatch_ticket(acting_user=world.user("agent"), ticket=dispatched, expected_version=dispatched.version)
+    client = as_user(world, "supervisor")
+    both = client.get("/api/tickets/?status=new,dispatched&contact_type=complaint,fault")
+    assert both.status_code == 200, both.content
+    assert {t["id"] for t in both.json()["results"]} == {new.pk, dispatched.pk}
+    assert [t["id"] for t in client.get("/api/tickets/?status=new,closed").json()["results"]] == [new.pk]
+    bad = client.get("/api/tickets/?status=new,sleeping", HTTP_ACCEPT_LANGUAGE="en")
+    assert bad.status_code == 400 and "sleeping" in bad.json()["errors"]["status"][0]
