@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import inspect
 from typing import Any
 
@@ -11,6 +12,7 @@ from django.conf import settings
 from django.db import models, transaction
 from django.db.models import QuerySet
 from django.http import FileResponse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_filters.fields import IsoDateTimeField, MultipleChoiceField
 from django_filters.rest_framework import DjangoFilterBackend
@@ -70,7 +72,12 @@ class QueryDateTimeField(IsoDateTimeField):
     """An ISO date-time whose "+" offset arrived as a space (not written %2B in the URL) is read with its offset."""
 
     def to_python(self, value: Any) -> Any:
-        return super().to_python(plus_offset(value.strip()) if isinstance(value, str) else value)
+        value = super().to_python(plus_offset(value.strip()) if isinstance(value, str) else value)
+        try:
+            # As the database compares it (UTC): 9999-12-31T23:59:59-12:00 is past year 9999 there (was a 500).
+            return value.astimezone(dt.UTC) if value is not None and not timezone.is_naive(value) else value
+        except OverflowError:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
 
 
 class QueryDateTimeFilter(django_filters.IsoDateTimeFilter):

@@ -200,7 +200,10 @@ def _date_bound(name: str, raw: str, op: str) -> tuple[str, dt.datetime]:
     `.lte=2026-11-02` and `.gt=2026-11-02` compare with the end of that day, `.gte` / `.lt` with its start."""
     value = _date(name, raw)
     if len(plus_offset(raw)) == 10 and op in ("lte", "gt"):  # a date alone: the next day's start is the bound
-        next_day = localtime(value).date() + dt.timedelta(days=1)
+        try:
+            next_day = localtime(value).date() + dt.timedelta(days=1)
+        except OverflowError:  # 9999-12-31 has no next day (an OverflowError was a 500): its end is the end of time
+            return DATE_OPERATORS[op], dt.datetime.max.replace(tzinfo=dt.UTC)
         return {"lte": "lt", "gt": "gte"}[op], make_aware(dt.datetime.combine(next_day, dt.time())).astimezone(dt.UTC)
     return DATE_OPERATORS[op], value
 
