@@ -1800,4 +1800,5 @@ T: dict[str, str] = {
     "LoopDesk keeps no href here: the id names what is referred to; leave the href out.":
         "LoopDesk 此处不保存 href：所指对象由 id 决定，请省略 href。",
     "The request body is nested too deeply to be read.": "请求正文嵌套层级过深，无法读取。",
+    "At most %(limit)d external ids (one per system).": "外部编号最多 %(limit)d 个（每个系统一个）。",
 }

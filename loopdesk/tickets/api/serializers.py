@@ -210,6 +210,9 @@ USER_ERRORS = {
 }
 
 
+MAX_EXTERNAL_REFS = 10
+
+
 class TicketCreateSerializer(StrictInputSerializer):
     """Register (受理) a contact. The customer is named by MSISDN; an unknown caller gets a minimal record."""
 
@@ -239,6 +242,9 @@ class TicketCreateSerializer(StrictInputSerializer):
         # The values are checked by the child field; the keys (system codes) too: PostgreSQL refuses NUL (a 500).
         if any("\x00" in system for system in value):
             raise serializers.ValidationError(ProhibitNullCharactersValidator.message)
+        if len(value) > MAX_EXTERNAL_REFS:  # each is a query and a row, and is in every read and event of the ticket
+            raise serializers.ValidationError(_("At most %(limit)d external ids (one per system).")
+                                              % {"limit": MAX_EXTERNAL_REFS})
         return value
 
 
