@@ -1801,4 +1801,6 @@ T: dict[str, str] = {
         "LoopDesk 此处不保存 href：所指对象由 id 决定，请省略 href。",
     "The request body is nested too deeply to be read.": "请求正文嵌套层级过深，无法读取。",
     "At most %(limit)d external ids (one per system).": "外部编号最多 %(limit)d 个（每个系统一个）。",
+    "Work order %(number)s already has this external id: read it (GET %(href)s) instead of registering it again.":
+        "工单 %(number)s 已有此外部编号：请读取该工单（GET %(href)s），不要重复受理。",
 }

@@ -10,7 +10,7 @@ import django_filters
 from django import forms
 from django.conf import settings
 from django.db import models, transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import FileResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -25,7 +25,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from loopdesk.core.errors import InvalidTransition, ValidationFailed
+from loopdesk.core.errors import ConflictError, InvalidTransition, ValidationFailed
 from loopdesk.core.text import is_db_id, plus_offset
 from loopdesk.customers.services import get_or_create_customer
 from loopdesk.followup.services import do_record_ticket_callback
@@ -164,21 +164,42 @@ class TicketViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMix
         ticket = self.get_queryset().get(pk=ticket.pk)
         return Response(ser.TicketDetailSerializer(ticket, context={"request": self.request}).data, status=code)
 
-    @extend_schema(request=ser.TicketCreateSerializer, responses={201: ser.TicketDetailSerializer, **ERRORS})
+    @extend_schema(request=ser.TicketCreateSerializer, responses={201: ser.TicketDetailSerializer, 409: OpenApiResponse(
+        ApiErrorSerializer, description="An external id already registered (conflict, with existing_id and "
+        "existing_href of the work order when the caller may see it)"), **ERRORS})
     def create(self, request: Request) -> Response:
         check_registers_in_scope(request.user, request_token(request))
         data = _validated(ser.TicketCreateSerializer, request.data)
-        with transaction.atomic():  # an unknown caller's new record goes too if the ticket is refused
-            customer = get_or_create_customer(msisdn=data["msisdn"], acting_user=request.user)
-            ticket = services.do_create_ticket(
-                acting_user=request.user, customer=customer, contact_type=data["contact_type"],
-                category=data["category"], channel=data["channel"], description=data["description"],
-                priority=data["priority"], title=data["title"], committed_at=data.get("committed_at"),
-                requested_resolution_at=data.get("requested_resolution_at"),
-                external_refs=data.get("external_refs"), dispatch=data["dispatch"],
-                dispatch_to=data.get("dispatch_to"),
-            )
+        try:
+            with transaction.atomic():  # an unknown caller's new record goes too if the ticket is refused
+                customer = get_or_create_customer(msisdn=data["msisdn"], acting_user=request.user)
+                ticket = services.do_create_ticket(
+                    acting_user=request.user, customer=customer, contact_type=data["contact_type"],
+                    category=data["category"], channel=data["channel"], description=data["description"],
+                    priority=data["priority"], title=data["title"], committed_at=data.get("committed_at"),
+                    requested_resolution_at=data.get("requested_resolution_at"),
+                    external_refs=data.get("external_refs"), dispatch=data["dispatch"],
+                    dispatch_to=data.get("dispatch_to"),
+                )
+        except ValidationFailed as exc:
+            if "external_refs" in exc.errors:
+                self._check_not_registered_already(data.get("external_refs") or {})
+            raise
         return self._detail(ticket, status.HTTP_201_CREATED)
+
+    def _check_not_registered_already(self, external_refs: dict[str, str]) -> None:
+        """A registration repeated with an external id already registered (a retry after a lost answer, or two at
+        once) was a 400 that did not say which work order has it, and the list has no filter to find it: a 409
+        naming the work order when the caller may see it (as the TMF621 POST). Else the 400, which tells nothing."""
+        q = Q()
+        for system, external_id in external_refs.items():
+            q |= Q(external_refs__system=system, external_refs__external_id=external_id)
+        existing = self.get_queryset().filter(q).order_by("pk").first() if q else None
+        if existing is not None:
+            raise ConflictError(
+                _("Work order %(number)s already has this external id: read it (GET %(href)s) instead of "
+                  "registering it again.") % {"number": existing.number, "href": f"/api/tickets/{existing.pk}/"},
+                params={"existing_id": existing.pk, "existing_href": f"/api/tickets/{existing.pk}/"})
 
     @extend_schema(
         parameters=[OpenApiParameter("attachment_id", int, OpenApiParameter.PATH,
