@@ -234,6 +234,12 @@ REST_FRAMEWORK = {
         "loopdesk.tmf.auth.TokenScopePermission",
     ],
     "DEFAULT_THROTTLE_CLASSES": ["loopdesk.tmf.auth.ApiRateThrottle"],
+    # DRF's parsers; JSON's refuses a body nested too deeply with a 400 (DRF's raised a RecursionError: a 500).
+    "DEFAULT_PARSER_CLASSES": [
+        "loopdesk.core.api.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "EXCEPTION_HANDLER": "loopdesk.core.api.exception_handler",
 }
 SPECTACULAR_SETTINGS = {

@@ -1807,4 +1807,14 @@ T: dict[str, str] = {
         "已于 %(time)s 为此次接触发送评价，但短信未送达客户：短信网关发送失败（见发件箱）。",
     "Larger than any SMS: logged, not read": "超出任何短信的长度：已记录，未处理",
     "message in each language": "各语言的消息",
+    "This %(attribute)s contradicts the id: LoopDesk's is “%(expected)s”. The id names what is referred to: leave "
+    "the %(attribute)s out or send the one GET shows.":
+        "此 %(attribute)s 与 id 不符：LoopDesk 中为“%(expected)s”。所指对象由 id 决定：请省略 %(attribute)s，"
+        "或按 GET 返回的原样发送。",
+    "LoopDesk keeps no href here: the id names what is referred to; leave the href out.":
+        "LoopDesk 此处不保存 href：所指对象由 id 决定，请省略 href。",
+    "The request body is nested too deeply to be read.": "请求正文嵌套层级过深，无法读取。",
+    "At most %(limit)d external ids (one per system).": "外部编号最多 %(limit)d 个（每个系统一个）。",
+    "Work order %(number)s already has this external id: read it (GET %(href)s) instead of registering it again.":
+        "工单 %(number)s 已有此外部编号：请读取该工单（GET %(href)s），不要重复受理。",
 }

@@ -17,6 +17,7 @@ from rest_framework import exceptions, serializers
 from rest_framework.pagination import CursorPagination, LimitOffsetPagination
 from rest_framework.response import Response
 
+from loopdesk.core.api import NestedTooDeeply
 from loopdesk.core.api import exception_handler as core_exception_handler
 from loopdesk.core.text import ascii_digits
 from loopdesk.tmf.auth import ThrottleUnauthenticated
@@ -31,7 +32,9 @@ def body_error(exc: Exception) -> exceptions.ValidationError | None:
         return exceptions.ValidationError({"body": [_("The request body is too large.")]})
     if isinstance(exc, exceptions.ParseError):
         cause = exc.__context__
-        if isinstance(cause, json.JSONDecodeError):
+        if isinstance(exc, NestedTooDeeply):
+            message = _("The request body is nested too deeply to be read.")
+        elif isinstance(cause, json.JSONDecodeError):
             message = _("The request body is not valid JSON (line %(line)d, column %(column)d).") % {
                 "line": cause.lineno, "column": cause.colno}
         elif isinstance(cause, ValueError):  # not in the request's encoding, or NaN/Infinity

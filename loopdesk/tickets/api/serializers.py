@@ -14,7 +14,7 @@ from rest_framework import serializers
 from loopdesk.customers.models import Customer
 from loopdesk.org.models import OrgUnit, User
 from loopdesk.tickets.choices import Action, CallbackVerdict, Channel, ContactType, Priority, Status
-from loopdesk.tickets.models import Category, Ticket, TicketEvent
+from loopdesk.tickets.models import Attachment, Category, Ticket, TicketEvent
 from loopdesk.tickets.policy import allowed_actions, visible_among
 from loopdesk.tickets.services import MAX_DESCRIPTION, MAX_NOTE, MAX_TITLE
 
@@ -145,19 +145,34 @@ class TimelineEventSerializer(serializers.ModelSerializer):
                   "created_at")
 
 
+class TicketAttachmentSerializer(serializers.ModelSerializer):
+    """A file of the work order, as its page lists it; `download` gives the file (same scope as the detail)."""
+
+    uploaded_by = UserRefSerializer(read_only=True)
+    download = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Attachment
+        fields = ("id", "filename", "size", "content_type", "visibility", "uploaded_by", "created_at", "download")
+
+    def get_download(self, attachment: Attachment) -> str:
+        return f"/api/tickets/{attachment.ticket_id}/attachments/{attachment.pk}/"
+
+
 class TicketDetailSerializer(TicketListSerializer):
     first_responder = UserRefSerializer(read_only=True)
     first_responder_unit = UnitRefSerializer(read_only=True)
     allowed_actions = serializers.SerializerMethodField()
     timeline = serializers.SerializerMethodField()
     external_ids = serializers.SerializerMethodField()
+    attachments = serializers.SerializerMethodField()
 
     class Meta(TicketListSerializer.Meta):
         fields = (*TicketListSerializer.Meta.fields, "description", "resolution", "answer", "callback_verdict",
                   "first_responder", "first_responder_unit", "requested_resolution_at", "first_response_due_at",
                   "hop_due_at", "resolution_due_at", "sla_paused", "replied_at", "answered_at", "closed_at",
                   "reopen_count", "dispatch_count", "return_count", "parent", "reject_reason", "duplicate_of",
-                  "external_ids", "allowed_actions", "timeline")
+                  "external_ids", "allowed_actions", "timeline", "attachments")
 
     def to_representation(self, instance: Ticket) -> dict[str, Any]:
         """A parent or original (duplicate of) the caller may not see is null: not named outside their scope."""
@@ -183,6 +198,11 @@ class TicketDetailSerializer(TicketListSerializer):
     def get_external_ids(self, ticket: Ticket) -> dict[str, str]:
         return {ref.system: ref.external_id for ref in ticket.external_refs.all()}
 
+    @extend_schema_field(TicketAttachmentSerializer(many=True))
+    def get_attachments(self, ticket: Ticket) -> list[dict[str, Any]]:
+        return TicketAttachmentSerializer(ticket.attachments.select_related("uploaded_by").order_by("created_at", "pk"),
+                                    many=True).data
+
 
 CATEGORY_ERRORS = {
     "does_not_exist": _("No active category has the id {pk_value}; the categories and their ids are listed at "
@@ -197,6 +217,9 @@ USER_ERRORS = {
     "does_not_exist": _("No active staff member has the id {pk_value}."),
     "incorrect_type": _("Give the staff member's numeric id."),
 }
+
+
+MAX_EXTERNAL_REFS = 10
 
 
 class TicketCreateSerializer(StrictInputSerializer):
@@ -228,6 +251,9 @@ class TicketCreateSerializer(StrictInputSerializer):
         # The values are checked by the child field; the keys (system codes) too: PostgreSQL refuses NUL (a 500).
         if any("\x00" in system for system in value):
             raise serializers.ValidationError(ProhibitNullCharactersValidator.message)
+        if len(value) > MAX_EXTERNAL_REFS:  # each is a query and a row, and is in every read and event of the ticket
+            raise serializers.ValidationError(_("At most %(limit)d external ids (one per system).")
+                                              % {"limit": MAX_EXTERNAL_REFS})
         return value
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import inspect
 from typing import Any
 
@@ -9,10 +10,13 @@ import django_filters
 from django import forms
 from django.conf import settings
 from django.db import models, transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
+from django.http import FileResponse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django_filters.fields import IsoDateTimeField
+from django_filters.fields import IsoDateTimeField, MultipleChoiceField
 from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -21,7 +25,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from loopdesk.core.errors import InvalidTransition, ValidationFailed
+from loopdesk.core.errors import ConflictError, InvalidTransition, ValidationFailed
 from loopdesk.core.text import is_db_id, plus_offset
 from loopdesk.customers.services import get_or_create_customer
 from loopdesk.followup.services import do_record_ticket_callback
@@ -68,7 +72,12 @@ class QueryDateTimeField(IsoDateTimeField):
     """An ISO date-time whose "+" offset arrived as a space (not written %2B in the URL) is read with its offset."""
 
     def to_python(self, value: Any) -> Any:
-        return super().to_python(plus_offset(value.strip()) if isinstance(value, str) else value)
+        value = super().to_python(plus_offset(value.strip()) if isinstance(value, str) else value)
+        try:
+            # As the database compares it (UTC): 9999-12-31T23:59:59-12:00 is past year 9999 there (was a 500).
+            return value.astimezone(dt.UTC) if value is not None and not timezone.is_naive(value) else value
+        except OverflowError:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
 
 
 class QueryDateTimeFilter(django_filters.IsoDateTimeFilter):
@@ -79,6 +88,18 @@ class StrictBooleanFilter(django_filters.BooleanFilter):
     field_class = StrictBooleanField
 
 
+class CommaMultipleChoiceField(MultipleChoiceField):
+    """Several values repeated (`?status=a&status=b`) or comma-separated (`?status=a,b`, as the TMF621 API takes
+    them): `a,b` was one unknown value, a 400."""
+
+    def to_python(self, value: Any) -> list[str]:
+        return [part.strip() for item in super().to_python(value) for part in item.split(",")]
+
+
+class CommaMultipleChoiceFilter(django_filters.MultipleChoiceFilter):
+    field_class = CommaMultipleChoiceField
+
+
 class StrictFilterSet(django_filters.FilterSet):
     """Boolean model fields named in Meta.fields are strict too."""
 
@@ -87,10 +108,10 @@ class StrictFilterSet(django_filters.FilterSet):
 
 
 class TicketFilter(StrictFilterSet):
-    status = django_filters.MultipleChoiceFilter(choices=Status.choices)
-    priority = django_filters.MultipleChoiceFilter(choices=Priority.choices)
-    channel = django_filters.MultipleChoiceFilter(choices=Channel.choices)
-    contact_type = django_filters.MultipleChoiceFilter(choices=ContactType.choices)
+    status = CommaMultipleChoiceFilter(choices=Status.choices)
+    priority = CommaMultipleChoiceFilter(choices=Priority.choices)
+    channel = CommaMultipleChoiceFilter(choices=Channel.choices)
+    contact_type = CommaMultipleChoiceFilter(choices=ContactType.choices)
     category = django_filters.ModelChoiceFilter(queryset=Category.objects.all(), method="filter_category",
                                                 label=_("category (with its subcategories)"))
     handler_unit = django_filters.ModelChoiceFilter(queryset=OrgUnit.objects.all())
@@ -128,6 +149,10 @@ class TicketViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMix
     def get_serializer_class(self) -> type:
         return ser.TicketDetailSerializer if self.action in ("retrieve", "create", "act") else ser.TicketListSerializer
 
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
+        # An attachment is a file, whatever Accept asks for (its errors are JSON).
+        return super().perform_content_negotiation(request, force=force or self.action == "attachment")
+
     def get_object(self) -> Ticket:
         pk = str(self.kwargs["pk"])
         ticket = self.get_queryset().filter(pk=pk).first() if is_db_id(pk) else None
@@ -139,21 +164,59 @@ class TicketViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMix
         ticket = self.get_queryset().get(pk=ticket.pk)
         return Response(ser.TicketDetailSerializer(ticket, context={"request": self.request}).data, status=code)
 
-    @extend_schema(request=ser.TicketCreateSerializer, responses={201: ser.TicketDetailSerializer, **ERRORS})
+    @extend_schema(request=ser.TicketCreateSerializer, responses={201: ser.TicketDetailSerializer, 409: OpenApiResponse(
+        ApiErrorSerializer, description="An external id already registered (conflict, with existing_id and "
+        "existing_href of the work order when the caller may see it)"), **ERRORS})
     def create(self, request: Request) -> Response:
         check_registers_in_scope(request.user, request_token(request))
         data = _validated(ser.TicketCreateSerializer, request.data)
-        with transaction.atomic():  # an unknown caller's new record goes too if the ticket is refused
-            customer = get_or_create_customer(msisdn=data["msisdn"], acting_user=request.user)
-            ticket = services.do_create_ticket(
-                acting_user=request.user, customer=customer, contact_type=data["contact_type"],
-                category=data["category"], channel=data["channel"], description=data["description"],
-                priority=data["priority"], title=data["title"], committed_at=data.get("committed_at"),
-                requested_resolution_at=data.get("requested_resolution_at"),
-                external_refs=data.get("external_refs"), dispatch=data["dispatch"],
-                dispatch_to=data.get("dispatch_to"),
-            )
+        try:
+            with transaction.atomic():  # an unknown caller's new record goes too if the ticket is refused
+                customer = get_or_create_customer(msisdn=data["msisdn"], acting_user=request.user)
+                ticket = services.do_create_ticket(
+                    acting_user=request.user, customer=customer, contact_type=data["contact_type"],
+                    category=data["category"], channel=data["channel"], description=data["description"],
+                    priority=data["priority"], title=data["title"], committed_at=data.get("committed_at"),
+                    requested_resolution_at=data.get("requested_resolution_at"),
+                    external_refs=data.get("external_refs"), dispatch=data["dispatch"],
+                    dispatch_to=data.get("dispatch_to"),
+                )
+        except ValidationFailed as exc:
+            if "external_refs" in exc.errors:
+                self._check_not_registered_already(data.get("external_refs") or {})
+            raise
         return self._detail(ticket, status.HTTP_201_CREATED)
+
+    def _check_not_registered_already(self, external_refs: dict[str, str]) -> None:
+        """A registration repeated with an external id already registered (a retry after a lost answer, or two at
+        once) was a 400 that did not say which work order has it, and the list has no filter to find it: a 409
+        naming the work order when the caller may see it (as the TMF621 POST). Else the 400, which tells nothing."""
+        q = Q()
+        for system, external_id in external_refs.items():
+            q |= Q(external_refs__system=system, external_refs__external_id=external_id)
+        existing = self.get_queryset().filter(q).order_by("pk").first() if q else None
+        if existing is not None:
+            raise ConflictError(
+                _("Work order %(number)s already has this external id: read it (GET %(href)s) instead of "
+                  "registering it again.") % {"number": existing.number, "href": f"/api/tickets/{existing.pk}/"},
+                params={"existing_id": existing.pk, "existing_href": f"/api/tickets/{existing.pk}/"})
+
+    @extend_schema(
+        parameters=[OpenApiParameter("attachment_id", int, OpenApiParameter.PATH,
+                                     description="The attachment's id (in the detail's attachments)")],
+        responses={(200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY,
+                                                                      description="The file, as uploaded"),
+                   404: ERRORS[404]},
+    )
+    @action(detail=True, methods=["get"], url_path=r"attachments/(?P<attachment_id>[0-9]+)")
+    def attachment(self, request: Request, pk: str, attachment_id: str) -> FileResponse:
+        """An attachment's file, for a work order the caller may see (as on its page): 404 otherwise."""
+        ticket = self.get_object()
+        found = ticket.attachments.filter(pk=attachment_id).first() if is_db_id(attachment_id) else None
+        if found is None:
+            raise NotFound(_("File not found."))
+        return FileResponse(found.file.open("rb"), as_attachment=True, filename=found.filename,
+                            content_type=found.content_type or "application/octet-stream")
 
     @extend_schema(
         request=ser.ActionSerializer,

@@ -9,7 +9,9 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -45,7 +47,7 @@ from loopdesk.tmf import mapping
 from loopdesk.tmf.auth import check_registers_in_scope, tickets_for
 from loopdesk.tmf.errors import PreconditionFailed
 from loopdesk.tmf.models import ApiToken
-from loopdesk.tmf.v4.representation import FIELDS, external_id, ticket_href
+from loopdesk.tmf.v4.representation import FIELDS, attachment_href, external_id, ticket_href
 
 DEFAULT_SYSTEM = "TMF"
 # Fields the services name, and the TMF attribute that carried them.
@@ -321,6 +323,7 @@ def _create_ticket(user: Any, token: ApiToken | None, data: dict[str, Any]) -> T
                 errors[f"{name}[{index}].id"] = [str(_(
                     "A new trouble ticket has no notes or attachments yet: leave out the id."))]
     errors.update(_new_attachment_errors(data.get("attachment") or []))
+    errors.update(_reference_errors(user, token, data))
     if errors:
         raise ValidationFailed(errors)
     _check_not_registered_already(user, token, data.get("externalId") or "")
@@ -372,6 +375,84 @@ def _check_not_registered_already(user: Any, token: ApiToken | None, value: str)
                               "instead of registering it again.")
                             % {"system": system_of(token), "value": value, "id": taken, "href": ticket_href(taken)},
                             params={"existingId": str(taken), "existingHref": ticket_href(taken)})
+
+
+def _same_address(sent: str, expected: str) -> bool:
+    """`sent` is the address `expected` (a path of ours), relative as GET gives it or absolute (any host)."""
+    return sent == expected or urlsplit(sent).path == expected
+
+
+def _mismatch(attribute: str, expected: str) -> str:
+    return str(_("This %(attribute)s contradicts the id: LoopDesk's is “%(expected)s”. The id names what is referred "
+                 "to: leave the %(attribute)s out or send the one GET shows.")
+               % {"attribute": attribute, "expected": expected})
+
+
+def _not_kept_href() -> str:
+    return str(_("LoopDesk keeps no href here: the id names what is referred to; leave the href out."))
+
+
+def _labels(label: Callable[[], Any]) -> set[str]:
+    """A name in every language of the UI (GET gives names in the request's language)."""
+    names = set()
+    for language, _name in settings.LANGUAGES:
+        with translation.override(language):
+            names.add(str(label()).strip())
+    return names
+
+
+def _reference_errors(user: Any, token: ApiToken | None, data: dict[str, Any],
+                      ticket: Ticket | None = None) -> dict[str, list[str]]:
+    """References (channel, relatedParty, relatedEntity, troubleTicketRelationship, attachments sent back by id) are
+    decided by their `id`: a `name` or `href` that contradicts it is a 400 naming it, never silently ignored (the
+    client meant something else than what the id names). An `href` where LoopDesk keeps none is refused too."""
+    errors: dict[str, list[str]] = {}
+    channel = data.get("channel") or {}
+    if channel.get("href"):
+        errors["channel.href"] = [_not_kept_href()]
+    if channel.get("name") and channel.get("id") in Channel.values:
+        names = _labels(lambda: Channel(channel["id"]).label)
+        if channel["name"].strip() not in names:
+            errors["channel.name"] = [_mismatch("name", str(Channel(channel["id"]).label))]
+    for index, party in enumerate(data.get("relatedParty") or []):
+        if party.get("href"):  # POST names the customer by MSISDN: no address of ours to compare with
+            errors[f"relatedParty[{index}].href"] = [_not_kept_href()]
+    categories = refcache.cached("categories_by_code", lambda: {
+        c.code: c for c in refcache.categories().values() if c.is_active})
+    for index, entity in enumerate(data.get("relatedEntity") or []):
+        category = categories.get(entity.get("id"))
+        if category is None:
+            continue  # an unknown category is its own 400
+        href = f"/api/categories/{category.pk}/"
+        if entity.get("href") and not _same_address(entity["href"], href):
+            errors[f"relatedEntity[{index}].href"] = [_mismatch("href", href)]
+        if entity.get("name") and entity["name"].strip() not in {n for n in (category.name, category.name_en) if n}:
+            errors[f"relatedEntity[{index}].name"] = [_mismatch("name", category.display_name(
+                translation.get_language()))]
+    for index, item in enumerate(data.get("troubleTicketRelationship") or []):
+        pk = str(item["id"])
+        if item.get("href") and not _same_address(item["href"], ticket_href(pk)):
+            errors[f"troubleTicketRelationship[{index}].href"] = [_mismatch("href", ticket_href(pk))]
+        if (item.get("name") or "").strip() and is_db_id(pk):
+            # Compared only with a ticket the caller may see (any other id is the 400 "not found").
+            number = tickets_for(user, token).filter(pk=pk).values_list("number", flat=True).first()
+            if number is not None and item["name"].strip().upper() != number.upper():
+                errors[f"troubleTicketRelationship[{index}].name"] = [_mismatch("name", number)]
+    if ticket is not None:
+        attachments = {str(a.pk): a for a in ticket.attachments.all()}
+        for index, item in enumerate(data.get("attachment") or []):
+            attachment = attachments.get(str(item.get("id")))
+            if attachment is None:
+                continue  # new (its url and href are refused), or an unknown id (its own 400)
+            href = attachment_href(ticket.pk, attachment.pk)
+            for name in ("href", "url"):
+                if item.get(name) and not _same_address(item[name], href):
+                    errors[f"attachment[{index}].{name}"] = [_mismatch(name, href)]
+            if item.get("name") and item["name"] != attachment.filename:
+                errors[f"attachment[{index}].name"] = [_mismatch("name", attachment.filename)]
+            if item.get("mimeType") and item["mimeType"] != attachment.content_type:
+                errors[f"attachment[{index}].mimeType"] = [_mismatch("mimeType", attachment.content_type)]
+    return errors
 
 
 def _check_echoed_items(ticket: Ticket, data: dict[str, Any]) -> None:
@@ -514,6 +595,9 @@ def patch_ticket(user: Any, token: ApiToken | None, ticket: Ticket, data: dict[s
     relationships, the expected resolution date and an external id go through their services; all or nothing."""
     _check_unchanged(ticket, data)
     _check_echoed_items(ticket, data)
+    references = _reference_errors(user, token, data, ticket)
+    if references:
+        raise ValidationFailed(references)
     reason = (data.get("statusChangeReason") or "").strip()
     # The reason GET shows, sent back unchanged with the status it has (merge patch): no new reason to place.
     echoed_reason = reason == (FIELDS["statusChangeReason"](ticket, None) or "").strip()

@@ -140,8 +140,9 @@ class TroubleTicketCreateSerializer(StrictSerializer):
     expectedResolutionDate = serializers.DateTimeField(required=False)
     requestedResolutionDate = serializers.DateTimeField(required=False)
     channel = ChannelRefSerializer(required=False)
-    relatedParty = RelatedPartySerializer(many=True, allow_empty=False)
-    relatedEntity = RelatedEntitySerializer(many=True, allow_empty=False)
+    # Bounded as the other arrays: 100,000 parties in a 3 MB body took seconds and answered 26 MB of errors.
+    relatedParty = RelatedPartySerializer(many=True, allow_empty=False, max_length=10)
+    relatedEntity = RelatedEntitySerializer(many=True, allow_empty=False, max_length=10)
     note = NoteSerializer(many=True, required=False, max_length=20)
     attachment = AttachmentSerializer(many=True, required=False, max_length=5)
     troubleTicketRelationship = RelationshipSerializer(many=True, required=False, max_length=20)

@@ -24,12 +24,13 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import ParseError
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
+from loopdesk.core.api import JSONParser as CoreJSONParser
+from loopdesk.core.api import NestedTooDeeply
 from loopdesk.core.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationFailed
 from loopdesk.core.text import ascii_digits, is_db_id, plus_offset
 from loopdesk.customers.services import clean_msisdn
@@ -71,7 +72,7 @@ PAGING = {"fields", "offset", "limit", "sort"}
 SORTS = {"creationDate": "created_at", "lastUpdate": "updated_at", "id": "id"}
 
 
-class TmfJSONParser(JSONParser):
+class TmfJSONParser(CoreJSONParser):
     """JSON bodies; a body that is too large or not JSON is a field error on `body` in the TMF error shape."""
 
     def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
@@ -82,7 +83,9 @@ class TmfJSONParser(JSONParser):
         except ParseError as exc:
             cause = exc.__context__
             message: Any
-            if isinstance(cause, json.JSONDecodeError):
+            if isinstance(exc, NestedTooDeeply):
+                message = _("The request body is nested too deeply to be read.")
+            elif isinstance(cause, json.JSONDecodeError):
                 message = _("The request body is not valid JSON (line %(line)d, column %(column)d).") % {
                     "line": cause.lineno, "column": cause.colno}
             else:  # not in the request's encoding, or NaN/Infinity
@@ -197,7 +200,10 @@ def _date_bound(name: str, raw: str, op: str) -> tuple[str, dt.datetime]:
     `.lte=2026-11-02` and `.gt=2026-11-02` compare with the end of that day, `.gte` / `.lt` with its start."""
     value = _date(name, raw)
     if len(plus_offset(raw)) == 10 and op in ("lte", "gt"):  # a date alone: the next day's start is the bound
-        next_day = localtime(value).date() + dt.timedelta(days=1)
+        try:
+            next_day = localtime(value).date() + dt.timedelta(days=1)
+        except OverflowError:  # 9999-12-31 has no next day (an OverflowError was a 500): its end is the end of time
+            return DATE_OPERATORS[op], dt.datetime.max.replace(tzinfo=dt.UTC)
         return {"lte": "lt", "gt": "gte"}[op], make_aware(dt.datetime.combine(next_day, dt.time())).astimezone(dt.UTC)
     return DATE_OPERATORS[op], value
 

@@ -758,3 +758,35 @@ def test_a_text_or_number_for_dispatch_is_400_naming_it_and_nothing_is_stored(wo
     assert response.status_code == 400, response.content
     assert response.json()["errors"] == {"dispatch": ["Must be a valid boolean."]}
     assert not Ticket.objects.exists()
+
+
+def test_a_repeatable_filter_takes_comma_separated_values_as_well(world: World) -> None:
+    """?status=new,dispatched (the TMF621 API's way, and a common client's) was one unknown value: a 400."""
+    new, dispatched = make(world, 2)
+    s.do_dispatch_ticket(acting_user=world.user("agent"), ticket=dispatched, expected_version=dispatched.version)
+    client = as_user(world, "supervisor")
+    both = client.get("/api/tickets/?status=new,dispatched&contact_type=complaint,fault")
+    assert both.status_code == 200, both.content
+    assert {t["id"] for t in both.json()["results"]} == {new.pk, dispatched.pk}
+    assert [t["id"] for t in client.get("/api/tickets/?status=new,closed").json()["results"]] == [new.pk]
+    bad = client.get("/api/tickets/?status=new,sleeping", HTTP_ACCEPT_LANGUAGE="en")
+    assert bad.status_code == 400 and "sleeping" in bad.json()["errors"]["status"][0]
+
+
+def test_a_registration_repeated_with_its_external_id_is_a_409_naming_the_work_order(world: World) -> None:
+    """A retry after a lost answer got a 400 "already on another work order" that did not say which one (and the
+    list cannot look an external id up): the client could not find the work order it had registered."""
+    body = {"msisdn": "13912345678", "contact_type": "complaint", "category": world.categories["indoor"].pk,
+            "channel": "hotline", "description": "室内无信号", "external_refs": {"CRM": "CRM-42"}}
+    client = as_user(world, "agent")
+    first = client.post("/api/tickets/", body, format="json")
+    assert first.status_code == 201, first.content
+    again = client.post("/api/tickets/", body, format="json", HTTP_ACCEPT_LANGUAGE="en")
+    assert again.status_code == 409, again.content
+    assert again.json()["existing_id"] == first.json()["id"]
+    assert again.json()["existing_href"] == f"/api/tickets/{first.json()['id']}/"
+    assert Ticket.objects.count() == 1
+    # Someone who may not see that work order learns nothing of it: the 400 on external_refs, as before.
+    other = as_user(world, "zh_agent").post("/api/tickets/", body, format="json")
+    assert other.status_code == 400 and list(other.json()["errors"]) == ["external_refs"]
+    assert "existing_id" not in other.json() and Ticket.objects.count() == 1
