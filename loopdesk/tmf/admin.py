@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from loopdesk.audit.admin import AuditedAdminMixin
 from loopdesk.audit.services import record_audit
 from loopdesk.tmf import callbacks, mapping
-from loopdesk.tmf.models import ApiToken, DeliveryLog, EventSubscription
+from loopdesk.tmf.models import ApiToken, DeliveryLog, EventSubscription, SubscriptionKind
 
 
 @admin.register(ApiToken)
@@ -69,6 +69,14 @@ class EventSubscriptionAdmin(AuditedAdminMixin, admin.ModelAdmin):
     search_fields = ("name", "callback")
     autocomplete_fields = ("owner",)
     readonly_fields = ("query", "filters", "token", "created_at")
+
+    def get_readonly_fields(self, request: Any, obj: EventSubscription | None = None) -> Any:
+        """A hub listener acts as the token that registered it: its kind and scope user follow the token (cleared,
+        the scope user let it hear every region's work orders past the token's units)."""
+        fields = tuple(super().get_readonly_fields(request, obj))
+        if obj is not None and obj.kind == SubscriptionKind.HUB:
+            fields += ("kind", "owner")
+        return fields
 
     def get_fields(self, request: Any, obj: EventSubscription | None = None) -> Any:
         fields = list(super().get_fields(request, obj))

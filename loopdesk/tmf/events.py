@@ -18,7 +18,7 @@ from loopdesk.tickets.models import Ticket
 from loopdesk.tmf import mapping
 from loopdesk.tmf.auth import tickets_for
 from loopdesk.tmf.delivery import CHANNEL
-from loopdesk.tmf.models import EventSubscription
+from loopdesk.tmf.models import EventSubscription, SubscriptionKind
 from loopdesk.tmf.v4.representation import to_tmf, with_related
 
 FILTER_VALUES = {
@@ -39,21 +39,34 @@ def _matches(sub: EventSubscription, event_type: str, ticket: Ticket) -> bool:
     return True
 
 
+def _scope_user(sub: EventSubscription) -> Any:
+    """Whose sight limits the events: the scope user; for a hub listener registered with a token, that token's
+    service user even when the scope user was cleared (the token's units limit it either way). None: everything
+    (an admin webhook without a scope user)."""
+    if sub.owner_id is not None:
+        return sub.owner
+    if sub.kind == SubscriptionKind.HUB and sub.token is not None:
+        return sub.token.user
+    return None
+
+
 def _in_scope(sub: EventSubscription, ticket: Ticket) -> bool:
-    if sub.owner_id is None:
+    user = _scope_user(sub)
+    if user is None:
         return True
-    return tickets_for(sub.owner, sub.token, Ticket.objects.filter(pk=ticket.pk)).exists()
+    return tickets_for(user, sub.token, Ticket.objects.filter(pk=ticket.pk)).exists()
 
 
 def _linked_in_scope(sub: EventSubscription, ticket: Ticket) -> frozenset[int] | None:
     """The work orders linked to `ticket` (links prefetched) the subscriber may see; None: all (no owner)."""
-    if sub.owner_id is None:
+    user = _scope_user(sub)
+    if user is None:
         return None
     ids = {link.to_ticket_id for link in ticket.links_out.all()} | {
         link.from_ticket_id for link in ticket.links_in.all()}
     if not ids:
         return frozenset()
-    return frozenset(tickets_for(sub.owner, sub.token, Ticket.objects.filter(pk__in=ids)).values_list("pk",
+    return frozenset(tickets_for(user, sub.token, Ticket.objects.filter(pk__in=ids)).values_list("pk",
                                                                                                     flat=True))
 
 
@@ -79,8 +92,8 @@ def on_ticket_event(ticket: Ticket, event: Any) -> None:
     if not tmf_events or not refcache.any_active_subscription():
         return
     now = timezone.now()
-    subs = [sub for sub in EventSubscription.objects.filter(is_active=True).select_related("owner__unit", "token")
-            if sub.is_authorised(now)]
+    subs = [sub for sub in EventSubscription.objects.filter(is_active=True).select_related(
+            "owner__unit", "token__user__unit") if sub.is_authorised(now)]
     if not subs:
         return
     scope_cache: dict[int, bool] = {}

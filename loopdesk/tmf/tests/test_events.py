@@ -120,6 +120,22 @@ def test_listener_only_hears_about_tickets_in_its_tokens_scope(world: World, crm
     assert not OutboxMessage.objects.filter(channel=CHANNEL).exists()
 
 
+def test_a_listener_whose_scope_user_was_cleared_still_hears_only_its_tokens_scope(world: World, crm,
+                                                                                     receiver) -> None:
+    """An administrator who cleared a hub listener's scope user (the admin showed it editable) let it hear every
+    region's work orders, past its token's units; now the token's user limits it, and the admin shows it read-only."""
+    from loopdesk.conftest import staff_client
+
+    zhuhai = client_for(issue_token(world.users["zh_agent"]))
+    hub = register(zhuhai, receiver.url)
+    EventSubscription.objects.filter(pk=hub["id"]).update(owner=None)
+    crm.post(f"{BASE}/troubleTicket", ticket_body(world), format="json")
+    assert not OutboxMessage.objects.filter(channel=CHANNEL).exists()
+    page = staff_client(world, "admin", superuser=True).get(
+        f"/admin/tmf/eventsubscription/{hub['id']}/change/").content.decode()
+    assert 'name="kind"' not in page and 'name="owner"' not in page and 'name="callback"' in page
+
+
 def test_events_are_written_in_the_tickets_transaction(world: World, crm, receiver) -> None:
     register(crm, receiver.url)
     with pytest.raises(RuntimeError), transaction.atomic():
