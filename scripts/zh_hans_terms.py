@@ -1793,4 +1793,9 @@ T: dict[str, str] = {
     "Your password must mix at least %(kinds)d of: lower-case letters, upper-case letters, digits, other "
     "characters.":
         "密码须至少包含以下四类中的 %(kinds)d 类：小写字母、大写字母、数字、其他字符。",
+    # --- policy kept by scope (routing rules of a region, policy of every region) -----------------------------
+    "You keep the routing rules of %(regions)s only: enter that region code. A rule of another region, or of every "
+    "region (empty), is kept by the province's or the group's supervisors.":
+        "您只能维护 %(regions)s 的路由规则：请填写该地市代码。其他地市或所有地市（留空）的规则"
+        "由省公司或集团的服务管理人员维护。",
 }

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from loopdesk.audit.admin import (
     AuditedAdminMixin,
     CappedCountPaginator,
+    EveryRegionPolicyMixin,
     ReadOnlyAdminMixin,
     RegionListFilter,
     indented_name,
@@ -62,7 +63,7 @@ class VisibleTicketsMixin:
 
 
 @admin.register(Category)
-class CategoryAdmin(AuditedAdminMixin, admin.ModelAdmin):
+class CategoryAdmin(EveryRegionPolicyMixin, AuditedAdminMixin, admin.ModelAdmin):
     list_display = ("tree_name", "code", "name_en", "position", "keywords", "is_active")
     list_filter = ("is_active", "depth")
     search_fields = ("code", "name", "name_en", "keywords")
