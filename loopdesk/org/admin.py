@@ -16,7 +16,7 @@ from django.http import HttpRequest
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
-from loopdesk.audit.admin import AuditedAdminMixin, ReadOnlyAdminMixin, indented_name
+from loopdesk.audit.admin import AuditedAdminMixin, ReadOnlyAdminMixin, indented_name, users_regions_q
 from loopdesk.audit.services import record_audit
 from loopdesk.org.choices import Role
 from loopdesk.org.models import OrgUnit, User
@@ -77,7 +77,11 @@ class UserAdmin(AuditedAdminMixin, DjangoUserAdmin):
     )
 
     def get_queryset(self, request: HttpRequest) -> models.QuerySet[User]:
-        return super().get_queryset(request).prefetch_related("groups")
+        """The staff of the user's regions (a city's auditor: that city's; a province's: the province's; HQ and
+        administrators all), as the customers and the audit log: a city's auditor read the names, e-mail addresses,
+        units and roles of every region's staff here."""
+        qs = super().get_queryset(request).prefetch_related("groups")
+        return qs.filter(users_regions_q(request, prefix="unit__", keep_unplaced=False))
 
     def user_change_password(self, request: HttpRequest, id: str, form_url: str = "") -> Any:
         response = super().user_change_password(request, id, form_url)
