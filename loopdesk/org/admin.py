@@ -90,6 +90,9 @@ class UserAdmin(AuditedAdminMixin, DjangoUserAdmin):
         return response
 
     def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "user_permissions":  # named in the user's language, as on the role page
+            kwargs.setdefault("queryset", Permission.objects.select_related("content_type"))
+            kwargs["form_class"] = PermissionChoiceField
         field = super().formfield_for_manytomany(db_field, request, **kwargs)
         if db_field.name == "groups" and field is not None:
             field.label = _("roles")
@@ -121,8 +124,10 @@ def permission_label(permission: Permission) -> str:
     opts = model._meta
     action, _sep, rest = permission.codename.partition("_")
     template = PERMISSION_ACTIONS.get(action)
-    name = (template % {"model": opts.verbose_name} if template is not None and rest == opts.model_name
-            else permission.name)
+    if template is not None and rest == opts.model_name:
+        name = template % {"model": opts.verbose_name}
+    else:  # a permission of the model's own (Meta.permissions): its translated name, not the English one stored
+        name = dict(opts.permissions).get(permission.codename, permission.name)
     return f"{opts.app_config.verbose_name} | {opts.verbose_name} | {name}"
 
 
