@@ -1798,4 +1798,6 @@ T: dict[str, str] = {
     "region (empty), is kept by the province's or the group's supervisors.":
         "您只能维护 %(regions)s 的路由规则：请填写该地市代码。其他地市或所有地市（留空）的规则"
         "由省公司或集团的服务管理人员维护。",
+    "“%(unit)s” is a unit of another province: it does not take the tickets of region %(region)s.":
+        "“%(unit)s”是其他省公司的单位，不受理 %(region)s 地市的工单。",
 }

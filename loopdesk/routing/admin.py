@@ -73,6 +73,12 @@ class RoutingRuleForm(forms.ModelForm):
             self.add_error("region", _("“%(unit)s” is a unit of region %(region)s: enter %(region)s here, so that "
                                        "other regions' tickets do not go to it.")
                            % {"unit": unit.display_name(get_language()), "region": unit.region})
+        if (unit is not None and unit.level == UnitLevel.PROVINCE and region and "region" not in self.errors
+                and OrgUnit.objects.filter(region=region, level__in=CITY_LEVELS).exclude(province=unit.province)
+                .exists()):  # routing passes over it for another province's tickets: the rule would never apply
+            self.add_error("target_unit", _("“%(unit)s” is a unit of another province: it does not take the tickets "
+                                            "of region %(region)s.")
+                           % {"unit": unit.display_name(get_language()), "region": region})
         if branch is not None and region and branch.region != region:
             self.add_error("branch", _("This branch is in region %(branch)s, not %(region)s.") % {
                 "branch": branch.region, "region": region})
