@@ -9,7 +9,7 @@ from django.contrib import admin
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
-from loopdesk.audit.admin import AuditedAdminMixin, ReadOnlyAdminMixin, users_regions_q
+from loopdesk.audit.admin import AuditedAdminMixin, EveryRegionPolicyMixin, ReadOnlyAdminMixin, users_regions_q
 from loopdesk.followup.models import CallbackTask, Escalation, FollowupPolicy, StaffAlert
 from loopdesk.tickets.admin import VisibleTicketsMixin
 from loopdesk.tickets.policy import visible_tickets
@@ -26,7 +26,10 @@ def ticket_or_region_scoped(request: HttpRequest, qs: QuerySet[Any], *, region_p
 
 
 @admin.register(FollowupPolicy)
-class FollowupPolicyAdmin(AuditedAdminMixin, admin.ModelAdmin):
+class FollowupPolicyAdmin(EveryRegionPolicyMixin, AuditedAdminMixin, admin.ModelAdmin):
+    """One policy for every region (quiet hours, the daily SMS cap, what a dissatisfied callback does): kept by those
+    whose scope covers every region, whatever model permissions a city's staff were given."""
+
     list_display = ("__str__", "progress_every_hours", "quiet_start", "quiet_end", "daily_cap", "dissatisfied_action",
                     "updated_at")
 

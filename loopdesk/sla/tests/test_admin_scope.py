@@ -83,3 +83,26 @@ def test_the_province_supervisor_changes_a_time_limit(world: World) -> None:
     response = post_admin_change(client, url, data)
     assert response.status_code == 302, response.content.decode()
     assert SlaPolicy.objects.get(pk=policy.pk).overtime_minutes == 36 * 60
+
+
+def test_the_follow_up_policy_of_every_region_is_read_only_for_a_city_supervisor_given_its_permissions(
+        world: World) -> None:
+    """The follow-up policy (quiet hours, the daily SMS cap, what a dissatisfied callback does) is one for every region
+    as well: a city's supervisor given its model permissions reads it, a province's changes it."""
+    from loopdesk.followup.models import FollowupPolicy
+
+    policy = FollowupPolicy.current()
+    if policy.pk is None:
+        policy.save()
+    for key in ("supervisor", province_supervisor(world)):
+        world.users[key].user_permissions.add(*Permission.objects.filter(content_type__app_label="followup",
+                                                                         content_type__model="followuppolicy"))
+    url = f"/admin/followup/followuppolicy/{policy.pk}/change/"
+    city = staff_client(world, "supervisor", language="en")
+    before = list(FollowupPolicy.objects.values())
+    page = city.get(url)
+    assert page.status_code == 200 and 'name="edit_state"' not in page.content.decode()
+    assert city.post(url, {"daily_cap": 50}).status_code == 403
+    assert list(FollowupPolicy.objects.values()) == before
+    province = staff_client(world, "gd_supervisor", language="en")
+    assert 'name="edit_state"' in province.get(url).content.decode()
