@@ -19,6 +19,7 @@ from loopdesk.audit.admin import (
     RegionListFilter,
     indented_name,
 )
+from loopdesk.org.scope import scope_regions
 from loopdesk.tickets.models import (
     Attachment,
     Category,
@@ -196,3 +197,10 @@ class TicketSequenceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("region", "day", "last_value")
     list_filter = (RegionListFilter,)
     ordering = ("-day", "region")
+
+    def get_queryset(self, request: HttpRequest) -> models.QuerySet[TicketSequence]:
+        """The sequences of the user's regions: the last number of a day is that region's number of work orders that
+        day, which a city's auditor read for every region."""
+        regions = scope_regions(request.user)
+        qs = super().get_queryset(request)
+        return qs if regions is None else qs.filter(region__in=regions)

@@ -9,7 +9,7 @@ from django.contrib.auth.models import Group, Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from loopdesk.conftest import World
+from loopdesk.conftest import World, staff_client
 from loopdesk.followup.models import CallbackTask, EscalationReason
 from loopdesk.followup.services import do_escalate_ticket
 from loopdesk.tickets import services as s
@@ -193,3 +193,14 @@ def test_the_admin_never_shows_a_surveys_one_time_link(world: World) -> None:
             assert token not in shown, page
             assert "/s/" in shown, page  # the rest of the text is there
     assert survey_for_token(token) is None  # not a real survey: nothing to rate here
+
+
+def test_a_city_auditor_reads_the_number_sequences_of_their_city_only(world: World) -> None:
+    """A day's last number is that region's count of work orders that day: a city's auditor read every region's."""
+    _ticket(world, "agent")
+    _ticket(world, "zh_agent", region="ZH")
+    listing = _staff_client(world, "auditor").get("/admin/tickets/ticketsequence/")
+    assert listing.status_code == 200
+    assert set(listing.context["cl"].result_list.values_list("region", flat=True)) == {"JM"}
+    admin_listing = staff_client(world, "admin", superuser=True).get("/admin/tickets/ticketsequence/")
+    assert set(admin_listing.context["cl"].result_list.values_list("region", flat=True)) == {"JM", "ZH"}
