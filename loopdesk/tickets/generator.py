@@ -505,7 +505,7 @@ def ensure_staff(ref: Reference, seed: int = 1, per_role: int | None = None) -> 
             # By place in the plan and the unit's region code: unique also when staff is added later.
             employee_no=f"{unit.region}{position + 1:05d}",
             is_active=True,
-            is_staff=role in (Role.ADMINISTRATOR, Role.SUPERVISOR),
+            is_staff=role in (Role.ADMINISTRATOR, Role.SUPERVISOR, Role.AUDITOR),  # the admin: policy, audit log
             is_superuser=role == Role.ADMINISTRATOR,
         )
         new_users.append((user, role))
