@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from django.contrib.auth.models import Group
 
-from loopdesk.audit.models import AuditLog
 from loopdesk.audit.services import record_audit
 from loopdesk.conftest import World, staff_client
 from loopdesk.core.reference import _permissions_for_role
