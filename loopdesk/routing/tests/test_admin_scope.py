@@ -108,3 +108,32 @@ def test_the_province_supervisor_keeps_every_rule(world: World) -> None:
         response = post_admin_change(client, f"/admin/routing/routingrule/{rule.pk}/change/", _data(rule, position=3))
         assert response.status_code == 302, response.content.decode()
         assert RoutingRule.objects.get(pk=rule.pk).position == 3
+
+
+def test_another_provinces_supervisor_keeps_their_province_only(world: World) -> None:
+    """With a second province, neither province's supervisors keep the rules of every region, nor the other's."""
+    from loopdesk.org.choices import UnitFunction, UnitLevel
+    from loopdesk.org.models import OrgUnit, User
+
+    rules = _rules(world)
+    fj = OrgUnit.objects.create(code="FJ", name="福建公司", name_en="Fujian", parent=world.units["hq"],
+                                level=UnitLevel.PROVINCE, function=UnitFunction.MANAGEMENT, province="FJ", region="FJ")
+    OrgUnit.objects.create(code="XM", name="厦门分公司", name_en="Xiamen", parent=fj, level=UnitLevel.CITY,
+                           function=UnitFunction.MANAGEMENT, province="FJ", region="XM")
+    user = User.objects.create_user(username="fj_supervisor", password="pw-fj", unit=fj, display_name="fj")
+    user.groups.add(Group.objects.get(name=Role.SUPERVISOR))
+    world.users["fj_supervisor"] = user
+    before = _state()
+    client = staff_client(world, "fj_supervisor", language="en")
+    shown = set(client.get("/admin/routing/routingrule/").context["cl"].result_list.values_list("pk", flat=True))
+    assert rules["jm"].pk not in shown and rules["zh"].pk not in shown and rules["every"].pk in shown
+    assert client.post(f"/admin/routing/routingrule/{rules['every'].pk}/change/",
+                       _data(rules["every"], position=1)).status_code == 403
+    response = client.post("/admin/routing/routingrule/add/", _data(rules["zh"], name="福建规则", region="JM"))
+    assert response.status_code == 200 and response.context["adminform"].form.errors["region"]
+    assert _state() == before
+    gd = staff_client(world, province_supervisor(world), language="en")
+    assert gd.post(f"/admin/routing/routingrule/{rules['every'].pk}/change/",
+                   _data(rules["every"], position=1)).status_code == 403
+    assert post_admin_change(gd, f"/admin/routing/routingrule/{rules['jm'].pk}/change/",
+                             _data(rules["jm"], position=9)).status_code == 302
