@@ -31,7 +31,9 @@ def scope_regions(user: Any) -> frozenset[str] | None:
     if unit.level == UnitLevel.PROVINCE:
         if not OrgUnit.objects.exclude(level=UnitLevel.HQ).exclude(province=unit.province).exists():
             return None
-        return frozenset(OrgUnit.objects.filter(province=unit.province).values_list("region", flat=True))
+        cities = (UnitLevel.CITY, UnitLevel.CENTRE, UnitLevel.ROOM)  # the cities' codes: work orders carry these
+        return frozenset(OrgUnit.objects.filter(province=unit.province, level__in=cities)
+                         .values_list("region", flat=True))
     return frozenset({unit.region})
 
 
