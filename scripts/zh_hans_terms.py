@@ -1817,4 +1817,11 @@ T: dict[str, str] = {
     "At most %(limit)d external ids (one per system).": "外部编号最多 %(limit)d 个（每个系统一个）。",
     "Work order %(number)s already has this external id: read it (GET %(href)s) instead of registering it again.":
         "工单 %(number)s 已有此外部编号：请读取该工单（GET %(href)s），不要重复受理。",
+    # --- policy kept by scope (routing rules of a region, policy of every region) -----------------------------
+    "You keep the routing rules of %(regions)s only: enter that region code. A rule of another region, or of every "
+    "region (empty), is kept by the province's or the group's supervisors.":
+        "您只能维护 %(regions)s 的路由规则：请填写该地市代码。其他地市或所有地市（留空）的规则"
+        "由省公司或集团的服务管理人员维护。",
+    "“%(unit)s” is a unit of another province: it does not take the tickets of region %(region)s.":
+        "“%(unit)s”是其他省公司的单位，不受理 %(region)s 地市的工单。",
 }

@@ -22,6 +22,7 @@ from loopdesk.core.adminedit import STATE_FIELD, ConcurrentEditMixin
 from loopdesk.core.tree import TreeNode
 from loopdesk.org.choices import Role, UnitLevel
 from loopdesk.org.models import OrgUnit
+from loopdesk.org.scope import covers_every_region
 
 
 def indented_name(node: TreeNode, name: str) -> SafeString:
@@ -98,6 +99,24 @@ class ReadOnlyAdminMixin:
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class EveryRegionPolicyMixin:
+    """Business policy of no region (SLA policies, calendars and their overrides, the category tree): it applies to
+    every region's work orders, so only users whose scope covers every region (`org.scope.covers_every_region`:
+    administrators, HQ, the province) add, change or delete it, whatever model permissions a city's supervisors
+    hold; they read it (Django's view permission: view or change). Put it before `admin.ModelAdmin`."""
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return super().has_add_permission(request, *args) and covers_every_region(request.user)  # type: ignore[misc]
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_change_permission(request, obj) and covers_every_region(  # type: ignore[misc]
+            request.user)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_delete_permission(request, obj) and covers_every_region(  # type: ignore[misc]
+            request.user)
 
 
 class AuditedAdminMixin(ConcurrentEditMixin):

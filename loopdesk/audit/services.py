@@ -26,6 +26,10 @@ def record_audit(actor: Any, action: str, obj: models.Model, **options: Unpack[A
 
 def audit_entry(actor: Any, action: str, obj: models.Model, **options: Unpack[AuditOptions]) -> AuditLog:
     """The record `record_audit` appends, unsaved: for a service that writes many at once (`bulk_create`)."""
+    region = getattr(obj, "region", "") or ""
+    province = getattr(obj, "province", "") or ""
+    if region and not hasattr(obj, "province"):  # a city's row without a province column (a routing rule, a scheme)
+        province = _province_of_region(region)
     return AuditLog(
         created_at=options.get("at") or timezone.now(),
         actor=actor if getattr(actor, "pk", None) else None,
@@ -33,7 +37,15 @@ def audit_entry(actor: Any, action: str, obj: models.Model, **options: Unpack[Au
         object_type=obj._meta.label_lower,
         object_id=str(obj.pk),
         object_repr=str(obj)[:100],
-        province=getattr(obj, "province", "") or "",
-        region=getattr(obj, "region", "") or "",
+        province=province,
+        region=region,
         data=options.get("data") or {},
     )
+
+
+def _province_of_region(region: str) -> str:
+    """The province of a region code, from its units: a province's auditors read the records of their cities' rows
+    (`audit.admin.in_users_regions` goes by the province column)."""
+    from loopdesk.org.models import OrgUnit
+
+    return OrgUnit.objects.filter(region=region).values_list("province", flat=True).first() or ""

@@ -547,6 +547,9 @@ SUPERVISOR_PERMISSIONS: list[str] = [
             # The assessment scheme's items and weights (the scorecard page's "Edit items and weights").
             ("reports", "assessmentscheme"),
             ("reports", "assessmentitem"),
+            # The customer SMS texts (one set for every region: a city's supervisors only read them in the admin,
+            # `notify.services.may_edit_templates`).
+            ("notify", "messagetemplate"),
         ]
         for action in ("add", "change", "view")
     ),

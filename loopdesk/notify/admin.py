@@ -30,6 +30,12 @@ class MessageTemplateAdmin(AuditedAdminMixin, admin.ModelAdmin):
         names = sorted(TEMPLATE_VARIABLES.get(obj.kind, ())) if obj.kind else []
         return format_html_join(", ", "<code>{{{}}}</code>", ((n,) for n in names)) or "—"
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        # A saved template is the text of its kind: changing the kind moved the text to another message and sent the
+        # old one back to the built-in text, unseen. Add a template for another kind instead.
+        readonly = tuple(super().get_readonly_fields(request, obj))
+        return ("kind", *readonly) if obj is not None else readonly
+
     # One set of templates serves every region: only users whose scope covers them all (`may_edit_templates`) add,
     # change or delete one, whatever model permissions a city's staff were given; they still view them (Django's view
     # permission: view or change).

@@ -27,36 +27,23 @@ from loopdesk.notify.models import (
     SmsOptOut,
     check_template,
 )
-from loopdesk.org.choices import UnitLevel
-from loopdesk.org.models import OrgUnit
+from loopdesk.org.scope import covers_every_region
 from loopdesk.outbox.models import OutboxMessage
 from loopdesk.outbox.services import NotDeliverable, enqueue
 from loopdesk.sla import refcache
 from loopdesk.sla.calendars import SHANGHAI
 from loopdesk.tickets.choices import EventKind
 from loopdesk.tickets.models import Ticket, TicketEvent
-from loopdesk.tickets.policy import is_admin
 
 log = logging.getLogger(__name__)
 
 
 def may_edit_templates(user: Any) -> bool:
     """Whether `user`'s scope covers every region the SMS templates serve (one set for all of them): administrators,
-    HQ's staff, and a province's staff while no unit is in another province. A city's supervisor reads and previews
-    them only: a change there would change (or silence) the SMS of every other city. The page's role check (service
-    supervisors) and the admin's model permissions come on top."""
-    if not getattr(user, "is_authenticated", False) or not user.is_active:
-        return False
-    if is_admin(user):
-        return True
-    unit = user.unit
-    if unit is None:
-        return False
-    if unit.level == UnitLevel.HQ:
-        return True
-    if unit.level == UnitLevel.PROVINCE:
-        return not OrgUnit.objects.exclude(level=UnitLevel.HQ).exclude(province=unit.province).exists()
-    return False
+    HQ's staff, and a province's staff while no unit is in another province (`loopdesk.org.scope`). A city's
+    supervisor reads and previews them only: a change there would change (or silence) the SMS of every other city.
+    The page's role check (service supervisors) and the admin's model permissions come on top."""
+    return covers_every_region(user)
 
 SMS_CHANNEL = "sms"
 # Answers to a message the customer sent: they go out even to an opted-out number and in quiet hours.

@@ -16,7 +16,7 @@ from django.http import HttpRequest
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
-from loopdesk.audit.admin import AuditedAdminMixin, ReadOnlyAdminMixin, indented_name
+from loopdesk.audit.admin import AuditedAdminMixin, ReadOnlyAdminMixin, indented_name, users_regions_q
 from loopdesk.audit.services import record_audit
 from loopdesk.org.choices import Role
 from loopdesk.org.models import OrgUnit, User
@@ -77,7 +77,11 @@ class UserAdmin(AuditedAdminMixin, DjangoUserAdmin):
     )
 
     def get_queryset(self, request: HttpRequest) -> models.QuerySet[User]:
-        return super().get_queryset(request).prefetch_related("groups")
+        """The staff of the user's regions (a city's auditor: that city's; a province's: the province's; HQ and
+        administrators all), as the customers and the audit log: a city's auditor read the names, e-mail addresses,
+        units and roles of every region's staff here."""
+        qs = super().get_queryset(request).prefetch_related("groups")
+        return qs.filter(users_regions_q(request, prefix="unit__", keep_unplaced=False))
 
     def user_change_password(self, request: HttpRequest, id: str, form_url: str = "") -> Any:
         response = super().user_change_password(request, id, form_url)
@@ -86,6 +90,9 @@ class UserAdmin(AuditedAdminMixin, DjangoUserAdmin):
         return response
 
     def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "user_permissions":  # named in the user's language, as on the role page
+            kwargs.setdefault("queryset", Permission.objects.select_related("content_type"))
+            kwargs["form_class"] = PermissionChoiceField
         field = super().formfield_for_manytomany(db_field, request, **kwargs)
         if db_field.name == "groups" and field is not None:
             field.label = _("roles")
@@ -117,8 +124,10 @@ def permission_label(permission: Permission) -> str:
     opts = model._meta
     action, _sep, rest = permission.codename.partition("_")
     template = PERMISSION_ACTIONS.get(action)
-    name = (template % {"model": opts.verbose_name} if template is not None and rest == opts.model_name
-            else permission.name)
+    if template is not None and rest == opts.model_name:
+        name = template % {"model": opts.verbose_name}
+    else:  # a permission of the model's own (Meta.permissions): its translated name, not the English one stored
+        name = dict(opts.permissions).get(permission.codename, permission.name)
     return f"{opts.app_config.verbose_name} | {opts.verbose_name} | {name}"
 
 

@@ -20,7 +20,7 @@ from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 
-from loopdesk.audit.admin import AuditedAdminMixin
+from loopdesk.audit.admin import AuditedAdminMixin, EveryRegionPolicyMixin
 from loopdesk.sla.calendars import uncovered_years
 from loopdesk.sla.models import BusinessCalendar, CalendarDay, CalendarKind, SlaPolicy
 from loopdesk.sla.recompute import schedule_recompute
@@ -91,7 +91,7 @@ class CalendarDayFormSet(BaseInlineFormSet):
                                     "Delete them, or keep it a working-day calendar."))
 
 
-class CalendarDayInline(admin.TabularInline):
+class CalendarDayInline(EveryRegionPolicyMixin, admin.TabularInline):
     model = CalendarDay
     formset = CalendarDayFormSet
     fields = ("date", "is_workday", "note")
@@ -100,7 +100,7 @@ class CalendarDayInline(admin.TabularInline):
 
 
 @admin.register(BusinessCalendar)
-class BusinessCalendarAdmin(CalendarWarningMixin, AuditedAdminMixin, admin.ModelAdmin):
+class BusinessCalendarAdmin(CalendarWarningMixin, EveryRegionPolicyMixin, AuditedAdminMixin, admin.ModelAdmin):
     list_display = ("code", "name", "name_en", "kind", "starts", "ends", "override_count", "version")
     list_filter = ("kind",)
     search_fields = ("code", "name", "name_en")
@@ -143,7 +143,7 @@ class BusinessCalendarAdmin(CalendarWarningMixin, AuditedAdminMixin, admin.Model
 
 
 @admin.register(CalendarDay)
-class CalendarDayAdmin(CalendarWarningMixin, AuditedAdminMixin, admin.ModelAdmin):
+class CalendarDayAdmin(CalendarWarningMixin, EveryRegionPolicyMixin, AuditedAdminMixin, admin.ModelAdmin):
     list_display = ("date", "calendar", "is_workday", "note")
     list_filter = ("calendar", "is_workday")
     search_fields = ("note",)
@@ -168,7 +168,7 @@ class CalendarDayAdmin(CalendarWarningMixin, AuditedAdminMixin, admin.ModelAdmin
 
 
 @admin.register(SlaPolicy)
-class SlaPolicyAdmin(AuditedAdminMixin, admin.ModelAdmin):
+class SlaPolicyAdmin(EveryRegionPolicyMixin, AuditedAdminMixin, admin.ModelAdmin):
     list_display = (
         "position",
         "name",

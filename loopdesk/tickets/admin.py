@@ -14,10 +14,12 @@ from django.utils.translation import gettext_lazy as _
 from loopdesk.audit.admin import (
     AuditedAdminMixin,
     CappedCountPaginator,
+    EveryRegionPolicyMixin,
     ReadOnlyAdminMixin,
     RegionListFilter,
     indented_name,
 )
+from loopdesk.org.scope import scope_regions
 from loopdesk.tickets.models import (
     Attachment,
     Category,
@@ -62,7 +64,7 @@ class VisibleTicketsMixin:
 
 
 @admin.register(Category)
-class CategoryAdmin(AuditedAdminMixin, admin.ModelAdmin):
+class CategoryAdmin(EveryRegionPolicyMixin, AuditedAdminMixin, admin.ModelAdmin):
     list_display = ("tree_name", "code", "name_en", "position", "keywords", "is_active")
     list_filter = ("is_active", "depth")
     search_fields = ("code", "name", "name_en", "keywords")
@@ -203,3 +205,10 @@ class TicketSequenceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("region", "day", "last_value")
     list_filter = (RegionListFilter,)
     ordering = ("-day", "region")
+
+    def get_queryset(self, request: HttpRequest) -> models.QuerySet[TicketSequence]:
+        """The sequences of the user's regions: the last number of a day is that region's number of work orders that
+        day, which a city's auditor read for every region."""
+        regions = scope_regions(request.user)
+        qs = super().get_queryset(request)
+        return qs if regions is None else qs.filter(region__in=regions)

@@ -47,7 +47,7 @@ from django.utils import timezone
 from loopdesk.customers.choices import Brand, Tier, VipLevel
 from loopdesk.customers.models import Customer
 from loopdesk.followup.models import FollowupPolicy
-from loopdesk.org.choices import Role, UnitFunction
+from loopdesk.org.choices import Role, UnitFunction, UnitLevel
 from loopdesk.org.models import OrgUnit, User
 from loopdesk.routing.models import RoutingRule
 from loopdesk.sla.calendars import SHANGHAI, working_time_for
@@ -104,6 +104,9 @@ STAFF_PLAN: list[tuple[str, int, str, str]] = [
     ("head_mkt", 0, Role.DEPARTMENT_HEAD, "市场经营部"), ("head_cs", 0, Role.DEPARTMENT_HEAD, "客户服务中心"),
     ("head_hr", 0, Role.DEPARTMENT_HEAD, "人力资源部"), ("admin", 0, Role.ADMINISTRATOR, "江门分公司"),
     ("auditor1", 0, Role.AUDITOR, "江门分公司"),
+    # The province company's service supervisor: keeps what serves every region (SLA policies, calendars, categories,
+    # SMS templates), which Jiangmen's supervisors only read (loopdesk.org.scope).
+    ("supervisor_gd", 0, Role.SUPERVISOR, "广东公司"),
 ]
 
 SURNAMES = "陈李黄梁张吴林刘何余关甄伍谭邝周冯郑罗杨赵许朱胡郭叶钟谢区麦司徒欧阳马温雷苏卢蔡曾彭邓汤莫容赖方袁潘廖严黎"
@@ -472,8 +475,10 @@ def ensure_staff(ref: Reference, seed: int = 1, per_role: int | None = None) -> 
     rnd = random.Random(f"staff-{seed}")
     groups = {role.value: Group.objects.get_or_create(name=role.value)[0] for role in Role}
     wanted: list[tuple[str, str, OrgUnit]] = []
+    # The plan's units are Jiangmen's, and the province company above them.
+    above = {u.name: u for u in OrgUnit.objects.filter(level__in=(UnitLevel.HQ, UnitLevel.PROVINCE), is_active=True)}
     for name, role, unit_name in staff_names(per_role):
-        unit = ref.units.get(unit_name)
+        unit = ref.units.get(unit_name) or above.get(unit_name)
         if unit is not None:
             wanted.append((name, role, unit))
     # Every unit tickets are routed to needs somebody to accept them.
@@ -497,9 +502,10 @@ def ensure_staff(ref: Reference, seed: int = 1, per_role: int | None = None) -> 
             display_name=name,
             first_name=name[1:],
             last_name=name[:1],
-            employee_no=f"JM{position + 1:05d}",  # by place in the plan: unique also when staff is added later
+            # By place in the plan and the unit's region code: unique also when staff is added later.
+            employee_no=f"{unit.region}{position + 1:05d}",
             is_active=True,
-            is_staff=role in (Role.ADMINISTRATOR, Role.SUPERVISOR),
+            is_staff=role in (Role.ADMINISTRATOR, Role.SUPERVISOR, Role.AUDITOR),  # the admin: policy, audit log
             is_superuser=role == Role.ADMINISTRATOR,
         )
         new_users.append((user, role))

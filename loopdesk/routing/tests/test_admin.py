@@ -65,3 +65,21 @@ def test_the_unknown_region_error_is_in_chinese_for_a_chinese_user(world: World)
     data = _rule(world, region="QQ", target_unit=world.units["gd"].pk)
     response = _admin_client(world, "zh-hans").post("/admin/routing/routingrule/add/", data)
     assert response.context["adminform"].form.errors["region"] == ["没有单位使用地市代码 QQ。"]
+
+
+def test_a_rule_sending_a_citys_tickets_to_another_provinces_unit_is_a_field_error(world: World) -> None:
+    """Routing passes over a unit of another province for a city's tickets (route_ticket): such a rule was saved and
+    never applied, the tickets going elsewhere without a word."""
+    from loopdesk.org.choices import UnitFunction, UnitLevel
+    from loopdesk.org.models import OrgUnit
+
+    fj = OrgUnit.objects.create(code="FJ", name="福建公司", name_en="Fujian", parent=world.units["hq"],
+                                level=UnitLevel.PROVINCE, function=UnitFunction.MANAGEMENT, province="FJ", region="FJ")
+    before = RoutingRule.objects.count()
+    response = _admin_client(world, "zh-hans").post("/admin/routing/routingrule/add/", _rule(world, target_unit=fj.pk))
+    assert response.status_code == 200
+    assert "其他省公司" in response.context["adminform"].form.errors["target_unit"][0]
+    assert RoutingRule.objects.count() == before
+    own = _admin_client(world, "en").post("/admin/routing/routingrule/add/",
+                                          _rule(world, target_unit=world.units["gd"].pk))
+    assert own.status_code == 302

@@ -9,7 +9,7 @@ from django.contrib.auth.models import Group, Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from loopdesk.conftest import World
+from loopdesk.conftest import World, staff_client
 from loopdesk.followup.models import CallbackTask, EscalationReason
 from loopdesk.followup.services import do_escalate_ticket
 from loopdesk.tickets import services as s
@@ -205,3 +205,14 @@ def test_the_links_admin_does_not_name_a_linked_work_order_of_another_city(world
     listing = _staff_client(world, "auditor").get("/admin/tickets/ticketlink/")
     assert [row.to_ticket_id for row in listing.context["cl"].result_list] == [jm2.pk]
     assert zh.number not in listing.content.decode()
+
+
+def test_a_city_auditor_reads_the_number_sequences_of_their_city_only(world: World) -> None:
+    """A day's last number is that region's count of work orders that day: a city's auditor read every region's."""
+    _ticket(world, "agent")
+    _ticket(world, "zh_agent", region="ZH")
+    listing = _staff_client(world, "auditor").get("/admin/tickets/ticketsequence/")
+    assert listing.status_code == 200
+    assert set(listing.context["cl"].result_list.values_list("region", flat=True)) == {"JM"}
+    admin_listing = staff_client(world, "admin", superuser=True).get("/admin/tickets/ticketsequence/")
+    assert set(admin_listing.context["cl"].result_list.values_list("region", flat=True)) == {"JM", "ZH"}
