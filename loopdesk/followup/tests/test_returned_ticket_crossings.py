@@ -42,3 +42,23 @@ def test_a_replied_ticket_is_not_watched_for_its_ended_cycle(world: World) -> No
     f.sweep_sla(now=T0 + 100 * H)
     fresh = Ticket.objects.get(pk=t.pk)
     assert not fresh.is_overtime and not fresh.events.filter(kind=EventKind.OVERTIME).exists()
+
+
+def test_the_migration_watches_the_tickets_returned_before(world: World) -> None:
+    """A ticket returned before the fix had no overtime / problem watch: migration 0007 gives it them."""
+    import importlib
+
+    from django.apps import apps
+
+    from loopdesk.followup.models import SlaWatch
+
+    t = s.do_create_ticket(acting_user=world.user("agent"), now=T0, dispatch=True,
+                           dispatch_to=world.units["netmaint"], **world.ticket_kwargs())
+    t = s.do_return_ticket(acting_user=world.user("specialist"), ticket=t.pk, reason="不是网络问题", now=T0 + H)
+    SlaWatch.objects.filter(ticket_id=t.pk).exclude(kind="warn").delete()  # as the listener left it before
+    importlib.import_module("loopdesk.followup.migrations.0007_watch_returned_tickets").watch_returned(apps, None)
+    assert set(SlaWatch.objects.filter(ticket_id=t.pk).values_list("kind", "fire_at")) >= {
+        ("overtime", T0 + 48 * H), ("problem", T0 + 72 * H)}
+    f.sweep_sla(now=T0 + 72 * H)
+    fresh = Ticket.objects.get(pk=t.pk)
+    assert fresh.is_overtime and fresh.is_problem
