@@ -43,6 +43,8 @@ T: dict[str, str] = {
         "“%(unit)s”负责地市 %(unit_region)s；本工单属于地市 %(region)s。",
     "“%(unit)s” works for province %(unit_province)s; this work order is of province %(province)s.":
         "“%(unit)s”负责省份 %(unit_province)s；本工单属于省份 %(province)s。",
+    "“%(unit)s” is a unit of the group headquarters; a work order goes to a unit of its city or province.":
+        "“%(unit)s”是集团总部的单位；工单应派往其所属地市或省份的单位。",
     "“%(unit)s” is a unit of region %(region)s: enter %(region)s here, so that other regions' tickets do not go to it.":
         "“%(unit)s”属于地市 %(region)s：此处请填写 %(region)s，以免其他地市的工单派往该单位。",
     "This branch is in region %(branch)s, not %(region)s.": "该分公司属于地市 %(branch)s，而不是 %(region)s。",

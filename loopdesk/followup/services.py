@@ -42,7 +42,7 @@ from loopdesk.sla import refcache
 from loopdesk.tickets import events as ticket_events
 from loopdesk.tickets import policy as ticket_policy
 from loopdesk.tickets import services as ticket_services
-from loopdesk.tickets.choices import WITH_DEPARTMENT_STATUSES, CallbackVerdict, ContactType, EventKind
+from loopdesk.tickets.choices import WITH_DEPARTMENT_STATUSES, CallbackVerdict, ContactType, EventKind, Status
 from loopdesk.tickets.models import Ticket, TicketEvent
 from loopdesk.tickets.services import _append_event, _lock_ticket, _publish, _refresh_sla, _save
 
@@ -159,11 +159,14 @@ def do_mark_alerts_read(*, acting_user: Any, alert_ids: Iterable[int] | None = N
 _WATCHED = ("is_open", "sla_paused", "sla_policy_id", "status", "due_at", "overtime_at", "problem_at",
             "is_overtime", "is_problem")
 _SYNCED = "_watches_synced_for"
+# The states in which a handling cycle's overtime / problem clock runs (loopdesk.sla.clock: from the first dispatch to
+# the department's reply): with a department, and returned (退单) to be dispatched again, which does not end it.
+CYCLE_RUNNING_STATUSES = WITH_DEPARTMENT_STATUSES | {Status.RETURNED}
 
 
 def _watch_key(values: Any) -> tuple[Any, ...]:
     get = values.get if isinstance(values, dict) else lambda name: getattr(values, name)
-    return tuple(get(name) if name != "status" else get(name) in WITH_DEPARTMENT_STATUSES for name in _WATCHED)
+    return tuple(get(name) if name != "status" else get(name) in CYCLE_RUNNING_STATUSES for name in _WATCHED)
 
 
 def sync_watches(ticket: Ticket, event: Any = None) -> None:
@@ -193,7 +196,7 @@ def _watches_for(ticket: Ticket, at: dt.datetime) -> list[SlaWatch]:
         warn_before = dt.timedelta(minutes=policy.warn_before_minutes)
         watches.append(SlaWatch(ticket_id=ticket.pk, kind=WatchKind.WARN, fire_at=ticket.due_at - warn_before,
                                 due_at=ticket.due_at))
-    if ticket.status in WITH_DEPARTMENT_STATUSES:
+    if ticket.status in CYCLE_RUNNING_STATUSES:
         # A limit still ahead is watched also when the flag is set: a reopened ticket's new cycle (the flags stay
         # from the earlier round) is chased like the first.
         if ticket.overtime_at and (not ticket.is_overtime or ticket.overtime_at > at):

@@ -66,6 +66,8 @@ def route_ticket(
         target = rule.target_unit
         if target.level in CITY_LEVELS and target.region != region:
             continue  # a city's unit takes that city's tickets only, whatever the rule's region says
+        if target.level == UnitLevel.HQ:
+            continue  # the group's (HQ) units take no city's or province's work orders (the dispatch refuses them)
         if target.level == UnitLevel.PROVINCE:
             province = _province_of(region) if province == "" else province
             if province is not None and target.province != province:

@@ -369,8 +369,24 @@ class ExternalRef(models.Model):
         constraints = [models.UniqueConstraint(fields=["system", "external_id"], name="tkt_external_unique")]
 
 
+# The most bytes (UTF-8) of a stored attachment's file name: file systems take 255 bytes a name (ext4, XFS), and the
+# storage may append "_" and 7 characters to a name already taken. A Chinese character is 3 bytes, so a name of 85
+# characters was already too long for the disk (a server error); the attachment keeps its name as given (`filename`).
+STORED_NAME_BYTES = 200
+
+
+def stored_file_name(filename: str, limit: int = STORED_NAME_BYTES) -> str:
+    """`filename` cut to `limit` UTF-8 bytes (whole characters), its extension kept."""
+    if len(filename.encode()) <= limit:
+        return filename
+    dot = filename.rfind(".")
+    suffix = filename[dot:] if dot > 0 and len(filename[dot:].encode()) <= 16 else ""
+    stem = filename[: len(filename) - len(suffix)]
+    return stem.encode()[: limit - len(suffix.encode())].decode(errors="ignore") + suffix
+
+
 def attachment_path(instance: Attachment, filename: str) -> str:
-    return f"attachments/{instance.ticket.region}/{instance.ticket.number}/{filename}"
+    return f"attachments/{instance.ticket.region}/{instance.ticket.number}/{stored_file_name(filename)}"
 
 
 class Attachment(models.Model):

@@ -383,7 +383,11 @@ def _check_target_unit(unit: OrgUnit | None, field: str = "to_unit") -> OrgUnit:
 
 def _check_target_region(t: Ticket, unit: OrgUnit, field: str = "to_unit") -> None:
     """A unit of a city (at or below the city company) takes that city's work orders only; a province's unit its
-    province's."""
+    province's; the group's (HQ) units none: a work order is handled in its city or province."""
+    if unit.level == UnitLevel.HQ:
+        raise ValidationFailed(field=field, message=_(
+            "“%(unit)s” is a unit of the group headquarters; a work order goes to a unit of its city or province.")
+            % {"unit": _unit_name(unit)})
     if unit.level in (UnitLevel.CITY, UnitLevel.CENTRE, UnitLevel.ROOM) and unit.region != t.region:
         raise ValidationFailed(field=field, message=_(
             "“%(unit)s” works for region %(unit_region)s; this work order is of region %(region)s.")
