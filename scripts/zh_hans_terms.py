@@ -1826,4 +1826,5 @@ T: dict[str, str] = {
         "由省公司或集团的服务管理人员维护。",
     "“%(unit)s” is a unit of another province: it does not take the tickets of region %(region)s.":
         "“%(unit)s”是其他省公司的单位，不受理 %(region)s 地市的工单。",
+    "Give the file's name (e.g. photo.jpg), not a folder or a path.": "请填写文件名（例如 photo.jpg），而不是文件夹或路径。",
 }

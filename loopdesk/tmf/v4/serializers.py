@@ -99,6 +99,13 @@ class AttachmentSerializer(StrictSerializer):
     url = StrictCharField(required=False, max_length=500)
     size = QuantitySerializer(required=False)
 
+    def validate_name(self, value: str) -> str:
+        """The file's name: what follows the last / or \\ (a path's folders are dropped); ".", ".." or a path
+        ending in a separator name no file (the storage refused them: an HTML 400 outside the TMF Error shape)."""
+        if value.replace("\\", "/").rsplit("/", 1)[-1].strip() in ("", ".", ".."):
+            raise serializers.ValidationError(_("Give the file's name (e.g. photo.jpg), not a folder or a path."))
+        return value
+
 
 class RelationshipSerializer(StrictSerializer):
     id = StrictCharField(max_length=64)
