@@ -1824,4 +1824,7 @@ T: dict[str, str] = {
         "由省公司或集团的服务管理人员维护。",
     "“%(unit)s” is a unit of another province: it does not take the tickets of region %(region)s.":
         "“%(unit)s”是其他省公司的单位，不受理 %(region)s 地市的工单。",
+    # --- attachments whose file the storage lost -------------------------------------------------------------
+    "The file %(name)s is missing from storage and cannot be downloaded; the failure has been logged for "
+    "operations.": "文件 %(name)s 在存储中缺失，无法下载；此故障已记录，供运维处理。",
 }

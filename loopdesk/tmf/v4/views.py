@@ -36,7 +36,7 @@ from loopdesk.core.text import ascii_digits, is_db_id, plus_offset
 from loopdesk.customers.services import clean_msisdn
 from loopdesk.tickets import policy
 from loopdesk.tickets.choices import Action, Channel
-from loopdesk.tickets.models import Category, ExternalRef, Ticket, TicketEvent
+from loopdesk.tickets.models import MISSING_FILE, Category, ExternalRef, Ticket, TicketEvent
 from loopdesk.tmf import mapping
 from loopdesk.tmf.auth import ThrottleUnauthenticated, TokenScopePermission, request_token, scoped_tickets
 from loopdesk.tmf.errors import tmf_exception_handler
@@ -654,7 +654,10 @@ class AttachmentContentView(TmfView):
         if attachment is None:
             raise NotFoundError(_("Trouble ticket %(id)s has no attachment %(attachment)s.")
                                 % {"id": id, "attachment": attachment_id})
-        return FileResponse(attachment.file.open("rb"), as_attachment=True, filename=attachment.filename,
+        content = attachment.open_for_download()
+        if content is None:
+            raise NotFoundError(MISSING_FILE % {"name": attachment.filename})
+        return FileResponse(content, as_attachment=True, filename=attachment.filename,
                             content_type=attachment.content_type or "application/octet-stream")
 
 
