@@ -1827,4 +1827,5 @@ T: dict[str, str] = {
     # --- attachments whose file the storage lost -------------------------------------------------------------
     "The file %(name)s is missing from storage and cannot be downloaded; the failure has been logged for "
     "operations.": "文件 %(name)s 在存储中缺失，无法下载；此故障已记录，供运维处理。",
+    "Too large: at most %(max)d.": "过大：最多 %(max)d。",
 }

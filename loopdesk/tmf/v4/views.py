@@ -46,6 +46,7 @@ from loopdesk.tmf.v4.representation import FIELDS, as_created, mark_empty, only_
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000
+LARGEST_PARAM = 999_999_999  # offset: beyond any list, and within the database's integers
 DATE_ATTRIBUTES = {
     "creationDate": "created_at",
     "lastUpdate": "updated_at",
@@ -171,12 +172,13 @@ def _int_param(request: Request, name: str, default: int, maximum: int | None = 
     raw = _single(request, name)
     if raw is None or raw == "":
         return default
-    if not ascii_digits(raw) or len(raw) > 9:
+    if not ascii_digits(raw):
         raise ValidationFailed(field=name, message=_("Enter a whole number of at least 0."))
-    value = int(raw)
-    if maximum is not None and value > maximum:
-        raise ValidationFailed(field=name, message=_("At most %(max)d.") % {"max": maximum})
-    return value
+    largest = maximum if maximum is not None else LARGEST_PARAM
+    # A number too long to be worth reading (leading zeros do not count) is too large, not "not a number".
+    if len(raw.lstrip("0")) > len(str(LARGEST_PARAM)) or int(raw) > largest:
+        raise ValidationFailed(field=name, message=_("Too large: at most %(max)d.") % {"max": largest})
+    return int(raw)
 
 
 def _date(name: str, raw: str) -> dt.datetime:
