@@ -628,10 +628,9 @@ class HubDetailView(TmfView):
     def delete(self, request: Request, id: str) -> Response:
         sub = EventSubscription.objects.filter(pk=id, kind=SubscriptionKind.HUB, is_active=True).first() \
             if is_db_id(id) else None
-        if sub is None:
+        # Another integration's listener is a 404 as an unknown id is: a 403 told which listener ids exist.
+        if sub is None or not _may_unregister(request, sub):
             raise NotFoundError(_("Listener %(id)s not found.") % {"id": id})
-        if not _may_unregister(request, sub):
-            raise PermissionDeniedError(_("This listener was registered by another integration."))
         sub.is_active = False
         sub.save(update_fields=["is_active"])
         return Response(status=status.HTTP_204_NO_CONTENT)
