@@ -1828,4 +1828,8 @@ T: dict[str, str] = {
     "The file %(name)s is missing from storage and cannot be downloaded; the failure has been logged for "
     "operations.": "文件 %(name)s 在存储中缺失，无法下载；此故障已记录，供运维处理。",
     "Too large: at most %(max)d.": "过大：最多 %(max)d。",
+    "%(region)s is the code of the group or of a province, not of a city: work orders carry their city's region "
+    "code, so this rule would match none. Enter a city's region code, or leave it empty for every region.":
+        "%(region)s 是集团或省公司的代码，不是地市代码：工单带的是所在地市的代码，此规则不会匹配任何工单。"
+        "请填写地市代码，或留空表示所有地市。",
 }
