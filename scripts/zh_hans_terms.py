@@ -1832,4 +1832,5 @@ T: dict[str, str] = {
     "code, so this rule would match none. Enter a city's region code, or leave it empty for every region.":
         "%(region)s 是集团或省公司的代码，不是地市代码：工单带的是所在地市的代码，此规则不会匹配任何工单。"
         "请填写地市代码，或留空表示所有地市。",
+    "Edit state": "编辑状态",
 }
