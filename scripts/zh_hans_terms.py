@@ -1837,4 +1837,7 @@ T: dict[str, str] = {
         "%(region)s 是集团或省公司的代码，不是地市代码：工单带的是所在地市的代码，此规则不会匹配任何工单。"
         "请填写地市代码，或留空表示所有地市。",
     "Edit state": "编辑状态",
+    "given up at": "放弃发送时间",
+    "Not sent: the work order was answered or closed before it went out. It does not count toward the daily limit.":
+        "未发送：发出前工单已答复或关闭。不计入每日条数上限。",
 }
