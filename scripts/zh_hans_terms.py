@@ -1776,6 +1776,10 @@ T: dict[str, str] = {
     "access attempts": "登录失败记录",
     "access log": "登录日志",
     "access logs": "登录日志",
+    "access failure": "登录失败日志",
+    "access failures": "登录失败日志",
+    "access attempt expiration": "登录失败记录到期时间",
+    "access attempt expirations": "登录失败记录到期时间",
     "Username": "用户名",
     "IP Address": "IP 地址",
     "User Agent": "浏览器标识",
@@ -1827,4 +1831,16 @@ T: dict[str, str] = {
     "“%(unit)s” is a unit of another province: it does not take the tickets of region %(region)s.":
         "“%(unit)s”是其他省公司的单位，不受理 %(region)s 地市的工单。",
     "Give the file's name (e.g. photo.jpg), not a folder or a path.": "请填写文件名（例如 photo.jpg），而不是文件夹或路径。",
+    # --- attachments whose file the storage lost -------------------------------------------------------------
+    "The file %(name)s is missing from storage and cannot be downloaded; the failure has been logged for "
+    "operations.": "文件 %(name)s 在存储中缺失，无法下载；此故障已记录，供运维处理。",
+    "Too large: at most %(max)d.": "过大：最多 %(max)d。",
+    "%(region)s is the code of the group or of a province, not of a city: work orders carry their city's region "
+    "code, so this rule would match none. Enter a city's region code, or leave it empty for every region.":
+        "%(region)s 是集团或省公司的代码，不是地市代码：工单带的是所在地市的代码，此规则不会匹配任何工单。"
+        "请填写地市代码，或留空表示所有地市。",
+    "Edit state": "编辑状态",
+    "given up at": "放弃发送时间",
+    "Not sent: the work order was answered or closed before it went out. It does not count toward the daily limit.":
+        "未发送：发出前工单已答复或关闭。不计入每日条数上限。",
 }

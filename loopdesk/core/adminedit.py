@@ -80,7 +80,8 @@ class ConcurrentEditMixin:
         label = model._meta.verbose_name
 
         class ConcurrentEditForm(form):  # type: ignore[misc, valid-type]
-            edit_state = forms.CharField(widget=forms.HiddenInput, required=False)
+            # Its label stays in the page (a screen reader reads it): in the user's language.
+            edit_state = forms.CharField(label=_("Edit state"), widget=forms.HiddenInput, required=False)
 
             def clean(self) -> Any:
                 cleaned = super().clean()

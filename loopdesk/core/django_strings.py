@@ -10,12 +10,17 @@ DJANGO_ADMIN_TEXTS = (
     gettext_noop("After you’ve created a user, you’ll be able to edit more user options."),  # auth/user/add_form
 )
 
-# django-axes (sign-in protection) has no Chinese catalogue: its models' names, shown in the admin.
+# django-axes (sign-in protection) has no Chinese catalogue: its models' names, shown in the admin (also those it
+# does not list: their permissions are offered on the role and staff pages).
 AXES_TEXTS = (
     gettext_noop("access attempt"),
     gettext_noop("access attempts"),
     gettext_noop("access log"),
     gettext_noop("access logs"),
+    gettext_noop("access failure"),
+    gettext_noop("access failures"),
+    gettext_noop("access attempt expiration"),
+    gettext_noop("access attempt expirations"),
     gettext_noop("Username"),
     gettext_noop("IP Address"),
     gettext_noop("User Agent"),

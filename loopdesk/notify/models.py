@@ -130,6 +130,11 @@ class CustomerMessage(models.Model):
     day = models.DateField(_("day (Asia/Shanghai)"))
     outbox_id = models.BigIntegerField(_("outbox message"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"))
+    # Set when the deliverer gave it up unsent (a progress update whose work order was answered meanwhile): it no
+    # longer uses up the number's daily cap.
+    given_up_at = models.DateTimeField(_("given up at"), null=True, blank=True,
+                                       help_text=_("Not sent: the work order was answered or closed before it went "
+                                                   "out. It does not count toward the daily limit."))
 
     class Meta:
         verbose_name = _("customer SMS")

@@ -131,7 +131,7 @@ def queue_sms(
     for attempt in range(7):
         day = send_at.astimezone(SHANGHAI).date()
         if attempt:
-            sent_that_day = CustomerMessage.objects.filter(msisdn=msisdn, day=day).count()
+            sent_that_day = CustomerMessage.objects.filter(msisdn=msisdn, day=day, given_up_at__isnull=True).count()
         if sent_that_day < policy.daily_cap:
             break
         if is_response or kind in SKIPPABLE_KINDS:
@@ -155,14 +155,15 @@ def queue_sms(
 
 
 def _recipient_state(dedupe_key: str, msisdn: str, day: dt.date) -> tuple[bool, bool, int]:
-    """(already queued under this key, number opted out, messages to it on `day`): one query, not three."""
+    """(already queued under this key, number opted out, messages to it on `day` not given up unsent): one query,
+    not three. The count reads the (msisdn, day) index: a few rows a number and day."""
     messages = connection.ops.quote_name(CustomerMessage._meta.db_table)
     opt_outs = connection.ops.quote_name(SmsOptOut._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT EXISTS (SELECT 1 FROM {messages} WHERE dedupe_key = %s), "  # noqa: S608 - our table names
             f"EXISTS (SELECT 1 FROM {opt_outs} WHERE msisdn = %s), "
-            f"(SELECT COUNT(*) FROM {messages} WHERE msisdn = %s AND day = %s)",
+            f"(SELECT COUNT(*) FROM {messages} WHERE msisdn = %s AND day = %s AND given_up_at IS NULL)",
             [dedupe_key[:200], msisdn, msisdn, day])
         queued, opted_out, count = cursor.fetchone()
     return bool(queued), bool(opted_out), int(count)
@@ -253,6 +254,8 @@ def deliver_sms(message: OutboxMessage) -> None:
         state = (Ticket.objects.filter(pk=int(ticket_id)).values_list("is_open", "answered_at").first()
                  if ticket_id.isdigit() else None)
         if state is not None and (not state[0] or state[1] is not None):
+            # Not sent: it leaves that day's cap to the messages the customer does get.
+            CustomerMessage.objects.filter(dedupe_key=message.dedupe_key[:200]).update(given_up_at=timezone.now())
             raise NotDeliverable("the work order was answered or closed before this progress update went out")
     get_gateway().send(Sms(id=message.dedupe_key, to=payload["to"], sender=payload.get("sender", ""),
                            text=payload["text"]))

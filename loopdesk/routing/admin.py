@@ -42,10 +42,16 @@ class RoutingRuleForm(forms.ModelForm):
 
     def clean_region(self) -> str:
         """A region code in any case and spacing ('jm' is JM: rules compare the ticket's code exactly, so a
-        lower-case code never matched); a code no unit carries is refused (such a rule would never match)."""
+        lower-case code never matched); a code no city carries is refused (such a rule would never match)."""
         region = (self.cleaned_data.get("region") or "").strip().upper()
         if region and not OrgUnit.objects.filter(region=region).exists():
             raise forms.ValidationError(_("No unit has region code %(region)s.") % {"region": region})
+        if region and not OrgUnit.objects.filter(region=region, level__in=CITY_LEVELS).exists():
+            # The group's (HQ) or a province's own code (GD): work orders carry their city's code, never these.
+            raise forms.ValidationError(
+                _("%(region)s is the code of the group or of a province, not of a city: work orders carry their "
+                  "city's region code, so this rule would match none. Enter a city's region code, or leave it empty "
+                  "for every region.") % {"region": region})
         if self.editor is not None and not may_keep_region(self.editor, region):
             regions = scope_regions(self.editor) or ()
             raise forms.ValidationError(

@@ -55,6 +55,8 @@ def _parse(body: bytes) -> tuple[dict[str, Any], dict[str, list[str]]]:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         return {}, {"body": [str(_("The body is not valid JSON."))]}
+    except RecursionError:  # e.g. 100,000 opening brackets: a 400 as for any unreadable body (loopdesk.core.api)
+        return {}, {"body": [str(_("The request body is nested too deeply to be read."))]}
     if not isinstance(data, dict):
         return {}, {"body": [str(_("The body must be a JSON object."))]}
     errors: dict[str, list[str]] = {}

@@ -5,6 +5,7 @@ Nothing outside `loopdesk.tickets.services` saves a Ticket or writes its timelin
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.conf import settings
@@ -27,6 +28,11 @@ from loopdesk.tickets.choices import (
     Status,
     Visibility,
 )
+
+log = logging.getLogger(__name__)
+# An attachment whose record exists but whose file the storage has lost (deleted, volume not mounted).
+MISSING_FILE = _("The file %(name)s is missing from storage and cannot be downloaded; the failure has been logged "
+                 "for operations.")
 
 
 class Category(EnglishNamed, TreeNode):
@@ -408,6 +414,17 @@ class Attachment(models.Model):
     class Meta:
         verbose_name = _("attachment")
         verbose_name_plural = _("attachments")
+
+    def open_for_download(self) -> Any:
+        """The stored file opened for reading, or None when the storage has lost it (deleted, volume not mounted):
+        logged for operations, and each download (page, our API, TMF) answers "file missing" in its own error
+        shape instead of a server error."""
+        try:
+            return self.file.open("rb")
+        except OSError:
+            log.exception("Attachment %s (%s) of work order %s: its file %s cannot be read from storage",
+                          self.pk, self.filename, self.ticket_id, self.file.name)
+            return None
 
 
 class TicketSequence(models.Model):

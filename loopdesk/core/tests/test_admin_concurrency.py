@@ -228,6 +228,15 @@ def test_the_fingerprint_is_hidden_on_the_form(world: World) -> None:
     assert re.search(r'<input type="hidden" name="edit_state" value="[0-9a-f]{64}"', page)
 
 
+@pytest.mark.parametrize(("language", "label"), [("zh-hans", "编辑状态"), ("en", "Edit state")])
+def test_the_fingerprints_label_is_in_the_users_language(world: World, language: str, label: str) -> None:
+    """The hidden field's label, read by a screen reader, was "Edit state:" in the Chinese admin too."""
+    rule = RoutingRule.objects.get(position=20)
+    page = _root_client(language).get(f"/admin/routing/routingrule/{rule.pk}/change/").content.decode()
+    [shown] = re.findall(r'<label for="id_edit_state">([^<]*)</label>', page)
+    assert shown.rstrip(":：") == label, shown
+
+
 def test_a_view_only_user_gets_no_fingerprint_field(world: World) -> None:
     from django.contrib.auth.models import Permission
 

@@ -95,3 +95,21 @@ def test_every_sign_in_is_logged_and_the_log_is_read_only(world: World) -> None:
     assert admin.get(f"/admin/axes/accesslog/{entry.pk}/change/").status_code == 200
     assert admin.post(f"/admin/axes/accesslog/{entry.pk}/delete/", {"post": "yes"}).status_code == 403
     assert AccessLog.objects.filter(pk=entry.pk).exists()
+
+
+def test_every_sign_in_protection_model_is_named_in_chinese_in_the_admin(world: World) -> None:
+    """The permissions of django-axes's models were offered as "登录保护 | access failure | 可以查看access failure"
+    on a role's page in the Chinese admin (the package has no Chinese catalogue); every one is named in Chinese, and
+    the admin index lists the protection's models in Chinese."""
+    from django.contrib.auth.models import Group
+
+    admin_user = User.objects.create_superuser("root", "root@example.com", "pw-for-tests-only")
+    admin = Client(headers={"accept-language": "zh-hans"})
+    admin.force_login(admin_user)
+    index = admin.get("/admin/").content.decode()
+    assert "登录保护" in index and "登录失败记录" in index and "登录日志" in index
+    role = Group.objects.create(name="测试角色")
+    page = admin.get(f"/admin/auth/group/{role.pk}/change/").content.decode()
+    for name in ("登录失败记录", "登录日志", "登录失败日志", "登录失败记录到期时间"):
+        assert f"登录保护 | {name} | 可以查看{name}" in page
+    assert "access failure" not in page and "access attempt" not in page and "access log" not in page

@@ -67,6 +67,24 @@ def test_the_unknown_region_error_is_in_chinese_for_a_chinese_user(world: World)
     assert response.context["adminform"].form.errors["region"] == ["没有单位使用地市代码 QQ。"]
 
 
+@pytest.mark.parametrize(("region", "language", "message"), [
+    ("HQ", "en", "HQ is the code of the group or of a province, not of a city"),
+    ("gd", "zh-hans", "GD 是集团或省公司的代码，不是地市代码"),
+])
+def test_the_groups_or_a_provinces_code_is_a_field_error(world: World, region: str, language: str,
+                                                         message: str) -> None:
+    """Work orders carry their city's region code: a rule for "HQ" or "GD" was saved and matched no work order."""
+    data = _rule(world, region=region, target_unit=world.units["gd"].pk)
+    response = _admin_client(world, language).post("/admin/routing/routingrule/add/", data)
+    assert response.status_code == 200
+    [error] = response.context["adminform"].form.errors["region"]
+    assert error.startswith(message), error
+    assert not RoutingRule.objects.filter(name="信号→网优").exists()
+    saved = _admin_client(world, "en").post("/admin/routing/routingrule/add/",
+                                            _rule(world, region="", target_unit=world.units["gd"].pk))
+    assert saved.status_code == 302 and RoutingRule.objects.get(name="信号→网优").region == ""
+
+
 def test_a_rule_sending_a_citys_tickets_to_another_provinces_unit_is_a_field_error(world: World) -> None:
     """Routing passes over a unit of another province for a city's tickets (route_ticket): such a rule was saved and
     never applied, the tickets going elsewhere without a word."""

@@ -40,7 +40,7 @@ from loopdesk.tickets.api.base import (
     TreeKeysetPagination,
 )
 from loopdesk.tickets.choices import Action, Channel, ContactType, Priority, Status
-from loopdesk.tickets.models import Category, Ticket
+from loopdesk.tickets.models import MISSING_FILE, Category, Ticket
 from loopdesk.tickets.policy import allowed_actions
 from loopdesk.tickets.selectors import LIST_RELATED
 from loopdesk.tmf.auth import check_registers_in_scope, request_token, scoped_tickets
@@ -215,7 +215,10 @@ class TicketViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMix
         found = ticket.attachments.filter(pk=attachment_id).first() if is_db_id(attachment_id) else None
         if found is None:
             raise NotFound(_("File not found."))
-        return FileResponse(found.file.open("rb"), as_attachment=True, filename=found.filename,
+        content = found.open_for_download()
+        if content is None:
+            raise NotFound(MISSING_FILE % {"name": found.filename})
+        return FileResponse(content, as_attachment=True, filename=found.filename,
                             content_type=found.content_type or "application/octet-stream")
 
     @extend_schema(

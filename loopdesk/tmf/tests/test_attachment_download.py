@@ -8,6 +8,7 @@ import base64
 import pytest
 
 from loopdesk.conftest import World
+from loopdesk.tickets.models import Attachment
 from loopdesk.tmf.tests.conftest import BASE, client_for, issue_token, ticket_body
 
 pytestmark = pytest.mark.django_db
@@ -78,3 +79,20 @@ def test_a_new_attachment_by_reference_href_is_refused_not_dropped(world: World,
     response = crm.post(f"{BASE}/troubleTicket", ticket_body(world, attachment=[item]), format="json")
     assert response.status_code == 400, response.content
     assert "attachment[0].href" in response.json()["errors"]
+
+
+def test_a_file_missing_from_storage_is_a_404_in_the_error_shape_not_a_500(world: World, crm, caplog) -> None:
+    """The attachment is recorded but the storage lost its file (deleted, volume not mounted): it was a server error;
+    now a 404 in the TMF error shape saying the file is missing, in the caller's language, logged for operations."""
+    body = registered(world, crm)
+    attachment = Attachment.objects.get(pk=body["attachment"][0]["id"])
+    attachment.file.storage.delete(attachment.file.name)
+    href = f"{BASE}/troubleTicket/{body['id']}/attachment/{attachment.pk}"
+    response = crm.get(href, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 404, response.content
+    error = response.json()
+    assert error["code"] == "not_found" and error["status"] == "404"
+    assert "bill.pdf is missing from storage" in error["reason"]
+    chinese = crm.get(href, HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert chinese.status_code == 404 and "在存储中缺失" in chinese.json()["reason"]
+    assert any(record.levelname == "ERROR" and "bill.pdf" in record.getMessage() for record in caplog.records)

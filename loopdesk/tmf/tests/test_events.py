@@ -148,7 +148,7 @@ def test_events_are_written_in_the_tickets_transaction(world: World, crm, receiv
 def test_unregister_stops_events_and_only_the_owner_may_unregister(world: World, crm, receiver) -> None:
     hub = register(crm, receiver.url)
     other = client_for(issue_token(world.users["agent2"]))
-    assert other.delete(f"{BASE}/hub/{hub['id']}").status_code == 403
+    assert other.delete(f"{BASE}/hub/{hub['id']}").status_code == 404
     assert crm.delete(f"{BASE}/hub/{hub['id']}").status_code == 204
     assert crm.delete(f"{BASE}/hub/{hub['id']}").status_code == 404
     assert crm.delete(f"{BASE}/hub/99999").json()["code"] == "not_found"
@@ -614,9 +614,24 @@ def test_only_the_registering_integration_may_unregister_even_with_the_same_serv
     second = client_for(issue_token(world.users["agent"], system="BSS"))
     hub = register(first, receiver.url)
     response = second.delete(f"{BASE}/hub/{hub['id']}")
-    assert response.status_code == 403 and response.json()["code"] == "permission_denied"
+    assert response.status_code == 404 and response.json()["code"] == "not_found"
     assert EventSubscription.objects.get(pk=hub["id"]).is_active
     assert first.delete(f"{BASE}/hub/{hub['id']}").status_code == 204
+
+
+def test_another_integrations_listener_is_answered_as_an_unknown_id(world: World, receiver) -> None:
+    """DELETE /hub/{id} of another integration's listener was a 403 and of an unknown id a 404: any token could
+    learn which listener ids exist. Now both are the same 404 (in the caller's language), and nothing is removed."""
+    first = client_for(issue_token(world.users["agent"], system="CRM"))
+    second = client_for(issue_token(world.users["zh_agent"], system="BSS"))
+    hub = register(first, receiver.url)
+    unknown = int(hub["id"]) + 1000
+    for language in ("en", "zh-hans"):
+        theirs = second.delete(f"{BASE}/hub/{hub['id']}", HTTP_ACCEPT_LANGUAGE=language)
+        missing = second.delete(f"{BASE}/hub/{unknown}", HTTP_ACCEPT_LANGUAGE=language)
+        assert theirs.status_code == missing.status_code == 404
+        assert theirs.json() == {k: str(v).replace(str(unknown), str(hub["id"])) for k, v in missing.json().items()}
+    assert EventSubscription.objects.get(pk=hub["id"]).is_active
 
 
 def test_a_listener_is_unregistered_with_the_credential_that_registered_it(world: World, receiver) -> None:
@@ -628,8 +643,8 @@ def test_a_listener_is_unregistered_with_the_credential_that_registered_it(world
     session.force_login(world.users["agent"])
     token = client_for(issue_token(world.users["agent"], system="CRM"))
     by_session, by_token = register(session, receiver.url), register(token, receiver.url)
-    assert token.delete(f"{BASE}/hub/{by_session['id']}").status_code == 403
-    assert session.delete(f"{BASE}/hub/{by_token['id']}").status_code == 403
+    assert token.delete(f"{BASE}/hub/{by_session['id']}").status_code == 404
+    assert session.delete(f"{BASE}/hub/{by_token['id']}").status_code == 404
     assert EventSubscription.objects.filter(is_active=True).count() == 2
     assert session.delete(f"{BASE}/hub/{by_session['id']}").status_code == 204
     from django.contrib.auth.models import Permission

@@ -428,6 +428,22 @@ def test_repeated_parameters_are_not_silently_cut_to_the_last(world: World, crm)
     assert response.status_code == 200 and [t["id"] for t in response.json()] == ids[:2]
 
 
+def test_a_too_large_offset_or_limit_says_too_large_with_the_maximum(world: World, crm) -> None:
+    """offset=10000000000 was told "Enter a whole number of at least 0." (it is one): now it is told it is too large
+    and the largest accepted, in the caller's language; leading zeros do not make a number large."""
+    _three_tickets(world, crm)
+    for query, name, largest in (("offset=10000000000", "offset", "999999999"),
+                                 ("limit=99999999999999999999", "limit", "1000"), ("limit=1001", "limit", "1000")):
+        response = crm.get(f"{BASE}/troubleTicket?{query}", HTTP_ACCEPT_LANGUAGE="en")
+        assert_error(response, 400, name)
+        assert response.json()["errors"][name] == [f"Too large: at most {largest}."]
+        chinese = crm.get(f"{BASE}/troubleTicket?{query}", HTTP_ACCEPT_LANGUAGE="zh-hans")
+        assert chinese.json()["errors"][name] == [f"过大：最多 {largest}。"]
+    assert len(crm.get(f"{BASE}/troubleTicket?offset=0000000001&limit=00000000002").json()) == 2
+    assert crm.get(f"{BASE}/troubleTicket?offset=-1", HTTP_ACCEPT_LANGUAGE="en").json()["errors"]["offset"] == [
+        "Enter a whole number of at least 0."]
+
+
 def test_fields_selects_attributes_inside_structured_ones(world: World, crm) -> None:
     """TMF630 dot notation: `relatedParty.name` is the name of each related party, `channel.id` the channel's id."""
     pk = create(crm, world, note=[{"text": "客户很着急", "@type": "CustomerNote"}]).json()["id"]

@@ -36,7 +36,7 @@ from loopdesk.core.text import ascii_digits, is_db_id, plus_offset
 from loopdesk.customers.services import clean_msisdn
 from loopdesk.tickets import policy
 from loopdesk.tickets.choices import Action, Channel
-from loopdesk.tickets.models import Category, ExternalRef, Ticket, TicketEvent
+from loopdesk.tickets.models import MISSING_FILE, Category, ExternalRef, Ticket, TicketEvent
 from loopdesk.tmf import mapping
 from loopdesk.tmf.auth import ThrottleUnauthenticated, TokenScopePermission, request_token, scoped_tickets
 from loopdesk.tmf.errors import tmf_exception_handler
@@ -46,6 +46,7 @@ from loopdesk.tmf.v4.representation import FIELDS, as_created, mark_empty, only_
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000
+LARGEST_PARAM = 999_999_999  # offset: beyond any list, and within the database's integers
 DATE_ATTRIBUTES = {
     "creationDate": "created_at",
     "lastUpdate": "updated_at",
@@ -171,12 +172,13 @@ def _int_param(request: Request, name: str, default: int, maximum: int | None = 
     raw = _single(request, name)
     if raw is None or raw == "":
         return default
-    if not ascii_digits(raw) or len(raw) > 9:
+    if not ascii_digits(raw):
         raise ValidationFailed(field=name, message=_("Enter a whole number of at least 0."))
-    value = int(raw)
-    if maximum is not None and value > maximum:
-        raise ValidationFailed(field=name, message=_("At most %(max)d.") % {"max": maximum})
-    return value
+    largest = maximum if maximum is not None else LARGEST_PARAM
+    # A number too long to be worth reading (leading zeros do not count) is too large, not "not a number".
+    if len(raw.lstrip("0")) > len(str(LARGEST_PARAM)) or int(raw) > largest:
+        raise ValidationFailed(field=name, message=_("Too large: at most %(max)d.") % {"max": largest})
+    return int(raw)
 
 
 def _date(name: str, raw: str) -> dt.datetime:
@@ -626,10 +628,9 @@ class HubDetailView(TmfView):
     def delete(self, request: Request, id: str) -> Response:
         sub = EventSubscription.objects.filter(pk=id, kind=SubscriptionKind.HUB, is_active=True).first() \
             if is_db_id(id) else None
-        if sub is None:
+        # Another integration's listener is a 404 as an unknown id is: a 403 told which listener ids exist.
+        if sub is None or not _may_unregister(request, sub):
             raise NotFoundError(_("Listener %(id)s not found.") % {"id": id})
-        if not _may_unregister(request, sub):
-            raise PermissionDeniedError(_("This listener was registered by another integration."))
         sub.is_active = False
         sub.save(update_fields=["is_active"])
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -654,7 +655,10 @@ class AttachmentContentView(TmfView):
         if attachment is None:
             raise NotFoundError(_("Trouble ticket %(id)s has no attachment %(attachment)s.")
                                 % {"id": id, "attachment": attachment_id})
-        return FileResponse(attachment.file.open("rb"), as_attachment=True, filename=attachment.filename,
+        content = attachment.open_for_download()
+        if content is None:
+            raise NotFoundError(MISSING_FILE % {"name": attachment.filename})
+        return FileResponse(content, as_attachment=True, filename=attachment.filename,
                             content_type=attachment.content_type or "application/octet-stream")
 
 

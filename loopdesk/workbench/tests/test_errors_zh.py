@@ -52,22 +52,49 @@ def test_403_page_is_in_chinese_with_the_reason(world: World, client_for: Any) -
     assert 'lang="zh-hans"' in html and "返回首页" in html
 
 
-def test_a_real_failure_gives_the_friendly_500_page_in_chinese(world: World, settings: Any, tmp_path: Path) -> None:
-    # The attachment's file is gone from the storage (a lost volume): opening it fails in the view itself.
-    settings.MEDIA_ROOT = tmp_path
-    ticket = _dispatched(world)
-    attachment = do_add_attachment(acting_user=world.user("agent"), ticket=ticket,
-                                   upload=SimpleUploadedFile("现场照片.txt", b"signal -113 dBm", "text/plain"))
-    Path(attachment.file.path).unlink()
+def _chinese_agent_client(world: World) -> Client:
     agent = world.user("agent")
     agent.language = "zh-hans"
     agent.save(update_fields=["language"])
     client = Client(raise_request_exception=False)
     client.force_login(agent)
-    response = client.get(f"/tickets/{ticket.pk}/files/{attachment.pk}/")
+    return client
+
+
+def test_a_real_failure_gives_the_friendly_500_page_in_chinese(world: World, settings: Any, tmp_path: Path,
+                                                               monkeypatch: Any) -> None:
+    # The download view itself fails (a storage driver's bug): the friendly 500 page, not a traceback.
+    settings.MEDIA_ROOT = tmp_path
+    ticket = _dispatched(world)
+    attachment = do_add_attachment(acting_user=world.user("agent"), ticket=ticket,
+                                   upload=SimpleUploadedFile("现场照片.txt", b"signal -113 dBm", "text/plain"))
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("storage driver failed")
+
+    monkeypatch.setattr("loopdesk.workbench.views.tickets.FileResponse", broken)
+    response = _chinese_agent_client(world).get(f"/tickets/{ticket.pk}/files/{attachment.pk}/")
     assert response.status_code == 500
     html = response.content.decode()
     assert "系统出错了" in html and 'lang="zh-hans"' in html and "Traceback" not in html
+
+
+def test_a_file_missing_from_storage_is_a_404_page_saying_so_in_chinese(world: World, settings: Any, tmp_path: Path,
+                                                                        caplog: Any) -> None:
+    # The attachment's file is gone from the storage (a lost volume): it was a 500 page; now a 404 page that says
+    # the file is missing, and the failure logged for operations.
+    settings.MEDIA_ROOT = tmp_path
+    ticket = _dispatched(world)
+    attachment = do_add_attachment(acting_user=world.user("agent"), ticket=ticket,
+                                   upload=SimpleUploadedFile("现场照片.txt", b"signal -113 dBm", "text/plain"))
+    Path(attachment.file.path).unlink()
+    response = _chinese_agent_client(world).get(f"/tickets/{ticket.pk}/files/{attachment.pk}/")
+    assert response.status_code == 404
+    html = response.content.decode()
+    assert "文件 现场照片.txt 在存储中缺失，无法下载" in html and 'lang="zh-hans"' in html
+    assert "The address may be mistyped" not in html and "地址可能有误" not in html
+    assert any(record.levelname == "ERROR" and str(attachment.pk) in record.getMessage()
+               for record in caplog.records)
 
 
 def test_pages_carry_the_dialog_error_messages_in_the_users_language(world: World, client_for: Any) -> None:

@@ -22,7 +22,7 @@ from loopdesk.followup.selectors import open_callback_for
 from loopdesk.followup.services import escalation_notes
 from loopdesk.tickets import policy, services
 from loopdesk.tickets.choices import Action, CallbackVerdict, EventKind, LinkKind, RejectReason, Visibility
-from loopdesk.tickets.models import Attachment, Ticket, TicketLink
+from loopdesk.tickets.models import MISSING_FILE, Attachment, Ticket, TicketLink
 from loopdesk.tickets.services import MAX_NOTE
 from loopdesk.workbench.actions import DANGEROUS, PRIMARY, RELOAD, ActionForm, posted_version, stale_message
 from loopdesk.workbench.common import numbered_ticket, raise_for_domain_error, staff_required, typed_number
@@ -239,12 +239,15 @@ def add_attachment(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @staff_required
-def download_attachment(request: HttpRequest, pk: int, attachment_id: int) -> FileResponse:
+def download_attachment(request: HttpRequest, pk: int, attachment_id: int) -> HttpResponse:
     ticket = get_ticket(request.user, pk)
     attachment = Attachment.objects.filter(pk=attachment_id, ticket=ticket).first()
     if attachment is None:
         raise Http404(_("File not found."))
-    return FileResponse(attachment.file.open("rb"), as_attachment=True, filename=attachment.filename)
+    content = attachment.open_for_download()
+    if content is None:
+        return render(request, "404.html", {"message": MISSING_FILE % {"name": attachment.filename}}, status=404)
+    return FileResponse(content, as_attachment=True, filename=attachment.filename)
 
 
 @staff_required

@@ -57,3 +57,21 @@ def test_a_download_outside_the_scope_or_of_another_ticket_is_a_404(world: World
     assert as_user(world, "agent").get(f"/api/tickets/{ticket.pk}/attachments/{attachment.pk + 999}/").status_code \
         == 404
     assert APIClient().get(url).status_code == 401
+
+
+def test_a_file_missing_from_storage_is_a_404_saying_so_not_a_500(world: World, caplog) -> None:
+    """The record is there but the storage lost the file (deleted, volume not mounted): it was a server error; now a
+    404 in our error shape, in the caller's language, and the failure logged for operations."""
+    agent = world.user("agent")
+    ticket = s.do_create_ticket(acting_user=agent, **world.ticket_kwargs())
+    attachment = s.do_add_attachment(acting_user=agent, ticket=ticket,
+                                     upload=SimpleUploadedFile("账单.txt", b"bill", content_type="text/plain"))
+    attachment.file.storage.delete(attachment.file.name)
+    url = f"/api/tickets/{ticket.pk}/attachments/{attachment.pk}/"
+    response = as_user(world, "agent").get(url, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 404, response.content
+    body = response.json()
+    assert body["code"] == "not_found" and "账单.txt is missing from storage" in body["message"]
+    chinese = as_user(world, "agent").get(url, HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert chinese.status_code == 404 and "在存储中缺失" in chinese.json()["message"]
+    assert any(record.levelname == "ERROR" and "账单.txt" in record.getMessage() for record in caplog.records)
