@@ -1830,7 +1830,8 @@ T: dict[str, str] = {
         "由省公司或集团的服务管理人员维护。",
     "“%(unit)s” is a unit of another province: it does not take the tickets of region %(region)s.":
         "“%(unit)s”是其他省公司的单位，不受理 %(region)s 地市的工单。",
-    "Give the file's name (e.g. photo.jpg), not a folder or a path.": "请填写文件名（例如 photo.jpg），而不是文件夹或路径。",
+    "Give the file's name (e.g. photo.jpg), not a folder or a path.":
+        "请填写文件名（例如 photo.jpg），而不是文件夹或路径。",
     # --- attachments whose file the storage lost -------------------------------------------------------------
     "The file %(name)s is missing from storage and cannot be downloaded; the failure has been logged for "
     "operations.": "文件 %(name)s 在存储中缺失，无法下载；此故障已记录，供运维处理。",
