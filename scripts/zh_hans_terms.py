@@ -1793,4 +1793,11 @@ T: dict[str, str] = {
     "Your password must mix at least %(kinds)d of: lower-case letters, upper-case letters, digits, other "
     "characters.":
         "密码须至少包含以下四类中的 %(kinds)d 类：小写字母、大写字母、数字、其他字符。",
+    "as of the end of": "截至当日结束",
+    "counted at": "统计时间",
+    "back-filled": "补录",
+    "customer base": "客户基数",
+    "customer bases": "客户基数",
+    "customer base count": "客户基数计数",
+    "customer base counts": "客户基数计数",
 }

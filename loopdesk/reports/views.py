@@ -283,7 +283,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "mom": _change(report.mom[name], unit, name), "yoy": _change(report.yoy[name], unit, name),
             "url": _drill_url(period, filters, m.drill_measure(name)) if m.drill_measure(name) else None,
         })
-    trend = m.every_day(m.table(user, period, "day", filters), period, customers=m.customers_in_scope(user, filters))
+    trend = m.every_day(m.table(user, period, "day", filters), period,
+                        customers=m.customers_in_scope(user, filters, period.end))
     categories = m.table(user, period, "category_root", filters, with_previous=True)
     departments = m.table(user, period, "department", filters, with_previous=True)
     branches = m.table(user, period, "branch", filters)
@@ -409,7 +410,7 @@ def table_view(request: HttpRequest) -> HttpResponse:
     compare = comparable and request.GET.get("compare") == "1"
     rows = m.table(request.user, period, group_by, filters, with_previous=compare, with_year=compare)
     if group_by == "day":  # every day, a quiet one at 0, as the dashboard's trend and the monthly workbook have them
-        rows = m.every_day(rows, period, customers=m.customers_in_scope(request.user, filters))
+        rows = m.every_day(rows, period, customers=m.customers_in_scope(request.user, filters, period.end))
     fmt = request.GET.get("format")
     if fmt in ("csv", "xlsx"):
         header = exports.measure_header(group_by, compare=compare)
