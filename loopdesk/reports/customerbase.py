@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.core.cache import cache
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
@@ -73,7 +73,10 @@ def take_due() -> CustomerBase | None:
     yesterday = today() - dt.timedelta(days=1)
     if CustomerBase.objects.filter(day=yesterday).exists():
         return None
-    return take(yesterday)
+    try:
+        return take(yesterday)
+    except IntegrityError:  # another worker kept it meanwhile (the unique day): the same counts, nothing lost
+        return None
 
 
 def backfill(since: dt.date) -> list[CustomerBase]:
