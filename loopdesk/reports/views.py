@@ -195,7 +195,10 @@ def _filter_options(user: Any, language: str, filters: dict[str, Any] | None = N
     return {
         "branches": [(u.pk, named(u)) for u in units if u.function == UnitFunction.FRONT_LINE
                      and u.level == "centre"],
-        "departments": [(u.pk, named(u)) for u in units if u.function == UnitFunction.SPECIALIST],
+        # The units work orders are dispatched to (`workbench.units.target_units`): the specialist departments and
+        # the second-line support room (综援室: 其它 → 综援室), which has its row in the department tables.
+        "departments": [(u.pk, named(u)) for u in units
+                        if u.function in (UnitFunction.SPECIALIST, UnitFunction.SECOND_LINE)],
         # Every level, in tree order (a category filter covers its subtree).
         "categories": [(c.pk, ("· " * c.depth) + c.display_name(language))
                        for c in Category.objects.filter(is_active=True).only("pk", "name", "name_en", "depth",

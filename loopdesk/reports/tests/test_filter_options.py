@@ -46,3 +46,25 @@ def test_branch_and_department_choices_are_the_users_scope(world: World) -> None
     # The administrator looking at one region (a link with region=JM): that region's units.
     html = admin.get("/reports/?month=2026-11&region=JM").content.decode()
     assert str(zh_branch.pk) not in _options(html, "branch")
+
+
+def test_the_department_choices_include_the_second_line_room_work_orders_are_dispatched_to(world: World) -> None:
+    """The second-line support room (综援室) is sent work orders (routing: 其它 → 综援室) and has a row in the
+    department table: the filter bar offers it, so its figures can be filtered to, as any department's."""
+    from loopdesk.conftest import T0
+    from loopdesk.reports import measures as m
+    from loopdesk.reports import rollups
+    from loopdesk.tickets import services as s
+
+    agent, l2 = world.user("agent"), world.units["l2"]
+    t = s.do_create_ticket(acting_user=agent, now=T0, **world.ticket_kwargs(category=world.categories["other"]))
+    s.do_dispatch_ticket(acting_user=agent, ticket=t, to_unit=l2, now=T0)
+    rollups.fold_pending()
+    assert m.report(world.user("supervisor"), m.Period.month(2026, 11), {"department": l2.pk}).values[
+        "dispatched"] == 1
+    client = Client()
+    client.force_login(world.users["supervisor"])
+    for page in ("/reports/", "/reports/table/", "/reports/scorecard/"):
+        html = client.get(page + "?month=2026-11").content.decode()
+        assert _options(html, "department")[str(l2.pk)] == "综援室", page
+    assert str(world.units["call"].pk) not in _options(html, "department")  # a front-line room is sent none
