@@ -1800,4 +1800,5 @@ T: dict[str, str] = {
     "customer bases": "客户基数",
     "customer base count": "客户基数计数",
     "customer base counts": "客户基数计数",
+    "“%(value)s” is not one of the choices: choose from the list.": "“%(value)s”不是可选项：请从列表中选择。",
 }
