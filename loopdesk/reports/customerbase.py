@@ -16,6 +16,7 @@ Conditions and groupings are those of `measures._customer_conditions` (columns o
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Iterable
 from typing import Any
 
@@ -138,17 +139,24 @@ def _count_q(conditions: dict[str, Any], excluded: dict[str, Any]) -> Q:
     return q
 
 
+def _cache_key(bases: str, conditions: dict[str, Any], excluded: dict[str, Any], by: str = "") -> str:
+    """The cache key of counts of kept bases (id and time taken: a base counted again is another key), hashed: a
+    year of daily bases would make a key longer than cache backends take (250 characters for memcached)."""
+    text = bases + ":" + ",".join(f"{k}={v}" for k, v in sorted(conditions.items())) + (
+        ";vip" if excluded else "") + (f";by={by}" if by else "")
+    return "reports:customer-base:" + hashlib.sha256(text.encode()).hexdigest()
+
+
 def customers_at_ends(conditions: dict[str, Any], excluded: dict[str, Any], ends: Iterable[dt.date],
                       live: Any) -> dict[dt.date, int]:
     """The customers under `conditions` for each period end of `ends`, in one query for the kept bases."""
     ends = list(ends)
-    bases = _bases_up_to(ends)
+    bases = _bases_up_to([end for end in ends if end < today()])  # none for the current period
     chosen = {end: _base_for(end, bases) for end in ends}
     ids = {found for found in chosen.values() if found is not None}
     counts: dict[int, int] = {}
     if ids:
-        key = "reports:customer-base:" + ",".join(f"{pk}@{at.timestamp()}" for pk, at in sorted(ids)) + ":" + ",".join(
-            f"{k}={v}" for k, v in sorted(conditions.items())) + (";vip" if excluded else "")
+        key = _cache_key(",".join(f"{pk}@{at.timestamp()}" for pk, at in sorted(ids)), conditions, excluded)
         counts = cache.get(key)
         if counts is None:
             rows = (CustomerBaseCount.objects.filter(_count_q(conditions, excluded), base_id__in=[pk for pk, _ in ids])
@@ -170,8 +178,7 @@ def customers_by(conditions: dict[str, Any], excluded: dict[str, Any], end: dt.d
         return None
     pk, taken_at = found
     column = COLUMNS[group_column]
-    key = (f"reports:customer-base:{pk}@{taken_at.timestamp()}:" + ",".join(
-        f"{k}={v}" for k, v in sorted(conditions.items())) + (";vip" if excluded else "") + f";by={column}")
+    key = _cache_key(f"{pk}@{taken_at.timestamp()}", conditions, excluded, column)
     counts = cache.get(key)
     if counts is None:
         rows = (CustomerBaseCount.objects.filter(_count_q(conditions, excluded), base_id=pk).order_by()
