@@ -44,6 +44,9 @@ def periodic_jobs() -> dict[str, dict[str, object]]:
         "outbox-purge": {"task": "loopdesk.outbox.purge_old", "schedule": crontab(minute=40, hour=3)},
         # Planner statistics (ANALYZE) at night: SQLite keeps none by itself, PostgreSQL's autovacuum lags bulk loads.
         "db-statistics": {"task": "loopdesk.core.refresh_statistics", "schedule": crontab(minute=10, hour=3)},
+        # The customer base as of the end of yesterday (per 10,000 customers of past periods), counted shortly after
+        # midnight (Asia/Shanghai); hourly, so a midnight missed is made up within the hour. Idempotent.
+        "customer-base": {"task": "reports.snapshot_customers", "schedule": crontab(minute=1)},
         # Last month's report workbooks, early on the 1st (Asia/Shanghai); idempotent.
         "monthly-report": {"task": "reports.monthly", "schedule": crontab(minute=30, hour=2, day_of_month=1)},
     }

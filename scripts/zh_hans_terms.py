@@ -1844,4 +1844,12 @@ T: dict[str, str] = {
     "given up at": "放弃发送时间",
     "Not sent: the work order was answered or closed before it went out. It does not count toward the daily limit.":
         "未发送：发出前工单已答复或关闭。不计入每日条数上限。",
+    "as of the end of": "截至当日结束",
+    "counted at": "统计时间",
+    "back-filled": "补录",
+    "customer base": "客户基数",
+    "customer bases": "客户基数",
+    "customer base count": "客户基数计数",
+    "customer base counts": "客户基数计数",
+    "“%(value)s” is not one of the choices: choose from the list.": "“%(value)s”不是可选项：请从列表中选择。",
 }

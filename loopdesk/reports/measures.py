@@ -29,6 +29,7 @@ from loopdesk.customers.choices import Brand, Tier, VipLevel
 from loopdesk.customers.models import Customer
 from loopdesk.org.choices import Role, UnitLevel
 from loopdesk.org.models import OrgUnit
+from loopdesk.reports import customerbase
 from loopdesk.reports.models import (
     BUCKET_EDGES_HOURS,
     BUCKETS,
@@ -489,14 +490,23 @@ def _customers_cache_key(conditions: dict[str, Any], excluded: dict[str, Any], g
             + (";not-none" if excluded else "") + (f";by={group_by}" if group_by else ""))
 
 
-def customers_in_scope(user: Any, filters: dict[str, Any] | None) -> int:
+def customers_in_scope(user: Any, filters: dict[str, Any] | None, end: dt.date | None = None) -> int:
     """How many customers the user's scope and the filters that describe customers cover (region, branch: the
-    customers' home branch, tier, brand), cached for an hour: the complaints counted under a filter are divided by
-    the customers under the same filter, not by every customer of the scope."""
+    customers' home branch, tier, brand): the complaints counted under a filter are divided by the customers under
+    the same filter, not by every customer of the scope. `end`: the last day of the period divided, whose customer
+    base is the one kept for that day (`customerbase`); today's customers (cached for an hour) for the current
+    period, without `end`, or when no base was kept on or before it."""
     found = _customer_conditions(user, filters)
     if found is None:
         return 0
     conditions, excluded = found
+    if end is None:
+        return _live_customers(conditions, excluded)
+    return customerbase.customers_at_ends(
+        conditions, excluded, [end], lambda: _live_customers(conditions, excluded))[end]
+
+
+def _live_customers(conditions: dict[str, Any], excluded: dict[str, Any]) -> int:
     key = _customers_cache_key(conditions, excluded)
     count = cache.get(key)
     if count is None:
@@ -510,17 +520,34 @@ def customers_in_scope(user: Any, filters: dict[str, Any] | None) -> int:
 CUSTOMER_GROUPS = {"region": "region", "branch": "home_branch_id", "brand": "brand", "tier": "vip_level"}
 
 
-def customers_by_group(user: Any, filters: dict[str, Any] | None, group_by: str) -> dict[Any, int] | int:
-    """The customers behind "per 10,000 customers" of each group of a table: per group for the groupings that
-    describe customers (`CUSTOMER_GROUPS`: one grouped count, cached for an hour as `customers_in_scope`), else
-    the same number for every group (complaints of a category or a day per 10,000 customers of the scope)."""
+def customers_by_group(user: Any, filters: dict[str, Any] | None, group_by: str, period: Period | None = None,
+                       keys: Iterable[Any] = ()) -> dict[Any, int] | int:
+    """The customers behind "per 10,000 customers" of each group of a table for `period` (its customer base: that of
+    its last day, `customers_in_scope`): per group for the groupings that describe customers (`CUSTOMER_GROUPS`: one
+    grouped count, cached for an hour), per day, week or month of `keys` the base of its own last day, else the same
+    number for every group (complaints of a category per 10,000 customers of the scope)."""
+    end = period.end if period is not None else None
     column = CUSTOMER_GROUPS.get(group_by)
     if column is None:
-        return customers_in_scope(user, filters)
+        if period is None or group_by not in ("day", "week", "month"):
+            return customers_in_scope(user, filters, end)
+        found = _customer_conditions(user, filters)
+        keys = [k for k in keys if k is not None]
+        if found is None:
+            return dict.fromkeys(keys, 0)
+        conditions, excluded = found
+        ends = {key: _sub_period(period, group_by, key).end for key in keys}
+        live = _once(lambda: _live_customers(conditions, excluded))
+        by_end = customerbase.customers_at_ends(conditions, excluded, set(ends.values()), live)
+        return {key: by_end[day] for key, day in ends.items()}
     found = _customer_conditions(user, filters)
     if found is None:
         return {}
     conditions, excluded = found
+    if end is not None:
+        kept = customerbase.customers_by(conditions, excluded, end, column)
+        if kept is not None:
+            return kept  # tier and branch already as the facts name them (vip / regular, 0 for none)
     key = _customers_cache_key(conditions, excluded, group_by)
     counts = cache.get(key)
     if counts is None:
@@ -535,6 +562,17 @@ def customers_by_group(user: Any, filters: dict[str, Any] | None, group_by: str)
             counts[value] = counts.get(value, 0) + n
         cache.set(key, counts, 3600)
     return dict(counts)
+
+
+def _once(count: Any) -> Any:
+    """`count` called at most once (today's customers, needed for any number of period ends)."""
+    memo: list[int] = []
+
+    def call() -> int:
+        if not memo:
+            memo.append(count())
+        return memo[0]
+    return call
 
 
 def derive(t: Totals, customers: int | None = None) -> dict[str, float | int | None]:
@@ -622,12 +660,14 @@ class Report:
 
 def report(user: Any, period: Period, filters: dict[str, Any] | None = None) -> Report:
     """The headline measures of a period with month-on-month and year-on-year change."""
-    customers = customers_in_scope(user, filters)
+    # Each period divided by its own customer base (that of its last day): a month reported keeps its figure.
+    previous, year_before = period.previous(), period.year_before()
     now = totals(user, period, filters)[None]
-    before = totals(user, period.previous(), filters)[None]
-    year = totals(user, period.year_before(), filters)[None]
-    values = derive(now, customers)
-    prev_values, year_values = derive(before, customers), derive(year, customers)
+    before = totals(user, previous, filters)[None]
+    year = totals(user, year_before, filters)[None]
+    values = derive(now, customers_in_scope(user, filters, period.end))
+    prev_values = derive(before, customers_in_scope(user, filters, previous.end))
+    year_values = derive(year, customers_in_scope(user, filters, year_before.end))
     units = {name: unit for name, (_label, unit) in MEASURES.items()}
     return Report(
         period=period, values=values, totals=now,
@@ -659,15 +699,19 @@ def table(user: Any, period: Period, group_by: str, filters: dict[str, Any] | No
     previous = totals(user, period.previous(), filters, group_by) if with_previous else {}
     year = totals(user, period.year_before(), filters, group_by) if with_year else {}
     labels = group_labels(group_by, set(current) | set(previous), period=period)
-    customers = customers_by_group(user, filters, group_by)
+    # Each period divided by its own customer base (`customers_by_group`); a day, week or month by its own.
+    customers = customers_by_group(user, filters, group_by, period, current)
+    previous_customers = customers_by_group(user, filters, group_by, period.previous()) if with_previous else {}
+    year_customers = customers_by_group(user, filters, group_by, period.year_before()) if with_year else {}
 
-    def of(key: Any) -> int | None:
+    def of(customers: dict[Any, int] | int, key: Any) -> int | None:
         return customers.get(key) if isinstance(customers, dict) else customers
 
     rows = [
-        TableRow(key, labels.get(key, str(key) if key is not None else str(_("(none)"))), derive(values, of(key)),
-                 derive(previous.get(key) or _empty(), of(key)),
-                 derive(year.get(key) or _empty(), of(key)) if with_year else {})
+        TableRow(key, labels.get(key, str(key) if key is not None else str(_("(none)"))),
+                 derive(values, of(customers, key)),
+                 derive(previous.get(key) or _empty(), of(previous_customers, key)),
+                 derive(year.get(key) or _empty(), of(year_customers, key)) if with_year else {})
         for key, values in current.items()
     ]
     rows.sort(key=lambda r: (str(r.key) if group_by in ("day", "week", "month") else r.label))

@@ -554,3 +554,43 @@ class SurveyPending(models.Model):
     class Meta:
         verbose_name = _("survey backlog entry")
         verbose_name_plural = _("survey backlog")
+
+
+class CustomerBase(models.Model):
+    """The customer base as of the end of one day (Asia/Shanghai): what "complaints per 10,000 customers" of a
+    period that ended that day divides by, so a reported month's figure does not move as customers are added or
+    move region later (`loopdesk.reports.customerbase`). Its counts are `CustomerBaseCount` rows."""
+
+    day = models.DateField(_("as of the end of"), unique=True)
+    taken_at = models.DateTimeField(_("counted at"))
+    # Counted later than the day it stands for (`manage.py snapshot_customers --since`): today's customers
+    # then stood in for that day's, as they did before the base was kept.
+    backfilled = models.BooleanField(_("back-filled"), default=False)
+
+    class Meta:
+        verbose_name = _("customer base")
+        verbose_name_plural = _("customer bases")
+        ordering = ["-day"]
+
+    def __str__(self) -> str:
+        return self.day.isoformat()
+
+
+class CustomerBaseCount(models.Model):
+    """How many customers one `CustomerBase` holds per home region, home branch (0: none), brand and tier: the
+    groupings and filters of "per 10,000 customers", a few thousand rows a day however many customers there are."""
+
+    base = models.ForeignKey(CustomerBase, on_delete=models.CASCADE, related_name="counts",
+                             verbose_name=_("customer base"))
+    province = models.CharField(_("province code"), max_length=8)
+    region = models.CharField(_("region code"), max_length=8)
+    branch_id = models.IntegerField(_("branch"), default=0)
+    brand = models.CharField(_("brand"), max_length=16, blank=True)
+    tier = models.CharField(_("customer tier"), max_length=8)
+    customers = models.PositiveIntegerField(_("customers"))
+
+    class Meta:
+        verbose_name = _("customer base count")
+        verbose_name_plural = _("customer base counts")
+        constraints = [models.UniqueConstraint(fields=["base", "province", "region", "branch_id", "brand", "tier"],
+                                               name="rpt_customer_base_key")]

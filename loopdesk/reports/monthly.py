@@ -64,7 +64,7 @@ def workbook_sheets(viewer: Any, period: m.Period, filters: dict[str, Any] | Non
         rows = m.table(viewer, period, group_by, filters)
         if group_by == "day":
             # Every day of the month, a quiet one at 0 (0.0 per 10,000 customers).
-            rows = m.every_day(rows, period, customers=m.customers_in_scope(viewer, filters))
+            rows = m.every_day(rows, period, customers=m.customers_in_scope(viewer, filters, period.end))
         sheets.append((str(title), exports.measure_header(group_by), exports.measure_rows(rows, dates=group_by)))
     try:
         from loopdesk.reports import scorecards

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from loopdesk.reports import importjobs
+from loopdesk.reports import customerbase, importjobs
 from loopdesk.reports.monthly import produce_all
 from loopdesk.reports.rollups import fold_pending
 
@@ -29,3 +29,10 @@ def fold_rollups() -> int:
 def run_import(job_id: int) -> None:
     """A dry run or import of a large file started on the import page (`loopdesk.reports.importjobs`)."""
     importjobs.run(job_id)
+
+
+@shared_task(name="reports.snapshot_customers")
+def snapshot_customers() -> int | None:
+    """Keep the customer base as of the end of yesterday (Asia/Shanghai), unless kept already; idempotent."""
+    base = customerbase.take_due()
+    return base.pk if base else None

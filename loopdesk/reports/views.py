@@ -135,14 +135,22 @@ def _unread_export(request: HttpRequest) -> HttpResponse | None:
     of this month's figures named as if it were the period asked for."""
     if request.GET.get("format") not in ("csv", "xlsx"):
         return None
-    errors = _period_and_errors(request)[1]
+    errors = {**_period_and_errors(request)[1], **_filters_and_errors(request)[1]}
     if not errors:
         return None
     return HttpResponse("\n".join(errors.values()), status=400, content_type="text/plain; charset=utf-8")
 
 
 def _filters(request: HttpRequest) -> dict[str, Any]:
+    """The filters of the request that the filter bar can show (`_filters_and_errors`): one it could not show was
+    dropped, with its problem next to its field."""
+    return _filters_and_errors(request)[0]
+
+
+def _read_filters(request: HttpRequest) -> tuple[dict[str, Any], set[str]]:
+    """The filters as given, and the names of those given but unreadable (a unit id that is no number)."""
     filters: dict[str, Any] = {}
+    unreadable: set[str] = set()
     for name in m.FILTERS:
         # A NUL character (a scanner, a broken link) made PostgreSQL refuse the query (a 500): such a value can match
         # nothing, and still matches nothing with it replaced.
@@ -151,13 +159,43 @@ def _filters(request: HttpRequest) -> dict[str, Any]:
             continue
         if name in ("branch", "department", "category"):
             if not is_db_id(value):
+                unreadable.add(name)
                 continue
             filters[name] = int(value)
         elif name in ("province", "region"):
             filters[name] = value[:16].upper()  # codes as the units carry them (?region=jm was no work order)
         else:
             filters[name] = value[:16]
-    return filters
+    return filters, unreadable
+
+
+# Filter -> its choices in `_filter_options` (province and region are codes the pages carry, not choices).
+FILTER_CHOICES = {"branch": "branches", "department": "departments", "category": "categories",
+                  "contact_type": "contact_types", "channel": "channels", "tier": "tiers", "brand": "brands"}
+
+
+def _filters_and_errors(request: HttpRequest) -> tuple[dict[str, Any], dict[str, str]]:
+    """The filters, and the problems of those dropped because the filter bar has no such choice (a unit outside the
+    user's scope or that does not exist, a tier or channel no work order has, a unit id that is no number), in the
+    user's language: the figures were those of the filter (none) while its field said "All". Each dropped filter
+    counts as not given, as its field shows it."""
+    cached = getattr(request, "_report_filters", None)
+    if cached is not None:
+        return cached
+    filters, unreadable = _read_filters(request)
+    options = _filter_options(request.user, translation.get_language() or "zh-hans", filters)
+    errors: dict[str, str] = {}
+    for name, choices in FILTER_CHOICES.items():
+        if name not in filters and name not in unreadable:
+            continue
+        if name in filters and filters[name] in {value for value, _label in options[choices]}:
+            continue
+        errors[name] = str(_("“%(value)s” is not one of the choices: choose from the list.") % {
+            "value": request.GET.get(name, "").strip()[:16]})
+        filters.pop(name, None)
+    result = (filters, errors)
+    request._report_filters = result  # type: ignore[attr-defined]
+    return result
 
 
 def _query(period: m.Period, filters: dict[str, Any], **extra: Any) -> str:
@@ -195,11 +233,16 @@ def _filter_options(user: Any, language: str, filters: dict[str, Any] | None = N
     return {
         "branches": [(u.pk, named(u)) for u in units if u.function == UnitFunction.FRONT_LINE
                      and u.level == "centre"],
-        "departments": [(u.pk, named(u)) for u in units if u.function == UnitFunction.SPECIALIST],
-        # Every level, in tree order (a category filter covers its subtree).
-        "categories": [(c.pk, ("· " * c.depth) + c.display_name(language))
-                       for c in Category.objects.filter(is_active=True).only("pk", "name", "name_en", "depth",
-                                                                             "path")],
+        # The units work orders are dispatched to (`workbench.units.target_units`): the specialist departments and
+        # the second-line support room (综援室: 其它 → 综援室), which has its row in the department tables.
+        "departments": [(u.pk, named(u)) for u in units
+                        if u.function in (UnitFunction.SPECIALIST, UnitFunction.SECOND_LINE)],
+        # Every level, in tree order (a category filter covers its subtree); an inactive one only when chosen (a
+        # scorecard's short board on a category retired since), marked.
+        "categories": [(c.pk, ("· " * c.depth) + (c.display_name(language) if c.is_active else str(
+                            _("%(unit)s (inactive)") % {"unit": c.display_name(language)})))
+                       for c in Category.objects.filter(Q(is_active=True) | Q(pk=(filters or {}).get("category")))
+                       .only("pk", "name", "name_en", "depth", "path", "is_active")],
         "contact_types": ContactType.choices, "channels": Channel.choices, "tiers": Tier.choices,
         "brands": Brand.choices,
     }
@@ -225,6 +268,7 @@ def _context(request: HttpRequest, period: m.Period, filters: dict[str, Any], ke
     hidden += [(name, value) for name, value in keep if value not in (None, "")]
     errors = _period_and_errors(request)[1]
     ranged = bool(request.GET.get("start", "").strip() or request.GET.get("end", "").strip())
+    filter_errors = _filters_and_errors(request)[1]
     return {
         "nav": "reports", "period": period, "filters": filters,
         "options": _filter_options(request.user, language, filters),
@@ -239,7 +283,7 @@ def _context(request: HttpRequest, period: m.Period, filters: dict[str, Any], ke
         # What month-on-month and year-on-year compare with: for a From / To range the days just before it (as many),
         # not a month, so the pages name both periods.
         "previous_period": period.previous(), "year_period": period.year_before(),
-        "period_unread": bool(errors), **extra,
+        "period_unread": bool(errors), "filter_errors": filter_errors, **extra,
     }
 
 
@@ -283,7 +327,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "mom": _change(report.mom[name], unit, name), "yoy": _change(report.yoy[name], unit, name),
             "url": _drill_url(period, filters, m.drill_measure(name)) if m.drill_measure(name) else None,
         })
-    trend = m.every_day(m.table(user, period, "day", filters), period, customers=m.customers_in_scope(user, filters))
+    trend = m.every_day(m.table(user, period, "day", filters), period,
+                        customers=m.customers_in_scope(user, filters, period.end))
     categories = m.table(user, period, "category_root", filters, with_previous=True)
     departments = m.table(user, period, "department", filters, with_previous=True)
     branches = m.table(user, period, "branch", filters)
@@ -409,7 +454,7 @@ def table_view(request: HttpRequest) -> HttpResponse:
     compare = comparable and request.GET.get("compare") == "1"
     rows = m.table(request.user, period, group_by, filters, with_previous=compare, with_year=compare)
     if group_by == "day":  # every day, a quiet one at 0, as the dashboard's trend and the monthly workbook have them
-        rows = m.every_day(rows, period, customers=m.customers_in_scope(request.user, filters))
+        rows = m.every_day(rows, period, customers=m.customers_in_scope(request.user, filters, period.end))
     fmt = request.GET.get("format")
     if fmt in ("csv", "xlsx"):
         header = exports.measure_header(group_by, compare=compare)

@@ -628,6 +628,12 @@ class Generator:
             self.w.rebuild(recreate)
             result.index_seconds = time.perf_counter() - rebuild_started
         self.w.reset_sequences()
+        # The customer base of the generated months (per 10,000 customers): every month end of the history kept with
+        # the customers generated, as `snapshot_customers --since` does, so that a month's figure does not move
+        # when customers are added later.
+        from loopdesk.reports import customerbase
+
+        customerbase.backfill(dt.date(1970, 1, 1) + dt.timedelta(days=self.first_day))
         result.surveys = self.survey_id - self.survey_id0
         result.seconds = time.perf_counter() - started
         return result
