@@ -11,7 +11,7 @@ from django.db.models import Q
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from loopdesk.tickets.choices import ContactType
+from loopdesk.tickets.choices import CallbackVerdict, ContactType
 
 
 class DissatisfiedAction(models.TextChoices):
@@ -193,7 +193,7 @@ class CallbackTask(models.Model):
                                  verbose_name=_("assignee"))
     due_at = models.DateTimeField(_("due at"))
     status = models.CharField(_("status"), max_length=16, choices=CallbackStatus.choices, default=CallbackStatus.OPEN)
-    verdict = models.CharField(_("verdict"), max_length=16, blank=True)
+    verdict = models.CharField(_("verdict"), max_length=16, choices=CallbackVerdict.choices, blank=True)
     note = models.TextField(_("note"), blank=True)
     created_at = models.DateTimeField(_("created at"))
     done_at = models.DateTimeField(_("done at"), null=True, blank=True)
