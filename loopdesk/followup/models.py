@@ -138,6 +138,10 @@ class StaffAlert(models.Model):
         ]
         constraints = [models.UniqueConstraint(fields=["user", "occasion"], name="followup_alert_once")]
 
+    def __str__(self) -> str:
+        # Not Django's "%s object (%d)" in English: the kind of row in the reader's language and its id.
+        return f"{self._meta.verbose_name} #{self.pk}"
+
     def shown_message(self) -> str:
         """The message in the active language (the reader's), else as it was stored."""
         return str((self.texts or {}).get(get_language() or "") or self.message)
@@ -208,3 +212,7 @@ class CallbackTask(models.Model):
                          condition=Q(status="open", overdue_alerted=False)),
         ]
         constraints = [models.UniqueConstraint(fields=["ticket", "cycle"], name="followup_cb_once_per_cycle")]
+
+    def __str__(self) -> str:
+        # Not Django's "%s object (%d)" in English: the kind of row in the reader's language and its id.
+        return f"{self._meta.verbose_name} #{self.pk}"

@@ -67,6 +67,10 @@ class Survey(models.Model):
                          condition=Q(status="answered")),
         ]
 
+    def __str__(self) -> str:
+        # Not Django's "%s object (%d)" in English: the kind of row in the reader's language and its id.
+        return f"{self._meta.verbose_name} #{self.pk}"
+
 
 class InboundOutcome(models.TextChoices):
     RATED = "rated", _("Survey answered")
