@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.apps import apps
@@ -10,7 +11,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from loopdesk.tickets.choices import EventKind
+from loopdesk.tickets.choices import EventKind, Status
 
 # What the actions that are not a work order's timeline entry are called (those are `ticket.<EventKind>`, named by
 # the event's label): the admin shows these names, not the stored codes.
@@ -83,6 +84,11 @@ class AuditLog(models.Model):
             return str(EventKind(kind).label)
         return self.action
 
+    def details_lines(self) -> list[str]:
+        """The details as "key: value" lines a reader can read: a work order's statuses (from / to) by their names,
+        times (stored as UTC ISO texts) in Asia/Shanghai, yes/no in the reader's language; other values as stored."""
+        return [f"{key}: {_detail_value(key, value)}" for key, value in (self.data or {}).items()]
+
     def object_type_name(self) -> str:
         """The kind of object by its model's name in the reader's language; an unknown one as its code."""
         try:
@@ -97,3 +103,24 @@ class AuditLog(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise PermissionError("the audit log is append-only")
+
+
+def _detail_value(key: str, value: Any) -> str:
+    if isinstance(value, bool):
+        return str(_("yes") if value else _("no"))
+    if isinstance(value, str):
+        if key in ("from", "to") and value in Status.values:
+            return str(Status(value).label)
+        if "T" in value and len(value) >= 19:
+            try:
+                moment = dt.datetime.fromisoformat(value)
+            except ValueError:
+                return value
+            if moment.tzinfo is not None:
+                return f"{timezone.localtime(moment):%Y-%m-%d %H:%M}"
+        return value
+    if value is None:
+        return "-"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return str(value)

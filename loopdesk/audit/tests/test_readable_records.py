@@ -48,3 +48,23 @@ def test_the_audit_list_names_actions_and_object_types_in_the_readers_language(w
         assert f">{closed}<" in text and f">{created}<" in text, language
         assert f">{kind}<" in text, language
         assert ">ticket.close<" not in text and ">tickets.ticket<" not in text, language
+
+
+def test_the_audit_record_page_shows_statuses_by_name_and_times_in_shanghai(world: World) -> None:
+    """The details were the stored JSON: {"from": "called_back", "to": "closed"}, and a changed committed time in
+    UTC ("2026-11-06T02:00:00+00:00" for 10:00 in Jiangmen)."""
+    entry = _closed_record(world)
+    ticket = world.replied_ticket()
+    services.do_set_committed_time(acting_user=world.user("agent"), ticket=ticket,
+                                   committed_at=dt.datetime(2026, 11, 6, 10, 0, tzinfo=T0.tzinfo), reason="客户同意",
+                                   now=T0 + dt.timedelta(hours=3))
+    moved = AuditLog.objects.get(action="ticket.commit_time")
+    zh = staff_client(world, "auditor", language="zh-hans")
+    text = zh.get(f"/admin/audit/auditlog/{entry.pk}/change/").content.decode()
+    assert "from: 已回访" in text and "to: 已关闭" in text
+    assert "called_back" not in text and "&quot;closed&quot;" not in text
+    text = zh.get(f"/admin/audit/auditlog/{moved.pk}/change/").content.decode()
+    assert "to: 2026-11-06 10:00" in text
+    assert "02:00" not in text
+    text = staff_client(world, "auditor", language="en").get(f"/admin/audit/auditlog/{entry.pk}/change/").content
+    assert "to: Closed" in text.decode()
