@@ -43,6 +43,7 @@ T: dict[str, str] = {
     "Sign-in unlocked": "登录已解锁",
     "Spam reporter's number revealed": "已查看垃圾短信举报人号码",
     "Time limit crossed": "超过时限",
+    "TMF621 event": "TMF621 事件",
     # --- core --------------------------------------------------------------------------------------------
     "Core": "核心",
     "The request is not valid.": "请求无效。",
