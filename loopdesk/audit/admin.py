@@ -12,8 +12,8 @@ from django.core.paginator import Paginator
 from django.db import models
 from django.http import HttpRequest
 from django.utils.functional import cached_property
-from django.utils.html import format_html
-from django.utils.safestring import SafeString
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from loopdesk.audit.models import AuditLog
@@ -170,7 +170,11 @@ class ObjectTypeListFilter(admin.SimpleListFilter):
 
 @admin.register(AuditLog)
 class AuditLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("created_at", "actor", "action", "object_type", "object_id", "object_repr", "region")
+    # The action and the object type by their names in the reader's language (the stored codes stay searchable).
+    list_display = ("created_at", "actor", "action_shown", "object_type_shown", "object_id", "object_repr", "region")
+    fields = ("created_at", "actor", "action_shown", "object_type_shown", "object_id", "object_repr", "province",
+              "region", "details_shown")
+    readonly_fields = ("action_shown", "object_type_shown", "details_shown")
     list_filter = (ObjectTypeListFilter, RegionListFilter)
     # Exact matches only: with the object type filter, "=object_id" uses the (object_type, object_id) index.
     search_fields = ("=object_id", "=action", "=actor__username")
@@ -180,6 +184,19 @@ class AuditLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     paginator = CappedCountPaginator
     ordering = ("-id",)
     list_per_page = 50
+
+    @admin.display(description=_("action"), ordering="action")
+    def action_shown(self, obj: AuditLog) -> str:
+        return obj.action_name()
+
+    @admin.display(description=_("object type"), ordering="object_type")
+    def object_type_shown(self, obj: AuditLog) -> str:
+        return obj.object_type_name()
+
+    @admin.display(description=_("details"))
+    def details_shown(self, obj: AuditLog) -> SafeString:
+        """One line a detail: statuses by name, times in Asia/Shanghai (the stored JSON had codes and UTC)."""
+        return format_html_join(mark_safe("<br>"), "{}", ((line,) for line in obj.details_lines()))
 
     def get_queryset(self, request: HttpRequest) -> models.QuerySet[AuditLog]:
         """A city's staff (its auditors) read that city's records, a province's the province's, HQ and

@@ -81,6 +81,9 @@ class CallbackTaskAdmin(VisibleTicketsMixin, ReadOnlyAdminMixin, admin.ModelAdmi
 @admin.register(StaffAlert)
 class StaffAlertAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("user", "ticket", "kind", "shown", "created_at", "read_at")
+    # The alert's page shows the message in the reader's language too, not the stored one (the addressee's).
+    fields = ("user", "ticket", "kind", "occasion", "shown", "created_at", "read_at")
+    readonly_fields = ("shown",)
     list_filter = ("kind",)
     raw_id_fields = ("user", "ticket")
 

@@ -11,7 +11,7 @@ from django.db.models import Q
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from loopdesk.tickets.choices import ContactType
+from loopdesk.tickets.choices import CallbackVerdict, ContactType
 
 
 class DissatisfiedAction(models.TextChoices):
@@ -138,6 +138,10 @@ class StaffAlert(models.Model):
         ]
         constraints = [models.UniqueConstraint(fields=["user", "occasion"], name="followup_alert_once")]
 
+    def __str__(self) -> str:
+        # Not Django's "%s object (%d)" in English: the kind of row in the reader's language and its id.
+        return f"{self._meta.verbose_name} #{self.pk}"
+
     def shown_message(self) -> str:
         """The message in the active language (the reader's), else as it was stored."""
         return str((self.texts or {}).get(get_language() or "") or self.message)
@@ -193,7 +197,7 @@ class CallbackTask(models.Model):
                                  verbose_name=_("assignee"))
     due_at = models.DateTimeField(_("due at"))
     status = models.CharField(_("status"), max_length=16, choices=CallbackStatus.choices, default=CallbackStatus.OPEN)
-    verdict = models.CharField(_("verdict"), max_length=16, blank=True)
+    verdict = models.CharField(_("verdict"), max_length=16, choices=CallbackVerdict.choices, blank=True)
     note = models.TextField(_("note"), blank=True)
     created_at = models.DateTimeField(_("created at"))
     done_at = models.DateTimeField(_("done at"), null=True, blank=True)
@@ -208,3 +212,7 @@ class CallbackTask(models.Model):
                          condition=Q(status="open", overdue_alerted=False)),
         ]
         constraints = [models.UniqueConstraint(fields=["ticket", "cycle"], name="followup_cb_once_per_cycle")]
+
+    def __str__(self) -> str:
+        # Not Django's "%s object (%d)" in English: the kind of row in the reader's language and its id.
+        return f"{self._meta.verbose_name} #{self.pk}"

@@ -141,6 +141,10 @@ class CustomerMessage(models.Model):
         verbose_name_plural = _("customer SMS")
         indexes = [models.Index(fields=["msisdn", "day"], name="notify_msg_daily")]
 
+    def __str__(self) -> str:
+        # Not Django's "%s object (%d)" in English: the kind of row in the reader's language and its id.
+        return f"{self._meta.verbose_name} #{self.pk}"
+
 
 class ProgressSchedule(models.Model):
     """When an open ticket's customer is next owed a progress update (one row per ticket)."""

@@ -12,8 +12,13 @@ from django.utils.translation import gettext_lazy as _
 
 from loopdesk.audit.admin import may_reveal_customers, users_regions_q
 from loopdesk.core.text import hide_survey_tokens, mask_msisdn
+from loopdesk.notify.models import MessageKind
 from loopdesk.outbox import worker
 from loopdesk.outbox.models import OutboxMessage
+
+# The deliverers by name (the stored channel is a code); a TMF event's topic is its standard event type, an SMS's the
+# kind of message, named as on the SMS templates page.
+CHANNEL_NAMES = {"sms": _("SMS"), "tmf_event": _("TMF621 event")}
 
 
 def users_rows_q(request: HttpRequest, *, has_region: bool = True) -> Q:
@@ -42,10 +47,24 @@ def _masked(text: str, target: str) -> str:
     return text
 
 
+class ChannelFilter(admin.SimpleListFilter):
+    """The channels by name (the known ones: no DISTINCT over the whole outbox)."""
+
+    title = _("channel")
+    parameter_name = "channel"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return list(CHANNEL_NAMES.items())
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        return queryset.filter(channel=self.value()) if self.value() else queryset
+
+
 @admin.register(OutboxMessage)
 class OutboxMessageAdmin(admin.ModelAdmin):
-    list_display = ("id", "channel", "topic", "status", "attempts", "not_before", "created_at", "delivered_at")
-    list_filter = ("status", "channel")
+    list_display = ("id", "channel_shown", "topic_shown", "status", "attempts", "not_before", "created_at",
+                    "delivered_at")
+    list_filter = ("status", ChannelFilter)
     search_fields = ("dedupe_key", "topic")
     ordering = ("-id",)
     actions = ["retry"]
@@ -58,17 +77,27 @@ class OutboxMessageAdmin(admin.ModelAdmin):
 
     # A survey SMS's link token (the customer's credential to rate) is hidden from everyone, revealers too.
     def get_fields(self, request: HttpRequest, obj: OutboxMessage | None = None) -> Any:
-        fields = [name for name in super().get_fields(request, obj) if name not in ("masked_target", "masked_payload",
-                                                                                    "shown_payload")]
-        masked = {"payload": "shown_payload"}
+        fields = [name for name in super().get_fields(request, obj) if name not in (
+            "masked_target", "masked_payload", "shown_payload", "channel_shown", "topic_shown")]
+        masked = {"payload": "shown_payload", "channel": "channel_shown", "topic": "topic_shown"}
         if not may_reveal_customers(request):
-            masked = {"target": "masked_target", "payload": "masked_payload"}
+            masked = {**masked, "target": "masked_target", "payload": "masked_payload"}
         return [masked.get(name, name) for name in fields]
 
     def get_readonly_fields(self, request: HttpRequest, obj: OutboxMessage | None = None) -> Any:
-        readonly = list(super().get_readonly_fields(request, obj))
+        readonly = [*super().get_readonly_fields(request, obj), "channel_shown", "topic_shown"]
         return [*readonly, "shown_payload"] if may_reveal_customers(request) else [*readonly, "masked_target",
                                                                                    "masked_payload"]
+
+    @admin.display(description=_("channel"), ordering="channel")
+    def channel_shown(self, obj: OutboxMessage) -> str:
+        return str(CHANNEL_NAMES.get(obj.channel, obj.channel))
+
+    @admin.display(description=_("topic"), ordering="topic")
+    def topic_shown(self, obj: OutboxMessage) -> str:
+        if obj.channel == "sms" and obj.topic in MessageKind.values:
+            return str(MessageKind(obj.topic).label)
+        return obj.topic
 
     @admin.display(description=_("target"))
     def masked_target(self, obj: OutboxMessage) -> str:

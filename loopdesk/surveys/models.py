@@ -7,6 +7,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from loopdesk.tickets.choices import Channel
+
 
 class Score(models.IntegerChoices):
     VERY_SATISFIED = 5, _("Very satisfied (非常满意)")
@@ -37,7 +39,7 @@ class Survey(models.Model):
     msisdn = models.CharField(_("mobile number"), max_length=11)
     ticket = models.ForeignKey("tickets.Ticket", null=True, blank=True, on_delete=models.CASCADE,
                                related_name="surveys", verbose_name=_("work order"))
-    channel = models.CharField(_("contact channel"), max_length=16, blank=True)
+    channel = models.CharField(_("contact channel"), max_length=16, choices=Channel.choices, blank=True)
     unit = models.ForeignKey("org.OrgUnit", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
                              verbose_name=_("unit rated"))
     staff = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
@@ -66,6 +68,10 @@ class Survey(models.Model):
             models.Index(fields=["msisdn", "answered_at"], name="survey_answered_by_number",
                          condition=Q(status="answered")),
         ]
+
+    def __str__(self) -> str:
+        # Not Django's "%s object (%d)" in English: the kind of row in the reader's language and its id.
+        return f"{self._meta.verbose_name} #{self.pk}"
 
 
 class InboundOutcome(models.TextChoices):

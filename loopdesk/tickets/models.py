@@ -319,7 +319,7 @@ class TicketEvent(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.ticket_id}#{self.seq} {self.kind}"
+        return f"{self.ticket_id}#{self.seq} {self.get_kind_display()}"
 
 
 class TicketUnitAccess(models.Model):
@@ -335,6 +335,10 @@ class TicketUnitAccess(models.Model):
         verbose_name = _("unit access")
         verbose_name_plural = _("unit access")
         constraints = [models.UniqueConstraint(fields=["unit", "ticket"], name="tkt_unit_access_unique")]
+
+    def __str__(self) -> str:
+        # Not Django's "TicketUnitAccess object (%d)" in English: the work order's id and the unit's id.
+        return f"{self._meta.verbose_name} #{self.ticket_id} · {self.unit_id}"
 
 
 class TicketLink(models.Model):
@@ -438,3 +442,7 @@ class TicketSequence(models.Model):
         verbose_name = _("work order number sequence")
         verbose_name_plural = _("work order number sequences")
         constraints = [models.UniqueConstraint(fields=["region", "day"], name="tkt_sequence_unique")]
+
+    def __str__(self) -> str:
+        # Not Django's "TicketSequence object (%d)" in English: the region and the day it numbers.
+        return f"{self.region} {self.day:%Y-%m-%d}"

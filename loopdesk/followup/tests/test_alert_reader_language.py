@@ -48,3 +48,17 @@ def test_an_alert_kept_before_its_languages_were_shows_its_stored_text(world: Wo
                               created_at=T0)
     _set_language(world, "agent", "en")
     assert "旧提醒" in staff_client(world, "agent").get("/alerts/").content.decode()
+
+
+def test_the_alerts_admin_page_shows_the_message_in_the_readers_language(world: World) -> None:
+    """The list showed it in the reader's language, the alert's own page the stored text: an English administrator
+    read '请在 … 前回访工单 …' there."""
+    t = world.replied_ticket()
+    alert = StaffAlert.objects.get(user=world.users["agent"], kind=AlertKind.CALLBACK_DUE)
+    assert "Call back" not in alert.message  # stored in the addressee's language, the site's: Chinese
+    url = f"/admin/followup/staffalert/{alert.pk}/change/"
+    page = staff_client(world, "admin", language="en", superuser=True).get(url).content.decode()
+    assert f"Call back the customer of {t.number}" in page
+    assert alert.message not in page
+    page = staff_client(world, "admin", language="zh-hans", superuser=True).get(url).content.decode()
+    assert alert.message in page
