@@ -18,7 +18,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, connections, router, transaction
 from django.db.models import QuerySet
 from django.db.models.query import get_related_populators
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
@@ -65,6 +65,9 @@ MAX_TITLE = 200
 MAX_NOTE = 2000
 REPEAT_WINDOW = dt.timedelta(days=30)
 MAX_COMMITTED_AHEAD = dt.timedelta(days=365)  # the latest resolution time a customer may be promised
+# Notes the system writes for a person (data["note"] names one): stored in the deployment's language, shown in the
+# reader's (`system_notes`), as the escalation entries.
+SYSTEM_NOTES = {"bulk_dispatch": _("Bulk dispatch")}
 # Columns a service may change; `number`, `created_at` and the first responder never change.
 _IMMUTABLE = {"id", "number", "created_at", "first_responder_id", "first_responder_unit_id", "province", "region"}
 
@@ -776,10 +779,18 @@ def do_transfer_ticket(
     to_unit: OrgUnit,
     to_user: Any = None,
     note: str,
+    system_note: str = "",
     expected_version: int | None = None,
     now: dt.datetime | None = None,
 ) -> Ticket:
-    """Transfer (转派) to another department, with the reason."""
+    """Transfer (转派) to another department, with the reason. `system_note` (a key of SYSTEM_NOTES): the standard
+    note of that name when none is given (second-line support's bulk dispatch from its own queue), shown in the
+    reader's language."""
+    data: dict[str, Any] = {}
+    if system_note and not (note or "").strip():
+        with translation.override(settings.LANGUAGE_CODE):
+            note = str(SYSTEM_NOTES[system_note])
+        data["note"] = system_note
     note = _required_text("note", note)
     unit = _check_target_unit(to_unit)
     user = _check_target_user(to_user, unit)
@@ -796,7 +807,15 @@ def do_transfer_ticket(
         _grant_unit_access(t, unit)
 
     return _transition(acting_user, ticket, Action.TRANSFER, expected_version=expected_version, now=now, note=note,
-                       handler=(unit, user), change=change, data={"to_unit": unit.code})
+                       handler=(unit, user), change=change, data={"to_unit": unit.code, **data})
+
+
+def system_notes(events: Iterable[TicketEvent]) -> None:
+    """Rewrite the notes the system wrote (SYSTEM_NOTES) among `events` in the active language (the reader's)."""
+    for event in events:
+        key = (event.data or {}).get("note")
+        if isinstance(key, str) and key in SYSTEM_NOTES:
+            event.note = str(SYSTEM_NOTES[key])
 
 
 def do_return_ticket(
