@@ -89,6 +89,20 @@ class User(AbstractUser):
     def __str__(self) -> str:
         return self.display_name or self.get_full_name() or self.username
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Saved with the work orders they hold: one who left (deactivated) or moved to another unit hands those of
+        the unit they left back to its queue (`tickets.services.release_held_tickets`)."""
+        fields = kwargs.get("update_fields")
+        watched = self.pk is not None and (fields is None or {"unit", "unit_id", "is_active"} & set(fields))
+        with transaction.atomic():
+            before = (User.objects.filter(pk=self.pk).values_list("unit_id", "is_active").first()
+                      if watched else None)
+            super().save(*args, **kwargs)
+            if before is not None and before != (self.unit_id, self.is_active):
+                from loopdesk.tickets.services import release_held_tickets
+
+                release_held_tickets(self)
+
     @cached_property
     def role_codes(self) -> frozenset[str]:
         return frozenset(self.groups.values_list("name", flat=True))

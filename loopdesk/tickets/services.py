@@ -67,7 +67,11 @@ REPEAT_WINDOW = dt.timedelta(days=30)
 MAX_COMMITTED_AHEAD = dt.timedelta(days=365)  # the latest resolution time a customer may be promised
 # Notes the system writes for a person (data["note"] names one): stored in the deployment's language, shown in the
 # reader's (`system_notes`), as the escalation entries.
-SYSTEM_NOTES = {"bulk_dispatch": _("Bulk dispatch")}
+SYSTEM_NOTES = {
+    "bulk_dispatch": _("Bulk dispatch"),
+    "handler_moved": _("Back to the unit's queue: the handler moved to another unit."),
+    "handler_left": _("Back to the unit's queue: the handler left (deactivated)."),
+}
 # Columns a service may change; `number`, `created_at` and the first responder never change.
 _IMMUTABLE = {"id", "number", "created_at", "first_responder_id", "first_responder_unit_id", "province", "region"}
 
@@ -808,6 +812,35 @@ def do_transfer_ticket(
 
     return _transition(acting_user, ticket, Action.TRANSFER, expected_version=expected_version, now=now, note=note,
                        handler=(unit, user), change=change, data={"to_unit": unit.code, **data})
+
+
+def release_held_tickets(user: Any, *, now: dt.datetime | None = None) -> int:
+    """Staff who left (deactivated) or moved out of the unit where a work order they hold sits no longer see it
+    (`policy.visible_tickets`): each such open work order goes back to its handling unit's queue, nobody's in hand,
+    with a timeline entry (a system note that clears the handler: `timeline.replay`), for the unit's staff to pick it
+    up. Returns how many."""
+    at = _now(now)
+    unit = OrgUnit.objects.filter(pk=user.unit_id).only("path").first() if user.unit_id else None
+    keep = unit.ancestor_ids() if user.is_active and unit is not None else []
+    reason = "handler_moved" if user.is_active else "handler_left"
+    pks = list(Ticket.objects.filter(is_open=True, handler_user_id=user.pk).exclude(handler_unit_id__in=keep)
+               .values_list("pk", flat=True))
+    released = 0
+    for pk in pks:
+        with transaction.atomic(), refcache.pinned():
+            t = _lock_ticket(pk, None)
+            if not t.is_open or t.handler_user_id != user.pk or t.handler_unit_id in keep:
+                continue
+            with translation.override(settings.LANGUAGE_CODE):
+                text = str(SYSTEM_NOTES[reason])
+            t.handler_user = None
+            _append_event(t, EventKind.NOTE, None, at, to_unit=t.handler_unit, to_user=None, note=text,
+                          data={"note": reason, "released": user.pk})
+            _save(t, at)
+            _publish(t)
+            record_audit(None, "ticket.release", t, data={"user": user.pk, "reason": reason}, at=at)
+            released += 1
+    return released
 
 
 def system_notes(events: Iterable[TicketEvent]) -> None:
