@@ -42,6 +42,15 @@ class OrgUnit(EnglishNamed, TreeNode):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def is_city_management(self) -> bool:
+        """A management unit of a city (the city company, 服务管理室, 人力资源部): it oversees the loop and reads
+        reports, nobody there holds a handling role, so work orders are not dispatched, transferred or routed to it
+        (they would wait there for nobody). A province's units take their province's work orders, whatever their
+        function."""
+        return self.function == UnitFunction.MANAGEMENT and self.level in (
+            UnitLevel.CITY, UnitLevel.CENTRE, UnitLevel.ROOM)
+
     def clean(self) -> None:
         """A unit below a city company is in that city: it has its parent's region and province codes (every
         ticket, queue and scope goes by them)."""

@@ -385,6 +385,10 @@ def _check_target_unit(unit: OrgUnit | None, field: str = "to_unit") -> OrgUnit:
     if unit.function == UnitFunction.FRONT_LINE:  # nobody there accepts work orders: it would be stuck
         raise ValidationFailed(field=field, message=_(
             "Tickets are routed to specialist departments or second-line support, not to the front line."))
+    if unit.is_city_management:  # the city company, 服务管理室, 人力资源部: nobody there handles them
+        raise ValidationFailed(field=field, message=_(
+            "“%(unit)s” is a management unit: work orders go to specialist departments or second-line support.")
+            % {"unit": _unit_name(unit)})
     return unit
 
 
