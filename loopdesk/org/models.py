@@ -42,6 +42,15 @@ class OrgUnit(EnglishNamed, TreeNode):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def is_city_management(self) -> bool:
+        """A management unit of a city (the city company, 服务管理室, 人力资源部): it oversees the loop and reads
+        reports, nobody there holds a handling role, so work orders are not dispatched, transferred or routed to it
+        (they would wait there for nobody). A province's units take their province's work orders, whatever their
+        function."""
+        return self.function == UnitFunction.MANAGEMENT and self.level in (
+            UnitLevel.CITY, UnitLevel.CENTRE, UnitLevel.ROOM)
+
     def clean(self) -> None:
         """A unit below a city company is in that city: it has its parent's region and province codes (every
         ticket, queue and scope goes by them)."""
@@ -88,6 +97,20 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.display_name or self.get_full_name() or self.username
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Saved with the work orders they hold: one who left (deactivated) or moved to another unit hands those of
+        the unit they left back to its queue (`tickets.services.release_held_tickets`)."""
+        fields = kwargs.get("update_fields")
+        watched = self.pk is not None and (fields is None or {"unit", "unit_id", "is_active"} & set(fields))
+        with transaction.atomic():
+            before = (User.objects.filter(pk=self.pk).values_list("unit_id", "is_active").first()
+                      if watched else None)
+            super().save(*args, **kwargs)
+            if before is not None and before != (self.unit_id, self.is_active):
+                from loopdesk.tickets.services import release_held_tickets
+
+                release_held_tickets(self)
 
     @cached_property
     def role_codes(self) -> frozenset[str]:

@@ -66,6 +66,10 @@ class RoutingRuleForm(forms.ModelForm):
             raise forms.ValidationError(
                 _("Tickets are routed to specialist departments or second-line support, not to the front line.")
             )
+        if unit is not None and unit.is_city_management:
+            raise forms.ValidationError(
+                _("“%(unit)s” is a management unit: work orders go to specialist departments or second-line support.")
+                % {"unit": unit.display_name(get_language())})
         if unit is not None and not unit.is_active:
             raise forms.ValidationError(_("This unit is inactive."))
         return unit

@@ -66,6 +66,8 @@ def route_ticket(
         target = rule.target_unit
         if target.level in CITY_LEVELS and target.region != region:
             continue  # a city's unit takes that city's tickets only, whatever the rule's region says
+        if target.is_city_management:
+            continue  # a rule saved before a city's management units were refused: the dispatch would refuse it
         if target.level == UnitLevel.HQ:
             continue  # the group's (HQ) units take no city's or province's work orders (the dispatch refuses them)
         if target.level == UnitLevel.PROVINCE:

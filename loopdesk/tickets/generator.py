@@ -705,7 +705,7 @@ class Generator:
         self.specialist_units = [
             uid
             for uid in ref.staff_by_unit
-            if ref.unit_by_id[uid].function in (UnitFunction.SPECIALIST, UnitFunction.MANAGEMENT)
+            if ref.unit_by_id[uid].function == UnitFunction.SPECIALIST
         ] or [ref.second_line.pk]
         self.route_cache: dict[tuple[Any, ...], int] = {}
         self.detail_cache: dict[int, list[str]] = {}

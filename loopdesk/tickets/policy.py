@@ -63,8 +63,14 @@ def visible_tickets(user: Any, queryset: QuerySet[Ticket] | None = None) -> Quer
     roles = user.role_codes
     if roles & {Role.SUPERVISOR, Role.AUDITOR, Role.DISPATCHER}:
         return qs.filter(_scope_q_for_wide_role(user))
-    q = Q(first_responder=user) | Q(handler_user=user)
+    q = Q(pk__in=[])
     if user.unit_id is not None:
+        # What they registered or hold, while they are still where it sits: the first responder in the unit they
+        # registered it for, the handler in the handling unit or a room below it (a room's specialist holds what
+        # sits with the centre). Once moved (another unit, another city) they see none of it: it stays with the
+        # unit, whose staff see it (and answer or handle it).
+        q |= Q(first_responder=user, first_responder_unit_id=user.unit_id)
+        q |= Q(handler_user=user, handler_unit_id__in=user.unit.ancestor_ids())
         if roles & FRONT_LINE_ROLES:
             q |= Q(first_responder_unit_id=user.unit_id)
         if roles & {Role.SPECIALIST, Role.DEPARTMENT_HEAD}:
@@ -111,8 +117,8 @@ def _in_region(user: Any, ticket: Ticket) -> bool:
 
 def is_first_responder_side(user: Any, ticket: Ticket) -> bool:
     """The first responder, or a front-line colleague of the same unit (the next shift)."""
-    if user.pk == ticket.first_responder_id:
-        return True
+    if user.pk == ticket.first_responder_id and user.unit_id == ticket.first_responder_unit_id:
+        return True  # while still in the unit they registered it for: once moved, that unit's front line acts
     return bool(user.unit_id == ticket.first_responder_unit_id and user.role_codes & FRONT_LINE_ROLES)
 
 

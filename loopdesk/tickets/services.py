@@ -18,7 +18,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, connections, router, transaction
 from django.db.models import QuerySet
 from django.db.models.query import get_related_populators
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
@@ -65,6 +65,13 @@ MAX_TITLE = 200
 MAX_NOTE = 2000
 REPEAT_WINDOW = dt.timedelta(days=30)
 MAX_COMMITTED_AHEAD = dt.timedelta(days=365)  # the latest resolution time a customer may be promised
+# Notes the system writes for a person (data["note"] names one): stored in the deployment's language, shown in the
+# reader's (`system_notes`), as the escalation entries.
+SYSTEM_NOTES = {
+    "bulk_dispatch": _("Bulk dispatch"),
+    "handler_moved": _("Back to the unit's queue: the handler moved to another unit."),
+    "handler_left": _("Back to the unit's queue: the handler left (deactivated)."),
+}
 # Columns a service may change; `number`, `created_at` and the first responder never change.
 _IMMUTABLE = {"id", "number", "created_at", "first_responder_id", "first_responder_unit_id", "province", "region"}
 
@@ -378,6 +385,10 @@ def _check_target_unit(unit: OrgUnit | None, field: str = "to_unit") -> OrgUnit:
     if unit.function == UnitFunction.FRONT_LINE:  # nobody there accepts work orders: it would be stuck
         raise ValidationFailed(field=field, message=_(
             "Tickets are routed to specialist departments or second-line support, not to the front line."))
+    if unit.is_city_management:  # the city company, 服务管理室, 人力资源部: nobody there handles them
+        raise ValidationFailed(field=field, message=_(
+            "“%(unit)s” is a management unit: work orders go to specialist departments or second-line support.")
+            % {"unit": _unit_name(unit)})
     return unit
 
 
@@ -776,10 +787,18 @@ def do_transfer_ticket(
     to_unit: OrgUnit,
     to_user: Any = None,
     note: str,
+    system_note: str = "",
     expected_version: int | None = None,
     now: dt.datetime | None = None,
 ) -> Ticket:
-    """Transfer (转派) to another department, with the reason."""
+    """Transfer (转派) to another department, with the reason. `system_note` (a key of SYSTEM_NOTES): the standard
+    note of that name when none is given (second-line support's bulk dispatch from its own queue), shown in the
+    reader's language."""
+    data: dict[str, Any] = {}
+    if system_note and not (note or "").strip():
+        with translation.override(settings.LANGUAGE_CODE):
+            note = str(SYSTEM_NOTES[system_note])
+        data["note"] = system_note
     note = _required_text("note", note)
     unit = _check_target_unit(to_unit)
     user = _check_target_user(to_user, unit)
@@ -796,7 +815,44 @@ def do_transfer_ticket(
         _grant_unit_access(t, unit)
 
     return _transition(acting_user, ticket, Action.TRANSFER, expected_version=expected_version, now=now, note=note,
-                       handler=(unit, user), change=change, data={"to_unit": unit.code})
+                       handler=(unit, user), change=change, data={"to_unit": unit.code, **data})
+
+
+def release_held_tickets(user: Any, *, now: dt.datetime | None = None) -> int:
+    """Staff who left (deactivated) or moved out of the unit where a work order they hold sits no longer see it
+    (`policy.visible_tickets`): each such open work order goes back to its handling unit's queue, nobody's in hand,
+    with a timeline entry (a system note that clears the handler: `timeline.replay`), for the unit's staff to pick it
+    up. Returns how many."""
+    at = _now(now)
+    unit = OrgUnit.objects.filter(pk=user.unit_id).only("path").first() if user.unit_id else None
+    keep = unit.ancestor_ids() if user.is_active and unit is not None else []
+    reason = "handler_moved" if user.is_active else "handler_left"
+    pks = list(Ticket.objects.filter(is_open=True, handler_user_id=user.pk).exclude(handler_unit_id__in=keep)
+               .values_list("pk", flat=True))
+    released = 0
+    for pk in pks:
+        with transaction.atomic(), refcache.pinned():
+            t = _lock_ticket(pk, None)
+            if not t.is_open or t.handler_user_id != user.pk or t.handler_unit_id in keep:
+                continue
+            with translation.override(settings.LANGUAGE_CODE):
+                text = str(SYSTEM_NOTES[reason])
+            t.handler_user = None
+            _append_event(t, EventKind.NOTE, None, at, to_unit=t.handler_unit, to_user=None, note=text,
+                          data={"note": reason, "released": user.pk})
+            _save(t, at)
+            _publish(t)
+            record_audit(None, "ticket.release", t, data={"user": user.pk, "reason": reason}, at=at)
+            released += 1
+    return released
+
+
+def system_notes(events: Iterable[TicketEvent]) -> None:
+    """Rewrite the notes the system wrote (SYSTEM_NOTES) among `events` in the active language (the reader's)."""
+    for event in events:
+        key = (event.data or {}).get("note")
+        if isinstance(key, str) and key in SYSTEM_NOTES:
+            event.note = str(SYSTEM_NOTES[key])
 
 
 def do_return_ticket(

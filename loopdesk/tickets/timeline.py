@@ -42,6 +42,8 @@ def replay(events: Iterable[Any]) -> Replayed:
             status = event.to_status
         if event.kind in HANDLER_EVENTS:
             unit_id, user_id = event.to_unit_id, event.to_user_id
+        elif event.kind == EventKind.NOTE and (event.data or {}).get("released"):
+            user_id = None  # back to the unit's queue: the handler left or moved (`services.release_held_tickets`)
     return Replayed(status, unit_id, user_id, first_responder_id, count)
 
 

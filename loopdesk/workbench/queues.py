@@ -96,6 +96,13 @@ def queue_queryset(user: Any, key: str, *, now: dt.datetime | None = None) -> Qu
         # visibility filter: `handler_user = me OR first_responder = me` made SQLite scan the region's tickets.
         mine = Ticket.objects.filter(is_open=True, handler_user=user).values("id").union(
             Ticket.objects.filter(is_open=True, first_responder=user).values("id"), all=True)
+        if user.unit_id is not None and user.role_codes & FRONT_LINE_ROLES:
+            # The front line also has its unit's contacts whose first responder left (deactivated) or moved to
+            # another unit: the next shift answers, calls back and closes them (as their callback tasks), else they
+            # were in nobody's list.
+            mine = mine.union(Ticket.objects.filter(is_open=True, first_responder_unit_id=user.unit_id).filter(
+                Q(first_responder__is_active=False) | ~Q(first_responder__unit_id=user.unit_id)).values("id"),
+                all=True)
         return qs.filter(pk__in=mine)
     if key == "unit":
         return qs.filter(handler_unit_id__in=unit_subtree_ids(user.unit))

@@ -93,7 +93,7 @@ def test_others_may_not_escalate_and_nothing_is_stored(world: World) -> None:
         f.do_escalate_by_hand(acting_user=world.user("specialist"), ticket=t, note="请督办")
     with pytest.raises(NotFoundError):  # the Zhuhai agent does not even see it
         f.do_escalate_by_hand(acting_user=world.user("zh_agent"), ticket=t, note="请督办")
-    other_department = _dispatched(world, unit="svcmgmt")
+    other_department = _dispatched(world, unit="mkt")
     with pytest.raises(NotFoundError):
         f.do_escalate_by_hand(acting_user=world.user("head"), ticket=other_department, note="请督办")
     assert not Escalation.objects.exists()

@@ -36,9 +36,9 @@ def _ticket(world: World, attrs: dict[str, Any]) -> dict[str, Any]:
 @pytest.mark.parametrize("condition", list(CASES))
 def test_a_rule_with_one_condition_takes_only_the_matching_tickets(world: World, condition: str) -> None:
     rule_values, matching, other = CASES[condition]
-    rule = RoutingRule.objects.create(name=f"by {condition}", position=5, target_unit=world.units["svcmgmt"],
+    rule = RoutingRule.objects.create(name=f"by {condition}", position=5, target_unit=world.units["it"],
                                       **_units(world, rule_values))
-    for attrs, unit, chosen in ((matching, "svcmgmt", rule.pk), (other, "netmaint", None)):
+    for attrs, unit, chosen in ((matching, "it", rule.pk), (other, "netmaint", None)):
         kwargs = _ticket(world, attrs)
         customer = kwargs["customer"]
         decision = route_ticket(region="JM", category=kwargs["category"], contact_type=kwargs["contact_type"],
@@ -53,12 +53,12 @@ def test_a_rule_with_one_condition_takes_only_the_matching_tickets(world: World,
 
 
 def test_all_conditions_together_must_all_match(world: World) -> None:
-    RoutingRule.objects.create(name="VIP regulator Xinhui", position=5, target_unit=world.units["svcmgmt"],
+    RoutingRule.objects.create(name="VIP regulator Xinhui", position=5, target_unit=world.units["it"],
                                tier=Tier.VIP, branch=world.units["branch_xh"], channel=Channel.REGULATOR,
                                contact_type=ContactType.COMPLAINT)
     full = {"vip_level": VipLevel.GOLD, "home_branch": "branch_xh", "channel": Channel.REGULATOR}
     assert s.do_create_ticket(acting_user=world.user("agent"), now=T0, dispatch=True,
-                              **_ticket(world, full)).handler_unit == world.units["svcmgmt"]
+                              **_ticket(world, full)).handler_unit == world.units["it"]
     for condition, (_rule, _matching, other) in CASES.items():
         attrs = {**full, **other}
         ticket = s.do_create_ticket(acting_user=world.user("agent"), now=T0, dispatch=True, **_ticket(world, attrs))

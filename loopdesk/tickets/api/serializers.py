@@ -190,9 +190,11 @@ class TicketDetailSerializer(TicketListSerializer):
     @extend_schema_field(TimelineEventSerializer(many=True))
     def get_timeline(self, ticket: Ticket) -> list[dict[str, Any]]:
         from loopdesk.followup.services import escalation_notes
+        from loopdesk.tickets.services import system_notes
 
         events = list(ticket.events.select_related("actor", "to_unit").order_by("seq"))
         escalation_notes(events)  # stored in the language they were made in: given in the caller's
+        system_notes(events)
         return TimelineEventSerializer(events, many=True).data
 
     def get_external_ids(self, ticket: Ticket) -> dict[str, str]:

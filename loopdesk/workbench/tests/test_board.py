@@ -57,14 +57,14 @@ def test_board_groups_late_tickets_by_department_and_branch_and_buckets_open_one
                                     region="JM")
     _late(world, age_hours=50)  # 48–72 h
     _late(world, age_hours=80, problem=True)  # 3–7 days
-    _late(world, unit="svcmgmt", age_hours=10, branch=heshan)  # under 24 h
+    _late(world, unit="mkt", age_hours=10, branch=heshan)  # under 24 h
     _late(world, age_hours=200, overtime=False)  # over 7 days, on time: counted in the ageing only
     response = client_for("supervisor").get("/board/")
     assert response.status_code == 200
     ctx = response.context
     assert (ctx["totals"]["open"], ctx["totals"]["overtime"], ctx["totals"]["problem"]) == (4, 2, 1)
     assert [(r["name"], r["overtime"], r["problem"]) for r in ctx["by_department"]] == [
-        ("netmaint", 1, 1), ("svcmgmt", 1, 0)]  # English names: the supervisor works in English
+        ("netmaint", 1, 1), ("mkt", 1, 0)]  # English names: the supervisor works in English
     assert [(r["name"], r["overtime"], r["problem"]) for r in ctx["by_branch"]] == [
         ("branch_xh", 1, 1), ("Heshan", 1, 0)]
     assert [(str(label), n) for label, n, _pct in ctx["ageing"]] == [
@@ -72,7 +72,7 @@ def test_board_groups_late_tickets_by_department_and_branch_and_buckets_open_one
     assert [pct for _label, _n, pct in ctx["ageing"]] == [100, 0, 100, 100, 100]
     html = response.content.decode()
     department = html[html.index('id="by-department"'):html.index('id="ageing"')]
-    assert "netmaint" in department and "svcmgmt" in department
+    assert "netmaint" in department and "mkt" in department
     assert "Heshan" in html[html.index('id="by-branch"'):html.index('id="board-late"')]
     late = html[html.index('id="board-late"'):]
     assert late.count('class="num"') == 3  # the on-time ticket is not listed
@@ -108,7 +108,7 @@ def test_board_query_count_does_not_grow_with_rows(world: World, client_for: Any
     counter = iter(range(100))
     client = client_for("supervisor")
     _flat(client, "/board/", lambda: _late(world, problem=next(counter) % 2 == 0,
-                                           unit="svcmgmt" if next(counter) % 3 == 0 else "netmaint"))
+                                           unit="mkt" if next(counter) % 3 == 0 else "netmaint"))
 
 
 def test_policies_query_count_does_not_grow_with_rules_and_policies(world: World, client_for: Any) -> None:
@@ -126,7 +126,7 @@ def test_policies_query_count_does_not_grow_with_rules_and_policies(world: World
 
 def test_department_head_sees_the_board_of_their_own_department_only(world: World, client_for: Any) -> None:
     ours = _late(world, problem=True)
-    theirs = _late(world, unit="svcmgmt")
+    theirs = _late(world, unit="mkt")
     response = client_for("head").get("/board/")
     assert response.status_code == 200
     html = response.content.decode()

@@ -42,3 +42,20 @@ def test_a_transfer_with_a_reason_moves(world: World, client_for: Any) -> None:
     stored = Ticket.objects.get(pk=t.pk)
     assert stored.handler_unit == world.units["netopt"] and stored.status == Status.DISPATCHED
     assert stored.events.filter(kind=EventKind.TRANSFER).get().note == "覆盖问题"
+
+
+def test_the_standard_note_of_a_bulk_dispatch_reads_in_the_readers_language(world: World, client_for: Any) -> None:
+    """From second-line support's own queue a bulk dispatch needs no note: the standard one ("Bulk dispatch") was
+    stored in the dispatcher's language, so the readers in the other language read it untranslated."""
+    t = do_create_ticket(acting_user=world.user("agent"), dispatch=True, dispatch_to=world.units["l2"],
+                         **world.ticket_kwargs())
+    client_for("dispatcher", "en").post("/queues/bulk-dispatch/", {
+        "ids": [t.pk], f"version_{t.pk}": t.version, "to_unit": world.units["netopt"].pk, "note": ""})
+    stored = Ticket.objects.get(pk=t.pk)
+    assert stored.handler_unit == world.units["netopt"]
+    zh_page = client_for("agent", "zh-hans").get(f"/tickets/{t.pk}/").content.decode()
+    assert "批量派单" in zh_page and "Bulk dispatch" not in zh_page
+    en_page = client_for("optimiser", "en").get(f"/tickets/{t.pk}/").content.decode()
+    assert "Bulk dispatch" in en_page and "批量派单" not in en_page
+    zh_api = client_for("agent", "zh-hans").get(f"/api/tickets/{t.pk}/").json()
+    assert [e["note"] for e in zh_api["timeline"] if e["kind"] == EventKind.TRANSFER] == ["批量派单"]

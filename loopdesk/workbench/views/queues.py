@@ -188,7 +188,7 @@ def bulk_dispatch(request: HttpRequest) -> HttpResponse:
                     raise DomainError(_("It is with a department already: a transfer needs its reason in the note."))
                 # From second-line support's own queue (routed there by default) it is the dispatch it waited for.
                 services.do_transfer_ticket(acting_user=request.user, ticket=ticket, to_unit=unit, to_user=person,
-                                            note=note or str(_("Bulk dispatch")), expected_version=seen)
+                                            note=note, system_note="bulk_dispatch", expected_version=seen)
             else:
                 raise DomainError(_("You may not dispatch it in its current state."))
             moved.append(ticket.number)

@@ -117,6 +117,7 @@ def ticket_context(request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
         reject = (event.data or {}).get("reason") if event.kind == EventKind.REJECT else None
         event.reject_label = RejectReason(reject).label if reject in RejectReason.values else ""
     escalation_notes(events)  # stored in the language they were made in: shown in the reader's
+    services.system_notes(events)
     callback_task = open_callback_for(ticket)
     return {
         "callback_task": callback_task,
