@@ -57,8 +57,11 @@ def count_today() -> Counts:
 
 
 def take(day: dt.date, *, backfilled: bool = False, counts: Counts | None = None) -> CustomerBase:
-    """Keep today's customers (or `counts` of them) as the base as of the end of `day`, replacing one kept for it."""
+    """Keep today's customers (or `counts` of them) as the base as of the end of `day`, replacing one kept for it.
+    Marked `backfilled` when asked, or when counted later than the day after `day` (`snapshot_customers --day` of an
+    earlier day): today's customers then stand in for that day's."""
     counts = count_today() if counts is None else counts
+    backfilled = backfilled or today() > day + dt.timedelta(days=1)
     with transaction.atomic():
         CustomerBase.objects.filter(day=day).delete()
         base = CustomerBase.objects.create(day=day, taken_at=timezone.now(), backfilled=backfilled)

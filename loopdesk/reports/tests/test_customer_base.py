@@ -139,3 +139,15 @@ def test_a_table_by_day_divides_each_day_by_its_own_base(world: World, history: 
     assert rows and all(row.values["complaints"] == 0 or row.values["per_10k"] == pytest.approx(
         row.values["complaints"] * 10000 / expected[row.key]) for row in rows)
     assert len({expected[row.key] for row in rows if row.values["complaints"]}) > 1
+
+
+def test_a_base_counted_again_for_an_earlier_day_is_marked_back_filled(world: World) -> None:
+    world.customer()
+    today = customerbase.today()
+    call_command("snapshot_customers", stdout=StringIO())  # the job's: yesterday's, on time
+    call_command("snapshot_customers", "--day", (today - dt.timedelta(days=5)).isoformat(), stdout=StringIO())
+    marked = dict(CustomerBase.objects.values_list("day", "backfilled"))
+    # Today's customers stand in for those of five days ago: not the base as it was that day.
+    assert marked == {today - dt.timedelta(days=1): False, today - dt.timedelta(days=5): True}
+    call_command("snapshot_customers", "--day", (today - dt.timedelta(days=1)).isoformat(), stdout=StringIO())
+    assert CustomerBase.objects.get(day=today - dt.timedelta(days=1)).backfilled is False
