@@ -151,3 +151,23 @@ def test_a_base_counted_again_for_an_earlier_day_is_marked_back_filled(world: Wo
     assert marked == {today - dt.timedelta(days=1): False, today - dt.timedelta(days=5): True}
     call_command("snapshot_customers", "--day", (today - dt.timedelta(days=1)).isoformat(), stdout=StringIO())
     assert CustomerBase.objects.get(day=today - dt.timedelta(days=1)).backfilled is False
+
+
+def test_the_monthly_workbook_divides_by_the_base_the_dashboard_shows_the_month_with(
+        world: World, history: list[Ticket], settings, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from openpyxl import load_workbook
+
+    from loopdesk.reports.monthly import produce_monthly_report
+
+    settings.MEDIA_ROOT = tmp_path
+    monkeypatch.setattr(customerbase, "today", lambda: dt.date(2026, 12, 1))  # 02:30 on the 1st
+    stored = produce_monthly_report(2026, 11, "JM")  # before the hourly job kept November's last day
+    _new_customers(world, 7)  # joined on December 1st, before the job ran
+    customerbase.take_due()  # the hourly job, later that night
+    cache.clear()
+    with stored.file_en.open("rb") as handle:
+        overview = load_workbook(handle, read_only=True).worksheets[0]
+        cells = {row[0]: row[1] for row in overview.iter_rows(values_only=True)}
+    dashboard = m.report(world.user("supervisor"), NOV).values["per_10k"]
+    assert dashboard is not None
+    assert cells["Complaints per 10,000 customers"] == pytest.approx(dashboard, abs=0.01)
