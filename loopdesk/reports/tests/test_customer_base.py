@@ -171,3 +171,16 @@ def test_the_monthly_workbook_divides_by_the_base_the_dashboard_shows_the_month_
     dashboard = m.report(world.user("supervisor"), NOV).values["per_10k"]
     assert dashboard is not None
     assert cells["Complaints per 10,000 customers"] == pytest.approx(dashboard, abs=0.01)
+
+
+def test_the_bases_a_figure_needs_are_looked_up_in_one_query(world: World, history: list[Ticket]) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    kept = [customerbase.take(day) for day in (dt.date(2026, 10, 31), dt.date(2026, 11, 20), NOV.end)]
+    supervisor = world.user("supervisor")
+    with CaptureQueriesContext(connection) as captured:
+        at = m.customers_in_scope(supervisor, {}, dt.date(2026, 11, 25))  # a day missed: the latest kept before it
+    assert at == sum(kept[1].counts.filter(region="JM").values_list("customers", flat=True))
+    lookups = [q["sql"] for q in captured.captured_queries if 'FROM "reports_customerbase"' in q["sql"]]
+    assert len(lookups) == 1, lookups  # the dashboard looks the bases up a dozen times
