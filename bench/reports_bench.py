@@ -27,6 +27,14 @@ Run by hand, not a test. Each figure comes with a baseline measured in the same 
              (reading, decoding and validating every row; no writes). `import --import-rows N` runs it alone.
              `import_bulk_cost` adds the CPU seconds of the writer, its validating child and the PostgreSQL
              backend, and the write-ahead-log records and bytes per row (machine-independent).
+`customer-base` the customer base behind complaints per 10,000 customers (`reports.customerbase`), for an HQ
+           user: the dashboard of the latest full month and the KPI table by day over the last 365 days (views,
+           server time), first with no base kept (every period divides by today's customers, the fallback), then
+           with a daily base back-filled for every day of that year, then without again (`--keep` leaves the daily
+           bases; else the bases kept before are put back, recounted); `cold` clears the cache before each run
+           (the first request of a process in an hour), `warm` does not. Ratios: with / without, same run.
+           `--extra-groups N` adds N count rows (of no customer: one each, home branch ids below 0) to every daily
+           base, sized like an operator's (regions × branches × brands × tiers) when the generator's are few.
 """
 
 from __future__ import annotations
@@ -428,6 +436,98 @@ def scorecard(args: argparse.Namespace) -> None:
           load_before=load_before, load_after=_load())
 
 
+def customer_base(args: argparse.Namespace) -> None:
+    _django()
+    import datetime as dt
+
+    from django.core.cache import cache
+    from django.db import connection
+    from django.test import RequestFactory
+
+    from loopdesk.customers.models import Customer
+    from loopdesk.org.models import User
+    from loopdesk.reports import customerbase, views
+    from loopdesk.reports.models import CustomerBase, CustomerBaseCount
+    from loopdesk.tickets.models import Ticket
+
+    user = (User.objects.select_related("unit").filter(groups__name="supervisor", unit__level="hq").order_by("pk")
+            .first() or User.objects.select_related("unit").filter(is_superuser=True).order_by("pk").first())
+    period = _latest_full_month()
+    today = customerbase.today()
+    year_start, year_end = today - dt.timedelta(days=365), today - dt.timedelta(days=1)
+    factory = RequestFactory()
+
+    def dashboard() -> None:
+        request = factory.get("/reports/", {"month": period.start.strftime("%Y-%m")})
+        request.user = user
+        assert views.dashboard(request).status_code == 200
+
+    def table_by_day() -> None:
+        request = factory.get("/reports/table/", {"group_by": "day", "start": year_start.isoformat(),
+                                                  "end": year_end.isoformat()})
+        request.user = user
+        assert views.table_view(request).status_code == 200
+
+    def cold(fn):  # type: ignore[no-untyped-def]
+        def run() -> None:
+            cache.clear()
+            fn()
+        return run
+
+    def phase(label: str) -> dict[str, list[float]]:
+        out = {}
+        for name, fn in (("dashboard", dashboard), ("table_day_year", table_by_day)):
+            fn()  # warm: reference tables, the live customer count
+            out[f"{name}_warm"] = _timed(fn, args.runs)
+            out[f"{name}_cold"] = _timed(cold(fn), args.runs)
+        for name, times in out.items():
+            _emit("customer_base_" + name, phase=label, **_stats(times))
+        return out
+
+    saved = list(CustomerBase.objects.values_list("day", flat=True))
+    _emit("machine", cpu=os.cpu_count(), python=platform.python_version(), db=connection.vendor,
+          tickets=Ticket.objects.count(), customers=Customer.objects.count(), user=user.username,
+          unit_level=user.unit.level if user.unit else "", month=period.start, table=f"{year_start}..{year_end}",
+          bases_kept_before=len(saved), load_average=os.getloadavg())
+    CustomerBase.objects.all().delete()  # "without": every period divides by today's customers
+    again: dict[str, list[float]] = {}
+    try:
+        without = phase("without")
+        start = time.perf_counter()
+        counts = customerbase.count_today()
+        regions = sorted({(province, region) for province, region, _b, _brand, _t in counts})
+        for i in range(args.extra_groups):  # groups of branches that no customer is homed at (one customer each)
+            province, region = regions[i // 6 % len(regions)]
+            brand, tier = ("gotone", "mzone", "szx")[i % 3], ("regular", "vip")[i // 3 % 2]
+            counts[(province, region, -1 - i // 6, brand, tier)] = 1
+        day = year_start
+        while day <= year_end:
+            customerbase.take(day, backfilled=True, counts=counts)
+            day += dt.timedelta(days=1)
+        _emit("customer_base_backfill", days=(year_end - year_start).days + 1,
+              rows=CustomerBaseCount.objects.count(), rows_per_day=len(counts),
+              seconds=round(time.perf_counter() - start, 1))
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE reports_customerbase")
+            cursor.execute("ANALYZE reports_customerbasecount")
+        with_base = phase("with")
+        if not args.keep:
+            CustomerBase.objects.all().delete()
+            again = phase("without_again")
+    finally:
+        if not args.keep:
+            CustomerBase.objects.all().delete()
+            if saved:
+                counts = customerbase.count_today()
+                for day in saved:
+                    customerbase.take(day, backfilled=True, counts=counts)
+    for name in with_base:
+        before = statistics.median(without[name] + again.get(name, []))
+        _emit("customer_base_ratio", measure=name, without_ms=round(before, 1),
+              with_ms=round(statistics.median(with_base[name]), 1),
+              ratio=round(statistics.median(with_base[name]) / before, 3))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -452,6 +552,11 @@ def main() -> None:
     p = sub.add_parser("scorecard-child")
     p.add_argument("tree")
     p.add_argument("--runs", type=int, default=15)
+    p = sub.add_parser("customer-base")
+    p.add_argument("--runs", type=int, default=10)
+    p.add_argument("--keep", action="store_true", help="keep the daily bases made (else put back as they were)")
+    p.add_argument("--extra-groups", type=int, default=0,
+                   help="count rows added to each daily base (branches with no customers) to size it like a real one")
     p = sub.add_parser("import")
     p.add_argument("--import-rows", type=int, default=100_000)
     p.add_argument("--batch-size", type=int, default=None, help="rows per batch of the bulk write")
@@ -468,6 +573,8 @@ def main() -> None:
         measure(args)
     elif args.command == "scorecard":
         scorecard(args)
+    elif args.command == "customer-base":
+        customer_base(args)
     elif args.command == "scorecard-child":
         scorecard_child(args)
     else:

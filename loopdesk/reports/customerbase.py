@@ -22,7 +22,7 @@ from typing import Any
 
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Q, Subquery, Sum
 from django.utils import timezone
 
 from loopdesk.customers.choices import Tier, VipLevel
@@ -57,8 +57,11 @@ def count_today() -> Counts:
 
 
 def take(day: dt.date, *, backfilled: bool = False, counts: Counts | None = None) -> CustomerBase:
-    """Keep today's customers (or `counts` of them) as the base as of the end of `day`, replacing one kept for it."""
+    """Keep today's customers (or `counts` of them) as the base as of the end of `day`, replacing one kept for it.
+    Marked `backfilled` when asked, or when counted later than the day after `day` (`snapshot_customers --day` of an
+    earlier day): today's customers then stand in for that day's."""
     counts = count_today() if counts is None else counts
+    backfilled = backfilled or today() > day + dt.timedelta(days=1)
     with transaction.atomic():
         CustomerBase.objects.filter(day=day).delete()
         base = CustomerBase.objects.create(day=day, taken_at=timezone.now(), backfilled=backfilled)
@@ -122,10 +125,10 @@ def _bases_up_to(ends: Iterable[dt.date]) -> list[tuple[dt.date, int, dt.datetim
     ends = sorted(set(ends))
     if not ends:
         return []
-    first = (CustomerBase.objects.filter(day__lte=ends[0]).order_by("-day").values_list("day", flat=True).first()
-             or ends[0])
-    return list(CustomerBase.objects.filter(day__range=(first, ends[-1])).order_by("day")
-                .values_list("day", "pk", "taken_at"))
+    # One query (the dashboard looks bases up a dozen times): the latest on or before the earliest end as a subquery.
+    latest = CustomerBase.objects.filter(day__lte=ends[0]).order_by("-day").values("day")[:1]
+    return list(CustomerBase.objects.filter(Q(day__range=(ends[0], ends[-1])) | Q(day=Subquery(latest)))
+                .order_by("day").values_list("day", "pk", "taken_at"))
 
 
 def _count_q(conditions: dict[str, Any], excluded: dict[str, Any]) -> Q:

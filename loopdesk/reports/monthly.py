@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
-from loopdesk.reports import exports
+from loopdesk.reports import customerbase, exports
 from loopdesk.reports import measures as m
 from loopdesk.reports.models import PROVINCE_SCOPE, DailyRollup, StoredReport, scope_filters
 
@@ -98,6 +98,10 @@ def produce_monthly_report(year: int, month: int, scope: str = "all") -> StoredR
     """Write the month's workbook for a region, a province ("province:GD") or "all", in Chinese and in English, and
     keep both; producing it again replaces them."""
     period = m.Period.month(year, month)
+    if period.end == customerbase.today() - dt.timedelta(days=1):
+        # The month ended yesterday: its customer base (per 10,000 customers) kept first, unless the hourly job kept
+        # it already, so the workbook divides by the base the dashboard shows the month with from now on.
+        customerbase.take_due()
     # Written one after the other from the rollups (a month reported on the 1st no longer changes but for late
     # callbacks and surveys, so the two hold the same numbers).
     handles = {language: _workbook(period, scope, language) for language, _field in LANGUAGE_FILES}

@@ -139,3 +139,48 @@ def test_a_table_by_day_divides_each_day_by_its_own_base(world: World, history: 
     assert rows and all(row.values["complaints"] == 0 or row.values["per_10k"] == pytest.approx(
         row.values["complaints"] * 10000 / expected[row.key]) for row in rows)
     assert len({expected[row.key] for row in rows if row.values["complaints"]}) > 1
+
+
+def test_a_base_counted_again_for_an_earlier_day_is_marked_back_filled(world: World) -> None:
+    world.customer()
+    today = customerbase.today()
+    call_command("snapshot_customers", stdout=StringIO())  # the job's: yesterday's, on time
+    call_command("snapshot_customers", "--day", (today - dt.timedelta(days=5)).isoformat(), stdout=StringIO())
+    marked = dict(CustomerBase.objects.values_list("day", "backfilled"))
+    # Today's customers stand in for those of five days ago: not the base as it was that day.
+    assert marked == {today - dt.timedelta(days=1): False, today - dt.timedelta(days=5): True}
+    call_command("snapshot_customers", "--day", (today - dt.timedelta(days=1)).isoformat(), stdout=StringIO())
+    assert CustomerBase.objects.get(day=today - dt.timedelta(days=1)).backfilled is False
+
+
+def test_the_monthly_workbook_divides_by_the_base_the_dashboard_shows_the_month_with(
+        world: World, history: list[Ticket], settings, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from openpyxl import load_workbook
+
+    from loopdesk.reports.monthly import produce_monthly_report
+
+    settings.MEDIA_ROOT = tmp_path
+    monkeypatch.setattr(customerbase, "today", lambda: dt.date(2026, 12, 1))  # 02:30 on the 1st
+    stored = produce_monthly_report(2026, 11, "JM")  # before the hourly job kept November's last day
+    _new_customers(world, 7)  # joined on December 1st, before the job ran
+    customerbase.take_due()  # the hourly job, later that night
+    cache.clear()
+    with stored.file_en.open("rb") as handle:
+        overview = load_workbook(handle, read_only=True).worksheets[0]
+        cells = {row[0]: row[1] for row in overview.iter_rows(values_only=True)}
+    dashboard = m.report(world.user("supervisor"), NOV).values["per_10k"]
+    assert dashboard is not None
+    assert cells["Complaints per 10,000 customers"] == pytest.approx(dashboard, abs=0.01)
+
+
+def test_the_bases_a_figure_needs_are_looked_up_in_one_query(world: World, history: list[Ticket]) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    kept = [customerbase.take(day) for day in (dt.date(2026, 10, 31), dt.date(2026, 11, 20), NOV.end)]
+    supervisor = world.user("supervisor")
+    with CaptureQueriesContext(connection) as captured:
+        at = m.customers_in_scope(supervisor, {}, dt.date(2026, 11, 25))  # a day missed: the latest kept before it
+    assert at == sum(kept[1].counts.filter(region="JM").values_list("customers", flat=True))
+    lookups = [q["sql"] for q in captured.captured_queries if 'FROM "reports_customerbase"' in q["sql"]]
+    assert len(lookups) == 1, lookups  # the dashboard looks the bases up a dozen times
