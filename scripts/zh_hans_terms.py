@@ -1189,6 +1189,7 @@ T: dict[str, str] = {
         "“%(unit)s”是管理单位：工单派往专业部门或综援室。",
     "Back to the unit's queue: the handler moved to another unit.": "退回单位队列：处理人已调至其他单位。",
     "Back to the unit's queue: the handler left (deactivated).": "退回单位队列：处理人已离职（已停用）。",
+    "Back to the unit's queue: the handler no longer holds a handling role.": "退回单位队列：处理人已不再担任处理角色。",
     "You may not dispatch it in its current state.": "该工单当前状态下不能派单。",
     "%(count)d work orders sent on: %(numbers)s": "已派发 %(count)d 张工单：%(numbers)s",
     "%(count)d selected work orders were not found.": "所选工单中有 %(count)d 张未找到。",

@@ -8,6 +8,8 @@ from typing import Any
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
+from django.db.models.signals import m2m_changed
+from django.dispatch import receiver
 from django.utils.translation import gettext_lazy as _
 
 from loopdesk.core.names import EnglishNamed
@@ -124,3 +126,26 @@ class User(AbstractUser):
     @property
     def is_front_line(self) -> bool:
         return bool(self.role_codes & FRONT_LINE_ROLES)
+
+
+@receiver(m2m_changed, sender=User.groups.through, dispatch_uid="org.release_on_role_change")
+def _release_on_role_change(sender: Any, instance: Any, action: str, reverse: bool, pk_set: set[int] | None,
+                            **kwargs: Any) -> None:
+    """Roles taken away (a staff member's roles edited in the admin, a role's members removed, `groups.clear()`):
+    the work orders they held that their remaining roles no longer let them handle go back to the unit's queue
+    (`tickets.services.release_held_tickets`), as on a move or a departure."""
+    if action == "pre_clear" and reverse:  # a role emptied: its members, before they are gone from the table
+        instance.__dict__["_cleared_members"] = list(instance.user_set.values_list("pk", flat=True))
+        return
+    if action not in ("post_remove", "post_clear"):
+        return
+    from loopdesk.tickets.services import release_held_tickets
+
+    if not reverse:
+        users = [instance]
+    else:  # from the role's side: the members removed
+        pks = pk_set if action == "post_remove" else instance.__dict__.pop("_cleared_members", [])
+        users = list(User.objects.filter(pk__in=pks or []))
+    for user in users:
+        user.__dict__.pop("role_codes", None)
+        release_held_tickets(user)

@@ -16,7 +16,7 @@ from typing import Any, NamedTuple, TypedDict, Unpack
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, connections, router, transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.db.models.query import get_related_populators
 from django.utils import timezone, translation
 from django.utils.translation import get_language
@@ -26,7 +26,7 @@ from loopdesk.audit.services import record_audit
 from loopdesk.core.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationFailed
 from loopdesk.core.text import one_char_line_breaks
 from loopdesk.customers.models import Customer
-from loopdesk.org.choices import UnitFunction, UnitLevel
+from loopdesk.org.choices import Role, UnitFunction, UnitLevel
 from loopdesk.org.models import OrgUnit, User
 from loopdesk.routing.services import route_ticket
 from loopdesk.sla import refcache
@@ -37,6 +37,7 @@ from loopdesk.tickets import events as ticket_events
 from loopdesk.tickets import filetypes, policy
 from loopdesk.tickets.choices import (
     TERMINAL_STATUSES,
+    WITH_DEPARTMENT_STATUSES,
     Action,
     CallbackVerdict,
     Channel,
@@ -71,6 +72,7 @@ SYSTEM_NOTES = {
     "bulk_dispatch": _("Bulk dispatch"),
     "handler_moved": _("Back to the unit's queue: the handler moved to another unit."),
     "handler_left": _("Back to the unit's queue: the handler left (deactivated)."),
+    "handler_role": _("Back to the unit's queue: the handler no longer holds a handling role."),
 }
 # Columns a service may change; `number`, `created_at` and the first responder never change.
 _IMMUTABLE = {"id", "number", "created_at", "first_responder_id", "first_responder_unit_id", "province", "region"}
@@ -818,23 +820,43 @@ def do_transfer_ticket(
                        handler=(unit, user), change=change, data={"to_unit": unit.code, **data})
 
 
+def _lost_role_q(user: Any) -> Q:
+    """The work orders `user` holds that their roles, as they are now, no longer let them handle: a department's
+    (dispatched, in progress, waiting, suspended) without a handling role (specialist, department head, dispatcher);
+    a returned one someone else registered without a dispatcher's or supervisor's role."""
+    roles = set(user.groups.values_list("name", flat=True))  # as now: `role_codes` may be cached from before
+    if user.is_superuser or Role.ADMINISTRATOR in roles:
+        return Q(pk__in=[])
+    q = Q(pk__in=[])
+    if not roles & policy.HANDLER_ROLES:
+        q |= Q(status__in=WITH_DEPARTMENT_STATUSES)
+    if not roles & {Role.DISPATCHER, Role.SUPERVISOR}:
+        q |= Q(status=Status.RETURNED) & ~Q(first_responder_id=user.pk)
+    return q
+
+
 def release_held_tickets(user: Any, *, now: dt.datetime | None = None) -> int:
-    """Staff who left (deactivated) or moved out of the unit where a work order they hold sits no longer see it
-    (`policy.visible_tickets`): each such open work order goes back to its handling unit's queue, nobody's in hand,
-    with a timeline entry (a system note that clears the handler: `timeline.replay`), for the unit's staff to pick it
-    up. Returns how many."""
+    """Staff who left (deactivated), moved out of the unit where a work order they hold sits, or lost the role that
+    let them handle it (`_lost_role_q`) no longer see or act on it (`policy.visible_tickets`, `policy.allowed_actions`):
+    each such open work order goes back to its handling unit's queue, nobody's in hand, with a timeline entry (a
+    system note that clears the handler: `timeline.replay`), for the unit's staff to pick it up. Returns how many."""
     at = _now(now)
     unit = OrgUnit.objects.filter(pk=user.unit_id).only("path").first() if user.unit_id else None
     keep = unit.ancestor_ids() if user.is_active and unit is not None else []
-    reason = "handler_moved" if user.is_active else "handler_left"
-    pks = list(Ticket.objects.filter(is_open=True, handler_user_id=user.pk).exclude(handler_unit_id__in=keep)
-               .values_list("pk", flat=True))
+    gone = ~Q(handler_unit_id__in=keep)
+    candidates = Ticket.objects.filter(Q(is_open=True, handler_user_id=user.pk) & (
+        (gone | _lost_role_q(user)) if user.is_active else gone))
+    pks = list(candidates.values_list("pk", flat=True))
     released = 0
     for pk in pks:
         with transaction.atomic(), refcache.pinned():
             t = _lock_ticket(pk, None)
-            if not t.is_open or t.handler_user_id != user.pk or t.handler_unit_id in keep:
+            if not candidates.filter(pk=pk).exists():  # as it is now, under the lock
                 continue
+            if not user.is_active:
+                reason = "handler_left"
+            else:
+                reason = "handler_moved" if t.handler_unit_id not in keep else "handler_role"
             with translation.override(settings.LANGUAGE_CODE):
                 text = str(SYSTEM_NOTES[reason])
             t.handler_user = None
