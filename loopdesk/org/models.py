@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models.signals import m2m_changed
 from django.dispatch import receiver
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from loopdesk.core.names import EnglishNamed
@@ -55,22 +56,45 @@ class OrgUnit(EnglishNamed, TreeNode):
 
     def clean(self) -> None:
         """A unit below a city company is in that city: it has its parent's region and province codes (every
-        ticket, queue and scope goes by them)."""
+        ticket, queue and scope goes by them). A unit still in use is not deactivated (`_deactivation_error`)."""
         super().clean()
-        if self.parent_id is None:
-            return
-        parent = OrgUnit.objects.filter(pk=self.parent_id).only("level", "region", "province").first()
-        if parent is None or parent.level not in (UnitLevel.CITY, UnitLevel.CENTRE, UnitLevel.ROOM):
-            return
         errors = {}
-        if self.region != parent.region:
-            errors["region"] = _("A unit below a city company has that city's region code (%(region)s).") % {
-                "region": parent.region}
-        if self.province != parent.province:
-            errors["province"] = _("A unit below a city company has that city's province code (%(province)s).") % {
-                "province": parent.province}
+        parent = (OrgUnit.objects.filter(pk=self.parent_id).only("level", "region", "province").first()
+                  if self.parent_id is not None else None)
+        if parent is not None and parent.level in (UnitLevel.CITY, UnitLevel.CENTRE, UnitLevel.ROOM):
+            if self.region != parent.region:
+                errors["region"] = _("A unit below a city company has that city's region code (%(region)s).") % {
+                    "region": parent.region}
+            if self.province != parent.province:
+                errors["province"] = _("A unit below a city company has that city's province code (%(province)s).") % {
+                    "province": parent.province}
+        deactivation = self._deactivation_error()
+        if deactivation:
+            errors["is_active"] = deactivation
         if errors:
             raise ValidationError(errors)
+
+    def _deactivation_error(self) -> str:
+        """A unit is deactivated once it is no longer in use: nobody could act on the open work orders it holds
+        (dispatch and transfer refuse an inactive unit), its staff would sign in to a unit that is gone, and its
+        routing rules would be passed over silently. Refused, naming what is left to hand over."""
+        if self.pk is None or self.is_active:
+            return ""
+        if not OrgUnit.objects.filter(pk=self.pk, is_active=True).exists():
+            return ""  # already inactive: nothing changes
+        from loopdesk.routing.models import RoutingRule
+        from loopdesk.tickets.models import Ticket
+
+        tickets = Ticket.objects.filter(is_open=True, handler_unit_id=self.pk).count()
+        staff = User.objects.filter(unit_id=self.pk, is_active=True).count()
+        rules = RoutingRule.objects.filter(target_unit_id=self.pk, is_active=True).count()
+        if not (tickets or staff or rules):
+            return ""
+        return _(
+            "“%(unit)s” is still in use: open work orders with it: %(tickets)d; active staff in it: %(staff)d; "
+            "active routing rules sending work to it: %(rules)d. Transfer the work orders, move the staff and "
+            "point the rules elsewhere first, then deactivate it.") % {
+            "unit": self.display_name(get_language()), "tickets": tickets, "staff": staff, "rules": rules}
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         """Saved with its subtree's region and province: a department moved to another city takes its rooms."""
