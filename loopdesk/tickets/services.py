@@ -771,7 +771,22 @@ def _dispatched_by(t: Ticket, unit: OrgUnit) -> Any:
 
 
 def _back_to_first_responder(t: Ticket) -> tuple[OrgUnit, Any]:
-    return t.first_responder_unit, t.first_responder
+    """Back to the first responder (a reply, a reopening). When the unit they registered it for has been deactivated
+    since (nobody there any more), to the nearest active front-line unit above it (the branch of a closed hall, the
+    customer service centre of a closed call room), whose front line stands in for it
+    (`policy.is_first_responder_side`): its staff see, answer, call back and close it."""
+    unit = t.first_responder_unit
+    if unit.is_active:
+        return unit, t.first_responder
+    return _front_line_above(unit) or unit, None
+
+
+def _front_line_above(unit: OrgUnit) -> OrgUnit | None:
+    """The nearest active front-line unit above `unit`, within its city."""
+    ancestors = {a.pk: a for a in OrgUnit.objects.filter(
+        pk__in=unit.ancestor_ids(), is_active=True, function=UnitFunction.FRONT_LINE, region=unit.region,
+        level__in=(UnitLevel.CITY, UnitLevel.CENTRE, UnitLevel.ROOM)).exclude(pk=unit.pk)}
+    return max(ancestors.values(), key=lambda a: len(a.path), default=None)
 
 
 def do_accept_ticket(
@@ -886,15 +901,29 @@ def do_return_ticket(
     not every member's of a front-line room (its alerts went to all of them, and nobody had it in hand)."""
     reason = _required_text("reason", reason)
 
+    data: dict[str, Any] = {}
+
     def back_to(t: Ticket) -> tuple[OrgUnit, Any]:
         unit = OrgUnit.objects.get(pk=t.dispatcher_unit_id or t.first_responder_unit_id)
+        if not unit.is_active:
+            # Deactivated since: nobody there any more. The city's second-line support routes it again.
+            data["instead_of"] = unit.code
+            unit = _second_line_of(t) or unit
         return unit, _dispatched_by(t, unit)
 
     def change(t: Ticket) -> None:
         t.return_count += 1
 
     return _transition(acting_user, ticket, Action.RETURN, expected_version=expected_version, now=now, note=reason,
-                       handler=back_to, change=change)
+                       handler=back_to, change=change, data=data)
+
+
+def _second_line_of(t: Ticket) -> OrgUnit | None:
+    """The active second-line support unit (综援室) of the work order's city, where a return goes when the unit that
+    dispatched it has been deactivated: its dispatchers see and dispatch every work order of the city."""
+    return (OrgUnit.objects.filter(is_active=True, function=UnitFunction.SECOND_LINE, region=t.region,
+                                   level__in=(UnitLevel.CITY, UnitLevel.CENTRE, UnitLevel.ROOM))
+            .order_by("path").first())
 
 
 def do_request_info(
