@@ -71,6 +71,9 @@ class OrgUnit(EnglishNamed, TreeNode):
         deactivation = self._deactivation_error()
         if deactivation:
             errors["is_active"] = deactivation
+        moving = self._city_change_error()
+        if moving and "region" not in errors:
+            errors["region"] = moving
         if errors:
             raise ValidationError(errors)
 
@@ -95,6 +98,28 @@ class OrgUnit(EnglishNamed, TreeNode):
             "active routing rules sending work to it: %(rules)d. Transfer the work orders, move the staff and "
             "point the rules elsewhere first, then deactivate it.") % {
             "unit": self.display_name(get_language()), "tickets": tickets, "staff": staff, "rules": rules}
+
+    def _city_change_error(self) -> str:
+        """A unit moved to another city (its region or province code changed, by hand or with a new parent) takes its
+        rooms and staff there (`save`): the open work orders of the old city with it, its rooms or their staff, or
+        registered there, would be seen and handled by another city's unit. Refused while there are any."""
+        if self.pk is None:
+            return ""
+        before = OrgUnit.objects.filter(pk=self.pk).values_list("region", "province", "path").first()
+        if before is None or before[:2] == (self.region, self.province):
+            return ""
+        from loopdesk.tickets.models import Ticket
+
+        subtree = OrgUnit.objects.filter(path__startswith=before[2]).values("id")
+        count = Ticket.objects.filter(is_open=True).filter(
+            models.Q(handler_unit_id__in=subtree) | models.Q(first_responder_unit_id__in=subtree)
+            | models.Q(handler_user__unit_id__in=subtree)).count()
+        if not count:
+            return ""
+        return _(
+            "“%(unit)s” cannot move to another city while %(count)d open work orders of %(region)s are with it, its "
+            "rooms or their staff, or were registered there: close or transfer them first.") % {
+            "unit": self.display_name(get_language()), "count": count, "region": before[0]}
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         """Saved with its subtree's region and province: a department moved to another city takes its rooms."""
