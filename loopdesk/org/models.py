@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Any
 
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models.signals import m2m_changed
@@ -132,8 +132,32 @@ class OrgUnit(EnglishNamed, TreeNode):
                  .update(region=self.region, province=self.province))
 
 
+class StaffQuerySet(models.QuerySet["User"]):
+    def update(self, **kwargs: Any) -> int:
+        """A bulk change of unit or deactivation (a script, a shell, an admin action) hands back the work orders the
+        staff held, as saving one does (`User.save`)."""
+        if not {"unit", "unit_id", "is_active"} & set(kwargs):
+            return super().update(**kwargs)
+        with transaction.atomic():
+            before = {pk: (unit_id, active) for pk, unit_id, active in self.values_list("pk", "unit_id", "is_active")}
+            count = super().update(**kwargs)
+            from loopdesk.tickets.services import release_held_tickets
+
+            for user in User.objects.filter(pk__in=list(before)):
+                if before[user.pk] != (user.unit_id, user.is_active):
+                    release_held_tickets(user)
+        return count
+
+
+class StaffManager(UserManager["User"]):
+    def get_queryset(self) -> StaffQuerySet:
+        return StaffQuerySet(self.model, using=self._db)
+
+
 class User(AbstractUser):
     """A member of staff. Belongs to one unit and holds one or more roles (Django groups named by role)."""
+
+    objects = StaffManager()  # type: ignore[misc]
 
     unit = models.ForeignKey(
         OrgUnit, verbose_name=_("unit"), null=True, blank=True, on_delete=models.PROTECT, related_name="staff"

@@ -93,3 +93,31 @@ def test_the_note_reads_in_the_readers_language(world: World) -> None:
     with translation.override("en"):
         s.system_notes(events)
         assert events[-1].note == "Back to the unit's queue: the handler no longer holds a handling role."
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("how", ["deactivated", "moved"])
+def test_a_bulk_update_of_staff_hands_the_work_orders_back(world: World, how: str) -> None:
+    """`User.objects.filter(...).update(...)` (a script, a shell) bypasses `User.save`: it releases them too."""
+    from loopdesk.org.models import User
+
+    t = _held(world)
+    staff = User.objects.filter(pk=world.users["specialist"].pk)
+    if how == "deactivated":
+        assert staff.update(is_active=False) == 1
+    else:
+        assert staff.update(unit=world.units["netopt"]) == 1
+    stored = Ticket.objects.get(pk=t.pk)
+    assert stored.handler_user_id is None and stored.handler_unit_id == world.units["netmaint"].pk
+    event = stored.events.order_by("-seq").first()
+    assert event is not None and event.data["note"] == ("handler_left" if how == "deactivated" else "handler_moved")
+    assert replay_matches(stored, stored.events.order_by("seq")) == []
+
+
+@pytest.mark.django_db
+def test_a_bulk_update_of_other_columns_keeps_them(world: World) -> None:
+    from loopdesk.org.models import User
+
+    t = _held(world)
+    assert User.objects.filter(pk=world.users["specialist"].pk).update(display_name="王工") == 1
+    assert Ticket.objects.get(pk=t.pk).handler_user_id == world.users["specialist"].pk
