@@ -93,3 +93,18 @@ def test_an_active_first_responder_unit_keeps_its_work_orders(world: World) -> N
     t = s.do_reply_ticket(acting_user=world.user("specialist"), ticket=t, resolution="已处理", now=T0 + 2 * H)
     assert t.handler_unit_id == world.units["call"].pk and t.handler_user_id == world.users["agent"].pk
     assert not can_see(User.objects.get(pk=csc_agent.pk), Ticket.objects.get(pk=t.pk))
+
+
+@pytest.mark.django_db
+def test_the_standing_in_front_line_has_the_callback(world: World) -> None:
+    from loopdesk.followup.selectors import my_open_callbacks
+    from loopdesk.followup.services import callback_owners
+
+    t = _dispatched(world)
+    _close_call_room(world)
+    t = s.do_reply_ticket(acting_user=world.user("specialist"), ticket=t, resolution="已处理", now=T0 + 2 * H)
+    t = s.do_answer_customer(acting_user=world.user("agent2"), ticket=Ticket.objects.get(pk=t.pk), answer="已告知",
+                             now=T0 + 3 * H)
+    agent = world.user("agent2")
+    assert agent.pk in {u.pk for u in callback_owners(Ticket.objects.get(pk=t.pk), None)}
+    assert t.pk in set(my_open_callbacks(agent).values_list("ticket_id", flat=True))
