@@ -1189,6 +1189,17 @@ T: dict[str, str] = {
         "“%(unit)s”是管理单位：工单派往专业部门或综援室。",
     "Back to the unit's queue: the handler moved to another unit.": "退回单位队列：处理人已调至其他单位。",
     "Back to the unit's queue: the handler left (deactivated).": "退回单位队列：处理人已离职（已停用）。",
+    "Back to the unit's queue: the handler no longer holds a handling role.":
+        "退回单位队列：处理人已不再担任处理角色。",
+    ("“%(unit)s” is still in use: open work orders with it: %(tickets)d; active staff in it: %(staff)d; "
+     "active routing rules sending work to it: %(rules)d. Transfer the work orders, move the staff and "
+     "point the rules elsewhere first, then deactivate it."):
+        ("“%(unit)s”仍在使用：在办工单 %(tickets)d 张；在职员工 %(staff)d 人；指向它的有效派单规则 %(rules)d 条。"
+         "请先转派工单、调出员工并把派单规则改指其他单位，再停用。"),
+    ("“%(unit)s” cannot move to another city while %(count)d open work orders of %(region)s are with it, its "
+     "rooms or their staff, or were registered there: close or transfer them first."):
+        ("“%(unit)s”仍有 %(count)d 张 %(region)s 的在办工单在本单位、下属科室或其员工手中，或由其受理："
+         "请先办结或转派，再调往其他城市。"),
     "You may not dispatch it in its current state.": "该工单当前状态下不能派单。",
     "%(count)d work orders sent on: %(numbers)s": "已派发 %(count)d 张工单：%(numbers)s",
     "%(count)d selected work orders were not found.": "所选工单中有 %(count)d 张未找到。",

@@ -30,6 +30,8 @@ def my_open_callbacks(user: Any) -> QuerySet[CallbackTask]:
     if user.unit_id is not None and user.role_codes & FRONT_LINE_ROLES:
         mine |= Q(ticket__first_responder_unit_id=user.unit_id) & (
             Q(assignee__is_active=False) | ~Q(assignee__unit_id=user.unit_id))
+        # And those of a first-responder unit deactivated since, whose work orders came back to theirs.
+        mine |= Q(ticket__handler_unit_id=user.unit_id, ticket__first_responder_unit__is_active=False)
     return CallbackTask.objects.filter(mine, status=CallbackStatus.OPEN).order_by("due_at", "id")
 
 

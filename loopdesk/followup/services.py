@@ -37,7 +37,7 @@ from loopdesk.followup.models import (
     WatchKind,
 )
 from loopdesk.org.choices import FRONT_LINE_ROLES, Role, UnitLevel
-from loopdesk.org.models import User
+from loopdesk.org.models import OrgUnit, User
 from loopdesk.sla import refcache
 from loopdesk.tickets import events as ticket_events
 from loopdesk.tickets import policy as ticket_policy
@@ -643,7 +643,12 @@ def callback_owners(ticket: Ticket, assignee: User | None) -> list[User]:
     lists show it: `selectors.my_open_callbacks`). Else its alerts reached nobody there."""
     if assignee is not None and assignee.is_active and assignee.unit_id == ticket.first_responder_unit_id:
         return [assignee]
-    return list(User.objects.filter(unit_id=ticket.first_responder_unit_id, is_active=True,
+    unit_id = ticket.first_responder_unit_id
+    if not OrgUnit.objects.filter(pk=unit_id, is_active=True).exists():
+        # That unit deactivated since: the front-line unit the reply came back to stands in for it
+        # (`tickets.services._back_to_first_responder`).
+        unit_id = ticket.handler_unit_id
+    return list(User.objects.filter(unit_id=unit_id, is_active=True,
                                     groups__name__in=FRONT_LINE_ROLES).distinct())
 
 

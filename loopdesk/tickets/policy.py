@@ -73,6 +73,9 @@ def visible_tickets(user: Any, queryset: QuerySet[Ticket] | None = None) -> Quer
         q |= Q(handler_user=user, handler_unit_id__in=user.unit.ancestor_ids())
         if roles & FRONT_LINE_ROLES:
             q |= Q(first_responder_unit_id=user.unit_id)
+            # Standing in for a first-responder unit deactivated since (`services._back_to_first_responder`).
+            q |= Q(handler_unit_id=user.unit_id,
+                   first_responder_unit_id__in=OrgUnit.objects.filter(is_active=False).values("id"))
         if roles & {Role.SPECIALIST, Role.DEPARTMENT_HEAD}:
             # What is with my unit now (always also in TicketUnitAccess: dispatch and transfer grant it) is tested
             # first, from one uncorrelated list of unit ids, so that a queue's rows rarely need the correlated
@@ -116,10 +119,16 @@ def _in_region(user: Any, ticket: Ticket) -> bool:
 
 
 def is_first_responder_side(user: Any, ticket: Ticket) -> bool:
-    """The first responder, or a front-line colleague of the same unit (the next shift)."""
+    """The first responder, or a front-line colleague of the same unit (the next shift); once that unit has been
+    deactivated, the front line of the unit the work order came back to in its place (the nearest active front-line
+    unit above it: `services._back_to_first_responder`)."""
     if user.pk == ticket.first_responder_id and user.unit_id == ticket.first_responder_unit_id:
         return True  # while still in the unit they registered it for: once moved, that unit's front line acts
-    return bool(user.unit_id == ticket.first_responder_unit_id and user.role_codes & FRONT_LINE_ROLES)
+    if not user.unit_id or not user.role_codes & FRONT_LINE_ROLES:
+        return False
+    if user.unit_id == ticket.first_responder_unit_id:
+        return True
+    return bool(user.unit_id == ticket.handler_unit_id and not ticket.first_responder_unit.is_active)
 
 
 def is_handler_side(user: Any, ticket: Ticket) -> bool:

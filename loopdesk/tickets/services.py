@@ -16,7 +16,7 @@ from typing import Any, NamedTuple, TypedDict, Unpack
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, connections, router, transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.db.models.query import get_related_populators
 from django.utils import timezone, translation
 from django.utils.translation import get_language
@@ -26,7 +26,7 @@ from loopdesk.audit.services import record_audit
 from loopdesk.core.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationFailed
 from loopdesk.core.text import one_char_line_breaks
 from loopdesk.customers.models import Customer
-from loopdesk.org.choices import UnitFunction, UnitLevel
+from loopdesk.org.choices import Role, UnitFunction, UnitLevel
 from loopdesk.org.models import OrgUnit, User
 from loopdesk.routing.services import route_ticket
 from loopdesk.sla import refcache
@@ -37,6 +37,7 @@ from loopdesk.tickets import events as ticket_events
 from loopdesk.tickets import filetypes, policy
 from loopdesk.tickets.choices import (
     TERMINAL_STATUSES,
+    WITH_DEPARTMENT_STATUSES,
     Action,
     CallbackVerdict,
     Channel,
@@ -71,6 +72,7 @@ SYSTEM_NOTES = {
     "bulk_dispatch": _("Bulk dispatch"),
     "handler_moved": _("Back to the unit's queue: the handler moved to another unit."),
     "handler_left": _("Back to the unit's queue: the handler left (deactivated)."),
+    "handler_role": _("Back to the unit's queue: the handler no longer holds a handling role."),
 }
 # Columns a service may change; `number`, `created_at` and the first responder never change.
 _IMMUTABLE = {"id", "number", "created_at", "first_responder_id", "first_responder_unit_id", "province", "region"}
@@ -769,7 +771,22 @@ def _dispatched_by(t: Ticket, unit: OrgUnit) -> Any:
 
 
 def _back_to_first_responder(t: Ticket) -> tuple[OrgUnit, Any]:
-    return t.first_responder_unit, t.first_responder
+    """Back to the first responder (a reply, a reopening). When the unit they registered it for has been deactivated
+    since (nobody there any more), to the nearest active front-line unit above it (the branch of a closed hall, the
+    customer service centre of a closed call room), whose front line stands in for it
+    (`policy.is_first_responder_side`): its staff see, answer, call back and close it."""
+    unit = t.first_responder_unit
+    if unit.is_active:
+        return unit, t.first_responder
+    return _front_line_above(unit) or unit, None
+
+
+def _front_line_above(unit: OrgUnit) -> OrgUnit | None:
+    """The nearest active front-line unit above `unit`, within its city."""
+    ancestors = {a.pk: a for a in OrgUnit.objects.filter(
+        pk__in=unit.ancestor_ids(), is_active=True, function=UnitFunction.FRONT_LINE, region=unit.region,
+        level__in=(UnitLevel.CITY, UnitLevel.CENTRE, UnitLevel.ROOM)).exclude(pk=unit.pk)}
+    return max(ancestors.values(), key=lambda a: len(a.path), default=None)
 
 
 def do_accept_ticket(
@@ -818,23 +835,43 @@ def do_transfer_ticket(
                        handler=(unit, user), change=change, data={"to_unit": unit.code, **data})
 
 
+def _lost_role_q(user: Any) -> Q:
+    """The work orders `user` holds that their roles, as they are now, no longer let them handle: a department's
+    (dispatched, in progress, waiting, suspended) without a handling role (specialist, department head, dispatcher);
+    a returned one someone else registered without a dispatcher's or supervisor's role."""
+    roles = set(user.groups.values_list("name", flat=True))  # as now: `role_codes` may be cached from before
+    if user.is_superuser or Role.ADMINISTRATOR in roles:
+        return Q(pk__in=[])
+    q = Q(pk__in=[])
+    if not roles & policy.HANDLER_ROLES:
+        q |= Q(status__in=WITH_DEPARTMENT_STATUSES)
+    if not roles & {Role.DISPATCHER, Role.SUPERVISOR}:
+        q |= Q(status=Status.RETURNED) & ~Q(first_responder_id=user.pk)
+    return q
+
+
 def release_held_tickets(user: Any, *, now: dt.datetime | None = None) -> int:
-    """Staff who left (deactivated) or moved out of the unit where a work order they hold sits no longer see it
-    (`policy.visible_tickets`): each such open work order goes back to its handling unit's queue, nobody's in hand,
-    with a timeline entry (a system note that clears the handler: `timeline.replay`), for the unit's staff to pick it
-    up. Returns how many."""
+    """Staff who left (deactivated), moved out of the unit where a work order they hold sits, or lost the role that
+    let them handle it (`_lost_role_q`) no longer see or act on it (`policy.visible_tickets`, `policy.allowed_actions`):
+    each such open work order goes back to its handling unit's queue, nobody's in hand, with a timeline entry (a
+    system note that clears the handler: `timeline.replay`), for the unit's staff to pick it up. Returns how many."""
     at = _now(now)
     unit = OrgUnit.objects.filter(pk=user.unit_id).only("path").first() if user.unit_id else None
     keep = unit.ancestor_ids() if user.is_active and unit is not None else []
-    reason = "handler_moved" if user.is_active else "handler_left"
-    pks = list(Ticket.objects.filter(is_open=True, handler_user_id=user.pk).exclude(handler_unit_id__in=keep)
-               .values_list("pk", flat=True))
+    gone = ~Q(handler_unit_id__in=keep)
+    candidates = Ticket.objects.filter(Q(is_open=True, handler_user_id=user.pk) & (
+        (gone | _lost_role_q(user)) if user.is_active else gone))
+    pks = list(candidates.values_list("pk", flat=True))
     released = 0
     for pk in pks:
         with transaction.atomic(), refcache.pinned():
             t = _lock_ticket(pk, None)
-            if not t.is_open or t.handler_user_id != user.pk or t.handler_unit_id in keep:
+            if not candidates.filter(pk=pk).exists():  # as it is now, under the lock
                 continue
+            if not user.is_active:
+                reason = "handler_left"
+            else:
+                reason = "handler_moved" if t.handler_unit_id not in keep else "handler_role"
             with translation.override(settings.LANGUAGE_CODE):
                 text = str(SYSTEM_NOTES[reason])
             t.handler_user = None
@@ -864,15 +901,29 @@ def do_return_ticket(
     not every member's of a front-line room (its alerts went to all of them, and nobody had it in hand)."""
     reason = _required_text("reason", reason)
 
+    data: dict[str, Any] = {}
+
     def back_to(t: Ticket) -> tuple[OrgUnit, Any]:
         unit = OrgUnit.objects.get(pk=t.dispatcher_unit_id or t.first_responder_unit_id)
+        if not unit.is_active:
+            # Deactivated since: nobody there any more. The city's second-line support routes it again.
+            data["instead_of"] = unit.code
+            unit = _second_line_of(t) or unit
         return unit, _dispatched_by(t, unit)
 
     def change(t: Ticket) -> None:
         t.return_count += 1
 
     return _transition(acting_user, ticket, Action.RETURN, expected_version=expected_version, now=now, note=reason,
-                       handler=back_to, change=change)
+                       handler=back_to, change=change, data=data)
+
+
+def _second_line_of(t: Ticket) -> OrgUnit | None:
+    """The active second-line support unit (综援室) of the work order's city, where a return goes when the unit that
+    dispatched it has been deactivated: its dispatchers see and dispatch every work order of the city."""
+    return (OrgUnit.objects.filter(is_active=True, function=UnitFunction.SECOND_LINE, region=t.region,
+                                   level__in=(UnitLevel.CITY, UnitLevel.CENTRE, UnitLevel.ROOM))
+            .order_by("path").first())
 
 
 def do_request_info(

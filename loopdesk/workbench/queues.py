@@ -103,6 +103,10 @@ def queue_queryset(user: Any, key: str, *, now: dt.datetime | None = None) -> Qu
             mine = mine.union(Ticket.objects.filter(is_open=True, first_responder_unit_id=user.unit_id).filter(
                 Q(first_responder__is_active=False) | ~Q(first_responder__unit_id=user.unit_id)).values("id"),
                 all=True)
+            # And those it stands in for, of a first-responder unit deactivated since (back with it on reply).
+            closed_units = OrgUnit.objects.filter(is_active=False).values("id")
+            mine = mine.union(Ticket.objects.filter(is_open=True, handler_unit_id=user.unit_id,
+                                                    first_responder_unit_id__in=closed_units).values("id"), all=True)
         return qs.filter(pk__in=mine)
     if key == "unit":
         return qs.filter(handler_unit_id__in=unit_subtree_ids(user.unit))
