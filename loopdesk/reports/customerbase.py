@@ -15,6 +15,7 @@ Conditions and groupings are those of `measures._customer_conditions` (columns o
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 from collections.abc import Iterable
@@ -56,18 +57,33 @@ def count_today() -> Counts:
     return counts
 
 
+class KeptMeanwhile(Exception):
+    """Another writer (the hourly job, another `snapshot_customers`) kept the base of the same day while this one
+    counted it: its base stays (the same day, counted moments apart), this one is not written."""
+
+    def __init__(self, day: dt.date) -> None:
+        super().__init__(day)
+        self.day = day
+
+
 def take(day: dt.date, *, backfilled: bool = False, counts: Counts | None = None) -> CustomerBase:
     """Keep today's customers (or `counts` of them) as the base as of the end of `day`, replacing one kept for it.
     Marked `backfilled` when asked, or when counted later than the day after `day` (`snapshot_customers --day` of an
-    earlier day): today's customers then stand in for that day's."""
+    earlier day): today's customers then stand in for that day's. `KeptMeanwhile` when another writer kept the day's
+    base between the delete and the insert (the unique day: its transaction committed first)."""
     counts = count_today() if counts is None else counts
     backfilled = backfilled or today() > day + dt.timedelta(days=1)
-    with transaction.atomic():
-        CustomerBase.objects.filter(day=day).delete()
-        base = CustomerBase.objects.create(day=day, taken_at=timezone.now(), backfilled=backfilled)
-        CustomerBaseCount.objects.bulk_create(
-            [CustomerBaseCount(base=base, province=p, region=r, branch_id=b, brand=brand, tier=t, customers=n)
-             for (p, r, b, brand, t), n in counts.items()], batch_size=2000)
+    try:
+        with transaction.atomic():
+            CustomerBase.objects.filter(day=day).delete()
+            base = CustomerBase.objects.create(day=day, taken_at=timezone.now(), backfilled=backfilled)
+            CustomerBaseCount.objects.bulk_create(
+                [CustomerBaseCount(base=base, province=p, region=r, branch_id=b, brand=brand, tier=t, customers=n)
+                 for (p, r, b, brand, t), n in counts.items()], batch_size=2000)
+    except IntegrityError:
+        if CustomerBase.objects.filter(day=day).exists():
+            raise KeptMeanwhile(day) from None
+        raise
     return base
 
 
@@ -79,7 +95,7 @@ def take_due() -> CustomerBase | None:
         return None
     try:
         return take(yesterday)
-    except IntegrityError:  # another worker kept it meanwhile (the unique day): the same counts, nothing lost
+    except KeptMeanwhile:  # another worker kept it meanwhile (the unique day): the same counts, nothing lost
         return None
 
 
@@ -99,7 +115,8 @@ def backfill(since: dt.date) -> list[CustomerBase]:
             break
         if not CustomerBase.objects.filter(day=end).exists():
             counts = count_today() if counts is None else counts
-            made.append(take(end, backfilled=True, counts=counts))
+            with contextlib.suppress(KeptMeanwhile):  # another run back-filled it meanwhile: its base stays
+                made.append(take(end, backfilled=True, counts=counts))
         month = nxt
     return made
 

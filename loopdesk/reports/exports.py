@@ -3,7 +3,8 @@
 Both formats stream with bounded memory: tickets are read in keyset pages of `PAGE` rows; CSV is
 yielded chunk by chunk to the response; XLSX is written by openpyxl's write-only workbook (rows go to
 a temporary file, not to memory) and then streamed from that file. Headers are the translated column
-labels, in the user's language (Chinese by default). Phone numbers are always masked in exports.
+labels, in the user's language (Chinese by default). Phone numbers are always masked in exports: the number column,
+and any mobile number typed into the free-text summary (`mask_msisdns_in_text`, in the COPY export too).
 
 Formula injection ("CSV injection"): a text cell starting with = + - @, a tab or a carriage return would be
 read by Excel as a formula (openpyxl even writes a string starting with = as one); such cells get a leading
@@ -28,7 +29,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from loopdesk.core.text import mask_msisdn
+from loopdesk.core.text import MSISDN_IN_TEXT, mask_msisdn, mask_msisdns_in_text
 from loopdesk.org.models import OrgUnit
 from loopdesk.reports import measures as m
 from loopdesk.sla.calendars import SHANGHAI
@@ -174,6 +175,8 @@ def ticket_rows(tickets: QuerySet[Ticket], language: str | None = None, page: in
             converters.append(_yes_no(labels.yes, labels.no))
         elif col == "customer__msisdn":
             converters.append(mask_msisdn)
+        elif col == "title":
+            converters.append(mask_msisdns_in_text)
         else:
             converters.append(_same)
     last = 0
@@ -415,7 +418,10 @@ def ticket_csv_copy(tickets: QuerySet[Ticket], language: str | None = None,
             select.append(safe(name("fu")))
         elif col == "handler_unit_id":
             select.append(safe(name("hu")))
-        elif col in ("number", "region", "title"):
+        elif col == "title":  # free text: numbers typed into it masked as mask_msisdns_in_text does
+            params.append(MSISDN_IN_TEXT)
+            select.append(safe(r"regexp_replace(t.title, %s, '\1****\2', 'g')"))
+        elif col in ("number", "region"):
             select.append(safe(f"t.{col}"))
         elif col == "callback_verdict" and counted_verdict:
             select.append(_label_case("COALESCE(rf.verdict, t.callback_verdict)", labels.choices[col], params))

@@ -18,7 +18,9 @@ from loopdesk.audit.admin import (
     ReadOnlyAdminMixin,
     RegionListFilter,
     indented_name,
+    may_reveal_customers,
 )
+from loopdesk.core.text import mask_msisdns_in_text
 from loopdesk.org.scope import scope_regions
 from loopdesk.tickets.models import (
     Attachment,
@@ -79,7 +81,35 @@ class CategoryAdmin(EveryRegionPolicyMixin, AuditedAdminMixin, admin.ModelAdmin)
         return indented_name(obj, obj.name)
 
 
-class TicketEventInline(ReadOnlyAdminMixin, admin.TabularInline):
+class MaskedFreeTextMixin:
+    """The free-text fields (`masked_text`) with any mobile number in them masked (138****5678) for a reader without
+    the reveal permission (an auditor: `may_reveal_customers`), as the customer's own number is: the text stays,
+    each field shown by a `<field>_masked` display method in its place."""
+
+    masked_text: tuple[str, ...] = ()
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return (*super().get_readonly_fields(request, obj), *(f"{name}_masked" for name in self.masked_text))  # type: ignore[misc]
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        masked = {f"{name}_masked" for name in self.masked_text}
+        fields = [name for name in super().get_fields(request, obj) if name not in masked]  # type: ignore[misc]
+        if may_reveal_customers(request):
+            return fields
+        return [f"{name}_masked" if name in self.masked_text else name for name in fields]
+
+
+def _masked_text(model: type[models.Model], field: str) -> Any:
+    """A display method showing `field` as `mask_msisdns_in_text` leaves it, under the field's own label."""
+
+    @admin.display(description=model._meta.get_field(field).verbose_name)
+    def shown(self: Any, obj: Any) -> str:
+        return mask_msisdns_in_text(getattr(obj, field))
+
+    return shown
+
+
+class TicketEventInline(MaskedFreeTextMixin, ReadOnlyAdminMixin, admin.TabularInline):
     model = TicketEvent
     fields = ("seq", "kind", "created_at", "actor", "actor_unit", "from_status", "to_status", "to_unit", "note")
     readonly_fields = fields
@@ -87,14 +117,21 @@ class TicketEventInline(ReadOnlyAdminMixin, admin.TabularInline):
     extra = 0
     can_delete = False
     show_change_link = True
+    masked_text = ("note",)
+    note_masked = _masked_text(TicketEvent, "note")
 
     def get_queryset(self, request: HttpRequest) -> models.QuerySet[TicketEvent]:
         return super().get_queryset(request).select_related("actor", "actor_unit", "to_unit")
 
 
 @admin.register(Ticket)
-class TicketAdmin(VisibleTicketsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class TicketAdmin(VisibleTicketsMixin, MaskedFreeTextMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     ticket_field = ""
+    masked_text = ("title", "description", "resolution", "answer")
+    title_masked = _masked_text(Ticket, "title")
+    description_masked = _masked_text(Ticket, "description")
+    resolution_masked = _masked_text(Ticket, "resolution")
+    answer_masked = _masked_text(Ticket, "answer")
     list_display = (
         "number",
         "status",
@@ -133,7 +170,9 @@ class TicketAdmin(VisibleTicketsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(TicketEvent)
-class TicketEventAdmin(VisibleTicketsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class TicketEventAdmin(VisibleTicketsMixin, MaskedFreeTextMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    masked_text = ("note",)
+    note_masked = _masked_text(TicketEvent, "note")
     list_display = ("ticket", "seq", "kind", "actor", "from_status", "to_status", "to_unit", "created_at")
     list_filter = ("kind",)
     search_fields = ("=ticket__number",)

@@ -1,5 +1,6 @@
 """Rollup upkeep under concurrency (PostgreSQL): services noting changes while several fold workers consume the
-notes at the same time (SKIP LOCKED claims, per-ticket advisory locks) lose no count and count none twice."""
+notes at the same time (SKIP LOCKED claims, per-ticket advisory locks) lose no count and count none twice; the
+customer base of a day kept by two writers at once."""
 
 from __future__ import annotations
 
@@ -62,3 +63,45 @@ def test_concurrent_tickets_and_folds_on_the_same_rollup_rows_are_all_counted_on
     assert sum(row.get("created", 0) for row in daily.values()) == 24
     assert sum(row.get("dispatched", 0) for row in daily.values()) == 24
     assert rollups.check().ok
+
+
+def test_snapshot_customers_of_a_day_the_hourly_job_keeps_meanwhile_says_so_and_keeps_the_jobs_base(
+        world: World) -> None:
+    """`snapshot_customers --day D` deletes D's base and inserts its own; the job's insert, not yet committed, is
+    invisible to the delete, so the command's insert waits for the job and then meets the unique day: it was an
+    IntegrityError traceback."""
+    import datetime as dt
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.db import transaction
+    from django.utils import timezone
+
+    from loopdesk.reports import customerbase
+    from loopdesk.reports.models import CustomerBase
+
+    world.customer()
+    day = customerbase.today() - dt.timedelta(days=1)
+    inserted, errors = threading.Event(), []
+
+    def job() -> None:  # the hourly job's take(): its base inserted, the transaction committed a moment later
+        try:
+            with transaction.atomic():
+                CustomerBase.objects.create(day=day, taken_at=timezone.now())
+                inserted.set()
+                threading.Event().wait(1.5)
+        except Exception as exc:  # reported below
+            errors.append(exc)
+        finally:
+            inserted.set()
+            connection.close()
+
+    worker = threading.Thread(target=job)
+    worker.start()
+    inserted.wait(10)
+    out = StringIO()
+    call_command("snapshot_customers", "--day", day.isoformat(), stdout=out)
+    worker.join()
+    assert errors == []
+    assert "kept meanwhile by another run" in out.getvalue()
+    assert CustomerBase.objects.filter(day=day).count() == 1  # the job's

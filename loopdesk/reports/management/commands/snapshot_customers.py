@@ -8,6 +8,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from loopdesk.reports import customerbase
+from loopdesk.reports.models import CustomerBase
+from loopdesk.sla.calendars import SHANGHAI
 
 
 def _day(value: str) -> dt.date:
@@ -38,7 +40,15 @@ class Command(BaseCommand):
         if day is not None:
             if day >= customerbase.today():
                 raise CommandError("The base of today or a later day is counted after it ends.")
-            base = customerbase.take(day)
+            try:
+                base = customerbase.take(day)
+            except customerbase.KeptMeanwhile:
+                kept = CustomerBase.objects.get(day=day)
+                total = sum(kept.counts.values_list("customers", flat=True))
+                self.stdout.write(f"The customer base as of the end of {day.isoformat()} was kept meanwhile by another "
+                                  f"run (the hourly job?), counted at {kept.taken_at.astimezone(SHANGHAI):%H:%M:%S}: "
+                                  f"{total:,} customers; it stays. Run again to count it anew.")
+                return
         else:
             found = customerbase.take_due()
             if found is None:
