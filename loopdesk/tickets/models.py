@@ -234,6 +234,10 @@ class Ticket(models.Model):
             models.Index(fields=["handler_user", "due_at"], name="tkt_handler_user", condition=Q(is_open=True)),
             # "My work orders": the open tickets I first responded to (with tkt_handler_user, one index per side).
             models.Index(fields=["first_responder", "due_at"], name="tkt_fr_open", condition=Q(is_open=True)),
+            # The first responders of a unit's open tickets (index-only): the front line's "mine" also holds those
+            # whose first responder left or moved (workbench.queues._gone_first_responders).
+            models.Index(fields=["first_responder_unit", "first_responder"], name="tkt_fr_unit_open",
+                         condition=Q(is_open=True)),
             # A region's open tickets by due time (supervisors' board and "at risk" list): without it the planner
             # answers `region = ? AND is_open` from tkt_region_status, i.e. from every ticket of the region. The
             # trailing columns make it covering for the board's totals and ageing (counted from the index alone,

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from loopdesk.org.choices import FRONT_LINE_ROLES, Role, UnitFunction
-from loopdesk.org.models import OrgUnit
+from loopdesk.org.models import OrgUnit, User
 from loopdesk.sla.models import SlaPolicy
 from loopdesk.tickets.choices import EventKind, Status
 from loopdesk.tickets.models import Ticket, TicketEvent
@@ -87,6 +87,14 @@ def unit_subtree_ids(unit: OrgUnit | None) -> list[int]:
     return list(OrgUnit.objects.filter(path__startswith=unit.path).values_list("id", flat=True))
 
 
+def _gone_first_responders(unit_id: int) -> list[int]:
+    """The first responders of the unit's open tickets who left (deactivated) or work in another unit now."""
+    responders = Ticket.objects.filter(is_open=True, first_responder_unit_id=unit_id).values(
+        "first_responder_id").distinct()
+    return list(User.objects.filter(pk__in=responders).filter(Q(is_active=False) | ~Q(unit_id=unit_id))
+                .values_list("pk", flat=True))
+
+
 def queue_queryset(user: Any, key: str, *, now: dt.datetime | None = None) -> QuerySet[Ticket]:
     """The open tickets of one queue, unsorted and unfiltered."""
     now = now or timezone.now()
@@ -100,13 +108,18 @@ def queue_queryset(user: Any, key: str, *, now: dt.datetime | None = None) -> Qu
             # The front line also has its unit's contacts whose first responder left (deactivated) or moved to
             # another unit: the next shift answers, calls back and closes them (as their callback tasks), else they
             # were in nobody's list.
-            mine = mine.union(Ticket.objects.filter(is_open=True, first_responder_unit_id=user.unit_id).filter(
-                Q(first_responder__is_active=False) | ~Q(first_responder__unit_id=user.unit_id)).values("id"),
-                all=True)
+            # Found from the few distinct first responders of the unit's open tickets (index-only, tkt_fr_unit_open):
+            # joining every open ticket of a busy room to its first responder took 220 ms at 17,000 open.
+            gone = _gone_first_responders(user.unit_id)
+            if gone:
+                mine = mine.union(Ticket.objects.filter(is_open=True, first_responder_unit_id=user.unit_id,
+                                                        first_responder_id__in=gone).values("id"), all=True)
             # And those it stands in for, of a first-responder unit deactivated since (back with it on reply).
-            closed_units = OrgUnit.objects.filter(is_active=False).values("id")
-            mine = mine.union(Ticket.objects.filter(is_open=True, handler_unit_id=user.unit_id,
-                                                    first_responder_unit_id__in=closed_units).values("id"), all=True)
+            closed_units = list(OrgUnit.objects.filter(is_active=False).values_list("id", flat=True))
+            if closed_units:
+                mine = mine.union(Ticket.objects.filter(is_open=True, handler_unit_id=user.unit_id,
+                                                        first_responder_unit_id__in=closed_units).values("id"),
+                                  all=True)
         return qs.filter(pk__in=mine)
     if key == "unit":
         return qs.filter(handler_unit_id__in=unit_subtree_ids(user.unit))
