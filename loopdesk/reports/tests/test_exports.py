@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from collections.abc import Iterable
+from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -132,16 +134,22 @@ def test_short_board_tie_goes_to_the_lowest_category_id_whatever_the_row_order()
 FORMULAS = ("=HYPERLINK(\"http://example.com\",\"点我\")", "+1 再联系", "-2 号楼", "@SUM(A1:A9)", "=cmd|' /C calc'!A0")
 
 
+def _tickets_titled(world: World, titles: Iterable[str], **kwargs: Any) -> None:
+    """One work order per summary, an hour apart from T0, folded into the rollups."""
+    from loopdesk.tickets import services as s
+
+    for i, title in enumerate(titles):
+        s.do_create_ticket(acting_user=world.user("agent"), now=T0 + dt.timedelta(hours=i), title=title,
+                           **world.ticket_kwargs(**kwargs))
+    rollups.fold_pending()
+
+
 def _formula_tickets(world: World) -> None:
     """Work orders whose summary, and a category whose name, a spreadsheet would run as formulas."""
-    from loopdesk.tickets import services as s
     from loopdesk.tickets.models import Category
 
     category = Category.objects.create(code="FORMULA", name="=1+2", name_en="-risky", parent=world.categories["other"])
-    for i, title in enumerate(FORMULAS):
-        s.do_create_ticket(acting_user=world.user("agent"), now=T0 + dt.timedelta(hours=i), title=title,
-                           **world.ticket_kwargs(category=category))
-    rollups.fold_pending()
+    _tickets_titled(world, FORMULAS, category=category)
 
 
 def test_formula_cells_are_escaped_in_csv_and_xlsx(world: World, history: list[Ticket]) -> None:
@@ -177,17 +185,8 @@ NUMBER_SUMMARIES = {
 }
 
 
-def _number_tickets(world: World) -> None:
-    from loopdesk.tickets import services as s
-
-    for i, title in enumerate(NUMBER_SUMMARIES):
-        s.do_create_ticket(acting_user=world.user("agent"), now=T0 + dt.timedelta(hours=i), title=title,
-                           **world.ticket_kwargs())
-    rollups.fold_pending()
-
-
 def test_mobile_numbers_typed_into_a_summary_are_masked_in_csv_and_xlsx(world: World, history: list[Ticket]) -> None:
-    _number_tickets(world)
+    _tickets_titled(world, NUMBER_SUMMARIES)
     client = Client()
     client.force_login(world.users["supervisor"])
     url = "/reports/tickets/?month=2026-11&measure=volume"
@@ -243,7 +242,7 @@ def test_postgresql_copy_export_is_byte_for_byte_the_python_export(world: World)
 
     make_history(world)
     _formula_tickets(world)  # escaped alike: free-text columns, category names
-    _number_tickets(world)  # mobile numbers in summaries masked alike (regexp_replace in SQL)
+    _tickets_titled(world, NUMBER_SUMMARIES)  # mobile numbers in summaries masked alike (regexp_replace in SQL)
     tickets = visible_tickets(world.user("supervisor"))
     for language in ("zh-hans", "en"):
         with translation.override(language):
